@@ -1,0 +1,165 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import type { Config } from './config/config.js';
+import { ctxFor, type CoreDeps } from './core/context.js';
+import { countOperatorKeys, createOperatorKey, loadServerSecret } from './core/credentials/credential.service.js';
+import { seedDemo, type DemoSeedResult } from './core/demo/seed-demo.js';
+import { createDb, migrateToLatest, pingDb, type DbHandle } from './db/database.js';
+import { adminRestRoutes } from './facades/admin-rest/admin.routes.js';
+import { consoleRoutes } from './facades/console/console.routes.js';
+import { hspRestRoutes } from './facades/hsp-rest/hsp.routes.js';
+import { sendHspError } from './facades/hsp-rest/hsp.errors.js';
+import { sendAdminError } from './facades/admin-rest/admin.errors.js';
+import { AppError } from './errors/app-error.js';
+import { createHttpServer } from './http/server.js';
+
+export const VERSION = '0.1.0';
+
+export interface App {
+  server: FastifyInstance;
+  dbHandle: DbHandle;
+  deps: CoreDeps;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  logger?: Logger;
+  /** An already-open database (tests pass one made from a migrated template). */
+  dbHandle?: DbHandle;
+  clock?: () => Date;
+}
+
+export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
+  return pino({
+    level: config.logLevel,
+    redact: { paths: ['req.headers.authorization', 'req.headers.cookie', '*.api_key', '*.key', '*.password', '*.token'], censor: '[redacted]' },
+  });
+}
+
+/** The one composition root: database, core dependencies, and every door on one HTTP server. */
+export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
+  const logger = options.logger ?? createLogger(config);
+  const dbHandle = options.dbHandle ?? (await openDatabase(config));
+  await migrateToLatest(dbHandle.db);
+
+  const bootstrap: CoreDeps = {
+    db: dbHandle.db,
+    clock: options.clock ?? (() => new Date()),
+    log: logger,
+    settings: { publicUrl: config.publicUrl, relayHosts: config.relayHosts, relayPriorityStep: config.relayPriorityStep, secret: '' },
+  };
+  const secret = await loadServerSecret(ctxFor(bootstrap, { kind: 'system' }));
+  const deps: CoreDeps = { ...bootstrap, settings: { ...bootstrap.settings, secret } };
+
+  const server = await createHttpServer({ logger, bodyLimit: config.bodyLimit, version: VERSION, ready: () => pingDb(dbHandle.db) });
+  await server.register(async (scope) => hspRestRoutes(scope, deps));
+  await server.register(async (scope) => adminRestRoutes(scope, deps), { prefix: '' });
+  await server.register(async (scope) => consoleRoutes(scope, deps));
+  // Unknown paths answer in the format of the door they were aimed at.
+  server.setNotFoundHandler((req, reply) => {
+    const err = AppError.notFound('resource');
+    if (req.url.startsWith('/admin/')) return sendAdminError(reply, err);
+    if (req.url.startsWith('/v1/')) return sendHspError(reply, err);
+    return reply.code(404).send({ error: 'not found' });
+  });
+  await server.ready();
+
+  return {
+    server,
+    dbHandle,
+    deps,
+    logger,
+    close: async () => {
+      await server.close();
+      if (!options.dbHandle) await dbHandle.close();
+    },
+  };
+}
+
+export async function openDatabase(config: Config): Promise<DbHandle> {
+  return createDb(config.databaseUrl ? { databaseUrl: config.databaseUrl } : { dataDir: path.join(config.dataDir, 'pgdata') });
+}
+
+/** `hostplane db migrate`: applies pending migrations and reports them. */
+export async function runMigrations(config: Config): Promise<string[]> {
+  const handle = await openDatabase(config);
+  try {
+    return await migrateToLatest(handle.db);
+  } finally {
+    await handle.close();
+  }
+}
+
+function writeSecretFile(file: string, content: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  fs.writeFileSync(file, content, { mode: 0o600 });
+  fs.chmodSync(file, 0o600);
+}
+
+/** First start: an operator key for the CLI, and on an empty embedded database the demo catalog. */
+async function bootstrapData(app: App, config: Config, fresh: boolean): Promise<{ operatorKeyFile?: string; demo?: DemoSeedResult }> {
+  const ctx = ctxFor(app.deps, { kind: 'system' });
+  const out: { operatorKeyFile?: string; demo?: DemoSeedResult } = {};
+  if ((await countOperatorKeys(ctx)) === 0) {
+    const issued = await createOperatorKey(ctx, 'bootstrap');
+    const file = path.join(config.dataDir, 'operator-key');
+    writeSecretFile(file, `${issued.key}\n`);
+    out.operatorKeyFile = file;
+  }
+  const wantDemo = config.demo === 'on' || (config.demo === 'auto' && !config.databaseUrl && fresh);
+  if (wantDemo) {
+    out.demo = await seedDemo(ctx);
+    if (out.demo.created && out.demo.credentials) {
+      writeSecretFile(path.join(config.dataDir, 'demo-reseller.json'), JSON.stringify({ id: out.demo.reseller!.id, ...out.demo.credentials }, null, 2) + '\n');
+    }
+  }
+  return out;
+}
+
+/** `hostplane serve` / `npm start`: runs until SIGTERM or SIGINT, then drains and exits. */
+export async function startServer(config: Config): Promise<App> {
+  const started = Date.now();
+  const logger = createLogger(config);
+  const dbHandle = await openDatabase(config);
+  const app = await createApp(config, { logger, dbHandle });
+  const boot = await bootstrapData(app, config, dbHandle.fresh);
+  await app.server.listen({ port: config.port, host: config.host });
+  logger.info({ url: config.publicUrl, database: dbHandle.kind, ms: Date.now() - started }, 'hostplane listening');
+
+  const lines: string[] = [];
+  if (boot.operatorKeyFile) lines.push(`Operator API key written to ${boot.operatorKeyFile} (mode 0600); the hostplane CLI reads it from there.`);
+  if (boot.demo?.created && boot.demo.credentials) {
+    lines.push(
+      'Demo catalog loaded (packages tagged "cpanel") with an approved demo reseller:',
+      `  API token: ${boot.demo.credentials.api_token}`,
+      `  API key:   ${boot.demo.credentials.api_key}`,
+      `  try: curl -u '${boot.demo.credentials.api_token}:${boot.demo.credentials.api_key}' ${config.publicUrl}/v1/packages/by_tag/cpanel`,
+      `  (also saved in ${path.join(config.dataDir, 'demo-reseller.json')})`,
+    );
+  }
+  lines.push(`API reference: ${config.publicUrl}/docs`);
+  process.stderr.write(lines.map((l) => `hostplane: ${l}`).join('\n') + '\n');
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    try {
+      await app.close();
+      await dbHandle.close();
+      process.exit(0);
+    } catch (err) {
+      logger.error({ err }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  return app;
+}

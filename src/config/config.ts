@@ -1,0 +1,81 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const hostname = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  HOSTPLANE_DATA_DIR: z.string().min(1).default('./data'),
+  DATABASE_URL: z
+    .string()
+    .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  HOSTPLANE_PUBLIC_URL: z
+    .string()
+    .refine((v) => {
+      try {
+        const u = new URL(v);
+        return (u.protocol === 'http:' || u.protocol === 'https:') && u.pathname === '/';
+      } catch {
+        return false;
+      }
+    }, 'must be an http(s) origin such as https://panel.example.com')
+    .optional(),
+  HOSTPLANE_RELAY_HOSTS: z
+    .string()
+    .default('relay1.hostplane.test,relay2.hostplane.test')
+    .transform((v) => v.split(',').map((h) => h.trim().toLowerCase().replace(/\.$/, '')))
+    .refine((hosts) => hosts.length >= 1 && hosts.every((h) => hostname.test(h)), 'must be a comma-separated list of host names'),
+  HOSTPLANE_RELAY_PRIORITY_STEP: z.coerce.number().int().min(1).max(1000).default(10),
+  HOSTPLANE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HOSTPLANE_BODY_LIMIT: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(256 * 1024),
+  HOSTPLANE_DEMO: z.enum(['auto', 'on', 'off']).default('auto'),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  publicUrl: string;
+  relayHosts: string[];
+  relayPriorityStep: number;
+  logLevel: string;
+  bodyLimit: number;
+  /** Seed the demo catalog on an empty embedded database. */
+  demo: 'auto' | 'on' | 'off';
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** Reads and validates every variable at once, so an operator sees all mistakes in one go. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const picked: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') picked[key] = value;
+  }
+  const parsed = envSchema.safeParse(picked);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const publicHost = e.HOST === '0.0.0.0' || e.HOST === '::' ? '127.0.0.1' : e.HOST;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: path.resolve(e.HOSTPLANE_DATA_DIR),
+    databaseUrl: e.DATABASE_URL,
+    publicUrl: (e.HOSTPLANE_PUBLIC_URL ?? `http://${publicHost}:${e.PORT}`).replace(/\/$/, ''),
+    relayHosts: e.HOSTPLANE_RELAY_HOSTS,
+    relayPriorityStep: e.HOSTPLANE_RELAY_PRIORITY_STEP,
+    logLevel: e.HOSTPLANE_LOG_LEVEL,
+    bodyLimit: e.HOSTPLANE_BODY_LIMIT,
+    demo: e.HOSTPLANE_DEMO,
+  };
+}

@@ -1,0 +1,157 @@
+import { sql, type Expression, type SqlBool } from 'kysely';
+import type { Executor } from '../../db/database.js';
+import type { ClientStatus } from '../../db/schema.js';
+import type { TenantScope } from '../context.js';
+import type { Client, Domain } from './client.schema.js';
+
+export const LIVE_STATUSES: ClientStatus[] = ['active', 'suspended'];
+
+export interface ClientFilter {
+  /** Include cancelled and deleted clients (operators only). */
+  includeGone?: boolean;
+}
+
+function baseQuery(db: Executor, scope: TenantScope, filter: ClientFilter) {
+  let q = db
+    .selectFrom('clients as c')
+    .leftJoin('plans as p', 'p.id', 'c.plan_id')
+    .select([
+      'c.id',
+      'c.reseller_id',
+      'p.uid as package_uid',
+      'c.name',
+      'c.email_address',
+      'c.user_count',
+      'c.status',
+      // One round trip: the domains come back aggregated with their client.
+      sql<Domain[]>`coalesce((select json_agg(json_build_object('name', d.name, 'status', d.status, 'mail_servers', d.mail_servers) order by d.position, d.id) from domains d where d.client_id = c.id and d.released_at is null), '[]'::json)`.as(
+        'domains',
+      ),
+    ]);
+  if ('resellerId' in scope) q = q.where('c.reseller_id', '=', scope.resellerId);
+  if (!filter.includeGone) q = q.where('c.status', 'in', LIVE_STATUSES);
+  return q;
+}
+
+export async function findClientById(db: Executor, scope: TenantScope, id: number, filter: ClientFilter = {}): Promise<Client | undefined> {
+  return baseQuery(db, scope, filter).where('c.id', '=', id).executeTakeFirst();
+}
+
+export async function findClientIdByDomain(db: Executor, scope: TenantScope, name: string): Promise<number | undefined> {
+  let q = db
+    .selectFrom('domains as d')
+    .innerJoin('clients as c', 'c.id', 'd.client_id')
+    .select('c.id')
+    .where('d.name', '=', name)
+    .where('d.released_at', 'is', null)
+    .where('c.status', 'in', LIVE_STATUSES);
+  if ('resellerId' in scope) q = q.where('c.reseller_id', '=', scope.resellerId);
+  const row = await q.executeTakeFirst();
+  return row?.id;
+}
+
+export interface ListPage {
+  afterId?: number;
+  limit: number;
+  resellerId?: number;
+  status?: ClientStatus;
+  search?: string;
+}
+
+export async function listClients(db: Executor, scope: TenantScope, page: ListPage, filter: ClientFilter = {}): Promise<Client[]> {
+  let q = baseQuery(db, scope, filter);
+  if (page.afterId !== undefined) q = q.where('c.id', '>', page.afterId);
+  if (page.resellerId !== undefined) q = q.where('c.reseller_id', '=', page.resellerId);
+  if (page.status !== undefined) q = q.where('c.status', '=', page.status);
+  if (page.search) {
+    const like = `%${page.search.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
+    q = q.where((eb) =>
+      eb.or([
+        eb('c.name', 'ilike', like),
+        eb('c.email_address', 'ilike', like),
+        eb.exists(
+          eb
+            .selectFrom('domains as sd')
+            .select('sd.id')
+            .whereRef('sd.client_id', '=', 'c.id')
+            .where('sd.name', 'like', like.toLowerCase()),
+        ) as Expression<SqlBool>,
+      ]),
+    );
+  }
+  return q.orderBy('c.id').limit(page.limit).execute();
+}
+
+export interface ClientRow {
+  reseller_id: number | null;
+  plan_id: number | null;
+  name: string | null;
+  email_address: string | null;
+  user_count: number;
+}
+
+export async function insertClient(db: Executor, row: ClientRow, now: Date): Promise<number> {
+  const { id } = await db
+    .insertInto('clients')
+    .values({ ...row, service_meta: '{}', created_at: now, updated_at: now })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return id;
+}
+
+export async function updateClientRow(db: Executor, id: number, patch: Partial<ClientRow>, now: Date): Promise<void> {
+  await db
+    .updateTable('clients')
+    .set({ ...patch, updated_at: now })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Moves a live client to cancelled and frees its domain names; false when it was not live. */
+export async function cancelClientRow(db: Executor, id: number, now: Date): Promise<boolean> {
+  const row = await db
+    .updateTable('clients')
+    .set({ status: 'cancelled', cancelled_at: now, updated_at: now })
+    .where('id', '=', id)
+    .where('status', 'in', LIVE_STATUSES)
+    .returning('id')
+    .executeTakeFirst();
+  if (!row) return false;
+  await db.updateTable('domains').set({ released_at: now, updated_at: now }).where('client_id', '=', id).where('released_at', 'is', null).execute();
+  return true;
+}
+
+export async function findCancelledClient(db: Executor, id: number) {
+  return db.selectFrom('clients').select(['id', 'status', 'cancelled_at']).where('id', '=', id).executeTakeFirst();
+}
+
+/** Domains released when the client was cancelled (same instant), for restoring. */
+export async function findDomainsReleasedAt(db: Executor, clientId: number, at: Date) {
+  return db.selectFrom('domains').select(['id', 'name']).where('client_id', '=', clientId).where('released_at', '=', at).execute();
+}
+
+export async function restoreClientRow(db: Executor, id: number, domainIds: number[], now: Date): Promise<void> {
+  await db.updateTable('clients').set({ status: 'active', cancelled_at: null, updated_at: now }).where('id', '=', id).execute();
+  if (domainIds.length) {
+    await db.updateTable('domains').set({ released_at: null, updated_at: now }).where('id', 'in', domainIds).execute();
+  }
+}
+
+export async function insertClientAdmin(db: Executor, clientId: number, resellerId: number | null, email: string | null, now: Date): Promise<void> {
+  await db
+    .insertInto('users')
+    .values({ role: 'client_admin', client_id: clientId, reseller_id: resellerId, login: 'admin', email, name: 'Administrator', created_at: now })
+    .execute();
+}
+
+export async function findClientAdminId(db: Executor, clientId: number): Promise<number | undefined> {
+  const row = await db
+    .selectFrom('users')
+    .select('id')
+    .where('client_id', '=', clientId)
+    .where('role', '=', 'client_admin')
+    .where('disabled_at', 'is', null)
+    .orderBy('id')
+    .executeTakeFirst();
+  return row?.id;
+}

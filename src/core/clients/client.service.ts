@@ -1,0 +1,263 @@
+import { AppError, addFieldError, type FieldErrors } from '../../errors/app-error.js';
+import { inTransaction, scopeOf, type Ctx, type TenantScope } from '../context.js';
+import * as domainRepo from '../domains/domain.repository.js';
+import { checkDomainSet, type DomainSpec } from '../domains/domain.rules.js';
+import * as packageRepo from '../packages/package.repository.js';
+import type { Package } from '../packages/package.schema.js';
+import { getResellerBranding } from '../resellers/reseller.service.js';
+import { uniqueViolation } from '../shared/db-errors.js';
+import { normalizeDomainName } from '../shared/domain-name.js';
+import { parseInput } from '../shared/validation.js';
+import * as repo from './client.repository.js';
+import {
+  createClientInput,
+  updateClientInput,
+  type Client,
+  type ClientRef,
+  type CreateClientInput,
+  type UpdateClientInput,
+} from './client.schema.js';
+
+const NOT_FOUND = 'client';
+
+/** Finds the client a reference names within the actor's scope; anything else is a 404. */
+export async function resolveClientId(ctx: Ctx, ref: ClientRef): Promise<number> {
+  const scope = scopeOf(ctx.actor);
+  if ('id' in ref) {
+    const client = await repo.findClientById(ctx.db, scope, ref.id);
+    if (!client) throw AppError.notFound(NOT_FOUND);
+    return client.id;
+  }
+  const name = normalizeDomainName(ref.domain);
+  const id = name ? await repo.findClientIdByDomain(ctx.db, scope, name) : undefined;
+  if (id === undefined) throw AppError.notFound(NOT_FOUND);
+  return id;
+}
+
+export async function getClient(ctx: Ctx, ref: ClientRef): Promise<Client> {
+  const scope = scopeOf(ctx.actor);
+  if ('id' in ref) {
+    const client = await repo.findClientById(ctx.db, scope, ref.id);
+    if (!client) throw AppError.notFound(NOT_FOUND);
+    return client;
+  }
+  const id = await resolveClientId(ctx, ref);
+  return (await repo.findClientById(ctx.db, scope, id))!;
+}
+
+/** Operators may also look at cancelled clients. */
+export async function getClientForOperator(ctx: Ctx, id: number): Promise<Client> {
+  const client = await repo.findClientById(ctx.db, { all: true }, id, { includeGone: true });
+  if (!client) throw AppError.notFound(NOT_FOUND);
+  return client;
+}
+
+export const LIST_BATCH = 1000;
+
+/**
+ * Streams the actor's live clients in id order, a batch at a time, so a reseller with tens of
+ * thousands of clients never needs them all in memory at once.
+ */
+export async function* listClients(ctx: Ctx, batchSize = LIST_BATCH): AsyncGenerator<Client[]> {
+  const scope = scopeOf(ctx.actor);
+  let afterId: number | undefined;
+  for (;;) {
+    const page = await repo.listClients(ctx.db, scope, { afterId, limit: batchSize });
+    if (page.length) yield page;
+    if (page.length < batchSize) return;
+    afterId = page[page.length - 1]!.id;
+  }
+}
+
+export interface ClientSearch {
+  afterId?: number;
+  limit: number;
+  resellerId?: number;
+  status?: Client['status'];
+  search?: string;
+}
+
+export async function searchClients(ctx: Ctx, query: ClientSearch): Promise<Client[]> {
+  return repo.listClients(ctx.db, scopeOf(ctx.actor), query, { includeGone: ctx.actor.kind === 'operator' });
+}
+
+/** The package a reseller may sell: it must exist and share a tag with the reseller (untagged resellers sell all). */
+async function resolveSellablePackage(ctx: Ctx, uid: string, fields: FieldErrors): Promise<Package | undefined> {
+  const plan = await packageRepo.findPlanByUid(ctx.db, uid);
+  if (!plan) {
+    addFieldError(fields, 'package_uid', 'does not exist');
+    return undefined;
+  }
+  if (ctx.actor.kind === 'reseller') {
+    const branding = await getResellerBranding(ctx, ctx.actor.resellerId);
+    const tags = branding?.tags ?? [];
+    if (tags.length > 0 && !plan.tags.some((t) => tags.includes(t))) {
+      addFieldError(fields, 'package_uid', 'is not available to your account');
+      return undefined;
+    }
+  }
+  return plan;
+}
+
+function checkUserCount(plan: Package | undefined, userCount: number | undefined, fields: FieldErrors): void {
+  const max = plan?.limits.max_users;
+  if (userCount !== undefined && max !== undefined && userCount > max) {
+    addFieldError(fields, 'user_count', `must be less than or equal to ${max} for package ${plan!.uid}`);
+  }
+}
+
+async function checkNamesFree(ctx: Ctx, specs: DomainSpec[], fields: FieldErrors, exceptClientId?: number): Promise<void> {
+  const taken = await domainRepo.findTakenNames(
+    ctx.db,
+    specs.map((s) => s.name),
+    exceptClientId,
+  );
+  for (const name of taken) addFieldError(fields, 'domains.name', `${name} has already been taken`);
+}
+
+function throwIfAny(fields: FieldErrors): void {
+  if (Object.keys(fields).length) throw AppError.validation(fields);
+}
+
+/** A concurrent create that took the same name first loses here, at the unique index. */
+function rethrowTakenName(e: unknown): never {
+  if (uniqueViolation(e) === 'domains_live_name_key') {
+    const detail = (e as { detail?: string }).detail ?? '';
+    const name = /\(name\)=\(([^)]+)\)/.exec(detail)?.[1];
+    throw AppError.validation({ 'domains.name': [name ? `${name} has already been taken` : 'has already been taken'] });
+  }
+  throw e;
+}
+
+function resellerIdOf(ctx: Ctx): number | null {
+  return ctx.actor.kind === 'reseller' ? ctx.actor.resellerId : null;
+}
+
+export async function createClient(ctx: Ctx, raw: CreateClientInput): Promise<Client> {
+  const input = parseInput(createClientInput, raw);
+  return inTransaction(ctx, async (tx) => {
+    const fields: FieldErrors = {};
+    const plan = await resolveSellablePackage(tx, input.package_uid, fields);
+    checkUserCount(plan, input.user_count, fields);
+    const specs = checkDomainSet(input.domains, plan, fields);
+    await checkNamesFree(tx, specs, fields);
+    throwIfAny(fields);
+    const now = tx.clock();
+    const resellerId = resellerIdOf(tx);
+    try {
+      const id = await repo.insertClient(
+        tx.db,
+        {
+          reseller_id: resellerId,
+          plan_id: plan!.id,
+          name: input.name ?? null,
+          email_address: input.email_address ?? null,
+          user_count: input.user_count,
+        },
+        now,
+      );
+      await domainRepo.insertDomains(
+        tx.db,
+        specs.map((s, position) => ({ client_id: id, reseller_id: resellerId, name: s.name, position, mail_servers: s.mail_servers ?? [] })),
+        now,
+      );
+      await repo.insertClientAdmin(tx.db, id, resellerId, input.email_address ?? null, now);
+      return (await repo.findClientById(tx.db, scopeOf(tx.actor), id))!;
+    } catch (e) {
+      rethrowTakenName(e);
+    }
+  });
+}
+
+/** Partial update; a `domains` list replaces the set (added, kept, removed) in one transaction. */
+export async function updateClient(ctx: Ctx, ref: ClientRef, raw: UpdateClientInput): Promise<Client> {
+  const input = parseInput(updateClientInput, raw);
+  return inTransaction(ctx, async (tx) => {
+    const scope: TenantScope = scopeOf(tx.actor);
+    const current = await getClient(tx, ref);
+    const fields: FieldErrors = {};
+    const plan =
+      input.package_uid !== undefined
+        ? await resolveSellablePackage(tx, input.package_uid, fields)
+        : current.package_uid
+          ? await packageRepo.findPlanByUid(tx.db, current.package_uid)
+          : undefined;
+    checkUserCount(plan, input.user_count ?? (input.package_uid !== undefined ? current.user_count : undefined), fields);
+    const specs = input.domains ? checkDomainSet(input.domains, plan, fields) : undefined;
+    if (specs) await checkNamesFree(tx, specs, fields, current.id);
+    throwIfAny(fields);
+
+    const now = tx.clock();
+    try {
+      await repo.updateClientRow(
+        tx.db,
+        current.id,
+        {
+          ...(plan && input.package_uid !== undefined ? { plan_id: plan.id } : {}),
+          ...(input.user_count !== undefined ? { user_count: input.user_count } : {}),
+          ...(input.name !== undefined ? { name: input.name ?? null } : {}),
+          ...(input.email_address !== undefined ? { email_address: input.email_address ?? null } : {}),
+        },
+        now,
+      );
+      if (specs) await replaceDomains(tx, current.id, current.reseller_id, specs, now);
+    } catch (e) {
+      rethrowTakenName(e);
+    }
+    return (await repo.findClientById(tx.db, scope, current.id))!;
+  });
+}
+
+async function replaceDomains(ctx: Ctx, clientId: number, resellerId: number | null, specs: DomainSpec[], now: Date): Promise<void> {
+  const existing = await domainRepo.findLiveDomainsOfClient(ctx.db, clientId);
+  const wanted = new Map(specs.map((s, position) => [s.name, { ...s, position }]));
+  await domainRepo.deleteDomains(
+    ctx.db,
+    existing.filter((d) => !wanted.has(d.name)).map((d) => d.id),
+  );
+  const added: { client_id: number; reseller_id: number | null; name: string; position: number; mail_servers: string[] }[] = [];
+  for (const [name, spec] of wanted) {
+    const kept = existing.find((d) => d.name === name);
+    if (!kept) {
+      added.push({ client_id: clientId, reseller_id: resellerId, name, position: spec.position, mail_servers: spec.mail_servers ?? [] });
+      continue;
+    }
+    const mailChanged = spec.mail_servers !== undefined && spec.mail_servers.join(' ') !== kept.mail_servers.join(' ');
+    if (mailChanged || kept.position !== spec.position) {
+      await domainRepo.updateDomainRow(ctx.db, kept.id, { position: spec.position, ...(mailChanged ? { mail_servers: spec.mail_servers! } : {}) }, now);
+    }
+  }
+  await domainRepo.insertDomains(ctx.db, added, now);
+}
+
+/** Cancelling keeps the data (an operator can restore it) but frees the client's domain names. */
+export async function cancelClient(ctx: Ctx, ref: ClientRef): Promise<Client> {
+  return inTransaction(ctx, async (tx) => {
+    const client = await getClient(tx, ref);
+    const cancelled = await repo.cancelClientRow(tx.db, client.id, tx.clock());
+    if (!cancelled) throw new AppError('invalid_state', 'Could not cancel account');
+    return { ...client, status: 'cancelled' as const };
+  });
+}
+
+/** Operator undo of a cancel, as long as no live client took one of its domain names meanwhile. */
+export async function restoreClient(ctx: Ctx, id: number): Promise<Client> {
+  return inTransaction(ctx, async (tx) => {
+    const row = await repo.findCancelledClient(tx.db, id);
+    if (!row) throw AppError.notFound(NOT_FOUND);
+    if (row.status !== 'cancelled' || !row.cancelled_at) throw new AppError('invalid_state', `client is ${row.status}, not cancelled`);
+    const domains = await repo.findDomainsReleasedAt(tx.db, id, row.cancelled_at);
+    const taken = await domainRepo.findTakenNames(
+      tx.db,
+      domains.map((d) => d.name),
+    );
+    if (taken.length) throw new AppError('conflict', `domains now held by another client: ${taken.join(', ')}`, { fields: { 'domains.name': taken.map((n) => `${n} has already been taken`) } });
+    await repo.restoreClientRow(
+      tx.db,
+      id,
+      domains.map((d) => d.id),
+      tx.clock(),
+    );
+    return (await repo.findClientById(tx.db, { all: true }, id))!;
+  });
+}

@@ -1,0 +1,54 @@
+import type { Executor } from '../db/database.js';
+
+/** Who is acting. Reseller-facing use cases are scoped by it; a missing scope does not type-check. */
+export type Actor =
+  | { kind: 'operator'; keyId: number | null }
+  | { kind: 'reseller'; resellerId: number }
+  | { kind: 'public'; ip: string }
+  | { kind: 'system' };
+
+/** The little the core logs with; both pino and Fastify's request loggers fit. */
+export interface CoreLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+export interface CoreSettings {
+  publicUrl: string;
+  relayHosts: string[];
+  relayPriorityStep: number;
+  /** Keyed digests (captcha answers) need a secret that survives restarts; kept in the database. */
+  secret: string;
+}
+
+export interface Ctx {
+  db: Executor;
+  actor: Actor;
+  clock: () => Date;
+  settings: CoreSettings;
+  log: CoreLogger;
+}
+
+/** Runs fn in a transaction, reusing the caller's when there already is one. */
+export async function inTransaction<T>(ctx: Ctx, fn: (tx: Ctx) => Promise<T>): Promise<T> {
+  if (ctx.db.isTransaction) return fn(ctx);
+  return ctx.db.transaction().execute((trx) => fn({ ...ctx, db: trx }));
+}
+
+/** The reseller a reseller-facing call is scoped to; operators see everything. */
+export type TenantScope = { resellerId: number } | { all: true };
+
+export function scopeOf(actor: Actor): TenantScope {
+  if (actor.kind === 'reseller') return { resellerId: actor.resellerId };
+  if (actor.kind === 'operator' || actor.kind === 'system') return { all: true };
+  throw new Error('a public actor has no tenant scope');
+}
+
+/** What the composition root hands every facade: everything a Ctx needs except who is acting. */
+export type CoreDeps = Omit<Ctx, 'actor'>;
+
+export function ctxFor(deps: CoreDeps, actor: Actor, log?: CoreLogger): Ctx {
+  return { ...deps, actor, ...(log ? { log } : {}) };
+}

@@ -1,0 +1,51 @@
+import type { Executor } from '../../db/database.js';
+
+export async function insertOperatorKey(db: Executor, name: string, digest: string, now: Date): Promise<number> {
+  const row = await db
+    .insertInto('operator_keys')
+    .values({ name, key_digest: digest, created_at: now })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+export async function findActiveOperatorKeyByDigest(db: Executor, digest: string) {
+  return db
+    .selectFrom('operator_keys')
+    .select(['id', 'name'])
+    .where('key_digest', '=', digest)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+}
+
+export async function countActiveOperatorKeys(db: Executor): Promise<number> {
+  const row = await db
+    .selectFrom('operator_keys')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('revoked_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export async function findResellerCredentials(db: Executor, apiToken: string) {
+  return db
+    .selectFrom('resellers')
+    .select(['id', 'status', 'api_key_digest'])
+    .where('api_token', '=', apiToken)
+    .executeTakeFirst();
+}
+
+export async function getSetting(db: Executor, key: string): Promise<string | undefined> {
+  const row = await db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
+  return row?.value;
+}
+
+/** Inserts the value unless another process got there first; returns whichever value won. */
+export async function putSettingIfAbsent(db: Executor, key: string, value: string): Promise<string> {
+  await db
+    .insertInto('settings')
+    .values({ key, value })
+    .onConflict((oc) => oc.column('key').doNothing())
+    .execute();
+  return (await getSetting(db, key))!;
+}

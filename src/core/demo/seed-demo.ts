@@ -1,0 +1,75 @@
+import { inTransaction, type Ctx } from '../context.js';
+import { createFeature, createPackage, listPackages } from '../packages/package.service.js';
+import { MULTIPLE_MAIL_SERVERS } from '../packages/package.schema.js';
+import { createReseller } from '../resellers/reseller.service.js';
+import type { Reseller, ResellerCredentials } from '../resellers/reseller.schema.js';
+
+export interface DemoSeedResult {
+  created: boolean;
+  reseller?: Reseller;
+  credentials?: ResellerCredentials;
+}
+
+/**
+ * A catalog shaped like the HSP seed's example (three packages tagged `cpanel`, features, costs) and
+ * one approved reseller, so the documented curl calls work against a fresh server.
+ * Does nothing when the catalog already has packages.
+ */
+export async function seedDemo(ctx: Ctx): Promise<DemoSeedResult> {
+  return inTransaction(ctx, async (tx) => {
+    if ((await listPackages(tx)).length > 0) return { created: false };
+    const f = async (code: string | null, name: string, position: number, blurb = '') =>
+      (await createFeature(tx, { code, name, blurb, position })).id;
+    const antiSpam = await f('anti_spam', 'Anti-Spam Filtering', 1);
+    const antiVirus = await f('anti_virus', 'Anti-Virus Scanning', 2);
+    const spooling = await f('mail_spooling', 'Mail Spooling (up to 7 days)', 3);
+    const multi = await f(MULTIPLE_MAIL_SERVERS, 'Multiple Mail Servers', 4);
+    const archive = await f('archiving', 'Email Archiving', 5);
+    const support = await f('support', '24/7/365 Support', 12, 'support@example.com');
+
+    await createPackage(tx, {
+      uid: 'spamstopshere-standard',
+      name: 'Standard',
+      position: 1,
+      free_trial: 30,
+      tags: ['cpanel'],
+      features: [antiSpam, support],
+      domain_cost_cents: 50,
+      mailbox_cost_cents: 100,
+      limits: { max_mail_servers: 1 },
+    });
+    await createPackage(tx, {
+      uid: 'spamstopshere-professional',
+      name: 'Professional',
+      position: 2,
+      free_trial: 30,
+      tags: ['cpanel'],
+      features: [antiSpam, antiVirus, spooling, multi, support],
+      domain_cost_cents: 75,
+      mailbox_cost_cents: 150,
+      limits: { max_mail_servers: 5 },
+    });
+    await createPackage(tx, {
+      uid: 'spamstopshere-enterprise',
+      name: 'Enterprise',
+      position: 3,
+      free_trial: 14,
+      tags: ['cpanel'],
+      features: [antiSpam, antiVirus, spooling, multi, archive, support],
+      domain_cost_cents: 125,
+      mailbox_cost_cents: 250,
+      limits: { max_mail_servers: 10 },
+    });
+
+    const { reseller, credentials } = await createReseller(tx, {
+      name: 'Demo Reseller',
+      first_name: 'Demo',
+      last_name: 'Reseller',
+      email_address: 'demo-reseller@example.com',
+      username: 'demo-reseller',
+      application_name: 'cpanel',
+      tags: ['cpanel'],
+    });
+    return { created: true, reseller, credentials };
+  });
+}

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { optionalText, requiredText } from '../shared/validation.js';
+
+/** Feature code that lets a domain list more than one mail server. */
+export const MULTIPLE_MAIL_SERVERS = 'multiple_mail_servers';
+
+const slug = z
+  .string()
+  .trim()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/i, 'must be 1-64 letters, digits, dots, dashes or underscores');
+
+const tag = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be 1-64 lower-case letters, digits, dots, dashes or underscores');
+
+const nonNegativeInt = z.number({ error: 'must be a whole number' }).int('must be a whole number').min(0, 'must be 0 or more');
+
+export const planLimitsSchema = z
+  .object({
+    max_users: nonNegativeInt.optional(),
+    max_domains: nonNegativeInt.optional(),
+    max_mail_servers: nonNegativeInt.optional(),
+  })
+  .strict();
+
+export const createFeatureInput = z
+  .object({
+    code: slug.nullish(),
+    name: requiredText(200),
+    blurb: optionalText(500),
+    description: optionalText(5000),
+    position: z.number().int('must be a whole number').optional(),
+  })
+  .strict();
+export type CreateFeatureInput = z.input<typeof createFeatureInput>;
+
+export const createPackageInput = z
+  .object({
+    uid: slug,
+    name: requiredText(200),
+    description: optionalText(5000),
+    position: z.number().int('must be a whole number').optional(),
+    free_trial: nonNegativeInt.optional(),
+    tags: z.array(tag).max(50, 'has too many entries').optional(),
+    domain_cost_cents: nonNegativeInt.optional(),
+    mailbox_cost_cents: nonNegativeInt.optional(),
+    limits: planLimitsSchema.optional(),
+    /** Feature ids or feature codes. */
+    features: z.array(z.union([z.number().int().positive(), slug])).max(200, 'has too many entries').optional(),
+    parent_uid: slug.nullish(),
+  })
+  .strict();
+export type CreatePackageInput = z.input<typeof createPackageInput>;
+
+export const updatePackageInput = createPackageInput.omit({ uid: true }).partial().strict();
+export type UpdatePackageInput = z.input<typeof updatePackageInput>;
+
+export interface Feature {
+  id: number;
+  code: string | null;
+  name: string;
+  blurb: string;
+  description: string;
+  position: number;
+}
+
+export interface Package {
+  id: number;
+  uid: string;
+  name: string;
+  description: string;
+  position: number;
+  free_trial_days: number;
+  tags: string[];
+  limits: z.infer<typeof planLimitsSchema>;
+  domain_cost_cents: number;
+  mailbox_cost_cents: number;
+  parent_id: number | null;
+  parent_uid: string | null;
+  features: Feature[];
+}

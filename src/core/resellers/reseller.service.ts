@@ -1,0 +1,182 @@
+import { z } from 'zod';
+import { AppError, type FieldErrors } from '../../errors/app-error.js';
+import { issueCaptcha, solveCaptcha, type Captcha } from '../captcha/captcha.service.js';
+import { inTransaction, type Ctx } from '../context.js';
+import { blockedFor, recordFailure, type RateLimitRule } from '../rate-limits/rate-limit.service.js';
+import { uniqueViolation } from '../shared/db-errors.js';
+import { randomToken, sha256Hex } from '../shared/secrets.js';
+import { parseInput, zodIssuesToFields } from '../shared/validation.js';
+import * as repo from './reseller.repository.js';
+import {
+  createResellerInput,
+  signUpResellerInput,
+  updateResellerInput,
+  type CreateResellerInput,
+  type Reseller,
+  type ResellerCredentials,
+  type UpdateResellerInput,
+} from './reseller.schema.js';
+
+/** Wrong captcha answers tolerated from one address before it has to wait. */
+export const SIGNUP_FAILURE_RULE: RateLimitRule = { limit: 5, windowSeconds: 15 * 60 };
+
+function newCredentials(): { credentials: ResellerCredentials; digest: string } {
+  const credentials = { api_token: randomToken(18), api_key: randomToken(32) };
+  return { credentials, digest: sha256Hex(credentials.api_key) };
+}
+
+function tagsOf(input: { tags?: string[] | null | undefined; application_name?: string | null | undefined }): string[] {
+  // A sign-up for an application ("cpanel") may sell that application's packages.
+  return [...new Set([...(input.tags ?? []), ...(input.application_name ? [input.application_name] : [])])];
+}
+
+function usernameTaken(e: unknown): boolean {
+  return uniqueViolation(e) === 'resellers_username_key';
+}
+
+export async function listResellers(ctx: Ctx, filter: { status?: string } = {}): Promise<Reseller[]> {
+  return repo.listResellers(ctx.db, filter);
+}
+
+export async function getReseller(ctx: Ctx, id: number): Promise<Reseller> {
+  const reseller = await repo.findResellerById(ctx.db, id);
+  if (!reseller) throw AppError.notFound('reseller');
+  return reseller;
+}
+
+/** An operator's reseller is trusted: it is approved at once and gets its credentials. */
+export async function createReseller(ctx: Ctx, raw: CreateResellerInput): Promise<{ reseller: Reseller; credentials: ResellerCredentials }> {
+  const input = parseInput(createResellerInput, raw, { blank: 'must be specified' });
+  const now = ctx.clock();
+  const { credentials, digest } = newCredentials();
+  try {
+    const reseller = await repo.insertReseller(ctx.db, {
+      ...input,
+      tags: tagsOf(input),
+      status: 'active',
+      api_token: credentials.api_token,
+      api_key_digest: digest,
+      approved_at: now,
+      created_at: now,
+      updated_at: now,
+    });
+    return { reseller, credentials };
+  } catch (e) {
+    if (usernameTaken(e)) throw AppError.validation({ username: ['has already been taken'] });
+    throw e;
+  }
+}
+
+export type SignUpResult =
+  | { ok: true; reseller: Reseller; captcha: Captcha }
+  | { ok: false; captcha: Captcha; errors: { reseller: FieldErrors; captcha: FieldErrors } };
+
+const signUpEnvelope = z.object({
+  captcha: z.object({ id: z.unknown().optional(), answer: z.unknown().optional() }).passthrough().nullish(),
+  reseller: z.unknown().optional(),
+});
+
+/**
+ * Public self sign-up. Every outcome but success hands out a fresh captcha, and the reseller waits
+ * for an operator's approval before it gets credentials.
+ */
+export async function signUpReseller(ctx: Ctx, raw: unknown, ip: string): Promise<SignUpResult> {
+  const bucket = `signup-captcha:${ip}`;
+  const wait = await blockedFor(ctx, bucket, SIGNUP_FAILURE_RULE);
+  if (wait > 0) {
+    throw new AppError('rate_limited', 'too many wrong captcha answers from this address', { retryAfterSeconds: wait });
+  }
+  return inTransaction(ctx, async (tx) => {
+    const envelope = signUpEnvelope.safeParse(raw);
+    const body = envelope.success ? envelope.data : {};
+    const resellerErrors: FieldErrors = {};
+    const captchaErrors: FieldErrors = {};
+
+    const parsed = signUpResellerInput.safeParse(body.reseller ?? {}, { reportInput: true });
+    if (!parsed.success) Object.assign(resellerErrors, zodIssuesToFields(parsed.error.issues, 'must be specified'));
+
+    const id = typeof body.captcha?.id === 'string' ? body.captcha.id : undefined;
+    const answer = typeof body.captcha?.answer === 'string' ? body.captcha.answer : undefined;
+    const solved = await solveCaptcha(tx, id, answer);
+    if (!solved) {
+      captchaErrors.answer = ['is not correct'];
+      await recordFailure(tx, bucket, SIGNUP_FAILURE_RULE);
+    }
+
+    if (parsed.success && solved) {
+      const input = parsed.data;
+      const now = tx.clock();
+      const reseller = await repo.insertResellerUnlessUsernameTaken(tx.db, {
+        ...input,
+        tags: tagsOf(input),
+        status: 'pending',
+        created_at: now,
+        updated_at: now,
+      });
+      if (reseller) return { ok: true, reseller, captcha: solved };
+      resellerErrors.username = ['has already been taken'];
+    }
+    return { ok: false, captcha: await issueCaptcha(tx), errors: { reseller: resellerErrors, captcha: captchaErrors } };
+  });
+}
+
+/** Approval issues the reseller's token and key; they are shown this once. */
+export async function approveReseller(ctx: Ctx, id: number): Promise<{ reseller: Reseller; credentials: ResellerCredentials }> {
+  return inTransaction(ctx, async (tx) => {
+    const existing = await repo.findResellerById(tx.db, id);
+    if (!existing) throw AppError.notFound('reseller');
+    if (existing.status !== 'pending') throw new AppError('invalid_state', `reseller is ${existing.status}, not pending`);
+    const { credentials, digest } = newCredentials();
+    const now = tx.clock();
+    const reseller = await repo.updateReseller(tx.db, id, {
+      status: 'active',
+      api_token: credentials.api_token,
+      api_key_digest: digest,
+      approved_at: now,
+      updated_at: now,
+    });
+    return { reseller: reseller!, credentials };
+  });
+}
+
+/** Replaces the reseller's key (and token); the old pair stops working at once. */
+export async function rotateResellerCredentials(ctx: Ctx, id: number): Promise<{ reseller: Reseller; credentials: ResellerCredentials }> {
+  const existing = await getReseller(ctx, id);
+  if (existing.status === 'pending') throw new AppError('invalid_state', 'reseller is pending; approve it instead');
+  const { credentials, digest } = newCredentials();
+  const reseller = await repo.updateReseller(ctx.db, id, { api_token: credentials.api_token, api_key_digest: digest, updated_at: ctx.clock() });
+  return { reseller: reseller!, credentials };
+}
+
+export async function suspendReseller(ctx: Ctx, id: number, reason?: string | null): Promise<Reseller> {
+  const existing = await getReseller(ctx, id);
+  if (existing.status === 'pending') throw new AppError('invalid_state', 'reseller is pending, not active');
+  if (existing.status === 'suspended') return existing;
+  const now = ctx.clock();
+  const reseller = await repo.updateReseller(ctx.db, id, {
+    status: 'suspended',
+    suspended_at: now,
+    suspend_reason: reason?.trim() || null,
+    updated_at: now,
+  });
+  return reseller!;
+}
+
+export async function activateReseller(ctx: Ctx, id: number): Promise<Reseller> {
+  const existing = await getReseller(ctx, id);
+  if (existing.status === 'pending') throw new AppError('invalid_state', 'reseller is pending; approve it instead');
+  if (existing.status === 'active') return existing;
+  const reseller = await repo.updateReseller(ctx.db, id, { status: 'active', suspended_at: null, suspend_reason: null, updated_at: ctx.clock() });
+  return reseller!;
+}
+
+export async function updateReseller(ctx: Ctx, id: number, raw: UpdateResellerInput): Promise<Reseller> {
+  const input = parseInput(updateResellerInput, raw);
+  await getReseller(ctx, id);
+  const reseller = await repo.updateReseller(ctx.db, id, { ...input, updated_at: ctx.clock() });
+  return reseller!;
+}
+
+export async function getResellerBranding(ctx: Ctx, id: number) {
+  return repo.findResellerBranding(ctx.db, id);
+}

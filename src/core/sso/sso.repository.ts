@@ -1,0 +1,41 @@
+import type { Executor } from '../../db/database.js';
+
+export async function insertSsoToken(db: Executor, row: { token_digest: string; user_id: number; client_id: number; purpose: string; expires_at: Date; created_at: Date }) {
+  await db.insertInto('sso_tokens').values(row).execute();
+}
+
+/** Single use under races: only the first redeemer's update matches. */
+export async function consumeSsoToken(db: Executor, digest: string, now: Date) {
+  return db
+    .updateTable('sso_tokens')
+    .set({ used_at: now })
+    .where('token_digest', '=', digest)
+    .where('used_at', 'is', null)
+    .where('expires_at', '>', now)
+    .returning(['user_id', 'client_id', 'purpose'])
+    .executeTakeFirst();
+}
+
+export async function insertSession(db: Executor, row: { token_digest: string; user_id: number; client_id: number | null; expires_at: Date; created_at: Date }) {
+  await db.insertInto('sessions').values(row).execute();
+}
+
+export async function findSession(db: Executor, digest: string, now: Date) {
+  return db
+    .selectFrom('sessions as s')
+    .innerJoin('users as u', 'u.id', 's.user_id')
+    .select(['s.user_id', 's.client_id', 's.expires_at', 'u.role', 'u.login'])
+    .where('s.token_digest', '=', digest)
+    .where('s.revoked_at', 'is', null)
+    .where('s.expires_at', '>', now)
+    .where('u.disabled_at', 'is', null)
+    .executeTakeFirst();
+}
+
+export async function revokeSession(db: Executor, digest: string, now: Date) {
+  await db.updateTable('sessions').set({ revoked_at: now }).where('token_digest', '=', digest).execute();
+}
+
+export async function deleteExpiredSsoTokens(db: Executor, before: Date) {
+  await db.deleteFrom('sso_tokens').where('expires_at', '<', before).execute();
+}

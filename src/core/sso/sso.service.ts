@@ -1,0 +1,79 @@
+import { AppError } from '../../errors/app-error.js';
+import { findClientAdminId } from '../clients/client.repository.js';
+import { resolveClientId } from '../clients/client.service.js';
+import type { ClientRef } from '../clients/client.schema.js';
+import { inTransaction, type Ctx } from '../context.js';
+import { getResellerBranding } from '../resellers/reseller.service.js';
+import { randomToken, sha256Hex } from '../shared/secrets.js';
+import * as repo from './sso.repository.js';
+
+export const LOGIN_TOKEN_TTL_SECONDS = 60;
+export const SESSION_TTL_SECONDS = 12 * 60 * 60;
+export const LOGIN_PATH = '/login/auth_token';
+
+export interface LoginToken {
+  token: string;
+  protocol: 'https' | 'http';
+  login_hostname: string;
+  path: string;
+}
+
+/**
+ * A single-use, one-minute token that logs the client's admin in. The link points at the
+ * reseller's branded host when it has one, else at this server's public address.
+ */
+export async function issueClientLoginToken(ctx: Ctx, ref: ClientRef): Promise<LoginToken> {
+  return inTransaction(ctx, async (tx) => {
+    const clientId = await resolveClientId(tx, ref);
+    const adminId = await findClientAdminId(tx.db, clientId);
+    if (adminId === undefined) throw new AppError('invalid_state', 'client has no admin user to log in as');
+    const now = tx.clock();
+    const token = randomToken(32);
+    await repo.insertSsoToken(tx.db, {
+      token_digest: sha256Hex(token),
+      user_id: adminId,
+      client_id: clientId,
+      purpose: 'client_admin_login',
+      expires_at: new Date(now.getTime() + LOGIN_TOKEN_TTL_SECONDS * 1000),
+      created_at: now,
+    });
+    // Used tokens are worthless after their minute; sweeping on issue keeps the table small.
+    await repo.deleteExpiredSsoTokens(tx.db, new Date(now.getTime() - 24 * 60 * 60 * 1000));
+
+    const branding = tx.actor.kind === 'reseller' ? await getResellerBranding(tx, tx.actor.resellerId) : undefined;
+    const publicUrl = new URL(tx.settings.publicUrl);
+    const branded = branding?.login_hostname;
+    return {
+      token,
+      protocol: branded ? 'https' : (publicUrl.protocol.replace(':', '') as 'https' | 'http'),
+      login_hostname: branded ?? publicUrl.host,
+      path: `${LOGIN_PATH}?token=${encodeURIComponent(token)}`,
+    };
+  });
+}
+
+export interface Session {
+  token: string;
+  userId: number;
+  clientId: number | null;
+  expiresAt: Date;
+}
+
+/** Trades a login token for a session; refuses used, expired and unknown tokens alike. */
+export async function redeemLoginToken(ctx: Ctx, token: string): Promise<Session> {
+  if (!token || token.length > 200) throw new AppError('unauthenticated', 'login link is invalid, expired or already used');
+  return inTransaction(ctx, async (tx) => {
+    const now = tx.clock();
+    const grant = await repo.consumeSsoToken(tx.db, sha256Hex(token), now);
+    if (!grant) throw new AppError('unauthenticated', 'login link is invalid, expired or already used');
+    const sessionToken = randomToken(32);
+    const expiresAt = new Date(now.getTime() + SESSION_TTL_SECONDS * 1000);
+    await repo.insertSession(tx.db, { token_digest: sha256Hex(sessionToken), user_id: grant.user_id, client_id: grant.client_id, expires_at: expiresAt, created_at: now });
+    return { token: sessionToken, userId: grant.user_id, clientId: grant.client_id, expiresAt };
+  });
+}
+
+export async function getSession(ctx: Ctx, token: string) {
+  if (!token || token.length > 200) return undefined;
+  return repo.findSession(ctx.db, sha256Hex(token), ctx.clock());
+}

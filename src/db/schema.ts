@@ -1,0 +1,188 @@
+import type { ColumnType, Generated } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+type Json<T> = ColumnType<T, string | T | undefined, string | T>;
+
+export interface SettingsTable {
+  key: string;
+  value: string;
+}
+
+export interface OperatorKeysTable {
+  id: Generated<number>;
+  name: string;
+  key_digest: string;
+  created_at: Generated<Date>;
+  last_used_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+}
+
+export type ResellerStatus = 'pending' | 'active' | 'suspended';
+
+export interface ResellersTable {
+  id: Generated<number>;
+  name: string;
+  first_name: string | null;
+  last_name: string | null;
+  email_address: string;
+  address: string | null;
+  city: string | null;
+  state: string | null;
+  postal_code: string | null;
+  country: string | null;
+  phone: string | null;
+  username: string;
+  application_name: string | null;
+  tags: ColumnType<string[], string[] | undefined, string[]>;
+  login_hostname: string | null;
+  status: ResellerStatus;
+  api_token: string | null;
+  api_key_digest: string | null;
+  approved_at: NullableTimestamp;
+  suspended_at: NullableTimestamp;
+  suspend_reason: string | null;
+  created_at: Generated<Date>;
+  updated_at: Timestamp;
+}
+
+export interface PlanLimits {
+  max_users?: number;
+  max_domains?: number;
+  max_mail_servers?: number;
+}
+
+export interface PlansTable {
+  id: Generated<number>;
+  uid: string;
+  name: string;
+  description: Generated<string>;
+  position: Generated<number>;
+  free_trial_days: Generated<number>;
+  domain_cost_cents: Generated<number>;
+  mailbox_cost_cents: Generated<number>;
+  tags: ColumnType<string[], string[] | undefined, string[]>;
+  limits: Json<PlanLimits>;
+  parent_id: number | null;
+  service_defaults: Json<Record<string, unknown>>;
+  created_at: Generated<Date>;
+  updated_at: Timestamp;
+}
+
+export interface FeaturesTable {
+  id: Generated<number>;
+  code: string | null;
+  name: string;
+  blurb: Generated<string>;
+  description: Generated<string>;
+  position: Generated<number>;
+  created_at: Generated<Date>;
+}
+
+export interface PlanFeaturesTable {
+  plan_id: number;
+  feature_id: number;
+}
+
+export type ClientStatus = 'active' | 'suspended' | 'cancelled' | 'deleted';
+
+export interface ClientsTable {
+  id: Generated<number>;
+  reseller_id: number | null;
+  plan_id: number | null;
+  name: string | null;
+  email_address: string | null;
+  user_count: number;
+  status: Generated<ClientStatus>;
+  suspended_at: NullableTimestamp;
+  suspend_reason: string | null;
+  cancelled_at: NullableTimestamp;
+  deleted_at: NullableTimestamp;
+  service_meta: Json<Record<string, unknown>>;
+  invoice: string | null;
+  parent_invoice: string | null;
+  created_at: Generated<Date>;
+  updated_at: Timestamp;
+}
+
+export type DomainStatus = 'initializing' | 'ready' | 'unknown';
+
+export interface DomainsTable {
+  id: Generated<number>;
+  client_id: number;
+  reseller_id: number | null;
+  name: string;
+  position: number;
+  status: Generated<DomainStatus>;
+  mail_servers: ColumnType<string[], string[] | undefined, string[]>;
+  released_at: NullableTimestamp;
+  created_at: Generated<Date>;
+  updated_at: Timestamp;
+}
+
+export type UserRole = 'operator' | 'reseller' | 'client_admin' | 'portal' | 'end_user';
+
+export interface UsersTable {
+  id: Generated<number>;
+  role: UserRole;
+  reseller_id: number | null;
+  client_id: number | null;
+  login: string;
+  name: string | null;
+  email: string | null;
+  password_hash: string | null;
+  disabled_at: NullableTimestamp;
+  created_at: Generated<Date>;
+}
+
+export interface SsoTokensTable {
+  id: Generated<number>;
+  token_digest: string;
+  user_id: number;
+  client_id: number | null;
+  purpose: string;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+  created_at: Generated<Date>;
+}
+
+export interface SessionsTable {
+  id: Generated<number>;
+  token_digest: string;
+  user_id: number;
+  client_id: number | null;
+  expires_at: Timestamp;
+  revoked_at: NullableTimestamp;
+  created_at: Generated<Date>;
+}
+
+export interface CaptchasTable {
+  id: string;
+  question: string;
+  answer_digests: string[];
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+  created_at: Generated<Date>;
+}
+
+export interface RateLimitsTable {
+  bucket: string;
+  hits: number;
+  window_ends_at: Timestamp;
+}
+
+export interface Database {
+  settings: SettingsTable;
+  operator_keys: OperatorKeysTable;
+  resellers: ResellersTable;
+  plans: PlansTable;
+  features: FeaturesTable;
+  plan_features: PlanFeaturesTable;
+  clients: ClientsTable;
+  domains: DomainsTable;
+  users: UsersTable;
+  sso_tokens: SsoTokensTable;
+  sessions: SessionsTable;
+  captchas: CaptchasTable;
+  rate_limits: RateLimitsTable;
+}

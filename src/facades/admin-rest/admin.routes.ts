@@ -1,0 +1,222 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { getClientForOperator, restoreClient, searchClients } from '../../core/clients/client.service.js';
+import { ctxFor, type CoreDeps, type Ctx } from '../../core/context.js';
+import { authenticateOperator, createOperatorKey } from '../../core/credentials/credential.service.js';
+import { seedDemo } from '../../core/demo/seed-demo.js';
+import { setDomainStatus } from '../../core/domains/domain.service.js';
+import { createFeatureInput, createPackageInput, updatePackageInput, type Package } from '../../core/packages/package.schema.js';
+import { createFeature, createPackage, getPackage, listFeatures, listPackages, updatePackage } from '../../core/packages/package.service.js';
+import { createResellerInput, updateResellerInput, type Reseller, type ResellerCredentials } from '../../core/resellers/reseller.schema.js';
+import {
+  activateReseller,
+  approveReseller,
+  createReseller,
+  getReseller,
+  listResellers,
+  rotateResellerCredentials,
+  suspendReseller,
+  updateReseller,
+} from '../../core/resellers/reseller.service.js';
+import { AppError } from '../../errors/app-error.js';
+import { toAppError } from '../../http/errors.js';
+import { sendAdminError } from './admin.errors.js';
+import * as s from './admin.schemas.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    operatorCtx?: Ctx;
+  }
+}
+
+const security = [{ operatorBearer: [] }];
+const errors = { 401: s.adminError, 404: s.adminError, 409: s.adminError, 422: s.adminError };
+
+function ctxOf(req: FastifyRequest): Ctx {
+  if (!req.operatorCtx) throw new AppError('unauthenticated', 'operator key required');
+  return req.operatorCtx;
+}
+
+const ID = /^[0-9]{1,15}$/;
+function idParam(req: FastifyRequest, what: string): number {
+  const id = (req.params as { id: string }).id;
+  if (!ID.test(id)) throw AppError.notFound(what);
+  return Number(id);
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+export function toAdminReseller(r: Reseller) {
+  return {
+    id: r.id,
+    name: r.name,
+    username: r.username,
+    email_address: r.email_address,
+    first_name: r.first_name,
+    last_name: r.last_name,
+    address: r.address,
+    city: r.city,
+    state: r.state,
+    postal_code: r.postal_code,
+    country: r.country,
+    phone: r.phone,
+    application_name: r.application_name,
+    tags: r.tags,
+    login_hostname: r.login_hostname,
+    status: r.status,
+    approved_at: iso(r.approved_at),
+    suspended_at: iso(r.suspended_at),
+    suspend_reason: r.suspend_reason,
+    created_at: r.created_at.toISOString(),
+  };
+}
+
+const withCredentials = ({ reseller, credentials }: { reseller: Reseller; credentials: ResellerCredentials }) => ({
+  ...toAdminReseller(reseller),
+  ...credentials,
+});
+
+export function toAdminPackage(p: Package) {
+  return {
+    id: p.id,
+    uid: p.uid,
+    name: p.name,
+    description: p.description,
+    position: p.position,
+    free_trial: p.free_trial_days,
+    tags: p.tags,
+    limits: p.limits,
+    domain_cost_cents: p.domain_cost_cents,
+    mailbox_cost_cents: p.mailbox_cost_cents,
+    parent_uid: p.parent_uid,
+    features: p.features,
+  };
+}
+
+function parseLimit(raw: string | undefined): number {
+  if (raw === undefined) return 100;
+  if (!/^[0-9]{1,4}$/.test(raw) || Number(raw) < 1 || Number(raw) > 1000) throw AppError.validation({ limit: ['must be a whole number from 1 to 1000'] });
+  return Number(raw);
+}
+
+function parseOptionalId(raw: string | undefined, field: string): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!ID.test(raw)) throw AppError.validation({ [field]: ['must be a positive whole number'] });
+  return Number(raw);
+}
+
+export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Promise<void> {
+  app.setErrorHandler((err, req, reply) => {
+    const appError = toAppError(err);
+    if (appError.code === 'internal') req.log.error({ err }, 'request failed');
+    return sendAdminError(reply, appError);
+  });
+
+  app.addHook('onRequest', async (req) => {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+    if (!m) throw new AppError('unauthenticated', 'operator key required (Authorization: Bearer <key>)');
+    const keyId = await authenticateOperator(ctxFor(deps, { kind: 'system' }, req.log), m[1]!);
+    req.operatorCtx = ctxFor(deps, { kind: 'operator', keyId }, req.log);
+  });
+
+  const tags = ['Operator admin API'];
+  const resellerOut = { 200: s.adminReseller, ...errors };
+  const credsOut = { 200: s.adminResellerWithCredentials, ...errors };
+
+  app.get('/admin/v1/resellers', { schema: { tags, security, querystring: z.object({ status: z.string().optional() }), response: { 200: z.array(s.adminReseller), 401: s.adminError } } }, async (req) => {
+    const status = (req.query as { status?: string }).status;
+    if (status !== undefined && !['pending', 'active', 'suspended'].includes(status)) throw AppError.validation({ status: ['must be pending, active or suspended'] });
+    return (await listResellers(ctxOf(req), { ...(status ? { status } : {}) })).map(toAdminReseller);
+  });
+  app.post('/admin/v1/resellers', { schema: { tags, security, summary: 'Create an approved reseller', body: createResellerInput, response: { 201: s.adminResellerWithCredentials, ...errors } } }, async (req, reply) =>
+    reply.code(201).send(withCredentials(await createReseller(ctxOf(req), req.body as never))),
+  );
+  app.get('/admin/v1/resellers/:id', { schema: { tags, security, params: s.idParams, response: resellerOut } }, async (req) => toAdminReseller(await getReseller(ctxOf(req), idParam(req, 'reseller'))));
+  app.patch('/admin/v1/resellers/:id', { schema: { tags, security, params: s.idParams, body: updateResellerInput, response: resellerOut } }, async (req) =>
+    toAdminReseller(await updateReseller(ctxOf(req), idParam(req, 'reseller'), req.body as never)),
+  );
+  app.post('/admin/v1/resellers/:id/approve', { schema: { tags, security, summary: 'Approve a pending sign-up; returns its credentials once', params: s.idParams, response: credsOut } }, async (req) =>
+    withCredentials(await approveReseller(ctxOf(req), idParam(req, 'reseller'))),
+  );
+  app.post('/admin/v1/resellers/:id/rotate-key', { schema: { tags, security, summary: 'Issue a new token and key; the old pair stops working', params: s.idParams, response: credsOut } }, async (req) =>
+    withCredentials(await rotateResellerCredentials(ctxOf(req), idParam(req, 'reseller'))),
+  );
+  app.post(
+    '/admin/v1/resellers/:id/suspend',
+    { schema: { tags, security, params: s.idParams, body: z.object({ reason: z.string().max(500).optional() }).optional(), response: resellerOut } },
+    async (req) => {
+      const body = (req.body ?? {}) as { reason?: unknown };
+      if (body.reason !== undefined && (typeof body.reason !== 'string' || body.reason.length > 500)) throw AppError.validation({ reason: ['must be text of at most 500 characters'] });
+      return toAdminReseller(await suspendReseller(ctxOf(req), idParam(req, 'reseller'), body.reason as string | undefined));
+    },
+  );
+  app.post('/admin/v1/resellers/:id/activate', { schema: { tags, security, params: s.idParams, response: resellerOut } }, async (req) =>
+    toAdminReseller(await activateReseller(ctxOf(req), idParam(req, 'reseller'))),
+  );
+
+  const packageOut = { 200: s.adminPackage, ...errors };
+  app.get('/admin/v1/packages', { schema: { tags, security, response: { 200: z.array(s.adminPackage), 401: s.adminError } } }, async (req) => (await listPackages(ctxOf(req))).map(toAdminPackage));
+  app.post('/admin/v1/packages', { schema: { tags, security, body: createPackageInput, response: { 201: s.adminPackage, ...errors } } }, async (req, reply) =>
+    reply.code(201).send(toAdminPackage(await createPackage(ctxOf(req), req.body as never))),
+  );
+  app.get('/admin/v1/packages/:uid', { schema: { tags, security, params: s.uidParams, response: packageOut } }, async (req) => toAdminPackage(await getPackage(ctxOf(req), (req.params as { uid: string }).uid)));
+  app.patch('/admin/v1/packages/:uid', { schema: { tags, security, params: s.uidParams, body: updatePackageInput, response: packageOut } }, async (req) =>
+    toAdminPackage(await updatePackage(ctxOf(req), (req.params as { uid: string }).uid, req.body as never)),
+  );
+
+  app.get('/admin/v1/features', { schema: { tags, security, response: { 200: z.array(s.adminFeature), 401: s.adminError } } }, async (req) => listFeatures(ctxOf(req)));
+  app.post('/admin/v1/features', { schema: { tags, security, body: createFeatureInput, response: { 201: s.adminFeature, ...errors } } }, async (req, reply) =>
+    reply.code(201).send(await createFeature(ctxOf(req), req.body as never)),
+  );
+
+  app.get(
+    '/admin/v1/clients',
+    { schema: { tags, security, summary: 'Clients of every reseller, newest filters first; page with `after`', querystring: s.clientListQuery, response: { 200: z.object({ clients: z.array(s.adminClient), next_after: z.number().nullable() }), ...errors } } },
+    async (req) => {
+      const q = req.query as z.infer<typeof s.clientListQuery>;
+      if (q.status !== undefined && !['active', 'suspended', 'cancelled', 'deleted'].includes(q.status)) throw AppError.validation({ status: ['must be active, suspended, cancelled or deleted'] });
+      const limit = parseLimit(q.limit);
+      const resellerId = parseOptionalId(q.reseller_id, 'reseller_id');
+      const afterId = parseOptionalId(q.after, 'after');
+      const clients = await searchClients(ctxOf(req), {
+        limit,
+        ...(afterId !== undefined ? { afterId } : {}),
+        ...(resellerId !== undefined ? { resellerId } : {}),
+        ...(q.status ? { status: q.status } : {}),
+        ...(q.q ? { search: q.q.slice(0, 200) } : {}),
+      });
+      return { clients, next_after: clients.length === limit ? clients[clients.length - 1]!.id : null };
+    },
+  );
+  app.get('/admin/v1/clients/:id', { schema: { tags, security, params: s.idParams, response: { 200: s.adminClient, ...errors } } }, async (req) => getClientForOperator(ctxOf(req), idParam(req, 'client')));
+  app.post('/admin/v1/clients/:id/restore', { schema: { tags, security, summary: 'Undo a cancel', params: s.idParams, response: { 200: s.adminClient, ...errors } } }, async (req) =>
+    restoreClient(ctxOf(req), idParam(req, 'client')),
+  );
+
+  app.put(
+    '/admin/v1/domains/:name/status',
+    { schema: { tags, security, summary: "Set a domain's setup status by hand", params: s.domainParams, body: z.object({ status: z.enum(['initializing', 'ready', 'unknown']) }), response: { 200: s.adminDomain, ...errors } } },
+    async (req) => {
+      const body = req.body as { status?: unknown } | undefined;
+      return setDomainStatus(ctxOf(req), (req.params as { name: string }).name, typeof body?.status === 'string' ? body.status : '');
+    },
+  );
+
+  app.post(
+    '/admin/v1/keys',
+    { schema: { tags, security, summary: 'Create an operator API key (shown once)', body: z.object({ name: z.string() }), response: { 201: z.object({ id: z.number(), name: z.string(), key: z.string() }), ...errors } } },
+    async (req, reply) => {
+      const body = req.body as { name?: unknown } | undefined;
+      return reply.code(201).send(await createOperatorKey(ctxOf(req), typeof body?.name === 'string' ? body.name : ''));
+    },
+  );
+
+  app.post(
+    '/admin/v1/demo',
+    { schema: { tags, security, summary: 'Load the demo catalog and reseller into an empty catalog', response: { 200: z.object({ created: z.boolean(), reseller: s.adminResellerWithCredentials.optional() }), ...errors } } },
+    async (req) => {
+      const result = await seedDemo(ctxOf(req));
+      return result.created && result.reseller && result.credentials ? { created: true, reseller: withCredentials({ reseller: result.reseller, credentials: result.credentials }) } : { created: false };
+    },
+  );
+}

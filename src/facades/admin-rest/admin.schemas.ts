@@ -1,0 +1,73 @@
+import { z } from 'zod';
+
+export const adminError = z.object({
+  error: z.object({ code: z.string(), message: z.string(), fields: z.record(z.string(), z.array(z.string())).optional() }),
+});
+
+export const adminReseller = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  username: z.string(),
+  email_address: z.string(),
+  first_name: z.string().nullable(),
+  last_name: z.string().nullable(),
+  application_name: z.string().nullable(),
+  tags: z.array(z.string()),
+  login_hostname: z.string().nullable(),
+  status: z.enum(['pending', 'active', 'suspended']),
+  approved_at: z.string().nullable(),
+  suspended_at: z.string().nullable(),
+  suspend_reason: z.string().nullable(),
+  created_at: z.string(),
+});
+
+export const adminResellerWithCredentials = adminReseller.extend({ api_token: z.string(), api_key: z.string() });
+
+export const adminFeature = z.object({
+  id: z.number().int(),
+  code: z.string().nullable(),
+  name: z.string(),
+  blurb: z.string(),
+  description: z.string(),
+  position: z.number().int(),
+});
+
+export const adminPackage = z.object({
+  id: z.number().int(),
+  uid: z.string(),
+  name: z.string(),
+  description: z.string(),
+  position: z.number().int(),
+  free_trial: z.number().int(),
+  tags: z.array(z.string()),
+  limits: z.record(z.string(), z.number()),
+  domain_cost_cents: z.number().int(),
+  mailbox_cost_cents: z.number().int(),
+  parent_uid: z.string().nullable(),
+  features: z.array(adminFeature),
+});
+
+export const adminDomain = z.object({ name: z.string(), status: z.string(), mail_servers: z.array(z.string()) });
+
+export const adminClient = z.object({
+  id: z.number().int(),
+  reseller_id: z.number().int().nullable(),
+  package_uid: z.string().nullable(),
+  name: z.string().nullable(),
+  email_address: z.string().nullable(),
+  user_count: z.number().int(),
+  status: z.string(),
+  domains: z.array(adminDomain),
+});
+
+export const clientListQuery = z.object({
+  reseller_id: z.string().optional(),
+  status: z.enum(['active', 'suspended', 'cancelled', 'deleted']).optional(),
+  q: z.string().optional(),
+  after: z.string().optional(),
+  limit: z.string().optional(),
+});
+
+export const idParams = z.object({ id: z.string() });
+export const uidParams = z.object({ uid: z.string() });
+export const domainParams = z.object({ name: z.string() });

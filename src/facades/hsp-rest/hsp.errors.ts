@@ -1,0 +1,25 @@
+import type { FastifyReply } from 'fastify';
+import type { AppError, ErrorCode } from '../../errors/app-error.js';
+
+/** The one table from core error codes to this door's HTTP statuses. */
+const statusOf: Record<ErrorCode, number> = {
+  malformed_request: 400,
+  payload_too_large: 413,
+  validation_failed: 422,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 422,
+  invalid_state: 422,
+  rate_limited: 429,
+  internal: 500,
+};
+
+/** HSP errors always read `{"errors": {"<field>": [...], "base": [...]}}`. */
+export function sendHspError(reply: FastifyReply, err: AppError): FastifyReply {
+  const status = typeof err.details.status === 'number' ? err.details.status : statusOf[err.code];
+  if (err.code === 'unauthenticated') reply.header('www-authenticate', 'Basic realm="Hostplane reseller API", charset="UTF-8"');
+  if (err.code === 'rate_limited' && err.details.retryAfterSeconds) reply.header('retry-after', String(err.details.retryAfterSeconds));
+  const errors = err.code === 'validation_failed' && err.details.fields ? err.details.fields : { base: [err.code === 'not_found' ? 'Not found' : err.message] };
+  return reply.code(status).send({ errors });
+}

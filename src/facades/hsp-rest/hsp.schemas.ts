@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { createClientInput, updateClientInput, updateDomainInput } from '../../core/clients/client.schema.js';
+
+// Wire shapes of the HSP reseller API v1, for the OpenAPI document. Input schemas are the core's.
+
+export const hspMxRecord = z.object({ priority: z.number().int(), hostname: z.string() });
+export const hspDomain = z.object({
+  name: z.string(),
+  mx_records: z.array(hspMxRecord),
+  mail_servers: z.array(z.string()),
+});
+export const hspClient = z.object({
+  id: z.number().int(),
+  package_uid: z.string().nullable(),
+  user_count: z.number().int(),
+  email_address: z.string().nullable(),
+  name: z.string().nullable(),
+  domains: z.array(hspDomain),
+});
+export const hspErrors = z.object({ errors: z.record(z.string(), z.array(z.string())) });
+export const hspStatus = z.object({ status: z.enum(['initializing', 'ready', 'unknown']) });
+export const hspAuthToken = z.object({ token: z.string(), protocol: z.string(), login_hostname: z.string(), path: z.string() });
+export const hspFeature = z.object({ id: z.number().int(), name: z.string(), blurb: z.string(), description: z.string(), position: z.number().int() });
+export const hspPackage = z.object({
+  id: z.number().int(),
+  uid: z.string(),
+  name: z.string(),
+  description: z.string(),
+  position: z.number().int(),
+  free_trial: z.number().int(),
+  features: z.array(hspFeature),
+  added_features: z.array(hspFeature),
+  reseller_cost: z.object({
+    domain_cents: z.number().int(),
+    domain_formatted: z.string(),
+    mailbox_cents: z.number().int(),
+    mailbox_formatted: z.string(),
+  }),
+});
+export const hspCaptcha = z.object({ id: z.string(), question: z.string() });
+const nullableText = z.string().nullable();
+export const hspResellerTemplate = z.object({
+  name: nullableText,
+  first_name: nullableText,
+  last_name: nullableText,
+  email_address: nullableText,
+  address: nullableText,
+  city: nullableText,
+  state: nullableText,
+  postal_code: nullableText,
+  country: nullableText,
+  phone: nullableText,
+  username: nullableText,
+  tags: z.array(z.string()),
+});
+export const hspSignupBody = z.object({
+  captcha: z.object({ id: z.string(), answer: z.string() }),
+  reseller: z.record(z.string(), z.unknown()),
+});
+export const hspSignupResponse = z.object({ reseller: z.record(z.string(), z.unknown()), captcha: hspCaptcha });
+export const hspSignupError = z.object({
+  captcha: hspCaptcha.nullable(),
+  reseller: z.record(z.string(), z.unknown()),
+  errors: z.object({ reseller: z.record(z.string(), z.array(z.string())), captcha: z.record(z.string(), z.array(z.string())) }),
+});
+
+export const clientIdParams = z.object({ id: z.string() });
+export const domainParams = z.object({ domain_name: z.string() });
+export const tagParams = z.object({ tag_name: z.string() });
+
+export { createClientInput, updateClientInput, updateDomainInput };

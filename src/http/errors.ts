@@ -1,0 +1,18 @@
+import { AppError, isAppError } from '../errors/app-error.js';
+
+/**
+ * Turns anything thrown while serving a request into an AppError, so each facade maps only the
+ * catalog. Fastify's own parse errors are client mistakes; anything unknown is internal.
+ */
+export function toAppError(err: unknown): AppError {
+  if (isAppError(err)) return err;
+  const e = err as { statusCode?: number; code?: string; message?: string };
+  if (e?.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || e?.statusCode === 413) return new AppError('payload_too_large', 'request body is too large');
+  if (e?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || e?.statusCode === 415) {
+    return new AppError('malformed_request', 'request body must be JSON (Content-Type: application/json)', { status: 415 });
+  }
+  if (e?.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return new AppError('malformed_request', 'request body is empty but Content-Type says JSON');
+  if (e instanceof SyntaxError || e?.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return new AppError('malformed_request', 'request body is not valid JSON');
+  if (e?.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) return new AppError('malformed_request', e.message ?? 'bad request');
+  return new AppError('internal', 'internal error');
+}
