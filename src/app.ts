@@ -6,7 +6,7 @@ import type { Config } from './config/config.js';
 import { ctxFor, type CoreDeps } from './core/context.js';
 import { countOperatorKeys, createOperatorKey, loadServerSecret } from './core/credentials/credential.service.js';
 import { seedDemo, type DemoSeedResult } from './core/demo/seed-demo.js';
-import { createDb, migrateToLatest, pingDb, type DbHandle } from './db/database.js';
+import { migrateToLatest, openConfiguredDatabase, pingDb, type DbHandle } from './db/database.js';
 import { adminRestRoutes } from './facades/admin-rest/admin.routes.js';
 import { consoleRoutes } from './facades/console/console.routes.js';
 import { hspRestRoutes } from './facades/hsp-rest/hsp.routes.js';
@@ -15,7 +15,8 @@ import { sendAdminError } from './facades/admin-rest/admin.errors.js';
 import { AppError } from './errors/app-error.js';
 import { createHttpServer } from './http/server.js';
 
-export const VERSION = '0.1.0';
+export { VERSION } from './version.js';
+import { VERSION } from './version.js';
 
 export interface App {
   server: FastifyInstance;
@@ -80,7 +81,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 }
 
 export async function openDatabase(config: Config): Promise<DbHandle> {
-  return createDb(config.databaseUrl ? { databaseUrl: config.databaseUrl } : { dataDir: path.join(config.dataDir, 'pgdata') });
+  return openConfiguredDatabase(config);
 }
 
 /** `hostplane db migrate`: applies pending migrations and reports them. */

@@ -16,7 +16,8 @@ const envSchema = z.object({
     .refine((v) => {
       try {
         const u = new URL(v);
-        return (u.protocol === 'http:' || u.protocol === 'https:') && u.pathname === '/';
+        // An origin only: a query, fragment or credentials would leak into every link built from it.
+        return (u.protocol === 'http:' || u.protocol === 'https:') && u.pathname === '/' && !v.includes('?') && !v.includes('#') && !u.username && !u.password;
       } catch {
         return false;
       }
@@ -65,13 +66,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
   const e = parsed.data;
-  const publicHost = e.HOST === '0.0.0.0' || e.HOST === '::' ? '127.0.0.1' : e.HOST;
+  const listenHost = e.HOST === '0.0.0.0' || e.HOST === '::' ? '127.0.0.1' : e.HOST;
+  const publicHost = listenHost.includes(':') ? `[${listenHost}]` : listenHost; // IPv6 literals need brackets in a URL
   return {
     port: e.PORT,
     host: e.HOST,
     dataDir: path.resolve(e.HOSTPLANE_DATA_DIR),
     databaseUrl: e.DATABASE_URL,
-    publicUrl: (e.HOSTPLANE_PUBLIC_URL ?? `http://${publicHost}:${e.PORT}`).replace(/\/$/, ''),
+    publicUrl: e.HOSTPLANE_PUBLIC_URL ? new URL(e.HOSTPLANE_PUBLIC_URL).origin : `http://${publicHost}:${e.PORT}`,
     relayHosts: e.HOSTPLANE_RELAY_HOSTS,
     relayPriorityStep: e.HOSTPLANE_RELAY_PRIORITY_STEP,
     logLevel: e.HOSTPLANE_LOG_LEVEL,

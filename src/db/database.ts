@@ -68,12 +68,30 @@ export async function createDb(config: DbConfig): Promise<DbHandle> {
   return { db, kind: 'pglite', fresh, pglite, close: () => db.destroy() };
 }
 
+/** The database a server configuration names: the PostgreSQL server, or PGlite under the data dir. */
+export async function openConfiguredDatabase(config: { databaseUrl?: string | undefined; dataDir: string }): Promise<DbHandle> {
+  return createDb(config.databaseUrl ? { databaseUrl: config.databaseUrl } : { dataDir: path.join(config.dataDir, 'pgdata') });
+}
+
 /** Applies pending migrations; a no-op when none are pending. Returns the names it applied. */
 export async function migrateToLatest(db: Db): Promise<string[]> {
+  if (await isUpToDate(db)) return [];
   const migrator = new Migrator({ db, provider: migrationProvider, migrationTableName: 'hostplane_migrations', migrationLockTableName: 'hostplane_migrations_lock' });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+// Kysely's migrator introspects the catalog on every run, which is a good part of an embedded start;
+// one indexed read tells whether there is anything to do at all.
+async function isUpToDate(db: Db): Promise<boolean> {
+  const names = Object.keys(await migrationProvider.getMigrations()).sort();
+  try {
+    const { rows } = await sql<{ name: string }>`select name from hostplane_migrations order by name desc limit 1`.execute(db);
+    return rows[0]?.name === names[names.length - 1];
+  } catch {
+    return false;
+  }
 }
 
 export async function pingDb(db: Db): Promise<void> {

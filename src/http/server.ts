@@ -8,6 +8,23 @@ import type { Logger } from 'pino';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** Walks parsed input without recursion, so deeply nested JSON cannot overflow the stack. */
+function containsNul(input: unknown): boolean {
+  const pending: unknown[] = [input];
+  while (pending.length > 0) {
+    const value = pending.pop();
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) return true;
+    } else if (value !== null && typeof value === 'object') {
+      for (const [key, item] of Object.entries(value)) {
+        if (key.includes('\u0000')) return true;
+        pending.push(item);
+      }
+    }
+  }
+  return false;
+}
+
 function redactUrl(url: string): string {
   // Login links carry single-use secrets in the query string; logs must not.
   return url.replace(/([?&](?:token|key|code|password)=)[^&]*/gi, '$1[redacted]');
@@ -46,6 +63,14 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
 
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
+  });
+
+  // PostgreSQL text cannot hold U+0000; refusing it here, like a parse error (a 400 every door
+  // and Fastify's default handler understand), keeps any route from answering 500.
+  app.addHook('preValidation', async (req) => {
+    if (containsNul(req.params) || containsNul(req.query) || containsNul(req.body)) {
+      throw Object.assign(new Error('text must not contain NUL (U+0000) characters'), { statusCode: 400 });
+    }
   });
 
   const registry = new Registry();

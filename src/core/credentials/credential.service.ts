@@ -37,7 +37,8 @@ const NO_MATCH = sha256Hex('no such reseller');
 
 /** Verifies a reseller's token:key pair and that the reseller may use the API now. */
 export async function authenticateReseller(ctx: Ctx, apiToken: string, apiKey: string): Promise<number> {
-  const row = apiToken.length <= 200 ? await repo.findResellerCredentials(ctx.db, apiToken) : undefined;
+  // A token no reseller can have (too long, or with a NUL the database cannot compare) is simply unknown.
+  const row = apiToken.length <= 200 && !apiToken.includes('\u0000') ? await repo.findResellerCredentials(ctx.db, apiToken) : undefined;
   const ok = digestsEqual(sha256Hex(apiKey), row?.api_key_digest ?? NO_MATCH) && row !== undefined;
   if (!ok || !row) throw new AppError('unauthenticated', 'invalid API token or key');
   if (row.status === 'suspended') throw new AppError('forbidden', 'reseller account is suspended');

@@ -15,7 +15,14 @@ const tag = z
   .toLowerCase()
   .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be 1-64 lower-case letters, digits, dots, dashes or underscores');
 
-const nonNegativeInt = z.number({ error: 'must be a whole number' }).int('must be a whole number').min(0, 'must be 0 or more');
+// These columns are PostgreSQL integers: a bigger number is the caller's mistake, not a server error.
+const INT_MAX = 2_147_483_647;
+const wholeNumber = z
+  .number({ error: 'must be a whole number' })
+  .int('must be a whole number')
+  .min(-INT_MAX - 1, `must be greater than or equal to ${-INT_MAX - 1}`)
+  .max(INT_MAX, `must be less than or equal to ${INT_MAX}`);
+const nonNegativeInt = wholeNumber.min(0, 'must be 0 or more');
 
 export const planLimitsSchema = z
   .object({
@@ -31,7 +38,7 @@ export const createFeatureInput = z
     name: requiredText(200),
     blurb: optionalText(500),
     description: optionalText(5000),
-    position: z.number().int('must be a whole number').optional(),
+    position: wholeNumber.optional(),
   })
   .strict();
 export type CreateFeatureInput = z.input<typeof createFeatureInput>;
@@ -41,7 +48,7 @@ export const createPackageInput = z
     uid: slug,
     name: requiredText(200),
     description: optionalText(5000),
-    position: z.number().int('must be a whole number').optional(),
+    position: wholeNumber.optional(),
     free_trial: nonNegativeInt.optional(),
     tags: z.array(tag).max(50, 'has too many entries').optional(),
     domain_cost_cents: nonNegativeInt.optional(),

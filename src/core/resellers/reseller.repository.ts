@@ -50,8 +50,11 @@ export async function listResellers(db: Executor, filter: { status?: string }): 
   return q.orderBy('id').execute();
 }
 
-export async function updateReseller(db: Executor, id: number, patch: Updateable<ResellersTable>): Promise<Reseller | undefined> {
-  return db.updateTable('resellers').set(patch).where('id', '=', id).returning(columns).executeTakeFirst();
+/** With `onlyIfStatus`, no row comes back when a concurrent change moved the reseller on first. */
+export async function updateReseller(db: Executor, id: number, patch: Updateable<ResellersTable>, onlyIfStatus?: Reseller['status']): Promise<Reseller | undefined> {
+  let q = db.updateTable('resellers').set(patch).where('id', '=', id);
+  if (onlyIfStatus) q = q.where('status', '=', onlyIfStatus);
+  return q.returning(columns).executeTakeFirst();
 }
 
 export async function findResellerBranding(db: Executor, id: number) {

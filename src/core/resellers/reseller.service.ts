@@ -128,14 +128,15 @@ export async function approveReseller(ctx: Ctx, id: number): Promise<{ reseller:
     if (existing.status !== 'pending') throw new AppError('invalid_state', `reseller is ${existing.status}, not pending`);
     const { credentials, digest } = newCredentials();
     const now = tx.clock();
-    const reseller = await repo.updateReseller(tx.db, id, {
-      status: 'active',
-      api_token: credentials.api_token,
-      api_key_digest: digest,
-      approved_at: now,
-      updated_at: now,
-    });
-    return { reseller: reseller!, credentials };
+    // Conditional on still pending: of two approvals at once, only one hands out credentials.
+    const reseller = await repo.updateReseller(
+      tx.db,
+      id,
+      { status: 'active', api_token: credentials.api_token, api_key_digest: digest, approved_at: now, updated_at: now },
+      'pending',
+    );
+    if (!reseller) throw new AppError('invalid_state', 'reseller is no longer pending');
+    return { reseller, credentials };
   });
 }
 

@@ -171,9 +171,11 @@ export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Pro
 
   app.get(
     '/admin/v1/clients',
-    { schema: { tags, security, summary: 'Clients of every reseller, newest filters first; page with `after`', querystring: s.clientListQuery, response: { 200: z.object({ clients: z.array(s.adminClient), next_after: z.number().nullable() }), ...errors } } },
+    { schema: { tags, security, summary: 'Clients of every reseller in id order, filtered; page with `after` (the next_after of the previous page)', querystring: s.clientListQuery, response: { 200: z.object({ clients: z.array(s.adminClient), next_after: z.number().nullable() }), ...errors } } },
     async (req) => {
       const q = req.query as z.infer<typeof s.clientListQuery>;
+      // A repeated parameter arrives as an array; only the search text would reach the core unchecked.
+      if (q.q !== undefined && typeof q.q !== 'string') throw AppError.validation({ q: ['must be given once'] });
       if (q.status !== undefined && !['active', 'suspended', 'cancelled', 'deleted'].includes(q.status)) throw AppError.validation({ status: ['must be active, suspended, cancelled or deleted'] });
       const limit = parseLimit(q.limit);
       const resellerId = parseOptionalId(q.reseller_id, 'reseller_id');

@@ -1,39 +1,77 @@
 import { Command, CommanderError } from 'commander';
-import { ConfigError, loadConfig } from '../../config/config.js';
-import { runMigrations, startServer, VERSION } from '../../app.js';
+import { CliError, exitCodeFor, formatError } from './cli.errors.js';
+import { catalogCommands } from './commands/catalog.commands.js';
+import { operationsCommands } from './commands/operations.commands.js';
+import { resellerCommands } from './commands/reseller.commands.js';
+import { cliContext, withJson, type JsonOption } from './options.js';
+import { json } from './output.js';
+import { VERSION } from '../../version.js';
 
-/** Returns the exit code, or undefined for a command that keeps running (serve). */
-export async function runCli(argv: string[]): Promise<number | undefined> {
-  const program = new Command('hostplane').version(VERSION).exitOverride();
+async function serverConfig(env: NodeJS.ProcessEnv) {
+  const { ConfigError, loadConfig } = await import('../../config/config.js');
+  try {
+    return loadConfig(env);
+  } catch (e) {
+    throw e instanceof ConfigError ? new CliError('config', e.message) : e;
+  }
+}
+
+/**
+ * `serve` and `db migrate` run in-process through the composition root; every other command is an
+ * HTTP client of a running server's operator admin API, so it works against a remote server too.
+ * Returns the exit code, or undefined for a command that keeps running (serve).
+ */
+export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number | undefined> {
+  const program = new Command('hostplane');
+  // Set before any subcommand exists: commander copies these settings into each one as it is created.
+  program
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(str.replace(/^error: /, 'hostplane: ')) })
+    .showSuggestionAfterError()
+    .version(VERSION)
+    .description('Hostplane control plane: run the server, or manage it through its operator admin API')
+    .addHelpText(
+      'after',
+      `
+Admin commands talk to the server at HOSTPLANE_URL (default http://127.0.0.1:8080) with the operator
+key in HOSTPLANE_API_KEY, or else the one in <HOSTPLANE_DATA_DIR or ./data>/operator-key.
+Add --json to any of them for the API's JSON response.
+
+Exit codes: 0 ok, 1 other failure, 2 usage error, 3 unauthenticated or forbidden, 4 not found,
+5 validation failed, 6 conflict or invalid state, 7 server unreachable.`,
+    );
   let code: number | undefined = 0;
 
   program
     .command('serve')
     .description('run the HTTP server (migrates the database first)')
     .action(async () => {
-      await startServer(loadConfig());
+      const { startServer } = await import('../../app.js');
+      await startServer(await serverConfig(env));
       code = undefined;
     });
 
-  program
-    .command('db')
-    .description('database maintenance')
-    .command('migrate')
+  withJson(program.command('db').description('database maintenance').command('migrate'))
     .description('apply pending migrations (a no-op when there are none)')
-    .action(async () => {
-      const applied = await runMigrations(loadConfig());
-      process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
+    .action(async (opts: JsonOption) => {
+      const { runMigrations } = await import('../../app.js');
+      const applied = await runMigrations(await serverConfig(env));
+      process.stdout.write(opts.json ? json({ applied }) : applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
     });
+
+  const ctx = cliContext(env);
+  resellerCommands(program, ctx);
+  catalogCommands(program, ctx);
+  operationsCommands(program, ctx);
 
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    if (e instanceof ConfigError) {
-      process.stderr.write(`hostplane: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
+    // Commander has already printed its message; exit code 0 means --help or --version.
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : exitCodeFor('usage');
+    const failure = e instanceof CliError ? e : new CliError('internal', e instanceof Error ? e.message : String(e));
+    process.stderr.write(formatError(failure.message, failure.fields));
+    return exitCodeFor(failure.kind);
   }
   return code;
 }

@@ -74,11 +74,19 @@ export function toHspReseller(r: Reseller) {
   };
 }
 
-/** Echo of what was posted, limited to the fields a sign-up knows, so responses never reflect arbitrary keys. */
+const isScalar = (v: unknown) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
+
+/**
+ * Echo of what was posted, limited to the fields a sign-up knows and to plain values (or lists of
+ * them), so responses never reflect arbitrary keys or structures.
+ */
 export function echoReseller(raw: unknown): Record<string, unknown> {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return {};
   const src = raw as Record<string, unknown>;
   const out: Record<string, unknown> = {};
-  for (const f of [...signupFields, 'application_name', 'tags']) if (f in src) out[f] = src[f];
+  for (const f of [...signupFields, 'application_name', 'tags']) {
+    const v = src[f];
+    if (f in src && (isScalar(v) || (Array.isArray(v) && v.every(isScalar)))) out[f] = v;
+  }
   return out;
 }

@@ -1,0 +1,58 @@
+import { Argument, InvalidArgumentError, type Command } from 'commander';
+import { AdminClient } from './admin-client.js';
+import { json } from './output.js';
+
+/**
+ * Numbers are checked before anything is sent: "10x" must not reach the API as a string and come back
+ * as a confusing type error, and commander then reports it as a usage error naming the option.
+ */
+export function integer(raw: string): number {
+  const n = Number(raw);
+  if (!/^-?[0-9]+$/.test(raw.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('must be a whole number');
+  return n;
+}
+
+export function positiveId(raw: string): number {
+  const n = Number(raw);
+  if (!/^[0-9]+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive whole number');
+  return n;
+}
+
+/** For options given once per value (`--tag a --tag b`); undefined when never given, so updates can leave the field alone. */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+export const idArgument = (name = 'id', description = 'numeric id') => new Argument(`<${name}>`, description).argParser(positiveId);
+
+export interface JsonOption {
+  json?: boolean;
+}
+
+/** What every admin command needs: the API, and one way to print a result in either form. */
+export interface CliContext {
+  env: NodeJS.ProcessEnv;
+  api(): AdminClient;
+  emit(opts: JsonOption, body: unknown, human: () => string): void;
+}
+
+export function cliContext(env: NodeJS.ProcessEnv): CliContext {
+  let client: AdminClient | undefined;
+  return {
+    env,
+    // Resolved on first use so `--help` and usage errors never need a server or a key.
+    api: () => (client ??= AdminClient.fromEnv(env)),
+    emit: (opts, body, human) => {
+      process.stdout.write(opts.json ? json(body) : human());
+    },
+  };
+}
+
+export function withJson(cmd: Command): Command {
+  return cmd.option('--json', 'print the result as JSON');
+}
+
+/** The fields of `values` that were given, so a PATCH touches nothing else. */
+export function given<T extends Record<string, unknown>>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

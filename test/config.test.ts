@@ -1,0 +1,134 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config/config.js';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('defaults', () => {
+    expect(loadConfig({})).toEqual({
+      port: 8080,
+      host: '127.0.0.1',
+      dataDir: path.resolve('./data'),
+      databaseUrl: undefined,
+      publicUrl: 'http://127.0.0.1:8080',
+      relayHosts: ['relay1.hostplane.test', 'relay2.hostplane.test'],
+      relayPriorityStep: 10,
+      logLevel: 'info',
+      bodyLimit: 256 * 1024,
+      demo: 'auto',
+    });
+  });
+
+  it('empty variables count as unset', () => {
+    expect(loadConfig({ PORT: '', HOSTPLANE_PUBLIC_URL: '', DATABASE_URL: '', HOSTPLANE_DEMO: '' })).toEqual(loadConfig({}));
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      PORT: '9090',
+      HOST: '0.0.0.0',
+      HOSTPLANE_DATA_DIR: '/var/lib/hostplane',
+      DATABASE_URL: 'postgresql://user:pw@db.internal:5432/hostplane',
+      HOSTPLANE_PUBLIC_URL: 'https://panel.example.com/',
+      HOSTPLANE_RELAY_HOSTS: ' Relay1G.Spamh.com. , relay1h.spamh.com',
+      HOSTPLANE_RELAY_PRIORITY_STEP: '5',
+      HOSTPLANE_LOG_LEVEL: 'debug',
+      HOSTPLANE_BODY_LIMIT: '1048576',
+      HOSTPLANE_DEMO: 'off',
+    });
+    expect(config).toEqual({
+      port: 9090,
+      host: '0.0.0.0',
+      dataDir: '/var/lib/hostplane',
+      databaseUrl: 'postgresql://user:pw@db.internal:5432/hostplane',
+      publicUrl: 'https://panel.example.com',
+      relayHosts: ['relay1g.spamh.com', 'relay1h.spamh.com'],
+      relayPriorityStep: 5,
+      logLevel: 'debug',
+      bodyLimit: 1048576,
+      demo: 'off',
+    });
+  });
+
+  it('the default public URL is reachable even when listening on every interface', () => {
+    expect(loadConfig({ HOST: '0.0.0.0', PORT: '3000' }).publicUrl).toBe('http://127.0.0.1:3000');
+    expect(loadConfig({ HOST: '::', PORT: '3000' }).publicUrl).toBe('http://127.0.0.1:3000');
+    expect(loadConfig({ HOST: 'panel.local' }).publicUrl).toBe('http://panel.local:8080');
+  });
+
+  it('the default public URL of an IPv6 listen address is a valid URL', () => {
+    const { publicUrl } = loadConfig({ HOST: '::1', PORT: '3000' });
+    expect(publicUrl).toBe('http://[::1]:3000');
+    expect(new URL(publicUrl).port).toBe('3000');
+  });
+
+  it('the public URL is reduced to its canonical origin', () => {
+    expect(loadConfig({ HOSTPLANE_PUBLIC_URL: 'https://Panel.Example.COM:443/' }).publicUrl).toBe('https://panel.example.com');
+    expect(loadConfig({ HOSTPLANE_PUBLIC_URL: 'https://panel.example.com:8443' }).publicUrl).toBe('https://panel.example.com:8443');
+  });
+
+  it('lists every bad variable at once', () => {
+    const problems = problemsOf({
+      PORT: 'eighty',
+      DATABASE_URL: 'mysql://localhost/db',
+      HOSTPLANE_PUBLIC_URL: 'ftp://panel.example.com',
+      HOSTPLANE_RELAY_HOSTS: 'relay one,relay2.test',
+      HOSTPLANE_RELAY_PRIORITY_STEP: '0',
+      HOSTPLANE_LOG_LEVEL: 'loud',
+      HOSTPLANE_BODY_LIMIT: '10',
+      HOSTPLANE_DEMO: 'maybe',
+    });
+    const variables = problems.map((p) => p.split(':')[0]);
+    expect(variables.sort()).toEqual(
+      ['DATABASE_URL', 'HOSTPLANE_BODY_LIMIT', 'HOSTPLANE_DEMO', 'HOSTPLANE_LOG_LEVEL', 'HOSTPLANE_PUBLIC_URL', 'HOSTPLANE_RELAY_HOSTS', 'HOSTPLANE_RELAY_PRIORITY_STEP', 'PORT'].sort(),
+    );
+    expect(problems.find((p) => p.startsWith('DATABASE_URL'))).toMatch(/postgres:\/\//);
+    expect(problems.find((p) => p.startsWith('HOSTPLANE_PUBLIC_URL'))).toMatch(/origin/);
+  });
+
+  it('the error message names each problem', () => {
+    try {
+      loadConfig({ PORT: '70000', HOSTPLANE_DEMO: 'yes' });
+      expect.unreachable();
+    } catch (e) {
+      expect((e as Error).message).toMatch(/^invalid configuration:/);
+      expect((e as Error).message).toContain('PORT');
+      expect((e as Error).message).toContain('HOSTPLANE_DEMO');
+    }
+  });
+
+  it.each([
+    ['PORT', '-1'],
+    ['PORT', '65536'],
+    ['PORT', '80.5'],
+    ['HOSTPLANE_RELAY_HOSTS', 'relay1.test,,relay2.test'],
+    ['HOSTPLANE_RELAY_HOSTS', 'relay_1.test'],
+    ['HOSTPLANE_RELAY_PRIORITY_STEP', '1001'],
+    ['HOSTPLANE_BODY_LIMIT', String(51 * 1024 * 1024)],
+    ['DATABASE_URL', 'not a url'],
+    ['HOSTPLANE_PUBLIC_URL', 'panel.example.com'],
+    ['HOSTPLANE_PUBLIC_URL', 'https://panel.example.com/hostplane'],
+    ['HOSTPLANE_PUBLIC_URL', 'https://panel.example.com/?x=1'],
+    ['HOSTPLANE_PUBLIC_URL', 'https://panel.example.com/#top'],
+    ['HOSTPLANE_PUBLIC_URL', 'https://user:secret@panel.example.com'],
+  ])('%s=%j is refused', (name, value) => {
+    expect(problemsOf({ [name]: value }).map((p) => p.split(':')[0])).toEqual([name]);
+  });
+
+  it('accepts an http origin with a port and strips the trailing slash', () => {
+    expect(loadConfig({ HOSTPLANE_PUBLIC_URL: 'http://localhost:8080/' }).publicUrl).toBe('http://localhost:8080');
+  });
+
+  it('ignores unrelated variables', () => {
+    expect(loadConfig({ PATH: '/usr/bin', HOME: '/root', NODE_ENV: 'production' })).toEqual(loadConfig({}));
+  });
+});

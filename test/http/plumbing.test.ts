@@ -1,0 +1,177 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createReseller, createTestApp, seedDemoCatalog, type ResellerFixture, type TestApp } from '../support/test-app.js';
+
+let t: TestApp;
+let alice: ResellerFixture;
+
+beforeAll(async () => {
+  t = await createTestApp();
+  await seedDemoCatalog(t);
+  alice = await createReseller(t);
+});
+afterAll(() => t.close());
+
+const get = (url: string, headers: Record<string, string> = {}) => t.app.server.inject({ method: 'GET', url, headers });
+
+describe('health', () => {
+  it('/healthz → 200 ok', async () => {
+    const res = await get('/healthz');
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ status: 'ok' });
+  });
+
+  it('/readyz → 200 when the database answers', async () => {
+    const res = await get('/readyz');
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ status: 'ready' });
+  });
+});
+
+describe('/metrics', () => {
+  it('counts requests by route pattern, never by raw URL', async () => {
+    await get('/v1/clients/123456', { authorization: alice.auth });
+    await get('/v1/clients/654321', { authorization: alice.auth });
+    const res = await get('/metrics');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    expect(res.body).toContain('# TYPE http_requests_total counter');
+    expect(res.body).toMatch(/http_requests_total\{method="GET",route="\/v1\/clients\/:id",status_code="404"\} [2-9]/);
+    expect(res.body).not.toContain('123456');
+    expect(res.body).toContain('http_request_duration_seconds_bucket');
+  });
+
+  it('unmatched URLs share one label', async () => {
+    await get('/no/such/path/1');
+    await get('/no/such/path/2');
+    const body = (await get('/metrics')).body;
+    expect(body).toMatch(/route="unmatched",status_code="404"/);
+    expect(body).not.toContain('/no/such/path');
+  });
+});
+
+describe('OpenAPI and docs', () => {
+  const expected = [
+    '/v1/clients',
+    '/v1/clients/{id}',
+    '/v1/clients/{id}/auth_token',
+    '/v1/domains/{domain_name}',
+    '/v1/domains/{domain_name}/client',
+    '/v1/domains/{domain_name}/auth_token',
+    '/v1/domains/{domain_name}/status',
+    '/v1/packages/by_tag/{tag_name}',
+    '/v1/resellers/new',
+    '/v1/resellers',
+    '/admin/v1/resellers',
+    '/admin/v1/resellers/{id}',
+    '/admin/v1/resellers/{id}/approve',
+    '/admin/v1/resellers/{id}/rotate-key',
+    '/admin/v1/resellers/{id}/suspend',
+    '/admin/v1/resellers/{id}/activate',
+    '/admin/v1/packages',
+    '/admin/v1/packages/{uid}',
+    '/admin/v1/features',
+    '/admin/v1/clients',
+    '/admin/v1/clients/{id}',
+    '/admin/v1/clients/{id}/restore',
+    '/admin/v1/domains/{name}/status',
+    '/admin/v1/keys',
+    '/admin/v1/demo',
+  ];
+
+  it('/openapi.json is OpenAPI 3.1 with exactly the /v1 and /admin/v1 paths, and nothing internal', async () => {
+    const res = await get('/openapi.json');
+    expect(res.statusCode).toBe(200);
+    const doc = res.json();
+    expect(doc.openapi).toMatch(/^3\.1\./);
+    expect(doc.info.title).toEqual(expect.any(String));
+    const paths = Object.keys(doc.paths);
+    expect(paths.sort()).toEqual([...expected].sort());
+    expect(doc.components.securitySchemes).toMatchObject({ resellerBasic: { type: 'http', scheme: 'basic' }, operatorBearer: { type: 'http', scheme: 'bearer' } });
+  });
+
+  it('every documented operation is a route that exists (not a 404 when called)', async () => {
+    const doc = (await get('/openapi.json')).json() as { paths: Record<string, Record<string, unknown>> };
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const method of Object.keys(ops)) {
+        const url = path.replace('{id}', '1').replace('{domain_name}', 'x.test').replace('{tag_name}', 'x').replace('{uid}', 'x').replace('{name}', 'x.test');
+        const res = await t.app.server.inject({ method: method.toUpperCase() as 'GET', url });
+        // No credentials: a real route answers 401 (or 200/422 for the public sign-up), never the 404 of an unknown path.
+        expect([200, 401, 422], `${method} ${path}`).toContain(res.statusCode);
+      }
+    }
+  });
+
+  it('/v1 operations are marked with Basic auth, /admin ones with Bearer, sign-up is public', async () => {
+    const doc = (await get('/openapi.json')).json() as { paths: Record<string, Record<string, { security?: unknown[] }>> };
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        if (path.startsWith('/v1/resellers')) expect(op.security, `${method} ${path}`).toBeUndefined();
+        else if (path.startsWith('/v1/')) expect(op.security, `${method} ${path}`).toEqual([{ resellerBasic: [] }]);
+        else expect(op.security, `${method} ${path}`).toEqual([{ operatorBearer: [] }]);
+      }
+    }
+  });
+
+  it('/docs serves the HTML reference', async () => {
+    const res = await get('/docs');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/text\/html/);
+    expect(res.body.toLowerCase()).toContain('<html');
+  });
+});
+
+describe('request ids', () => {
+  it('echoes a well-formed x-request-id on every kind of response', async () => {
+    for (const [url, headers] of [
+      ['/healthz', {}],
+      ['/v1/clients', {}],
+      ['/v1/clients', { authorization: alice.auth }],
+      ['/admin/v1/resellers', {}],
+      ['/nowhere', {}],
+    ] as const) {
+      const res = await get(url, { ...headers, 'x-request-id': 'req-abc.123:XYZ' });
+      expect(res.headers['x-request-id'], url).toBe('req-abc.123:XYZ');
+    }
+  });
+
+  it('generates one when absent or malformed', async () => {
+    const a = await get('/healthz');
+    const b = await get('/healthz');
+    expect(a.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(a.headers['x-request-id']).not.toBe(b.headers['x-request-id']);
+    for (const bad of ['has space', 'x'.repeat(200), '<script>', 'a\tb']) {
+      const res = await get('/healthz', { 'x-request-id': bad });
+      expect(res.headers['x-request-id'], bad).toMatch(/^[0-9a-f-]{36}$/);
+    }
+  });
+});
+
+describe('unknown paths', () => {
+  it('under /v1 → 404 in the HSP shape, whatever the credentials', async () => {
+    for (const [method, url, headers] of [
+      ['GET', '/v1/nothing', {}],
+      ['GET', '/v1/nothing', { authorization: alice.auth }],
+      ['POST', '/v1/clients/1/explode', { authorization: alice.auth }],
+      ['PATCH', '/v1/clients', { authorization: alice.auth }],
+      ['GET', '/v1/', {}],
+    ] as const) {
+      const res = await t.app.server.inject({ method, url, headers });
+      expect(res.statusCode, `${method} ${url}`).toBe(404);
+      expect(res.json()).toEqual({ errors: { base: ['Not found'] } });
+    }
+  });
+
+  it('under /admin → 404 in the admin shape', async () => {
+    for (const url of ['/admin/v1/nothing', '/admin/v1/resellers/1/explode']) {
+      const res = await get(url, { authorization: `Bearer ${t.operatorKey}` });
+      expect(res.statusCode).toBe(404);
+      expect(res.json()).toEqual({ error: { code: 'not_found', message: expect.any(String) } });
+    }
+  });
+
+  it('elsewhere → 404 with a small JSON body', async () => {
+    const res = await get('/wp-login.php');
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toEqual({ error: 'not found' });
+  });
+});
