@@ -264,3 +264,23 @@ describe('expiry', () => {
     expect((await get(path)).statusCode).toBe(303);
   });
 });
+
+describe('a client that is no longer active', () => {
+  it('a link issued before the client was cancelled no longer logs in, and its session ends', async () => {
+    const client = await newClient(alice);
+    const early = await issue(alice, `/v1/clients/${client.id}/auth_token`);
+    const used = await issue(alice, `/v1/clients/${client.id}/auth_token`);
+    const login = await get(used.path);
+    expect(login.statusCode).toBe(303);
+    const cookie = sessionCookie(login.headers['set-cookie']);
+    expect((await get(`/console/clients/${client.id}`, { cookie })).statusCode).toBe(200);
+
+    expect((await t.app.server.inject({ method: 'DELETE', url: `/v1/clients/${client.id}`, headers: as(alice) })).statusCode).toBe(200);
+    const refused = await get(early.path);
+    expect(refused.statusCode).toBe(403);
+    expect(refused.headers['content-type']).toMatch(/text\/html/);
+    expect((await get(`/console/clients/${client.id}`, { cookie })).statusCode).toBe(401);
+    // And no new link can be had for it.
+    expect((await get(`/v1/clients/${client.id}/auth_token`, as(alice))).statusCode).toBe(404);
+  });
+});

@@ -390,3 +390,15 @@ describe('POST /v1/resellers: too many wrong answers', () => {
     expect((await signUp({ captcha: { id: captcha.id, answer: solveCaptcha(captcha.question) }, reseller: resellerBody() }, ip)).statusCode).toBe(201);
   });
 });
+
+describe('GET /v1/resellers/new: bounded per address', () => {
+  it('after 60 forms from one address within 15 minutes → 429 with Retry-After; other addresses unaffected', async () => {
+    const ip = newAddress();
+    for (let i = 0; i < 60; i++) await newCaptcha(ip);
+    const blocked = await t.app.server.inject({ method: 'GET', url: '/v1/resellers/new', remoteAddress: ip });
+    expect(blocked.statusCode).toBe(429);
+    expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+    expect(blocked.json().errors.base[0]).toMatch(/too many/);
+    await newCaptcha(newAddress());
+  });
+});

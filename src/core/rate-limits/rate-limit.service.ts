@@ -17,7 +17,7 @@ export async function blockedFor(ctx: Ctx, bucket: string, rule: RateLimitRule):
   return Math.max(1, Math.ceil((window.window_ends_at.getTime() - now.getTime()) / 1000));
 }
 
-export async function recordFailure(ctx: Ctx, bucket: string, rule: RateLimitRule): Promise<void> {
+export async function recordHit(ctx: Ctx, bucket: string, rule: RateLimitRule): Promise<void> {
   const now = ctx.clock();
   await repo.recordHit(ctx.db, bucket, now, new Date(now.getTime() + rule.windowSeconds * 1000));
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { AppError, type FieldErrors } from '../../errors/app-error.js';
 import { issueCaptcha, solveCaptcha, type Captcha } from '../captcha/captcha.service.js';
 import { inTransaction, type Ctx } from '../context.js';
-import { blockedFor, recordFailure, type RateLimitRule } from '../rate-limits/rate-limit.service.js';
+import { blockedFor, recordHit, type RateLimitRule } from '../rate-limits/rate-limit.service.js';
 import { uniqueViolation } from '../shared/db-errors.js';
 import { randomToken, sha256Hex } from '../shared/secrets.js';
 import { parseInput, zodIssuesToFields } from '../shared/validation.js';
@@ -19,6 +19,19 @@ import {
 
 /** Wrong captcha answers tolerated from one address before it has to wait. */
 export const SIGNUP_FAILURE_RULE: RateLimitRule = { limit: 5, windowSeconds: 15 * 60 };
+/** Sign-up forms one address may open; each stores a captcha until it expires. */
+export const SIGNUP_START_RULE: RateLimitRule = { limit: 60, windowSeconds: 15 * 60 };
+
+/** The first step of a sign-up: a fresh captcha, at a bounded rate per address. */
+export async function startResellerSignUp(ctx: Ctx, ip: string): Promise<Captcha> {
+  const bucket = `signup-start:${ip}`;
+  const wait = await blockedFor(ctx, bucket, SIGNUP_START_RULE);
+  if (wait > 0) throw new AppError('rate_limited', 'too many sign-up forms requested from this address', { retryAfterSeconds: wait });
+  return inTransaction(ctx, async (tx) => {
+    await recordHit(tx, bucket, SIGNUP_START_RULE);
+    return issueCaptcha(tx);
+  });
+}
 
 function newCredentials(): { credentials: ResellerCredentials; digest: string } {
   const credentials = { api_token: randomToken(18), api_key: randomToken(32) };
@@ -100,7 +113,7 @@ export async function signUpReseller(ctx: Ctx, raw: unknown, ip: string): Promis
     const solved = await solveCaptcha(tx, id, answer);
     if (!solved) {
       captchaErrors.answer = ['is not correct'];
-      await recordFailure(tx, bucket, SIGNUP_FAILURE_RULE);
+      await recordHit(tx, bucket, SIGNUP_FAILURE_RULE);
     }
 
     if (parsed.success && solved) {

@@ -12,6 +12,13 @@ export async function consumeSsoToken(db: Executor, digest: string, now: Date) {
     .where('token_digest', '=', digest)
     .where('used_at', 'is', null)
     .where('expires_at', '>', now)
+    // A client suspended or cancelled after the link was issued may no longer be entered.
+    .where((eb) =>
+      eb.or([
+        eb('client_id', 'is', null),
+        eb.exists(eb.selectFrom('clients as c').select('c.id').whereRef('c.id', '=', 'sso_tokens.client_id').where('c.status', '=', 'active')),
+      ]),
+    )
     .returning(['user_id', 'client_id', 'purpose'])
     .executeTakeFirst();
 }
@@ -29,6 +36,12 @@ export async function findSession(db: Executor, digest: string, now: Date) {
     .where('s.revoked_at', 'is', null)
     .where('s.expires_at', '>', now)
     .where('u.disabled_at', 'is', null)
+    .where((eb) =>
+      eb.or([
+        eb('s.client_id', 'is', null),
+        eb.exists(eb.selectFrom('clients as c').select('c.id').whereRef('c.id', '=', 's.client_id').where('c.status', '=', 'active')),
+      ]),
+    )
     .executeTakeFirst();
 }
 

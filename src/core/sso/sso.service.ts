@@ -1,6 +1,6 @@
 import { AppError } from '../../errors/app-error.js';
 import { findClientAdminId } from '../clients/client.repository.js';
-import { resolveClientId } from '../clients/client.service.js';
+import { getClient } from '../clients/client.service.js';
 import type { ClientRef } from '../clients/client.schema.js';
 import { inTransaction, type Ctx } from '../context.js';
 import { getResellerBranding } from '../resellers/reseller.service.js';
@@ -24,7 +24,9 @@ export interface LoginToken {
  */
 export async function issueClientLoginToken(ctx: Ctx, ref: ClientRef): Promise<LoginToken> {
   return inTransaction(ctx, async (tx) => {
-    const clientId = await resolveClientId(tx, ref);
+    const client = await getClient(tx, ref);
+    if (client.status !== 'active') throw new AppError('invalid_state', `client is ${client.status}; its admin cannot log in`);
+    const clientId = client.id;
     const adminId = await findClientAdminId(tx.db, clientId);
     if (adminId === undefined) throw new AppError('invalid_state', 'client has no admin user to log in as');
     const now = tx.clock();

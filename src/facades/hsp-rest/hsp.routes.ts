@@ -7,8 +7,7 @@ import { ctxFor, type CoreDeps, type Ctx } from '../../core/context.js';
 import { authenticateReseller } from '../../core/credentials/credential.service.js';
 import { getDomain, getDomainStatus, updateDomain } from '../../core/domains/domain.service.js';
 import { listPackagesByTag } from '../../core/packages/package.service.js';
-import { issueCaptcha } from '../../core/captcha/captcha.service.js';
-import { signUpReseller } from '../../core/resellers/reseller.service.js';
+import { signUpReseller, startResellerSignUp } from '../../core/resellers/reseller.service.js';
 import { issueClientLoginToken } from '../../core/sso/sso.service.js';
 import { AppError } from '../../errors/app-error.js';
 import { toAppError } from '../../http/errors.js';
@@ -179,7 +178,7 @@ export async function hspRestRoutes(app: FastifyInstance, deps: CoreDeps): Promi
   app.get(
     '/v1/resellers/new',
     { schema: { tags, summary: 'Start a reseller sign-up: a captcha and an empty form', response: { 200: z.object({ captcha: s.hspCaptcha, reseller: s.hspResellerTemplate }) } } },
-    async (req) => ({ captcha: await issueCaptcha(ctxFor(deps, { kind: 'public', ip: req.ip }, req.log)), reseller: emptyResellerTemplate() }),
+    async (req) => ({ captcha: await startResellerSignUp(ctxFor(deps, { kind: 'public', ip: req.ip }, req.log), req.ip), reseller: emptyResellerTemplate() }),
   );
 
   app.post(
