@@ -5,6 +5,7 @@ import { Kysely, Migrator, PostgresDialect, sql, type Transaction } from 'kysely
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import { migrationProvider } from './migrations/index.js';
+import { preparedStatementPool } from './prepared-pool.js';
 import type { Database } from './schema.js';
 
 export type { Database } from './schema.js';
@@ -48,7 +49,7 @@ export async function createDb(config: DbConfig): Promise<DbHandle> {
     });
     // An idle client losing its server must not crash the process; the next query reports it.
     pool.on('error', () => {});
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparedStatementPool(pool) }) });
     return { db, kind: 'postgres', fresh: false, close: () => db.destroy() };
   }
 

@@ -61,16 +61,20 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   app.setValidatorCompiler(() => (data) => ({ value: data }));
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
-  app.addHook('onSend', async (req, reply) => {
+  // Hooks on every request are callback-style: an async hook costs a promise per request.
+  app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);
+    done();
   });
 
   // PostgreSQL text cannot hold U+0000; refusing it here, like a parse error (a 400 every door
   // and Fastify's default handler understand), keeps any route from answering 500.
-  app.addHook('preValidation', async (req) => {
+  app.addHook('preValidation', (req, _reply, done) => {
     if (containsNul(req.params) || containsNul(req.query) || containsNul(req.body)) {
-      throw Object.assign(new Error('text must not contain NUL (U+0000) characters'), { statusCode: 400 });
+      done(Object.assign(new Error('text must not contain NUL (U+0000) characters'), { statusCode: 400 }));
+      return;
     }
+    done();
   });
 
   const registry = new Registry();
@@ -88,11 +92,12 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
     // The route pattern, never the raw URL, keeps label cardinality bounded.
     const labels = { method: req.method, route: req.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) };
     requests.inc(labels);
     latency.observe(labels, reply.elapsedTime / 1000);
+    done();
   });
 
   await app.register(swagger, {

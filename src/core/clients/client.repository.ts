@@ -1,5 +1,6 @@
 import { sql, type Expression, type SqlBool } from 'kysely';
 import type { Executor } from '../../db/database.js';
+import { precompiled } from '../../db/precompiled.js';
 import type { ClientStatus } from '../../db/schema.js';
 import type { TenantScope } from '../context.js';
 import type { Client, Domain } from './client.schema.js';
@@ -33,7 +34,11 @@ function baseQuery(db: Executor, scope: TenantScope, filter: ClientFilter) {
   return q;
 }
 
+// The reseller API's most frequent read.
+const selectLiveClientOfReseller = precompiled((db: Executor, resellerId: number, id: number) => baseQuery(db, { resellerId }, {}).where('c.id', '=', id));
+
 export async function findClientById(db: Executor, scope: TenantScope, id: number, filter: ClientFilter = {}): Promise<Client | undefined> {
+  if ('resellerId' in scope && !filter.includeGone) return (await selectLiveClientOfReseller(db, scope.resellerId, id))[0];
   return baseQuery(db, scope, filter).where('c.id', '=', id).executeTakeFirst();
 }
 
@@ -90,13 +95,33 @@ export interface ClientRow {
   user_count: number;
 }
 
-export async function insertClient(db: Executor, row: ClientRow, now: Date): Promise<number> {
-  const { id } = await db
-    .insertInto('clients')
-    .values({ ...row, service_meta: '{}', created_at: now, updated_at: now })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return id;
+/**
+ * Creates the client, its domains (in order) and its admin user in one statement: atomic without an
+ * explicit transaction, and one round trip. A taken domain name fails it at the unique index.
+ */
+export async function insertClientWithDomains(
+  db: Executor,
+  row: ClientRow,
+  domains: { name: string; mail_servers: string[] }[],
+  now: Date,
+): Promise<number> {
+  const names = domains.map((d) => d.name);
+  const servers = domains.map((d) => JSON.stringify(d.mail_servers));
+  const { rows } = await sql<{ id: number }>`
+    with c as (
+      insert into clients (reseller_id, plan_id, name, email_address, user_count, service_meta, created_at, updated_at)
+      values (${row.reseller_id}, ${row.plan_id}, ${row.name}, ${row.email_address}, ${row.user_count}, '{}', ${now}, ${now})
+      returning id
+    ), d as (
+      insert into domains (client_id, reseller_id, name, position, mail_servers, created_at, updated_at)
+      select c.id, ${row.reseller_id}, x.name, x.ord - 1, array(select json_array_elements_text(x.servers::json)), ${now}, ${now}
+      from c, unnest(${names}::text[], ${servers}::text[]) with ordinality as x(name, servers, ord)
+    ), u as (
+      insert into users (role, client_id, reseller_id, login, email, name, created_at)
+      select 'client_admin', c.id, ${row.reseller_id}, 'admin', ${row.email_address}, 'Administrator', ${now} from c
+    )
+    select id from c`.execute(db);
+  return rows[0]!.id;
 }
 
 export async function updateClientRow(db: Executor, id: number, patch: Partial<ClientRow>, now: Date): Promise<void> {
@@ -135,13 +160,6 @@ export async function restoreClientRow(db: Executor, id: number, domainIds: numb
   if (domainIds.length) {
     await db.updateTable('domains').set({ released_at: null, updated_at: now }).where('id', 'in', domainIds).execute();
   }
-}
-
-export async function insertClientAdmin(db: Executor, clientId: number, resellerId: number | null, email: string | null, now: Date): Promise<void> {
-  await db
-    .insertInto('users')
-    .values({ role: 'client_admin', client_id: clientId, reseller_id: resellerId, login: 'admin', email, name: 'Administrator', created_at: now })
-    .execute();
 }
 
 export async function findClientAdminId(db: Executor, clientId: number): Promise<number | undefined> {

@@ -4,7 +4,6 @@ import * as domainRepo from '../domains/domain.repository.js';
 import { checkDomainSet, type DomainSpec } from '../domains/domain.rules.js';
 import * as packageRepo from '../packages/package.repository.js';
 import type { Package } from '../packages/package.schema.js';
-import { getResellerBranding } from '../resellers/reseller.service.js';
 import { uniqueViolation } from '../shared/db-errors.js';
 import { normalizeDomainName } from '../shared/domain-name.js';
 import { parseInput } from '../shared/validation.js';
@@ -83,18 +82,16 @@ export async function searchClients(ctx: Ctx, query: ClientSearch): Promise<Clie
 
 /** The package a reseller may sell: it must exist and share a tag with the reseller (untagged resellers sell all). */
 async function resolveSellablePackage(ctx: Ctx, uid: string, fields: FieldErrors): Promise<Package | undefined> {
-  const plan = await packageRepo.findPlanByUid(ctx.db, uid);
+  const resellerId = ctx.actor.kind === 'reseller' ? ctx.actor.resellerId : undefined;
+  const plan = resellerId !== undefined ? await packageRepo.findPlanForReseller(ctx.db, uid, resellerId) : await packageRepo.findPlanByUid(ctx.db, uid);
   if (!plan) {
     addFieldError(fields, 'package_uid', 'does not exist');
     return undefined;
   }
-  if (ctx.actor.kind === 'reseller') {
-    const branding = await getResellerBranding(ctx, ctx.actor.resellerId);
-    const tags = branding?.tags ?? [];
-    if (tags.length > 0 && !plan.tags.some((t) => tags.includes(t))) {
-      addFieldError(fields, 'package_uid', 'is not available to your account');
-      return undefined;
-    }
+  const tags = (plan as { reseller_tags?: string[] | null }).reseller_tags ?? [];
+  if (tags.length > 0 && !plan.tags.some((t) => tags.includes(t))) {
+    addFieldError(fields, 'package_uid', 'is not available to your account');
+    return undefined;
   }
   return plan;
 }
@@ -135,38 +132,34 @@ function resellerIdOf(ctx: Ctx): number | null {
 
 export async function createClient(ctx: Ctx, raw: CreateClientInput): Promise<Client> {
   const input = parseInput(createClientInput, raw);
-  return inTransaction(ctx, async (tx) => {
-    const fields: FieldErrors = {};
-    const plan = await resolveSellablePackage(tx, input.package_uid, fields);
-    checkUserCount(plan, input.user_count, fields);
-    const specs = checkDomainSet(input.domains, plan, fields);
-    await checkNamesFree(tx, specs, fields);
-    throwIfAny(fields);
-    const now = tx.clock();
-    const resellerId = resellerIdOf(tx);
-    try {
-      const id = await repo.insertClient(
-        tx.db,
-        {
-          reseller_id: resellerId,
-          plan_id: plan!.id,
-          name: input.name ?? null,
-          email_address: input.email_address ?? null,
-          user_count: input.user_count,
-        },
-        now,
-      );
-      await domainRepo.insertDomains(
-        tx.db,
-        specs.map((s, position) => ({ client_id: id, reseller_id: resellerId, name: s.name, position, mail_servers: s.mail_servers ?? [] })),
-        now,
-      );
-      await repo.insertClientAdmin(tx.db, id, resellerId, input.email_address ?? null, now);
-      return (await repo.findClientById(tx.db, scopeOf(tx.actor), id))!;
-    } catch (e) {
-      rethrowTakenName(e);
-    }
-  });
+  const fields: FieldErrors = {};
+  const plan = await resolveSellablePackage(ctx, input.package_uid, fields);
+  checkUserCount(plan, input.user_count, fields);
+  const specs = checkDomainSet(input.domains, plan, fields);
+  throwIfAny(fields);
+  const resellerId = resellerIdOf(ctx);
+  const domains = specs.map((s) => ({ name: s.name, mail_servers: s.mail_servers ?? [] }));
+  const row = { reseller_id: resellerId, plan_id: plan!.id, name: input.name ?? null, email_address: input.email_address ?? null, user_count: input.user_count };
+  let id: number;
+  try {
+    // The unique index decides taken names, so the common case costs no look-up and races are safe.
+    id = await repo.insertClientWithDomains(ctx.db, row, domains, ctx.clock());
+  } catch (e) {
+    if (uniqueViolation(e) !== 'domains_live_name_key' || ctx.db.isTransaction) rethrowTakenName(e);
+    await checkNamesFree(ctx, specs, fields);
+    if (Object.keys(fields).length === 0) rethrowTakenName(e);
+    throw AppError.validation(fields);
+  }
+  return {
+    id,
+    reseller_id: resellerId,
+    package_uid: plan!.uid,
+    name: row.name,
+    email_address: row.email_address,
+    user_count: row.user_count,
+    status: 'active',
+    domains: domains.map((d) => ({ ...d, status: 'initializing' as const })),
+  };
 }
 
 /** Partial update; a `domains` list replaces the set (added, kept, removed) in one transaction. */

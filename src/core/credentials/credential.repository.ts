@@ -1,4 +1,5 @@
 import type { Executor } from '../../db/database.js';
+import { precompiled } from '../../db/precompiled.js';
 
 export async function insertOperatorKey(db: Executor, name: string, digest: string, now: Date): Promise<number> {
   const row = await db
@@ -27,12 +28,13 @@ export async function countActiveOperatorKeys(db: Executor): Promise<number> {
   return Number(row.n);
 }
 
+// Runs on every reseller API request.
+const selectResellerCredentials = precompiled((db: Executor, apiToken: string) =>
+  db.selectFrom('resellers').select(['id', 'status', 'api_key_digest']).where('api_token', '=', apiToken),
+);
+
 export async function findResellerCredentials(db: Executor, apiToken: string) {
-  return db
-    .selectFrom('resellers')
-    .select(['id', 'status', 'api_key_digest'])
-    .where('api_token', '=', apiToken)
-    .executeTakeFirst();
+  return (await selectResellerCredentials(db, apiToken))[0];
 }
 
 export async function getSetting(db: Executor, key: string): Promise<string | undefined> {

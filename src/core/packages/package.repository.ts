@@ -4,25 +4,6 @@ import type { Feature, Package } from './package.schema.js';
 
 const featureColumns = ['id', 'code', 'name', 'blurb', 'description', 'position'] as const;
 
-export async function findFeaturesByPlanIds(db: Executor, planIds: number[]): Promise<Map<number, Feature[]>> {
-  const byPlan = new Map<number, Feature[]>();
-  if (planIds.length === 0) return byPlan;
-  const rows = await db
-    .selectFrom('plan_features as pf')
-    .innerJoin('features as f', 'f.id', 'pf.feature_id')
-    .select(['pf.plan_id', 'f.id', 'f.code', 'f.name', 'f.blurb', 'f.description', 'f.position'])
-    .where('pf.plan_id', 'in', planIds)
-    .orderBy('f.position')
-    .orderBy('f.id')
-    .execute();
-  for (const { plan_id, ...feature } of rows) {
-    const list = byPlan.get(plan_id) ?? [];
-    list.push(feature);
-    byPlan.set(plan_id, list);
-  }
-  return byPlan;
-}
-
 const planColumns = [
   'id',
   'uid',
@@ -36,33 +17,33 @@ const planColumns = [
   'mailbox_cost_cents',
   'parent_id',
   sql<string | null>`(select pp.uid from plans pp where pp.id = plans.parent_id)`.as('parent_uid'),
+  // Features ride along in the same row: one round trip per package look-up.
+  sql<Feature[]>`coalesce((select json_agg(json_build_object('id', f.id, 'code', f.code, 'name', f.name, 'blurb', f.blurb, 'description', f.description, 'position', f.position) order by f.position, f.id) from plan_features pf join features f on f.id = pf.feature_id where pf.plan_id = plans.id), '[]'::json)`.as(
+    'features',
+  ),
 ] as const;
-
-async function withFeatures(db: Executor, rows: Omit<Package, 'features'>[]): Promise<Package[]> {
-  const features = await findFeaturesByPlanIds(
-    db,
-    rows.map((r) => r.id),
-  );
-  return rows.map((r) => ({ ...r, features: features.get(r.id) ?? [] }));
-}
 
 export async function listPlans(db: Executor, filter: { tag?: string } = {}): Promise<Package[]> {
   let q = db.selectFrom('plans').select(planColumns);
   if (filter.tag !== undefined) q = q.where(sql<boolean>`tags @> array[${filter.tag}]::text[]`);
-  const rows = await q.orderBy('position').orderBy('id').execute();
-  return withFeatures(db, rows);
+  return q.orderBy('position').orderBy('id').execute();
 }
 
 export async function findPlanByUid(db: Executor, uid: string): Promise<Package | undefined> {
-  const row = await db.selectFrom('plans').select(planColumns).where('uid', '=', uid).executeTakeFirst();
-  if (!row) return undefined;
-  return (await withFeatures(db, [row]))[0];
+  return db.selectFrom('plans').select(planColumns).where('uid', '=', uid).executeTakeFirst();
 }
 
 export async function findPlanById(db: Executor, id: number): Promise<Package | undefined> {
-  const row = await db.selectFrom('plans').select(planColumns).where('id', '=', id).executeTakeFirst();
-  if (!row) return undefined;
-  return (await withFeatures(db, [row]))[0];
+  return db.selectFrom('plans').select(planColumns).where('id', '=', id).executeTakeFirst();
+}
+
+/** The package with the tags of the reseller about to sell it, in one round trip. */
+export async function findPlanForReseller(db: Executor, uid: string, resellerId: number): Promise<(Package & { reseller_tags: string[] }) | undefined> {
+  return db
+    .selectFrom('plans')
+    .select([...planColumns, sql<string[]>`(select r.tags from resellers r where r.id = ${resellerId})`.as('reseller_tags')])
+    .where('uid', '=', uid)
+    .executeTakeFirst();
 }
 
 export interface PlanRow {

@@ -1,0 +1,683 @@
+// `npm run bench`: Hostplane against a "floor" (bare Fastify + plain `pg` prepared statements, see
+// bench/floor.mjs), measured side by side in the same run, printed as ONE table of ratios.
+// docs/benchmarks.md explains every row. Only 127.0.0.1 is targeted; the bench creates a fresh
+// database hostplane_bench_<random> on the PostgreSQL server of DATABASE_URL (default
+// postgres://postgres@127.0.0.1:5432/postgres) and drops it at the end, also on failure.
+//
+// Optional environment: BENCH_CPU_PROF=<dir> starts Hostplane (PostgreSQL mode) with --cpu-prof
+// writing its profile to <dir> when it stops, to see where the time goes.
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import pg from 'pg';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const HOST = '127.0.0.1';
+const CONNECTIONS = 10;
+const WARMUP_S = 2;
+const ROUND_S = 3;
+const ROUNDS = 4;
+const LIST_CLIENTS = 10_000;
+const LIST_REPS = 5;
+const RESTARTS = 5;
+const TIME_LIMIT_MS = 180_000;
+const RELAY_HOSTS = 'relay1.hostplane.test,relay2.hostplane.test';
+const RELAY_STEP = 10;
+const PACKAGE_UID = 'spamstopshere-standard';
+
+const startedAt = performance.now();
+const loadAtStart = os.loadavg()[0];
+const log = (msg) => process.stderr.write(`bench [${((performance.now() - startedAt) / 1000).toFixed(1)}s] ${msg}\n`);
+
+// ---------------------------------------------------------------------------------------------
+// Resources and cleanup: every child, the database and the temp dirs go away on any exit path.
+
+const children = new Set();
+const tempDirs = [];
+let benchDb; // { name, adminUrl }
+let cleaningUp;
+
+async function cleanup() {
+  cleaningUp ??= (async () => {
+    await Promise.all([...children].map((c) => stopProcess(c, 5000).catch(() => {})));
+    if (benchDb) {
+      const admin = new pg.Client({ connectionString: benchDb.adminUrl });
+      try {
+        await admin.connect();
+        await admin.query(`drop database if exists "${benchDb.name}" with (force)`);
+      } catch (e) {
+        process.stderr.write(`bench: could not drop database ${benchDb.name}: ${e.message}\n`);
+      } finally {
+        await admin.end().catch(() => {});
+      }
+    }
+    for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+  })();
+  return cleaningUp;
+}
+
+let failed = false;
+function fail(err) {
+  if (failed) return; // cleanup itself ends connections; only the first failure is news
+  failed = true;
+  process.stderr.write(`bench: FAILED: ${err?.stack ?? err}\n`);
+  for (const c of children) if (c.logTail) process.stderr.write(`--- last output of ${c.label} ---\n${c.logTail}\n`);
+  cleanup().finally(() => process.exit(1));
+}
+
+process.on('SIGINT', () => fail(new Error('interrupted')));
+process.on('SIGTERM', () => fail(new Error('terminated')));
+process.on('uncaughtException', fail);
+process.on('unhandledRejection', fail);
+setTimeout(() => fail(new Error(`time limit of ${TIME_LIMIT_MS / 1000}s exceeded`)), TIME_LIMIT_MS).unref();
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, HOST, () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function startProcess(label, args, env) {
+  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.label = label;
+  child.logTail = '';
+  const keep = (buf) => {
+    child.logTail = (child.logTail + buf.toString()).slice(-4000);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  child.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  children.add(child);
+  child.exited.then(({ code, signal }) => {
+    children.delete(child);
+    if (!child.stopping && !failed) fail(new Error(`${label} (pid ${child.pid}) exited unexpectedly: code ${code}, signal ${signal}\n${child.logTail}`));
+  });
+  return child;
+}
+
+async function stopProcess(child, timeoutMs = 10_000) {
+  child.stopping = true;
+  if (child.exitCode !== null || child.signalCode !== null) return child.exited;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const result = await child.exited;
+  clearTimeout(timer);
+  return result;
+}
+
+function request(port, { method = 'GET', path: p = '/', headers = {}, body, keepBody = true } = {}) {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+    const req = http.request(
+      {
+        host: HOST,
+        port,
+        method,
+        path: p,
+        agent: false,
+        headers: { ...headers, ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}) },
+      },
+      (res) => {
+        const chunks = [];
+        let bytes = 0;
+        res.on('data', (c) => {
+          bytes += c.length;
+          if (keepBody) chunks.push(c);
+        });
+        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, bytes, body: keepBody ? Buffer.concat(chunks).toString('utf8') : undefined }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.setTimeout(60_000, () => req.destroy(new Error(`${method} ${p} timed out`)));
+    req.end(payload);
+  });
+}
+
+/** Polls GET /healthz until it answers 200; returns the performance.now() of that answer. */
+async function waitHealthy(child, port, timeoutMs, intervalMs = 20) {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${child.label} exited before it was healthy`);
+    try {
+      const res = await request(port, { path: '/healthz' });
+      if (res.status === 200) return performance.now();
+    } catch {
+      // not listening yet
+    }
+    if (performance.now() > deadline) throw new Error(`${child.label} not healthy after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** VmRSS / VmHWM of a process in bytes. */
+function memOf(pid) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+}
+
+/** Resets VmHWM to the current RSS (Linux >= 4.0, same user); false when the kernel refuses. */
+function resetPeak(pid) {
+  try {
+    fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** CPU seconds (user + system) a process has used so far; with reaped children's when asked. */
+const CLK_TCK = 100; // sysconf(_SC_CLK_TCK) on Linux x86_64
+function cpuSeconds(pid, withChildren = false) {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12]) + (withChildren ? Number(f[13]) + Number(f[14]) : 0)) / CLK_TCK;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * CPU seconds of every PostgreSQL process on the machine, by pid (the server runs locally),
+ * including exited backends (the postmaster's reaped children).
+ */
+function postgresCpu() {
+  const out = new Map();
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(e)) continue;
+    try {
+      const s = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
+      if (s.slice(s.indexOf('(') + 1, s.lastIndexOf(')')) !== 'postgres') continue;
+      out.set(e, cpuSeconds(e, true));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+/** Busy CPU seconds of the whole machine so far (all cores), from /proc/stat. */
+function machineBusy() {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = f;
+  return (user + nice + system + irq + softirq + steal) / CLK_TCK;
+}
+const postgresCpuSince = (before) => {
+  let sum = 0;
+  for (const [pid, v] of postgresCpu()) sum += v - (before.get(pid) ?? 0);
+  return sum;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Statistics
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const percentile = (xs, p) => {
+  const s = Float64Array.from(xs).sort();
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+};
+
+/**
+ * One autocannon run. Latencies are taken from the `response` event (float milliseconds from
+ * process.hrtime) because autocannon's own histogram has 1 ms resolution.
+ */
+function cannon({ port, pid, method, headers, setupRequest, seconds }) {
+  globalThis.gc?.(); // npm run bench passes --expose-gc: start every run with a clean load-generator heap
+  return new Promise((resolve, reject) => {
+    const cpu0 = cpuSeconds(pid);
+    const pg0 = postgresCpu();
+    const latencies = [];
+    let ok = 0;
+    let bad = 0;
+    const badCodes = {};
+    const t0 = performance.now();
+    const inst = autocannon(
+      {
+        url: `http://${HOST}:${port}`,
+        connections: CONNECTIONS,
+        duration: seconds,
+        headers,
+        requests: [{ method, path: '/', setupRequest }],
+      },
+      (err, result) => {
+        if (err) return reject(err);
+        const elapsed = (performance.now() - t0) / 1000;
+        const serverCpu = cpuSeconds(pid) - cpu0;
+        const pgCpu = postgresCpuSince(pg0);
+        resolve({ ok, bad, badCodes, errors: result.errors + result.timeouts, latencies, seconds: elapsed, serverCpu, pgCpu });
+      },
+    );
+    inst.on('response', (_client, statusCode, _bytes, responseTime) => {
+      if (statusCode >= 200 && statusCode < 300) {
+        ok++;
+        latencies.push(responseTime);
+      } else {
+        bad++;
+        badCodes[statusCode] = (badCodes[statusCode] ?? 0) + 1;
+      }
+    });
+  });
+}
+
+/**
+ * Warm-up for both, then ROUNDS rounds alternating which side goes first, so drifting machine
+ * noise lands on both. Throughput = 2xx answers / wall time summed over the rounds; p99 over all
+ * 2xx latencies of the rounds.
+ */
+async function sideBySide(label, targets) {
+  for (const t of targets) {
+    log(`${label}: warm-up ${t.name} ${WARMUP_S}s`);
+    await cannon({ ...t, seconds: WARMUP_S });
+  }
+  const acc = Object.fromEntries(targets.map((t) => [t.name, { ok: 0, bad: 0, errors: 0, badCodes: {}, seconds: 0, serverCpu: 0, pgCpu: 0, latencies: [], perRound: [] }]));
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? targets : [...targets].reverse();
+    for (const t of order) {
+      const r = await cannon({ ...t, seconds: ROUND_S });
+      const a = acc[t.name];
+      a.ok += r.ok;
+      a.bad += r.bad;
+      a.errors += r.errors;
+      a.seconds += r.seconds;
+      a.serverCpu += r.serverCpu;
+      a.pgCpu += r.pgCpu;
+      for (const [k, v] of Object.entries(r.badCodes)) a.badCodes[k] = (a.badCodes[k] ?? 0) + v;
+      for (const l of r.latencies) a.latencies.push(l);
+      a.perRound.push(r.ok / r.seconds);
+      log(`${label}: round ${round + 1} ${t.name}: ${(r.ok / r.seconds).toFixed(0)} req/s, p99 ${percentile(r.latencies, 99).toFixed(2)} ms${r.bad || r.errors ? `, ${r.bad} non-2xx ${JSON.stringify(r.badCodes)}, ${r.errors} errors` : ''}`);
+    }
+  }
+  const out = {};
+  for (const [name, a] of Object.entries(acc)) {
+    out[name] = {
+      rps: a.ok / a.seconds,
+      p50: percentile(a.latencies, 50),
+      p99: percentile(a.latencies, 99),
+      ok: a.ok,
+      bad: a.bad,
+      errors: a.errors,
+      badCodes: a.badCodes,
+      perRound: a.perRound,
+      // CPU per answered request, in microseconds: the HTTP server process, and all PostgreSQL processes.
+      serverUs: (a.serverCpu / a.ok) * 1e6,
+      pgUs: (a.pgCpu / a.ok) * 1e6,
+    };
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+const rows = [];
+const notes = [];
+const fmt = {
+  rps: (v) => `${v.toFixed(0)} req/s`,
+  ms: (v) => (v >= 100 ? `${v.toFixed(0)} ms` : `${v.toFixed(2)} ms`),
+  mb: (v) => `${(v / 1024 / 1024).toFixed(1)} MB`,
+  x: (v) => `${v.toFixed(2)}x`,
+};
+function addRow(order, caseName, ours, floor, ratio, target, pass) {
+  rows.push({ order, case: caseName, ours, floor, ratio, target, result: pass === undefined ? 'info' : pass ? 'PASS' : 'FAIL' });
+}
+
+async function machineFacts(adminUrl) {
+  const c = new pg.Client({ connectionString: adminUrl });
+  await c.connect();
+  const { rows: r } = await c.query('show server_version');
+  await c.end();
+  const cpu = /^model name\s*:\s*(.+)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
+  return { cpu: cpu.trim(), cores: os.cpus().length, node: process.version, postgres: r[0].server_version, kernel: os.release(), memory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB` };
+}
+
+/**
+ * Row 4: embedded (PGlite) restart to the first 200 of /healthz. Runs first, before the PostgreSQL
+ * database exists, so no autovacuum or checkpoint caused by the other rows competes with it.
+ */
+async function embeddedRow(commonEnv) {
+  const embDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hostplane-bench-emb-'));
+  tempDirs.push(embDir);
+  const port = await freePort();
+  const env = { ...commonEnv, PORT: String(port), HOSTPLANE_DATA_DIR: embDir };
+  log('embedded: first start (creates the PGlite data dir)');
+  const t0 = performance.now();
+  const first = startProcess('hostplane-embedded', ['dist/main.js', 'serve'], env);
+  await waitHealthy(first, port, 60_000);
+  const firstMs = performance.now() - t0;
+  await stopProcess(first);
+  if (!fs.existsSync(path.join(embDir, 'pgdata', 'PG_VERSION'))) throw new Error('embedded first start left no PGlite data dir');
+
+  const times = [];
+  const idle = [];
+  for (let i = 0; i < RESTARTS; i++) {
+    const start = performance.now();
+    const child = startProcess('hostplane-embedded', ['dist/main.js', 'serve'], env);
+    const ready = await waitHealthy(child, port, 30_000, 5);
+    times.push(ready - start);
+    await new Promise((r) => setTimeout(r, 1000));
+    idle.push(memOf(child.pid).rss);
+    const { code } = await stopProcess(child);
+    if (code !== 0) throw new Error(`embedded server exited with ${code} on SIGTERM`);
+  }
+  const ms = median(times);
+  log(`embedded: restarts ${times.map((t) => t.toFixed(0)).join('/')} ms, idle RSS ${idle.map(fmt.mb).join('/')}`);
+  addRow(4, 'Embedded (PGlite) restart to first 200 /healthz', fmt.ms(ms), '-', ms / 1500, '<= 1500 ms', ms <= 1500);
+  addRow(4, 'Embedded: idle RSS 1 s after ready', fmt.mb(median(idle)), '-', undefined, 'report', undefined);
+  notes.push(...[`Embedded: median of ${RESTARTS} restarts (${times.map((t) => t.toFixed(0)).join(', ')} ms; /healthz polled every 5 ms); first start with initdb + migrations + demo seed took ${fmt.ms(firstMs)}; ratio column = time / 1500 ms budget.`].map((text) => ({ order: 4, text })));
+}
+
+async function main() {
+  const busy0 = machineBusy();
+  const pgAll0 = postgresCpu();
+  const self0 = cpuSeconds('self', true); // the bench (autocannon included) and its reaped children
+  const wall0 = performance.now();
+  const parsedUrl = new URL(process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres');
+  if (!['127.0.0.1', 'localhost'].includes(parsedUrl.hostname)) throw new Error(`DATABASE_URL must point at 127.0.0.1 (got ${parsedUrl.hostname})`);
+  parsedUrl.hostname = '127.0.0.1';
+  const adminUrl = parsedUrl.toString();
+  const facts = await machineFacts(adminUrl);
+
+  const baseEnv = { ...process.env };
+  delete baseEnv.DATABASE_URL;
+  delete baseEnv.NODE_OPTIONS;
+  const commonEnv = { ...baseEnv, HOST, HOSTPLANE_LOG_LEVEL: 'warn', HOSTPLANE_RELAY_HOSTS: RELAY_HOSTS, HOSTPLANE_RELAY_PRIORITY_STEP: String(RELAY_STEP) };
+
+  await embeddedRow(commonEnv);
+
+  const dbName = `hostplane_bench_${crypto.randomBytes(6).toString('hex')}`;
+  {
+    const admin = new pg.Client({ connectionString: adminUrl });
+    await admin.connect();
+    benchDb = { name: dbName, adminUrl };
+    await admin.query(`create database "${dbName}"`);
+    await admin.end();
+  }
+  const dbUrl = new URL(parsedUrl);
+  dbUrl.pathname = `/${dbName}`;
+  const databaseUrl = dbUrl.toString();
+  log(`created database ${dbName}`);
+
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hostplane-bench-'));
+  tempDirs.push(dataDir);
+
+  // --- Hostplane (PostgreSQL mode) and the floor ---------------------------------------------
+  const oursPort = await freePort();
+  const profDir = process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : undefined;
+  const startOurs = async () => {
+    const child = startProcess('hostplane', [...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), 'dist/main.js', 'serve'], {
+      ...commonEnv,
+      DATABASE_URL: databaseUrl,
+      PORT: String(oursPort),
+      HOSTPLANE_DATA_DIR: dataDir,
+      HOSTPLANE_DEMO: 'off',
+    });
+    await waitHealthy(child, oursPort, 30_000);
+    return child;
+  };
+  let ours = await startOurs();
+  const operatorKey = fs.readFileSync(path.join(dataDir, 'operator-key'), 'utf8').trim();
+  const demo = await request(oursPort, { method: 'POST', path: '/admin/v1/demo', headers: { authorization: `Bearer ${operatorKey}` } });
+  if (demo.status !== 200) throw new Error(`POST /admin/v1/demo answered ${demo.status}: ${demo.body}`);
+  const reseller = JSON.parse(demo.body).reseller;
+  if (!reseller?.api_token) throw new Error(`POST /admin/v1/demo returned no reseller: ${demo.body}`);
+  const auth = { authorization: `Basic ${Buffer.from(`${reseller.api_token}:${reseller.api_key}`).toString('base64')}` };
+  log(`hostplane up on :${oursPort}, demo reseller ${reseller.id}`);
+
+  // --- Bench data, straight into the tables ---------------------------------------------------
+  const db = new pg.Client({ connectionString: databaseUrl });
+  db.on('error', () => {}); // dropping the database on failure ends this connection; the failure is reported already
+  await db.connect();
+  {
+    const t = performance.now();
+    const { rows: plan } = await db.query('select id from plans where uid = $1', [PACKAGE_UID]);
+    await db.query('begin');
+    await db.query(
+      `insert into clients (reseller_id, plan_id, name, email_address, user_count, status)
+       select $1, $2, 'Bench Client ' || g, 'client' || g || '@bench.test', 1 + g % 50, 'active' from generate_series(1, $3::int) g`,
+      [reseller.id, plan[0].id, LIST_CLIENTS],
+    );
+    await db.query(
+      `insert into domains (client_id, reseller_id, name, position, status, mail_servers)
+       select c.id, c.reseller_id, 'c' || c.id || '-' || k || '.bench.test', k, 'ready',
+              case when k = 0 then array['mail.c' || c.id || '.bench.test'] else '{}'::text[] end
+       from clients c cross join generate_series(0, 1) k where c.reseller_id = $1`,
+      [reseller.id],
+    );
+    await db.query(
+      `insert into users (role, client_id, reseller_id, login, email, name)
+       select 'client_admin', c.id, c.reseller_id, 'admin', c.email_address, 'Administrator' from clients c where c.reseller_id = $1`,
+      [reseller.id],
+    );
+    await db.query('commit');
+    await db.query('analyze');
+    log(`seeded ${LIST_CLIENTS} clients / ${2 * LIST_CLIENTS} domains / ${LIST_CLIENTS} users in ${(performance.now() - t).toFixed(0)} ms`);
+  }
+  const { rows: idRange } = await db.query('select min(id)::int as lo, max(id)::int as hi, count(*)::int as n from clients where reseller_id = $1', [reseller.id]);
+  const { lo, hi } = idRange[0];
+
+  const floorPort = await freePort();
+  const floor = startProcess('floor', ['bench/floor.mjs'], { ...commonEnv, DATABASE_URL: databaseUrl, PORT: String(floorPort) });
+  await waitHealthy(floor, floorPort, 30_000);
+  log(`floor up on :${floorPort}`);
+
+  // --- GET /v1/clients helpers (row 2) ---------------------------------------------------------
+  const listSql = {
+    name: 'bench_list_doc',
+    text: `select coalesce(json_agg(json_build_object(
+             'id', c.id, 'package_uid', p.uid, 'user_count', c.user_count, 'email_address', c.email_address, 'name', c.name,
+             'domains', coalesce((select json_agg(json_build_object(
+                 'name', d.name,
+                 'mx_records', (select json_agg(json_build_object('priority', r.ord * $3, 'hostname', replace(d.name, '.', '-') || '.' || r.host || '.') order by r.ord)
+                                from unnest($2::text[]) with ordinality as r(host, ord)),
+                 'mail_servers', d.mail_servers) order by d.position, d.id)
+               from domains d where d.client_id = c.id and d.released_at is null), '[]'::json)
+           ) order by c.id), '[]'::json)::text as doc
+           from clients c left join plans p on p.id = c.plan_id
+           where c.reseller_id = $1 and c.status in ('active', 'suspended')`,
+    values: [reseller.id, RELAY_HOSTS.split(','), RELAY_STEP],
+  };
+  const pgDoc = async () => {
+    const t = performance.now();
+    const { rows: r } = await db.query(listSql);
+    return { ms: performance.now() - t, doc: r[0].doc };
+  };
+  const canReset = resetPeak(ours.pid);
+  /** One GET /v1/clients: wall time, server CPU, and peak RSS growth of the server during it. */
+  const oursList = async (keepBody = false) => {
+    const before = memOf(ours.pid);
+    if (canReset) resetPeak(ours.pid);
+    const base = memOf(ours.pid);
+    let sampledPeak = base.rss;
+    const sampler = setInterval(() => {
+      sampledPeak = Math.max(sampledPeak, memOf(ours.pid).rss);
+    }, 2);
+    const cpu0 = cpuSeconds(ours.pid);
+    const t = performance.now();
+    const res = await request(oursPort, { path: '/v1/clients', headers: auth, keepBody });
+    const ms = performance.now() - t;
+    const cpu = cpuSeconds(ours.pid) - cpu0;
+    clearInterval(sampler);
+    const after = memOf(ours.pid);
+    if (res.status !== 200) throw new Error(`GET /v1/clients answered ${res.status}`);
+    // With clear_refs, VmHWM is the peak since just before the request; without it, the sampled peak.
+    const peak = canReset ? after.hwm : Math.max(sampledPeak, after.hwm > before.hwm ? after.hwm : 0);
+    return { ms, cpu, bytes: res.bytes, body: res.body, growth: peak - base.rss, baseRss: base.rss, sampledGrowth: sampledPeak - base.rss };
+  };
+
+  // Fresh process: the very first request it serves (besides /healthz and the demo seed) is the list.
+  log('list: first request of a fresh process + correctness check');
+  const fresh = await oursList(true);
+  {
+    const pgFirst = await pgDoc();
+    const parsed = JSON.parse(fresh.body);
+    if (parsed.length !== LIST_CLIENTS) throw new Error(`GET /v1/clients returned ${parsed.length} clients, expected ${LIST_CLIENTS}`);
+    if (fresh.body !== JSON.stringify(JSON.parse(pgFirst.doc))) throw new Error('GET /v1/clients and the PostgreSQL json_agg document differ; the comparison would not be like for like');
+    fresh.body = undefined;
+    fresh.pgBytes = Buffer.byteLength(pgFirst.doc);
+  }
+  // Restart, so the measured process has served ordinary traffic (row 1) but never the list.
+  await stopProcess(ours);
+  ours = await startOurs();
+  log('hostplane restarted');
+
+  // ============================================================================================
+  // Row 1: GET /v1/clients/:id
+  {
+    const sample = lo + Math.floor((hi - lo) / 2);
+    const [a, b] = await Promise.all([request(oursPort, { path: `/v1/clients/${sample}`, headers: auth }), request(floorPort, { path: `/v1/clients/${sample}`, headers: auth })]);
+    if (a.status !== 200 || b.status !== 200) throw new Error(`GET /v1/clients/${sample}: ours ${a.status}, floor ${b.status}`);
+    if (JSON.stringify(JSON.parse(a.body)) !== JSON.stringify(JSON.parse(b.body))) throw new Error(`GET /v1/clients/${sample}: ours and floor answer differently:\n${a.body}\n${b.body}`);
+    const setupRequest = (req) => ({ ...req, method: 'GET', path: `/v1/clients/${lo + Math.floor(Math.random() * (hi - lo + 1))}` });
+    const res = await sideBySide('get', [
+      { name: 'ours', port: oursPort, pid: ours.pid, method: 'GET', headers: auth, setupRequest },
+      { name: 'floor', port: floorPort, pid: floor.pid, method: 'GET', headers: auth, setupRequest },
+    ]);
+    checkClean('GET /v1/clients/:id', res);
+    const tput = res.ours.rps / res.floor.rps;
+    const p99 = res.ours.p99 / res.floor.p99;
+    addRow(1, 'GET /v1/clients/:id: throughput', fmt.rps(res.ours.rps), fmt.rps(res.floor.rps), tput, '>= 0.70x', tput >= 0.7);
+    addRow(1, 'GET /v1/clients/:id: p99 latency', fmt.ms(res.ours.p99), fmt.ms(res.floor.p99), p99, '<= 1.50x', p99 <= 1.5);
+    notes.push({ order: 1, text: `GET /v1/clients/:id: p50 ours ${fmt.ms(res.ours.p50)}, floor ${fmt.ms(res.floor.p50)}; ${cpuNote(res)}; ${res.ours.ok} + ${res.floor.ok} measured requests.` });
+  }
+
+  // ============================================================================================
+  // Row 2: GET /v1/clients for a reseller with 10,000 clients / 20,000 domains
+  {
+    const oursRuns = [];
+    const pgRuns = [];
+    for (let i = 0; i < LIST_REPS; i++) {
+      if (i % 2 === 0) {
+        oursRuns.push(await oursList());
+        pgRuns.push(await pgDoc());
+      } else {
+        pgRuns.push(await pgDoc());
+        oursRuns.push(await oursList());
+      }
+    }
+    const oursMs = median(oursRuns.map((r) => r.ms));
+    const pgMs = median(pgRuns.map((r) => r.ms));
+    const size = fresh.bytes;
+    const peak = Math.max(...oursRuns.map((r) => r.growth));
+    log(`list: ours ${oursRuns.map((r) => r.ms.toFixed(0)).join('/')} ms, pg ${pgRuns.map((r) => r.ms.toFixed(0)).join('/')} ms`);
+    log(`list: RSS growth fresh process ${fmt.mb(fresh.growth)}, running server ${oursRuns.map((r) => fmt.mb(r.growth)).join('/')} (2 ms sampling: ${fmt.mb(Math.max(...oursRuns.map((r) => r.sampledGrowth)))})`);
+    addRow(2, 'GET /v1/clients (10k clients, 20k domains): time', fmt.ms(oursMs), `${fmt.ms(pgMs)} (PG json_agg)`, oursMs / pgMs, '<= 1.50x', oursMs / pgMs <= 1.5);
+    addRow(2, 'GET /v1/clients: peak RSS growth / response size', fmt.mb(peak), `${fmt.mb(size)} (response)`, peak / size, '<= 3.00x', peak / size <= 3);
+    addRow(2, '  same, first request of a fresh process', fmt.mb(fresh.growth), `${fmt.mb(size)} (response)`, fresh.growth / size, 'info', undefined);
+    notes.push(
+      ...[
+        `GET /v1/clients: response ${size} bytes; PostgreSQL's document ${fresh.pgBytes} bytes (its json text has spaces; byte-identical to ours once re-serialized); ` +
+          `time = median of ${LIST_REPS} requests alternated with the PG query (ours ${oursRuns.map((r) => r.ms.toFixed(0)).join('/')} ms, PG ${pgRuns.map((r) => r.ms.toFixed(0)).join('/')} ms); ` +
+          `server CPU per list request ${fmt.ms(median(oursRuns.map((r) => r.cpu)) * 1000)}.`,
+        `RSS: ${canReset ? 'VmHWM reset through /proc/<pid>/clear_refs right before each request, growth = VmHWM after - VmRSS before' : 'VmRSS sampled every 2 ms (clear_refs refused), growth = sampled peak - VmRSS before'}; ` +
+          `judged row = max over the ${LIST_REPS} requests on the running server (${oursRuns.map((r) => fmt.mb(r.growth)).join(', ')}; it served row 1 before, never the list); ` +
+          `a fresh process's first list request grew ${fmt.mb(fresh.growth)} from ${fmt.mb(fresh.baseRss)}.`,
+      ].map((text) => ({ order: 2, text })),
+    );
+  }
+
+  // ============================================================================================
+  // Row 3: POST /v1/clients with 2 domains
+  {
+    let seq = 0;
+    const run = crypto.randomBytes(3).toString('hex');
+    const body = (prefix) => {
+      const n = ++seq;
+      return JSON.stringify({
+        package_uid: PACKAGE_UID,
+        user_count: 5,
+        email_address: `post${n}@bench.test`,
+        name: `Posted ${n}`,
+        domains: [{ name: `${prefix}${run}-${n}-a.bench.test` }, { name: `${prefix}${run}-${n}-b.bench.test` }],
+      });
+    };
+    const headers = { ...auth, 'content-type': 'application/json' };
+    const a = await request(oursPort, { method: 'POST', path: '/v1/clients', headers, body: body('h') });
+    const b = await request(floorPort, { method: 'POST', path: '/v1/clients', headers, body: body('f') });
+    if (a.status !== 201 || b.status !== 201) throw new Error(`POST /v1/clients: ours ${a.status} ${a.body}, floor ${b.status} ${b.body}`);
+    const shape = (s) => JSON.stringify(JSON.parse(s), (k, v) => (k === 'id' || k === 'name' || k === 'email_address' || k === 'hostname' ? typeof v : v));
+    if (shape(a.body) !== shape(b.body)) throw new Error(`POST /v1/clients: ours and floor answer differently:\n${a.body}\n${b.body}`);
+    const res = await sideBySide('post', [
+      { name: 'ours', port: oursPort, pid: ours.pid, method: 'POST', headers, setupRequest: (req) => ({ ...req, method: 'POST', path: '/v1/clients', body: body('h') }) },
+      { name: 'floor', port: floorPort, pid: floor.pid, method: 'POST', headers, setupRequest: (req) => ({ ...req, method: 'POST', path: '/v1/clients', body: body('f') }) },
+    ]);
+    checkClean('POST /v1/clients', res);
+    const tput = res.ours.rps / res.floor.rps;
+    addRow(3, 'POST /v1/clients (2 domains): throughput', fmt.rps(res.ours.rps), fmt.rps(res.floor.rps), tput, '>= 0.50x', tput >= 0.5);
+    notes.push({ order: 3, text: `POST /v1/clients: p50 ours ${fmt.ms(res.ours.p50)}, floor ${fmt.ms(res.floor.p50)}; p99 ours ${fmt.ms(res.ours.p99)}, floor ${fmt.ms(res.floor.p99)}; ${cpuNote(res)}.` });
+  }
+
+  await db.end();
+  await stopProcess(ours);
+  await stopProcess(floor);
+
+  // How much of the machine other processes took meanwhile (noise that hits both sides).
+  {
+    const mine = cpuSeconds('self', true) - self0 + postgresCpuSince(pgAll0);
+    const busy = machineBusy() - busy0;
+    const capacity = ((performance.now() - wall0) / 1000) * os.cpus().length;
+    facts.foreign = Math.max(0, (busy - mine) / capacity);
+    facts.busy = busy / capacity;
+  }
+
+  await cleanup();
+  printTable(facts);
+}
+
+const cpuNote = (res) =>
+  `CPU per request: server process ours ${res.ours.serverUs.toFixed(0)} us vs floor ${res.floor.serverUs.toFixed(0)} us, ` +
+  `PostgreSQL ours ${res.ours.pgUs.toFixed(0)} us vs floor ${res.floor.pgUs.toFixed(0)} us`;
+
+function checkClean(label, res) {
+  for (const [name, r] of Object.entries(res)) {
+    if (r.bad || r.errors) throw new Error(`${label}: ${name} had ${r.bad} non-2xx answers ${JSON.stringify(r.badCodes)} and ${r.errors} errors/timeouts`);
+  }
+}
+
+function printTable(facts) {
+  const header = { case: 'case', ours: 'ours', floor: 'floor', ratio: 'ratio', target: 'target', result: 'result' };
+  const cells = [...rows].sort((a, b) => a.order - b.order).map((r) => ({ ...r, ratio: r.ratio === undefined ? '-' : fmt.x(r.ratio) }));
+  const cols = Object.keys(header);
+  const width = Object.fromEntries(cols.map((c) => [c, Math.max(header[c].length, ...cells.map((r) => String(r[c]).length))]));
+  const line = (r) => `| ${cols.map((c) => String(r[c]).padEnd(width[c])).join(' | ')} |`;
+  const out = [
+    '',
+    `Hostplane bench: ${facts.cpu}, ${facts.cores} cores, ${facts.memory} RAM, Linux ${facts.kernel}, Node ${facts.node}, PostgreSQL ${facts.postgres}`,
+    `load: autocannon in the bench process, ${CONNECTIONS} connections, ${WARMUP_S}s warm-up each, ${ROUNDS} alternating rounds x ${ROUND_S}s per side; ` +
+      `1-min load average ${loadAtStart.toFixed(2)} at start; CPU busy during the run ${(facts.busy * 100).toFixed(0)}% of ${facts.cores} cores, of which other processes (not the bench, its servers or PostgreSQL) ${(facts.foreign * 100).toFixed(0)}%; bench took ${((performance.now() - startedAt) / 1000).toFixed(0)}s`,
+    '',
+    line(header),
+    `|${cols.map((c) => '-'.repeat(width[c] + 2)).join('|')}|`,
+    ...cells.map(line),
+    '',
+    ...[...notes].sort((a, b) => a.order - b.order).map((n) => `- ${n.text}`),
+    '',
+  ];
+  process.stdout.write(out.join('\n'));
+  const failed = rows.filter((r) => r.result === 'FAIL').length;
+  process.stdout.write(failed ? `${failed} target(s) missed.\n` : 'All targets met.\n');
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => fail(err),
+);
