@@ -6,6 +6,7 @@ import type { Config } from './config/config.js';
 import { ctxFor, type CoreDeps } from './core/context.js';
 import { countOperatorKeys, createOperatorKey, loadServerSecret } from './core/credentials/credential.service.js';
 import { seedDemo, type DemoSeedResult } from './core/demo/seed-demo.js';
+import { listResellers } from './core/resellers/reseller.service.js';
 import { migrateToLatest, openConfiguredDatabase, pingDb, type DbHandle } from './db/database.js';
 import { adminRestRoutes } from './facades/admin-rest/admin.routes.js';
 import { consoleRoutes } from './facades/console/console.routes.js';
@@ -100,8 +101,19 @@ function writeSecretFile(file: string, content: string): void {
   fs.chmodSync(file, 0o600);
 }
 
+/**
+ * The demo catalog is for trying Hostplane out: it goes into an embedded database nobody has used yet
+ * (no resellers), never into a PostgreSQL server unless asked (HOSTPLANE_DEMO=on or `seed --demo`).
+ * seedDemo itself does nothing when the catalog already has packages.
+ */
+export function shouldSeedDemo(config: Pick<Config, 'demo' | 'databaseUrl'>, noResellers: boolean): boolean {
+  if (config.demo === 'off') return false;
+  if (config.demo === 'on') return true;
+  return !config.databaseUrl && noResellers;
+}
+
 /** First start: an operator key for the CLI, and on an empty embedded database the demo catalog. */
-async function bootstrapData(app: App, config: Config, fresh: boolean): Promise<{ operatorKeyFile?: string; demo?: DemoSeedResult }> {
+async function bootstrapData(app: App, config: Config): Promise<{ operatorKeyFile?: string; demo?: DemoSeedResult }> {
   const ctx = ctxFor(app.deps, { kind: 'system' });
   const out: { operatorKeyFile?: string; demo?: DemoSeedResult } = {};
   if ((await countOperatorKeys(ctx)) === 0) {
@@ -110,8 +122,7 @@ async function bootstrapData(app: App, config: Config, fresh: boolean): Promise<
     writeSecretFile(file, `${issued.key}\n`);
     out.operatorKeyFile = file;
   }
-  const wantDemo = config.demo === 'on' || (config.demo === 'auto' && !config.databaseUrl && fresh);
-  if (wantDemo) {
+  if (shouldSeedDemo(config, (await listResellers(ctx)).length === 0)) {
     out.demo = await seedDemo(ctx);
     if (out.demo.created && out.demo.credentials) {
       writeSecretFile(path.join(config.dataDir, 'demo-reseller.json'), JSON.stringify({ id: out.demo.reseller!.id, ...out.demo.credentials }, null, 2) + '\n');
@@ -126,7 +137,7 @@ export async function startServer(config: Config): Promise<App> {
   const logger = createLogger(config);
   const dbHandle = await openDatabase(config);
   const app = await createApp(config, { logger, dbHandle });
-  const boot = await bootstrapData(app, config, dbHandle.fresh);
+  const boot = await bootstrapData(app, config);
   await app.server.listen({ port: config.port, host: config.host });
   logger.info({ url: config.publicUrl, database: dbHandle.kind, ms: Date.now() - started }, 'hostplane listening');
 

@@ -132,3 +132,15 @@ describe('loadConfig', () => {
     expect(loadConfig({ PATH: '/usr/bin', HOME: '/root', NODE_ENV: 'production' })).toEqual(loadConfig({}));
   });
 });
+
+describe('demo catalog on start', () => {
+  it('goes into an unused embedded database only, unless asked for or turned off', async () => {
+    const { shouldSeedDemo } = await import('../src/app.js');
+    const pg = 'postgres://postgres@127.0.0.1:5432/x';
+    expect(shouldSeedDemo({ demo: 'auto', databaseUrl: undefined }, true)).toBe(true);
+    expect(shouldSeedDemo({ demo: 'auto', databaseUrl: undefined }, false)).toBe(false);
+    expect(shouldSeedDemo({ demo: 'auto', databaseUrl: pg }, true)).toBe(false);
+    expect(shouldSeedDemo({ demo: 'on', databaseUrl: pg }, false)).toBe(true);
+    expect(shouldSeedDemo({ demo: 'off', databaseUrl: undefined }, true)).toBe(false);
+  });
+});

@@ -26,8 +26,6 @@ export interface DbConfig {
 export interface DbHandle {
   db: Db;
   kind: 'pglite' | 'postgres';
-  /** True when this handle created a brand-new embedded database. */
-  fresh: boolean;
   pglite?: PGlite;
   close(): Promise<void>;
 }
@@ -50,23 +48,17 @@ export async function createDb(config: DbConfig): Promise<DbHandle> {
     // An idle client losing its server must not crash the process; the next query reports it.
     pool.on('error', () => {});
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparedStatementPool(pool) }) });
-    return { db, kind: 'postgres', fresh: false, close: () => db.destroy() };
+    return { db, kind: 'postgres', close: () => db.destroy() };
   }
 
-  let fresh = false;
-  if (config.dataDir) {
-    fresh = !fs.existsSync(path.join(config.dataDir, 'PG_VERSION'));
-    fs.mkdirSync(config.dataDir, { recursive: true });
-  } else {
-    fresh = !config.loadDataDir;
-  }
+  if (config.dataDir) fs.mkdirSync(config.dataDir, { recursive: true });
   const pglite = await PGlite.create({
     ...(config.dataDir ? { dataDir: config.dataDir } : {}),
     ...(config.loadDataDir ? { loadDataDir: config.loadDataDir } : {}),
     parsers: { [INT8_OID]: toNumber, [NUMERIC_OID]: toNumber },
   });
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
-  return { db, kind: 'pglite', fresh, pglite, close: () => db.destroy() };
+  return { db, kind: 'pglite', pglite, close: () => db.destroy() };
 }
 
 /** The database a server configuration names: the PostgreSQL server, or PGlite under the data dir. */
