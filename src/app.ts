@@ -34,11 +34,12 @@ export interface AppOptions {
   clock?: () => Date;
 }
 
-export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
-  return pino({
+export function createLogger(config: Pick<Config, 'logLevel'>, destination?: NodeJS.WritableStream): Logger {
+  const options = {
     level: config.logLevel,
     redact: { paths: ['req.headers.authorization', 'req.headers.cookie', '*.api_key', '*.key', '*.password', '*.token'], censor: '[redacted]' },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** The one composition root: database, core dependencies, and every door on one HTTP server. */
