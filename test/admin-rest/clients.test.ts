@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Client } from '../../src/core/clients/client.schema.js';
 import { createReseller, createTestApp, seedDemoCatalog, type ResellerFixture, type TestApp } from '../support/test-app.js';
 
 let t: TestApp;
@@ -8,16 +9,6 @@ let bob: ResellerFixture;
 const stamp = Date.now().toString(36);
 const made: Record<string, { id: number; domain: string }> = {};
 
-interface AdminClient {
-  id: number;
-  reseller_id: number | null;
-  package_uid: string | null;
-  name: string | null;
-  email_address: string | null;
-  user_count: number;
-  status: string;
-  domains: { name: string; status: string; mail_servers: string[] }[];
-}
 
 async function hspCreate(reseller: ResellerFixture, key: string, name: string, email: string | null) {
   const domain = `${key}-${stamp}.test`;
@@ -50,13 +41,13 @@ const list = async (query: string) => {
   const res = await t.app.server.inject({ method: 'GET', url: `/admin/v1/clients${query}`, headers: admin });
   return res;
 };
-const ids = (res: { json(): { clients: AdminClient[] } }) => res.json().clients.map((c) => c.id);
+const ids = (res: { json(): { clients: Client[] } }) => res.json().clients.map((c) => c.id);
 
 describe('GET /admin/v1/clients', () => {
   it('lists clients of every reseller, cancelled ones included, in id order', async () => {
     const res = await list('');
     expect(res.statusCode).toBe(200);
-    const body = res.json() as { clients: AdminClient[]; next_after: number | null };
+    const body = res.json() as { clients: Client[]; next_after: number | null };
     expect(Object.keys(body).sort()).toEqual(['clients', 'next_after']);
     expect(body.next_after).toBeNull();
     expect(ids(res)).toEqual(expect.arrayContaining([made.a1!.id, made.a2!.id, made.a3!.id, made.b1!.id]));
@@ -107,7 +98,7 @@ describe('GET /admin/v1/clients', () => {
     for (let page = 0; page < 5; page++) {
       const res = await list(`?reseller_id=${alice.id}&limit=2${after ? `&after=${after}` : ''}`);
       expect(res.statusCode).toBe(200);
-      const body = res.json() as { clients: AdminClient[]; next_after: number | null };
+      const body = res.json() as { clients: Client[]; next_after: number | null };
       expect(body.clients.length).toBeLessThanOrEqual(2);
       seen.push(...body.clients.map((c) => c.id));
       after = body.next_after;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Feature } from '../../src/core/packages/package.schema.js';
 import { basic, createReseller } from '../support/test-app.js';
 import { startCliServer, unique, type CliServer } from './cli-harness.js';
 
@@ -8,14 +9,6 @@ beforeAll(async () => {
 });
 afterAll(() => s.close());
 
-interface Feature {
-  id: number;
-  code: string | null;
-  name: string;
-  blurb: string;
-  description: string;
-  position: number;
-}
 interface Package {
   id: number;
   uid: string;

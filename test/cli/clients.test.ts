@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Client, Domain } from '../../src/core/clients/client.schema.js';
 import { createReseller, seedDemoCatalog, type ResellerFixture } from '../support/test-app.js';
 import { startCliServer, unique, type CliServer } from './cli-harness.js';
 
@@ -6,21 +7,6 @@ let s: CliServer;
 let alice: ResellerFixture;
 let bob: ResellerFixture;
 
-interface Domain {
-  name: string;
-  status: string;
-  mail_servers: string[];
-}
-interface Client {
-  id: number;
-  reseller_id: number | null;
-  package_uid: string | null;
-  name: string | null;
-  email_address: string | null;
-  user_count: number;
-  status: string;
-  domains: Domain[];
-}
 interface Page {
   clients: Client[];
   next_after: number | null;
