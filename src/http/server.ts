@@ -30,6 +30,24 @@ function redactUrl(url: string): string {
   return url.replace(/([?&](?:token|key|code|password)=)[^&]*/gi, '$1[redacted]');
 }
 
+// Where the HSP documents are silent, the behaviour is ours; integrators read it here.
+const API_DESCRIPTION = `Reseller API v1 (HSP-compatible; HTTP Basic auth, API token as user and API key as password)
+and the operator admin API under /admin/v1 (Authorization: Bearer <operator key>).
+
+Reseller API behaviour beyond the HSP documents:
+- Errors: 422 {"errors": {"field": ["message"], "base": ["message"]}}; 400 for unparsable JSON; 413 for bodies over the limit;
+  401 with WWW-Authenticate: Basic for missing or wrong credentials; 403 for a suspended reseller; 404 for anything
+  that does not exist or belongs to another reseller. Bodies may be flat or wrapped in {"client": {...}}; answers are flat.
+- PUT on a client is a partial update: absent fields stay; "domains", when present, is the complete new set.
+- DELETE cancels the client (its domains are released; an operator can restore it) and answers 200 with its last state.
+- Domain names are stored as IDNA A-labels in lower case without a trailing dot; look-ups accept either form.
+- MX records: the domain with dots turned into hyphens, under each configured relay host, at priorities 10, 20, ...
+- A reseller may sell packages that share one of its tags (a reseller without tags may sell every package).
+- Auth tokens work once, for 60 seconds, and only for an active client; login_hostname is the reseller's branded host
+  (protocol https) or else this server's public address.
+- Sign-up: a new reseller is pending until an operator approves it; every failed attempt returns a fresh captcha;
+  5 wrong answers from one address in 15 minutes, or 60 sign-up forms, give 429 with Retry-After.`;
+
 export interface HttpServerOptions {
   logger: Logger;
   bodyLimit: number;
@@ -111,8 +129,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
       info: {
         title: 'Hostplane API',
         version: options.version,
-        description:
-          'Reseller API v1 (HSP-compatible, HTTP Basic auth with API token as user and API key as password) and the operator admin API (Bearer operator key).',
+        description: API_DESCRIPTION,
       },
       components: {
         securitySchemes: {
