@@ -76,6 +76,11 @@ describe('db migrate and serve', () => {
     expect(seeded.code, seeded.stderr).toBe(0);
     expect(JSON.parse(seeded.stdout)).toEqual({ created: false });
 
+    // The running server holds the embedded database; a second process may not open it.
+    const busy = await runBin(['db', 'migrate'], { HOSTPLANE_DATA_DIR: dataDir });
+    expect(busy.code).toBe(1);
+    expect(busy.stderr).toContain(`the embedded database is in use by process ${child.pid}`);
+
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
