@@ -15,12 +15,19 @@ import { sendHspError } from './facades/hsp-rest/hsp.errors.js';
 import { sendAdminError } from './facades/admin-rest/admin.errors.js';
 import { AppError } from './errors/app-error.js';
 import { createHttpServer } from './http/server.js';
+import { relayHandler } from './core/domains/domain-provisioning.js';
+import { cleanupHandler } from './core/maintenance/maintenance.service.js';
+import { JobRunner, type JobRunnerOptions } from './jobs/job-runner.js';
+import { createRelayDriver } from './relay/create-relay-driver.js';
+import type { RelayDriver, RelayDriverConfig } from './relay/relay-driver.js';
 
 export { VERSION } from './version.js';
 import { VERSION } from './version.js';
 
 export interface App {
   server: FastifyInstance;
+  /** Runs queued jobs; started by `serve` (unless HOSTPLANE_WORKER=off) and by `hostplane worker`. */
+  jobs: JobRunner;
   dbHandle: DbHandle;
   deps: CoreDeps;
   logger: Logger;
@@ -28,6 +35,9 @@ export interface App {
 }
 
 export interface AppOptions {
+  /** Replaces the configured relay driver (tests). */
+  relayDriver?: RelayDriver;
+  jobRunner?: JobRunnerOptions;
   logger?: Logger;
   /** An already-open database (tests pass one made from a migrated template). */
   dbHandle?: DbHandle;
@@ -57,6 +67,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const secret = await loadServerSecret(ctxFor(bootstrap, { kind: 'system' }));
   const deps: CoreDeps = { ...bootstrap, settings: { ...bootstrap.settings, secret } };
 
+  const relay = options.relayDriver ?? createRelayDriver(relayConfig(config));
+  const jobs = new JobRunner(deps, [relayHandler(relay), cleanupHandler], options.jobRunner);
+
   const server = await createHttpServer({ logger, bodyLimit: config.bodyLimit, version: VERSION, ready: () => pingDb(dbHandle.db) });
   await server.register(async (scope) => hspRestRoutes(scope, deps));
   await server.register(async (scope) => adminRestRoutes(scope, deps), { prefix: '' });
@@ -72,13 +85,25 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   return {
     server,
+    jobs,
     dbHandle,
     deps,
     logger,
     close: async () => {
       await server.close();
+      await jobs.stop();
       if (!options.dbHandle) await dbHandle.close();
     },
+  };
+}
+
+function relayConfig(config: Config): RelayDriverConfig {
+  return {
+    driver: config.relayDriver,
+    dataDir: config.dataDir,
+    ...(config.relayReloadCommand ? { reloadCommand: config.relayReloadCommand } : {}),
+    ...(config.relayHttpUrl ? { httpUrl: config.relayHttpUrl } : {}),
+    httpTimeoutMs: config.relayHttpTimeoutMs,
   };
 }
 
@@ -132,6 +157,29 @@ async function bootstrapData(app: App, config: Config): Promise<{ operatorKeyFil
   return out;
 }
 
+/** `hostplane worker`: runs jobs without serving HTTP, so API and workers scale apart. */
+export async function startWorker(config: Config): Promise<App> {
+  const logger = createLogger(config);
+  const dbHandle = await openDatabase(config);
+  const app = await createApp(config, { logger, dbHandle });
+  app.jobs.start();
+  logger.info({ worker: app.jobs.workerId, database: dbHandle.kind }, 'hostplane worker running');
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, 'worker shutting down');
+    const force = setTimeout(() => process.exit(1), 30_000);
+    force.unref();
+    await app.close();
+    await dbHandle.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  return app;
+}
+
 /** `hostplane serve` / `npm start`: runs until SIGTERM or SIGINT, then drains and exits. */
 export async function startServer(config: Config): Promise<App> {
   const started = Date.now();
@@ -140,6 +188,7 @@ export async function startServer(config: Config): Promise<App> {
   const app = await createApp(config, { logger, dbHandle });
   const boot = await bootstrapData(app, config);
   await app.server.listen({ port: config.port, host: config.host });
+  if (config.worker) app.jobs.start();
   logger.info({ url: config.publicUrl, database: dbHandle.kind, ms: Date.now() - started }, 'hostplane listening');
 
   const lines: string[] = [];

@@ -32,6 +32,14 @@ const envSchema = z.object({
   HOSTPLANE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HOSTPLANE_BODY_LIMIT: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(256 * 1024),
   HOSTPLANE_DEMO: z.enum(['auto', 'on', 'off']).default('auto'),
+  HOSTPLANE_RELAY_DRIVER: z.enum(['postfix-maps', 'http']).default('postfix-maps'),
+  HOSTPLANE_RELAY_RELOAD_COMMAND: z.string().max(2000).optional(),
+  HOSTPLANE_RELAY_HTTP_URL: z
+    .string()
+    .refine((v) => /^https?:\/\/[^\s]+$/.test(v), 'must be an http(s) URL')
+    .optional(),
+  HOSTPLANE_RELAY_HTTP_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
+  HOSTPLANE_WORKER: z.enum(['on', 'off']).default('on'),
 });
 
 export interface Config {
@@ -46,6 +54,12 @@ export interface Config {
   bodyLimit: number;
   /** Seed the demo catalog on an empty embedded database. */
   demo: 'auto' | 'on' | 'off';
+  relayDriver: 'postfix-maps' | 'http';
+  relayReloadCommand: string | undefined;
+  relayHttpUrl: string | undefined;
+  relayHttpTimeoutMs: number;
+  /** Run job workers inside `serve` (off when `hostplane worker` processes run them). */
+  worker: boolean;
 }
 
 export class ConfigError extends Error {
@@ -66,6 +80,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
   const e = parsed.data;
+  if (e.HOSTPLANE_RELAY_DRIVER === 'http' && !e.HOSTPLANE_RELAY_HTTP_URL) {
+    throw new ConfigError(['HOSTPLANE_RELAY_HTTP_URL: is required when HOSTPLANE_RELAY_DRIVER is http']);
+  }
   const listenHost = e.HOST === '0.0.0.0' || e.HOST === '::' ? '127.0.0.1' : e.HOST;
   const publicHost = listenHost.includes(':') ? `[${listenHost}]` : listenHost; // IPv6 literals need brackets in a URL
   return {
@@ -79,5 +96,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.HOSTPLANE_LOG_LEVEL,
     bodyLimit: e.HOSTPLANE_BODY_LIMIT,
     demo: e.HOSTPLANE_DEMO,
+    relayDriver: e.HOSTPLANE_RELAY_DRIVER,
+    relayReloadCommand: e.HOSTPLANE_RELAY_RELOAD_COMMAND,
+    relayHttpUrl: e.HOSTPLANE_RELAY_HTTP_URL,
+    relayHttpTimeoutMs: e.HOSTPLANE_RELAY_HTTP_TIMEOUT_MS,
+    worker: e.HOSTPLANE_WORKER === 'on',
   };
 }

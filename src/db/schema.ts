@@ -171,6 +171,34 @@ export interface RateLimitsTable {
   window_ends_at: Timestamp;
 }
 
+export type JobState = 'queued' | 'running' | 'succeeded' | 'failed';
+
+export interface JobsTable {
+  id: Generated<number>;
+  kind: string;
+  payload: Json<Record<string, unknown>>;
+  state: Generated<JobState>;
+  lane: string | null;
+  run_at: Timestamp;
+  attempts: Generated<number>;
+  max_attempts: Generated<number>;
+  last_error: string | null;
+  locked_by: string | null;
+  locked_until: NullableTimestamp;
+  singleton_key: string | null;
+  client_id: number | null;
+  reseller_id: number | null;
+  created_at: Generated<Date>;
+  updated_at: Timestamp;
+  finished_at: NullableTimestamp;
+}
+
+export interface JobLanesTable {
+  lane: string;
+  holder: string | null;
+  lease_until: NullableTimestamp;
+}
+
 export interface Database {
   settings: SettingsTable;
   operator_keys: OperatorKeysTable;
@@ -185,4 +213,6 @@ export interface Database {
   sessions: SessionsTable;
   captchas: CaptchasTable;
   rate_limits: RateLimitsTable;
+  jobs: JobsTable;
+  job_lanes: JobLanesTable;
 }

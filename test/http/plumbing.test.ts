@@ -74,6 +74,9 @@ describe('OpenAPI and docs', () => {
     '/admin/v1/clients/{id}',
     '/admin/v1/clients/{id}/restore',
     '/admin/v1/domains/{name}/status',
+    '/admin/v1/jobs',
+    '/admin/v1/jobs/{id}',
+    '/admin/v1/jobs/{id}/retry',
     '/admin/v1/keys',
     '/admin/v1/demo',
   ];

@@ -1,5 +1,5 @@
-import { pino, type Logger } from 'pino';
-import { createApp, type App } from '../../src/app.js';
+import { pino } from 'pino';
+import { createApp, type App, type AppOptions } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { ctxFor } from '../../src/core/context.js';
 import { createOperatorKey } from '../../src/core/credentials/credential.service.js';
@@ -14,11 +14,11 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function createTestApp(env: Record<string, string> = {}, options: { logger?: Logger } = {}): Promise<TestApp> {
+export async function createTestApp(env: Record<string, string> = {}, options: Pick<AppOptions, 'logger' | 'relayDriver' | 'jobRunner'> = {}): Promise<TestApp> {
   const config = loadConfig({ HOSTPLANE_DATA_DIR: '/nonexistent-test-dir', HOSTPLANE_PUBLIC_URL: 'https://panel.hostplane.test', HOSTPLANE_RELAY_HOSTS: 'relay1g.spamh.com,relay1h.spamh.com', ...env });
   const dbHandle = await openTestDb();
   let now: Date | undefined;
-  const app = await createApp(config, { dbHandle, logger: options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), clock: () => now ?? new Date() });
+  const app = await createApp(config, { ...options, dbHandle, logger: options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), clock: () => now ?? new Date() });
   const { key } = await createOperatorKey(ctxFor(app.deps, { kind: 'system' }), 'test');
   return {
     app,

@@ -1,6 +1,7 @@
 import { sql, type Expression, type SqlBool } from 'kysely';
 import type { Executor } from '../../db/database.js';
 import { precompiled } from '../../db/precompiled.js';
+import type { NewJob } from '../../jobs/job.repository.js';
 import type { ClientStatus } from '../../db/schema.js';
 import type { TenantScope } from '../context.js';
 import type { Client, Domain } from './client.schema.js';
@@ -103,10 +104,13 @@ export async function insertClientWithDomains(
   db: Executor,
   row: ClientRow,
   domains: { name: string; mail_servers: string[] }[],
+  jobs: NewJob[],
   now: Date,
 ): Promise<number> {
   const names = domains.map((d) => d.name);
   const servers = domains.map((d) => JSON.stringify(d.mail_servers));
+  // The jobs the new client causes commit with it; they learn its id here.
+  const jobRows = JSON.stringify(jobs.map((j) => ({ kind: j.kind, lane: j.lane ?? null, payload: j.payload ?? {}, max_attempts: j.maxAttempts ?? 10 })));
   const { rows } = await sql<{ id: number }>`
     with c as (
       insert into clients (reseller_id, plan_id, name, email_address, user_count, service_meta, created_at, updated_at)
@@ -119,6 +123,10 @@ export async function insertClientWithDomains(
     ), u as (
       insert into users (role, client_id, reseller_id, login, email, name, created_at)
       select 'client_admin', c.id, ${row.reseller_id}, 'admin', ${row.email_address}, 'Administrator', ${now} from c
+    ), j as (
+      insert into jobs (kind, lane, payload, max_attempts, client_id, reseller_id, run_at, created_at, updated_at)
+      select x.kind, x.lane, x.payload, x.max_attempts, c.id, ${row.reseller_id}, ${now}, ${now}, ${now}
+      from c, jsonb_to_recordset(${jobRows}::jsonb) as x(kind text, lane text, payload jsonb, max_attempts integer)
     )
     select id from c`.execute(db);
   return rows[0]!.id;
@@ -158,7 +166,7 @@ export async function findDomainsReleasedAt(db: Executor, clientId: number, at: 
 export async function restoreClientRow(db: Executor, id: number, domainIds: number[], now: Date): Promise<void> {
   await db.updateTable('clients').set({ status: 'active', cancelled_at: null, updated_at: now }).where('id', '=', id).execute();
   if (domainIds.length) {
-    await db.updateTable('domains').set({ released_at: null, updated_at: now }).where('id', 'in', domainIds).execute();
+    await db.updateTable('domains').set({ released_at: null, status: 'initializing', updated_at: now }).where('id', 'in', domainIds).execute();
   }
 }
 

@@ -2,6 +2,7 @@ import { AppError, addFieldError, type FieldErrors } from '../../errors/app-erro
 import { inTransaction, scopeOf, type Ctx, type TenantScope } from '../context.js';
 import * as domainRepo from '../domains/domain.repository.js';
 import { checkDomainSet, type DomainSpec } from '../domains/domain.rules.js';
+import { enqueueRelayChanges, relayJobs, type RelayChange } from '../domains/domain-provisioning.js';
 import * as packageRepo from '../packages/package.repository.js';
 import type { Package } from '../packages/package.schema.js';
 import { uniqueViolation } from '../shared/db-errors.js';
@@ -143,7 +144,11 @@ export async function createClient(ctx: Ctx, raw: CreateClientInput): Promise<Cl
   let id: number;
   try {
     // The unique index decides taken names, so the common case costs no look-up and races are safe.
-    id = await repo.insertClientWithDomains(ctx.db, row, domains, ctx.clock());
+    const jobs = relayJobs(
+      domains.map((d) => ({ change: 'provision' as const, domain: d.name })),
+      { clientId: null, resellerId },
+    );
+    id = await repo.insertClientWithDomains(ctx.db, row, domains, jobs, ctx.clock());
   } catch (e) {
     if (uniqueViolation(e) !== 'domains_live_name_key' || ctx.db.isTransaction) rethrowTakenName(e);
     await checkNamesFree(ctx, specs, fields);
@@ -204,23 +209,28 @@ export async function updateClient(ctx: Ctx, ref: ClientRef, raw: UpdateClientIn
 async function replaceDomains(ctx: Ctx, clientId: number, resellerId: number | null, specs: DomainSpec[], now: Date): Promise<void> {
   const existing = await domainRepo.findLiveDomainsOfClient(ctx.db, clientId);
   const wanted = new Map(specs.map((s, position) => [s.name, { ...s, position }]));
+  const removed = existing.filter((d) => !wanted.has(d.name));
   await domainRepo.deleteDomains(
     ctx.db,
-    existing.filter((d) => !wanted.has(d.name)).map((d) => d.id),
+    removed.map((d) => d.id),
   );
+  const changes: { change: RelayChange; domain: string }[] = removed.map((d) => ({ change: 'deprovision', domain: d.name }));
   const added: { client_id: number; reseller_id: number | null; name: string; position: number; mail_servers: string[] }[] = [];
   for (const [name, spec] of wanted) {
     const kept = existing.find((d) => d.name === name);
     if (!kept) {
       added.push({ client_id: clientId, reseller_id: resellerId, name, position: spec.position, mail_servers: spec.mail_servers ?? [] });
+      changes.push({ change: 'provision', domain: name });
       continue;
     }
     const mailChanged = spec.mail_servers !== undefined && spec.mail_servers.join(' ') !== kept.mail_servers.join(' ');
+    if (mailChanged) changes.push({ change: 'update', domain: name });
     if (mailChanged || kept.position !== spec.position) {
       await domainRepo.updateDomainRow(ctx.db, kept.id, { position: spec.position, ...(mailChanged ? { mail_servers: spec.mail_servers! } : {}) }, now);
     }
   }
   await domainRepo.insertDomains(ctx.db, added, now);
+  await enqueueRelayChanges(ctx, changes, { clientId, resellerId });
 }
 
 /** Cancelling keeps the data (an operator can restore it) but frees the client's domain names. */
@@ -229,6 +239,11 @@ export async function cancelClient(ctx: Ctx, ref: ClientRef): Promise<Client> {
     const client = await getClient(tx, ref);
     const cancelled = await repo.cancelClientRow(tx.db, client.id, tx.clock());
     if (!cancelled) throw new AppError('invalid_state', 'Could not cancel account');
+    await enqueueRelayChanges(
+      tx,
+      client.domains.map((d) => ({ change: 'deprovision' as const, domain: d.name })),
+      { clientId: client.id, resellerId: client.reseller_id },
+    );
     return { ...client, status: 'cancelled' as const };
   });
 }
@@ -251,6 +266,12 @@ export async function restoreClient(ctx: Ctx, id: number): Promise<Client> {
       domains.map((d) => d.id),
       tx.clock(),
     );
-    return (await repo.findClientById(tx.db, { all: true }, id))!;
+    const restored = (await repo.findClientById(tx.db, { all: true }, id))!;
+    await enqueueRelayChanges(
+      tx,
+      domains.map((d) => ({ change: 'provision' as const, domain: d.name })),
+      { clientId: id, resellerId: restored.reseller_id },
+    );
+    return restored;
   });
 }

@@ -16,7 +16,7 @@ export async function findLiveDomain(db: Executor, scope: TenantScope, name: str
   let q = db
     .selectFrom('domains as d')
     .innerJoin('clients as c', 'c.id', 'd.client_id')
-    .select(['d.id', 'd.client_id', 'd.name', 'd.status', 'd.mail_servers', 'd.position', 'c.plan_id'])
+    .select(['d.id', 'd.client_id', 'd.name', 'd.status', 'd.mail_servers', 'd.position', 'c.plan_id', 'c.reseller_id'])
     .where('d.name', '=', name)
     .where('d.released_at', 'is', null)
     .where('c.status', 'in', LIVE_STATUSES);
@@ -65,4 +65,22 @@ export async function updateDomainRow(db: Executor, id: number, patch: { mail_se
 export async function deleteDomains(db: Executor, ids: number[]): Promise<void> {
   if (ids.length === 0) return;
   await db.deleteFrom('domains').where('id', 'in', ids).execute();
+}
+
+/** Live domains among `names`, with what the relay needs to know. */
+export async function findLiveDomainsByName(db: Executor, names: string[]) {
+  if (names.length === 0) return [];
+  return db
+    .selectFrom('domains as d')
+    .innerJoin('clients as c', 'c.id', 'd.client_id')
+    .select(['d.id', 'd.name', 'd.mail_servers', 'd.status'])
+    .where('d.name', 'in', names)
+    .where('d.released_at', 'is', null)
+    .where('c.status', 'in', LIVE_STATUSES)
+    .execute();
+}
+
+export async function setDomainStatuses(db: Executor, ids: number[], status: DomainStatus, now: Date): Promise<void> {
+  if (ids.length === 0) return;
+  await db.updateTable('domains').set({ status, updated_at: now }).where('id', 'in', ids).where('status', '!=', status).execute();
 }

@@ -7,6 +7,7 @@ import { normalizeDomainName } from '../shared/domain-name.js';
 import { parseInput } from '../shared/validation.js';
 import * as repo from './domain.repository.js';
 import { checkMailServers } from './domain.rules.js';
+import { enqueueRelayChanges } from './domain-provisioning.js';
 
 async function findDomain(ctx: Ctx, name: string) {
   const normalized = normalizeDomainName(name);
@@ -39,6 +40,7 @@ export async function updateDomain(ctx: Ctx, name: string, raw: UpdateDomainInpu
     const servers = checkMailServers(input.mail_servers, plan, fields);
     if (Object.keys(fields).length) throw AppError.validation(fields);
     await repo.updateDomainRow(tx.db, row.id, { mail_servers: servers }, tx.clock());
+    await enqueueRelayChanges(tx, [{ change: 'update', domain: row.name }], { clientId: row.client_id, resellerId: row.reseller_id });
     return toDomain({ ...row, mail_servers: servers });
   });
 }

@@ -5,6 +5,7 @@ import { ctxFor, type CoreDeps, type Ctx } from '../../core/context.js';
 import { authenticateOperator, createOperatorKey } from '../../core/credentials/credential.service.js';
 import { seedDemo } from '../../core/demo/seed-demo.js';
 import { setDomainStatus } from '../../core/domains/domain.service.js';
+import { getJob, listJobs, retryJob, type Job } from '../../core/jobs/job.service.js';
 import { createFeatureInput, createPackageInput, updatePackageInput, type Package } from '../../core/packages/package.schema.js';
 import { createFeature, createPackage, getPackage, listFeatures, listPackages, updatePackage } from '../../core/packages/package.service.js';
 import { createResellerInput, updateResellerInput, type Reseller, type ResellerCredentials } from '../../core/resellers/reseller.schema.js';
@@ -75,6 +76,24 @@ const withCredentials = ({ reseller, credentials }: { reseller: Reseller; creden
   ...toAdminReseller(reseller),
   ...credentials,
 });
+
+export function toAdminJob(j: Job) {
+  return {
+    id: j.id,
+    kind: j.kind,
+    state: j.state,
+    lane: j.lane,
+    payload: j.payload,
+    attempts: j.attempts,
+    max_attempts: j.max_attempts,
+    last_error: j.last_error,
+    run_at: j.run_at.toISOString(),
+    client_id: j.client_id,
+    reseller_id: j.reseller_id,
+    created_at: j.created_at.toISOString(),
+    finished_at: iso(j.finished_at),
+  };
+}
 
 export function toAdminPackage(p: Package) {
   return {
@@ -202,6 +221,31 @@ export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Pro
       const body = req.body as { status?: unknown } | undefined;
       return setDomainStatus(ctxOf(req), (req.params as { name: string }).name, typeof body?.status === 'string' ? body.status : '');
     },
+  );
+
+  const jobOut = { 200: s.adminJob, ...errors };
+  app.get(
+    '/admin/v1/jobs',
+    { schema: { tags, security, summary: 'Jobs, newest first; page with `before` (the next_before of the previous page)', querystring: s.jobListQuery, response: { 200: z.object({ jobs: z.array(s.adminJob), next_before: z.number().nullable() }), ...errors } } },
+    async (req) => {
+      const q = req.query as Record<string, unknown>;
+      for (const key of ['state', 'kind', 'client_id', 'before', 'limit']) if (Array.isArray(q[key])) throw AppError.validation({ [key]: ['must be given once'] });
+      const limit = parseLimit(q.limit as string | undefined);
+      const clientId = parseOptionalId(q.client_id as string | undefined, 'client_id');
+      const beforeId = parseOptionalId(q.before as string | undefined, 'before');
+      const jobs = await listJobs(ctxOf(req), {
+        limit,
+        ...(typeof q.state === 'string' ? { state: q.state } : {}),
+        ...(typeof q.kind === 'string' ? { kind: q.kind } : {}),
+        ...(clientId !== undefined ? { clientId } : {}),
+        ...(beforeId !== undefined ? { beforeId } : {}),
+      });
+      return { jobs: jobs.map(toAdminJob), next_before: jobs.length === limit ? jobs[jobs.length - 1]!.id : null };
+    },
+  );
+  app.get('/admin/v1/jobs/:id', { schema: { tags, security, params: s.idParams, response: jobOut } }, async (req) => toAdminJob(await getJob(ctxOf(req), idParam(req, 'job'))));
+  app.post('/admin/v1/jobs/:id/retry', { schema: { tags, security, summary: 'Give a failed job a fresh set of attempts', params: s.idParams, response: jobOut } }, async (req) =>
+    toAdminJob(await retryJob(ctxOf(req), idParam(req, 'job'))),
   );
 
   app.post(

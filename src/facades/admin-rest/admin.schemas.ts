@@ -77,3 +77,27 @@ export const clientListQuery = z.object({
 export const idParams = z.object({ id: z.string() });
 export const uidParams = z.object({ uid: z.string() });
 export const domainParams = z.object({ name: z.string() });
+
+export const adminJob = z.object({
+  id: z.number().int(),
+  kind: z.string(),
+  state: z.enum(['queued', 'running', 'succeeded', 'failed']),
+  lane: z.string().nullable(),
+  payload: z.record(z.string(), z.unknown()),
+  attempts: z.number().int(),
+  max_attempts: z.number().int(),
+  last_error: z.string().nullable(),
+  run_at: z.string(),
+  client_id: z.number().int().nullable(),
+  reseller_id: z.number().int().nullable(),
+  created_at: z.string(),
+  finished_at: z.string().nullable(),
+});
+
+export const jobListQuery = z.object({
+  state: z.enum(['queued', 'running', 'succeeded', 'failed']).optional(),
+  kind: z.string().optional(),
+  client_id: z.string().optional(),
+  before: z.string().optional(),
+  limit: z.string().optional(),
+});

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { CliError, exitCodeFor, formatError } from './cli.errors.js';
 import { catalogCommands } from './commands/catalog.commands.js';
+import { jobsCommands } from './commands/jobs.commands.js';
 import { operationsCommands } from './commands/operations.commands.js';
 import { resellerCommands } from './commands/reseller.commands.js';
 import { cliContext, withJson, type JsonOption } from './options.js';
@@ -44,10 +45,19 @@ Exit codes: 0 ok, 1 other failure, 2 usage error, 3 unauthenticated or forbidden
 
   program
     .command('serve')
-    .description('run the HTTP server (migrates the database first)')
+    .description('run the HTTP server and, unless HOSTPLANE_WORKER=off, the job workers (migrates the database first)')
     .action(async () => {
       const { startServer } = await import('../../app.js');
       await startServer(await serverConfig(env));
+      code = undefined;
+    });
+
+  program
+    .command('worker')
+    .description('run only the job workers (domain provisioning, cleanup), so API and workers can scale apart')
+    .action(async () => {
+      const { startWorker } = await import('../../app.js');
+      await startWorker(await serverConfig(env));
       code = undefined;
     });
 
@@ -63,6 +73,7 @@ Exit codes: 0 ok, 1 other failure, 2 usage error, 3 unauthenticated or forbidden
   resellerCommands(program, ctx);
   catalogCommands(program, ctx);
   operationsCommands(program, ctx);
+  jobsCommands(program, ctx);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

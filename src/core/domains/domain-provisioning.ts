@@ -1,0 +1,67 @@
+import type { Job, NewJob } from '../../jobs/job.repository.js';
+import { insertJobs } from '../../jobs/job.repository.js';
+import type { RelayDriver, RelayOp } from '../../relay/relay-driver.js';
+import type { Ctx } from '../context.js';
+import * as repo from './domain.repository.js';
+
+export const RELAY_JOB_KIND = 'relay.apply';
+export const RELAY_LANE = 'relay';
+/** With the default backoff, about a day and a half of retries before a domain is `unknown`. */
+export const RELAY_MAX_ATTEMPTS = 18;
+
+export type RelayChange = 'provision' | 'update' | 'deprovision';
+
+export function relayJobs(changes: { change: RelayChange; domain: string }[], owner: { clientId: number | null; resellerId: number | null }): NewJob[] {
+  return changes.map(({ change, domain }) => ({
+    kind: RELAY_JOB_KIND,
+    lane: RELAY_LANE,
+    payload: { change, domain },
+    maxAttempts: RELAY_MAX_ATTEMPTS,
+    clientId: owner.clientId,
+    resellerId: owner.resellerId,
+  }));
+}
+
+/** Queues relay work in the caller's transaction, so it exists exactly when the change does. */
+export async function enqueueRelayChanges(ctx: Ctx, changes: { change: RelayChange; domain: string }[], owner: { clientId: number | null; resellerId: number | null }): Promise<void> {
+  await insertJobs(ctx.db, relayJobs(changes, owner), ctx.clock());
+}
+
+/**
+ * Brings the relay in line with the database for every domain the batch names: a live domain is
+ * (re)provisioned with its current mail servers, any other name is deprovisioned. Reading the state
+ * at run time makes every job idempotent and lets later changes win whatever order jobs ran in.
+ * The whole batch goes to the driver at once, so a map-file driver rewrites its files once.
+ */
+export function relayHandler(driver: RelayDriver) {
+  return {
+    kind: RELAY_JOB_KIND,
+    lane: RELAY_LANE,
+    maxBatch: 1000,
+    async handle(ctx: Ctx, jobs: Job[]): Promise<void> {
+      const names = [...new Set(jobs.map((j) => String(j.payload.domain)))];
+      const live = new Map((await repo.findLiveDomainsByName(ctx.db, names)).map((d) => [d.name, d]));
+      const ops: RelayOp[] = names.map((name) => {
+        const d = live.get(name);
+        return d ? { op: d.status === 'ready' ? 'update' : 'provision', domain: { name, mailServers: d.mail_servers } } : { op: 'deprovision', name };
+      });
+      await driver.apply(ops);
+      await repo.setDomainStatuses(
+        ctx.db,
+        [...live.values()].map((d) => d.id),
+        'ready',
+        ctx.clock(),
+      );
+    },
+    async onExhausted(ctx: Ctx, jobs: Job[]): Promise<void> {
+      const names = [...new Set(jobs.map((j) => String(j.payload.domain)))];
+      const live = await repo.findLiveDomainsByName(ctx.db, names);
+      await repo.setDomainStatuses(
+        ctx.db,
+        live.map((d) => d.id),
+        'unknown',
+        ctx.clock(),
+      );
+    },
+  };
+}

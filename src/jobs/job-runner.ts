@@ -1,0 +1,186 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import { ctxFor, type CoreDeps, type Ctx } from '../core/context.js';
+import * as repo from './job.repository.js';
+import type { Job } from './job.repository.js';
+
+export interface JobHandler {
+  kind: string;
+  /** Jobs sharing a lane run one batch at a time across all workers, in id order. */
+  lane?: string;
+  /** Most jobs handed to one call; handlers that batch (a map rewrite) want many. */
+  maxBatch?: number;
+  /** Handles the batch; throwing fails every job of it (each is retried with backoff). Must be idempotent. */
+  handle(ctx: Ctx, jobs: Job[]): Promise<void>;
+  /** Called for jobs that used up their attempts. */
+  onExhausted?(ctx: Ctx, jobs: Job[]): Promise<void>;
+  /** Periodic: the runner keeps one pending copy scheduled this many ms after the last run. */
+  everyMs?: number;
+}
+
+export interface JobRunnerOptions {
+  workerId?: string;
+  pollMs?: number;
+  leaseMs?: number;
+  /** Backoff before retry n (1-based): base * 2^(n-1), capped, with jitter. */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+}
+
+export function backoffDelayMs(attempt: number, baseMs: number, maxMs: number): number {
+  const exp = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
+  // Up to 20% jitter keeps retries of a burst from arriving together.
+  return Math.round(exp * (0.8 + Math.random() * 0.2));
+}
+
+/**
+ * Polls the jobs table and runs due jobs. Several runners (in one or many processes) can share a
+ * database: claims use SKIP LOCKED and leases, lanes serialise order-sensitive work, and a job whose
+ * worker died is claimed again once its lease ends.
+ */
+export class JobRunner {
+  readonly workerId: string;
+  private readonly handlers = new Map<string, JobHandler>();
+  private readonly pollMs: number;
+  private readonly leaseMs: number;
+  private readonly backoffBaseMs: number;
+  private readonly backoffMaxMs: number;
+  private loop: Promise<void> | undefined;
+  private stopping = false;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly deps: CoreDeps,
+    handlers: JobHandler[],
+    options: JobRunnerOptions = {},
+  ) {
+    for (const h of handlers) this.handlers.set(h.kind, h);
+    this.workerId = options.workerId ?? `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.pollMs = options.pollMs ?? 250;
+    this.leaseMs = options.leaseMs ?? 60_000;
+    this.backoffBaseMs = options.backoffBaseMs ?? 2_000;
+    this.backoffMaxMs = options.backoffMaxMs ?? 60 * 60_000;
+  }
+
+  private ctx(): Ctx {
+    return ctxFor(this.deps, { kind: 'system' }, this.deps.log);
+  }
+
+  /** Makes sure every periodic job has its next run scheduled. */
+  async schedulePeriodic(): Promise<void> {
+    const now = this.deps.clock();
+    const periodic = [...this.handlers.values()].filter((h) => h.everyMs);
+    await repo.insertJobs(
+      this.deps.db,
+      periodic.map((h) => ({ kind: h.kind, lane: h.lane ?? null, singletonKey: `periodic:${h.kind}`, maxAttempts: 3 })),
+      now,
+    );
+  }
+
+  start(): void {
+    if (this.loop) return;
+    this.stopping = false;
+    this.loop = (async () => {
+      await this.schedulePeriodic().catch((err: unknown) => this.deps.log.error({ err }, 'scheduling periodic jobs failed'));
+      while (!this.stopping) {
+        let ran = 0;
+        try {
+          ran = await this.tick();
+        } catch (err) {
+          this.deps.log.error({ err }, 'job runner tick failed');
+        }
+        if (ran === 0 && !this.stopping) await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, this.pollMs);
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+    })();
+  }
+
+  /** Finishes the batch in hand, then stops. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.loop;
+    this.loop = undefined;
+  }
+
+  /** One pass: every due lane batch, then due jobs without a lane. Returns how many jobs ran. */
+  async tick(): Promise<number> {
+    let ran = 0;
+    const now = this.deps.clock();
+    for (const lane of await repo.findDueLanes(this.deps.db, now)) {
+      const leaseUntil = new Date(now.getTime() + this.leaseMs);
+      if (!(await repo.acquireLane(this.deps.db, lane, this.workerId, now, leaseUntil))) continue;
+      try {
+        const max = Math.max(...[...this.handlers.values()].filter((h) => h.lane === lane).map((h) => h.maxBatch ?? 100), 1);
+        const jobs = await repo.claimJobs(this.deps.db, this.workerId, lane, max, now, leaseUntil);
+        ran += await this.runClaimed(jobs, lane);
+      } finally {
+        await repo.releaseLane(this.deps.db, lane, this.workerId);
+      }
+    }
+    const leaseUntil = new Date(now.getTime() + this.leaseMs);
+    const jobs = await repo.claimJobs(this.deps.db, this.workerId, null, 50, now, leaseUntil);
+    ran += await this.runClaimed(jobs, null);
+    return ran;
+  }
+
+  /** Runs until nothing is due (tests and `jobs drain`). */
+  async drain(maxPasses = 1000): Promise<number> {
+    let total = 0;
+    for (let i = 0; i < maxPasses; i++) {
+      const ran = await this.tick();
+      total += ran;
+      if (ran === 0) break;
+    }
+    return total;
+  }
+
+  private async runClaimed(jobs: Job[], lane: string | null): Promise<number> {
+    if (jobs.length === 0) return 0;
+    const byKind = new Map<string, Job[]>();
+    for (const job of jobs) byKind.set(job.kind, [...(byKind.get(job.kind) ?? []), job]);
+    // Long handlers keep their lease (and their lane) alive; a dead process stops renewing.
+    const heartbeat = setInterval(() => {
+      const leaseUntil = new Date(this.deps.clock().getTime() + this.leaseMs);
+      void repo.extendLease(this.deps.db, jobs.map((j) => j.id), this.workerId, leaseUntil).catch(() => {});
+      if (lane) void repo.acquireLane(this.deps.db, lane, this.workerId, this.deps.clock(), leaseUntil).catch(() => {});
+    }, Math.max(1000, this.leaseMs / 3));
+    try {
+      for (const [kind, batch] of byKind) await this.runBatch(kind, batch);
+    } finally {
+      clearInterval(heartbeat);
+    }
+    return jobs.length;
+  }
+
+  private async runBatch(kind: string, batch: Job[]): Promise<void> {
+    const handler = this.handlers.get(kind);
+    const ids = batch.map((j) => j.id);
+    const ctx = this.ctx();
+    try {
+      if (!handler) throw new Error(`no handler for job kind ${kind}`);
+      await handler.handle(ctx, batch);
+      const now = this.deps.clock();
+      await repo.markSucceeded(this.deps.db, ids, this.workerId, now);
+      if (handler.everyMs) {
+        await repo.insertJobs(this.deps.db, [{ kind, lane: handler.lane ?? null, singletonKey: `periodic:${kind}`, maxAttempts: 3, runAt: new Date(now.getTime() + handler.everyMs) }], now);
+      }
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.deps.log.warn({ kind, jobs: ids, err: message }, 'job attempt failed');
+      const now = this.deps.clock();
+      const exhausted = await repo.markAttemptFailed(this.deps.db, ids, this.workerId, message, now, (attempts) => new Date(now.getTime() + backoffDelayMs(attempts, this.backoffBaseMs, this.backoffMaxMs)));
+      if (exhausted.length && handler?.onExhausted) {
+        await handler.onExhausted(ctx, batch.filter((j) => exhausted.includes(j.id))).catch((e: unknown) => this.deps.log.error({ err: e }, 'onExhausted failed'));
+      }
+      if (handler?.everyMs && exhausted.length) {
+        await repo.insertJobs(this.deps.db, [{ kind, lane: handler.lane ?? null, singletonKey: `periodic:${kind}`, maxAttempts: 3, runAt: new Date(now.getTime() + handler.everyMs) }], now);
+      }
+    }
+  }
+}

@@ -1,0 +1,198 @@
+import { sql } from 'kysely';
+import type { Executor } from '../db/database.js';
+import type { JobState } from '../db/schema.js';
+
+export interface Job {
+  id: number;
+  kind: string;
+  payload: Record<string, unknown>;
+  state: JobState;
+  lane: string | null;
+  run_at: Date;
+  attempts: number;
+  max_attempts: number;
+  last_error: string | null;
+  client_id: number | null;
+  reseller_id: number | null;
+  created_at: Date;
+  finished_at: Date | null;
+}
+
+const columns = [
+  'id',
+  'kind',
+  'payload',
+  'state',
+  'lane',
+  'run_at',
+  'attempts',
+  'max_attempts',
+  'last_error',
+  'client_id',
+  'reseller_id',
+  'created_at',
+  'finished_at',
+] as const;
+
+export interface NewJob {
+  kind: string;
+  payload?: Record<string, unknown>;
+  lane?: string | null;
+  runAt?: Date;
+  maxAttempts?: number;
+  singletonKey?: string | null;
+  clientId?: number | null;
+  resellerId?: number | null;
+}
+
+/**
+ * Enqueues through the caller's handle, so a job commits or rolls back with the write that caused it.
+ * A singleton key that already has a pending job makes this a no-op.
+ */
+export async function insertJobs(db: Executor, jobs: NewJob[], now: Date): Promise<void> {
+  if (jobs.length === 0) return;
+  await db
+    .insertInto('jobs')
+    .values(
+      jobs.map((j) => ({
+        kind: j.kind,
+        payload: JSON.stringify(j.payload ?? {}),
+        lane: j.lane ?? null,
+        run_at: j.runAt ?? now,
+        max_attempts: j.maxAttempts ?? 10,
+        singleton_key: j.singletonKey ?? null,
+        client_id: j.clientId ?? null,
+        reseller_id: j.resellerId ?? null,
+        created_at: now,
+        updated_at: now,
+      })),
+    )
+    .onConflict((oc) => oc.expression(sql`singleton_key`).where(sql<boolean>`singleton_key is not null and state in ('queued', 'running')`).doNothing())
+    .execute();
+}
+
+/** Takes the lane for this worker unless another live worker holds it. */
+export async function acquireLane(db: Executor, lane: string, worker: string, now: Date, leaseUntil: Date): Promise<boolean> {
+  await db.insertInto('job_lanes').values({ lane }).onConflict((oc) => oc.column('lane').doNothing()).execute();
+  const row = await db
+    .updateTable('job_lanes')
+    .set({ holder: worker, lease_until: leaseUntil })
+    .where('lane', '=', lane)
+    .where((eb) => eb.or([eb('holder', 'is', null), eb('holder', '=', worker), eb('lease_until', '<', now)]))
+    .returning('lane')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function releaseLane(db: Executor, lane: string, worker: string): Promise<void> {
+  await db.updateTable('job_lanes').set({ holder: null, lease_until: null }).where('lane', '=', lane).where('holder', '=', worker).execute();
+}
+
+/** Lanes whose jobs are due; each is claimed as a whole batch by one worker at a time. */
+export async function findDueLanes(db: Executor, now: Date): Promise<string[]> {
+  const rows = await db
+    .selectFrom('jobs')
+    .select('lane')
+    .distinct()
+    .where('lane', 'is not', null)
+    .where((eb) => eb.or([eb.and([eb('state', '=', 'queued'), eb('run_at', '<=', now)]), eb.and([eb('state', '=', 'running'), eb('locked_until', '<', now)])]))
+    .execute();
+  return rows.map((r) => r.lane!);
+}
+
+/**
+ * Claims up to `limit` due jobs (of one lane, or of no lane) with a lease. SKIP LOCKED lets several
+ * workers claim side by side without waiting on or taking each other's rows; a running job whose
+ * lease has expired belongs to a dead worker and is claimed again.
+ */
+export async function claimJobs(db: Executor, worker: string, lane: string | null, limit: number, now: Date, leaseUntil: Date): Promise<Job[]> {
+  const laneFilter = lane === null ? sql`lane is null` : sql`lane = ${lane}`;
+  const { rows } = await sql<Job>`
+    update jobs set state = 'running', attempts = attempts + 1, locked_by = ${worker}, locked_until = ${leaseUntil}, updated_at = ${now}
+    where id in (
+      select id from jobs
+      where ${laneFilter}
+        and ((state = 'queued' and run_at <= ${now}) or (state = 'running' and locked_until < ${now}))
+      order by run_at, id
+      limit ${limit}
+      for update skip locked
+    )
+    returning ${sql.join(columns.map((c) => sql.ref(c)))}`.execute(db);
+  return rows.sort((a, b) => a.id - b.id);
+}
+
+export async function extendLease(db: Executor, ids: number[], worker: string, leaseUntil: Date): Promise<void> {
+  if (ids.length === 0) return;
+  await db.updateTable('jobs').set({ locked_until: leaseUntil }).where('id', 'in', ids).where('locked_by', '=', worker).where('state', '=', 'running').execute();
+}
+
+export async function markSucceeded(db: Executor, ids: number[], worker: string, now: Date): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .updateTable('jobs')
+    .set({ state: 'succeeded', finished_at: now, updated_at: now, locked_by: null, locked_until: null, last_error: null })
+    .where('id', 'in', ids)
+    .where('locked_by', '=', worker)
+    .execute();
+}
+
+/** Requeues with a delay, or fails for good when no attempts are left. Returns the ids that failed for good. */
+export async function markAttemptFailed(db: Executor, ids: number[], worker: string, error: string, now: Date, retryAt: (attempts: number) => Date): Promise<number[]> {
+  if (ids.length === 0) return [];
+  const jobs = await db.selectFrom('jobs').select(['id', 'attempts', 'max_attempts']).where('id', 'in', ids).where('locked_by', '=', worker).execute();
+  const exhausted: number[] = [];
+  for (const job of jobs) {
+    const final = job.attempts >= job.max_attempts;
+    if (final) exhausted.push(job.id);
+    await db
+      .updateTable('jobs')
+      .set({
+        state: final ? 'failed' : 'queued',
+        run_at: final ? now : retryAt(job.attempts),
+        last_error: error.slice(0, 4000),
+        locked_by: null,
+        locked_until: null,
+        updated_at: now,
+        finished_at: final ? now : null,
+      })
+      .where('id', '=', job.id)
+      .execute();
+  }
+  return exhausted;
+}
+
+export interface JobFilter {
+  state?: JobState;
+  kind?: string;
+  clientId?: number;
+  beforeId?: number;
+  limit: number;
+}
+
+export async function listJobs(db: Executor, filter: JobFilter): Promise<Job[]> {
+  let q = db.selectFrom('jobs').select(columns);
+  if (filter.state) q = q.where('state', '=', filter.state);
+  if (filter.kind) q = q.where('kind', '=', filter.kind);
+  if (filter.clientId !== undefined) q = q.where('client_id', '=', filter.clientId);
+  if (filter.beforeId !== undefined) q = q.where('id', '<', filter.beforeId);
+  return q.orderBy('id', 'desc').limit(filter.limit).execute();
+}
+
+export async function findJob(db: Executor, id: number): Promise<Job | undefined> {
+  return db.selectFrom('jobs').select(columns).where('id', '=', id).executeTakeFirst();
+}
+
+/** A failed job gets a fresh set of attempts. */
+export async function requeueFailedJob(db: Executor, id: number, now: Date): Promise<Job | undefined> {
+  return db
+    .updateTable('jobs')
+    .set({ state: 'queued', attempts: 0, run_at: now, finished_at: null, updated_at: now })
+    .where('id', '=', id)
+    .where('state', '=', 'failed')
+    .returning(columns)
+    .executeTakeFirst();
+}
+
+export async function deleteFinishedJobs(db: Executor, before: Date): Promise<void> {
+  await db.deleteFrom('jobs').where('state', '=', 'succeeded').where('finished_at', '<', before).execute();
+}
