@@ -162,6 +162,7 @@ export async function startWorker(config: Config): Promise<App> {
   const logger = createLogger(config);
   const dbHandle = await openDatabase(config);
   const app = await createApp(config, { logger, dbHandle });
+  if (dbHandle.kind === 'pglite') await app.jobs.recoverAbandoned();
   app.jobs.start();
   logger.info({ worker: app.jobs.workerId, database: dbHandle.kind }, 'hostplane worker running');
   let closing = false;
@@ -188,7 +189,11 @@ export async function startServer(config: Config): Promise<App> {
   const app = await createApp(config, { logger, dbHandle });
   const boot = await bootstrapData(app, config);
   await app.server.listen({ port: config.port, host: config.host });
-  if (config.worker) app.jobs.start();
+  if (config.worker) {
+    // The embedded database is locked to this process, so whatever a previous one held is abandoned.
+    if (dbHandle.kind === 'pglite') await app.jobs.recoverAbandoned();
+    app.jobs.start();
+  }
   logger.info({ url: config.publicUrl, database: dbHandle.kind, ms: Date.now() - started }, 'hostplane listening');
 
   const lines: string[] = [];

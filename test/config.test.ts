@@ -25,6 +25,11 @@ describe('loadConfig', () => {
       logLevel: 'info',
       bodyLimit: 256 * 1024,
       demo: 'auto',
+      relayDriver: 'postfix-maps',
+      relayReloadCommand: undefined,
+      relayHttpUrl: undefined,
+      relayHttpTimeoutMs: 10000,
+      worker: true,
     });
   });
 
@@ -44,6 +49,11 @@ describe('loadConfig', () => {
       HOSTPLANE_LOG_LEVEL: 'debug',
       HOSTPLANE_BODY_LIMIT: '1048576',
       HOSTPLANE_DEMO: 'off',
+      HOSTPLANE_RELAY_DRIVER: 'http',
+      HOSTPLANE_RELAY_HTTP_URL: 'https://relay-api.internal/changes',
+      HOSTPLANE_RELAY_HTTP_TIMEOUT_MS: '2500',
+      HOSTPLANE_RELAY_RELOAD_COMMAND: 'postfix reload',
+      HOSTPLANE_WORKER: 'off',
     });
     expect(config).toEqual({
       port: 9090,
@@ -56,7 +66,18 @@ describe('loadConfig', () => {
       logLevel: 'debug',
       bodyLimit: 1048576,
       demo: 'off',
+      relayDriver: 'http',
+      relayReloadCommand: 'postfix reload',
+      relayHttpUrl: 'https://relay-api.internal/changes',
+      relayHttpTimeoutMs: 2500,
+      worker: false,
     });
+  });
+
+  it('the http relay driver needs its URL', () => {
+    expect(() => loadConfig({ HOSTPLANE_RELAY_DRIVER: 'http' })).toThrow(ConfigError);
+    expect(problemsOf({ HOSTPLANE_RELAY_DRIVER: 'http' })).toEqual(['HOSTPLANE_RELAY_HTTP_URL: is required when HOSTPLANE_RELAY_DRIVER is http']);
+    expect(problemsOf({ HOSTPLANE_RELAY_DRIVER: 'carrier-pigeon', HOSTPLANE_WORKER: 'maybe' }).map((p) => p.split(':')[0])).toEqual(['HOSTPLANE_RELAY_DRIVER', 'HOSTPLANE_WORKER']);
   });
 
   it('the default public URL is reachable even when listening on every interface', () => {

@@ -29,6 +29,9 @@ export interface Ctx {
   clock: () => Date;
   settings: CoreSettings;
   log: CoreLogger;
+  /** The request being served (its id and the caller's address), recorded in the audit log. */
+  requestId?: string;
+  ip?: string;
 }
 
 /** Runs fn in a transaction, reusing the caller's when there already is one. */
@@ -49,6 +52,12 @@ export function scopeOf(actor: Actor): TenantScope {
 /** What the composition root hands every facade: everything a Ctx needs except who is acting. */
 export type CoreDeps = Omit<Ctx, 'actor'>;
 
-export function ctxFor(deps: CoreDeps, actor: Actor, log?: CoreLogger): Ctx {
-  return { ...deps, actor, ...(log ? { log } : {}) };
+/** What a door knows of the request it serves; a Fastify request fits as it is. */
+export interface RequestOrigin {
+  id: string;
+  ip: string;
+}
+
+export function ctxFor(deps: CoreDeps, actor: Actor, log?: CoreLogger, origin?: RequestOrigin): Ctx {
+  return { ...deps, actor, ...(log ? { log } : {}), ...(origin ? { requestId: origin.id, ip: origin.ip } : {}) };
 }

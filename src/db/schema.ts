@@ -199,6 +199,41 @@ export interface JobLanesTable {
   lease_until: NullableTimestamp;
 }
 
+export type AuditActorKind = 'operator' | 'reseller' | 'user' | 'system' | 'public';
+
+/** `{"field": {"before": x, "after": y}}` for the fields a mutation changed (creations: after only). */
+export type AuditChanges = Record<string, { before?: unknown; after?: unknown }>;
+
+export interface AuditEventsTable {
+  id: Generated<number>;
+  occurred_at: Timestamp;
+  actor_kind: AuditActorKind;
+  actor_id: number | null;
+  reseller_id: number | null;
+  action: string;
+  target_type: string;
+  target_id: string;
+  changes: Json<AuditChanges>;
+  request_id: string | null;
+  source_ip: string | null;
+}
+
+export type IdempotencyState = 'in_progress' | 'done';
+
+export interface IdempotencyKeysTable {
+  scope: string;
+  key_digest: string;
+  method: string;
+  path: string;
+  request_hash: string;
+  state: Generated<IdempotencyState>;
+  response_status: number | null;
+  response_content_type: string | null;
+  response_body: string | null;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+}
+
 export interface Database {
   settings: SettingsTable;
   operator_keys: OperatorKeysTable;
@@ -215,4 +250,6 @@ export interface Database {
   rate_limits: RateLimitsTable;
   jobs: JobsTable;
   job_lanes: JobLanesTable;
+  audit_events: AuditEventsTable;
+  idempotency_keys: IdempotencyKeysTable;
 }

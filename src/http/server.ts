@@ -46,7 +46,13 @@ Reseller API behaviour beyond the HSP documents:
 - Auth tokens work once, for 60 seconds, and only for an active client; login_hostname is the reseller's branded host
   (protocol https) or else this server's public address.
 - Sign-up: a new reseller is pending until an operator approves it; every failed attempt returns a fresh captcha;
-  5 wrong answers from one address in 15 minutes, or 60 sign-up forms, give 429 with Retry-After.`;
+  5 wrong answers from one address in 15 minutes, or 60 sign-up forms, give 429 with Retry-After.
+
+Idempotency-Key (both APIs, every authenticated POST, PUT, PATCH and DELETE; GET ignores it): send a unique key
+(1-255 printable ASCII characters, e.g. a UUID) to make a retry safe. The first response (unless 5xx or 429) is kept
+for 24 hours per credential, method and route; repeating the request with the same key and the same body replays it
+byte for byte with Idempotency-Replayed: true. The same key with a different body or path is a 422; a repeat while
+the first request still runs is a 409. A malformed key is a 422.`;
 
 export interface HttpServerOptions {
   logger: Logger;

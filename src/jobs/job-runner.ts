@@ -57,13 +57,22 @@ export class JobRunner {
     for (const h of handlers) this.handlers.set(h.kind, h);
     this.workerId = options.workerId ?? `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     this.pollMs = options.pollMs ?? 250;
-    this.leaseMs = options.leaseMs ?? 60_000;
+    // Short enough that a crashed worker's jobs move on within seconds; renewed while a batch runs.
+    this.leaseMs = options.leaseMs ?? 15_000;
     this.backoffBaseMs = options.backoffBaseMs ?? 2_000;
     this.backoffMaxMs = options.backoffMaxMs ?? 60 * 60_000;
   }
 
   private ctx(): Ctx {
     return ctxFor(this.deps, { kind: 'system' }, this.deps.log);
+  }
+
+  /**
+   * Takes back what a dead predecessor held. Only for a database no other live worker can use (the
+   * embedded one, locked to this process); on PostgreSQL, leases expire instead.
+   */
+  async recoverAbandoned(): Promise<void> {
+    await repo.releaseAllClaims(this.deps.db, this.deps.clock());
   }
 
   /** Makes sure every periodic job has its next run scheduled. */
@@ -148,7 +157,8 @@ export class JobRunner {
     const heartbeat = setInterval(() => {
       const leaseUntil = new Date(this.deps.clock().getTime() + this.leaseMs);
       void repo.extendLease(this.deps.db, jobs.map((j) => j.id), this.workerId, leaseUntil).catch(() => {});
-      if (lane) void repo.acquireLane(this.deps.db, lane, this.workerId, this.deps.clock(), leaseUntil).catch(() => {});
+      // Only renews a lane this worker still holds: a late renewal must not take back a released lane.
+      if (lane) void repo.extendLane(this.deps.db, lane, this.workerId, leaseUntil).catch(() => {});
     }, Math.max(1000, this.leaseMs / 3));
     try {
       for (const [kind, batch] of byKind) await this.runBatch(kind, batch);

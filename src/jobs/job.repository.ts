@@ -84,6 +84,16 @@ export async function acquireLane(db: Executor, lane: string, worker: string, no
   return row !== undefined;
 }
 
+export async function extendLane(db: Executor, lane: string, worker: string, leaseUntil: Date): Promise<void> {
+  await db.updateTable('job_lanes').set({ lease_until: leaseUntil }).where('lane', '=', lane).where('holder', '=', worker).execute();
+}
+
+/** Frees every lane and requeues every running job: for a database only this process can use. */
+export async function releaseAllClaims(db: Executor, now: Date): Promise<void> {
+  await db.updateTable('job_lanes').set({ holder: null, lease_until: null }).execute();
+  await db.updateTable('jobs').set({ state: 'queued', locked_by: null, locked_until: null, run_at: now, updated_at: now }).where('state', '=', 'running').execute();
+}
+
 export async function releaseLane(db: Executor, lane: string, worker: string): Promise<void> {
   await db.updateTable('job_lanes').set({ holder: null, lease_until: null }).where('lane', '=', lane).where('holder', '=', worker).execute();
 }

@@ -42,7 +42,9 @@ import { assertValidOps, ipVersionOf, isCanonicalDomainName, isValidMailServer, 
  * not-yet-relayed domains (harmless), or a deprovisioned domain still relayed on the default
  * transport, until the caller retries the batch.
  *
- * `apply` is serialised within this process. Two processes must not share one relay directory.
+ * `apply` is serialised within this process. Across processes (several `hostplane worker`s sharing
+ * one relay directory) exclusivity comes from the job runner's `relay` lane, which lets one worker
+ * at a time apply a batch.
  */
 
 export const RELAY_DOMAINS_FILE = 'relay_domains';

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import type { AppOptions } from '../../src/app.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 export const BIN = path.join(import.meta.dirname, '..', '..', 'bin', 'hostplane');
@@ -36,8 +37,8 @@ export interface CliServer {
   close(): Promise<void>;
 }
 
-export async function startCliServer(): Promise<CliServer> {
-  const t = await createTestApp();
+export async function startCliServer(options: Pick<AppOptions, 'relayDriver' | 'jobRunner'> = {}): Promise<CliServer> {
+  const t = await createTestApp({}, options);
   await t.app.server.listen({ port: 0, host: '127.0.0.1' });
   const { port } = t.app.server.server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;

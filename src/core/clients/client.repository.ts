@@ -2,6 +2,7 @@ import { sql, type Expression, type SqlBool } from 'kysely';
 import type { Executor } from '../../db/database.js';
 import { precompiled } from '../../db/precompiled.js';
 import type { NewJob } from '../../jobs/job.repository.js';
+import type { NewAuditEvent } from '../audit/audit.repository.js';
 import type { ClientStatus } from '../../db/schema.js';
 import type { TenantScope } from '../context.js';
 import type { Client, Domain } from './client.schema.js';
@@ -97,14 +98,16 @@ export interface ClientRow {
 }
 
 /**
- * Creates the client, its domains (in order) and its admin user in one statement: atomic without an
- * explicit transaction, and one round trip. A taken domain name fails it at the unique index.
+ * Creates the client, its domains (in order), its admin user, its relay jobs and its audit event in
+ * one statement: atomic without an explicit transaction, and one round trip. A taken domain name
+ * fails it at the unique index.
  */
 export async function insertClientWithDomains(
   db: Executor,
   row: ClientRow,
   domains: { name: string; mail_servers: string[] }[],
   jobs: NewJob[],
+  audit: Omit<NewAuditEvent, 'target_id'>,
   now: Date,
 ): Promise<number> {
   const names = domains.map((d) => d.name);
@@ -127,6 +130,10 @@ export async function insertClientWithDomains(
       insert into jobs (kind, lane, payload, max_attempts, client_id, reseller_id, run_at, created_at, updated_at)
       select x.kind, x.lane, x.payload, x.max_attempts, c.id, ${row.reseller_id}, ${now}, ${now}, ${now}
       from c, jsonb_to_recordset(${jobRows}::jsonb) as x(kind text, lane text, payload jsonb, max_attempts integer)
+    ), a as (
+      insert into audit_events (occurred_at, actor_kind, actor_id, reseller_id, action, target_type, target_id, changes, request_id, source_ip)
+      select ${audit.occurred_at}, ${audit.actor_kind}, ${audit.actor_id}, ${audit.reseller_id}, ${audit.action}, ${audit.target_type}, c.id::text, ${audit.changes}::jsonb, ${audit.request_id}, ${audit.source_ip}
+      from c
     )
     select id from c`.execute(db);
   return rows[0]!.id;

@@ -1,4 +1,5 @@
 import { AppError, addFieldError, type FieldErrors } from '../../errors/app-error.js';
+import { auditRowWithoutTarget, recordAudit } from '../audit/audit.service.js';
 import { inTransaction, scopeOf, type Ctx, type TenantScope } from '../context.js';
 import * as domainRepo from '../domains/domain.repository.js';
 import { checkDomainSet, type DomainSpec } from '../domains/domain.rules.js';
@@ -127,6 +128,18 @@ function rethrowTakenName(e: unknown): never {
   throw e;
 }
 
+/** What the audit log keeps of a client: its settings and domain set, not the domains' setup status. */
+function auditView(c: Pick<Client, 'package_uid' | 'name' | 'email_address' | 'user_count' | 'status'> & { domains: { name: string; mail_servers: string[] }[] }) {
+  return {
+    package_uid: c.package_uid,
+    name: c.name,
+    email_address: c.email_address,
+    user_count: c.user_count,
+    status: c.status,
+    domains: c.domains.map((d) => ({ name: d.name, mail_servers: d.mail_servers })),
+  };
+}
+
 function resellerIdOf(ctx: Ctx): number | null {
   return ctx.actor.kind === 'reseller' ? ctx.actor.resellerId : null;
 }
@@ -141,6 +154,9 @@ export async function createClient(ctx: Ctx, raw: CreateClientInput): Promise<Cl
   const resellerId = resellerIdOf(ctx);
   const domains = specs.map((s) => ({ name: s.name, mail_servers: s.mail_servers ?? [] }));
   const row = { reseller_id: resellerId, plan_id: plan!.id, name: input.name ?? null, email_address: input.email_address ?? null, user_count: input.user_count };
+  const created = { package_uid: plan!.uid, name: row.name, email_address: row.email_address, user_count: row.user_count, status: 'active' as const, domains };
+  // The event is one more part of the creating statement, which fills in the new client's id.
+  const audit = auditRowWithoutTarget(ctx, { action: 'client.created', targetType: 'client', resellerId, after: auditView(created) });
   let id: number;
   try {
     // The unique index decides taken names, so the common case costs no look-up and races are safe.
@@ -148,7 +164,7 @@ export async function createClient(ctx: Ctx, raw: CreateClientInput): Promise<Cl
       domains.map((d) => ({ change: 'provision' as const, domain: d.name })),
       { clientId: null, resellerId },
     );
-    id = await repo.insertClientWithDomains(ctx.db, row, domains, jobs, ctx.clock());
+    id = await repo.insertClientWithDomains(ctx.db, row, domains, jobs, audit, ctx.clock());
   } catch (e) {
     if (uniqueViolation(e) !== 'domains_live_name_key' || ctx.db.isTransaction) rethrowTakenName(e);
     await checkNamesFree(ctx, specs, fields);
@@ -202,7 +218,9 @@ export async function updateClient(ctx: Ctx, ref: ClientRef, raw: UpdateClientIn
     } catch (e) {
       rethrowTakenName(e);
     }
-    return (await repo.findClientById(tx.db, scope, current.id))!;
+    const updated = (await repo.findClientById(tx.db, scope, current.id))!;
+    await recordAudit(tx, { action: 'client.updated', targetType: 'client', targetId: current.id, resellerId: current.reseller_id, before: auditView(current), after: auditView(updated) });
+    return updated;
   });
 }
 
@@ -244,6 +262,14 @@ export async function cancelClient(ctx: Ctx, ref: ClientRef): Promise<Client> {
       client.domains.map((d) => ({ change: 'deprovision' as const, domain: d.name })),
       { clientId: client.id, resellerId: client.reseller_id },
     );
+    await recordAudit(tx, {
+      action: 'client.cancelled',
+      targetType: 'client',
+      targetId: client.id,
+      resellerId: client.reseller_id,
+      before: { status: client.status, domains: auditView(client).domains },
+      after: { status: 'cancelled', domains: [] },
+    });
     return { ...client, status: 'cancelled' as const };
   });
 }
@@ -272,6 +298,14 @@ export async function restoreClient(ctx: Ctx, id: number): Promise<Client> {
       domains.map((d) => ({ change: 'provision' as const, domain: d.name })),
       { clientId: id, resellerId: restored.reseller_id },
     );
+    await recordAudit(tx, {
+      action: 'client.restored',
+      targetType: 'client',
+      targetId: id,
+      resellerId: restored.reseller_id,
+      before: { status: row.status, domains: [] },
+      after: { status: restored.status, domains: auditView(restored).domains },
+    });
     return restored;
   });
 }

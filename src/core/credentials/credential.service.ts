@@ -1,5 +1,6 @@
 import { AppError } from '../../errors/app-error.js';
-import type { Ctx } from '../context.js';
+import { recordAudit } from '../audit/audit.service.js';
+import { inTransaction, type Ctx } from '../context.js';
 import { digestsEqual, randomToken, sha256Hex } from '../shared/secrets.js';
 import * as repo from './credential.repository.js';
 
@@ -16,8 +17,11 @@ export async function createOperatorKey(ctx: Ctx, name: string): Promise<IssuedO
   const trimmed = name.trim();
   if (!trimmed || trimmed.length > 200) throw AppError.validation({ name: ["can't be blank"] });
   const key = OPERATOR_KEY_PREFIX + randomToken(32);
-  const id = await repo.insertOperatorKey(ctx.db, trimmed, sha256Hex(key), ctx.clock());
-  return { id, name: trimmed, key };
+  return inTransaction(ctx, async (tx) => {
+    const id = await repo.insertOperatorKey(tx.db, trimmed, sha256Hex(key), tx.clock());
+    await recordAudit(tx, { action: 'operator_key.created', targetType: 'operator_key', targetId: id, resellerId: null, after: { name: trimmed } });
+    return { id, name: trimmed, key };
+  });
 }
 
 export async function countOperatorKeys(ctx: Ctx): Promise<number> {

@@ -1,3 +1,4 @@
+import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
 import { createFeature, createPackage, listPackages } from '../packages/package.service.js';
 import { MULTIPLE_MAIL_SERVERS } from '../packages/package.schema.js';
@@ -69,6 +70,14 @@ export async function seedDemo(ctx: Ctx): Promise<DemoSeedResult> {
       username: 'demo-reseller',
       application_name: 'cpanel',
       tags: ['cpanel'],
+    });
+    // Each record above has its own event; this one says they came as the demo set.
+    await recordAudit(tx, {
+      action: 'demo.seeded',
+      targetType: 'catalog',
+      targetId: 'demo',
+      resellerId: null,
+      after: { packages: (await listPackages(tx)).map((p) => p.uid), features: [antiSpam, antiVirus, spooling, multi, archive, support], reseller_id: reseller.id },
     });
     return { created: true, reseller, credentials };
   });

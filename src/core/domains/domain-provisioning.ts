@@ -1,7 +1,9 @@
 import type { Job, NewJob } from '../../jobs/job.repository.js';
 import { insertJobs } from '../../jobs/job.repository.js';
 import type { RelayDriver, RelayOp } from '../../relay/relay-driver.js';
-import type { Ctx } from '../context.js';
+import type { DomainStatus } from '../../db/schema.js';
+import { recordAudit } from '../audit/audit.service.js';
+import { inTransaction, type Ctx } from '../context.js';
 import * as repo from './domain.repository.js';
 
 export const RELAY_JOB_KIND = 'relay.apply';
@@ -46,22 +48,31 @@ export function relayHandler(driver: RelayDriver) {
         return d ? { op: d.status === 'ready' ? 'update' : 'provision', domain: { name, mailServers: d.mail_servers } } : { op: 'deprovision', name };
       });
       await driver.apply(ops);
-      await repo.setDomainStatuses(
-        ctx.db,
+      await setStatuses(
+        ctx,
         [...live.values()].map((d) => d.id),
         'ready',
-        ctx.clock(),
       );
     },
     async onExhausted(ctx: Ctx, jobs: Job[]): Promise<void> {
       const names = [...new Set(jobs.map((j) => String(j.payload.domain)))];
       const live = await repo.findLiveDomainsByName(ctx.db, names);
-      await repo.setDomainStatuses(
-        ctx.db,
+      await setStatuses(
+        ctx,
         live.map((d) => d.id),
         'unknown',
-        ctx.clock(),
       );
     },
   };
+}
+
+/** Moves domains to a status, with an audit event (actor: the system) for each one that changed. */
+async function setStatuses(ctx: Ctx, ids: number[], status: DomainStatus): Promise<void> {
+  await inTransaction(ctx, async (tx) => {
+    const changed = await repo.setDomainStatuses(tx.db, ids, status, tx.clock());
+    await recordAudit(
+      tx,
+      changed.map((d) => ({ action: 'domain.status_set' as const, targetType: 'domain' as const, targetId: d.name, resellerId: d.reseller_id, before: { status: d.before }, after: { status } })),
+    );
+  });
 }

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
 import type { DomainStatus } from '../../db/schema.js';
 import type { TenantScope } from '../context.js';
@@ -80,7 +81,15 @@ export async function findLiveDomainsByName(db: Executor, names: string[]) {
     .execute();
 }
 
-export async function setDomainStatuses(db: Executor, ids: number[], status: DomainStatus, now: Date): Promise<void> {
-  if (ids.length === 0) return;
-  await db.updateTable('domains').set({ status, updated_at: now }).where('id', 'in', ids).where('status', '!=', status).execute();
+/** Returns the domains whose status this changed, with the status they had. */
+export async function setDomainStatuses(db: Executor, ids: number[], status: DomainStatus, now: Date): Promise<{ name: string; reseller_id: number | null; before: DomainStatus }[]> {
+  if (ids.length === 0) return [];
+  return db
+    .updateTable('domains')
+    .set({ status, updated_at: now })
+    .where('id', 'in', ids)
+    .where('status', '!=', status)
+    // The subquery reads the statement's snapshot, so it sees the status from before this update.
+    .returning(['name', 'reseller_id', sql<DomainStatus>`(select o.status from domains o where o.id = domains.id)`.as('before')])
+    .execute();
 }

@@ -1,5 +1,6 @@
 import { AppError, type FieldErrors } from '../../errors/app-error.js';
 import type { DomainStatus } from '../../db/schema.js';
+import { recordAudit } from '../audit/audit.service.js';
 import { domainStatuses, updateDomainInput, type Domain, type UpdateDomainInput } from '../clients/client.schema.js';
 import { inTransaction, scopeOf, type Ctx } from '../context.js';
 import * as packageRepo from '../packages/package.repository.js';
@@ -41,6 +42,7 @@ export async function updateDomain(ctx: Ctx, name: string, raw: UpdateDomainInpu
     if (Object.keys(fields).length) throw AppError.validation(fields);
     await repo.updateDomainRow(tx.db, row.id, { mail_servers: servers }, tx.clock());
     await enqueueRelayChanges(tx, [{ change: 'update', domain: row.name }], { clientId: row.client_id, resellerId: row.reseller_id });
+    await recordAudit(tx, { action: 'domain.updated', targetType: 'domain', targetId: row.name, resellerId: row.reseller_id, before: { mail_servers: row.mail_servers }, after: { mail_servers: servers } });
     return toDomain({ ...row, mail_servers: servers });
   });
 }
@@ -50,7 +52,10 @@ export async function setDomainStatus(ctx: Ctx, name: string, status: string): P
   if (!(domainStatuses as readonly string[]).includes(status)) {
     throw AppError.validation({ status: [`must be one of ${domainStatuses.join(', ')}`] });
   }
-  const row = await findDomain(ctx, name);
-  await repo.updateDomainRow(ctx.db, row.id, { status: status as DomainStatus }, ctx.clock());
-  return toDomain({ ...row, status: status as DomainStatus });
+  return inTransaction(ctx, async (tx) => {
+    const row = await findDomain(tx, name);
+    await repo.updateDomainRow(tx.db, row.id, { status: status as DomainStatus }, tx.clock());
+    await recordAudit(tx, { action: 'domain.status_set', targetType: 'domain', targetId: row.name, resellerId: row.reseller_id, before: { status: row.status }, after: { status } });
+    return toDomain({ ...row, status: status as DomainStatus });
+  });
 }

@@ -2,7 +2,8 @@ import { AppError } from '../../errors/app-error.js';
 import type { JobState } from '../../db/schema.js';
 import * as repo from '../../jobs/job.repository.js';
 import type { Job } from '../../jobs/job.repository.js';
-import type { Ctx } from '../context.js';
+import { recordAudit } from '../audit/audit.service.js';
+import { inTransaction, type Ctx } from '../context.js';
 
 export type { Job } from '../../jobs/job.repository.js';
 
@@ -46,9 +47,14 @@ export async function getJob(ctx: Ctx, id: number): Promise<Job> {
 /** Gives a failed job a fresh set of attempts. */
 export async function retryJob(ctx: Ctx, id: number): Promise<Job> {
   requireOperator(ctx);
-  const job = await repo.requeueFailedJob(ctx.db, id, ctx.clock());
-  if (job) return job;
-  const existing = await repo.findJob(ctx.db, id);
-  if (!existing) throw AppError.notFound('job');
-  throw new AppError('invalid_state', `job is ${existing.state}; only failed jobs can be retried`);
+  return inTransaction(ctx, async (tx) => {
+    const job = await repo.requeueFailedJob(tx.db, id, tx.clock());
+    if (job) {
+      await recordAudit(tx, { action: 'job.retried', targetType: 'job', targetId: job.id, resellerId: job.reseller_id, before: { state: 'failed' }, after: { state: job.state } });
+      return job;
+    }
+    const existing = await repo.findJob(tx.db, id);
+    if (!existing) throw AppError.notFound('job');
+    throw new AppError('invalid_state', `job is ${existing.state}; only failed jobs can be retried`);
+  });
 }

@@ -1,4 +1,5 @@
 import { AppError, addFieldError, type FieldErrors } from '../../errors/app-error.js';
+import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
 import { uniqueViolation } from '../shared/db-errors.js';
 import { parseInput } from '../shared/validation.js';
@@ -26,6 +27,12 @@ export async function getPackage(ctx: Ctx, uid: string): Promise<Package> {
   const plan = await repo.findPlanByUid(ctx.db, uid);
   if (!plan) throw AppError.notFound('package');
   return plan;
+}
+
+/** What the audit log keeps of a package: its settings, features by id. */
+function auditView(p: Package) {
+  const { id: _id, parent_id: _parentId, features, ...fields } = p;
+  return { ...fields, features: features.map((f) => f.id) };
 }
 
 async function resolveFeatureIds(ctx: Ctx, refs: (number | string)[], fields: FieldErrors): Promise<number[]> {
@@ -77,7 +84,9 @@ export async function createPackage(ctx: Ctx, raw: CreatePackageInput): Promise<
         tx.clock(),
       );
       await repo.replacePlanFeatures(tx.db, id, featureIds);
-      return (await repo.findPlanById(tx.db, id))!;
+      const plan = (await repo.findPlanById(tx.db, id))!;
+      await recordAudit(tx, { action: 'package.created', targetType: 'package', targetId: plan.uid, resellerId: null, after: auditView(plan) });
+      return plan;
     } catch (e) {
       if (uniqueViolation(e) !== null) throw AppError.validation({ uid: ['has already been taken'] });
       throw e;
@@ -111,7 +120,9 @@ export async function updatePackage(ctx: Ctx, uid: string, raw: UpdatePackageInp
       tx.clock(),
     );
     if (featureIds) await repo.replacePlanFeatures(tx.db, plan.id, featureIds);
-    return (await repo.findPlanById(tx.db, plan.id))!;
+    const updated = (await repo.findPlanById(tx.db, plan.id))!;
+    await recordAudit(tx, { action: 'package.updated', targetType: 'package', targetId: plan.uid, resellerId: null, before: auditView(plan), after: auditView(updated) });
+    return updated;
   });
 }
 
@@ -121,18 +132,24 @@ export async function listFeatures(ctx: Ctx): Promise<Feature[]> {
 
 export async function createFeature(ctx: Ctx, raw: CreateFeatureInput): Promise<Feature> {
   const input = parseInput(createFeatureInput, raw);
-  try {
-    return await repo.insertFeature(ctx.db, {
-      code: input.code ?? null,
-      name: input.name,
-      blurb: input.blurb ?? '',
-      description: input.description ?? '',
-      position: input.position ?? 0,
-    });
-  } catch (e) {
-    if (uniqueViolation(e) !== null) throw AppError.validation({ code: ['has already been taken'] });
-    throw e;
-  }
+  return inTransaction(ctx, async (tx) => {
+    let feature: Feature;
+    try {
+      feature = await repo.insertFeature(tx.db, {
+        code: input.code ?? null,
+        name: input.name,
+        blurb: input.blurb ?? '',
+        description: input.description ?? '',
+        position: input.position ?? 0,
+      });
+    } catch (e) {
+      if (uniqueViolation(e) !== null) throw AppError.validation({ code: ['has already been taken'] });
+      throw e;
+    }
+    const { id, ...fields } = feature;
+    await recordAudit(tx, { action: 'feature.created', targetType: 'feature', targetId: id, resellerId: null, after: fields });
+    return feature;
+  });
 }
 
 /** Features of each package that the previous package in the list lacks (all of them for the first). */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AppError, type FieldErrors } from '../../errors/app-error.js';
+import { recordAudit, type AuditEntry } from '../audit/audit.service.js';
 import { issueCaptcha, solveCaptcha, type Captcha } from '../captcha/captcha.service.js';
 import { inTransaction, type Ctx } from '../context.js';
 import { blockedFor, recordHit, type RateLimitRule } from '../rate-limits/rate-limit.service.js';
@@ -47,6 +48,13 @@ function usernameTaken(e: unknown): boolean {
   return uniqueViolation(e) === 'resellers_username_key';
 }
 
+/** A reseller's events belong to that reseller: its `/v1/audit` shows what happened to its account. */
+function resellerEvent(action: AuditEntry['action'], before: Reseller | undefined, after: Reseller): AuditEntry {
+  const { id: _id, created_at: _created, ...fields } = after;
+  const { id: _bid, created_at: _bcreated, ...old } = before ?? after;
+  return { action, targetType: 'reseller', targetId: after.id, resellerId: after.id, ...(before ? { before: old } : {}), after: fields };
+}
+
 export async function listResellers(ctx: Ctx, filter: { status?: string } = {}): Promise<Reseller[]> {
   return repo.listResellers(ctx.db, filter);
 }
@@ -60,24 +68,28 @@ export async function getReseller(ctx: Ctx, id: number): Promise<Reseller> {
 /** An operator's reseller is trusted: it is approved at once and gets its credentials. */
 export async function createReseller(ctx: Ctx, raw: CreateResellerInput): Promise<{ reseller: Reseller; credentials: ResellerCredentials }> {
   const input = parseInput(createResellerInput, raw, { blank: 'must be specified' });
-  const now = ctx.clock();
-  const { credentials, digest } = newCredentials();
-  try {
-    const reseller = await repo.insertReseller(ctx.db, {
-      ...input,
-      tags: tagsOf(input),
-      status: 'active',
-      api_token: credentials.api_token,
-      api_key_digest: digest,
-      approved_at: now,
-      created_at: now,
-      updated_at: now,
-    });
+  return inTransaction(ctx, async (tx) => {
+    const now = tx.clock();
+    const { credentials, digest } = newCredentials();
+    let reseller: Reseller;
+    try {
+      reseller = await repo.insertReseller(tx.db, {
+        ...input,
+        tags: tagsOf(input),
+        status: 'active',
+        api_token: credentials.api_token,
+        api_key_digest: digest,
+        approved_at: now,
+        created_at: now,
+        updated_at: now,
+      });
+    } catch (e) {
+      if (usernameTaken(e)) throw AppError.validation({ username: ['has already been taken'] });
+      throw e;
+    }
+    await recordAudit(tx, resellerEvent('reseller.created', undefined, reseller));
     return { reseller, credentials };
-  } catch (e) {
-    if (usernameTaken(e)) throw AppError.validation({ username: ['has already been taken'] });
-    throw e;
-  }
+  });
 }
 
 export type SignUpResult =
@@ -126,7 +138,10 @@ export async function signUpReseller(ctx: Ctx, raw: unknown, ip: string): Promis
         created_at: now,
         updated_at: now,
       });
-      if (reseller) return { ok: true, reseller, captcha: solved };
+      if (reseller) {
+        await recordAudit(tx, resellerEvent('reseller.signed_up', undefined, reseller));
+        return { ok: true, reseller, captcha: solved };
+      }
       resellerErrors.username = ['has already been taken'];
     }
     return { ok: false, captcha: await issueCaptcha(tx), errors: { reseller: resellerErrors, captcha: captchaErrors } };
@@ -149,46 +164,60 @@ export async function approveReseller(ctx: Ctx, id: number): Promise<{ reseller:
       'pending',
     );
     if (!reseller) throw new AppError('invalid_state', 'reseller is no longer pending');
+    await recordAudit(tx, resellerEvent('reseller.approved', existing, reseller));
     return { reseller, credentials };
   });
 }
 
 /** Replaces the reseller's key (and token); the old pair stops working at once. */
 export async function rotateResellerCredentials(ctx: Ctx, id: number): Promise<{ reseller: Reseller; credentials: ResellerCredentials }> {
-  const existing = await getReseller(ctx, id);
-  if (existing.status === 'pending') throw new AppError('invalid_state', 'reseller is pending; approve it instead');
-  const { credentials, digest } = newCredentials();
-  const reseller = await repo.updateReseller(ctx.db, id, { api_token: credentials.api_token, api_key_digest: digest, updated_at: ctx.clock() });
-  return { reseller: reseller!, credentials };
+  return inTransaction(ctx, async (tx) => {
+    const existing = await getReseller(tx, id);
+    if (existing.status === 'pending') throw new AppError('invalid_state', 'reseller is pending; approve it instead');
+    const { credentials, digest } = newCredentials();
+    const reseller = (await repo.updateReseller(tx.db, id, { api_token: credentials.api_token, api_key_digest: digest, updated_at: tx.clock() }))!;
+    // Only that the pair changed is recorded: token and key are secrets and never reach the log.
+    await recordAudit(tx, resellerEvent('reseller.key_rotated', existing, reseller));
+    return { reseller, credentials };
+  });
 }
 
 export async function suspendReseller(ctx: Ctx, id: number, reason?: string | null): Promise<Reseller> {
-  const existing = await getReseller(ctx, id);
-  if (existing.status === 'pending') throw new AppError('invalid_state', 'reseller is pending, not active');
-  if (existing.status === 'suspended') return existing;
-  const now = ctx.clock();
-  const reseller = await repo.updateReseller(ctx.db, id, {
-    status: 'suspended',
-    suspended_at: now,
-    suspend_reason: reason?.trim() || null,
-    updated_at: now,
+  return inTransaction(ctx, async (tx) => {
+    const existing = await getReseller(tx, id);
+    if (existing.status === 'pending') throw new AppError('invalid_state', 'reseller is pending, not active');
+    if (existing.status === 'suspended') return existing;
+    const now = tx.clock();
+    const reseller = (await repo.updateReseller(tx.db, id, {
+      status: 'suspended',
+      suspended_at: now,
+      suspend_reason: reason?.trim() || null,
+      updated_at: now,
+    }))!;
+    await recordAudit(tx, resellerEvent('reseller.suspended', existing, reseller));
+    return reseller;
   });
-  return reseller!;
 }
 
 export async function activateReseller(ctx: Ctx, id: number): Promise<Reseller> {
-  const existing = await getReseller(ctx, id);
-  if (existing.status === 'pending') throw new AppError('invalid_state', 'reseller is pending; approve it instead');
-  if (existing.status === 'active') return existing;
-  const reseller = await repo.updateReseller(ctx.db, id, { status: 'active', suspended_at: null, suspend_reason: null, updated_at: ctx.clock() });
-  return reseller!;
+  return inTransaction(ctx, async (tx) => {
+    const existing = await getReseller(tx, id);
+    if (existing.status === 'pending') throw new AppError('invalid_state', 'reseller is pending; approve it instead');
+    if (existing.status === 'active') return existing;
+    const reseller = (await repo.updateReseller(tx.db, id, { status: 'active', suspended_at: null, suspend_reason: null, updated_at: tx.clock() }))!;
+    await recordAudit(tx, resellerEvent('reseller.activated', existing, reseller));
+    return reseller;
+  });
 }
 
 export async function updateReseller(ctx: Ctx, id: number, raw: UpdateResellerInput): Promise<Reseller> {
   const input = parseInput(updateResellerInput, raw);
-  await getReseller(ctx, id);
-  const reseller = await repo.updateReseller(ctx.db, id, { ...input, updated_at: ctx.clock() });
-  return reseller!;
+  return inTransaction(ctx, async (tx) => {
+    const existing = await getReseller(tx, id);
+    const reseller = (await repo.updateReseller(tx.db, id, { ...input, updated_at: tx.clock() }))!;
+    await recordAudit(tx, resellerEvent('reseller.updated', existing, reseller));
+    return reseller;
+  });
 }
 
 export async function getResellerBranding(ctx: Ctx, id: number) {

@@ -19,7 +19,7 @@ export async function consumeSsoToken(db: Executor, digest: string, now: Date) {
         eb.exists(eb.selectFrom('clients as c').select('c.id').whereRef('c.id', '=', 'sso_tokens.client_id').where('c.status', '=', 'active')),
       ]),
     )
-    .returning(['user_id', 'client_id', 'purpose'])
+    .returning((eb) => ['user_id', 'client_id', 'purpose', eb.selectFrom('clients as rc').select('rc.reseller_id').whereRef('rc.id', '=', 'sso_tokens.client_id').as('reseller_id')])
     .executeTakeFirst();
 }
 

@@ -1,4 +1,5 @@
 import { AppError } from '../../errors/app-error.js';
+import { recordAudit } from '../audit/audit.service.js';
 import { findClientAdminId } from '../clients/client.repository.js';
 import { getClient } from '../clients/client.service.js';
 import type { ClientRef } from '../clients/client.schema.js';
@@ -31,14 +32,16 @@ export async function issueClientLoginToken(ctx: Ctx, ref: ClientRef): Promise<L
     if (adminId === undefined) throw new AppError('invalid_state', 'client has no admin user to log in as');
     const now = tx.clock();
     const token = randomToken(32);
+    const expiresAt = new Date(now.getTime() + LOGIN_TOKEN_TTL_SECONDS * 1000);
     await repo.insertSsoToken(tx.db, {
       token_digest: sha256Hex(token),
       user_id: adminId,
       client_id: clientId,
       purpose: 'client_admin_login',
-      expires_at: new Date(now.getTime() + LOGIN_TOKEN_TTL_SECONDS * 1000),
+      expires_at: expiresAt,
       created_at: now,
     });
+    await recordAudit(tx, { action: 'client.login_token_issued', targetType: 'client', targetId: clientId, resellerId: client.reseller_id, after: { user_id: adminId, expires_at: expiresAt } });
     // Used tokens are worthless after their minute; sweeping on issue keeps the table small.
     await repo.deleteExpiredSsoTokens(tx.db, new Date(now.getTime() - 24 * 60 * 60 * 1000));
 
@@ -71,6 +74,14 @@ export async function redeemLoginToken(ctx: Ctx, token: string): Promise<Session
     const sessionToken = randomToken(32);
     const expiresAt = new Date(now.getTime() + SESSION_TTL_SECONDS * 1000);
     await repo.insertSession(tx.db, { token_digest: sha256Hex(sessionToken), user_id: grant.user_id, client_id: grant.client_id, expires_at: expiresAt, created_at: now });
+    await recordAudit(tx, {
+      action: 'client.logged_in',
+      targetType: grant.client_id !== null ? 'client' : 'user',
+      targetId: grant.client_id ?? grant.user_id,
+      resellerId: grant.reseller_id ?? null,
+      actor: { kind: 'user', id: grant.user_id },
+      after: { user_id: grant.user_id, session_expires_at: expiresAt },
+    });
     return { token: sessionToken, userId: grant.user_id, clientId: grant.client_id, expiresAt };
   });
 }

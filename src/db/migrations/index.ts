@@ -1,10 +1,14 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { initial } from './0001-initial.js';
 import { jobs } from './0002-jobs.js';
+import { audit } from './0003-audit.js';
+import { idempotency } from './0004-idempotency.js';
 
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-jobs': jobs,
+  '0003-audit': audit,
+  '0004-idempotency': idempotency,
 };
 
 export const migrationProvider: MigrationProvider = {

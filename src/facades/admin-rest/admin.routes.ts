@@ -1,5 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import type { AuditEvent } from '../../core/audit/audit.schema.js';
+import { listAuditEvents } from '../../core/audit/audit.service.js';
 import { getClientForOperator, restoreClient, searchClients } from '../../core/clients/client.service.js';
 import { ctxFor, type CoreDeps, type Ctx } from '../../core/context.js';
 import { authenticateOperator, createOperatorKey } from '../../core/credentials/credential.service.js';
@@ -21,6 +23,7 @@ import {
 } from '../../core/resellers/reseller.service.js';
 import { AppError } from '../../errors/app-error.js';
 import { toAppError } from '../../http/errors.js';
+import { registerIdempotency } from '../../http/idempotency.js';
 import { sendAdminError } from './admin.errors.js';
 import * as s from './admin.schemas.js';
 
@@ -76,6 +79,22 @@ const withCredentials = ({ reseller, credentials }: { reseller: Reseller; creden
   ...toAdminReseller(reseller),
   ...credentials,
 });
+
+export function toAdminAuditEvent(e: AuditEvent) {
+  return {
+    id: e.id,
+    occurred_at: e.occurred_at.toISOString(),
+    actor_kind: e.actor_kind,
+    actor_id: e.actor_id,
+    reseller_id: e.reseller_id,
+    action: e.action,
+    target_type: e.target_type,
+    target_id: e.target_id,
+    changes: e.changes,
+    request_id: e.request_id,
+    source_ip: e.source_ip,
+  };
+}
 
 export function toAdminJob(j: Job) {
   return {
@@ -135,8 +154,9 @@ export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Pro
     const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
     if (!m) throw new AppError('unauthenticated', 'operator key required (Authorization: Bearer <key>)');
     const keyId = await authenticateOperator(ctxFor(deps, { kind: 'system' }, req.log), m[1]!);
-    req.operatorCtx = ctxFor(deps, { kind: 'operator', keyId }, req.log);
+    req.operatorCtx = ctxFor(deps, { kind: 'operator', keyId }, req.log, req);
   });
+  registerIdempotency(app, (req) => req.operatorCtx);
 
   const tags = ['Operator admin API'];
   const resellerOut = { 200: s.adminReseller, ...errors };
@@ -224,6 +244,15 @@ export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Pro
   );
 
   const jobOut = { 200: s.adminJob, ...errors };
+  app.get(
+    '/admin/v1/audit',
+    { schema: { tags, security, summary: 'The audit log of every door, newest first; page with `before` (the next_before of the previous page)', querystring: s.auditListQuery, response: { 200: s.adminAuditPage, ...errors } } },
+    async (req) => {
+      const page = await listAuditEvents(ctxOf(req), req.query);
+      return { events: page.events.map(toAdminAuditEvent), next_before: page.next_before };
+    },
+  );
+
   app.get(
     '/admin/v1/jobs',
     { schema: { tags, security, summary: 'Jobs, newest first; page with `before` (the next_before of the previous page)', querystring: s.jobListQuery, response: { 200: z.object({ jobs: z.array(s.adminJob), next_before: z.number().nullable() }), ...errors } } },

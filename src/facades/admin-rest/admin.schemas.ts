@@ -101,3 +101,30 @@ export const jobListQuery = z.object({
   before: z.string().optional(),
   limit: z.string().optional(),
 });
+
+export const adminAuditEvent = z.object({
+  id: z.number().int(),
+  occurred_at: z.string(),
+  actor_kind: z.enum(['operator', 'reseller', 'user', 'system', 'public']),
+  actor_id: z.number().int().nullable(),
+  reseller_id: z.number().int().nullable(),
+  action: z.string(),
+  target_type: z.string(),
+  target_id: z.string(),
+  changes: z.record(z.string(), z.object({ before: z.unknown().optional(), after: z.unknown().optional() })),
+  request_id: z.string().nullable(),
+  source_ip: z.string().nullable(),
+});
+export const adminAuditPage = z.object({ events: z.array(adminAuditEvent), next_before: z.number().int().nullable() });
+
+export const auditListQuery = z.object({
+  action: z.string().optional().describe('e.g. client.created'),
+  target_type: z.string().optional().describe('client, domain, reseller, package, feature, operator_key, job, catalog, user'),
+  target_id: z.string().optional(),
+  actor_kind: z.enum(['operator', 'reseller', 'user', 'system', 'public']).optional(),
+  reseller_id: z.string().optional(),
+  since: z.string().optional().describe('ISO 8601 date or date-time; events at or after it'),
+  until: z.string().optional().describe('ISO 8601 date or date-time; events before it'),
+  before: z.string().optional().describe('an event id: the next_before of the previous page'),
+  limit: z.string().optional().describe('1 to 500, default 100'),
+});

@@ -54,6 +54,9 @@ function isApiError(body: unknown): body is ApiErrorBody {
 
 /** The operator admin API over HTTP; every failure comes out as a CliError. */
 export class AdminClient {
+  /** Sent as Idempotency-Key with every POST, PUT, PATCH and DELETE, so a repeated command changes nothing twice. */
+  idempotencyKey: string | undefined;
+
   constructor(
     private readonly base: URL,
     private readonly key: string,
@@ -93,6 +96,7 @@ export class AdminClient {
           accept: 'application/json',
           // The server refuses an empty body declared as JSON, so only real bodies get the header.
           ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(this.idempotencyKey !== undefined && method !== 'GET' ? { 'idempotency-key': this.idempotencyKey } : {}),
         },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),

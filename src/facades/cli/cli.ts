@@ -4,7 +4,7 @@ import { catalogCommands } from './commands/catalog.commands.js';
 import { jobsCommands } from './commands/jobs.commands.js';
 import { operationsCommands } from './commands/operations.commands.js';
 import { resellerCommands } from './commands/reseller.commands.js';
-import { cliContext, withJson, type JsonOption } from './options.js';
+import { cliContext, withJson, type IdempotencyOption, type JsonOption } from './options.js';
 import { json } from './output.js';
 import { VERSION } from '../../version.js';
 
@@ -36,7 +36,8 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
       `
 Admin commands talk to the server at HOSTPLANE_URL (default http://127.0.0.1:8080) with the operator
 key in HOSTPLANE_API_KEY, or else the one in <HOSTPLANE_DATA_DIR or ./data>/operator-key.
-Add --json to any of them for the API's JSON response.
+Add --json to any of them for the API's JSON response, and --idempotency-key <key> to a command that
+changes something so that repeating it with the same key (say, after a timeout) does not change it twice.
 
 Exit codes: 0 ok, 1 other failure, 2 usage error, 3 unauthenticated or forbidden, 4 not found,
 5 validation failed, 6 conflict or invalid state, 7 server unreachable.`,
@@ -70,6 +71,10 @@ Exit codes: 0 ok, 1 other failure, 2 usage error, 3 unauthenticated or forbidden
     });
 
   const ctx = cliContext(env);
+  program.hook('preAction', (_program, command) => {
+    const key = (command.opts() as IdempotencyOption).idempotencyKey;
+    if (key !== undefined) ctx.idempotencyKey = key;
+  });
   resellerCommands(program, ctx);
   catalogCommands(program, ctx);
   operationsCommands(program, ctx);

@@ -32,24 +32,40 @@ export interface JsonOption {
 /** What every admin command needs: the API, and one way to print a result in either form. */
 export interface CliContext {
   env: NodeJS.ProcessEnv;
+  /** From --idempotency-key on the command being run; the API client sends it with its change. */
+  idempotencyKey?: string;
   api(): AdminClient;
   emit(opts: JsonOption, body: unknown, human: () => string): void;
 }
 
 export function cliContext(env: NodeJS.ProcessEnv): CliContext {
   let client: AdminClient | undefined;
-  return {
+  const ctx: CliContext = {
     env,
     // Resolved on first use so `--help` and usage errors never need a server or a key.
-    api: () => (client ??= AdminClient.fromEnv(env)),
+    api: () => {
+      client ??= AdminClient.fromEnv(env);
+      client.idempotencyKey = ctx.idempotencyKey;
+      return client;
+    },
     emit: (opts, body, human) => {
       process.stdout.write(opts.json ? json(body) : human());
     },
   };
+  return ctx;
 }
 
 export function withJson(cmd: Command): Command {
   return cmd.option('--json', 'print the result as JSON');
+}
+
+export interface IdempotencyOption {
+  idempotencyKey?: string;
+}
+
+/** For commands that change something: running one again with the same key changes nothing twice. */
+export function withIdempotencyKey(cmd: Command): Command {
+  return cmd.option('--idempotency-key <key>', 'a unique key (e.g. a UUID) for this change: repeating the command with it within 24 h replays the first answer instead of changing anything again');
 }
 
 /** The fields of `values` that were given, so a PATCH touches nothing else. */

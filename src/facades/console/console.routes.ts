@@ -42,7 +42,7 @@ export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promi
 
   app.get(LOGIN_PATH, { schema: { hide: true } }, async (req, reply) => {
     const token = (req.query as { token?: unknown }).token;
-    const ctx = ctxFor(deps, { kind: 'system' }, req.log);
+    const ctx = ctxFor(deps, { kind: 'system' }, req.log, req);
     try {
       const session = await redeemLoginToken(ctx, typeof token === 'string' ? token : '');
       const cookie = [`${SESSION_COOKIE}=${session.token}`, 'Path=/', 'HttpOnly', 'SameSite=Lax', `Max-Age=${SESSION_TTL_SECONDS}`, ...(secure ? ['Secure'] : [])];
@@ -61,7 +61,7 @@ export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promi
   });
 
   app.get('/console/clients/:id', { schema: { hide: true } }, async (req, reply) => {
-    const ctx = ctxFor(deps, { kind: 'system' }, req.log);
+    const ctx = ctxFor(deps, { kind: 'system' }, req.log, req);
     const session = await getSession(ctx, readCookie(req, SESSION_COOKIE) ?? '');
     const id = Number((req.params as { id: string }).id);
     if (!session || session.client_id !== id) {

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { listAuditEvents } from '../../core/audit/audit.service.js';
 import { cancelClient, createClient, getClient, listClients, updateClient } from '../../core/clients/client.service.js';
 import type { ClientRef } from '../../core/clients/client.schema.js';
 import { ctxFor, type CoreDeps, type Ctx } from '../../core/context.js';
@@ -11,9 +12,10 @@ import { signUpReseller, startResellerSignUp } from '../../core/resellers/resell
 import { issueClientLoginToken } from '../../core/sso/sso.service.js';
 import { AppError } from '../../errors/app-error.js';
 import { toAppError } from '../../http/errors.js';
+import { registerIdempotency } from '../../http/idempotency.js';
 import { sendHspError } from './hsp.errors.js';
 import * as s from './hsp.schemas.js';
-import { echoReseller, emptyResellerTemplate, toHspClient, toHspDomain, toHspPackages, toHspReseller } from './hsp.serializers.js';
+import { echoReseller, emptyResellerTemplate, toHspAuditEvent, toHspClient, toHspDomain, toHspPackages, toHspReseller } from './hsp.serializers.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -78,8 +80,10 @@ export async function hspRestRoutes(app: FastifyInstance, deps: CoreDeps): Promi
     if (!credentials) throw new AppError('unauthenticated', 'API token and key required (HTTP Basic auth)');
     const base = ctxFor(deps, { kind: 'system' }, req.log);
     const resellerId = await authenticateReseller(base, credentials.token, credentials.key);
-    req.hspCtx = ctxFor(deps, { kind: 'reseller', resellerId }, req.log);
+    req.hspCtx = ctxFor(deps, { kind: 'reseller', resellerId }, req.log, req);
   });
+  // Public routes (sign-up) have no credential to scope a key to, so they ignore Idempotency-Key.
+  registerIdempotency(app, (req) => req.hspCtx);
 
   const mx = deps.settings;
   const tags = ['HSP reseller API v1'];
@@ -176,9 +180,18 @@ export async function hspRestRoutes(app: FastifyInstance, deps: CoreDeps): Promi
   );
 
   app.get(
+    '/v1/audit',
+    { schema: { tags, security, summary: "The reseller's audit log, newest first; page with `before` (the next_before of the previous page)", querystring: s.hspAuditQuery, response: { 200: s.hspAuditPage, 401: s.hspErrors, 422: s.hspErrors } } },
+    async (req) => {
+      const page = await listAuditEvents(ctxOf(req), req.query);
+      return { events: page.events.map(toHspAuditEvent), next_before: page.next_before };
+    },
+  );
+
+  app.get(
     '/v1/resellers/new',
     { schema: { tags, summary: 'Start a reseller sign-up: a captcha and an empty form', response: { 200: z.object({ captcha: s.hspCaptcha, reseller: s.hspResellerTemplate }) } } },
-    async (req) => ({ captcha: await startResellerSignUp(ctxFor(deps, { kind: 'public', ip: req.ip }, req.log), req.ip), reseller: emptyResellerTemplate() }),
+    async (req) => ({ captcha: await startResellerSignUp(ctxFor(deps, { kind: 'public', ip: req.ip }, req.log, req), req.ip), reseller: emptyResellerTemplate() }),
   );
 
   app.post(
@@ -189,7 +202,7 @@ export async function hspRestRoutes(app: FastifyInstance, deps: CoreDeps): Promi
 }
 
 async function signUp(deps: CoreDeps, req: FastifyRequest, reply: FastifyReply) {
-  const ctx = ctxFor(deps, { kind: 'public', ip: req.ip }, req.log);
+  const ctx = ctxFor(deps, { kind: 'public', ip: req.ip }, req.log, req);
   const body = req.body as { reseller?: unknown } | undefined;
   const echo = echoReseller(body && typeof body === 'object' ? body.reseller : undefined);
   try {

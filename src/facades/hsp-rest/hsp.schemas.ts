@@ -64,6 +64,31 @@ export const hspSignupError = z.object({
   errors: z.object({ reseller: z.record(z.string(), z.array(z.string())), captcha: z.record(z.string(), z.array(z.string())) }),
 });
 
+export const hspAuditEvent = z.object({
+  id: z.number().int(),
+  occurred_at: z.string(),
+  actor_kind: z.enum(['operator', 'reseller', 'user', 'system', 'public']),
+  actor_id: z.number().int().nullable(),
+  reseller_id: z.number().int().nullable(),
+  action: z.string(),
+  target_type: z.string(),
+  target_id: z.string(),
+  changes: z.record(z.string(), z.object({ before: z.unknown().optional(), after: z.unknown().optional() })),
+  request_id: z.string().nullable(),
+  source_ip: z.string().nullable(),
+});
+export const hspAuditPage = z.object({ events: z.array(hspAuditEvent), next_before: z.number().int().nullable() });
+export const hspAuditQuery = z.object({
+  action: z.string().optional().describe('e.g. client.created'),
+  target_type: z.string().optional().describe('client, domain, reseller, ...'),
+  target_id: z.string().optional(),
+  actor_kind: z.enum(['operator', 'reseller', 'user', 'system', 'public']).optional(),
+  since: z.string().optional().describe('ISO 8601 date or date-time; events at or after it'),
+  until: z.string().optional().describe('ISO 8601 date or date-time; events before it'),
+  before: z.string().optional().describe('an event id: the next_before of the previous page'),
+  limit: z.string().optional().describe('1 to 500, default 100'),
+});
+
 export const clientIdParams = z.object({ id: z.string() });
 export const domainParams = z.object({ domain_name: z.string() });
 export const tagParams = z.object({ tag_name: z.string() });

@@ -1,3 +1,4 @@
+import type { AuditEvent } from '../../core/audit/audit.schema.js';
 import type { Client, Domain } from '../../core/clients/client.schema.js';
 import type { CoreSettings } from '../../core/context.js';
 import { mxRecordsFor } from '../../core/domains/domain.rules.js';
@@ -89,4 +90,20 @@ export function echoReseller(raw: unknown): Record<string, unknown> {
     if (f in src && (isScalar(v) || (Array.isArray(v) && v.every(isScalar)))) out[f] = v;
   }
   return out;
+}
+
+export function toHspAuditEvent(e: AuditEvent) {
+  return {
+    id: e.id,
+    occurred_at: e.occurred_at.toISOString(),
+    actor_kind: e.actor_kind,
+    actor_id: e.actor_id,
+    reseller_id: e.reseller_id,
+    action: e.action,
+    target_type: e.target_type,
+    target_id: e.target_id,
+    changes: e.changes,
+    request_id: e.request_id,
+    source_ip: e.source_ip,
+  };
 }

@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import type * as s from '../../admin-rest/admin.schemas.js';
 import { segment } from '../admin-client.js';
 import { CliError } from '../cli.errors.js';
-import { collect, given, integer, withJson, type CliContext, type JsonOption } from '../options.js';
+import { collect, given, integer, withIdempotencyKey, withJson, type CliContext, type JsonOption } from '../options.js';
 import { record, table, text, type Column } from '../output.js';
 
 type AdminPackage = z.infer<typeof s.adminPackage>;
@@ -103,14 +103,14 @@ export function catalogCommands(program: Command, ctx: CliContext): void {
     .description('create a package')
     .requiredOption('--uid <uid>', 'stable identifier resellers order by, e.g. spamstopshere-standard')
     .requiredOption('--name <name>', 'display name');
-  withJson(packageOptions(create, '').option('--parent <uid>', 'uid of the package this one upgrades from'))
+  withIdempotencyKey(withJson(packageOptions(create, '').option('--parent <uid>', 'uid of the package this one upgrades from')))
     .action(async (opts: PackageOptions) => {
       const created = await ctx.api().post<AdminPackage>('packages', packageBody(opts, limitsOf(opts)));
       ctx.emit(opts, created, () => packageText(created));
     });
 
   const update = pkg.command('update').description('change a package (only the options given)').argument('<uid>', 'package uid').option('--name <name>', 'display name');
-  withJson(packageOptions(update, '; replaces the current ones').option('--parent <uid>', 'uid of the package this one upgrades from').option('--no-parent', 'remove the parent package'))
+  withIdempotencyKey(withJson(packageOptions(update, '; replaces the current ones').option('--parent <uid>', 'uid of the package this one upgrades from').option('--no-parent', 'remove the parent package')))
     .action(async (uid: string, opts: PackageOptions) => {
       const api = ctx.api();
       let limits = limitsOf(opts);
@@ -134,7 +134,7 @@ export function catalogCommands(program: Command, ctx: CliContext): void {
       ctx.emit(opts, rows, () => table(rows, featureColumns, 'no features'));
     });
 
-  withJson(feature.command('create'))
+  withIdempotencyKey(withJson(feature.command('create')))
     .description('create a feature')
     .requiredOption('--name <name>', 'display name')
     .option('--code <code>', 'stable code packages and the core refer to, e.g. anti_spam')

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { z } from 'zod';
 import type * as s from '../../admin-rest/admin.schemas.js';
-import { idArgument, integer, positiveId, withJson, type CliContext, type JsonOption } from '../options.js';
+import { idArgument, integer, positiveId, withIdempotencyKey, withJson, type CliContext, type JsonOption } from '../options.js';
 import { record, table, type Column } from '../output.js';
 
 type AdminJob = z.infer<typeof s.adminJob>;
@@ -42,7 +42,7 @@ export function jobsCommands(program: Command, ctx: CliContext): void {
       ctx.emit(opts, job, () => jobText(job));
     });
 
-  withJson(jobs.command('retry'))
+  withIdempotencyKey(withJson(jobs.command('retry')))
     .description('give a failed job a fresh set of attempts')
     .addArgument(idArgument('id', 'job id'))
     .action(async (id: number, opts: JsonOption) => {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { z } from 'zod';
 import type * as s from '../../admin-rest/admin.schemas.js';
 import { segment } from '../admin-client.js';
-import { idArgument, integer, positiveId, withJson, type CliContext, type JsonOption } from '../options.js';
+import { idArgument, integer, positiveId, withIdempotencyKey, withJson, type CliContext, type JsonOption } from '../options.js';
 import { record, table, text, type Column } from '../output.js';
 import { withCredentialsText, type AdminResellerWithCredentials } from './reseller.commands.js';
 
@@ -25,7 +25,7 @@ const clientColumns: Column<AdminClientRecord>[] = [
 const clientText = (c: AdminClientRecord) => record(c, { domains: (v) => text((v as AdminDomain[]).map(domainText)) });
 
 export function operationsCommands(program: Command, ctx: CliContext): void {
-  withJson(program.command('seed'))
+  withIdempotencyKey(withJson(program.command('seed')))
     .description('load the demo catalog and an approved demo reseller into an empty catalog')
     .requiredOption('--demo', 'the demo data set (the only one there is)')
     .action(async (opts: JsonOption) => {
@@ -38,7 +38,7 @@ export function operationsCommands(program: Command, ctx: CliContext): void {
     });
 
   const key = program.command('key').description('manage API keys');
-  withJson(key.command('create'))
+  withIdempotencyKey(withJson(key.command('create')))
     .description('create an operator API key and print it (shown once)')
     .requiredOption('--operator', 'an operator key (the only kind the CLI issues)')
     .option('--name <name>', 'what the key is for, e.g. billing-sync', 'cli')
@@ -48,7 +48,7 @@ export function operationsCommands(program: Command, ctx: CliContext): void {
     });
 
   const domain = program.command('domain').description('manage client domains');
-  withJson(domain.command('status'))
+  withIdempotencyKey(withJson(domain.command('status')))
     .description('set a domain\'s setup status by hand')
     .argument('<name>', 'domain name')
     .argument('<status>', 'initializing, ready or unknown')
@@ -80,7 +80,7 @@ export function operationsCommands(program: Command, ctx: CliContext): void {
       ctx.emit(opts, found, () => clientText(found));
     });
 
-  withJson(client.command('restore'))
+  withIdempotencyKey(withJson(client.command('restore')))
     .description('undo the cancellation of a client')
     .addArgument(idArgument('id', 'client id'))
     .action(async (id: number, opts: JsonOption) => {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { z } from 'zod';
 import type * as s from '../../admin-rest/admin.schemas.js';
 import { CliError } from '../cli.errors.js';
-import { collect, given, idArgument, withJson, type CliContext, type JsonOption } from '../options.js';
+import { collect, given, idArgument, withIdempotencyKey, withJson, type CliContext, type JsonOption } from '../options.js';
 import { record, table, type Column } from '../output.js';
 
 export type AdminReseller = z.infer<typeof s.adminReseller>;
@@ -34,7 +34,7 @@ export function resellerCommands(program: Command, ctx: CliContext): void {
       ctx.emit(opts, rows, () => table(rows, columns, 'no resellers'));
     });
 
-  withJson(reseller.command('create'))
+  withIdempotencyKey(withJson(reseller.command('create')))
     .description('create an approved reseller and print its API token and key')
     .requiredOption('--name <name>', 'company or display name')
     .requiredOption('--username <username>', 'login name, 3-64 letters, digits, dots, dashes or underscores')
@@ -47,7 +47,7 @@ export function resellerCommands(program: Command, ctx: CliContext): void {
       ctx.emit(opts, created, () => withCredentialsText(created));
     });
 
-  withJson(reseller.command('approve'))
+  withIdempotencyKey(withJson(reseller.command('approve')))
     .description('approve a pending sign-up and print its API token and key')
     .addArgument(idArgument('id', 'reseller id'))
     .action(async (id: number, opts: JsonOption) => {
@@ -55,7 +55,7 @@ export function resellerCommands(program: Command, ctx: CliContext): void {
       ctx.emit(opts, approved, () => withCredentialsText(approved));
     });
 
-  withJson(reseller.command('rotate-key'))
+  withIdempotencyKey(withJson(reseller.command('rotate-key')))
     .description('issue a new API token and key; the old pair stops working at once')
     .addArgument(idArgument('id', 'reseller id'))
     .action(async (id: number, opts: JsonOption) => {
@@ -63,7 +63,7 @@ export function resellerCommands(program: Command, ctx: CliContext): void {
       ctx.emit(opts, rotated, () => withCredentialsText(rotated));
     });
 
-  withJson(reseller.command('suspend'))
+  withIdempotencyKey(withJson(reseller.command('suspend')))
     .description('suspend a reseller: its API credentials stop working until activated')
     .addArgument(idArgument('id', 'reseller id'))
     .option('--reason <text>', 'why, kept with the reseller')
@@ -72,7 +72,7 @@ export function resellerCommands(program: Command, ctx: CliContext): void {
       ctx.emit(opts, suspended, () => record(suspended));
     });
 
-  withJson(reseller.command('activate'))
+  withIdempotencyKey(withJson(reseller.command('activate')))
     .description('lift a suspension')
     .addArgument(idArgument('id', 'reseller id'))
     .action(async (id: number, opts: JsonOption) => {
@@ -80,7 +80,7 @@ export function resellerCommands(program: Command, ctx: CliContext): void {
       ctx.emit(opts, activated, () => record(activated));
     });
 
-  withJson(reseller.command('update'))
+  withIdempotencyKey(withJson(reseller.command('update')))
     .description('change a reseller\'s name, tags or login host name (only the options given)')
     .addArgument(idArgument('id', 'reseller id'))
     .option('--name <name>', 'new company or display name')
