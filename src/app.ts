@@ -17,6 +17,7 @@ import { AppError } from './errors/app-error.js';
 import { createHttpServer } from './http/server.js';
 import { relayHandler } from './core/domains/domain-provisioning.js';
 import { cleanupHandler } from './core/maintenance/maintenance.service.js';
+import { webhookDeliveryHandler } from './core/webhooks/webhook-delivery.js';
 import { JobRunner, type JobRunnerOptions } from './jobs/job-runner.js';
 import { createRelayDriver } from './relay/create-relay-driver.js';
 import type { RelayDriver, RelayDriverConfig } from './relay/relay-driver.js';
@@ -62,13 +63,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     db: dbHandle.db,
     clock: options.clock ?? (() => new Date()),
     log: logger,
-    settings: { publicUrl: config.publicUrl, relayHosts: config.relayHosts, relayPriorityStep: config.relayPriorityStep, secret: '' },
+    settings: { publicUrl: config.publicUrl, relayHosts: config.relayHosts, relayPriorityStep: config.relayPriorityStep, secret: '', webhookTimeoutMs: config.webhookTimeoutMs, webhookAllowPrivate: config.webhookAllowPrivate },
   };
   const secret = await loadServerSecret(ctxFor(bootstrap, { kind: 'system' }));
   const deps: CoreDeps = { ...bootstrap, settings: { ...bootstrap.settings, secret } };
 
   const relay = options.relayDriver ?? createRelayDriver(relayConfig(config));
-  const jobs = new JobRunner(deps, [relayHandler(relay), cleanupHandler], options.jobRunner);
+  const jobs = new JobRunner(deps, [relayHandler(relay), cleanupHandler, webhookDeliveryHandler], options.jobRunner);
 
   const server = await createHttpServer({ logger, bodyLimit: config.bodyLimit, version: VERSION, ready: () => pingDb(dbHandle.db) });
   await server.register(async (scope) => hspRestRoutes(scope, deps));

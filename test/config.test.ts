@@ -30,6 +30,8 @@ describe('loadConfig', () => {
       relayHttpUrl: undefined,
       relayHttpTimeoutMs: 10000,
       worker: true,
+      webhookTimeoutMs: 10000,
+      webhookAllowPrivate: false,
     });
   });
 
@@ -54,6 +56,8 @@ describe('loadConfig', () => {
       HOSTPLANE_RELAY_HTTP_TIMEOUT_MS: '2500',
       HOSTPLANE_RELAY_RELOAD_COMMAND: 'postfix reload',
       HOSTPLANE_WORKER: 'off',
+      HOSTPLANE_WEBHOOK_TIMEOUT_MS: '3000',
+      HOSTPLANE_WEBHOOK_ALLOW_PRIVATE: 'true',
     });
     expect(config).toEqual({
       port: 9090,
@@ -71,6 +75,8 @@ describe('loadConfig', () => {
       relayHttpUrl: 'https://relay-api.internal/changes',
       relayHttpTimeoutMs: 2500,
       worker: false,
+      webhookTimeoutMs: 3000,
+      webhookAllowPrivate: true,
     });
   });
 

@@ -40,6 +40,8 @@ const envSchema = z.object({
     .optional(),
   HOSTPLANE_RELAY_HTTP_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
   HOSTPLANE_WORKER: z.enum(['on', 'off']).default('on'),
+  HOSTPLANE_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
+  HOSTPLANE_WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false']).default('false'),
 });
 
 export interface Config {
@@ -60,6 +62,10 @@ export interface Config {
   relayHttpTimeoutMs: number;
   /** Run job workers inside `serve` (off when `hostplane worker` processes run them). */
   worker: boolean;
+  /** How long one webhook delivery may take, connection to last byte. */
+  webhookTimeoutMs: number;
+  /** Let webhooks target loopback and private addresses (an operator's opt-in; off guards against SSRF). */
+  webhookAllowPrivate: boolean;
 }
 
 export class ConfigError extends Error {
@@ -101,5 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     relayHttpUrl: e.HOSTPLANE_RELAY_HTTP_URL,
     relayHttpTimeoutMs: e.HOSTPLANE_RELAY_HTTP_TIMEOUT_MS,
     worker: e.HOSTPLANE_WORKER === 'on',
+    webhookTimeoutMs: e.HOSTPLANE_WEBHOOK_TIMEOUT_MS,
+    webhookAllowPrivate: e.HOSTPLANE_WEBHOOK_ALLOW_PRIVATE === 'true',
   };
 }

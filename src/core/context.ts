@@ -21,6 +21,9 @@ export interface CoreSettings {
   relayPriorityStep: number;
   /** Keyed digests (captcha answers) need a secret that survives restarts; kept in the database. */
   secret: string;
+  /** Outbound webhooks: per-delivery time limit, and whether private/loopback targets are allowed. */
+  webhookTimeoutMs: number;
+  webhookAllowPrivate: boolean;
 }
 
 export interface Ctx {

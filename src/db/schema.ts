@@ -252,4 +252,35 @@ export interface Database {
   job_lanes: JobLanesTable;
   audit_events: AuditEventsTable;
   idempotency_keys: IdempotencyKeysTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+}
+
+export interface WebhookEndpointsTable {
+  id: Generated<number>;
+  /** Null: an operator endpoint, which receives every tenant's events. */
+  reseller_id: number | null;
+  url: string;
+  /** Kept as given: it is the key deliveries are signed with (HMAC-SHA256), so it must be readable. */
+  secret: string;
+  event_types: string[];
+  active: Generated<boolean>;
+  created_at: Timestamp;
+}
+
+export type WebhookDeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+export interface WebhookDeliveriesTable {
+  id: Generated<number>;
+  endpoint_id: number;
+  event_id: string;
+  event_type: string;
+  payload: Json<Record<string, unknown>>;
+  status: Generated<WebhookDeliveryStatus>;
+  attempts: Generated<number>;
+  last_status_code: number | null;
+  last_error: string | null;
+  last_attempt_at: NullableTimestamp;
+  job_id: number | null;
+  created_at: Timestamp;
 }

@@ -161,7 +161,11 @@ export class JobRunner {
       if (lane) void repo.extendLane(this.deps.db, lane, this.workerId, leaseUntil).catch(() => {});
     }, Math.max(1000, this.leaseMs / 3));
     try {
-      for (const [kind, batch] of byKind) await this.runBatch(kind, batch);
+      for (const [kind, batch] of byKind) {
+        // A handler's maxBatch also splits lane-less claims, so one failing job (a webhook) fails alone.
+        const size = Math.max(1, this.handlers.get(kind)?.maxBatch ?? batch.length);
+        for (let i = 0; i < batch.length; i += size) await this.runBatch(kind, batch.slice(i, i + size));
+      }
     } finally {
       clearInterval(heartbeat);
     }

@@ -71,6 +71,27 @@ export async function insertJobs(db: Executor, jobs: NewJob[], now: Date): Promi
     .execute();
 }
 
+/** Enqueues one job through the caller's handle and returns its id (for records that point at their job). */
+export async function insertJob(db: Executor, j: NewJob, now: Date): Promise<number> {
+  const row = await db
+    .insertInto('jobs')
+    .values({
+      kind: j.kind,
+      payload: JSON.stringify(j.payload ?? {}),
+      lane: j.lane ?? null,
+      run_at: j.runAt ?? now,
+      max_attempts: j.maxAttempts ?? 10,
+      singleton_key: null,
+      client_id: j.clientId ?? null,
+      reseller_id: j.resellerId ?? null,
+      created_at: now,
+      updated_at: now,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
 /** Takes the lane for this worker unless another live worker holds it. */
 export async function acquireLane(db: Executor, lane: string, worker: string, now: Date, leaseUntil: Date): Promise<boolean> {
   await db.insertInto('job_lanes').values({ lane }).onConflict((oc) => oc.column('lane').doNothing()).execute();

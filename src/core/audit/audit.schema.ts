@@ -28,10 +28,13 @@ export const auditActions = [
   'operator_key.created',
   'job.retried',
   'demo.seeded',
+  'webhook.created',
+  'webhook.deleted',
+  'webhook.delivery_replayed',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 
-export const auditTargetTypes = ['client', 'domain', 'reseller', 'package', 'feature', 'operator_key', 'job', 'catalog', 'user'] as const;
+export const auditTargetTypes = ['client', 'domain', 'reseller', 'package', 'feature', 'operator_key', 'job', 'catalog', 'user', 'webhook', 'webhook_delivery'] as const;
 export type AuditTargetType = (typeof auditTargetTypes)[number];
 
 export const AUDIT_PAGE_MAX = 500;

@@ -9,6 +9,7 @@ import type { Package } from '../packages/package.schema.js';
 import { uniqueViolation } from '../shared/db-errors.js';
 import { normalizeDomainName } from '../shared/domain-name.js';
 import { parseInput } from '../shared/validation.js';
+import { emitEvent, hasWebhookSubscribers } from '../webhooks/webhook.events.js';
 import * as repo from './client.repository.js';
 import {
   createClientInput,
@@ -164,7 +165,15 @@ export async function createClient(ctx: Ctx, raw: CreateClientInput): Promise<Cl
       domains.map((d) => ({ change: 'provision' as const, domain: d.name })),
       { clientId: null, resellerId },
     );
-    id = await repo.insertClientWithDomains(ctx.db, row, domains, jobs, audit, ctx.clock());
+    const insert = (c: Ctx) => repo.insertClientWithDomains(c.db, row, domains, jobs, audit, c.clock());
+    // With a webhook listening, its delivery must commit with the client: one transaction instead of one statement.
+    id = (await hasWebhookSubscribers(ctx.db, 'client.created', resellerId))
+      ? await inTransaction(ctx, async (tx) => {
+          const newId = await insert(tx);
+          await emitEvent(tx, { type: 'client.created', resellerId, data: { object: 'client', id: String(newId), reseller_id: resellerId, changes: JSON.parse(audit.changes) as unknown } });
+          return newId;
+        })
+      : await insert(ctx);
   } catch (e) {
     if (uniqueViolation(e) !== 'domains_live_name_key' || ctx.db.isTransaction) rethrowTakenName(e);
     await checkNamesFree(ctx, specs, fields);

@@ -3,12 +3,14 @@ import { initial } from './0001-initial.js';
 import { jobs } from './0002-jobs.js';
 import { audit } from './0003-audit.js';
 import { idempotency } from './0004-idempotency.js';
+import { webhooks } from './0005-webhooks.js';
 
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-jobs': jobs,
   '0003-audit': audit,
   '0004-idempotency': idempotency,
+  '0005-webhooks': webhooks,
 };
 
 export const migrationProvider: MigrationProvider = {

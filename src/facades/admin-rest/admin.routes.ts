@@ -21,6 +21,8 @@ import {
   suspendReseller,
   updateReseller,
 } from '../../core/resellers/reseller.service.js';
+import { createWebhookInput, toWebhookDeliveryOut, toWebhookEndpointOut, webhookDeliveryOut, webhookEndpointOut } from '../../core/webhooks/webhook.schema.js';
+import { createWebhookEndpoint, deleteWebhookEndpoint, listWebhookDeliveries, listWebhookEndpoints, replayWebhookDelivery } from '../../core/webhooks/webhook.service.js';
 import { AppError } from '../../errors/app-error.js';
 import { toAppError } from '../../http/errors.js';
 import { registerIdempotency } from '../../http/idempotency.js';
@@ -275,6 +277,28 @@ export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Pro
   app.get('/admin/v1/jobs/:id', { schema: { tags, security, params: s.idParams, response: jobOut } }, async (req) => toAdminJob(await getJob(ctxOf(req), idParam(req, 'job'))));
   app.post('/admin/v1/jobs/:id/retry', { schema: { tags, security, summary: 'Give a failed job a fresh set of attempts', params: s.idParams, response: jobOut } }, async (req) =>
     toAdminJob(await retryJob(ctxOf(req), idParam(req, 'job'))),
+  );
+
+  app.get('/admin/v1/webhooks', { schema: { tags, security, summary: "Every webhook endpoint (operators' and resellers')", response: { 200: z.array(webhookEndpointOut), ...errors } } }, async (req) =>
+    (await listWebhookEndpoints(ctxOf(req))).map(toWebhookEndpointOut),
+  );
+  app.post(
+    '/admin/v1/webhooks',
+    { schema: { tags, security, summary: "Register an operator webhook endpoint, which receives every reseller's events (a generated secret is returned once)", body: createWebhookInput, response: { 201: webhookEndpointOut, ...errors } } },
+    async (req, reply) => reply.code(201).send(toWebhookEndpointOut(await createWebhookEndpoint(ctxOf(req), req.body))),
+  );
+  app.delete('/admin/v1/webhooks/:id', { schema: { tags, security, summary: 'Delete a webhook endpoint', params: s.idParams, response: { 200: webhookEndpointOut, ...errors } } }, async (req) =>
+    toWebhookEndpointOut(await deleteWebhookEndpoint(ctxOf(req), idParam(req, 'webhook'))),
+  );
+  app.get(
+    '/admin/v1/webhooks/:id/deliveries',
+    { schema: { tags, security, summary: "An endpoint's recent deliveries, newest first", params: s.idParams, response: { 200: z.array(webhookDeliveryOut), ...errors } } },
+    async (req) => (await listWebhookDeliveries(ctxOf(req), idParam(req, 'webhook'))).map(toWebhookDeliveryOut),
+  );
+  app.post(
+    '/admin/v1/webhook-deliveries/:id/replay',
+    { schema: { tags, security, summary: 'Send a delivery again (a new delivery with the same event id)', params: s.idParams, response: { 201: webhookDeliveryOut, ...errors } } },
+    async (req, reply) => reply.code(201).send(toWebhookDeliveryOut(await replayWebhookDelivery(ctxOf(req), idParam(req, 'webhook delivery')))),
   );
 
   app.post(

@@ -10,6 +10,8 @@ import { getDomain, getDomainStatus, updateDomain } from '../../core/domains/dom
 import { listPackagesByTag } from '../../core/packages/package.service.js';
 import { signUpReseller, startResellerSignUp } from '../../core/resellers/reseller.service.js';
 import { issueClientLoginToken } from '../../core/sso/sso.service.js';
+import { createWebhookInput, toWebhookDeliveryOut, toWebhookEndpointOut, webhookDeliveryOut, webhookEndpointOut } from '../../core/webhooks/webhook.schema.js';
+import { createWebhookEndpoint, deleteWebhookEndpoint, listWebhookDeliveries, listWebhookEndpoints, replayWebhookDelivery } from '../../core/webhooks/webhook.service.js';
 import { AppError } from '../../errors/app-error.js';
 import { toAppError } from '../../http/errors.js';
 import { registerIdempotency } from '../../http/idempotency.js';
@@ -186,6 +188,41 @@ export async function hspRestRoutes(app: FastifyInstance, deps: CoreDeps): Promi
       const page = await listAuditEvents(ctxOf(req), req.query);
       return { events: page.events.map(toHspAuditEvent), next_before: page.next_before };
     },
+  );
+
+  const webhookId = (params: unknown, what: string): number => {
+    const id = (params as { id: string }).id;
+    if (!CLIENT_ID.test(id)) throw AppError.notFound(what);
+    return Number(id);
+  };
+  app.get('/v1/webhooks', { schema: { tags, security, summary: "The reseller's webhook endpoints", response: { 200: z.array(webhookEndpointOut), 401: s.hspErrors } } }, async (req) =>
+    (await listWebhookEndpoints(ctxOf(req))).map(toWebhookEndpointOut),
+  );
+  app.post(
+    '/v1/webhooks',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Register a webhook endpoint (a generated secret is returned once); deliveries are signed with Hostplane-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.body">',
+        body: createWebhookInput,
+        response: { 201: webhookEndpointOut, ...errors },
+      },
+    },
+    async (req, reply) => reply.code(201).send(toWebhookEndpointOut(await createWebhookEndpoint(ctxOf(req), req.body))),
+  );
+  app.delete('/v1/webhooks/:id', { schema: { tags, security, summary: 'Delete a webhook endpoint', params: s.clientIdParams, response: { 200: webhookEndpointOut, ...errors } } }, async (req) =>
+    toWebhookEndpointOut(await deleteWebhookEndpoint(ctxOf(req), webhookId(req.params, 'webhook'))),
+  );
+  app.get(
+    '/v1/webhooks/:id/deliveries',
+    { schema: { tags, security, summary: "An endpoint's recent deliveries, newest first", params: s.clientIdParams, response: { 200: z.array(webhookDeliveryOut), ...errors } } },
+    async (req) => (await listWebhookDeliveries(ctxOf(req), webhookId(req.params, 'webhook'))).map(toWebhookDeliveryOut),
+  );
+  app.post(
+    '/v1/webhook-deliveries/:id/replay',
+    { schema: { tags, security, summary: 'Send a delivery again (a new delivery with the same event id)', params: s.clientIdParams, response: { 201: webhookDeliveryOut, ...errors } } },
+    async (req, reply) => reply.code(201).send(toWebhookDeliveryOut(await replayWebhookDelivery(ctxOf(req), webhookId(req.params, 'webhook delivery')))),
   );
 
   app.get(
