@@ -4,8 +4,12 @@
 // same database, doing the same work per request:
 //   GET  /v1/clients/:id  Basic auth (reseller by api_token, constant-time compare of sha256(key)),
 //                         the client with its json_agg'd domains, mapped to the HSP JSON (mx records).
-//   POST /v1/clients      Basic auth, then one transaction inserting the client, its domains and the
-//                         client's admin user; answers 201 with the HSP JSON of the new client.
+//   POST /v1/clients      Basic auth, then one transaction inserting the client, its domains, the
+//                         client's admin user and one relay job per domain; answers 201 with the HSP
+//                         JSON of the new client. The jobs go into `floor_jobs`, a table the bench
+//                         creates with the shape, indexes and foreign keys of Hostplane's `jobs`
+//                         (`create table floor_jobs (like jobs including all)`), so the floor pays
+//                         the same insert cost while no Hostplane worker picks its jobs up.
 // Configuration comes from the environment: DATABASE_URL, PORT, HOSTPLANE_RELAY_HOSTS,
 // HOSTPLANE_RELAY_PRIORITY_STEP (the same values the bench gives Hostplane).
 // FLOOR_UNNAMED=1 (diagnostics only, never used by `npm run bench`) sends the same SQL as unnamed
@@ -49,6 +53,10 @@ const insertDomainsText =
   "select $1, $2, t.name, t.ord - 1, '{}', $4, $4 from unnest($3::text[]) with ordinality as t(name, ord)";
 const insertAdminText =
   "insert into users (role, client_id, reseller_id, login, email, name, created_at) values ('client_admin', $1, $2, 'admin', $3, 'Administrator', $4)";
+// The jobs Hostplane's client.repository insertClientWithDomains enqueues: one relay.apply per domain.
+const insertJobsText =
+  'insert into floor_jobs (kind, lane, payload, max_attempts, client_id, reseller_id, run_at, created_at, updated_at) ' +
+  "select 'relay.apply', 'relay', jsonb_build_object('change', 'provision', 'domain', t.name), 18, $1, $2, $4, $4, $4 from unnest($3::text[]) as t(name)";
 
 const NO_MATCH = createHash('sha256').update('no such reseller').digest();
 const BASIC = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i;
@@ -130,6 +138,7 @@ app.post('/v1/clients', async (req, reply) => {
     id = rows[0].id;
     await conn.query({ ...stmt('floor_insert_domains', insertDomainsText), values: [id, resellerId, names, now] });
     await conn.query({ ...stmt('floor_insert_admin', insertAdminText), values: [id, resellerId, email, now] });
+    await conn.query({ ...stmt('floor_insert_jobs', insertJobsText), values: [id, resellerId, names, now] });
     await conn.query('commit');
   } catch (e) {
     await conn.query('rollback').catch(() => {});
