@@ -99,3 +99,19 @@ export interface AuditPage {
   /** Pass as `before` for the next (older) page; null on the last page. */
   next_before: number | null;
 }
+
+/** The wire shape of an audit event, shared by every door that lists them. */
+export const auditEventOutput = z.object({
+  id: z.number().int(),
+  occurred_at: z.string(),
+  actor_kind: z.enum(['operator', 'reseller', 'user', 'system', 'public']),
+  actor_id: z.number().int().nullable(),
+  reseller_id: z.number().int().nullable(),
+  action: z.string(),
+  target_type: z.string(),
+  target_id: z.string(),
+  changes: z.record(z.string(), z.object({ before: z.unknown().optional(), after: z.unknown().optional() })),
+  request_id: z.string().nullable(),
+  source_ip: z.string().nullable(),
+});
+export const auditEventPage = z.object({ events: z.array(auditEventOutput), next_before: z.number().int().nullable() });

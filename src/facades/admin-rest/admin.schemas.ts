@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { auditEventPage } from '../../core/audit/audit.schema.js';
 
 export const adminError = z.object({
   error: z.object({ code: z.string(), message: z.string(), fields: z.record(z.string(), z.array(z.string())).optional() }),
@@ -102,20 +103,7 @@ export const jobListQuery = z.object({
   limit: z.string().optional(),
 });
 
-export const adminAuditEvent = z.object({
-  id: z.number().int(),
-  occurred_at: z.string(),
-  actor_kind: z.enum(['operator', 'reseller', 'user', 'system', 'public']),
-  actor_id: z.number().int().nullable(),
-  reseller_id: z.number().int().nullable(),
-  action: z.string(),
-  target_type: z.string(),
-  target_id: z.string(),
-  changes: z.record(z.string(), z.object({ before: z.unknown().optional(), after: z.unknown().optional() })),
-  request_id: z.string().nullable(),
-  source_ip: z.string().nullable(),
-});
-export const adminAuditPage = z.object({ events: z.array(adminAuditEvent), next_before: z.number().int().nullable() });
+export const adminAuditPage = auditEventPage;
 
 export const auditListQuery = z.object({
   action: z.string().optional().describe('e.g. client.created'),

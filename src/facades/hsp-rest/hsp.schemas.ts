@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { auditEventPage } from '../../core/audit/audit.schema.js';
 import { createClientInput, updateClientInput, updateDomainInput } from '../../core/clients/client.schema.js';
 
 // Wire shapes of the HSP reseller API v1, for the OpenAPI document. Input schemas are the core's.
@@ -64,20 +65,7 @@ export const hspSignupError = z.object({
   errors: z.object({ reseller: z.record(z.string(), z.array(z.string())), captcha: z.record(z.string(), z.array(z.string())) }),
 });
 
-export const hspAuditEvent = z.object({
-  id: z.number().int(),
-  occurred_at: z.string(),
-  actor_kind: z.enum(['operator', 'reseller', 'user', 'system', 'public']),
-  actor_id: z.number().int().nullable(),
-  reseller_id: z.number().int().nullable(),
-  action: z.string(),
-  target_type: z.string(),
-  target_id: z.string(),
-  changes: z.record(z.string(), z.object({ before: z.unknown().optional(), after: z.unknown().optional() })),
-  request_id: z.string().nullable(),
-  source_ip: z.string().nullable(),
-});
-export const hspAuditPage = z.object({ events: z.array(hspAuditEvent), next_before: z.number().int().nullable() });
+export const hspAuditPage = auditEventPage;
 export const hspAuditQuery = z.object({
   action: z.string().optional().describe('e.g. client.created'),
   target_type: z.string().optional().describe('client, domain, reseller, ...'),
