@@ -3,8 +3,8 @@
 // Claims every due job of one lane from a table with the same shape and indexes as Hostplane's
 // `jobs` (the bench creates `floor_jobs` with `create table floor_jobs (like jobs including all)`),
 // in a tight loop on ONE connection: the same claim statement as src/jobs/job.repository.ts
-// `claimJobs` (update ... where id in (select ... order by run_at, id limit $batch for update skip
-// locked) returning the same 13 columns), then the same "succeeded" update as `markSucceeded`, until
+// `claimJobs` (update ... where id = any(array(select ... order by run_at, id limit $batch for update
+// skip locked)) returning the same 13 columns), then the same "succeeded" update as `markSucceeded`, until
 // a claim returns no row. No lane lease, no handler, no map rewrite, no polling sleep. Named prepared
 // statements, so PostgreSQL parses and plans each statement once.
 //
@@ -34,8 +34,8 @@ const claim = {
   name: 'queue_floor_claim',
   text:
     `update ${table} set state = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $2, updated_at = $3 ` +
-    `where id in (select id from ${table} where lane = $4 and ((state = 'queued' and run_at <= $3) or (state = 'running' and locked_until < $3)) ` +
-    `order by run_at, id limit $5 for update skip locked) returning ${columns}`,
+    `where id = any(array(select id from ${table} where lane = $4 and state = 'queued' and run_at <= $3 ` +
+    `order by run_at, id limit $5 for update skip locked)) returning ${columns}`,
 };
 const done = {
   name: 'queue_floor_done',

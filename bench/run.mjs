@@ -9,7 +9,8 @@
 // table), and the time from POST /v1/clients to the domain's `ready` status with the postfix-maps
 // relay driver.
 //
-// Optional environment: BENCH_CPU_PROF=<dir> starts Hostplane (PostgreSQL mode) with --cpu-prof
+// Optional environment: BENCH_ROWS=5,6 runs only those rows (the seeding they need still happens);
+// the table then says which rows it left out. BENCH_CPU_PROF=<dir> starts Hostplane (PostgreSQL mode) with --cpu-prof
 // writing its profile to <dir> when it stops, to see where the time goes.
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -46,6 +47,9 @@ const READY_BURST_CONC = 10; // POSTs in flight during the burst
 const MAP_SIZES = [1_000, 10_000, 100_000]; // postfix-maps rewrite cost, measured on synthetic maps of these sizes
 const MAP_REPS = 3;
 const DRAIN_LIMIT_MS = 60_000; // longest wait for Hostplane's queue to empty
+
+const ONLY_ROWS = process.env.BENCH_ROWS ? new Set(process.env.BENCH_ROWS.split(',').map(Number)) : undefined;
+const want = (row) => !ONLY_ROWS || ONLY_ROWS.has(row);
 
 const startedAt = performance.now();
 const loadAtStart = os.loadavg()[0];
@@ -701,7 +705,7 @@ async function main() {
   delete baseEnv.NODE_OPTIONS;
   const commonEnv = { ...baseEnv, HOST, HOSTPLANE_LOG_LEVEL: 'warn', HOSTPLANE_RELAY_HOSTS: RELAY_HOSTS, HOSTPLANE_RELAY_PRIORITY_STEP: String(RELAY_STEP) };
 
-  await embeddedRow(commonEnv);
+  if (want(4)) await embeddedRow(commonEnv);
 
   const dbName = `hostplane_bench_${crypto.randomBytes(6).toString('hex')}`;
   {
@@ -827,8 +831,10 @@ async function main() {
   };
 
   // Fresh process: the very first request it serves (besides /healthz and the demo seed) is the list.
+  let fresh;
+  if (want(2)) {
   log('list: first request of a fresh process + correctness check');
-  const fresh = await oursList(true);
+  fresh = await oursList(true);
   {
     const pgFirst = await pgDoc();
     const parsed = JSON.parse(fresh.body);
@@ -841,10 +847,11 @@ async function main() {
   await stopProcess(ours);
   ours = await startOurs();
   log('hostplane restarted');
+  }
 
   // ============================================================================================
   // Row 1: GET /v1/clients/:id
-  {
+  if (want(1)) {
     const sample = lo + Math.floor((hi - lo) / 2);
     const [a, b] = await Promise.all([request(oursPort, { path: `/v1/clients/${sample}`, headers: auth }), request(floorPort, { path: `/v1/clients/${sample}`, headers: auth })]);
     if (a.status !== 200 || b.status !== 200) throw new Error(`GET /v1/clients/${sample}: ours ${a.status}, floor ${b.status}`);
@@ -864,7 +871,7 @@ async function main() {
 
   // ============================================================================================
   // Row 2: GET /v1/clients for a reseller with 10,000 clients / 20,000 domains
-  {
+  if (want(2)) {
     const oursRuns = [];
     const pgRuns = [];
     for (let i = 0; i < LIST_REPS; i++) {
@@ -902,8 +909,8 @@ async function main() {
   // row 3, whose load leaves thousands of provisioned domains in the relay map. Row 6 before row 5:
   // row 5 leaves 40,000 just-finished jobs (80,000 dead row versions until autovacuum comes by) in
   // the jobs table, which slows every claim for a while and would be charged to row 6.
-  await readyRows({ db, port: oursPort, auth, operatorKey, dataDir });
-  await queueRow({ db, databaseUrl, env: commonEnv, oursPid: ours.pid, dataDir });
+  if (want(6)) await readyRows({ db, port: oursPort, auth, operatorKey, dataDir });
+  if (want(5)) await queueRow({ db, databaseUrl, env: commonEnv, oursPid: ours.pid, dataDir });
   {
     const d = await drainQueue(db);
     if (d.pending) throw new Error(`${d.pending} relay jobs were still pending after row 5`);
@@ -911,7 +918,7 @@ async function main() {
 
   // ============================================================================================
   // Row 3: POST /v1/clients with 2 domains
-  {
+  if (want(3)) {
     let seq = 0;
     const run = crypto.randomBytes(3).toString('hex');
     const body = (prefix) => {
@@ -966,7 +973,7 @@ async function main() {
   await stopProcess(floor);
 
   // Row 6, last: the map rewrite cost, in the bench process with nothing else running.
-  await mapCostRow();
+  if (want(6)) await mapCostRow();
 
   // How much of the machine other processes took meanwhile (noise that hits both sides).
   {
@@ -1010,6 +1017,7 @@ function printTable(facts) {
     ...[...notes].sort((a, b) => a.order - b.order).map((n) => `- ${n.text}`),
     '',
   ];
+  if (ONLY_ROWS) out.push(`Only rows ${[...ONLY_ROWS].join(', ')} ran (BENCH_ROWS); the others were left out.`, '');
   process.stdout.write(out.join('\n'));
   const failed = rows.filter((r) => r.result === 'FAIL').length;
   process.stdout.write(failed ? `${failed} target(s) missed.\n` : 'All targets met.\n');

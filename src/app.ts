@@ -19,6 +19,7 @@ import { relayHandler } from './core/domains/domain-provisioning.js';
 import { cleanupHandler } from './core/maintenance/maintenance.service.js';
 import { webhookDeliveryHandler } from './core/webhooks/webhook-delivery.js';
 import { JobRunner, type JobRunnerOptions } from './jobs/job-runner.js';
+import { JOBS_NOTIFY_CHANNEL } from './jobs/job.repository.js';
 import { createRelayDriver } from './relay/create-relay-driver.js';
 import type { RelayDriver, RelayDriverConfig } from './relay/relay-driver.js';
 
@@ -69,7 +70,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const deps: CoreDeps = { ...bootstrap, settings: { ...bootstrap.settings, secret } };
 
   const relay = options.relayDriver ?? createRelayDriver(relayConfig(config));
-  const jobs = new JobRunner(deps, [relayHandler(relay), cleanupHandler, webhookDeliveryHandler], options.jobRunner);
+  const jobs = new JobRunner(deps, [relayHandler(relay), cleanupHandler, webhookDeliveryHandler], {
+    wakeups: (wake) => dbHandle.listen(JOBS_NOTIFY_CHANNEL, wake),
+    ...options.jobRunner,
+  });
 
   const server = await createHttpServer({ logger, bodyLimit: config.bodyLimit, version: VERSION, ready: () => pingDb(dbHandle.db) });
   await server.register(async (scope) => hspRestRoutes(scope, deps));

@@ -28,6 +28,11 @@ export interface DbHandle {
   db: Db;
   kind: 'pglite' | 'postgres';
   pglite?: PGlite;
+  /**
+   * Calls `onNotify` for every NOTIFY on `channel` (and once after a lost connection comes back, as
+   * notifications may have been missed). Returns the way to stop listening.
+   */
+  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -49,7 +54,8 @@ export async function createDb(config: DbConfig): Promise<DbHandle> {
     // An idle client losing its server must not crash the process; the next query reports it.
     pool.on('error', () => {});
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparedStatementPool(pool) }) });
-    return { db, kind: 'postgres', close: () => db.destroy() };
+    const databaseUrl = config.databaseUrl;
+    return { db, kind: 'postgres', listen: (channel, onNotify) => listenOnServer(databaseUrl, channel, onNotify), close: () => db.destroy() };
   }
 
   let unlock = () => {};
@@ -73,10 +79,56 @@ export async function createDb(config: DbConfig): Promise<DbHandle> {
     db,
     kind: 'pglite',
     pglite,
+    listen: async (channel, onNotify) => {
+      const unlisten = await pglite.listen(channel, () => onNotify());
+      return async () => {
+        if (!pglite.closed) await unlisten();
+      };
+    },
     close: async () => {
       await db.destroy();
       unlock();
     },
+  };
+}
+
+/**
+ * LISTEN needs a connection of its own, outside the pool (a pooled one would be handed to queries).
+ * It reconnects after a second when the server goes away, for as long as nobody stopped it.
+ */
+async function listenOnServer(databaseUrl: string, channel: string, onNotify: () => void): Promise<() => Promise<void>> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`bad channel name ${channel}`);
+  let stopped = false;
+  let client: pg.Client | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  const connect = async (): Promise<void> => {
+    const c = new pg.Client({ connectionString: databaseUrl });
+    client = c;
+    let lost = false;
+    const onLost = () => {
+      if (lost) return;
+      lost = true;
+      void c.end().catch(() => {});
+      if (!stopped) retry = setTimeout(() => void connect().then(onNotify, () => {}), 1000);
+    };
+    c.on('error', onLost);
+    c.on('end', onLost);
+    c.on('notification', (msg) => {
+      if (msg.channel === channel) onNotify();
+    });
+    try {
+      await c.connect();
+      await c.query(`listen ${channel}`);
+    } catch (err) {
+      onLost();
+      throw err;
+    }
+  };
+  await connect();
+  return async () => {
+    stopped = true;
+    clearTimeout(retry);
+    await client?.end().catch(() => {});
   };
 }
 

@@ -25,6 +25,11 @@ export interface JobRunnerOptions {
   /** Backoff before retry n (1-based): base * 2^(n-1), capped, with jitter. */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
+  /**
+   * Subscribes to "new jobs" signals (the database's NOTIFY); a signal ends the idle wait at once.
+   * Polling still runs beside it, for delayed retries and for signals lost with a connection.
+   */
+  wakeups?: (wake: () => void) => Promise<() => Promise<void>>;
 }
 
 export function backoffDelayMs(attempt: number, baseMs: number, maxMs: number): number {
@@ -41,6 +46,7 @@ export function backoffDelayMs(attempt: number, baseMs: number, maxMs: number): 
 export class JobRunner {
   readonly workerId: string;
   private readonly handlers = new Map<string, JobHandler>();
+  private readonly lanes: string[];
   private readonly pollMs: number;
   private readonly leaseMs: number;
   private readonly backoffBaseMs: number;
@@ -48,6 +54,9 @@ export class JobRunner {
   private loop: Promise<void> | undefined;
   private stopping = false;
   private wake: (() => void) | undefined;
+  /** A signal came in while a tick ran: the jobs it announced may have been inserted after the claim. */
+  private signalled = false;
+  private readonly wakeups: JobRunnerOptions['wakeups'];
 
   constructor(
     private readonly deps: CoreDeps,
@@ -55,12 +64,15 @@ export class JobRunner {
     options: JobRunnerOptions = {},
   ) {
     for (const h of handlers) this.handlers.set(h.kind, h);
+    // Every worker knows every handler, so the lanes it serves are the lanes jobs can be in.
+    this.lanes = [...new Set(handlers.flatMap((h) => (h.lane ? [h.lane] : [])))];
     this.workerId = options.workerId ?? `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     this.pollMs = options.pollMs ?? 250;
     // Short enough that a crashed worker's jobs move on within seconds; renewed while a batch runs.
     this.leaseMs = options.leaseMs ?? 15_000;
     this.backoffBaseMs = options.backoffBaseMs ?? 2_000;
     this.backoffMaxMs = options.backoffMaxMs ?? 60 * 60_000;
+    this.wakeups = options.wakeups;
   }
 
   private ctx(): Ctx {
@@ -91,22 +103,44 @@ export class JobRunner {
     this.stopping = false;
     this.loop = (async () => {
       await this.schedulePeriodic().catch((err: unknown) => this.deps.log.error({ err }, 'scheduling periodic jobs failed'));
-      while (!this.stopping) {
-        let ran = 0;
-        try {
-          ran = await this.tick();
-        } catch (err) {
-          this.deps.log.error({ err }, 'job runner tick failed');
+      const unsubscribe = await this.wakeups?.(() => this.signal()).catch((err: unknown) => {
+        this.deps.log.warn({ err }, 'cannot listen for new jobs; polling only');
+        return undefined;
+      });
+      try {
+        while (!this.stopping) {
+          this.signalled = false;
+          let ran = 0;
+          try {
+            ran = await this.tick();
+          } catch (err) {
+            this.deps.log.error({ err }, 'job runner tick failed');
+          }
+          if (ran === 0 && !this.signalled && !this.stopping) await this.idle();
         }
-        if (ran === 0 && !this.stopping) await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, this.pollMs);
-          this.wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
+      } finally {
+        await unsubscribe?.().catch(() => {});
       }
     })();
+  }
+
+  private signal(): void {
+    this.signalled = true;
+    this.wake?.();
+  }
+
+  private idle(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, this.pollMs);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = undefined;
+        done();
+      };
+    });
   }
 
   /** Finishes the batch in hand, then stops. */
@@ -117,11 +151,13 @@ export class JobRunner {
     this.loop = undefined;
   }
 
-  /** One pass: every due lane batch, then due jobs without a lane. Returns how many jobs ran. */
+  /** One pass: expired leases back to the queue, every due lane batch, then due jobs without a lane. Returns how many jobs ran. */
   async tick(): Promise<number> {
     let ran = 0;
     const now = this.deps.clock();
-    for (const lane of await repo.findDueLanes(this.deps.db, now)) {
+    await repo.reclaimExpired(this.deps.db, now);
+    for (const lane of this.lanes) {
+      if (!(await repo.laneHasDueJobs(this.deps.db, lane, now))) continue;
       const leaseUntil = new Date(now.getTime() + this.leaseMs);
       if (!(await repo.acquireLane(this.deps.db, lane, this.workerId, now, leaseUntil))) continue;
       try {

@@ -2,6 +2,9 @@ import { sql } from 'kysely';
 import type { Executor } from '../db/database.js';
 import type { JobState } from '../db/schema.js';
 
+/** Every statement that inserts jobs notifies this channel (trigger of migration 0006). */
+export const JOBS_NOTIFY_CHANNEL = 'hostplane_jobs';
+
 export interface Job {
   id: number;
   kind: string;
@@ -119,35 +122,45 @@ export async function releaseLane(db: Executor, lane: string, worker: string): P
   await db.updateTable('job_lanes').set({ holder: null, lease_until: null }).where('lane', '=', lane).where('holder', '=', worker).execute();
 }
 
-/** Lanes whose jobs are due; each is claimed as a whole batch by one worker at a time. */
-export async function findDueLanes(db: Executor, now: Date): Promise<string[]> {
-  const rows = await db
-    .selectFrom('jobs')
-    .select('lane')
-    .distinct()
-    .where('lane', 'is not', null)
-    .where((eb) => eb.or([eb.and([eb('state', '=', 'queued'), eb('run_at', '<=', now)]), eb.and([eb('state', '=', 'running'), eb('locked_until', '<', now)])]))
-    .execute();
-  return rows.map((r) => r.lane!);
+/** Whether a lane has a due job (one index probe; lets an idle worker skip taking the lane). */
+export async function laneHasDueJobs(db: Executor, lane: string, now: Date): Promise<boolean> {
+  const row = await db.selectFrom('jobs').select('id').where('lane', '=', lane).where('state', '=', 'queued').where('run_at', '<=', now).limit(1).executeTakeFirst();
+  return row !== undefined;
 }
 
 /**
- * Claims up to `limit` due jobs (of one lane, or of no lane) with a lease. SKIP LOCKED lets several
- * workers claim side by side without waiting on or taking each other's rows; a running job whose
- * lease has expired belongs to a dead worker and is claimed again.
+ * Puts running jobs whose lease ran out (their worker died or hung) back in the queue, in their old
+ * place (run_at unchanged), so the next claim of their lane takes them in order. Their worker, if it
+ * is only slow, can no longer complete them: completion checks locked_by.
+ */
+export async function reclaimExpired(db: Executor, now: Date): Promise<number> {
+  const rows = await db
+    .updateTable('jobs')
+    .set({ state: 'queued', locked_by: null, locked_until: null, updated_at: now })
+    .where('state', '=', 'running')
+    .where('locked_until', '<', now)
+    .returning('id')
+    .execute();
+  return rows.length;
+}
+
+/**
+ * Claims up to `limit` due jobs of one lane (or of no lane) with a lease. SKIP LOCKED lets several
+ * workers claim side by side without waiting on or taking each other's rows. The ids are collected
+ * into an array first so that the update always goes through the primary key: with `id in (subquery)`
+ * a prepared statement's generic plan may hash-join the whole table instead.
  */
 export async function claimJobs(db: Executor, worker: string, lane: string | null, limit: number, now: Date, leaseUntil: Date): Promise<Job[]> {
   const laneFilter = lane === null ? sql`lane is null` : sql`lane = ${lane}`;
   const { rows } = await sql<Job>`
     update jobs set state = 'running', attempts = attempts + 1, locked_by = ${worker}, locked_until = ${leaseUntil}, updated_at = ${now}
-    where id in (
+    where id = any(array(
       select id from jobs
-      where ${laneFilter}
-        and ((state = 'queued' and run_at <= ${now}) or (state = 'running' and locked_until < ${now}))
+      where ${laneFilter} and state = 'queued' and run_at <= ${now}
       order by run_at, id
       limit ${limit}
       for update skip locked
-    )
+    ))
     returning ${sql.join(columns.map((c) => sql.ref(c)))}`.execute(db);
   return rows.sort((a, b) => a.id - b.id);
 }

@@ -82,7 +82,8 @@ export class PostfixMapsRelayDriver extends SerialRelayDriver {
   protected async applyBatch(ops: RelayOp[]): Promise<void> {
     assertValidOps(ops, this.name);
     await fs.mkdir(this.relayDir, { recursive: true });
-    const state = await this.readState();
+    const onDisk = new Map<string, string>();
+    const state = await this.readState(onDisk);
     for (const op of ops) {
       if (op.op === 'deprovision') state.delete(op.name);
       else state.set(op.domain.name, uniqueServers(op.domain.mailServers));
@@ -95,22 +96,23 @@ export class PostfixMapsRelayDriver extends SerialRelayDriver {
       const servers = state.get(name)!;
       if (servers.length > 0) transport += `${name}  ${formatTransport(servers)}\n`;
     }
-    // transport first: see "Crash safety" above.
-    await this.replaceFile(TRANSPORT_FILE, transport);
-    await this.replaceFile(RELAY_DOMAINS_FILE, relayDomains);
+    // transport first: see "Crash safety" above. A file whose content would not change is left alone
+    // (a batch of no-op changes costs no writes); the reload still runs, as an earlier one may have failed.
+    if (onDisk.get(TRANSPORT_FILE) !== transport) await this.replaceFile(TRANSPORT_FILE, transport);
+    if (onDisk.get(RELAY_DOMAINS_FILE) !== relayDomains) await this.replaceFile(RELAY_DOMAINS_FILE, relayDomains);
     if (this.reloadCommand) await this.runReload(this.reloadCommand);
   }
 
   /** The current state from the files on disk (absent files are empty); a line we would not write is an error. */
-  private async readState(): Promise<RelayState> {
+  private async readState(onDisk: Map<string, string>): Promise<RelayState> {
     const state: RelayState = new Map();
-    for (const entry of await this.readMap(RELAY_DOMAINS_FILE)) {
+    for (const entry of await this.readMap(RELAY_DOMAINS_FILE, onDisk)) {
       if (state.has(entry.key)) throw this.corrupt(RELAY_DOMAINS_FILE, entry.line, `${JSON.stringify(entry.key)} is listed twice`);
       if (entry.value !== 'OK') throw this.corrupt(RELAY_DOMAINS_FILE, entry.line, `expected "OK", found ${JSON.stringify(entry.value)}`);
       state.set(entry.key, []);
     }
     const seen = new Set<string>();
-    for (const entry of await this.readMap(TRANSPORT_FILE)) {
+    for (const entry of await this.readMap(TRANSPORT_FILE, onDisk)) {
       if (seen.has(entry.key)) throw this.corrupt(TRANSPORT_FILE, entry.line, `${JSON.stringify(entry.key)} is listed twice`);
       seen.add(entry.key);
       const servers = parseTransport(entry.value);
@@ -121,10 +123,12 @@ export class PostfixMapsRelayDriver extends SerialRelayDriver {
     return state;
   }
 
-  private async readMap(file: string): Promise<{ key: string; value: string; line: number }[]> {
+  /** Parses a map file, and keeps its text in `onDisk` (absent files are not kept). */
+  private async readMap(file: string, onDisk: Map<string, string>): Promise<{ key: string; value: string; line: number }[]> {
     let text: string;
     try {
       text = await fs.readFile(path.join(this.relayDir, file), 'utf8');
+      onDisk.set(file, text);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;

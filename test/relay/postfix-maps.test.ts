@@ -135,6 +135,22 @@ describe('postfix-maps relay driver', () => {
     expect(first.relayDomains).toBe(`${HEADER}one.example  OK\ntwo.example  OK\n`);
   });
 
+  it('leaves the files alone when a batch changes nothing, but still runs the reload (an earlier one may have failed)', async () => {
+    const counter = path.join(dataDir, 'reloads.log');
+    const driver = new PostfixMapsRelayDriver({ dataDir, reloadCommand: `echo reload >> '${counter}'` });
+    await driver.apply([provision('same.example', 'mx.same.example'), provision('other.example')]);
+    const inode = (file: string) => fs.statSync(path.join(relayDir, file)).ino;
+    const before = { relay: inode('relay_domains'), transport: inode('transport') };
+    await driver.apply([deprovision('never.example'), update('same.example', 'mx.same.example'), provision('other.example')]);
+    expect({ relay: inode('relay_domains'), transport: inode('transport') }).toEqual(before);
+    expect(fs.readFileSync(counter, 'utf8')).toBe('reload\nreload\n');
+    // A change to one file replaces that file only.
+    await driver.apply([update('other.example', 'mx.other.example')]);
+    expect(inode('relay_domains')).toBe(before.relay);
+    expect(inode('transport')).not.toBe(before.transport);
+    expect(transport()).toBe(`${HEADER}other.example  smtp:[mx.other.example]\nsame.example  smtp:[mx.same.example]\n`);
+  });
+
   it('is restart-safe: a new driver instance continues from the files on disk', async () => {
     await new PostfixMapsRelayDriver({ dataDir }).apply([provision('keep.example', 'mx.keep.example'), provision('gone.example', 'mx.gone.example'), provision('change.example', 'old.change.example')]);
     const restarted = new PostfixMapsRelayDriver({ dataDir });

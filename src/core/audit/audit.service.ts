@@ -1,6 +1,6 @@
 import { AppError } from '../../errors/app-error.js';
 import { scopeOf, type Ctx } from '../context.js';
-import { emitEvent, WEBHOOK_AUDIT_ACTIONS, webhookEventOfAudit } from '../webhooks/webhook.events.js';
+import { emitEvents, WEBHOOK_AUDIT_ACTIONS, webhookEventOfAudit, type WebhookEvent } from '../webhooks/webhook.events.js';
 import { parseInput } from '../shared/validation.js';
 import * as repo from './audit.repository.js';
 import type { NewAuditEvent } from './audit.repository.js';
@@ -115,11 +115,13 @@ export async function recordAudit(ctx: Ctx, entries: AuditEntry | AuditEntry[]):
   const rows = list.map((e) => ({ ...auditRowWithoutTarget(ctx, e), target_id: String(e.targetId) }));
   await repo.insertAuditEvents(ctx.db, rows);
   // Changes that are also webhook events queue their deliveries in this same transaction.
+  const events: WebhookEvent[] = [];
   for (const row of rows) {
     if (!WEBHOOK_AUDIT_ACTIONS.has(row.action)) continue;
     const event = webhookEventOfAudit({ action: row.action, targetType: row.target_type, targetId: row.target_id, resellerId: row.reseller_id, changes: JSON.parse(row.changes) as AuditChanges });
-    if (event) await emitEvent(ctx, event);
+    if (event) events.push(event);
   }
+  await emitEvents(ctx, events);
 }
 
 /** Newest first, a page at a time. Operators see every event, a reseller only its own. */

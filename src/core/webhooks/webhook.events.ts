@@ -50,12 +50,24 @@ export async function hasWebhookSubscribers(db: Executor, type: WebhookEventType
  * Each event gets one id, the same on every retry and replay, for receivers to de-duplicate by.
  */
 export async function emitEvent(ctx: Ctx, event: WebhookEvent): Promise<void> {
-  const endpoints = await repo.findSubscribedEndpoints(ctx.db, event.resellerId, event.type);
+  await emitEvents(ctx, [event]);
+}
+
+/** emitEvent for many events at once: one look-up of the endpoints for all of them. */
+export async function emitEvents(ctx: Ctx, events: WebhookEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  const resellerIds = [...new Set(events.flatMap((e) => (e.resellerId === null ? [] : [e.resellerId])))];
+  const types = [...new Set(events.map((e) => e.type))];
+  const endpoints = await repo.findEndpointsForEvents(ctx.db, resellerIds, types);
   if (endpoints.length === 0) return;
   const now = ctx.clock();
-  const eventId = randomUUID();
-  const payload = { id: eventId, type: event.type, created_at: now.toISOString(), data: event.data };
-  for (const endpoint of endpoints) await queueDelivery(ctx.db, { endpointId: endpoint.id, resellerId: event.resellerId, eventId, type: event.type, payload }, now);
+  for (const event of events) {
+    const wanted = endpoints.filter((ep) => (ep.reseller_id === null || ep.reseller_id === event.resellerId) && ep.event_types.includes(event.type));
+    if (wanted.length === 0) continue;
+    const eventId = randomUUID();
+    const payload = { id: eventId, type: event.type, created_at: now.toISOString(), data: event.data };
+    for (const endpoint of wanted) await queueDelivery(ctx.db, { endpointId: endpoint.id, resellerId: event.resellerId, eventId, type: event.type, payload }, now);
+  }
 }
 
 /** One delivery row and the job that sends it. */

@@ -57,6 +57,18 @@ export async function findSubscribedEndpoints(db: Executor, resellerId: number |
     .execute();
 }
 
+/** Active endpoints that want any of `types`: operator endpoints and those of the given resellers, in id order. */
+export async function findEndpointsForEvents(db: Executor, resellerIds: number[], types: string[]): Promise<{ id: number; reseller_id: number | null; event_types: string[] }[]> {
+  return db
+    .selectFrom('webhook_endpoints')
+    .select(['id', 'reseller_id', 'event_types'])
+    .where('active', '=', true)
+    .where(sql<boolean>`event_types && ${types}::text[]`)
+    .where((eb) => (resellerIds.length === 0 ? eb('reseller_id', 'is', null) : eb.or([eb('reseller_id', 'is', null), eb('reseller_id', '=', eb.fn.any(eb.val(resellerIds)))])))
+    .orderBy('id')
+    .execute();
+}
+
 export async function insertDelivery(db: Executor, row: { endpoint_id: number; event_id: string; event_type: string; payload: Record<string, unknown> }, now: Date): Promise<number> {
   const r = await db
     .insertInto('webhook_deliveries')

@@ -4,6 +4,7 @@ import { jobs } from './0002-jobs.js';
 import { audit } from './0003-audit.js';
 import { idempotency } from './0004-idempotency.js';
 import { webhooks } from './0005-webhooks.js';
+import { jobClaims } from './0006-job-claims.js';
 
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
@@ -11,6 +12,7 @@ const migrations: Record<string, Migration> = {
   '0003-audit': audit,
   '0004-idempotency': idempotency,
   '0005-webhooks': webhooks,
+  '0006-job-claims': jobClaims,
 };
 
 export const migrationProvider: MigrationProvider = {
