@@ -1,8 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { ctxFor, type CoreDeps, type Ctx } from '../core/context.js';
 import * as repo from './job.repository.js';
 import type { Job } from './job.repository.js';
+
+/** Most lane-less jobs (webhook deliveries, cleanup) claimed per pass. */
+const LANELESS_BATCH = 50;
 
 export interface JobHandler {
   kind: string;
@@ -56,6 +60,8 @@ export class JobRunner {
   private wake: (() => void) | undefined;
   /** A signal came in while a tick ran: the jobs it announced may have been inserted after the claim. */
   private signalled = false;
+  /** The last tick claimed as many jobs as it could take: more are probably due. */
+  private backlog = false;
   private readonly wakeups: JobRunnerOptions['wakeups'];
 
   constructor(
@@ -110,13 +116,24 @@ export class JobRunner {
       try {
         while (!this.stopping) {
           this.signalled = false;
+          this.backlog = false;
           let ran = 0;
+          const started = performance.now();
           try {
             ran = await this.tick();
           } catch (err) {
             this.deps.log.error({ err }, 'job runner tick failed');
           }
-          if (ran === 0 && !this.signalled && !this.stopping) await this.idle();
+          if (this.stopping) break;
+          if (ran === 0) {
+            if (!this.signalled) await this.idle(this.pollMs);
+          } else if (!this.backlog) {
+            // Caught up, with work trickling in (a stream of sign-ups): let the next batch gather for a
+            // while, in proportion to what a batch costs, so that a driver that rewrites a whole map per
+            // batch spends at most a quarter of the time doing so instead of competing with the requests
+            // that feed it. An idle worker still starts at once; a backlog runs back to back.
+            await this.pause(Math.min(this.pollMs * 4, 3 * (performance.now() - started)));
+          }
         }
       } finally {
         await unsubscribe?.().catch(() => {});
@@ -129,9 +146,26 @@ export class JobRunner {
     this.wake?.();
   }
 
-  private idle(): Promise<void> {
+  /** Waits, without being cut short by new-job signals (stop still ends it). */
+  private pause(ms: number): Promise<void> {
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, this.pollMs);
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = () => {
+        if (!this.stopping) return;
+        this.wake = undefined;
+        done();
+      };
+    });
+  }
+
+  /** Waits up to `ms`, or until a new-job signal (or stop). */
+  private idle(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
       function done() {
         clearTimeout(timer);
         resolve();
@@ -163,13 +197,15 @@ export class JobRunner {
       try {
         const max = Math.max(...[...this.handlers.values()].filter((h) => h.lane === lane).map((h) => h.maxBatch ?? 100), 1);
         const jobs = await repo.claimJobs(this.deps.db, this.workerId, lane, max, now, leaseUntil);
+        if (jobs.length === max) this.backlog = true;
         ran += await this.runClaimed(jobs, lane);
       } finally {
         await repo.releaseLane(this.deps.db, lane, this.workerId);
       }
     }
     const leaseUntil = new Date(now.getTime() + this.leaseMs);
-    const jobs = await repo.claimJobs(this.deps.db, this.workerId, null, 50, now, leaseUntil);
+    const jobs = await repo.claimJobs(this.deps.db, this.workerId, null, LANELESS_BATCH, now, leaseUntil);
+    if (jobs.length === LANELESS_BATCH) this.backlog = true;
     ran += await this.runClaimed(jobs, null);
     return ran;
   }
