@@ -130,6 +130,32 @@ describe('Idempotency-Key on POST /v1/clients', () => {
     expect(await clientsOf(who)).toHaveLength(1);
   });
 
+  it('frees a key whose request died mid-flight (never finished nor released) once it is five minutes old', async () => {
+    const who = await freshReseller();
+    const key = uniqueKey();
+    const body = clientBody();
+    const start = Date.now();
+    t.setNow(new Date(start));
+    try {
+      // Taken like a request whose process was killed before it could answer.
+      const ctx = ctxFor(t.app.deps, { kind: 'reseller', resellerId: who.id });
+      expect((await beginIdempotentRequest(ctx, { key, method: 'POST', route: '/v1/clients', path: '/v1/clients', params: {}, query: {}, body })).kind).toBe('run');
+      t.setNow(new Date(start + 4 * 60_000));
+      expect((await call('POST', '/v1/clients', who, body, key)).statusCode).toBe(409);
+      t.setNow(new Date(start + 5 * 60_000 + 1000));
+      const retried = await call('POST', '/v1/clients', who, body, key);
+      expect(retried.statusCode).toBe(201);
+      expect(await clientsOf(who)).toHaveLength(1);
+      // From then on the key replays the retry's answer as usual.
+      const again = await call('POST', '/v1/clients', who, body, key);
+      expect(again.statusCode).toBe(201);
+      expect(again.headers['idempotency-replayed']).toBe('true');
+      expect(await clientsOf(who)).toHaveLength(1);
+    } finally {
+      t.setNow(new Date());
+    }
+  });
+
   it('scopes keys to the reseller: the same key from two resellers creates two clients', async () => {
     const key = uniqueKey();
     const a = await call('POST', '/v1/clients', alice, clientBody(), key);

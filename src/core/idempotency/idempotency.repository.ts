@@ -12,9 +12,13 @@ export interface IdempotencyClaimRow {
 }
 
 /**
- * Takes the key for a new request: inserts it as in progress, or overwrites a row that has expired.
+ * Takes the key for a new request: inserts it as in progress, or overwrites a row that has expired
+ * or was abandoned mid-request.
  * One statement, so of two concurrent requests with one key exactly one gets `true`.
  */
+/** No request runs this long (the HTTP server and the database time out first). */
+export const ABANDONED_AFTER_MS = 5 * 60 * 1000;
+
 export async function claimKey(db: Executor, row: IdempotencyClaimRow, now: Date): Promise<boolean> {
   const claimed = await db
     .insertInto('idempotency_keys')
@@ -33,7 +37,13 @@ export async function claimKey(db: Executor, row: IdempotencyClaimRow, now: Date
           created_at: sql`excluded.created_at`,
           expires_at: sql`excluded.expires_at`,
         })
-        .where('idempotency_keys.expires_at', '<=', now),
+        .where((eb) =>
+          eb.or([
+            eb('idempotency_keys.expires_at', '<=', now),
+            // A request still "in progress" this long after it began died with its process: free its key.
+            eb.and([eb('idempotency_keys.state', '=', 'in_progress'), eb('idempotency_keys.created_at', '<=', new Date(now.getTime() - ABANDONED_AFTER_MS))]),
+          ]),
+        ),
     )
     .returning('scope')
     .executeTakeFirst();
