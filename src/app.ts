@@ -17,7 +17,9 @@ import { AppError } from './errors/app-error.js';
 import { createHttpServer } from './http/server.js';
 import { relayHandler } from './core/domains/domain-provisioning.js';
 import { cleanupHandler } from './core/maintenance/maintenance.service.js';
+import { siteCleanupHandler } from './core/sites/site.service.js';
 import { webhookDeliveryHandler } from './core/webhooks/webhook-delivery.js';
+import { apiscpRoutes } from './facades/apiscp/apiscp.routes.js';
 import { JobRunner, type JobRunnerOptions } from './jobs/job-runner.js';
 import { JOBS_NOTIFY_CHANNEL } from './jobs/job.repository.js';
 import { createRelayDriver } from './relay/create-relay-driver.js';
@@ -70,7 +72,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const deps: CoreDeps = { ...bootstrap, settings: { ...bootstrap.settings, secret } };
 
   const relay = options.relayDriver ?? createRelayDriver(relayConfig(config));
-  const jobs = new JobRunner(deps, [relayHandler(relay), cleanupHandler, webhookDeliveryHandler], {
+  const jobs = new JobRunner(deps, [relayHandler(relay), cleanupHandler, webhookDeliveryHandler, siteCleanupHandler], {
     wakeups: (wake) => dbHandle.listen(JOBS_NOTIFY_CHANNEL, wake),
     ...options.jobRunner,
   });
@@ -79,6 +81,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   await server.register(async (scope) => hspRestRoutes(scope, deps));
   await server.register(async (scope) => adminRestRoutes(scope, deps), { prefix: '' });
   await server.register(async (scope) => consoleRoutes(scope, deps));
+  await server.register(async (scope) => apiscpRoutes(scope, deps));
   // Unknown paths answer in the format of the door they were aimed at.
   server.setNotFoundHandler((req, reply) => {
     const err = AppError.notFound('resource');

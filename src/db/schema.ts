@@ -153,6 +153,7 @@ export interface SessionsTable {
   client_id: number | null;
   expires_at: Timestamp;
   revoked_at: NullableTimestamp;
+  origin_client_id: ColumnType<number | null, number | null | undefined, number | null>;
   created_at: Generated<Date>;
 }
 

@@ -18,8 +18,8 @@ export interface NewAuditEvent {
 }
 
 export async function insertAuditEvents(db: Executor, rows: NewAuditEvent[]): Promise<void> {
-  if (rows.length === 0) return;
-  await db.insertInto('audit_events').values(rows).execute();
+  // A statement carries at most 65,535 parameters: large group changes go in slices.
+  for (let i = 0; i < rows.length; i += 2000) await db.insertInto('audit_events').values(rows.slice(i, i + 2000)).execute();
 }
 
 export interface AuditQuery {

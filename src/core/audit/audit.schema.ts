@@ -13,6 +13,13 @@ export const auditActions = [
   'client.restored',
   'client.login_token_issued',
   'client.logged_in',
+  'client.suspended',
+  'client.activated',
+  'client.deleted',
+  'client.hijacked',
+  'client.switched',
+  'user.password_changed',
+  'scope.set',
   'domain.updated',
   'domain.status_set',
   'reseller.created',
@@ -34,7 +41,7 @@ export const auditActions = [
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 
-export const auditTargetTypes = ['client', 'domain', 'reseller', 'package', 'feature', 'operator_key', 'job', 'catalog', 'user', 'webhook', 'webhook_delivery'] as const;
+export const auditTargetTypes = ['client', 'domain', 'reseller', 'package', 'feature', 'operator_key', 'job', 'catalog', 'user', 'webhook', 'webhook_delivery', 'scope'] as const;
 export type AuditTargetType = (typeof auditTargetTypes)[number];
 
 export const AUDIT_PAGE_MAX = 500;

@@ -1,3 +1,4 @@
+import { DEFAULT_SITE_PLAN } from '../sites/site.params.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
 import { createFeature, createPackage, listPackages } from '../packages/package.service.js';
@@ -14,11 +15,11 @@ export interface DemoSeedResult {
 /**
  * A catalog shaped like the HSP seed's example (three packages tagged `cpanel`, features, costs) and
  * one approved reseller, so the documented curl calls work against a fresh server.
- * Does nothing when the catalog already has packages.
+ * Does nothing when the catalog already has packages (besides `basic`, the built-in default plan of sites).
  */
 export async function seedDemo(ctx: Ctx): Promise<DemoSeedResult> {
   return inTransaction(ctx, async (tx) => {
-    if ((await listPackages(tx)).length > 0) return { created: false };
+    if ((await listPackages(tx)).some((p) => p.uid !== DEFAULT_SITE_PLAN)) return { created: false };
     const f = async (code: string | null, name: string, position: number, blurb = '') =>
       (await createFeature(tx, { code, name, blurb, position })).id;
     const antiSpam = await f('anti_spam', 'Anti-Spam Filtering', 1);

@@ -23,7 +23,7 @@ export async function consumeSsoToken(db: Executor, digest: string, now: Date) {
     .executeTakeFirst();
 }
 
-export async function insertSession(db: Executor, row: { token_digest: string; user_id: number; client_id: number | null; expires_at: Date; created_at: Date }) {
+export async function insertSession(db: Executor, row: { token_digest: string; user_id: number; client_id: number | null; expires_at: Date; created_at: Date; origin_client_id?: number | null }) {
   await db.insertInto('sessions').values(row).execute();
 }
 
@@ -31,7 +31,7 @@ export async function findSession(db: Executor, digest: string, now: Date) {
   return db
     .selectFrom('sessions as s')
     .innerJoin('users as u', 'u.id', 's.user_id')
-    .select(['s.user_id', 's.client_id', 's.expires_at', 'u.role', 'u.login'])
+    .select(['s.user_id', 's.client_id', 's.origin_client_id', 's.expires_at', 'u.role', 'u.login'])
     .where('s.token_digest', '=', digest)
     .where('s.revoked_at', 'is', null)
     .where('s.expires_at', '>', now)

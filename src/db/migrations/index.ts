@@ -5,6 +5,7 @@ import { audit } from './0003-audit.js';
 import { idempotency } from './0004-idempotency.js';
 import { webhooks } from './0005-webhooks.js';
 import { jobClaims } from './0006-job-claims.js';
+import { sites } from './0007-sites.js';
 
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
@@ -13,6 +14,7 @@ const migrations: Record<string, Migration> = {
   '0004-idempotency': idempotency,
   '0005-webhooks': webhooks,
   '0006-job-claims': jobClaims,
+  '0007-sites': sites,
 };
 
 export const migrationProvider: MigrationProvider = {

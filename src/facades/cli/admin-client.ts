@@ -82,8 +82,13 @@ export class AdminClient {
     return this.request<T>('PATCH', apiPath, body);
   }
 
-  private async request<T>(method: string, apiPath: string, body: unknown, query: Query = {}): Promise<T> {
-    const url = new URL(`admin/v1/${apiPath}`, this.base);
+  /** A POST outside the admin API (the ApisCP-style function door, `api/v1/cpcmd/...`). */
+  postTo<T>(fullPath: string, body: unknown): Promise<T> {
+    return this.request<T>('POST', fullPath, body, {}, '');
+  }
+
+  private async request<T>(method: string, apiPath: string, body: unknown, query: Query = {}, prefix = 'admin/v1/'): Promise<T> {
+    const url = new URL(`${prefix}${apiPath}`, this.base);
     for (const [name, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(name, String(value));
     const origin = this.base.toString().replace(/\/$/, '');
 

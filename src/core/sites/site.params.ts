@@ -1,0 +1,152 @@
+import { normalizeDomainName } from '../shared/domain-name.js';
+
+/**
+ * Service metadata: every `service.param` a site has, with its type and where its value lives.
+ * Some parameters are views of the client record that the other doors see too ("one truth"):
+ * siteinfo.domain is the primary domain, aliases.aliases the other domains, siteinfo.email the
+ * client's email, siteinfo.plan its package, billing.* the account-group columns. The rest are kept
+ * in clients.service_meta and default to the plan's values.
+ */
+export type ParamType = 'domain' | 'login' | 'email' | 'plan' | 'int' | 'bool' | 'invoice' | 'domains' | 'text';
+
+export interface ParamSpec {
+  type: ParamType;
+  /** Where the value lives: a column of the client record, or the stored metadata (plan default). */
+  store: 'record' | 'meta';
+  nullable?: boolean;
+  min?: number;
+  max?: number;
+  /** Shown by admin:get-plan and AddDomain --help. */
+  help: string;
+}
+
+export const SERVICES: Record<string, Record<string, ParamSpec>> = {
+  siteinfo: {
+    domain: { type: 'domain', store: 'record', help: 'primary domain of the site' },
+    admin_user: { type: 'login', store: 'record', help: 'login of the site administrator' },
+    email: { type: 'email', store: 'record', help: 'contact address of the site administrator' },
+    plan: { type: 'plan', store: 'record', help: 'plan the site follows for every value it does not set' },
+  },
+  diskquota: {
+    quota: { type: 'int', store: 'meta', min: 0, max: 1024 * 1024 * 1024, help: 'storage quota in MB' },
+  },
+  ssh: {
+    enabled: { type: 'bool', store: 'meta', help: 'shell access (1 or 0)' },
+  },
+  billing: {
+    invoice: { type: 'invoice', store: 'record', nullable: true, help: 'billing invoice: marks the master of an account group' },
+    parent_invoice: { type: 'invoice', store: 'record', nullable: true, help: 'invoice of the master account this site is subordinate to' },
+  },
+  aliases: {
+    aliases: { type: 'domains', store: 'record', help: 'further domains of the site (setting it replaces the list)' },
+  },
+  // Limits shared with the SaaS portal and subscription doors.
+  users: {
+    max: { type: 'int', store: 'meta', min: 0, max: 1_000_000, nullable: true, help: 'most users the site may have (null: no limit)' },
+  },
+  sites: {
+    max: { type: 'int', store: 'meta', min: 0, max: 10_000, nullable: true, help: 'most databases/instances the site may have (null: no limit)' },
+  },
+};
+
+/** The built-in base every plan chain ends at (ApisCP's plan skeleton). */
+export const BASE_PLAN_DEFAULTS: Record<string, Record<string, unknown>> = {
+  diskquota: { quota: 1024 },
+  ssh: { enabled: 1 },
+  users: { max: null },
+  sites: { max: null },
+};
+
+/** What `admin:collect` shows for `params = []` (ApisCP's default selection). */
+export const DEFAULT_COLLECT_PARAMS = ['siteinfo.email', 'siteinfo.admin_user', 'aliases.aliases', 'billing.invoice', 'billing.parent_invoice'];
+
+/** The plan of a site created without one (created by migration 0007). */
+export const DEFAULT_SITE_PLAN = 'basic';
+
+/** Written when AddDomain gets no siteinfo.email. */
+export const PLACEHOLDER_EMAIL = 'blackhole@apiscp.com';
+
+export function specOf(service: string, param: string): ParamSpec | undefined {
+  return Object.hasOwn(SERVICES, service) && Object.hasOwn(SERVICES[service]!, param) ? SERVICES[service]![param] : undefined;
+}
+
+export type ParamResult = { ok: true; value: unknown } | { ok: false; message: string };
+
+const LOGIN = /^[a-z][a-z0-9._-]{0,31}$/;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const INVOICE = /^[\x21-\x7e]{1,128}$/;
+
+/**
+ * Validates and normalises one value given for `service.param` (from any door: strings from the
+ * command line, typed values from SOAP or JSON). The message names the parameter and the problem.
+ */
+export function coerceParam(service: string, param: string, raw: unknown): ParamResult {
+  const name = `${service},${param}`;
+  const spec = specOf(service, param);
+  if (!spec) return { ok: false, message: Object.hasOwn(SERVICES, service) ? `${name}: unknown parameter of service ${service}` : `${service}: unknown service` };
+  const bad = (why: string): ParamResult => ({ ok: false, message: `${name}: ${why}` });
+  if (raw === null || raw === undefined || raw === '') {
+    if (spec.nullable || spec.type === 'domains') return { ok: true, value: spec.type === 'domains' ? [] : null };
+    return bad('a value is required');
+  }
+  switch (spec.type) {
+    case 'domain': {
+      if (typeof raw !== 'string') return bad('must be a domain name');
+      const d = normalizeDomainName(raw);
+      return d ? { ok: true, value: d } : bad(`${JSON.stringify(raw)} is not a valid domain name`);
+    }
+    case 'domains': {
+      const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(/[\s,]+/).filter(Boolean) : typeof raw === 'object' ? Object.values(raw as object) : undefined;
+      if (!list) return bad('must be a list of domain names');
+      const out: string[] = [];
+      for (const item of list) {
+        const d = typeof item === 'string' ? normalizeDomainName(item) : null;
+        if (!d) return bad(`${JSON.stringify(item)} is not a valid domain name`);
+        if (!out.includes(d)) out.push(d);
+      }
+      if (out.length > 100) return bad('at most 100 aliases');
+      return { ok: true, value: out };
+    }
+    case 'login':
+      return typeof raw === 'string' && LOGIN.test(raw) ? { ok: true, value: raw } : bad('must start with a lower-case letter and use only a-z, 0-9, ".", "_" or "-" (at most 32)');
+    case 'email':
+      return typeof raw === 'string' && raw.length <= 254 && EMAIL.test(raw) ? { ok: true, value: raw } : bad(`${JSON.stringify(raw)} is not an email address`);
+    case 'plan':
+      return typeof raw === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(raw) ? { ok: true, value: raw } : bad('must be a plan name');
+    case 'invoice':
+      return typeof raw === 'string' || typeof raw === 'number' ? (INVOICE.test(String(raw)) ? { ok: true, value: String(raw) } : bad('must be 1-128 printable characters without spaces')) : bad('must be text');
+    case 'int': {
+      const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
+      if (!Number.isSafeInteger(n)) return bad(`${JSON.stringify(raw)} is not a whole number`);
+      if (spec.min !== undefined && n < spec.min) return bad(`must be at least ${spec.min}`);
+      if (spec.max !== undefined && n > spec.max) return bad(`must be at most ${spec.max}`);
+      return { ok: true, value: n };
+    }
+    case 'bool': {
+      if (raw === true || raw === 1 || raw === '1' || raw === 'true') return { ok: true, value: 1 };
+      if (raw === false || raw === 0 || raw === '0' || raw === 'false') return { ok: true, value: 0 };
+      return bad('must be 1 or 0');
+    }
+    case 'text':
+      return typeof raw === 'string' && raw.length <= 1000 ? { ok: true, value: raw } : bad('must be text');
+  }
+}
+
+/** `service.param`, `service,param` or `[service][param]` spellings → [service, param]. */
+export function splitParamName(name: string): [string, string] | undefined {
+  const m = /^([a-z_][a-z0-9_]*)[.,]([a-z_][a-z0-9_]*)$/i.exec(name.trim());
+  return m ? [m[1]!.toLowerCase(), m[2]!.toLowerCase()] : undefined;
+}
+
+/** Resolves a plan chain's defaults: the nearest plan that sets a value wins, then the base. */
+export function resolveDefaults(chain: Record<string, unknown>[]): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [service, params] of Object.entries(BASE_PLAN_DEFAULTS)) out[service] = { ...params };
+  for (const defaults of [...chain].reverse()) {
+    for (const [service, params] of Object.entries(defaults ?? {})) {
+      if (!params || typeof params !== 'object') continue;
+      out[service] = { ...(out[service] ?? {}), ...(params as Record<string, unknown>) };
+    }
+  }
+  return out;
+}

@@ -1,0 +1,814 @@
+import { randomBytes } from 'node:crypto';
+import { AppError, addFieldError, type FieldErrors } from '../../errors/app-error.js';
+import { insertSession } from '../sso/sso.repository.js';
+import { randomToken, sha256Hex } from '../shared/secrets.js';
+import { hashPassword } from '../shared/passwords.js';
+import { recordAudit, auditRowWithoutTarget } from '../audit/audit.service.js';
+import { inTransaction, type Ctx } from '../context.js';
+import { relayJobs, enqueueRelayChanges, type RelayChange } from '../domains/domain-provisioning.js';
+import { SESSION_TTL_SECONDS } from '../sso/sso.service.js';
+import { uniqueViolation } from '../shared/db-errors.js';
+import { BASE_PLAN_DEFAULTS, coerceParam, DEFAULT_COLLECT_PARAMS, DEFAULT_SITE_PLAN, PLACEHOLDER_EMAIL, resolveDefaults, SERVICES, specOf, splitParamName } from './site.params.js';
+import { parseTimeSpec } from './time-spec.js';
+import * as repo from './site.repository.js';
+import type { PlanRecord, SitePatch, SiteQuery, SiteRow } from './site.repository.js';
+import { siteName, type AddedSite, type AddSiteInput, type DeleteSitesInput, type EditedSite, type ParamChange, type PlanView, type SiteOptions, type SiteSummary, type SiteTarget } from './site.schema.js';
+
+/** Scope names `scope:set` / `scope:get` know. */
+export const SCOPES = ['opcenter.account-cleanup', 'cp.config'] as const;
+const CLEANUP_SCOPE_KEY = 'scope:opcenter.account-cleanup';
+const SUBORDINATE_SSO_KEY = 'scope:cp.config:auth.subordinate_site_sso';
+/** Hijacked sessions last as long as console sessions. */
+const HIJACK_GATES = ['SOAP', 'UI', 'DAV', 'API', 'CLI'];
+
+function requireOperator(ctx: Ctx): void {
+  if (ctx.actor.kind !== 'operator' && ctx.actor.kind !== 'system') throw new AppError('forbidden', 'only an administrator may manage sites');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Targets
+
+/**
+ * Sites a target names: `site146` or 146 (a site id), a domain (primary or alias), or an invoice
+ * (the master with that billing,invoice and every site whose billing,parent_invoice is it).
+ */
+export async function resolveTarget(ctx: Ctx, target: SiteTarget): Promise<number[]> {
+  const text = String(target).trim();
+  if (text === '') throw AppError.validation({ site: ['a site, domain or invoice is required'] });
+  const id = /^site(\d{1,15})$/i.exec(text)?.[1] ?? (/^\d{1,15}$/.test(text) ? text : undefined);
+  if (id !== undefined) {
+    const ids = await repo.findSiteIdsById(ctx.db, Number(id));
+    if (ids.length) return ids;
+  }
+  if (text.includes('.')) {
+    const ids = await repo.findSiteIdsByDomain(ctx.db, text.toLowerCase().replace(/\.$/, ''));
+    if (ids.length) return ids;
+  }
+  const ids = await repo.findSiteIdsByInvoice(ctx.db, text);
+  if (ids.length) return ids;
+  throw AppError.notFound(`site, domain or invoice ${JSON.stringify(text)}`);
+}
+
+async function resolveOne(ctx: Ctx, target: SiteTarget): Promise<SiteRow> {
+  const ids = await resolveTarget(ctx, target);
+  if (ids.length > 1) throw AppError.validation({ site: [`${String(target)} names ${ids.length} sites; name one site`] });
+  return (await repo.findSites(ctx.db, { ids }))[0]!;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Options and values
+
+interface ParamValue {
+  service: string;
+  param: string;
+  value: unknown;
+}
+
+/** Flattens the three spellings of options into `service.param = value` triples, validated. */
+export function parseOptions(raw: unknown, fields: FieldErrors, where = 'opts'): ParamValue[] {
+  if (raw === undefined || raw === null) return [];
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    if (Array.isArray(raw) && raw.length === 0) return [];
+    addFieldError(fields, where, 'must be a map of service.param: value');
+    return [];
+  }
+  const out: ParamValue[] = [];
+  for (const [key, value] of Object.entries(raw as SiteOptions)) {
+    const split = splitParamName(key);
+    if (split) {
+      out.push({ service: split[0], param: split[1], value });
+      continue;
+    }
+    const service = key.toLowerCase();
+    if (value !== null && typeof value === 'object' && !Array.isArray(value) && Object.hasOwn(SERVICES, service)) {
+      for (const [param, v] of Object.entries(value as Record<string, unknown>)) out.push({ service, param: param.toLowerCase(), value: v });
+      continue;
+    }
+    addFieldError(fields, key, Object.hasOwn(SERVICES, service) ? `${service}: give parameters as ${service},param=value` : `${key}: unknown service`);
+  }
+  const checked: ParamValue[] = [];
+  for (const p of out) {
+    const r = coerceParam(p.service, p.param, p.value);
+    if (r.ok) checked.push({ ...p, value: r.value });
+    else addFieldError(fields, `${p.service}.${p.param}`, r.message);
+  }
+  return checked;
+}
+
+interface PlanBook {
+  byId: Map<number, PlanRecord>;
+  byUid: Map<string, PlanRecord>;
+}
+
+async function loadPlans(ctx: Ctx): Promise<PlanBook> {
+  const plans = await repo.listPlanRecords(ctx.db);
+  return { byId: new Map(plans.map((p) => [p.id, p])), byUid: new Map(plans.map((p) => [p.uid, p])) };
+}
+
+/** The plan and its ancestors, nearest first; a cycle stops at the first repeat. */
+function planChain(book: PlanBook, planId: number | null): PlanRecord[] {
+  const chain: PlanRecord[] = [];
+  const seen = new Set<number>();
+  for (let id = planId; id !== null && !seen.has(id); ) {
+    const plan = book.byId.get(id);
+    if (!plan) break;
+    chain.push(plan);
+    seen.add(id);
+    id = plan.parent_id;
+  }
+  return chain;
+}
+
+function planDefaults(book: PlanBook, planId: number | null): Record<string, Record<string, unknown>> {
+  return resolveDefaults(planChain(book, planId).map((p) => p.service_defaults));
+}
+
+/** Every service value of a site: record fields, its overrides, then its plan's defaults. */
+function siteServices(site: SiteRow, book: PlanBook): Record<string, Record<string, unknown>> {
+  const defaults = planDefaults(book, site.plan_id);
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [service, params] of Object.entries(SERVICES)) {
+    out[service] = {};
+    for (const [param, spec] of Object.entries(params)) {
+      out[service][param] = spec.store === 'record' ? recordValue(site, service, param) : (site.service_meta?.[service]?.[param] ?? defaults[service]?.[param] ?? null);
+    }
+  }
+  return out;
+}
+
+function recordValue(site: SiteRow, service: string, param: string): unknown {
+  switch (`${service}.${param}`) {
+    case 'siteinfo.domain':
+      return site.domains[0] ?? null;
+    case 'siteinfo.admin_user':
+      return site.admin_user;
+    case 'siteinfo.email':
+      return site.email_address;
+    case 'siteinfo.plan':
+      return site.plan_uid;
+    case 'billing.invoice':
+      return site.invoice;
+    case 'billing.parent_invoice':
+      return site.parent_invoice;
+    case 'aliases.aliases':
+      return site.domains.slice(1);
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Add
+
+export async function addSite(ctx: Ctx, input: AddSiteInput): Promise<AddedSite> {
+  requireOperator(ctx);
+  const fields: FieldErrors = {};
+  const params = parseOptions(input.opts, fields);
+  if (input.domain !== undefined && input.domain !== null) params.unshift(...parseOptions({ 'siteinfo.domain': input.domain }, fields));
+  if (input.admin_user !== undefined && input.admin_user !== null) params.unshift(...parseOptions({ 'siteinfo.admin_user': input.admin_user }, fields));
+  if (input.plan !== undefined && input.plan !== null) params.unshift(...parseOptions({ 'siteinfo.plan': input.plan }, fields));
+  const get = (name: string) => params.filter((p) => `${p.service}.${p.param}` === name).at(-1)?.value;
+  const domain = get('siteinfo.domain') as string | undefined;
+  const admin = get('siteinfo.admin_user') as string | undefined;
+  if (!domain && !fields['siteinfo.domain']) addFieldError(fields, 'siteinfo.domain', 'siteinfo,domain: a value is required');
+  if (!admin && !fields['siteinfo.admin_user']) addFieldError(fields, 'siteinfo.admin_user', 'siteinfo,admin_user: a value is required');
+  const aliases = ((get('aliases.aliases') as string[] | undefined) ?? []).filter((a) => a !== domain);
+  const planUid = (get('siteinfo.plan') as string | undefined) ?? DEFAULT_SITE_PLAN;
+  const book = await loadPlans(ctx);
+  const plan = book.byUid.get(planUid);
+  if (!plan) addFieldError(fields, 'siteinfo.plan', `siteinfo,plan: no plan named ${planUid}`);
+  if (Object.keys(fields).length) throw AppError.validation(fields, firstMessage(fields));
+
+  const names = [domain!, ...aliases];
+  const taken = await repo.findTakenDomains(ctx.db, names);
+  if (taken.length) throw AppError.validation({ 'siteinfo.domain': taken.map((n) => `${n}: domain already belongs to a site`) }, `${taken[0]}: domain already belongs to a site`);
+
+  const meta: Record<string, Record<string, unknown>> = {};
+  for (const p of params) if (specOf(p.service, p.param)?.store === 'meta') (meta[p.service] ??= {})[p.param] = p.value;
+  const password = randomBytes(12).toString('base64url');
+  const row = {
+    reseller_id: null,
+    plan_id: plan!.id,
+    email_address: (get('siteinfo.email') as string | undefined) ?? PLACEHOLDER_EMAIL,
+    invoice: (get('billing.invoice') as string | null | undefined) ?? null,
+    parent_invoice: (get('billing.parent_invoice') as string | null | undefined) ?? null,
+    service_meta: meta,
+  };
+  const jobs = relayJobs(
+    names.map((d) => ({ change: 'provision' as const, domain: d })),
+    { clientId: null, resellerId: null },
+  ).map((j) => ({ kind: j.kind, lane: j.lane!, payload: j.payload!, max_attempts: j.maxAttempts! }));
+  const passwordHash = await hashPassword(password);
+  try {
+    return await inTransaction(ctx, async (tx) => {
+      const id = await repo.insertSite(tx.db, row, names, { login: admin!, passwordHash }, jobs, tx.clock());
+      await recordAudit(tx, {
+        action: 'client.created',
+        targetType: 'client',
+        targetId: id,
+        resellerId: null,
+        after: { site: siteName(id), domain, aliases, admin_user: admin, email: row.email_address, plan: planUid, invoice: row.invoice, parent_invoice: row.parent_invoice, service_meta: meta },
+      });
+      return { id, site: siteName(id), domain: domain!, admin_user: admin!, password };
+    });
+  } catch (e) {
+    if (uniqueViolation(e) === 'domains_live_name_key') throw AppError.validation({ 'siteinfo.domain': ['domain already belongs to a site'] }, 'domain already belongs to a site');
+    throw e;
+  }
+}
+
+function firstMessage(fields: FieldErrors): string {
+  return Object.values(fields)[0]?.[0] ?? 'validation failed';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Edit
+
+export interface EditSitesInput {
+  target: SiteTarget;
+  opts: unknown;
+  /** Drop every override first: the sites go back to their plan's values, then `opts` apply. */
+  reset?: boolean;
+  dryRun?: boolean;
+}
+
+const SINGLE_SITE_PARAMS = new Set(['siteinfo.domain', 'aliases.aliases', 'siteinfo.admin_user']);
+
+/** Applies the same changes to every site the target names, in one transaction (all or nothing). */
+export async function editSites(ctx: Ctx, input: EditSitesInput): Promise<EditedSite[]> {
+  requireOperator(ctx);
+  const fields: FieldErrors = {};
+  const params = parseOptions(input.opts, fields);
+  if (!params.length && !input.reset && !Object.keys(fields).length) addFieldError(fields, 'opts', 'nothing to change: give at least one service,param=value');
+  if (Object.keys(fields).length) throw AppError.validation(fields, firstMessage(fields));
+  return inTransaction(ctx, async (tx) => {
+    const ids = await resolveTarget(tx, input.target);
+    const single = params.find((p) => SINGLE_SITE_PARAMS.has(`${p.service}.${p.param}`));
+    if (single && ids.length > 1) throw AppError.validation({ [`${single.service}.${single.param}`]: [`${single.service},${single.param} can only be changed on one site at a time; ${String(input.target)} names ${ids.length}`] });
+    const book = await loadPlans(tx);
+    const sites = await repo.findSites(tx.db, { ids });
+    const patch: SitePatch = {};
+    let newDomains: string[] | undefined;
+    let newAdmin: string | undefined;
+    for (const p of params) {
+      const key = `${p.service}.${p.param}`;
+      switch (key) {
+        case 'siteinfo.email':
+          patch.email_address = p.value as string;
+          break;
+        case 'billing.invoice':
+          patch.invoice = p.value as string | null;
+          break;
+        case 'billing.parent_invoice':
+          patch.parent_invoice = p.value as string | null;
+          break;
+        case 'siteinfo.plan': {
+          const plan = book.byUid.get(p.value as string);
+          if (!plan) throw AppError.validation({ 'siteinfo.plan': [`siteinfo,plan: no plan named ${String(p.value)}`] }, `siteinfo,plan: no plan named ${String(p.value)}`);
+          patch.plan_id = plan.id;
+          break;
+        }
+        case 'siteinfo.domain':
+          newDomains = [p.value as string, ...(newDomains ?? sites[0]!.domains).slice(1).filter((d) => d !== p.value)];
+          break;
+        case 'aliases.aliases':
+          newDomains = [(newDomains ?? sites[0]!.domains)[0]!, ...(p.value as string[]).filter((d) => d !== (newDomains ?? sites[0]!.domains)[0])];
+          break;
+        case 'siteinfo.admin_user':
+          newAdmin = p.value as string;
+          break;
+        default:
+          ((patch.meta ??= {})[p.service] ??= {})[p.param] = p.value;
+      }
+    }
+    if (input.reset) {
+      patch.unset = {};
+      for (const [service, params] of Object.entries(SERVICES)) {
+        const metaParams = Object.entries(params)
+          .filter(([param, spec]) => spec.store === 'meta' && patch.meta?.[service]?.[param] === undefined)
+          .map(([param]) => param);
+        if (metaParams.length) patch.unset[service] = metaParams;
+      }
+    }
+    // What each site would look like afterwards, for the diff (and the dry run).
+    const plannedPlanId = patch.plan_id;
+    const results: EditedSite[] = sites.map((site) => {
+      const before = siteServices(site, book);
+      const afterRow: SiteRow = {
+        ...site,
+        ...(patch.email_address !== undefined ? { email_address: patch.email_address } : {}),
+        ...(patch.invoice !== undefined ? { invoice: patch.invoice } : {}),
+        ...(patch.parent_invoice !== undefined ? { parent_invoice: patch.parent_invoice } : {}),
+        ...(plannedPlanId !== undefined ? { plan_id: plannedPlanId, plan_uid: book.byId.get(plannedPlanId)!.uid } : {}),
+        ...(newDomains ? { domains: newDomains } : {}),
+        ...(newAdmin ? { admin_user: newAdmin } : {}),
+        service_meta: mergeMeta(site.service_meta, patch),
+      };
+      const after = siteServices(afterRow, book);
+      const changes: ParamChange[] = [];
+      for (const [service, params] of Object.entries(after)) {
+        for (const [param, value] of Object.entries(params)) {
+          if (JSON.stringify(before[service]?.[param]) !== JSON.stringify(value)) changes.push({ param: `${service},${param}`, before: before[service]?.[param] ?? null, after: value });
+        }
+      }
+      return { site: siteName(site.id), domain: afterRow.domains[0] ?? null, changes };
+    });
+    if (newDomains) {
+      const taken = await repo.findTakenDomains(tx.db, newDomains, sites[0]!.id);
+      if (taken.length) throw AppError.validation({ 'siteinfo.domain': taken.map((n) => `${n}: domain already belongs to a site`) }, `${taken[0]}: domain already belongs to a site`);
+    }
+    if (input.dryRun) return results;
+
+    const now = tx.clock();
+    await repo.updateSites(tx.db, ids, patch, now);
+    if (newDomains) {
+      const site = sites[0]!;
+      const { added, removed } = await repo.replaceSiteDomains(tx.db, site.id, site.reseller_id, newDomains, now);
+      const changes: { change: RelayChange; domain: string }[] = [...removed.map((d) => ({ change: 'deprovision' as const, domain: d })), ...added.map((d) => ({ change: 'provision' as const, domain: d }))];
+      await enqueueRelayChanges(tx, changes, { clientId: site.id, resellerId: site.reseller_id });
+    }
+    if (newAdmin) await repo.renameAdminUser(tx.db, sites[0]!.id, newAdmin);
+    const changed = results.filter((r) => r.changes.length);
+    await recordAudit(
+      tx,
+      changed.map((r) => {
+        const site = sites.find((s) => siteName(s.id) === r.site)!;
+        return {
+          action: 'client.updated' as const,
+          targetType: 'client' as const,
+          targetId: site.id,
+          resellerId: site.reseller_id,
+          before: Object.fromEntries(r.changes.map((c) => [c.param, c.before])),
+          after: Object.fromEntries(r.changes.map((c) => [c.param, c.after])),
+        };
+      }),
+    );
+    return results;
+  });
+}
+
+function mergeMeta(meta: Record<string, Record<string, unknown>>, patch: SitePatch): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [service, params] of Object.entries(meta ?? {})) out[service] = { ...params };
+  for (const [service, params] of Object.entries(patch.unset ?? {})) for (const p of params) delete out[service]?.[p];
+  for (const [service, params] of Object.entries(patch.meta ?? {})) out[service] = { ...(out[service] ?? {}), ...params };
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Suspend, activate, delete
+
+function summary(site: SiteRow): SiteSummary {
+  return {
+    site: siteName(site.id),
+    id: site.id,
+    domain: site.domains[0] ?? null,
+    active: site.status === 'active',
+    suspended_at: site.suspended_at ? site.suspended_at.toISOString() : null,
+    suspend_reason: site.suspend_reason,
+  };
+}
+
+/** The sites a group operation selected, and how many of them it changed. */
+export interface GroupResult {
+  sites: string[];
+  changed: number;
+}
+
+/** Suspends every site the target names in one statement; sites already suspended keep their date and reason. */
+export async function suspendSites(ctx: Ctx, input: { target: SiteTarget; reason?: unknown }): Promise<GroupResult> {
+  requireOperator(ctx);
+  if (input.reason !== undefined && input.reason !== null && (typeof input.reason !== 'string' || input.reason.length > 500)) throw AppError.validation({ reason: ['must be text of at most 500 characters'] });
+  const reason = typeof input.reason === 'string' && input.reason !== '' ? input.reason : null;
+  return inTransaction(ctx, async (tx) => {
+    const ids = await resolveTarget(tx, input.target);
+    const now = tx.clock();
+    const changed = await repo.suspendSiteRows(tx.db, ids, reason, now);
+    await repo.insertSiteAuditEvents(tx.db, { ...auditRowWithoutTarget(tx, { action: 'client.suspended', targetType: 'client', resellerId: null, before: { status: 'active' }, after: { status: 'suspended', suspend_reason: reason } }) }, changed);
+    return { sites: ids.map(siteName), changed: changed.length };
+  });
+}
+
+export async function activateSites(ctx: Ctx, input: { target: SiteTarget }): Promise<GroupResult> {
+  requireOperator(ctx);
+  return inTransaction(ctx, async (tx) => {
+    const ids = await resolveTarget(tx, input.target);
+    const changed = await repo.activateSiteRows(tx.db, ids, tx.clock());
+    await repo.insertSiteAuditEvents(tx.db, { ...auditRowWithoutTarget(tx, { action: 'client.activated', targetType: 'client', resellerId: null, before: { status: 'suspended' }, after: { status: 'active' } }) }, changed);
+    return { sites: ids.map(siteName), changed: changed.length };
+  });
+}
+
+/**
+ * Deletes the sites a target names (or, with no target, every site `since` selects): only those
+ * suspended at or before `since` when given, and whose suspension reason matches `match` when given.
+ * Their domains are released and deprovisioned. A dry run reports the same list and changes nothing.
+ */
+export async function deleteSites(ctx: Ctx, input: DeleteSitesInput): Promise<SiteSummary[]> {
+  requireOperator(ctx);
+  const fields: FieldErrors = {};
+  const since = input.since === undefined || input.since === null || input.since === '' ? undefined : parseTimeSpec(input.since, ctx.clock());
+  if (since === null) addFieldError(fields, 'since', `cannot read ${JSON.stringify(input.since)} as a time: use now, a relative time such as "30 days", a unix time or an ISO date`);
+  let match: RegExp | undefined;
+  if (input.match !== undefined && input.match !== null && input.match !== '') {
+    try {
+      if (typeof input.match !== 'string' || input.match.length > 200) throw new Error('too long');
+      match = new RegExp(input.match);
+    } catch {
+      addFieldError(fields, 'match', 'must be a regular expression of at most 200 characters');
+    }
+  }
+  if ((input.target === null || input.target === undefined || input.target === '') && since === undefined) addFieldError(fields, 'site', 'name a site, domain or invoice, or select suspended sites with since');
+  if (Object.keys(fields).length) throw AppError.validation(fields, firstMessage(fields));
+  return inTransaction(ctx, async (tx) => {
+    const ids = input.target === null || input.target === undefined || input.target === '' ? await repo.findSuspendedBefore(tx.db, since!, 1_000_000) : await resolveTarget(tx, input.target);
+    let sites = await repo.findSites(tx.db, { ids });
+    if (since) sites = sites.filter((s) => s.status === 'suspended' && s.suspended_at !== null && s.suspended_at <= since);
+    if (match) sites = sites.filter((s) => s.suspend_reason !== null && match.test(s.suspend_reason));
+    if (!input.force) {
+      const chosen = new Set(sites.map((s) => s.id));
+      for (const master of sites.filter((s) => s.invoice)) {
+        const left = (await repo.findSiteIdsByInvoice(tx.db, master.invoice!)).filter((id) => !chosen.has(id));
+        if (left.length) throw new AppError('invalid_state', `${siteName(master.id)} (${master.domains[0] ?? '-'}) is the master of ${left.length} site(s) that are not being deleted (${left.map(siteName).join(', ')}); delete the whole invoice or use --force`);
+      }
+    }
+    const out = sites.map(summary);
+    if (input.dryRun || sites.length === 0) return out;
+    await removeSites(tx, sites.map((s) => s.id));
+    return out;
+  });
+}
+
+async function removeSites(tx: Ctx, ids: number[]): Promise<void> {
+  const now = tx.clock();
+  const { sites, domains } = await repo.deleteSiteRows(tx.db, ids, now);
+  const byClient = new Map<number, string[]>();
+  for (const d of domains) byClient.set(d.client_id, [...(byClient.get(d.client_id) ?? []), d.name]);
+  for (const site of sites) {
+    await enqueueRelayChanges(
+      tx,
+      (byClient.get(site.id) ?? []).map((domain) => ({ change: 'deprovision' as const, domain })),
+      { clientId: site.id, resellerId: site.reseller_id },
+    );
+  }
+  await repo.insertSiteAuditEvents(tx.db, auditRowWithoutTarget(tx, { action: 'client.deleted', targetType: 'client', resellerId: null, before: { status: 'live' }, after: { status: 'deleted' } }), sites);
+}
+
+/** The periodic clean-up: deletes sites suspended longer than the opcenter.account-cleanup scope allows. */
+export async function cleanupSuspendedSites(ctx: Ctx): Promise<number> {
+  const setting = await repo.readSetting(ctx.db, CLEANUP_SCOPE_KEY);
+  if (!setting || setting === 'false') return 0;
+  const now = ctx.clock();
+  const age = parseTimeSpec(setting, now);
+  if (!age) {
+    ctx.log.warn({ scope: 'opcenter.account-cleanup', value: setting }, 'account clean-up scope cannot be read; nothing deleted');
+    return 0;
+  }
+  return inTransaction(ctx, async (tx) => {
+    const ids = await repo.findSuspendedBefore(tx.db, age, 10_000);
+    if (ids.length) await removeSites(tx, ids);
+    return ids.length;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Collect
+
+export interface CollectInput {
+  params?: unknown;
+  query?: unknown;
+  sites?: unknown;
+}
+
+/** `[billing.parent_invoice:X]`, `["billing,parent_invoice":X]` and `[billing:[parent_invoice:X]]` alike. */
+function flattenQuery(raw: unknown, fields: FieldErrors): { key: string; value: unknown }[] {
+  if (raw === undefined || raw === null) return [];
+  if (Array.isArray(raw)) {
+    if (raw.length === 0) return [];
+    addFieldError(fields, 'query', 'must be a map of service.param: value');
+    return [];
+  }
+  if (typeof raw !== 'object') {
+    addFieldError(fields, 'query', 'must be a map of service.param: value');
+    return [];
+  }
+  const out: { key: string; value: unknown }[] = [];
+  for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
+    if (key === 'active') {
+      out.push({ key, value });
+      continue;
+    }
+    const split = splitParamName(key);
+    if (split) out.push({ key: `${split[0]}.${split[1]}`, value });
+    else if (value !== null && typeof value === 'object' && !Array.isArray(value)) for (const [param, v] of Object.entries(value as Record<string, unknown>)) out.push({ key: `${key.toLowerCase()}.${param.toLowerCase()}`, value: v });
+    else addFieldError(fields, `query.${key}`, `${key}: name a service parameter (service.param) or active`);
+  }
+  for (const c of out) {
+    if (c.key === 'active') continue;
+    const [service, param] = c.key.split('.') as [string, string];
+    if (!specOf(service, param)) addFieldError(fields, `query.${c.key}`, Object.hasOwn(SERVICES, service) ? `${service},${param}: unknown parameter of service ${service}` : `${service}: unknown service`);
+  }
+  return out;
+}
+
+function selectedParams(raw: unknown, fields: FieldErrors): [string, string][] | 'all' {
+  if (raw === null || raw === undefined) return 'all';
+  const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? [raw] : undefined;
+  if (!list) {
+    addFieldError(fields, 'params', 'must be a list of service or service.param names, [] or null');
+    return [];
+  }
+  const names = list.length === 0 ? DEFAULT_COLLECT_PARAMS : list;
+  const out: [string, string][] = [];
+  for (const name of names) {
+    if (typeof name !== 'string') {
+      addFieldError(fields, 'params', 'must name services or service.param');
+      continue;
+    }
+    const split = splitParamName(name);
+    if (split) {
+      if (!specOf(...split)) addFieldError(fields, `params.${name}`, Object.hasOwn(SERVICES, split[0]) ? `${split[0]},${split[1]}: unknown parameter of service ${split[0]}` : `${split[0]}: unknown service`);
+      else out.push(split);
+    } else if (Object.hasOwn(SERVICES, name.toLowerCase())) {
+      for (const param of Object.keys(SERVICES[name.toLowerCase()]!)) out.push([name.toLowerCase(), param]);
+    } else addFieldError(fields, `params.${name}`, `${name}: unknown service`);
+  }
+  return out;
+}
+
+const SQL_QUERY_KEYS: Record<string, (q: SiteQuery, v: unknown) => void> = {
+  'billing.invoice': (q, v) => (q.invoice = v === null ? null : String(v)),
+  'billing.parent_invoice': (q, v) => (q.parentInvoice = v === null ? null : String(v)),
+  'siteinfo.email': (q, v) => (q.email = v === null ? null : String(v)),
+  'siteinfo.plan': (q, v) => (q.planUid = v === null ? null : String(v)),
+  'siteinfo.admin_user': (q, v) => (q.adminUser = String(v)),
+  'siteinfo.domain': (q, v) => (q.domain = String(v).toLowerCase()),
+};
+
+function asBool(v: unknown): boolean | undefined {
+  if (v === true || v === 1 || v === '1' || v === 'true') return true;
+  if (v === false || v === 0 || v === '0' || v === 'false') return false;
+  return undefined;
+}
+
+/**
+ * Sites matching every query condition, each with the chosen service values, keyed `siteNN` (or by
+ * the identifiers passed in `sites`, which billing modules index their result by).
+ */
+export async function collectSites(ctx: Ctx, input: CollectInput): Promise<Record<string, Record<string, unknown>>> {
+  requireOperator(ctx);
+  const fields: FieldErrors = {};
+  const selection = selectedParams(input.params, fields);
+  const conditions = flattenQuery(input.query, fields);
+  let targets: string[] | undefined;
+  if (input.sites !== undefined && input.sites !== null) {
+    const list = Array.isArray(input.sites) ? input.sites : typeof input.sites === 'object' ? Object.values(input.sites as object) : [input.sites];
+    if (list.some((s) => typeof s !== 'string' && typeof s !== 'number')) addFieldError(fields, 'sites', 'must be a list of site ids, domains or invoices');
+    else targets = list.map(String);
+  }
+  const query: SiteQuery = {};
+  const inMemory: { key: string; value: unknown }[] = [];
+  for (const c of conditions) {
+    if (c.key === 'active') {
+      const b = asBool(c.value);
+      if (b === undefined) addFieldError(fields, 'query.active', 'active: must be true or false');
+      else query.active = b;
+    } else if (SQL_QUERY_KEYS[c.key]) SQL_QUERY_KEYS[c.key]!(query, c.value);
+    else inMemory.push(c);
+  }
+  if (Object.keys(fields).length) throw AppError.validation(fields, firstMessage(fields));
+
+  const book = await loadPlans(ctx);
+  const keyed = new Map<number, string>();
+  if (targets) {
+    const ids: number[] = [];
+    for (const t of targets) {
+      let found: number[];
+      try {
+        found = await resolveTarget(ctx, t);
+      } catch (e) {
+        if (e instanceof AppError && e.code === 'not_found') continue;
+        throw e;
+      }
+      for (const id of found) {
+        ids.push(id);
+        // A site named by id is keyed siteNN; by domain or invoice, by what was passed (one site) or siteNN (a group).
+        if (!keyed.has(id)) keyed.set(id, found.length === 1 ? t : siteName(id));
+      }
+    }
+    query.ids = ids;
+  }
+  const rows = await repo.findSites(ctx.db, query);
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const site of rows) {
+    const services = siteServices(site, book);
+    if (inMemory.some((c) => !sameValue(services[c.key.split('.')[0]!]?.[c.key.split('.')[1]!], c.value))) continue;
+    const entry: Record<string, unknown> = {};
+    const chosen = selection === 'all' ? Object.entries(SERVICES).flatMap(([s, ps]) => Object.keys(ps).map((p) => [s, p] as [string, string])) : selection;
+    for (const [service, param] of chosen) ((entry[service] ??= {}) as Record<string, unknown>)[param] = services[service]![param];
+    entry.active = site.status === 'active';
+    entry.domain = site.domains[0] ?? null;
+    out[keyed.get(site.id) ?? siteName(site.id)] = entry;
+  }
+  return out;
+}
+
+function sameValue(actual: unknown, wanted: unknown): boolean {
+  if (actual === null || actual === undefined) return wanted === null;
+  if (typeof actual === 'number') return String(actual) === String(wanted) || (typeof wanted === 'boolean' && actual === (wanted ? 1 : 0));
+  if (Array.isArray(actual)) return Array.isArray(wanted) ? JSON.stringify(actual) === JSON.stringify(wanted) : actual.includes(String(wanted));
+  return String(actual) === String(wanted);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plans, usage, state
+
+export async function listSitePlans(ctx: Ctx): Promise<string[]> {
+  requireOperator(ctx);
+  return (await repo.listPlanRecords(ctx.db)).map((p) => p.uid);
+}
+
+export async function getSitePlan(ctx: Ctx, name: unknown): Promise<PlanView> {
+  requireOperator(ctx);
+  if (typeof name !== 'string' || name === '') throw AppError.validation({ plan: ['a plan name is required'] });
+  const book = await loadPlans(ctx);
+  const plan = book.byUid.get(name);
+  if (!plan) throw AppError.notFound(`plan ${name}`);
+  const parent = plan.parent_id !== null ? (book.byId.get(plan.parent_id)?.uid ?? null) : null;
+  return { name: plan.uid, parent, services: planDefaults(book, plan.id) };
+}
+
+export { BASE_PLAN_DEFAULTS };
+
+/** What is known of each site's use: its quota, domains and users (storage in use is not measured here). */
+export async function getSiteUsage(ctx: Ctx, input: { sites?: unknown }): Promise<Record<string, Record<string, unknown>>> {
+  requireOperator(ctx);
+  const book = await loadPlans(ctx);
+  let ids: number[] | undefined;
+  if (input.sites !== undefined && input.sites !== null) {
+    const list = Array.isArray(input.sites) ? input.sites : [input.sites];
+    ids = [];
+    for (const t of list) ids.push(...(await resolveTarget(ctx, t as SiteTarget)));
+  }
+  const rows = await repo.findSites(ctx.db, ids ? { ids } : {}, ids ? undefined : 10_000);
+  const users = await repo.countSiteUsers(
+    ctx.db,
+    rows.map((r) => r.id),
+  );
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const site of rows) {
+    const services = siteServices(site, book);
+    out[siteName(site.id)] = {
+      storage: { quota: services.diskquota!.quota, used: null },
+      domains: site.domains.length,
+      users: users.get(site.id) ?? 0,
+    };
+  }
+  return out;
+}
+
+export async function isSiteInactive(ctx: Ctx, target: SiteTarget): Promise<boolean> {
+  requireOperator(ctx);
+  const site = await resolveOne(ctx, target);
+  return site.status !== 'active';
+}
+
+export async function whoami(ctx: Ctx, target?: SiteTarget | null): Promise<string> {
+  requireOperator(ctx);
+  if (target === undefined || target === null) return 'admin';
+  const site = await resolveOne(ctx, target);
+  return site.admin_user ?? 'admin';
+}
+
+export async function changeSitePassword(ctx: Ctx, input: { site: SiteTarget; password: unknown; user?: unknown }): Promise<boolean> {
+  requireOperator(ctx);
+  if (typeof input.password !== 'string' || input.password.length < 8 || input.password.length > 1024) throw AppError.validation({ password: ['must be 8 to 1024 characters'] }, 'password must be 8 to 1024 characters');
+  if (input.user !== undefined && input.user !== null && typeof input.user !== 'string') throw AppError.validation({ user: ['must be a user name'] });
+  const site = await resolveOne(ctx, input.site);
+  const user = await repo.findSiteUser(ctx.db, site.id, (input.user as string | undefined) ?? null);
+  if (!user) throw AppError.notFound(`user ${String(input.user ?? 'admin')} of ${siteName(site.id)}`);
+  const hash = await hashPassword(input.password);
+  await inTransaction(ctx, async (tx) => {
+    await repo.setUserPassword(tx.db, user.id, hash);
+    await recordAudit(tx, { action: 'user.password_changed', targetType: 'user', targetId: user.id, resellerId: site.reseller_id, after: { site: siteName(site.id), login: user.login } });
+  });
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// SSO
+
+export interface SiteSession {
+  /** The session id (`esprit_id`): a bearer secret, shown once. */
+  id: string;
+  site: string;
+  user: string;
+  expires_at: string;
+}
+
+/** An administrator's session as a site's user (its admin when `user` is null), without that user's password. */
+export async function hijackSite(ctx: Ctx, input: { site: SiteTarget; user?: unknown; gate?: unknown }): Promise<SiteSession> {
+  requireOperator(ctx);
+  if (input.user !== undefined && input.user !== null && typeof input.user !== 'string') throw AppError.validation({ user: ['must be a user name'] });
+  if (input.gate !== undefined && input.gate !== null && (typeof input.gate !== 'string' || !HIJACK_GATES.includes(input.gate.toUpperCase()))) throw AppError.validation({ gate: [`must be one of ${HIJACK_GATES.join(', ')}`] });
+  const site = await resolveOne(ctx, input.site);
+  if (site.status !== 'active') throw new AppError('invalid_state', `${siteName(site.id)} is suspended; it cannot be entered`);
+  const user = await repo.findSiteUser(ctx.db, site.id, (input.user as string | undefined) ?? null);
+  if (!user || user.disabled_at) throw AppError.notFound(`user ${String(input.user ?? 'admin')} of ${siteName(site.id)}`);
+  return inTransaction(ctx, async (tx) => {
+    const s = await openSession(tx, user.id, site.id, null);
+    await recordAudit(tx, { action: 'client.hijacked', targetType: 'client', targetId: site.id, resellerId: site.reseller_id, after: { user: user.login, gate: typeof input.gate === 'string' ? input.gate.toUpperCase() : 'API', session_expires_at: s.expires_at } });
+    return { ...s, site: siteName(site.id), user: user.login };
+  });
+}
+
+async function openSession(tx: Ctx, userId: number, siteId: number, originId: number | null): Promise<{ id: string; expires_at: string }> {
+  const now = tx.clock();
+  const token = randomToken(32);
+  const expiresAt = new Date(now.getTime() + SESSION_TTL_SECONDS * 1000);
+  await insertSession(tx.db, { token_digest: sha256Hex(token), user_id: userId, client_id: siteId, expires_at: expiresAt, created_at: now, origin_client_id: originId });
+  return { id: token, expires_at: expiresAt.toISOString() };
+}
+
+/**
+ * Site-to-site switching within an account group: a master may enter its subordinates, and a session
+ * that came from the master may go back to it; nothing else (no switching up from a subordinate, no
+ * lateral moves). Off when the cp.config auth subordinate_site_sso scope is false.
+ */
+export async function switchSite(ctx: Ctx, input: { session: { clientId: number | null; originClientId: number | null }; target: SiteTarget }): Promise<SiteSession> {
+  if ((await repo.readSetting(ctx.db, SUBORDINATE_SSO_KEY)) === 'false') throw new AppError('forbidden', 'switching between sites is turned off (cp.config auth subordinate_site_sso)');
+  if (input.session.clientId === null) throw new AppError('forbidden', 'this session does not belong to a site');
+  const [from] = await repo.findSites(ctx.db, { ids: [input.session.clientId] });
+  if (!from) throw new AppError('forbidden', 'the current site is not active');
+  const to = await resolveOne(ctx, input.target);
+  const intoSubordinate = from.invoice !== null && to.parent_invoice === from.invoice && to.id !== from.id;
+  const backToOrigin = input.session.originClientId !== null && input.session.originClientId === to.id;
+  if (!intoSubordinate && !backToOrigin) throw new AppError('forbidden', `${siteName(from.id)} may not switch to ${siteName(to.id)}: only a master may enter its subordinates, and return`);
+  if (to.status !== 'active') throw new AppError('invalid_state', `${siteName(to.id)} is suspended; it cannot be entered`);
+  const user = await repo.findSiteUser(ctx.db, to.id, null);
+  if (!user || user.disabled_at) throw new AppError('invalid_state', `${siteName(to.id)} has no administrator to switch to`);
+  return inTransaction(ctx, async (tx) => {
+    const s = await openSession(tx, user.id, to.id, intoSubordinate ? from.id : null);
+    await recordAudit(tx, { action: 'client.switched', targetType: 'client', targetId: to.id, resellerId: to.reseller_id, actor: { kind: 'user', id: null }, after: { from: siteName(from.id), user: user.login } });
+    return { ...s, site: siteName(to.id), user: user.login };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scopes
+
+/** `scope:set opcenter.account-cleanup '30 days'|false`, `scope:set cp.config auth subordinate_site_sso false`. */
+export async function setScope(ctx: Ctx, name: unknown, args: unknown[]): Promise<boolean> {
+  requireOperator(ctx);
+  const { key, value, shown } = scopeWrite(ctx, name, args);
+  await inTransaction(ctx, async (tx) => {
+    const before = await repo.readSetting(tx.db, key);
+    await repo.writeSetting(tx.db, key, value);
+    await recordAudit(tx, { action: 'scope.set', targetType: 'scope', targetId: shown, resellerId: null, before: { value: before ?? null }, after: { value } });
+  });
+  return true;
+}
+
+function scopeWrite(ctx: Ctx, name: unknown, args: unknown[]): { key: string; value: string; shown: string } {
+  if (name === 'opcenter.account-cleanup') {
+    if (args.length !== 1) throw AppError.validation({ value: ['opcenter.account-cleanup takes one value: a time such as "30 days", or false'] });
+    const v = args[0];
+    if (v === false || v === 'false' || v === null || v === 0 || v === '0') return { key: CLEANUP_SCOPE_KEY, value: 'false', shown: 'opcenter.account-cleanup' };
+    if (typeof v !== 'string' || !/^\s*\d+\s*[a-z]+\s*$/i.test(v) || !parseTimeSpec(v, ctx.clock())) throw AppError.validation({ value: [`opcenter.account-cleanup: ${JSON.stringify(v)} is not a time span such as "30 days"`] }, `opcenter.account-cleanup: ${JSON.stringify(v)} is not a time span such as "30 days"`);
+    return { key: CLEANUP_SCOPE_KEY, value: v.trim(), shown: 'opcenter.account-cleanup' };
+  }
+  if (name === 'cp.config') {
+    if (args.length !== 3 || args[0] !== 'auth' || args[1] !== 'subordinate_site_sso') throw AppError.validation({ value: ['cp.config takes: auth subordinate_site_sso true|false'] }, 'cp.config takes: auth subordinate_site_sso true|false');
+    const b = asBool(args[2]);
+    if (b === undefined) throw AppError.validation({ value: ['cp.config auth subordinate_site_sso: must be true or false'] }, 'cp.config auth subordinate_site_sso: must be true or false');
+    return { key: SUBORDINATE_SSO_KEY, value: String(b), shown: 'cp.config' };
+  }
+  throw AppError.validation({ scope: [`unknown scope ${JSON.stringify(name)}; known: ${SCOPES.join(', ')}`] }, `unknown scope ${JSON.stringify(name)}`);
+}
+
+export async function getScope(ctx: Ctx, name: unknown, args: unknown[]): Promise<unknown> {
+  requireOperator(ctx);
+  if (name === 'opcenter.account-cleanup') {
+    const v = await repo.readSetting(ctx.db, CLEANUP_SCOPE_KEY);
+    return v === undefined || v === 'false' ? false : v;
+  }
+  if (name === 'cp.config') {
+    if (args.length > 0 && !(args[0] === 'auth' && (args.length === 1 || args[1] === 'subordinate_site_sso'))) throw AppError.validation({ value: ['cp.config knows: auth subordinate_site_sso'] });
+    const enabled = (await repo.readSetting(ctx.db, SUBORDINATE_SSO_KEY)) !== 'false';
+    if (args.length === 2) return enabled;
+    if (args.length === 1) return { subordinate_site_sso: enabled };
+    return { auth: { subordinate_site_sso: enabled } };
+  }
+  throw AppError.validation({ scope: [`unknown scope ${JSON.stringify(name)}; known: ${SCOPES.join(', ')}`] }, `unknown scope ${JSON.stringify(name)}`);
+}
+
+export const SITE_CLEANUP_JOB_KIND = 'sites.account_cleanup';
+
+/** Runs the opcenter.account-cleanup scope hourly, through the job queue (one run at a time). */
+export const siteCleanupHandler = {
+  kind: SITE_CLEANUP_JOB_KIND,
+  everyMs: 60 * 60 * 1000,
+  handle: async (ctx: Ctx): Promise<void> => {
+    const deleted = await cleanupSuspendedSites(ctx);
+    if (deleted) ctx.log.info({ deleted }, 'account clean-up deleted long-suspended sites');
+  },
+};

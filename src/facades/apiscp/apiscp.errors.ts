@@ -1,0 +1,62 @@
+import type { AppError, ErrorCode, FieldErrors } from '../../errors/app-error.js';
+import { toAppError } from '../../http/errors.js';
+import { SoapFaultError, type SoapFault } from './soap/soap-codec.js';
+
+type FaultCode = 'SOAP-ENV:Client' | 'SOAP-ENV:Server';
+
+/**
+ * The one table from core error codes to ApisCP's SOAP faults. ApisCP raises the failures of a call
+ * (bad arguments, unknown site, a refused transition) as Server faults carrying the message; Client is
+ * kept for requests that never reached a function: unreadable, unauthenticated, refused, throttled.
+ * `faultstring` null means "the error's own message".
+ */
+const faultOf: Record<ErrorCode, { faultcode: FaultCode; faultstring: string | null }> = {
+  malformed_request: { faultcode: 'SOAP-ENV:Client', faultstring: null },
+  payload_too_large: { faultcode: 'SOAP-ENV:Client', faultstring: 'Request body is too large' },
+  validation_failed: { faultcode: 'SOAP-ENV:Server', faultstring: null },
+  unauthenticated: { faultcode: 'SOAP-ENV:Client', faultstring: 'Invalid API key' },
+  forbidden: { faultcode: 'SOAP-ENV:Client', faultstring: null },
+  not_found: { faultcode: 'SOAP-ENV:Server', faultstring: null },
+  conflict: { faultcode: 'SOAP-ENV:Server', faultstring: null },
+  invalid_state: { faultcode: 'SOAP-ENV:Server', faultstring: null },
+  rate_limited: { faultcode: 'SOAP-ENV:Client', faultstring: null },
+  // Never the error's message: it may describe internals.
+  internal: { faultcode: 'SOAP-ENV:Server', faultstring: 'Internal error' },
+};
+
+/** `{name: ["can't be blank"], base: ["x"]}` → `name can't be blank; x`. */
+function fullMessages(fields: FieldErrors): string {
+  return Object.entries(fields)
+    .flatMap(([field, messages]) => messages.map((m) => (field === 'base' ? m : `${field} ${m}`)))
+    .join('; ');
+}
+
+export function soapFaultFor(err: AppError): SoapFault {
+  const row = faultOf[err.code];
+  const fields = err.code === 'validation_failed' ? err.details.fields : undefined;
+  let faultstring = row.faultstring ?? err.message;
+  if (fields && Object.keys(fields).length > 0) faultstring = fullMessages(fields);
+  if (err.code === 'forbidden' && !err.message) faultstring = 'Permission denied';
+  const fault: SoapFault = { faultcode: row.faultcode, faultstring };
+  // detail reaches PHP as SoapFault->detail (an array here): the per-field messages, or when to retry.
+  if (fields && Object.keys(fields).length > 0) fault.detail = { fields };
+  if (err.code === 'rate_limited' && err.details.retryAfterSeconds) fault.detail = { retry_after: err.details.retryAfterSeconds };
+  return fault;
+}
+
+/**
+ * Anything thrown while serving the SOAP door → a fault: the codec's own refusals as they are, the
+ * catalog through the table above, Fastify's parse errors and unknown errors through `toAppError`.
+ */
+export function toSoapFault(err: unknown): SoapFault {
+  if (err instanceof SoapFaultError) return err.fault;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return { faultcode: 'SOAP-ENV:Client', faultstring: 'Content-Type must be text/xml' };
+  if (code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return { faultcode: 'SOAP-ENV:Client', faultstring: 'empty request: expected a SOAP envelope' };
+  return soapFaultFor(toAppError(err));
+}
+
+/** The fault for an operation the WSDL does not list, worded as PHP's SoapServer words it. */
+export function unknownOperationFault(operation: string): SoapFault {
+  return { faultcode: 'SOAP-ENV:Client', faultstring: `Function '${operation}' doesn't exist` };
+}

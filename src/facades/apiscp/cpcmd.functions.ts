@@ -1,0 +1,187 @@
+import type { Ctx } from '../../core/context.js';
+import {
+  activateSites,
+  addSite,
+  changeSitePassword,
+  collectSites,
+  deleteSites,
+  editSites,
+  getScope,
+  getSitePlan,
+  getSiteUsage,
+  hijackSite,
+  isSiteInactive,
+  listSitePlans,
+  setScope,
+  suspendSites,
+  whoami,
+} from '../../core/sites/site.service.js';
+import { AppError } from '../../errors/app-error.js';
+
+/** Who a call acts as: `-d SITE` (cpcmd) or the site argument of a site-level function. */
+export interface CallContext {
+  site?: string | undefined;
+  user?: string | undefined;
+}
+
+/**
+ * One ApisCP module function, as cpcmd, the JSON door and SOAP call it: positional arguments in the
+ * order ApisCP declares them (`params` is also what the WSDL lists).
+ */
+export interface CpcmdFunction {
+  name: string;
+  params: string[];
+  /** Takes any number of further arguments (scope:set). */
+  variadic?: boolean;
+  /** Needs a site to act on (`-d SITE`). */
+  needsSite?: boolean;
+  run(ctx: Ctx, args: unknown[], call: CallContext): Promise<unknown>;
+}
+
+/** An options argument: `[]` (PHP's empty array) and null mean none. */
+function flags(raw: unknown, name: string): Record<string, unknown> {
+  if (raw === undefined || raw === null || (Array.isArray(raw) && raw.length === 0)) return {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw AppError.validation({ [name]: ['must be a map of options'] }, `${name}: must be a map of options`);
+  return raw as Record<string, unknown>;
+}
+
+function flag(options: Record<string, unknown>, ...names: string[]): unknown {
+  for (const n of names) if (Object.hasOwn(options, n)) return options[n];
+  return undefined;
+}
+
+function truthy(v: unknown): boolean {
+  return v === true || v === 1 || v === '1' || v === 'true';
+}
+
+function checkFlags(options: Record<string, unknown>, known: string[], name: string): void {
+  const unknown = Object.keys(options).filter((k) => !known.includes(k));
+  if (unknown.length) throw AppError.validation({ [name]: [`unknown option ${unknown.join(', ')}; known: ${known.join(', ')}`] }, `${name}: unknown option ${unknown.join(', ')}`);
+}
+
+function siteOf(call: CallContext, arg: unknown, fn: string): string {
+  const site = arg ?? call.site;
+  if (site === undefined || site === null || site === '') throw AppError.validation({ site: [`${fn} acts on a site: pass -d SITE`] }, `${fn} acts on a site: pass -d SITE`);
+  if (typeof site !== 'string' && typeof site !== 'number') throw AppError.validation({ site: ['must be a site, domain or invoice'] });
+  return String(site);
+}
+
+const functions: CpcmdFunction[] = [
+  {
+    name: 'admin:collect',
+    params: ['params', 'query', 'sites'],
+    run: (ctx, [params, query, sites]) => collectSites(ctx, { params: params === undefined ? [] : params, query, sites }),
+  },
+  {
+    name: 'admin:add-site',
+    params: ['domain', 'admin', 'opts', 'plan'],
+    run: async (ctx, [domain, admin, opts, plan]) => {
+      await addSite(ctx, { domain, admin_user: admin, opts, plan });
+      return true;
+    },
+  },
+  {
+    name: 'admin:edit-site',
+    params: ['site', 'opts', 'flags'],
+    run: async (ctx, [site, opts, rawFlags]) => {
+      const f = flags(rawFlags, 'flags');
+      checkFlags(f, ['reset', 'dry-run', 'dry_run'], 'flags');
+      const dryRun = truthy(flag(f, 'dry-run', 'dry_run'));
+      const edited = await editSites(ctx, { target: siteOf({}, site, 'admin:edit-site'), opts, reset: truthy(f.reset), dryRun });
+      return dryRun ? edited : true;
+    },
+  },
+  {
+    name: 'admin:deactivate-site',
+    params: ['site', 'reason'],
+    run: async (ctx, [site, reason]) => {
+      await suspendSites(ctx, { target: siteOf({}, site, 'admin:deactivate-site'), reason });
+      return true;
+    },
+  },
+  {
+    name: 'admin:activate-site',
+    params: ['site'],
+    run: async (ctx, [site]) => {
+      await activateSites(ctx, { target: siteOf({}, site, 'admin:activate-site') });
+      return true;
+    },
+  },
+  {
+    name: 'admin:delete-site',
+    params: ['site', 'flags'],
+    run: async (ctx, [site, rawFlags]) => {
+      const f = flags(rawFlags, 'flags');
+      checkFlags(f, ['since', 'match', 'dry-run', 'dry_run', 'force'], 'flags');
+      const dryRun = truthy(flag(f, 'dry-run', 'dry_run'));
+      const target = site === undefined || site === null || site === '' ? null : (site as string);
+      // The sites (to be) deleted: a non-empty list is as truthy to a billing module as ApisCP's true.
+      return deleteSites(ctx, { target, since: f.since, match: f.match, dryRun, force: truthy(f.force) });
+    },
+  },
+  {
+    name: 'admin:hijack',
+    params: ['site', 'user', 'gate'],
+    run: async (ctx, [site, user, gate]) => (await hijackSite(ctx, { site: siteOf({}, site, 'admin:hijack'), user, gate })).id,
+  },
+  { name: 'admin:list-plans', params: [], run: (ctx) => listSitePlans(ctx) },
+  { name: 'admin:get-plan', params: ['name'], run: async (ctx, [name]) => (await getSitePlan(ctx, name)).services },
+  {
+    name: 'admin:get-usage',
+    params: ['field', 'sites'],
+    run: async (ctx, [field, sites]) => {
+      if (field !== undefined && field !== null && field !== 'storage' && field !== 'domains' && field !== 'users') throw AppError.validation({ field: ['must be storage, domains, users or null'] }, 'field: must be storage, domains, users or null');
+      const usage = await getSiteUsage(ctx, { sites });
+      if (field === undefined || field === null) return usage;
+      return Object.fromEntries(Object.entries(usage).map(([site, u]) => [site, u[field as string]]));
+    },
+  },
+  {
+    name: 'auth:is-inactive',
+    params: [],
+    needsSite: true,
+    run: (ctx, _args, call) => isSiteInactive(ctx, siteOf(call, undefined, 'auth:is-inactive')),
+  },
+  {
+    name: 'auth:change-password',
+    params: ['password', 'user', 'domain'],
+    run: (ctx, [password, user, domain], call) => changeSitePassword(ctx, { site: siteOf(call, domain, 'auth:change-password'), password, user: user ?? call.user }),
+  },
+  { name: 'common:whoami', params: [], run: (ctx, _args, call) => whoami(ctx, call.site ?? null) },
+  { name: 'scope:set', params: ['name', 'value'], variadic: true, run: (ctx, [name, ...rest]) => setScope(ctx, name, rest) },
+  { name: 'scope:get', params: ['name'], variadic: true, run: (ctx, [name, ...rest]) => getScope(ctx, name, rest) },
+];
+
+const byName = new Map(functions.map((f) => [f.name, f]));
+
+/** Every function, for the WSDL (`module_function_name`). */
+export function cpcmdFunctions(): readonly CpcmdFunction[] {
+  return functions;
+}
+
+/**
+ * `admin:collect`, `admin_collect`, `admin:add-site` and `admin_add_site` all name one function:
+ * ApisCP writes module functions with underscores, and cpcmd accepts dashes after the colon.
+ */
+export function findCpcmdFunction(name: string): CpcmdFunction | undefined {
+  const m = /^([a-z][a-z0-9]*)(?::|_)([a-z0-9_-]+)$/i.exec(name.trim());
+  if (!m) return undefined;
+  return byName.get(`${m[1]!.toLowerCase()}:${m[2]!.toLowerCase().replace(/_/g, '-')}`);
+}
+
+/** The SOAP operation name of a function: `admin:add-site` → `admin_add_site`. */
+export function soapName(fn: CpcmdFunction): string {
+  return fn.name.replace(':', '_').replace(/-/g, '_');
+}
+
+/** Checks the call's shape, then runs it. Missing trailing arguments are the function's defaults. */
+export async function callCpcmd(ctx: Ctx, name: string, args: unknown[], call: CallContext = {}): Promise<unknown> {
+  const fn = findCpcmdFunction(name);
+  if (!fn) throw AppError.notFound(`function ${name}`);
+  if (!Array.isArray(args)) throw AppError.validation({ args: ['must be a list of arguments'] });
+  if (!fn.variadic && args.length > fn.params.length) {
+    throw AppError.validation({ args: [`${fn.name} takes at most ${fn.params.length} argument(s) (${fn.params.join(', ') || 'none'}), got ${args.length}`] }, `${fn.name} takes at most ${fn.params.length} argument(s) (${fn.params.join(', ') || 'none'}), got ${args.length}`);
+  }
+  if (fn.needsSite && !call.site) throw AppError.validation({ site: [`${fn.name} acts on a site: pass -d SITE`] }, `${fn.name} acts on a site: pass -d SITE`);
+  return fn.run(ctx, args, call);
+}

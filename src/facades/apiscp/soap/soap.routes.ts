@@ -1,0 +1,73 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { toAppError } from '../../../http/errors.js';
+import { toSoapFault, unknownOperationFault } from '../apiscp.errors.js';
+import { decodeSoapRequest, encodeSoapFault, encodeSoapResponse, SoapFaultError, type SoapFault } from './soap-codec.js';
+import { buildWsdl, type SoapOperation } from './soap-wsdl.js';
+
+/** One decoded call, handed to the dispatcher; the transport knows nothing of what it does. */
+export interface SoapDispatch {
+  /** `?authkey=` of the endpoint URL, as sent (undefined when absent). */
+  authkey: string | undefined;
+  /** `module_function`, always one of the operations listed in the WSDL. */
+  operation: string;
+  /** Positional arguments; null where the caller passed null or omitted an optional argument. */
+  args: unknown[];
+  /** `Abort-On: error`: fail on the first error-level message instead of only on fatal ones. */
+  abortOnError: boolean;
+}
+
+export interface SoapRoutesOptions {
+  operations: SoapOperation[];
+  /** Base URL clients reach this server at; the WSDL's service address is `<publicUrl>/soap`. */
+  publicUrl: string;
+  call: (input: SoapDispatch) => Promise<unknown>;
+}
+
+const XML = 'text/xml; charset=utf-8';
+
+function sendFault(reply: FastifyReply, fault: SoapFault): FastifyReply {
+  // SOAP 1.1 over HTTP: every fault is a 500 (PHP reads the envelope whatever the status).
+  return reply.code(500).type(XML).send(encodeSoapFault(fault));
+}
+
+function firstString(value: unknown): string | undefined {
+  if (Array.isArray(value)) return firstString(value[0]);
+  return typeof value === 'string' ? value : undefined;
+}
+
+function abortOnError(header: string | string[] | undefined): boolean {
+  const values = Array.isArray(header) ? header : header === undefined ? [] : [header];
+  return values.some((v) => v.split(',').some((level) => level.trim().toLowerCase() === 'error'));
+}
+
+/**
+ * ApisCP's SOAP door: `GET /apnscp.wsdl` (no authentication, PHP fetches it with a plain GET) and
+ * `POST /soap?authkey=KEY`. Register it in its own scope: it sets that scope's XML body parser and
+ * error handler.
+ */
+export async function soapRoutes(scope: FastifyInstance, opts: SoapRoutesOptions): Promise<void> {
+  const wsdl = buildWsdl(opts.operations, opts.publicUrl);
+  const known = new Set(opts.operations.map((op) => op.name));
+
+  scope.addContentTypeParser(['text/xml', 'application/soap+xml'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  scope.setErrorHandler((err, req, reply) => {
+    if (!(err instanceof SoapFaultError) && toAppError(err).code === 'internal') req.log.error({ err }, 'SOAP request failed');
+    return sendFault(reply, toSoapFault(err));
+  });
+
+  scope.get('/apnscp.wsdl', { schema: { hide: true } }, async (_req, reply) => reply.type(XML).send(wsdl));
+
+  scope.post('/soap', { schema: { hide: true } }, async (req, reply) => {
+    const soapAction = firstString(req.headers.soapaction);
+    const { operation, args } = decodeSoapRequest(typeof req.body === 'string' ? req.body : '', { soapAction });
+    if (!known.has(operation)) return sendFault(reply, unknownOperationFault(operation.slice(0, 200)));
+    const result = await opts.call({
+      authkey: firstString((req.query as Record<string, unknown> | undefined)?.authkey),
+      operation,
+      args,
+      abortOnError: abortOnError(req.headers['abort-on']),
+    });
+    return reply.type(XML).send(encodeSoapResponse(operation, result));
+  });
+}
