@@ -27,7 +27,7 @@ function containsNul(input: unknown): boolean {
 
 function redactUrl(url: string): string {
   // Login links carry single-use secrets in the query string; logs must not.
-  return url.replace(/([?&](?:token|key|code|password)=)[^&]*/gi, '$1[redacted]');
+  return url.replace(/([?&](?:token|key|code|password|authkey|esprit_id)=)[^&]*/gi, '$1[redacted]');
 }
 
 // Where the HSP documents are silent, the behaviour is ours; integrators read it here.

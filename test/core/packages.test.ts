@@ -18,6 +18,7 @@ const pkg = (id: number, features: Feature[]): Package => ({
   parent_id: null,
   parent_uid: null,
   features,
+  service_defaults: {},
 });
 
 describe('addedFeatures', () => {

@@ -34,13 +34,18 @@ it('logs every request as JSON with its request id, and never a key, token or pa
   expect((await t.app.server.inject({ method: 'GET', url: link.path })).statusCode).toBe(303);
   await t.app.server.inject({ method: 'GET', url: '/v1/clients', headers: { authorization: `Basic ${Buffer.from(`${reseller.api_token}:wrong-key-secret`).toString('base64')}` } });
   const issued = await createReseller(t);
+  // ApisCP's doors carry secrets in the query string too: the SOAP key and the panel session id.
+  await t.app.server.inject({ method: 'GET', url: `/apnscp.wsdl?authkey=${t.operatorKey}` });
+  await t.app.server.inject({ method: 'GET', url: '/apps/dashboard?esprit_id=session-secret-in-url' });
 
   const parsed = lines.map((l) => JSON.parse(l) as { reqId?: string; msg?: string });
   expect(parsed.some((l) => l.reqId === 'req-log-test-1')).toBe(true);
   const text = lines.join('\n');
   // The login link was requested and logged, with its secret cut out.
   expect(text).toContain('/login/auth_token?token=[redacted]');
-  for (const secret of [reseller.api_key, link.token, 'wrong-key-secret', issued.api_key, t.operatorKey, Buffer.from(`${reseller.api_token}:${reseller.api_key}`).toString('base64')]) {
+  expect(text).toContain('/apnscp.wsdl?authkey=[redacted]');
+  expect(text).toContain('/apps/dashboard?esprit_id=[redacted]');
+  for (const secret of ['session-secret-in-url', reseller.api_key, link.token, 'wrong-key-secret', issued.api_key, t.operatorKey, Buffer.from(`${reseller.api_token}:${reseller.api_key}`).toString('base64')]) {
     expect(text).not.toContain(secret);
   }
 });

@@ -89,9 +89,10 @@ describe('OpenAPI and docs', () => {
     '/admin/v1/webhook-deliveries/{id}/replay',
     '/admin/v1/keys',
     '/admin/v1/demo',
+    '/api/v1/cpcmd/{fn}',
   ];
 
-  it('/openapi.json is OpenAPI 3.1 with exactly the /v1 and /admin/v1 paths, and nothing internal', async () => {
+  it('/openapi.json is OpenAPI 3.1 with exactly the /v1, /admin/v1 and /api/v1 paths, and nothing internal', async () => {
     const res = await get('/openapi.json');
     expect(res.statusCode).toBe(200);
     const doc = res.json();
@@ -106,7 +107,7 @@ describe('OpenAPI and docs', () => {
     const doc = (await get('/openapi.json')).json() as { paths: Record<string, Record<string, unknown>> };
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const method of Object.keys(ops)) {
-        const url = path.replace('{id}', '1').replace('{domain_name}', 'x.test').replace('{tag_name}', 'x').replace('{uid}', 'x').replace('{name}', 'x.test');
+        const url = path.replace('{id}', '1').replace('{domain_name}', 'x.test').replace('{tag_name}', 'x').replace('{uid}', 'x').replace('{name}', 'x.test').replace('{fn}', 'admin:collect');
         const res = await t.app.server.inject({ method: method.toUpperCase() as 'GET', url });
         // No credentials: a real route answers 401 (or 200/422 for the public sign-up), never the 404 of an unknown path.
         expect([200, 401, 422], `${method} ${path}`).toContain(res.statusCode);

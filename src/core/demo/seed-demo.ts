@@ -78,7 +78,7 @@ export async function seedDemo(ctx: Ctx): Promise<DemoSeedResult> {
       targetType: 'catalog',
       targetId: 'demo',
       resellerId: null,
-      after: { packages: (await listPackages(tx)).map((p) => p.uid), features: [antiSpam, antiVirus, spooling, multi, archive, support], reseller_id: reseller.id },
+      after: { packages: (await listPackages(tx)).map((p) => p.uid).filter((uid) => uid !== DEFAULT_SITE_PLAN), features: [antiSpam, antiVirus, spooling, multi, archive, support], reseller_id: reseller.id },
     });
     return { created: true, reseller, credentials };
   });

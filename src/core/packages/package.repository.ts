@@ -16,6 +16,7 @@ const planColumns = [
   'domain_cost_cents',
   'mailbox_cost_cents',
   'parent_id',
+  sql<Record<string, Record<string, unknown>>>`service_defaults`.as('service_defaults'),
   sql<string | null>`(select pp.uid from plans pp where pp.id = plans.parent_id)`.as('parent_uid'),
   // Features ride along in the same row: one round trip per package look-up.
   sql<Feature[]>`coalesce((select json_agg(json_build_object('id', f.id, 'code', f.code, 'name', f.name, 'blurb', f.blurb, 'description', f.description, 'position', f.position) order by f.position, f.id) from plan_features pf join features f on f.id = pf.feature_id where pf.plan_id = plans.id), '[]'::json)`.as(
@@ -57,22 +58,23 @@ export interface PlanRow {
   domain_cost_cents: number;
   mailbox_cost_cents: number;
   parent_id: number | null;
+  service_defaults?: Record<string, Record<string, unknown>>;
 }
 
 export async function insertPlan(db: Executor, row: PlanRow, now: Date): Promise<number> {
   const { id } = await db
     .insertInto('plans')
-    .values({ ...row, limits: JSON.stringify(row.limits), service_defaults: '{}', created_at: now, updated_at: now })
+    .values({ ...row, limits: JSON.stringify(row.limits), service_defaults: JSON.stringify(row.service_defaults ?? {}), created_at: now, updated_at: now })
     .returning('id')
     .executeTakeFirstOrThrow();
   return id;
 }
 
 export async function updatePlan(db: Executor, id: number, patch: Partial<PlanRow>, now: Date): Promise<void> {
-  const { limits, ...rest } = patch;
+  const { limits, service_defaults, ...rest } = patch;
   await db
     .updateTable('plans')
-    .set({ ...rest, ...(limits ? { limits: JSON.stringify(limits) } : {}), updated_at: now })
+    .set({ ...rest, ...(limits ? { limits: JSON.stringify(limits) } : {}), ...(service_defaults ? { service_defaults: JSON.stringify(service_defaults) } : {}), updated_at: now })
     .where('id', '=', id)
     .execute();
 }

@@ -57,6 +57,11 @@ export const createPackageInput = z
     /** Feature ids or feature codes. */
     features: z.array(z.union([z.number().int().positive(), slug])).max(200, 'has too many entries').optional(),
     parent_uid: slug.nullish(),
+    /**
+     * Site values this plan sets (`{"diskquota": {"quota": 5000}}`); what it does not set comes from its
+     * parent, then the base plan. Checked against the site parameters' types (see core/sites).
+     */
+    service_defaults: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
   })
   .strict();
 export type CreatePackageInput = z.input<typeof createPackageInput>;
@@ -87,4 +92,5 @@ export interface Package {
   parent_id: number | null;
   parent_uid: string | null;
   features: Feature[];
+  service_defaults: Record<string, Record<string, unknown>>;
 }

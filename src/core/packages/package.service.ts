@@ -1,3 +1,4 @@
+import { checkServiceDefaults } from '../sites/site.params.js';
 import { AppError, addFieldError, type FieldErrors } from '../../errors/app-error.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
@@ -65,6 +66,7 @@ export async function createPackage(ctx: Ctx, raw: CreatePackageInput): Promise<
     const fields: FieldErrors = {};
     const featureIds = await resolveFeatureIds(tx, input.features ?? [], fields);
     const parentId = await resolveParent(tx, input.parent_uid, fields);
+    const serviceDefaults = checkServiceDefaults(input.service_defaults ?? {}, fields);
     if (Object.keys(fields).length) throw AppError.validation(fields);
     try {
       const id = await repo.insertPlan(
@@ -80,6 +82,7 @@ export async function createPackage(ctx: Ctx, raw: CreatePackageInput): Promise<
           domain_cost_cents: input.domain_cost_cents ?? 0,
           mailbox_cost_cents: input.mailbox_cost_cents ?? 0,
           parent_id: parentId,
+          service_defaults: serviceDefaults,
         },
         tx.clock(),
       );
@@ -102,6 +105,8 @@ export async function updatePackage(ctx: Ctx, uid: string, raw: UpdatePackageInp
     const fields: FieldErrors = {};
     const featureIds = input.features ? await resolveFeatureIds(tx, input.features, fields) : undefined;
     const parentId = input.parent_uid !== undefined ? await resolveParent(tx, input.parent_uid, fields, plan.id) : undefined;
+    // Given defaults merge into the plan's (null drops one): a plan is edited a value at a time.
+    const serviceDefaults = input.service_defaults !== undefined ? mergeDefaults(plan.service_defaults, input.service_defaults, checkServiceDefaults(input.service_defaults, fields)) : undefined;
     if (Object.keys(fields).length) throw AppError.validation(fields);
     await repo.updatePlan(
       tx.db,
@@ -116,6 +121,7 @@ export async function updatePackage(ctx: Ctx, uid: string, raw: UpdatePackageInp
         ...(input.domain_cost_cents !== undefined ? { domain_cost_cents: input.domain_cost_cents } : {}),
         ...(input.mailbox_cost_cents !== undefined ? { mailbox_cost_cents: input.mailbox_cost_cents } : {}),
         ...(parentId !== undefined ? { parent_id: parentId } : {}),
+        ...(serviceDefaults !== undefined ? { service_defaults: serviceDefaults } : {}),
       },
       tx.clock(),
     );
@@ -124,6 +130,18 @@ export async function updatePackage(ctx: Ctx, uid: string, raw: UpdatePackageInp
     await recordAudit(tx, { action: 'package.updated', targetType: 'package', targetId: plan.uid, resellerId: null, before: auditView(plan), after: auditView(updated) });
     return updated;
   });
+}
+
+function mergeDefaults(current: Record<string, Record<string, unknown>>, given: Record<string, Record<string, unknown>>, checked: Record<string, Record<string, unknown>>): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [service, params] of Object.entries(current ?? {})) out[service] = { ...params };
+  for (const [service, params] of Object.entries(given)) {
+    for (const [param, value] of Object.entries(params ?? {})) {
+      if (value === null) delete out[service]?.[param];
+      else if (checked[service]?.[param] !== undefined) (out[service] ??= {})[param] = checked[service][param];
+    }
+  }
+  return out;
 }
 
 export async function listFeatures(ctx: Ctx): Promise<Feature[]> {

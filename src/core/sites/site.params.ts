@@ -150,3 +150,30 @@ export function resolveDefaults(chain: Record<string, unknown>[]): Record<string
   }
   return out;
 }
+
+/**
+ * A plan's service defaults, validated: only values a site keeps as metadata can have plan defaults
+ * (domains, users and invoices belong to each site). A null value means "inherit": it is left out.
+ */
+export function checkServiceDefaults(raw: Record<string, Record<string, unknown>>, fields: Record<string, string[]>): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [service, params] of Object.entries(raw)) {
+    for (const [param, value] of Object.entries(params ?? {})) {
+      const spec = specOf(service, param);
+      const key = `service_defaults.${service}.${param}`;
+      if (!spec) {
+        (fields[key] ??= []).push(Object.hasOwn(SERVICES, service) ? `${service},${param}: unknown parameter of service ${service}` : `${service}: unknown service`);
+        continue;
+      }
+      if (spec.store !== 'meta') {
+        (fields[key] ??= []).push(`${service},${param} belongs to each site; a plan cannot set it`);
+        continue;
+      }
+      if (value === null) continue;
+      const r = coerceParam(service, param, value);
+      if (!r.ok) (fields[key] ??= []).push(r.message);
+      else (out[service] ??= {})[param] = r.value;
+    }
+  }
+  return out;
+}

@@ -812,3 +812,30 @@ export const siteCleanupHandler = {
     if (deleted) ctx.log.info({ deleted }, 'account clean-up deleted long-suspended sites');
   },
 };
+
+/** What the site dashboard shows a session: its site, and where it may switch to. */
+export interface SiteDashboard {
+  site: string;
+  domain: string | null;
+  user: string;
+  /** Subordinates a master may enter (empty when switching is off or the site is no master). */
+  subordinates: { site: string; domain: string | null }[];
+  /** The master this session came from, to switch back to. */
+  origin: { site: string; domain: string | null } | null;
+}
+
+export async function getSiteDashboard(ctx: Ctx, session: { clientId: number | null; originClientId: number | null; login: string }): Promise<SiteDashboard | undefined> {
+  if (session.clientId === null) return undefined;
+  const [site] = await repo.findSites(ctx.db, { ids: [session.clientId] });
+  if (!site) return undefined;
+  const switching = (await repo.readSetting(ctx.db, SUBORDINATE_SSO_KEY)) !== 'false';
+  const subordinates = switching && site.invoice ? (await repo.findSites(ctx.db, { parentInvoice: site.invoice, active: true }, 200)).filter((s) => s.id !== site.id) : [];
+  const [origin] = switching && session.originClientId !== null ? await repo.findSites(ctx.db, { ids: [session.originClientId], active: true }) : [];
+  return {
+    site: siteName(site.id),
+    domain: site.domains[0] ?? null,
+    user: session.login,
+    subordinates: subordinates.map((s) => ({ site: siteName(s.id), domain: s.domains[0] ?? null })),
+    origin: origin ? { site: siteName(origin.id), domain: origin.domains[0] ?? null } : null,
+  };
+}

@@ -130,6 +130,7 @@ export function toAdminPackage(p: Package) {
     mailbox_cost_cents: p.mailbox_cost_cents,
     parent_uid: p.parent_uid,
     features: p.features,
+    service_defaults: p.service_defaults,
   };
 }
 

@@ -52,6 +52,7 @@ export const adminPackage = z.object({
   mailbox_cost_cents: z.number().int(),
   parent_uid: z.string().nullable(),
   features: z.array(adminFeature),
+  service_defaults: z.record(z.string(), z.record(z.string(), z.unknown())),
 });
 
 export const adminDomain = z.object({ name: z.string(), status: z.string(), mail_servers: z.array(z.string()) });

@@ -1,8 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../../errors/app-error.js';
 import { getClientForOperator } from '../../core/clients/client.service.js';
 import { ctxFor, type CoreDeps } from '../../core/context.js';
 import { getSession, LOGIN_PATH, redeemLoginToken, SESSION_TTL_SECONDS } from '../../core/sso/sso.service.js';
 import { toAppError } from '../../http/errors.js';
+import { getSiteDashboard, switchSite } from '../../core/sites/site.service.js';
 
 const SESSION_COOKIE = 'hp_session';
 
@@ -39,6 +41,57 @@ function readCookie(req: FastifyRequest, name: string): string | undefined {
 /** The SSO landing: consumes a login token, starts a session, and shows the client's page. */
 export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promise<void> {
   const secure = deps.settings.publicUrl.startsWith('https:');
+  const sessionCookie = (token: string) => [`${SESSION_COOKIE}=${token}`, 'Path=/', 'HttpOnly', 'SameSite=Lax', `Max-Age=${SESSION_TTL_SECONDS}`, ...(secure ? ['Secure'] : [])].join('; ');
+
+  // Site switching posts a plain HTML form.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_req, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+
+  /**
+   * ApisCP's panel entry: `/apps/dashboard?esprit_id=<session id>` (what admin:hijack returns) opens
+   * the site's dashboard and keeps the session in a cookie; without esprit_id the cookie is used.
+   */
+  app.get('/apps/dashboard', { schema: { hide: true } }, async (req, reply) => {
+    const ctx = ctxFor(deps, { kind: 'system' }, req.log, req);
+    const given = (req.query as { esprit_id?: unknown }).esprit_id;
+    const token = typeof given === 'string' ? given : (readCookie(req, SESSION_COOKIE) ?? '');
+    const session = await getSession(ctx, token);
+    const view = session ? await getSiteDashboard(ctx, { clientId: session.client_id, originClientId: session.origin_client_id, login: session.login }) : undefined;
+    if (!session || !view) {
+      return page(reply, 401, 'Please log in', '<p>This session is invalid, has ended, or its site is suspended.</p>');
+    }
+    if (typeof given === 'string') reply.header('set-cookie', sessionCookie(token));
+    const switchForm = (target: { site: string; domain: string | null }, label: string) =>
+      `<form method="post" action="/apps/dashboard/switch"><input type="hidden" name="site" value="${escapeHtml(target.site)}"><button>${escapeHtml(label)} ${escapeHtml(target.domain ?? target.site)}</button></form>`;
+    const subs = view.subordinates.map((t) => `<li>${switchForm(t, 'Switch to')}</li>`).join('');
+    return page(
+      reply,
+      200,
+      view.domain ?? view.site,
+      `<p>Signed in to <code>${escapeHtml(view.site)}</code> as <code>${escapeHtml(view.user)}</code>.</p>` +
+        (view.origin ? switchForm(view.origin, 'Back to') : '') +
+        (subs ? `<h2>Subordinate sites</h2><ul>${subs}</ul>` : ''),
+    );
+  });
+
+  app.post('/apps/dashboard/switch', { schema: { hide: true } }, async (req, reply) => {
+    const ctx = ctxFor(deps, { kind: 'system' }, req.log, req);
+    const session = await getSession(ctx, readCookie(req, SESSION_COOKIE) ?? '');
+    if (!session) return page(reply, 401, 'Please log in', '<p>Your session has ended.</p>');
+    const target = (req.body as { site?: unknown } | undefined)?.site;
+    try {
+      if (typeof target !== 'string' || target === '') throw new AppError('validation_failed', 'name the site to switch to');
+      const next = await switchSite(ctx, { session: { clientId: session.client_id, originClientId: session.origin_client_id }, target });
+      reply.header('set-cookie', sessionCookie(next.id));
+      return reply.code(303).header('cache-control', 'no-store').redirect('/apps/dashboard');
+    } catch (e) {
+      const err = toAppError(e);
+      if (err.code === 'internal') throw e;
+      const status = err.code === 'forbidden' ? 403 : err.code === 'not_found' ? 404 : err.code === 'invalid_state' ? 409 : 422;
+      return page(reply, status, 'You cannot switch to this site', `<p>${escapeHtml(err.message)}</p>`);
+    }
+  });
 
   app.get(LOGIN_PATH, { schema: { hide: true } }, async (req, reply) => {
     const token = (req.query as { token?: unknown }).token;

@@ -526,8 +526,11 @@ function writeValue(out: Writer, name: string, value: unknown, seen: Set<object>
   }
   const toJSON = (obj as { toJSON?: unknown }).toJSON;
   if (typeof toJSON === 'function') {
-    writeValue(out, name, (toJSON as () => unknown).call(obj), seen);
-    return;
+    const json = (toJSON as () => unknown).call(obj);
+    if (json !== obj) {
+      writeValue(out, name, json, seen);
+      return;
+    }
   }
   if (seen.has(obj)) throw new Error('cannot encode a cyclic value as SOAP');
   seen.add(obj);

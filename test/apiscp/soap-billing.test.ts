@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fromPhp, requirePhpSoap, runPhpSoap, type PhpCall, type PhpOutcome } from '../support/php-soap.js';
+import { startApiscpServer, type ApiscpServer } from './apiscp-harness.js';
+
+// A billing module's life cycle of a site, through PHP's SoapClient against the real server: the
+// calls ApisCP modules (WHMCS, Blesta, Clientexec) make, with the types PHP gets back.
+let s: ApiscpServer;
+beforeAll(async () => {
+  await requirePhpSoap();
+  s = await startApiscpServer();
+});
+afterAll(() => s?.close());
+
+const soap = (calls: PhpCall[], key = s.t.operatorKey): Promise<PhpOutcome[]> =>
+  runPhpSoap(calls, { wsdl: `${s.url}/apnscp.wsdl`, location: `${s.url}/soap?authkey=${encodeURIComponent(key)}` });
+
+function value(o: PhpOutcome | undefined): unknown {
+  if (!o?.ok) throw new Error(`expected a result, got ${JSON.stringify(o)}`);
+  return fromPhp(o.value!);
+}
+
+describe('SOAP door for billing modules (PHP SoapClient)', () => {
+  it('adds, edits, suspends, activates, collects, hijacks and deletes a site', async () => {
+    const out = await soap([
+      { op: 'admin_add_site', args: ['billing-soap.example', 'billadmin', { 'siteinfo.email': 'owner@billing-soap.example', 'billing.invoice': 'WHMCS-1001', 'diskquota.quota': 2000 }] },
+      { op: 'admin_collect', args: [['siteinfo.domain', 'diskquota.quota', 'billing.invoice'], { 'billing.invoice': 'WHMCS-1001' }] },
+      { op: 'admin_edit_site', args: ['billing-soap.example', { 'diskquota.quota': 3000, 'ssh.enabled': false }] },
+      { op: 'admin_deactivate_site', args: ['billing-soap.example', 'unpaid invoice'] },
+      // Clientexec indexes the answer by the domain it passed.
+      { op: 'admin_collect', args: [null, [], ['billing-soap.example']] },
+      { op: 'admin_activate_site', args: ['WHMCS-1001'] },
+      { op: 'admin_hijack', args: ['billing-soap.example', null, 'UI'] },
+      { op: 'admin_list_plans', args: [] },
+      { op: 'admin_get_plan', args: ['basic'] },
+      { op: 'common_whoami', args: [] },
+      { op: 'admin_delete_site', args: ['WHMCS-1001', { 'dry-run': true }] },
+      { op: 'admin_delete_site', args: ['WHMCS-1001'] },
+      { op: 'admin_collect', args: [[], { 'billing.invoice': 'WHMCS-1001' }] },
+    ]);
+    expect(out.every((o) => o.ok), JSON.stringify(out.filter((o) => !o.ok))).toBe(true);
+    const [added, collected, edited, suspended, byDomain, activated, hijacked, plans, plan, who, dry, deleted, gone] = out;
+    expect(value(added)).toBe(true);
+    const sites = value(collected) as Record<string, { siteinfo: { domain: string }; diskquota: { quota: number }; billing: { invoice: string }; active: boolean; domain: string }>;
+    const [siteKey] = Object.keys(sites);
+    expect(siteKey).toMatch(/^site\d+$/);
+    expect(sites[siteKey!]).toEqual({ siteinfo: { domain: 'billing-soap.example' }, diskquota: { quota: 2000 }, billing: { invoice: 'WHMCS-1001' }, active: true, domain: 'billing-soap.example' });
+    expect(value(edited)).toBe(true);
+    expect(value(suspended)).toBe(true);
+    const view = value(byDomain) as Record<string, Record<string, unknown>>;
+    expect(Object.keys(view)).toEqual(['billing-soap.example']);
+    expect(view['billing-soap.example']).toMatchObject({ active: false, domain: 'billing-soap.example', diskquota: { quota: 3000 }, ssh: { enabled: 0 }, siteinfo: { email: 'owner@billing-soap.example', admin_user: 'billadmin', plan: 'basic' } });
+    expect(value(activated)).toBe(true);
+    const sessionId = value(hijacked);
+    expect(sessionId).toEqual(expect.stringMatching(/^[A-Za-z0-9_-]{40,}$/));
+    expect(value(plans)).toContain('basic');
+    expect(value(plan)).toMatchObject({ diskquota: { quota: expect.any(Number) }, ssh: { enabled: 1 } });
+    expect(value(who)).toBe('admin');
+    expect(value(dry)).toEqual([{ site: siteKey, id: Number(siteKey!.slice(4)), domain: 'billing-soap.example', active: true, suspended_at: null, suspend_reason: null }]);
+    expect(value(deleted)).toHaveLength(1);
+    // PHP has one array type: nothing left is an empty array.
+    expect(value(gone)).toEqual([]);
+
+    // The hijacked session opened the site's panel (before the delete ended it).
+    const panel = await fetch(`${s.url}/apps/dashboard?esprit_id=${encodeURIComponent(String(sessionId))}`);
+    expect(panel.status).toBe(401);
+  });
+
+  it('a hijacked session opens the site dashboard at /apps/dashboard?esprit_id=', async () => {
+    const [added, hijacked] = await soap([
+      { op: 'admin_add_site', args: ['panel-soap.example', 'paneladmin', []] },
+      { op: 'admin_hijack', args: ['panel-soap.example'] },
+    ]);
+    expect(value(added)).toBe(true);
+    const id = String(value(hijacked));
+    const panel = await fetch(`${s.url}/apps/dashboard?esprit_id=${encodeURIComponent(id)}`);
+    expect(panel.status).toBe(200);
+    const html = await panel.text();
+    expect(html).toContain('panel-soap.example');
+    expect(html).toContain('paneladmin');
+    expect(panel.headers.get('set-cookie')).toMatch(/^hp_session=[^;]+; Path=\/; HttpOnly; SameSite=Lax/);
+  });
+
+  it('answers bad calls with SOAP faults and changes nothing', async () => {
+    const out = await soap([
+      { op: 'admin_add_site', args: ['not a domain', 'x', []] },
+      { op: 'admin_add_site', args: ['fault-soap.example', 'faultadmin', { 'diskquota.quota': 'lots' }] },
+      { op: 'admin_add_site', args: ['fault-soap.example', 'faultadmin', { 'nosuch.param': 1 }] },
+      { op: 'admin_edit_site', args: ['no-such-site.example', { 'diskquota.quota': 1 }] },
+      { op: 'admin_get_plan', args: ['no-such-plan'] },
+      { op: 'admin_collect', args: [['siteinfo.nope'], []] },
+      { op: 'admin_collect', args: [[], [], ['fault-soap.example']] },
+    ]);
+    expect(out.slice(0, 6).map((o) => o.fault?.faultcode)).toEqual(Array(6).fill('SOAP-ENV:Server'));
+    expect(out[0]!.fault!.faultstring).toContain('not a valid domain name');
+    expect(out[1]!.fault!.faultstring).toContain('diskquota,quota');
+    expect(out[2]!.fault!.faultstring).toContain('nosuch: unknown service');
+    expect(out[3]!.fault!.faultstring).toContain('no-such-site.example');
+    expect(out[4]!.fault!.faultstring).toContain('no-such-plan');
+    expect(out[5]!.fault!.faultstring).toContain('siteinfo,nope');
+    // None of the refused adds created the site.
+    expect(value(out[6])).toEqual([]);
+  });
+
+  it('refuses a missing, wrong or reseller key with a Client fault', async () => {
+    const wrong = await soap([{ op: 'admin_list_plans' }], 'hp_op_not-a-real-key');
+    expect(wrong[0]!.fault).toMatchObject({ faultcode: 'SOAP-ENV:Client', faultstring: 'Invalid API key' });
+    const none = await runPhpSoap([{ op: 'admin_list_plans' }], { wsdl: `${s.url}/apnscp.wsdl`, location: `${s.url}/soap` });
+    expect(none[0]!.fault).toMatchObject({ faultcode: 'SOAP-ENV:Client', faultstring: 'Invalid API key' });
+    const reseller = await soap([{ op: 'admin_list_plans' }], 'token:key');
+    expect(reseller[0]!.fault).toMatchObject({ faultcode: 'SOAP-ENV:Client' });
+  });
+});
