@@ -40,9 +40,10 @@ export const SERVICES: Record<string, Record<string, ParamSpec>> = {
   aliases: {
     aliases: { type: 'domains', store: 'record', help: 'further domains of the site (setting it replaces the list)' },
   },
-  // Limits shared with the SaaS portal and subscription doors.
+  // Limits shared with the SaaS portal and subscription doors. users,max is the HSP client's
+  // user_count and the SaaS portal's max_users: one number, three names.
   users: {
-    max: { type: 'int', store: 'meta', min: 0, max: 1_000_000, nullable: true, help: 'most users the site may have (null: no limit)' },
+    max: { type: 'int', store: 'record', min: 0, max: 1_000_000, help: 'most users the site may have (the HSP user_count)' },
   },
   sites: {
     max: { type: 'int', store: 'meta', min: 0, max: 10_000, nullable: true, help: 'most databases/instances the site may have (null: no limit)' },
@@ -53,7 +54,6 @@ export const SERVICES: Record<string, Record<string, ParamSpec>> = {
 export const BASE_PLAN_DEFAULTS: Record<string, Record<string, unknown>> = {
   diskquota: { quota: 1024 },
   ssh: { enabled: 1 },
-  users: { max: null },
   sites: { max: null },
 };
 

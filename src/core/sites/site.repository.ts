@@ -61,7 +61,8 @@ function siteSelect(db: Executor) {
     .where('c.status', 'in', LIVE_STATUSES);
 }
 
-export async function findSites(db: Executor, q: SiteQuery, limit?: number): Promise<SiteRow[]> {
+/** The query `findSites` runs, unexecuted (the bench compiles it to EXPLAIN the exact SQL). */
+export function siteQuery(db: Executor, q: SiteQuery, limit?: number) {
   let query = siteSelect(db);
   if (q.ids) query = query.where('c.id', '=', sql<number>`any(${q.ids}::bigint[])`);
   if (q.invoice !== undefined) query = q.invoice === null ? query.where('c.invoice', 'is', null) : query.where('c.invoice', '=', q.invoice);
@@ -83,7 +84,11 @@ export async function findSites(db: Executor, q: SiteQuery, limit?: number): Pro
   if (q.active !== undefined) query = query.where('c.status', '=', q.active ? 'active' : 'suspended');
   query = query.orderBy('c.id');
   if (limit !== undefined) query = query.limit(limit);
-  return query.execute();
+  return query;
+}
+
+export async function findSites(db: Executor, q: SiteQuery, limit?: number): Promise<SiteRow[]> {
+  return siteQuery(db, q, limit).execute();
 }
 
 /** Ids of live sites a target names: a site id, a live domain (primary or alias), or an invoice (master and subordinates). */
@@ -131,6 +136,7 @@ export interface NewSiteRow {
   email_address: string;
   invoice: string | null;
   parent_invoice: string | null;
+  user_count: number;
   service_meta: Record<string, Record<string, unknown>>;
 }
 
@@ -146,7 +152,7 @@ export async function insertSite(
   const { rows } = await sql<{ id: number }>`
     with c as (
       insert into clients (reseller_id, plan_id, name, email_address, user_count, service_meta, invoice, parent_invoice, created_at, updated_at)
-      values (${row.reseller_id}, ${row.plan_id}, ${domains[0]}, ${row.email_address}, 1, ${JSON.stringify(row.service_meta)}::jsonb, ${row.invoice}, ${row.parent_invoice}, ${now}, ${now})
+      values (${row.reseller_id}, ${row.plan_id}, ${domains[0]}, ${row.email_address}, ${row.user_count}, ${JSON.stringify(row.service_meta)}::jsonb, ${row.invoice}, ${row.parent_invoice}, ${now}, ${now})
       returning id
     ), d as (
       insert into domains (client_id, reseller_id, name, position, created_at, updated_at)
@@ -170,6 +176,7 @@ export interface SitePatch {
   invoice?: string | null;
   parent_invoice?: string | null;
   plan_id?: number;
+  user_count?: number;
   /** service → params merged into service_meta (null removes the override). */
   meta?: Record<string, Record<string, unknown>>;
   /** service → params whose override is dropped (back to the plan's value). */
@@ -193,6 +200,7 @@ export async function updateSites(db: Executor, ids: number[], patch: SitePatch,
       ...(patch.invoice !== undefined ? { invoice: patch.invoice } : {}),
       ...(patch.parent_invoice !== undefined ? { parent_invoice: patch.parent_invoice } : {}),
       ...(patch.plan_id !== undefined ? { plan_id: patch.plan_id } : {}),
+      ...(patch.user_count !== undefined ? { user_count: patch.user_count } : {}),
       ...(patch.meta || patch.unset ? { service_meta: metaExpr as never } : {}),
       updated_at: now,
     })

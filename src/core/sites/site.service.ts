@@ -152,6 +152,8 @@ function recordValue(site: SiteRow, service: string, param: string): unknown {
       return site.parent_invoice;
     case 'aliases.aliases':
       return site.domains.slice(1);
+    case 'users.max':
+      return site.user_count;
   }
   return null;
 }
@@ -191,6 +193,7 @@ export async function addSite(ctx: Ctx, input: AddSiteInput): Promise<AddedSite>
     email_address: (get('siteinfo.email') as string | undefined) ?? PLACEHOLDER_EMAIL,
     invoice: (get('billing.invoice') as string | null | undefined) ?? null,
     parent_invoice: (get('billing.parent_invoice') as string | null | undefined) ?? null,
+    user_count: (get('users.max') as number | undefined) ?? 1,
     service_meta: meta,
   };
   const jobs = relayJobs(
@@ -261,6 +264,9 @@ export async function editSites(ctx: Ctx, input: EditSitesInput): Promise<Edited
         case 'billing.parent_invoice':
           patch.parent_invoice = p.value as string | null;
           break;
+        case 'users.max':
+          patch.user_count = p.value as number;
+          break;
         case 'siteinfo.plan': {
           const plan = book.byUid.get(p.value as string);
           if (!plan) throw AppError.validation({ 'siteinfo.plan': [`siteinfo,plan: no plan named ${String(p.value)}`] }, `siteinfo,plan: no plan named ${String(p.value)}`);
@@ -298,6 +304,7 @@ export async function editSites(ctx: Ctx, input: EditSitesInput): Promise<Edited
         ...(patch.email_address !== undefined ? { email_address: patch.email_address } : {}),
         ...(patch.invoice !== undefined ? { invoice: patch.invoice } : {}),
         ...(patch.parent_invoice !== undefined ? { parent_invoice: patch.parent_invoice } : {}),
+        ...(patch.user_count !== undefined ? { user_count: patch.user_count } : {}),
         ...(plannedPlanId !== undefined ? { plan_id: plannedPlanId, plan_uid: book.byId.get(plannedPlanId)!.uid } : {}),
         ...(newDomains ? { domains: newDomains } : {}),
         ...(newAdmin ? { admin_user: newAdmin } : {}),

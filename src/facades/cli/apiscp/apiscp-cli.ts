@@ -201,7 +201,8 @@ const SERVICES_HELP = `Services and parameters (-c service,param=value):
   billing,invoice        billing invoice: marks the master of an account group
   billing,parent_invoice invoice of the master this site is subordinate to
   aliases,aliases        further domains, e.g. aliases,aliases=[a.example,b.example]
-  users,max / sites,max  limits (null: none)`;
+  users,max              most users (the HSP user_count)
+  sites,max              most instances (null: no limit)`;
 
 const ADD_USAGE = `Usage: AddDomain -c siteinfo,domain=DOMAIN -c siteinfo,admin_user=USER [-c service,param=value ...] [--plan PLAN]\n\n${SERVICES_HELP}\n`;
 const EDIT_USAGE = `Usage: EditDomain [--dry-run] [--reset] -c service,param=value [...] SITE|DOMAIN|INVOICE\n\n--reset drops every value the site set itself (back to its plan's) before applying -c.\n\n${SERVICES_HELP}\n`;
