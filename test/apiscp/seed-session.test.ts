@@ -144,4 +144,15 @@ done
     expect(await s.sh(`cpcmd scope:set opcenter.account-cleanup '30 days'`)).toMatchObject({ code: 0, stdout: '1\n' });
     expect((await s.sh('cpcmd scope:get opcenter.account-cleanup')).stdout).toBe('30 days\n');
   });
+
+  it('on a terminal, a group command shows that it is working and how many sites it covered', async () => {
+    // `script` gives the command a pseudo-terminal, as an operator's shell would.
+    const r = await s.sh(`script -qec 'DeleteDomain --dry-run master-invoice-123' /dev/null`);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('admin:delete-site: working...');
+    expect(r.stdout).toMatch(/admin:delete-site: done \(3 sites\) in \d+\.\ds/);
+    // Piped, as in the jq loop, the same command prints only its result.
+    const piped = await s.sh('DeleteDomain --dry-run master-invoice-123 2>&1 | cat');
+    expect(piped.stdout).not.toContain('working');
+  });
 });

@@ -32,18 +32,21 @@ const info = (io: CliIo, line: string) => io.stdout(`INFO    : ${line}\n`);
 async function call(env: NodeJS.ProcessEnv, io: CliIo, fn: string, args: unknown[], opts: { site?: string | undefined; user?: string | undefined } = {}): Promise<unknown> {
   const client = AdminClient.fromEnv(env);
   const started = Date.now();
-  // Group operations run as one transaction on the server; on a terminal, show that it is working.
-  const ticker = io.interactive
-    ? setInterval(() => io.stderr(`\rworking on ${fn}... ${Math.round((Date.now() - started) / 1000)}s`), 1000)
-    : undefined;
+  // A group operation runs as one transaction on the server; on a terminal, show that it is working
+  // and, when it is done, how many sites it covered.
+  const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
+  if (io.interactive) io.stderr(`${fn}: working...`);
+  const ticker = io.interactive ? setInterval(() => io.stderr(`\r${fn}: working... ${elapsed()}`), 1000) : undefined;
+  let result: unknown;
   try {
     const body = { args, ...(opts.site ? { site: opts.site } : {}), ...(opts.user ? { user: opts.user } : {}) };
-    const res = await client.postTo<{ result: unknown }>(`api/v1/cpcmd/${segment(fn)}`, body);
-    return res.result;
+    result = (await client.postTo<{ result: unknown }>(`api/v1/cpcmd/${segment(fn)}`, body)).result;
+    return result;
   } finally {
     if (ticker) {
       clearInterval(ticker);
-      if (Date.now() - started >= 1000) io.stderr(`\rdone: ${fn} in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
+      const count = Array.isArray(result) ? ` (${result.length} site${result.length === 1 ? '' : 's'})` : '';
+      io.stderr(`\r${fn}: ${result === undefined ? 'failed' : 'done'}${count} in ${elapsed()}\n`);
     }
   }
 }
