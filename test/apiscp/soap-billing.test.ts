@@ -101,6 +101,18 @@ describe('SOAP door for billing modules (PHP SoapClient)', () => {
     expect(value(out[6])).toEqual([]);
   });
 
+  it('honours Abort-On: error: an unknown site among several fails the call instead of being left out', async () => {
+    const [added, lenient, strict] = await soap([
+      { op: 'admin_add_site', args: ['abort-on.example', 'abortadmin', []] },
+      { op: 'admin_collect', args: [['siteinfo.domain'], [], ['abort-on.example', 'missing-abort-on.example']] },
+      { op: 'admin_collect', args: [['siteinfo.domain'], [], ['abort-on.example', 'missing-abort-on.example']], headers: ['Abort-On: error'] },
+    ]);
+    expect(value(added)).toBe(true);
+    expect(Object.keys(value(lenient) as object)).toEqual(['abort-on.example']);
+    expect(strict!.fault).toMatchObject({ faultcode: 'SOAP-ENV:Server' });
+    expect(strict!.fault!.faultstring).toContain('missing-abort-on.example');
+  });
+
   it('refuses a missing, wrong or reseller key with a Client fault', async () => {
     const wrong = await soap([{ op: 'admin_list_plans' }], 'hp_op_not-a-real-key');
     expect(wrong[0]!.fault).toMatchObject({ faultcode: 'SOAP-ENV:Client', faultstring: 'Invalid API key' });

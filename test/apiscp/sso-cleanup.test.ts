@@ -118,10 +118,14 @@ describe('opcenter.account-cleanup', () => {
     await ok('admin:add-site', ['old-suspended.example', 'olduser', []]);
     await ok('admin:add-site', ['new-suspended.example', 'newuser', []]);
     await ok('admin:add-site', ['still-active.example', 'activeuser', []]);
+    // A long-suspended master whose subordinate stays active is kept, as DeleteDomain without --force would.
+    await ok('admin:add-site', ['old-master.example', 'oldmaster', { 'billing.invoice': 'cleanup-inv' }]);
+    await ok('admin:add-site', ['kept-sub.example', 'keptsub', { 'billing.parent_invoice': 'cleanup-inv' }]);
     const start = Date.now();
     s.t.setNow(new Date(start - 40 * 86_400_000));
     try {
       await ok('admin:deactivate-site', ['old-suspended.example', 'non-payment']);
+      await ok('admin:deactivate-site', ['old-master.example']);
       s.t.setNow(new Date(start - 10 * 86_400_000));
       await ok('admin:deactivate-site', ['new-suspended.example']);
       s.t.setNow(new Date(start));
@@ -133,6 +137,7 @@ describe('opcenter.account-cleanup', () => {
       expect(domains).not.toContain('old-suspended.example');
       expect(domains).toContain('new-suspended.example');
       expect(domains).toContain('still-active.example');
+      expect(domains).toContain('old-master.example');
       const audit = await s.t.app.server.inject({ method: 'GET', url: '/admin/v1/audit?action=client.deleted&actor_kind=system', headers: { authorization: `Bearer ${s.t.operatorKey}` } });
       expect(audit.statusCode).toBe(200);
       expect((audit.json() as { events: unknown[] }).events).toHaveLength(1);

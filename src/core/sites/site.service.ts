@@ -389,9 +389,8 @@ export async function suspendSites(ctx: Ctx, input: { target: SiteTarget; reason
   return inTransaction(ctx, async (tx) => {
     const ids = await resolveTarget(tx, input.target);
     const now = tx.clock();
-    const changed = await repo.suspendSiteRows(tx.db, ids, reason, now);
-    await repo.insertSiteAuditEvents(tx.db, { ...auditRowWithoutTarget(tx, { action: 'client.suspended', targetType: 'client', resellerId: null, before: { status: 'active' }, after: { status: 'suspended', suspend_reason: reason } }) }, changed);
-    return { sites: ids.map(siteName), changed: changed.length };
+    const changed = await repo.suspendSiteRows(tx.db, ids, reason, now, auditRowWithoutTarget(tx, { action: 'client.suspended', targetType: 'client', resellerId: null, before: { status: 'active' }, after: { status: 'suspended', suspend_reason: reason } }));
+    return { sites: ids.map(siteName), changed };
   });
 }
 
@@ -399,9 +398,8 @@ export async function activateSites(ctx: Ctx, input: { target: SiteTarget }): Pr
   requireOperator(ctx);
   return inTransaction(ctx, async (tx) => {
     const ids = await resolveTarget(tx, input.target);
-    const changed = await repo.activateSiteRows(tx.db, ids, tx.clock());
-    await repo.insertSiteAuditEvents(tx.db, { ...auditRowWithoutTarget(tx, { action: 'client.activated', targetType: 'client', resellerId: null, before: { status: 'suspended' }, after: { status: 'active' } }) }, changed);
-    return { sites: ids.map(siteName), changed: changed.length };
+    const changed = await repo.activateSiteRows(tx.db, ids, tx.clock(), auditRowWithoutTarget(tx, { action: 'client.activated', targetType: 'client', resellerId: null, before: { status: 'suspended' }, after: { status: 'active' } }));
+    return { sites: ids.map(siteName), changed };
   });
 }
 
@@ -472,8 +470,18 @@ export async function cleanupSuspendedSites(ctx: Ctx): Promise<number> {
   }
   return inTransaction(ctx, async (tx) => {
     const ids = await repo.findSuspendedBefore(tx.db, age, 10_000);
-    if (ids.length) await removeSites(tx, ids);
-    return ids.length;
+    // DeleteDomain's rule without --force: a master goes only together with its subordinates.
+    const chosen = new Set(ids);
+    const sites = await repo.findSites(tx.db, { ids });
+    for (const master of sites.filter((s) => s.invoice)) {
+      const left = (await repo.findSiteIdsByInvoice(tx.db, master.invoice!)).filter((id) => !chosen.has(id));
+      if (left.length) {
+        chosen.delete(master.id);
+        tx.log.warn({ site: siteName(master.id), subordinates: left.map(siteName) }, 'account clean-up kept a suspended master whose subordinates stay');
+      }
+    }
+    if (chosen.size) await removeSites(tx, [...chosen]);
+    return chosen.size;
   });
 }
 
@@ -484,6 +492,8 @@ export interface CollectInput {
   params?: unknown;
   query?: unknown;
   sites?: unknown;
+  /** An unknown entry in `sites` is an error instead of being left out (SOAP's `Abort-On: error`). */
+  strict?: boolean;
 }
 
 /** `[billing.parent_invoice:X]`, `["billing,parent_invoice":X]` and `[billing:[parent_invoice:X]]` alike. */
@@ -593,7 +603,7 @@ export async function collectSites(ctx: Ctx, input: CollectInput): Promise<Recor
       try {
         found = await resolveTarget(ctx, t);
       } catch (e) {
-        if (e instanceof AppError && e.code === 'not_found') continue;
+        if (e instanceof AppError && e.code === 'not_found' && !input.strict) continue;
         throw e;
       }
       for (const id of found) {

@@ -62,13 +62,13 @@ export async function apiscpRoutes(app: FastifyInstance, deps: CoreDeps): Promis
     await soapRoutes(soap, {
       operations: cpcmdFunctions().map((f) => ({ name: soapName(f), params: f.variadic ? [...f.params, 'arg3', 'arg4', 'arg5'] : f.params })),
       publicUrl: deps.settings.publicUrl,
-      call: async ({ authkey, operation, args }) => {
+      call: async ({ authkey, operation, args, abortOnError }) => {
         const ctx = await operatorCtx(deps, authkey, deps.log);
         const fn = bySoapName.get(operation)!;
         // SOAP sends null for omitted optional arguments; trailing nulls are "not given".
         const given = [...args];
         while (given.length && (given[given.length - 1] === null || given[given.length - 1] === undefined)) given.pop();
-        return callCpcmd(ctx, fn.name, given);
+        return callCpcmd(ctx, fn.name, given, { abortOnError });
       },
     });
   });

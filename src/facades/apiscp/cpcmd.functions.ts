@@ -22,6 +22,11 @@ import { AppError } from '../../errors/app-error.js';
 export interface CallContext {
   site?: string | undefined;
   user?: string | undefined;
+  /**
+   * `Abort-On: error`: what ApisCP reports as an error-level message but carries on past (an unknown
+   * site among several) fails the call instead.
+   */
+  abortOnError?: boolean;
 }
 
 /**
@@ -70,7 +75,7 @@ const functions: CpcmdFunction[] = [
   {
     name: 'admin:collect',
     params: ['params', 'query', 'sites'],
-    run: (ctx, [params, query, sites]) => collectSites(ctx, { params: params === undefined ? [] : params, query, sites }),
+    run: (ctx, [params, query, sites], call) => collectSites(ctx, { params: params === undefined ? [] : params, query, sites, strict: call.abortOnError === true }),
   },
   {
     name: 'admin:add-site',
