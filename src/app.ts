@@ -159,7 +159,10 @@ async function bootstrapData(app: App, config: Config): Promise<{ operatorKeyFil
   if (shouldSeedDemo(config, (await listResellers(ctx)).length === 0)) {
     out.demo = await seedDemo(ctx);
     if (out.demo.created && out.demo.credentials) {
-      writeSecretFile(path.join(config.dataDir, 'demo-reseller.json'), JSON.stringify({ id: out.demo.reseller!.id, ...out.demo.credentials }, null, 2) + '\n');
+      writeSecretFile(
+        path.join(config.dataDir, 'demo-reseller.json'),
+        JSON.stringify({ id: out.demo.reseller!.id, ...out.demo.credentials, ...(out.demo.portalAdmin ? { portal_admin: out.demo.portalAdmin } : {}) }, null, 2) + '\n',
+      );
     }
   }
   return out;
@@ -214,6 +217,9 @@ export async function startServer(config: Config): Promise<App> {
       `  try: curl -u '${boot.demo.credentials.api_token}:${boot.demo.credentials.api_key}' ${config.publicUrl}/v1/packages/by_tag/cpanel`,
       `  (also saved in ${path.join(config.dataDir, 'demo-reseller.json')})`,
     );
+    if (boot.demo.portalAdmin) {
+      lines.push(`SaaS portal (XML-RPC at ${config.publicUrl}/xmlrpc/2, db "${config.rpcDb}"): login ${boot.demo.portalAdmin.login}, password ${boot.demo.portalAdmin.password} (saved there too)`);
+    }
   }
   lines.push(`API reference: ${config.publicUrl}/docs`);
   process.stderr.write(lines.map((l) => `hostplane: ${l}`).join('\n') + '\n');

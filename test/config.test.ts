@@ -32,6 +32,7 @@ describe('loadConfig', () => {
       worker: true,
       webhookTimeoutMs: 10000,
       webhookAllowPrivate: false,
+      rpcDb: 'hostplane',
     });
   });
 
@@ -58,6 +59,7 @@ describe('loadConfig', () => {
       HOSTPLANE_WORKER: 'off',
       HOSTPLANE_WEBHOOK_TIMEOUT_MS: '3000',
       HOSTPLANE_WEBHOOK_ALLOW_PRIVATE: 'true',
+      HOSTPLANE_RPC_DB: 'portal',
     });
     expect(config).toEqual({
       port: 9090,
@@ -77,6 +79,7 @@ describe('loadConfig', () => {
       worker: false,
       webhookTimeoutMs: 3000,
       webhookAllowPrivate: true,
+      rpcDb: 'portal',
     });
   });
 

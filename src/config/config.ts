@@ -42,6 +42,10 @@ const envSchema = z.object({
   HOSTPLANE_WORKER: z.enum(['on', 'off']).default('on'),
   HOSTPLANE_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
   HOSTPLANE_WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false']).default('false'),
+  HOSTPLANE_RPC_DB: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be a database name of letters, digits, ".", "_" or "-"')
+    .default('hostplane'),
 });
 
 export interface Config {
@@ -66,6 +70,8 @@ export interface Config {
   webhookTimeoutMs: number;
   /** Let webhooks target loopback and private addresses (an operator's opt-in; off guards against SSRF). */
   webhookAllowPrivate: boolean;
+  /** The portal database name Odoo-style RPC clients must send as `db`. */
+  rpcDb: string;
 }
 
 export class ConfigError extends Error {
@@ -109,5 +115,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     worker: e.HOSTPLANE_WORKER === 'on',
     webhookTimeoutMs: e.HOSTPLANE_WEBHOOK_TIMEOUT_MS,
     webhookAllowPrivate: e.HOSTPLANE_WEBHOOK_ALLOW_PRIVATE === 'true',
+    rpcDb: e.HOSTPLANE_RPC_DB,
   };
 }

@@ -5,6 +5,8 @@ export type Actor =
   | { kind: 'operator'; keyId: number | null }
   | { kind: 'reseller'; resellerId: number }
   | { kind: 'public'; ip: string }
+  /** A portal user (SaaS sign-up) signed in with login and password: sees only what they own. */
+  | { kind: 'user'; userId: number }
   | { kind: 'system' };
 
 /** The little the core logs with; both pino and Fastify's request loggers fit. */
@@ -49,7 +51,7 @@ export type TenantScope = { resellerId: number } | { all: true };
 export function scopeOf(actor: Actor): TenantScope {
   if (actor.kind === 'reseller') return { resellerId: actor.resellerId };
   if (actor.kind === 'operator' || actor.kind === 'system') return { all: true };
-  throw new Error('a public actor has no tenant scope');
+  throw new Error(`a ${actor.kind} actor has no tenant scope`);
 }
 
 /** What the composition root hands every facade: everything a Ctx needs except who is acting. */

@@ -65,6 +65,9 @@ export interface PlansTable {
   limits: Json<PlanLimits>;
   parent_id: number | null;
   service_defaults: Json<Record<string, unknown>>;
+  dbname_template: ColumnType<string | null, string | null | undefined, string | null>;
+  max_databases: ColumnType<number | null, number | null | undefined, number | null>;
+  addons: ColumnType<string[], string[] | undefined, string[]>;
   created_at: Generated<Date>;
   updated_at: Timestamp;
 }
@@ -101,6 +104,8 @@ export interface ClientsTable {
   service_meta: Json<Record<string, unknown>>;
   invoice: string | null;
   parent_invoice: string | null;
+  instance_uuid: ColumnType<string | null, string | null | undefined, string | null>;
+  owner_user_id: ColumnType<number | null, number | null | undefined, number | null>;
   created_at: Generated<Date>;
   updated_at: Timestamp;
 }
@@ -235,6 +240,32 @@ export interface IdempotencyKeysTable {
   expires_at: Timestamp;
 }
 
+export interface SaasAddonsTable {
+  name: string;
+  title: string;
+  depends: ColumnType<string[], string[] | undefined, string[]>;
+}
+
+export interface InstanceAddonsTable {
+  client_id: number;
+  addon: string;
+  installed_at: Generated<Date>;
+}
+
+export interface UserGroupsTable {
+  user_id: number;
+  group_xmlid: string;
+}
+
+export interface InstanceFilesTable {
+  id: Generated<number>;
+  client_id: number;
+  name: string;
+  size_bytes: number;
+  content: Buffer;
+  created_at: Generated<Date>;
+}
+
 export interface Database {
   settings: SettingsTable;
   operator_keys: OperatorKeysTable;
@@ -255,6 +286,10 @@ export interface Database {
   idempotency_keys: IdempotencyKeysTable;
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  saas_addons: SaasAddonsTable;
+  instance_addons: InstanceAddonsTable;
+  user_groups: UserGroupsTable;
+  instance_files: InstanceFilesTable;
 }
 
 export interface WebhookEndpointsTable {

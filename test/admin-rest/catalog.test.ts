@@ -18,7 +18,7 @@ const op = (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: unknown) =>
 let n = 0;
 const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${n++}`;
 
-const packageKeys = ['description', 'domain_cost_cents', 'features', 'free_trial', 'id', 'limits', 'mailbox_cost_cents', 'name', 'parent_uid', 'position', 'service_defaults', 'tags', 'uid'];
+const packageKeys = ['addons', 'dbname_template', 'description', 'domain_cost_cents', 'features', 'free_trial', 'id', 'limits', 'mailbox_cost_cents', 'max_databases', 'name', 'parent_uid', 'position', 'service_defaults', 'tags', 'uid'];
 const featureKeys = ['blurb', 'code', 'description', 'id', 'name', 'position'];
 
 async function feature(body: Record<string, unknown> = {}) {

@@ -42,10 +42,10 @@ describe('admin REST mutations write one audit event each', () => {
     const mark = await auditMark(t);
     const res = await op('POST', '/admin/v1/demo', undefined, 'demo-req');
     expect(res.statusCode, res.body).toBe(200);
-    secrets.push(res.json().reseller.api_token, res.json().reseller.api_key);
+    secrets.push(res.json().reseller.api_token, res.json().reseller.api_key, res.json().portal_admin.password);
     const events = await operatorEventsSince(mark);
     expect(events.every((e) => e.request_id === 'demo-req')).toBe(true);
-    expect(events.map((e) => e.action)).toEqual([...Array(6).fill('feature.created'), ...Array(3).fill('package.created'), 'reseller.created', 'demo.seeded']);
+    expect(events.map((e) => e.action)).toEqual([...Array(6).fill('feature.created'), ...Array(3).fill('package.created'), 'reseller.created', 'user.created', 'demo.seeded']);
     const seeded = events.at(-1)!;
     expect(seeded.changes.packages).toEqual({ after: ['spamstopshere-standard', 'spamstopshere-professional', 'spamstopshere-enterprise'] });
     expect(seeded.changes.reseller_id).toEqual({ after: res.json().reseller.id });

@@ -19,6 +19,9 @@ const pkg = (id: number, features: Feature[]): Package => ({
   parent_uid: null,
   features,
   service_defaults: {},
+  dbname_template: null,
+  max_databases: null,
+  addons: [],
 });
 
 describe('addedFeatures', () => {

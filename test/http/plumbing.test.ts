@@ -89,6 +89,7 @@ describe('OpenAPI and docs', () => {
     '/admin/v1/webhook-deliveries/{id}/replay',
     '/admin/v1/keys',
     '/admin/v1/demo',
+    '/admin/v1/users',
     '/api/v1/cpcmd/{fn}',
   ];
 

@@ -19,6 +19,7 @@ export const auditActions = [
   'client.hijacked',
   'client.switched',
   'user.password_changed',
+  'user.created',
   'scope.set',
   'domain.updated',
   'domain.status_set',

@@ -84,6 +84,8 @@ function actorOf(ctx: Ctx): { kind: AuditActorKind; id: number | null } {
       return { kind: 'reseller', id: ctx.actor.resellerId };
     case 'public':
       return { kind: 'public', id: null };
+    case 'user':
+      return { kind: 'user', id: ctx.actor.userId };
     case 'system':
       return { kind: 'system', id: null };
   }

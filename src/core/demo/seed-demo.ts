@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto';
+import { findAccountByLogin } from '../saas/saas.repository.js';
+import { createOperatorUser } from '../saas/saas.service.js';
 import { DEFAULT_SITE_PLAN } from '../sites/site.params.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
@@ -10,6 +13,8 @@ export interface DemoSeedResult {
   created: boolean;
   reseller?: Reseller;
   credentials?: ResellerCredentials;
+  /** The SaaS portal administrator (an operator user) for the XML-RPC door, when the demo made one. */
+  portalAdmin?: { login: string; password: string };
 }
 
 /**
@@ -31,6 +36,7 @@ export async function seedDemo(ctx: Ctx): Promise<DemoSeedResult> {
 
     await createPackage(tx, {
       uid: 'spamstopshere-standard',
+      dbname_template: 'standard-%i.saas.hostplane.test',
       name: 'Standard',
       position: 1,
       free_trial: 30,
@@ -42,6 +48,7 @@ export async function seedDemo(ctx: Ctx): Promise<DemoSeedResult> {
     });
     await createPackage(tx, {
       uid: 'spamstopshere-professional',
+      dbname_template: 'professional-%i.saas.hostplane.test',
       name: 'Professional',
       position: 2,
       free_trial: 30,
@@ -53,6 +60,7 @@ export async function seedDemo(ctx: Ctx): Promise<DemoSeedResult> {
     });
     await createPackage(tx, {
       uid: 'spamstopshere-enterprise',
+      dbname_template: 'enterprise-%i.saas.hostplane.test',
       name: 'Enterprise',
       position: 3,
       free_trial: 14,
@@ -72,14 +80,21 @@ export async function seedDemo(ctx: Ctx): Promise<DemoSeedResult> {
       application_name: 'cpanel',
       tags: ['cpanel'],
     });
+    // The SaaS portal's administrator, so the portal's XML-RPC examples work against a fresh start.
+    let portalAdmin: DemoSeedResult['portalAdmin'];
+    if (!(await findAccountByLogin(tx.db, 'admin'))) {
+      const password = randomBytes(12).toString('base64url');
+      await createOperatorUser(tx, { login: 'admin', password, name: 'Portal Administrator' });
+      portalAdmin = { login: 'admin', password };
+    }
     // Each record above has its own event; this one says they came as the demo set.
     await recordAudit(tx, {
       action: 'demo.seeded',
       targetType: 'catalog',
       targetId: 'demo',
       resellerId: null,
-      after: { packages: (await listPackages(tx)).map((p) => p.uid).filter((uid) => uid !== DEFAULT_SITE_PLAN), features: [antiSpam, antiVirus, spooling, multi, archive, support], reseller_id: reseller.id },
+      after: { packages: (await listPackages(tx)).map((p) => p.uid).filter((uid) => uid !== DEFAULT_SITE_PLAN), features: [antiSpam, antiVirus, spooling, multi, archive, support], reseller_id: reseller.id, portal_admin: portalAdmin?.login ?? null },
     });
-    return { created: true, reseller, credentials };
+    return { created: true, reseller, credentials, ...(portalAdmin ? { portalAdmin } : {}) };
   });
 }

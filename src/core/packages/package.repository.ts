@@ -17,6 +17,9 @@ const planColumns = [
   'mailbox_cost_cents',
   'parent_id',
   sql<Record<string, Record<string, unknown>>>`service_defaults`.as('service_defaults'),
+  'dbname_template',
+  'max_databases',
+  'addons',
   sql<string | null>`(select pp.uid from plans pp where pp.id = plans.parent_id)`.as('parent_uid'),
   // Features ride along in the same row: one round trip per package look-up.
   sql<Feature[]>`coalesce((select json_agg(json_build_object('id', f.id, 'code', f.code, 'name', f.name, 'blurb', f.blurb, 'description', f.description, 'position', f.position) order by f.position, f.id) from plan_features pf join features f on f.id = pf.feature_id where pf.plan_id = plans.id), '[]'::json)`.as(
@@ -59,6 +62,9 @@ export interface PlanRow {
   mailbox_cost_cents: number;
   parent_id: number | null;
   service_defaults?: Record<string, Record<string, unknown>>;
+  dbname_template?: string | null;
+  max_databases?: number | null;
+  addons?: string[];
 }
 
 export async function insertPlan(db: Executor, row: PlanRow, now: Date): Promise<number> {

@@ -62,6 +62,16 @@ export const createPackageInput = z
      * parent, then the base plan. Checked against the site parameters' types (see core/sites).
      */
     service_defaults: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+    /** SaaS portal: the "DB Names" template of new instances (`%i` is a global number, `crm-%i.example.com`). */
+    dbname_template: z
+      .string()
+      .max(200)
+      .regex(/^[a-z0-9%.-]+$/, 'must be a host name template of a-z, 0-9, "-", "." and %i')
+      .nullish(),
+    /** SaaS portal: most live instances of this plan (null: no limit). */
+    max_databases: nonNegativeInt.nullish(),
+    /** SaaS portal: modules instances of this plan may install (empty: every module). */
+    addons: z.array(slug).max(200, 'has too many entries').optional(),
   })
   .strict();
 export type CreatePackageInput = z.input<typeof createPackageInput>;
@@ -93,4 +103,7 @@ export interface Package {
   parent_uid: string | null;
   features: Feature[];
   service_defaults: Record<string, Record<string, unknown>>;
+  dbname_template: string | null;
+  max_databases: number | null;
+  addons: string[];
 }

@@ -83,6 +83,9 @@ export async function createPackage(ctx: Ctx, raw: CreatePackageInput): Promise<
           mailbox_cost_cents: input.mailbox_cost_cents ?? 0,
           parent_id: parentId,
           service_defaults: serviceDefaults,
+          dbname_template: input.dbname_template ?? null,
+          max_databases: input.max_databases ?? null,
+          addons: [...new Set(input.addons ?? [])],
         },
         tx.clock(),
       );
@@ -122,6 +125,9 @@ export async function updatePackage(ctx: Ctx, uid: string, raw: UpdatePackageInp
         ...(input.mailbox_cost_cents !== undefined ? { mailbox_cost_cents: input.mailbox_cost_cents } : {}),
         ...(parentId !== undefined ? { parent_id: parentId } : {}),
         ...(serviceDefaults !== undefined ? { service_defaults: serviceDefaults } : {}),
+        ...(input.dbname_template !== undefined ? { dbname_template: input.dbname_template ?? null } : {}),
+        ...(input.max_databases !== undefined ? { max_databases: input.max_databases ?? null } : {}),
+        ...(input.addons !== undefined ? { addons: [...new Set(input.addons)] } : {}),
       },
       tx.clock(),
     );

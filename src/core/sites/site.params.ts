@@ -14,6 +14,8 @@ export interface ParamSpec {
   /** Where the value lives: a column of the client record, or the stored metadata (plan default). */
   store: 'record' | 'meta';
   nullable?: boolean;
+  /** The only value the parameter takes (accepted so billing modules may send it; anything else is refused). */
+  fixed?: unknown;
   min?: number;
   max?: number;
   /** Shown by admin:get-plan and AddDomain --help. */
@@ -26,6 +28,8 @@ export const SERVICES: Record<string, Record<string, ParamSpec>> = {
     admin_user: { type: 'login', store: 'record', help: 'login of the site administrator' },
     email: { type: 'email', store: 'record', help: 'contact address of the site administrator' },
     plan: { type: 'plan', store: 'record', help: 'plan the site follows for every value it does not set' },
+    // Billing modules (WHMCS, Clientexec) send siteinfo,enabled=1 with every new site.
+    enabled: { type: 'bool', store: 'record', fixed: 1, help: 'the core service every site has: always 1' },
   },
   diskquota: {
     quota: { type: 'int', store: 'meta', min: 0, max: 1024 * 1024 * 1024, help: 'storage quota in MB' },
@@ -123,9 +127,10 @@ export function coerceParam(service: string, param: string, raw: unknown): Param
       return { ok: true, value: n };
     }
     case 'bool': {
-      if (raw === true || raw === 1 || raw === '1' || raw === 'true') return { ok: true, value: 1 };
-      if (raw === false || raw === 0 || raw === '0' || raw === 'false') return { ok: true, value: 0 };
-      return bad('must be 1 or 0');
+      const value = raw === true || raw === 1 || raw === '1' || raw === 'true' ? 1 : raw === false || raw === 0 || raw === '0' || raw === 'false' ? 0 : undefined;
+      if (value === undefined) return bad('must be 1 or 0');
+      if (spec.fixed !== undefined && value !== spec.fixed) return bad(`is always ${String(spec.fixed)}; it cannot be changed`);
+      return { ok: true, value };
     }
     case 'text':
       return typeof raw === 'string' && raw.length <= 1000 ? { ok: true, value: raw } : bad('must be text');

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Executor } from '../../db/database.js';
 import type { NewAuditEvent } from '../audit/audit.repository.js';
 import { LIVE_STATUSES } from '../clients/client.repository.js';
@@ -209,27 +209,37 @@ export async function updateSites(db: Executor, ids: number[], patch: SitePatch,
     .execute();
 }
 
-/** Suspends the active sites among `ids`; returns those it changed (already suspended ones stay as they were). */
-export async function suspendSiteRows(db: Executor, ids: number[], reason: string | null, now: Date): Promise<{ id: number; reseller_id: number | null }[]> {
-  if (ids.length === 0) return [];
-  return db
-    .updateTable('clients')
-    .set({ status: 'suspended', suspended_at: now, suspend_reason: reason, updated_at: now })
-    .where('id', '=', sql<number>`any(${ids}::bigint[])`)
-    .where('status', '=', 'active')
-    .returning(['id', 'reseller_id'])
-    .execute();
+/** What every audit row of a group change shares (each row adds its site's id and reseller). */
+export type SiteAuditBase = Omit<NewAuditEvent, 'target_id' | 'reseller_id' | 'target_type'>;
+
+/**
+ * Suspends the active sites among `ids` and writes one `base` audit row for each site it changed, in
+ * one statement: the changed rows go straight from the UPDATE's RETURNING into the audit INSERT,
+ * never to this process and back. Returns how many it changed (already suspended ones stay as they were).
+ */
+export async function suspendSiteRows(db: Executor, ids: number[], reason: string | null, now: Date, base: SiteAuditBase): Promise<number> {
+  if (ids.length === 0) return 0;
+  const { rows } = await sql<{ n: number }>`
+    with changed as (
+      update clients set status = 'suspended', suspended_at = ${now}, suspend_reason = ${reason}, updated_at = ${now}
+      where id = any(${ids}::bigint[]) and status = 'active'
+      returning id, reseller_id
+    ), audit as (${siteAuditInsert(base, sql`changed as x`)})
+    select count(*)::int as n from changed`.execute(db);
+  return rows[0]!.n;
 }
 
-export async function activateSiteRows(db: Executor, ids: number[], now: Date): Promise<{ id: number; reseller_id: number | null }[]> {
-  if (ids.length === 0) return [];
-  return db
-    .updateTable('clients')
-    .set({ status: 'active', suspended_at: null, suspend_reason: null, updated_at: now })
-    .where('id', '=', sql<number>`any(${ids}::bigint[])`)
-    .where('status', '=', 'suspended')
-    .returning(['id', 'reseller_id'])
-    .execute();
+/** Activates the suspended sites among `ids`, with one `base` audit row for each it changed, in one statement; returns how many it changed. */
+export async function activateSiteRows(db: Executor, ids: number[], now: Date, base: SiteAuditBase): Promise<number> {
+  if (ids.length === 0) return 0;
+  const { rows } = await sql<{ n: number }>`
+    with changed as (
+      update clients set status = 'active', suspended_at = null, suspend_reason = null, updated_at = ${now}
+      where id = any(${ids}::bigint[]) and status = 'suspended'
+      returning id, reseller_id
+    ), audit as (${siteAuditInsert(base, sql`changed as x`)})
+    select count(*)::int as n from changed`.execute(db);
+  return rows[0]!.n;
 }
 
 /** Deletes (softly) and frees the sites' domain names; returns the released names for deprovisioning. */
@@ -261,12 +271,17 @@ export async function deleteSiteRows(db: Executor, ids: number[], now: Date): Pr
 }
 
 /** One audit row per site, written by one INSERT ... SELECT (a 10,000-site group costs one statement). */
-export async function insertSiteAuditEvents(db: Executor, base: Omit<NewAuditEvent, 'target_id' | 'reseller_id' | 'target_type'>, sites: { id: number; reseller_id: number | null }[]): Promise<void> {
+export async function insertSiteAuditEvents(db: Executor, base: SiteAuditBase, sites: { id: number; reseller_id: number | null }[]): Promise<void> {
   if (sites.length === 0) return;
-  await sql`
+  await siteAuditInsert(base, sql`unnest(${sites.map((s) => s.id)}::bigint[], ${sites.map((s) => s.reseller_id)}::bigint[]) as x(id, reseller_id)`).execute(db);
+}
+
+/** INSERT of one audit row per row of `source` (aliased x, with columns id and reseller_id). */
+function siteAuditInsert(base: SiteAuditBase, source: RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`
     insert into audit_events (occurred_at, actor_kind, actor_id, reseller_id, action, target_type, target_id, changes, request_id, source_ip)
     select ${base.occurred_at}, ${base.actor_kind}, ${base.actor_id}, x.reseller_id, ${base.action}, 'client', x.id::text, ${base.changes}::jsonb, ${base.request_id}, ${base.source_ip}
-    from unnest(${sites.map((s) => s.id)}::bigint[], ${sites.map((s) => s.reseller_id)}::bigint[]) as x(id, reseller_id)`.execute(db);
+    from ${source}`;
 }
 
 export async function replaceSiteDomains(db: Executor, siteId: number, resellerId: number | null, names: string[], now: Date): Promise<{ added: string[]; removed: string[] }> {

@@ -146,6 +146,8 @@ function recordValue(site: SiteRow, service: string, param: string): unknown {
       return site.email_address;
     case 'siteinfo.plan':
       return site.plan_uid;
+    case 'siteinfo.enabled':
+      return 1;
     case 'billing.invoice':
       return site.invoice;
     case 'billing.parent_invoice':
@@ -281,6 +283,8 @@ export async function editSites(ctx: Ctx, input: EditSitesInput): Promise<Edited
           break;
         case 'siteinfo.admin_user':
           newAdmin = p.value as string;
+          break;
+        case 'siteinfo.enabled':
           break;
         default:
           ((patch.meta ??= {})[p.service] ??= {})[p.param] = p.value;
@@ -855,4 +859,12 @@ export async function getSiteDashboard(ctx: Ctx, session: { clientId: number | n
     subordinates: subordinates.map((s) => ({ site: siteName(s.id), domain: s.domains[0] ?? null })),
     origin: origin ? { site: siteName(origin.id), domain: origin.domains[0] ?? null } : null,
   };
+}
+
+/** A site's storage quota in MB as it resolves (its own value, else its plan's); 0 when unknown. */
+export async function getSiteDiskQuota(ctx: Ctx, id: number): Promise<number> {
+  const [site] = await repo.findSites(ctx.db, { ids: [id] });
+  if (!site) return 0;
+  const quota = siteServices(site, await loadPlans(ctx)).diskquota?.quota;
+  return typeof quota === 'number' ? quota : 0;
 }

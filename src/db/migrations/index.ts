@@ -6,6 +6,7 @@ import { idempotency } from './0004-idempotency.js';
 import { webhooks } from './0005-webhooks.js';
 import { jobClaims } from './0006-job-claims.js';
 import { sites } from './0007-sites.js';
+import { saas } from './0008-saas.js';
 
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
@@ -15,6 +16,7 @@ const migrations: Record<string, Migration> = {
   '0005-webhooks': webhooks,
   '0006-job-claims': jobClaims,
   '0007-sites': sites,
+  '0008-saas': saas,
 };
 
 export const migrationProvider: MigrationProvider = {

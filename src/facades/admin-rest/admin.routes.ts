@@ -6,6 +6,7 @@ import { getClientForOperator, restoreClient, searchClients } from '../../core/c
 import { ctxFor, type CoreDeps, type Ctx } from '../../core/context.js';
 import { authenticateOperator, createOperatorKey } from '../../core/credentials/credential.service.js';
 import { seedDemo } from '../../core/demo/seed-demo.js';
+import { createOperatorUser } from '../../core/saas/saas.service.js';
 import { setDomainStatus } from '../../core/domains/domain.service.js';
 import { getJob, listJobs, retryJob, type Job } from '../../core/jobs/job.service.js';
 import { createFeatureInput, createPackageInput, updatePackageInput, type Package } from '../../core/packages/package.schema.js';
@@ -131,6 +132,9 @@ export function toAdminPackage(p: Package) {
     parent_uid: p.parent_uid,
     features: p.features,
     service_defaults: p.service_defaults,
+    dbname_template: p.dbname_template,
+    max_databases: p.max_databases,
+    addons: p.addons,
   };
 }
 
@@ -312,11 +316,32 @@ export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Pro
   );
 
   app.post(
+    '/admin/v1/users',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Create an operator user: the SaaS portal administrator, who signs in to the XML-RPC / JSON-RPC door with login and password',
+        body: z.object({ login: z.string(), password: z.string(), name: z.string().optional(), operator: z.literal(true) }),
+        response: { 201: z.object({ id: z.number(), login: z.string(), name: z.string().nullable(), role: z.literal('operator') }), ...errors },
+      },
+    },
+    async (req, reply) => {
+      const body = (req.body ?? {}) as { login?: unknown; password?: unknown; name?: unknown; operator?: unknown };
+      if (body.operator !== true) throw AppError.validation({ operator: ['must be true: only operator users are created here (portal users sign up)'] });
+      const user = await createOperatorUser(ctxOf(req), { login: body.login, password: body.password, name: body.name });
+      return reply.code(201).send({ ...user, role: 'operator' as const });
+    },
+  );
+
+  app.post(
     '/admin/v1/demo',
-    { schema: { tags, security, summary: 'Load the demo catalog and reseller into an empty catalog', response: { 200: z.object({ created: z.boolean(), reseller: s.adminResellerWithCredentials.optional() }), ...errors } } },
+    { schema: { tags, security, summary: 'Load the demo catalog and reseller into an empty catalog', response: { 200: z.object({ created: z.boolean(), reseller: s.adminResellerWithCredentials.optional(), portal_admin: z.object({ login: z.string(), password: z.string() }).optional() }), ...errors } } },
     async (req) => {
       const result = await seedDemo(ctxOf(req));
-      return result.created && result.reseller && result.credentials ? { created: true, reseller: withCredentials({ reseller: result.reseller, credentials: result.credentials }) } : { created: false };
+      return result.created && result.reseller && result.credentials
+        ? { created: true, reseller: withCredentials({ reseller: result.reseller, credentials: result.credentials }), ...(result.portalAdmin ? { portal_admin: result.portalAdmin } : {}) }
+        : { created: false };
     },
   );
 }

@@ -53,6 +53,9 @@ export const adminPackage = z.object({
   parent_uid: z.string().nullable(),
   features: z.array(adminFeature),
   service_defaults: z.record(z.string(), z.record(z.string(), z.unknown())),
+  dbname_template: z.string().nullable(),
+  max_databases: z.number().int().nullable(),
+  addons: z.array(z.string()),
 });
 
 export const adminDomain = z.object({ name: z.string(), status: z.string(), mail_servers: z.array(z.string()) });

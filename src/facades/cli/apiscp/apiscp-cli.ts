@@ -51,13 +51,19 @@ async function call(env: NodeJS.ProcessEnv, io: CliIo, fn: string, args: unknown
   }
 }
 
+/** Fields that are command-line options (--since, --match, --reason): their messages get the option's name. */
+const OPTION_FIELDS = new Set(['since', 'match', 'reason']);
+
 function report(io: CliIo, err: unknown): number {
   if (err instanceof CliSyntaxError) {
     io.stderr(`ERROR   : ${err.message}\n`);
     return exitCodeFor('usage');
   }
   if (err instanceof CliError) {
-    const fieldLines = Object.values(err.fields ?? {}).flat();
+    // An option's message (since, match, reason) gets the option in front; service parameters'
+    // messages name their parameter already.
+    const named = (field: string, message: string) => (OPTION_FIELDS.has(field) && !message.includes(field) ? `${field}: ${message}` : message);
+    const fieldLines = Object.entries(err.fields ?? {}).flatMap(([field, messages]) => messages.map((m) => named(field, m)));
     if (fieldLines.length) for (const line of fieldLines) io.stderr(`ERROR   : ${line}\n`);
     else io.stderr(`ERROR   : ${err.message}\n`);
     return exitCodeFor(err.kind);
@@ -199,6 +205,7 @@ const SERVICES_HELP = `Services and parameters (-c service,param=value):
   siteinfo,admin_user    login of the site administrator (required)
   siteinfo,email         contact address (default blackhole@apiscp.com)
   siteinfo,plan          plan the site follows (default basic; see cpcmd admin:list-plans)
+  siteinfo,enabled       always 1 (billing modules send it)
   diskquota,quota        storage quota in MB
   ssh,enabled            shell access, 1 or 0
   billing,invoice        billing invoice: marks the master of an account group
@@ -218,6 +225,14 @@ only sites suspended at or before that time, --match only those whose suspension
 Without a target, --since selects among all sites. --force also deletes a master whose
 subordinates are not deleted with it.
 `;
+
+/**
+ * Each target is its own call (one transaction each): with several, every one must name a site
+ * before the first is changed, so a mistyped target refuses the command and changes nothing.
+ */
+async function checkTargets(env: NodeJS.ProcessEnv, io: CliIo, targets: string[]): Promise<void> {
+  if (targets.length > 1) await call(env, io, 'admin:get-usage', ['domains', targets]);
+}
 
 function shortDate(iso: string | null): string {
   return iso ? iso.slice(0, 10) : '';
@@ -267,6 +282,7 @@ export async function runAccountVerb(verb: string, argv: string[], env: NodeJS.P
         const a = parseVerbArgs(argv, usage, { flags: ['help'], values: verb === 'SuspendDomain' ? ['reason'] : [], conf: false });
         if (a.flags.has('help')) return (io.stdout(usage), 0);
         if (!a.positional.length) throw new UsageError(`name at least one site, domain or invoice\n\n${usage}`);
+        await checkTargets(env, io, a.positional);
         for (const target of a.positional) {
           if (verb === 'SuspendDomain') await call(env, io, 'admin:deactivate-site', [target, a.values.get('reason') ?? null]);
           else await call(env, io, 'admin:activate-site', [target]);
@@ -284,6 +300,7 @@ export async function runAccountVerb(verb: string, argv: string[], env: NodeJS.P
           force: a.flags.has('force'),
         };
         const targets = a.positional.length ? a.positional : [null];
+        await checkTargets(env, io, a.positional);
         for (const target of targets) {
           const sites = (await call(env, io, 'admin:delete-site', [target, flags])) as SiteSummary[] | boolean;
           const list = Array.isArray(sites) ? sites : [];

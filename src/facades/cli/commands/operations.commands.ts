@@ -29,10 +29,11 @@ export function operationsCommands(program: Command, ctx: CliContext): void {
     .description('load the demo catalog and an approved demo reseller into an empty catalog')
     .requiredOption('--demo', 'the demo data set (the only one there is)')
     .action(async (opts: JsonOption) => {
-      const result = await ctx.api().post<{ created: boolean; reseller?: AdminResellerWithCredentials }>('demo');
+      const result = await ctx.api().post<{ created: boolean; reseller?: AdminResellerWithCredentials; portal_admin?: { login: string; password: string } }>('demo');
       ctx.emit(opts, result, () =>
         result.created && result.reseller
-          ? `Demo catalog loaded (packages tagged "cpanel") with an approved demo reseller:\n${withCredentialsText(result.reseller)}`
+          ? `Demo catalog loaded (packages tagged "cpanel") with an approved demo reseller:\n${withCredentialsText(result.reseller)}` +
+            (result.portal_admin ? `\nSaaS portal administrator (XML-RPC login): ${result.portal_admin.login} / ${result.portal_admin.password}\n` : '')
           : 'The catalog already has packages; nothing was seeded.\n',
       );
     });
@@ -45,6 +46,18 @@ export function operationsCommands(program: Command, ctx: CliContext): void {
     .action(async (opts: JsonOption & { name: string }) => {
       const issued = await ctx.api().post<{ id: number; name: string; key: string }>('keys', { name: opts.name });
       ctx.emit(opts, issued, () => `${record(issued)}\nThe key is shown only this once; store it now (use it as HOSTPLANE_API_KEY).\n`);
+    });
+
+  const user = program.command('user').description('manage portal users');
+  withIdempotencyKey(withJson(user.command('create')))
+    .description('create an operator user: the SaaS portal administrator (signs in to the XML-RPC door with login and password)')
+    .requiredOption('--operator', 'an operator user (portal users sign up themselves)')
+    .requiredOption('--login <login>', 'login, e.g. admin')
+    .requiredOption('--password <password>', 'password')
+    .option('--name <name>', 'display name')
+    .action(async (opts: JsonOption & { login: string; password: string; name?: string }) => {
+      const created = await ctx.api().post<{ id: number; login: string; name: string | null; role: string }>('users', { login: opts.login, password: opts.password, operator: true, ...(opts.name ? { name: opts.name } : {}) });
+      ctx.emit(opts, created, () => record(created));
     });
 
   const domain = program.command('domain').description('manage client domains');

@@ -1,0 +1,222 @@
+import { sql } from 'kysely';
+import type { Executor } from '../../db/database.js';
+import { LIVE_STATUSES } from '../clients/client.repository.js';
+
+export interface AccountUser {
+  id: number;
+  role: 'operator' | 'portal';
+  login: string;
+  name: string | null;
+  password_hash: string | null;
+  disabled_at: Date | null;
+}
+
+/** Portal accounts (operator users and signed-up portal users): users that belong to no client. */
+export async function findAccountByLogin(db: Executor, login: string): Promise<AccountUser | undefined> {
+  return db
+    .selectFrom('users')
+    .select(['id', sql<'operator' | 'portal'>`role`.as('role'), 'login', 'name', 'password_hash', 'disabled_at'])
+    .where('client_id', 'is', null)
+    .where('role', 'in', ['operator', 'portal'])
+    .where(sql<boolean>`lower(login) = lower(${login})`)
+    .executeTakeFirst();
+}
+
+export async function findAccountById(db: Executor, id: number): Promise<AccountUser | undefined> {
+  return db
+    .selectFrom('users')
+    .select(['id', sql<'operator' | 'portal'>`role`.as('role'), 'login', 'name', 'password_hash', 'disabled_at'])
+    .where('client_id', 'is', null)
+    .where('role', 'in', ['operator', 'portal'])
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
+export async function insertAccount(db: Executor, row: { role: 'operator' | 'portal'; login: string; name: string | null; email: string | null; password_hash: string }, now: Date): Promise<number> {
+  const r = await db
+    .insertInto('users')
+    .values({ ...row, client_id: null, reseller_id: null, created_at: now })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return r.id;
+}
+
+export async function addUserGroups(db: Executor, userIds: number[], groups: string[]): Promise<void> {
+  const rows = userIds.flatMap((user_id) => groups.map((group_xmlid) => ({ user_id, group_xmlid })));
+  if (rows.length === 0) return;
+  await db.insertInto('user_groups').values(rows).onConflict((oc) => oc.columns(['user_id', 'group_xmlid']).doNothing()).execute();
+}
+
+export async function removeUserGroups(db: Executor, userIds: number[], groups: string[]): Promise<void> {
+  if (userIds.length === 0 || groups.length === 0) return;
+  await db.deleteFrom('user_groups').where('user_id', 'in', userIds).where('group_xmlid', 'in', groups).execute();
+}
+
+export async function findUserGroups(db: Executor, userId: number): Promise<string[]> {
+  return (await db.selectFrom('user_groups').select('group_xmlid').where('user_id', '=', userId).orderBy('group_xmlid').execute()).map((r) => r.group_xmlid);
+}
+
+export interface SaasPlan {
+  id: number;
+  uid: string;
+  name: string;
+  description: string;
+  dbname_template: string | null;
+  max_databases: number | null;
+  addons: string[];
+  limits: { max_users?: number };
+  position: number;
+}
+
+const planColumns = ['id', 'uid', 'name', 'description', 'dbname_template', 'max_databases', 'addons', sql<{ max_users?: number }>`limits`.as('limits'), 'position'] as const;
+
+export async function findSaasPlan(db: Executor, id: number): Promise<SaasPlan | undefined> {
+  return db.selectFrom('plans').select(planColumns).where('id', '=', id).executeTakeFirst();
+}
+
+export async function listSaasPlans(db: Executor, ids?: number[]): Promise<SaasPlan[]> {
+  let q = db.selectFrom('plans').select(planColumns);
+  if (ids) q = q.where('id', '=', sql<number>`any(${ids}::bigint[])`);
+  return q.orderBy('position').orderBy('id').execute();
+}
+
+export async function countLiveInstancesOfPlan(db: Executor, planId: number): Promise<number> {
+  const r = await db
+    .selectFrom('clients')
+    .select(sql<number>`count(*)::int`.as('n'))
+    .where('plan_id', '=', planId)
+    .where('instance_uuid', 'is not', null)
+    .where('status', 'in', LIVE_STATUSES)
+    .executeTakeFirstOrThrow();
+  return r.n;
+}
+
+export async function nextDbnameNumber(db: Executor): Promise<number> {
+  const { rows } = await sql<{ n: number }>`select nextval('saas_dbname_seq')::int as n`.execute(db);
+  return rows[0]!.n;
+}
+
+export interface NewInstance {
+  plan_id: number;
+  name: string;
+  email_address: string | null;
+  user_count: number;
+  instance_uuid: string;
+  owner_user_id: number;
+}
+
+/**
+ * The instance (a client), its host name as its domain, its admin and owner users and their relay
+ * job, in one statement. Returns the client id and the two users' ids.
+ */
+export async function insertInstance(
+  db: Executor,
+  row: NewInstance,
+  users: { admin: { login: string; passwordHash: string }; owner: { login: string; name: string | null; passwordHash: string } },
+  jobs: { kind: string; lane: string; payload: Record<string, unknown>; max_attempts: number }[],
+  now: Date,
+): Promise<{ id: number; adminId: number; ownerId: number }> {
+  const { rows } = await sql<{ id: number; admin_id: number; owner_id: number }>`
+    with c as (
+      insert into clients (reseller_id, plan_id, name, email_address, user_count, service_meta, instance_uuid, owner_user_id, created_at, updated_at)
+      values (null, ${row.plan_id}, ${row.name}, ${row.email_address}, ${row.user_count}, '{}', ${row.instance_uuid}::uuid, ${row.owner_user_id}, ${now}, ${now})
+      returning id
+    ), d as (
+      insert into domains (client_id, reseller_id, name, position, created_at, updated_at)
+      select c.id, null, ${row.name}, 0, ${now}, ${now} from c
+    ), a as (
+      insert into users (role, client_id, reseller_id, login, email, name, password_hash, created_at)
+      select 'client_admin', c.id, null, ${users.admin.login}, null, 'Administrator', ${users.admin.passwordHash}, ${now} from c
+      returning id
+    ), o as (
+      insert into users (role, client_id, reseller_id, login, email, name, password_hash, created_at)
+      select 'end_user', c.id, null, ${users.owner.login}, ${row.email_address}, ${users.owner.name}, ${users.owner.passwordHash}, ${now} from c
+      returning id
+    ), j as (
+      insert into jobs (kind, lane, payload, max_attempts, client_id, reseller_id, run_at, created_at, updated_at)
+      select x.kind, x.lane, x.payload, x.max_attempts, c.id, null, ${now}, ${now}, ${now}
+      from c, jsonb_to_recordset(${JSON.stringify(jobs)}::jsonb) as x(kind text, lane text, payload jsonb, max_attempts integer)
+    )
+    select c.id, a.id as admin_id, o.id as owner_id from c, a, o`.execute(db);
+  const r = rows[0]!;
+  return { id: r.id, adminId: r.admin_id, ownerId: r.owner_id };
+}
+
+export interface InstanceRow {
+  id: number;
+  name: string | null;
+  status: 'active' | 'suspended';
+  plan_id: number | null;
+  owner_user_id: number | null;
+  user_count: number;
+  instance_uuid: string;
+  service_meta: Record<string, Record<string, unknown>>;
+}
+
+export async function findInstance(db: Executor, id: number): Promise<InstanceRow | undefined> {
+  return db
+    .selectFrom('clients')
+    .select(['id', 'name', sql<'active' | 'suspended'>`status`.as('status'), 'plan_id', 'owner_user_id', 'user_count', sql<string>`instance_uuid::text`.as('instance_uuid'), sql<Record<string, Record<string, unknown>>>`service_meta`.as('service_meta')])
+    .where('id', '=', id)
+    .where('instance_uuid', 'is not', null)
+    .where('status', 'in', LIVE_STATUSES)
+    .executeTakeFirst();
+}
+
+export async function instanceUsers(db: Executor, clientId: number) {
+  return db.selectFrom('users').select(['id', 'login', 'name', 'role', 'password_hash', 'disabled_at']).where('client_id', '=', clientId).orderBy('id').execute();
+}
+
+export async function countInstanceUsers(db: Executor, clientId: number): Promise<number> {
+  const r = await db.selectFrom('users').select(sql<number>`count(*)::int`.as('n')).where('client_id', '=', clientId).where('disabled_at', 'is', null).executeTakeFirstOrThrow();
+  return r.n;
+}
+
+export async function insertInstanceUser(db: Executor, clientId: number, user: { login: string; name: string | null; passwordHash: string }, now: Date): Promise<number> {
+  const r = await db
+    .insertInto('users')
+    .values({ role: 'end_user', client_id: clientId, reseller_id: null, login: user.login, name: user.name, email: null, password_hash: user.passwordHash, created_at: now })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return r.id;
+}
+
+export async function lockInstance(db: Executor, id: number): Promise<void> {
+  await sql`select id from clients where id = ${id} for update`.execute(db);
+}
+
+export async function listAddons(db: Executor): Promise<{ name: string; title: string; depends: string[] }[]> {
+  return db.selectFrom('saas_addons').select(['name', 'title', 'depends']).orderBy('name').execute();
+}
+
+export async function instanceAddons(db: Executor, clientId: number): Promise<string[]> {
+  return (await db.selectFrom('instance_addons').select('addon').where('client_id', '=', clientId).orderBy('addon').execute()).map((r) => r.addon);
+}
+
+export async function installAddons(db: Executor, clientId: number, names: string[], now: Date): Promise<void> {
+  if (names.length === 0) return;
+  await db
+    .insertInto('instance_addons')
+    .values(names.map((addon) => ({ client_id: clientId, addon, installed_at: now })))
+    .onConflict((oc) => oc.columns(['client_id', 'addon']).doNothing())
+    .execute();
+}
+
+export async function uninstallAddons(db: Executor, clientId: number, names: string[]): Promise<void> {
+  if (names.length === 0) return;
+  await db.deleteFrom('instance_addons').where('client_id', '=', clientId).where('addon', 'in', names).execute();
+}
+
+export async function instanceFileBytes(db: Executor, clientId: number): Promise<number> {
+  const r = await db.selectFrom('instance_files').select(sql<number>`coalesce(sum(size_bytes), 0)::bigint`.as('n')).where('client_id', '=', clientId).executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+export async function insertInstanceFile(db: Executor, clientId: number, name: string, content: Buffer, now: Date): Promise<number> {
+  const r = await db.insertInto('instance_files').values({ client_id: clientId, name, size_bytes: content.length, content, created_at: now }).returning('id').executeTakeFirstOrThrow();
+  return r.id;
+}
+
+export async function setInstanceUserCount(db: Executor, id: number, n: number, now: Date): Promise<void> {
+  await db.updateTable('clients').set({ user_count: n, updated_at: now }).where('id', '=', id).execute();
+}
