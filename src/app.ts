@@ -20,6 +20,8 @@ import { cleanupHandler } from './core/maintenance/maintenance.service.js';
 import { siteCleanupHandler } from './core/sites/site.service.js';
 import { webhookDeliveryHandler } from './core/webhooks/webhook-delivery.js';
 import { apiscpRoutes } from './facades/apiscp/apiscp.routes.js';
+import { odooDispatcher, ODOO_VERSION } from './facades/odoo-rpc/odoo.dispatch.js';
+import { odooRpcRoutes } from './facades/odoo-rpc/odoo-rpc.routes.js';
 import { JobRunner, type JobRunnerOptions } from './jobs/job-runner.js';
 import { JOBS_NOTIFY_CHANNEL } from './jobs/job.repository.js';
 import { createRelayDriver } from './relay/create-relay-driver.js';
@@ -66,7 +68,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     db: dbHandle.db,
     clock: options.clock ?? (() => new Date()),
     log: logger,
-    settings: { publicUrl: config.publicUrl, relayHosts: config.relayHosts, relayPriorityStep: config.relayPriorityStep, secret: '', webhookTimeoutMs: config.webhookTimeoutMs, webhookAllowPrivate: config.webhookAllowPrivate },
+    settings: { publicUrl: config.publicUrl, relayHosts: config.relayHosts, relayPriorityStep: config.relayPriorityStep, secret: '', webhookTimeoutMs: config.webhookTimeoutMs, webhookAllowPrivate: config.webhookAllowPrivate, rpcDb: config.rpcDb },
   };
   const secret = await loadServerSecret(ctxFor(bootstrap, { kind: 'system' }));
   const deps: CoreDeps = { ...bootstrap, settings: { ...bootstrap.settings, secret } };
@@ -82,6 +84,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   await server.register(async (scope) => adminRestRoutes(scope, deps), { prefix: '' });
   await server.register(async (scope) => consoleRoutes(scope, deps));
   await server.register(async (scope) => apiscpRoutes(scope, deps));
+  await server.register(async (scope) => odooRpcRoutes(scope, { call: odooDispatcher(deps), version: ODOO_VERSION }));
   // Unknown paths answer in the format of the door they were aimed at.
   server.setNotFoundHandler((req, reply) => {
     const err = AppError.notFound('resource');

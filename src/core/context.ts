@@ -26,6 +26,8 @@ export interface CoreSettings {
   /** Outbound webhooks: per-delivery time limit, and whether private/loopback targets are allowed. */
   webhookTimeoutMs: number;
   webhookAllowPrivate: boolean;
+  /** The portal database name Odoo-style RPC clients send as `db`. */
+  rpcDb: string;
 }
 
 export interface Ctx {

@@ -7,6 +7,7 @@ import { webhooks } from './0005-webhooks.js';
 import { jobClaims } from './0006-job-claims.js';
 import { sites } from './0007-sites.js';
 import { saas } from './0008-saas.js';
+import { auditIndexOrder } from './0009-audit-index-order.js';
 
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
@@ -17,6 +18,7 @@ const migrations: Record<string, Migration> = {
   '0006-job-claims': jobClaims,
   '0007-sites': sites,
   '0008-saas': saas,
+  '0009-audit-index-order': auditIndexOrder,
 };
 
 export const migrationProvider: MigrationProvider = {
