@@ -36,10 +36,11 @@ export interface JobRunnerOptions {
   wakeups?: (wake: () => void) => Promise<() => Promise<void>>;
 }
 
-export function backoffDelayMs(attempt: number, baseMs: number, maxMs: number): number {
+/** `random` is a uniform draw in [0, 1), as Math.random gives; passing one makes the jitter reproducible. */
+export function backoffDelayMs(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
   const exp = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
   // Up to 20% jitter keeps retries of a burst from arriving together.
-  return Math.round(exp * (0.8 + Math.random() * 0.2));
+  return Math.round(exp * (0.8 + random() * 0.2));
 }
 
 /**

@@ -143,6 +143,43 @@ describe('domain provisioning through jobs', () => {
     t.setNow(new Date());
   });
 
+  it('each failed attempt waits about twice as long as the one before, up to the cap', async () => {
+    const name = domain();
+    let clock = Date.now();
+    t.setNow(new Date(clock));
+    await createClient([{ name }]);
+    relayDown = true;
+    const job = async () => {
+      const jobs = (await t.app.server.inject({ method: 'GET', url: '/admin/v1/jobs?kind=relay.apply', headers: admin() })).json().jobs as { id: number; state: string; attempts: number; run_at: string; payload: { domain: string } }[];
+      return jobs.find((j) => j.payload.domain === name)!;
+    };
+    // Run each retry the moment it falls due (the app's clock, so no real waiting): the gap between
+    // a failure and the next run_at is exactly the delay the runner chose for that attempt.
+    const gaps: number[] = [];
+    for (let attempt = 1; attempt <= 8; attempt++) {
+      await t.app.jobs.drain();
+      const current = await job();
+      expect(current).toMatchObject({ state: 'queued', attempts: attempt });
+      const runAt = new Date(current.run_at).getTime();
+      gaps.push(runAt - clock);
+      clock = runAt;
+      t.setNow(new Date(clock));
+    }
+    relayDown = false;
+    await t.app.jobs.drain();
+    expect(await status(name)).toBe('ready');
+    t.setNow(new Date());
+
+    // This app: 1 s base, doubling, 60 s cap, jitter taking off at most a fifth.
+    gaps.forEach((gap, i) => {
+      const full = Math.min(60_000, 1_000 * 2 ** i);
+      expect(gap, `delay after attempt ${i + 1}`).toBeGreaterThanOrEqual(0.8 * full);
+      expect(gap, `delay after attempt ${i + 1}`).toBeLessThanOrEqual(full);
+    });
+    // Strictly growing until the cap is reached (the 7th delay would be 64 s), then held there.
+    for (let i = 1; i <= 6; i++) expect(gaps[i]!, `delay after attempt ${i + 1}`).toBeGreaterThan(gaps[i - 1]!);
+  });
+
   it('a worker that died mid-job: its lease runs out and another worker finishes the job', async () => {
     const name = domain();
     await createClient([{ name }]);
