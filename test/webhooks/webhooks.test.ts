@@ -1,13 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RELAY_MAX_ATTEMPTS } from '../../src/core/domains/domain-provisioning.js';
 import { WEBHOOK_MAX_ATTEMPTS } from '../../src/core/webhooks/webhook.schema.js';
+import { solveCaptcha } from '../support/captcha-solver.js';
 import type { RelayDriver } from '../../src/relay/relay-driver.js';
 import { createReseller, createTestApp, seedDemoCatalog, type ResellerFixture, type TestApp } from '../support/test-app.js';
 import { signatureValid, startReceiver, type Receiver } from './receiver.js';
 
-// Relay changes succeed at once, so domains become ready (and domain.ready is emitted) when jobs drain.
+// Relay changes succeed at once, so domains become ready (and domain.ready is emitted) when jobs drain;
+// with relayDown they fail, like a relay that cannot be reached, until their job runs out of attempts.
+let relayDown = false;
 const relay: RelayDriver = {
   name: 'noop',
-  apply: async () => {},
+  apply: async () => {
+    if (relayDown) throw new Error('relay unreachable');
+  },
   provisionDomain: async () => {},
   updateDomain: async () => {},
   deprovisionDomain: async () => {},
@@ -243,5 +249,118 @@ describe('webhooks', () => {
     expect(after.json().events.map((e: { action: string }) => e.action)).toEqual(['webhook.deleted', 'webhook.created']);
     const replayed = await t.app.server.inject({ method: 'GET', url: '/v1/audit?action=webhook.delivery_replayed', headers: { authorization: alice.auth } });
     expect(replayed.json().events).toHaveLength(1);
+  });
+});
+
+describe('the other event types', () => {
+  const SECRET2 = 'alice-second-secret-abcdefghij';
+  let aliceHook2: number;
+  let opsHook: { id: number; secret: string };
+
+  /** What one endpoint (by path) received since the mark, each checked against its secret. */
+  function signedSince(mark: number, path: string, secret: string) {
+    const got = since(mark).filter((r) => r.path === path);
+    for (const r of got) {
+      expect(signatureValid(r.headers['hostplane-signature'], r.body, secret), `signature of ${r.json.type}`).toBe(true);
+      expect(r.headers['hostplane-event-id']).toBe(r.json.id);
+    }
+    return got;
+  }
+
+  beforeAll(async () => {
+    const mine = await register(alice.auth, { url: `${receiver.url}/alice2`, event_types: ['client.updated', 'domain.failed'], secret: SECRET2 });
+    expect(mine.statusCode, mine.body).toBe(201);
+    aliceHook2 = mine.json().id;
+    const ops = await register(admin().authorization, { url: `${receiver.url}/ops-approvals`, event_types: ['reseller.approved'] }, '/admin/v1/webhooks');
+    expect(ops.statusCode, ops.body).toBe(201);
+    opsHook = ops.json();
+  });
+
+  it('client.updated carries the changed fields, before and after', async () => {
+    const clientId = await createClient(alice);
+    await t.app.jobs.drain();
+    const mark = receiver.received.length;
+    const put = await t.app.server.inject({ method: 'PUT', url: `/v1/clients/${clientId}`, headers: { authorization: alice.auth }, payload: { user_count: 4, name: 'Renamed Customer' } });
+    expect(put.statusCode, put.body).toBe(200);
+    await t.app.jobs.drain();
+    const got = signedSince(mark, '/alice2', SECRET2);
+    expect(got.map((r) => r.json.type)).toEqual(['client.updated']);
+    expect(got[0]!.json.data).toEqual({
+      object: 'client',
+      id: String(clientId),
+      reseller_id: alice.id,
+      changes: { user_count: { before: 1, after: 4 }, name: { before: null, after: 'Renamed Customer' } },
+    });
+    expect(got[0]!.headers['content-type']).toBe('application/json');
+    const [d] = await deliveries(alice.auth, aliceHook2);
+    expect(d).toMatchObject({ event_id: got[0]!.json.id, event_type: 'client.updated', status: 'delivered', attempts: 1 });
+  });
+
+  it('domain.failed once the relay job has used up its attempts', async () => {
+    relayDown = true;
+    const mark = receiver.received.length;
+    try {
+      const res = await t.app.server.inject({
+        method: 'POST',
+        url: '/v1/clients',
+        headers: { authorization: alice.auth },
+        payload: { package_uid: 'spamstopshere-professional', user_count: 1, domains: [{ name: `failing-${Date.now().toString(36)}.test` }] },
+      });
+      expect(res.statusCode, res.body).toBe(201);
+      const name = (res.json() as { domains: { name: string }[] }).domains[0]!.name;
+      await t.app.jobs.drain();
+      const relayJob = async () =>
+        ((await t.app.server.inject({ method: 'GET', url: '/admin/v1/jobs?kind=relay.apply', headers: admin() })).json().jobs as { id: number; state: string; attempts: number; payload: { domain: string } }[]).find((j) => j.payload.domain === name)!;
+      // Nothing is sent while attempts remain: a failing relay is retried first.
+      expect(await relayJob()).toMatchObject({ state: 'queued', attempts: 1 });
+      expect(signedSince(mark, '/alice2', SECRET2)).toEqual([]);
+
+      for (let i = 0; i < 100 && (await relayJob()).state !== 'failed'; i++) {
+        advance(2 * 60_000);
+        await t.app.jobs.drain();
+      }
+      expect(await relayJob()).toMatchObject({ state: 'failed', attempts: RELAY_MAX_ATTEMPTS });
+      const got = signedSince(mark, '/alice2', SECRET2);
+      expect(got.map((r) => r.json.type)).toEqual(['domain.failed']);
+      expect(got[0]!.json.data).toEqual({ object: 'domain', id: name, reseller_id: alice.id, changes: { status: { before: 'initializing', after: 'unknown' } } });
+      const status = await t.app.server.inject({ method: 'GET', url: `/v1/domains/${name}/status`, headers: { authorization: alice.auth } });
+      expect(status.json().status).toBe('unknown');
+    } finally {
+      relayDown = false;
+    }
+  });
+
+  it('reseller.approved reaches operator endpoints, without the credentials approval hands out', async () => {
+    const ip = '198.51.100.77';
+    const captcha = (await t.app.server.inject({ method: 'GET', url: '/v1/resellers/new', remoteAddress: ip })).json().captcha as { id: string; question: string };
+    const username = `hooked-${Date.now().toString(36)}`;
+    const signUp = await t.app.server.inject({
+      method: 'POST',
+      url: '/v1/resellers',
+      remoteAddress: ip,
+      payload: { captcha: { id: captcha.id, answer: solveCaptcha(captcha.question) }, reseller: { name: 'Hooked Hosting', email_address: `${username}@example.com`, username, application_name: 'cpanel' } },
+    });
+    expect(signUp.statusCode, signUp.body).toBe(201);
+    const pending = (await t.app.server.inject({ method: 'GET', url: '/admin/v1/resellers?status=pending', headers: admin() })).json() as { id: number; username: string }[];
+    const id = pending.find((r) => r.username === username)!.id;
+
+    const mark = receiver.received.length;
+    const approved = await t.app.server.inject({ method: 'POST', url: `/admin/v1/resellers/${id}/approve`, headers: admin() });
+    expect(approved.statusCode, approved.body).toBe(200);
+    await t.app.jobs.drain();
+    const got = signedSince(mark, '/ops-approvals', opsHook.secret);
+    expect(got.map((r) => r.json.type)).toEqual(['reseller.approved']);
+    expect(got[0]!.json.data).toEqual({
+      object: 'reseller',
+      id: String(id),
+      reseller_id: id,
+      changes: { status: { before: 'pending', after: 'active' }, approved_at: { before: null, after: approved.json().approved_at } },
+    });
+    for (const secret of [approved.json().api_token, approved.json().api_key] as string[]) {
+      expect(secret.length).toBeGreaterThan(0);
+      expect(got[0]!.body).not.toContain(secret);
+    }
+    // Not an event alice's endpoints asked for, nor one of her own.
+    expect(since(mark).filter((r) => r.path.startsWith('/alice'))).toEqual([]);
   });
 });
