@@ -18,6 +18,7 @@ export const auditActions = [
   'client.deleted',
   'client.hijacked',
   'client.switched',
+  'client.file_stored',
   'user.password_changed',
   'user.created',
   'scope.set',

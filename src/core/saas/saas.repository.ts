@@ -80,6 +80,11 @@ export async function listSaasPlans(db: Executor, ids?: number[]): Promise<SaasP
   return q.orderBy('position').orderBy('id').execute();
 }
 
+export async function lockSaasPlan(db: Executor, id: number): Promise<void> {
+  // Not "for update": instances of other doors referencing the plan (a key-share lock) must not wait.
+  await sql`select id from plans where id = ${id} for no key update`.execute(db);
+}
+
 export async function countLiveInstancesOfPlan(db: Executor, planId: number): Promise<number> {
   const r = await db
     .selectFrom('clients')
@@ -165,6 +170,17 @@ export async function findInstance(db: Executor, id: number): Promise<InstanceRo
 
 export async function instanceUsers(db: Executor, clientId: number) {
   return db.selectFrom('users').select(['id', 'login', 'name', 'role', 'password_hash', 'disabled_at']).where('client_id', '=', clientId).orderBy('id').execute();
+}
+
+export async function isInstanceUser(db: Executor, clientId: number, userId: number): Promise<boolean> {
+  const r = await db.selectFrom('users').select('id').where('id', '=', userId).where('client_id', '=', clientId).where('disabled_at', 'is', null).executeTakeFirst();
+  return r !== undefined;
+}
+
+/** The instance's own owner account: the first end user, made with the instance (admin aside). */
+export async function instanceOwnerUserId(db: Executor, clientId: number): Promise<number | undefined> {
+  const r = await db.selectFrom('users').select('id').where('client_id', '=', clientId).where('role', '=', 'end_user').orderBy('id').limit(1).executeTakeFirst();
+  return r?.id;
 }
 
 export async function countInstanceUsers(db: Executor, clientId: number): Promise<number> {

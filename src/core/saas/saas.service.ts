@@ -41,8 +41,12 @@ export async function createOperatorUser(ctx: Ctx, input: { login: unknown; pass
   return createAccount(ctx, 'operator', input);
 }
 
-/** `res.users.signup`: a portal user who may then create and manage their own instances. */
+/**
+ * `res.users.signup`: a portal user who may then create and manage their own instances. The portal's
+ * administrator signs users up (as the seed does); a portal user may not make more accounts.
+ */
 export async function signupPortalUser(ctx: Ctx, input: { login: unknown; password: unknown; name?: unknown }): Promise<{ id: number; login: string; name: string | null }> {
+  requireOperator(ctx);
   return createAccount(ctx, 'portal', input);
 }
 
@@ -150,6 +154,12 @@ export async function createInstance(ctx: Ctx, input: CreateInstanceInput): Prom
   const adminHash = await hashPassword(randomBytes(16).toString('base64url'));
 
   return inTransaction(ctx, async (tx) => {
+    // Checked before a name is drawn, as the portal does, so a refused database uses up no number; the
+    // plan's row is locked so that concurrent creates cannot both take the last place.
+    await repo.lockSaasPlan(tx.db, plan.id);
+    if (plan.max_databases !== null && plan.max_databases > 0 && (await repo.countLiveInstancesOfPlan(tx.db, plan.id)) >= plan.max_databases) {
+      throw new AppError('invalid_state', `Limit of databases for this plan is ${plan.max_databases} reached`);
+    }
     let name: string;
     if (input.dbname !== undefined && input.dbname !== null && input.dbname !== false && input.dbname !== '') {
       const n = typeof input.dbname === 'string' ? normalizeDomainName(input.dbname) : null;
@@ -161,9 +171,6 @@ export async function createInstance(ctx: Ctx, input: CreateInstanceInput): Prom
       const n = normalizeDomainName(plan.dbname_template.replace(/%i/g, String(number).padStart(3, '0')));
       if (!n) throw AppError.validation({ dbname: ['the plan\'s template does not make a valid host name'] }, `the plan's DB Names template ${plan.dbname_template} does not make a valid host name`);
       name = n;
-    }
-    if (plan.max_databases !== null && plan.max_databases > 0 && (await repo.countLiveInstancesOfPlan(tx.db, plan.id)) >= plan.max_databases) {
-      throw new AppError('invalid_state', `Limit of databases for this plan is ${plan.max_databases} reached`);
     }
     const uuid = randomUUID();
     const now = tx.clock();
@@ -328,12 +335,34 @@ export async function upgradeInstance(ctx: Ctx, clientId: unknown, payload: Upgr
 // ---------------------------------------------------------------------------------------------
 // Inside an instance: users, storage, modules
 
-async function instanceForMember(ctx: Ctx, id: number): Promise<repo.InstanceRow> {
+/**
+ * Who may look inside an instance: the portal administrator, the portal user who owns it, and the
+ * instance's own users (signed in to it through the console). Anyone else gets "not found".
+ */
+async function visibleInstance(ctx: Ctx, id: number): Promise<repo.InstanceRow> {
   const row = await repo.findInstance(ctx.db, id);
-  if (!row) throw AppError.notFound(`instance ${id}`);
-  if (ctx.actor.kind === 'user' && row.owner_user_id !== ctx.actor.userId) throw AppError.notFound(`instance ${id}`);
+  const allowed =
+    row !== undefined &&
+    (isOperator(ctx) || (ctx.actor.kind === 'user' && (row.owner_user_id === ctx.actor.userId || (await repo.isInstanceUser(ctx.db, row.id, ctx.actor.userId)))));
+  if (!row || !allowed) throw AppError.notFound(`instance ${id}`);
+  return row;
+}
+
+/** As visibleInstance, for changes inside it: a suspended instance takes none, whoever asks. */
+async function instanceForMember(ctx: Ctx, id: number): Promise<repo.InstanceRow> {
+  const row = await visibleInstance(ctx, id);
   if (row.status !== 'active') throw new AppError('invalid_state', 'this database is suspended');
   return row;
+}
+
+/** Users of an instance are managed by the portal's side (administrator, owning portal user) and by the instance's admin and owner. */
+async function requireInstanceManager(ctx: Ctx, row: repo.InstanceRow): Promise<void> {
+  if (isOperator(ctx) || ctx.actor.kind !== 'user' || row.owner_user_id === ctx.actor.userId) return;
+  const userId = ctx.actor.userId;
+  const users = await repo.instanceUsers(ctx.db, row.id);
+  const me = users.find((u) => u.id === userId);
+  if (me?.role === 'client_admin' || (await repo.instanceOwnerUserId(ctx.db, row.id)) === userId) return;
+  throw new AppError('forbidden', 'only the owner of this database may add users to it');
 }
 
 /** A new user inside an instance; refused beyond its users,max (0: no limit) with Odoo's message. */
@@ -344,6 +373,7 @@ export async function addInstanceUser(ctx: Ctx, instanceId: number, input: { log
   try {
     return await inTransaction(ctx, async (tx) => {
       const instance = await instanceForMember(tx, instanceId);
+      await requireInstanceManager(tx, instance);
       await repo.lockInstance(tx.db, instance.id);
       const current = await repo.countInstanceUsers(tx.db, instance.id);
       // The admin user does not count, as in the portal.
@@ -362,12 +392,6 @@ export async function addInstanceUser(ctx: Ctx, instanceId: number, input: { log
   }
 }
 
-export async function getInstanceUsage(ctx: Ctx, instanceId: number): Promise<InstanceUsage> {
-  const row = await repo.findInstance(ctx.db, instanceId);
-  if (!row || (ctx.actor.kind === 'user' && row.owner_user_id !== ctx.actor.userId)) throw AppError.notFound(`instance ${instanceId}`);
-  return usageOf(ctx, row);
-}
-
 async function usageOf(ctx: Ctx, row: repo.InstanceRow): Promise<InstanceUsage> {
   const used = INSTANCE_BASE_STORAGE_BYTES + (await repo.instanceFileBytes(ctx.db, row.id));
   const limit = await getSiteDiskQuota(ctx, row.id);
@@ -375,10 +399,14 @@ async function usageOf(ctx: Ctx, row: repo.InstanceRow): Promise<InstanceUsage> 
   return { used_bytes: used, used_mb: usedMb, limit_mb: limit, exceeded: limit > 0 && used > limit * 1024 * 1024 };
 }
 
+// Files are stored in the database row by row; one this size is the most a request should carry.
+const MAX_INSTANCE_FILE_BYTES = 8 * 1024 * 1024;
+
 /** Stores a file in the instance; refused when it would take the instance past its storage limit. */
 export async function storeInstanceFile(ctx: Ctx, instanceId: number, input: { name: unknown; content: Buffer }): Promise<{ id: number; usage: InstanceUsage }> {
   const name = input.name;
   if (typeof name !== 'string' || name.length < 1 || name.length > 255) throw AppError.validation({ name: ['must be 1 to 255 characters'] });
+  if (input.content.length > MAX_INSTANCE_FILE_BYTES) throw new AppError('payload_too_large', `a file may hold at most ${MAX_INSTANCE_FILE_BYTES / (1024 * 1024)} MiB`);
   return inTransaction(ctx, async (tx) => {
     const instance = await instanceForMember(tx, instanceId);
     await repo.lockInstance(tx.db, instance.id);
@@ -387,19 +415,36 @@ export async function storeInstanceFile(ctx: Ctx, instanceId: number, input: { n
       throw new AppError('invalid_state', `Storage limit of ${usage.limit_mb} MB reached: ${usage.used_mb} MB in use, this file needs ${(input.content.length / (1024 * 1024)).toFixed(2)} MB more`);
     }
     const id = await repo.insertInstanceFile(tx.db, instance.id, name, input.content, tx.clock());
+    await recordAudit(tx, { action: 'client.file_stored', targetType: 'client', targetId: instance.id, resellerId: null, after: { file_id: id, name, bytes: input.content.length } });
     return { id, usage: await usageOf(tx, instance) };
   });
 }
 
-export async function getInstanceModules(ctx: Ctx, instanceId: number): Promise<string[]> {
-  const row = await repo.findInstance(ctx.db, instanceId);
-  if (!row || (ctx.actor.kind === 'user' && row.owner_user_id !== ctx.actor.userId)) throw AppError.notFound(`instance ${instanceId}`);
-  return repo.instanceAddons(ctx.db, row.id);
+export interface InstanceOverview {
+  id: number;
+  name: string | null;
+  status: 'active' | 'suspended';
+  /** users,max: 0 means no limit. The admin user does not count against it. */
+  max_users: number;
+  users_count: number;
+  users: { id: number; login: string; name: string | null; role: string; groups: string[] }[];
+  modules: string[];
+  usage: InstanceUsage;
 }
 
-export async function getInstanceUserGroups(ctx: Ctx, instanceId: number): Promise<{ login: string; role: string; groups: string[] }[]> {
-  const row = await repo.findInstance(ctx.db, instanceId);
-  if (!row || (ctx.actor.kind === 'user' && row.owner_user_id !== ctx.actor.userId)) throw AppError.notFound(`instance ${instanceId}`);
-  const users = await repo.instanceUsers(ctx.db, row.id);
-  return Promise.all(users.map(async (u) => ({ login: u.login, role: u.role, groups: await repo.findUserGroups(ctx.db, u.id) })));
+/** Everything the owner's page and the operator API show of one instance, read in one go. */
+export async function getInstanceOverview(ctx: Ctx, instanceId: number): Promise<InstanceOverview> {
+  const row = await visibleInstance(ctx, instanceId);
+  const users = (await repo.instanceUsers(ctx.db, row.id)).filter((u) => !u.disabled_at);
+  const withGroups = await Promise.all(users.map(async (u) => ({ id: u.id, login: u.login, name: u.name, role: u.role, groups: await repo.findUserGroups(ctx.db, u.id) })));
+  return {
+    id: row.id,
+    name: row.name,
+    status: row.status,
+    max_users: row.user_count,
+    users_count: users.filter((u) => u.role !== 'client_admin').length,
+    users: withGroups,
+    modules: await repo.instanceAddons(ctx.db, row.id),
+    usage: await usageOf(ctx, row),
+  };
 }

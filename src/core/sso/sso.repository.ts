@@ -52,3 +52,15 @@ export async function revokeSession(db: Executor, digest: string, now: Date) {
 export async function deleteExpiredSsoTokens(db: Executor, before: Date) {
   await db.deleteFrom('sso_tokens').where('expires_at', '<', before).execute();
 }
+
+/** A user of one client (site or instance) by login, with the client's status to refuse a suspended one. */
+export async function findClientUserByLogin(db: Executor, clientId: number, login: string) {
+  return db
+    .selectFrom('users as u')
+    .innerJoin('clients as c', 'c.id', 'u.client_id')
+    .select(['u.id', 'u.password_hash', 'u.role', 'c.status', 'c.reseller_id'])
+    .where('u.client_id', '=', clientId)
+    .where('u.disabled_at', 'is', null)
+    .where('u.login', '=', login)
+    .executeTakeFirst();
+}

@@ -5,6 +5,8 @@ import { getClient } from '../clients/client.service.js';
 import type { ClientRef } from '../clients/client.schema.js';
 import { inTransaction, type Ctx } from '../context.js';
 import { getResellerBranding } from '../resellers/reseller.service.js';
+import { blockedFor, recordHit, type RateLimitRule } from '../rate-limits/rate-limit.service.js';
+import { hashPassword, verifyPassword } from '../shared/passwords.js';
 import { randomToken, sha256Hex } from '../shared/secrets.js';
 import * as repo from './sso.repository.js';
 
@@ -89,4 +91,42 @@ export async function redeemLoginToken(ctx: Ctx, token: string): Promise<Session
 export async function getSession(ctx: Ctx, token: string) {
   if (!token || token.length > 200) return undefined;
   return repo.findSession(ctx.db, sha256Hex(token), ctx.clock());
+}
+
+// Wrong passwords for one account, and from one address, are capped: a password login page is
+// what people try guesses on.
+const LOGIN_FAILURES_PER_ACCOUNT: RateLimitRule = { limit: 10, windowSeconds: 15 * 60 };
+const LOGIN_FAILURES_PER_ADDRESS: RateLimitRule = { limit: 50, windowSeconds: 15 * 60 };
+const DUMMY_HASH = hashPassword(randomToken(16));
+
+/**
+ * A client's own user (an instance's users, a site's admin) signs in with login and password.
+ * Unknown login and wrong password are one answer; a suspended client refuses even the right one.
+ */
+export async function loginClientUser(ctx: Ctx, input: { clientId: number; login: unknown; password: unknown }): Promise<Session> {
+  const { clientId, login, password } = input;
+  const bad = new AppError('unauthenticated', 'wrong login or password');
+  if (typeof login !== 'string' || typeof password !== 'string' || login.length < 1 || login.length > 254 || password.length > 1024) throw bad;
+  const accountBucket = `login:client:${clientId}:${login.toLowerCase()}`;
+  const addressBucket = `login:ip:${ctx.ip ?? 'unknown'}`;
+  const wait = Math.max(await blockedFor(ctx, accountBucket, LOGIN_FAILURES_PER_ACCOUNT), await blockedFor(ctx, addressBucket, LOGIN_FAILURES_PER_ADDRESS));
+  if (wait > 0) throw new AppError('rate_limited', `too many failed logins; try again in ${wait} s`, { retryAfterSeconds: wait });
+  const user = await repo.findClientUserByLogin(ctx.db, clientId, login);
+  const ok = user?.password_hash ? await verifyPassword(password, user.password_hash) : (await verifyPassword(password, await DUMMY_HASH), false);
+  if (!user || !ok) {
+    await inTransaction(ctx, async (tx) => {
+      await recordHit(tx, accountBucket, LOGIN_FAILURES_PER_ACCOUNT);
+      await recordHit(tx, addressBucket, LOGIN_FAILURES_PER_ADDRESS);
+    });
+    throw bad;
+  }
+  if (user.status !== 'active') throw new AppError('invalid_state', 'this account is suspended: its users cannot sign in');
+  return inTransaction(ctx, async (tx) => {
+    const now = tx.clock();
+    const sessionToken = randomToken(32);
+    const expiresAt = new Date(now.getTime() + SESSION_TTL_SECONDS * 1000);
+    await repo.insertSession(tx.db, { token_digest: sha256Hex(sessionToken), user_id: user.id, client_id: clientId, expires_at: expiresAt, created_at: now });
+    await recordAudit(tx, { action: 'client.logged_in', targetType: 'client', targetId: clientId, resellerId: user.reseller_id, actor: { kind: 'user', id: user.id }, after: { user_id: user.id, session_expires_at: expiresAt, method: 'password' } });
+    return { token: sessionToken, userId: user.id, clientId, expiresAt };
+  });
 }

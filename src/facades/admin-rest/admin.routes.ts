@@ -6,7 +6,7 @@ import { getClientForOperator, restoreClient, searchClients } from '../../core/c
 import { ctxFor, type CoreDeps, type Ctx } from '../../core/context.js';
 import { authenticateOperator, createOperatorKey } from '../../core/credentials/credential.service.js';
 import { seedDemo } from '../../core/demo/seed-demo.js';
-import { createOperatorUser } from '../../core/saas/saas.service.js';
+import { addInstanceUser, createOperatorUser, getInstanceOverview, storeInstanceFile } from '../../core/saas/saas.service.js';
 import { setDomainStatus } from '../../core/domains/domain.service.js';
 import { getJob, listJobs, retryJob, type Job } from '../../core/jobs/job.service.js';
 import { createFeatureInput, createPackageInput, updatePackageInput, type Package } from '../../core/packages/package.schema.js';
@@ -239,6 +239,30 @@ export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Pro
   app.get('/admin/v1/clients/:id', { schema: { tags, security, params: s.idParams, response: { 200: s.adminClient, ...errors } } }, async (req) => getClientForOperator(ctxOf(req), idParam(req, 'client')));
   app.post('/admin/v1/clients/:id/restore', { schema: { tags, security, summary: 'Undo a cancel', params: s.idParams, response: { 200: s.adminClient, ...errors } } }, async (req) =>
     restoreClient(ctxOf(req), idParam(req, 'client')),
+  );
+
+  // SaaS instances: what is inside one (modules, users and their groups, storage), and the two
+  // writes its limits apply to (a user, a file).
+  app.get('/admin/v1/clients/:id/instance', { schema: { tags, security, summary: 'A SaaS instance: status, users against users,max, access groups, modules, storage against its limit', params: s.idParams } }, async (req) =>
+    getInstanceOverview(ctxOf(req), idParam(req, 'client')),
+  );
+  app.post(
+    '/admin/v1/clients/:id/users',
+    { schema: { tags, security, summary: 'Add a user inside a SaaS instance (refused beyond its users,max)', params: s.idParams, body: z.object({ login: z.string(), password: z.string(), name: z.string().optional() }) } },
+    async (req, reply) => {
+      const body = (req.body ?? {}) as { login?: unknown; password?: unknown; name?: unknown };
+      return reply.code(201).send(await addInstanceUser(ctxOf(req), idParam(req, 'client'), { login: body.login, password: body.password, name: body.name }));
+    },
+  );
+  app.post(
+    '/admin/v1/clients/:id/files',
+    // A file travels as base64 inside JSON: room for 8 MiB of content, above the API's usual body limit.
+    { bodyLimit: 12 * 1024 * 1024, schema: { tags, security, summary: 'Store a file in a SaaS instance (refused past its storage limit)', params: s.idParams, body: z.object({ name: z.string(), content_base64: z.string() }) } },
+    async (req, reply) => {
+      const body = (req.body ?? {}) as { name?: unknown; content_base64?: unknown };
+      if (typeof body.content_base64 !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(body.content_base64)) throw AppError.validation({ content_base64: ['must be base64'] });
+      return reply.code(201).send(await storeInstanceFile(ctxOf(req), idParam(req, 'client'), { name: body.name, content: Buffer.from(body.content_base64, 'base64') }));
+    },
   );
 
   app.put(

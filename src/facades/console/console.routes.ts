@@ -1,8 +1,10 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError } from '../../errors/app-error.js';
+import { AppError, type ErrorCode } from '../../errors/app-error.js';
 import { getClientForOperator } from '../../core/clients/client.service.js';
 import { ctxFor, type CoreDeps } from '../../core/context.js';
-import { getSession, LOGIN_PATH, redeemLoginToken, SESSION_TTL_SECONDS } from '../../core/sso/sso.service.js';
+import { addInstanceUser, getInstanceOverview, storeInstanceFile, type InstanceOverview } from '../../core/saas/saas.service.js';
+import { getSession, LOGIN_PATH, loginClientUser, redeemLoginToken, SESSION_TTL_SECONDS } from '../../core/sso/sso.service.js';
 import { toAppError } from '../../http/errors.js';
 import { getSiteDashboard, switchSite } from '../../core/sites/site.service.js';
 
@@ -44,7 +46,8 @@ export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promi
   const sessionCookie = (token: string) => [`${SESSION_COOKIE}=${token}`, 'Path=/', 'HttpOnly', 'SameSite=Lax', `Max-Age=${SESSION_TTL_SECONDS}`, ...(secure ? ['Secure'] : [])].join('; ');
 
   // Site switching posts a plain HTML form.
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_req, body, done) => {
+  // Forms: site switching, sign-in, and an instance's user and file forms (a file's text up to 1 MiB).
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 1024 * 1024 + 4096 }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
 
@@ -88,8 +91,7 @@ export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promi
     } catch (e) {
       const err = toAppError(e);
       if (err.code === 'internal') throw e;
-      const status = err.code === 'forbidden' ? 403 : err.code === 'not_found' ? 404 : err.code === 'invalid_state' ? 409 : 422;
-      return page(reply, status, 'You cannot switch to this site', `<p>${escapeHtml(err.message)}</p>`);
+      return page(reply, pageStatus(err.code), 'You cannot switch to this site', `<p>${escapeHtml(err.message)}</p>`);
     }
   });
 
@@ -108,25 +110,130 @@ export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promi
         reply,
         403,
         'This login link cannot be used',
-        '<p>The link is invalid, has expired, or was already used. Login links work once and only for one minute.</p><p>Ask your provider for a new one.</p>',
+        '<p>The link is invalid, has expired, or was already used. Login links work once, and only for a short time.</p><p>Ask your provider for a new one.</p>',
       );
     }
   });
 
-  app.get('/console/clients/:id', { schema: { hide: true } }, async (req, reply) => {
-    const ctx = ctxFor(deps, { kind: 'system' }, req.log, req);
-    const session = await getSession(ctx, readCookie(req, SESSION_COOKIE) ?? '');
+
+  // Every form that changes something carries a token bound to the session: a cross-site page
+  // cannot read it, so it cannot post as the signed-in user (on top of SameSite=Lax).
+  const csrfFor = (sessionToken: string) => createHmac('sha256', deps.settings.secret).update(`console-form:${sessionToken}`).digest('base64url');
+  const csrfOk = (sessionToken: string, given: unknown) => {
+    if (typeof given !== 'string') return false;
+    const want = Buffer.from(csrfFor(sessionToken));
+    const got = Buffer.from(given);
+    return want.length === got.length && timingSafeEqual(want, got);
+  };
+
+  /** The signed-in session when it covers this client; undefined otherwise. */
+  const sessionFor = async (req: FastifyRequest, clientId: number) => {
+    const token = readCookie(req, SESSION_COOKIE) ?? '';
+    const session = await getSession(ctxFor(deps, { kind: 'system' }, req.log, req), token);
+    return session && session.client_id === clientId ? { ...session, token } : undefined;
+  };
+  const clientIdOf = (req: FastifyRequest) => {
     const id = Number((req.params as { id: string }).id);
-    if (!session || session.client_id !== id) {
-      return page(reply, 401, 'Please log in', '<p>Your session has ended or does not cover this account. Use a new login link from your provider.</p>');
-    }
+    return Number.isSafeInteger(id) && id > 0 ? id : undefined;
+  };
+  const signIn = (id: number) =>
+    `<p>Your session has ended or does not cover this account. Use a new login link from your provider, or <a href="/console/clients/${id}/login">sign in with your login and password</a>.</p>`;
+
+  const instancePage = (view: InstanceOverview, csrf: string, notice: string) => {
+    const limit = view.max_users > 0 ? `${view.users_count} of ${view.max_users}` : `${view.users_count} (no limit)`;
+    const users = view.users
+      .map((u) => `<li><code>${escapeHtml(u.login)}</code>${u.role === 'client_admin' ? ' (administrator, not counted)' : ''}: ${u.groups.map((g) => `<code>${escapeHtml(g)}</code>`).join(' ') || 'no groups'}</li>`)
+      .join('');
+    const u = view.usage;
+    const storage = u.limit_mb > 0 ? `${u.used_mb} MB of ${u.limit_mb} MB` : `${u.used_mb} MB (no limit)`;
+    const hidden = `<input type="hidden" name="csrf" value="${escapeHtml(csrf)}">`;
+    return (
+      (notice ? `<p role="status"><strong>${escapeHtml(notice)}</strong></p>` : '') +
+      `<h2>Users: <span id="users-count">${escapeHtml(limit)}</span></h2><ul>${users}</ul>` +
+      `<form method="post" action="/console/clients/${view.id}/users">${hidden}<label>Login <input name="login" required></label> <label>Name <input name="name"></label> <label>Password <input name="password" type="password" required></label> <button>Add user</button></form>` +
+      `<h2>Storage: <span id="storage">${escapeHtml(storage)}</span>${u.exceeded ? ' <strong id="storage-exceeded">over the limit</strong>' : ''}</h2>` +
+      `<form method="post" action="/console/clients/${view.id}/files">${hidden}<label>File name <input name="name" required></label> <label>Content <textarea name="content"></textarea></label> <button>Store file</button></form>` +
+      `<h2>Modules</h2><ul id="modules">${view.modules.map((m) => `<li><code>${escapeHtml(m)}</code></li>`).join('') || '<li>none</li>'}</ul>`
+    );
+  };
+
+  app.get('/console/clients/:id', { schema: { hide: true } }, async (req, reply) => {
+    const id = clientIdOf(req);
+    const session = id ? await sessionFor(req, id) : undefined;
+    if (!id || !session) return page(reply, 401, 'Please log in', id ? signIn(id) : '<p>No such account.</p>');
+    const member = ctxFor(deps, { kind: 'user', userId: session.user_id }, req.log, req);
+    const view = await getInstanceOverview(member, id).catch((e: unknown) => {
+      if (toAppError(e).code === 'not_found') return undefined; // a hosting client, not a SaaS instance
+      throw e;
+    });
+    const done = (req.query as { done?: unknown }).done;
+    const notice = done === 'user' ? 'User added.' : done === 'file' ? 'File stored.' : '';
+    if (view) return page(reply, 200, view.name ?? `Instance ${id}`, `<p>Signed in to <code>${escapeHtml(view.name ?? String(id))}</code> as <code>${escapeHtml(session.login)}</code>.</p>${instancePage(view, csrfFor(session.token), notice)}`);
     const client = await getClientForOperator(ctxFor(deps, { kind: 'system' }, req.log), id);
     const domains = client.domains.map((d) => `<li><code>${escapeHtml(d.name)}</code> — ${escapeHtml(d.status)}</li>`).join('');
-    return page(
-      reply,
-      200,
-      client.name ?? `Client ${client.id}`,
-      `<p>Signed in as the account administrator.</p><h2>Domains</h2><ul>${domains || '<li>none</li>'}</ul>`,
-    );
+    return page(reply, 200, client.name ?? `Client ${client.id}`, `<p>Signed in as the account administrator.</p><h2>Domains</h2><ul>${domains || '<li>none</li>'}</ul>`);
   });
+
+  const loginForm = (id: number, message = '') =>
+    (message ? `<p role="alert">${escapeHtml(message)}</p>` : '') +
+    `<form method="post" action="/console/clients/${id}/login"><label>Login <input name="login" autocomplete="username" required></label> <label>Password <input name="password" type="password" autocomplete="current-password" required></label> <button>Sign in</button></form>`;
+
+  app.get('/console/clients/:id/login', { schema: { hide: true } }, async (req, reply) => {
+    const id = clientIdOf(req);
+    if (!id) return page(reply, 404, 'Not found', '<p>No such account.</p>');
+    return page(reply, 200, 'Sign in', loginForm(id));
+  });
+
+  app.post('/console/clients/:id/login', { schema: { hide: true } }, async (req, reply) => {
+    const id = clientIdOf(req);
+    if (!id) return page(reply, 404, 'Not found', '<p>No such account.</p>');
+    const body = (req.body ?? {}) as { login?: unknown; password?: unknown };
+    try {
+      const session = await loginClientUser(ctxFor(deps, { kind: 'public', ip: req.ip }, req.log, req), { clientId: id, login: body.login, password: body.password });
+      reply.header('set-cookie', sessionCookie(session.token));
+      return reply.code(303).header('cache-control', 'no-store').redirect(`/console/clients/${id}`);
+    } catch (e) {
+      const err = toAppError(e);
+      if (err.code === 'internal') throw e;
+      if (err.details.retryAfterSeconds) reply.header('retry-after', String(err.details.retryAfterSeconds));
+      return page(reply, pageStatus(err.code), 'Sign in', loginForm(id, err.message));
+    }
+  });
+
+  /** A form inside an instance: checks session and form token, runs the change as the signed-in user. */
+  const instanceForm = (path: string, done: string, run: (ctx: ReturnType<typeof ctxFor>, id: number, body: Record<string, unknown>) => Promise<unknown>) =>
+    app.post(`/console/clients/:id/${path}`, { schema: { hide: true } }, async (req, reply) => {
+      const id = clientIdOf(req);
+      const session = id ? await sessionFor(req, id) : undefined;
+      if (!id || !session) return page(reply, 401, 'Please log in', id ? signIn(id) : '<p>No such account.</p>');
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      if (!csrfOk(session.token, body.csrf)) return page(reply, 403, 'This form has expired', `<p>Reload <a href="/console/clients/${id}">the page</a> and try again.</p>`);
+      try {
+        await run(ctxFor(deps, { kind: 'user', userId: session.user_id }, req.log, req), id, body);
+        return reply.code(303).header('cache-control', 'no-store').redirect(`/console/clients/${id}?done=${done}`);
+      } catch (e) {
+        const err = toAppError(e);
+        if (err.code === 'internal') throw e;
+        return page(reply, pageStatus(err.code), 'That did not work', `<p role="alert">${escapeHtml(err.message)}</p><p><a href="/console/clients/${id}">Back</a></p>`);
+      }
+    });
+  instanceForm('users', 'user', (ctx, id, body) => addInstanceUser(ctx, id, { login: body.login, name: body.name || undefined, password: body.password }));
+  instanceForm('files', 'file', (ctx, id, body) => storeInstanceFile(ctx, id, { name: body.name, content: Buffer.from(typeof body.content === 'string' ? body.content : '', 'utf8') }));
+}
+
+/** The console's one table from error codes to page statuses. */
+function pageStatus(code: ErrorCode): number {
+  const table: Record<ErrorCode, number> = {
+    malformed_request: 400,
+    payload_too_large: 413,
+    validation_failed: 422,
+    unauthenticated: 401,
+    forbidden: 403,
+    not_found: 404,
+    conflict: 409,
+    invalid_state: 409,
+    rate_limited: 429,
+    internal: 500,
+  };
+  return table[code];
 }
