@@ -2,7 +2,8 @@ import type { Executor } from '../db/database.js';
 
 /** Who is acting. Reseller-facing use cases are scoped by it; a missing scope does not type-check. */
 export type Actor =
-  | { kind: 'operator'; keyId: number | null }
+  /** An operator key, or an operator user signed in with login and password (`userId`). */
+  | { kind: 'operator'; keyId: number | null; userId?: number }
   | { kind: 'reseller'; resellerId: number }
   | { kind: 'public'; ip: string }
   /** A portal user (SaaS sign-up) signed in with login and password: sees only what they own. */

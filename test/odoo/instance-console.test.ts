@@ -190,6 +190,18 @@ describe('a suspended instance', () => {
   });
 });
 
+describe('audit of the portal door', () => {
+  it('names the operator user who acted over RPC, with the request id and address', async () => {
+    const inst = await newInstance();
+    const mark = await auditMark(t);
+    await upgrade(inst.id, { install_addons: ['fleet'] });
+    const events = await auditSince(t, mark);
+    expect(events.map((e) => e.action)).toEqual(['client.updated']);
+    expect(events[0]).toMatchObject({ actor_kind: 'user', actor_id: adminUid, target_id: String(inst.id), request_id: expect.any(String), source_ip: expect.any(String) });
+    expect(events[0]!.changes.addons).toEqual({ before: ['base'], after: ['base', 'fleet'] });
+  });
+});
+
 describe('console security', () => {
   it('refuses a form without its token, and a session of another instance', async () => {
     const a = await newInstance();

@@ -79,7 +79,8 @@ export function auditChanges(before: AuditSnapshot | undefined, after: AuditSnap
 function actorOf(ctx: Ctx): { kind: AuditActorKind; id: number | null } {
   switch (ctx.actor.kind) {
     case 'operator':
-      return { kind: 'operator', id: ctx.actor.keyId };
+      // An operator user is logged as that user (its row says it is an operator), a key as the key.
+      return ctx.actor.userId !== undefined ? { kind: 'user', id: ctx.actor.userId } : { kind: 'operator', id: ctx.actor.keyId };
     case 'reseller':
       return { kind: 'reseller', id: ctx.actor.resellerId };
     case 'public':

@@ -77,7 +77,7 @@ const CREDENTIAL_CACHE_MAX = 10_000;
 const DUMMY_HASH = hashPassword(randomBytes(16).toString('hex'));
 
 function actorOf(user: repo.AccountUser): Actor {
-  return user.role === 'operator' ? { kind: 'operator', keyId: null } : { kind: 'user', userId: user.id };
+  return user.role === 'operator' ? { kind: 'operator', keyId: null, userId: user.id } : { kind: 'user', userId: user.id };
 }
 
 /** `common.authenticate`: the user's id for a good login and password, undefined otherwise. */
