@@ -1,6 +1,8 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
+import { expect } from 'vitest';
 import { startCliServer, type CliResult, type CliServer } from '../cli/cli-harness.js';
+import { auditMark, auditSince } from '../support/audit.js';
 
 export const BIN_DIR = path.join(import.meta.dirname, '..', '..', 'bin');
 
@@ -44,4 +46,47 @@ export function withSiteNames(text: string, ids: Record<string, number>): string
   let out = text;
   for (const [name, id] of Object.entries(ids)) out = out.replaceAll(new RegExp(`\\bsite${id}\\b`, 'g'), name);
   return out;
+}
+
+/** Everything an ApisCP call could change: every site with every value, suspensions, scopes, plans, the newest job, the audit log. */
+export interface ServerSnapshot {
+  sites: unknown;
+  /** Suspension dates and reasons are not collect fields: the delete dry run shows them. */
+  suspensions: unknown;
+  scopes: unknown[];
+  plans: unknown;
+  lastJob: number;
+  audit: number;
+}
+
+export async function serverSnapshot(s: ApiscpServer): Promise<ServerSnapshot> {
+  const read = async (name: string, args: unknown[]) => {
+    const r = await s.fn(name, args);
+    expect(r.status, `${name}: ${JSON.stringify(r.body)}`).toBe(200);
+    return r.body.result;
+  };
+  const get = async (url: string) => {
+    const res = await s.t.app.server.inject({ method: 'GET', url, headers: { authorization: `Bearer ${s.t.operatorKey}` } });
+    expect(res.statusCode, `${url}: ${res.body}`).toBe(200);
+    return res.json() as unknown;
+  };
+  return {
+    sites: await read('admin:collect', [null]),
+    suspensions: await read('admin:delete-site', [null, { since: 'now', 'dry-run': true }]),
+    scopes: [await read('scope:get', ['opcenter.account-cleanup']), await read('scope:get', ['cp.config'])],
+    plans: await get('/admin/v1/packages'),
+    lastJob: ((await get('/admin/v1/jobs?limit=1')) as { jobs: { id: number }[] }).jobs[0]?.id ?? 0,
+    audit: await auditMark(s.t),
+  };
+}
+
+export async function expectServerUnchanged(s: ApiscpServer, before: ServerSnapshot): Promise<void> {
+  const after = await serverSnapshot(s);
+  expect(after.sites).toEqual(before.sites);
+  expect(after.suspensions).toEqual(before.suspensions);
+  expect(after.scopes).toEqual(before.scopes);
+  expect(after.plans).toEqual(before.plans);
+  expect(after.lastJob).toBe(before.lastJob);
+  // Background jobs may record their own (system) events; a refused call records none.
+  expect((await auditSince(s.t, before.audit)).filter((e) => e.actor_kind !== 'system')).toEqual([]);
 }

@@ -3,7 +3,7 @@ import { ctxFor } from '../../src/core/context.js';
 import { createOperatorKey } from '../../src/core/credentials/credential.service.js';
 import { auditMark, auditPage, auditSince } from '../support/audit.js';
 import { createReseller, seedDemoCatalog, type ResellerFixture } from '../support/test-app.js';
-import { startApiscpServer, type ApiscpServer } from './apiscp-harness.js';
+import { expectServerUnchanged, serverSnapshot, startApiscpServer, type ApiscpServer, type ServerSnapshot } from './apiscp-harness.js';
 
 // Every function of the JSON door (`POST /api/v1/cpcmd/{fn}`): what it does, what it refuses, and
 // that a refused call changes nothing (the whole server is re-collected and compared after each).
@@ -48,41 +48,8 @@ async function ok(name: string, args: unknown[] = [], extra: Record<string, unkn
 
 const collect = async (...args: unknown[]) => (await ok('admin:collect', args)) as Sites;
 
-/** Everything a call could change: every site with every value, the scopes, the plans, the newest job. */
-interface Snapshot {
-  sites: Sites;
-  scopes: unknown[];
-  plans: unknown;
-  lastJob: number;
-  audit: number;
-  suspensions: unknown;
-}
-
-async function snapshot(): Promise<Snapshot> {
-  const sites = await collect(null);
-  const jobs = (await admin('GET', '/admin/v1/jobs?limit=1')).body as { jobs: { id: number }[] };
-  const plans = await admin('GET', '/admin/v1/packages');
-  return {
-    sites,
-    scopes: [await ok('scope:get', ['opcenter.account-cleanup']), await ok('scope:get', ['cp.config'])],
-    plans: plans.body,
-    lastJob: jobs.jobs[0]?.id ?? 0,
-    audit: await auditMark(s.t),
-    // Suspension dates and reasons are not collect fields: the delete dry run shows them.
-    suspensions: await ok('admin:delete-site', [null, { since: 'now', 'dry-run': true }]),
-  };
-}
-
-async function expectUnchanged(before: Snapshot): Promise<void> {
-  const after = await snapshot();
-  expect(after.sites).toEqual(before.sites);
-  expect(after.scopes).toEqual(before.scopes);
-  expect(after.plans).toEqual(before.plans);
-  expect(after.lastJob).toBe(before.lastJob);
-  expect(after.suspensions).toEqual(before.suspensions);
-  // Background jobs may record their own (system) events; a refused call records none.
-  expect((await auditSince(s.t, before.audit)).filter((e) => e.actor_kind !== 'system')).toEqual([]);
-}
+const snapshot = () => serverSnapshot(s);
+const expectUnchanged = (before: ServerSnapshot) => expectServerUnchanged(s, before);
 
 /** A call that must fail with exactly this status and code, and leave everything as it was. */
 async function refused(name: string, args: unknown[], status: number, code: string, opts: { extra?: Record<string, unknown>; auth?: string | null } = {}): Promise<ApiError> {
@@ -348,8 +315,24 @@ describe('admin:edit-site', () => {
     expect((await collect(['diskquota.quota', 'ssh.enabled'], [], [`site${id}`]))[`site${id}`]).toMatchObject({ diskquota: { quota: 1024 }, ssh: { enabled: 0 } });
   });
 
+  it('{report: true} answers with the changes it made instead of true', async () => {
+    const id = await addSite('report-edit.example', 'reportedit', { 'diskquota.quota': 1500 });
+    const mark = await auditMark(s.t);
+    expect(await ok('admin:edit-site', ['report-edit.example', { 'diskquota.quota': 2500 }, { report: true }])).toEqual([
+      { site: `site${id}`, domain: 'report-edit.example', changes: [{ param: 'diskquota,quota', before: 1500, after: 2500 }] },
+    ]);
+    expect(await quotaOf(id)).toBe(2500);
+    expect((await auditSince(s.t, mark)).filter((e) => e.actor_kind === 'operator').map((e) => [e.action, e.changes])).toEqual([['client.updated', { 'diskquota,quota': { before: 1500, after: 2500 } }]]);
+    // With reset: the override goes, and the report says so.
+    expect(await ok('admin:edit-site', [`site${id}`, [], { reset: true, report: 1 }])).toEqual([
+      { site: `site${id}`, domain: 'report-edit.example', changes: [{ param: 'diskquota,quota', before: 2500, after: 1024 }] },
+    ]);
+    // A refused edit reports nothing and changes nothing.
+    await refused('admin:edit-site', ['report-edit.example', { 'diskquota.quota': 'big' }, { report: true }], 422, 'validation_failed');
+  });
+
   it('refuses unknown flags, nothing to change, bad values and unknown targets', async () => {
-    expect((await refused('admin:edit-site', ['plain.example', { 'diskquota.quota': 1 }, { bogus: true }], 422, 'validation_failed')).fields).toEqual({ flags: ['unknown option bogus; known: reset, dry-run, dry_run'] });
+    expect((await refused('admin:edit-site', ['plain.example', { 'diskquota.quota': 1 }, { bogus: true }], 422, 'validation_failed')).fields).toEqual({ flags: ['unknown option bogus; known: reset, dry-run, dry_run, report'] });
     await refused('admin:edit-site', ['plain.example', { 'diskquota.quota': 1 }, 'dry-run'], 422, 'validation_failed');
     expect((await refused('admin:edit-site', ['plain.example', {}], 422, 'validation_failed')).fields).toEqual({ opts: ['nothing to change: give at least one service,param=value'] });
     expect((await refused('admin:edit-site', ['plain.example', { 'diskquota.quota': 'big' }], 422, 'validation_failed')).message).toBe('diskquota,quota: "big" is not a whole number');
@@ -473,6 +456,36 @@ describe('admin:deactivate-site and admin:activate-site', () => {
     expect((seen.json() as { user_count: number }).user_count).toBe(4);
   });
 
+  it('a list of targets is one change: all of them, or none when one is unknown', async () => {
+    const a = await addSite('list-a.example', 'lista');
+    const b = await addSite('list-b.example', 'listb');
+    const g = await group('ls');
+    const active = async () => Object.fromEntries(Object.entries(await collect(['siteinfo.domain'], [], [`site${a}`, `site${b}`, `site${g.master}`, `site${g.sub1}`])).map(([k, v]) => [k, v.active]));
+
+    for (const targets of [
+      ['list-a.example', 'no-such-site.example'],
+      ['no-such-site.example', 'list-a.example'],
+      [`site${a}`, g.invoice, 'NO-SUCH-INVOICE'],
+    ]) {
+      const missing = targets.find((t) => t.startsWith('no-') || t.startsWith('NO-'))!;
+      expect((await refused('admin:deactivate-site', [targets, 'unpaid'], 404, 'not_found')).message).toBe(`site, domain or invoice ${JSON.stringify(missing)} not found`);
+    }
+    // An invoice and a site of it together: each site once.
+    expect(await ok('admin:deactivate-site', [[`site${a}`, g.invoice, 'ls-sub1.example', b], 'unpaid'])).toBe(true);
+    expect(await active()).toEqual({ [`site${a}`]: false, [`site${b}`]: false, [`site${g.master}`]: false, [`site${g.sub1}`]: false });
+    const audit = await auditPage(s.t, 'action=client.suspended&limit=20');
+    expect(audit.events.filter((e) => [a, b, g.master, g.sub1, g.sub2].includes(Number(e.target_id)))).toHaveLength(5);
+
+    await refused('admin:activate-site', [[`site${a}`, 'no-such-site.example']], 404, 'not_found');
+    expect(await ok('admin:activate-site', [[`site${a}`, 'list-b.example', g.invoice]])).toBe(true);
+    expect(await active()).toEqual({ [`site${a}`]: true, [`site${b}`]: true, [`site${g.master}`]: true, [`site${g.sub1}`]: true });
+
+    for (const bad of [[], [['list-a.example', ['nested']]], [['list-a.example', '']], [[{ site: 'list-a.example' }]]]) {
+      await refused('admin:deactivate-site', bad, 422, 'validation_failed');
+      await refused('admin:activate-site', bad, 422, 'validation_failed');
+    }
+  });
+
   it('refuses unknown targets (404), missing targets and bad reasons (422)', async () => {
     for (const target of ['no-such-site.example', 'site999999999', '999999999', 'NO-SUCH-INVOICE']) {
       expect((await refused('admin:deactivate-site', [target], 404, 'not_found')).message).toBe(`site, domain or invoice ${JSON.stringify(target)} not found`);
@@ -482,7 +495,8 @@ describe('admin:deactivate-site and admin:activate-site', () => {
     await refused('admin:activate-site', [''], 422, 'validation_failed');
     await refused('admin:deactivate-site', ['plain.example', 'x'.repeat(501)], 422, 'validation_failed');
     await refused('admin:deactivate-site', ['plain.example', ['a list']], 422, 'validation_failed');
-    await refused('admin:deactivate-site', [['plain.example']], 422, 'validation_failed');
+    // A list of targets is a group (above); a list inside it is not a target.
+    await refused('admin:deactivate-site', [[['plain.example']]], 422, 'validation_failed');
   });
 });
 
@@ -513,6 +527,25 @@ describe('admin:delete-site', () => {
     const g2 = await group('dw');
     expect(((await ok('admin:delete-site', [g2.invoice])) as Summary[]).map((r) => r.id)).toEqual([g2.master, g2.sub1, g2.sub2]);
     expect(await collect([], [], [g2.invoice])).toEqual({});
+  });
+
+  it('a list of targets is one deletion: the master rule holds over all of them, and one unknown deletes nothing', async () => {
+    const g = await group('dl');
+    const lone = await addSite('dl-lone.example', 'dllone');
+    // The half-success the command must not have: the lone site deleted, then the master refused.
+    const err = await refused('admin:delete-site', [['dl-lone.example', 'dl-master.example']], 409, 'invalid_state');
+    expect(err.message).toBe(`site${g.master} (dl-master.example) is the master of 2 site(s) that are not being deleted (site${g.sub1}, site${g.sub2}); delete the whole invoice or use --force`);
+    await refused('admin:delete-site', [['dl-lone.example', 'dl-master.example'], { 'dry-run': true }], 409, 'invalid_state');
+    await refused('admin:delete-site', [['dl-lone.example', 'no-such-site.example']], 404, 'not_found');
+    await refused('admin:delete-site', [[]], 422, 'validation_failed');
+    await refused('admin:delete-site', [['dl-lone.example', null]], 422, 'validation_failed');
+
+    // The master with all its subordinates, named one by one (and one twice), is allowed; in the order named.
+    const ids = (r: unknown) => (r as Summary[]).map((x) => x.id);
+    const targets = ['dl-sub2.example', 'dl-lone.example', 'dl-master.example', `site${g.sub1}`, 'dl-sub2.example'];
+    expect(ids(await ok('admin:delete-site', [targets, { 'dry-run': true }]))).toEqual([g.sub2, lone, g.master, g.sub1]);
+    expect(ids(await ok('admin:delete-site', [targets]))).toEqual([g.sub2, lone, g.master, g.sub1]);
+    expect(await collect([], [], [g.invoice, 'dl-lone.example'])).toEqual({});
   });
 
   it('a delete releases the domain, queues relay deprovisioning and writes audit events', async () => {
@@ -685,6 +718,18 @@ describe('auth:change-password, auth:is-inactive, common:whoami, admin:get-usage
     expect(await ok('common:whoami')).toBe('admin');
     expect(await ok('common:whoami', [], { site: 'plain.example' })).toBe('plainadmin');
     await refused('common:whoami', [], 404, 'not_found', { extra: { site: 'no-such-site.example' } });
+  });
+
+  it('common:whoami with -u answers as that user of the -d site', async () => {
+    const id = await addSite('whoami.example', 'whoadmin');
+    await s.t.app.deps.db.insertInto('users').values({ role: 'end_user', client_id: id, login: 'mailbox-owner', name: 'Mailbox owner' }).execute();
+    expect(await ok('common:whoami', [], { site: 'whoami.example', user: 'mailbox-owner' })).toBe('mailbox-owner');
+    // Logins compare without case; the answer is the stored login.
+    expect(await ok('common:whoami', [], { site: `site${id}`, user: 'WhoAdmin' })).toBe('whoadmin');
+    expect((await refused('common:whoami', [], 404, 'not_found', { extra: { site: 'whoami.example', user: 'nobody' } })).message).toBe(`user nobody of site${id} not found`);
+    // Another site's user is not this site's.
+    await refused('common:whoami', [], 404, 'not_found', { extra: { site: 'plain.example', user: 'mailbox-owner' } });
+    expect((await refused('common:whoami', [], 422, 'validation_failed', { extra: { user: 'whoadmin' } })).message).toBe('-u USER names a user of a site: pass -d SITE too');
   });
 
   it('admin:get-usage reports quota, domains and users; refuses unknown fields and sites', async () => {

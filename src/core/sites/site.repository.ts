@@ -118,6 +118,22 @@ export async function findSiteIdsByInvoice(db: Executor, invoice: string): Promi
   return rows.map((r) => r.id);
 }
 
+/**
+ * Live sites of the given invoices (masters or subordinates) that are not among `chosen`: what a
+ * deletion of `chosen` would leave behind without their masters. One query for every master.
+ */
+export async function findGroupSitesOutside(db: Executor, invoices: string[], chosen: number[]): Promise<{ id: number; invoice: string | null; parent_invoice: string | null }[]> {
+  if (invoices.length === 0) return [];
+  const { rows } = await sql<{ id: number; invoice: string | null; parent_invoice: string | null }>`
+    select id, invoice, parent_invoice from clients
+    where invoice = any(${invoices}::text[]) and status in ('active', 'suspended') and id <> all(${chosen}::bigint[])
+    union
+    select id, invoice, parent_invoice from clients
+    where parent_invoice = any(${invoices}::text[]) and status in ('active', 'suspended') and id <> all(${chosen}::bigint[])
+    order by id`.execute(db);
+  return rows;
+}
+
 export interface PlanRecord {
   id: number;
   uid: string;

@@ -49,7 +49,8 @@ export interface SiteSummary {
 }
 
 export interface DeleteSitesInput {
-  target: SiteTarget | null;
+  /** One target, several (deleted together or not at all), or null to select by `since` alone. */
+  target: SiteTarget | readonly SiteTarget[] | null;
   /** Only sites suspended at or before this time spec ('now', '30 days', a unix time, an ISO date). */
   since?: unknown;
   /** Only sites whose suspension reason matches this regular expression. */

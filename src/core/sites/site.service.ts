@@ -49,6 +49,28 @@ export async function resolveTarget(ctx: Ctx, target: SiteTarget): Promise<numbe
   throw AppError.notFound(`site, domain or invoice ${JSON.stringify(text)}`);
 }
 
+/** Most targets one group command may name; each costs up to three look-ups. */
+export const MAX_TARGETS = 1000;
+
+/**
+ * The sites several targets name together, each once, in the order the targets name them. Every
+ * target must name a site: the first that names none refuses the whole command, before anything changes.
+ */
+export async function resolveTargets(ctx: Ctx, targets: SiteTarget | readonly SiteTarget[]): Promise<number[]> {
+  const list: readonly SiteTarget[] = Array.isArray(targets) ? targets : [targets as SiteTarget];
+  if (list.length === 0) throw AppError.validation({ site: ['a site, domain or invoice is required'] });
+  if (list.length > MAX_TARGETS) throw AppError.validation({ site: [`at most ${MAX_TARGETS} sites, domains or invoices at once; got ${list.length}`] });
+  const ids = new Set<number>();
+  for (const t of list) for (const id of await resolveTarget(ctx, t)) ids.add(id);
+  return [...ids];
+}
+
+/** Sites in the order `ids` lists them (findSites returns them by id). */
+function inOrderOf<T extends { id: number }>(ids: number[], rows: T[]): T[] {
+  const rank = new Map(ids.map((id, i) => [id, i]));
+  return [...rows].sort((a, b) => rank.get(a.id)! - rank.get(b.id)!);
+}
+
 async function resolveOne(ctx: Ctx, target: SiteTarget): Promise<SiteRow> {
   const ids = await resolveTarget(ctx, target);
   if (ids.length > 1) throw AppError.validation({ site: [`${String(target)} names ${ids.length} sites; name one site`] });
@@ -385,32 +407,38 @@ export interface GroupResult {
   changed: number;
 }
 
-/** Suspends every site the target names in one statement; sites already suspended keep their date and reason. */
-export async function suspendSites(ctx: Ctx, input: { target: SiteTarget; reason?: unknown }): Promise<GroupResult> {
+/**
+ * Suspends every site the targets name in one statement; sites already suspended keep their date and
+ * reason. Several targets are one command: all are resolved first, and one unknown changes nothing.
+ */
+export async function suspendSites(ctx: Ctx, input: { target: SiteTarget | readonly SiteTarget[]; reason?: unknown }): Promise<GroupResult> {
   requireOperator(ctx);
   if (input.reason !== undefined && input.reason !== null && (typeof input.reason !== 'string' || input.reason.length > 500)) throw AppError.validation({ reason: ['must be text of at most 500 characters'] });
   const reason = typeof input.reason === 'string' && input.reason !== '' ? input.reason : null;
   return inTransaction(ctx, async (tx) => {
-    const ids = await resolveTarget(tx, input.target);
+    const ids = await resolveTargets(tx, input.target);
     const now = tx.clock();
     const changed = await repo.suspendSiteRows(tx.db, ids, reason, now, auditRowWithoutTarget(tx, { action: 'client.suspended', targetType: 'client', resellerId: null, before: { status: 'active' }, after: { status: 'suspended', suspend_reason: reason } }));
     return { sites: ids.map(siteName), changed };
   });
 }
 
-export async function activateSites(ctx: Ctx, input: { target: SiteTarget }): Promise<GroupResult> {
+/** Activates every site the targets name in one statement, all or nothing like `suspendSites`. */
+export async function activateSites(ctx: Ctx, input: { target: SiteTarget | readonly SiteTarget[] }): Promise<GroupResult> {
   requireOperator(ctx);
   return inTransaction(ctx, async (tx) => {
-    const ids = await resolveTarget(tx, input.target);
+    const ids = await resolveTargets(tx, input.target);
     const changed = await repo.activateSiteRows(tx.db, ids, tx.clock(), auditRowWithoutTarget(tx, { action: 'client.activated', targetType: 'client', resellerId: null, before: { status: 'suspended' }, after: { status: 'active' } }));
     return { sites: ids.map(siteName), changed };
   });
 }
 
 /**
- * Deletes the sites a target names (or, with no target, every site `since` selects): only those
+ * Deletes the sites the targets name (or, with no target, every site `since` selects): only those
  * suspended at or before `since` when given, and whose suspension reason matches `match` when given.
- * Their domains are released and deprovisioned. A dry run reports the same list and changes nothing.
+ * Their domains are released and deprovisioned. Several targets are one deletion: every target is
+ * resolved and the master rule checked over all the chosen sites before any is deleted. A dry run
+ * reports the same list and changes nothing.
  */
 export async function deleteSites(ctx: Ctx, input: DeleteSitesInput): Promise<SiteSummary[]> {
   requireOperator(ctx);
@@ -426,18 +454,24 @@ export async function deleteSites(ctx: Ctx, input: DeleteSitesInput): Promise<Si
       addFieldError(fields, 'match', 'must be a regular expression of at most 200 characters');
     }
   }
-  if ((input.target === null || input.target === undefined || input.target === '') && since === undefined) addFieldError(fields, 'site', 'name a site, domain or invoice, or select suspended sites with since');
+  const noTarget = input.target === null || input.target === undefined || input.target === '' || (Array.isArray(input.target) && input.target.length === 0);
+  if (noTarget && since === undefined) addFieldError(fields, 'site', 'name a site, domain or invoice, or select suspended sites with since');
   if (Object.keys(fields).length) throw AppError.validation(fields, firstMessage(fields));
   return inTransaction(ctx, async (tx) => {
-    const ids = input.target === null || input.target === undefined || input.target === '' ? await repo.findSuspendedBefore(tx.db, since!, 1_000_000) : await resolveTarget(tx, input.target);
-    let sites = await repo.findSites(tx.db, { ids });
+    const ids = noTarget ? await repo.findSuspendedBefore(tx.db, since!, 1_000_000) : await resolveTargets(tx, input.target!);
+    let sites = inOrderOf(ids, await repo.findSites(tx.db, { ids }));
     if (since) sites = sites.filter((s) => s.status === 'suspended' && s.suspended_at !== null && s.suspended_at <= since);
     if (match) sites = sites.filter((s) => s.suspend_reason !== null && match.test(s.suspend_reason));
     if (!input.force) {
-      const chosen = new Set(sites.map((s) => s.id));
-      for (const master of sites.filter((s) => s.invoice)) {
-        const left = (await repo.findSiteIdsByInvoice(tx.db, master.invoice!)).filter((id) => !chosen.has(id));
-        if (left.length) throw new AppError('invalid_state', `${siteName(master.id)} (${master.domains[0] ?? '-'}) is the master of ${left.length} site(s) that are not being deleted (${left.map(siteName).join(', ')}); delete the whole invoice or use --force`);
+      const masters = sites.filter((s) => s.invoice);
+      const left = await repo.findGroupSitesOutside(
+        tx.db,
+        masters.map((m) => m.invoice!),
+        sites.map((s) => s.id),
+      );
+      for (const master of masters) {
+        const stay = left.filter((l) => l.invoice === master.invoice || l.parent_invoice === master.invoice).map((l) => l.id);
+        if (stay.length) throw new AppError('invalid_state', `${siteName(master.id)} (${master.domains[0] ?? '-'}) is the master of ${stay.length} site(s) that are not being deleted (${stay.map(siteName).join(', ')}); delete the whole invoice or use --force`);
       }
     }
     const out = sites.map(summary);
@@ -693,11 +727,24 @@ export async function isSiteInactive(ctx: Ctx, target: SiteTarget): Promise<bool
   return site.status !== 'active';
 }
 
-export async function whoami(ctx: Ctx, target?: SiteTarget | null): Promise<string> {
+/**
+ * Who a call acts as: the administrator without a site, the site's admin with one, or the named
+ * user of that site (`cpcmd -d SITE -u USER`), by its stored login.
+ */
+export async function whoami(ctx: Ctx, target?: SiteTarget | null, user?: unknown): Promise<string> {
   requireOperator(ctx);
-  if (target === undefined || target === null) return 'admin';
+  const named = user !== undefined && user !== null && user !== '';
+  if (named && typeof user !== 'string') throw AppError.validation({ user: ['must be a user name'] });
+  if (target === undefined || target === null) {
+    // A user belongs to a site: without one, a name could mean any site's user.
+    if (named) throw AppError.validation({ site: ['-u USER names a user of a site: pass -d SITE too'] }, '-u USER names a user of a site: pass -d SITE too');
+    return 'admin';
+  }
   const site = await resolveOne(ctx, target);
-  return site.admin_user ?? 'admin';
+  if (!named) return site.admin_user ?? 'admin';
+  const found = await repo.findSiteUser(ctx.db, site.id, user as string);
+  if (!found) throw AppError.notFound(`user ${user as string} of ${siteName(site.id)}`);
+  return found.login;
 }
 
 export async function changeSitePassword(ctx: Ctx, input: { site: SiteTarget; password: unknown; user?: unknown }): Promise<boolean> {

@@ -71,6 +71,17 @@ function siteOf(call: CallContext, arg: unknown, fn: string): string {
   return String(site);
 }
 
+/**
+ * The site argument of a group operation: one target, or a list of them that the command treats as
+ * one (the account verbs' several targets, all or nothing).
+ */
+function targetsOf(arg: unknown, fn: string): string | string[] {
+  if (!Array.isArray(arg)) return siteOf({}, arg, fn);
+  if (arg.length === 0) throw AppError.validation({ site: [`${fn}: name at least one site, domain or invoice`] }, `${fn}: name at least one site, domain or invoice`);
+  if (arg.some((t) => (typeof t !== 'string' && typeof t !== 'number') || t === '')) throw AppError.validation({ site: ['must be a site, domain or invoice, or a list of them'] });
+  return arg.map(String);
+}
+
 const functions: CpcmdFunction[] = [
   {
     name: 'admin:collect',
@@ -90,17 +101,19 @@ const functions: CpcmdFunction[] = [
     params: ['site', 'opts', 'flags'],
     run: async (ctx, [site, opts, rawFlags]) => {
       const f = flags(rawFlags, 'flags');
-      checkFlags(f, ['reset', 'dry-run', 'dry_run'], 'flags');
+      checkFlags(f, ['reset', 'dry-run', 'dry_run', 'report'], 'flags');
       const dryRun = truthy(flag(f, 'dry-run', 'dry_run'));
       const edited = await editSites(ctx, { target: siteOf({}, site, 'admin:edit-site'), opts, reset: truthy(f.reset), dryRun });
-      return dryRun ? edited : true;
+      // Billing modules expect ApisCP's true; `report` (EditDomain) asks for the changes made instead,
+      // so the tool prints what was applied rather than a preview taken before.
+      return dryRun || truthy(f.report) ? edited : true;
     },
   },
   {
     name: 'admin:deactivate-site',
     params: ['site', 'reason'],
     run: async (ctx, [site, reason]) => {
-      await suspendSites(ctx, { target: siteOf({}, site, 'admin:deactivate-site'), reason });
+      await suspendSites(ctx, { target: targetsOf(site, 'admin:deactivate-site'), reason });
       return true;
     },
   },
@@ -108,7 +121,7 @@ const functions: CpcmdFunction[] = [
     name: 'admin:activate-site',
     params: ['site'],
     run: async (ctx, [site]) => {
-      await activateSites(ctx, { target: siteOf({}, site, 'admin:activate-site') });
+      await activateSites(ctx, { target: targetsOf(site, 'admin:activate-site') });
       return true;
     },
   },
@@ -119,7 +132,7 @@ const functions: CpcmdFunction[] = [
       const f = flags(rawFlags, 'flags');
       checkFlags(f, ['since', 'match', 'dry-run', 'dry_run', 'force'], 'flags');
       const dryRun = truthy(flag(f, 'dry-run', 'dry_run'));
-      const target = site === undefined || site === null || site === '' ? null : (site as string);
+      const target = site === undefined || site === null || site === '' ? null : targetsOf(site, 'admin:delete-site');
       // The sites (to be) deleted: a non-empty list is as truthy to a billing module as ApisCP's true.
       return deleteSites(ctx, { target, since: f.since, match: f.match, dryRun, force: truthy(f.force) });
     },
@@ -152,7 +165,7 @@ const functions: CpcmdFunction[] = [
     params: ['password', 'user', 'domain'],
     run: (ctx, [password, user, domain], call) => changeSitePassword(ctx, { site: siteOf(call, domain, 'auth:change-password'), password, user: user ?? call.user }),
   },
-  { name: 'common:whoami', params: [], run: (ctx, _args, call) => whoami(ctx, call.site ?? null) },
+  { name: 'common:whoami', params: [], run: (ctx, _args, call) => whoami(ctx, call.site ?? null, call.user) },
   { name: 'scope:set', params: ['name', 'value'], variadic: true, run: (ctx, [name, ...rest]) => setScope(ctx, name, rest) },
   { name: 'scope:get', params: ['name'], variadic: true, run: (ctx, [name, ...rest]) => getScope(ctx, name, rest) },
 ];
