@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliResult } from '../cli/cli-harness.js';
 import { auditMark, auditSince } from '../support/audit.js';
-import { BIN_DIR, startApiscpServer, type ApiscpServer } from './apiscp-harness.js';
+import { BIN_DIR, expectServerUnchanged, serverSnapshot, startApiscpServer, type ApiscpServer, type ServerSnapshot } from './apiscp-harness.js';
 
 // The ApisCP tools (cpcmd, AddDomain, EditDomain, SuspendDomain, ActivateDomain, DeleteDomain) as an
 // operator's script meets them: exit codes, `ERROR   : ...` lines on stderr, and no change on the
@@ -56,33 +56,8 @@ async function ok(name: string, args: unknown[] = [], extra: Record<string, unkn
   return r.body.result;
 }
 
-interface Snapshot {
-  sites: unknown;
-  suspensions: unknown;
-  scopes: unknown[];
-  lastJob: number;
-  audit: number;
-}
-
-async function snapshot(): Promise<Snapshot> {
-  const jobs = await s.t.app.server.inject({ method: 'GET', url: '/admin/v1/jobs?limit=1', headers: { authorization: `Bearer ${s.t.operatorKey}` } });
-  return {
-    sites: await ok('admin:collect', [null]),
-    suspensions: await ok('admin:delete-site', [null, { since: 'now', 'dry-run': true }]),
-    scopes: [await ok('scope:get', ['opcenter.account-cleanup']), await ok('scope:get', ['cp.config'])],
-    lastJob: (jobs.json() as { jobs: { id: number }[] }).jobs[0]?.id ?? 0,
-    audit: await auditMark(s.t),
-  };
-}
-
-async function expectUnchanged(before: Snapshot): Promise<void> {
-  const after = await snapshot();
-  expect(after.sites).toEqual(before.sites);
-  expect(after.suspensions).toEqual(before.suspensions);
-  expect(after.scopes).toEqual(before.scopes);
-  expect(after.lastJob).toBe(before.lastJob);
-  expect((await auditSince(s.t, before.audit)).filter((e) => e.actor_kind !== 'system')).toEqual([]);
-}
+const snapshot = () => serverSnapshot(s);
+const expectUnchanged = (before: ServerSnapshot) => expectServerUnchanged(s, before);
 
 interface Refusal extends Run {
   code: number;
@@ -236,6 +211,8 @@ describe('refused by the server', () => {
     await expectRefused([
       { tool: 'cpcmd', args: ['admin:no-such-function'], code: 4, errors: ['function admin:no-such-function not found'] },
       { tool: 'cpcmd', args: ['-d', 'no-such-site.example', 'auth:is-inactive'], code: 4, errors: ['site, domain or invoice "no-such-site.example" not found'] },
+      { tool: 'cpcmd', args: ['-d', 'cli-plain.example', '-u', 'nobody', 'common:whoami'], code: 4, errors: [`user nobody of site${plainId} not found`] },
+      { tool: 'cpcmd', args: ['-d', 'cli-plain.example', '-u', 'nobody', 'auth:change-password', 'long-enough-password'], code: 4, errors: [`user nobody of site${plainId} not found`] },
       { tool: 'EditDomain', args: ['-c', 'diskquota,quota=1', 'no-such-site.example'], code: 4, errors: ['site, domain or invoice "no-such-site.example" not found'] },
       { tool: 'SuspendDomain', args: ['site999999999'], code: 4, errors: ['site, domain or invoice "site999999999" not found'] },
       { tool: 'ActivateDomain', args: ['NO-SUCH-INVOICE'], code: 4, errors: ['site, domain or invoice "NO-SUCH-INVOICE" not found'] },
@@ -253,6 +230,16 @@ describe('refused by the server', () => {
     await ok('admin:activate-site', ['cli-plain.example']);
   });
 
+  it('several targets are one deletion: a master whose subordinates stay refuses the whole command', async () => {
+    // Named with a site that could go alone: nothing is deleted, not even that site.
+    const refusal = `site${group.master} (cli-master.example) is the master of 1 site(s) that are not being deleted (site${group.sub}); delete the whole invoice or use --force`;
+    await expectRefused([
+      { tool: 'DeleteDomain', args: ['cli-plain.example', 'cli-master.example'], code: 6, errors: [refusal] },
+      { tool: 'DeleteDomain', args: ['--dry-run', 'cli-plain.example', `site${group.master}`], code: 6, errors: [refusal] },
+      { tool: 'DeleteDomain', args: ['cli-plain.example', 'cli-sub.example', 'no-such-site.example'], code: 4, errors: ['site, domain or invoice "no-such-site.example" not found'] },
+    ]);
+  });
+
   it('bad values exit 5 with one ERROR line per problem, naming the parameter', async () => {
     await expectRefused([
       { tool: 'AddDomain', args: [], code: 5, errors: ['siteinfo,domain: a value is required', 'siteinfo,admin_user: a value is required'] },
@@ -268,6 +255,7 @@ describe('refused by the server', () => {
       { tool: 'cpcmd', args: ['admin:add-site', 'not a domain', 'someone'], code: 5, errors: ['siteinfo,domain: "not a domain" is not a valid domain name'] },
       { tool: 'cpcmd', args: ['admin:list-plans', 'extra'], code: 5, errors: ['admin:list-plans takes at most 0 argument(s) (none), got 1'] },
       { tool: 'cpcmd', args: ['auth:is-inactive'], code: 5, errors: ['auth:is-inactive acts on a site: pass -d SITE'] },
+      { tool: 'cpcmd', args: ['-u', 'cliplain', 'common:whoami'], code: 5, errors: ['-u USER names a user of a site: pass -d SITE too'] },
       { tool: 'cpcmd', args: ['scope:set', 'opcenter.account-cleanup', 'thirty days'], code: 5, errors: ['opcenter.account-cleanup: "thirty days" is not a time span such as "30 days"'] },
     ]);
   });
@@ -334,5 +322,132 @@ cpcmd -o json admin:collect '[]' '[]' '[cli-life.example]'
     });
     expect((await s.sh(`ActivateDomain cli-plain.example ${group.sub}`)).code).toBe(0);
     expect(await ok('admin:collect', [['siteinfo.domain'], { active: false }])).toEqual({});
+  });
+
+  it('DeleteDomain with several targets deletes them together, in the order named', async () => {
+    await ok('admin:add-site', ['cli-multi.example', 'climulti']);
+    await ok('admin:add-site', ['cli-mm-master.example', 'climmmaster', { 'billing.invoice': 'CLI-MM' }]);
+    await ok('admin:add-site', ['cli-mm-sub.example', 'climmsub', { 'billing.parent_invoice': 'CLI-MM' }]);
+    const id = async (domain: string) => Number(Object.keys((await ok('admin:collect', [[], { 'siteinfo.domain': domain }])) as object)[0]!.slice(4));
+    const [multi, master, sub] = [await id('cli-multi.example'), await id('cli-mm-master.example'), await id('cli-mm-sub.example')];
+    const r = await s.sh(`
+DeleteDomain --dry-run cli-mm-sub.example cli-multi.example cli-mm-master.example
+DeleteDomain cli-mm-sub.example cli-multi.example cli-mm-master.example
+cpcmd -o json admin:collect '[]' '[]' '[cli-multi.example,CLI-MM]'
+`);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(
+      [
+        `INFO    : site${sub} (cli-mm-sub.example; no suspension date) will be deleted`,
+        `INFO    : site${multi} (cli-multi.example; no suspension date) will be deleted`,
+        `INFO    : site${master} (cli-mm-master.example; no suspension date) will be deleted`,
+        `INFO    : site${sub} (cli-mm-sub.example; no suspension date) deleted`,
+        `INFO    : site${multi} (cli-multi.example; no suspension date) deleted`,
+        `INFO    : site${master} (cli-mm-master.example; no suspension date) deleted`,
+        '[]',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('DeleteDomain --force deletes a master and leaves its subordinates', async () => {
+    await ok('admin:add-site', ['cli-fm-master.example', 'clifmmaster', { 'billing.invoice': 'CLI-FM' }]);
+    await ok('admin:add-site', ['cli-fm-sub.example', 'clifmsub', { 'billing.parent_invoice': 'CLI-FM' }]);
+    const r = await s.sh('DeleteDomain --force cli-fm-master.example');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^INFO {4}: site\d+ \(cli-fm-master\.example; no suspension date\) deleted\n$/);
+    const left = (await ok('admin:collect', [['billing'], [], ['CLI-FM']])) as Record<string, unknown>;
+    expect(Object.values(left)).toEqual([{ billing: { invoice: null, parent_invoice: 'CLI-FM' }, active: true, domain: 'cli-fm-sub.example' }]);
+  });
+
+  it('EditDomain --reset drops the site\'s own values back to its plan, then applies -c; prints what it changed', async () => {
+    const add = await s.sh('AddDomain -c siteinfo,domain=cli-reset.example -c siteinfo,admin_user=clireset -c diskquota,quota=2000 -c ssh,enabled=0');
+    expect(add.code, add.stderr).toBe(0);
+    const id = /^INFO {4}: site(\d+) /.exec(add.stdout)![1];
+    const before = await snapshot();
+    const dry = await s.sh('EditDomain --dry-run --reset -c siteinfo,email=owner@cli-reset.example cli-reset.example');
+    await expectUnchanged(before);
+    const r = await s.sh(`
+EditDomain --reset -c siteinfo,email=owner@cli-reset.example cli-reset.example
+cpcmd -o json admin:collect '[siteinfo.email,diskquota.quota,ssh.enabled]' '[]' '[site${id}]'
+`);
+    expect(r.code, r.stderr).toBe(0);
+    const changes = [`siteinfo,email "blackhole@apiscp.com" -> "owner@cli-reset.example"`, 'diskquota,quota 2000 -> 1024', 'ssh,enabled 0 -> 1'];
+    expect(dry.stdout).toBe(changes.map((c) => `INFO    : site${id} (cli-reset.example): ${c} (dry run)\n`).join(''));
+    expect(r.stdout).toBe(
+      [...changes.map((c) => `INFO    : site${id} (cli-reset.example): ${c}`), `{"site${id}":{"siteinfo":{"email":"owner@cli-reset.example"},"diskquota":{"quota":1024},"ssh":{"enabled":1},"active":true,"domain":"cli-reset.example"}}`, ''].join('\n'),
+    );
+  });
+
+  it('EditDomain is one call that answers with what it applied, not a preview followed by the edit', async () => {
+    // On a terminal each call shows its progress line: one edit, one call.
+    const r = await s.sh(`script -qec 'EditDomain -c diskquota,quota=4100 cli-plain.example' /dev/null`);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.match(/admin:edit-site: done/g)).toHaveLength(1);
+    expect(r.stdout).toMatch(/admin:edit-site: done \(1 site\) in \d+\.\ds/);
+    expect(r.stdout).toContain(`INFO    : site${plainId} (cli-plain.example): diskquota,quota 1024 -> 4100`);
+    expect((await ok('admin:collect', [['diskquota.quota'], [], ['cli-plain.example']])) as object).toEqual({ 'cli-plain.example': { diskquota: { quota: 4100 }, active: true, domain: 'cli-plain.example' } });
+  });
+
+  it('cpcmd -u USER acts as that user of the -d site: common:whoami, auth:change-password', async () => {
+    await s.t.app.deps.db.insertInto('users').values({ role: 'end_user', client_id: plainId, login: 'cli-mailbox', name: 'Mailbox' }).execute();
+    const mark = await auditMark(s.t);
+    const r = await s.sh(`
+cpcmd -d cli-plain.example common:whoami
+cpcmd -d cli-plain.example -u cli-mailbox common:whoami
+cpcmd -d cli-plain.example -u CLIPLAIN common:whoami
+cpcmd -o json -d cli-plain.example --user cli-mailbox common:whoami
+cpcmd -d cli-plain.example -u cli-mailbox auth:change-password 'long-enough-password'
+`);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(['cliplain', 'cli-mailbox', 'cliplain', '"cli-mailbox"', '1', ''].join('\n'));
+    const events = (await auditSince(s.t, mark)).filter((e) => e.actor_kind === 'operator');
+    expect(events.map((e) => [e.action, e.changes.login?.after])).toEqual([['user.password_changed', 'cli-mailbox']]);
+  });
+
+  it('cpcmd -o yaml is the default output; -o json is PHP\'s json_encode', async () => {
+    const r = await s.sh(`
+cpcmd admin:collect '[siteinfo.domain,ssh.enabled]' '[]' '[cli-plain.example]'
+cpcmd -o yaml admin:collect '[siteinfo.domain,ssh.enabled]' '[]' '[cli-plain.example]'
+cpcmd -oyaml admin:get-plan basic
+cpcmd -o json admin:collect '[siteinfo.domain,ssh.enabled]' '[]' '[cli-plain.example]'
+cpcmd --output json admin:get-plan basic
+cpcmd -o json -d cli-plain.example auth:is-inactive
+cpcmd -o json admin:collect '[]' '[billing.invoice:NO-SUCH-INVOICE]'
+`);
+    expect(r.code, r.stderr).toBe(0);
+    const yaml = ['cli-plain.example:', '  siteinfo: { domain: cli-plain.example }', '  ssh: { enabled: 1 }', '  active: true', '  domain: cli-plain.example'];
+    expect(r.stdout).toBe(
+      [
+        ...yaml,
+        ...yaml,
+        'diskquota:',
+        '  quota: 1024',
+        'ssh:',
+        '  enabled: 1',
+        'sites:',
+        '  max: null',
+        '{"cli-plain.example":{"siteinfo":{"domain":"cli-plain.example"},"ssh":{"enabled":1},"active":true,"domain":"cli-plain.example"}}',
+        '{"diskquota":{"quota":1024},"ssh":{"enabled":1},"sites":{"max":null}}',
+        'false',
+        '[]',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('module_function_name is the same call as module:function-name', async () => {
+    const r = await s.sh(`
+cpcmd admin:list-plans
+cpcmd admin_list_plans
+cpcmd -o json admin_get_plan basic
+cpcmd -o json admin:get-plan basic
+cpcmd -d cli-plain.example auth_is_inactive
+cpcmd -o json admin_collect '[siteinfo.domain]' '[billing.invoice:CLI-INV]'
+`);
+    expect(r.code, r.stderr).toBe(0);
+    const plan = '{"diskquota":{"quota":1024},"ssh":{"enabled":1},"sites":{"max":null}}';
+    expect(r.stdout).toBe(['- basic', '- basic', plan, plan, '0', `{"site${group.master}":{"siteinfo":{"domain":"cli-master.example"},"active":true,"domain":"cli-master.example"}}`, ''].join('\n'));
   });
 });

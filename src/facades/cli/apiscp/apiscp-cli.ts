@@ -216,22 +216,23 @@ const SERVICES_HELP = `Services and parameters (-c service,param=value):
 
 const ADD_USAGE = `Usage: AddDomain -c siteinfo,domain=DOMAIN -c siteinfo,admin_user=USER [-c service,param=value ...] [--plan PLAN]\n\n${SERVICES_HELP}\n`;
 const EDIT_USAGE = `Usage: EditDomain [--dry-run] [--reset] -c service,param=value [...] SITE|DOMAIN|INVOICE\n\n--reset drops every value the site set itself (back to its plan's) before applying -c.\n\n${SERVICES_HELP}\n`;
-const SUSPEND_USAGE = 'Usage: SuspendDomain [--reason REASON] SITE|DOMAIN|INVOICE [...]\n';
-const ACTIVATE_USAGE = 'Usage: ActivateDomain SITE|DOMAIN|INVOICE [...]\n';
+const SUSPEND_USAGE = 'Usage: SuspendDomain [--reason REASON] SITE|DOMAIN|INVOICE [...]\n\nSeveral targets are one change: when one names no site, none is suspended.\n';
+const ACTIVATE_USAGE = 'Usage: ActivateDomain SITE|DOMAIN|INVOICE [...]\n\nSeveral targets are one change: when one names no site, none is activated.\n';
 const DELETE_USAGE = `Usage: DeleteDomain [--dry-run] [--since=now|"30 days"|UNIXTIME|YYYY-MM-DD] [--match=REGEX] [--force] [SITE|DOMAIN|INVOICE ...]
 
 Deletes every site the targets name (an invoice names its master and subordinates). --since keeps
 only sites suspended at or before that time, --match only those whose suspension reason matches.
 Without a target, --since selects among all sites. --force also deletes a master whose
-subordinates are not deleted with it.
+subordinates are not deleted with it. Several targets are one deletion: when one names no site, or
+would take a master from subordinates that stay, nothing is deleted.
 `;
 
 /**
- * Each target is its own call (one transaction each): with several, every one must name a site
- * before the first is changed, so a mistyped target refuses the command and changes nothing.
+ * Several targets go to the server as one list, so the command is one transaction: a mistyped
+ * target, or a rule one of them breaks, refuses it whole. One target goes as itself, as ApisCP sends it.
  */
-async function checkTargets(env: NodeJS.ProcessEnv, io: CliIo, targets: string[]): Promise<void> {
-  if (targets.length > 1) await call(env, io, 'admin:get-usage', ['domains', targets]);
+function targetArg(targets: string[]): string | string[] {
+  return targets.length === 1 ? targets[0]! : targets;
 }
 
 function shortDate(iso: string | null): string {
@@ -266,14 +267,15 @@ export async function runAccountVerb(verb: string, argv: string[], env: NodeJS.P
         if (a.flags.has('help')) return (io.stdout(EDIT_USAGE), 0);
         if (a.positional.length !== 1) throw new UsageError(`name one site, domain or invoice\n\n${EDIT_USAGE}`);
         const opts = confMap(a.conf);
-        const flags = { reset: a.flags.has('reset') };
-        // The preview is also the report: the real edit runs right after, as one transaction.
-        const preview = (await call(env, io, 'admin:edit-site', [a.positional[0], opts, { ...flags, 'dry-run': true }])) as { site: string; domain: string | null; changes: { param: string; before: unknown; after: unknown }[] }[];
-        for (const s of preview) {
+        const dryRun = a.flags.has('dry-run');
+        // One call that answers with the changes it made (or, in a dry run, would make): nothing is
+        // printed as done unless the server did it.
+        const flags = { reset: a.flags.has('reset'), ...(dryRun ? { 'dry-run': true } : { report: true }) };
+        const edited = (await call(env, io, 'admin:edit-site', [a.positional[0], opts, flags])) as { site: string; domain: string | null; changes: { param: string; before: unknown; after: unknown }[] }[];
+        for (const s of edited) {
           if (!s.changes.length) info(io, `${s.site} (${s.domain ?? '-'}): nothing to change`);
-          for (const c of s.changes) info(io, `${s.site} (${s.domain ?? '-'}): ${c.param} ${JSON.stringify(c.before)} -> ${JSON.stringify(c.after)}${a.flags.has('dry-run') ? ' (dry run)' : ''}`);
+          for (const c of s.changes) info(io, `${s.site} (${s.domain ?? '-'}): ${c.param} ${JSON.stringify(c.before)} -> ${JSON.stringify(c.after)}${dryRun ? ' (dry run)' : ''}`);
         }
-        if (!a.flags.has('dry-run')) await call(env, io, 'admin:edit-site', [a.positional[0], opts, flags]);
         return 0;
       }
       case 'SuspendDomain':
@@ -282,11 +284,8 @@ export async function runAccountVerb(verb: string, argv: string[], env: NodeJS.P
         const a = parseVerbArgs(argv, usage, { flags: ['help'], values: verb === 'SuspendDomain' ? ['reason'] : [], conf: false });
         if (a.flags.has('help')) return (io.stdout(usage), 0);
         if (!a.positional.length) throw new UsageError(`name at least one site, domain or invoice\n\n${usage}`);
-        await checkTargets(env, io, a.positional);
-        for (const target of a.positional) {
-          if (verb === 'SuspendDomain') await call(env, io, 'admin:deactivate-site', [target, a.values.get('reason') ?? null]);
-          else await call(env, io, 'admin:activate-site', [target]);
-        }
+        if (verb === 'SuspendDomain') await call(env, io, 'admin:deactivate-site', [targetArg(a.positional), a.values.get('reason') ?? null]);
+        else await call(env, io, 'admin:activate-site', [targetArg(a.positional)]);
         return 0;
       }
       case 'DeleteDomain': {
@@ -299,17 +298,13 @@ export async function runAccountVerb(verb: string, argv: string[], env: NodeJS.P
           'dry-run': a.flags.has('dry-run'),
           force: a.flags.has('force'),
         };
-        const targets = a.positional.length ? a.positional : [null];
-        await checkTargets(env, io, a.positional);
-        for (const target of targets) {
-          const sites = (await call(env, io, 'admin:delete-site', [target, flags])) as SiteSummary[] | boolean;
-          const list = Array.isArray(sites) ? sites : [];
-          for (const s of list) {
-            const when = s.suspended_at ? `suspension date ${shortDate(s.suspended_at)}` : 'no suspension date';
-            info(io, `${s.site} (${s.domain ?? '-'}; ${when}) ${a.flags.has('dry-run') ? 'will be deleted' : 'deleted'}`);
-          }
-          if (!list.length) info(io, `no site of ${target ?? 'the server'} matches; nothing ${a.flags.has('dry-run') ? 'would be' : 'was'} deleted`);
+        const sites = (await call(env, io, 'admin:delete-site', [a.positional.length ? targetArg(a.positional) : null, flags])) as SiteSummary[] | boolean;
+        const list = Array.isArray(sites) ? sites : [];
+        for (const s of list) {
+          const when = s.suspended_at ? `suspension date ${shortDate(s.suspended_at)}` : 'no suspension date';
+          info(io, `${s.site} (${s.domain ?? '-'}; ${when}) ${a.flags.has('dry-run') ? 'will be deleted' : 'deleted'}`);
         }
+        if (!list.length) info(io, `no site of ${a.positional.length ? a.positional.join(', ') : 'the server'} matches; nothing ${a.flags.has('dry-run') ? 'would be' : 'was'} deleted`);
         return 0;
       }
     }
