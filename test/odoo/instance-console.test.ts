@@ -198,7 +198,7 @@ describe('audit of the portal door', () => {
     const events = await auditSince(t, mark);
     expect(events.map((e) => e.action)).toEqual(['client.updated']);
     expect(events[0]).toMatchObject({ actor_kind: 'user', actor_id: adminUid, target_id: String(inst.id), request_id: expect.any(String), source_ip: expect.any(String) });
-    expect(events[0]!.changes.addons).toEqual({ before: ['base'], after: ['base', 'fleet'] });
+    expect(events[0]!.changes.addons).toEqual({ before: [], after: ['base', 'fleet'] });
   });
 });
 
