@@ -40,7 +40,8 @@ import { assertValidOps, ipVersionOf, isCanonicalDomainName, isValidMailServer, 
  * is the authority on which domains exist, and on reading, transport entries for domains not in
  * relay_domains are dropped. A crash between the two renames leaves at worst new transport lines for
  * not-yet-relayed domains (harmless), or a deprovisioned domain still relayed on the default
- * transport, until the caller retries the batch.
+ * transport, until the caller retries the batch. A temp file a crash leaves behind is removed by the
+ * next batch.
  *
  * `apply` is serialised within this process. Across processes (several `hostplane worker`s sharing
  * one relay directory) exclusivity comes from the job runner's `relay` lane, which lets one worker
@@ -51,6 +52,8 @@ export const RELAY_DOMAINS_FILE = 'relay_domains';
 export const TRANSPORT_FILE = 'transport';
 
 const HEADER = '# Managed by Hostplane: rewritten on every change, do not edit by hand.\n';
+/** `.<map file>.<writer's pid>.<random>.tmp`, as replaceFile names its temp files. */
+const TEMP_FILE = new RegExp(`^\\.(?:${RELAY_DOMAINS_FILE}|${TRANSPORT_FILE})\\.([0-9]+)\\.[0-9a-f]{12}\\.tmp$`);
 const DEFAULT_RELOAD_TIMEOUT_MS = 60_000;
 const STDERR_TAIL_BYTES = 4096;
 
@@ -82,6 +85,7 @@ export class PostfixMapsRelayDriver extends SerialRelayDriver {
   protected async applyBatch(ops: RelayOp[]): Promise<void> {
     assertValidOps(ops, this.name);
     await fs.mkdir(this.relayDir, { recursive: true });
+    await this.removeStaleTempFiles();
     const onDisk = new Map<string, string>();
     const state = await this.readState(onDisk);
     for (const op of ops) {
@@ -151,9 +155,25 @@ export class PostfixMapsRelayDriver extends SerialRelayDriver {
     return new RelayError(`${this.name} relay driver: ${path.join(this.relayDir, file)} line ${line}: ${problem}; fix or remove the file, nothing was applied`);
   }
 
+  /**
+   * A process killed between creating a temp file and renaming it leaves the file behind, as large as
+   * the map it was writing; nothing else would ever remove it. Ours are never in progress here (apply
+   * is serialised), and one of another process still alive is left alone: it may be a slow writer.
+   */
+  private async removeStaleTempFiles(): Promise<void> {
+    for (const name of await fs.readdir(this.relayDir)) {
+      const m = TEMP_FILE.exec(name);
+      if (!m) continue;
+      const pid = Number(m[1]);
+      if (pid !== process.pid && processExists(pid)) continue;
+      await fs.rm(path.join(this.relayDir, name), { force: true });
+    }
+  }
+
   /** Atomic, durable replacement: temp file in the same directory, fsync, rename over, fsync the directory. */
   private async replaceFile(file: string, content: string): Promise<void> {
     const target = path.join(this.relayDir, file);
+    // Named for TEMP_FILE, which finds the ones a crash left behind.
     const temp = path.join(this.relayDir, `.${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
     try {
       const handle = await fs.open(temp, 'wx', 0o644);
@@ -225,6 +245,16 @@ export class PostfixMapsRelayDriver extends SerialRelayDriver {
         }
       });
     });
+  }
+}
+
+/** Whether a process with this id exists on this host (EPERM: it does, under another user). */
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -167,6 +167,20 @@ describe('postfix-maps relay driver', () => {
     expect(snapshot()).toEqual({ relayDomains: `${HEADER}live.example  OK\n`, transport: `${HEADER}live.example  smtp:[mx.live.example]\n` });
   });
 
+  it('removes temp files a killed writer left behind, but not those of a live process or files it did not make', async () => {
+    fs.mkdirSync(relayDir);
+    // Named as the driver names its temp files; a process that exited stands for one killed mid-write.
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
+    const temp = (file: string, pid: number) => `.${file}.${pid}.0123456789ab.tmp`;
+    const leftovers = [temp('transport', dead), temp('relay_domains', dead), temp('transport', process.pid)];
+    const alive = temp('relay_domains', process.ppid);
+    for (const name of [...leftovers, alive]) fs.writeFileSync(path.join(relayDir, name), 'half.example  O');
+    fs.writeFileSync(path.join(relayDir, '.operator-notes'), 'mine\n');
+    await new PostfixMapsRelayDriver({ dataDir }).apply([provision('after.example')]);
+    expect(fs.readdirSync(relayDir).sort()).toEqual(['.operator-notes', alive, 'relay_domains', 'transport'].sort());
+    expect(relayDomains()).toBe(`${HEADER}after.example  OK\n`);
+  });
+
   it('serialises concurrent batches so none is lost', async () => {
     const driver = new PostfixMapsRelayDriver({ dataDir });
     const names = Array.from({ length: 25 }, (_, i) => `c${i}.example`);
