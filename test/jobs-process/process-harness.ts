@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import nodeHttp from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -327,4 +328,81 @@ export function reloadBatches(events: ReloadEvent[]): { pid: number; start: bigi
     batches.push({ pid: start.pid, start: start.ns, end: end.ns });
   }
   return batches;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// A webhook receiver that proves two processes deliver side by side
+
+export interface WebhookRequest {
+  headers: nodeHttp.IncomingHttpHeaders;
+  body: string;
+  json: { id: string; type: string; data: Record<string, unknown> };
+}
+
+export interface OverlapReceiver {
+  url: string;
+  received: WebhookRequest[];
+  /** Resolves once the first request is being held. */
+  firstHeld: Promise<void>;
+  /** Resolves true once two requests were open at the same time, false if the hold ran out first. */
+  overlapped: Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/**
+ * Answers 200 to every request, except that the first one is held open until a second one arrives
+ * while it still waits. A worker sends its deliveries one at a time, so two open at once must come
+ * from two different processes. `holdLimitMs` only keeps a broken run from hanging: when it passes,
+ * the held request is answered and `overlapped` resolves false.
+ */
+export async function startOverlapReceiver(holdLimitMs: number): Promise<OverlapReceiver> {
+  const received: WebhookRequest[] = [];
+  const held = new Set<nodeHttp.ServerResponse>();
+  let holding = true;
+  let heldFirst!: () => void;
+  const firstHeld = new Promise<void>((resolve) => (heldFirst = resolve));
+  let settle!: (overlap: boolean) => void;
+  const overlapped = new Promise<boolean>((resolve) => (settle = resolve));
+  let limit: NodeJS.Timeout | undefined;
+  const release = (overlap: boolean) => {
+    if (!holding) return;
+    holding = false;
+    clearTimeout(limit);
+    for (const res of held) res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+    held.clear();
+    settle(overlap);
+  };
+  const server = nodeHttp.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      received.push({ headers: req.headers, body, json: JSON.parse(body) as WebhookRequest['json'] });
+      if (!holding) {
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+        return;
+      }
+      // A sender that gave up on a held request is no longer waiting on it.
+      res.on('close', () => held.delete(res));
+      held.add(res);
+      if (held.size >= 2) release(true);
+      else if (held.size === 1 && !limit) {
+        limit = setTimeout(() => release(false), holdLimitMs);
+        heldFirst();
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    received,
+    firstHeld,
+    overlapped,
+    close: () => {
+      release(false);
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }
