@@ -113,6 +113,26 @@ describe('SOAP door for billing modules (PHP SoapClient)', () => {
     expect(strict!.fault!.faultstring).toContain('missing-abort-on.example');
   });
 
+  it('takes a list of sites as one change: all suspended, or none when one is unknown', async () => {
+    const out = await soap([
+      { op: 'admin_add_site', args: ['list-soap-a.example', 'listsoapa', []] },
+      { op: 'admin_add_site', args: ['list-soap-b.example', 'listsoapb', []] },
+      { op: 'admin_deactivate_site', args: [['list-soap-a.example', 'missing-list-soap.example'], 'unpaid'] },
+      { op: 'admin_collect', args: [['siteinfo.domain'], [], ['list-soap-a.example', 'list-soap-b.example']] },
+      { op: 'admin_deactivate_site', args: [['list-soap-a.example', 'list-soap-b.example'], 'unpaid'] },
+      { op: 'admin_collect', args: [['siteinfo.domain'], [], ['list-soap-a.example', 'list-soap-b.example']] },
+      { op: 'admin_delete_site', args: [['list-soap-a.example', 'list-soap-b.example']] },
+    ]);
+    expect(value(out[0])).toBe(true);
+    expect(value(out[1])).toBe(true);
+    expect(out[2]!.fault).toMatchObject({ faultcode: 'SOAP-ENV:Server', faultstring: 'site, domain or invoice "missing-list-soap.example" not found' });
+    const active = (o: PhpOutcome | undefined) => Object.values(value(o) as Record<string, { active: boolean }>).map((v) => v.active);
+    expect(active(out[3])).toEqual([true, true]);
+    expect(value(out[4])).toBe(true);
+    expect(active(out[5])).toEqual([false, false]);
+    expect((value(out[6]) as { domain: string }[]).map((d) => d.domain)).toEqual(['list-soap-a.example', 'list-soap-b.example']);
+  });
+
   it('refuses a missing, wrong or reseller key with a Client fault', async () => {
     const wrong = await soap([{ op: 'admin_list_plans' }], 'hp_op_not-a-real-key');
     expect(wrong[0]!.fault).toMatchObject({ faultcode: 'SOAP-ENV:Client', faultstring: 'Invalid API key' });
