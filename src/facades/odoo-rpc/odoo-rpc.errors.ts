@@ -54,10 +54,15 @@ function fullMessages(fields: FieldErrors): string {
     .join('; ');
 }
 
+/** What AppError.validation says when its caller gave no message of its own. */
+const GENERIC_VALIDATION_MESSAGE = AppError.validation({}).message;
+
 export function odooFaultFor(err: AppError): OdooFault {
   const row = faultOf[err.code];
   let message = row.message ?? err.message;
-  const fields = err.code === 'validation_failed' ? err.details.fields : undefined;
+  // A use case that worded the whole error (Odoo's own messages, such as "Template for db name is not
+  // configured") is quoted as it is; only the generic "validation failed" is spelled out field by field.
+  const fields = err.code === 'validation_failed' && err.message === GENERIC_VALIDATION_MESSAGE ? err.details.fields : undefined;
   if (fields && Object.keys(fields).length > 0) message = fullMessages(fields);
   if (!message) message = err.code === 'forbidden' ? 'Permission denied' : 'Error';
   return { faultCode: row.faultCode, exception: row.exception, exceptionType: row.exceptionType, message };

@@ -11,14 +11,28 @@ export const ODOO_VERSION: OdooVersion = { server_version: '11.0', server_versio
 
 const MODELS = new Set<string>([...SAAS_MODELS, 'saas.config', 'ir.model']);
 
-/** Odoo's `fields_get`: name → {type, string, relation?, readonly}. */
-function fieldsGet(model: SaasModel): Record<string, Record<string, unknown>> {
+function nameList(value: unknown, what: string): string[] | null {
+  if (value === undefined || value === null || value === false) return null;
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw AppError.validation({ [what]: ['must be a list of names'] }, `${what} must be a list of names`);
+  return value.length ? (value as string[]) : null;
+}
+
+/**
+ * Odoo's `fields_get(allfields, attributes)`: name → {type, string, relation?, readonly}, only the
+ * fields named in `allfields` and the attributes named in `attributes` when those are given (clients
+ * such as odoo-xmlrpc-ts always send `attributes`). Unknown names are left out, as Odoo does.
+ */
+function fieldsGet(model: SaasModel, allfields: unknown, attributes: unknown): Record<string, Record<string, unknown>> {
   const relation: Record<string, string> = { partner_id: 'res.partner', user_id: 'res.users', plan_id: 'saas_portal.plan' };
+  const names = nameList(allfields, 'allfields');
+  const wanted = nameList(attributes, 'attributes');
   return Object.fromEntries(
-    Object.entries(modelFields(model)).map(([name, def]) => [
-      name,
-      { type: def.type, string: name.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase()), readonly: true, ...(def.type === 'many2one' ? { relation: relation[name] ?? 'res.partner' } : {}) },
-    ]),
+    Object.entries(modelFields(model))
+      .filter(([name]) => !names || names.includes(name))
+      .map(([name, def]) => {
+        const all: Record<string, unknown> = { type: def.type, string: name.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase()), readonly: true, ...(def.type === 'many2one' ? { relation: relation[name] ?? 'res.partner' } : {}) };
+        return [name, wanted ? Object.fromEntries(Object.entries(all).filter(([k]) => wanted.includes(k))) : all];
+      }),
   );
 }
 
@@ -40,8 +54,9 @@ function kwargsOf(value: unknown): Record<string, unknown> {
 }
 
 async function callModel(ctx: Ctx, model: string, method: string, args: unknown[], kwargs: Record<string, unknown>): Promise<unknown> {
-  if (!MODELS.has(model)) throw AppError.notFound(`Object ${model} doesn't exist`);
-  if (method === 'fields_get' && model !== 'saas.config' && model !== 'ir.model') return fieldsGet(model as SaasModel);
+  // Odoo's own wording, whole: AppError.notFound would append "not found" to it.
+  if (!MODELS.has(model)) throw new AppError('not_found', `Object ${model} doesn't exist`);
+  if (method === 'fields_get' && model !== 'saas.config' && model !== 'ir.model') return fieldsGet(model as SaasModel, args[0] ?? kwargs.allfields, args[1] ?? kwargs.attributes);
 
   if (model === 'ir.model') {
     // odoorpc checks a model exists with search([('model', '=', name)]) before using it.
@@ -108,7 +123,7 @@ export function odooDispatcher(deps: CoreDeps) {
   return async (input: OdooRpcCall, req: FastifyRequest): Promise<unknown> => {
     const system = ctxFor(deps, { kind: 'system' }, req.log, req);
     const checkDb = (db: unknown) => {
-      if (db !== deps.settings.rpcDb) throw AppError.notFound(`database ${JSON.stringify(db)} does not exist`);
+      if (db !== deps.settings.rpcDb) throw new AppError('not_found', `database ${JSON.stringify(db)} does not exist`);
     };
     if (input.service === 'db') {
       if (input.method === 'list') return [deps.settings.rpcDb];
