@@ -27,7 +27,7 @@ const instanceFields: FieldMap = {
   user_id: { type: 'many2one', sql: column('owner_user_id'), nameSql: (a) => sql`(select u.name from users u where u.id = ${sql.ref(`${a}.owner_user_id`)})` },
   plan_id: { type: 'many2one', sql: column('plan_id'), nameSql: (a) => sql`(select p.name from plans p where p.id = ${sql.ref(`${a}.plan_id`)})` },
   state: { type: 'selection', sql: (a) => sql`case ${sql.ref(`${a}.status`)} when 'active' then 'open' when 'suspended' then 'pending' else 'deleted' end` },
-  active: { type: 'boolean', sql: (a) => sql`${sql.ref(`${a}.status`)} in ('active', 'suspended')` },
+  active: { type: 'boolean', sql: (a) => sql`(${sql.ref(`${a}.status`)} in ('active', 'suspended'))` },
   max_users: { type: 'char', sql: (a) => sql`${sql.ref(`${a}.user_count`)}::text` },
   users_len: { type: 'integer', sql: (a) => sql`(select count(*)::int from users u where u.client_id = ${sql.ref(`${a}.id`)} and u.disabled_at is null)` },
   create_date: { type: 'datetime', sql: column('created_at') },
@@ -39,6 +39,9 @@ const instanceFields: FieldMap = {
   trial: { type: 'boolean', sql: sqlFalse, filterable: false, sortable: false },
   expired: { type: 'boolean', sql: sqlFalse, filterable: false, sortable: false },
   expiration_datetime: { type: 'datetime', sql: sqlNull, filterable: false, sortable: false },
+  block_on_expiration: { type: 'boolean', sql: sqlFalse, filterable: false, sortable: false },
+  block_on_storage_exceed: { type: 'boolean', sql: () => sql`true`, filterable: false, sortable: false },
+  public_url: { type: 'char', sql: column('name'), filterable: false, sortable: false },
 };
 
 function sqlFalse() {
@@ -54,6 +57,8 @@ const planFields: FieldMap = {
   summary: { type: 'char', sql: column('description') },
   dbname_template: { type: 'char', sql: column('dbname_template') },
   maximum_allowed_dbs_per_partner: { type: 'integer', sql: (a) => sql`coalesce(${sql.ref(`${a}.max_databases`)}, 0)` },
+  // Hostplane has no trial databases: 0, the portal's "no limit".
+  maximum_allowed_trial_dbs_per_partner: { type: 'integer', sql: () => sql`0`, filterable: false, sortable: false },
   max_users: { type: 'char', sql: (a) => sql`coalesce(${sql.ref(`${a}.limits`)} ->> 'max_users', '0')` },
   sequence: { type: 'integer', sql: column('position') },
   state: { type: 'selection', sql: () => sql`'confirmed'` },
@@ -69,8 +74,9 @@ const userFields: FieldMap = {
   login: { type: 'char', sql: column('login') },
   name: { type: 'char', sql: column('name') },
   partner_id: { type: 'many2one', sql: column('id'), nameSql: column('name') },
-  active: { type: 'boolean', sql: (a) => sql`${sql.ref(`${a}.disabled_at`)} is null` },
-  share: { type: 'boolean', sql: (a) => sql`${sql.ref(`${a}.role`)} = 'portal'` },
+  // Parenthesised: the filter compiler compares a boolean expression with `= true`.
+  active: { type: 'boolean', sql: (a) => sql`(${sql.ref(`${a}.disabled_at`)} is null)` },
+  share: { type: 'boolean', sql: (a) => sql`(${sql.ref(`${a}.role`)} = 'portal')` },
 };
 
 const FIELDS: Record<SaasModel, FieldMap> = { 'saas_portal.client': instanceFields, 'saas_portal.plan': planFields, 'res.users': userFields };
@@ -132,6 +138,8 @@ export async function readRecords(ctx: Ctx, model: SaasModel, ids: number[], fie
 async function loadFull(ctx: Ctx, model: SaasModel, ids: number[]): Promise<Record<string, unknown>[]> {
   const where = sql<boolean>`c.id = any(${ids}::bigint[])`;
   if (model === 'saas_portal.client') {
+    // The portal's public_url: the instance's host name under the portal's own scheme.
+    const scheme = new URL(ctx.settings.publicUrl).protocol;
     const rows = await base(ctx, model)
       .q
       .where(where)
@@ -175,6 +183,10 @@ async function loadFull(ctx: Ctx, model: SaasModel, ids: number[]): Promise<Reco
           trial: false,
           expired: false,
           expiration_datetime: false,
+          block_on_expiration: false,
+          // As the plans say: storage past the limit blocks growth (storeInstanceFile).
+          block_on_storage_exceed: true,
+          public_url: `${scheme}//${r.name}/`,
         };
       }),
     );
@@ -198,6 +210,7 @@ async function loadFull(ctx: Ctx, model: SaasModel, ids: number[]): Promise<Reco
         summary: p.description,
         dbname_template: p.dbname_template ?? false,
         maximum_allowed_dbs_per_partner: p.max_databases ?? 0,
+        maximum_allowed_trial_dbs_per_partner: 0,
         max_users: String(p.limits?.max_users ?? 0),
         sequence: p.position,
         state: 'confirmed',
