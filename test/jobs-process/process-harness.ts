@@ -189,6 +189,16 @@ export function clientDomains(run: string, i: number): DomainSpec[] {
   return domains;
 }
 
+/** Client number `i` as createClients sends it: name, address and user count derive from `i`. */
+export function clientBody(run: string, i: number) {
+  return { package_uid: 'spamstopshere-standard', user_count: 1 + (i % 5), email_address: `owner${i}@example.com`, name: `Client ${i}`, domains: clientDomains(run, i) };
+}
+
+/** POSTs client number `i`; the answer's status and body (a refused connection rejects). */
+export function postClient(baseUrl: string, auth: string, run: string, i: number): Promise<{ status: number; body: unknown }> {
+  return http('POST', `${baseUrl}/v1/clients`, auth, clientBody(run, i));
+}
+
 /**
  * POSTs `count` clients (numbered from `first`, so waves do not collide); returns every domain
  * created, by name, with the mail servers it should have.
@@ -197,16 +207,9 @@ export async function createClients(baseUrl: string, auth: string, run: string, 
   const created = new Map<string, string[]>();
   await pool(count, concurrency, async (n) => {
     const i = first + n;
-    const domains = clientDomains(run, i);
-    const res = await http('POST', `${baseUrl}/v1/clients`, auth, {
-      package_uid: 'spamstopshere-standard',
-      user_count: 1 + (i % 5),
-      email_address: `owner${i}@example.com`,
-      name: `Client ${i}`,
-      domains,
-    });
+    const res = await postClient(baseUrl, auth, run, i);
     if (res.status !== 201) throw new Error(`POST /v1/clients #${i} answered ${res.status}: ${JSON.stringify(res.body)}`);
-    for (const d of domains) created.set(d.name, d.mail_servers ?? []);
+    for (const d of clientDomains(run, i)) created.set(d.name, d.mail_servers ?? []);
   });
   return created;
 }
@@ -217,22 +220,53 @@ export interface AdminDomain {
   mail_servers: string[];
 }
 
-/** Every client's domains through the operator API (all pages). */
-export async function listAllDomains(baseUrl: string, operatorKey: string): Promise<AdminDomain[]> {
-  const domains: AdminDomain[] = [];
+export interface AdminClient {
+  id: number;
+  name: string | null;
+  email_address: string | null;
+  user_count: number;
+  domains: AdminDomain[];
+}
+
+/** Every client through the operator API (all pages), in id order. */
+export async function listAllClients(baseUrl: string, operatorKey: string): Promise<AdminClient[]> {
+  const clients: AdminClient[] = [];
   let after: number | null = null;
   for (let page = 0; page < 100; page++) {
-    const res: { status: number; body: { clients: { domains: AdminDomain[] }[]; next_after: number | null } } = await http(
+    const res: { status: number; body: { clients: AdminClient[]; next_after: number | null } } = await http(
       'GET',
       `${baseUrl}/admin/v1/clients?limit=1000${after !== null ? `&after=${after}` : ''}`,
       `Bearer ${operatorKey}`,
     );
     if (res.status !== 200) throw new Error(`GET /admin/v1/clients answered ${res.status}: ${JSON.stringify(res.body)}`);
-    for (const c of res.body.clients) domains.push(...c.domains);
+    clients.push(...res.body.clients);
     after = res.body.next_after;
-    if (after === null) return domains;
+    if (after === null) return clients;
   }
   throw new Error('more than 100 pages of clients');
+}
+
+/** Every client's domains through the operator API (all pages). */
+export async function listAllDomains(baseUrl: string, operatorKey: string): Promise<AdminDomain[]> {
+  return (await listAllClients(baseUrl, operatorKey)).flatMap((c) => c.domains);
+}
+
+/** The ids of every `action` event's target in the audit log, newest first (all pages). */
+export async function auditTargets(baseUrl: string, operatorKey: string, action: string): Promise<string[]> {
+  const targets: string[] = [];
+  let before: number | null = null;
+  for (let page = 0; page < 100; page++) {
+    const res: { status: number; body: { events: { target_id: string }[]; next_before: number | null } } = await http(
+      'GET',
+      `${baseUrl}/admin/v1/audit?action=${encodeURIComponent(action)}&limit=500${before !== null ? `&before=${before}` : ''}`,
+      `Bearer ${operatorKey}`,
+    );
+    if (res.status !== 200) throw new Error(`GET /admin/v1/audit answered ${res.status}: ${JSON.stringify(res.body)}`);
+    targets.push(...res.body.events.map((e) => e.target_id));
+    before = res.body.next_before;
+    if (before === null) return targets;
+  }
+  throw new Error('more than 100 pages of audit events');
 }
 
 export interface AdminJob {
