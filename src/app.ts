@@ -10,6 +10,7 @@ import { listResellers } from './core/resellers/reseller.service.js';
 import { migrateToLatest, openConfiguredDatabase, pingDb, type DbHandle } from './db/database.js';
 import { adminRestRoutes } from './facades/admin-rest/admin.routes.js';
 import { consoleRoutes } from './facades/console/console.routes.js';
+import { crmApiRoutes } from './facades/crm-api/crm.routes.js';
 import { hspRestRoutes } from './facades/hsp-rest/hsp.routes.js';
 import { sendHspError } from './facades/hsp-rest/hsp.errors.js';
 import { sendAdminError } from './facades/admin-rest/admin.errors.js';
@@ -68,7 +69,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     db: dbHandle.db,
     clock: options.clock ?? (() => new Date()),
     log: logger,
-    settings: { publicUrl: config.publicUrl, relayHosts: config.relayHosts, relayPriorityStep: config.relayPriorityStep, secret: '', webhookTimeoutMs: config.webhookTimeoutMs, webhookAllowPrivate: config.webhookAllowPrivate, rpcDb: config.rpcDb },
+    settings: { publicUrl: config.publicUrl, relayHosts: config.relayHosts, relayPriorityStep: config.relayPriorityStep, secret: '', webhookTimeoutMs: config.webhookTimeoutMs, webhookAllowPrivate: config.webhookAllowPrivate, rpcDb: config.rpcDb, familyRenewalGapSeconds: config.familyRenewalGapSeconds },
   };
   const secret = await loadServerSecret(ctxFor(bootstrap, { kind: 'system' }));
   const deps: CoreDeps = { ...bootstrap, settings: { ...bootstrap.settings, secret } };
@@ -84,6 +85,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   await server.register(async (scope) => adminRestRoutes(scope, deps), { prefix: '' });
   await server.register(async (scope) => consoleRoutes(scope, deps));
   await server.register(async (scope) => apiscpRoutes(scope, deps));
+  await server.register(async (scope) => crmApiRoutes(scope, deps));
   await server.register(async (scope) => odooRpcRoutes(scope, { call: odooDispatcher(deps), version: ODOO_VERSION }));
   // Unknown paths answer in the format of the door they were aimed at.
   server.setNotFoundHandler((req, reply) => {

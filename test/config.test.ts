@@ -33,6 +33,7 @@ describe('loadConfig', () => {
       webhookTimeoutMs: 10000,
       webhookAllowPrivate: false,
       rpcDb: 'hostplane',
+      familyRenewalGapSeconds: 0,
     });
   });
 
@@ -80,6 +81,7 @@ describe('loadConfig', () => {
       webhookTimeoutMs: 3000,
       webhookAllowPrivate: true,
       rpcDb: 'portal',
+      familyRenewalGapSeconds: 0,
     });
   });
 

@@ -46,6 +46,7 @@ const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be a database name of letters, digits, ".", "_" or "-"')
     .default('hostplane'),
+  HOSTPLANE_FAMILY_RENEWAL_GAP_SECONDS: z.coerce.number().int().min(0).max(10 * 365 * 86_400).default(0),
 });
 
 export interface Config {
@@ -72,6 +73,8 @@ export interface Config {
   webhookAllowPrivate: boolean;
   /** The portal database name Odoo-style RPC clients must send as `db`. */
   rpcDb: string;
+  /** Family renewal: a parent subscription ending at most this long before its successor starts hands its children over. */
+  familyRenewalGapSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -116,5 +119,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookTimeoutMs: e.HOSTPLANE_WEBHOOK_TIMEOUT_MS,
     webhookAllowPrivate: e.HOSTPLANE_WEBHOOK_ALLOW_PRIVATE === 'true',
     rpcDb: e.HOSTPLANE_RPC_DB,
+    familyRenewalGapSeconds: e.HOSTPLANE_FAMILY_RENEWAL_GAP_SECONDS,
   };
 }

@@ -29,6 +29,8 @@ export interface CoreSettings {
   webhookAllowPrivate: boolean;
   /** The portal database name Odoo-style RPC clients send as `db`. */
   rpcDb: string;
+  /** Family renewal: how long after a parent subscription ends its successor still takes over its children. */
+  familyRenewalGapSeconds?: number;
 }
 
 export interface Ctx {
@@ -40,6 +42,8 @@ export interface Ctx {
   /** The request being served (its id and the caller's address), recorded in the audit log. */
   requestId?: string;
   ip?: string;
+  /** The credential behind an actor that has none of its own (a CRM API token), scoping idempotency keys. */
+  credential?: string;
 }
 
 /** Runs fn in a transaction, reusing the caller's when there already is one. */

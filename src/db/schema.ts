@@ -290,6 +290,14 @@ export interface Database {
   instance_addons: InstanceAddonsTable;
   user_groups: UserGroupsTable;
   instance_files: InstanceFilesTable;
+  user_access_tokens: UserAccessTokensTable;
+  api_tokens: ApiTokensTable;
+  subscription_types: SubscriptionTypesTable;
+  payments: PaymentsTable;
+  payment_items: PaymentItemsTable;
+  subscriptions: SubscriptionsTable;
+  family_subscription_types: FamilySubscriptionTypesTable;
+  family_requests: FamilyRequestsTable;
 }
 
 export interface WebhookEndpointsTable {
@@ -319,4 +327,108 @@ export interface WebhookDeliveriesTable {
   last_attempt_at: NullableTimestamp;
   job_id: number | null;
   created_at: Timestamp;
+}
+
+export interface UserAccessTokensTable {
+  id: Generated<number>;
+  token_digest: string;
+  user_id: number;
+  created_at: Generated<Date>;
+  revoked_at: NullableTimestamp;
+}
+
+export interface ApiTokensTable {
+  id: Generated<number>;
+  name: string;
+  token_digest: string;
+  /** The REMP endpoints (`/api/v1/...`) the token may call; empty: none. */
+  allowed_paths: ColumnType<string[], string[] | undefined, string[]>;
+  created_at: Generated<Date>;
+  revoked_at: NullableTimestamp;
+}
+
+export type ExtensionMethod = 'start_now' | 'extend_same_type' | 'extend_family';
+
+export interface SubscriptionTypesTable {
+  id: Generated<number>;
+  code: string;
+  name: string;
+  length_days: number;
+  access: ColumnType<string[], string[] | undefined, string[]>;
+  extension_method: Generated<ExtensionMethod>;
+  plan_id: number | null;
+  created_at: Generated<Date>;
+}
+
+export type PaymentStatus = 'form' | 'paid' | 'fail';
+
+export interface PaymentsTable {
+  id: Generated<number>;
+  user_id: number;
+  subscription_type_id: number | null;
+  status: PaymentStatus;
+  amount_cents: Generated<number>;
+  meta: Json<Record<string, string>>;
+  paid_at: NullableTimestamp;
+  created_at: Generated<Date>;
+}
+
+export interface PaymentItemsTable {
+  id: Generated<number>;
+  payment_id: number;
+  subscription_type_id: number | null;
+  name: Generated<string>;
+  count: number;
+  price_cents: Generated<number>;
+  meta: Json<Record<string, string>>;
+}
+
+export type SubscriptionKind = 'regular' | 'free' | 'donation' | 'gift' | 'special' | 'upgrade' | 'prepaid' | 'family';
+
+export interface SubscriptionsTable {
+  id: Generated<number>;
+  user_id: number;
+  subscription_type_id: number;
+  start_time: Timestamp;
+  end_time: Timestamp;
+  is_paid: boolean;
+  type: SubscriptionKind;
+  note: string | null;
+  meta: Json<Record<string, string>>;
+  payment_id: number | null;
+  renewed_subscription_id: number | null;
+  created_at: Generated<Date>;
+}
+
+export type DonationMethod = 'copy' | 'fixed_days';
+
+export interface FamilySubscriptionTypesTable {
+  id: Generated<number>;
+  master_subscription_type_id: number;
+  slave_subscription_type_id: number | null;
+  donation_method: DonationMethod;
+  days: number | null;
+  count: number;
+  is_paid: boolean;
+  created_at: Generated<Date>;
+}
+
+export type FamilyRequestStatus = 'created' | 'accepted' | 'canceled';
+
+export interface FamilyRequestsTable {
+  id: Generated<number>;
+  code: string;
+  master_user_id: number;
+  master_subscription_id: number;
+  family_subscription_type_id: number;
+  subscription_type_id: number;
+  status: Generated<FamilyRequestStatus>;
+  slave_user_id: number | null;
+  slave_subscription_id: number | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  opened_at: NullableTimestamp;
+  accepted_at: NullableTimestamp;
+  canceled_at: NullableTimestamp;
+  expires_at: NullableTimestamp;
 }

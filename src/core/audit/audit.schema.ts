@@ -40,10 +40,19 @@ export const auditActions = [
   'webhook.created',
   'webhook.deleted',
   'webhook.delivery_replayed',
+  'user.token_issued',
+  'api_token.created',
+  'subscription_type.created',
+  'family_type.created',
+  'payment.created',
+  'subscription.created',
+  'family_request.created',
+  'family_request.accepted',
+  'family_request.canceled',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 
-export const auditTargetTypes = ['client', 'domain', 'reseller', 'package', 'feature', 'operator_key', 'job', 'catalog', 'user', 'webhook', 'webhook_delivery', 'scope'] as const;
+export const auditTargetTypes = ['client', 'domain', 'reseller', 'package', 'feature', 'operator_key', 'job', 'catalog', 'user', 'webhook', 'webhook_delivery', 'scope', 'api_token', 'subscription_type', 'family_type', 'payment', 'subscription', 'family_request'] as const;
 export type AuditTargetType = (typeof auditTargetTypes)[number];
 
 export const AUDIT_PAGE_MAX = 500;

@@ -116,7 +116,7 @@ function open(cipherKey: Buffer, sealed: string): string {
 export async function beginIdempotentRequest(ctx: Ctx, request: IdempotentRequest): Promise<IdempotencyOutcome> {
   if (!KEY_FORMAT.test(request.key)) throw new AppError('validation_failed', IDEMPOTENCY_MESSAGES.badKey);
   const method = request.method.toUpperCase();
-  const scope = `${credentialOf(ctx.actor)} ${method} ${request.route}`;
+  const scope = `${ctx.credential ?? credentialOf(ctx.actor)} ${method} ${request.route}`;
   const keyDigest = hmacHex(ctx.settings.secret, `idempotency-key\0${request.key}`);
   const requestHash = sha256Hex(canonicalJson({ method, route: request.route, params: request.params ?? null, query: request.query ?? null, body: request.body ?? null }));
   const claim: IdempotencyClaim = { scope, keyDigest, requestHash, cipherKey: cipherKeyFor(ctx.settings.secret, scope, request.key) };

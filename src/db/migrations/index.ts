@@ -8,6 +8,7 @@ import { jobClaims } from './0006-job-claims.js';
 import { sites } from './0007-sites.js';
 import { saas } from './0008-saas.js';
 import { auditIndexOrder } from './0009-audit-index-order.js';
+import { subscriptions } from './0010-subscriptions.js';
 
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
@@ -19,6 +20,7 @@ const migrations: Record<string, Migration> = {
   '0007-sites': sites,
   '0008-saas': saas,
   '0009-audit-index-order': auditIndexOrder,
+  '0010-subscriptions': subscriptions,
 };
 
 export const migrationProvider: MigrationProvider = {

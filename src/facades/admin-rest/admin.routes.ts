@@ -28,6 +28,7 @@ import { AppError } from '../../errors/app-error.js';
 import { toAppError } from '../../http/errors.js';
 import { registerIdempotency } from '../../http/idempotency.js';
 import { sendAdminError } from './admin.errors.js';
+import { createEndUserFromAdmin, crmAdminRoutes } from './crm.admin.routes.js';
 import * as s from './admin.schemas.js';
 
 declare module 'fastify' {
@@ -345,18 +346,21 @@ export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Pro
       schema: {
         tags,
         security,
-        summary: 'Create an operator user: the SaaS portal administrator, who signs in to the XML-RPC / JSON-RPC door with login and password',
-        body: z.object({ login: z.string(), password: z.string(), name: z.string().optional(), operator: z.literal(true) }),
-        response: { 201: z.object({ id: z.number(), login: z.string(), name: z.string().nullable(), role: z.literal('operator') }), ...errors },
+        summary: 'Create an operator user (operator: true): the SaaS portal administrator, who signs in to the XML-RPC / JSON-RPC door with login and password; without operator, an end user of the CRM door (login is the email)',
+        body: z.object({ login: z.string(), password: z.string(), name: z.string().optional(), operator: z.literal(true).optional() }),
+        response: { 201: z.object({ id: z.number(), login: z.string(), name: z.string().nullable(), role: z.enum(['operator', 'end_user']) }), ...errors },
       },
     },
     async (req, reply) => {
       const body = (req.body ?? {}) as { login?: unknown; password?: unknown; name?: unknown; operator?: unknown };
+      if (body.operator === undefined) return reply.code(201).send(await createEndUserFromAdmin(ctxOf(req), body));
       if (body.operator !== true) throw AppError.validation({ operator: ['must be true: only operator users are created here (portal users sign up)'] });
       const user = await createOperatorUser(ctxOf(req), { login: body.login, password: body.password, name: body.name });
       return reply.code(201).send({ ...user, role: 'operator' as const });
     },
   );
+
+  await crmAdminRoutes(app, ctxOf);
 
   app.post(
     '/admin/v1/demo',

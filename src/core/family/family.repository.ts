@@ -1,0 +1,161 @@
+import type { Executor } from '../../db/database.js';
+import type { DonationMethod } from '../../db/schema.js';
+
+const ftColumns = ['id', 'master_subscription_type_id', 'slave_subscription_type_id', 'donation_method', 'days', 'count', 'is_paid', 'created_at'] as const;
+const reqColumns = [
+  'id',
+  'code',
+  'master_user_id',
+  'master_subscription_id',
+  'family_subscription_type_id',
+  'subscription_type_id',
+  'status',
+  'slave_user_id',
+  'slave_subscription_id',
+  'created_at',
+  'updated_at',
+  'opened_at',
+  'accepted_at',
+  'canceled_at',
+  'expires_at',
+] as const;
+
+export async function insertFamilyType(db: Executor, row: { master_subscription_type_id: number; slave_subscription_type_id: number | null; donation_method: DonationMethod; days: number | null; count: number; is_paid: boolean; created_at: Date }) {
+  return db.insertInto('family_subscription_types').values(row).returning(ftColumns).executeTakeFirstOrThrow();
+}
+
+export async function listFamilyTypes(db: Executor) {
+  return db
+    .selectFrom('family_subscription_types as f')
+    .innerJoin('subscription_types as m', 'm.id', 'f.master_subscription_type_id')
+    .leftJoin('subscription_types as c', 'c.id', 'f.slave_subscription_type_id')
+    .select(['f.id', 'f.donation_method', 'f.days', 'f.count', 'f.is_paid', 'f.created_at', 'm.code as parent', 'c.code as child'])
+    .orderBy('f.id')
+    .execute();
+}
+
+export async function findFamilyTypeOfMaster(db: Executor, masterTypeId: number) {
+  return db.selectFrom('family_subscription_types').select(ftColumns).where('master_subscription_type_id', '=', masterTypeId).executeTakeFirst();
+}
+
+export async function findFamilyType(db: Executor, id: number) {
+  return db.selectFrom('family_subscription_types').select(ftColumns).where('id', '=', id).executeTakeFirst();
+}
+
+/** How many codes the subscription already has, per child type. */
+export async function countRequestsByType(db: Executor, masterSubscriptionId: number) {
+  const rows = await db
+    .selectFrom('family_requests')
+    .select(['subscription_type_id', (eb) => eb.fn.countAll<string | number>().as('n')])
+    .where('master_subscription_id', '=', masterSubscriptionId)
+    .groupBy('subscription_type_id')
+    .execute();
+  return new Map(rows.map((r) => [r.subscription_type_id, Number(r.n)]));
+}
+
+export interface NewFamilyRequest {
+  code: string;
+  master_user_id: number;
+  master_subscription_id: number;
+  family_subscription_type_id: number;
+  subscription_type_id: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export async function insertFamilyRequests(db: Executor, rows: NewFamilyRequest[]) {
+  if (rows.length === 0) return [];
+  return db.insertInto('family_requests').values(rows).returning(['id', 'code', 'subscription_type_id']).execute();
+}
+
+export async function findRequestByCode(db: Executor, code: string) {
+  return db.selectFrom('family_requests').select(reqColumns).where('code', '=', code).executeTakeFirst();
+}
+
+export async function hasAcceptedRequest(db: Executor, masterSubscriptionId: number, subscriptionTypeId: number, slaveUserId: number) {
+  const row = await db
+    .selectFrom('family_requests')
+    .select('id')
+    .where('master_subscription_id', '=', masterSubscriptionId)
+    .where('subscription_type_id', '=', subscriptionTypeId)
+    .where('slave_user_id', '=', slaveUserId)
+    .where('status', '=', 'accepted')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** The status guard is the race's referee: of concurrent acceptances only one row update matches. */
+export async function acceptRequest(db: Executor, id: number, slaveUserId: number, now: Date) {
+  return db
+    .updateTable('family_requests')
+    .set({ status: 'accepted', slave_user_id: slaveUserId, accepted_at: now, updated_at: now })
+    .where('id', '=', id)
+    .where('status', '=', 'created')
+    .returning(reqColumns)
+    .executeTakeFirst();
+}
+
+export async function setSlaveSubscription(db: Executor, id: number, subscriptionId: number) {
+  await db.updateTable('family_requests').set({ slave_subscription_id: subscriptionId }).where('id', '=', id).execute();
+}
+
+export async function cancelRequest(db: Executor, id: number, now: Date) {
+  return db
+    .updateTable('family_requests')
+    .set({ status: 'canceled', canceled_at: now, updated_at: now })
+    .where('id', '=', id)
+    .where('status', '<>', 'canceled')
+    .returning(reqColumns)
+    .executeTakeFirst();
+}
+
+/** One unused code of the subscription for the type, locked so a parallel hand-over takes another. */
+export async function takeCreatedRequest(db: Executor, masterSubscriptionId: number, subscriptionTypeId: number) {
+  return db
+    .selectFrom('family_requests')
+    .select(reqColumns)
+    .where('master_subscription_id', '=', masterSubscriptionId)
+    .where('subscription_type_id', '=', subscriptionTypeId)
+    .where('status', '=', 'created')
+    .orderBy('id')
+    .limit(1)
+    .forUpdate()
+    .skipLocked()
+    .executeTakeFirst();
+}
+
+export async function listAcceptedRequests(db: Executor, masterSubscriptionId: number) {
+  return db.selectFrom('family_requests').select(reqColumns).where('master_subscription_id', '=', masterSubscriptionId).where('status', '=', 'accepted').orderBy('id').execute();
+}
+
+export async function listRequestsOfMaster(db: Executor, masterUserId: number) {
+  return db
+    .selectFrom('family_requests as r')
+    .innerJoin('subscription_types as t', 't.id', 'r.subscription_type_id')
+    .select(['r.code', 'r.master_user_id', 'r.status', 't.code as subscription_type_code', 'r.slave_user_id', 'r.created_at', 'r.updated_at', 'r.opened_at', 'r.accepted_at', 'r.canceled_at', 'r.expires_at'])
+    .where('r.master_user_id', '=', masterUserId)
+    .orderBy('r.updated_at', 'desc')
+    .orderBy('r.created_at', 'desc')
+    .orderBy('r.id', 'desc')
+    .execute();
+}
+
+/** The parent subscription this one renews: same user and type, ending within the gap before it starts. */
+export async function findPreviousParent(db: Executor, sub: { id: number; user_id: number; subscription_type_id: number; start_time: Date }, gapSeconds: number) {
+  return db
+    .selectFrom('subscriptions')
+    .select(['id', 'start_time', 'end_time'])
+    .where('user_id', '=', sub.user_id)
+    .where('subscription_type_id', '=', sub.subscription_type_id)
+    .where('id', '<>', sub.id)
+    .where('end_time', '<=', sub.start_time)
+    .where('end_time', '>=', new Date(sub.start_time.getTime() - gapSeconds * 1000))
+    .orderBy('end_time', 'desc')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+export async function findRenewals(db: Executor, subscriptionId: number) {
+  return db.selectFrom('subscriptions').select(['id', 'user_id', 'subscription_type_id', 'start_time', 'end_time']).where('renewed_subscription_id', '=', subscriptionId).orderBy('id').execute();
+}

@@ -1,0 +1,246 @@
+import { randomBytes } from 'node:crypto';
+import { AppError } from '../../errors/app-error.js';
+import { recordAudit } from '../audit/audit.service.js';
+import { inTransaction, type Ctx } from '../context.js';
+import { uniqueViolation } from '../shared/db-errors.js';
+import { parseInput } from '../shared/validation.js';
+import * as subRepo from '../subscriptions/subscription.repository.js';
+import type { Subscription, SubscriptionType } from '../subscriptions/subscription.schema.js';
+import * as repo from './family.repository.js';
+import { createFamilyTypeInput, familyCodeInput, type FamilyCode, type FamilyRequestProblem, type FamilyType } from './family.schema.js';
+
+const DAY_MS = 86_400_000;
+const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
+const MAX_CODES_PER_SUBSCRIPTION = 10_000;
+
+/** 32 characters of [0-9a-z]; bytes of 252 and above are dropped so every character is equally likely. */
+export function generateFamilyCode(): string {
+  let out = '';
+  while (out.length < 32) {
+    for (const b of randomBytes(40)) {
+      if (b < 252 && out.length < 32) out += ALPHABET[b % 36];
+    }
+  }
+  return out;
+}
+
+function problem(reason: Exclude<FamilyRequestProblem, 'family_request_wrong_status'>, code: string): AppError {
+  switch (reason) {
+    case 'family_request_not_found':
+      return new AppError('not_found', `Family request code [${code}] not found`, { reason });
+    case 'family_request_one_per_user':
+      return new AppError('invalid_state', `Family request code [${code}] cannot be used: user already has a family subscription from this parent subscription`, { reason });
+    case 'family_request_self_use_forbidden':
+      return new AppError('invalid_state', `Family request code [${code}] cannot be used by the parent account`, { reason });
+    case 'family_request_expired':
+      return new AppError('invalid_state', `Family request code [${code}] expired`, { reason });
+  }
+}
+
+function requireOperator(ctx: Ctx): void {
+  if (ctx.actor.kind !== 'operator' && ctx.actor.kind !== 'system') throw new AppError('forbidden', 'only operators manage family types');
+}
+
+function requireUser(ctx: Ctx): number {
+  if (ctx.actor.kind !== 'user') throw new AppError('unauthenticated', 'Not authorized: user token required');
+  return ctx.actor.userId;
+}
+
+export async function createFamilyType(ctx: Ctx, raw: unknown): Promise<FamilyType> {
+  requireOperator(ctx);
+  const input = parseInput(createFamilyTypeInput, raw);
+  try {
+    return await inTransaction(ctx, async (tx) => {
+      const parent = await subRepo.findSubscriptionType(tx.db, { code: input.parent });
+      if (!parent) throw AppError.validation({ parent: ['is not a known subscription type'] });
+      const child = input.child ? await subRepo.findSubscriptionType(tx.db, { code: input.child }) : null;
+      if (input.child && !child) throw AppError.validation({ child: ['is not a known subscription type'] });
+      const row = await repo.insertFamilyType(tx.db, {
+        master_subscription_type_id: parent.id,
+        slave_subscription_type_id: child?.id ?? null,
+        donation_method: input.method,
+        days: input.days ?? null,
+        count: input.count,
+        is_paid: input.is_paid,
+        created_at: tx.clock(),
+      });
+      await recordAudit(tx, { action: 'family_type.created', targetType: 'family_type', targetId: row.id, resellerId: null, after: { parent: parent.code, child: child?.code ?? null, donation_method: row.donation_method, days: row.days, count: row.count, is_paid: row.is_paid } });
+      return { id: row.id, parent: parent.code, child: child?.code ?? null, donation_method: row.donation_method, days: row.days, count: row.count, is_paid: row.is_paid, created_at: row.created_at };
+    });
+  } catch (e) {
+    if (uniqueViolation(e) === 'family_subscription_types_master_subscription_type_id_key') throw AppError.validation({ parent: ['already has a family type'] });
+    throw e;
+  }
+}
+
+export async function listFamilyTypes(ctx: Ctx): Promise<FamilyType[]> {
+  requireOperator(ctx);
+  return repo.listFamilyTypes(ctx.db);
+}
+
+/** How many codes of which child type a parent subscription is owed. */
+async function codesOwed(tx: Ctx, sub: Subscription, ft: NonNullable<Awaited<ReturnType<typeof repo.findFamilyType>>>): Promise<Map<number, number>> {
+  const payment = sub.payment_id !== null ? await subRepo.findPayment(tx.db, sub.payment_id) : undefined;
+  const items = payment ? await subRepo.listPaymentItems(tx.db, payment.id) : [];
+  const owed = new Map<number, number>();
+  if (ft.slave_subscription_type_id !== null) {
+    let n = ft.count;
+    if (n === 0) {
+      const fromMeta = payment?.meta.family_subscriptions_count;
+      n = fromMeta !== undefined && /^[0-9]{1,5}$/.test(fromMeta) ? Number(fromMeta) : items.filter((i) => i.subscription_type_id === sub.subscription_type_id).reduce((s, i) => s + i.count, 0);
+    }
+    owed.set(ft.slave_subscription_type_id, n);
+  } else {
+    // Custom families: each payment item names its child type in meta, and its count is how many.
+    for (const item of items) {
+      const typeId = item.meta.subscription_type_item_id;
+      if (typeId === undefined || !/^[0-9]{1,15}$/.test(typeId)) continue;
+      owed.set(Number(typeId), (owed.get(Number(typeId)) ?? 0) + item.count);
+    }
+  }
+  return owed;
+}
+
+/**
+ * What a new subscription sets off when its type is a family parent: its codes (never more than it is
+ * owed, however often this runs) and, on renewal, the previous subscription's children carried over.
+ */
+export async function handleNewSubscription(ctx: Ctx, subscriptionId: number): Promise<{ created: number }> {
+  return inTransaction(ctx, async (tx) => {
+    const sub = await subRepo.lockSubscription(tx.db, subscriptionId);
+    if (!sub) throw AppError.notFound('subscription');
+    const ftRow = await repo.findFamilyTypeOfMaster(tx.db, sub.subscription_type_id);
+    if (!ftRow) return { created: 0 };
+    const owed = await codesOwed(tx, sub, ftRow);
+    const existing = await repo.countRequestsByType(tx.db, sub.id);
+    const now = tx.clock();
+    const rows: repo.NewFamilyRequest[] = [];
+    for (const [typeId, want] of owed) {
+      const missing = Math.min(want, MAX_CODES_PER_SUBSCRIPTION) - (existing.get(typeId) ?? 0);
+      for (let i = 0; i < missing; i++) {
+        rows.push({ code: generateFamilyCode(), master_user_id: sub.user_id, master_subscription_id: sub.id, family_subscription_type_id: ftRow.id, subscription_type_id: typeId, created_at: now, updated_at: now });
+      }
+    }
+    const inserted = await repo.insertFamilyRequests(tx.db, rows);
+    if (inserted.length) {
+      await recordAudit(tx, { action: 'family_request.created', targetType: 'subscription', targetId: sub.id, resellerId: null, after: { count: inserted.length, subscription_type_ids: [...new Set(inserted.map((r) => r.subscription_type_id))] } });
+    }
+    await handOverChildren(tx, sub);
+    return { created: inserted.length };
+  });
+}
+
+async function handOverChildren(tx: Ctx, sub: Subscription): Promise<void> {
+  const payment = sub.payment_id !== null ? await subRepo.findPayment(tx.db, sub.payment_id) : undefined;
+  const keep = payment?.meta.keep_requests_unactivated;
+  if (keep === '1' || keep === 'true') return;
+  const previous = await repo.findPreviousParent(tx.db, sub, tx.settings.familyRenewalGapSeconds ?? 0);
+  if (!previous) return;
+  if (sub.renewed_subscription_id === null) await subRepo.setRenewedSubscription(tx.db, sub.id, previous.id);
+  for (const old of await repo.listAcceptedRequests(tx.db, previous.id)) {
+    if (old.slave_user_id !== null) await activateOnRenewal(tx, sub, old.subscription_type_id, old.slave_user_id);
+  }
+}
+
+/** Gives the user one unused code of the (renewing) parent subscription, unless they hold one already. */
+async function activateOnRenewal(tx: Ctx, master: Pick<Subscription, 'id' | 'start_time' | 'end_time'>, typeId: number, userId: number): Promise<void> {
+  if (await repo.hasAcceptedRequest(tx.db, master.id, typeId, userId)) return;
+  const free = await repo.takeCreatedRequest(tx.db, master.id, typeId);
+  if (!free) return;
+  await acceptOn(tx, free, master, userId, master.start_time);
+}
+
+type RequestRow = NonNullable<Awaited<ReturnType<typeof repo.findRequestByCode>>>;
+
+/** Accepts the code for the user and creates the child subscription; the status guard decides races. */
+async function acceptOn(tx: Ctx, request: RequestRow, master: Pick<Subscription, 'id' | 'start_time' | 'end_time'>, userId: number, fixedFrom: Date): Promise<{ subscription: Subscription; type: SubscriptionType }> {
+  const now = tx.clock();
+  const accepted = await repo.acceptRequest(tx.db, request.id, userId, now);
+  if (!accepted) throw new AppError('conflict', `Family request code [${request.code}] has wrong status: accepted`, { reason: 'family_request_wrong_status' });
+  const ft = await repo.findFamilyType(tx.db, request.family_subscription_type_id);
+  const type = await subRepo.findSubscriptionType(tx.db, { id: request.subscription_type_id });
+  if (!ft || !type) throw new AppError('internal', 'family request without its family or subscription type');
+  const start = ft.donation_method === 'copy' ? master.start_time : fixedFrom;
+  const end = ft.donation_method === 'copy' ? master.end_time : new Date(start.getTime() + (ft.days ?? type.length_days) * DAY_MS);
+  const subscription = await subRepo.insertSubscription(tx.db, {
+    user_id: userId,
+    subscription_type_id: type.id,
+    start_time: start,
+    end_time: end,
+    is_paid: ft.is_paid,
+    type: 'family',
+    note: null,
+    meta: { family_request_id: String(request.id), master_subscription_id: String(master.id) },
+    payment_id: null,
+    created_at: now,
+  });
+  await repo.setSlaveSubscription(tx.db, request.id, subscription.id);
+  await recordAudit(tx, [
+    { action: 'family_request.accepted', targetType: 'family_request', targetId: request.id, resellerId: null, before: { status: request.status, slave_user_id: null }, after: { status: 'accepted', slave_user_id: userId, slave_subscription_id: subscription.id } },
+    { action: 'subscription.created', targetType: 'subscription', targetId: subscription.id, resellerId: null, after: { user_id: userId, subscription_type_id: type.id, start_time: start, end_time: end, is_paid: ft.is_paid, type: 'family' } },
+  ]);
+  return { subscription, type };
+}
+
+/** `/api/v1/family/activate`: the checks run in the original's order, then the code is taken. */
+export async function activateFamilyRequest(ctx: Ctx, raw: unknown): Promise<{ code: string; subscription: Subscription; type: SubscriptionType }> {
+  const userId = requireUser(ctx);
+  const { code } = parseInput(familyCodeInput, raw);
+  try {
+    return await inTransaction(ctx, async (tx) => {
+      const request = await repo.findRequestByCode(tx.db, code);
+      if (!request) throw problem('family_request_not_found', code);
+      if (await repo.hasAcceptedRequest(tx.db, request.master_subscription_id, request.subscription_type_id, userId)) throw problem('family_request_one_per_user', code);
+      const ft = await repo.findFamilyType(tx.db, request.family_subscription_type_id);
+      if (ft?.donation_method === 'fixed_days' && request.master_user_id === userId) throw problem('family_request_self_use_forbidden', code);
+      const master = await subRepo.findSubscription(tx.db, request.master_subscription_id);
+      const now = tx.clock();
+      if (!master || master.end_time <= now || (request.expires_at !== null && request.expires_at <= now)) throw problem('family_request_expired', code);
+      if (request.status !== 'created') throw new AppError('conflict', `Family request code [${code}] has wrong status: ${request.status}`, { reason: 'family_request_wrong_status' });
+      const result = await acceptOn(tx, request, master, userId, now);
+      await followRenewals(tx, master.id, request.subscription_type_id, userId);
+      return { code, ...result };
+    });
+  } catch (e) {
+    // The partial unique index settles a user racing several codes of one parent subscription.
+    if (uniqueViolation(e) === 'family_requests_one_per_user_key') throw problem('family_request_one_per_user', code);
+    throw e;
+  }
+}
+
+/** A late acceptance of an old code carries on to the subscriptions that renewed it. */
+async function followRenewals(tx: Ctx, masterId: number, typeId: number, userId: number): Promise<void> {
+  const seen = new Set<number>([masterId]);
+  const queue = [masterId];
+  while (queue.length) {
+    for (const next of await repo.findRenewals(tx.db, queue.shift()!)) {
+      if (seen.has(next.id)) continue;
+      seen.add(next.id);
+      await activateOnRenewal(tx, next, typeId, userId);
+      queue.push(next.id);
+    }
+  }
+}
+
+/** The parent takes a code back: unused, it can no longer be activated; accepted, the child's access ends now. */
+export async function cancelFamilyRequest(ctx: Ctx, raw: unknown): Promise<{ code: string; status: 'canceled' }> {
+  const userId = requireUser(ctx);
+  const { code } = parseInput(familyCodeInput, raw);
+  return inTransaction(ctx, async (tx) => {
+    const request = await repo.findRequestByCode(tx.db, code);
+    // Another parent's code is simply not found, never "forbidden".
+    if (!request || request.master_user_id !== userId) throw problem('family_request_not_found', code);
+    const now = tx.clock();
+    const canceled = await repo.cancelRequest(tx.db, request.id, now);
+    if (!canceled) throw new AppError('conflict', `Family request code [${code}] has wrong status: ${request.status}`, { reason: 'family_request_wrong_status' });
+    if (request.status === 'accepted' && request.slave_subscription_id !== null) await subRepo.endSubscription(tx.db, request.slave_subscription_id, now);
+    await recordAudit(tx, { action: 'family_request.canceled', targetType: 'family_request', targetId: request.id, resellerId: null, before: { status: request.status }, after: { status: 'canceled', slave_subscription_id: request.slave_subscription_id } });
+    return { code, status: 'canceled' as const };
+  });
+}
+
+/** `/api/v1/family/list`: every code of the caller's parent subscriptions, most recently changed first. */
+export async function listFamilyRequests(ctx: Ctx): Promise<FamilyCode[]> {
+  const userId = requireUser(ctx);
+  return repo.listRequestsOfMaster(ctx.db, userId);
+}

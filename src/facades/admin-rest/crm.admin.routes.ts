@@ -1,0 +1,49 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { apiTokenOut, createApiTokenInput, toApiTokenOut } from '../../core/api-tokens/api-token.schema.js';
+import { createApiToken, listApiTokens } from '../../core/api-tokens/api-token.service.js';
+import type { Ctx } from '../../core/context.js';
+import { createEndUser } from '../../core/end-users/end-user.service.js';
+import { createFamilyTypeInput, familyTypeOut, toFamilyTypeOut } from '../../core/family/family.schema.js';
+import { createFamilyType, handleNewSubscription, listFamilyTypes } from '../../core/family/family.service.js';
+import { createSubscriptionTypeInput, subscriptionTypeOut, toSubscriptionTypeOut } from '../../core/subscriptions/subscription.schema.js';
+import { createSubscriptionType, listSubscriptionTypes } from '../../core/subscriptions/subscription.service.js';
+import { AppError } from '../../errors/app-error.js';
+import * as s from './admin.schemas.js';
+
+const security = [{ operatorBearer: [] }];
+const errors = { 401: s.adminError, 404: s.adminError, 409: s.adminError, 422: s.adminError };
+const tags = ['Operator admin API: subscriptions'];
+
+/** The operator side of the REMP CRM door: API tokens, subscription and family types, end users. */
+export async function crmAdminRoutes(app: FastifyInstance, ctxOf: (req: FastifyRequest) => Ctx): Promise<void> {
+  app.post('/admin/v1/api-tokens', { schema: { tags, security, summary: 'Create a CRM API token allowed to call the listed endpoints (the token is shown once)', body: createApiTokenInput, response: { 201: apiTokenOut.extend({ token: z.string() }), ...errors } } }, async (req, reply) => {
+    const created = await createApiToken(ctxOf(req), req.body ?? {});
+    return reply.code(201).send({ ...toApiTokenOut(created), token: created.token });
+  });
+  app.get('/admin/v1/api-tokens', { schema: { tags, security, response: { 200: z.array(apiTokenOut), 401: s.adminError } } }, async (req) => (await listApiTokens(ctxOf(req))).map(toApiTokenOut));
+
+  app.post('/admin/v1/subscription-types', { schema: { tags, security, body: createSubscriptionTypeInput, response: { 201: subscriptionTypeOut, ...errors } } }, async (req, reply) =>
+    reply.code(201).send(toSubscriptionTypeOut(await createSubscriptionType(ctxOf(req), req.body ?? {}))),
+  );
+  app.get('/admin/v1/subscription-types', { schema: { tags, security, response: { 200: z.array(subscriptionTypeOut), 401: s.adminError } } }, async (req) => (await listSubscriptionTypes(ctxOf(req))).map(toSubscriptionTypeOut));
+
+  app.post('/admin/v1/family-types', { schema: { tags, security, body: createFamilyTypeInput, response: { 201: familyTypeOut, ...errors } } }, async (req, reply) =>
+    reply.code(201).send(toFamilyTypeOut(await createFamilyType(ctxOf(req), req.body ?? {}))),
+  );
+  app.get('/admin/v1/family-types', { schema: { tags, security, response: { 200: z.array(familyTypeOut), 401: s.adminError } } }, async (req) => (await listFamilyTypes(ctxOf(req))).map(toFamilyTypeOut));
+
+  // Handling a new subscription again (a replayed event) tops its codes up to the count, never beyond.
+  app.post('/admin/v1/subscriptions/:id/family-requests', { schema: { tags, security, params: s.idParams, response: { 200: z.object({ created: z.number() }), ...errors } } }, async (req) => {
+    const id = (req.params as { id: string }).id;
+    if (!/^[0-9]{1,15}$/.test(id)) throw AppError.notFound('subscription');
+    if (ctxOf(req).actor.kind !== 'operator') throw new AppError('forbidden', 'operators only');
+    return handleNewSubscription(ctxOf(req), Number(id));
+  });
+}
+
+/** `POST /admin/v1/users` without `operator: true`: an end user who signs in to the CRM door. */
+export async function createEndUserFromAdmin(ctx: Ctx, body: { login?: unknown; password?: unknown; name?: unknown }) {
+  const user = await createEndUser(ctx, { login: body.login, password: body.password, ...(body.name !== undefined ? { name: body.name } : {}) });
+  return { id: user.id, login: user.login, name: user.name, role: 'end_user' as const };
+}

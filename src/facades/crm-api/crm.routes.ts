@@ -1,0 +1,154 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { authorizeApiToken } from '../../core/api-tokens/api-token.service.js';
+import { ctxFor, type CoreDeps, type Ctx } from '../../core/context.js';
+import { authenticateUserToken, getEndUserInfo, loginEndUser, registerEndUser } from '../../core/end-users/end-user.service.js';
+import { toRempUser } from '../../core/end-users/end-user.schema.js';
+import { toRempFamilyCode } from '../../core/family/family.schema.js';
+import { activateFamilyRequest, cancelFamilyRequest, listFamilyRequests } from '../../core/family/family.service.js';
+import { rempDate } from '../../core/subscriptions/subscription.schema.js';
+import { createPayment, createSubscription, listMySubscriptions } from '../../core/subscriptions/subscription.service.js';
+import { AppError } from '../../errors/app-error.js';
+import { toAppError } from '../../http/errors.js';
+import { registerIdempotency } from '../../http/idempotency.js';
+import { sendCrmError } from './crm.errors.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    crmCtx?: Ctx;
+    crmApiToken?: boolean;
+  }
+  interface FastifyContextConfig {
+    crmAuth?: 'public' | 'user' | 'api';
+  }
+}
+
+function ctxOf(req: FastifyRequest): Ctx {
+  if (!req.crmCtx) throw new AppError('unauthenticated', 'Not authorized: no credentials');
+  return req.crmCtx;
+}
+
+function bearer(req: FastifyRequest): string | undefined {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+  return m ? m[1] : undefined;
+}
+
+const rawBody = (req: FastifyRequest) => (typeof req.body === 'string' ? req.body : '');
+
+/** REMP's JSON payloads: an empty body and unparsable JSON have their own messages. */
+function jsonPayload(req: FastifyRequest): unknown {
+  const raw = rawBody(req);
+  if (raw.trim() === '') throw new AppError('malformed_request', 'Empty request');
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    throw new AppError('malformed_request', 'Malformed JSON');
+  }
+}
+
+/** Form posts (REMP's own clients) or JSON; either way a flat object of fields. */
+function formOrJson(req: FastifyRequest): unknown {
+  const raw = rawBody(req);
+  const type = String(req.headers['content-type'] ?? '').toLowerCase();
+  if (type.startsWith('application/x-www-form-urlencoded')) return Object.fromEntries(new URLSearchParams(raw));
+  if (raw.trim() === '') return {};
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    throw new AppError('malformed_request', 'Malformed JSON');
+  }
+}
+
+const GET_BODY_LIMIT = 64 * 1024;
+
+/** Fastify leaves a GET's body unread; REMP's handlers read it whatever the method. */
+async function readGetBody(req: FastifyRequest): Promise<void> {
+  if (req.method !== 'GET' || typeof req.body === 'string') return;
+  const length = Number(req.headers['content-length'] ?? 0);
+  if (!(length > 0) && req.headers['transfer-encoding'] === undefined) return;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req.raw) {
+    size += (chunk as Buffer).length;
+    if (size > GET_BODY_LIMIT) throw new AppError('payload_too_large', 'request body is too large');
+    chunks.push(chunk as Buffer);
+  }
+  req.body = Buffer.concat(chunks).toString('utf8');
+}
+
+/** Family endpoints answer GET too; a GET without a body may name the code in the query string. */
+async function familyPayload(req: FastifyRequest): Promise<unknown> {
+  await readGetBody(req);
+  if (req.method === 'GET' && rawBody(req).trim() === '' && req.query && Object.keys(req.query).length) return req.query;
+  return jsonPayload(req);
+}
+
+const signedIn = (s: { user: Parameters<typeof toRempUser>[0]; token: string }) => ({ status: 'ok', user: toRempUser(s.user), access: { token: s.token } });
+
+export async function crmApiRoutes(app: FastifyInstance, deps: CoreDeps): Promise<void> {
+  app.setErrorHandler((err, req, reply) => {
+    const appError = toAppError(err);
+    if (appError.code === 'internal') req.log.error({ err }, 'request failed');
+    return sendCrmError(reply, appError);
+  });
+
+  // Bodies are read as text and parsed per endpoint, so every content type gets REMP's answers.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  app.addHook('onRequest', async (req) => {
+    const kind = req.routeOptions.config.crmAuth ?? 'public';
+    const system = ctxFor(deps, { kind: 'system' }, req.log, req);
+    if (kind === 'user') {
+      const userId = await authenticateUserToken(system, bearer(req));
+      req.crmCtx = ctxFor(deps, { kind: 'user', userId }, req.log, req);
+    } else if (kind === 'api') {
+      const token = await authorizeApiToken(system, bearer(req), req.routeOptions.url ?? req.url);
+      req.crmCtx = { ...system, credential: `api-token:${token.id}` };
+      req.crmApiToken = true;
+    } else {
+      req.crmCtx = ctxFor(deps, { kind: 'public', ip: req.ip }, req.log, req);
+    }
+  });
+  registerIdempotency(app, (req) => (req.crmApiToken ? req.crmCtx : undefined));
+
+  const user = { config: { crmAuth: 'user' as const } };
+  const api = { config: { crmAuth: 'api' as const } };
+
+  app.post('/api/v1/users/login', async (req) => signedIn(await loginEndUser(ctxOf(req), formOrJson(req), req.ip)));
+  app.post('/api/v1/users/register', async (req) => signedIn(await registerEndUser(ctxOf(req), formOrJson(req))));
+  app.get('/api/v1/user/info', user, async (req) => ({ status: 'ok', user: toRempUser(await getEndUserInfo(ctxOf(req))) }));
+  app.get('/api/v1/users/subscriptions', user, async (req) => ({
+    status: 'ok',
+    subscriptions: (await listMySubscriptions(ctxOf(req))).map((s) => ({ id: s.id, start_at: rempDate(s.start_time), end_at: rempDate(s.end_time), code: s.code, access: s.access, is_paid: s.is_paid, type: s.type })),
+  }));
+
+  app.post('/api/v1/subscriptions/create', api, async (req) => {
+    const { subscription, type } = await createSubscription(ctxOf(req), formOrJson(req));
+    return {
+      status: 'ok',
+      message: 'Subscription created',
+      subscriptions: { id: subscription.id, start_time: rempDate(subscription.start_time), end_time: rempDate(subscription.end_time), code: type.code, access: type.access, is_paid: subscription.is_paid, type: subscription.type },
+    };
+  });
+
+  app.post('/api/v1/payments/create', api, async (req) => {
+    const { payment, items, subscription, type } = await createPayment(ctxOf(req), jsonPayload(req));
+    return {
+      status: 'ok',
+      payment: { id: payment.id, status: payment.status, amount: payment.amount_cents / 100, meta: payment.meta, items: items.map((i) => ({ id: i.id, subscription_type_id: i.subscription_type_id, name: i.name, count: i.count, price: Number(i.price_cents) / 100, meta: i.meta })) },
+      subscription: subscription ? { id: subscription.id, start_time: rempDate(subscription.start_time), end_time: rempDate(subscription.end_time), code: type.code, access: type.access } : null,
+    };
+  });
+
+  const familyList = async (req: FastifyRequest) => ({ codes: (await listFamilyRequests(ctxOf(req))).map(toRempFamilyCode) });
+  const familyActivate = async (req: FastifyRequest, reply: FastifyReply) => {
+    const { code, subscription, type } = await activateFamilyRequest(ctxOf(req), await familyPayload(req));
+    return reply.code(201).send({ code, subscription: { start_at: rempDate(subscription.start_time), end_at: rempDate(subscription.end_time), code: type.code, access: type.access } });
+  };
+  const familyDeactivate = async (req: FastifyRequest) => cancelFamilyRequest(ctxOf(req), await familyPayload(req));
+  for (const method of ['GET', 'POST'] as const) {
+    app.route({ method, url: '/api/v1/family/list', ...user, handler: familyList });
+    app.route({ method, url: '/api/v1/family/activate', ...user, handler: familyActivate });
+    app.route({ method, url: '/api/v1/family/deactivate', ...user, handler: familyDeactivate });
+  }
+}
