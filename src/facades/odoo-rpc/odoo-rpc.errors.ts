@@ -69,11 +69,23 @@ export function odooFaultFor(err: AppError): OdooFault {
 }
 
 /**
+ * A method the model does not have. Odoo finds out by `getattr`, so the caller gets Python's
+ * AttributeError: an application fault (1), not a UserError. A door-level failure, not a core one.
+ */
+export class OdooMissingMethod extends Error {
+  constructor(model: string, method: string) {
+    super(`The method '${method}' does not exist on the model '${model}'`);
+    this.name = 'OdooMissingMethod';
+  }
+}
+
+/**
  * Anything thrown while serving the Odoo door → a fault: the catalog through the table above,
  * Fastify's own errors (body over the limit, NUL in the body) and unknown errors through `toAppError`.
  */
 export function toOdooFault(err: unknown, opts: { bodyLimit?: number } = {}): OdooFault {
   const code = (err as { code?: unknown } | null)?.code;
+  if (err instanceof OdooMissingMethod) return { faultCode: 1, exception: 'builtins.AttributeError', exceptionType: 'internal_error', message: err.message };
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE' && opts.bodyLimit) {
     return odooFaultFor(new AppError('payload_too_large', `request body is too large (the limit is ${opts.bodyLimit} bytes)`));
   }

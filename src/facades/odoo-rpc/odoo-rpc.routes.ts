@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../errors/app-error.js';
 import { toAppError } from '../../http/errors.js';
 import { decodeJsonRpcRequest, encodeJsonRpcError, encodeJsonRpcResult, type JsonRpcRequest } from './jsonrpc-codec.js';
-import { jsonRpcErrorOf, toOdooFault, xmlRpcFaultOf } from './odoo-rpc.errors.js';
+import { jsonRpcErrorOf, OdooMissingMethod, toOdooFault, xmlRpcFaultOf } from './odoo-rpc.errors.js';
 import { DEFAULT_MAX_DEPTH, decodeMethodCall, decodeXmlBytes, encodeFault, encodeMethodResponse } from './xmlrpc-codec.js';
 
 export type OdooService = 'common' | 'object' | 'db';
@@ -81,7 +81,7 @@ export async function odooRpcRoutes(scope: FastifyInstance, opts: OdooRpcRoutesO
   });
 
   function faultOf(err: unknown, req: FastifyRequest) {
-    if (toAppError(err).code === 'internal') req.log.error({ err }, 'Odoo RPC request failed');
+    if (!(err instanceof OdooMissingMethod) && toAppError(err).code === 'internal') req.log.error({ err }, 'Odoo RPC request failed');
     return toOdooFault(err, { bodyLimit });
   }
 

@@ -3,6 +3,7 @@ import { ctxFor, type CoreDeps, type Ctx } from '../../core/context.js';
 import { countRecords, modelFields, readRecords, SAAS_MODELS, searchRecords, type SaasModel } from '../../core/saas/saas.records.js';
 import { actorForCredentials, authenticateAccount, createInstance, signupPortalUser, upgradeInstance } from '../../core/saas/saas.service.js';
 import { AppError } from '../../errors/app-error.js';
+import { OdooMissingMethod } from './odoo-rpc.errors.js';
 import { parseOdooDomain, parseOdooFields, parseOdooQuery } from './odoo-domain.js';
 import type { OdooRpcCall, OdooVersion } from './odoo-rpc.routes.js';
 
@@ -65,11 +66,11 @@ async function callModel(ctx: Ctx, model: string, method: string, args: unknown[
     const names = [...MODELS].filter((m) => !filter || JSON.stringify(filter).includes(JSON.stringify(m)));
     if (method === 'search') return names.map((m) => [...MODELS].indexOf(m) + 1);
     if (method === 'search_count') return names.length;
-    throw AppError.validation({ method: [`The method '${method}' does not exist on the model 'ir.model'`] }, `The method '${method}' does not exist on the model 'ir.model'`);
+    throw new OdooMissingMethod('ir.model', method);
   }
 
   if (model === 'saas.config') {
-    if (method !== 'do_upgrade_database') throw AppError.validation({ method: [`The method '${method}' does not exist on the model 'saas.config'`] }, `The method '${method}' does not exist on the model 'saas.config'`);
+    if (method !== 'do_upgrade_database') throw new OdooMissingMethod('saas.config', method);
     const [payload, clientId] = [args[0] ?? kwargs.payload, args[1] ?? kwargs.id];
     return JSON.stringify(await upgradeInstance(ctx, clientId, (payload ?? {}) as never));
   }
@@ -112,7 +113,7 @@ async function callModel(ctx: Ctx, model: string, method: string, args: unknown[
     const opts = { ...kwargsOf(args[1]), ...kwargs };
     return createInstance(ctx, { planId: planIds[0], dbname: opts.dbname, userId: opts.user_id, ownerPassword: opts.owner_password });
   }
-  throw AppError.validation({ method: [`The method '${method}' does not exist on the model '${model}'`] }, `The method '${method}' does not exist on the model '${model}'`);
+  throw new OdooMissingMethod(model, method);
 }
 
 /**
