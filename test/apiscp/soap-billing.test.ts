@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditMark, auditSince } from '../support/audit.js';
 import { fromPhp, requirePhpSoap, runPhpSoap, type PhpCall, type PhpOutcome } from '../support/php-soap.js';
 import { startApiscpServer, type ApiscpServer } from './apiscp-harness.js';
 
@@ -21,6 +22,7 @@ function value(o: PhpOutcome | undefined): unknown {
 
 describe('SOAP door for billing modules (PHP SoapClient)', () => {
   it('adds, edits, suspends, activates, collects, hijacks and deletes a site', async () => {
+    const mark = await auditMark(s.t);
     const out = await soap([
       { op: 'admin_add_site', args: ['billing-soap.example', 'billadmin', { 'siteinfo.email': 'owner@billing-soap.example', 'billing.invoice': 'WHMCS-1001', 'diskquota.quota': 2000 }] },
       { op: 'admin_collect', args: [['siteinfo.domain', 'diskquota.quota', 'billing.invoice'], { 'billing.invoice': 'WHMCS-1001' }] },
@@ -59,6 +61,12 @@ describe('SOAP door for billing modules (PHP SoapClient)', () => {
     expect(value(deleted)).toHaveLength(1);
     // PHP has one array type: nothing left is an empty array.
     expect(value(gone)).toEqual([]);
+
+    // Every change is in the audit log, each with the SOAP request's id and the caller's address.
+    const events = await auditSince(s.t, mark);
+    expect(events.map((e) => e.action)).toEqual(['client.created', 'client.updated', 'client.suspended', 'client.activated', 'client.hijacked', 'client.deleted']);
+    for (const e of events) expect(e, e.action).toMatchObject({ actor_kind: 'operator', target_id: siteKey!.slice(4), request_id: expect.any(String), source_ip: '127.0.0.1' });
+    expect(new Set(events.map((e) => e.request_id)).size).toBe(events.length);
 
     // The hijacked session opened the site's panel (before the delete ended it).
     const panel = await fetch(`${s.url}/apps/dashboard?esprit_id=${encodeURIComponent(String(sessionId))}`);

@@ -62,8 +62,8 @@ export async function apiscpRoutes(app: FastifyInstance, deps: CoreDeps): Promis
     await soapRoutes(soap, {
       operations: cpcmdFunctions().map((f) => ({ name: soapName(f), params: f.variadic ? [...f.params, 'arg3', 'arg4', 'arg5'] : f.params })),
       publicUrl: deps.settings.publicUrl,
-      call: async ({ authkey, operation, args, abortOnError }) => {
-        const ctx = await operatorCtx(deps, authkey, deps.log);
+      call: async ({ authkey, operation, args, abortOnError, request }) => {
+        const ctx = await operatorCtx(deps, authkey, request.log, request);
         const fn = bySoapName.get(operation)!;
         // SOAP sends null for omitted optional arguments; trailing nulls are "not given".
         const given = [...args];

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { toAppError } from '../../../http/errors.js';
 import { toSoapFault, unknownOperationFault } from '../apiscp.errors.js';
 import { decodeSoapRequest, encodeSoapFault, encodeSoapResponse, SoapFaultError, type SoapFault } from './soap-codec.js';
@@ -14,6 +14,8 @@ export interface SoapDispatch {
   args: unknown[];
   /** `Abort-On: error`: fail on the first error-level message instead of only on fatal ones. */
   abortOnError: boolean;
+  /** The HTTP request (its id and the caller's address), for the audit log and logs. */
+  request: FastifyRequest;
 }
 
 export interface SoapRoutesOptions {
@@ -67,6 +69,7 @@ export async function soapRoutes(scope: FastifyInstance, opts: SoapRoutesOptions
       operation,
       args,
       abortOnError: abortOnError(req.headers['abort-on']),
+      request: req,
     });
     return reply.type(XML).send(encodeSoapResponse(operation, result));
   });
