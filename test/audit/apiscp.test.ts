@@ -192,7 +192,7 @@ describe('the site dashboard', () => {
     secrets.push(next.slice(next.indexOf('=') + 1));
 
     const e = await onlyEventSince(t, mark);
-    expect(e).toMatchObject({ actor_kind: 'user', action: 'client.switched', target_type: 'client', target_id: idOf(sub), reseller_id: null, request_id: 'switch-req', source_ip: BROWSER_IP });
+    expect(e).toMatchObject({ actor_kind: 'user', actor_id: expect.any(Number), action: 'client.switched', target_type: 'client', target_id: idOf(sub), reseller_id: null, request_id: 'switch-req', source_ip: BROWSER_IP });
     expect(e.changes).toEqual({ from: { after: master }, user: { after: 'subadmin' } });
 
     // A refused switch (to a site outside the group, or to none at all) records nothing.

@@ -802,7 +802,7 @@ async function openSession(tx: Ctx, userId: number, siteId: number, originId: nu
  * that came from the master may go back to it; nothing else (no switching up from a subordinate, no
  * lateral moves). Off when the cp.config auth subordinate_site_sso scope is false.
  */
-export async function switchSite(ctx: Ctx, input: { session: { clientId: number | null; originClientId: number | null }; target: SiteTarget }): Promise<SiteSession> {
+export async function switchSite(ctx: Ctx, input: { session: { userId: number; clientId: number | null; originClientId: number | null }; target: SiteTarget }): Promise<SiteSession> {
   if ((await repo.readSetting(ctx.db, SUBORDINATE_SSO_KEY)) === 'false') throw new AppError('forbidden', 'switching between sites is turned off (cp.config auth subordinate_site_sso)');
   if (input.session.clientId === null) throw new AppError('forbidden', 'this session does not belong to a site');
   const [from] = await repo.findSites(ctx.db, { ids: [input.session.clientId] });
@@ -816,7 +816,7 @@ export async function switchSite(ctx: Ctx, input: { session: { clientId: number 
   if (!user || user.disabled_at) throw new AppError('invalid_state', `${siteName(to.id)} has no administrator to switch to`);
   return inTransaction(ctx, async (tx) => {
     const s = await openSession(tx, user.id, to.id, intoSubordinate ? from.id : null);
-    await recordAudit(tx, { action: 'client.switched', targetType: 'client', targetId: to.id, resellerId: to.reseller_id, actor: { kind: 'user', id: null }, after: { from: siteName(from.id), user: user.login } });
+    await recordAudit(tx, { action: 'client.switched', targetType: 'client', targetId: to.id, resellerId: to.reseller_id, actor: { kind: 'user', id: input.session.userId }, after: { from: siteName(from.id), user: user.login } });
     return { ...s, site: siteName(to.id), user: user.login };
   });
 }
