@@ -4,6 +4,7 @@ import { catalogCommands } from './commands/catalog.commands.js';
 import { jobsCommands } from './commands/jobs.commands.js';
 import { operationsCommands } from './commands/operations.commands.js';
 import { resellerCommands } from './commands/reseller.commands.js';
+import { subscriptionCommands } from './commands/subscription.commands.js';
 import { cliContext, withJson, type IdempotencyOption, type JsonOption } from './options.js';
 import { json } from './output.js';
 import { VERSION } from '../../version.js';
@@ -79,6 +80,7 @@ Exit codes: 0 ok, 1 other failure, 2 usage error, 3 unauthenticated or forbidden
   catalogCommands(program, ctx);
   operationsCommands(program, ctx);
   jobsCommands(program, ctx);
+  subscriptionCommands(program, ctx);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

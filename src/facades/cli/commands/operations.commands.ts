@@ -48,15 +48,15 @@ export function operationsCommands(program: Command, ctx: CliContext): void {
       ctx.emit(opts, issued, () => `${record(issued)}\nThe key is shown only this once; store it now (use it as HOSTPLANE_API_KEY).\n`);
     });
 
-  const user = program.command('user').description('manage portal users');
+  const user = program.command('user').description('manage operator and end users');
   withIdempotencyKey(withJson(user.command('create')))
-    .description('create an operator user: the SaaS portal administrator (signs in to the XML-RPC door with login and password)')
-    .requiredOption('--operator', 'an operator user (portal users sign up themselves)')
+    .description('create a user: with --operator the SaaS portal administrator (signs in to the XML-RPC door with login and password), else an end user of the CRM door (login is the email)')
+    .option('--operator', 'an operator user (portal users sign up themselves)')
     .requiredOption('--login <login>', 'login, e.g. admin')
     .requiredOption('--password <password>', 'password')
     .option('--name <name>', 'display name')
-    .action(async (opts: JsonOption & { login: string; password: string; name?: string }) => {
-      const created = await ctx.api().post<{ id: number; login: string; name: string | null; role: string }>('users', { login: opts.login, password: opts.password, operator: true, ...(opts.name ? { name: opts.name } : {}) });
+    .action(async (opts: JsonOption & { login: string; password: string; name?: string; operator?: boolean }) => {
+      const created = await ctx.api().post<{ id: number; login: string; name: string | null; role: string }>('users', { login: opts.login, password: opts.password, ...(opts.operator ? { operator: true } : {}), ...(opts.name ? { name: opts.name } : {}) });
       ctx.emit(opts, created, () => record(created));
     });
 
