@@ -190,6 +190,30 @@ describe('a suspended instance', () => {
   });
 });
 
+describe('the limits as service metadata', () => {
+  it('reads and sets saas_client.max_users and total_storage_limit over cpcmd, the same values the portal sees', async () => {
+    const inst = await newInstance();
+    await upgrade(inst.id, { params: [{ key: 'saas_client.max_users', value: '6', hidden: true }, { key: 'saas_client.total_storage_limit', value: '900', hidden: true }] });
+    const cpcmd = async (fn: string, args: unknown[]) => {
+      const res = await t.app.server.inject({ method: 'POST', url: `/api/v1/cpcmd/${fn}`, headers: operator(), payload: { args } });
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json().result as unknown;
+    };
+    const site = `site${inst.id}`;
+    expect(await cpcmd('admin:collect', [['saas_client.max_users', 'saas_client.total_storage_limit', 'users.max', 'diskquota.quota'], { 'saas_client.max_users': 6 }, [site]])).toEqual({
+      [site]: { saas_client: { max_users: 6, total_storage_limit: 900 }, users: { max: 6 }, diskquota: { quota: 900 }, active: true, domain: inst.name },
+    });
+    expect(await cpcmd('admin:collect', [['saas_client'], { 'saas_client.max_users': 7 }, [site]])).toEqual({});
+    expect(await cpcmd('admin:edit-site', [site, { 'saas_client.total_storage_limit': 700, 'saas_client.max_users': 8 }])).toBe(true);
+    const read = (await kw('saas_portal.client', 'read', [[inst.id], ['max_users', 'total_storage_limit']])) as Record<string, unknown>[];
+    expect(read).toEqual([{ id: inst.id, max_users: '8', total_storage_limit: 700 }]);
+    expect(await overview(inst.id)).toMatchObject({ max_users: 8, usage: { limit_mb: 700 } });
+    const bad = await t.app.server.inject({ method: 'POST', url: '/api/v1/cpcmd/admin:edit-site', headers: operator(), payload: { args: [site, { 'saas_client.max_users': -1 }] } });
+    expect(bad.statusCode).toBe(422);
+    expect(bad.body).toContain('saas_client,max_users');
+  });
+});
+
 describe('audit of the portal door', () => {
   it('names the operator user who acted over RPC, with the request id and address', async () => {
     const inst = await newInstance();

@@ -20,6 +20,8 @@ export interface ParamSpec {
   max?: number;
   /** Shown by admin:get-plan and AddDomain --help. */
   help: string;
+  /** Another door's name for a parameter (`service.param`): reads show that value, writes change it. */
+  sameAs?: string;
 }
 
 export const SERVICES: Record<string, Record<string, ParamSpec>> = {
@@ -52,7 +54,19 @@ export const SERVICES: Record<string, Record<string, ParamSpec>> = {
   sites: {
     max: { type: 'int', store: 'meta', min: 0, max: 10_000, nullable: true, help: 'most databases/instances the site may have (null: no limit)' },
   },
+  // The SaaS portal's names for the same limits (its do_upgrade_database params), so a billing
+  // system that speaks the portal's words reads and sets the one value.
+  saas_client: {
+    max_users: { type: 'int', store: 'record', min: 0, max: 1_000_000, sameAs: 'users.max', help: 'the SaaS portal name of users,max (0: no limit)' },
+    total_storage_limit: { type: 'int', store: 'meta', min: 0, max: 1024 * 1024 * 1024, sameAs: 'diskquota.quota', help: 'the SaaS portal name of diskquota,quota, in MB' },
+  },
 };
+
+/** The parameter a name stands for: itself, or the one it is another door's name of. */
+export function canonicalParam(service: string, param: string): [string, string] {
+  const same = specOf(service, param)?.sameAs;
+  return same ? (same.split('.') as [string, string]) : [service, param];
+}
 
 /** The built-in base every plan chain ends at (ApisCP's plan skeleton). */
 export const BASE_PLAN_DEFAULTS: Record<string, Record<string, unknown>> = {
@@ -176,8 +190,9 @@ export function checkServiceDefaults(raw: Record<string, Record<string, unknown>
       }
       if (value === null) continue;
       const r = coerceParam(service, param, value);
+      const [s, p] = canonicalParam(service, param);
       if (!r.ok) (fields[key] ??= []).push(r.message);
-      else (out[service] ??= {})[param] = r.value;
+      else (out[s] ??= {})[p] = r.value;
     }
   }
   return out;

@@ -8,7 +8,7 @@ import { inTransaction, type Ctx } from '../context.js';
 import { relayJobs, enqueueRelayChanges, type RelayChange } from '../domains/domain-provisioning.js';
 import { SESSION_TTL_SECONDS } from '../sso/sso.service.js';
 import { uniqueViolation } from '../shared/db-errors.js';
-import { BASE_PLAN_DEFAULTS, coerceParam, DEFAULT_COLLECT_PARAMS, DEFAULT_SITE_PLAN, PLACEHOLDER_EMAIL, resolveDefaults, SERVICES, specOf, splitParamName } from './site.params.js';
+import { BASE_PLAN_DEFAULTS, canonicalParam, coerceParam, DEFAULT_COLLECT_PARAMS, DEFAULT_SITE_PLAN, PLACEHOLDER_EMAIL, resolveDefaults, SERVICES, specOf, splitParamName } from './site.params.js';
 import { parseTimeSpec } from './time-spec.js';
 import * as repo from './site.repository.js';
 import type { PlanRecord, SitePatch, SiteQuery, SiteRow } from './site.repository.js';
@@ -111,7 +111,8 @@ export function parseOptions(raw: unknown, fields: FieldErrors, where = 'opts'):
   const checked: ParamValue[] = [];
   for (const p of out) {
     const r = coerceParam(p.service, p.param, p.value);
-    if (r.ok) checked.push({ ...p, value: r.value });
+    const [service, param] = canonicalParam(p.service, p.param);
+    if (r.ok) checked.push({ service, param, value: r.value });
     else addFieldError(fields, `${p.service}.${p.param}`, r.message);
   }
   return checked;
@@ -152,7 +153,15 @@ function siteServices(site: SiteRow, book: PlanBook): Record<string, Record<stri
   for (const [service, params] of Object.entries(SERVICES)) {
     out[service] = {};
     for (const [param, spec] of Object.entries(params)) {
+      if (spec.sameAs) continue;
       out[service][param] = spec.store === 'record' ? recordValue(site, service, param) : (site.service_meta?.[service]?.[param] ?? defaults[service]?.[param] ?? null);
+    }
+  }
+  for (const [service, params] of Object.entries(SERVICES)) {
+    for (const [param, spec] of Object.entries(params)) {
+      if (!spec.sameAs) continue;
+      const [s, p] = spec.sameAs.split('.') as [string, string];
+      out[service]![param] = out[s]?.[p] ?? null;
     }
   }
   return out;
@@ -340,6 +349,7 @@ export async function editSites(ctx: Ctx, input: EditSitesInput): Promise<Edited
       const changes: ParamChange[] = [];
       for (const [service, params] of Object.entries(after)) {
         for (const [param, value] of Object.entries(params)) {
+          if (specOf(service, param)?.sameAs) continue; // its twin reports the change
           if (JSON.stringify(before[service]?.[param]) !== JSON.stringify(value)) changes.push({ param: `${service},${param}`, before: before[service]?.[param] ?? null, after: value });
         }
       }
@@ -658,7 +668,8 @@ export async function collectSites(ctx: Ctx, input: CollectInput): Promise<Recor
     const services = siteServices(site, book);
     if (inMemory.some((c) => !sameValue(services[c.key.split('.')[0]!]?.[c.key.split('.')[1]!], c.value))) continue;
     const entry: Record<string, unknown> = {};
-    const chosen = selection === 'all' ? Object.entries(SERVICES).flatMap(([s, ps]) => Object.keys(ps).map((p) => [s, p] as [string, string])) : selection;
+    // "Every service" means each value once: another door's names for a value are shown when asked for.
+    const chosen = selection === 'all' ? Object.entries(SERVICES).flatMap(([s, ps]) => Object.entries(ps).filter(([, spec]) => !spec.sameAs).map(([p]) => [s, p] as [string, string])) : selection;
     for (const [service, param] of chosen) ((entry[service] ??= {}) as Record<string, unknown>)[param] = services[service]![param];
     entry.active = site.status === 'active';
     entry.domain = site.domains[0] ?? null;
