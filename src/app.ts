@@ -18,6 +18,7 @@ import { AppError } from './errors/app-error.js';
 import { createHttpServer } from './http/server.js';
 import { relayHandler } from './core/domains/domain-provisioning.js';
 import { cleanupHandler } from './core/maintenance/maintenance.service.js';
+import { serviceAccessHandler } from './core/subscriptions/service-access.service.js';
 import { siteCleanupHandler } from './core/sites/site.service.js';
 import { webhookDeliveryHandler } from './core/webhooks/webhook-delivery.js';
 import { apiscpRoutes } from './facades/apiscp/apiscp.routes.js';
@@ -75,7 +76,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const deps: CoreDeps = { ...bootstrap, settings: { ...bootstrap.settings, secret } };
 
   const relay = options.relayDriver ?? createRelayDriver(relayConfig(config));
-  const jobs = new JobRunner(deps, [relayHandler(relay), cleanupHandler, webhookDeliveryHandler, siteCleanupHandler], {
+  const jobs = new JobRunner(deps, [relayHandler(relay), cleanupHandler, webhookDeliveryHandler, siteCleanupHandler, serviceAccessHandler], {
     wakeups: (wake) => dbHandle.listen(JOBS_NOTIFY_CHANNEL, wake),
     ...options.jobRunner,
   });

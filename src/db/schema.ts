@@ -298,6 +298,15 @@ export interface Database {
   subscriptions: SubscriptionsTable;
   family_subscription_types: FamilySubscriptionTypesTable;
   family_requests: FamilyRequestsTable;
+  subscription_clients: SubscriptionClientsTable;
+}
+
+/** The client a user's subscriptions on a package grant (migration 0011). */
+export interface SubscriptionClientsTable {
+  client_id: number;
+  user_id: number;
+  plan_id: number;
+  created_at: Generated<Date>;
 }
 
 export interface WebhookEndpointsTable {

@@ -136,7 +136,7 @@ export async function listRequestsOfMaster(db: Executor, masterUserId: number) {
     .where('r.master_user_id', '=', masterUserId)
     .orderBy('r.updated_at', 'desc')
     .orderBy('r.created_at', 'desc')
-    .orderBy('r.id', 'desc')
+    .orderBy('r.id')
     .execute();
 }
 

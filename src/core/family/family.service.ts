@@ -4,6 +4,8 @@ import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
 import { uniqueViolation } from '../shared/db-errors.js';
 import { parseInput } from '../shared/validation.js';
+import * as userRepo from '../end-users/end-user.repository.js';
+import { syncServiceAccess } from '../subscriptions/service-access.service.js';
 import * as subRepo from '../subscriptions/subscription.repository.js';
 import type { Subscription, SubscriptionType } from '../subscriptions/subscription.schema.js';
 import * as repo from './family.repository.js';
@@ -24,14 +26,15 @@ export function generateFamilyCode(): string {
   return out;
 }
 
-function problem(reason: Exclude<FamilyRequestProblem, 'family_request_wrong_status'>, code: string): AppError {
+// The messages are the original module's, word for word: clients match on them.
+function problem(reason: Exclude<FamilyRequestProblem, 'family_request_wrong_status'>, code: string, email = ''): AppError {
   switch (reason) {
     case 'family_request_not_found':
       return new AppError('not_found', `Family request code [${code}] not found`, { reason });
     case 'family_request_one_per_user':
-      return new AppError('invalid_state', `Family request code [${code}] cannot be used: user already has a family subscription from this parent subscription`, { reason });
+      return new AppError('invalid_state', `User [${email}] already used company code from this company subscription.`, { reason });
     case 'family_request_self_use_forbidden':
-      return new AppError('invalid_state', `Family request code [${code}] cannot be used by the parent account`, { reason });
+      return new AppError('invalid_state', `Cannot activate family request code [${code}] on parent's account`, { reason });
     case 'family_request_expired':
       return new AppError('invalid_state', `Family request code [${code}] expired`, { reason });
   }
@@ -175,6 +178,7 @@ async function acceptOn(tx: Ctx, request: RequestRow, master: Pick<Subscription,
     created_at: now,
   });
   await repo.setSlaveSubscription(tx.db, request.id, subscription.id);
+  if (type.plan_id !== null) await syncServiceAccess(tx, userId);
   await recordAudit(tx, [
     { action: 'family_request.accepted', targetType: 'family_request', targetId: request.id, resellerId: null, before: { status: request.status, slave_user_id: null }, after: { status: 'accepted', slave_user_id: userId, slave_subscription_id: subscription.id } },
     { action: 'subscription.created', targetType: 'subscription', targetId: subscription.id, resellerId: null, after: { user_id: userId, subscription_type_id: type.id, start_time: start, end_time: end, is_paid: ft.is_paid, type: 'family' } },
@@ -186,11 +190,12 @@ async function acceptOn(tx: Ctx, request: RequestRow, master: Pick<Subscription,
 export async function activateFamilyRequest(ctx: Ctx, raw: unknown): Promise<{ code: string; subscription: Subscription; type: SubscriptionType }> {
   const userId = requireUser(ctx);
   const { code } = parseInput(familyCodeInput, raw);
+  const email = (await userRepo.findUserById(ctx.db, userId))?.email ?? '';
   try {
     return await inTransaction(ctx, async (tx) => {
       const request = await repo.findRequestByCode(tx.db, code);
       if (!request) throw problem('family_request_not_found', code);
-      if (await repo.hasAcceptedRequest(tx.db, request.master_subscription_id, request.subscription_type_id, userId)) throw problem('family_request_one_per_user', code);
+      if (await repo.hasAcceptedRequest(tx.db, request.master_subscription_id, request.subscription_type_id, userId)) throw problem('family_request_one_per_user', code, email);
       const ft = await repo.findFamilyType(tx.db, request.family_subscription_type_id);
       if (ft?.donation_method === 'fixed_days' && request.master_user_id === userId) throw problem('family_request_self_use_forbidden', code);
       const master = await subRepo.findSubscription(tx.db, request.master_subscription_id);
@@ -203,7 +208,7 @@ export async function activateFamilyRequest(ctx: Ctx, raw: unknown): Promise<{ c
     });
   } catch (e) {
     // The partial unique index settles a user racing several codes of one parent subscription.
-    if (uniqueViolation(e) === 'family_requests_one_per_user_key') throw problem('family_request_one_per_user', code);
+    if (uniqueViolation(e) === 'family_requests_one_per_user_key') throw problem('family_request_one_per_user', code, email);
     throw e;
   }
 }
@@ -222,8 +227,11 @@ async function followRenewals(tx: Ctx, masterId: number, typeId: number, userId:
   }
 }
 
-/** The parent takes a code back: unused, it can no longer be activated; accepted, the child's access ends now. */
-export async function cancelFamilyRequest(ctx: Ctx, raw: unknown): Promise<{ code: string; status: 'canceled' }> {
+/**
+ * The parent takes a code back: unused, it can no longer be activated; accepted, the child's access
+ * ends now and, as in the original, a fresh code takes its place so the company keeps its seat.
+ */
+export async function cancelFamilyRequest(ctx: Ctx, raw: unknown): Promise<{ code: string; status: 'canceled'; new_code?: string }> {
   const userId = requireUser(ctx);
   const { code } = parseInput(familyCodeInput, raw);
   return inTransaction(ctx, async (tx) => {
@@ -233,9 +241,14 @@ export async function cancelFamilyRequest(ctx: Ctx, raw: unknown): Promise<{ cod
     const now = tx.clock();
     const canceled = await repo.cancelRequest(tx.db, request.id, now);
     if (!canceled) throw new AppError('conflict', `Family request code [${code}] has wrong status: ${request.status}`, { reason: 'family_request_wrong_status' });
-    if (request.status === 'accepted' && request.slave_subscription_id !== null) await subRepo.endSubscription(tx.db, request.slave_subscription_id, now);
-    await recordAudit(tx, { action: 'family_request.canceled', targetType: 'family_request', targetId: request.id, resellerId: null, before: { status: request.status }, after: { status: 'canceled', slave_subscription_id: request.slave_subscription_id } });
-    return { code, status: 'canceled' as const };
+    let replacement: string | undefined;
+    if (request.status === 'accepted') {
+      if (request.slave_subscription_id !== null) await subRepo.endSubscription(tx.db, request.slave_subscription_id, now);
+      [replacement] = (await repo.insertFamilyRequests(tx.db, [{ code: generateFamilyCode(), master_user_id: request.master_user_id, master_subscription_id: request.master_subscription_id, family_subscription_type_id: request.family_subscription_type_id, subscription_type_id: request.subscription_type_id, created_at: now, updated_at: now }])).map((r) => r.code);
+    }
+    await recordAudit(tx, { action: 'family_request.canceled', targetType: 'family_request', targetId: request.id, resellerId: null, before: { status: request.status }, after: { status: 'canceled', slave_subscription_id: request.slave_subscription_id, replaced: replacement !== undefined } });
+    if (request.status === 'accepted' && request.slave_user_id !== null) await syncServiceAccess(tx, request.slave_user_id);
+    return { code, status: 'canceled' as const, ...(replacement ? { new_code: replacement } : {}) };
   });
 }
 

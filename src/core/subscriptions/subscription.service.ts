@@ -4,6 +4,7 @@ import { inTransaction, type Ctx } from '../context.js';
 import { findUserByEmail } from '../end-users/end-user.service.js';
 import { handleNewSubscription } from '../family/family.service.js';
 import { uniqueViolation } from '../shared/db-errors.js';
+import { syncServiceAccess } from './service-access.service.js';
 import { parseInput } from '../shared/validation.js';
 import * as repo from './subscription.repository.js';
 import { createPaymentInput, createSubscriptionInput, createSubscriptionTypeInput, type Subscription, type SubscriptionType } from './subscription.schema.js';
@@ -80,6 +81,8 @@ async function insertSubscription(tx: Ctx, spec: NewSubscriptionSpec): Promise<S
   });
   await recordAudit(tx, { action: 'subscription.created', targetType: 'subscription', targetId: sub.id, resellerId: null, after: { user_id: sub.user_id, subscription_type_id: sub.subscription_type_id, start_time: sub.start_time, end_time: sub.end_time, is_paid: sub.is_paid, type: sub.type, payment_id: sub.payment_id } });
   await handleNewSubscription(tx, sub.id);
+  // A type on a package grants its service as soon as the subscription runs; later starts wait for the sweep.
+  if (spec.type.plan_id !== null) await syncServiceAccess(tx, spec.userId);
   return sub;
 }
 

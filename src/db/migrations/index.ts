@@ -9,6 +9,7 @@ import { sites } from './0007-sites.js';
 import { saas } from './0008-saas.js';
 import { auditIndexOrder } from './0009-audit-index-order.js';
 import { subscriptions } from './0010-subscriptions.js';
+import { subscriptionClients } from './0011-subscription-clients.js';
 
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
@@ -21,6 +22,7 @@ const migrations: Record<string, Migration> = {
   '0008-saas': saas,
   '0009-audit-index-order': auditIndexOrder,
   '0010-subscriptions': subscriptions,
+  '0011-subscription-clients': subscriptionClients,
 };
 
 export const migrationProvider: MigrationProvider = {
