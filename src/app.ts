@@ -10,6 +10,8 @@ import { listResellers } from './core/resellers/reseller.service.js';
 import { migrateToLatest, openConfiguredDatabase, pingDb, type DbHandle } from './db/database.js';
 import { adminRestRoutes } from './facades/admin-rest/admin.routes.js';
 import { consoleRoutes } from './facades/console/console.routes.js';
+import { WEB_CONSOLE_ROOT, webConsoleRoutes } from './facades/console/web-console.routes.js';
+import { operatorSessionRoutes } from './facades/admin-rest/operator-session.routes.js';
 import { crmApiRoutes } from './facades/crm-api/crm.routes.js';
 import { hspRestRoutes } from './facades/hsp-rest/hsp.routes.js';
 import { sendHspError } from './facades/hsp-rest/hsp.errors.js';
@@ -82,19 +84,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
 
   const server = await createHttpServer({ logger, bodyLimit: config.bodyLimit, version: VERSION, ready: () => pingDb(dbHandle.db) });
-  await server.register(async (scope) => hspRestRoutes(scope, deps));
-  await server.register(async (scope) => adminRestRoutes(scope, deps), { prefix: '' });
-  await server.register(async (scope) => consoleRoutes(scope, deps));
-  await server.register(async (scope) => apiscpRoutes(scope, deps));
-  await server.register(async (scope) => crmApiRoutes(scope, deps));
-  await server.register(async (scope) => odooRpcRoutes(scope, { call: odooDispatcher(deps), version: ODOO_VERSION }));
-  // Unknown paths answer in the format of the door they were aimed at.
-  server.setNotFoundHandler((req, reply) => {
-    const err = AppError.notFound('resource');
-    if (req.url.startsWith('/admin/')) return sendAdminError(reply, err);
-    if (req.url.startsWith('/v1/')) return sendHspError(reply, err);
-    return reply.code(404).send({ error: 'not found' });
-  });
+  await registerDoors(server, deps);
   await server.ready();
 
   return {
@@ -109,6 +99,45 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       if (!options.dbHandle) await dbHandle.close();
     },
   };
+}
+
+/** Every door on one server, and the not-found answer in each door's format. */
+export async function registerDoors(server: FastifyInstance, deps: CoreDeps): Promise<void> {
+  await server.register(async (scope) => hspRestRoutes(scope, deps));
+  await server.register(async (scope) => adminRestRoutes(scope, deps), { prefix: '' });
+  await server.register(async (scope) => consoleRoutes(scope, deps));
+  await server.register(async (scope) => operatorSessionRoutes(scope, deps));
+  await server.register(async (scope) => webConsoleRoutes(scope, { root: WEB_CONSOLE_ROOT }));
+  await server.register(async (scope) => apiscpRoutes(scope, deps));
+  await server.register(async (scope) => crmApiRoutes(scope, deps));
+  await server.register(async (scope) => odooRpcRoutes(scope, { call: odooDispatcher(deps), version: ODOO_VERSION }));
+  // Unknown paths answer in the format of the door they were aimed at.
+  server.setNotFoundHandler((req, reply) => {
+    const err = AppError.notFound('resource');
+    if (req.url.startsWith('/admin/')) return sendAdminError(reply, err);
+    if (req.url.startsWith('/v1/')) return sendHspError(reply, err);
+    return reply.code(404).send({ error: 'not found' });
+  });
+}
+
+/**
+ * The OpenAPI document without a database or a listening socket: the doors only read settings while
+ * they register. The build writes it for the web console's generated client.
+ */
+export async function openApiDocument(): Promise<unknown> {
+  const noDb = new Proxy({}, { get: () => { throw new Error('no database while building the OpenAPI document'); } });
+  const deps: CoreDeps = {
+    db: noDb as CoreDeps['db'],
+    clock: () => new Date(),
+    log: pino({ level: 'silent' }),
+    settings: { publicUrl: 'http://127.0.0.1:8080', relayHosts: [], relayPriorityStep: 10, secret: 'openapi', webhookTimeoutMs: 1000, webhookAllowPrivate: false, rpcDb: 'hostplane' },
+  };
+  const server = await createHttpServer({ logger: pino({ level: 'silent' }), bodyLimit: 1024, version: VERSION, ready: async () => {} });
+  await registerDoors(server, deps);
+  await server.ready();
+  const doc = server.swagger();
+  await server.close();
+  return doc;
 }
 
 function relayConfig(config: Config): RelayDriverConfig {

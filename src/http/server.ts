@@ -32,7 +32,8 @@ function redactUrl(url: string): string {
 
 // Where the HSP documents are silent, the behaviour is ours; integrators read it here.
 const API_DESCRIPTION = `Reseller API v1 (HSP-compatible; HTTP Basic auth, API token as user and API key as password)
-and the operator admin API under /admin/v1 (Authorization: Bearer <operator key>).
+and the operator admin API under /admin/v1 (Authorization: Bearer <operator key>, or the web console's session cookie
+from POST /admin/v1/session plus an X-CSRF-Token header on every change).
 
 Reseller API behaviour beyond the HSP documents:
 - Errors: 422 {"errors": {"field": ["message"], "base": ["message"]}}; 400 for unparsable JSON; 413 for bodies over the limit;
@@ -141,6 +142,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
         securitySchemes: {
           resellerBasic: { type: 'http', scheme: 'basic', description: 'user = reseller API token, password = reseller API key' },
           operatorBearer: { type: 'http', scheme: 'bearer', description: 'operator API key' },
+          operatorSession: { type: 'apiKey', in: 'cookie', name: 'hp_operator', description: 'web console session of an operator user (POST /admin/v1/session); changes also need the X-CSRF-Token header' },
         },
       },
     },

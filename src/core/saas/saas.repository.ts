@@ -2,35 +2,8 @@ import { sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
 import { LIVE_STATUSES } from '../clients/client.repository.js';
 
-export interface AccountUser {
-  id: number;
-  role: 'operator' | 'portal';
-  login: string;
-  name: string | null;
-  password_hash: string | null;
-  disabled_at: Date | null;
-}
-
-/** Portal accounts (operator users and signed-up portal users): users that belong to no client. */
-export async function findAccountByLogin(db: Executor, login: string): Promise<AccountUser | undefined> {
-  return db
-    .selectFrom('users')
-    .select(['id', sql<'operator' | 'portal'>`role`.as('role'), 'login', 'name', 'password_hash', 'disabled_at'])
-    .where('client_id', 'is', null)
-    .where('role', 'in', ['operator', 'portal'])
-    .where(sql<boolean>`lower(login) = lower(${login})`)
-    .executeTakeFirst();
-}
-
-export async function findAccountById(db: Executor, id: number): Promise<AccountUser | undefined> {
-  return db
-    .selectFrom('users')
-    .select(['id', sql<'operator' | 'portal'>`role`.as('role'), 'login', 'name', 'password_hash', 'disabled_at'])
-    .where('client_id', 'is', null)
-    .where('role', 'in', ['operator', 'portal'])
-    .where('id', '=', id)
-    .executeTakeFirst();
-}
+// Portal accounts are read by the accounts domain, which checks their passwords for every door.
+export { findAccountById, findAccountByLogin, type AccountUser } from '../accounts/account.repository.js';
 
 export async function insertAccount(db: Executor, row: { role: 'operator' | 'portal'; login: string; name: string | null; email: string | null; password_hash: string }, now: Date): Promise<number> {
   const r = await db

@@ -1,5 +1,6 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { AppError } from '../../errors/app-error.js';
+import { checkAccountPassword } from '../accounts/account.service.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Actor, type Ctx } from '../context.js';
 import { relayJobs } from '../domains/domain-provisioning.js';
@@ -74,7 +75,6 @@ async function createAccount(ctx: Ctx, role: 'operator' | 'portal', input: { log
 const credentialCache = new Map<string, { actor: Actor; until: number }>();
 const CREDENTIAL_CACHE_MS = 60_000;
 const CREDENTIAL_CACHE_MAX = 10_000;
-const DUMMY_HASH = hashPassword(randomBytes(16).toString('hex'));
 
 function actorOf(user: repo.AccountUser): Actor {
   return user.role === 'operator' ? { kind: 'operator', keyId: null, userId: user.id } : { kind: 'user', userId: user.id };
@@ -82,14 +82,8 @@ function actorOf(user: repo.AccountUser): Actor {
 
 /** `common.authenticate`: the user's id for a good login and password, undefined otherwise. */
 export async function authenticateAccount(ctx: Ctx, login: unknown, password: unknown): Promise<{ id: number; actor: Actor; user: repo.AccountUser } | undefined> {
-  if (typeof login !== 'string' || typeof password !== 'string' || login.length > 254 || password.length > 1024) return undefined;
-  const user = await repo.findAccountByLogin(ctx.db, login);
-  if (!user || !user.password_hash || user.disabled_at) {
-    await verifyPassword(password, await DUMMY_HASH); // the same work whether or not the login exists
-    return undefined;
-  }
-  if (!(await verifyPassword(password, user.password_hash))) return undefined;
-  return { id: user.id, actor: actorOf(user), user };
+  const user = await checkAccountPassword(ctx, login, password);
+  return user ? { id: user.id, actor: actorOf(user), user } : undefined;
 }
 
 /** The actor for a uid + password pair sent with a call; unauthenticated when they do not match. */

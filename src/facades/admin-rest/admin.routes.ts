@@ -28,6 +28,9 @@ import { AppError } from '../../errors/app-error.js';
 import { toAppError } from '../../http/errors.js';
 import { registerIdempotency } from '../../http/idempotency.js';
 import { sendAdminError } from './admin.errors.js';
+import { CSRF_HEADER, operatorSessionOf, SAFE_METHODS } from './operator-session.routes.js';
+import { csrfTokenValid } from '../../core/accounts/account.service.js';
+import { getOverview } from '../../core/overview/overview.service.js';
 import { createEndUserFromAdmin, crmAdminRoutes } from './crm.admin.routes.js';
 import * as s from './admin.schemas.js';
 
@@ -37,7 +40,7 @@ declare module 'fastify' {
   }
 }
 
-const security = [{ operatorBearer: [] }];
+const security: Record<string, string[]>[] = [{ operatorBearer: [] }, { operatorSession: [] }];
 const errors = { 401: s.adminError, 404: s.adminError, 409: s.adminError, 422: s.adminError };
 
 function ctxOf(req: FastifyRequest): Ctx {
@@ -160,15 +163,30 @@ export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Pro
 
   app.addHook('onRequest', async (req) => {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-    if (!m) throw new AppError('unauthenticated', 'operator key required (Authorization: Bearer <key>)');
-    const keyId = await authenticateOperator(ctxFor(deps, { kind: 'system' }, req.log), m[1]!);
-    req.operatorCtx = ctxFor(deps, { kind: 'operator', keyId }, req.log, req);
+    if (m) {
+      const keyId = await authenticateOperator(ctxFor(deps, { kind: 'system' }, req.log), m[1]!);
+      req.operatorCtx = ctxFor(deps, { kind: 'operator', keyId }, req.log, req);
+      return;
+    }
+    // The web console: an operator user's session cookie, and on every change its CSRF token.
+    const session = await operatorSessionOf(deps, req);
+    if (!session) throw new AppError('unauthenticated', 'operator key required (Authorization: Bearer <key>), or sign in to the console');
+    if (!SAFE_METHODS.has(req.method) && !csrfTokenValid(deps, session.token, req.headers[CSRF_HEADER])) {
+      throw new AppError('forbidden', `a change from a console session needs the ${CSRF_HEADER} header of GET /admin/v1/session`);
+    }
+    req.operatorCtx = { ...ctxFor(deps, { kind: 'operator', keyId: null, userId: session.userId }, req.log, req), credential: `operator-user:${session.userId}` };
   });
   registerIdempotency(app, (req) => req.operatorCtx);
 
   const tags = ['Operator admin API'];
   const resellerOut = { 200: s.adminReseller, ...errors };
   const credsOut = { 200: s.adminResellerWithCredentials, ...errors };
+
+  app.get(
+    '/admin/v1/overview',
+    { schema: { tags, security, summary: "The operator's dashboard: resellers, clients, live domains and jobs by state", response: { 200: s.adminOverview, ...errors } } },
+    async (req) => getOverview(ctxOf(req)),
+  );
 
   app.get('/admin/v1/resellers', { schema: { tags, security, querystring: z.object({ status: z.string().optional() }), response: { 200: z.array(s.adminReseller), 401: s.adminError } } }, async (req) => {
     const status = (req.query as { status?: string }).status;

@@ -120,3 +120,18 @@ export const auditListQuery = z.object({
   before: z.string().optional().describe('an event id: the next_before of the previous page'),
   limit: z.string().optional().describe('1 to 500, default 100'),
 });
+
+export const adminOverview = z.object({
+  resellers: z.object({ pending: z.number().int(), active: z.number().int(), suspended: z.number().int() }),
+  clients: z.object({ active: z.number().int(), suspended: z.number().int(), cancelled: z.number().int(), deleted: z.number().int() }),
+  domains: z.object({ initializing: z.number().int(), ready: z.number().int(), unknown: z.number().int() }),
+  jobs: z.object({ queued: z.number().int(), running: z.number().int(), succeeded: z.number().int(), failed: z.number().int() }),
+});
+
+export const operatorSessionOut = z.object({
+  user: z.object({ id: z.number().int(), login: z.string() }),
+  expires_at: z.string(),
+  csrf_token: z.string().describe('send it back in the X-CSRF-Token header with every POST, PUT, PATCH and DELETE made with the session cookie'),
+});
+
+export const operatorLoginBody = z.object({ login: z.string(), password: z.string() });

@@ -1,0 +1,114 @@
+import { randomBytes } from 'node:crypto';
+import { AppError } from '../../errors/app-error.js';
+import { recordAudit } from '../audit/audit.service.js';
+import { inTransaction, type Ctx } from '../context.js';
+import { blockedFor, recordHit, type RateLimitRule } from '../rate-limits/rate-limit.service.js';
+import { hashPassword, verifyPassword } from '../shared/passwords.js';
+import { hmacHex, digestsEqual, randomToken, sha256Hex } from '../shared/secrets.js';
+import { findSession, insertSession, revokeSession } from '../sso/sso.repository.js';
+import * as repo from './account.repository.js';
+
+// Accounts are users that belong to no client: operator users (who sign in to the web console and
+// the SaaS portal) and portal sign-ups. Every door checks their passwords here.
+
+const DUMMY_HASH = hashPassword(randomBytes(16).toString('hex'));
+
+/**
+ * The account for a good login and password, undefined otherwise. An unknown login costs the same
+ * memory-hard hash as a known one, so timing does not tell which logins exist.
+ */
+export async function checkAccountPassword(ctx: Ctx, login: unknown, password: unknown): Promise<repo.AccountUser | undefined> {
+  if (typeof login !== 'string' || typeof password !== 'string' || login.length > 254 || password.length > 1024) return undefined;
+  const user = await repo.findAccountByLogin(ctx.db, login);
+  if (!user || !user.password_hash || user.disabled_at) {
+    await verifyPassword(password, await DUMMY_HASH);
+    return undefined;
+  }
+  return (await verifyPassword(password, user.password_hash)) ? user : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operator sessions: the web console signs an operator user in with login and password.
+
+export const OPERATOR_SESSION_TTL_SECONDS = 12 * 60 * 60;
+
+// Wrong passwords are capped per login and per address, as on the client sign-in page.
+const FAILURES_PER_LOGIN: RateLimitRule = { limit: 10, windowSeconds: 15 * 60 };
+const FAILURES_PER_ADDRESS: RateLimitRule = { limit: 50, windowSeconds: 15 * 60 };
+
+export interface OperatorSession {
+  /** The cookie value; only its digest is stored. */
+  token: string;
+  userId: number;
+  login: string;
+  expiresAt: Date;
+}
+
+export interface OperatorSessionView {
+  userId: number;
+  login: string;
+  expiresAt: Date;
+}
+
+/**
+ * An operator user signs in. Unknown login and wrong password are one answer; after too many
+ * failures the login (or the address) waits. Success and failure are both in the audit log.
+ */
+export async function loginOperator(ctx: Ctx, input: { login: unknown; password: unknown }): Promise<OperatorSession> {
+  const { login, password } = input;
+  const bad = new AppError('unauthenticated', 'wrong login or password');
+  if (typeof login !== 'string' || typeof password !== 'string' || login.length < 1 || login.length > 254 || password.length < 1 || password.length > 1024) throw bad;
+  const loginBucket = `login:operator:${login.toLowerCase()}`;
+  const addressBucket = `login:operator-ip:${ctx.ip ?? 'unknown'}`;
+  const wait = Math.max(await blockedFor(ctx, loginBucket, FAILURES_PER_LOGIN), await blockedFor(ctx, addressBucket, FAILURES_PER_ADDRESS));
+  if (wait > 0) throw new AppError('rate_limited', `too many failed sign-ins; try again in ${wait} s`, { retryAfterSeconds: wait });
+
+  const user = await checkAccountPassword(ctx, login, password);
+  if (!user || user.role !== 'operator') {
+    await inTransaction(ctx, async (tx) => {
+      await recordHit(tx, loginBucket, FAILURES_PER_LOGIN);
+      await recordHit(tx, addressBucket, FAILURES_PER_ADDRESS);
+      await recordAudit(tx, { action: 'operator.login_failed', targetType: 'user', targetId: user?.id ?? 0, resellerId: null, actor: { kind: 'public', id: null }, after: { login } });
+    });
+    throw bad;
+  }
+  return inTransaction(ctx, async (tx) => {
+    const now = tx.clock();
+    const token = randomToken(32);
+    const expiresAt = new Date(now.getTime() + OPERATOR_SESSION_TTL_SECONDS * 1000);
+    await insertSession(tx.db, { token_digest: sha256Hex(token), user_id: user.id, client_id: null, expires_at: expiresAt, created_at: now });
+    await recordAudit(tx, { action: 'operator.logged_in', targetType: 'user', targetId: user.id, resellerId: null, actor: { kind: 'user', id: user.id }, after: { login: user.login, session_expires_at: expiresAt } });
+    return { token, userId: user.id, login: user.login, expiresAt };
+  });
+}
+
+/** The operator user behind a session cookie, or undefined (unknown, expired, revoked, not an operator). */
+export async function getOperatorSession(ctx: Ctx, token: string): Promise<OperatorSessionView | undefined> {
+  if (!token || token.length > 200) return undefined;
+  const row = await findSession(ctx.db, sha256Hex(token), ctx.clock());
+  if (!row || row.role !== 'operator' || row.client_id !== null) return undefined;
+  return { userId: row.user_id, login: row.login, expiresAt: row.expires_at };
+}
+
+/** Ends a session; the cookie stops working at once. */
+export async function logoutOperator(ctx: Ctx, token: string): Promise<void> {
+  const session = await getOperatorSession(ctx, token);
+  if (!session) return;
+  await inTransaction(ctx, async (tx) => {
+    await revokeSession(tx.db, sha256Hex(token), tx.clock());
+    await recordAudit(tx, { action: 'operator.logged_out', targetType: 'user', targetId: session.userId, resellerId: null, actor: { kind: 'user', id: session.userId } });
+  });
+}
+
+/**
+ * The anti-forgery token of a session: a keyed digest of the session token, so it is bound to the
+ * session and needs no storage. The console reads it from the API and sends it back in a header with
+ * every change; a cross-site page can neither read it nor compute it.
+ */
+export function csrfTokenFor(ctx: Pick<Ctx, 'settings'>, sessionToken: string): string {
+  return hmacHex(ctx.settings.secret, `operator-csrf:${sessionToken}`);
+}
+
+export function csrfTokenValid(ctx: Pick<Ctx, 'settings'>, sessionToken: string, given: unknown): boolean {
+  return typeof given === 'string' && /^[0-9a-f]{64}$/.test(given) && digestsEqual(csrfTokenFor(ctx, sessionToken), given);
+}

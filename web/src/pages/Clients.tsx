@@ -1,0 +1,140 @@
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import { api, must } from '../api/client';
+import { Empty, ErrorState, Loading, StatusBadge } from '../ui';
+
+const PAGE_SIZE = 25;
+const STATUSES = ['active', 'suspended', 'cancelled', 'deleted'] as const;
+type Status = (typeof STATUSES)[number];
+
+/**
+ * Every reseller's clients, searched and filtered on the server and paged by keyset (`after`), so a
+ * page costs the same with 10 or 10,000 clients. Earlier pages are the cursors we came through.
+ */
+export function ClientsPage() {
+  const [text, setText] = useState('');
+  const [filters, setFilters] = useState<{ q: string; status: Status | ''; reseller: string }>({ q: '', status: '', reseller: '' });
+  const [cursors, setCursors] = useState<(number | undefined)[]>([undefined]);
+  const after = cursors[cursors.length - 1];
+
+  const resellers = useQuery({ queryKey: ['resellers', ''], queryFn: () => must(api.GET('/admin/v1/resellers', { params: { query: {} } })) });
+  const page = useQuery({
+    queryKey: ['clients', filters, after],
+    placeholderData: keepPreviousData,
+    queryFn: () =>
+      must(
+        api.GET('/admin/v1/clients', {
+          params: {
+            query: {
+              limit: String(PAGE_SIZE),
+              ...(filters.q ? { q: filters.q } : {}),
+              ...(filters.status ? { status: filters.status } : {}),
+              ...(filters.reseller ? { reseller_id: filters.reseller } : {}),
+              ...(after !== undefined ? { after: String(after) } : {}),
+            },
+          },
+        }),
+      ),
+  });
+
+  const apply = (next: Partial<typeof filters>) => {
+    setFilters((f) => ({ ...f, ...next }));
+    setCursors([undefined]);
+  };
+  const search = (e: FormEvent) => {
+    e.preventDefault();
+    apply({ q: text.trim() });
+  };
+  const resellerName = new Map((resellers.data ?? []).map((r) => [r.id, r.name]));
+
+  return (
+    <section>
+      <h1>Clients</h1>
+      <form className="toolbar" role="search" onSubmit={search}>
+        <label>
+          Search{' '}
+          <input type="search" name="q" placeholder="name, email or domain" value={text} onChange={(e) => setText(e.target.value)} />
+        </label>
+        <button type="submit">Search</button>
+        <label>
+          Status{' '}
+          <select value={filters.status} onChange={(e) => apply({ status: e.target.value as Status | '' })}>
+            <option value="">any</option>
+            {STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Reseller{' '}
+          <select value={filters.reseller} onChange={(e) => apply({ reseller: e.target.value })}>
+            <option value="">any</option>
+            {(resellers.data ?? []).map((r) => (
+              <option key={r.id} value={String(r.id)}>
+                {r.name}
+              </option>
+            ))}
+          </select>
+        </label>
+      </form>
+      {page.isPending ? (
+        <Loading />
+      ) : page.isError ? (
+        <ErrorState error={page.error} retry={() => void page.refetch()} />
+      ) : page.data.clients.length === 0 ? (
+        <Empty>{filters.q || filters.status || filters.reseller ? 'No clients match these filters.' : 'There are no clients yet.'}</Empty>
+      ) : (
+        <>
+          <div className="table-wrap" aria-busy={page.isFetching}>
+            <table>
+              <caption className="sr-only">Clients, page {cursors.length}</caption>
+              <thead>
+                <tr>
+                  <th scope="col">#</th>
+                  <th scope="col">Name</th>
+                  <th scope="col">Email</th>
+                  <th scope="col">Reseller</th>
+                  <th scope="col">Package</th>
+                  <th scope="col">Domains</th>
+                  <th scope="col">Status</th>
+                </tr>
+              </thead>
+              <tbody>
+                {page.data.clients.map((c) => (
+                  <tr key={c.id} data-client={c.id}>
+                    <td>{c.id}</td>
+                    <td>{c.name}</td>
+                    <td>{c.email_address}</td>
+                    <td>{c.reseller_id !== null ? (resellerName.get(c.reseller_id) ?? `#${c.reseller_id}`) : '—'}</td>
+                    <td>{c.package_uid ?? '—'}</td>
+                    <td>
+                      {c.domains.map((d) => (
+                        <span key={d.name} className="domain">
+                          <code>{d.name}</code> <StatusBadge status={d.status} />
+                        </span>
+                      ))}
+                    </td>
+                    <td>
+                      <StatusBadge status={c.status} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <nav className="pager" aria-label="Pages">
+            <button type="button" disabled={cursors.length === 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
+              Previous
+            </button>
+            <span>Page {cursors.length}</span>
+            <button type="button" disabled={page.data.next_after === null} onClick={() => setCursors((c) => [...c, page.data.next_after ?? undefined])}>
+              Next
+            </button>
+          </nav>
+        </>
+      )}
+    </section>
+  );
+}

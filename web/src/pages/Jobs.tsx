@@ -1,0 +1,127 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { api, must } from '../api/client';
+import { Empty, ErrorState, Loading, StatusBadge } from '../ui';
+
+const STATES = ['failed', 'queued', 'running', 'succeeded'] as const;
+type State = (typeof STATES)[number];
+
+export function JobsPage() {
+  const queryClient = useQueryClient();
+  const initial = new URLSearchParams(window.location.search).get('state');
+  const [state, setState] = useState<State | ''>((STATES as readonly string[]).includes(initial ?? '') ? (initial as State) : 'failed');
+  const [cursors, setCursors] = useState<(number | undefined)[]>([undefined]);
+  const before = cursors[cursors.length - 1];
+  const [retried, setRetried] = useState<number | null>(null);
+
+  const list = useQuery({
+    queryKey: ['jobs', state, before],
+    queryFn: () => must(api.GET('/admin/v1/jobs', { params: { query: { limit: '25', ...(state ? { state } : {}), ...(before !== undefined ? { before: String(before) } : {}) } } })),
+  });
+  const retry = useMutation({
+    mutationFn: (id: number) => must(api.POST('/admin/v1/jobs/{id}/retry', { params: { path: { id: String(id) } } })),
+    onSuccess: (job) => {
+      setRetried(job.id);
+      void queryClient.invalidateQueries({ queryKey: ['jobs'] });
+      void queryClient.invalidateQueries({ queryKey: ['overview'] });
+    },
+  });
+
+  return (
+    <section>
+      <h1>Jobs</h1>
+      <div className="toolbar">
+        <label>
+          State{' '}
+          <select
+            value={state}
+            onChange={(e) => {
+              setState(e.target.value as State | '');
+              setCursors([undefined]);
+            }}
+          >
+            <option value="">any</option>
+            {STATES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      {retried !== null && (
+        <p role="status" className="notice">
+          Job #{retried} is queued again with a fresh set of attempts.
+        </p>
+      )}
+      {retry.isError && (
+        <p role="alert" className="alert">
+          {retry.error.message}
+        </p>
+      )}
+      {list.isPending ? (
+        <Loading />
+      ) : list.isError ? (
+        <ErrorState error={list.error} retry={() => void list.refetch()} />
+      ) : list.data.jobs.length === 0 ? (
+        <Empty>{state === 'failed' ? 'No failed jobs.' : 'No jobs match.'}</Empty>
+      ) : (
+        <>
+          <div className="table-wrap">
+            <table>
+              <caption className="sr-only">Jobs</caption>
+              <thead>
+                <tr>
+                  <th scope="col">#</th>
+                  <th scope="col">Kind</th>
+                  <th scope="col">State</th>
+                  <th scope="col">Attempts</th>
+                  <th scope="col">Last error</th>
+                  <th scope="col">Created</th>
+                  <th scope="col">Actions</th>
+                </tr>
+              </thead>
+              <tbody>
+                {list.data.jobs.map((j) => (
+                  <tr key={j.id} data-job={j.id}>
+                    <td>{j.id}</td>
+                    <td>
+                      <code>{j.kind}</code>
+                      {j.client_id !== null && <span className="muted"> client #{j.client_id}</span>}
+                    </td>
+                    <td>
+                      <StatusBadge status={j.state} />
+                    </td>
+                    <td>
+                      {j.attempts} / {j.max_attempts}
+                    </td>
+                    <td className="error-text">{j.last_error ?? '—'}</td>
+                    <td>
+                      <time dateTime={j.created_at}>{new Date(j.created_at).toLocaleString()}</time>
+                    </td>
+                    <td className="actions">
+                      {j.state === 'failed' && (
+                        <button type="button" onClick={() => retry.mutate(j.id)} disabled={retry.isPending}>
+                          Retry
+                        </button>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <nav className="pager" aria-label="Pages">
+            <button type="button" disabled={cursors.length === 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
+              Newer
+            </button>
+            <span>Page {cursors.length}</span>
+            <button type="button" disabled={list.data.next_before === null} onClick={() => setCursors((c) => [...c, list.data.next_before ?? undefined])}>
+              Older
+            </button>
+          </nav>
+        </>
+      )}
+    </section>
+  );
+}
