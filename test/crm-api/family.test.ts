@@ -40,6 +40,12 @@ describe('family list', () => {
     expect(first.created_at).toMatch(ISO);
   });
 
+  it('codes changed at the same moment keep their creation order (updated_at desc, created_at desc, id)', async () => {
+    const { parent, codes } = await parentWithCodes(3);
+    const ids = await crm.t.app.dbHandle.db.selectFrom('family_requests').select('code').where('master_user_id', '=', parent.id).orderBy('id').execute();
+    expect(codes).toEqual(ids.map((r) => r.code));
+  });
+
   it('a user without a family subscription gets no codes', async () => {
     const u = await crm.user();
     const list = await crm.call('GET', '/api/v1/family/list', { token: u.token });
@@ -96,7 +102,9 @@ describe('family activate', () => {
     const { codes } = await parentWithCodes(3);
     const u = await crm.user();
     expect((await crm.call('POST', '/api/v1/family/activate', { token: u.token, body: { code: codes[0] } })).status).toBe(201);
-    expect(await crm.call('POST', '/api/v1/family/activate', { token: u.token, body: { code: codes[1] } })).toMatchObject({ status: 400, body: { code: 'family_request_one_per_user' } });
+    expect(await crm.call('POST', '/api/v1/family/activate', { token: u.token, body: { code: codes[1] } })).toEqual(
+      expect.objectContaining({ status: 400, body: { message: `User [${u.email}] already used company code from this company subscription.`, code: 'family_request_one_per_user' } }),
+    );
     // Its own accepted code again: still the one-per-user answer, which comes first.
     expect(await crm.call('POST', '/api/v1/family/activate', { token: u.token, body: { code: codes[0] } })).toMatchObject({ status: 400, body: { code: 'family_request_one_per_user' } });
   });
@@ -121,6 +129,28 @@ describe('family activate', () => {
     const codes = (await crm.call('GET', '/api/v1/family/list', { token: parent.token })).body.codes;
     const u = await crm.user();
     expect(await crm.call('POST', '/api/v1/family/activate', { token: u.token, body: { code: codes[0].code } })).toMatchObject({ status: 400, body: { message: `Family request code [${codes[0].code}] expired`, code: 'family_request_expired' } });
+  });
+
+  it('an expired code of a running parent: 400 expired', async () => {
+    const { codes } = await parentWithCodes(3);
+    await crm.t.app.dbHandle.db.updateTable('family_requests').set({ expires_at: new Date(Date.now() - 1000) }).where('code', '=', codes[0]!).execute();
+    const u = await crm.user();
+    expect(await crm.call('POST', '/api/v1/family/activate', { token: u.token, body: { code: codes[0] } })).toEqual(expect.objectContaining({ status: 400, body: { message: `Family request code [${codes[0]}] expired`, code: 'family_request_expired' } }));
+  });
+
+  it('cancelling an accepted code gives the company a fresh code in its place; an unused one is just taken back', async () => {
+    const { parent, codes } = await parentWithCodes(3);
+    const u = await crm.user();
+    await crm.call('POST', '/api/v1/family/activate', { token: u.token, body: { code: codes[0] } });
+    const res = await crm.call('POST', '/api/v1/family/deactivate', { token: parent.token, body: { code: codes[0] } });
+    expect(res).toMatchObject({ status: 200, body: { code: codes[0], status: 'canceled', new_code: expect.stringMatching(/^[0-9a-z]{32}$/) } });
+    const unused = await crm.call('POST', '/api/v1/family/deactivate', { token: parent.token, body: { code: codes[1] } });
+    expect(unused.body).toEqual({ code: codes[1], status: 'canceled' });
+    const list = (await crm.call('GET', '/api/v1/family/list', { token: parent.token })).body.codes as { code: string; status: string }[];
+    expect(list).toHaveLength(4);
+    expect(list.filter((c) => c.status === 'created').map((c) => c.code).sort()).toEqual([codes[2], res.body.new_code].sort());
+    // The child whose code was taken back can use the fresh one.
+    expect((await crm.call('POST', '/api/v1/family/activate', { token: u.token, body: { code: res.body.new_code } })).status).toBe(201);
   });
 
   it('a cancelled code: 409 wrong status canceled; cancel of an accepted code ends the child subscription', async () => {

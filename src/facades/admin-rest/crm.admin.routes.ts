@@ -43,7 +43,9 @@ export async function crmAdminRoutes(app: FastifyInstance, ctxOf: (req: FastifyR
 }
 
 /** `POST /admin/v1/users` without `operator: true`: an end user who signs in to the CRM door. */
-export async function createEndUserFromAdmin(ctx: Ctx, body: { login?: unknown; password?: unknown; name?: unknown }) {
-  const user = await createEndUser(ctx, { login: body.login, password: body.password, ...(body.name !== undefined ? { name: body.name } : {}) });
+export async function createEndUserFromAdmin(ctx: Ctx, body: Record<string, unknown>) {
+  // The whole body goes to the use case, whose strict schema refuses fields it does not know.
+  const { operator: _operator, ...fields } = body;
+  const user = await createEndUser(ctx, fields);
   return { id: user.id, login: user.login, name: user.name, role: 'end_user' as const };
 }
