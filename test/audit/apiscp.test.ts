@@ -151,7 +151,7 @@ describe('cpcmd functions over the JSON door', () => {
     mark = await auditMark(t);
     expect(await cpcmd('scope:set', ['cp.config', 'auth', 'subordinate_site_sso', true], 'scope-req-3')).toBe(true);
     e = await onlyEventSince(t, mark);
-    expect(e).toMatchObject({ ...byOperator(), action: 'scope.set', target_id: 'cp.config', request_id: 'scope-req-3' });
+    expect(e).toMatchObject({ ...byOperator(), action: 'scope.set', target_id: 'cp.config auth subordinate_site_sso', request_id: 'scope-req-3' });
     expect(e.changes).toEqual({ value: { before: null, after: 'true' } });
 
     // An unknown scope is refused and records nothing.

@@ -428,7 +428,7 @@ export async function suspendSites(ctx: Ctx, input: { target: SiteTarget | reado
   return inTransaction(ctx, async (tx) => {
     const ids = await resolveTargets(tx, input.target);
     const now = tx.clock();
-    const changed = await repo.suspendSiteRows(tx.db, ids, reason, now, auditRowWithoutTarget(tx, { action: 'client.suspended', targetType: 'client', resellerId: null, before: { status: 'active' }, after: { status: 'suspended', suspend_reason: reason } }));
+    const changed = await repo.suspendSiteRows(tx.db, ids, reason, now, auditRowWithoutTarget(tx, { action: 'client.suspended', targetType: 'client', resellerId: null, before: { status: 'active', suspended_at: null, suspend_reason: null }, after: { status: 'suspended', suspended_at: now, suspend_reason: reason } }));
     return { sites: ids.map(siteName), changed };
   });
 }
@@ -438,7 +438,9 @@ export async function activateSites(ctx: Ctx, input: { target: SiteTarget | read
   requireOperator(ctx);
   return inTransaction(ctx, async (tx) => {
     const ids = await resolveTargets(tx, input.target);
-    const changed = await repo.activateSiteRows(tx.db, ids, tx.clock(), auditRowWithoutTarget(tx, { action: 'client.activated', targetType: 'client', resellerId: null, before: { status: 'suspended' }, after: { status: 'active' } }));
+    // One audit row shape for the whole set: the suspension's own date and reason differ per site, so
+    // "before" names the status only; "after" shows both cleared.
+    const changed = await repo.activateSiteRows(tx.db, ids, tx.clock(), auditRowWithoutTarget(tx, { action: 'client.activated', targetType: 'client', resellerId: null, before: { status: 'suspended' }, after: { status: 'active', suspended_at: null, suspend_reason: null } }));
     return { sites: ids.map(siteName), changed };
   });
 }
@@ -859,7 +861,7 @@ function scopeWrite(ctx: Ctx, name: unknown, args: unknown[]): { key: string; va
     if (args.length !== 3 || args[0] !== 'auth' || args[1] !== 'subordinate_site_sso') throw AppError.validation({ value: ['cp.config takes: auth subordinate_site_sso true|false'] }, 'cp.config takes: auth subordinate_site_sso true|false');
     const b = asBool(args[2]);
     if (b === undefined) throw AppError.validation({ value: ['cp.config auth subordinate_site_sso: must be true or false'] }, 'cp.config auth subordinate_site_sso: must be true or false');
-    return { key: SUBORDINATE_SSO_KEY, value: String(b), shown: 'cp.config' };
+    return { key: SUBORDINATE_SSO_KEY, value: String(b), shown: 'cp.config auth subordinate_site_sso' };
   }
   throw AppError.validation({ scope: [`unknown scope ${JSON.stringify(name)}; known: ${SCOPES.join(', ')}`] }, `unknown scope ${JSON.stringify(name)}`);
 }
