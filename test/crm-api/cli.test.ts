@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCliServer, type CliServer } from '../cli/cli-harness.js';
+import { runBin, startCliServer, type CliServer } from '../cli/cli-harness.js';
 
 let s: CliServer;
 beforeAll(async () => {
@@ -69,5 +69,33 @@ describe('operator commands and the seed walk-through', () => {
     expect((await s.cli('api-token', 'create', '--name', 'x', '--allow', 'not-a-path')).code).toBe(5);
     const listed = await s.cliJson<unknown[]>('family-type', 'list');
     expect(Array.isArray(listed)).toBe(true);
+  });
+
+  it('every CRM command refuses a missing or wrong operator key (exit 3) and changes nothing', { timeout: 60_000 }, async () => {
+    const commands = [
+      ['api-token', 'create', '--name', 'sneaky', '--allow', '/api/v1/subscriptions/create'],
+      ['api-token', 'list'],
+      ['subscription-type', 'create', '--code', 'sneaky', '--name', 'x', '--length', '3'],
+      ['subscription-type', 'list'],
+      ['family-type', 'create', '--parent', 'donation_from_company_year_online', '--method', 'copy', '--count', '1'],
+      ['family-type', 'list'],
+      ['user', 'create', '--login', 'sneaky@example.com', '--password', 'sneaky-password'],
+    ];
+    for (const args of commands) {
+      expect((await runBin(args, { HOSTPLANE_URL: s.url, HOSTPLANE_API_KEY: 'wrong-key' })).code, args.join(' ')).toBe(3);
+      expect((await runBin(args, { HOSTPLANE_URL: s.url })).code, args.join(' ')).not.toBe(0);
+    }
+    const tokens = await s.cliJson<{ name: string }[]>('api-token', 'list');
+    expect(tokens.map((t) => t.name)).not.toContain('sneaky');
+    expect((await s.cliJson<{ code: string }[]>('subscription-type', 'list')).map((t) => t.code)).not.toContain('sneaky');
+  });
+
+  it('user create and subscription-type create errors: taken login, bad email, unknown package', async () => {
+    expect((await s.cli('user', 'create', '--login', 'twice@company.test', '--password', 'twice-password')).code).toBe(0);
+    expect((await s.cli('user', 'create', '--login', 'twice@company.test', '--password', 'twice-password')).code).toBe(6);
+    expect((await s.cli('user', 'create', '--login', 'not-an-email', '--password', 'whatever-pass')).code).toBe(5);
+    expect((await s.cli('user', 'create', '--login', 'short@company.test', '--password', 'x')).code).toBe(5);
+    expect((await s.cli('subscription-type', 'create', '--code', 'pkg_ghost', '--name', 'x', '--length', '3', '--package', 'no-such-package')).code).toBe(5);
+    expect((await s.cli('family-type', 'create', '--parent', 'donation_from_company_year_online', '--method', 'fixed_days', '--count', '1')).code).toBe(5);
   });
 });
