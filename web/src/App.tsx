@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect } from 'react';
-import { api, ApiError, must, setCsrfToken } from './api/client';
+import { api, must, setCsrfToken } from './api/client';
 import { ClientsPage } from './pages/Clients';
 import { DashboardPage } from './pages/Dashboard';
 import { JobsPage } from './pages/Jobs';
@@ -20,10 +20,8 @@ export function useSession() {
   return useQuery({
     queryKey: ['session'],
     queryFn: async () => {
-      const session = await must(api.GET('/admin/v1/session')).catch((e: unknown) => {
-        if (e instanceof ApiError && e.status === 401) return null;
-        throw e;
-      });
+      const state = await must(api.GET('/admin/v1/session'));
+      const session = state.signed_in ? state : null;
       setCsrfToken(session?.csrf_token);
       return session;
     },

@@ -1,11 +1,18 @@
-import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { ApiError } from './api/client';
 import { App } from './App';
 import './styles.css';
 
-const queryClient = new QueryClient({
+// A 401 anywhere means the session ended (expired, signed out elsewhere): back to the sign-in page.
+const onError = (err: unknown) => {
+  if (err instanceof ApiError && err.status === 401) queryClient.setQueryData(['session'], null);
+};
+
+const queryClient: QueryClient = new QueryClient({
+  queryCache: new QueryCache({ onError }),
+  mutationCache: new MutationCache({ onError: (err, _vars, _ctx, mutation) => mutation.options.mutationKey?.[0] !== 'sign-in' && onError(err) }),
   defaultOptions: {
     queries: {
       // A 4xx will not get better by asking again.

@@ -129,9 +129,13 @@ export const adminOverview = z.object({
 });
 
 export const operatorSessionOut = z.object({
+  signed_in: z.literal(true),
   user: z.object({ id: z.number().int(), login: z.string() }),
   expires_at: z.string(),
   csrf_token: z.string().describe('send it back in the X-CSRF-Token header with every POST, PUT, PATCH and DELETE made with the session cookie'),
 });
+
+/** GET /admin/v1/session: the console asks on every load, so "not signed in" is an answer, not an error. */
+export const operatorSessionState = z.union([operatorSessionOut, z.object({ signed_in: z.literal(false) })]);
 
 export const operatorLoginBody = z.object({ login: z.string(), password: z.string() });

@@ -52,6 +52,7 @@ export async function operatorSessionRoutes(app: FastifyInstance, deps: CoreDeps
   const tags = ['Operator console session'];
   const errors = { 401: s.adminError, 403: s.adminError, 422: s.adminError, 429: s.adminError };
   const view = (session: { userId: number; login: string; expiresAt: Date }, token: string) => ({
+    signed_in: true as const,
     user: { id: session.userId, login: session.login },
     expires_at: session.expiresAt.toISOString(),
     csrf_token: csrfTokenFor(deps, token),
@@ -77,11 +78,10 @@ export async function operatorSessionRoutes(app: FastifyInstance, deps: CoreDeps
 
   app.get(
     '/admin/v1/session',
-    { schema: { tags, summary: "The signed-in operator user and the session's CSRF token", security: [{ operatorSession: [] }], response: { 200: s.operatorSessionOut, 401: s.adminError } } },
+    { schema: { tags, summary: "The signed-in operator user and the session's CSRF token, or signed_in: false", security: [{ operatorSession: [] }], response: { 200: s.operatorSessionState } } },
     async (req) => {
       const session = await operatorSessionOf(deps, req);
-      if (!session) throw new AppError('unauthenticated', 'not signed in');
-      return view(session, session.token);
+      return session ? view(session, session.token) : { signed_in: false as const };
     },
   );
 

@@ -8,6 +8,7 @@ export function LoginPage() {
   const [login, setLogin] = useState('');
   const [password, setPassword] = useState('');
   const signIn = useMutation({
+    mutationKey: ['sign-in'],
     mutationFn: () => must(api.POST('/admin/v1/session', { body: { login, password } })),
     onSuccess: (session) => {
       setCsrfToken(session.csrf_token);
