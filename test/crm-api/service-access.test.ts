@@ -70,6 +70,12 @@ describe('a subscription type on a package grants a Hostplane client', () => {
     expect((await grantedClients(owner.id))[0]!.status).toBe('active');
   });
 
+  it('many subscriptions of one user starting at once make one client', async () => {
+    const u = await crm.user();
+    await Promise.all(Array.from({ length: 10 }, () => subscribe(u.email, parent.id)));
+    expect(await grantedClients(u.id)).toHaveLength(1);
+  });
+
   it('a type without a package grants nothing', async () => {
     const plain = await crm.subscriptionType('no_package');
     const u = await crm.user();

@@ -28,8 +28,13 @@ export async function linkedClients(db: Executor, userId: number) {
     .execute();
 }
 
-export async function findGrantee(db: Executor, userId: number) {
-  return db.selectFrom('users').select(['id', 'login', 'email', 'name']).where('id', '=', userId).executeTakeFirst();
+/**
+ * Locks the user's row: two subscriptions starting at once for one user must not both create a
+ * client. NO KEY UPDATE, because each of them already holds the KEY SHARE lock its subscription's
+ * foreign key took, which FOR UPDATE would wait on, deadlocking the pair.
+ */
+export async function lockGrantee(db: Executor, userId: number) {
+  return db.selectFrom('users').select(['id', 'login', 'email', 'name']).where('id', '=', userId).forNoKeyUpdate().executeTakeFirst();
 }
 
 /** A client with no domains yet, owned by the user, with its admin user like every client. */

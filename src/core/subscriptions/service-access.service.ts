@@ -15,6 +15,8 @@ const SWEEP_BATCH = 500;
  */
 export async function syncServiceAccess(ctx: Ctx, userId: number): Promise<void> {
   await inTransaction(ctx, async (tx) => {
+    const user = await repo.lockGrantee(tx.db, userId);
+    if (!user) return;
     const now = tx.clock();
     const wanted = new Set(await repo.grantedPlanIds(tx.db, userId, now));
     const linked = await repo.linkedClients(tx.db, userId);
@@ -27,8 +29,6 @@ export async function syncServiceAccess(ctx: Ctx, userId: number): Promise<void>
         }
         continue;
       }
-      const user = await repo.findGrantee(tx.db, userId);
-      if (!user) return;
       const name = user.name ?? user.login;
       const id = await repo.insertGrantedClient(tx.db, { user_id: userId, plan_id: planId, name, email: user.email }, now);
       await recordAudit(tx, { action: 'client.created', targetType: 'client', targetId: id, resellerId: null, after: { plan_id: planId, name, email_address: user.email, user_count: 1, owner_user_id: userId, status: 'active', domains: [] } });

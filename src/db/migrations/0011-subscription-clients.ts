@@ -11,7 +11,8 @@ const statements = [
      plan_id bigint not null references plans (id),
      created_at timestamptz not null default now()
    )`,
-  `create index subscription_clients_user_idx on subscription_clients (user_id, plan_id)`,
+  // One grant per user and package, ever: a cancelled granted client is not replaced.
+  `create unique index subscription_clients_user_plan_key on subscription_clients (user_id, plan_id)`,
   // The sweep looks for subscriptions that ended or started recently, by end and start.
   `create index subscriptions_start_idx on subscriptions (start_time)`,
 ];
