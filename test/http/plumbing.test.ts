@@ -93,7 +93,22 @@ describe('OpenAPI and docs', () => {
     '/admin/v1/keys',
     '/admin/v1/demo',
     '/admin/v1/users',
+    '/admin/v1/overview',
+    '/admin/v1/session',
+    '/admin/v1/api-tokens',
+    '/admin/v1/family-types',
+    '/admin/v1/subscription-types',
+    '/admin/v1/subscriptions/{id}/family-requests',
     '/api/v1/cpcmd/{fn}',
+    '/api/v1/family/activate',
+    '/api/v1/family/deactivate',
+    '/api/v1/family/list',
+    '/api/v1/payments/create',
+    '/api/v1/subscriptions/create',
+    '/api/v1/user/info',
+    '/api/v1/users/login',
+    '/api/v1/users/register',
+    '/api/v1/users/subscriptions',
   ];
 
   it('/openapi.json is OpenAPI 3.1 with exactly the /v1, /admin/v1 and /api/v1 paths, and nothing internal', async () => {
@@ -113,8 +128,9 @@ describe('OpenAPI and docs', () => {
       for (const method of Object.keys(ops)) {
         const url = path.replace('{id}', '1').replace('{domain_name}', 'x.test').replace('{tag_name}', 'x').replace('{uid}', 'x').replace('{name}', 'x.test').replace('{fn}', 'admin:collect');
         const res = await t.app.server.inject({ method: method.toUpperCase() as 'GET', url });
-        // No credentials: a real route answers 401 (or 200/422 for the public sign-up), never the 404 of an unknown path.
-        expect([200, 401, 422], `${method} ${path}`).toContain(res.statusCode);
+        // No credentials: a real route answers 401 (or 200/422 for the public sign-up, 204 for signing
+        // out without a session), never the 404 of an unknown path.
+        expect([200, 204, 401, 422], `${method} ${path}`).toContain(res.statusCode);
       }
     }
   });
@@ -125,6 +141,9 @@ describe('OpenAPI and docs', () => {
       for (const [method, op] of Object.entries(ops)) {
         if (path.startsWith('/v1/resellers')) expect(op.security, `${method} ${path}`).toBeUndefined();
         else if (path.startsWith('/v1/')) expect(op.security, `${method} ${path}`).toEqual([{ resellerBasic: [] }]);
+        // The console's sign-in is public; who-am-I and sign-out take the session cookie.
+        else if (path === '/admin/v1/session') expect(op.security, `${method} ${path}`).toEqual(method === 'post' ? undefined : [{ operatorSession: [] }]);
+        else if (path.startsWith('/admin/v1/') && op.security?.length === 2) expect(op.security, `${method} ${path}`).toEqual([{ operatorBearer: [] }, { operatorSession: [] }]);
         else expect(op.security, `${method} ${path}`).toEqual([{ operatorBearer: [] }]);
       }
     }
