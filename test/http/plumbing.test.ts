@@ -129,8 +129,11 @@ describe('OpenAPI and docs', () => {
         const url = path.replace('{id}', '1').replace('{domain_name}', 'x.test').replace('{tag_name}', 'x').replace('{uid}', 'x').replace('{name}', 'x.test').replace('{fn}', 'admin:collect');
         const res = await t.app.server.inject({ method: method.toUpperCase() as 'GET', url });
         // No credentials: a real route answers 401 (or 200/422 for the public sign-up, 204 for signing
-        // out without a session), never the 404 of an unknown path.
-        expect([200, 204, 401, 422], `${method} ${path}`).toContain(res.statusCode);
+        // out without a session; on the REMP door 400 for an empty login or registration and 403 without a
+        // token, as REMP answers), never the 404 of an unknown path.
+        const crm = path.startsWith('/api/v1/') && !path.startsWith('/api/v1/cpcmd/');
+        const expected = crm && path.startsWith('/api/v1/users/') && method === 'post' ? [400] : crm ? [403] : [200, 204, 401, 422];
+        expect(expected, `${method} ${path}`).toContain(res.statusCode);
       }
     }
   });
@@ -143,6 +146,10 @@ describe('OpenAPI and docs', () => {
         else if (path.startsWith('/v1/')) expect(op.security, `${method} ${path}`).toEqual([{ resellerBasic: [] }]);
         // The console's sign-in is public; who-am-I and sign-out take the session cookie.
         else if (path === '/admin/v1/session') expect(op.security, `${method} ${path}`).toEqual(method === 'post' ? undefined : [{ operatorSession: [] }]);
+        // The REMP CRM door: public sign-in and registration, end-user tokens, per-endpoint API tokens.
+        else if (path === '/api/v1/users/login' || path === '/api/v1/users/register') expect(op.security, `${method} ${path}`).toBeUndefined();
+        else if (path === '/api/v1/subscriptions/create' || path === '/api/v1/payments/create') expect(op.security, `${method} ${path}`).toEqual([{ crmApiToken: [] }]);
+        else if (path.startsWith('/api/v1/') && !path.startsWith('/api/v1/cpcmd/')) expect(op.security, `${method} ${path}`).toEqual([{ crmUser: [] }]);
         else if (path.startsWith('/admin/v1/') && op.security?.length === 2) expect(op.security, `${method} ${path}`).toEqual([{ operatorBearer: [] }, { operatorSession: [] }]);
         else expect(op.security, `${method} ${path}`).toEqual([{ operatorBearer: [] }]);
       }

@@ -111,18 +111,21 @@ export async function crmApiRoutes(app: FastifyInstance, deps: CoreDeps): Promis
   });
   registerIdempotency(app, (req) => (req.crmApiToken ? req.crmCtx : undefined));
 
-  const user = { config: { crmAuth: 'user' as const } };
-  const api = { config: { crmAuth: 'api' as const } };
+  // The schemas only document the door (OpenAPI); the use cases validate, with REMP's messages.
+  const tags = ['REMP CRM'];
+  const doc = (summary: string, security?: 'crmUser' | 'crmApiToken') => ({ schema: { tags, summary, ...(security ? { security: [{ [security]: [] }] } : {}) } });
+  const user = (summary: string) => ({ config: { crmAuth: 'user' as const }, ...doc(summary, 'crmUser') });
+  const api = (summary: string) => ({ config: { crmAuth: 'api' as const }, ...doc(summary, 'crmApiToken') });
 
-  app.post('/api/v1/users/login', async (req) => signedIn(await loginEndUser(ctxOf(req), formOrJson(req), req.ip)));
-  app.post('/api/v1/users/register', async (req) => signedIn(await registerEndUser(ctxOf(req), formOrJson(req))));
-  app.get('/api/v1/user/info', user, async (req) => ({ status: 'ok', user: toRempUser(await getEndUserInfo(ctxOf(req))) }));
-  app.get('/api/v1/users/subscriptions', user, async (req) => ({
+  app.post('/api/v1/users/login', doc('Sign an end user in with email and password (form or JSON): an access token'), async (req) => signedIn(await loginEndUser(ctxOf(req), formOrJson(req), req.ip)));
+  app.post('/api/v1/users/register', doc('Register an end user (email, password): an access token'), async (req) => signedIn(await registerEndUser(ctxOf(req), formOrJson(req))));
+  app.get('/api/v1/user/info', user('The signed-in end user'), async (req) => ({ status: 'ok', user: toRempUser(await getEndUserInfo(ctxOf(req))) }));
+  app.get('/api/v1/users/subscriptions', user("The signed-in end user's subscriptions"), async (req) => ({
     status: 'ok',
     subscriptions: (await listMySubscriptions(ctxOf(req))).map((s) => ({ id: s.id, start_at: rempDate(s.start_time), end_at: rempDate(s.end_time), code: s.code, access: s.access, is_paid: s.is_paid, type: s.type })),
   }));
 
-  app.post('/api/v1/subscriptions/create', api, async (req) => {
+  app.post('/api/v1/subscriptions/create', api('Create a subscription for a user (email, subscription_type_id, is_paid, start_time, end_time, type, note); Idempotency-Key honoured'), async (req) => {
     const { subscription, type } = await createSubscription(ctxOf(req), formOrJson(req));
     return {
       status: 'ok',
@@ -131,7 +134,7 @@ export async function crmApiRoutes(app: FastifyInstance, deps: CoreDeps): Promis
     };
   });
 
-  app.post('/api/v1/payments/create', api, async (req) => {
+  app.post('/api/v1/payments/create', api('Record a paid payment with its items and meta; creates its subscription (and family codes)'), async (req) => {
     const { payment, items, subscription, type } = await createPayment(ctxOf(req), jsonPayload(req));
     return {
       status: 'ok',
@@ -147,8 +150,8 @@ export async function crmApiRoutes(app: FastifyInstance, deps: CoreDeps): Promis
   };
   const familyDeactivate = async (req: FastifyRequest) => cancelFamilyRequest(ctxOf(req), await familyPayload(req));
   for (const method of ['GET', 'POST'] as const) {
-    app.route({ method, url: '/api/v1/family/list', ...user, handler: familyList });
-    app.route({ method, url: '/api/v1/family/activate', ...user, handler: familyActivate });
-    app.route({ method, url: '/api/v1/family/deactivate', ...user, handler: familyDeactivate });
+    app.route({ method, url: '/api/v1/family/list', ...user('The family codes of the signed-in parent, with their state'), handler: familyList });
+    app.route({ method, url: '/api/v1/family/activate', ...user('Activate a family code for the signed-in user: 201 with the child subscription'), handler: familyActivate });
+    app.route({ method, url: '/api/v1/family/deactivate', ...user('Cancel one of your family codes (an accepted one also ends its child subscription)'), handler: familyDeactivate });
   }
 }
