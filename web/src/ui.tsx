@@ -54,3 +54,21 @@ export function Confirm(props: { open: boolean; title: string; children?: ReactN
     </dialog>
   );
 }
+
+/**
+ * Cursor paging: `cursors` holds the cursor of every page visited (the first is undefined), so
+ * "previous" pops and "next" pushes the cursor the API returned. Pages cost the same however deep.
+ */
+export function Pager(props: { cursors: readonly unknown[]; next: unknown; onBack: () => void; onNext: () => void; backLabel?: string; nextLabel?: string }) {
+  return (
+    <nav className="pager" aria-label="Pages">
+      <button type="button" disabled={props.cursors.length === 1} onClick={props.onBack}>
+        {props.backLabel ?? 'Previous'}
+      </button>
+      <span>Page {props.cursors.length}</span>
+      <button type="button" disabled={props.next === null || props.next === undefined} onClick={props.onNext}>
+        {props.nextLabel ?? 'Next'}
+      </button>
+    </nav>
+  );
+}

@@ -6,25 +6,13 @@ import { AppError } from '../../errors/app-error.js';
 import { toAppError } from '../../http/errors.js';
 import { sendAdminError } from './admin.errors.js';
 import * as s from './admin.schemas.js';
+import { readCookie } from '../../http/cookies.js';
 
 /** The operator console's session cookie: HttpOnly, SameSite=Lax, sent only to the admin API. */
 export const OPERATOR_COOKIE = 'hp_operator';
 const COOKIE_PATH = '/admin/v1';
 export const CSRF_HEADER = 'x-csrf-token';
 export const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-
-export function readCookie(req: FastifyRequest, name: string): string | undefined {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k !== name) continue;
-    try {
-      return decodeURIComponent(v.join('='));
-    } catch {
-      return undefined;
-    }
-  }
-  return undefined;
-}
 
 /** The signed-in operator user of this request's cookie, with the cookie's token. */
 export async function operatorSessionOf(deps: CoreDeps, req: FastifyRequest) {

@@ -7,6 +7,7 @@ import { addInstanceUser, getInstanceOverview, storeInstanceFile, type InstanceO
 import { getSession, LOGIN_PATH, loginClientUser, redeemLoginToken, SESSION_TTL_SECONDS } from '../../core/sso/sso.service.js';
 import { toAppError } from '../../http/errors.js';
 import { getSiteDashboard, switchSite } from '../../core/sites/site.service.js';
+import { readCookie } from '../../http/cookies.js';
 
 const SESSION_COOKIE = 'hp_session';
 
@@ -25,19 +26,6 @@ function page(reply: FastifyReply, status: number, title: string, body: string):
         `<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;line-height:1.5}code{background:#f3f3f3;padding:0 .25rem}</style></head>` +
         `<body><h1>${escapeHtml(title)}</h1>${body}</body></html>`,
     );
-}
-
-function readCookie(req: FastifyRequest, name: string): string | undefined {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k !== name) continue;
-    try {
-      return decodeURIComponent(v.join('='));
-    } catch {
-      return undefined; // malformed percent-encoding: no session
-    }
-  }
-  return undefined;
 }
 
 /** The SSO landing: consumes a login token, starts a session, and shows the client's page. */

@@ -1,7 +1,7 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, must } from '../api/client';
-import { Empty, ErrorState, Loading, StatusBadge } from '../ui';
+import { Empty, ErrorState, Loading, Pager, StatusBadge } from '../ui';
 
 const PAGE_SIZE = 25;
 const STATUSES = ['active', 'suspended', 'cancelled', 'deleted'] as const;
@@ -124,15 +124,7 @@ export function ClientsPage() {
               </tbody>
             </table>
           </div>
-          <nav className="pager" aria-label="Pages">
-            <button type="button" disabled={cursors.length === 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
-              Previous
-            </button>
-            <span>Page {cursors.length}</span>
-            <button type="button" disabled={page.data.next_after === null} onClick={() => setCursors((c) => [...c, page.data.next_after ?? undefined])}>
-              Next
-            </button>
-          </nav>
+          <Pager cursors={cursors} next={page.data.next_after} onBack={() => setCursors((c) => c.slice(0, -1))} onNext={() => setCursors((c) => [...c, page.data.next_after ?? undefined])} />
         </>
       )}
     </section>

@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, must } from '../api/client';
-import { Empty, ErrorState, Loading, StatusBadge } from '../ui';
+import { Empty, ErrorState, Loading, Pager, StatusBadge } from '../ui';
 
 const STATES = ['failed', 'queued', 'running', 'succeeded'] as const;
 type State = (typeof STATES)[number];
@@ -111,15 +111,7 @@ export function JobsPage() {
               </tbody>
             </table>
           </div>
-          <nav className="pager" aria-label="Pages">
-            <button type="button" disabled={cursors.length === 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
-              Newer
-            </button>
-            <span>Page {cursors.length}</span>
-            <button type="button" disabled={list.data.next_before === null} onClick={() => setCursors((c) => [...c, list.data.next_before ?? undefined])}>
-              Older
-            </button>
-          </nav>
+          <Pager cursors={cursors} next={list.data.next_before} backLabel="Newer" nextLabel="Older" onBack={() => setCursors((c) => c.slice(0, -1))} onNext={() => setCursors((c) => [...c, list.data.next_before ?? undefined])} />
         </>
       )}
     </section>
