@@ -6,6 +6,8 @@ const databases = ['pglite', ...(process.env.DATABASE_URL ? ['postgres'] : [])];
 
 export default defineConfig({
   test: {
+    // Files mostly wait on servers, databases and child processes: two at a time on a two-core machine.
+    maxWorkers: 2,
     projects: databases.map((db) => ({
       test: {
         name: db,
