@@ -1,17 +1,14 @@
-import { randomBytes } from 'node:crypto';
 import { AppError } from '../../errors/app-error.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
-import { blockedFor, recordHit, type RateLimitRule } from '../rate-limits/rate-limit.service.js';
-import { hashPassword, verifyPassword } from '../shared/passwords.js';
+import { failedLoginWait, recordFailedLogin } from '../rate-limits/rate-limit.service.js';
+import { verifyPasswordOrDummy } from '../shared/passwords.js';
 import { hmacHex, digestsEqual, randomToken, sha256Hex } from '../shared/secrets.js';
 import { findSession, insertSession, revokeSession } from '../sso/sso.repository.js';
 import * as repo from './account.repository.js';
 
 // Accounts are users that belong to no client: operator users (who sign in to the web console and
 // the SaaS portal) and portal sign-ups. Every door checks their passwords here.
-
-const DUMMY_HASH = hashPassword(randomBytes(16).toString('hex'));
 
 /**
  * The account for a good login and password, undefined otherwise. An unknown login costs the same
@@ -20,21 +17,14 @@ const DUMMY_HASH = hashPassword(randomBytes(16).toString('hex'));
 export async function checkAccountPassword(ctx: Ctx, login: unknown, password: unknown): Promise<repo.AccountUser | undefined> {
   if (typeof login !== 'string' || typeof password !== 'string' || login.length > 254 || password.length > 1024) return undefined;
   const user = await repo.findAccountByLogin(ctx.db, login);
-  if (!user || !user.password_hash || user.disabled_at) {
-    await verifyPassword(password, await DUMMY_HASH);
-    return undefined;
-  }
-  return (await verifyPassword(password, user.password_hash)) ? user : undefined;
+  const ok = await verifyPasswordOrDummy(password, user && !user.disabled_at ? user.password_hash : null);
+  return ok ? user : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Operator sessions: the web console signs an operator user in with login and password.
 
 export const OPERATOR_SESSION_TTL_SECONDS = 12 * 60 * 60;
-
-// Wrong passwords are capped per login and per address, as on the client sign-in page.
-const FAILURES_PER_LOGIN: RateLimitRule = { limit: 10, windowSeconds: 15 * 60 };
-const FAILURES_PER_ADDRESS: RateLimitRule = { limit: 50, windowSeconds: 15 * 60 };
 
 export interface OperatorSession {
   /** The cookie value; only its digest is stored. */
@@ -58,16 +48,14 @@ export async function loginOperator(ctx: Ctx, input: { login: unknown; password:
   const { login, password } = input;
   const bad = new AppError('unauthenticated', 'wrong login or password');
   if (typeof login !== 'string' || typeof password !== 'string' || login.length < 1 || login.length > 254 || password.length < 1 || password.length > 1024) throw bad;
-  const loginBucket = `login:operator:${login.toLowerCase()}`;
-  const addressBucket = `login:operator-ip:${ctx.ip ?? 'unknown'}`;
-  const wait = Math.max(await blockedFor(ctx, loginBucket, FAILURES_PER_LOGIN), await blockedFor(ctx, addressBucket, FAILURES_PER_ADDRESS));
+  const buckets = { account: `login:operator:${login.toLowerCase()}`, address: `login:operator-ip:${ctx.ip ?? 'unknown'}` };
+  const wait = await failedLoginWait(ctx, buckets);
   if (wait > 0) throw new AppError('rate_limited', `too many failed sign-ins; try again in ${wait} s`, { retryAfterSeconds: wait });
 
   const user = await checkAccountPassword(ctx, login, password);
   if (!user || user.role !== 'operator') {
     await inTransaction(ctx, async (tx) => {
-      await recordHit(tx, loginBucket, FAILURES_PER_LOGIN);
-      await recordHit(tx, addressBucket, FAILURES_PER_ADDRESS);
+      await recordFailedLogin(tx, buckets);
       await recordAudit(tx, { action: 'operator.login_failed', targetType: 'user', targetId: user?.id ?? 0, resellerId: null, actor: { kind: 'public', id: null }, after: { login } });
     });
     throw bad;

@@ -1,19 +1,13 @@
 import { AppError } from '../../errors/app-error.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
-import { blockedFor, recordHit, type RateLimitRule } from '../rate-limits/rate-limit.service.js';
+import { failedLoginWait, recordFailedLogin } from '../rate-limits/rate-limit.service.js';
 import { uniqueViolation } from '../shared/db-errors.js';
-import { hashPassword, verifyPassword } from '../shared/passwords.js';
+import { hashPassword, verifyPasswordOrDummy } from '../shared/passwords.js';
 import { randomToken, sha256Hex } from '../shared/secrets.js';
 import { parseInput } from '../shared/validation.js';
 import * as repo from './end-user.repository.js';
 import { createEndUserInput, loginInput, registerEndUserInput, type EndUser } from './end-user.schema.js';
-
-// Wrong passwords per account slow down guessing one account; per address, spraying many.
-const ACCOUNT_RULE: RateLimitRule = { limit: 10, windowSeconds: 15 * 60 };
-const ADDRESS_RULE: RateLimitRule = { limit: 50, windowSeconds: 15 * 60 };
-// Verified against when the account does not exist, so both cases cost the same time.
-const DUMMY_HASH = hashPassword(randomToken(16));
 
 export interface SignedIn {
   user: EndUser;
@@ -60,18 +54,14 @@ export async function createEndUser(ctx: Ctx, raw: unknown): Promise<EndUser> {
 export async function loginEndUser(ctx: Ctx, raw: unknown, ip: string): Promise<SignedIn> {
   const input = parseInput(loginInput, raw);
   const email = input.email.trim().toLowerCase();
-  const accountBucket = `crm-login:account:${sha256Hex(email)}`;
-  const addressBucket = `crm-login:address:${ip}`;
-  const wait = Math.max(await blockedFor(ctx, accountBucket, ACCOUNT_RULE), await blockedFor(ctx, addressBucket, ADDRESS_RULE));
+  const buckets = { account: `crm-login:account:${sha256Hex(email)}`, address: `crm-login:address:${ip}` };
+  const wait = await failedLoginWait(ctx, buckets);
   if (wait > 0) throw new AppError('rate_limited', 'Too many failed login attempts, try again later', { retryAfterSeconds: wait });
 
   const found = await repo.findSignInUser(ctx.db, email);
-  const ok = await verifyPassword(input.password, found?.password_hash ?? (await DUMMY_HASH));
-  if (!found || !found.password_hash || found.disabled_at || !ok) {
-    await inTransaction(ctx, async (tx) => {
-      await recordHit(tx, accountBucket, ACCOUNT_RULE);
-      await recordHit(tx, addressBucket, ADDRESS_RULE);
-    });
+  const ok = await verifyPasswordOrDummy(input.password, found && !found.disabled_at ? found.password_hash : null);
+  if (!found || !ok) {
+    await inTransaction(ctx, (tx) => recordFailedLogin(tx, buckets));
     throw new AppError('unauthenticated', 'Wrong credentials', { reason: 'auth_failed' });
   }
   const { password_hash: _hash, disabled_at: _disabled, ...user } = found;

@@ -22,3 +22,17 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const actual = await scryptAsync(password, Buffer.from(salt, 'base64'), expected.length, { N: Number(n), r: Number(r), p: Number(p), maxmem: 64 * 1024 * 1024 });
   return timingSafeEqual(expected, actual);
 }
+
+let dummyHash: Promise<string> | undefined;
+
+/**
+ * A sign-in's password check: against the stored hash, or, when there is none (unknown login, no
+ * password), against a throw-away hash of the same cost and false, so the time taken does not tell
+ * which logins exist.
+ */
+export async function verifyPasswordOrDummy(password: string, stored: string | null | undefined): Promise<boolean> {
+  if (stored) return verifyPassword(password, stored);
+  dummyHash ??= hashPassword(randomBytes(16).toString('hex'));
+  await verifyPassword(password, await dummyHash);
+  return false;
+}

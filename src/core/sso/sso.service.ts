@@ -5,8 +5,8 @@ import { getClient } from '../clients/client.service.js';
 import type { ClientRef } from '../clients/client.schema.js';
 import { inTransaction, type Ctx } from '../context.js';
 import { getResellerBranding } from '../resellers/reseller.service.js';
-import { blockedFor, recordHit, type RateLimitRule } from '../rate-limits/rate-limit.service.js';
-import { hashPassword, verifyPassword } from '../shared/passwords.js';
+import { failedLoginWait, recordFailedLogin } from '../rate-limits/rate-limit.service.js';
+import { verifyPasswordOrDummy } from '../shared/passwords.js';
 import { randomToken, sha256Hex } from '../shared/secrets.js';
 import * as repo from './sso.repository.js';
 
@@ -93,12 +93,6 @@ export async function getSession(ctx: Ctx, token: string) {
   return repo.findSession(ctx.db, sha256Hex(token), ctx.clock());
 }
 
-// Wrong passwords for one account, and from one address, are capped: a password login page is
-// what people try guesses on.
-const LOGIN_FAILURES_PER_ACCOUNT: RateLimitRule = { limit: 10, windowSeconds: 15 * 60 };
-const LOGIN_FAILURES_PER_ADDRESS: RateLimitRule = { limit: 50, windowSeconds: 15 * 60 };
-const DUMMY_HASH = hashPassword(randomToken(16));
-
 /**
  * A client's own user (an instance's users, a site's admin) signs in with login and password.
  * Unknown login and wrong password are one answer; a suspended client refuses even the right one.
@@ -107,17 +101,13 @@ export async function loginClientUser(ctx: Ctx, input: { clientId: number; login
   const { clientId, login, password } = input;
   const bad = new AppError('unauthenticated', 'wrong login or password');
   if (typeof login !== 'string' || typeof password !== 'string' || login.length < 1 || login.length > 254 || password.length > 1024) throw bad;
-  const accountBucket = `login:client:${clientId}:${login.toLowerCase()}`;
-  const addressBucket = `login:ip:${ctx.ip ?? 'unknown'}`;
-  const wait = Math.max(await blockedFor(ctx, accountBucket, LOGIN_FAILURES_PER_ACCOUNT), await blockedFor(ctx, addressBucket, LOGIN_FAILURES_PER_ADDRESS));
+  const buckets = { account: `login:client:${clientId}:${login.toLowerCase()}`, address: `login:ip:${ctx.ip ?? 'unknown'}` };
+  const wait = await failedLoginWait(ctx, buckets);
   if (wait > 0) throw new AppError('rate_limited', `too many failed logins; try again in ${wait} s`, { retryAfterSeconds: wait });
   const user = await repo.findClientUserByLogin(ctx.db, clientId, login);
-  const ok = user?.password_hash ? await verifyPassword(password, user.password_hash) : (await verifyPassword(password, await DUMMY_HASH), false);
+  const ok = await verifyPasswordOrDummy(password, user?.password_hash);
   if (!user || !ok) {
-    await inTransaction(ctx, async (tx) => {
-      await recordHit(tx, accountBucket, LOGIN_FAILURES_PER_ACCOUNT);
-      await recordHit(tx, addressBucket, LOGIN_FAILURES_PER_ADDRESS);
-    });
+    await inTransaction(ctx, (tx) => recordFailedLogin(tx, buckets));
     throw bad;
   }
   if (user.status !== 'active') throw new AppError('invalid_state', 'this account is suspended: its users cannot sign in');
