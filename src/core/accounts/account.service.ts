@@ -3,7 +3,7 @@ import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
 import { failedLoginWait, recordFailedLogin } from '../rate-limits/rate-limit.service.js';
 import { verifyPasswordOrDummy } from '../shared/passwords.js';
-import { hmacHex, digestsEqual, randomToken, sha256Hex } from '../shared/secrets.js';
+import { randomToken, sha256Hex } from '../shared/secrets.js';
 import { findSession, insertSession, revokeSession } from '../sso/sso.repository.js';
 import * as repo from './account.repository.js';
 
@@ -86,17 +86,4 @@ export async function logoutOperator(ctx: Ctx, token: string): Promise<void> {
     await revokeSession(tx.db, sha256Hex(token), tx.clock());
     await recordAudit(tx, { action: 'operator.logged_out', targetType: 'user', targetId: session.userId, resellerId: null, actor: { kind: 'user', id: session.userId } });
   });
-}
-
-/**
- * The anti-forgery token of a session: a keyed digest of the session token, so it is bound to the
- * session and needs no storage. The console reads it from the API and sends it back in a header with
- * every change; a cross-site page can neither read it nor compute it.
- */
-export function csrfTokenFor(ctx: Pick<Ctx, 'settings'>, sessionToken: string): string {
-  return hmacHex(ctx.settings.secret, `operator-csrf:${sessionToken}`);
-}
-
-export function csrfTokenValid(ctx: Pick<Ctx, 'settings'>, sessionToken: string, given: unknown): boolean {
-  return typeof given === 'string' && /^[0-9a-f]{64}$/.test(given) && digestsEqual(csrfTokenFor(ctx, sessionToken), given);
 }

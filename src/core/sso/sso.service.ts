@@ -7,7 +7,7 @@ import { inTransaction, type Ctx } from '../context.js';
 import { getResellerBranding } from '../resellers/reseller.service.js';
 import { failedLoginWait, recordFailedLogin } from '../rate-limits/rate-limit.service.js';
 import { verifyPasswordOrDummy } from '../shared/passwords.js';
-import { randomToken, sha256Hex } from '../shared/secrets.js';
+import { digestsEqual, hmacHex, randomToken, sha256Hex } from '../shared/secrets.js';
 import * as repo from './sso.repository.js';
 
 export const LOGIN_TOKEN_TTL_SECONDS = 60;
@@ -119,4 +119,17 @@ export async function loginClientUser(ctx: Ctx, input: { clientId: number; login
     await recordAudit(tx, { action: 'client.logged_in', targetType: 'client', targetId: clientId, resellerId: user.reseller_id, actor: { kind: 'user', id: user.id }, after: { user_id: user.id, session_expires_at: expiresAt, method: 'password' } });
     return { token: sessionToken, userId: user.id, clientId, expiresAt };
   });
+}
+
+/**
+ * The anti-forgery token of a session (an operator's console session or a client's): a keyed digest
+ * of the session token, so it is bound to the session and needs no storage. Pages and the console
+ * send it back with every change; a cross-site page can neither read it nor compute it.
+ */
+export function csrfTokenFor(ctx: Pick<Ctx, 'settings'>, sessionToken: string): string {
+  return hmacHex(ctx.settings.secret, `session-csrf:${sessionToken}`);
+}
+
+export function csrfTokenValid(ctx: Pick<Ctx, 'settings'>, sessionToken: string, given: unknown): boolean {
+  return typeof given === 'string' && /^[0-9a-f]{64}$/.test(given) && digestsEqual(csrfTokenFor(ctx, sessionToken), given);
 }

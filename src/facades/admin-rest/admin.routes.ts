@@ -29,7 +29,7 @@ import { toAppError } from '../../http/errors.js';
 import { registerIdempotency } from '../../http/idempotency.js';
 import { sendAdminError } from './admin.errors.js';
 import { CSRF_HEADER, operatorSessionOf, SAFE_METHODS } from './operator-session.routes.js';
-import { csrfTokenValid } from '../../core/accounts/account.service.js';
+import { csrfTokenValid } from '../../core/sso/sso.service.js';
 import { getOverview } from '../../core/overview/overview.service.js';
 import { createEndUserFromAdmin, crmAdminRoutes } from './crm.admin.routes.js';
 import * as s from './admin.schemas.js';

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { csrfTokenFor, csrfTokenValid, getOperatorSession, loginOperator, logoutOperator, OPERATOR_SESSION_TTL_SECONDS } from '../../core/accounts/account.service.js';
+import { csrfTokenFor, csrfTokenValid } from '../../core/sso/sso.service.js';
+import { getOperatorSession, loginOperator, logoutOperator, OPERATOR_SESSION_TTL_SECONDS } from '../../core/accounts/account.service.js';
 import { ctxFor, type CoreDeps } from '../../core/context.js';
 import { AppError } from '../../errors/app-error.js';
 import { toAppError } from '../../http/errors.js';

@@ -1,10 +1,9 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type ErrorCode } from '../../errors/app-error.js';
 import { getClientForOperator } from '../../core/clients/client.service.js';
 import { ctxFor, type CoreDeps } from '../../core/context.js';
 import { addInstanceUser, getInstanceOverview, storeInstanceFile, type InstanceOverview } from '../../core/saas/saas.service.js';
-import { getSession, LOGIN_PATH, loginClientUser, redeemLoginToken, SESSION_TTL_SECONDS } from '../../core/sso/sso.service.js';
+import { csrfTokenFor, csrfTokenValid, getSession, LOGIN_PATH, loginClientUser, redeemLoginToken, SESSION_TTL_SECONDS } from '../../core/sso/sso.service.js';
 import { toAppError } from '../../http/errors.js';
 import { getSiteDashboard, switchSite } from '../../core/sites/site.service.js';
 import { readCookie } from '../../http/cookies.js';
@@ -104,16 +103,6 @@ export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promi
   });
 
 
-  // Every form that changes something carries a token bound to the session: a cross-site page
-  // cannot read it, so it cannot post as the signed-in user (on top of SameSite=Lax).
-  const csrfFor = (sessionToken: string) => createHmac('sha256', deps.settings.secret).update(`console-form:${sessionToken}`).digest('base64url');
-  const csrfOk = (sessionToken: string, given: unknown) => {
-    if (typeof given !== 'string') return false;
-    const want = Buffer.from(csrfFor(sessionToken));
-    const got = Buffer.from(given);
-    return want.length === got.length && timingSafeEqual(want, got);
-  };
-
   /** The signed-in session when it covers this client; undefined otherwise. */
   const sessionFor = async (req: FastifyRequest, clientId: number) => {
     const token = readCookie(req, SESSION_COOKIE) ?? '';
@@ -156,7 +145,7 @@ export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promi
     });
     const done = (req.query as { done?: unknown }).done;
     const notice = done === 'user' ? 'User added.' : done === 'file' ? 'File stored.' : '';
-    if (view) return page(reply, 200, view.name ?? `Instance ${id}`, `<p>Signed in to <code>${escapeHtml(view.name ?? String(id))}</code> as <code>${escapeHtml(session.login)}</code>.</p>${instancePage(view, csrfFor(session.token), notice)}`);
+    if (view) return page(reply, 200, view.name ?? `Instance ${id}`, `<p>Signed in to <code>${escapeHtml(view.name ?? String(id))}</code> as <code>${escapeHtml(session.login)}</code>.</p>${instancePage(view, csrfTokenFor(deps, session.token), notice)}`);
     const client = await getClientForOperator(ctxFor(deps, { kind: 'system' }, req.log), id);
     const domains = client.domains.map((d) => `<li><code>${escapeHtml(d.name)}</code> — ${escapeHtml(d.status)}</li>`).join('');
     return page(reply, 200, client.name ?? `Client ${client.id}`, `<p>Signed in as the account administrator.</p><h2>Domains</h2><ul>${domains || '<li>none</li>'}</ul>`);
@@ -195,7 +184,7 @@ export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promi
       const session = id ? await sessionFor(req, id) : undefined;
       if (!id || !session) return page(reply, 401, 'Please log in', id ? signIn(id) : '<p>No such account.</p>');
       const body = (req.body ?? {}) as Record<string, unknown>;
-      if (!csrfOk(session.token, body.csrf)) return page(reply, 403, 'This form has expired', `<p>Reload <a href="/console/clients/${id}">the page</a> and try again.</p>`);
+      if (!csrfTokenValid(deps, session.token, body.csrf)) return page(reply, 403, 'This form has expired', `<p>Reload <a href="/console/clients/${id}">the page</a> and try again.</p>`);
       try {
         await run(ctxFor(deps, { kind: 'user', userId: session.user_id }, req.log, req), id, body);
         return reply.code(303).header('cache-control', 'no-store').redirect(`/console/clients/${id}?done=${done}`);
