@@ -150,12 +150,6 @@ export async function isInstanceUser(db: Executor, clientId: number, userId: num
   return r !== undefined;
 }
 
-/** The instance's own owner account: the first end user, made with the instance (admin aside). */
-export async function instanceOwnerUserId(db: Executor, clientId: number): Promise<number | undefined> {
-  const r = await db.selectFrom('users').select('id').where('client_id', '=', clientId).where('role', '=', 'end_user').orderBy('id').limit(1).executeTakeFirst();
-  return r?.id;
-}
-
 export async function countInstanceUsers(db: Executor, clientId: number): Promise<number> {
   const r = await db.selectFrom('users').select(sql<number>`count(*)::int`.as('n')).where('client_id', '=', clientId).where('disabled_at', 'is', null).executeTakeFirstOrThrow();
   return r.n;

@@ -354,8 +354,9 @@ async function requireInstanceManager(ctx: Ctx, row: repo.InstanceRow): Promise<
   if (isOperator(ctx) || ctx.actor.kind !== 'user' || row.owner_user_id === ctx.actor.userId) return;
   const userId = ctx.actor.userId;
   const users = await repo.instanceUsers(ctx.db, row.id);
-  const me = users.find((u) => u.id === userId);
-  if (me?.role === 'client_admin' || (await repo.instanceOwnerUserId(ctx.db, row.id)) === userId) return;
+  // The owner is the instance's first end user, made with it (as upgradeInstance finds it too).
+  const owner = users.find((u) => u.role === 'end_user');
+  if (users.find((u) => u.id === userId)?.role === 'client_admin' || owner?.id === userId) return;
   throw new AppError('forbidden', 'only the owner of this database may add users to it');
 }
 

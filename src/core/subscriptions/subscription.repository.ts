@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
-import type { ExtensionMethod, PaymentStatus, SubscriptionKind } from '../../db/schema.js';
+import type { ExtensionMethod, PaymentStatus } from '../../db/schema.js';
+import type { Subscription } from './subscription.schema.js';
 
 const typeColumns = ['id', 'code', 'name', 'length_days', 'access', 'extension_method', 'plan_id', 'created_at'] as const;
 const subColumns = ['id', 'user_id', 'subscription_type_id', 'start_time', 'end_time', 'is_paid', 'type', 'note', 'meta', 'payment_id', 'renewed_subscription_id', 'created_at'] as const;
@@ -27,18 +28,8 @@ export async function findPlanIdByUid(db: Executor, uid: string) {
   return db.selectFrom('plans').select('id').where('uid', '=', uid).executeTakeFirst();
 }
 
-export interface NewSubscription {
-  user_id: number;
-  subscription_type_id: number;
-  start_time: Date;
-  end_time: Date;
-  is_paid: boolean;
-  type: SubscriptionKind;
-  note: string | null;
-  meta: Record<string, string>;
-  payment_id: number | null;
-  created_at: Date;
-}
+/** A subscription before it is stored: the database gives the id; a renewal link comes later. */
+export type NewSubscription = Omit<Subscription, 'id' | 'renewed_subscription_id'>;
 
 export async function insertSubscription(db: Executor, row: NewSubscription) {
   return db

@@ -102,7 +102,6 @@ export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promi
     }
   });
 
-
   /** The signed-in session when it covers this client; undefined otherwise. */
   const sessionFor = async (req: FastifyRequest, clientId: number) => {
     const token = readCookie(req, SESSION_COOKIE) ?? '';
