@@ -1,101 +1,18 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect } from 'react';
-import { api, must, setCsrfToken } from './api/client';
-import { ClientsPage } from './pages/Clients';
-import { DashboardPage } from './pages/Dashboard';
-import { JobsPage } from './pages/Jobs';
-import { LoginPage } from './pages/Login';
-import { ResellersPage } from './pages/Resellers';
-import { Link, navigate, useLocation } from './router';
-import { ErrorState, Loading } from './ui';
+import { ActivatePage } from './activate/ActivatePage';
+import { ClientApp } from './client/ClientApp';
+import { OperatorApp } from './operator/OperatorApp';
+import { ResellerApp } from './reseller/ResellerApp';
+import { useLocation } from './router';
 
-const PAGES = [
-  { path: '/', label: 'Dashboard', page: DashboardPage },
-  { path: '/resellers', label: 'Resellers', page: ResellersPage },
-  { path: '/clients', label: 'Clients', page: ClientsPage },
-  { path: '/jobs', label: 'Jobs', page: JobsPage },
-];
-
-export function useSession() {
-  return useQuery({
-    queryKey: ['session'],
-    queryFn: async () => {
-      const state = await must(api.GET('/admin/v1/session'));
-      const session = state.signed_in ? state : null;
-      setCsrfToken(session?.csrf_token);
-      return session;
-    },
-    staleTime: 60_000,
-  });
-}
-
+/**
+ * One bundle, four areas, each with its own session and sign-in: the operator console at /console,
+ * the reseller console at /console/reseller, the client admin's at /console/my, and the family-code
+ * activation page at /console/activate. Each area owns the paths under its prefix.
+ */
 export function App() {
-  const session = useSession();
   const { path } = useLocation();
-  const queryClient = useQueryClient();
-  const logout = useMutation({
-    mutationFn: () => must(api.DELETE('/admin/v1/session')),
-    onSuccess: () => {
-      setCsrfToken(undefined);
-      queryClient.clear();
-      navigate('/login', true);
-    },
-  });
-
-  const current = PAGES.find((p) => p.path === path);
-  useTitle(session.data ? (current?.label ?? 'Not found') : 'Sign in');
-
-  const signedIn = Boolean(session.data);
-  useEffect(() => {
-    if (session.isPending || session.isError) return;
-    if (!signedIn && path !== '/login') navigate(`/login?next=${encodeURIComponent(path)}`, true);
-    if (signedIn && path === '/login') navigate('/', true);
-  }, [signedIn, path, session.isPending, session.isError]);
-
-  if (session.isPending) return <Loading />;
-  if (session.isError) return <ErrorState error={session.error} retry={() => void session.refetch()} />;
-  if (!session.data) return <LoginPage />;
-
-  const Page = current?.page;
-  return (
-    <>
-      <a className="skip" href="#main">
-        Skip to content
-      </a>
-      <header className="top">
-        <span className="brand">Hostplane</span>
-        <nav aria-label="Main">
-          {PAGES.map((p) => (
-            <Link key={p.path} to={p.path} aria-current={p.path === path ? 'page' : undefined}>
-              {p.label}
-            </Link>
-          ))}
-        </nav>
-        <span className="who">
-          {session.data.user.login}{' '}
-          <button type="button" className="link" onClick={() => logout.mutate()} disabled={logout.isPending}>
-            Sign out
-          </button>
-        </span>
-      </header>
-      <main id="main" tabIndex={-1}>
-        {Page ? (
-          <Page />
-        ) : (
-          <section>
-            <h1>Page not found</h1>
-            <p>
-              <Link to="/">Back to the dashboard</Link>
-            </p>
-          </section>
-        )}
-      </main>
-    </>
-  );
-}
-
-function useTitle(title: string) {
-  useEffect(() => {
-    document.title = `${title} · Hostplane`;
-  }, [title]);
+  if (path === '/activate') return <ActivatePage />;
+  if (path === '/reseller' || path.startsWith('/reseller/')) return <ResellerApp />;
+  if (path === '/my' || path.startsWith('/my/')) return <ClientApp />;
+  return <OperatorApp />;
 }

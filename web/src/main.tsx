@@ -5,9 +5,10 @@ import { ApiError } from './api/client';
 import { App } from './App';
 import './styles.css';
 
-// A 401 anywhere means the session ended (expired, signed out elsewhere): back to the sign-in page.
+// A 401 anywhere means the session ended (expired, signed out elsewhere): every area's session query
+// (['session', area]) drops to signed-out, so its app shows its sign-in page.
 const onError = (err: unknown) => {
-  if (err instanceof ApiError && err.status === 401) queryClient.setQueryData(['session'], null);
+  if (err instanceof ApiError && err.status === 401) queryClient.setQueriesData({ queryKey: ['session'] }, null);
 };
 
 const queryClient: QueryClient = new QueryClient({

@@ -1,7 +1,7 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { api, ApiError, must, setCsrfToken } from '../api/client';
-import { navigate } from '../router';
+import { api, ApiError, must, setCsrfToken } from '../../api/client';
+import { navigate } from '../../router';
 
 export function LoginPage() {
   const queryClient = useQueryClient();
@@ -12,7 +12,7 @@ export function LoginPage() {
     mutationFn: () => must(api.POST('/admin/v1/session', { body: { login, password } })),
     onSuccess: (session) => {
       setCsrfToken(session.csrf_token);
-      queryClient.setQueryData(['session'], session);
+      queryClient.setQueryData(['session', 'operator'], session);
       const next = new URLSearchParams(window.location.search).get('next');
       navigate(next && next.startsWith('/') && !next.startsWith('//') && next !== '/login' ? next : '/', true);
     },

@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api, must } from '../api/client';
-import { Empty, ErrorState, Loading, Pager, StatusBadge } from '../ui';
+import { api, must } from '../../api/client';
+import { Empty, ErrorState, Loading, Pager, StatusBadge } from '../../ui';
 
 const STATES = ['failed', 'queued', 'running', 'succeeded'] as const;
 type State = (typeof STATES)[number];

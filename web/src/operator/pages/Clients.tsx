@@ -1,7 +1,7 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { api, must } from '../api/client';
-import { Empty, ErrorState, Loading, Pager, StatusBadge } from '../ui';
+import { api, must } from '../../api/client';
+import { Empty, ErrorState, Loading, Pager, StatusBadge } from '../../ui';
 
 const PAGE_SIZE = 25;
 const STATUSES = ['active', 'suspended', 'cancelled', 'deleted'] as const;

@@ -1,7 +1,7 @@
 import { useQuery } from '@tanstack/react-query';
-import { api, must } from '../api/client';
-import { Link } from '../router';
-import { Empty, ErrorState, Loading } from '../ui';
+import { api, must } from '../../api/client';
+import { Link } from '../../router';
+import { Empty, ErrorState, Loading } from '../../ui';
 
 function Counts({ title, counts, id }: { title: string; counts: Record<string, number>; id: string }) {
   return (

@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api, must, type Reseller } from '../api/client';
-import { Confirm, Empty, ErrorState, Loading, StatusBadge } from '../ui';
+import { api, must, type Reseller } from '../../api/client';
+import { Confirm, Empty, ErrorState, Loading, StatusBadge } from '../../ui';
 
 type Action = { kind: 'approve' | 'suspend' | 'activate'; reseller: Reseller };
 const STATUSES = ['', 'pending', 'active', 'suspended'] as const;

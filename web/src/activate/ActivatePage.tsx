@@ -1,0 +1,9 @@
+// The family-code activation area: built in the issue 7 work, not yet here.
+export function ActivatePage() {
+  return (
+    <main id="main">
+      <h1>Not available yet</h1>
+      <p>This part of the console is not built yet.</p>
+    </main>
+  );
+}
