@@ -1,4 +1,4 @@
-import { useEffect, useId, useRef, type ReactNode } from 'react';
+import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
 
 export function ErrorState({ error, retry }: { error: unknown; retry?: () => void }) {
   return (
@@ -70,5 +70,29 @@ export function Pager(props: { cursors: readonly unknown[]; next: unknown; onBac
         {props.nextLabel ?? 'Next'}
       </button>
     </nav>
+  );
+}
+
+/** Copies a value (an MX host, an activation URL, a key) to the clipboard and says so for a moment. */
+export function CopyButton({ value, label = 'Copy' }: { value: string; label?: string }) {
+  const [done, setDone] = useState<'copied' | 'failed' | null>(null);
+  useEffect(() => {
+    if (!done) return;
+    const t = setTimeout(() => setDone(null), 2000);
+    return () => clearTimeout(t);
+  }, [done]);
+  const copy = () => {
+    navigator.clipboard.writeText(value).then(
+      () => setDone('copied'),
+      () => setDone('failed'),
+    );
+  };
+  return (
+    <button type="button" className="copy" onClick={copy} aria-label={`${label}: ${value}`}>
+      {done === 'copied' ? 'Copied' : done === 'failed' ? 'Copy failed' : label}
+      <span className="visually-hidden" aria-live="polite">
+        {done === 'copied' ? 'Copied to the clipboard' : ''}
+      </span>
+    </button>
   );
 }
