@@ -299,6 +299,7 @@ export interface Database {
   family_subscription_types: FamilySubscriptionTypesTable;
   family_requests: FamilyRequestsTable;
   subscription_clients: SubscriptionClientsTable;
+  reseller_sessions: ResellerSessionsTable;
 }
 
 /** The client a user's subscriptions on a package grant (migration 0011). */
@@ -440,4 +441,16 @@ export interface FamilyRequestsTable {
   accepted_at: NullableTimestamp;
   canceled_at: NullableTimestamp;
   expires_at: NullableTimestamp;
+}
+
+/** A reseller's web console session, opened with its login or its API token and key (migration 0012). */
+export interface ResellerSessionsTable {
+  id: Generated<number>;
+  token_digest: string;
+  reseller_id: number;
+  user_id: number | null;
+  method: 'password' | 'key';
+  expires_at: Timestamp;
+  revoked_at: NullableTimestamp;
+  created_at: Generated<Date>;
 }

@@ -141,6 +141,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
       components: {
         securitySchemes: {
           resellerBasic: { type: 'http', scheme: 'basic', description: 'user = reseller API token, password = reseller API key' },
+          resellerSession: { type: 'apiKey', in: 'cookie', name: 'hp_reseller', description: 'web console session of a reseller (POST /v1/session); changes also need the X-CSRF-Token header' },
           operatorBearer: { type: 'http', scheme: 'bearer', description: 'operator API key' },
           operatorSession: { type: 'apiKey', in: 'cookie', name: 'hp_operator', description: 'web console session of an operator user (POST /admin/v1/session); changes also need the X-CSRF-Token header' },
           crmUser: { type: 'http', scheme: 'bearer', description: 'REMP CRM: an end user\'s access token (POST /api/v1/users/login)' },

@@ -60,3 +60,12 @@ export async function updateReseller(db: Executor, id: number, patch: Updateable
 export async function findResellerBranding(db: Executor, id: number) {
   return db.selectFrom('resellers').select(['login_hostname', 'tags']).where('id', '=', id).executeTakeFirst();
 }
+
+export async function findOwnCredentials(db: Executor, id: number) {
+  return db
+    .selectFrom('resellers as r')
+    .leftJoin('users as u', (join) => join.onRef('u.reseller_id', '=', 'r.id').on('u.role', '=', 'reseller'))
+    .select(['r.api_token', 'r.approved_at', 'u.login'])
+    .where('r.id', '=', id)
+    .executeTakeFirst();
+}

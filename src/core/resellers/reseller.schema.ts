@@ -81,3 +81,24 @@ export interface ResellerCredentials {
   api_token: string;
   api_key: string;
 }
+
+export const RESELLER_PASSWORD_MIN = 10;
+
+/** The reseller's web console sign-in, set by an operator on approval or later. */
+export const resellerLoginInput = z
+  .object({
+    login: z.string().trim().min(3, 'is too short (minimum is 3 characters)').max(254, 'is too long (maximum is 254 characters)').regex(/^\S+$/, 'must not contain spaces'),
+    password: z.string().min(RESELLER_PASSWORD_MIN, `is too short (minimum is ${RESELLER_PASSWORD_MIN} characters)`).max(1024, 'is too long (maximum is 1024 characters)'),
+  })
+  .strict();
+export type ResellerLoginInput = z.input<typeof resellerLoginInput>;
+
+/** Approval may set the console sign-in at once; without a login the reseller's username is used. */
+export const approveResellerInput = z
+  .object({
+    login: resellerLoginInput.shape.login.optional(),
+    password: resellerLoginInput.shape.password.optional(),
+  })
+  .strict()
+  .refine((v) => v.login === undefined || v.password !== undefined, { path: ['password'], message: "can't be blank when a login is given" });
+export type ApproveResellerInput = z.input<typeof approveResellerInput>;

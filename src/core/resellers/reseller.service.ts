@@ -5,10 +5,17 @@ import { issueCaptcha, solveCaptcha, type Captcha } from '../captcha/captcha.ser
 import { inTransaction, type Ctx } from '../context.js';
 import { blockedFor, recordHit, type RateLimitRule } from '../rate-limits/rate-limit.service.js';
 import { uniqueViolation } from '../shared/db-errors.js';
+import { hashPassword } from '../shared/passwords.js';
 import { randomToken, sha256Hex } from '../shared/secrets.js';
 import { parseInput, zodIssuesToFields } from '../shared/validation.js';
 import * as repo from './reseller.repository.js';
+import { endKeySessions, storeResellerLogin } from './reseller-login.service.js';
+import { listPackages } from '../packages/package.service.js';
+import type { Package } from '../packages/package.schema.js';
 import {
+  approveResellerInput,
+  resellerLoginInput,
+  type ApproveResellerInput,
   createResellerInput,
   signUpResellerInput,
   updateResellerInput,
@@ -148,8 +155,15 @@ export async function signUpReseller(ctx: Ctx, raw: unknown, ip: string): Promis
   });
 }
 
-/** Approval issues the reseller's token and key; they are shown this once. */
-export async function approveReseller(ctx: Ctx, id: number): Promise<{ reseller: Reseller; credentials: ResellerCredentials }> {
+/**
+ * Approval issues the reseller's token and key; they are shown this once. With a password it also
+ * sets the reseller's web console sign-in (login defaults to its username), in the same transaction.
+ */
+export async function approveReseller(ctx: Ctx, id: number, raw: ApproveResellerInput = {}): Promise<{ reseller: Reseller; credentials: ResellerCredentials; login?: string }> {
+  const input = parseInput(approveResellerInput, raw ?? {});
+  const password = input.password;
+  // The slow hash runs before the transaction; the default login needs the reseller, read again inside.
+  const passwordHash = password !== undefined ? await hashPassword(password) : undefined;
   return inTransaction(ctx, async (tx) => {
     const existing = await repo.findResellerById(tx.db, id);
     if (!existing) throw AppError.notFound('reseller');
@@ -165,7 +179,10 @@ export async function approveReseller(ctx: Ctx, id: number): Promise<{ reseller:
     );
     if (!reseller) throw new AppError('invalid_state', 'reseller is no longer pending');
     await recordAudit(tx, resellerEvent('reseller.approved', existing, reseller));
-    return { reseller, credentials };
+    if (passwordHash === undefined) return { reseller, credentials };
+    const login = parseInput(resellerLoginInput.shape.login, input.login ?? reseller.username);
+    const stored = await storeResellerLogin(tx, reseller, { login, passwordHash });
+    return { reseller, credentials, login: stored.login };
   });
 }
 
@@ -222,4 +239,34 @@ export async function updateReseller(ctx: Ctx, id: number, raw: UpdateResellerIn
 
 export async function getResellerBranding(ctx: Ctx, id: number) {
   return repo.findResellerBranding(ctx.db, id);
+}
+
+/** What a reseller sees of its own API credentials: the token (the key is never shown again) and its console login. */
+export async function getOwnCredentials(ctx: Ctx): Promise<{ api_token: string | null; approved_at: Date | null; login: string | null }> {
+  const resellerId = ownResellerId(ctx);
+  const row = await repo.findOwnCredentials(ctx.db, resellerId);
+  if (!row) throw AppError.notFound('reseller');
+  return row;
+}
+
+/** A reseller replaces its own key; sessions opened with the old key end, except `keepSessionToken`'s. */
+export async function rotateOwnCredentials(ctx: Ctx, keepSessionToken?: string): Promise<ResellerCredentials> {
+  const resellerId = ownResellerId(ctx);
+  return inTransaction(ctx, async (tx) => {
+    const { credentials } = await rotateResellerCredentials(tx, resellerId);
+    await endKeySessions(tx, resellerId, keepSessionToken);
+    return credentials;
+  });
+}
+
+/** The packages a reseller may sell, as creating a client checks them: sharing a tag, or all for an untagged reseller. */
+export async function listSellablePackages(ctx: Ctx): Promise<Package[]> {
+  const reseller = await getReseller(ctx, ownResellerId(ctx));
+  const packages = await listPackages(ctx);
+  return reseller.tags.length === 0 ? packages : packages.filter((p) => p.tags.some((t) => reseller.tags.includes(t)));
+}
+
+function ownResellerId(ctx: Ctx): number {
+  if (ctx.actor.kind !== 'reseller') throw new AppError('forbidden', 'only a reseller has its own credentials and packages');
+  return ctx.actor.resellerId;
 }

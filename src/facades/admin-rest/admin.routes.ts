@@ -22,6 +22,7 @@ import {
   suspendReseller,
   updateReseller,
 } from '../../core/resellers/reseller.service.js';
+import { setResellerLogin } from '../../core/resellers/reseller-login.service.js';
 import { createWebhookInput, toWebhookDeliveryOut, toWebhookEndpointOut, webhookDeliveryOut, webhookEndpointOut } from '../../core/webhooks/webhook.schema.js';
 import { createWebhookEndpoint, deleteWebhookEndpoint, listWebhookDeliveries, listWebhookEndpoints, replayWebhookDelivery } from '../../core/webhooks/webhook.service.js';
 import { AppError } from '../../errors/app-error.js';
@@ -200,8 +201,27 @@ export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Pro
   app.patch('/admin/v1/resellers/:id', { schema: { tags, security, params: s.idParams, body: updateResellerInput, response: resellerOut } }, async (req) =>
     toAdminReseller(await updateReseller(ctxOf(req), idParam(req, 'reseller'), req.body as never)),
   );
-  app.post('/admin/v1/resellers/:id/approve', { schema: { tags, security, summary: 'Approve a pending sign-up; returns its credentials once', params: s.idParams, response: credsOut } }, async (req) =>
-    withCredentials(await approveReseller(ctxOf(req), idParam(req, 'reseller'))),
+  app.post(
+    '/admin/v1/resellers/:id/approve',
+    {
+      schema: {
+        tags,
+        security,
+        summary: "Approve a pending sign-up; returns its credentials once. With a password, also sets the reseller's web console sign-in (login defaults to its username)",
+        params: s.idParams,
+        body: s.approveResellerBody,
+        response: { 200: s.adminResellerApproved, ...errors },
+      },
+    },
+    async (req) => {
+      const approved = await approveReseller(ctxOf(req), idParam(req, 'reseller'), (req.body ?? {}) as never);
+      return { ...withCredentials(approved), login: approved.login ?? null };
+    },
+  );
+  app.put(
+    '/admin/v1/resellers/:id/login',
+    { schema: { tags, security, summary: "Set or reset an approved reseller's web console login and password; sessions opened with the old password end", params: s.idParams, body: s.resellerLoginBody, response: { 200: s.resellerLoginOut, ...errors } } },
+    async (req) => setResellerLogin(ctxOf(req), idParam(req, 'reseller'), req.body),
   );
   app.post('/admin/v1/resellers/:id/rotate-key', { schema: { tags, security, summary: 'Issue a new token and key; the old pair stops working', params: s.idParams, response: credsOut } }, async (req) =>
     withCredentials(await rotateResellerCredentials(ctxOf(req), idParam(req, 'reseller'))),

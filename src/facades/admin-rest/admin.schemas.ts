@@ -30,6 +30,12 @@ export const adminReseller = z.object({
 
 export const adminResellerWithCredentials = adminReseller.extend({ api_token: z.string(), api_key: z.string() });
 
+// The reseller's web console sign-in (set on approval or later); the password is never returned.
+export const approveResellerBody = z.object({ login: z.string().optional().describe('defaults to the username'), password: z.string().optional().describe('at least 10 characters') }).optional();
+export const adminResellerApproved = adminResellerWithCredentials.extend({ login: z.string().nullable().describe('the console login, when a password was set') });
+export const resellerLoginBody = z.object({ login: z.string(), password: z.string().describe('at least 10 characters') });
+export const resellerLoginOut = z.object({ user_id: z.number().int(), login: z.string() });
+
 export const adminFeature = z.object({
   id: z.number().int(),
   code: z.string().nullable(),

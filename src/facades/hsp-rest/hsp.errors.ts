@@ -18,7 +18,8 @@ const statusOf: Record<ErrorCode, number> = {
 /** HSP errors always read `{"errors": {"<field>": [...], "base": [...]}}`. */
 export function sendHspError(reply: FastifyReply, err: AppError): FastifyReply {
   const status = typeof err.details.status === 'number' ? err.details.status : statusOf[err.code];
-  if (err.code === 'unauthenticated') reply.header('www-authenticate', 'Basic realm="Hostplane reseller API", charset="UTF-8"');
+  // A console request (session cookie) gets no Basic challenge, so the browser shows no password prompt.
+  if (err.code === 'unauthenticated' && !/(?:^|;\s*)hp_reseller=/.test(reply.request.headers.cookie ?? '')) reply.header('www-authenticate', 'Basic realm="Hostplane reseller API", charset="UTF-8"');
   if (err.code === 'rate_limited' && err.details.retryAfterSeconds) reply.header('retry-after', String(err.details.retryAfterSeconds));
   const errors = err.code === 'validation_failed' && err.details.fields ? err.details.fields : { base: [err.code === 'not_found' ? 'Not found' : err.message] };
   return reply.code(status).send({ errors });

@@ -2,13 +2,13 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { listAuditEvents } from '../../core/audit/audit.service.js';
-import { cancelClient, createClient, getClient, listClients, updateClient } from '../../core/clients/client.service.js';
+import { cancelClient, createClient, getClient, listClients, searchClients, updateClient } from '../../core/clients/client.service.js';
 import type { ClientRef } from '../../core/clients/client.schema.js';
 import { ctxFor, type CoreDeps, type Ctx } from '../../core/context.js';
 import { authenticateReseller } from '../../core/credentials/credential.service.js';
 import { getDomain, getDomainStatus, updateDomain } from '../../core/domains/domain.service.js';
 import { listPackagesByTag } from '../../core/packages/package.service.js';
-import { signUpReseller, startResellerSignUp } from '../../core/resellers/reseller.service.js';
+import { getOwnCredentials, listSellablePackages, rotateOwnCredentials, signUpReseller, startResellerSignUp } from '../../core/resellers/reseller.service.js';
 import { issueClientLoginToken } from '../../core/sso/sso.service.js';
 import { createWebhookInput, toWebhookDeliveryOut, toWebhookEndpointOut, webhookDeliveryOut, webhookEndpointOut } from '../../core/webhooks/webhook.schema.js';
 import { createWebhookEndpoint, deleteWebhookEndpoint, listWebhookDeliveries, listWebhookEndpoints, replayWebhookDelivery } from '../../core/webhooks/webhook.service.js';
@@ -16,16 +16,19 @@ import { AppError } from '../../errors/app-error.js';
 import { toAppError } from '../../http/errors.js';
 import { registerIdempotency } from '../../http/idempotency.js';
 import { sendHspError } from './hsp.errors.js';
+import { CSRF_HEADER, csrfRefused, resellerSessionOf, resellerSessionRoutes } from './reseller-session.routes.js';
 import * as s from './hsp.schemas.js';
-import { echoReseller, emptyResellerTemplate, toHspAuditEvent, toHspClient, toHspDomain, toHspPackages, toHspReseller } from './hsp.serializers.js';
+import { echoReseller, emptyResellerTemplate, toHspAuditEvent, toHspClient, toHspClientWithStatus, toHspDomain, toHspPackages, toHspReseller, toHspSellablePackages } from './hsp.serializers.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     hspCtx?: Ctx;
+    /** Set when the request came with the console's session cookie rather than Basic auth. */
+    resellerSessionToken?: string;
   }
 }
 
-const security = [{ resellerBasic: [] }];
+const security: Record<string, string[]>[] = [{ resellerBasic: [] }, { resellerSession: [] }];
 const errors = { 401: s.hspErrors, 404: s.hspErrors, 422: s.hspErrors };
 
 function parseBasic(header: string | undefined): { token: string; key: string } | null {
@@ -75,14 +78,22 @@ export async function hspRestRoutes(app: FastifyInstance, deps: CoreDeps): Promi
     return sendHspError(reply, appError);
   });
 
-  const publicRoutes = new Set(['/v1/resellers/new', '/v1/resellers']);
+  const publicRoutes = new Set(['/v1/resellers/new', '/v1/resellers', '/v1/session', '/v1/branding']);
   app.addHook('onRequest', async (req) => {
     if (publicRoutes.has(req.routeOptions.url ?? '')) return;
     const credentials = parseBasic(req.headers.authorization);
-    if (!credentials) throw new AppError('unauthenticated', 'API token and key required (HTTP Basic auth)');
-    const base = ctxFor(deps, { kind: 'system' }, req.log);
-    const resellerId = await authenticateReseller(base, credentials.token, credentials.key);
-    req.hspCtx = ctxFor(deps, { kind: 'reseller', resellerId }, req.log, req);
+    if (credentials) {
+      const base = ctxFor(deps, { kind: 'system' }, req.log);
+      const resellerId = await authenticateReseller(base, credentials.token, credentials.key);
+      req.hspCtx = ctxFor(deps, { kind: 'reseller', resellerId }, req.log, req);
+      return;
+    }
+    // The web console: the reseller's session cookie, and on every change its CSRF token.
+    const session = await resellerSessionOf(deps, req);
+    if (!session) throw new AppError('unauthenticated', 'API token and key required (HTTP Basic auth), or sign in to the console');
+    if (csrfRefused(deps, session.token, req)) throw new AppError('forbidden', `a change from a console session needs the ${CSRF_HEADER} header of GET /v1/session`);
+    req.hspCtx = ctxFor(deps, { kind: 'reseller', resellerId: session.resellerId }, req.log, req);
+    req.resellerSessionToken = session.token;
   });
   // Public routes (sign-up) have no credential to scope a key to, so they ignore Idempotency-Key.
   registerIdempotency(app, (req) => req.hspCtx);
@@ -224,6 +235,51 @@ export async function hspRestRoutes(app: FastifyInstance, deps: CoreDeps): Promi
     { schema: { tags, security, summary: 'Send a delivery again (a new delivery with the same event id)', params: s.clientIdParams, response: { 201: webhookDeliveryOut, ...errors } } },
     async (req, reply) => reply.code(201).send(toWebhookDeliveryOut(await replayWebhookDelivery(ctxOf(req), webhookId(req.params, 'webhook delivery')))),
   );
+
+  app.get(
+    '/v1/clients/search',
+    {
+      schema: {
+        tags,
+        security,
+        summary: "A page of the reseller's live clients in id order, with their and their domains' status; search with q, page with after (the next_after of the previous page)",
+        querystring: s.hspClientSearchQuery,
+        response: { 200: s.hspClientPage, 401: s.hspErrors, 422: s.hspErrors },
+      },
+    },
+    async (req) => {
+      const q = req.query as z.infer<typeof s.hspClientSearchQuery>;
+      // A repeated parameter arrives as an array.
+      for (const k of ['q', 'after', 'limit'] as const) if (q[k] !== undefined && typeof q[k] !== 'string') throw AppError.validation({ [k]: ['must be given once'] });
+      if (q.limit !== undefined && (!/^[0-9]{1,3}$/.test(q.limit) || Number(q.limit) < 1 || Number(q.limit) > 200)) throw AppError.validation({ limit: ['must be a whole number from 1 to 200'] });
+      if (q.after !== undefined && !CLIENT_ID.test(q.after)) throw AppError.validation({ after: ['must be a client id'] });
+      const limit = q.limit !== undefined ? Number(q.limit) : 50;
+      const clients = await searchClients(ctxOf(req), { limit, ...(q.after !== undefined ? { afterId: Number(q.after) } : {}), ...(q.q?.trim() ? { search: q.q.trim().slice(0, 200) } : {}) });
+      return { clients: clients.map((c) => toHspClientWithStatus(mx, c)), next_after: clients.length === limit ? clients[clients.length - 1]!.id : null };
+    },
+  );
+
+  app.get(
+    '/v1/packages',
+    { schema: { tags, security, summary: 'The packages this reseller may sell, with their costs', response: { 200: z.array(s.hspSellablePackage), 401: s.hspErrors } } },
+    async (req) => toHspSellablePackages(await listSellablePackages(ctxOf(req))),
+  );
+
+  app.get(
+    '/v1/credentials',
+    { schema: { tags, security, summary: "The reseller's API token and console login (the key is shown only when issued)", response: { 200: s.hspOwnCredentials, 401: s.hspErrors } } },
+    async (req) => {
+      const own = await getOwnCredentials(ctxOf(req));
+      return { api_token: own.api_token, approved_at: own.approved_at ? own.approved_at.toISOString() : null, login: own.login };
+    },
+  );
+  app.post(
+    '/v1/credentials/rotate',
+    { schema: { tags, security, summary: 'Replace the API token and key (shown once); the old pair and console sessions opened with it stop working', response: { 201: s.hspNewCredentials, ...errors } } },
+    async (req, reply) => reply.code(201).send(await rotateOwnCredentials(ctxOf(req), req.resellerSessionToken)),
+  );
+
+  resellerSessionRoutes(app, deps);
 
   app.get(
     '/v1/resellers/new',

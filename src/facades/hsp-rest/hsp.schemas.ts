@@ -82,3 +82,28 @@ export const domainParams = z.object({ domain_name: z.string() });
 export const tagParams = z.object({ tag_name: z.string() });
 
 export { createClientInput, updateClientInput, updateDomainInput };
+
+// The reseller web console's session (cookie hp_reseller) and the pages' extra reads.
+export const resellerSignInBody = z.union([z.object({ login: z.string(), password: z.string() }), z.object({ token: z.string().describe('API token'), key: z.string().describe('API key') })]);
+export const resellerSession = z.object({
+  signed_in: z.literal(true),
+  reseller: z.object({ id: z.number().int(), name: z.string(), username: z.string() }),
+  login: z.string().nullable().describe('null when signed in with the API token and key'),
+  method: z.enum(['password', 'key']),
+  expires_at: z.string(),
+  csrf_token: z.string().describe('send as X-CSRF-Token with every change'),
+});
+export const resellerSessionState = z.union([resellerSession, z.object({ signed_in: z.literal(false) })]);
+export const resellerBrand = z.object({ name: z.string().nullable() });
+
+export const hspDomainWithStatus = hspDomain.extend({ status: z.enum(['initializing', 'ready', 'unknown']) });
+export const hspClientWithStatus = hspClient.extend({ status: z.enum(['active', 'suspended']), domains: z.array(hspDomainWithStatus) });
+export const hspClientPage = z.object({ clients: z.array(hspClientWithStatus), next_after: z.number().int().nullable().describe('pass as after for the next page; null on the last') });
+export const hspClientSearchQuery = z.object({
+  q: z.string().optional().describe('part of a name, email address or domain'),
+  after: z.string().optional().describe('a client id: the next_after of the previous page'),
+  limit: z.string().optional().describe('1 to 200, default 50'),
+});
+export const hspSellablePackage = hspPackage.extend({ tags: z.array(z.string()), max_users: z.number().int().nullable() });
+export const hspOwnCredentials = z.object({ api_token: z.string().nullable(), approved_at: z.string().nullable(), login: z.string().nullable().describe('the web console login, if an operator set one') });
+export const hspNewCredentials = z.object({ api_token: z.string(), api_key: z.string().describe('shown only this once') });

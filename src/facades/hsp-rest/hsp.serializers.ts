@@ -12,6 +12,11 @@ export function toHspDomain(settings: MxSettings, d: Domain) {
   return { name: d.name, mx_records: mxRecordsFor(settings, d.name), mail_servers: d.mail_servers };
 }
 
+/** The console's list: the client and its domains with their status, for the badges. */
+export function toHspClientWithStatus(settings: MxSettings, c: Client) {
+  return { ...toHspClient(settings, c), status: c.status as 'active' | 'suspended', domains: c.domains.map((d) => ({ ...toHspDomain(settings, d), status: d.status })) };
+}
+
 export function toHspClient(settings: MxSettings, c: Client) {
   return {
     id: c.id,
@@ -47,6 +52,10 @@ export function toHspPackages(packages: Package[]) {
       mailbox_formatted: formatCents(p.mailbox_cost_cents),
     },
   }));
+}
+
+export function toHspSellablePackages(packages: Package[]) {
+  return toHspPackages(packages).map((p, i) => ({ ...p, tags: packages[i]!.tags, max_users: packages[i]!.limits.max_users ?? null }));
 }
 
 export const signupFields = [

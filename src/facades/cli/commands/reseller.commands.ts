@@ -50,9 +50,21 @@ export function resellerCommands(program: Command, ctx: CliContext): void {
   withIdempotencyKey(withJson(reseller.command('approve')))
     .description('approve a pending sign-up and print its API token and key')
     .addArgument(idArgument('id', 'reseller id'))
-    .action(async (id: number, opts: JsonOption) => {
-      const approved = await ctx.api().post<AdminResellerWithCredentials>(`resellers/${id}/approve`);
+    .option('--password <password>', "also set the reseller's web console password (at least 10 characters)")
+    .option('--login <login>', 'web console login (default: the reseller\'s username); needs --password')
+    .action(async (id: number, opts: JsonOption & { login?: string; password?: string }) => {
+      const approved = await ctx.api().post<AdminResellerWithCredentials>(`resellers/${id}/approve`, given({ login: opts.login, password: opts.password }));
       ctx.emit(opts, approved, () => withCredentialsText(approved));
+    });
+
+  withJson(reseller.command('set-login'))
+    .description("set or reset an approved reseller's web console login and password")
+    .addArgument(idArgument('id', 'reseller id'))
+    .requiredOption('--login <login>', 'web console login')
+    .requiredOption('--password <password>', 'at least 10 characters')
+    .action(async (id: number, opts: JsonOption & { login: string; password: string }) => {
+      const set = await ctx.api().put<{ user_id: number; login: string }>(`resellers/${id}/login`, { login: opts.login, password: opts.password });
+      ctx.emit(opts, set, () => `reseller ${id} signs in to the console as ${set.login}\n`);
     });
 
   withIdempotencyKey(withJson(reseller.command('rotate-key')))
