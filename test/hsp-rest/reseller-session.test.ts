@@ -155,6 +155,10 @@ describe('reseller console session', () => {
       expect(r.res.json()).toEqual({ errors: { base: ['wrong login or password'] } });
       expect(r.header).toBe('');
     }
+    // No Basic challenge on the console's sign-in (a browser would pop up its own prompt); integrators still get one.
+    expect(wrong.res.headers['www-authenticate']).toBeUndefined();
+    expect((await inject({ method: 'GET', url: '/v1/clients' })).headers['www-authenticate']).toContain('Basic');
+    expect((await inject({ method: 'GET', url: '/v1/clients', headers: { 'x-requested-with': 'hostplane-console' } })).headers['www-authenticate']).toBeUndefined();
     const badKey = await signIn({ token: acme.api_token, key: 'wrong' }, '198.51.100.30');
     expect(badKey.res.statusCode).toBe(401);
     expect(badKey.res.json()).toEqual({ errors: { base: ['wrong API token or key'] } });

@@ -15,11 +15,19 @@ const statusOf: Record<ErrorCode, number> = {
   internal: 500,
 };
 
+/**
+ * A request of the web console (its session cookie, its sign-in, or the header its client sends)
+ * gets no Basic challenge: the browser would answer it with its own password prompt.
+ */
+function fromConsole(reply: FastifyReply): boolean {
+  const req = reply.request;
+  return req.routeOptions.url === '/v1/session' || req.headers['x-requested-with'] !== undefined || /(?:^|;\s*)hp_reseller=/.test(req.headers.cookie ?? '');
+}
+
 /** HSP errors always read `{"errors": {"<field>": [...], "base": [...]}}`. */
 export function sendHspError(reply: FastifyReply, err: AppError): FastifyReply {
   const status = typeof err.details.status === 'number' ? err.details.status : statusOf[err.code];
-  // A console request (session cookie) gets no Basic challenge, so the browser shows no password prompt.
-  if (err.code === 'unauthenticated' && !/(?:^|;\s*)hp_reseller=/.test(reply.request.headers.cookie ?? '')) reply.header('www-authenticate', 'Basic realm="Hostplane reseller API", charset="UTF-8"');
+  if (err.code === 'unauthenticated' && !fromConsole(reply)) reply.header('www-authenticate', 'Basic realm="Hostplane reseller API", charset="UTF-8"');
   if (err.code === 'rate_limited' && err.details.retryAfterSeconds) reply.header('retry-after', String(err.details.retryAfterSeconds));
   const errors = err.code === 'validation_failed' && err.details.fields ? err.details.fields : { base: [err.code === 'not_found' ? 'Not found' : err.message] };
   return reply.code(status).send({ errors });

@@ -1,9 +1,111 @@
-// The reseller area: built in the issue 7 work, not yet here.
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useEffect, type ReactNode } from 'react';
+import { api, setCsrfToken } from '../api/client';
+import { Link, navigate, useLocation } from '../router';
+import { ErrorState, Loading } from '../ui';
+import { hsp, RESELLER, useResellerSession } from './hsp';
+import { ApiKeysPage } from './pages/ApiKeys';
+import { AuditPage } from './pages/Audit';
+import { ClientDetailPage } from './pages/ClientDetail';
+import { ClientFormPage } from './pages/ClientForm';
+import { ClientsPage } from './pages/Clients';
+import { LoginPage } from './pages/Login';
+import { PackagesPage } from './pages/Packages';
+import { WebhooksPage } from './pages/Webhooks';
+
+const NAV = [
+  { path: RESELLER, label: 'Clients' },
+  { path: `${RESELLER}/packages`, label: 'Packages' },
+  { path: `${RESELLER}/webhooks`, label: 'Webhooks' },
+  { path: `${RESELLER}/keys`, label: 'API keys' },
+  { path: `${RESELLER}/audit`, label: 'Audit log' },
+];
+
+/** The page for a path under /reseller, its title, and which nav entry it belongs to. */
+function route(path: string): { title: string; nav: string; page: ReactNode } {
+  const rest = path.slice(RESELLER.length) || '/';
+  if (rest === '/' || rest === '/clients') return { title: 'Clients', nav: RESELLER, page: <ClientsPage /> };
+  if (rest === '/clients/new') return { title: 'New client', nav: RESELLER, page: <ClientFormPage /> };
+  const client = /^\/clients\/([0-9]{1,15})(\/edit)?$/.exec(rest);
+  if (client) return client[2] ? { title: 'Edit client', nav: RESELLER, page: <ClientFormPage id={Number(client[1])} /> } : { title: 'Client', nav: RESELLER, page: <ClientDetailPage id={Number(client[1])} /> };
+  const simple = NAV.find((n) => n.path === path);
+  if (simple?.path === `${RESELLER}/packages`) return { title: simple.label, nav: simple.path, page: <PackagesPage /> };
+  if (simple?.path === `${RESELLER}/webhooks`) return { title: simple.label, nav: simple.path, page: <WebhooksPage /> };
+  if (simple?.path === `${RESELLER}/keys`) return { title: simple.label, nav: simple.path, page: <ApiKeysPage /> };
+  if (simple?.path === `${RESELLER}/audit`) return { title: simple.label, nav: simple.path, page: <AuditPage /> };
+  return {
+    title: 'Not found',
+    nav: '',
+    page: (
+      <section>
+        <h1>Page not found</h1>
+        <p>
+          <Link to={RESELLER}>Back to your clients</Link>
+        </p>
+      </section>
+    ),
+  };
+}
+
+const LOGIN = `${RESELLER}/login`;
+
 export function ResellerApp() {
+  const session = useResellerSession();
+  const { path } = useLocation();
+  const queryClient = useQueryClient();
+  const logout = useMutation({
+    mutationFn: () => hsp(api.DELETE('/v1/session')),
+    onSuccess: () => {
+      setCsrfToken(undefined);
+      queryClient.clear();
+      navigate(LOGIN, true);
+    },
+  });
+
+  const signedIn = Boolean(session.data);
+  const current = route(path);
+  useEffect(() => {
+    document.title = `${signedIn ? current.title : 'Sign in'} · Hostplane reseller`;
+  }, [signedIn, current.title]);
+  useEffect(() => {
+    if (session.isPending || session.isError) return;
+    if (!signedIn && path !== LOGIN) navigate(`${LOGIN}?next=${encodeURIComponent(path)}`, true);
+    if (signedIn && path === LOGIN) navigate(RESELLER, true);
+  }, [signedIn, path, session.isPending, session.isError]);
+
+  if (session.isPending) return <Loading />;
+  if (session.isError) return <ErrorState error={session.error} retry={() => void session.refetch()} />;
+  if (!session.data) return <LoginPage />;
+
   return (
-    <main id="main">
-      <h1>Not available yet</h1>
-      <p>This part of the console is not built yet.</p>
-    </main>
+    <>
+      <a className="skip" href="#main">
+        Skip to content
+      </a>
+      <header className="top">
+        <span className="brand">{session.data.reseller.name}</span>
+        <nav aria-label="Main">
+          {NAV.map((n) => (
+            <Link key={n.path} to={n.path} aria-current={n.path === current.nav ? 'page' : undefined}>
+              {n.label}
+            </Link>
+          ))}
+        </nav>
+        <span className="who">
+          {session.data.login ?? 'API key'}{' '}
+          <button type="button" className="link" onClick={() => logout.mutate()} disabled={logout.isPending}>
+            Sign out
+          </button>
+        </span>
+      </header>
+      <main id="main" tabIndex={-1}>
+        {logout.isError && (
+          <p role="alert" className="alert">
+            {logout.error.message}
+          </p>
+        )}
+        {current.page}
+      </main>
+    </>
   );
 }

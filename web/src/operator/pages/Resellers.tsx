@@ -1,11 +1,23 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, must, type Reseller } from '../../api/client';
-import { Confirm, Empty, ErrorState, Loading, StatusBadge } from '../../ui';
+import { Confirm, CopyButton, Empty, ErrorState, Loading, StatusBadge } from '../../ui';
 
-type Action = { kind: 'approve' | 'suspend' | 'activate'; reseller: Reseller };
+type Kind = 'approve' | 'suspend' | 'activate' | 'rotate' | 'login' | 'host';
+type Action = { kind: Kind; reseller: Reseller };
 const STATUSES = ['', 'pending', 'active', 'suspended'] as const;
 type Status = (typeof STATUSES)[number];
+
+const TITLES: Record<Kind, string> = { approve: 'Approve', suspend: 'Suspend', activate: 'Activate', rotate: 'Issue a new key for', login: 'Set the console login of', host: 'Branded login host of' };
+const CONFIRM: Record<Kind, string> = { approve: 'Approve', suspend: 'Suspend', activate: 'Activate', rotate: 'Issue new key', login: 'Save login', host: 'Save host' };
+
+interface Issued {
+  name: string;
+  why: 'approved' | 'rotated';
+  api_token: string;
+  api_key: string;
+  login: string | null;
+}
 
 export function ResellersPage() {
   const queryClient = useQueryClient();
@@ -13,7 +25,11 @@ export function ResellersPage() {
   const [status, setStatus] = useState<Status>((STATUSES as readonly string[]).includes(initial) ? (initial as Status) : '');
   const [action, setAction] = useState<Action | null>(null);
   const [reason, setReason] = useState('');
-  const [issued, setIssued] = useState<{ name: string; api_token: string; api_key: string } | null>(null);
+  const [login, setLogin] = useState('');
+  const [password, setPassword] = useState('');
+  const [host, setHost] = useState('');
+  const [issued, setIssued] = useState<Issued | null>(null);
+  const [saved, setSaved] = useState<string | null>(null);
 
   const list = useQuery({
     queryKey: ['resellers', status],
@@ -21,20 +37,41 @@ export function ResellersPage() {
   });
 
   const run = useMutation({
-    mutationFn: async (a: Action) => {
+    mutationFn: async (a: Action): Promise<{ issued?: Issued; saved?: string }> => {
       const params = { path: { id: String(a.reseller.id) } };
-      if (a.kind === 'approve') {
-        const approved = await must(api.POST('/admin/v1/resellers/{id}/approve', { params }));
-        return { name: approved.name, api_token: approved.api_token, api_key: approved.api_key };
+      switch (a.kind) {
+        case 'approve': {
+          // Without a password the reseller signs in with its API token and key only.
+          const body = password ? { password, ...(login.trim() ? { login: login.trim() } : {}) } : {};
+          const r = await must(api.POST('/admin/v1/resellers/{id}/approve', { params, body }));
+          return { issued: { name: r.name, why: 'approved', api_token: r.api_token, api_key: r.api_key, login: r.login } };
+        }
+        case 'rotate': {
+          const r = await must(api.POST('/admin/v1/resellers/{id}/rotate-key', { params }));
+          return { issued: { name: r.name, why: 'rotated', api_token: r.api_token, api_key: r.api_key, login: null } };
+        }
+        case 'login': {
+          const r = await must(api.PUT('/admin/v1/resellers/{id}/login', { params, body: { login: login.trim(), password } }));
+          return { saved: `${a.reseller.name} now signs in to the reseller console as ${r.login}.` };
+        }
+        case 'host': {
+          const r = await must(api.PATCH('/admin/v1/resellers/{id}', { params, body: { login_hostname: host.trim() || null } }));
+          return { saved: r.login_hostname ? `${r.name}'s clients now log in at ${r.login_hostname}.` : `${r.name} has no branded login host now.` };
+        }
+        case 'suspend':
+          await must(api.POST('/admin/v1/resellers/{id}/suspend', { params, body: reason ? { reason } : {} }));
+          return {};
+        case 'activate':
+          await must(api.POST('/admin/v1/resellers/{id}/activate', { params }));
+          return {};
       }
-      if (a.kind === 'suspend') await must(api.POST('/admin/v1/resellers/{id}/suspend', { params, body: reason ? { reason } : {} }));
-      else await must(api.POST('/admin/v1/resellers/{id}/activate', { params }));
-      return null;
     },
-    onSuccess: (credentials) => {
+    onSuccess: (result) => {
       setAction(null);
       setReason('');
-      if (credentials) setIssued(credentials);
+      setPassword('');
+      setIssued(result.issued ?? null);
+      setSaved(result.saved ?? null);
       void queryClient.invalidateQueries({ queryKey: ['resellers'] });
       void queryClient.invalidateQueries({ queryKey: ['overview'] });
     },
@@ -42,6 +79,9 @@ export function ResellersPage() {
 
   const ask = (a: Action) => {
     run.reset();
+    setLogin(a.kind === 'approve' || a.kind === 'login' ? a.reseller.username : '');
+    setPassword('');
+    setHost(a.reseller.login_hostname ?? '');
     setAction(a);
   };
 
@@ -59,19 +99,38 @@ export function ResellersPage() {
           </select>
         </label>
       </div>
+      {saved && (
+        <p className="notice" role="status">
+          {saved}
+        </p>
+      )}
       {issued && (
         <div className="card notice" role="status">
-          <h2>{issued.name} is approved</h2>
-          <p>Give the reseller these credentials now: the key is not shown again.</p>
+          <h2>{issued.why === 'approved' ? `${issued.name} is approved` : `${issued.name} has a new key`}</h2>
+          <p>Give the reseller these credentials now: the key is not shown again.{issued.why === 'rotated' ? ' The old token and key have stopped working.' : ''}</p>
           <dl className="creds">
             <dt>API token</dt>
             <dd>
               <code data-testid="api-token">{issued.api_token}</code>
+              <CopyButton value={issued.api_token} label="Copy token" />
             </dd>
             <dt>API key</dt>
             <dd>
               <code data-testid="api-key">{issued.api_key}</code>
+              <CopyButton value={issued.api_key} label="Copy key" />
             </dd>
+            <dt>Token:key</dt>
+            <dd>
+              <CopyButton value={`${issued.api_token}:${issued.api_key}`} label="Copy token:key" />
+            </dd>
+            {issued.login && (
+              <>
+                <dt>Console login</dt>
+                <dd>
+                  <code data-testid="console-login">{issued.login}</code> (with the password you set)
+                </dd>
+              </>
+            )}
           </dl>
           <button type="button" onClick={() => setIssued(null)}>
             Done
@@ -93,6 +152,7 @@ export function ResellersPage() {
                 <th scope="col">Name</th>
                 <th scope="col">Username</th>
                 <th scope="col">Email</th>
+                <th scope="col">Login host</th>
                 <th scope="col">Status</th>
                 <th scope="col">Actions</th>
               </tr>
@@ -105,6 +165,7 @@ export function ResellersPage() {
                     <code>{r.username}</code>
                   </td>
                   <td>{r.email_address}</td>
+                  <td>{r.login_hostname ? <code>{r.login_hostname}</code> : <span className="muted">—</span>}</td>
                   <td>
                     <StatusBadge status={r.status} />
                     {r.suspend_reason && <span className="muted"> {r.suspend_reason}</span>}
@@ -115,6 +176,19 @@ export function ResellersPage() {
                         Approve
                       </button>
                     )}
+                    {r.status !== 'pending' && (
+                      <>
+                        <button type="button" onClick={() => ask({ kind: 'rotate', reseller: r })}>
+                          New key
+                        </button>{' '}
+                        <button type="button" onClick={() => ask({ kind: 'login', reseller: r })}>
+                          Set login
+                        </button>{' '}
+                      </>
+                    )}
+                    <button type="button" onClick={() => ask({ kind: 'host', reseller: r })}>
+                      Login host
+                    </button>{' '}
                     {r.status === 'active' && (
                       <button type="button" className="danger" onClick={() => ask({ kind: 'suspend', reseller: r })}>
                         Suspend
@@ -134,14 +208,49 @@ export function ResellersPage() {
       )}
       <Confirm
         open={action !== null}
-        title={action ? `${action.kind === 'approve' ? 'Approve' : action.kind === 'suspend' ? 'Suspend' : 'Activate'} ${action.reseller.name}?` : ''}
-        confirmLabel={action?.kind === 'approve' ? 'Approve' : action?.kind === 'suspend' ? 'Suspend' : 'Activate'}
-        danger={action?.kind === 'suspend'}
+        title={action ? `${TITLES[action.kind]} ${action.reseller.name}?` : ''}
+        confirmLabel={action ? CONFIRM[action.kind] : ''}
+        danger={action?.kind === 'suspend' || action?.kind === 'rotate'}
         busy={run.isPending}
         onCancel={() => setAction(null)}
         onConfirm={() => action && run.mutate(action)}
       >
-        {action?.kind === 'approve' && <p>The reseller gets an API token and key, shown once after approval.</p>}
+        {action?.kind === 'approve' && (
+          <>
+            <p>The reseller gets an API token and key, shown once after approval. Give it a password to let it sign in to the reseller console as well (optional).</p>
+            <label>
+              Console login
+              <input name="login" autoComplete="off" value={login} onChange={(e) => setLogin(e.target.value)} />
+            </label>
+            <label>
+              Console password (optional, at least 10 characters)
+              <input name="password" type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} />
+            </label>
+          </>
+        )}
+        {action?.kind === 'login' && (
+          <>
+            <p>The reseller signs in to the reseller console with this login and password. Sessions opened with the old password end.</p>
+            <label>
+              Console login
+              <input name="login" autoComplete="off" required value={login} onChange={(e) => setLogin(e.target.value)} />
+            </label>
+            <label>
+              New password (at least 10 characters)
+              <input name="password" type="password" autoComplete="new-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
+            </label>
+          </>
+        )}
+        {action?.kind === 'rotate' && <p>A new API token and key are issued and shown once. The current pair stops working at once, for every integration of this reseller.</p>}
+        {action?.kind === 'host' && (
+          <>
+            <p>Login links for this reseller's clients, and its console's sign-in page, use this host name. Point it at this server first. Leave it empty for none.</p>
+            <label>
+              Login host
+              <input name="login_hostname" placeholder="login.example.com" autoComplete="off" value={host} onChange={(e) => setHost(e.target.value)} />
+            </label>
+          </>
+        )}
         {action?.kind === 'suspend' && (
           <>
             <p>Every API call of this reseller will be refused until it is activated again.</p>
