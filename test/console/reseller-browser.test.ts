@@ -30,6 +30,7 @@ let page: Page;
 let resellerId: number;
 let clientId: number;
 let firstKey: { token: string; key: string };
+let currentKey: { token: string; key: string };
 const problems: string[] = [];
 /** Console errors the step itself provokes (a refused password's 401); any other is a failure. */
 let expected: RegExp | undefined;
@@ -318,6 +319,7 @@ describe.sequential('reseller console in chromium', () => {
     await dialog.getByRole('button', { name: 'Rotate key' }).click();
     await page.getByRole('status').filter({ hasText: 'New API credentials' }).waitFor();
     const fresh = { token: await page.getByTestId('api-token').innerText(), key: await page.getByTestId('api-key').innerText() };
+    currentKey = fresh;
     await shot('reseller-12-keys-rotated');
     expect((await t.app.server.inject({ method: 'GET', url: '/v1/credentials', headers: { authorization: basic(firstKey.token, firstKey.key) } })).statusCode).toBe(401);
     expect((await t.app.server.inject({ method: 'GET', url: '/v1/credentials', headers: { authorization: basic(fresh.token, fresh.key) } })).statusCode).toBe(200);
@@ -375,6 +377,29 @@ describe.sequential('reseller console in chromium', () => {
     await page.getByText('You have no clients yet.').waitFor();
     const gone = (await t.app.server.inject({ method: 'GET', url: `/admin/v1/clients/${clientId}`, headers: admin() })).json() as { status: string };
     expect(gone.status).toBe('cancelled');
+  });
+
+  it('pages through its clients by cursor', async () => {
+    for (let i = 0; i < 30; i++) {
+      const res = await t.app.server.inject({
+        method: 'POST',
+        url: '/v1/clients',
+        headers: { authorization: basic(currentKey.token, currentKey.key) },
+        payload: { package_uid: 'spamstopshere-standard', user_count: 1, name: `Paged ${String(i).padStart(2, '0')}`, domains: [{ name: `paged-${i}.test` }] },
+      });
+      expect(res.statusCode, res.body).toBe(201);
+    }
+    await page.reload();
+    await page.getByRole('heading', { name: 'Clients', level: 1 }).waitFor();
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(25);
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByText('Page 2', { exact: true }).waitFor();
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(5);
+    expect(await page.locator('tbody tr').first().innerText()).toContain('Paged 25');
+    expect(await page.getByRole('button', { name: 'Next' }).isDisabled()).toBe(true);
+    await page.getByRole('button', { name: 'Previous' }).click();
+    await page.getByText('Page 1', { exact: true }).waitFor();
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(25);
   });
 
   it("on the reseller's branded login host the sign-in page carries its brand; sign-out ends the session", async () => {

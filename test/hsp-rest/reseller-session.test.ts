@@ -203,7 +203,7 @@ describe('reseller console session', () => {
   it('refuses a change without the CSRF token or with a wrong one (403), and nothing changes', async () => {
     const { cookie, csrf } = await signIn({ login: 'acme-console', password: PASSWORD });
     const payload = { package_uid: 'spamstopshere-standard', user_count: 1, name: 'Forged', domains: [{ name: 'forged-by-csrf.test' }] };
-    for (const headers of [{ cookie }, { cookie, 'x-csrf-token': '0'.repeat(64) }, { cookie, 'x-csrf-token': 'nonsense' }]) {
+    for (const headers of [{ cookie }, { cookie, 'x-csrf-token': '0'.repeat(64) }, { cookie, 'x-csrf-token': 'nonsense' }] as Record<string, string>[]) {
       const r = await inject({ method: 'POST', url: '/v1/clients', headers, payload });
       expect(r.statusCode).toBe(403);
       expect((r.json() as { errors: { base: string[] } }).errors.base[0]).toContain('x-csrf-token');

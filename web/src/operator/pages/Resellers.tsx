@@ -175,7 +175,7 @@ export function ResellersPage() {
                       <button type="button" className="primary" onClick={() => ask({ kind: 'approve', reseller: r })}>
                         Approve
                       </button>
-                    )}
+                    )}{' '}
                     {r.status !== 'pending' && (
                       <>
                         <button type="button" onClick={() => ask({ kind: 'rotate', reseller: r })}>

@@ -72,7 +72,7 @@ export function AuditPage() {
                     <td>
                       <time dateTime={e.occurred_at}>{new Date(e.occurred_at).toLocaleString()}</time>
                     </td>
-                    <td>
+                    <td className="nowrap">
                       <code>{e.action}</code>
                     </td>
                     <td>

@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useId, useState, type FormEvent, type ReactNode } from 'react';
+import { useId, useState, type FormEvent, type ReactNode } from 'react';
 import { api, ApiError } from '../../api/client';
 import { Link, navigate } from '../../router';
 import { ErrorState, Loading } from '../../ui';
@@ -40,17 +40,24 @@ export function costLine(p: SellablePackage): string {
 /** Create a client, or with `id` edit one: package (with its costs), users, contact, domains and their mail servers. */
 export function ClientFormPage({ id }: { id?: number }) {
   const editing = id !== undefined;
-  const queryClient = useQueryClient();
   const packages = useQuery({ queryKey: ['reseller', 'packages'], queryFn: () => hsp(api.GET('/v1/packages')) });
   const existing = useQuery({
     queryKey: ['reseller', 'client', id],
     enabled: editing,
     queryFn: () => hsp(api.GET('/v1/clients/{id}', { params: { path: { id: String(id) } } })),
   });
-  const [draft, setDraft] = useState<Draft | null>(editing ? null : { name: '', email: '', packageUid: '', userCount: '1', domains: [blankDomain()] });
-  useEffect(() => {
-    if (editing && existing.data && !draft) setDraft(draftOf(existing.data));
-  }, [editing, existing.data, draft]);
+  if (packages.isPending || (editing && existing.isPending)) return <Loading />;
+  if (packages.isError) return <ErrorState error={packages.error} retry={() => void packages.refetch()} />;
+  if (editing && existing.isError) return <ErrorState error={existing.error} retry={() => void existing.refetch()} />;
+  // The form starts from what was loaded; later refetches do not overwrite what is being typed.
+  const initial = editing && existing.data ? draftOf(existing.data) : { name: '', email: '', packageUid: '', userCount: '1', domains: [blankDomain()] };
+  return <ClientForm key={id ?? 'new'} id={id} title={editing ? existing.data?.name || `client #${id}` : undefined} initial={initial} packages={packages.data} />;
+}
+
+function ClientForm({ id, title, initial, packages }: { id: number | undefined; title: string | undefined; initial: Draft; packages: SellablePackage[] }) {
+  const editing = id !== undefined;
+  const queryClient = useQueryClient();
+  const [draft, setDraft] = useState<Draft>(initial);
 
   const save = useMutation({
     mutationFn: async (d: Draft) => {
@@ -74,16 +81,11 @@ export function ClientFormPage({ id }: { id?: number }) {
     },
   });
 
-  if (packages.isPending || (editing && existing.isPending)) return <Loading />;
-  if (packages.isError) return <ErrorState error={packages.error} retry={() => void packages.refetch()} />;
-  if (editing && existing.isError) return <ErrorState error={existing.error} retry={() => void existing.refetch()} />;
-  if (!draft) return <Loading />;
-
   const set = (patch: Partial<Draft>) => setDraft({ ...draft, ...patch });
   const setDomain = (key: number, patch: Partial<DomainDraft>) => set({ domains: draft.domains.map((d) => (d.key === key ? { ...d, ...patch } : d)) });
   const fields = save.error instanceof ApiError ? (save.error.fields ?? {}) : {};
   const fieldError = (name: string) => Object.entries(fields).filter(([k]) => k === name || k.startsWith(`${name}.`)).flatMap(([, v]) => v);
-  const chosen = packages.data.find((p) => p.uid === draft.packageUid);
+  const chosen = packages.find((p) => p.uid === draft.packageUid);
   const submit = (e: FormEvent) => {
     e.preventDefault();
     save.mutate(draft);
@@ -91,7 +93,7 @@ export function ClientFormPage({ id }: { id?: number }) {
 
   return (
     <section>
-      <h1>{editing ? `Edit ${existing.data?.name || `client #${id}`}` : 'New client'}</h1>
+      <h1>{editing ? `Edit ${title}` : 'New client'}</h1>
       <form className="card form" onSubmit={submit} noValidate>
         {save.isError && (
           <p role="alert" className="alert">
@@ -108,7 +110,7 @@ export function ClientFormPage({ id }: { id?: number }) {
           {(props) => (
             <select {...props} name="package" required value={draft.packageUid} onChange={(e) => set({ packageUid: e.target.value })}>
               <option value="">Choose a package…</option>
-              {packages.data.map((p) => (
+              {packages.map((p) => (
                 <option key={p.uid} value={p.uid}>
                   {p.name} ({costLine(p)})
                 </option>
