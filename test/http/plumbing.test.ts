@@ -66,10 +66,18 @@ describe('OpenAPI and docs', () => {
     '/v1/webhook-deliveries/{id}/replay',
     '/v1/resellers/new',
     '/v1/resellers',
+    // The reseller web console's session and reads.
+    '/v1/session',
+    '/v1/branding',
+    '/v1/clients/search',
+    '/v1/packages',
+    '/v1/credentials',
+    '/v1/credentials/rotate',
     '/admin/v1/resellers',
     '/admin/v1/resellers/{id}',
     '/admin/v1/resellers/{id}/approve',
     '/admin/v1/resellers/{id}/rotate-key',
+    '/admin/v1/resellers/{id}/login',
     '/admin/v1/resellers/{id}/suspend',
     '/admin/v1/resellers/{id}/activate',
     '/admin/v1/packages',
@@ -143,7 +151,10 @@ describe('OpenAPI and docs', () => {
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(ops)) {
         if (path.startsWith('/v1/resellers')) expect(op.security, `${method} ${path}`).toBeUndefined();
-        else if (path.startsWith('/v1/')) expect(op.security, `${method} ${path}`).toEqual([{ resellerBasic: [] }]);
+        // The reseller console's sign-in and brand lookup are public; who-am-I and sign-out take its cookie.
+        else if (path === '/v1/branding') expect(op.security, `${method} ${path}`).toBeUndefined();
+        else if (path === '/v1/session') expect(op.security, `${method} ${path}`).toEqual(method === 'post' ? undefined : [{ resellerSession: [] }]);
+        else if (path.startsWith('/v1/')) expect(op.security, `${method} ${path}`).toEqual([{ resellerBasic: [] }, { resellerSession: [] }]);
         // The console's sign-in is public; who-am-I and sign-out take the session cookie.
         else if (path === '/admin/v1/session') expect(op.security, `${method} ${path}`).toEqual(method === 'post' ? undefined : [{ operatorSession: [] }]);
         // The REMP CRM door: public sign-in and registration, end-user tokens, per-endpoint API tokens.
