@@ -31,6 +31,7 @@ let resellerId: number;
 let clientId: number;
 let firstKey: { token: string; key: string };
 let currentKey: { token: string; key: string };
+let otherAuth: string;
 const problems: string[] = [];
 /** Console errors the step itself provokes (a refused password's 401); any other is a failure. */
 let expected: RegExp | undefined;
@@ -69,6 +70,7 @@ beforeAll(async () => {
   await seedDemoCatalog(t);
   // Another reseller's client, which this reseller must never see.
   const other = await createReseller(t, { name: 'Other Hosting' });
+  otherAuth = other.auth;
   const theirs = await t.app.server.inject({ method: 'POST', url: '/v1/clients', headers: { authorization: other.auth }, payload: { package_uid: 'spamstopshere-standard', user_count: 1, name: 'Not Yours Ltd', domains: [{ name: 'not-yours.test' }] } });
   expect(theirs.statusCode, theirs.body).toBe(201);
   await t.app.jobs.drain();
@@ -134,6 +136,26 @@ describe.sequential('reseller console in chromium', () => {
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(`${firstKey.token}:${firstKey.key}`);
     await shot('reseller-01-operator-approved');
     await page.getByRole('button', { name: 'Done' }).click();
+
+    // A new key for another reseller: shown once, and its old pair stops working.
+    await page.getByLabel('Status').selectOption('');
+    const other = page.locator('tr', { hasText: 'Other Hosting' });
+    await other.getByRole('button', { name: 'New key' }).click();
+    const rotate = page.getByRole('dialog', { name: 'Issue a new key for Other Hosting?' });
+    await rotate.getByRole('button', { name: 'Issue new key' }).click();
+    await page.getByRole('status').filter({ hasText: 'Other Hosting has a new key' }).waitFor();
+    const rotated = basic(await page.getByTestId('api-token').innerText(), await page.getByTestId('api-key').innerText());
+    expect((await t.app.server.inject({ method: 'GET', url: '/v1/credentials', headers: { authorization: otherAuth } })).statusCode).toBe(401);
+    expect((await t.app.server.inject({ method: 'GET', url: '/v1/credentials', headers: { authorization: rotated } })).statusCode).toBe(200);
+    await page.getByRole('button', { name: 'Done' }).click();
+
+    // Its branded login host.
+    await other.getByRole('button', { name: 'Login host' }).click();
+    const hostDialog = page.getByRole('dialog', { name: 'Branded login host of Other Hosting?' });
+    await hostDialog.getByLabel('Login host').fill('login.other-hosting.test');
+    await hostDialog.getByRole('button', { name: 'Save host' }).click();
+    await page.getByRole('status').filter({ hasText: 'login.other-hosting.test' }).waitFor();
+    await other.getByText('login.other-hosting.test').waitFor();
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in to Hostplane' }).waitFor();
   });

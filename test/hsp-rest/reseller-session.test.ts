@@ -111,6 +111,14 @@ describe('approval sets the console sign-in', () => {
     expect(refused.statusCode).toBe(409);
     expect(refused.json()).toMatchObject({ error: { code: 'invalid_state' } });
     expect((await setLogin(999_999, 'nobody-at-all')).statusCode).toBe(404);
+    for (const bad of [{}, { login: 'has space', password: PASSWORD }, { login: 'ok-login', password: 'short' }, { login: 'ok-login', password: PASSWORD, extra: 1 }, 'not an object']) {
+      const r = await inject({ method: 'PUT', url: `/admin/v1/resellers/${acme.id}/login`, headers: admin(), payload: bad as never });
+      expect(r.statusCode, JSON.stringify(bad)).toBeGreaterThanOrEqual(400);
+      expect(r.statusCode, JSON.stringify(bad)).toBeLessThan(500);
+      expect((r.json() as { error: { code: string } }).error.code).toMatch(/validation_failed|malformed_request/);
+    }
+    // Nothing changed: the login still works with its password.
+    expect((await signIn({ login: 'acme-console', password: PASSWORD })).res.statusCode).toBe(200);
     expect((await inject({ method: 'PUT', url: `/admin/v1/resellers/${acme.id}/login`, payload: { login: 'x-login', password: PASSWORD } })).statusCode).toBe(401);
     const withReseller = await inject({ method: 'PUT', url: `/admin/v1/resellers/${acme.id}/login`, headers: { authorization: acme.auth }, payload: { login: 'x-login', password: PASSWORD } });
     expect(withReseller.statusCode).toBe(401);
