@@ -52,6 +52,8 @@ export const auditActions = [
   'family_request.created',
   'family_request.accepted',
   'family_request.canceled',
+  'family_request.expiry_set',
+  'family_type.disabled',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 
