@@ -63,6 +63,9 @@ export interface ListPage {
   resellerId?: number;
   status?: ClientStatus;
   search?: string;
+  packageUid?: string;
+  /** An account group: its master (billing invoice) and its subordinates (parent invoice). */
+  invoice?: string;
 }
 
 export async function listClients(db: Executor, scope: TenantScope, page: ListPage, filter: ClientFilter = {}): Promise<Client[]> {
@@ -70,6 +73,12 @@ export async function listClients(db: Executor, scope: TenantScope, page: ListPa
   if (page.afterId !== undefined) q = q.where('c.id', '>', page.afterId);
   if (page.resellerId !== undefined) q = q.where('c.reseller_id', '=', page.resellerId);
   if (page.status !== undefined) q = q.where('c.status', '=', page.status);
+  // A scalar subquery, not the joined p.uid, so the planner can use clients_plan_idx.
+  if (page.packageUid !== undefined) q = q.where('c.plan_id', '=', sql<number>`(select id from plans where uid = ${page.packageUid})`);
+  if (page.invoice !== undefined) {
+    const invoice = page.invoice;
+    q = q.where((eb) => eb.or([eb('c.invoice', '=', invoice), eb('c.parent_invoice', '=', invoice)]));
+  }
   if (page.search) {
     const like = `%${page.search.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
     q = q.where((eb) =>

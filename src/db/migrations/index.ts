@@ -10,6 +10,7 @@ import { saas } from './0008-saas.js';
 import { auditIndexOrder } from './0009-audit-index-order.js';
 import { subscriptions } from './0010-subscriptions.js';
 import { subscriptionClients } from './0011-subscription-clients.js';
+import { clientListIndexes } from './0014-client-list-indexes.js';
 
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
@@ -23,6 +24,7 @@ const migrations: Record<string, Migration> = {
   '0009-audit-index-order': auditIndexOrder,
   '0010-subscriptions': subscriptions,
   '0011-subscription-clients': subscriptionClients,
+  '0014-client-list-indexes': clientListIndexes,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -75,6 +75,8 @@ export const clientListQuery = z.object({
   reseller_id: z.string().optional(),
   status: z.enum(['active', 'suspended', 'cancelled', 'deleted']).optional(),
   q: z.string().optional(),
+  package_uid: z.string().optional().describe("the clients of one package (plan)"),
+  invoice: z.string().optional().describe('the clients of one account group: its master and subordinates'),
   after: z.string().optional(),
   limit: z.string().optional(),
 });
