@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditMark, auditSince } from '../support/audit.js';
 import { createTestApp, seedDemoCatalog, type TestApp } from '../support/test-app.js';
-import { call, expectAdminError, signInOperator, type ConsoleSession } from './console-session.js';
+import { call, expectAdminError, type Body, signInOperator, type ConsoleSession } from './console-session.js';
 
 // Account groups over the admin API: the list, one group's members, and bulk suspend / activate /
 // delete with a dry run that names exactly the sites the real run changes and changes nothing.
@@ -94,7 +94,7 @@ describe('GET /admin/v1/account-groups/members', () => {
 
 describe('POST /admin/v1/account-groups/{suspend,activate,delete}', () => {
   const groupIds = () => [site.master, site.suba, site.subb];
-  const ids = (r: { body: Record<string, any> }) => (r.body.sites as { id: number }[]).map((s) => s.id);
+  const ids = (r: { body: Body }) => (r.body.sites as { id: number }[]).map((s) => s.id);
 
   it('a dry run lists exactly the master and its subordinates and changes nothing (no audit either)', async () => {
     const before = await allStatuses();

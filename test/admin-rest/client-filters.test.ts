@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReseller, createTestApp, seedDemoCatalog, type ResellerFixture, type TestApp } from '../support/test-app.js';
-import { call, expectAdminError } from './console-session.js';
+import { call, expectAdminError, type Body } from './console-session.js';
 
 // GET /admin/v1/clients filtered by package (plan) and by account group (invoice), with the other
 // filters and keyset paging.
@@ -29,7 +29,7 @@ async function site(key: string, opts: Record<string, unknown>) {
   id[key] = found.body.clients[0].id as number;
 }
 
-const ids = (r: { body: Record<string, any> }) => (r.body.clients as { id: number }[]).map((c) => c.id);
+const ids = (r: { body: Body }) => (r.body.clients as { id: number }[]).map((c) => c.id);
 
 beforeAll(async () => {
   t = await createTestApp();

@@ -19,6 +19,10 @@ export async function signInOperator(t: TestApp, login = `op-${Math.random().toS
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
+/** A JSON response body, read loosely: each test asserts the shape it relies on. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Body = Record<string, any>;
+
 /** One request with a given kind of authentication, for the security cases every endpoint gets. */
 export async function call(t: TestApp, method: Method, url: string, auth: 'key' | 'none' | 'bad-key' | { session: ConsoleSession; csrf: boolean }, payload?: unknown) {
   const headers: Record<string, string> = {};
@@ -29,11 +33,11 @@ export async function call(t: TestApp, method: Method, url: string, auth: 'key' 
     if (auth.csrf) headers['x-csrf-token'] = auth.session.csrf;
   }
   const res = await t.app.server.inject({ method, url, headers, ...(payload !== undefined ? { payload: payload as Record<string, unknown> } : {}) });
-  return { status: res.statusCode, body: res.json() as Record<string, any> };
+  return { status: res.statusCode, body: res.json() as Body };
 }
 
 /** The admin API's error body: exactly one `error` with a code and a message. */
-export function expectAdminError(r: { status: number; body: Record<string, any> }, status: number, code: string): void {
+export function expectAdminError(r: { status: number; body: Body }, status: number, code: string): void {
   expect(r.status, JSON.stringify(r.body)).toBe(status);
   expect(Object.keys(r.body)).toEqual(['error']);
   expect(r.body.error.code).toBe(code);

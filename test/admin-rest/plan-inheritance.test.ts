@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../support/test-app.js';
-import { call, expectAdminError, signInOperator, type ConsoleSession } from './console-session.js';
+import { call, expectAdminError, type Body, signInOperator, type ConsoleSession } from './console-session.js';
 
 // GET /admin/v1/packages/:uid/inheritance: which plan in a package's parent chain sets each site
 // value, as the packages editor shows it.
@@ -21,7 +21,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const valueOf = (body: Record<string, any>, key: string) => body.values.find((v: { service: string; param: string }) => `${v.service}.${v.param}` === key);
+const valueOf = (body: Body, key: string) => body.values.find((v: { service: string; param: string }) => `${v.service}.${v.param}` === key);
 
 describe('GET /admin/v1/packages/:uid/inheritance', () => {
   it("shows the plan's own values, its parent's and the base", async () => {
@@ -29,9 +29,9 @@ describe('GET /admin/v1/packages/:uid/inheritance', () => {
     expect(r.status).toBe(200);
     expect(r.body.plan).toBe(child);
     expect(r.body.chain).toEqual([child, parent]);
-    expect(valueOf(r.body, 'ssh.enabled')).toMatchObject({ value: 1, source: child, own: true });
+    expect(valueOf(r.body, 'ssh.enabled')).toMatchObject({ value: 1, source: child, own: true, inherited: { value: 0, source: parent } });
     expect(valueOf(r.body, 'diskquota.quota')).toMatchObject({ value: 5000, source: parent, own: false });
-    expect(valueOf(r.body, 'sites.max')).toMatchObject({ value: null, source: 'base', own: false });
+    expect(valueOf(r.body, 'sites.max')).toMatchObject({ value: null, source: 'base', own: false, inherited: { value: null, source: 'base' } });
   });
 
   it('follows a change of the parent, and the child setting its own value', async () => {

@@ -1088,6 +1088,8 @@ export interface InheritedValue {
   /** The plan that sets the value (this plan or an ancestor), or "base" for the built-in skeleton; null when nothing does. */
   source: string | null;
   own: boolean;
+  /** What the value would be without this plan's own setting: from its ancestors or the base. */
+  inherited: { value: unknown; source: string | null };
 }
 
 export interface PlanInheritance {
@@ -1107,17 +1109,18 @@ export async function getPlanInheritance(ctx: Ctx, uid: string): Promise<PlanInh
   for (const [service, params] of Object.entries(SERVICES)) {
     for (const [param, spec] of Object.entries(params)) {
       if (spec.store !== 'meta' || spec.sameAs) continue;
-      const own = (p: PlanRecord) => (p.service_defaults?.[service] ?? undefined) as Record<string, unknown> | undefined;
-      const from = chain.find((p) => { const d = own(p); return d !== undefined && d !== null && typeof d === 'object' && Object.hasOwn(d, param); });
+      const values_ = (p: PlanRecord) => (p.service_defaults?.[service] ?? undefined) as Record<string, unknown> | undefined;
       const base = BASE_PLAN_DEFAULTS[service] && Object.hasOwn(BASE_PLAN_DEFAULTS[service]!, param);
-      values.push({
-        service,
-        param,
-        help: spec.help,
-        value: from ? own(from)![param] : base ? BASE_PLAN_DEFAULTS[service]![param] : null,
-        source: from ? from.uid : base ? 'base' : null,
-        own: from?.id === plan.id,
-      });
+      const resolve = (plans: PlanRecord[]) => {
+        const from = plans.find((p) => {
+          const d = values_(p);
+          return d !== undefined && d !== null && typeof d === 'object' && Object.hasOwn(d, param);
+        });
+        return { from, value: from ? values_(from)![param] : base ? BASE_PLAN_DEFAULTS[service]![param] : null, source: from ? from.uid : base ? 'base' : null };
+      };
+      const here = resolve(chain);
+      const above = resolve(chain.slice(1));
+      values.push({ service, param, help: spec.help, value: here.value, source: here.source, own: here.from?.id === plan.id, inherited: { value: above.value, source: above.source } });
     }
   }
   return { plan: plan.uid, chain: chain.map((p) => p.uid), values };

@@ -27,6 +27,7 @@ const inheritanceOut = z.object({
       value: z.unknown(),
       source: z.string().nullable().describe('the plan that sets the value, "base" for the built-in defaults, null when nothing does'),
       own: z.boolean().describe('set by this plan itself'),
+      inherited: z.object({ value: z.unknown(), source: z.string().nullable() }).describe("what the value would be without this plan's own setting"),
     }),
   ),
 });
