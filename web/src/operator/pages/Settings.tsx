@@ -10,7 +10,7 @@ export function SettingsPage() {
   return (
     <section>
       <h1>Settings</h1>
-      {settings.isPending ? <Loading /> : settings.isError ? <ErrorState error={settings.error} retry={() => void settings.refetch()} /> : <SettingsForm key={JSON.stringify(settings.data)} saved={settings.data} />}
+      {settings.isPending ? <Loading /> : settings.isError ? <ErrorState error={settings.error} retry={() => void settings.refetch()} /> : <SettingsForm saved={settings.data} />}
     </section>
   );
 }
