@@ -52,8 +52,8 @@ async function get<T>(path: string): Promise<T> {
   return res.json() as T;
 }
 
-async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+async function shot(name: string, fullPage = true): Promise<void> {
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage });
 }
 
 /** 10,000 clients in two statements (clients, then one ready domain each), half on each of two plans. */
@@ -169,8 +169,12 @@ describe.sequential('operator console pages in chromium', () => {
     await page.locator('tr[data-package="spamstopshere-standard"]').waitFor();
     await shot('11-packages');
 
+    // The parent sets one value itself, so the child shows a value inherited from a plan, not only the base.
+    const patched = await t.app.server.inject({ method: 'PATCH', url: '/admin/v1/packages/spamstopshere-standard', headers: admin(), payload: { service_defaults: { ssh: { enabled: 0 } } } });
+    expect(patched.statusCode, patched.body).toBe(200);
     const parent = await get<{ values: { service: string; param: string; value: unknown; source: string }[] }>('/admin/v1/packages/spamstopshere-standard/inheritance');
     const ssh = parent.values.find((v) => v.service === 'ssh' && v.param === 'enabled')!;
+    expect(ssh).toMatchObject({ value: 0, source: 'spamstopshere-standard' });
 
     await page.getByRole('button', { name: 'New package' }).click();
     const form = page.getByRole('form', { name: 'New package' });
@@ -196,7 +200,8 @@ describe.sequential('operator console pages in chromium', () => {
     await row.getByRole('button', { name: /Edit/ }).click();
     const edit = page.getByRole('form', { name: 'Edit Child Plan' });
     const sshRow = edit.locator('tr[data-param="ssh.enabled"]');
-    await sshRow.getByText(`from ${ssh.source}`).waitFor();
+    await sshRow.getByText('0 from spamstopshere-standard').waitFor();
+    await edit.locator('tr[data-param="diskquota.quota"]').getByText('1024 from base').waitFor();
     await sshRow.getByText('inherited').waitFor();
     await edit.locator('tr[data-param="diskquota.quota"]').getByText('own', { exact: true }).waitFor();
     await edit.getByText(`child-${STAMP}`).first().waitFor();
@@ -403,7 +408,8 @@ describe.sequential('operator console pages in chromium', () => {
           : [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth && !e.closest('.table-wrap')).map((e) => `${e.tagName}.${e.className}`).slice(0, 5),
       );
       expect(wide, path).toEqual([]);
-      await shot(`24-phone${path.replace('/', '-')}`);
+      // What the phone shows (a full-page capture would also paint the tables' scrolled-off parts).
+      await shot(`24-phone${path.replace('/', '-')}`, false);
     }
   });
 

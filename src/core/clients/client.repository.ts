@@ -73,8 +73,13 @@ export async function listClients(db: Executor, scope: TenantScope, page: ListPa
   if (page.afterId !== undefined) q = q.where('c.id', '>', page.afterId);
   if (page.resellerId !== undefined) q = q.where('c.reseller_id', '=', page.resellerId);
   if (page.status !== undefined) q = q.where('c.status', '=', page.status);
-  // A scalar subquery, not the joined p.uid, so the planner can use clients_plan_idx.
-  if (page.packageUid !== undefined) q = q.where('c.plan_id', '=', sql<number>`(select id from plans where uid = ${page.packageUid})`);
+  if (page.packageUid !== undefined) {
+    // The plan's id as a value, not a join or subquery: the planner then sees how common the plan is
+    // and range-scans clients_plan_idx for a rare one instead of filtering every client in id order.
+    const plan = await db.selectFrom('plans').select('id').where('uid', '=', page.packageUid).executeTakeFirst();
+    if (!plan) return [];
+    q = q.where('c.plan_id', '=', plan.id);
+  }
   if (page.invoice !== undefined) {
     const invoice = page.invoice;
     q = q.where((eb) => eb.or([eb('c.invoice', '=', invoice), eb('c.parent_invoice', '=', invoice)]));

@@ -174,7 +174,7 @@ function Deliveries({ endpointId }: { endpointId: number }) {
   const rows = (list.data ?? []).filter((d) => !status || d.status === status);
 
   return (
-    <section className="card" aria-labelledby="deliveries-title">
+    <section className="card deliveries" aria-labelledby="deliveries-title">
       <h2 id="deliveries-title">Deliveries of endpoint #{endpointId}</h2>
       <div className="toolbar">
         <label>
@@ -231,7 +231,10 @@ function Deliveries({ endpointId }: { endpointId: number }) {
                     <StatusBadge status={d.status} />
                   </td>
                   <td>{d.attempts}</td>
-                  <td className="error-text">{d.last_status_code !== null ? `HTTP ${d.last_status_code}` : ''} {d.last_error ?? ''}</td>
+                  <td>
+                    {d.last_status_code !== null ? `HTTP ${d.last_status_code}` : d.attempts === 0 ? 'not sent yet' : ''}
+                    {d.last_error && <span className="error-text"> {d.last_error}</span>}
+                  </td>
                   <td>
                     <time dateTime={d.created_at}>{new Date(d.created_at).toLocaleString()}</time>
                   </td>
