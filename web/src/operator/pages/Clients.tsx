@@ -96,7 +96,7 @@ export function ClientsPage() {
         </label>
         <label>
           Account group (invoice){' '}
-          <input type="search" name="invoice" placeholder="invoice" value={invoiceText} onChange={(e) => setInvoiceText(e.target.value)} />
+          <input type="text" name="invoice" placeholder="invoice" value={invoiceText} onChange={(e) => setInvoiceText(e.target.value)} />
         </label>
       </form>
       {page.isPending ? (
