@@ -945,10 +945,17 @@ export interface AccountGroupPage {
   next_after: string | null;
 }
 
-function checkedInvoice(raw: unknown, field = 'invoice'): string {
+/** An invoice as billing,invoice takes it, or the reason it is not one. */
+function readInvoice(raw: unknown): { invoice: string } | { problem: string } {
   const r = coerceParam('billing', 'invoice', raw);
-  if (!r.ok || r.value === null) throw AppError.validation({ [field]: [r.ok ? 'an invoice is required' : r.message] });
-  return r.value as string;
+  if (!r.ok) return { problem: r.message };
+  return r.value === null ? { problem: 'an invoice is required' } : { invoice: r.value as string };
+}
+
+function checkedInvoice(raw: unknown, field = 'invoice'): string {
+  const r = readInvoice(raw);
+  if ('problem' in r) throw AppError.validation({ [field]: [r.problem] });
+  return r.invoice;
 }
 
 /** Account groups in invoice order, searched by invoice or a master's domain; page with `after`. */
@@ -1002,17 +1009,13 @@ export interface GroupChange {
 export async function changeAccountGroup(ctx: Ctx, input: { invoice: unknown; action: unknown; dryRun?: unknown; reason?: unknown }): Promise<GroupChange> {
   requireOperator(ctx);
   const fields: FieldErrors = {};
-  let invoice = '';
-  try {
-    invoice = checkedInvoice(input.invoice);
-  } catch (e) {
-    if (!(e instanceof AppError)) throw e;
-    addFieldError(fields, 'invoice', (e.details.fields as FieldErrors | undefined)?.invoice?.[0] ?? e.message);
-  }
+  const read = readInvoice(input.invoice);
+  if ('problem' in read) addFieldError(fields, 'invoice', read.problem);
   if (!(GROUP_ACTIONS as readonly unknown[]).includes(input.action)) addFieldError(fields, 'action', `must be one of ${GROUP_ACTIONS.join(', ')}`);
   if (input.dryRun !== undefined && typeof input.dryRun !== 'boolean') addFieldError(fields, 'dry_run', 'must be true or false');
   if (input.reason !== undefined && input.reason !== null && (typeof input.reason !== 'string' || input.reason.length > 500)) addFieldError(fields, 'reason', 'must be text of at most 500 characters');
   if (Object.keys(fields).length) throw AppError.validation(fields, firstMessage(fields));
+  const invoice = (read as { invoice: string }).invoice;
   const action = input.action as GroupAction;
   const dryRun = input.dryRun === true;
   return inTransaction(ctx, async (tx) => {

@@ -1,5 +1,5 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, must } from '../../api/client';
 import { Link } from '../../router';
 import { Confirm, Empty, ErrorState, Loading, Pager, StatusBadge } from '../../ui';
@@ -108,6 +108,13 @@ function GroupPanel({ invoice, onGone }: { invoice: string; onGone: () => void }
   const [reason, setReason] = useState('');
   const [done, setDone] = useState<GroupChange | null>(null);
 
+  // Opening a group moves focus to it, so keyboard and screen-reader users land where it appeared.
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    heading.current?.focus();
+    heading.current?.scrollIntoView({ block: 'start' });
+  }, []);
+
   const members = useQuery({ queryKey: ['account-group', invoice], queryFn: () => must(api.GET('/admin/v1/account-groups/members', { params: { query: { invoice } } })) });
 
   const post = (action: GroupAction, dryRun: boolean) => {
@@ -141,7 +148,7 @@ function GroupPanel({ invoice, onGone }: { invoice: string; onGone: () => void }
 
   return (
     <section className="card group-panel" aria-labelledby="group-title">
-      <h2 id="group-title">
+      <h2 id="group-title" ref={heading} tabIndex={-1}>
         Group <code>{invoice}</code>
       </h2>
       {done && (
