@@ -10,6 +10,7 @@ import { saas } from './0008-saas.js';
 import { auditIndexOrder } from './0009-audit-index-order.js';
 import { subscriptions } from './0010-subscriptions.js';
 import { subscriptionClients } from './0011-subscription-clients.js';
+import { clientListIndexes } from './0014-client-list-indexes.js';
 import { familyRenewals } from './0015-family-renewals.js';
 
 const migrations: Record<string, Migration> = {
@@ -24,6 +25,7 @@ const migrations: Record<string, Migration> = {
   '0009-audit-index-order': auditIndexOrder,
   '0010-subscriptions': subscriptions,
   '0011-subscription-clients': subscriptionClients,
+  '0014-client-list-indexes': clientListIndexes,
   '0015-family-renewals': familyRenewals,
 };
 
