@@ -19,6 +19,8 @@ export const auditActions = [
   'client.hijacked',
   'client.switched',
   'client.file_stored',
+  'client.logged_out',
+  'client.owner_set',
   'user.password_changed',
   'user.created',
   'scope.set',

@@ -190,3 +190,32 @@ export async function findPreviousParent(db: Executor, sub: { id: number; user_i
 export async function findRenewals(db: Executor, subscriptionId: number) {
   return db.selectFrom('subscriptions').select(['id', 'user_id', 'subscription_type_id', 'start_time', 'end_time']).where('renewed_subscription_id', '=', subscriptionId).orderBy('id').execute();
 }
+
+/**
+ * One page of a parent's codes for the client area, newest first, with whom each was given to;
+ * `search` matches the start of a code or the recipient's email.
+ */
+export async function pageRequestsOfMaster(db: Executor, masterUserId: number, q: { status?: string; search?: string; offset: number; limit: number }) {
+  let query = db
+    .selectFrom('family_requests as r')
+    .innerJoin('subscription_types as t', 't.id', 'r.subscription_type_id')
+    .leftJoin('users as s', 's.id', 'r.slave_user_id')
+    .where('r.master_user_id', '=', masterUserId);
+  if (q.status) query = query.where('r.status', '=', q.status as 'created');
+  if (q.search) {
+    const like = `${q.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    query = query.where((eb) => eb.or([eb('r.code', 'like', like), eb(eb.fn('lower', ['s.email']), 'like', like)]));
+  }
+  const rows = await query
+    .select(['r.code', 'r.status', 't.code as subscription_type_code', 't.name as subscription_type_name', 's.email as slave_email', 'r.created_at', 'r.accepted_at', 'r.canceled_at', 'r.expires_at'])
+    .orderBy('r.id', 'desc')
+    .offset(q.offset)
+    .limit(q.limit + 1)
+    .execute();
+  return { rows: rows.slice(0, q.limit), more: rows.length > q.limit };
+}
+
+export async function countRequestsOfMasterByStatus(db: Executor, masterUserId: number) {
+  const rows = await db.selectFrom('family_requests').select(['status', (eb) => eb.fn.countAll<string | number>().as('n')]).where('master_user_id', '=', masterUserId).groupBy('status').execute();
+  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)])) as Record<string, number>;
+}

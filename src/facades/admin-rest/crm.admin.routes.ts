@@ -8,6 +8,7 @@ import { createFamilyTypeInput, familyTypeOut, setFamilyCodeExpiryInput, toFamil
 import { createFamilyType, disableFamilyType, handleNewSubscription, listFamilyTypes, setFamilyCodeExpiry } from '../../core/family/family.service.js';
 import { createSubscriptionTypeInput, subscriptionTypeOut, toSubscriptionTypeOut } from '../../core/subscriptions/subscription.schema.js';
 import { createSubscriptionType, listSubscriptionTypes } from '../../core/subscriptions/subscription.service.js';
+import { setClientOwner, setClientOwnerInput } from '../../core/subscriptions/service-access.service.js';
 import { AppError } from '../../errors/app-error.js';
 import * as s from './admin.schemas.js';
 
@@ -53,6 +54,26 @@ export async function crmAdminRoutes(app: FastifyInstance, ctxOf: (req: FastifyR
     if (!/^[0-9a-z]{32}$/.test(code)) throw AppError.notFound('family code');
     return toRempFamilyCode(await setFamilyCodeExpiry(ctxOf(req), code, req.body ?? {}));
   });
+
+  // A client made elsewhere (a reseller's) gets an end user as owner: their subscriptions and family codes show in its client area.
+  app.put(
+    '/admin/v1/clients/:id/owner',
+    {
+      schema: {
+        tags,
+        security,
+        summary: "Make an end user (by email) the owner of a client, or clear it with email: null; the owner's subscriptions and family codes show in the client area",
+        params: s.idParams,
+        body: setClientOwnerInput,
+        response: { 200: z.object({ client_id: z.number(), owner: z.object({ id: z.number(), email: z.string().nullable() }).nullable() }), ...errors },
+      },
+    },
+    async (req) => {
+      const id = (req.params as { id: string }).id;
+      if (!/^[0-9]{1,15}$/.test(id)) throw AppError.notFound('client');
+      return setClientOwner(ctxOf(req), Number(id), req.body ?? {});
+    },
+  );
 
   // Handling a new subscription again (a replayed event) tops its codes up to the count, never beyond.
   app.post('/admin/v1/subscriptions/:id/family-requests', { schema: { tags, security, params: s.idParams, response: { 200: z.object({ created: z.number() }), ...errors } } }, async (req) => {
