@@ -93,7 +93,7 @@ describe('the client session', () => {
   });
 
   it('no cookie, a garbage cookie or an ended session: signed out, and every other call is 401 in the door format', async () => {
-    for (const headers of [{}, { cookie: 'hp_session=garbage' }, { cookie: 'hp_session=%E0%A4%A' }, { cookie: 'hp_operator=x' }]) {
+    for (const headers of [{} as Record<string, string>, { cookie: 'hp_session=garbage' }, { cookie: 'hp_session=%E0%A4%A' }, { cookie: 'hp_operator=x' }]) {
       expect((await inject('GET', '/client/v1/session', headers)).body).toEqual({ signed_in: false });
       for (const url of ['/client/v1/domains', '/client/v1/subscriptions', '/client/v1/family-codes', '/client/v1/instance']) {
         const res = await inject('GET', url, headers);
