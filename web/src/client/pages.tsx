@@ -1,5 +1,5 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useState, type FormEvent, type ReactNode } from 'react';
 import { api, must } from '../api/client';
 import { Link } from '../router';
 import { CopyButton, Empty, ErrorState, Loading, Pager, StatusBadge } from '../ui';
@@ -20,7 +20,7 @@ function useOffsets() {
   };
 }
 
-function SearchBox({ label, placeholder, onSearch }: { label: string; placeholder: string; onSearch: (q: string) => void }) {
+function SearchBox({ label, placeholder, onSearch, children }: { label: string; placeholder: string; onSearch: (q: string) => void; children?: ReactNode }) {
   const [text, setText] = useState('');
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -28,6 +28,7 @@ function SearchBox({ label, placeholder, onSearch }: { label: string; placeholde
   };
   return (
     <form className="toolbar" role="search" onSubmit={submit}>
+      {children}
       <label>
         {label}
         <input type="search" placeholder={placeholder} value={text} onChange={(e) => setText(e.target.value)} />
@@ -298,7 +299,14 @@ export function SubscriptionPage({ session }: { session: ClientSession }) {
         Send a link to a colleague or family member: opening it lets them sign in or register and get their own subscription. Each code works once.
         {codes.data && ` ${codes.data.counts.created ?? 0} not used yet, ${codes.data.counts.accepted ?? 0} in use, ${codes.data.counts.canceled ?? 0} cancelled.`}
       </p>
-      <div className="toolbar">
+      <SearchBox
+        label="Search codes"
+        placeholder="start of a code, or an email"
+        onSearch={(q) => {
+          setSearch(q);
+          pages.reset();
+        }}
+      >
         <label>
           State
           <select
@@ -316,15 +324,7 @@ export function SubscriptionPage({ session }: { session: ClientSession }) {
             ))}
           </select>
         </label>
-      </div>
-      <SearchBox
-        label="Search codes"
-        placeholder="start of a code, or an email"
-        onSearch={(q) => {
-          setSearch(q);
-          pages.reset();
-        }}
-      />
+      </SearchBox>
       {codes.isPending ? (
         <Loading />
       ) : codes.isError ? (
@@ -351,7 +351,7 @@ export function SubscriptionPage({ session }: { session: ClientSession }) {
                     </td>
                     <td>{c.subscription_type_name}</td>
                     <td>
-                      <StatusBadge status={c.status === 'created' ? 'ready' : c.status === 'canceled' ? 'cancelled' : 'active'} /> {CODE_STATES[c.status]}
+                      <span className={`badge code-${c.status}`}>{CODE_STATES[c.status]}</span>
                       {c.activated_by && <span className="muted"> by {c.activated_by}</span>}
                       {c.accepted_at && <span className="muted"> since {dateOf(c.accepted_at)}</span>}
                     </td>
