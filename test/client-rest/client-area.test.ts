@@ -248,6 +248,74 @@ describe('the owner, subscriptions and family codes', () => {
   });
 });
 
+describe('cancelling a family code from the client area', () => {
+  it('needs the CSRF token; cancels an unused code, and an accepted one (ending its holder\'s subscription, with a new code in its place)', async () => {
+    const { id } = await newClient(reseller);
+    const email = `canceller${++seq}@example.com`;
+    await endUser(email);
+    await parentSubscription(email);
+    await linkOwner(id, email);
+    const cookie = await ssoCookie(reseller, id);
+    const { csrf_token } = await sessionOf(cookie);
+    const codes = (await inject('GET', '/client/v1/family-codes', { cookie })).body.codes.map((c: Json) => c.code) as string[];
+
+    const mark = await auditMark(t);
+    const refused = await inject('POST', `/client/v1/family-codes/${codes[0]}/cancel`, { cookie });
+    expect(refused.status).toBe(403);
+    expect(await auditSince(t, mark)).toEqual([]);
+    expect((await inject('GET', '/client/v1/family-codes?status=canceled', { cookie })).body.codes).toEqual([]);
+
+    const done = await inject('POST', `/client/v1/family-codes/${codes[0]}/cancel`, { cookie, 'x-csrf-token': csrf_token });
+    expect(done).toMatchObject({ status: 200, body: { code: codes[0], status: 'canceled' } });
+    expect(done.body.new_code).toBeUndefined();
+    const events = await auditSince(t, mark);
+    expect(events.map((e) => [e.action, e.actor_kind])).toEqual([['family_request.canceled', 'user']]);
+    expect((await inject('POST', `/client/v1/family-codes/${codes[0]}/cancel`, { cookie, 'x-csrf-token': csrf_token })).status).toBe(409);
+
+    const taker = `holder${seq}@example.com`;
+    await endUser(taker);
+    const login = await inject('POST', '/api/v1/users/login', { 'content-type': 'application/json' }, { email: taker, password: 'end-user-pass' });
+    const holder = { authorization: `Bearer ${login.body.access.token}` };
+    expect((await inject('POST', '/api/v1/family/activate', { ...holder, 'content-type': 'application/json' }, { code: codes[1] })).status).toBe(201);
+    const ended = await inject('POST', `/client/v1/family-codes/${codes[1]}/cancel`, { cookie, 'x-csrf-token': csrf_token });
+    expect(ended.status).toBe(200);
+    expect(ended.body.new_code).toMatch(/^[0-9a-z]{32}$/);
+    const subs = await inject('GET', '/api/v1/users/subscriptions', holder);
+    expect(subs.status).toBe(200);
+    expect(JSON.stringify(subs.body)).toContain('company_member');
+    expect((await inject('GET', '/client/v1/family-codes', { cookie })).body.counts).toEqual({ created: 2, canceled: 2 });
+  });
+
+  it("another client's code, an unknown code and a client without owner: 404, nothing changes", async () => {
+    const mine = await newClient(reseller);
+    const email = `mine${++seq}@example.com`;
+    await endUser(email);
+    await parentSubscription(email);
+    await linkOwner(mine.id, email);
+    const myCodes = (await inject('GET', '/client/v1/family-codes', { cookie: await ssoCookie(reseller, mine.id) })).body.codes as Json[];
+
+    const theirs = await newClient(other);
+    const theirEmail = `theirs${seq}@example.com`;
+    await endUser(theirEmail);
+    await parentSubscription(theirEmail);
+    await linkOwner(theirs.id, theirEmail);
+    const cookie = await ssoCookie(other, theirs.id);
+    const { csrf_token } = await sessionOf(cookie);
+    const ownerless = await newClient(reseller);
+    const c2 = await ssoCookie(reseller, ownerless.id);
+    const c2csrf = (await sessionOf(c2)).csrf_token;
+    const mark = await auditMark(t);
+    for (const code of [myCodes[0]!.code, 'nosuchcode']) {
+      const res = await inject('POST', `/client/v1/family-codes/${code}/cancel`, { cookie, 'x-csrf-token': csrf_token });
+      expect(res.status).toBe(404);
+      expect(res.body.error.code).toBe('not_found');
+    }
+    expect((await inject('POST', `/client/v1/family-codes/${myCodes[0]!.code}/cancel`, { cookie: c2, 'x-csrf-token': c2csrf })).status).toBe(404);
+    expect(await auditSince(t, mark)).toEqual([]);
+    expect((await inject('GET', '/client/v1/family-codes', { cookie: await ssoCookie(reseller, mine.id) })).body.counts).toEqual({ created: 3 });
+  });
+});
+
 describe('signing in with a password', () => {
   it("the owner signs in with the CRM email and password and lands in their client's area", async () => {
     const { id } = await newClient(reseller);
@@ -260,6 +328,16 @@ describe('signing in with a password', () => {
     const cookie = String(res.headers['set-cookie']).split(';')[0]!;
     expect(String(res.headers['set-cookie'])).toMatch(/HttpOnly/);
     expect((await sessionOf(cookie)).client.id).toBe(id);
+  });
+
+  it("one of the client's own users signs in with client id, login and password", async () => {
+    const { id, domains } = await newClient(reseller);
+    await fn('auth:change-password', ['site admin password', 'admin', domains[0]]);
+    const res = await inject('POST', '/client/v1/session', { 'content-type': 'application/json' }, { client_id: id, login: 'admin', password: 'site admin password' });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toMatchObject({ user: { login: 'admin', role: 'client_admin' }, client: { id } });
+    const wrong = await inject('POST', '/client/v1/session', { 'content-type': 'application/json' }, { client_id: id, login: 'admin', password: 'nope' });
+    expect(wrong.status).toBe(401);
   });
 
   it('wrong password and unknown email are one answer; an end user owning no client is told so', async () => {
@@ -313,6 +391,67 @@ describe('site switching under the SSO rules', () => {
 });
 
 describe('the SaaS instance', () => {
+  const ADMIN_PASSWORD = 'portal-admin-password';
+  let adminUid = 0;
+  const rpc = async (service: string, method: string, args: unknown[]) => (await inject('POST', '/jsonrpc', { 'content-type': 'application/json' }, { jsonrpc: '2.0', method: 'call', id: 1, params: { service, method, args } })).body;
+  const kw = async (model: string, method: string, args: unknown[], kwargs: Record<string, unknown> = {}) => {
+    const out = await rpc('object', 'execute_kw', ['hostplane', adminUid, ADMIN_PASSWORD, model, method, args, kwargs]);
+    if (out.error) throw new Error(`${model}.${method}: ${out.error.data.message}`);
+    return out.result;
+  };
+  /** A portal user's new instance with a user limit; returns its id and the owner's session cookie. */
+  const newInstance = async (maxUsers: number) => {
+    if (!adminUid) adminUid = (await inject('POST', '/admin/v1/users', operator(), { operator: true, login: 'portal-admin', password: ADMIN_PASSWORD })).body.id;
+    const login = `inst-owner${++seq}@example.com`;
+    await kw('res.users', 'signup', [{ login, name: `Owner ${seq}`, password: 'portal-pass' }]);
+    const uid = (await rpc('common', 'authenticate', ['hostplane', login, 'portal-pass', {}])).result as number;
+    const plans = (await inject('GET', '/admin/v1/packages', operator())).body as { id: number; uid: string }[];
+    const created = (await kw('saas_portal.plan', 'create_new_database', [plans.find((p) => p.uid === 'basic')!.id], { dbname: `inst${seq}.example.test`, user_id: uid, owner_password: 'owner-pass' })) as { id: number; url: string };
+    await kw('saas.config', 'do_upgrade_database', [{ params: [{ key: 'saas_client.max_users', value: String(maxUsers), hidden: true }] }, created.id]);
+    const link = new URL(created.url);
+    const landing = await t.app.server.inject({ method: 'GET', url: `${link.pathname}${link.search}` });
+    expect(landing.headers.location).toBe('/console/my');
+    return { id: created.id, cookie: String(landing.headers['set-cookie']).split(';')[0]! };
+  };
+
+  it("the owner's link opens a session on the instance: users against max_users, storage, add-ons and group names", async () => {
+    const inst = await newInstance(2);
+    const s = await sessionOf(inst.cookie);
+    expect(s.client).toMatchObject({ id: inst.id, kind: 'instance' });
+    const view = await inject('GET', '/client/v1/instance', { cookie: inst.cookie });
+    expect(view.status).toBe(200);
+    expect(view.body).toMatchObject({ id: inst.id, status: 'active', max_users: 2, users_count: 1, modules: expect.any(Array), usage: { limit_mb: expect.any(Number), exceeded: false } });
+    expect(view.body.users.find((u: Json) => u.role !== 'client_admin').groups).toEqual(expect.arrayContaining(['base.group_user']));
+    expect(view.body.groups['base.group_user']).toBe('Employee');
+  });
+
+  it('adds users up to the limit, then refuses with the portal message; CSRF required; bad input is a 422', async () => {
+    const inst = await newInstance(2);
+    const { csrf_token } = await sessionOf(inst.cookie);
+    const add = (body: unknown, headers: Record<string, string> = { 'x-csrf-token': csrf_token }) => inject('POST', '/client/v1/instance/users', { cookie: inst.cookie, 'content-type': 'application/json', ...headers }, body);
+    expect((await add({ login: 'nocsrf', password: 'pw' }, {})).status).toBe(403);
+    expect((await add({ login: 'has space', password: 'pw' })).status).toBe(422);
+    expect((await add({ login: 'no-password' })).status).toBe(422);
+    expect((await inject('GET', '/client/v1/instance', { cookie: inst.cookie })).body.users_count).toBe(1);
+    expect(await add({ login: 'second', name: 'Second', password: 'pw' })).toMatchObject({ status: 201, body: { login: 'second' } });
+    expect((await add({ login: 'second', password: 'pw' })).status).toBe(422);
+    const full = await add({ login: 'third', password: 'pw' });
+    expect(full.status).toBe(422);
+    expect(full.body.error.message).toBe('Maximum allowed users is 2, while you already have 2');
+    expect((await inject('GET', '/client/v1/instance', { cookie: inst.cookie })).body.users_count).toBe(2);
+  });
+
+  it("one instance's session sees and changes only its own instance", async () => {
+    const a = await newInstance(5);
+    const b = await newInstance(5);
+    const viewA = await inject('GET', '/client/v1/instance', { cookie: a.cookie });
+    expect(viewA.body.id).toBe(a.id);
+    const { csrf_token } = await sessionOf(a.cookie);
+    await inject('POST', '/client/v1/instance/users', { cookie: a.cookie, 'x-csrf-token': csrf_token, 'content-type': 'application/json' }, { login: 'only-in-a', password: 'pw' });
+    const viewB = await inject('GET', '/client/v1/instance', { cookie: b.cookie });
+    expect(viewB.body.users.map((u: Json) => u.login)).not.toContain('only-in-a');
+  });
+
   it('a hosting client has no instance: 404', async () => {
     const { id } = await newClient(reseller);
     const cookie = await ssoCookie(reseller, id);

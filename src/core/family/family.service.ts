@@ -277,7 +277,14 @@ async function followRenewals(tx: Ctx, masterId: number, typeId: number, userId:
  * ends now and, as in the original, a fresh code takes its place so the company keeps its seat.
  */
 export async function cancelFamilyRequest(ctx: Ctx, raw: unknown): Promise<{ code: string; status: 'canceled'; new_code?: string }> {
-  const userId = requireUser(ctx);
+  return cancelFamilyRequestOf(ctx, requireUser(ctx), raw);
+}
+
+/**
+ * The same, for the codes of `userId` as parent, whoever the actor is: the client area cancels the
+ * codes of its client's owner on behalf of the client's administrator (who is the audit's actor).
+ */
+export async function cancelFamilyRequestOf(ctx: Ctx, userId: number, raw: unknown): Promise<{ code: string; status: 'canceled'; new_code?: string }> {
   const { code } = parseInput(familyCodeInput, raw);
   return inTransaction(ctx, async (tx) => {
     const request = await repo.findRequestByCode(tx.db, code);

@@ -5,6 +5,7 @@ import type { MxRecord } from '../clients/client.schema.js';
 import type { Ctx } from '../context.js';
 import { mxRecordsFor } from '../domains/domain.rules.js';
 import * as familyRepo from '../family/family.repository.js';
+import { cancelFamilyRequestOf } from '../family/family.service.js';
 import { getSiteDashboard, type SiteDashboard } from '../sites/site.service.js';
 import { listUserSubscriptions } from '../subscriptions/subscription.repository.js';
 import { parseInput } from '../shared/validation.js';
@@ -112,4 +113,15 @@ export async function listClientAreaFamilyCodes(ctx: Ctx, clientId: number, raw:
     counts: await familyRepo.countRequestsOfMasterByStatus(ctx.db, row.owner_user_id),
     next_offset: more ? q.offset + q.limit : null,
   };
+}
+
+/**
+ * Takes one of the owner's codes back, as REMP's customer-zone widget lets the parent: an unused one
+ * can no longer be activated; an accepted one ends its holder's subscription now and a fresh code
+ * takes its place. Another owner's code is not found.
+ */
+export async function cancelClientAreaFamilyCode(ctx: Ctx, clientId: number, code: string) {
+  const row = await header(ctx, clientId);
+  if (row.owner_user_id === null) throw new AppError('not_found', `Family request code [${code}] not found`, { reason: 'family_request_not_found' });
+  return cancelFamilyRequestOf(ctx, row.owner_user_id, { code });
 }

@@ -4,7 +4,7 @@ import { ctxFor, type CoreDeps, type Ctx } from '../../core/context.js';
 import { ACCESS_GROUPS } from '../../core/saas/saas.schema.js';
 import { addInstanceUser, getInstanceOverview } from '../../core/saas/saas.service.js';
 import { switchSite } from '../../core/sites/site.service.js';
-import { getClientAreaHeader, getClientAreaSites, listClientAreaDomains, listClientAreaFamilyCodes, listClientAreaSubscriptions } from '../../core/sso/sso.client-area.js';
+import { cancelClientAreaFamilyCode, getClientAreaHeader, getClientAreaSites, listClientAreaDomains, listClientAreaFamilyCodes, listClientAreaSubscriptions } from '../../core/sso/sso.client-area.js';
 import { csrfTokenFor, csrfTokenValid, getSession, loginClientOwner, loginClientUser, logoutClientSession } from '../../core/sso/sso.service.js';
 import { AppError } from '../../errors/app-error.js';
 import { readCookie } from '../../http/cookies.js';
@@ -212,6 +212,23 @@ export async function clientRestRoutes(app: FastifyInstance, deps: CoreDeps): Pr
         counts: page.counts,
         next_offset: page.next_offset,
       };
+    },
+  );
+
+  app.post(
+    '/client/v1/family-codes/:code/cancel',
+    {
+      schema: {
+        tags,
+        security,
+        summary: "Cancel one of the owner's family codes: an unused one can no longer be activated; an accepted one ends its holder's subscription now and a new code replaces it",
+        params: s.codeParams,
+        response: { 200: s.cancelledCodeOut, ...errors },
+      },
+    },
+    async (req) => {
+      const { ctx, session } = sessionCtx(req);
+      return cancelClientAreaFamilyCode(ctx, session.clientId, (req.params as { code: string }).code);
     },
   );
 

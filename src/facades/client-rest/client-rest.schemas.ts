@@ -87,3 +87,6 @@ export const instanceOut = z.object({
 
 export const addUserBody = z.object({ login: z.string(), name: z.string().optional(), password: z.string() });
 export const addedUserOut = z.object({ id: z.number().int(), login: z.string() });
+
+export const codeParams = z.object({ code: z.string() });
+export const cancelledCodeOut = z.object({ code: z.string(), status: z.literal('canceled'), new_code: z.string().optional().describe('the code that replaces an accepted one') });
