@@ -12,6 +12,7 @@ let context: BrowserContext;
 let page: Page;
 let clientId: number;
 let codes: string[];
+let ownerToken: string;
 const CLIENT = 'Northwind Traders';
 const DOMAINS = ['northwind.example', 'northwind-mail.example'];
 const OWNER = 'boss@northwind.example';
@@ -20,7 +21,7 @@ const OWNER_PASSWORD = 'northwind owner password';
 beforeAll(async () => {
   w = await startClientWorld();
   clientId = await w.newClient(CLIENT, DOMAINS);
-  ({ codes } = await w.ownerWithCodes(clientId, OWNER, OWNER_PASSWORD));
+  ({ codes, token: ownerToken } = await w.ownerWithCodes(clientId, OWNER, OWNER_PASSWORD));
   ({ context, page } = await w.newPage());
 }, 240_000);
 
@@ -99,6 +100,24 @@ describe.sequential('client area in chromium', () => {
     expect(await page.locator('tr[data-code]').count()).toBe(1);
     await page.getByLabel('State').selectOption('');
     await page.locator('tr[data-code]').nth(3).waitFor();
+
+    // Deactivating is confirmed first (Escape backs out, nothing changes); an accepted code's holder
+    // loses access and a new code takes its place.
+    const inUse = page.locator(`tr[data-code="${codes[1]}"]`);
+    await inUse.getByRole('button', { name: `Deactivate code ${codes[1]}` }).click();
+    const dialog = page.getByRole('dialog', { name: 'Deactivate this family code?' });
+    await dialog.getByText('colleague@northwind.example').waitFor();
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    await inUse.getByText('In use').waitFor();
+    await inUse.getByRole('button', { name: `Deactivate code ${codes[1]}` }).click();
+    await w.shot(page, 'client-05b-deactivate-confirm');
+    await dialog.getByRole('button', { name: 'Deactivate' }).click();
+    await page.getByRole('status').filter({ hasText: `Code ${codes[1]} is deactivated and its holder's access has ended` }).waitFor();
+    await inUse.getByText('Cancelled').waitFor();
+    expect(await page.locator('tr[data-code]').count()).toBe(5);
+    const holder = await w.json('GET', '/api/v1/family/list', undefined, { authorization: `Bearer ${ownerToken}` });
+    expect(holder.body.codes.find((c: { code: string }) => c.code === codes[1]).status).toBe('canceled');
   });
 
   it('a change without the CSRF token is refused, even with the session cookie; nothing changes', async () => {

@@ -80,6 +80,8 @@ export async function startClientWorld(): Promise<ClientWorld> {
       contexts.push(context);
       await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: s.url });
       const page = await context.newPage();
+      // Shorter than a test's own limit, so a missing element fails with its locator named.
+      page.setDefaultTimeout(10_000);
       page.on('console', (msg) => {
         if (msg.type() !== 'error' && msg.type() !== 'warning') return;
         if (expected?.test(msg.text())) return;

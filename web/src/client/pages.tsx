@@ -2,7 +2,7 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tansta
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { api, must } from '../api/client';
 import { Link } from '../router';
-import { CopyButton, Empty, ErrorState, Loading, Pager, StatusBadge } from '../ui';
+import { Confirm, CopyButton, Empty, ErrorState, Loading, Pager, StatusBadge } from '../ui';
 import type { ClientSession, Domain, FamilyCode } from './types';
 
 const PAGE_SIZE = 25;
@@ -250,6 +250,18 @@ export function SubscriptionPage({ session }: { session: ClientSession }) {
     queryFn: () =>
       must(api.GET('/client/v1/family-codes', { params: { query: { limit: String(PAGE_SIZE), offset: String(pages.offset), ...(status ? { status } : {}), ...(search ? { search } : {}) } } })),
   });
+  const queryClient = useQueryClient();
+  const [cancelling, setCancelling] = useState<FamilyCode | null>(null);
+  const [notice, setNotice] = useState('');
+  const cancel = useMutation({
+    mutationFn: (code: string) => must(api.POST('/client/v1/family-codes/{code}/cancel', { params: { path: { code } } })),
+    onSuccess: (out) => {
+      setCancelling(null);
+      setNotice(out.new_code ? `Code ${out.code} is deactivated and its holder's access has ended; a new code, ${out.new_code}, takes its place.` : `Code ${out.code} is deactivated.`);
+      void queryClient.invalidateQueries({ queryKey: ['client-codes'] });
+      void queryClient.invalidateQueries({ queryKey: ['client-codes-counts'] });
+    },
+  });
   if (!session.client.has_owner) {
     return (
       <section>
@@ -299,6 +311,11 @@ export function SubscriptionPage({ session }: { session: ClientSession }) {
         Send a link to a colleague or family member: opening it lets them sign in or register and get their own subscription. Each code works once.
         {codes.data && ` ${codes.data.counts.created ?? 0} not used yet, ${codes.data.counts.accepted ?? 0} in use, ${codes.data.counts.canceled ?? 0} cancelled.`}
       </p>
+      {notice && (
+        <p role="status" className="notice">
+          {notice}
+        </p>
+      )}
       <SearchBox
         label="Search codes"
         placeholder="start of a code, or an email"
@@ -341,6 +358,9 @@ export function SubscriptionPage({ session }: { session: ClientSession }) {
                   <th scope="col">For</th>
                   <th scope="col">State</th>
                   <th scope="col">Activation link</th>
+                  <th scope="col">
+                    <span className="visually-hidden">Actions</span>
+                  </th>
                 </tr>
               </thead>
               <tbody>
@@ -367,6 +387,13 @@ export function SubscriptionPage({ session }: { session: ClientSession }) {
                         <span className="muted">used up</span>
                       )}
                     </td>
+                    <td className="actions">
+                      {c.status !== 'canceled' && (
+                        <button type="button" onClick={() => (cancel.reset(), setCancelling(c))} aria-label={`Deactivate code ${c.code}`}>
+                          Deactivate
+                        </button>
+                      )}
+                    </td>
                   </tr>
                 ))}
               </tbody>
@@ -375,6 +402,28 @@ export function SubscriptionPage({ session }: { session: ClientSession }) {
           <Pager cursors={pages.offsets} next={codes.data.next_offset} onBack={pages.back} onNext={() => pages.next(codes.data.next_offset)} />
         </>
       )}
+      <Confirm
+        open={cancelling !== null}
+        title="Deactivate this family code?"
+        confirmLabel="Deactivate"
+        danger
+        busy={cancel.isPending}
+        onConfirm={() => cancelling && cancel.mutate(cancelling.code)}
+        onCancel={() => setCancelling(null)}
+      >
+        {cancelling?.status === 'accepted' ? (
+          <p>
+            <strong>{cancelling.activated_by ?? 'Its holder'}</strong> loses the subscription at once. A new code takes its place, to share with someone else.
+          </p>
+        ) : (
+          <p>Nobody will be able to activate it any more.</p>
+        )}
+        {cancel.error && (
+          <p role="alert" className="alert">
+            {cancel.error.message}
+          </p>
+        )}
+      </Confirm>
     </section>
   );
 }
