@@ -89,9 +89,16 @@ describe.sequential('client area in chromium', () => {
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(url);
     await w.shot(page, 'client-05-family-codes');
 
-    // Another user activates one (as the activation page would); the list shows it in use, by whom.
-    const token = await w.endUser('colleague@northwind.example', 'colleague password');
-    expect((await w.json('POST', '/api/v1/family/activate', { code: codes[1] }, { authorization: `Bearer ${token}` })).status).toBe(201);
+    // The client shares the link; a colleague opens it in their own browser, registers and activates.
+    const shared = new URL(`https://panel.hostplane.test/console/activate?code=${codes[1]}`);
+    const colleague = await w.newPage();
+    await colleague.page.goto(`${w.s.url}${shared.pathname}${shared.search}`);
+    await colleague.page.getByLabel('Email', { exact: true }).fill('colleague@northwind.example');
+    await colleague.page.getByLabel('Password', { exact: true }).fill('colleague password');
+    await colleague.page.getByRole('button', { name: 'Create account and activate' }).click();
+    await colleague.page.getByRole('heading', { name: 'Code activated', level: 1 }).waitFor();
+    await colleague.context.close();
+    // The client area shows it in use, and by whom.
     await page.reload();
     await page.locator(`tr[data-code="${codes[1]}"]`).getByText('In use').waitFor();
     await page.locator(`tr[data-code="${codes[1]}"]`).getByText('by colleague@northwind.example').waitFor();
