@@ -340,6 +340,21 @@ describe('signing in with a password', () => {
     expect(wrong.status).toBe(401);
   });
 
+  it('an end user whose subscription granted them a client signs in to it by email', async () => {
+    const type = await inject('POST', '/admin/v1/subscription-types', operator(), { code: `hosting_${++seq}`, name: 'Hosting', length: 30, package_uid: 'spamstopshere-standard' });
+    expect(type.status, JSON.stringify(type.body)).toBe(201);
+    const email = `granted${seq}@example.com`;
+    const userId = await endUser(email, 'granted-password');
+    const sub = await inject('POST', '/api/v1/subscriptions/create', { authorization: `Bearer ${apiToken}`, 'content-type': 'application/json' }, { email, subscription_type_id: type.body.id, is_paid: true });
+    expect(sub.status, JSON.stringify(sub.body)).toBe(200);
+    const granted = await t.app.dbHandle.db.selectFrom('clients').select('id').where('owner_user_id', '=', userId).executeTakeFirstOrThrow();
+    const res = await inject('POST', '/client/v1/session', { 'content-type': 'application/json' }, { email, password: 'granted-password' });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toMatchObject({ user: { login: email }, client: { id: granted.id, has_owner: true, package: { uid: 'spamstopshere-standard' } } });
+    const cookie = String(res.headers['set-cookie']).split(';')[0]!;
+    expect((await inject('GET', '/client/v1/subscriptions', { cookie })).body.subscriptions).toEqual([expect.objectContaining({ code: `hosting_${seq}`, running: true })]);
+  });
+
   it('wrong password and unknown email are one answer; an end user owning no client is told so', async () => {
     const email = `lonely${++seq}@example.com`;
     await endUser(email, 'lonely-password');

@@ -62,7 +62,6 @@ export async function clientRestRoutes(app: FastifyInstance, deps: CoreDeps): Pr
   };
 
   app.addHook('onRequest', async (req) => {
-    if (!req.url.startsWith('/client/')) return;
     const session = await sessionOf(req);
     if (session) req.clientSession = session;
     if (req.routeOptions.config.clientPublic) return;
