@@ -130,6 +130,19 @@ describe.sequential('activation page in chromium', () => {
     await w.shot(page, 'activate-07-expired');
   });
 
+  it('a code of a family type the operator retired says it no longer works', async () => {
+    const operator = { authorization: `Bearer ${w.s.t.operatorKey}` };
+    const types = (await w.json('GET', '/admin/v1/family-types', undefined, operator)).body as { id: number; parent: string }[];
+    const retired = await w.json('POST', `/admin/v1/family-types/${types.find((t) => t.parent === 'company_year')!.id}/disable`, undefined, operator);
+    expect(retired.status, JSON.stringify(retired.body)).toBe(200);
+    const page = await open(codes[1]!);
+    w.expect(/status of 400/);
+    await register(page, 'withdrawn@example.com');
+    await page.getByRole('alert').filter({ hasText: 'This code no longer works: the offer it came from has been withdrawn.' }).waitFor();
+    w.expect(undefined);
+    await w.shot(page, 'activate-09-retired-type');
+  });
+
   it('reads on a phone', async () => {
     const page = await open(codes[1]!, { width: 375, height: 740 });
     await w.shot(page, 'activate-08-phone');

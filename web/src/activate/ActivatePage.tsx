@@ -36,6 +36,7 @@ export function activationProblem(err: unknown): string {
   if (reason === 'family_request_one_per_user') return 'You already have a membership from this subscription: each person can use only one of its codes.';
   if (reason === 'family_request_self_use_forbidden') return 'This code belongs to your own subscription. Share it with someone else instead.';
   if (reason === 'family_request_expired') return 'This code has expired: the subscription it came from has ended. Ask the person who shared it for a new one.';
+  if (reason === 'family_request_wrong_type') return 'This code no longer works: the offer it came from has been withdrawn. Ask the person who shared it for a new one.';
   if (reason === 'family_request_wrong_status') {
     if (/canceled|cancelled/.test(err.message)) return 'This code was cancelled by the person who shared it. Ask them for a new one.';
     return 'This code has already been used. Each code works once: ask the person who shared it for another.';
