@@ -9,6 +9,8 @@ import { seedDemo, type DemoSeedResult } from './core/demo/seed-demo.js';
 import { listResellers } from './core/resellers/reseller.service.js';
 import { migrateToLatest, openConfiguredDatabase, pingDb, type DbHandle } from './db/database.js';
 import { adminRestRoutes } from './facades/admin-rest/admin.routes.js';
+import { clientRestRoutes } from './facades/client-rest/client-rest.routes.js';
+import { sendClientError } from './facades/client-rest/client-rest.errors.js';
 import { consoleRoutes } from './facades/console/console.routes.js';
 import { WEB_CONSOLE_ROOT, webConsoleRoutes } from './facades/console/web-console.routes.js';
 import { operatorSessionRoutes } from './facades/admin-rest/operator-session.routes.js';
@@ -106,6 +108,7 @@ export async function registerDoors(server: FastifyInstance, deps: CoreDeps): Pr
   await server.register(async (scope) => hspRestRoutes(scope, deps));
   await server.register(async (scope) => adminRestRoutes(scope, deps), { prefix: '' });
   await server.register(async (scope) => consoleRoutes(scope, deps));
+  await server.register(async (scope) => clientRestRoutes(scope, deps));
   await server.register(async (scope) => operatorSessionRoutes(scope, deps));
   await server.register(async (scope) => webConsoleRoutes(scope, { root: WEB_CONSOLE_ROOT }));
   await server.register(async (scope) => apiscpRoutes(scope, deps));
@@ -116,6 +119,7 @@ export async function registerDoors(server: FastifyInstance, deps: CoreDeps): Pr
     const err = AppError.notFound('resource');
     if (req.url.startsWith('/admin/')) return sendAdminError(reply, err);
     if (req.url.startsWith('/v1/')) return sendHspError(reply, err);
+    if (req.url.startsWith('/client/')) return sendClientError(reply, err);
     return reply.code(404).send({ error: 'not found' });
   });
 }

@@ -380,6 +380,8 @@ export interface PaymentsTable {
   amount_cents: Generated<number>;
   meta: Json<Record<string, string>>;
   paid_at: NullableTimestamp;
+  /** The payment a recurring charge renews (migration 0015). */
+  parent_payment_id: Generated<number | null>;
   created_at: Generated<Date>;
 }
 
@@ -421,6 +423,8 @@ export interface FamilySubscriptionTypesTable {
   count: number;
   is_paid: boolean;
   created_at: Generated<Date>;
+  /** Retired (migration 0015): no new codes, its unused codes can no longer be activated. */
+  disabled_at: NullableTimestamp;
 }
 
 export type FamilyRequestStatus = 'created' | 'accepted' | 'canceled';

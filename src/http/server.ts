@@ -144,6 +144,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
           resellerSession: { type: 'apiKey', in: 'cookie', name: 'hp_reseller', description: 'web console session of a reseller (POST /v1/session); changes also need the X-CSRF-Token header' },
           operatorBearer: { type: 'http', scheme: 'bearer', description: 'operator API key' },
           operatorSession: { type: 'apiKey', in: 'cookie', name: 'hp_operator', description: 'web console session of an operator user (POST /admin/v1/session); changes also need the X-CSRF-Token header' },
+          clientSession: { type: 'apiKey', in: 'cookie', name: 'hp_session', description: 'client area session (SSO login link, ApisCP hijack, POST /client/v1/session); changes also need the X-CSRF-Token header' },
           crmUser: { type: 'http', scheme: 'bearer', description: 'REMP CRM: an end user\'s access token (POST /api/v1/users/login)' },
           crmApiToken: { type: 'http', scheme: 'bearer', description: 'REMP CRM: an API token made by an operator (hostplane api-token create), granted per endpoint' },
         },

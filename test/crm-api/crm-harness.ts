@@ -10,7 +10,7 @@ export interface Crm {
   t: TestApp;
   /** A REMP call: JSON bodies as objects, raw strings as they are. */
   call(method: 'GET' | 'POST', url: string, opts?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<Res>;
-  admin(method: 'GET' | 'POST', url: string, payload?: unknown): Promise<Res>;
+  admin(method: 'GET' | 'POST' | 'PATCH', url: string, payload?: unknown): Promise<Res>;
   /** An end user with a user token. */
   user(email?: string): Promise<{ id: number; email: string; token: string }>;
   apiToken(...allow: string[]): Promise<string>;
@@ -23,7 +23,7 @@ let seq = 0;
 
 export async function startCrm(env: Record<string, string> = {}): Promise<Crm> {
   const t = await createTestApp(env);
-  const inject = async (method: 'GET' | 'POST', url: string, headers: Record<string, string>, payload?: string): Promise<Res> => {
+  const inject = async (method: 'GET' | 'POST' | 'PATCH', url: string, headers: Record<string, string>, payload?: string): Promise<Res> => {
     const res = await t.app.server.inject({ method, url, headers, ...(payload !== undefined ? { payload } : {}) });
     let body: unknown = res.body;
     try {

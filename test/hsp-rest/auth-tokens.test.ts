@@ -138,12 +138,12 @@ describe('issuing: security', () => {
 });
 
 describe('following the login link', () => {
-  it('first use: 303 to the client page with an HttpOnly SameSite session cookie; the page shows the client', async () => {
+  it('first use: 303 to the client area with an HttpOnly SameSite session cookie; the client page shows the client', async () => {
     const { id, domain } = await newClient(alice, 'Acme & <Sons>');
     const { path } = await issue(alice, `/v1/clients/${id}/auth_token`);
     const res = await get(path);
     expect(res.statusCode).toBe(303);
-    expect(res.headers.location).toBe(`/console/clients/${id}`);
+    expect(res.headers.location).toBe('/console/my');
     expect(res.headers['cache-control']).toBe('no-store');
     const setCookie = String(res.headers['set-cookie']);
     expect(setCookie).toMatch(/^hp_session=[A-Za-z0-9_-]+;/);
@@ -152,7 +152,7 @@ describe('following the login link', () => {
     expect(setCookie).toMatch(/;\s*Secure/i);
     expect(setCookie).toMatch(/;\s*Path=\//);
 
-    const page = await get(res.headers.location as string, { cookie: sessionCookie(res.headers['set-cookie']) });
+    const page = await get(`/console/clients/${id}`, { cookie: sessionCookie(res.headers['set-cookie']) });
     expect(page.statusCode).toBe(200);
     expect(page.headers['content-type']).toMatch(/text\/html/);
     expect(page.body).toContain('Acme &#38; &#60;Sons&#62;');
@@ -165,7 +165,8 @@ describe('following the login link', () => {
     const { path } = await issue(branded, `/v1/domains/${domain}/auth_token`);
     const res = await get(path);
     expect(res.statusCode).toBe(303);
-    expect(res.headers.location).toBe(`/console/clients/${id}`);
+    expect(res.headers.location).toBe('/console/my');
+    expect((await get(`/console/clients/${id}`, { cookie: sessionCookie(res.headers['set-cookie']) })).statusCode).toBe(200);
   });
 
   it('the second use of the same token → 403 refusal page', async () => {

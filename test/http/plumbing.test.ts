@@ -89,6 +89,16 @@ describe('OpenAPI and docs', () => {
     '/admin/v1/clients/{id}/instance',
     '/admin/v1/clients/{id}/users',
     '/admin/v1/clients/{id}/files',
+    '/admin/v1/clients/{id}/owner',
+    '/admin/v1/family-types/{id}/disable',
+    '/admin/v1/family-codes/{code}',
+    '/admin/v1/account-groups',
+    '/admin/v1/account-groups/members',
+    '/admin/v1/account-groups/suspend',
+    '/admin/v1/account-groups/activate',
+    '/admin/v1/account-groups/delete',
+    '/admin/v1/settings',
+    '/admin/v1/packages/{uid}/inheritance',
     '/admin/v1/domains/{name}/status',
     '/admin/v1/audit',
     '/admin/v1/jobs',
@@ -117,9 +127,17 @@ describe('OpenAPI and docs', () => {
     '/api/v1/users/login',
     '/api/v1/users/register',
     '/api/v1/users/subscriptions',
+    '/client/v1/session',
+    '/client/v1/session/switch',
+    '/client/v1/domains',
+    '/client/v1/subscriptions',
+    '/client/v1/family-codes',
+    '/client/v1/family-codes/{code}/cancel',
+    '/client/v1/instance',
+    '/client/v1/instance/users',
   ];
 
-  it('/openapi.json is OpenAPI 3.1 with exactly the /v1, /admin/v1 and /api/v1 paths, and nothing internal', async () => {
+  it('/openapi.json is OpenAPI 3.1 with exactly the /v1, /admin/v1, /api/v1 and /client/v1 paths, and nothing internal', async () => {
     const res = await get('/openapi.json');
     expect(res.statusCode).toBe(200);
     const doc = res.json();
@@ -157,6 +175,9 @@ describe('OpenAPI and docs', () => {
         else if (path.startsWith('/v1/')) expect(op.security, `${method} ${path}`).toEqual([{ resellerBasic: [] }, { resellerSession: [] }]);
         // The console's sign-in is public; who-am-I and sign-out take the session cookie.
         else if (path === '/admin/v1/session') expect(op.security, `${method} ${path}`).toEqual(method === 'post' ? undefined : [{ operatorSession: [] }]);
+        // The client area: public sign-in; everything else takes the client session cookie.
+        else if (path === '/client/v1/session' && method === 'post') expect(op.security, `${method} ${path}`).toBeUndefined();
+        else if (path.startsWith('/client/v1/')) expect(op.security, `${method} ${path}`).toEqual([{ clientSession: [] }]);
         // The REMP CRM door: public sign-in and registration, end-user tokens, per-endpoint API tokens.
         else if (path === '/api/v1/users/login' || path === '/api/v1/users/register') expect(op.security, `${method} ${path}`).toBeUndefined();
         else if (path === '/api/v1/subscriptions/create' || path === '/api/v1/payments/create') expect(op.security, `${method} ${path}`).toEqual([{ crmApiToken: [] }]);

@@ -69,7 +69,7 @@ describe('seed 003 through Python xmlrpc.client', () => {
     const link = new URL(created.url);
     const first = await s.t.app.server.inject({ method: 'GET', url: `${link.pathname}${link.search}` });
     expect(first.statusCode).toBe(303);
-    expect(first.headers.location).toBe(`/console/clients/${created.id}`);
+    expect(first.headers.location).toBe('/console/my');
     expect((await s.t.app.server.inject({ method: 'GET', url: `${link.pathname}${link.search}` })).statusCode).toBe(403);
   });
 });

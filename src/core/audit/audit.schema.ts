@@ -19,6 +19,8 @@ export const auditActions = [
   'client.hijacked',
   'client.switched',
   'client.file_stored',
+  'client.logged_out',
+  'client.owner_set',
   'user.password_changed',
   'user.created',
   'scope.set',
@@ -56,6 +58,8 @@ export const auditActions = [
   'family_request.created',
   'family_request.accepted',
   'family_request.canceled',
+  'family_request.expiry_set',
+  'family_type.disabled',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

@@ -63,6 +63,9 @@ export interface ListPage {
   resellerId?: number;
   status?: ClientStatus;
   search?: string;
+  packageUid?: string;
+  /** An account group: its master (billing invoice) and its subordinates (parent invoice). */
+  invoice?: string;
 }
 
 export async function listClients(db: Executor, scope: TenantScope, page: ListPage, filter: ClientFilter = {}): Promise<Client[]> {
@@ -70,6 +73,17 @@ export async function listClients(db: Executor, scope: TenantScope, page: ListPa
   if (page.afterId !== undefined) q = q.where('c.id', '>', page.afterId);
   if (page.resellerId !== undefined) q = q.where('c.reseller_id', '=', page.resellerId);
   if (page.status !== undefined) q = q.where('c.status', '=', page.status);
+  if (page.packageUid !== undefined) {
+    // The plan's id as a value, not a join or subquery: the planner then sees how common the plan is
+    // and range-scans clients_plan_idx for a rare one instead of filtering every client in id order.
+    const plan = await db.selectFrom('plans').select('id').where('uid', '=', page.packageUid).executeTakeFirst();
+    if (!plan) return [];
+    q = q.where('c.plan_id', '=', plan.id);
+  }
+  if (page.invoice !== undefined) {
+    const invoice = page.invoice;
+    q = q.where((eb) => eb.or([eb('c.invoice', '=', invoice), eb('c.parent_invoice', '=', invoice)]));
+  }
   if (page.search) {
     const like = `%${page.search.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
     q = q.where((eb) =>

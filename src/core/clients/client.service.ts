@@ -77,6 +77,8 @@ export interface ClientSearch {
   resellerId?: number;
   status?: Client['status'];
   search?: string;
+  packageUid?: string;
+  invoice?: string;
 }
 
 export async function searchClients(ctx: Ctx, query: ClientSearch): Promise<Client[]> {

@@ -1,7 +1,7 @@
 import type { Executor } from '../../db/database.js';
 import type { DonationMethod } from '../../db/schema.js';
 
-const ftColumns = ['id', 'master_subscription_type_id', 'slave_subscription_type_id', 'donation_method', 'days', 'count', 'is_paid', 'created_at'] as const;
+const ftColumns = ['id', 'master_subscription_type_id', 'slave_subscription_type_id', 'donation_method', 'days', 'count', 'is_paid', 'created_at', 'disabled_at'] as const;
 const reqColumns = [
   'id',
   'code',
@@ -29,13 +29,21 @@ export async function listFamilyTypes(db: Executor) {
     .selectFrom('family_subscription_types as f')
     .innerJoin('subscription_types as m', 'm.id', 'f.master_subscription_type_id')
     .leftJoin('subscription_types as c', 'c.id', 'f.slave_subscription_type_id')
-    .select(['f.id', 'f.donation_method', 'f.days', 'f.count', 'f.is_paid', 'f.created_at', 'm.code as parent', 'c.code as child'])
+    .select(['f.id', 'f.donation_method', 'f.days', 'f.count', 'f.is_paid', 'f.created_at', 'f.disabled_at', 'm.code as parent', 'c.code as child'])
     .orderBy('f.id')
     .execute();
 }
 
 export async function findFamilyTypeOfMaster(db: Executor, masterTypeId: number) {
-  return db.selectFrom('family_subscription_types').select(ftColumns).where('master_subscription_type_id', '=', masterTypeId).executeTakeFirst();
+  return db.selectFrom('family_subscription_types').select(ftColumns).where('master_subscription_type_id', '=', masterTypeId).where('disabled_at', 'is', null).executeTakeFirst();
+}
+
+export async function disableFamilyType(db: Executor, id: number, now: Date) {
+  return db.updateTable('family_subscription_types').set({ disabled_at: now }).where('id', '=', id).where('disabled_at', 'is', null).returning(ftColumns).executeTakeFirst();
+}
+
+export async function setRequestExpiry(db: Executor, code: string, expiresAt: Date | null, now: Date) {
+  return db.updateTable('family_requests').set({ expires_at: expiresAt, updated_at: now }).where('code', '=', code).returning(reqColumns).executeTakeFirst();
 }
 
 export async function findFamilyType(db: Executor, id: number) {
@@ -128,6 +136,15 @@ export async function listAcceptedRequests(db: Executor, masterSubscriptionId: n
   return db.selectFrom('family_requests').select(reqColumns).where('master_subscription_id', '=', masterSubscriptionId).where('status', '=', 'accepted').orderBy('id').execute();
 }
 
+export async function findRequestView(db: Executor, code: string) {
+  return db
+    .selectFrom('family_requests as r')
+    .innerJoin('subscription_types as t', 't.id', 'r.subscription_type_id')
+    .select(['r.code', 'r.master_user_id', 'r.status', 't.code as subscription_type_code', 'r.slave_user_id', 'r.created_at', 'r.updated_at', 'r.opened_at', 'r.accepted_at', 'r.canceled_at', 'r.expires_at'])
+    .where('r.code', '=', code)
+    .executeTakeFirst();
+}
+
 export async function listRequestsOfMaster(db: Executor, masterUserId: number) {
   return db
     .selectFrom('family_requests as r')
@@ -138,6 +155,20 @@ export async function listRequestsOfMaster(db: Executor, masterUserId: number) {
     .orderBy('r.created_at', 'desc')
     .orderBy('r.id')
     .execute();
+}
+
+/** The subscription a recurring charge's parent payment created, when it is the same user's of the same type. */
+export async function findSubscriptionOfPayment(db: Executor, sub: { id: number; user_id: number; subscription_type_id: number }, paymentId: number) {
+  return db
+    .selectFrom('subscriptions')
+    .select(['id', 'start_time', 'end_time'])
+    .where('payment_id', '=', paymentId)
+    .where('user_id', '=', sub.user_id)
+    .where('subscription_type_id', '=', sub.subscription_type_id)
+    .where('id', '<>', sub.id)
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
 }
 
 /** The parent subscription this one renews: same user and type, ending within the gap before it starts. */
@@ -158,4 +189,33 @@ export async function findPreviousParent(db: Executor, sub: { id: number; user_i
 
 export async function findRenewals(db: Executor, subscriptionId: number) {
   return db.selectFrom('subscriptions').select(['id', 'user_id', 'subscription_type_id', 'start_time', 'end_time']).where('renewed_subscription_id', '=', subscriptionId).orderBy('id').execute();
+}
+
+/**
+ * One page of a parent's codes for the client area, newest first, with whom each was given to;
+ * `search` matches the start of a code or the recipient's email.
+ */
+export async function pageRequestsOfMaster(db: Executor, masterUserId: number, q: { status?: string; search?: string; offset: number; limit: number }) {
+  let query = db
+    .selectFrom('family_requests as r')
+    .innerJoin('subscription_types as t', 't.id', 'r.subscription_type_id')
+    .leftJoin('users as s', 's.id', 'r.slave_user_id')
+    .where('r.master_user_id', '=', masterUserId);
+  if (q.status) query = query.where('r.status', '=', q.status as 'created');
+  if (q.search) {
+    const like = `${q.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    query = query.where((eb) => eb.or([eb('r.code', 'like', like), eb(eb.fn('lower', ['s.email']), 'like', like)]));
+  }
+  const rows = await query
+    .select(['r.code', 'r.status', 't.code as subscription_type_code', 't.name as subscription_type_name', 's.email as slave_email', 'r.created_at', 'r.accepted_at', 'r.canceled_at', 'r.expires_at'])
+    .orderBy('r.id', 'desc')
+    .offset(q.offset)
+    .limit(q.limit + 1)
+    .execute();
+  return { rows: rows.slice(0, q.limit), more: rows.length > q.limit };
+}
+
+export async function countRequestsOfMasterByStatus(db: Executor, masterUserId: number) {
+  const rows = await db.selectFrom('family_requests').select(['status', (eb) => eb.fn.countAll<string | number>().as('n')]).where('master_user_id', '=', masterUserId).groupBy('status').execute();
+  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)])) as Record<string, number>;
 }

@@ -24,7 +24,12 @@ export const createFamilyTypeInput = z
 export const familyCodeInput = z.object({ code: z.string({ error: 'code is required and must be a string' }).min(1, 'code must not be empty').max(255, 'code is too long') }).strict();
 
 /** Why a code cannot be used; each door words these in its own format. */
-export type FamilyRequestProblem = 'family_request_not_found' | 'family_request_one_per_user' | 'family_request_self_use_forbidden' | 'family_request_expired' | 'family_request_wrong_status';
+export type FamilyRequestProblem = 'family_request_not_found' | 'family_request_one_per_user' | 'family_request_self_use_forbidden' | 'family_request_expired' | 'family_request_wrong_type' | 'family_request_wrong_status';
+
+/** An operator sets or clears a code's expiry (`expires_at: null` clears it). */
+export const setFamilyCodeExpiryInput = z
+  .object({ expires_at: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time with offset, or null' }).nullable() })
+  .strict();
 
 export interface FamilyType {
   id: number;
@@ -35,10 +40,21 @@ export interface FamilyType {
   count: number;
   is_paid: boolean;
   created_at: Date;
+  disabled_at: Date | null;
 }
 
-export const familyTypeOut = z.object({ id: z.number(), parent: z.string(), child: z.string().nullable(), method: z.string(), days: z.number().nullable(), count: z.number(), is_paid: z.boolean(), created_at: z.string() });
-export const toFamilyTypeOut = (f: FamilyType) => ({ id: f.id, parent: f.parent, child: f.child, method: f.donation_method, days: f.days, count: f.count, is_paid: f.is_paid, created_at: f.created_at.toISOString() });
+export const familyTypeOut = z.object({ id: z.number(), parent: z.string(), child: z.string().nullable(), method: z.string(), days: z.number().nullable(), count: z.number(), is_paid: z.boolean(), created_at: z.string(), disabled_at: z.string().nullable() });
+export const toFamilyTypeOut = (f: FamilyType) => ({
+  id: f.id,
+  parent: f.parent,
+  child: f.child,
+  method: f.donation_method,
+  days: f.days,
+  count: f.count,
+  is_paid: f.is_paid,
+  created_at: f.created_at.toISOString(),
+  disabled_at: f.disabled_at?.toISOString() ?? null,
+});
 
 export interface FamilyCode {
   code: string;

@@ -9,7 +9,7 @@ import { syncServiceAccess } from '../subscriptions/service-access.service.js';
 import * as subRepo from '../subscriptions/subscription.repository.js';
 import type { Subscription, SubscriptionType } from '../subscriptions/subscription.schema.js';
 import * as repo from './family.repository.js';
-import { createFamilyTypeInput, familyCodeInput, type FamilyCode, type FamilyRequestProblem, type FamilyType } from './family.schema.js';
+import { createFamilyTypeInput, familyCodeInput, setFamilyCodeExpiryInput, type FamilyCode, type FamilyRequestProblem, type FamilyType } from './family.schema.js';
 
 const DAY_MS = 86_400_000;
 const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
@@ -37,6 +37,9 @@ function problem(reason: Exclude<FamilyRequestProblem, 'family_request_wrong_sta
       return new AppError('invalid_state', `Cannot activate family request code [${code}] on parent's account`, { reason });
     case 'family_request_expired':
       return new AppError('invalid_state', `Family request code [${code}] expired`, { reason });
+    // Ours: the original has no retired family types, so it never meets a code of one.
+    case 'family_request_wrong_type':
+      return new AppError('invalid_state', `Family request code [${code}] belongs to a family type that no longer applies to its subscription`, { reason });
   }
 }
 
@@ -68,10 +71,10 @@ export async function createFamilyType(ctx: Ctx, raw: unknown): Promise<FamilyTy
         created_at: tx.clock(),
       });
       await recordAudit(tx, { action: 'family_type.created', targetType: 'family_type', targetId: row.id, resellerId: null, after: { parent: parent.code, child: child?.code ?? null, donation_method: row.donation_method, days: row.days, count: row.count, is_paid: row.is_paid } });
-      return { id: row.id, parent: parent.code, child: child?.code ?? null, donation_method: row.donation_method, days: row.days, count: row.count, is_paid: row.is_paid, created_at: row.created_at };
+      return { id: row.id, parent: parent.code, child: child?.code ?? null, donation_method: row.donation_method, days: row.days, count: row.count, is_paid: row.is_paid, created_at: row.created_at, disabled_at: row.disabled_at };
     });
   } catch (e) {
-    if (uniqueViolation(e) === 'family_subscription_types_master_subscription_type_id_key') throw AppError.validation({ parent: ['already has a family type'] });
+    if (uniqueViolation(e) === 'family_subscription_types_master_live_key') throw AppError.validation({ parent: ['already has a family type (disable it first to replace it)'] });
     throw e;
   }
 }
@@ -79,6 +82,42 @@ export async function createFamilyType(ctx: Ctx, raw: unknown): Promise<FamilyTy
 export async function listFamilyTypes(ctx: Ctx): Promise<FamilyType[]> {
   requireOperator(ctx);
   return repo.listFamilyTypes(ctx.db);
+}
+
+/**
+ * Retires a family type: new parent subscriptions of its type get no codes from it (a new family type
+ * may take its place), its unused codes answer `family_request_wrong_type`, and children who already
+ * accepted one keep their subscriptions.
+ */
+export async function disableFamilyType(ctx: Ctx, id: number): Promise<FamilyType> {
+  requireOperator(ctx);
+  return inTransaction(ctx, async (tx) => {
+    const disabled = await repo.disableFamilyType(tx.db, id, tx.clock());
+    if (!disabled) {
+      if (await repo.findFamilyType(tx.db, id)) throw new AppError('conflict', 'family type is already disabled');
+      throw AppError.notFound('family type');
+    }
+    await recordAudit(tx, { action: 'family_type.disabled', targetType: 'family_type', targetId: id, resellerId: null, before: { disabled_at: null }, after: { disabled_at: disabled.disabled_at } });
+    const view = (await repo.listFamilyTypes(tx.db)).find((f) => f.id === id);
+    if (!view) throw AppError.notFound('family type');
+    return view;
+  });
+}
+
+/** An operator sets or clears when a code stops being usable; an expired code answers `family_request_expired`. */
+export async function setFamilyCodeExpiry(ctx: Ctx, code: string, raw: unknown): Promise<FamilyCode> {
+  requireOperator(ctx);
+  const input = parseInput(setFamilyCodeExpiryInput, raw);
+  return inTransaction(ctx, async (tx) => {
+    const before = await repo.findRequestByCode(tx.db, code);
+    if (!before) throw AppError.notFound('family code');
+    const expiresAt = input.expires_at === null ? null : new Date(input.expires_at);
+    await repo.setRequestExpiry(tx.db, code, expiresAt, tx.clock());
+    await recordAudit(tx, { action: 'family_request.expiry_set', targetType: 'family_request', targetId: before.id, resellerId: null, before: { expires_at: before.expires_at }, after: { expires_at: expiresAt } });
+    const view = await repo.findRequestView(tx.db, code);
+    if (!view) throw AppError.notFound('family code');
+    return view;
+  });
 }
 
 /** How many codes of which child type a parent subscription is owed. */
@@ -137,7 +176,12 @@ async function handOverChildren(tx: Ctx, sub: Subscription): Promise<void> {
   const payment = sub.payment_id !== null ? await subRepo.findPayment(tx.db, sub.payment_id) : undefined;
   const keep = payment?.meta.keep_requests_unactivated;
   if (keep === '1' || keep === 'true') return;
-  const previous = await repo.findPreviousParent(tx.db, sub, tx.settings.familyRenewalGapSeconds ?? 0);
+  // A recurring charge renews the subscription of the payment it names, however long the gap; otherwise
+  // the previous parent is the one that ended within the configured gap before this one starts.
+  const previous =
+    payment?.parent_payment_id != null
+      ? await repo.findSubscriptionOfPayment(tx.db, sub, payment.parent_payment_id)
+      : await repo.findPreviousParent(tx.db, sub, tx.settings.familyRenewalGapSeconds ?? 0);
   if (!previous) return;
   if (sub.renewed_subscription_id === null) await subRepo.setRenewedSubscription(tx.db, sub.id, previous.id);
   for (const old of await repo.listAcceptedRequests(tx.db, previous.id)) {
@@ -201,6 +245,7 @@ export async function activateFamilyRequest(ctx: Ctx, raw: unknown): Promise<{ c
       const master = await subRepo.findSubscription(tx.db, request.master_subscription_id);
       const now = tx.clock();
       if (!master || master.end_time <= now || (request.expires_at !== null && request.expires_at <= now)) throw problem('family_request_expired', code);
+      if (!ft || ft.disabled_at !== null || !master || ft.master_subscription_type_id !== master.subscription_type_id) throw problem('family_request_wrong_type', code);
       if (request.status !== 'created') throw new AppError('conflict', `Family request code [${code}] has wrong status: ${request.status}`, { reason: 'family_request_wrong_status' });
       const result = await acceptOn(tx, request, master, userId, now);
       await followRenewals(tx, master.id, request.subscription_type_id, userId);
@@ -232,7 +277,14 @@ async function followRenewals(tx: Ctx, masterId: number, typeId: number, userId:
  * ends now and, as in the original, a fresh code takes its place so the company keeps its seat.
  */
 export async function cancelFamilyRequest(ctx: Ctx, raw: unknown): Promise<{ code: string; status: 'canceled'; new_code?: string }> {
-  const userId = requireUser(ctx);
+  return cancelFamilyRequestOf(ctx, requireUser(ctx), raw);
+}
+
+/**
+ * The same, for the codes of `userId` as parent, whoever the actor is: the client area cancels the
+ * codes of its client's owner on behalf of the client's administrator (who is the audit's actor).
+ */
+export async function cancelFamilyRequestOf(ctx: Ctx, userId: number, raw: unknown): Promise<{ code: string; status: 'canceled'; new_code?: string }> {
   const { code } = parseInput(familyCodeInput, raw);
   return inTransaction(ctx, async (tx) => {
     const request = await repo.findRequestByCode(tx.db, code);

@@ -363,3 +363,26 @@ export async function countSiteUsers(db: Executor, ids: number[]): Promise<Map<n
     .execute();
   return new Map(rows.map((r) => [r.client_id!, r.n]));
 }
+
+/** One row per account group (an invoice some live master carries), in invoice order for keyset paging. */
+export interface GroupMasterRow {
+  invoice: string;
+  master_id: number;
+  masters: number;
+  subordinates: number;
+}
+
+export async function listGroupMasters(db: Executor, page: { afterInvoice?: string; search?: string; limit: number }): Promise<GroupMasterRow[]> {
+  const like = page.search ? `%${page.search.replace(/[\\%_]/g, (m) => `\\${m}`)}%` : null;
+  const { rows } = await sql<GroupMasterRow>`
+    select m.invoice, min(m.id) as master_id, count(*)::int as masters,
+      (select count(*)::int from clients s where s.parent_invoice = m.invoice and s.status in ('active', 'suspended')) as subordinates
+    from clients m
+    where m.invoice is not null and m.status in ('active', 'suspended')
+      ${page.afterInvoice !== undefined ? sql`and m.invoice > ${page.afterInvoice}` : sql``}
+      ${like !== null ? sql`and (m.invoice ilike ${like} or exists (select 1 from domains d where d.client_id = m.id and d.released_at is null and d.name like ${like.toLowerCase()}))` : sql``}
+    group by m.invoice
+    order by m.invoice
+    limit ${page.limit}`.execute(db);
+  return rows;
+}

@@ -928,3 +928,203 @@ export async function getSiteDiskQuota(ctx: Ctx, id: number): Promise<number> {
   const quota = siteServices(site, await loadPlans(ctx)).diskquota?.quota;
   return typeof quota === 'number' ? quota : 0;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Account groups (the operator console's view of billing,invoice / billing,parent_invoice)
+
+export interface AccountGroup {
+  invoice: string;
+  master: SiteSummary | null;
+  /** Live sites carrying this invoice as a master (normally one). */
+  masters: number;
+  subordinates: number;
+}
+
+export interface AccountGroupPage {
+  groups: AccountGroup[];
+  next_after: string | null;
+}
+
+/** An invoice as billing,invoice takes it, or the reason it is not one. */
+function readInvoice(raw: unknown): { invoice: string } | { problem: string } {
+  const r = coerceParam('billing', 'invoice', raw);
+  if (!r.ok) return { problem: r.message };
+  return r.value === null ? { problem: 'an invoice is required' } : { invoice: r.value as string };
+}
+
+function checkedInvoice(raw: unknown, field = 'invoice'): string {
+  const r = readInvoice(raw);
+  if ('problem' in r) throw AppError.validation({ [field]: [r.problem] });
+  return r.invoice;
+}
+
+/** Account groups in invoice order, searched by invoice or a master's domain; page with `after`. */
+export async function listAccountGroups(ctx: Ctx, input: { after?: unknown; search?: unknown; limit: number }): Promise<AccountGroupPage> {
+  requireOperator(ctx);
+  const after = input.after === undefined ? undefined : checkedInvoice(input.after, 'after');
+  if (input.search !== undefined && (typeof input.search !== 'string' || input.search.length > 200)) throw AppError.validation({ q: ['must be text of at most 200 characters'] });
+  const search = typeof input.search === 'string' && input.search.trim() !== '' ? input.search.trim() : undefined;
+  const rows = await repo.listGroupMasters(ctx.db, { limit: input.limit, ...(after !== undefined ? { afterInvoice: after } : {}), ...(search ? { search } : {}) });
+  const masters = new Map((await repo.findSites(ctx.db, { ids: rows.map((r) => r.master_id) })).map((s) => [s.id, s]));
+  return {
+    groups: rows.map((r) => {
+      const m = masters.get(r.master_id);
+      return { invoice: r.invoice, master: m ? summary(m) : null, masters: r.masters, subordinates: r.subordinates };
+    }),
+    next_after: rows.length === input.limit ? rows[rows.length - 1]!.invoice : null,
+  };
+}
+
+export interface AccountGroupMembers {
+  invoice: string;
+  masters: SiteSummary[];
+  subordinates: SiteSummary[];
+}
+
+/** Every live site of one account group: its master(s) and subordinates. */
+export async function getAccountGroup(ctx: Ctx, rawInvoice: unknown): Promise<AccountGroupMembers> {
+  requireOperator(ctx);
+  const invoice = checkedInvoice(rawInvoice);
+  const sites = await repo.findSites(ctx.db, { anyInvoice: invoice });
+  if (sites.length === 0) throw AppError.notFound(`account group ${invoice}`);
+  return { invoice, masters: sites.filter((s) => s.invoice === invoice).map(summary), subordinates: sites.filter((s) => s.invoice !== invoice).map(summary) };
+}
+
+export const GROUP_ACTIONS = ['suspend', 'activate', 'delete'] as const;
+export type GroupAction = (typeof GROUP_ACTIONS)[number];
+
+export interface GroupChange {
+  invoice: string;
+  action: GroupAction;
+  dry_run: boolean;
+  /** The sites the action changes (a dry run: would change), as they are afterwards (a dry run: now). */
+  sites: SiteSummary[];
+}
+
+/**
+ * Suspends, activates or deletes a whole account group through the set-based use cases, so it is
+ * all or nothing. A dry run selects exactly the same sites in the same way and changes nothing: the
+ * console shows it before asking to confirm.
+ */
+export async function changeAccountGroup(ctx: Ctx, input: { invoice: unknown; action: unknown; dryRun?: unknown; reason?: unknown }): Promise<GroupChange> {
+  requireOperator(ctx);
+  const fields: FieldErrors = {};
+  const read = readInvoice(input.invoice);
+  if ('problem' in read) addFieldError(fields, 'invoice', read.problem);
+  if (!(GROUP_ACTIONS as readonly unknown[]).includes(input.action)) addFieldError(fields, 'action', `must be one of ${GROUP_ACTIONS.join(', ')}`);
+  if (input.dryRun !== undefined && typeof input.dryRun !== 'boolean') addFieldError(fields, 'dry_run', 'must be true or false');
+  if (input.reason !== undefined && input.reason !== null && (typeof input.reason !== 'string' || input.reason.length > 500)) addFieldError(fields, 'reason', 'must be text of at most 500 characters');
+  if (Object.keys(fields).length) throw AppError.validation(fields, firstMessage(fields));
+  const invoice = (read as { invoice: string }).invoice;
+  const action = input.action as GroupAction;
+  const dryRun = input.dryRun === true;
+  return inTransaction(ctx, async (tx) => {
+    // By invoice only: "146" names the group with invoice 146, never site146.
+    const ids = await repo.findSiteIdsByInvoice(tx.db, invoice);
+    if (ids.length === 0) throw AppError.notFound(`account group ${invoice}`);
+    const sites = inOrderOf(ids, await repo.findSites(tx.db, { ids }));
+    if (action === 'delete') return { invoice, action, dry_run: dryRun, sites: await deleteSites(tx, { target: ids, dryRun }) };
+    const affected = sites.filter((s) => (action === 'suspend' ? s.status === 'active' : s.status === 'suspended'));
+    if (dryRun || affected.length === 0) return { invoice, action, dry_run: dryRun, sites: affected.map(summary) };
+    const target = affected.map((s) => s.id);
+    if (action === 'suspend') await suspendSites(tx, { target, reason: input.reason });
+    else await activateSites(tx, { target });
+    return { invoice, action, dry_run: false, sites: inOrderOf(target, await repo.findSites(tx.db, { ids: target })).map(summary) };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Settings: the two scopes the operator console edits
+
+export interface SiteSettings {
+  /** How long a site stays suspended before the hourly clean-up deletes it ("30 days"), or false: never. */
+  account_cleanup: string | false;
+  /** Whether a master's session may switch into its subordinates (cp.config auth subordinate_site_sso). */
+  subordinate_site_sso: boolean;
+}
+
+export async function getSiteSettings(ctx: Ctx): Promise<SiteSettings> {
+  return {
+    account_cleanup: (await getScope(ctx, 'opcenter.account-cleanup', [])) as string | false,
+    subordinate_site_sso: (await getScope(ctx, 'cp.config', ['auth', 'subordinate_site_sso'])) as boolean,
+  };
+}
+
+/** Changes either setting or both; every value is checked before anything is written, then one transaction. */
+export async function updateSiteSettings(ctx: Ctx, input: { account_cleanup?: unknown; subordinate_site_sso?: unknown }): Promise<SiteSettings> {
+  requireOperator(ctx);
+  const fields: FieldErrors = {};
+  const writes: { name: string; args: unknown[] }[] = [];
+  const check = (field: string, name: string, args: unknown[]) => {
+    try {
+      scopeWrite(ctx, name, args);
+      writes.push({ name, args });
+    } catch (e) {
+      if (!(e instanceof AppError)) throw e;
+      addFieldError(fields, field, (e.details.fields as FieldErrors | undefined)?.value?.[0] ?? e.message);
+    }
+  };
+  if (input.account_cleanup !== undefined) {
+    if (input.account_cleanup !== false && typeof input.account_cleanup !== 'string') addFieldError(fields, 'account_cleanup', 'must be a time span such as "30 days", or false');
+    else check('account_cleanup', 'opcenter.account-cleanup', [input.account_cleanup]);
+  }
+  if (input.subordinate_site_sso !== undefined) {
+    if (typeof input.subordinate_site_sso !== 'boolean') addFieldError(fields, 'subordinate_site_sso', 'must be true or false');
+    else check('subordinate_site_sso', 'cp.config', ['auth', 'subordinate_site_sso', input.subordinate_site_sso]);
+  }
+  if (!Object.keys(fields).length && writes.length === 0) addFieldError(fields, 'settings', 'nothing to change: give account_cleanup or subordinate_site_sso');
+  if (Object.keys(fields).length) throw AppError.validation(fields, firstMessage(fields));
+  return inTransaction(ctx, async (tx) => {
+    for (const w of writes) await setScope(tx, w.name, w.args);
+    return getSiteSettings(tx);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plan inheritance, as the packages editor shows it
+
+export interface InheritedValue {
+  service: string;
+  param: string;
+  help: string;
+  value: unknown;
+  /** The plan that sets the value (this plan or an ancestor), or "base" for the built-in skeleton; null when nothing does. */
+  source: string | null;
+  own: boolean;
+  /** What the value would be without this plan's own setting: from its ancestors or the base. */
+  inherited: { value: unknown; source: string | null };
+}
+
+export interface PlanInheritance {
+  plan: string;
+  /** The plan and its ancestors, nearest first. */
+  chain: string[];
+  values: InheritedValue[];
+}
+
+export async function getPlanInheritance(ctx: Ctx, uid: string): Promise<PlanInheritance> {
+  requireOperator(ctx);
+  const book = await loadPlans(ctx);
+  const plan = book.byUid.get(uid);
+  if (!plan) throw AppError.notFound('package');
+  const chain = planChain(book, plan.id);
+  const values: InheritedValue[] = [];
+  for (const [service, params] of Object.entries(SERVICES)) {
+    for (const [param, spec] of Object.entries(params)) {
+      if (spec.store !== 'meta' || spec.sameAs) continue;
+      const values_ = (p: PlanRecord) => (p.service_defaults?.[service] ?? undefined) as Record<string, unknown> | undefined;
+      const base = BASE_PLAN_DEFAULTS[service] && Object.hasOwn(BASE_PLAN_DEFAULTS[service]!, param);
+      const resolve = (plans: PlanRecord[]) => {
+        const from = plans.find((p) => {
+          const d = values_(p);
+          return d !== undefined && d !== null && typeof d === 'object' && Object.hasOwn(d, param);
+        });
+        return { from, value: from ? values_(from)![param] : base ? BASE_PLAN_DEFAULTS[service]![param] : null, source: from ? from.uid : base ? 'base' : null };
+      };
+      const here = resolve(chain);
+      const above = resolve(chain.slice(1));
+      values.push({ service, param, help: spec.help, value: here.value, source: here.source, own: here.from?.id === plan.id, inherited: { value: above.value, source: above.source } });
+    }
+  }
+  return { plan: plan.uid, chain: chain.map((p) => p.uid), values };
+}

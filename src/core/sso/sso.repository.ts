@@ -64,3 +64,27 @@ export async function findClientUserByLogin(db: Executor, clientId: number, logi
     .where('u.login', '=', login)
     .executeTakeFirst();
 }
+
+/**
+ * An end user (a CRM user, outside any client) by email, with the first live client they own: the
+ * one their subscription granted them, or one an operator linked to them.
+ */
+export async function findOwnerSignIn(db: Executor, email: string) {
+  return db
+    .selectFrom('users as u')
+    .select(['u.id', 'u.password_hash', (eb) => eb.selectFrom('clients as c').select('c.id').whereRef('c.owner_user_id', '=', 'u.id').where('c.status', '=', 'active').orderBy('c.id').limit(1).as('client_id')])
+    .where((eb) => eb(eb.fn('lower', ['u.login']), '=', email.toLowerCase()))
+    .where('u.client_id', 'is', null)
+    .where('u.role', '<>', 'operator')
+    .where('u.disabled_at', 'is', null)
+    .executeTakeFirst();
+}
+
+export async function findClientHeader(db: Executor, clientId: number) {
+  return db
+    .selectFrom('clients as c')
+    .leftJoin('plans as p', 'p.id', 'c.plan_id')
+    .select(['c.id', 'c.name', 'c.status', 'c.reseller_id', 'c.owner_user_id', 'p.name as package_name', 'p.uid as package_uid', (eb) => eb('c.instance_uuid', 'is not', null).as('is_instance')])
+    .where('c.id', '=', clientId)
+    .executeTakeFirst();
+}

@@ -133,3 +133,46 @@ export function csrfTokenFor(ctx: Pick<Ctx, 'settings'>, sessionToken: string): 
 export function csrfTokenValid(ctx: Pick<Ctx, 'settings'>, sessionToken: string, given: unknown): boolean {
   return typeof given === 'string' && /^[0-9a-f]{64}$/.test(given) && digestsEqual(csrfTokenFor(ctx, sessionToken), given);
 }
+
+/**
+ * An end user (email and password, as on the CRM door) signs in to the client area of the client they
+ * own: the one their subscription granted them or an operator linked to them. Unknown email and wrong
+ * password are one answer; a user who owns no active client is told so only after the password checked.
+ */
+export async function loginClientOwner(ctx: Ctx, input: { email: unknown; password: unknown }): Promise<Session> {
+  const { email, password } = input;
+  const bad = new AppError('unauthenticated', 'wrong email or password');
+  if (typeof email !== 'string' || typeof password !== 'string' || email.length < 1 || email.length > 254 || password.length > 1024) throw bad;
+  const normalized = email.trim().toLowerCase();
+  const buckets = { account: `login:owner:${sha256Hex(normalized)}`, address: `login:ip:${ctx.ip ?? 'unknown'}` };
+  const wait = await failedLoginWait(ctx, buckets);
+  if (wait > 0) throw new AppError('rate_limited', `too many failed logins; try again in ${wait} s`, { retryAfterSeconds: wait });
+  const user = await repo.findOwnerSignIn(ctx.db, normalized);
+  const ok = await verifyPasswordOrDummy(password, user?.password_hash);
+  if (!user || !ok) {
+    await inTransaction(ctx, (tx) => recordFailedLogin(tx, buckets));
+    throw bad;
+  }
+  if (user.client_id === null) throw new AppError('invalid_state', 'this account has no active hosting or SaaS account to manage');
+  const clientId = Number(user.client_id);
+  return inTransaction(ctx, async (tx) => {
+    const now = tx.clock();
+    const sessionToken = randomToken(32);
+    const expiresAt = new Date(now.getTime() + SESSION_TTL_SECONDS * 1000);
+    await repo.insertSession(tx.db, { token_digest: sha256Hex(sessionToken), user_id: user.id, client_id: clientId, expires_at: expiresAt, created_at: now });
+    const client = await repo.findClientHeader(tx.db, clientId);
+    await recordAudit(tx, { action: 'client.logged_in', targetType: 'client', targetId: clientId, resellerId: client?.reseller_id ?? null, actor: { kind: 'user', id: user.id }, after: { user_id: user.id, session_expires_at: expiresAt, method: 'owner_password' } });
+    return { token: sessionToken, userId: user.id, clientId, expiresAt };
+  });
+}
+
+/** Ends a client session (signing out of the client area); an unknown or ended one is already out. */
+export async function logoutClientSession(ctx: Ctx, token: string): Promise<void> {
+  const session = await getSession(ctx, token);
+  if (!session) return;
+  await inTransaction(ctx, async (tx) => {
+    await repo.revokeSession(tx.db, sha256Hex(token), tx.clock());
+    const client = session.client_id !== null ? await repo.findClientHeader(tx.db, session.client_id) : undefined;
+    await recordAudit(tx, { action: 'client.logged_out', targetType: session.client_id !== null ? 'client' : 'user', targetId: session.client_id ?? session.user_id, resellerId: client?.reseller_id ?? null, actor: { kind: 'user', id: session.user_id } });
+  });
+}

@@ -76,3 +76,12 @@ export async function usersToSync(db: Executor, now: Date, reason: string, limit
     limit ${limit}`.execute(db);
   return rows.map((r) => Number(r.user_id));
 }
+
+/** A live client and its current owner, locked for the change. */
+export async function lockClientOwner(db: Executor, clientId: number) {
+  return db.selectFrom('clients').select(['id', 'owner_user_id', 'reseller_id']).where('id', '=', clientId).where('status', 'in', ['active', 'suspended']).forNoKeyUpdate().executeTakeFirst();
+}
+
+export async function setClientOwner(db: Executor, clientId: number, userId: number | null, now: Date): Promise<void> {
+  await db.updateTable('clients').set({ owner_user_id: userId, updated_at: now }).where('id', '=', clientId).execute();
+}

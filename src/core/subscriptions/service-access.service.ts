@@ -1,3 +1,7 @@
+import { z } from 'zod';
+import { AppError } from '../../errors/app-error.js';
+import { findUserByEmail } from '../end-users/end-user.service.js';
+import { parseInput } from '../shared/validation.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
 import * as repo from './service-access.repository.js';
@@ -53,3 +57,28 @@ export const serviceAccessHandler = {
   everyMs: 5 * 60 * 1000,
   handle: (ctx: Ctx) => sweepServiceAccess(ctx).then(() => undefined),
 };
+
+export const setClientOwnerInput = z.object({ email: z.string({ error: 'is required' }).trim().min(1, 'is required').max(254).nullable() }).strict();
+
+/**
+ * An operator makes an end user (found by email, as subscriptions/create finds them) the owner of an
+ * existing client, or removes the owner with `email: null`. The owner's subscriptions, and the family
+ * codes they hold to share, then show in that client's area; the owner may sign in to it by email.
+ * The client is not added to the subscription grants, so no subscription ending ever suspends it.
+ */
+export async function setClientOwner(ctx: Ctx, clientId: number, raw: unknown): Promise<{ client_id: number; owner: { id: number; email: string | null } | null }> {
+  if (ctx.actor.kind !== 'operator' && ctx.actor.kind !== 'system') throw new AppError('forbidden', 'only operators link clients to users');
+  const input = parseInput(setClientOwnerInput, raw);
+  return inTransaction(ctx, async (tx) => {
+    const client = await repo.lockClientOwner(tx.db, clientId);
+    if (!client) throw AppError.notFound('client');
+    const user = input.email === null ? null : await findUserByEmail(tx, input.email);
+    if (input.email !== null && !user) throw AppError.validation({ email: ['is not a known user'] });
+    const ownerId = user?.id ?? null;
+    if (client.owner_user_id !== ownerId) {
+      await repo.setClientOwner(tx.db, client.id, ownerId, tx.clock());
+      await recordAudit(tx, { action: 'client.owner_set', targetType: 'client', targetId: client.id, resellerId: client.reseller_id, before: { owner_user_id: client.owner_user_id }, after: { owner_user_id: ownerId } });
+    }
+    return { client_id: client.id, owner: user ? { id: user.id, email: user.email } : null };
+  });
+}

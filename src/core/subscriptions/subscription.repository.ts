@@ -99,11 +99,11 @@ export async function setRenewedSubscription(db: Executor, id: number, previousI
   await db.updateTable('subscriptions').set({ renewed_subscription_id: previousId }).where('id', '=', id).execute();
 }
 
-export async function insertPayment(db: Executor, row: { user_id: number; subscription_type_id: number | null; status: PaymentStatus; amount_cents: number; meta: Record<string, string>; paid_at: Date | null; created_at: Date }) {
+export async function insertPayment(db: Executor, row: { user_id: number; subscription_type_id: number | null; status: PaymentStatus; amount_cents: number; meta: Record<string, string>; paid_at: Date | null; parent_payment_id: number | null; created_at: Date }) {
   return db
     .insertInto('payments')
     .values({ ...row, meta: JSON.stringify(row.meta) })
-    .returning(['id', 'user_id', 'subscription_type_id', 'status', 'amount_cents', 'meta', 'paid_at', 'created_at'])
+    .returning(['id', 'user_id', 'subscription_type_id', 'status', 'amount_cents', 'meta', 'paid_at', 'parent_payment_id', 'created_at'])
     .executeTakeFirstOrThrow();
 }
 
@@ -117,7 +117,7 @@ export async function insertPaymentItems(db: Executor, rows: { payment_id: numbe
 }
 
 export async function findPayment(db: Executor, id: number) {
-  return db.selectFrom('payments').select(['id', 'user_id', 'subscription_type_id', 'status', 'meta']).where('id', '=', id).executeTakeFirst();
+  return db.selectFrom('payments').select(['id', 'user_id', 'subscription_type_id', 'status', 'meta', 'parent_payment_id']).where('id', '=', id).executeTakeFirst();
 }
 
 export async function listPaymentItems(db: Executor, paymentId: number) {

@@ -42,6 +42,8 @@ export const createPaymentInput = z
     status: z.enum(['paid', 'form', 'fail']).default('paid'),
     amount: cents.optional(),
     meta,
+    // A recurring charge names the payment it renews: its subscription is the one a family parent renews.
+    parent_payment_id: id.optional(),
     items: z
       .array(
         z

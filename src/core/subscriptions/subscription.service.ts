@@ -127,9 +127,15 @@ export async function createPayment(ctx: Ctx, raw: unknown) {
     const wanted = [...new Set([...itemTypes, ...itemMetaTypes.map(Number)])];
     const known = await repo.findSubscriptionTypesByIds(tx.db, wanted);
     if (known.length !== wanted.length) throw AppError.validation({ 'items.subscription_type_id': ['is not a known subscription type'] });
+    if (input.parent_payment_id !== undefined) {
+      const parent = await repo.findPayment(tx.db, input.parent_payment_id);
+      // Another user's payment is not found either: renewing it would hand that user's family over.
+      if (!parent || parent.user_id !== user.id) throw AppError.validation({ parent_payment_id: ['is not a payment of this user'] });
+      if (parent.subscription_type_id !== type.id) throw AppError.validation({ parent_payment_id: ['is a payment of another subscription type'] });
+    }
     const now = tx.clock();
     const amount = input.amount ?? input.items.reduce((sum, i) => sum + (i.price ?? 0) * i.count, 0);
-    const payment = await repo.insertPayment(tx.db, { user_id: user.id, subscription_type_id: type.id, status: input.status, amount_cents: amount, meta: input.meta, paid_at: input.status === 'paid' ? now : null, created_at: now });
+    const payment = await repo.insertPayment(tx.db, { user_id: user.id, subscription_type_id: type.id, status: input.status, amount_cents: amount, meta: input.meta, paid_at: input.status === 'paid' ? now : null, parent_payment_id: input.parent_payment_id ?? null, created_at: now });
     const items = await repo.insertPaymentItems(
       tx.db,
       input.items.map((i) => ({ payment_id: payment.id, subscription_type_id: i.subscription_type_id ?? null, name: i.name ?? '', count: i.count, price_cents: i.price ?? 0, meta: i.meta })),

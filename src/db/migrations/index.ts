@@ -11,6 +11,8 @@ import { auditIndexOrder } from './0009-audit-index-order.js';
 import { subscriptions } from './0010-subscriptions.js';
 import { subscriptionClients } from './0011-subscription-clients.js';
 import { resellerLogins } from './0012-reseller-logins.js';
+import { clientListIndexes } from './0014-client-list-indexes.js';
+import { familyRenewals } from './0015-family-renewals.js';
 
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
@@ -25,6 +27,8 @@ const migrations: Record<string, Migration> = {
   '0010-subscriptions': subscriptions,
   '0011-subscription-clients': subscriptionClients,
   '0012-reseller-logins': resellerLogins,
+  '0014-client-list-indexes': clientListIndexes,
+  '0015-family-renewals': familyRenewals,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -34,6 +34,8 @@ import { csrfTokenValid } from '../../core/sso/sso.service.js';
 import { getOverview } from '../../core/overview/overview.service.js';
 import { createEndUserFromAdmin, crmAdminRoutes } from './crm.admin.routes.js';
 import * as s from './admin.schemas.js';
+import { groupAdminRoutes } from './groups.admin.routes.js';
+import { settingsAdminRoutes } from './settings.admin.routes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -265,12 +267,18 @@ export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Pro
       const limit = parseLimit(q.limit);
       const resellerId = parseOptionalId(q.reseller_id, 'reseller_id');
       const afterId = parseOptionalId(q.after, 'after');
+      for (const key of ['package_uid', 'invoice'] as const) {
+        const v = q[key] as unknown;
+        if (v !== undefined && (typeof v !== 'string' || v === '' || v.length > 128)) throw AppError.validation({ [key]: ['must be given once, as 1 to 128 characters'] });
+      }
       const clients = await searchClients(ctxOf(req), {
         limit,
         ...(afterId !== undefined ? { afterId } : {}),
         ...(resellerId !== undefined ? { resellerId } : {}),
         ...(q.status ? { status: q.status } : {}),
         ...(q.q ? { search: q.q.slice(0, 200) } : {}),
+        ...(q.package_uid ? { packageUid: q.package_uid } : {}),
+        ...(q.invoice ? { invoice: q.invoice } : {}),
       });
       return { clients, next_after: clients.length === limit ? clients[clients.length - 1]!.id : null };
     },
@@ -399,6 +407,9 @@ export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Pro
   );
 
   await crmAdminRoutes(app, ctxOf);
+  // The operator console's account groups, settings and plan inheritance.
+  await groupAdminRoutes(app, ctxOf);
+  await settingsAdminRoutes(app, ctxOf);
 
   app.post(
     '/admin/v1/demo',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { auditEventPage } from '../../core/audit/audit.schema.js';
+import { auditActions, auditEventPage, auditTargetTypes } from '../../core/audit/audit.schema.js';
 
 export const adminError = z.object({
   error: z.object({ code: z.string(), message: z.string(), fields: z.record(z.string(), z.array(z.string())).optional() }),
@@ -81,6 +81,8 @@ export const clientListQuery = z.object({
   reseller_id: z.string().optional(),
   status: z.enum(['active', 'suspended', 'cancelled', 'deleted']).optional(),
   q: z.string().optional(),
+  package_uid: z.string().optional().describe("the clients of one package (plan)"),
+  invoice: z.string().optional().describe('the clients of one account group: its master and subordinates'),
   after: z.string().optional(),
   limit: z.string().optional(),
 });
@@ -116,8 +118,8 @@ export const jobListQuery = z.object({
 export const adminAuditPage = auditEventPage;
 
 export const auditListQuery = z.object({
-  action: z.string().optional().describe('e.g. client.created'),
-  target_type: z.string().optional().describe('client, domain, reseller, package, feature, operator_key, job, catalog, user'),
+  action: z.enum(auditActions).optional().describe('e.g. client.created'),
+  target_type: z.enum(auditTargetTypes).optional(),
   target_id: z.string().optional(),
   actor_kind: z.enum(['operator', 'reseller', 'user', 'system', 'public']).optional(),
   reseller_id: z.string().optional(),

@@ -4,10 +4,11 @@ import { apiTokenOut, createApiTokenInput, toApiTokenOut } from '../../core/api-
 import { createApiToken, listApiTokens } from '../../core/api-tokens/api-token.service.js';
 import type { Ctx } from '../../core/context.js';
 import { createEndUser } from '../../core/end-users/end-user.service.js';
-import { createFamilyTypeInput, familyTypeOut, toFamilyTypeOut } from '../../core/family/family.schema.js';
-import { createFamilyType, handleNewSubscription, listFamilyTypes } from '../../core/family/family.service.js';
+import { createFamilyTypeInput, familyTypeOut, setFamilyCodeExpiryInput, toFamilyTypeOut, toRempFamilyCode } from '../../core/family/family.schema.js';
+import { createFamilyType, disableFamilyType, handleNewSubscription, listFamilyTypes, setFamilyCodeExpiry } from '../../core/family/family.service.js';
 import { createSubscriptionTypeInput, subscriptionTypeOut, toSubscriptionTypeOut } from '../../core/subscriptions/subscription.schema.js';
 import { createSubscriptionType, listSubscriptionTypes } from '../../core/subscriptions/subscription.service.js';
+import { setClientOwner, setClientOwnerInput } from '../../core/subscriptions/service-access.service.js';
 import { AppError } from '../../errors/app-error.js';
 import * as s from './admin.schemas.js';
 
@@ -32,6 +33,47 @@ export async function crmAdminRoutes(app: FastifyInstance, ctxOf: (req: FastifyR
     reply.code(201).send(toFamilyTypeOut(await createFamilyType(ctxOf(req), req.body ?? {}))),
   );
   app.get('/admin/v1/family-types', { schema: { tags, security, response: { 200: z.array(familyTypeOut), 401: s.adminError } } }, async (req) => (await listFamilyTypes(ctxOf(req))).map(toFamilyTypeOut));
+
+  app.post('/admin/v1/family-types/:id/disable', { schema: { tags, security, summary: 'Retire a family type: no new codes from it, its unused codes stop working, accepted children keep theirs', params: s.idParams, response: { 200: familyTypeOut, ...errors } } }, async (req) => {
+    const id = (req.params as { id: string }).id;
+    if (!/^[0-9]{1,15}$/.test(id)) throw AppError.notFound('family type');
+    return toFamilyTypeOut(await disableFamilyType(ctxOf(req), Number(id)));
+  });
+
+  app.patch('/admin/v1/family-codes/:code', {
+    schema: {
+      tags,
+      security,
+      summary: 'Set or clear (null) when a family code expires',
+      params: z.object({ code: z.string() }),
+      body: setFamilyCodeExpiryInput,
+      response: { 200: z.object({ code: z.string(), master_user_id: z.number(), status: z.string(), subscription_type_code: z.string(), slave_user_id: z.number().nullable(), created_at: z.string().nullable(), updated_at: z.string().nullable(), opened_at: z.string().nullable(), accepted_at: z.string().nullable(), canceled_at: z.string().nullable(), expires_at: z.string().nullable() }), ...errors },
+    },
+  }, async (req) => {
+    const code = (req.params as { code: string }).code;
+    if (!/^[0-9a-z]{32}$/.test(code)) throw AppError.notFound('family code');
+    return toRempFamilyCode(await setFamilyCodeExpiry(ctxOf(req), code, req.body ?? {}));
+  });
+
+  // A client made elsewhere (a reseller's) gets an end user as owner: their subscriptions and family codes show in its client area.
+  app.put(
+    '/admin/v1/clients/:id/owner',
+    {
+      schema: {
+        tags,
+        security,
+        summary: "Make an end user (by email) the owner of a client, or clear it with email: null; the owner's subscriptions and family codes show in the client area",
+        params: s.idParams,
+        body: setClientOwnerInput,
+        response: { 200: z.object({ client_id: z.number(), owner: z.object({ id: z.number(), email: z.string().nullable() }).nullable() }), ...errors },
+      },
+    },
+    async (req) => {
+      const id = (req.params as { id: string }).id;
+      if (!/^[0-9]{1,15}$/.test(id)) throw AppError.notFound('client');
+      return setClientOwner(ctxOf(req), Number(id), req.body ?? {});
+    },
+  );
 
   // Handling a new subscription again (a replayed event) tops its codes up to the count, never beyond.
   app.post('/admin/v1/subscriptions/:id/family-requests', { schema: { tags, security, params: s.idParams, response: { 200: z.object({ created: z.number() }), ...errors } } }, async (req) => {

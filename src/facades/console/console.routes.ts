@@ -8,7 +8,15 @@ import { toAppError } from '../../http/errors.js';
 import { getSiteDashboard, switchSite } from '../../core/sites/site.service.js';
 import { readCookie } from '../../http/cookies.js';
 
-const SESSION_COOKIE = 'hp_session';
+/** The client session's cookie (SSO landing, ApisCP hijack, password sign-in): HttpOnly, SameSite=Lax. */
+export const SESSION_COOKIE = 'hp_session';
+/** Where a client session lands: the client area of the web console. */
+export const CLIENT_AREA_PATH = '/console/my';
+
+export function clientSessionCookie(deps: Pick<CoreDeps, 'settings'>, token: string, maxAge = SESSION_TTL_SECONDS): string {
+  const secure = deps.settings.publicUrl.startsWith('https:');
+  return [`${SESSION_COOKIE}=${token}`, 'Path=/', 'HttpOnly', 'SameSite=Lax', `Max-Age=${maxAge}`, ...(secure ? ['Secure'] : [])].join('; ');
+}
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -27,10 +35,9 @@ function page(reply: FastifyReply, status: number, title: string, body: string):
     );
 }
 
-/** The SSO landing: consumes a login token, starts a session, and shows the client's page. */
+/** The SSO landing: consumes a login token, starts a session, and sends the browser to the client area. */
 export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promise<void> {
-  const secure = deps.settings.publicUrl.startsWith('https:');
-  const sessionCookie = (token: string) => [`${SESSION_COOKIE}=${token}`, 'Path=/', 'HttpOnly', 'SameSite=Lax', `Max-Age=${SESSION_TTL_SECONDS}`, ...(secure ? ['Secure'] : [])].join('; ');
+  const sessionCookie = (token: string) => clientSessionCookie(deps, token);
 
   // Site switching posts a plain HTML form.
   // Forms: site switching, sign-in, and an instance's user and file forms (a file's text up to 1 MiB).
@@ -60,6 +67,7 @@ export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promi
       200,
       view.domain ?? view.site,
       `<p>Signed in to <code>${escapeHtml(view.site)}</code> as <code>${escapeHtml(view.user)}</code>.</p>` +
+        `<p><a href="${CLIENT_AREA_PATH}">Open the client area</a></p>` +
         (view.origin ? switchForm(view.origin, 'Back to') : '') +
         (subs ? `<h2>Subordinate sites</h2><ul>${subs}</ul>` : ''),
     );
@@ -87,9 +95,9 @@ export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promi
     const ctx = ctxFor(deps, { kind: 'system' }, req.log, req);
     try {
       const session = await redeemLoginToken(ctx, typeof token === 'string' ? token : '');
-      const cookie = [`${SESSION_COOKIE}=${session.token}`, 'Path=/', 'HttpOnly', 'SameSite=Lax', `Max-Age=${SESSION_TTL_SECONDS}`, ...(secure ? ['Secure'] : [])];
-      reply.header('set-cookie', cookie.join('; '));
-      return reply.code(303).header('cache-control', 'no-store').redirect(session.clientId ? `/console/clients/${session.clientId}` : '/console');
+      reply.header('set-cookie', sessionCookie(session.token));
+      // The client area (the web console's /console/my) shows the client; a session without one has nothing there.
+      return reply.code(303).header('cache-control', 'no-store').redirect(session.clientId ? CLIENT_AREA_PATH : '/console');
     } catch (e) {
       const err = toAppError(e);
       if (err.code === 'internal') throw e;
@@ -167,7 +175,7 @@ export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promi
     try {
       const session = await loginClientUser(ctxFor(deps, { kind: 'public', ip: req.ip }, req.log, req), { clientId: id, login: body.login, password: body.password });
       reply.header('set-cookie', sessionCookie(session.token));
-      return reply.code(303).header('cache-control', 'no-store').redirect(`/console/clients/${id}`);
+      return reply.code(303).header('cache-control', 'no-store').redirect(CLIENT_AREA_PATH);
     } catch (e) {
       const err = toAppError(e);
       if (err.code === 'internal') throw e;

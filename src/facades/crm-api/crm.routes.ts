@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import { authorizeApiToken } from '../../core/api-tokens/api-token.service.js';
 import { ctxFor, type CoreDeps, type Ctx } from '../../core/context.js';
 import { authenticateUserToken, getEndUserInfo, loginEndUser, registerEndUser } from '../../core/end-users/end-user.service.js';
 import { toRempUser } from '../../core/end-users/end-user.schema.js';
-import { toRempFamilyCode } from '../../core/family/family.schema.js';
+import { familyCodeInput, toRempFamilyCode } from '../../core/family/family.schema.js';
 import { activateFamilyRequest, cancelFamilyRequest, listFamilyRequests } from '../../core/family/family.service.js';
 import { rempDate } from '../../core/subscriptions/subscription.schema.js';
 import { createPayment, createSubscription, listMySubscriptions } from '../../core/subscriptions/subscription.service.js';
@@ -84,6 +85,17 @@ async function familyPayload(req: FastifyRequest): Promise<unknown> {
 
 const signedIn = (s: { user: Parameters<typeof toRempUser>[0]; token: string }) => ({ status: 'ok', user: toRempUser(s.user), access: { token: s.token } });
 
+// Documentation only (the web console's activation page is typed from it); the use cases validate.
+const rempError = z.object({ status: z.string().optional(), message: z.string(), code: z.string().optional().describe('why, e.g. family_request_not_found'), error: z.string().optional(), errors: z.array(z.string()).optional() });
+const signInDoc = {
+  body: z.object({ email: z.string(), password: z.string() }),
+  response: { 200: z.object({ status: z.string(), user: z.object({ id: z.number(), email: z.string(), first_name: z.string().nullable(), last_name: z.string().nullable() }), access: z.object({ token: z.string() }) }), 400: rempError, 429: rempError },
+};
+const activateDoc = {
+  body: familyCodeInput,
+  response: { 201: z.object({ code: z.string(), subscription: z.object({ start_at: z.string().nullable(), end_at: z.string().nullable(), code: z.string(), access: z.array(z.string()) }) }), 400: rempError, 403: rempError, 404: rempError, 409: rempError },
+};
+
 export async function crmApiRoutes(app: FastifyInstance, deps: CoreDeps): Promise<void> {
   app.setErrorHandler((err, req, reply) => {
     const appError = toAppError(err);
@@ -113,12 +125,12 @@ export async function crmApiRoutes(app: FastifyInstance, deps: CoreDeps): Promis
 
   // The schemas only document the door (OpenAPI); the use cases validate, with REMP's messages.
   const tags = ['REMP CRM'];
-  const doc = (summary: string, security?: 'crmUser' | 'crmApiToken') => ({ schema: { tags, summary, ...(security ? { security: [{ [security]: [] }] } : {}) } });
-  const user = (summary: string) => ({ config: { crmAuth: 'user' as const }, ...doc(summary, 'crmUser') });
+  const doc = (summary: string, security?: 'crmUser' | 'crmApiToken', more: Record<string, unknown> = {}) => ({ schema: { tags, summary, ...(security ? { security: [{ [security]: [] }] } : {}), ...more } });
+  const user = (summary: string, more?: Record<string, unknown>) => ({ config: { crmAuth: 'user' as const }, ...doc(summary, 'crmUser', more) });
   const api = (summary: string) => ({ config: { crmAuth: 'api' as const }, ...doc(summary, 'crmApiToken') });
 
-  app.post('/api/v1/users/login', doc('Sign an end user in with email and password (form or JSON): an access token'), async (req) => signedIn(await loginEndUser(ctxOf(req), formOrJson(req), req.ip)));
-  app.post('/api/v1/users/register', doc('Register an end user (email, password): an access token'), async (req) => signedIn(await registerEndUser(ctxOf(req), formOrJson(req))));
+  app.post('/api/v1/users/login', doc('Sign an end user in with email and password (form or JSON): an access token', undefined, signInDoc), async (req) => signedIn(await loginEndUser(ctxOf(req), formOrJson(req), req.ip)));
+  app.post('/api/v1/users/register', doc('Register an end user (email, password): an access token', undefined, signInDoc), async (req) => signedIn(await registerEndUser(ctxOf(req), formOrJson(req))));
   app.get('/api/v1/user/info', user('The signed-in end user'), async (req) => ({ status: 'ok', user: toRempUser(await getEndUserInfo(ctxOf(req))) }));
   app.get('/api/v1/users/subscriptions', user("The signed-in end user's subscriptions"), async (req) => ({
     status: 'ok',
@@ -151,7 +163,7 @@ export async function crmApiRoutes(app: FastifyInstance, deps: CoreDeps): Promis
   const familyDeactivate = async (req: FastifyRequest) => cancelFamilyRequest(ctxOf(req), await familyPayload(req));
   for (const method of ['GET', 'POST'] as const) {
     app.route({ method, url: '/api/v1/family/list', ...user('The family codes of the signed-in parent, with their state'), handler: familyList });
-    app.route({ method, url: '/api/v1/family/activate', ...user('Activate a family code for the signed-in user: 201 with the child subscription'), handler: familyActivate });
+    app.route({ method, url: '/api/v1/family/activate', ...user('Activate a family code for the signed-in user: 201 with the child subscription', method === 'POST' ? activateDoc : {}), handler: familyActivate });
     app.route({ method, url: '/api/v1/family/deactivate', ...user('Cancel one of your family codes (an accepted one also ends its child subscription)'), handler: familyDeactivate });
   }
 }

@@ -1,11 +1,16 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect } from 'react';
 import { api, must, setCsrfToken } from '../api/client';
+import { AccountGroupsPage } from './pages/AccountGroups';
+import { AuditPage } from './pages/Audit';
 import { ClientsPage } from './pages/Clients';
 import { DashboardPage } from './pages/Dashboard';
 import { JobsPage } from './pages/Jobs';
 import { LoginPage } from './pages/Login';
+import { PackagesPage } from './pages/Packages';
 import { ResellersPage } from './pages/Resellers';
+import { SettingsPage } from './pages/Settings';
+import { WebhooksPage } from './pages/Webhooks';
 import { Link, navigate, useLocation } from '../router';
 import { ErrorState, Loading } from '../ui';
 
@@ -13,7 +18,12 @@ const PAGES = [
   { path: '/', label: 'Dashboard', page: DashboardPage },
   { path: '/resellers', label: 'Resellers', page: ResellersPage },
   { path: '/clients', label: 'Clients', page: ClientsPage },
+  { path: '/packages', label: 'Packages', page: PackagesPage },
+  { path: '/groups', label: 'Account groups', page: AccountGroupsPage },
   { path: '/jobs', label: 'Jobs', page: JobsPage },
+  { path: '/webhooks', label: 'Webhooks', page: WebhooksPage },
+  { path: '/audit', label: 'Audit log', page: AuditPage },
+  { path: '/settings', label: 'Settings', page: SettingsPage },
 ];
 
 export function useSession() {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { collect, integer, withIdempotencyKey, withJson, type CliContext, type JsonOption } from '../options.js';
+import { CliError } from '../cli.errors.js';
 import { record, table } from '../output.js';
 
 interface ApiTokenRecord {
@@ -26,6 +27,13 @@ interface FamilyTypeRecord {
   days: number | null;
   count: number;
   is_paid: boolean;
+  disabled_at?: string | null;
+}
+interface FamilyCodeRecord {
+  code: string;
+  status: string;
+  subscription_type_code: string;
+  expires_at: string | null;
 }
 
 /** The REMP CRM door's operator side: API tokens, subscription types, family types. */
@@ -95,12 +103,30 @@ export function subscriptionCommands(program: Command, ctx: CliContext): void {
       });
       ctx.emit(opts, created, () => record(created));
     });
+  withJson(family.command('disable'))
+    .description('retire a family type: no new codes from it, its unused codes stop working (a new family type may then take its parent type)')
+    .argument('<id>', 'the family type id', integer)
+    .action(async (id: number, opts: JsonOption) => {
+      const disabled = await ctx.api().post<FamilyTypeRecord>(`family-types/${id}/disable`);
+      ctx.emit(opts, disabled, () => record(disabled));
+    });
+  const code = program.command('family-code').description('manage single family codes');
+  withJson(code.command('expire'))
+    .description('set when a family code stops being usable (--at), or clear it (--never)')
+    .argument('<code>', 'the 32-character code')
+    .option('--at <time>', 'an ISO 8601 date-time with offset, e.g. 2027-01-31T23:59:59Z')
+    .option('--never', 'the code does not expire (clears --at)')
+    .action(async (value: string, opts: JsonOption & { at?: string; never?: boolean }) => {
+      if ((opts.at === undefined) === (opts.never !== true)) throw CliError.usage('give exactly one of --at <time> or --never');
+      const updated = await ctx.api().patch<FamilyCodeRecord>(`family-codes/${encodeURIComponent(value)}`, { expires_at: opts.never ? null : opts.at });
+      ctx.emit(opts, updated, () => record(updated));
+    });
   withJson(family.command('list'))
     .description('list family types')
     .action(async (opts: JsonOption) => {
       const rows = await ctx.api().get<FamilyTypeRecord[]>('family-types');
       ctx.emit(opts, rows, () =>
-        table(rows, [{ header: 'ID', value: (r) => r.id }, { header: 'PARENT', value: (r) => r.parent }, { header: 'CHILD', value: (r) => r.child }, { header: 'METHOD', value: (r) => r.method }, { header: 'DAYS', value: (r) => r.days }, { header: 'COUNT', value: (r) => r.count }, { header: 'PAID', value: (r) => r.is_paid }], 'no family types'),
+        table(rows, [{ header: 'ID', value: (r) => r.id }, { header: 'PARENT', value: (r) => r.parent }, { header: 'CHILD', value: (r) => r.child }, { header: 'METHOD', value: (r) => r.method }, { header: 'DAYS', value: (r) => r.days }, { header: 'COUNT', value: (r) => r.count }, { header: 'PAID', value: (r) => r.is_paid }, { header: 'DISABLED', value: (r) => r.disabled_at ?? '' }], 'no family types'),
       );
     });
 }

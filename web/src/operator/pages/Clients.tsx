@@ -13,11 +13,14 @@ type Status = (typeof STATUSES)[number];
  */
 export function ClientsPage() {
   const [text, setText] = useState('');
-  const [filters, setFilters] = useState<{ q: string; status: Status | ''; reseller: string }>({ q: '', status: '', reseller: '' });
+  const initialInvoice = new URLSearchParams(window.location.search).get('invoice') ?? '';
+  const [invoiceText, setInvoiceText] = useState(initialInvoice);
+  const [filters, setFilters] = useState<{ q: string; status: Status | ''; reseller: string; plan: string; invoice: string }>({ q: '', status: '', reseller: '', plan: '', invoice: initialInvoice });
   const [cursors, setCursors] = useState<(number | undefined)[]>([undefined]);
   const after = cursors[cursors.length - 1];
 
   const resellers = useQuery({ queryKey: ['resellers', ''], queryFn: () => must(api.GET('/admin/v1/resellers', { params: { query: {} } })) });
+  const packages = useQuery({ queryKey: ['packages'], queryFn: () => must(api.GET('/admin/v1/packages')) });
   const page = useQuery({
     queryKey: ['clients', filters, after],
     placeholderData: keepPreviousData,
@@ -30,6 +33,8 @@ export function ClientsPage() {
               ...(filters.q ? { q: filters.q } : {}),
               ...(filters.status ? { status: filters.status } : {}),
               ...(filters.reseller ? { reseller_id: filters.reseller } : {}),
+              ...(filters.plan ? { package_uid: filters.plan } : {}),
+              ...(filters.invoice ? { invoice: filters.invoice } : {}),
               ...(after !== undefined ? { after: String(after) } : {}),
             },
           },
@@ -43,7 +48,7 @@ export function ClientsPage() {
   };
   const search = (e: FormEvent) => {
     e.preventDefault();
-    apply({ q: text.trim() });
+    apply({ q: text.trim(), invoice: invoiceText.trim() });
   };
   const resellerName = new Map((resellers.data ?? []).map((r) => [r.id, r.name]));
 
@@ -78,13 +83,28 @@ export function ClientsPage() {
             ))}
           </select>
         </label>
+        <label>
+          Package{' '}
+          <select value={filters.plan} onChange={(e) => apply({ plan: e.target.value })}>
+            <option value="">any</option>
+            {(packages.data ?? []).map((p) => (
+              <option key={p.uid} value={p.uid}>
+                {p.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Account group (invoice){' '}
+          <input type="text" name="invoice" placeholder="invoice" value={invoiceText} onChange={(e) => setInvoiceText(e.target.value)} />
+        </label>
       </form>
       {page.isPending ? (
         <Loading />
       ) : page.isError ? (
         <ErrorState error={page.error} retry={() => void page.refetch()} />
       ) : page.data.clients.length === 0 ? (
-        <Empty>{filters.q || filters.status || filters.reseller ? 'No clients match these filters.' : 'There are no clients yet.'}</Empty>
+        <Empty>{filters.q || filters.status || filters.reseller || filters.plan || filters.invoice ? 'No clients match these filters.' : 'There are no clients yet.'}</Empty>
       ) : (
         <>
           <div className="table-wrap" aria-busy={page.isFetching}>

@@ -83,6 +83,26 @@ export function DashboardPage() {
           </p>
         </section>
       </div>
+      <nav className="card" aria-labelledby="manage-title">
+        <h2 id="manage-title">Manage</h2>
+        <ul className="links">
+          <li>
+            <Link to="/packages">Packages and features</Link>
+          </li>
+          <li>
+            <Link to="/groups">Account groups and bulk actions</Link>
+          </li>
+          <li>
+            <Link to="/webhooks">Webhooks and deliveries</Link>
+          </li>
+          <li>
+            <Link to="/audit">Audit log</Link>
+          </li>
+          <li>
+            <Link to="/settings">Clean-up and SSO settings</Link>
+          </li>
+        </ul>
+      </nav>
     </section>
   );
 }

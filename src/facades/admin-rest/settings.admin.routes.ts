@@ -1,0 +1,58 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Ctx } from '../../core/context.js';
+import { getPlanInheritance, getSiteSettings, updateSiteSettings } from '../../core/sites/site.service.js';
+import { adminError, uidParams } from './admin.schemas.js';
+
+// The operator console's settings (the account clean-up and subordinate-SSO scopes) and the
+// packages editor's view of plan inheritance.
+
+const security: Record<string, string[]>[] = [{ operatorBearer: [] }, { operatorSession: [] }];
+const errors = { 401: adminError, 403: adminError, 404: adminError, 422: adminError };
+const tags = ['Operator admin API'];
+
+const settingsOut = z.object({
+  account_cleanup: z.union([z.string(), z.literal(false)]).describe('how long a site stays suspended before the hourly clean-up deletes it ("30 days"), or false: never'),
+  subordinate_site_sso: z.boolean().describe("whether a master's session may switch into its subordinate sites"),
+});
+
+const inheritanceOut = z.object({
+  plan: z.string(),
+  chain: z.array(z.string()).describe('the plan and its ancestors, nearest first'),
+  values: z.array(
+    z.object({
+      service: z.string(),
+      param: z.string(),
+      help: z.string(),
+      value: z.unknown(),
+      source: z.string().nullable().describe('the plan that sets the value, "base" for the built-in defaults, null when nothing does'),
+      own: z.boolean().describe('set by this plan itself'),
+      inherited: z.object({ value: z.unknown(), source: z.string().nullable() }).describe("what the value would be without this plan's own setting"),
+    }),
+  ),
+});
+
+export async function settingsAdminRoutes(app: FastifyInstance, ctxOf: (req: FastifyRequest) => Ctx): Promise<void> {
+  app.get('/admin/v1/settings', { schema: { tags, security, summary: 'Account clean-up and subordinate-site SSO', response: { 200: settingsOut, ...errors } } }, async (req) => getSiteSettings(ctxOf(req)));
+  app.patch(
+    '/admin/v1/settings',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Change the account clean-up or subordinate-site SSO (both checked before either is written)',
+        body: z.object({ account_cleanup: z.union([z.string(), z.literal(false)]).optional(), subordinate_site_sso: z.boolean().optional() }),
+        response: { 200: settingsOut, ...errors },
+      },
+    },
+    async (req) => {
+      const body = (req.body ?? {}) as { account_cleanup?: unknown; subordinate_site_sso?: unknown };
+      return updateSiteSettings(ctxOf(req), { account_cleanup: body.account_cleanup, subordinate_site_sso: body.subordinate_site_sso });
+    },
+  );
+  app.get(
+    '/admin/v1/packages/:uid/inheritance',
+    { schema: { tags, security, summary: "Each site value the package resolves to, and which plan in its parent chain (or the base) sets it", params: uidParams, response: { 200: inheritanceOut, ...errors } } },
+    async (req) => getPlanInheritance(ctxOf(req), (req.params as { uid: string }).uid),
+  );
+}

@@ -1,0 +1,253 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { ctxFor, type CoreDeps, type Ctx } from '../../core/context.js';
+import { ACCESS_GROUPS } from '../../core/saas/saas.schema.js';
+import { addInstanceUser, getInstanceOverview } from '../../core/saas/saas.service.js';
+import { switchSite } from '../../core/sites/site.service.js';
+import { cancelClientAreaFamilyCode, getClientAreaHeader, getClientAreaSites, listClientAreaDomains, listClientAreaFamilyCodes, listClientAreaSubscriptions } from '../../core/sso/sso.client-area.js';
+import { csrfTokenFor, csrfTokenValid, getSession, loginClientOwner, loginClientUser, logoutClientSession } from '../../core/sso/sso.service.js';
+import { AppError } from '../../errors/app-error.js';
+import { readCookie } from '../../http/cookies.js';
+import { toAppError } from '../../http/errors.js';
+import { clientSessionCookie, SESSION_COOKIE } from '../console/console.routes.js';
+import { sendClientError } from './client-rest.errors.js';
+import * as s from './client-rest.schemas.js';
+
+const CSRF_HEADER = 'x-csrf-token';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+interface ClientSession {
+  token: string;
+  userId: number;
+  clientId: number;
+  originClientId: number | null;
+  login: string;
+  role: string;
+  expiresAt: Date;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    clientSession?: ClientSession;
+  }
+  interface FastifyContextConfig {
+    /** Routes that answer without a session (sign-in, who-am-I). */
+    clientPublic?: boolean;
+  }
+}
+
+/**
+ * The client API (`/client/v1/...`): what a client's signed-in administrator, user or owner sees and
+ * does in the web console's client area. Authenticated by the client session cookie; every change
+ * needs the session's X-CSRF-Token. Everything is of the session's own client, so another client's
+ * records cannot even be named.
+ */
+export async function clientRestRoutes(app: FastifyInstance, deps: CoreDeps): Promise<void> {
+  app.setErrorHandler((err, req, reply) => {
+    const appError = toAppError(err);
+    if (appError.code === 'internal') req.log.error({ err }, 'request failed');
+    return sendClientError(reply, appError);
+  });
+  app.addHook('onSend', (_req, reply, payload, done) => {
+    reply.header('cache-control', 'no-store');
+    done(null, payload);
+  });
+
+  const sessionOf = async (req: FastifyRequest): Promise<ClientSession | undefined> => {
+    const token = readCookie(req, SESSION_COOKIE);
+    if (!token) return undefined;
+    const row = await getSession(ctxFor(deps, { kind: 'system' }, req.log), token);
+    if (!row || row.client_id === null) return undefined;
+    return { token, userId: row.user_id, clientId: row.client_id, originClientId: row.origin_client_id, login: row.login, role: row.role, expiresAt: row.expires_at };
+  };
+
+  app.addHook('onRequest', async (req) => {
+    const session = await sessionOf(req);
+    if (session) req.clientSession = session;
+    if (req.routeOptions.config.clientPublic) return;
+    if (!session) throw new AppError('unauthenticated', 'sign in first: your session has ended or there is none');
+    if (!SAFE_METHODS.has(req.method) && !csrfTokenValid(deps, session.token, req.headers[CSRF_HEADER])) throw new AppError('forbidden', `changes need the ${CSRF_HEADER} header of this session`);
+  });
+
+  const sessionCtx = (req: FastifyRequest): { ctx: Ctx; session: ClientSession } => {
+    const session = req.clientSession;
+    if (!session) throw new AppError('unauthenticated', 'sign in first');
+    return { ctx: ctxFor(deps, { kind: 'user', userId: session.userId }, req.log, req), session };
+  };
+
+  const view = async (req: FastifyRequest, session: Omit<ClientSession, 'role' | 'login'> & { login?: string; role?: string }) => {
+    const ctx = ctxFor(deps, { kind: 'system' }, req.log);
+    const row = session.login === undefined ? await getSession(ctx, session.token) : undefined;
+    const login = session.login ?? row?.login ?? '';
+    return {
+      signed_in: true as const,
+      user: { id: session.userId, login, role: session.role ?? row?.role ?? '' },
+      client: await getClientAreaHeader(ctx, session.clientId),
+      sites: await getClientAreaSites(ctx, { clientId: session.clientId, originClientId: session.originClientId, login }),
+      expires_at: session.expiresAt.toISOString(),
+      csrf_token: csrfTokenFor(deps, session.token),
+    };
+  };
+
+  const tags = ['Client area'];
+  const security = [{ clientSession: [] }];
+  const errors = { 401: s.clientError, 403: s.clientError, 404: s.clientError, 409: s.clientError, 422: s.clientError };
+
+  app.get(
+    '/client/v1/session',
+    { config: { clientPublic: true }, schema: { tags, security, summary: "The signed-in client session: who, which client, the CSRF token and the sites it may switch to; or signed_in: false", response: { 200: s.clientSessionState } } },
+    async (req) => (req.clientSession ? view(req, req.clientSession) : { signed_in: false as const }),
+  );
+
+  app.post(
+    '/client/v1/session',
+    {
+      config: { clientPublic: true },
+      schema: {
+        tags,
+        summary: "Sign in to the client area: an end user who owns a client (email, password) or one of a client's own users (client_id, login, password); sets the HttpOnly session cookie",
+        body: s.clientLoginBody,
+        response: { 200: s.clientSessionOut, 400: s.clientError, 401: s.clientError, 409: s.clientError, 429: s.clientError },
+      },
+    },
+    async (req, reply) => {
+      const body = (req.body ?? {}) as { email?: unknown; client_id?: unknown; login?: unknown; password?: unknown };
+      const ctx = ctxFor(deps, { kind: 'public', ip: req.ip }, req.log, req);
+      let signed;
+      if (body.email !== undefined) signed = await loginClientOwner(ctx, { email: body.email, password: body.password });
+      else {
+        if (typeof body.client_id !== 'number' || !Number.isSafeInteger(body.client_id) || body.client_id < 1) throw new AppError('unauthenticated', 'wrong login or password');
+        signed = await loginClientUser(ctx, { clientId: body.client_id, login: body.login, password: body.password });
+      }
+      reply.header('set-cookie', clientSessionCookie(deps, signed.token));
+      return view(req, { token: signed.token, userId: signed.userId, clientId: signed.clientId!, originClientId: null, expiresAt: signed.expiresAt });
+    },
+  );
+
+  app.delete(
+    '/client/v1/session',
+    { config: { clientPublic: true }, schema: { tags, security, summary: 'Sign out: the session ends and its cookie is cleared', response: { 204: z.null().describe('signed out'), 403: s.clientError } } },
+    async (req, reply: FastifyReply) => {
+      const session = req.clientSession;
+      if (session) {
+        if (!csrfTokenValid(deps, session.token, req.headers[CSRF_HEADER])) throw new AppError('forbidden', `signing out needs the ${CSRF_HEADER} header`);
+        await logoutClientSession(ctxFor(deps, { kind: 'user', userId: session.userId }, req.log, req), session.token);
+      }
+      reply.header('set-cookie', clientSessionCookie(deps, '', 0));
+      return reply.code(204).send();
+    },
+  );
+
+  app.post(
+    '/client/v1/session/switch',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Switch to another site under the SSO rules (a master into its subordinates, and back); the new session replaces the cookie',
+        body: s.switchBody,
+        response: { 200: s.clientSessionOut, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const { ctx, session } = sessionCtx(req);
+      const target = (req.body as { site?: unknown } | undefined)?.site;
+      if (typeof target !== 'string' || target === '') throw AppError.validation({ site: ['name the site to switch to'] });
+      const next = await switchSite(ctx, { session: { userId: session.userId, clientId: session.clientId, originClientId: session.originClientId }, target });
+      reply.header('set-cookie', clientSessionCookie(deps, next.id));
+      const row = await getSession(ctxFor(deps, { kind: 'system' }, req.log), next.id);
+      if (!row || row.client_id === null) throw new AppError('internal', 'the new session is not there');
+      return view(req, { token: next.id, userId: row.user_id, clientId: row.client_id, originClientId: row.origin_client_id, login: row.login, role: row.role, expiresAt: row.expires_at });
+    },
+  );
+
+  app.get(
+    '/client/v1/domains',
+    { schema: { tags, security, summary: "The client's domains with their status, mail servers and the MX records to publish; search matches part of a name", querystring: s.pageQuery, response: { 200: s.domainsOut, ...errors } } },
+    async (req) => {
+      const { ctx, session } = sessionCtx(req);
+      return listClientAreaDomains(ctx, session.clientId, req.query);
+    },
+  );
+
+  app.get(
+    '/client/v1/subscriptions',
+    { schema: { tags, security, summary: "The subscriptions of the client's owner (none when no end user owns the client)", response: { 200: s.subscriptionsOut, ...errors } } },
+    async (req) => {
+      const { ctx, session } = sessionCtx(req);
+      const subs = await listClientAreaSubscriptions(ctx, session.clientId);
+      return { subscriptions: subs.map((x) => ({ ...x, start_time: x.start_time.toISOString(), end_time: x.end_time.toISOString() })) };
+    },
+  );
+
+  app.get(
+    '/client/v1/family-codes',
+    {
+      schema: {
+        tags,
+        security,
+        summary: "The family codes the client's owner holds to share, newest first, with their state and activation link; status filters, search matches the start of a code or the recipient's email",
+        querystring: s.familyCodesQuery,
+        response: { 200: s.familyCodesOut, ...errors },
+      },
+    },
+    async (req) => {
+      const { ctx, session } = sessionCtx(req);
+      const page = await listClientAreaFamilyCodes(ctx, session.clientId, req.query);
+      const iso = (d: Date | null) => (d ? d.toISOString() : null);
+      return {
+        codes: page.codes.map((c) => ({
+          code: c.code,
+          status: c.status,
+          subscription_type_code: c.subscription_type_code,
+          subscription_type_name: c.subscription_type_name,
+          activated_by: c.status === 'accepted' ? c.slave_email : null,
+          activation_url: c.activation_url,
+          created_at: c.created_at.toISOString(),
+          accepted_at: iso(c.accepted_at),
+          canceled_at: iso(c.canceled_at),
+          expires_at: iso(c.expires_at),
+        })),
+        counts: page.counts,
+        next_offset: page.next_offset,
+      };
+    },
+  );
+
+  app.post(
+    '/client/v1/family-codes/:code/cancel',
+    {
+      schema: {
+        tags,
+        security,
+        summary: "Cancel one of the owner's family codes: an unused one can no longer be activated; an accepted one ends its holder's subscription now and a new code replaces it",
+        params: s.codeParams,
+        response: { 200: s.cancelledCodeOut, ...errors },
+      },
+    },
+    async (req) => {
+      const { ctx, session } = sessionCtx(req);
+      return cancelClientAreaFamilyCode(ctx, session.clientId, (req.params as { code: string }).code);
+    },
+  );
+
+  app.get(
+    '/client/v1/instance',
+    { schema: { tags, security, summary: 'The SaaS instance of this client: users against max_users, storage against its limit, add-ons and groups (404 for a hosting client)', response: { 200: s.instanceOut, ...errors } } },
+    async (req) => {
+      const { ctx, session } = sessionCtx(req);
+      return { ...(await getInstanceOverview(ctx, session.clientId)), groups: ACCESS_GROUPS };
+    },
+  );
+
+  app.post(
+    '/client/v1/instance/users',
+    { schema: { tags, security, summary: 'Add a user to the SaaS instance, if its max_users allows', body: s.addUserBody, response: { 201: s.addedUserOut, ...errors } } },
+    async (req, reply) => {
+      const { ctx, session } = sessionCtx(req);
+      const body = (req.body ?? {}) as { login?: unknown; name?: unknown; password?: unknown };
+      const added = await addInstanceUser(ctx, session.clientId, { login: body.login, name: body.name || undefined, password: body.password });
+      return reply.code(201).send(added);
+    },
+  );
+}
