@@ -172,10 +172,18 @@ describe.sequential('reseller console in chromium', () => {
     await page.getByRole('alert').filter({ hasText: 'Wrong login or password.' }).waitFor();
     expected = undefined;
     await shot('reseller-02-login-refused');
+    // The public sign-up is reachable from here without a session, and back.
+    await page.getByRole('link', { name: 'Apply for an account' }).click();
+    await expect.poll(() => new URL(page.url()).pathname).toBe('/console/reseller/signup');
+    await page.getByRole('heading', { level: 1 }).first().waitFor();
+    await page.getByLabel('Company name').waitFor();
+    await shot('reseller-02b-signup');
+    await page.getByRole('link', { name: 'Sign in' }).click();
+    await page.getByLabel('Login', { exact: true }).fill(USERNAME);
     await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Clients', level: 1 }).waitFor();
-    expect(new URL(page.url()).pathname).toBe('/console/reseller/clients');
+    expect(new URL(page.url()).pathname).toBe('/console/reseller');
     await page.getByText('You have no clients yet.').waitFor();
     await page.locator('header .brand').filter({ hasText: 'Northwind Mail' }).waitFor();
     await shot('reseller-03-clients-empty');

@@ -11,6 +11,7 @@ import { ClientFormPage } from './pages/ClientForm';
 import { ClientsPage } from './pages/Clients';
 import { LoginPage } from './pages/Login';
 import { PackagesPage } from './pages/Packages';
+import { SignUpPage } from './SignUp';
 import { WebhooksPage } from './pages/Webhooks';
 
 const NAV = [
@@ -48,6 +49,8 @@ function route(path: string): { title: string; nav: string; page: ReactNode } {
 }
 
 const LOGIN = `${RESELLER}/login`;
+/** The public sign-up needs no session; a signed-in reseller is sent to its clients instead. */
+const SIGNUP = `${RESELLER}/signup`;
 
 export function ResellerApp() {
   const session = useResellerSession();
@@ -65,17 +68,17 @@ export function ResellerApp() {
   const signedIn = Boolean(session.data);
   const current = route(path);
   useEffect(() => {
-    document.title = `${signedIn ? current.title : 'Sign in'} · Hostplane reseller`;
-  }, [signedIn, current.title]);
+    document.title = `${signedIn ? current.title : path === SIGNUP ? 'Sign up' : 'Sign in'} · Hostplane reseller`;
+  }, [signedIn, current.title, path]);
   useEffect(() => {
     if (session.isPending || session.isError) return;
-    if (!signedIn && path !== LOGIN) navigate(`${LOGIN}?next=${encodeURIComponent(path)}`, true);
-    if (signedIn && path === LOGIN) navigate(RESELLER, true);
+    if (!signedIn && path !== LOGIN && path !== SIGNUP) navigate(`${LOGIN}?next=${encodeURIComponent(path)}`, true);
+    if (signedIn && (path === LOGIN || path === SIGNUP)) navigate(RESELLER, true);
   }, [signedIn, path, session.isPending, session.isError]);
 
   if (session.isPending) return <Loading />;
   if (session.isError) return <ErrorState error={session.error} retry={() => void session.refetch()} />;
-  if (!session.data) return <LoginPage />;
+  if (!session.data) return path === SIGNUP ? <SignUpPage /> : <LoginPage />;
 
   return (
     <>

@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, ApiError, setCsrfToken } from '../../api/client';
-import { navigate } from '../../router';
+import { Link, navigate } from '../../router';
 import { hsp, RESELLER, SESSION_KEY } from '../hsp';
 
 type Method = 'password' | 'key';
@@ -90,6 +90,9 @@ export function LoginPage() {
         <button type="submit" className="primary" disabled={signIn.isPending}>
           {signIn.isPending ? 'Signing in…' : 'Sign in'}
         </button>
+        <p className="muted">
+          Not a reseller yet? <Link to={`${RESELLER}/signup`}>Apply for an account</Link>
+        </p>
       </form>
     </main>
   );
