@@ -1,6 +1,7 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
-import { api, ApiError, must, setCsrfToken } from '../api/client';
+import { useState } from 'react';
+import { api, must, setCsrfToken } from '../api/client';
+import { PasswordField, SignInForm, signInMessage } from '../shared/SignInForm';
 import { SESSION_KEY } from './session';
 
 /** How a client admin arrives (their provider's link), and the email sign-in of a client's owner. */
@@ -16,21 +17,7 @@ export function SignInPage() {
       queryClient.setQueryData(SESSION_KEY, session);
     },
   });
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    signIn.mutate();
-  };
-  const err = signIn.error;
-  const message =
-    err instanceof ApiError && err.status === 401
-      ? 'Wrong email or password.'
-      : err instanceof ApiError && err.status === 429
-        ? 'Too many failed sign-ins. Wait a few minutes and try again.'
-        : err instanceof ApiError && err.status === 409
-          ? 'This account has no active hosting or SaaS account to manage.'
-          : err
-            ? err.message
-            : '';
+  const message = signInMessage(signIn.error, { 401: 'Wrong email or password.', 409: 'This account has no active hosting or SaaS account to manage.' });
   return (
     <main id="main" className="login">
       <div className="client-signin">
@@ -41,26 +28,20 @@ export function SignInPage() {
             minute, so ask for a new one if yours has expired.
           </p>
         </section>
-        <form onSubmit={submit} aria-labelledby="login-title" className="card">
-          <h2 id="login-title">Sign in with your email</h2>
-          <p className="muted">If your subscription came with an account, sign in with the email and password of your subscription.</p>
-          {message && (
-            <p role="alert" className="alert">
-              {message}
-            </p>
-          )}
+        <SignInForm
+          title="Sign in with your email"
+          level={2}
+          lead="If your subscription came with an account, sign in with the email and password of your subscription."
+          message={message}
+          pending={signIn.isPending}
+          onSubmit={() => signIn.mutate()}
+        >
           <label>
             Email
             <input name="email" type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />
           </label>
-          <label>
-            Password
-            <input name="password" type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
-          </label>
-          <button type="submit" className="primary" disabled={signIn.isPending}>
-            {signIn.isPending ? 'Signing in…' : 'Sign in'}
-          </button>
-        </form>
+          <PasswordField value={password} onChange={setPassword} />
+        </SignInForm>
       </div>
     </main>
   );

@@ -1,7 +1,8 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { api, ApiError, setCsrfToken } from '../../api/client';
 import { Link, navigate } from '../../router';
+import { PasswordField, SignInForm, TOO_MANY_SIGN_INS } from '../../shared/SignInForm';
 import { hsp, RESELLER, SESSION_KEY } from '../hsp';
 
 type Method = 'password' | 'key';
@@ -9,7 +10,7 @@ type Method = 'password' | 'key';
 function messageOf(err: unknown, method: Method): string {
   if (!(err instanceof ApiError)) return err ? 'Could not sign in. Try again.' : '';
   if (err.status === 401) return method === 'password' ? 'Wrong login or password.' : 'Wrong API token or key.';
-  if (err.status === 429) return 'Too many failed sign-ins. Wait a few minutes and try again.';
+  if (err.status === 429) return TOO_MANY_SIGN_INS;
   if (err.status === 403) return `${err.message.charAt(0).toUpperCase()}${err.message.slice(1)}. Contact your provider.`;
   return err.message;
 }
@@ -34,10 +35,6 @@ export function LoginPage() {
       navigate(next && next.startsWith(`${RESELLER}`) && !next.startsWith('//') && next !== `${RESELLER}/login` ? next : RESELLER, true);
     },
   });
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    signIn.mutate();
-  };
   const choose = (m: Method) => {
     setMethod(m);
     signIn.reset();
@@ -47,33 +44,36 @@ export function LoginPage() {
 
   return (
     <main id="main" className="login">
-      <form onSubmit={submit} aria-labelledby="login-title" className="card">
-        <h1 id="login-title">{name ? `Sign in to ${name}` : 'Sign in to Hostplane'}</h1>
-        <p className="muted">Reseller console</p>
-        <fieldset className="choice">
-          <legend>Sign in with</legend>
-          <label className="inline">
-            <input type="radio" name="method" value="password" checked={method === 'password'} onChange={() => choose('password')} /> Login and password
-          </label>
-          <label className="inline">
-            <input type="radio" name="method" value="key" checked={method === 'key'} onChange={() => choose('key')} /> API token and key
-          </label>
-        </fieldset>
-        {message && (
-          <p role="alert" className="alert">
-            {message}
+      <SignInForm
+        title={name ? `Sign in to ${name}` : 'Sign in to Hostplane'}
+        lead="Reseller console"
+        message={message}
+        pending={signIn.isPending}
+        onSubmit={() => signIn.mutate()}
+        before={
+          <fieldset className="choice">
+            <legend>Sign in with</legend>
+            <label className="inline">
+              <input type="radio" name="method" value="password" checked={method === 'password'} onChange={() => choose('password')} /> Login and password
+            </label>
+            <label className="inline">
+              <input type="radio" name="method" value="key" checked={method === 'key'} onChange={() => choose('key')} /> API token and key
+            </label>
+          </fieldset>
+        }
+        after={
+          <p className="muted">
+            Not a reseller yet? <Link to={`${RESELLER}/signup`}>Apply for an account</Link>
           </p>
-        )}
+        }
+      >
         {method === 'password' ? (
           <>
             <label>
               Login
               <input name="login" autoComplete="username" required value={login} onChange={(e) => setLogin(e.target.value)} autoFocus />
             </label>
-            <label>
-              Password
-              <input name="password" type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
-            </label>
+            <PasswordField value={password} onChange={setPassword} />
           </>
         ) : (
           <>
@@ -87,13 +87,7 @@ export function LoginPage() {
             </label>
           </>
         )}
-        <button type="submit" className="primary" disabled={signIn.isPending}>
-          {signIn.isPending ? 'Signing in…' : 'Sign in'}
-        </button>
-        <p className="muted">
-          Not a reseller yet? <Link to={`${RESELLER}/signup`}>Apply for an account</Link>
-        </p>
-      </form>
+      </SignInForm>
     </main>
   );
 }
