@@ -1,3 +1,4 @@
+import type { UseQueryResult } from '@tanstack/react-query';
 import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
 
 export function ErrorState({ error, retry }: { error: unknown; retry?: () => void }) {
@@ -94,5 +95,59 @@ export function CopyButton({ value, label = 'Copy' }: { value: string; label?: s
         {done === 'copied' ? 'Copied to the clipboard' : ''}
       </span>
     </button>
+  );
+}
+
+/** The four states of a list query: loading, failed (with a retry), empty, or its content. */
+export function QueryState<T>(props: { query: UseQueryResult<T>; isEmpty: (data: T) => boolean; empty: ReactNode; children: (data: T) => ReactNode }) {
+  const { query } = props;
+  if (query.isPending) return <Loading />;
+  if (query.isError) return <ErrorState error={query.error} retry={() => void query.refetch()} />;
+  if (props.isEmpty(query.data)) return <Empty>{props.empty}</Empty>;
+  return <>{props.children(query.data)}</>;
+}
+
+/**
+ * A scrolling table with plain column headings. `busy` is left out of the markup unless given, as
+ * the tables that do not refetch in place never carried aria-busy.
+ */
+export function DataTable(props: { caption?: ReactNode; captionClass?: string; columns: readonly string[]; busy?: boolean; children: ReactNode }) {
+  return (
+    <div className="table-wrap" aria-busy={props.busy}>
+      <table>
+        {props.caption !== undefined && <caption className={props.captionClass ?? 'sr-only'}>{props.caption}</caption>}
+        <thead>
+          <tr>
+            {props.columns.map((c) => (
+              <th key={c} scope="col">
+                {c}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{props.children}</tbody>
+      </table>
+    </div>
+  );
+}
+
+/** The cursor stack a Pager walks: the last entry is the page shown, undefined for the first. */
+export function useCursors() {
+  const [cursors, setCursors] = useState<(number | undefined)[]>([undefined]);
+  return {
+    cursors,
+    current: cursors[cursors.length - 1],
+    reset: () => setCursors([undefined]),
+    back: () => setCursors((c) => c.slice(0, -1)),
+    next: (cursor: number | null | undefined) => setCursors((c) => [...c, cursor ?? undefined]),
+  };
+}
+
+/** A moment in the reader's own locale, with the exact instant kept machine-readable. */
+export function When({ at, className }: { at: string; className?: string }) {
+  return (
+    <time className={className} dateTime={at}>
+      {new Date(at).toLocaleString()}
+    </time>
   );
 }

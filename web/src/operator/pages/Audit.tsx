@@ -2,7 +2,7 @@ import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, must } from '../../api/client';
 import type { paths } from '../../../generated/schema';
-import { Empty, ErrorState, Loading, Pager } from '../../ui';
+import { DataTable, Pager, QueryState, useCursors, When } from '../../ui';
 
 type Query = NonNullable<paths['/admin/v1/audit']['get']['parameters']['query']>;
 type TargetType = NonNullable<Query['target_type']>;
@@ -27,8 +27,8 @@ const NONE: Filters = { action: '', target_type: '', target_id: '', actor_kind: 
 export function AuditPage() {
   const [draft, setDraft] = useState<Filters>(NONE);
   const [filters, setFilters] = useState<Filters>(NONE);
-  const [cursors, setCursors] = useState<(number | undefined)[]>([undefined]);
-  const before = cursors[cursors.length - 1];
+  const pages = useCursors();
+  const before = pages.current;
 
   const page = useQuery({
     queryKey: ['audit', filters, before],
@@ -48,7 +48,7 @@ export function AuditPage() {
   const apply = (e: FormEvent) => {
     e.preventDefault();
     setFilters({ ...draft, action: draft.action.trim(), target_id: draft.target_id.trim(), reseller_id: draft.reseller_id.trim() });
-    setCursors([undefined]);
+    pages.reset();
   };
   const filtered = Object.values(filters).some(Boolean);
 
@@ -97,60 +97,42 @@ export function AuditPage() {
         </label>
         <button type="submit">Apply filters</button>
         {filtered && (
-          <button type="button" className="link" onClick={() => (setDraft(NONE), setFilters(NONE), setCursors([undefined]))}>
+          <button type="button" className="link" onClick={() => (setDraft(NONE), setFilters(NONE), pages.reset())}>
             Clear
           </button>
         )}
       </form>
-      {page.isPending ? (
-        <Loading />
-      ) : page.isError ? (
-        <ErrorState error={page.error} retry={() => void page.refetch()} />
-      ) : page.data.events.length === 0 ? (
-        <Empty>{filtered ? 'No events match these filters.' : 'Nothing has been recorded yet.'}</Empty>
-      ) : (
-        <>
-          <div className="table-wrap" aria-busy={page.isFetching}>
-            <table>
-              <caption className="sr-only">Audit events, newest first, page {cursors.length}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">When</th>
-                  <th scope="col">Actor</th>
-                  <th scope="col">Action</th>
-                  <th scope="col">Target</th>
-                  <th scope="col">Changes</th>
+      <QueryState query={page} isEmpty={(data) => data.events.length === 0} empty={filtered ? 'No events match these filters.' : 'Nothing has been recorded yet.'}>
+        {(data) => (
+          <>
+            <DataTable caption={`Audit events, newest first, page ${pages.cursors.length}`} columns={['When', 'Actor', 'Action', 'Target', 'Changes']} busy={page.isFetching}>
+              {data.events.map((e) => (
+                <tr key={e.id} data-event={e.id}>
+                  <td>
+                    <When at={e.occurred_at} />
+                  </td>
+                  <td>
+                    {e.actor_kind}
+                    {e.actor_id !== null && ` #${e.actor_id}`}
+                    {e.source_ip && <span className="muted"> {e.source_ip}</span>}
+                  </td>
+                  <td>
+                    <code>{e.action}</code>
+                  </td>
+                  <td>
+                    {e.target_type} {e.target_id}
+                    {e.reseller_id !== null && <span className="muted"> (reseller #{e.reseller_id})</span>}
+                  </td>
+                  <td>
+                    <Changes changes={e.changes} />
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {page.data.events.map((e) => (
-                  <tr key={e.id} data-event={e.id}>
-                    <td>
-                      <time dateTime={e.occurred_at}>{new Date(e.occurred_at).toLocaleString()}</time>
-                    </td>
-                    <td>
-                      {e.actor_kind}
-                      {e.actor_id !== null && ` #${e.actor_id}`}
-                      {e.source_ip && <span className="muted"> {e.source_ip}</span>}
-                    </td>
-                    <td>
-                      <code>{e.action}</code>
-                    </td>
-                    <td>
-                      {e.target_type} {e.target_id}
-                      {e.reseller_id !== null && <span className="muted"> (reseller #{e.reseller_id})</span>}
-                    </td>
-                    <td>
-                      <Changes changes={e.changes} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          <Pager cursors={cursors} next={page.data.next_before} backLabel="Newer" nextLabel="Older" onBack={() => setCursors((c) => c.slice(0, -1))} onNext={() => setCursors((c) => [...c, page.data.next_before ?? undefined])} />
-        </>
-      )}
+              ))}
+            </DataTable>
+            <Pager cursors={pages.cursors} next={data.next_before} backLabel="Newer" nextLabel="Older" onBack={pages.back} onNext={() => pages.next(data.next_before)} />
+          </>
+        )}
+      </QueryState>
     </section>
   );
 }

@@ -1,7 +1,7 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api } from '../../api/client';
-import { Empty, ErrorState, Loading, Pager } from '../../ui';
+import { DataTable, Pager, QueryState, useCursors, When } from '../../ui';
 import { hsp, type AuditEvent } from '../hsp';
 
 const PAGE_SIZE = 50;
@@ -23,8 +23,8 @@ function changesText(e: AuditEvent): string {
 export function AuditPage() {
   const [text, setText] = useState('');
   const [action, setAction] = useState('');
-  const [cursors, setCursors] = useState<(number | undefined)[]>([undefined]);
-  const before = cursors[cursors.length - 1];
+  const pages = useCursors();
+  const before = pages.current;
   const page = useQuery({
     queryKey: ['reseller', 'audit', action, before],
     placeholderData: keepPreviousData,
@@ -33,7 +33,7 @@ export function AuditPage() {
   const filter = (e: FormEvent) => {
     e.preventDefault();
     setAction(text.trim());
-    setCursors([undefined]);
+    pages.reset();
   };
 
   return (
@@ -46,48 +46,30 @@ export function AuditPage() {
         </label>
         <button type="submit">Filter</button>
       </form>
-      {page.isPending ? (
-        <Loading />
-      ) : page.isError ? (
-        <ErrorState error={page.error} retry={() => void page.refetch()} />
-      ) : page.data.events.length === 0 ? (
-        <Empty>{action ? 'No events of this action.' : 'Nothing has happened yet.'}</Empty>
-      ) : (
-        <>
-          <div className="table-wrap" aria-busy={page.isFetching}>
-            <table>
-              <caption className="sr-only">Audit events, page {cursors.length}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">When</th>
-                  <th scope="col">Action</th>
-                  <th scope="col">Target</th>
-                  <th scope="col">By</th>
-                  <th scope="col">Changes</th>
+      <QueryState query={page} isEmpty={(data) => data.events.length === 0} empty={action ? 'No events of this action.' : 'Nothing has happened yet.'}>
+        {(data) => (
+          <>
+            <DataTable caption={`Audit events, page ${pages.cursors.length}`} columns={['When', 'Action', 'Target', 'By', 'Changes']} busy={page.isFetching}>
+              {data.events.map((e) => (
+                <tr key={e.id} data-event={e.action}>
+                  <td>
+                    <When at={e.occurred_at} />
+                  </td>
+                  <td className="nowrap">
+                    <code>{e.action}</code>
+                  </td>
+                  <td>
+                    {e.target_type} {e.target_id}
+                  </td>
+                  <td>{e.actor_kind}</td>
+                  <td className="wrap small">{changesText(e)}</td>
                 </tr>
-              </thead>
-              <tbody>
-                {page.data.events.map((e) => (
-                  <tr key={e.id} data-event={e.action}>
-                    <td>
-                      <time dateTime={e.occurred_at}>{new Date(e.occurred_at).toLocaleString()}</time>
-                    </td>
-                    <td className="nowrap">
-                      <code>{e.action}</code>
-                    </td>
-                    <td>
-                      {e.target_type} {e.target_id}
-                    </td>
-                    <td>{e.actor_kind}</td>
-                    <td className="wrap small">{changesText(e)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          <Pager cursors={cursors} next={page.data.next_before} onBack={() => setCursors((c) => c.slice(0, -1))} onNext={() => setCursors((c) => [...c, page.data.next_before ?? undefined])} />
-        </>
-      )}
+              ))}
+            </DataTable>
+            <Pager cursors={pages.cursors} next={data.next_before} onBack={pages.back} onNext={() => pages.next(data.next_before)} />
+          </>
+        )}
+      </QueryState>
     </section>
   );
 }
