@@ -1,7 +1,8 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, must } from '../../api/client';
-import { Empty, ErrorState, Loading, Pager, StatusBadge } from '../../ui';
+import { DomainBadges } from '../../shared/DomainBadges';
+import { DataTable, Pager, QueryState, StatusBadge, useCursors } from '../../ui';
 
 const PAGE_SIZE = 25;
 const STATUSES = ['active', 'suspended', 'cancelled', 'deleted'] as const;
@@ -16,8 +17,8 @@ export function ClientsPage() {
   const initialInvoice = new URLSearchParams(window.location.search).get('invoice') ?? '';
   const [invoiceText, setInvoiceText] = useState(initialInvoice);
   const [filters, setFilters] = useState<{ q: string; status: Status | ''; reseller: string; plan: string; invoice: string }>({ q: '', status: '', reseller: '', plan: '', invoice: initialInvoice });
-  const [cursors, setCursors] = useState<(number | undefined)[]>([undefined]);
-  const after = cursors[cursors.length - 1];
+  const pages = useCursors();
+  const after = pages.current;
 
   const resellers = useQuery({ queryKey: ['resellers', ''], queryFn: () => must(api.GET('/admin/v1/resellers', { params: { query: {} } })) });
   const packages = useQuery({ queryKey: ['packages'], queryFn: () => must(api.GET('/admin/v1/packages')) });
@@ -44,7 +45,7 @@ export function ClientsPage() {
 
   const apply = (next: Partial<typeof filters>) => {
     setFilters((f) => ({ ...f, ...next }));
-    setCursors([undefined]);
+    pages.reset();
   };
   const search = (e: FormEvent) => {
     e.preventDefault();
@@ -99,54 +100,34 @@ export function ClientsPage() {
           <input type="text" name="invoice" placeholder="invoice" value={invoiceText} onChange={(e) => setInvoiceText(e.target.value)} />
         </label>
       </form>
-      {page.isPending ? (
-        <Loading />
-      ) : page.isError ? (
-        <ErrorState error={page.error} retry={() => void page.refetch()} />
-      ) : page.data.clients.length === 0 ? (
-        <Empty>{filters.q || filters.status || filters.reseller || filters.plan || filters.invoice ? 'No clients match these filters.' : 'There are no clients yet.'}</Empty>
-      ) : (
-        <>
-          <div className="table-wrap" aria-busy={page.isFetching}>
-            <table>
-              <caption className="sr-only">Clients, page {cursors.length}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">#</th>
-                  <th scope="col">Name</th>
-                  <th scope="col">Email</th>
-                  <th scope="col">Reseller</th>
-                  <th scope="col">Package</th>
-                  <th scope="col">Domains</th>
-                  <th scope="col">Status</th>
+      <QueryState
+        query={page}
+        isEmpty={(data) => data.clients.length === 0}
+        empty={filters.q || filters.status || filters.reseller || filters.plan || filters.invoice ? 'No clients match these filters.' : 'There are no clients yet.'}
+      >
+        {(data) => (
+          <>
+            <DataTable caption={`Clients, page ${pages.cursors.length}`} columns={['#', 'Name', 'Email', 'Reseller', 'Package', 'Domains', 'Status']} busy={page.isFetching}>
+              {data.clients.map((c) => (
+                <tr key={c.id} data-client={c.id}>
+                  <td>{c.id}</td>
+                  <td>{c.name}</td>
+                  <td>{c.email_address}</td>
+                  <td>{c.reseller_id !== null ? (resellerName.get(c.reseller_id) ?? `#${c.reseller_id}`) : '—'}</td>
+                  <td>{c.package_uid ?? '—'}</td>
+                  <td>
+                    <DomainBadges domains={c.domains} />
+                  </td>
+                  <td>
+                    <StatusBadge status={c.status} />
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {page.data.clients.map((c) => (
-                  <tr key={c.id} data-client={c.id}>
-                    <td>{c.id}</td>
-                    <td>{c.name}</td>
-                    <td>{c.email_address}</td>
-                    <td>{c.reseller_id !== null ? (resellerName.get(c.reseller_id) ?? `#${c.reseller_id}`) : '—'}</td>
-                    <td>{c.package_uid ?? '—'}</td>
-                    <td>
-                      {c.domains.map((d) => (
-                        <span key={d.name} className="domain">
-                          <code>{d.name}</code> <StatusBadge status={d.status} />
-                        </span>
-                      ))}
-                    </td>
-                    <td>
-                      <StatusBadge status={c.status} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          <Pager cursors={cursors} next={page.data.next_after} onBack={() => setCursors((c) => c.slice(0, -1))} onNext={() => setCursors((c) => [...c, page.data.next_after ?? undefined])} />
-        </>
-      )}
+              ))}
+            </DataTable>
+            <Pager cursors={pages.cursors} next={data.next_after} onBack={pages.back} onNext={() => pages.next(data.next_after)} />
+          </>
+        )}
+      </QueryState>
     </section>
   );
 }

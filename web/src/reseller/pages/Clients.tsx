@@ -2,7 +2,8 @@ import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api } from '../../api/client';
 import { Link } from '../../router';
-import { Empty, ErrorState, Loading, Pager, StatusBadge } from '../../ui';
+import { DomainBadges } from '../../shared/DomainBadges';
+import { DataTable, Pager, QueryState, StatusBadge, useCursors } from '../../ui';
 import { hsp, RESELLER, type ClientRow } from '../hsp';
 
 const PAGE_SIZE = 25;
@@ -17,8 +18,8 @@ export const anyPending = (clients: readonly ClientRow[]) => clients.some((c) =>
 export function ClientsPage() {
   const [text, setText] = useState('');
   const [q, setQ] = useState('');
-  const [cursors, setCursors] = useState<(number | undefined)[]>([undefined]);
-  const after = cursors[cursors.length - 1];
+  const pages = useCursors();
+  const after = pages.current;
 
   const page = useQuery({
     queryKey: ['reseller', 'clients', q, after],
@@ -32,7 +33,7 @@ export function ClientsPage() {
   const search = (e: FormEvent) => {
     e.preventDefault();
     setQ(text.trim());
-    setCursors([undefined]);
+    pages.reset();
   };
 
   return (
@@ -50,58 +51,35 @@ export function ClientsPage() {
         </label>
         <button type="submit">Search</button>
       </form>
-      {page.isPending ? (
-        <Loading />
-      ) : page.isError ? (
-        <ErrorState error={page.error} retry={() => void page.refetch()} />
-      ) : page.data.clients.length === 0 ? (
-        <Empty>{q ? 'No clients match this search.' : 'You have no clients yet. Create the first one with “New client”.'}</Empty>
-      ) : (
-        <>
-          <div className="table-wrap" aria-busy={page.isFetching}>
-            <table>
-              <caption className="sr-only">Clients, page {cursors.length}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">#</th>
-                  <th scope="col">Name</th>
-                  <th scope="col">Email</th>
-                  <th scope="col">Package</th>
-                  <th scope="col">Users</th>
-                  <th scope="col">Domains</th>
+      <QueryState query={page} isEmpty={(data) => data.clients.length === 0} empty={q ? 'No clients match this search.' : 'You have no clients yet. Create the first one with “New client”.'}>
+        {(data) => (
+          <>
+            <DataTable caption={`Clients, page ${pages.cursors.length}`} columns={['#', 'Name', 'Email', 'Package', 'Users', 'Domains']} busy={page.isFetching}>
+              {data.clients.map((c) => (
+                <tr key={c.id} data-client={c.id}>
+                  <td>{c.id}</td>
+                  <td>
+                    <Link to={`${RESELLER}/clients/${c.id}`}>{c.name || `Client #${c.id}`}</Link>
+                    {c.status !== 'active' && (
+                      <>
+                        {' '}
+                        <StatusBadge status={c.status} />
+                      </>
+                    )}
+                  </td>
+                  <td>{c.email_address ?? '—'}</td>
+                  <td>{c.package_uid ?? '—'}</td>
+                  <td>{c.user_count}</td>
+                  <td>
+                    <DomainBadges domains={c.domains} tagged />
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {page.data.clients.map((c) => (
-                  <tr key={c.id} data-client={c.id}>
-                    <td>{c.id}</td>
-                    <td>
-                      <Link to={`${RESELLER}/clients/${c.id}`}>{c.name || `Client #${c.id}`}</Link>
-                      {c.status !== 'active' && (
-                        <>
-                          {' '}
-                          <StatusBadge status={c.status} />
-                        </>
-                      )}
-                    </td>
-                    <td>{c.email_address ?? '—'}</td>
-                    <td>{c.package_uid ?? '—'}</td>
-                    <td>{c.user_count}</td>
-                    <td>
-                      {c.domains.map((d) => (
-                        <span key={d.name} className="domain" data-domain={d.name}>
-                          <code>{d.name}</code> <StatusBadge status={d.status} />
-                        </span>
-                      ))}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          <Pager cursors={cursors} next={page.data.next_after} onBack={() => setCursors((c) => c.slice(0, -1))} onNext={() => setCursors((c) => [...c, page.data.next_after ?? undefined])} />
-        </>
-      )}
+              ))}
+            </DataTable>
+            <Pager cursors={pages.cursors} next={data.next_after} onBack={pages.back} onNext={() => pages.next(data.next_after)} />
+          </>
+        )}
+      </QueryState>
     </section>
   );
 }
