@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, must } from '../../api/client';
-import { Confirm, CopyButton, Empty, ErrorState, Loading, StatusBadge } from '../../ui';
+import { Confirm, CopyButton, DataTable, QueryState, StatusBadge, When } from '../../ui';
 import type { Webhook, WebhookEvent } from '../types';
 
 // The event types an endpoint can subscribe to; typed against the API so a renamed event fails the build.
@@ -95,48 +95,30 @@ export function WebhooksPage() {
           <input type="search" placeholder="URL or event" value={filter} onChange={(e) => setFilter(e.target.value)} />
         </label>
       </div>
-      {list.isPending ? (
-        <Loading />
-      ) : list.isError ? (
-        <ErrorState error={list.error} retry={() => void list.refetch()} />
-      ) : rows.length === 0 ? (
-        <Empty>{needle ? 'No endpoint matches.' : 'No webhook endpoints yet.'}</Empty>
-      ) : (
-        <div className="table-wrap">
-          <table>
-            <caption className="sr-only">Webhook endpoints</caption>
-            <thead>
-              <tr>
-                <th scope="col">#</th>
-                <th scope="col">URL</th>
-                <th scope="col">Events</th>
-                <th scope="col">Owner</th>
-                <th scope="col">Actions</th>
+      <QueryState query={list} isEmpty={() => rows.length === 0} empty={needle ? 'No endpoint matches.' : 'No webhook endpoints yet.'}>
+        {() => (
+          <DataTable caption="Webhook endpoints" columns={['#', 'URL', 'Events', 'Owner', 'Actions']}>
+            {rows.map((w) => (
+              <tr key={w.id} data-webhook={w.id}>
+                <td>{w.id}</td>
+                <td>
+                  <code>{w.url}</code>
+                </td>
+                <td>{w.event_types.join(', ')}</td>
+                <td>{w.reseller_id === null ? 'operator (every reseller)' : `reseller #${w.reseller_id}`}</td>
+                <td className="actions">
+                  <button type="button" aria-expanded={open === w.id} onClick={() => setOpen(open === w.id ? null : w.id)}>
+                    Deliveries <span className="sr-only">of endpoint {w.id}</span>
+                  </button>{' '}
+                  <button type="button" className="danger" onClick={() => setDeleting(w)}>
+                    Delete <span className="sr-only">endpoint {w.id}</span>
+                  </button>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {rows.map((w) => (
-                <tr key={w.id} data-webhook={w.id}>
-                  <td>{w.id}</td>
-                  <td>
-                    <code>{w.url}</code>
-                  </td>
-                  <td>{w.event_types.join(', ')}</td>
-                  <td>{w.reseller_id === null ? 'operator (every reseller)' : `reseller #${w.reseller_id}`}</td>
-                  <td className="actions">
-                    <button type="button" aria-expanded={open === w.id} onClick={() => setOpen(open === w.id ? null : w.id)}>
-                      Deliveries <span className="sr-only">of endpoint {w.id}</span>
-                    </button>{' '}
-                    <button type="button" className="danger" onClick={() => setDeleting(w)}>
-                      Delete <span className="sr-only">endpoint {w.id}</span>
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+            ))}
+          </DataTable>
+        )}
+      </QueryState>
       {open !== null && <Deliveries key={open} endpointId={open} />}
       <Confirm
         open={deleting !== null}
@@ -197,58 +179,38 @@ function Deliveries({ endpointId }: { endpointId: number }) {
           {replay.error.message}
         </p>
       )}
-      {list.isPending ? (
-        <Loading />
-      ) : list.isError ? (
-        <ErrorState error={list.error} retry={() => void list.refetch()} />
-      ) : rows.length === 0 ? (
-        <Empty>{status ? `No ${status} deliveries.` : 'Nothing has been sent to this endpoint yet.'}</Empty>
-      ) : (
-        <div className="table-wrap">
-          <table>
-            <caption className="sr-only">Recent deliveries, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">#</th>
-                <th scope="col">Event</th>
-                <th scope="col">Status</th>
-                <th scope="col">Attempts</th>
-                <th scope="col">Last response</th>
-                <th scope="col">Created</th>
-                <th scope="col">Actions</th>
+      <QueryState query={list} isEmpty={() => rows.length === 0} empty={status ? `No ${status} deliveries.` : 'Nothing has been sent to this endpoint yet.'}>
+        {() => (
+          <DataTable caption="Recent deliveries, newest first" columns={['#', 'Event', 'Status', 'Attempts', 'Last response', 'Created', 'Actions']}>
+            {rows.map((d) => (
+              <tr key={d.id} data-delivery={d.id}>
+                <td>{d.id}</td>
+                <td>
+                  <code>{d.event_type}</code>
+                  <br />
+                  <span className="muted">{d.event_id}</span>
+                </td>
+                <td>
+                  <StatusBadge status={d.status} />
+                </td>
+                <td>{d.attempts}</td>
+                <td>
+                  {d.last_status_code !== null ? `HTTP ${d.last_status_code}` : d.attempts === 0 ? 'not sent yet' : ''}
+                  {d.last_error && <span className="error-text"> {d.last_error}</span>}
+                </td>
+                <td>
+                  <When at={d.created_at} />
+                </td>
+                <td className="actions">
+                  <button type="button" onClick={() => replay.mutate(d.id)} disabled={replay.isPending}>
+                    Replay <span className="sr-only">delivery {d.id}</span>
+                  </button>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {rows.map((d) => (
-                <tr key={d.id} data-delivery={d.id}>
-                  <td>{d.id}</td>
-                  <td>
-                    <code>{d.event_type}</code>
-                    <br />
-                    <span className="muted">{d.event_id}</span>
-                  </td>
-                  <td>
-                    <StatusBadge status={d.status} />
-                  </td>
-                  <td>{d.attempts}</td>
-                  <td>
-                    {d.last_status_code !== null ? `HTTP ${d.last_status_code}` : d.attempts === 0 ? 'not sent yet' : ''}
-                    {d.last_error && <span className="error-text"> {d.last_error}</span>}
-                  </td>
-                  <td>
-                    <time dateTime={d.created_at}>{new Date(d.created_at).toLocaleString()}</time>
-                  </td>
-                  <td className="actions">
-                    <button type="button" onClick={() => replay.mutate(d.id)} disabled={replay.isPending}>
-                      Replay <span className="sr-only">delivery {d.id}</span>
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+            ))}
+          </DataTable>
+        )}
+      </QueryState>
     </section>
   );
 }

@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api } from '../../api/client';
-import { Confirm, CopyButton, Empty, ErrorState, Loading, StatusBadge } from '../../ui';
+import { Confirm, CopyButton, DataTable, QueryState, StatusBadge, When } from '../../ui';
 import { hsp, WEBHOOK_EVENTS, type Webhook, type WebhookEventType } from '../hsp';
 
 /** Webhook endpoints: add (the generated signing secret is shown once), delete, and each one's deliveries. */
@@ -77,44 +77,28 @@ export function WebhooksPage() {
           </button>
         </div>
       )}
-      {hooks.isPending ? (
-        <Loading />
-      ) : hooks.isError ? (
-        <ErrorState error={hooks.error} retry={() => void hooks.refetch()} />
-      ) : hooks.data.length === 0 ? (
-        <Empty>No webhook endpoints yet.</Empty>
-      ) : (
-        <div className="table-wrap">
-          <table>
-            <caption className="sr-only">Webhook endpoints</caption>
-            <thead>
-              <tr>
-                <th scope="col">URL</th>
-                <th scope="col">Events</th>
-                <th scope="col">Actions</th>
+      <QueryState query={hooks} isEmpty={(data) => data.length === 0} empty="No webhook endpoints yet.">
+        {(data) => (
+          <DataTable caption="Webhook endpoints" columns={['URL', 'Events', 'Actions']}>
+            {data.map((w) => (
+              <tr key={w.id} data-webhook={w.id}>
+                <td>
+                  <code>{w.url}</code>
+                </td>
+                <td className="wrap small">{w.event_types.join(', ')}</td>
+                <td className="actions">
+                  <button type="button" aria-expanded={open === w.id} onClick={() => setOpen(open === w.id ? null : w.id)}>
+                    Deliveries
+                  </button>{' '}
+                  <button type="button" className="danger" onClick={() => (remove.reset(), setRemoving(w))}>
+                    Delete
+                  </button>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {hooks.data.map((w) => (
-                <tr key={w.id} data-webhook={w.id}>
-                  <td>
-                    <code>{w.url}</code>
-                  </td>
-                  <td className="wrap small">{w.event_types.join(', ')}</td>
-                  <td className="actions">
-                    <button type="button" aria-expanded={open === w.id} onClick={() => setOpen(open === w.id ? null : w.id)}>
-                      Deliveries
-                    </button>{' '}
-                    <button type="button" className="danger" onClick={() => (remove.reset(), setRemoving(w))}>
-                      Delete
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+            ))}
+          </DataTable>
+        )}
+      </QueryState>
       {open !== null && <Deliveries id={open} />}
       <Confirm
         open={removing !== null}
@@ -153,51 +137,31 @@ function Deliveries({ id }: { id: number }) {
           {replay.error.message}
         </p>
       )}
-      {list.isPending ? (
-        <Loading />
-      ) : list.isError ? (
-        <ErrorState error={list.error} retry={() => void list.refetch()} />
-      ) : list.data.length === 0 ? (
-        <Empty>Nothing has been sent to this endpoint yet.</Empty>
-      ) : (
-        <div className="table-wrap">
-          <table>
-            <caption className="sr-only">Deliveries</caption>
-            <thead>
-              <tr>
-                <th scope="col">Event</th>
-                <th scope="col">Status</th>
-                <th scope="col">Attempts</th>
-                <th scope="col">Last answer</th>
-                <th scope="col">Actions</th>
+      <QueryState query={list} isEmpty={(data) => data.length === 0} empty="Nothing has been sent to this endpoint yet.">
+        {(data) => (
+          <DataTable caption="Deliveries" columns={['Event', 'Status', 'Attempts', 'Last answer', 'Actions']}>
+            {data.map((d) => (
+              <tr key={d.id} data-delivery={d.id}>
+                <td>
+                  <code>{d.event_type}</code>
+                  <br />
+                  <When at={d.created_at} className="muted small" />
+                </td>
+                <td>
+                  <StatusBadge status={d.status} />
+                </td>
+                <td>{d.attempts}</td>
+                <td className="wrap small">{d.last_error ?? (d.last_status_code !== null ? `HTTP ${d.last_status_code}` : '—')}</td>
+                <td>
+                  <button type="button" onClick={() => replay.mutate(d.id)} disabled={replay.isPending}>
+                    Send again
+                  </button>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {list.data.map((d) => (
-                <tr key={d.id} data-delivery={d.id}>
-                  <td>
-                    <code>{d.event_type}</code>
-                    <br />
-                    <time className="muted small" dateTime={d.created_at}>
-                      {new Date(d.created_at).toLocaleString()}
-                    </time>
-                  </td>
-                  <td>
-                    <StatusBadge status={d.status} />
-                  </td>
-                  <td>{d.attempts}</td>
-                  <td className="wrap small">{d.last_error ?? (d.last_status_code !== null ? `HTTP ${d.last_status_code}` : '—')}</td>
-                  <td>
-                    <button type="button" onClick={() => replay.mutate(d.id)} disabled={replay.isPending}>
-                      Send again
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+            ))}
+          </DataTable>
+        )}
+      </QueryState>
     </section>
   );
 }
