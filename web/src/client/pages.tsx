@@ -2,7 +2,7 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tansta
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { api, must } from '../api/client';
 import { Link } from '../router';
-import { Confirm, CopyButton, Empty, ErrorState, Loading, Pager, StatusBadge } from '../ui';
+import { Confirm, CopyButton, DataTable, Empty, ErrorState, Loading, Pager, QueryState, StatusBadge } from '../ui';
 import type { ClientSession, Domain, FamilyCode } from './types';
 
 const PAGE_SIZE = 25;
@@ -128,17 +128,15 @@ function MxRecords({ domain }: { domain: Domain }) {
   );
 }
 
-export function DomainsPage() {
+/** Domains and Mail servers page through the same searchable list of domains; only the columns differ. */
+function DomainList(props: { title: string; intro: ReactNode; caption?: string; columns: readonly string[]; row: (d: Domain) => ReactNode }) {
   const [search, setSearch] = useState('');
   const pages = useOffsets();
   const page = useDomains(search, pages.offset);
   return (
     <section>
-      <h1>Domains</h1>
-      <p className="muted">
-        Publish these MX records at your DNS host for each domain, in place of the current ones; mail then passes the filter before it reaches your mail servers. A domain is{' '}
-        <StatusBadge status="initializing" /> until the filter is set up for it, then <StatusBadge status="ready" />.
-      </p>
+      <h1>{props.title}</h1>
+      {props.intro}
       <SearchBox
         label="Search domains"
         placeholder="part of a domain name"
@@ -147,92 +145,60 @@ export function DomainsPage() {
           pages.reset();
         }}
       />
-      {page.isPending ? (
-        <Loading />
-      ) : page.isError ? (
-        <ErrorState error={page.error} retry={() => void page.refetch()} />
-      ) : page.data.domains.length === 0 ? (
-        <Empty>{search ? `No domain matches “${search}”.` : 'This account has no domains yet.'}</Empty>
-      ) : (
-        <>
-          <div className="table-wrap">
-            <table>
-              <caption className="visually-hidden">Domains and their MX records</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Domain</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">MX records (priority, host)</th>
-                </tr>
-              </thead>
-              <tbody>
-                {page.data.domains.map((d) => (
-                  <tr key={d.name} data-domain={d.name}>
-                    <td>{d.name}</td>
-                    <td>
-                      <StatusBadge status={d.status} />
-                    </td>
-                    <td>
-                      <MxRecords domain={d} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          <Pager cursors={pages.offsets} next={page.data.next_offset} onBack={pages.back} onNext={() => pages.next(page.data.next_offset)} />
-        </>
-      )}
+      <QueryState query={page} isEmpty={(data) => data.domains.length === 0} empty={search ? `No domain matches “${search}”.` : 'This account has no domains yet.'}>
+        {(data) => (
+          <>
+            <DataTable caption={props.caption} captionClass="visually-hidden" columns={props.columns}>
+              {data.domains.map(props.row)}
+            </DataTable>
+            <Pager cursors={pages.offsets} next={data.next_offset} onBack={pages.back} onNext={() => pages.next(data.next_offset)} />
+          </>
+        )}
+      </QueryState>
     </section>
   );
 }
 
-export function MailServersPage() {
-  const [search, setSearch] = useState('');
-  const pages = useOffsets();
-  const page = useDomains(search, pages.offset);
+export function DomainsPage() {
   return (
-    <section>
-      <h1>Mail servers</h1>
-      <p className="muted">Filtered mail for each domain is delivered to these servers. Your provider manages them: ask them to change a server.</p>
-      <SearchBox
-        label="Search domains"
-        placeholder="part of a domain name"
-        onSearch={(q) => {
-          setSearch(q);
-          pages.reset();
-        }}
-      />
-      {page.isPending ? (
-        <Loading />
-      ) : page.isError ? (
-        <ErrorState error={page.error} retry={() => void page.refetch()} />
-      ) : page.data.domains.length === 0 ? (
-        <Empty>{search ? `No domain matches “${search}”.` : 'This account has no domains yet.'}</Empty>
-      ) : (
-        <>
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Domain</th>
-                  <th scope="col">Mail servers</th>
-                </tr>
-              </thead>
-              <tbody>
-                {page.data.domains.map((d) => (
-                  <tr key={d.name}>
-                    <td>{d.name}</td>
-                    <td>{d.mail_servers.length ? d.mail_servers.map((m) => <code key={m} className="domain">{m}</code>) : <span className="muted">none set</span>}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          <Pager cursors={pages.offsets} next={page.data.next_offset} onBack={pages.back} onNext={() => pages.next(page.data.next_offset)} />
-        </>
+    <DomainList
+      title="Domains"
+      intro={
+        <p className="muted">
+          Publish these MX records at your DNS host for each domain, in place of the current ones; mail then passes the filter before it reaches your mail servers. A domain is{' '}
+          <StatusBadge status="initializing" /> until the filter is set up for it, then <StatusBadge status="ready" />.
+        </p>
+      }
+      caption="Domains and their MX records"
+      columns={['Domain', 'Status', 'MX records (priority, host)']}
+      row={(d) => (
+        <tr key={d.name} data-domain={d.name}>
+          <td>{d.name}</td>
+          <td>
+            <StatusBadge status={d.status} />
+          </td>
+          <td>
+            <MxRecords domain={d} />
+          </td>
+        </tr>
       )}
-    </section>
+    />
+  );
+}
+
+export function MailServersPage() {
+  return (
+    <DomainList
+      title="Mail servers"
+      intro={<p className="muted">Filtered mail for each domain is delivered to these servers. Your provider manages them: ask them to change a server.</p>}
+      columns={['Domain', 'Mail servers']}
+      row={(d) => (
+        <tr key={d.name}>
+          <td>{d.name}</td>
+          <td>{d.mail_servers.length ? d.mail_servers.map((m) => <code key={m} className="domain">{m}</code>) : <span className="muted">none set</span>}</td>
+        </tr>
+      )}
+    />
   );
 }
 
