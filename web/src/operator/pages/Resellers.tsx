@@ -1,6 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, must, type Reseller } from '../../api/client';
+import { ApiCredentials } from '../../shared/ApiCredentials';
 import { Confirm, CopyButton, Empty, ErrorState, Loading, StatusBadge } from '../../ui';
 
 type Kind = 'approve' | 'suspend' | 'activate' | 'rotate' | 'login' | 'host';
@@ -108,17 +109,7 @@ export function ResellersPage() {
         <div className="card notice" role="status">
           <h2>{issued.why === 'approved' ? `${issued.name} is approved` : `${issued.name} has a new key`}</h2>
           <p>Give the reseller these credentials now: the key is not shown again.{issued.why === 'rotated' ? ' The old token and key have stopped working.' : ''}</p>
-          <dl className="creds">
-            <dt>API token</dt>
-            <dd>
-              <code data-testid="api-token">{issued.api_token}</code>
-              <CopyButton value={issued.api_token} label="Copy token" />
-            </dd>
-            <dt>API key</dt>
-            <dd>
-              <code data-testid="api-key">{issued.api_key}</code>
-              <CopyButton value={issued.api_key} label="Copy key" />
-            </dd>
+          <ApiCredentials token={issued.api_token} apiKey={issued.api_key}>
             <dt>Token:key</dt>
             <dd>
               <CopyButton value={`${issued.api_token}:${issued.api_key}`} label="Copy token:key" />
@@ -131,7 +122,7 @@ export function ResellersPage() {
                 </dd>
               </>
             )}
-          </dl>
+          </ApiCredentials>
           <button type="button" onClick={() => setIssued(null)}>
             Done
           </button>

@@ -1,7 +1,8 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api } from '../../api/client';
-import { Confirm, CopyButton, ErrorState, Loading } from '../../ui';
+import { ApiCredentials } from '../../shared/ApiCredentials';
+import { Confirm, ErrorState, Loading } from '../../ui';
 import { hsp } from '../hsp';
 
 /** The reseller's API token, and rotation: the new token and key are shown this once. */
@@ -26,18 +27,7 @@ export function ApiKeysPage() {
         <div className="card notice" role="status">
           <h2>New API credentials</h2>
           <p>Store the key now: it is not shown again. The old token and key have stopped working.</p>
-          <dl className="creds">
-            <dt>API token</dt>
-            <dd>
-              <code data-testid="api-token">{issued.api_token}</code>
-              <CopyButton value={issued.api_token} label="Copy token" />
-            </dd>
-            <dt>API key</dt>
-            <dd>
-              <code data-testid="api-key">{issued.api_key}</code>
-              <CopyButton value={issued.api_key} label="Copy key" />
-            </dd>
-          </dl>
+          <ApiCredentials token={issued.api_token} apiKey={issued.api_key} />
           <button type="button" onClick={() => rotate.reset()}>
             Done, I stored it
           </button>
