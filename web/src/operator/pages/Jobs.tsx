@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, must } from '../../api/client';
-import { Empty, ErrorState, Loading, Pager, StatusBadge } from '../../ui';
+import { DataTable, Pager, QueryState, StatusBadge, useCursors, When } from '../../ui';
 
 const STATES = ['failed', 'queued', 'running', 'succeeded'] as const;
 type State = (typeof STATES)[number];
@@ -10,8 +10,8 @@ export function JobsPage() {
   const queryClient = useQueryClient();
   const initial = new URLSearchParams(window.location.search).get('state');
   const [state, setState] = useState<State | ''>((STATES as readonly string[]).includes(initial ?? '') ? (initial as State) : 'failed');
-  const [cursors, setCursors] = useState<(number | undefined)[]>([undefined]);
-  const before = cursors[cursors.length - 1];
+  const pages = useCursors();
+  const before = pages.current;
   const [retried, setRetried] = useState<number | null>(null);
 
   const list = useQuery({
@@ -37,7 +37,7 @@ export function JobsPage() {
             value={state}
             onChange={(e) => {
               setState(e.target.value as State | '');
-              setCursors([undefined]);
+              pages.reset();
             }}
           >
             <option value="">any</option>
@@ -59,61 +59,41 @@ export function JobsPage() {
           {retry.error.message}
         </p>
       )}
-      {list.isPending ? (
-        <Loading />
-      ) : list.isError ? (
-        <ErrorState error={list.error} retry={() => void list.refetch()} />
-      ) : list.data.jobs.length === 0 ? (
-        <Empty>{state === 'failed' ? 'No failed jobs.' : 'No jobs match.'}</Empty>
-      ) : (
-        <>
-          <div className="table-wrap">
-            <table>
-              <caption className="sr-only">Jobs</caption>
-              <thead>
-                <tr>
-                  <th scope="col">#</th>
-                  <th scope="col">Kind</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Attempts</th>
-                  <th scope="col">Last error</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Actions</th>
+      <QueryState query={list} isEmpty={(data) => data.jobs.length === 0} empty={state === 'failed' ? 'No failed jobs.' : 'No jobs match.'}>
+        {(data) => (
+          <>
+            <DataTable caption="Jobs" columns={['#', 'Kind', 'State', 'Attempts', 'Last error', 'Created', 'Actions']}>
+              {data.jobs.map((j) => (
+                <tr key={j.id} data-job={j.id}>
+                  <td>{j.id}</td>
+                  <td>
+                    <code>{j.kind}</code>
+                    {j.client_id !== null && <span className="muted"> client #{j.client_id}</span>}
+                  </td>
+                  <td>
+                    <StatusBadge status={j.state} />
+                  </td>
+                  <td>
+                    {j.attempts} / {j.max_attempts}
+                  </td>
+                  <td className="error-text">{j.last_error ?? '—'}</td>
+                  <td>
+                    <When at={j.created_at} />
+                  </td>
+                  <td className="actions">
+                    {j.state === 'failed' && (
+                      <button type="button" onClick={() => retry.mutate(j.id)} disabled={retry.isPending}>
+                        Retry
+                      </button>
+                    )}
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {list.data.jobs.map((j) => (
-                  <tr key={j.id} data-job={j.id}>
-                    <td>{j.id}</td>
-                    <td>
-                      <code>{j.kind}</code>
-                      {j.client_id !== null && <span className="muted"> client #{j.client_id}</span>}
-                    </td>
-                    <td>
-                      <StatusBadge status={j.state} />
-                    </td>
-                    <td>
-                      {j.attempts} / {j.max_attempts}
-                    </td>
-                    <td className="error-text">{j.last_error ?? '—'}</td>
-                    <td>
-                      <time dateTime={j.created_at}>{new Date(j.created_at).toLocaleString()}</time>
-                    </td>
-                    <td className="actions">
-                      {j.state === 'failed' && (
-                        <button type="button" onClick={() => retry.mutate(j.id)} disabled={retry.isPending}>
-                          Retry
-                        </button>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          <Pager cursors={cursors} next={list.data.next_before} backLabel="Newer" nextLabel="Older" onBack={() => setCursors((c) => c.slice(0, -1))} onNext={() => setCursors((c) => [...c, list.data.next_before ?? undefined])} />
-        </>
-      )}
+              ))}
+            </DataTable>
+            <Pager cursors={pages.cursors} next={data.next_before} backLabel="Newer" nextLabel="Older" onBack={pages.back} onNext={() => pages.next(data.next_before)} />
+          </>
+        )}
+      </QueryState>
     </section>
   );
 }
