@@ -132,14 +132,14 @@ export function DataTable(props: { caption?: ReactNode; captionClass?: string; c
 }
 
 /** The cursor stack a Pager walks: the last entry is the page shown, undefined for the first. */
-export function useCursors() {
-  const [cursors, setCursors] = useState<(number | undefined)[]>([undefined]);
+export function useCursors<C extends number | string = number>() {
+  const [cursors, setCursors] = useState<(C | undefined)[]>([undefined]);
   return {
     cursors,
     current: cursors[cursors.length - 1],
     reset: () => setCursors([undefined]),
     back: () => setCursors((c) => c.slice(0, -1)),
-    next: (cursor: number | null | undefined) => setCursors((c) => [...c, cursor ?? undefined]),
+    next: (cursor: C | null | undefined) => setCursors((c) => [...c, cursor ?? undefined]),
   };
 }
 

@@ -2,7 +2,7 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tansta
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, must } from '../../api/client';
 import { Link } from '../../router';
-import { Confirm, Empty, ErrorState, Loading, Pager, StatusBadge } from '../../ui';
+import { Confirm, DataTable, Empty, ErrorState, Loading, Pager, QueryState, StatusBadge, useCursors } from '../../ui';
 import type { GroupAction, GroupChange, SiteSummary } from '../types';
 
 const PAGE_SIZE = 25;
@@ -20,9 +20,9 @@ const VERB: Record<GroupAction, { label: string; done: string }> = {
 export function AccountGroupsPage() {
   const [text, setText] = useState('');
   const [q, setQ] = useState('');
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
+  const pages = useCursors<string>();
   const [selected, setSelected] = useState<string | null>(null);
-  const after = cursors[cursors.length - 1];
+  const after = pages.current;
 
   const list = useQuery({
     queryKey: ['account-groups', q, after],
@@ -33,7 +33,7 @@ export function AccountGroupsPage() {
   const search = (e: FormEvent) => {
     e.preventDefault();
     setQ(text.trim());
-    setCursors([undefined]);
+    pages.reset();
   };
 
   return (
@@ -47,55 +47,42 @@ export function AccountGroupsPage() {
         </label>
         <button type="submit">Search</button>
       </form>
-      {list.isPending ? (
-        <Loading />
-      ) : list.isError ? (
-        <ErrorState error={list.error} retry={() => void list.refetch()} />
-      ) : list.data.groups.length === 0 ? (
-        <Empty>{q ? 'No account group matches this search.' : 'There are no account groups yet: give a site a billing invoice to make it a master.'}</Empty>
-      ) : (
-        <>
-          <div className="table-wrap" aria-busy={list.isFetching}>
-            <table>
-              <caption className="sr-only">Account groups, page {cursors.length}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Invoice</th>
-                  <th scope="col">Master</th>
-                  <th scope="col">Subordinates</th>
-                  <th scope="col">Actions</th>
+      <QueryState
+        query={list}
+        isEmpty={(data) => data.groups.length === 0}
+        empty={q ? 'No account group matches this search.' : 'There are no account groups yet: give a site a billing invoice to make it a master.'}
+      >
+        {(data) => (
+          <>
+            <DataTable caption={`Account groups, page ${pages.cursors.length}`} columns={['Invoice', 'Master', 'Subordinates', 'Actions']} busy={list.isFetching}>
+              {data.groups.map((g) => (
+                <tr key={g.invoice} data-group={g.invoice}>
+                  <td>
+                    <code>{g.invoice}</code>
+                  </td>
+                  <td>
+                    {g.master ? (
+                      <>
+                        {g.master.site} <span className="muted">{g.master.domain}</span> <StatusBadge status={g.master.active ? 'active' : 'suspended'} />
+                      </>
+                    ) : (
+                      '—'
+                    )}
+                    {g.masters > 1 && <span className="muted"> and {g.masters - 1} more</span>}
+                  </td>
+                  <td>{g.subordinates}</td>
+                  <td className="actions">
+                    <button type="button" onClick={() => setSelected(g.invoice)} aria-pressed={selected === g.invoice}>
+                      Manage <span className="sr-only">group {g.invoice}</span>
+                    </button>
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {list.data.groups.map((g) => (
-                  <tr key={g.invoice} data-group={g.invoice}>
-                    <td>
-                      <code>{g.invoice}</code>
-                    </td>
-                    <td>
-                      {g.master ? (
-                        <>
-                          {g.master.site} <span className="muted">{g.master.domain}</span> <StatusBadge status={g.master.active ? 'active' : 'suspended'} />
-                        </>
-                      ) : (
-                        '—'
-                      )}
-                      {g.masters > 1 && <span className="muted"> and {g.masters - 1} more</span>}
-                    </td>
-                    <td>{g.subordinates}</td>
-                    <td className="actions">
-                      <button type="button" onClick={() => setSelected(g.invoice)} aria-pressed={selected === g.invoice}>
-                        Manage <span className="sr-only">group {g.invoice}</span>
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-          <Pager cursors={cursors} next={list.data.next_after} onBack={() => setCursors((c) => c.slice(0, -1))} onNext={() => setCursors((c) => [...c, list.data.next_after ?? undefined])} />
-        </>
-      )}
+              ))}
+            </DataTable>
+            <Pager cursors={pages.cursors} next={data.next_after} onBack={pages.back} onNext={() => pages.next(data.next_after)} />
+          </>
+        )}
+      </QueryState>
       {selected !== null && <GroupPanel key={selected} invoice={selected} onGone={() => setSelected(null)} />}
     </section>
   );
