@@ -12,6 +12,7 @@ import { ResellersPage } from './pages/Resellers';
 import { SettingsPage } from './pages/Settings';
 import { WebhooksPage } from './pages/Webhooks';
 import { Link, navigate, useLocation } from '../router';
+import { ConsoleShell } from '../shared/ConsoleShell';
 import { ErrorState, Loading } from '../ui';
 
 const PAGES = [
@@ -68,39 +69,18 @@ export function OperatorApp() {
 
   const Page = current?.page;
   return (
-    <>
-      <a className="skip" href="#main">
-        Skip to content
-      </a>
-      <header className="top">
-        <span className="brand">Hostplane</span>
-        <nav aria-label="Main">
-          {PAGES.map((p) => (
-            <Link key={p.path} to={p.path} aria-current={p.path === path ? 'page' : undefined}>
-              {p.label}
-            </Link>
-          ))}
-        </nav>
-        <span className="who">
-          {session.data.user.login}{' '}
-          <button type="button" className="link" onClick={() => logout.mutate()} disabled={logout.isPending}>
-            Sign out
-          </button>
-        </span>
-      </header>
-      <main id="main" tabIndex={-1}>
-        {Page ? (
-          <Page />
-        ) : (
-          <section>
-            <h1>Page not found</h1>
-            <p>
-              <Link to="/">Back to the dashboard</Link>
-            </p>
-          </section>
-        )}
-      </main>
-    </>
+    <ConsoleShell brand="Hostplane" nav={PAGES} current={path} who={session.data.user.login} onSignOut={() => logout.mutate()} signingOut={logout.isPending}>
+      {Page ? (
+        <Page />
+      ) : (
+        <section>
+          <h1>Page not found</h1>
+          <p>
+            <Link to="/">Back to the dashboard</Link>
+          </p>
+        </section>
+      )}
+    </ConsoleShell>
   );
 }
 

@@ -2,6 +2,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useEffect, type ReactNode } from 'react';
 import { api, setCsrfToken } from '../api/client';
 import { Link, navigate, useLocation } from '../router';
+import { ConsoleShell } from '../shared/ConsoleShell';
 import { ErrorState, Loading } from '../ui';
 import { hsp, RESELLER, useResellerSession } from './hsp';
 import { ApiKeysPage } from './pages/ApiKeys';
@@ -81,34 +82,13 @@ export function ResellerApp() {
   if (!session.data) return path === SIGNUP ? <SignUpPage /> : <LoginPage />;
 
   return (
-    <>
-      <a className="skip" href="#main">
-        Skip to content
-      </a>
-      <header className="top">
-        <span className="brand">{session.data.reseller.name}</span>
-        <nav aria-label="Main">
-          {NAV.map((n) => (
-            <Link key={n.path} to={n.path} aria-current={n.path === current.nav ? 'page' : undefined}>
-              {n.label}
-            </Link>
-          ))}
-        </nav>
-        <span className="who">
-          {session.data.login ?? 'API key'}{' '}
-          <button type="button" className="link" onClick={() => logout.mutate()} disabled={logout.isPending}>
-            Sign out
-          </button>
-        </span>
-      </header>
-      <main id="main" tabIndex={-1}>
-        {logout.isError && (
-          <p role="alert" className="alert">
-            {logout.error.message}
-          </p>
-        )}
-        {current.page}
-      </main>
-    </>
+    <ConsoleShell brand={session.data.reseller.name} nav={NAV} current={current.nav} who={session.data.login ?? 'API key'} onSignOut={() => logout.mutate()} signingOut={logout.isPending}>
+      {logout.isError && (
+        <p role="alert" className="alert">
+          {logout.error.message}
+        </p>
+      )}
+      {current.page}
+    </ConsoleShell>
   );
 }
