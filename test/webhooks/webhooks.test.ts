@@ -195,6 +195,44 @@ describe('webhooks', () => {
     expect(list.json()).toEqual([]);
   });
 
+  it('pages an endpoint’s deliveries, newest first, and filters them by status', async () => {
+    for (let i = 0; i < 3; i++) await createClient(alice);
+    await t.app.jobs.drain();
+    const all = await deliveries(alice.auth, aliceHook);
+    expect(all.length).toBeGreaterThanOrEqual(5);
+    const page = async (query: string, headers = { authorization: alice.auth }, base = `/v1/webhooks/${aliceHook}/deliveries`) => {
+      const res = await t.app.server.inject({ method: 'GET', url: `${base}?${query}`, headers });
+      return { status: res.statusCode, body: res.json() };
+    };
+    const seen: number[] = [];
+    let before: number | undefined;
+    for (;;) {
+      const res = await page(`limit=2${before !== undefined ? `&before=${before}` : ''}`);
+      expect(res.status).toBe(200);
+      const ids = (res.body as { id: number }[]).map((d) => d.id);
+      seen.push(...ids);
+      if (ids.length < 2) break;
+      before = ids[ids.length - 1];
+    }
+    expect(seen).toEqual(all.map((d) => d.id));
+    const delivered = await page('status=delivered');
+    expect(delivered.body.length).toBeGreaterThan(0);
+    expect(new Set(delivered.body.map((d: { status: string }) => d.status))).toEqual(new Set(['delivered']));
+    // The operator's view of the same endpoint pages the same way.
+    const ops = await page('limit=1', admin(), `/admin/v1/webhooks/${aliceHook}/deliveries`);
+    expect(ops.body.map((d: { id: number }) => d.id)).toEqual([all[0]!.id]);
+
+    for (const bad of ['limit=0', 'limit=101', 'limit=x', 'before=-1', 'status=sent', 'page=2']) {
+      const res = await page(bad);
+      expect(res.status, bad).toBe(422);
+      expect(Object.keys(res.body.errors).length, bad).toBeGreaterThan(0);
+      const asOps = await page(bad, admin(), `/admin/v1/webhooks/${aliceHook}/deliveries`);
+      expect(asOps.status, bad).toBe(422);
+      expect(asOps.body.error.code, bad).toBe('validation_failed');
+    }
+    expect((await page('limit=1', { authorization: bob.auth })).status).toBe(404);
+  });
+
   it('requires authentication', async () => {
     for (const [method, url] of [
       ['GET', '/v1/webhooks'],

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
+import type { WebhookDeliveryStatus } from '../../db/schema.js';
 import type { TenantScope } from '../context.js';
 import type { WebhookDelivery, WebhookEndpoint } from './webhook.schema.js';
 
@@ -82,8 +83,11 @@ export async function setDeliveryJob(db: Executor, id: number, jobId: number): P
   await db.updateTable('webhook_deliveries').set({ job_id: jobId }).where('id', '=', id).execute();
 }
 
-export async function listDeliveries(db: Executor, endpointId: number, limit: number): Promise<WebhookDelivery[]> {
-  return db.selectFrom('webhook_deliveries').select(deliveryColumns).where('endpoint_id', '=', endpointId).orderBy('id', 'desc').limit(limit).execute();
+export async function listDeliveries(db: Executor, endpointId: number, page: { before?: number | undefined; status?: WebhookDeliveryStatus | undefined; limit: number }): Promise<WebhookDelivery[]> {
+  let q = db.selectFrom('webhook_deliveries').select(deliveryColumns).where('endpoint_id', '=', endpointId);
+  if (page.before !== undefined) q = q.where('id', '<', page.before);
+  if (page.status !== undefined) q = q.where('status', '=', page.status);
+  return q.orderBy('id', 'desc').limit(page.limit).execute();
 }
 
 /** A delivery whose endpoint is in scope and still active. */

@@ -73,6 +73,18 @@ export const webhookEndpointOut = z.object({
   created_at: z.string(),
   secret: z.string().optional().describe('The signing secret, returned only when the server generated it'),
 });
+/**
+ * A page of an endpoint's deliveries, newest first: `before` is the last id of the page shown (the
+ * next page holds older ones), `status` keeps one state. Query strings carry numbers as text.
+ */
+export const listWebhookDeliveriesQuery = z
+  .object({
+    before: z.string().regex(/^[0-9]{1,15}$/, 'must be a delivery id').transform(Number).optional(),
+    status: z.enum(['pending', 'delivered', 'failed'] as const satisfies readonly WebhookDeliveryStatus[], { error: 'must be pending, delivered or failed' }).optional(),
+    limit: z.string().regex(/^[0-9]{1,3}$/, 'must be a number from 1 to 100').transform(Number).pipe(z.number().min(1, 'must be a number from 1 to 100').max(100, 'must be a number from 1 to 100')).optional(),
+  })
+  .strict();
+
 export const webhookDeliveryOut = z.object({
   id: z.number(),
   endpoint_id: z.number(),

@@ -5,7 +5,7 @@ import { inTransaction, scopeOf, type Ctx } from '../context.js';
 import { parseInput } from '../shared/validation.js';
 import { queueDelivery } from './webhook.events.js';
 import * as repo from './webhook.repository.js';
-import { createWebhookInput, type CreatedWebhookEndpoint, type WebhookDelivery, type WebhookEndpoint } from './webhook.schema.js';
+import { createWebhookInput, listWebhookDeliveriesQuery, type CreatedWebhookEndpoint, type WebhookDelivery, type WebhookEndpoint } from './webhook.schema.js';
 import { checkWebhookUrl, WebhookTargetError } from './webhook-target.js';
 
 const ENDPOINT = 'webhook';
@@ -56,9 +56,10 @@ export async function deleteWebhookEndpoint(ctx: Ctx, id: number): Promise<Webho
 }
 
 /** The endpoint's most recent deliveries, newest first. */
-export async function listWebhookDeliveries(ctx: Ctx, endpointId: number): Promise<WebhookDelivery[]> {
+export async function listWebhookDeliveries(ctx: Ctx, endpointId: number, rawQuery: unknown = {}): Promise<WebhookDelivery[]> {
+  const query = parseInput(listWebhookDeliveriesQuery, rawQuery ?? {});
   const endpoint = await getEndpoint(ctx, endpointId);
-  return repo.listDeliveries(ctx.db, endpoint.id, DELIVERIES_SHOWN);
+  return repo.listDeliveries(ctx.db, endpoint.id, { before: query.before, status: query.status, limit: query.limit ?? DELIVERIES_SHOWN });
 }
 
 /** Sends an event again as a new delivery (its own attempts), with the same event id and body. */

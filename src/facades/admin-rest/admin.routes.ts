@@ -23,7 +23,7 @@ import {
   updateReseller,
 } from '../../core/resellers/reseller.service.js';
 import { setResellerLogin } from '../../core/resellers/reseller-login.service.js';
-import { createWebhookInput, toWebhookDeliveryOut, toWebhookEndpointOut, webhookDeliveryOut, webhookEndpointOut } from '../../core/webhooks/webhook.schema.js';
+import { createWebhookInput, listWebhookDeliveriesQuery, toWebhookDeliveryOut, toWebhookEndpointOut, webhookDeliveryOut, webhookEndpointOut } from '../../core/webhooks/webhook.schema.js';
 import { createWebhookEndpoint, deleteWebhookEndpoint, listWebhookDeliveries, listWebhookEndpoints, replayWebhookDelivery } from '../../core/webhooks/webhook.service.js';
 import { AppError } from '../../errors/app-error.js';
 import { toAppError } from '../../http/errors.js';
@@ -368,8 +368,8 @@ export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Pro
   );
   app.get(
     '/admin/v1/webhooks/:id/deliveries',
-    { schema: { tags, security, summary: "An endpoint's recent deliveries, newest first", params: s.idParams, response: { 200: z.array(webhookDeliveryOut), ...errors } } },
-    async (req) => (await listWebhookDeliveries(ctxOf(req), idParam(req, 'webhook'))).map(toWebhookDeliveryOut),
+    { schema: { tags, security, summary: "An endpoint's deliveries, newest first: pages of `limit` (default 100) older than `before` (the last id shown), optionally of one `status`", querystring: listWebhookDeliveriesQuery, params: s.idParams, response: { 200: z.array(webhookDeliveryOut), ...errors } } },
+    async (req) => (await listWebhookDeliveries(ctxOf(req), idParam(req, 'webhook'), req.query)).map(toWebhookDeliveryOut),
   );
   app.post(
     '/admin/v1/webhook-deliveries/:id/replay',

@@ -10,7 +10,7 @@ import { getDomain, getDomainStatus, updateDomain } from '../../core/domains/dom
 import { listPackagesByTag } from '../../core/packages/package.service.js';
 import { getOwnCredentials, listSellablePackages, rotateOwnCredentials, signUpReseller, startResellerSignUp } from '../../core/resellers/reseller.service.js';
 import { issueClientLoginToken } from '../../core/sso/sso.service.js';
-import { createWebhookInput, toWebhookDeliveryOut, toWebhookEndpointOut, webhookDeliveryOut, webhookEndpointOut } from '../../core/webhooks/webhook.schema.js';
+import { createWebhookInput, listWebhookDeliveriesQuery, toWebhookDeliveryOut, toWebhookEndpointOut, webhookDeliveryOut, webhookEndpointOut } from '../../core/webhooks/webhook.schema.js';
 import { createWebhookEndpoint, deleteWebhookEndpoint, listWebhookDeliveries, listWebhookEndpoints, replayWebhookDelivery } from '../../core/webhooks/webhook.service.js';
 import { AppError } from '../../errors/app-error.js';
 import { toAppError } from '../../http/errors.js';
@@ -227,8 +227,8 @@ export async function hspRestRoutes(app: FastifyInstance, deps: CoreDeps): Promi
   );
   app.get(
     '/v1/webhooks/:id/deliveries',
-    { schema: { tags, security, summary: "An endpoint's recent deliveries, newest first", params: s.clientIdParams, response: { 200: z.array(webhookDeliveryOut), ...errors } } },
-    async (req) => (await listWebhookDeliveries(ctxOf(req), webhookId(req.params, 'webhook'))).map(toWebhookDeliveryOut),
+    { schema: { tags, security, summary: "An endpoint's deliveries, newest first: pages of `limit` (default 100) older than `before` (the last id shown), optionally of one `status`", querystring: listWebhookDeliveriesQuery, params: s.clientIdParams, response: { 200: z.array(webhookDeliveryOut), ...errors } } },
+    async (req) => (await listWebhookDeliveries(ctxOf(req), webhookId(req.params, 'webhook'), req.query)).map(toWebhookDeliveryOut),
   );
   app.post(
     '/v1/webhook-deliveries/:id/replay',

@@ -1,7 +1,9 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, must } from '../../api/client';
-import { Confirm, CopyButton, DataTable, QueryState, StatusBadge, When } from '../../ui';
+import { Confirm, CopyButton, DataTable, Pager, QueryState, StatusBadge, useCursors, When } from '../../ui';
+
+const DELIVERY_PAGE = 25;
 import type { Webhook, WebhookEvent } from '../types';
 
 // The event types an endpoint can subscribe to; typed against the API so a renamed event fails the build.
@@ -141,10 +143,18 @@ function Deliveries({ endpointId }: { endpointId: number }) {
   const queryClient = useQueryClient();
   const [status, setStatus] = useState('');
   const [replayed, setReplayed] = useState<number | null>(null);
+  const pages = useCursors();
+  // The API pages and filters: an endpoint that has had thousands of deliveries costs the same to show.
   const list = useQuery({
-    queryKey: ['webhook-deliveries', endpointId],
-    queryFn: () => must(api.GET('/admin/v1/webhooks/{id}/deliveries', { params: { path: { id: String(endpointId) } } })),
+    queryKey: ['webhook-deliveries', endpointId, status, pages.current],
+    queryFn: () =>
+      must(
+        api.GET('/admin/v1/webhooks/{id}/deliveries', {
+          params: { path: { id: String(endpointId) }, query: { limit: String(DELIVERY_PAGE), ...(status ? { status: status as 'pending' | 'delivered' | 'failed' } : {}), ...(pages.current !== undefined ? { before: String(pages.current) } : {}) } },
+        }),
+      ),
     refetchInterval: 10_000,
+    placeholderData: keepPreviousData,
   });
   const replay = useMutation({
     mutationFn: (id: number) => must(api.POST('/admin/v1/webhook-deliveries/{id}/replay', { params: { path: { id: String(id) } } })),
@@ -153,7 +163,8 @@ function Deliveries({ endpointId }: { endpointId: number }) {
       void queryClient.invalidateQueries({ queryKey: ['webhook-deliveries', endpointId] });
     },
   });
-  const rows = (list.data ?? []).filter((d) => !status || d.status === status);
+  const rows = list.data ?? [];
+  const older = rows.length === DELIVERY_PAGE ? rows[rows.length - 1]!.id : null;
 
   return (
     <section className="card deliveries" aria-labelledby="deliveries-title">
@@ -161,7 +172,13 @@ function Deliveries({ endpointId }: { endpointId: number }) {
       <div className="toolbar">
         <label>
           Delivery status{' '}
-          <select value={status} onChange={(e) => setStatus(e.target.value)}>
+          <select
+            value={status}
+            onChange={(e) => {
+              setStatus(e.target.value);
+              pages.reset();
+            }}
+          >
             <option value="">any</option>
             <option value="pending">pending</option>
             <option value="delivered">delivered</option>
@@ -181,7 +198,7 @@ function Deliveries({ endpointId }: { endpointId: number }) {
       )}
       <QueryState query={list} isEmpty={() => rows.length === 0} empty={status ? `No ${status} deliveries.` : 'Nothing has been sent to this endpoint yet.'}>
         {() => (
-          <DataTable caption="Recent deliveries, newest first" columns={['#', 'Event', 'Status', 'Attempts', 'Last response', 'Created', 'Actions']}>
+          <DataTable caption="Deliveries, newest first" columns={['#', 'Event', 'Status', 'Attempts', 'Last response', 'Created', 'Actions']}>
             {rows.map((d) => (
               <tr key={d.id} data-delivery={d.id}>
                 <td>{d.id}</td>
@@ -211,6 +228,7 @@ function Deliveries({ endpointId }: { endpointId: number }) {
           </DataTable>
         )}
       </QueryState>
+      <Pager cursors={pages.cursors} next={older} onBack={pages.back} onNext={() => pages.next(older)} backLabel="Newer" nextLabel="Older" />
     </section>
   );
 }

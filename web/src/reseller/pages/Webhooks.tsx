@@ -1,8 +1,10 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api } from '../../api/client';
-import { Confirm, CopyButton, DataTable, QueryState, StatusBadge, When } from '../../ui';
+import { Confirm, CopyButton, DataTable, Pager, QueryState, StatusBadge, useCursors, When } from '../../ui';
 import { hsp, WEBHOOK_EVENTS, type Webhook, type WebhookEventType } from '../hsp';
+
+const DELIVERY_PAGE = 25;
 
 /** Webhook endpoints: add (the generated signing secret is shown once), delete, and each one's deliveries. */
 export function WebhooksPage() {
@@ -124,7 +126,13 @@ export function WebhooksPage() {
 
 function Deliveries({ id }: { id: number }) {
   const queryClient = useQueryClient();
-  const list = useQuery({ queryKey: ['reseller', 'deliveries', id], queryFn: () => hsp(api.GET('/v1/webhooks/{id}/deliveries', { params: { path: { id: String(id) } } })) });
+  const pages = useCursors();
+  const list = useQuery({
+    queryKey: ['reseller', 'deliveries', id, pages.current],
+    queryFn: () => hsp(api.GET('/v1/webhooks/{id}/deliveries', { params: { path: { id: String(id) }, query: { limit: String(DELIVERY_PAGE), ...(pages.current !== undefined ? { before: String(pages.current) } : {}) } } })),
+    placeholderData: keepPreviousData,
+  });
+  const older = list.data && list.data.length === DELIVERY_PAGE ? list.data[list.data.length - 1]!.id : null;
   const replay = useMutation({
     mutationFn: (deliveryId: number) => hsp(api.POST('/v1/webhook-deliveries/{id}/replay', { params: { path: { id: String(deliveryId) } } })),
     onSuccess: () => void queryClient.invalidateQueries({ queryKey: ['reseller', 'deliveries', id] }),
@@ -162,6 +170,7 @@ function Deliveries({ id }: { id: number }) {
           </DataTable>
         )}
       </QueryState>
+      <Pager cursors={pages.cursors} next={older} onBack={pages.back} onNext={() => pages.next(older)} backLabel="Newer" nextLabel="Older" />
     </section>
   );
 }
