@@ -15,9 +15,22 @@ const statusOf: Record<ErrorCode, number> = {
   internal: 500,
 };
 
-export function sendAdminError(reply: FastifyReply, err: AppError): FastifyReply {
+/** The status of an error code in the JSON doors that share this table (admin, client area, console pages). */
+export function httpStatusOf(code: ErrorCode): number {
+  return statusOf[code];
+}
+
+/**
+ * The admin API's error body `{error: {code, message, fields?}}`, which the client area's API shares;
+ * only the admin API challenges for a Bearer key.
+ */
+export function sendJsonError(reply: FastifyReply, err: AppError, options: { challenge?: string } = {}): FastifyReply {
   const status = typeof err.details.status === 'number' ? err.details.status : statusOf[err.code];
-  if (err.code === 'unauthenticated') reply.header('www-authenticate', 'Bearer realm="Hostplane admin API"');
+  if (err.code === 'unauthenticated' && options.challenge) reply.header('www-authenticate', options.challenge);
   if (err.code === 'rate_limited' && err.details.retryAfterSeconds) reply.header('retry-after', String(err.details.retryAfterSeconds));
   return reply.code(status).send({ error: { code: err.code, message: err.message, ...(err.details.fields ? { fields: err.details.fields } : {}) } });
+}
+
+export function sendAdminError(reply: FastifyReply, err: AppError): FastifyReply {
+  return sendJsonError(reply, err, { challenge: 'Bearer realm="Hostplane admin API"' });
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, type ErrorCode } from '../../errors/app-error.js';
+import { AppError } from '../../errors/app-error.js';
 import { getClientForOperator } from '../../core/clients/client.service.js';
 import { ctxFor, type CoreDeps } from '../../core/context.js';
 import { addInstanceUser, getInstanceOverview, storeInstanceFile, type InstanceOverview } from '../../core/saas/saas.service.js';
@@ -7,6 +7,7 @@ import { csrfTokenFor, csrfTokenValid, getSession, LOGIN_PATH, loginClientUser, 
 import { toAppError } from '../../http/errors.js';
 import { getSiteDashboard, switchSite } from '../../core/sites/site.service.js';
 import { readCookie } from '../../http/cookies.js';
+import { httpStatusOf } from '../admin-rest/admin.errors.js';
 
 /** The client session's cookie (SSO landing, ApisCP hijack, password sign-in): HttpOnly, SameSite=Lax. */
 export const SESSION_COOKIE = 'hp_session';
@@ -86,7 +87,7 @@ export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promi
     } catch (e) {
       const err = toAppError(e);
       if (err.code === 'internal') throw e;
-      return page(reply, pageStatus(err.code), 'You cannot switch to this site', `<p>${escapeHtml(err.message)}</p>`);
+      return page(reply, httpStatusOf(err.code), 'You cannot switch to this site', `<p>${escapeHtml(err.message)}</p>`);
     }
   });
 
@@ -180,7 +181,7 @@ export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promi
       const err = toAppError(e);
       if (err.code === 'internal') throw e;
       if (err.details.retryAfterSeconds) reply.header('retry-after', String(err.details.retryAfterSeconds));
-      return page(reply, pageStatus(err.code), 'Sign in', loginForm(id, err.message));
+      return page(reply, httpStatusOf(err.code), 'Sign in', loginForm(id, err.message));
     }
   });
 
@@ -198,26 +199,10 @@ export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promi
       } catch (e) {
         const err = toAppError(e);
         if (err.code === 'internal') throw e;
-        return page(reply, pageStatus(err.code), 'That did not work', `<p role="alert">${escapeHtml(err.message)}</p><p><a href="/console/clients/${id}">Back</a></p>`);
+        return page(reply, httpStatusOf(err.code), 'That did not work', `<p role="alert">${escapeHtml(err.message)}</p><p><a href="/console/clients/${id}">Back</a></p>`);
       }
     });
   instanceForm('users', 'user', (ctx, id, body) => addInstanceUser(ctx, id, { login: body.login, name: body.name || undefined, password: body.password }));
   instanceForm('files', 'file', (ctx, id, body) => storeInstanceFile(ctx, id, { name: body.name, content: Buffer.from(typeof body.content === 'string' ? body.content : '', 'utf8') }));
 }
 
-/** The console's one table from error codes to page statuses. */
-function pageStatus(code: ErrorCode): number {
-  const table: Record<ErrorCode, number> = {
-    malformed_request: 400,
-    payload_too_large: 413,
-    validation_failed: 422,
-    unauthenticated: 401,
-    forbidden: 403,
-    not_found: 404,
-    conflict: 409,
-    invalid_state: 409,
-    rate_limited: 429,
-    internal: 500,
-  };
-  return table[code];
-}
