@@ -29,8 +29,8 @@ import { AppError } from '../../errors/app-error.js';
 import { toAppError } from '../../http/errors.js';
 import { registerIdempotency } from '../../http/idempotency.js';
 import { sendAdminError } from './admin.errors.js';
-import { CSRF_HEADER, operatorSessionOf, SAFE_METHODS } from './operator-session.routes.js';
-import { csrfTokenValid } from '../../core/sso/sso.service.js';
+import { operatorSessionOf } from './operator-session.routes.js';
+import { CSRF_HEADER, csrfRefused } from '../../http/csrf.js';
 import { getOverview } from '../../core/overview/overview.service.js';
 import { createEndUserFromAdmin, crmAdminRoutes } from './crm.admin.routes.js';
 import * as s from './admin.schemas.js';
@@ -174,7 +174,7 @@ export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Pro
     // The web console: an operator user's session cookie, and on every change its CSRF token.
     const session = await operatorSessionOf(deps, req);
     if (!session) throw new AppError('unauthenticated', 'operator key required (Authorization: Bearer <key>), or sign in to the console');
-    if (!SAFE_METHODS.has(req.method) && !csrfTokenValid(deps, session.token, req.headers[CSRF_HEADER])) {
+    if (csrfRefused(deps, session.token, req)) {
       throw new AppError('forbidden', `a change from a console session needs the ${CSRF_HEADER} header of GET /admin/v1/session`);
     }
     req.operatorCtx = { ...ctxFor(deps, { kind: 'operator', keyId: null, userId: session.userId }, req.log, req), credential: `operator-user:${session.userId}` };

@@ -1,19 +1,18 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { csrfTokenFor, csrfTokenValid } from '../../core/sso/sso.service.js';
+import { csrfTokenFor } from '../../core/sso/sso.service.js';
 import { getOperatorSession, loginOperator, logoutOperator, OPERATOR_SESSION_TTL_SECONDS } from '../../core/accounts/account.service.js';
 import { ctxFor, type CoreDeps } from '../../core/context.js';
 import { AppError } from '../../errors/app-error.js';
 import { toAppError } from '../../http/errors.js';
 import { sendAdminError } from './admin.errors.js';
 import * as s from './admin.schemas.js';
-import { readCookie } from '../../http/cookies.js';
+import { cookiesSecure, readCookie, sessionCookie } from '../../http/cookies.js';
+import { CSRF_HEADER, csrfRefused } from '../../http/csrf.js';
 
 /** The operator console's session cookie: HttpOnly, SameSite=Lax, sent only to the admin API. */
 export const OPERATOR_COOKIE = 'hp_operator';
 const COOKIE_PATH = '/admin/v1';
-export const CSRF_HEADER = 'x-csrf-token';
-export const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** The signed-in operator user of this request's cookie, with the cookie's token. */
 export async function operatorSessionOf(deps: CoreDeps, req: FastifyRequest) {
@@ -25,8 +24,7 @@ export async function operatorSessionOf(deps: CoreDeps, req: FastifyRequest) {
 
 /** Sign-in, who-am-I (with the CSRF token) and sign-out of the web console, on the admin API. */
 export async function operatorSessionRoutes(app: FastifyInstance, deps: CoreDeps): Promise<void> {
-  const secure = deps.settings.publicUrl.startsWith('https:');
-  const cookie = (value: string, maxAge: number) => [`${OPERATOR_COOKIE}=${value}`, `Path=${COOKIE_PATH}`, 'HttpOnly', 'SameSite=Lax', `Max-Age=${maxAge}`, ...(secure ? ['Secure'] : [])].join('; ');
+  const cookie = (req: FastifyRequest, value: string, maxAge: number) => sessionCookie(OPERATOR_COOKIE, value, { path: COOKIE_PATH, maxAge, secure: cookiesSecure(deps.settings.publicUrl, req) });
 
   app.setErrorHandler((err, req, reply) => {
     const appError = toAppError(err);
@@ -60,7 +58,7 @@ export async function operatorSessionRoutes(app: FastifyInstance, deps: CoreDeps
     async (req, reply) => {
       const body = (req.body ?? {}) as { login?: unknown; password?: unknown };
       const session = await loginOperator(ctxFor(deps, { kind: 'public', ip: req.ip }, req.log, req), { login: body.login, password: body.password });
-      reply.header('set-cookie', cookie(session.token, OPERATOR_SESSION_TTL_SECONDS));
+      reply.header('set-cookie', cookie(req, session.token, OPERATOR_SESSION_TTL_SECONDS));
       return view(session, session.token);
     },
   );
@@ -80,10 +78,10 @@ export async function operatorSessionRoutes(app: FastifyInstance, deps: CoreDeps
     async (req, reply: FastifyReply) => {
       const session = await operatorSessionOf(deps, req);
       if (session) {
-        if (!csrfTokenValid(deps, session.token, req.headers[CSRF_HEADER])) throw new AppError('forbidden', `signing out needs the ${CSRF_HEADER} header`);
+        if (csrfRefused(deps, session.token, req)) throw new AppError('forbidden', `signing out needs the ${CSRF_HEADER} header`);
         await logoutOperator(ctxFor(deps, { kind: 'operator', keyId: null, userId: session.userId }, req.log, req), session.token);
       }
-      reply.header('set-cookie', cookie('', 0));
+      reply.header('set-cookie', cookie(req, '', 0));
       return reply.code(204).send();
     },
   );

@@ -5,16 +5,15 @@ import { ACCESS_GROUPS } from '../../core/saas/saas.schema.js';
 import { addInstanceUser, getInstanceOverview } from '../../core/saas/saas.service.js';
 import { switchSite } from '../../core/sites/site.service.js';
 import { cancelClientAreaFamilyCode, getClientAreaHeader, getClientAreaSites, listClientAreaDomains, listClientAreaFamilyCodes, listClientAreaSubscriptions } from '../../core/sso/sso.client-area.js';
-import { csrfTokenFor, csrfTokenValid, getSession, loginClientOwner, loginClientUser, logoutClientSession } from '../../core/sso/sso.service.js';
+import { csrfTokenFor, getSession, loginClientOwner, loginClientUser, logoutClientSession } from '../../core/sso/sso.service.js';
 import { AppError } from '../../errors/app-error.js';
 import { readCookie } from '../../http/cookies.js';
+import { CSRF_HEADER, csrfRefused } from '../../http/csrf.js';
 import { toAppError } from '../../http/errors.js';
 import { clientSessionCookie, SESSION_COOKIE } from '../console/console.routes.js';
 import { sendClientError } from './client-rest.errors.js';
 import * as s from './client-rest.schemas.js';
 
-const CSRF_HEADER = 'x-csrf-token';
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 interface ClientSession {
   token: string;
@@ -66,7 +65,7 @@ export async function clientRestRoutes(app: FastifyInstance, deps: CoreDeps): Pr
     if (session) req.clientSession = session;
     if (req.routeOptions.config.clientPublic) return;
     if (!session) throw new AppError('unauthenticated', 'sign in first: your session has ended or there is none');
-    if (!SAFE_METHODS.has(req.method) && !csrfTokenValid(deps, session.token, req.headers[CSRF_HEADER])) throw new AppError('forbidden', `changes need the ${CSRF_HEADER} header of this session`);
+    if (csrfRefused(deps, session.token, req)) throw new AppError('forbidden', `changes need the ${CSRF_HEADER} header of this session`);
   });
 
   const sessionCtx = (req: FastifyRequest): { ctx: Ctx; session: ClientSession } => {
@@ -119,7 +118,7 @@ export async function clientRestRoutes(app: FastifyInstance, deps: CoreDeps): Pr
         if (typeof body.client_id !== 'number' || !Number.isSafeInteger(body.client_id) || body.client_id < 1) throw new AppError('unauthenticated', 'wrong login or password');
         signed = await loginClientUser(ctx, { clientId: body.client_id, login: body.login, password: body.password });
       }
-      reply.header('set-cookie', clientSessionCookie(deps, signed.token));
+      reply.header('set-cookie', clientSessionCookie(deps, req, signed.token));
       return view(req, { token: signed.token, userId: signed.userId, clientId: signed.clientId!, originClientId: null, expiresAt: signed.expiresAt });
     },
   );
@@ -130,10 +129,10 @@ export async function clientRestRoutes(app: FastifyInstance, deps: CoreDeps): Pr
     async (req, reply: FastifyReply) => {
       const session = req.clientSession;
       if (session) {
-        if (!csrfTokenValid(deps, session.token, req.headers[CSRF_HEADER])) throw new AppError('forbidden', `signing out needs the ${CSRF_HEADER} header`);
+        if (csrfRefused(deps, session.token, req)) throw new AppError('forbidden', `signing out needs the ${CSRF_HEADER} header`);
         await logoutClientSession(ctxFor(deps, { kind: 'user', userId: session.userId }, req.log, req), session.token);
       }
-      reply.header('set-cookie', clientSessionCookie(deps, '', 0));
+      reply.header('set-cookie', clientSessionCookie(deps, req, '', 0));
       return reply.code(204).send();
     },
   );
@@ -154,7 +153,7 @@ export async function clientRestRoutes(app: FastifyInstance, deps: CoreDeps): Pr
       const target = (req.body as { site?: unknown } | undefined)?.site;
       if (typeof target !== 'string' || target === '') throw AppError.validation({ site: ['name the site to switch to'] });
       const next = await switchSite(ctx, { session: { userId: session.userId, clientId: session.clientId, originClientId: session.originClientId }, target });
-      reply.header('set-cookie', clientSessionCookie(deps, next.id));
+      reply.header('set-cookie', clientSessionCookie(deps, req, next.id));
       const row = await getSession(ctxFor(deps, { kind: 'system' }, req.log), next.id);
       if (!row || row.client_id === null) throw new AppError('internal', 'the new session is not there');
       return view(req, { token: next.id, userId: row.user_id, clientId: row.client_id, originClientId: row.origin_client_id, login: row.login, role: row.role, expiresAt: row.expires_at });

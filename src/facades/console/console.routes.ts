@@ -6,7 +6,7 @@ import { addInstanceUser, getInstanceOverview, storeInstanceFile, type InstanceO
 import { csrfTokenFor, csrfTokenValid, getSession, LOGIN_PATH, loginClientUser, redeemLoginToken, SESSION_TTL_SECONDS } from '../../core/sso/sso.service.js';
 import { toAppError } from '../../http/errors.js';
 import { getSiteDashboard, switchSite } from '../../core/sites/site.service.js';
-import { readCookie } from '../../http/cookies.js';
+import { cookiesSecure, readCookie, sessionCookie } from '../../http/cookies.js';
 import { httpStatusOf } from '../admin-rest/admin.errors.js';
 
 /** The client session's cookie (SSO landing, ApisCP hijack, password sign-in): HttpOnly, SameSite=Lax. */
@@ -14,9 +14,8 @@ export const SESSION_COOKIE = 'hp_session';
 /** Where a client session lands: the client area of the web console. */
 export const CLIENT_AREA_PATH = '/console/my';
 
-export function clientSessionCookie(deps: Pick<CoreDeps, 'settings'>, token: string, maxAge = SESSION_TTL_SECONDS): string {
-  const secure = deps.settings.publicUrl.startsWith('https:');
-  return [`${SESSION_COOKIE}=${token}`, 'Path=/', 'HttpOnly', 'SameSite=Lax', `Max-Age=${maxAge}`, ...(secure ? ['Secure'] : [])].join('; ');
+export function clientSessionCookie(deps: Pick<CoreDeps, 'settings'>, req: Pick<FastifyRequest, 'protocol'>, token: string, maxAge = SESSION_TTL_SECONDS): string {
+  return sessionCookie(SESSION_COOKIE, token, { path: '/', maxAge, secure: cookiesSecure(deps.settings.publicUrl, req) });
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -38,7 +37,6 @@ function page(reply: FastifyReply, status: number, title: string, body: string):
 
 /** The SSO landing: consumes a login token, starts a session, and sends the browser to the client area. */
 export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promise<void> {
-  const sessionCookie = (token: string) => clientSessionCookie(deps, token);
 
   // Site switching posts a plain HTML form.
   // Forms: site switching, sign-in, and an instance's user and file forms (a file's text up to 1 MiB).
@@ -59,7 +57,7 @@ export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promi
     if (!session || !view) {
       return page(reply, 401, 'Please log in', '<p>This session is invalid, has ended, or its site is suspended.</p>');
     }
-    if (typeof given === 'string') reply.header('set-cookie', sessionCookie(token));
+    if (typeof given === 'string') reply.header('set-cookie', clientSessionCookie(deps, req, token));
     const switchForm = (target: { site: string; domain: string | null }, label: string) =>
       `<form method="post" action="/apps/dashboard/switch"><input type="hidden" name="site" value="${escapeHtml(target.site)}"><button>${escapeHtml(label)} ${escapeHtml(target.domain ?? target.site)}</button></form>`;
     const subs = view.subordinates.map((t) => `<li>${switchForm(t, 'Switch to')}</li>`).join('');
@@ -82,7 +80,7 @@ export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promi
     try {
       if (typeof target !== 'string' || target === '') throw new AppError('validation_failed', 'name the site to switch to');
       const next = await switchSite(ctx, { session: { userId: session.user_id, clientId: session.client_id, originClientId: session.origin_client_id }, target });
-      reply.header('set-cookie', sessionCookie(next.id));
+      reply.header('set-cookie', clientSessionCookie(deps, req, next.id));
       return reply.code(303).header('cache-control', 'no-store').redirect('/apps/dashboard');
     } catch (e) {
       const err = toAppError(e);
@@ -96,7 +94,7 @@ export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promi
     const ctx = ctxFor(deps, { kind: 'system' }, req.log, req);
     try {
       const session = await redeemLoginToken(ctx, typeof token === 'string' ? token : '');
-      reply.header('set-cookie', sessionCookie(session.token));
+      reply.header('set-cookie', clientSessionCookie(deps, req, session.token));
       // The client area (the web console's /console/my) shows the client; a session without one has nothing there.
       return reply.code(303).header('cache-control', 'no-store').redirect(session.clientId ? CLIENT_AREA_PATH : '/console');
     } catch (e) {
@@ -175,7 +173,7 @@ export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promi
     const body = (req.body ?? {}) as { login?: unknown; password?: unknown };
     try {
       const session = await loginClientUser(ctxFor(deps, { kind: 'public', ip: req.ip }, req.log, req), { clientId: id, login: body.login, password: body.password });
-      reply.header('set-cookie', sessionCookie(session.token));
+      reply.header('set-cookie', clientSessionCookie(deps, req, session.token));
       return reply.code(303).header('cache-control', 'no-store').redirect(CLIENT_AREA_PATH);
     } catch (e) {
       const err = toAppError(e);

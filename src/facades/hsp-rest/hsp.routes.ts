@@ -16,7 +16,8 @@ import { AppError } from '../../errors/app-error.js';
 import { toAppError } from '../../http/errors.js';
 import { registerIdempotency } from '../../http/idempotency.js';
 import { sendHspError } from './hsp.errors.js';
-import { CSRF_HEADER, csrfRefused, resellerSessionOf, resellerSessionRoutes } from './reseller-session.routes.js';
+import { CSRF_HEADER, csrfRefused } from '../../http/csrf.js';
+import { resellerSessionOf, resellerSessionRoutes } from './reseller-session.routes.js';
 import * as s from './hsp.schemas.js';
 import { echoReseller, emptyResellerTemplate, toHspAuditEvent, toHspClient, toHspClientWithStatus, toHspDomain, toHspPackages, toHspReseller, toHspSellablePackages } from './hsp.serializers.js';
 

@@ -2,16 +2,15 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ctxFor, type CoreDeps } from '../../core/context.js';
 import { getBrandForHost, getResellerSession, loginReseller, logoutReseller, RESELLER_SESSION_TTL_SECONDS, type ResellerSessionView } from '../../core/resellers/reseller-login.service.js';
-import { csrfTokenFor, csrfTokenValid } from '../../core/sso/sso.service.js';
+import { csrfTokenFor } from '../../core/sso/sso.service.js';
 import { AppError } from '../../errors/app-error.js';
-import { readCookie } from '../../http/cookies.js';
+import { cookiesSecure, readCookie, sessionCookie } from '../../http/cookies.js';
+import { CSRF_HEADER, csrfRefused } from '../../http/csrf.js';
 import * as s from './hsp.schemas.js';
 
 /** The reseller console's session cookie: HttpOnly, SameSite=Lax, sent only to the HSP API. */
 export const RESELLER_COOKIE = 'hp_reseller';
 const COOKIE_PATH = '/v1';
-export const CSRF_HEADER = 'x-csrf-token';
-export const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** The signed-in reseller of this request's cookie, with the cookie's token. */
 export async function resellerSessionOf(deps: CoreDeps, req: FastifyRequest): Promise<(ResellerSessionView & { token: string }) | undefined> {
@@ -21,16 +20,9 @@ export async function resellerSessionOf(deps: CoreDeps, req: FastifyRequest): Pr
   return session ? { ...session, token } : undefined;
 }
 
-export function csrfRefused(deps: CoreDeps, token: string, req: FastifyRequest): boolean {
-  return !SAFE_METHODS.has(req.method) && !csrfTokenValid(deps, token, req.headers[CSRF_HEADER]);
-}
-
 /** Sign-in, who-am-I (with the CSRF token) and sign-out of the reseller console, plus the login host's brand. */
 export function resellerSessionRoutes(app: FastifyInstance, deps: CoreDeps): void {
-  const cookie = (req: FastifyRequest, value: string, maxAge: number) => {
-    const secure = deps.settings.publicUrl.startsWith('https:') || req.protocol === 'https';
-    return [`${RESELLER_COOKIE}=${value}`, `Path=${COOKIE_PATH}`, 'HttpOnly', 'SameSite=Lax', `Max-Age=${maxAge}`, ...(secure ? ['Secure'] : [])].join('; ');
-  };
+  const cookie = (req: FastifyRequest, value: string, maxAge: number) => sessionCookie(RESELLER_COOKIE, value, { path: COOKIE_PATH, maxAge, secure: cookiesSecure(deps.settings.publicUrl, req) });
   const tags = ['HSP reseller console session'];
   const errors = { 401: s.hspErrors, 403: s.hspErrors, 422: s.hspErrors, 429: s.hspErrors };
   const view = (session: ResellerSessionView, token: string) => ({
