@@ -3,8 +3,9 @@ import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
 import { failedLoginWait, recordFailedLogin } from '../rate-limits/rate-limit.service.js';
 import { verifyPasswordOrDummy } from '../shared/passwords.js';
-import { randomToken, sha256Hex } from '../shared/secrets.js';
-import { findSession, insertSession, revokeSession } from '../sso/sso.repository.js';
+import { sha256Hex } from '../shared/secrets.js';
+import { findSession, revokeSession } from '../sso/sso.repository.js';
+import { openSession } from '../sso/sso.service.js';
 import * as repo from './account.repository.js';
 
 // Accounts are users that belong to no client: operator users (who sign in to the web console and
@@ -61,10 +62,7 @@ export async function loginOperator(ctx: Ctx, input: { login: unknown; password:
     throw bad;
   }
   return inTransaction(ctx, async (tx) => {
-    const now = tx.clock();
-    const token = randomToken(32);
-    const expiresAt = new Date(now.getTime() + OPERATOR_SESSION_TTL_SECONDS * 1000);
-    await insertSession(tx.db, { token_digest: sha256Hex(token), user_id: user.id, client_id: null, expires_at: expiresAt, created_at: now });
+    const { token, expiresAt } = await openSession(tx, { userId: user.id, clientId: null, ttlSeconds: OPERATOR_SESSION_TTL_SECONDS });
     await recordAudit(tx, { action: 'operator.logged_in', targetType: 'user', targetId: user.id, resellerId: null, actor: { kind: 'user', id: user.id }, after: { login: user.login, session_expires_at: expiresAt } });
     return { token, userId: user.id, login: user.login, expiresAt };
   });

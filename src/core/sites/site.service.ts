@@ -1,12 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { AppError, addFieldError, type FieldErrors } from '../../errors/app-error.js';
-import { insertSession } from '../sso/sso.repository.js';
-import { randomToken, sha256Hex } from '../shared/secrets.js';
 import { hashPassword } from '../shared/passwords.js';
 import { recordAudit, auditRowWithoutTarget } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
 import { relayJobs, enqueueRelayChanges, type RelayChange } from '../domains/domain-provisioning.js';
-import { SESSION_TTL_SECONDS } from '../sso/sso.service.js';
+import { openSession } from '../sso/sso.service.js';
 import { uniqueViolation } from '../shared/db-errors.js';
 import { BASE_PLAN_DEFAULTS, canonicalParam, coerceParam, DEFAULT_COLLECT_PARAMS, DEFAULT_SITE_PLAN, PLACEHOLDER_EMAIL, resolveDefaults, SERVICES, specOf, splitParamName } from './site.params.js';
 import { parseTimeSpec } from './time-spec.js';
@@ -796,18 +794,16 @@ export async function hijackSite(ctx: Ctx, input: { site: SiteTarget; user?: unk
   const user = await repo.findSiteUser(ctx.db, site.id, (input.user as string | undefined) ?? null);
   if (!user || user.disabled_at) throw AppError.notFound(`user ${String(input.user ?? 'admin')} of ${siteName(site.id)}`);
   return inTransaction(ctx, async (tx) => {
-    const s = await openSession(tx, user.id, site.id, null);
+    const s = await openSiteSession(tx, user.id, site.id, null);
     await recordAudit(tx, { action: 'client.hijacked', targetType: 'client', targetId: site.id, resellerId: site.reseller_id, after: { user: user.login, gate: typeof input.gate === 'string' ? input.gate.toUpperCase() : 'API', session_expires_at: s.expires_at } });
     return { ...s, site: siteName(site.id), user: user.login };
   });
 }
 
-async function openSession(tx: Ctx, userId: number, siteId: number, originId: number | null): Promise<{ id: string; expires_at: string }> {
-  const now = tx.clock();
-  const token = randomToken(32);
-  const expiresAt = new Date(now.getTime() + SESSION_TTL_SECONDS * 1000);
-  await insertSession(tx.db, { token_digest: sha256Hex(token), user_id: userId, client_id: siteId, expires_at: expiresAt, created_at: now, origin_client_id: originId });
-  return { id: token, expires_at: expiresAt.toISOString() };
+/** A session on the site, in ApisCP's shape (the session id the panel takes as esprit_id). */
+async function openSiteSession(tx: Ctx, userId: number, siteId: number, originId: number | null): Promise<{ id: string; expires_at: string }> {
+  const s = await openSession(tx, { userId, clientId: siteId, originClientId: originId });
+  return { id: s.token, expires_at: s.expiresAt.toISOString() };
 }
 
 /**
@@ -828,7 +824,7 @@ export async function switchSite(ctx: Ctx, input: { session: { userId: number; c
   const user = await repo.findSiteUser(ctx.db, to.id, null);
   if (!user || user.disabled_at) throw new AppError('invalid_state', `${siteName(to.id)} has no administrator to switch to`);
   return inTransaction(ctx, async (tx) => {
-    const s = await openSession(tx, user.id, to.id, intoSubordinate ? from.id : null);
+    const s = await openSiteSession(tx, user.id, to.id, intoSubordinate ? from.id : null);
     await recordAudit(tx, { action: 'client.switched', targetType: 'client', targetId: to.id, resellerId: to.reseller_id, actor: { kind: 'user', id: input.session.userId }, after: { from: siteName(from.id), user: user.login } });
     return { ...s, site: siteName(to.id), user: user.login };
   });

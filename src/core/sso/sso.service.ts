@@ -66,6 +66,18 @@ export interface Session {
   expiresAt: Date;
 }
 
+/**
+ * Starts a server-side session for the user (on one client, or on none) in the caller's transaction:
+ * the token goes to the cookie, only its digest to the database. Every sign-in opens sessions here.
+ */
+export async function openSession(tx: Ctx, input: { userId: number; clientId: number | null; originClientId?: number | null; ttlSeconds?: number }): Promise<Session> {
+  const now = tx.clock();
+  const token = randomToken(32);
+  const expiresAt = new Date(now.getTime() + (input.ttlSeconds ?? SESSION_TTL_SECONDS) * 1000);
+  await repo.insertSession(tx.db, { token_digest: sha256Hex(token), user_id: input.userId, client_id: input.clientId, expires_at: expiresAt, created_at: now, ...(input.originClientId !== undefined ? { origin_client_id: input.originClientId } : {}) });
+  return { token, userId: input.userId, clientId: input.clientId, expiresAt };
+}
+
 /** Trades a login token for a session; refuses used, expired and unknown tokens alike. */
 export async function redeemLoginToken(ctx: Ctx, token: string): Promise<Session> {
   if (!token || token.length > 200) throw new AppError('unauthenticated', 'login link is invalid, expired or already used');
@@ -73,18 +85,16 @@ export async function redeemLoginToken(ctx: Ctx, token: string): Promise<Session
     const now = tx.clock();
     const grant = await repo.consumeSsoToken(tx.db, sha256Hex(token), now);
     if (!grant) throw new AppError('unauthenticated', 'login link is invalid, expired or already used');
-    const sessionToken = randomToken(32);
-    const expiresAt = new Date(now.getTime() + SESSION_TTL_SECONDS * 1000);
-    await repo.insertSession(tx.db, { token_digest: sha256Hex(sessionToken), user_id: grant.user_id, client_id: grant.client_id, expires_at: expiresAt, created_at: now });
+    const session = await openSession(tx, { userId: grant.user_id, clientId: grant.client_id });
     await recordAudit(tx, {
       action: 'client.logged_in',
       targetType: grant.client_id !== null ? 'client' : 'user',
       targetId: grant.client_id ?? grant.user_id,
       resellerId: grant.reseller_id ?? null,
       actor: { kind: 'user', id: grant.user_id },
-      after: { user_id: grant.user_id, session_expires_at: expiresAt },
+      after: { user_id: grant.user_id, session_expires_at: session.expiresAt },
     });
-    return { token: sessionToken, userId: grant.user_id, clientId: grant.client_id, expiresAt };
+    return session;
   });
 }
 
@@ -112,12 +122,9 @@ export async function loginClientUser(ctx: Ctx, input: { clientId: number; login
   }
   if (user.status !== 'active') throw new AppError('invalid_state', 'this account is suspended: its users cannot sign in');
   return inTransaction(ctx, async (tx) => {
-    const now = tx.clock();
-    const sessionToken = randomToken(32);
-    const expiresAt = new Date(now.getTime() + SESSION_TTL_SECONDS * 1000);
-    await repo.insertSession(tx.db, { token_digest: sha256Hex(sessionToken), user_id: user.id, client_id: clientId, expires_at: expiresAt, created_at: now });
-    await recordAudit(tx, { action: 'client.logged_in', targetType: 'client', targetId: clientId, resellerId: user.reseller_id, actor: { kind: 'user', id: user.id }, after: { user_id: user.id, session_expires_at: expiresAt, method: 'password' } });
-    return { token: sessionToken, userId: user.id, clientId, expiresAt };
+    const session = await openSession(tx, { userId: user.id, clientId });
+    await recordAudit(tx, { action: 'client.logged_in', targetType: 'client', targetId: clientId, resellerId: user.reseller_id, actor: { kind: 'user', id: user.id }, after: { user_id: user.id, session_expires_at: session.expiresAt, method: 'password' } });
+    return session;
   });
 }
 
@@ -156,13 +163,10 @@ export async function loginClientOwner(ctx: Ctx, input: { email: unknown; passwo
   if (user.client_id === null) throw new AppError('invalid_state', 'this account has no active hosting or SaaS account to manage');
   const clientId = Number(user.client_id);
   return inTransaction(ctx, async (tx) => {
-    const now = tx.clock();
-    const sessionToken = randomToken(32);
-    const expiresAt = new Date(now.getTime() + SESSION_TTL_SECONDS * 1000);
-    await repo.insertSession(tx.db, { token_digest: sha256Hex(sessionToken), user_id: user.id, client_id: clientId, expires_at: expiresAt, created_at: now });
+    const session = await openSession(tx, { userId: user.id, clientId });
     const client = await repo.findClientHeader(tx.db, clientId);
-    await recordAudit(tx, { action: 'client.logged_in', targetType: 'client', targetId: clientId, resellerId: client?.reseller_id ?? null, actor: { kind: 'user', id: user.id }, after: { user_id: user.id, session_expires_at: expiresAt, method: 'owner_password' } });
-    return { token: sessionToken, userId: user.id, clientId, expiresAt };
+    await recordAudit(tx, { action: 'client.logged_in', targetType: 'client', targetId: clientId, resellerId: client?.reseller_id ?? null, actor: { kind: 'user', id: user.id }, after: { user_id: user.id, session_expires_at: session.expiresAt, method: 'owner_password' } });
+    return session;
   });
 }
 
