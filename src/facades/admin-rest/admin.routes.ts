@@ -28,6 +28,7 @@ import { createWebhookEndpoint, deleteWebhookEndpoint, listWebhookDeliveries, li
 import { AppError } from '../../errors/app-error.js';
 import { toAppError } from '../../http/errors.js';
 import { registerIdempotency } from '../../http/idempotency.js';
+import { queryId as parseOptionalId, queryLimit } from '../../http/query.js';
 import { sendAdminError } from './admin.errors.js';
 import { operatorSessionOf } from './operator-session.routes.js';
 import { CSRF_HEADER, csrfRefused } from '../../http/csrf.js';
@@ -145,17 +146,7 @@ export function toAdminPackage(p: Package) {
   };
 }
 
-function parseLimit(raw: string | undefined): number {
-  if (raw === undefined) return 100;
-  if (!/^[0-9]{1,4}$/.test(raw) || Number(raw) < 1 || Number(raw) > 1000) throw AppError.validation({ limit: ['must be a whole number from 1 to 1000'] });
-  return Number(raw);
-}
-
-function parseOptionalId(raw: string | undefined, field: string): number | undefined {
-  if (raw === undefined) return undefined;
-  if (!ID.test(raw)) throw AppError.validation({ [field]: ['must be a positive whole number'] });
-  return Number(raw);
-}
+const parseLimit = (raw: string | undefined) => queryLimit(raw, { max: 1000, fallback: 100 });
 
 export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Promise<void> {
   app.setErrorHandler((err, req, reply) => {

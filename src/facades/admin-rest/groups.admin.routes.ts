@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Ctx } from '../../core/context.js';
 import { changeAccountGroup, getAccountGroup, GROUP_ACTIONS, listAccountGroups } from '../../core/sites/site.service.js';
 import { AppError } from '../../errors/app-error.js';
+import { queryLimit, queryValue } from '../../http/query.js';
 import { adminError } from './admin.schemas.js';
 
 // Account groups (a master's billing invoice and the subordinates naming it as parent invoice), and
@@ -35,11 +36,6 @@ const groupChangeBody = z.object({
 
 const groupChangeOut = z.object({ invoice: z.string(), action: z.enum(GROUP_ACTIONS), dry_run: z.boolean(), sites: z.array(adminSiteSummary) });
 
-function single(q: Record<string, unknown>, key: string): string | undefined {
-  const v = q[key];
-  if (Array.isArray(v)) throw AppError.validation({ [key]: ['must be given once'] });
-  return v as string | undefined;
-}
 
 export async function groupAdminRoutes(app: FastifyInstance, ctxOf: (req: FastifyRequest) => Ctx): Promise<void> {
   app.get(
@@ -54,12 +50,10 @@ export async function groupAdminRoutes(app: FastifyInstance, ctxOf: (req: Fastif
       },
     },
     async (req) => {
-      const q = req.query as Record<string, unknown>;
-      const rawLimit = single(q, 'limit');
-      if (rawLimit !== undefined && (!/^[0-9]{1,3}$/.test(rawLimit) || Number(rawLimit) < 1 || Number(rawLimit) > 200)) throw AppError.validation({ limit: ['must be a whole number from 1 to 200'] });
-      const after = single(q, 'after');
-      const search = single(q, 'q');
-      return listAccountGroups(ctxOf(req), { limit: rawLimit === undefined ? 50 : Number(rawLimit), ...(after !== undefined ? { after } : {}), ...(search !== undefined ? { search } : {}) });
+      const limit = queryLimit(queryValue(req.query, 'limit'), { max: 200, fallback: 50 });
+      const after = queryValue(req.query, 'after');
+      const search = queryValue(req.query, 'q');
+      return listAccountGroups(ctxOf(req), { limit, ...(after !== undefined ? { after } : {}), ...(search !== undefined ? { search } : {}) });
     },
   );
 
@@ -74,7 +68,7 @@ export async function groupAdminRoutes(app: FastifyInstance, ctxOf: (req: Fastif
         response: { 200: z.object({ invoice: z.string(), masters: z.array(adminSiteSummary), subordinates: z.array(adminSiteSummary) }), ...errors },
       },
     },
-    async (req) => getAccountGroup(ctxOf(req), single(req.query as Record<string, unknown>, 'invoice')),
+    async (req) => getAccountGroup(ctxOf(req), queryValue(req.query, 'invoice')),
   );
 
   for (const action of GROUP_ACTIONS) {

@@ -15,6 +15,7 @@ import { createWebhookEndpoint, deleteWebhookEndpoint, listWebhookDeliveries, li
 import { AppError } from '../../errors/app-error.js';
 import { toAppError } from '../../http/errors.js';
 import { registerIdempotency } from '../../http/idempotency.js';
+import { queryId, queryLimit, queryValue } from '../../http/query.js';
 import { sendHspError } from './hsp.errors.js';
 import { CSRF_HEADER, csrfRefused } from '../../http/csrf.js';
 import { resellerSessionOf, resellerSessionRoutes } from './reseller-session.routes.js';
@@ -249,13 +250,10 @@ export async function hspRestRoutes(app: FastifyInstance, deps: CoreDeps): Promi
       },
     },
     async (req) => {
-      const q = req.query as z.infer<typeof s.hspClientSearchQuery>;
-      // A repeated parameter arrives as an array.
-      for (const k of ['q', 'after', 'limit'] as const) if (q[k] !== undefined && typeof q[k] !== 'string') throw AppError.validation({ [k]: ['must be given once'] });
-      if (q.limit !== undefined && (!/^[0-9]{1,3}$/.test(q.limit) || Number(q.limit) < 1 || Number(q.limit) > 200)) throw AppError.validation({ limit: ['must be a whole number from 1 to 200'] });
-      if (q.after !== undefined && !CLIENT_ID.test(q.after)) throw AppError.validation({ after: ['must be a client id'] });
-      const limit = q.limit !== undefined ? Number(q.limit) : 50;
-      const clients = await searchClients(ctxOf(req), { limit, ...(q.after !== undefined ? { afterId: Number(q.after) } : {}), ...(q.q?.trim() ? { search: q.q.trim().slice(0, 200) } : {}) });
+      const search = queryValue(req.query, 'q')?.trim();
+      const afterId = queryId(queryValue(req.query, 'after'), 'after', 'must be a client id');
+      const limit = queryLimit(queryValue(req.query, 'limit'), { max: 200, fallback: 50 });
+      const clients = await searchClients(ctxOf(req), { limit, ...(afterId !== undefined ? { afterId } : {}), ...(search ? { search: search.slice(0, 200) } : {}) });
       return { clients: clients.map((c) => toHspClientWithStatus(mx, c)), next_after: clients.length === limit ? clients[clients.length - 1]!.id : null };
     },
   );
