@@ -25,3 +25,10 @@ export function queryId(raw: string | undefined, field: string, message = 'must 
   if (!/^[0-9]{1,15}$/.test(raw)) throw AppError.validation({ [field]: [message] });
   return Number(raw);
 }
+
+/** A numeric id in the path; anything else names nothing, so it is not found rather than invalid. */
+export function pathId(params: unknown, what: string, key = 'id'): number {
+  const id = (params as Record<string, unknown> | undefined)?.[key];
+  if (typeof id !== 'string' || !/^[0-9]{1,15}$/.test(id)) throw AppError.notFound(what);
+  return Number(id);
+}

@@ -70,6 +70,21 @@ export interface FamilyCode {
   expires_at: Date | null;
 }
 
+/** A code as REMP's family/list shows one (dates ISO 8601 with offset, or null). */
+export const rempFamilyCodeOut = z.object({
+  code: z.string(),
+  master_user_id: z.number(),
+  status: z.string(),
+  subscription_type_code: z.string(),
+  slave_user_id: z.number().nullable(),
+  created_at: z.string().nullable(),
+  updated_at: z.string().nullable(),
+  opened_at: z.string().nullable(),
+  accepted_at: z.string().nullable(),
+  canceled_at: z.string().nullable(),
+  expires_at: z.string().nullable(),
+});
+
 export const toRempFamilyCode = (c: FamilyCode) => ({
   code: c.code,
   master_user_id: c.master_user_id,

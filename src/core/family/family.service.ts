@@ -172,6 +172,12 @@ export async function handleNewSubscription(ctx: Ctx, subscriptionId: number): P
   });
 }
 
+/** An operator handles a subscription's creation again (a replayed event): its codes top up to the count, never beyond. */
+export async function replayNewSubscription(ctx: Ctx, subscriptionId: number): Promise<{ created: number }> {
+  if (ctx.actor.kind !== 'operator') throw new AppError('forbidden', 'operators only');
+  return handleNewSubscription(ctx, subscriptionId);
+}
+
 async function handOverChildren(tx: Ctx, sub: Subscription): Promise<void> {
   const payment = sub.payment_id !== null ? await subRepo.findPayment(tx.db, sub.payment_id) : undefined;
   const keep = payment?.meta.keep_requests_unactivated;

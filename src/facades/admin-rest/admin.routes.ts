@@ -28,7 +28,7 @@ import { createWebhookEndpoint, deleteWebhookEndpoint, listWebhookDeliveries, li
 import { AppError } from '../../errors/app-error.js';
 import { toAppError } from '../../http/errors.js';
 import { registerIdempotency } from '../../http/idempotency.js';
-import { queryId as parseOptionalId, queryLimit } from '../../http/query.js';
+import { pathId, queryId as parseOptionalId, queryLimit } from '../../http/query.js';
 import { sendAdminError } from './admin.errors.js';
 import { operatorSessionOf } from './operator-session.routes.js';
 import { CSRF_HEADER, csrfRefused } from '../../http/csrf.js';
@@ -52,12 +52,7 @@ function ctxOf(req: FastifyRequest): Ctx {
   return req.operatorCtx;
 }
 
-const ID = /^[0-9]{1,15}$/;
-function idParam(req: FastifyRequest, what: string): number {
-  const id = (req.params as { id: string }).id;
-  if (!ID.test(id)) throw AppError.notFound(what);
-  return Number(id);
-}
+const idParam = (req: FastifyRequest, what: string) => pathId(req.params, what);
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 

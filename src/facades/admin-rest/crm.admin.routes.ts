@@ -4,12 +4,12 @@ import { apiTokenOut, createApiTokenInput, toApiTokenOut } from '../../core/api-
 import { createApiToken, listApiTokens } from '../../core/api-tokens/api-token.service.js';
 import type { Ctx } from '../../core/context.js';
 import { createEndUser } from '../../core/end-users/end-user.service.js';
-import { createFamilyTypeInput, familyTypeOut, setFamilyCodeExpiryInput, toFamilyTypeOut, toRempFamilyCode } from '../../core/family/family.schema.js';
-import { createFamilyType, disableFamilyType, handleNewSubscription, listFamilyTypes, setFamilyCodeExpiry } from '../../core/family/family.service.js';
+import { createFamilyTypeInput, familyTypeOut, rempFamilyCodeOut, setFamilyCodeExpiryInput, toFamilyTypeOut, toRempFamilyCode } from '../../core/family/family.schema.js';
+import { createFamilyType, disableFamilyType, listFamilyTypes, replayNewSubscription, setFamilyCodeExpiry } from '../../core/family/family.service.js';
 import { createSubscriptionTypeInput, subscriptionTypeOut, toSubscriptionTypeOut } from '../../core/subscriptions/subscription.schema.js';
 import { createSubscriptionType, listSubscriptionTypes } from '../../core/subscriptions/subscription.service.js';
 import { setClientOwner, setClientOwnerInput } from '../../core/subscriptions/service-access.service.js';
-import { AppError } from '../../errors/app-error.js';
+import { pathId } from '../../http/query.js';
 import * as s from './admin.schemas.js';
 
 const security = [{ operatorBearer: [] }];
@@ -35,9 +35,7 @@ export async function crmAdminRoutes(app: FastifyInstance, ctxOf: (req: FastifyR
   app.get('/admin/v1/family-types', { schema: { tags, security, response: { 200: z.array(familyTypeOut), 401: s.adminError } } }, async (req) => (await listFamilyTypes(ctxOf(req))).map(toFamilyTypeOut));
 
   app.post('/admin/v1/family-types/:id/disable', { schema: { tags, security, summary: 'Retire a family type: no new codes from it, its unused codes stop working, accepted children keep theirs', params: s.idParams, response: { 200: familyTypeOut, ...errors } } }, async (req) => {
-    const id = (req.params as { id: string }).id;
-    if (!/^[0-9]{1,15}$/.test(id)) throw AppError.notFound('family type');
-    return toFamilyTypeOut(await disableFamilyType(ctxOf(req), Number(id)));
+    return toFamilyTypeOut(await disableFamilyType(ctxOf(req), pathId(req.params, 'family type')));
   });
 
   app.patch('/admin/v1/family-codes/:code', {
@@ -47,12 +45,10 @@ export async function crmAdminRoutes(app: FastifyInstance, ctxOf: (req: FastifyR
       summary: 'Set or clear (null) when a family code expires',
       params: z.object({ code: z.string() }),
       body: setFamilyCodeExpiryInput,
-      response: { 200: z.object({ code: z.string(), master_user_id: z.number(), status: z.string(), subscription_type_code: z.string(), slave_user_id: z.number().nullable(), created_at: z.string().nullable(), updated_at: z.string().nullable(), opened_at: z.string().nullable(), accepted_at: z.string().nullable(), canceled_at: z.string().nullable(), expires_at: z.string().nullable() }), ...errors },
+      response: { 200: rempFamilyCodeOut, ...errors },
     },
   }, async (req) => {
-    const code = (req.params as { code: string }).code;
-    if (!/^[0-9a-z]{32}$/.test(code)) throw AppError.notFound('family code');
-    return toRempFamilyCode(await setFamilyCodeExpiry(ctxOf(req), code, req.body ?? {}));
+    return toRempFamilyCode(await setFamilyCodeExpiry(ctxOf(req), (req.params as { code: string }).code, req.body ?? {}));
   });
 
   // A client made elsewhere (a reseller's) gets an end user as owner: their subscriptions and family codes show in its client area.
@@ -69,18 +65,13 @@ export async function crmAdminRoutes(app: FastifyInstance, ctxOf: (req: FastifyR
       },
     },
     async (req) => {
-      const id = (req.params as { id: string }).id;
-      if (!/^[0-9]{1,15}$/.test(id)) throw AppError.notFound('client');
-      return setClientOwner(ctxOf(req), Number(id), req.body ?? {});
+      return setClientOwner(ctxOf(req), pathId(req.params, 'client'), req.body ?? {});
     },
   );
 
   // Handling a new subscription again (a replayed event) tops its codes up to the count, never beyond.
   app.post('/admin/v1/subscriptions/:id/family-requests', { schema: { tags, security, params: s.idParams, response: { 200: z.object({ created: z.number() }), ...errors } } }, async (req) => {
-    const id = (req.params as { id: string }).id;
-    if (!/^[0-9]{1,15}$/.test(id)) throw AppError.notFound('subscription');
-    if (ctxOf(req).actor.kind !== 'operator') throw new AppError('forbidden', 'operators only');
-    return handleNewSubscription(ctxOf(req), Number(id));
+    return replayNewSubscription(ctxOf(req), pathId(req.params, 'subscription'));
   });
 }
 
