@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { findAccountByLogin } from '../saas/saas.repository.js';
+import { findAccountByLogin } from '../accounts/account.repository.js';
 import { createOperatorUser } from '../saas/saas.service.js';
 import { DEFAULT_SITE_PLAN } from '../sites/site.params.js';
 import { recordAudit } from '../audit/audit.service.js';

@@ -2,9 +2,6 @@ import { sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
 import { LIVE_STATUSES } from '../clients/client.repository.js';
 
-// Portal accounts are read by the accounts domain, which checks their passwords for every door.
-export { findAccountById, findAccountByLogin, type AccountUser } from '../accounts/account.repository.js';
-
 export async function insertAccount(db: Executor, row: { role: 'operator' | 'portal'; login: string; name: string | null; email: string | null; password_hash: string }, now: Date): Promise<number> {
   const r = await db
     .insertInto('users')

@@ -1,5 +1,6 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { AppError } from '../../errors/app-error.js';
+import { findAccountById, type AccountUser } from '../accounts/account.repository.js';
 import { checkAccountPassword } from '../accounts/account.service.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Actor, type Ctx } from '../context.js';
@@ -76,12 +77,12 @@ const credentialCache = new Map<string, { actor: Actor; until: number }>();
 const CREDENTIAL_CACHE_MS = 60_000;
 const CREDENTIAL_CACHE_MAX = 10_000;
 
-function actorOf(user: repo.AccountUser): Actor {
+function actorOf(user: AccountUser): Actor {
   return user.role === 'operator' ? { kind: 'operator', keyId: null, userId: user.id } : { kind: 'user', userId: user.id };
 }
 
 /** `common.authenticate`: the user's id for a good login and password, undefined otherwise. */
-export async function authenticateAccount(ctx: Ctx, login: unknown, password: unknown): Promise<{ id: number; actor: Actor; user: repo.AccountUser } | undefined> {
+export async function authenticateAccount(ctx: Ctx, login: unknown, password: unknown): Promise<{ id: number; actor: Actor; user: AccountUser } | undefined> {
   const user = await checkAccountPassword(ctx, login, password);
   return user ? { id: user.id, actor: actorOf(user), user } : undefined;
 }
@@ -94,15 +95,15 @@ export async function actorForCredentials(ctx: Ctx, uid: unknown, password: unkn
   const hit = credentialCache.get(key);
   const now = Date.now();
   if (hit && hit.until > now) return hit.actor;
-  const user = await repo.findAccountById(ctx.db, uid);
+  const user = await findAccountById(ctx.db, uid);
   if (!user || !user.password_hash || user.disabled_at || !(await verifyPassword(password, user.password_hash))) throw denied;
   if (credentialCache.size >= CREDENTIAL_CACHE_MAX) credentialCache.clear();
   credentialCache.set(key, { actor: actorOf(user), until: now + CREDENTIAL_CACHE_MS });
   return actorOf(user);
 }
 
-export async function getAccount(ctx: Ctx, id: number): Promise<(repo.AccountUser & { groups: string[] }) | undefined> {
-  const user = await repo.findAccountById(ctx.db, id);
+export async function getAccount(ctx: Ctx, id: number): Promise<(AccountUser & { groups: string[] }) | undefined> {
+  const user = await findAccountById(ctx.db, id);
   if (!user) return undefined;
   if (!isOperator(ctx) && !(ctx.actor.kind === 'user' && ctx.actor.userId === id)) return undefined;
   return { ...user, groups: await repo.findUserGroups(ctx.db, id) };
@@ -141,7 +142,7 @@ export async function createInstance(ctx: Ctx, input: CreateInstanceInput): Prom
   else throw AppError.validation({ user_id: ['must be a user id'] }, 'user_id must be a user id');
   if (ctx.actor.kind === 'user' && ctx.actor.userId !== ownerId) throw new AppError('forbidden', 'you may only create databases for yourself');
   if (!isOperator(ctx) && ctx.actor.kind !== 'user') throw new AppError('forbidden', 'sign in to create a database');
-  const owner = await repo.findAccountById(ctx.db, ownerId);
+  const owner = await findAccountById(ctx.db, ownerId);
   if (!owner || owner.disabled_at) throw AppError.notFound(`res.users(${ownerId})`);
   const ownerPasswordHash = input.ownerPassword !== undefined && input.ownerPassword !== null && input.ownerPassword !== false ? await hashPassword(checkPassword(input.ownerPassword, 'owner_password')) : owner.password_hash;
   if (!ownerPasswordHash) throw new AppError('invalid_state', 'the owner has no password to log in with');

@@ -107,9 +107,10 @@ export async function getSession(ctx: Ctx, token: string) {
  * A client's own user (an instance's users, a site's admin) signs in with login and password.
  * Unknown login and wrong password are one answer; a suspended client refuses even the right one.
  */
-export async function loginClientUser(ctx: Ctx, input: { clientId: number; login: unknown; password: unknown }): Promise<Session> {
+export async function loginClientUser(ctx: Ctx, input: { clientId: unknown; login: unknown; password: unknown }): Promise<Session> {
   const { clientId, login, password } = input;
   const bad = new AppError('unauthenticated', 'wrong login or password');
+  if (typeof clientId !== 'number' || !Number.isSafeInteger(clientId) || clientId < 1) throw bad;
   if (typeof login !== 'string' || typeof password !== 'string' || login.length < 1 || login.length > 254 || password.length > 1024) throw bad;
   const buckets = { account: `login:client:${clientId}:${login.toLowerCase()}`, address: `login:ip:${ctx.ip ?? 'unknown'}` };
   const wait = await failedLoginWait(ctx, buckets);

@@ -112,12 +112,10 @@ export async function clientRestRoutes(app: FastifyInstance, deps: CoreDeps): Pr
     async (req, reply) => {
       const body = (req.body ?? {}) as { email?: unknown; client_id?: unknown; login?: unknown; password?: unknown };
       const ctx = ctxFor(deps, { kind: 'public', ip: req.ip }, req.log, req);
-      let signed;
-      if (body.email !== undefined) signed = await loginClientOwner(ctx, { email: body.email, password: body.password });
-      else {
-        if (typeof body.client_id !== 'number' || !Number.isSafeInteger(body.client_id) || body.client_id < 1) throw new AppError('unauthenticated', 'wrong login or password');
-        signed = await loginClientUser(ctx, { clientId: body.client_id, login: body.login, password: body.password });
-      }
+      const signed =
+        body.email !== undefined
+          ? await loginClientOwner(ctx, { email: body.email, password: body.password })
+          : await loginClientUser(ctx, { clientId: body.client_id, login: body.login, password: body.password });
       reply.header('set-cookie', clientSessionCookie(deps, req, signed.token));
       return view(req, { token: signed.token, userId: signed.userId, clientId: signed.clientId!, originClientId: null, expiresAt: signed.expiresAt });
     },
