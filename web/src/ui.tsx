@@ -151,3 +151,23 @@ export function When({ at, className }: { at: string; className?: string }) {
     </time>
   );
 }
+
+/** A list filter: a labelled select whose first choice ("any") filters nothing. */
+export function FilterSelect<V extends string>(props: { label: string; value: V | ''; onChange: (value: V | '') => void; anyLabel?: string; options: readonly (V | { value: V; label: string })[] }) {
+  return (
+    <label>
+      {props.label}{' '}
+      <select value={props.value} onChange={(e) => props.onChange(e.target.value as V | '')}>
+        <option value="">{props.anyLabel ?? 'any'}</option>
+        {props.options.map((o) => {
+          const { value, label } = typeof o === 'string' ? { value: o, label: o } : o;
+          return (
+            <option key={value} value={value}>
+              {label}
+            </option>
+          );
+        })}
+      </select>
+    </label>
+  );
+}

@@ -246,30 +246,18 @@ export function SubscriptionPage({ session }: { session: ClientSession }) {
       ) : subs.data.subscriptions.length === 0 ? (
         <Empty>No subscriptions yet.</Empty>
       ) : (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Subscription</th>
-                <th scope="col">From</th>
-                <th scope="col">Until</th>
-                <th scope="col">State</th>
-              </tr>
-            </thead>
-            <tbody>
-              {subs.data.subscriptions.map((s) => (
-                <tr key={s.id}>
-                  <td>{s.code}</td>
-                  <td>{dateOf(s.start_time)}</td>
-                  <td>{dateOf(s.end_time)}</td>
-                  <td>
-                    <StatusBadge status={s.running ? 'active' : new Date(s.start_time) > new Date() ? 'pending' : 'ended'} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable columns={['Subscription', 'From', 'Until', 'State']}>
+          {subs.data.subscriptions.map((s) => (
+            <tr key={s.id}>
+              <td>{s.code}</td>
+              <td>{dateOf(s.start_time)}</td>
+              <td>{dateOf(s.end_time)}</td>
+              <td>
+                <StatusBadge status={s.running ? 'active' : new Date(s.start_time) > new Date() ? 'pending' : 'ended'} />
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
 
       <h2 className="section-title">Family codes to share</h2>
@@ -432,29 +420,18 @@ export function InstancePage() {
         </div>
       </div>
       <h2 className="section-title">Users and their groups</h2>
-      <div className="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Login</th>
-              <th scope="col">Name</th>
-              <th scope="col">Groups</th>
-            </tr>
-          </thead>
-          <tbody>
-            {v.users.map((u) => (
-              <tr key={u.id}>
-                <td>
-                  {u.login}
-                  {u.role === 'client_admin' && <span className="muted"> (administrator)</span>}
-                </td>
-                <td>{u.name}</td>
-                <td>{u.groups.length ? u.groups.map((g) => <span key={g} className="badge group">{v.groups[g] ?? g}</span>) : <span className="muted">none</span>}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable columns={['Login', 'Name', 'Groups']}>
+        {v.users.map((u) => (
+          <tr key={u.id}>
+            <td>
+              {u.login}
+              {u.role === 'client_admin' && <span className="muted"> (administrator)</span>}
+            </td>
+            <td>{u.name}</td>
+            <td>{u.groups.length ? u.groups.map((g) => <span key={g} className="badge group">{v.groups[g] ?? g}</span>) : <span className="muted">none</span>}</td>
+          </tr>
+        ))}
+      </DataTable>
       <form className="card add-user" onSubmit={submit} aria-labelledby="add-user-title">
         <h2 id="add-user-title">Add a user</h2>
         {full && <p className="muted">The instance has as many users as it may have ({v.max_users}); ask your provider for more.</p>}

@@ -218,31 +218,18 @@ function GroupPanel({ invoice, onGone }: { invoice: string; onGone: () => void }
 
 function SiteTable({ caption, rows }: { caption: string; rows: { s: SiteSummary; role: string }[] }) {
   return (
-    <div className="table-wrap">
-      <table>
-        <caption className="sr-only">{caption}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Site</th>
-            <th scope="col">Role</th>
-            <th scope="col">Domain</th>
-            <th scope="col">Status</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map(({ s, role }) => (
-            <tr key={s.id} data-site={s.site}>
-              <td>{s.site}</td>
-              <td>{role}</td>
-              <td>{s.domain ?? '—'}</td>
-              <td>
-                <StatusBadge status={s.active ? 'active' : 'suspended'} />
-                {s.suspend_reason && <span className="muted"> {s.suspend_reason}</span>}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable caption={caption} columns={['Site', 'Role', 'Domain', 'Status']}>
+      {rows.map(({ s, role }) => (
+        <tr key={s.id} data-site={s.site}>
+          <td>{s.site}</td>
+          <td>{role}</td>
+          <td>{s.domain ?? '—'}</td>
+          <td>
+            <StatusBadge status={s.active ? 'active' : 'suspended'} />
+            {s.suspend_reason && <span className="muted"> {s.suspend_reason}</span>}
+          </td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }

@@ -2,7 +2,7 @@ import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, must } from '../../api/client';
 import type { paths } from '../../../generated/schema';
-import { DataTable, Pager, QueryState, useCursors, When } from '../../ui';
+import { DataTable, FilterSelect, Pager, QueryState, useCursors, When } from '../../ui';
 
 type Query = NonNullable<paths['/admin/v1/audit']['get']['parameters']['query']>;
 type TargetType = NonNullable<Query['target_type']>;
@@ -65,28 +65,8 @@ export function AuditPage() {
             ))}
           </datalist>
         </label>
-        <label>
-          Actor{' '}
-          <select value={draft.actor_kind} onChange={(e) => set('actor_kind', e.target.value)}>
-            <option value="">anyone</option>
-            {ACTOR_KINDS.map((k) => (
-              <option key={k} value={k}>
-                {k}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Target type{' '}
-          <select value={draft.target_type} onChange={(e) => set('target_type', e.target.value)}>
-            <option value="">any</option>
-            {TARGET_TYPES.map((k) => (
-              <option key={k} value={k}>
-                {k}
-              </option>
-            ))}
-          </select>
-        </label>
+        <FilterSelect label="Actor" anyLabel="anyone" value={draft.actor_kind} onChange={(v) => set('actor_kind', v)} options={ACTOR_KINDS} />
+        <FilterSelect label="Target type" value={draft.target_type} onChange={(v) => set('target_type', v)} options={TARGET_TYPES} />
         <label>
           Target id{' '}
           <input value={draft.target_id} onChange={(e) => set('target_id', e.target.value)} />

@@ -2,7 +2,7 @@ import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, must } from '../../api/client';
 import { DomainBadges } from '../../shared/DomainBadges';
-import { DataTable, Pager, QueryState, StatusBadge, useCursors } from '../../ui';
+import { DataTable, FilterSelect, Pager, QueryState, StatusBadge, useCursors } from '../../ui';
 
 const PAGE_SIZE = 25;
 const STATUSES = ['active', 'suspended', 'cancelled', 'deleted'] as const;
@@ -62,39 +62,9 @@ export function ClientsPage() {
           <input type="search" name="q" placeholder="name, email or domain" value={text} onChange={(e) => setText(e.target.value)} />
         </label>
         <button type="submit">Search</button>
-        <label>
-          Status{' '}
-          <select value={filters.status} onChange={(e) => apply({ status: e.target.value as Status | '' })}>
-            <option value="">any</option>
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Reseller{' '}
-          <select value={filters.reseller} onChange={(e) => apply({ reseller: e.target.value })}>
-            <option value="">any</option>
-            {(resellers.data ?? []).map((r) => (
-              <option key={r.id} value={String(r.id)}>
-                {r.name}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Package{' '}
-          <select value={filters.plan} onChange={(e) => apply({ plan: e.target.value })}>
-            <option value="">any</option>
-            {(packages.data ?? []).map((p) => (
-              <option key={p.uid} value={p.uid}>
-                {p.name}
-              </option>
-            ))}
-          </select>
-        </label>
+        <FilterSelect label="Status" value={filters.status} onChange={(v) => apply({ status: v })} options={STATUSES} />
+        <FilterSelect label="Reseller" value={filters.reseller} onChange={(v) => apply({ reseller: v })} options={(resellers.data ?? []).map((r) => ({ value: String(r.id), label: r.name }))} />
+        <FilterSelect label="Package" value={filters.plan} onChange={(v) => apply({ plan: v })} options={(packages.data ?? []).map((p) => ({ value: p.uid, label: p.name }))} />
         <label>
           Account group (invoice){' '}
           <input type="text" name="invoice" placeholder="invoice" value={invoiceText} onChange={(e) => setInvoiceText(e.target.value)} />

@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, must } from '../../api/client';
-import { DataTable, Pager, QueryState, StatusBadge, useCursors, When } from '../../ui';
+import { DataTable, FilterSelect, Pager, QueryState, StatusBadge, useCursors, When } from '../../ui';
 
 const STATES = ['failed', 'queued', 'running', 'succeeded'] as const;
 type State = (typeof STATES)[number];
@@ -31,23 +31,15 @@ export function JobsPage() {
     <section>
       <h1>Jobs</h1>
       <div className="toolbar">
-        <label>
-          State{' '}
-          <select
-            value={state}
-            onChange={(e) => {
-              setState(e.target.value as State | '');
-              pages.reset();
-            }}
-          >
-            <option value="">any</option>
-            {STATES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
+        <FilterSelect
+          label="State"
+          value={state}
+          onChange={(v) => {
+            setState(v);
+            pages.reset();
+          }}
+          options={STATES}
+        />
       </div>
       {retried !== null && (
         <p role="status" className="notice">

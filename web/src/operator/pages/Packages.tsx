@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, must, ApiError } from '../../api/client';
-import { Empty, ErrorState, Loading, StatusBadge } from '../../ui';
+import { DataTable, Empty, ErrorState, Loading, StatusBadge } from '../../ui';
 import type { Feature, Inheritance, Package } from '../types';
 
 const money = (cents: number) => (cents / 100).toLocaleString(undefined, { style: 'currency', currency: 'USD' });
@@ -47,50 +47,34 @@ export function PackagesPage() {
       ) : rows.length === 0 ? (
         <Empty>{needle ? 'No package matches.' : 'There are no packages yet.'}</Empty>
       ) : (
-        <div className="table-wrap">
-          <table>
-            <caption className="sr-only">Packages</caption>
-            <thead>
-              <tr>
-                <th scope="col">Package</th>
-                <th scope="col">Parent</th>
-                <th scope="col">Domain cost</th>
-                <th scope="col">Mailbox cost</th>
-                <th scope="col">Limits</th>
-                <th scope="col">Features</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((p) => (
-                <tr key={p.uid} data-package={p.uid}>
-                  <td>
-                    <strong>{p.name}</strong>
+        <DataTable caption="Packages" columns={['Package', 'Parent', 'Domain cost', 'Mailbox cost', 'Limits', 'Features', 'Actions']}>
+          {rows.map((p) => (
+            <tr key={p.uid} data-package={p.uid}>
+              <td>
+                <strong>{p.name}</strong>
+                <br />
+                <code>{p.uid}</code>
+              </td>
+              <td>{p.parent_uid ? <code>{p.parent_uid}</code> : '—'}</td>
+              <td>{money(p.domain_cost_cents)}</td>
+              <td>{money(p.mailbox_cost_cents)}</td>
+              <td>
+                {LIMITS.filter(([k]) => p.limits[k] !== undefined).map(([k, label]) => (
+                  <span key={k} className="nowrap">
+                    {label}: {p.limits[k]}
                     <br />
-                    <code>{p.uid}</code>
-                  </td>
-                  <td>{p.parent_uid ? <code>{p.parent_uid}</code> : '—'}</td>
-                  <td>{money(p.domain_cost_cents)}</td>
-                  <td>{money(p.mailbox_cost_cents)}</td>
-                  <td>
-                    {LIMITS.filter(([k]) => p.limits[k] !== undefined).map(([k, label]) => (
-                      <span key={k} className="nowrap">
-                        {label}: {p.limits[k]}
-                        <br />
-                      </span>
-                    ))}
-                  </td>
-                  <td>{p.features.length}</td>
-                  <td className="actions">
-                    <button type="button" onClick={() => (setEditing(p.uid), setSaved(null))}>
-                      Edit <span className="sr-only">{p.name}</span>
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+                  </span>
+                ))}
+              </td>
+              <td>{p.features.length}</td>
+              <td className="actions">
+                <button type="button" onClick={() => (setEditing(p.uid), setSaved(null))}>
+                  Edit <span className="sr-only">{p.name}</span>
+                </button>
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
       {editing !== null && (editing === 'new' || current) && (
         <PackageForm
@@ -311,61 +295,48 @@ function InheritanceTable({ data, own, isOwnChain, onChange, errors }: { data: I
         ))}{' '}
         → <code>base</code>
       </p>
-      <div className="table-wrap">
-        <table>
-          <caption className="sr-only">Site values: own or inherited</caption>
-          <thead>
-            <tr>
-              <th scope="col">Value</th>
-              <th scope="col">Inherited</th>
-              <th scope="col">This package</th>
-              <th scope="col">Resolves to</th>
+      <DataTable caption="Site values: own or inherited" columns={['Value', 'Inherited', 'This package', 'Resolves to']}>
+        {data.values.map((v) => {
+          const key = `${v.service}.${v.param}`;
+          // For a new package the chain is its parent's: everything there is inherited.
+          const inherited = isOwnChain ? v.inherited : { value: v.value, source: v.source };
+          const typed = own[key] ?? '';
+          return (
+            <tr key={key} data-param={key}>
+              <td>
+                <code>
+                  {v.service},{v.param}
+                </code>
+                <br />
+                <span className="muted">{v.help}</span>
+              </td>
+              <td>
+                {shown(inherited.value)} <span className="muted">from {inherited.source ?? '—'}</span>
+              </td>
+              <td>
+                <label>
+                  <span className="sr-only">
+                    Own value of {v.service},{v.param}
+                  </span>
+                  <input inputMode="numeric" placeholder="inherit" value={typed} onChange={(e) => onChange(key, e.target.value)} />
+                </label>
+                {errors[`service_defaults.${key}`] && <span className="field-error">{errors[`service_defaults.${key}`]!.join(', ')}</span>}
+              </td>
+              <td>
+                {typed.trim() !== '' ? (
+                  <>
+                    {typed} <StatusBadge status="own" />
+                  </>
+                ) : (
+                  <>
+                    {shown(inherited.value)} <StatusBadge status="inherited" />
+                  </>
+                )}
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {data.values.map((v) => {
-              const key = `${v.service}.${v.param}`;
-              // For a new package the chain is its parent's: everything there is inherited.
-              const inherited = isOwnChain ? v.inherited : { value: v.value, source: v.source };
-              const typed = own[key] ?? '';
-              return (
-                <tr key={key} data-param={key}>
-                  <td>
-                    <code>
-                      {v.service},{v.param}
-                    </code>
-                    <br />
-                    <span className="muted">{v.help}</span>
-                  </td>
-                  <td>
-                    {shown(inherited.value)} <span className="muted">from {inherited.source ?? '—'}</span>
-                  </td>
-                  <td>
-                    <label>
-                      <span className="sr-only">
-                        Own value of {v.service},{v.param}
-                      </span>
-                      <input inputMode="numeric" placeholder="inherit" value={typed} onChange={(e) => onChange(key, e.target.value)} />
-                    </label>
-                    {errors[`service_defaults.${key}`] && <span className="field-error">{errors[`service_defaults.${key}`]!.join(', ')}</span>}
-                  </td>
-                  <td>
-                    {typed.trim() !== '' ? (
-                      <>
-                        {typed} <StatusBadge status="own" />
-                      </>
-                    ) : (
-                      <>
-                        {shown(inherited.value)} <StatusBadge status="inherited" />
-                      </>
-                    )}
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      </div>
+          );
+        })}
+      </DataTable>
     </>
   );
 }

@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, must, type Reseller } from '../../api/client';
 import { ApiCredentials } from '../../shared/ApiCredentials';
-import { Confirm, CopyButton, Empty, ErrorState, Loading, StatusBadge } from '../../ui';
+import { Confirm, CopyButton, DataTable, Empty, ErrorState, FilterSelect, Loading, StatusBadge } from '../../ui';
 
 type Kind = 'approve' | 'suspend' | 'activate' | 'rotate' | 'login' | 'host';
 type Action = { kind: Kind; reseller: Reseller };
@@ -90,15 +90,7 @@ export function ResellersPage() {
     <section>
       <h1>Resellers</h1>
       <div className="toolbar">
-        <label>
-          Status{' '}
-          <select value={status} onChange={(e) => setStatus(e.target.value as Status)}>
-            <option value="">all</option>
-            <option value="pending">pending sign-ups</option>
-            <option value="active">active</option>
-            <option value="suspended">suspended</option>
-          </select>
-        </label>
+        <FilterSelect label="Status" anyLabel="all" value={status} onChange={setStatus} options={[{ value: 'pending', label: 'pending sign-ups' }, 'active', 'suspended']} />
       </div>
       {saved && (
         <p className="notice" role="status">
@@ -135,67 +127,52 @@ export function ResellersPage() {
       ) : list.data.length === 0 ? (
         <Empty>{status === 'pending' ? 'No sign-ups are waiting for approval.' : 'No resellers match.'}</Empty>
       ) : (
-        <div className="table-wrap">
-          <table>
-            <caption className="sr-only">Resellers</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Username</th>
-                <th scope="col">Email</th>
-                <th scope="col">Login host</th>
-                <th scope="col">Status</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.data.map((r) => (
-                <tr key={r.id} data-reseller={r.username}>
-                  <td>{r.name}</td>
-                  <td>
-                    <code>{r.username}</code>
-                  </td>
-                  <td>{r.email_address}</td>
-                  <td>{r.login_hostname ? <code>{r.login_hostname}</code> : <span className="muted">—</span>}</td>
-                  <td>
-                    <StatusBadge status={r.status} />
-                    {r.suspend_reason && <span className="muted"> {r.suspend_reason}</span>}
-                  </td>
-                  <td className="actions">
-                    {r.status === 'pending' && (
-                      <button type="button" className="primary" onClick={() => ask({ kind: 'approve', reseller: r })}>
-                        Approve
-                      </button>
-                    )}{' '}
-                    {r.status !== 'pending' && (
-                      <>
-                        <button type="button" onClick={() => ask({ kind: 'rotate', reseller: r })}>
-                          New key
-                        </button>{' '}
-                        <button type="button" onClick={() => ask({ kind: 'login', reseller: r })}>
-                          Set login
-                        </button>{' '}
-                      </>
-                    )}
-                    <button type="button" onClick={() => ask({ kind: 'host', reseller: r })}>
-                      Login host
+        <DataTable caption="Resellers" columns={['Name', 'Username', 'Email', 'Login host', 'Status', 'Actions']}>
+          {list.data.map((r) => (
+            <tr key={r.id} data-reseller={r.username}>
+              <td>{r.name}</td>
+              <td>
+                <code>{r.username}</code>
+              </td>
+              <td>{r.email_address}</td>
+              <td>{r.login_hostname ? <code>{r.login_hostname}</code> : <span className="muted">—</span>}</td>
+              <td>
+                <StatusBadge status={r.status} />
+                {r.suspend_reason && <span className="muted"> {r.suspend_reason}</span>}
+              </td>
+              <td className="actions">
+                {r.status === 'pending' && (
+                  <button type="button" className="primary" onClick={() => ask({ kind: 'approve', reseller: r })}>
+                    Approve
+                  </button>
+                )}{' '}
+                {r.status !== 'pending' && (
+                  <>
+                    <button type="button" onClick={() => ask({ kind: 'rotate', reseller: r })}>
+                      New key
                     </button>{' '}
-                    {r.status === 'active' && (
-                      <button type="button" className="danger" onClick={() => ask({ kind: 'suspend', reseller: r })}>
-                        Suspend
-                      </button>
-                    )}
-                    {r.status === 'suspended' && (
-                      <button type="button" onClick={() => ask({ kind: 'activate', reseller: r })}>
-                        Activate
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+                    <button type="button" onClick={() => ask({ kind: 'login', reseller: r })}>
+                      Set login
+                    </button>{' '}
+                  </>
+                )}
+                <button type="button" onClick={() => ask({ kind: 'host', reseller: r })}>
+                  Login host
+                </button>{' '}
+                {r.status === 'active' && (
+                  <button type="button" className="danger" onClick={() => ask({ kind: 'suspend', reseller: r })}>
+                    Suspend
+                  </button>
+                )}
+                {r.status === 'suspended' && (
+                  <button type="button" onClick={() => ask({ kind: 'activate', reseller: r })}>
+                    Activate
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
       <Confirm
         open={action !== null}

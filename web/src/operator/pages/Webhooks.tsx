@@ -1,9 +1,10 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, must } from '../../api/client';
-import { Confirm, CopyButton, DataTable, Pager, QueryState, StatusBadge, useCursors, When } from '../../ui';
+import { Confirm, CopyButton, DataTable, FilterSelect, Pager, QueryState, StatusBadge, useCursors, When } from '../../ui';
 
 const DELIVERY_PAGE = 25;
+const DELIVERY_STATES = ['pending', 'delivered', 'failed'] as const;
 import type { Webhook, WebhookEvent } from '../types';
 
 // The event types an endpoint can subscribe to; typed against the API so a renamed event fails the build.
@@ -141,7 +142,7 @@ export function WebhooksPage() {
 
 function Deliveries({ endpointId }: { endpointId: number }) {
   const queryClient = useQueryClient();
-  const [status, setStatus] = useState('');
+  const [status, setStatus] = useState<(typeof DELIVERY_STATES)[number] | ''>('');
   const [replayed, setReplayed] = useState<number | null>(null);
   const pages = useCursors();
   // The API pages and filters: an endpoint that has had thousands of deliveries costs the same to show.
@@ -150,7 +151,7 @@ function Deliveries({ endpointId }: { endpointId: number }) {
     queryFn: () =>
       must(
         api.GET('/admin/v1/webhooks/{id}/deliveries', {
-          params: { path: { id: String(endpointId) }, query: { limit: String(DELIVERY_PAGE), ...(status ? { status: status as 'pending' | 'delivered' | 'failed' } : {}), ...(pages.current !== undefined ? { before: String(pages.current) } : {}) } },
+          params: { path: { id: String(endpointId) }, query: { limit: String(DELIVERY_PAGE), ...(status ? { status } : {}), ...(pages.current !== undefined ? { before: String(pages.current) } : {}) } },
         }),
       ),
     refetchInterval: 10_000,
@@ -170,21 +171,15 @@ function Deliveries({ endpointId }: { endpointId: number }) {
     <section className="card deliveries" aria-labelledby="deliveries-title">
       <h2 id="deliveries-title">Deliveries of endpoint #{endpointId}</h2>
       <div className="toolbar">
-        <label>
-          Delivery status{' '}
-          <select
-            value={status}
-            onChange={(e) => {
-              setStatus(e.target.value);
-              pages.reset();
-            }}
-          >
-            <option value="">any</option>
-            <option value="pending">pending</option>
-            <option value="delivered">delivered</option>
-            <option value="failed">failed</option>
-          </select>
-        </label>
+        <FilterSelect
+          label="Delivery status"
+          value={status}
+          onChange={(v) => {
+            setStatus(v);
+            pages.reset();
+          }}
+          options={DELIVERY_STATES}
+        />
       </div>
       {replayed !== null && (
         <p role="status" className="notice">

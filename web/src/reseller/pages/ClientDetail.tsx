@@ -2,7 +2,7 @@ import { useMutation, useQueries, useQuery, useQueryClient } from '@tanstack/rea
 import { useState } from 'react';
 import { api } from '../../api/client';
 import { Link, navigate } from '../../router';
-import { Confirm, CopyButton, ErrorState, Loading, StatusBadge } from '../../ui';
+import { Confirm, CopyButton, DataTable, ErrorState, Loading, StatusBadge } from '../../ui';
 import { hsp, RESELLER, type DomainStatus } from '../hsp';
 
 const POLL_MS = 3_000;
@@ -110,30 +110,18 @@ export function ClientDetailPage({ id }: { id: number }) {
             <h3 id={`domain-${i}`}>
               <code>{d.name}</code> {s?.data ? <StatusBadge status={s.data.status} /> : s?.isError ? <span className="muted">status unavailable</span> : <span className="muted">checking…</span>}
             </h3>
-            <div className="table-wrap">
-              <table>
-                <caption className="sr-only">MX records for {d.name}</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Type</th>
-                    <th scope="col">Priority</th>
-                    <th scope="col">Mail server (value)</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {d.mx_records.map((mx) => (
-                    <tr key={mx.hostname}>
-                      <td>MX</td>
-                      <td>{mx.priority}</td>
-                      <td>
-                        <code>{mx.hostname}</code>
-                        <CopyButton value={mx.hostname} />
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable caption={`MX records for ${d.name}`} columns={['Type', 'Priority', 'Mail server (value)']}>
+              {d.mx_records.map((mx) => (
+                <tr key={mx.hostname}>
+                  <td>MX</td>
+                  <td>{mx.priority}</td>
+                  <td>
+                    <code>{mx.hostname}</code>
+                    <CopyButton value={mx.hostname} />
+                  </td>
+                </tr>
+              ))}
+            </DataTable>
             <p className="muted">
               Delivers to: {d.mail_servers.length ? d.mail_servers.map((m) => <code key={m}>{m}</code>) : 'the package default'}
             </p>
