@@ -136,20 +136,19 @@ export async function listAcceptedRequests(db: Executor, masterSubscriptionId: n
   return db.selectFrom('family_requests').select(reqColumns).where('master_subscription_id', '=', masterSubscriptionId).where('status', '=', 'accepted').orderBy('id').execute();
 }
 
-export async function findRequestView(db: Executor, code: string) {
-  return db
+/** Codes as REMP's family/list shows them: the request with its child type's code. */
+const requestViews = (db: Executor) =>
+  db
     .selectFrom('family_requests as r')
     .innerJoin('subscription_types as t', 't.id', 'r.subscription_type_id')
-    .select(['r.code', 'r.master_user_id', 'r.status', 't.code as subscription_type_code', 'r.slave_user_id', 'r.created_at', 'r.updated_at', 'r.opened_at', 'r.accepted_at', 'r.canceled_at', 'r.expires_at'])
-    .where('r.code', '=', code)
-    .executeTakeFirst();
+    .select(['r.code', 'r.master_user_id', 'r.status', 't.code as subscription_type_code', 'r.slave_user_id', 'r.created_at', 'r.updated_at', 'r.opened_at', 'r.accepted_at', 'r.canceled_at', 'r.expires_at']);
+
+export async function findRequestView(db: Executor, code: string) {
+  return requestViews(db).where('r.code', '=', code).executeTakeFirst();
 }
 
 export async function listRequestsOfMaster(db: Executor, masterUserId: number) {
-  return db
-    .selectFrom('family_requests as r')
-    .innerJoin('subscription_types as t', 't.id', 'r.subscription_type_id')
-    .select(['r.code', 'r.master_user_id', 'r.status', 't.code as subscription_type_code', 'r.slave_user_id', 'r.created_at', 'r.updated_at', 'r.opened_at', 'r.accepted_at', 'r.canceled_at', 'r.expires_at'])
+  return requestViews(db)
     .where('r.master_user_id', '=', masterUserId)
     .orderBy('r.updated_at', 'desc')
     .orderBy('r.created_at', 'desc')
