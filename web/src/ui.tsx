@@ -1,5 +1,5 @@
 import type { UseQueryResult } from '@tanstack/react-query';
-import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
+import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
 
 export function ErrorState({ error, retry }: { error: unknown; retry?: () => void }) {
   return (
@@ -169,5 +169,24 @@ export function FilterSelect<V extends string>(props: { label: string; value: V 
         })}
       </select>
     </label>
+  );
+}
+
+/** A search form: the text is sent (trimmed) on submit, not on every key. `children` come before the box. */
+export function SearchBox(props: { label: string; placeholder: string; name?: string; button?: string; onSearch: (text: string) => void; children?: ReactNode }) {
+  const [text, setText] = useState('');
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    props.onSearch(text.trim());
+  };
+  return (
+    <form className="toolbar" role="search" onSubmit={submit}>
+      {props.children}
+      <label>
+        {props.label}{' '}
+        <input type="search" name={props.name} placeholder={props.placeholder} value={text} onChange={(e) => setText(e.target.value)} />
+      </label>
+      <button type="submit">{props.button ?? 'Search'}</button>
+    </form>
   );
 }

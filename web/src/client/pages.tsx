@@ -2,7 +2,7 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tansta
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { api, must } from '../api/client';
 import { Link } from '../router';
-import { Confirm, CopyButton, DataTable, Empty, ErrorState, Loading, Pager, QueryState, StatusBadge } from '../ui';
+import { Confirm, CopyButton, DataTable, Empty, ErrorState, Loading, Pager, QueryState, SearchBox, StatusBadge } from '../ui';
 import type { ClientSession, Domain, FamilyCode } from './types';
 
 const PAGE_SIZE = 25;
@@ -18,24 +18,6 @@ function useOffsets() {
     back: () => setOffsets((o) => (o.length > 1 ? o.slice(0, -1) : o)),
     next: (n: number | null) => n !== null && setOffsets((o) => [...o, n]),
   };
-}
-
-function SearchBox({ label, placeholder, onSearch, children }: { label: string; placeholder: string; onSearch: (q: string) => void; children?: ReactNode }) {
-  const [text, setText] = useState('');
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    onSearch(text.trim());
-  };
-  return (
-    <form className="toolbar" role="search" onSubmit={submit}>
-      {children}
-      <label>
-        {label}
-        <input type="search" placeholder={placeholder} value={text} onChange={(e) => setText(e.target.value)} />
-      </label>
-      <button type="submit">Search</button>
-    </form>
-  );
 }
 
 function useDomains(search: string, offset: number) {

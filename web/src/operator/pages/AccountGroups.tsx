@@ -1,8 +1,8 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { api, must } from '../../api/client';
 import { Link } from '../../router';
-import { Confirm, DataTable, Empty, ErrorState, Loading, Pager, QueryState, StatusBadge, useCursors } from '../../ui';
+import { Confirm, DataTable, Empty, ErrorState, Loading, Pager, QueryState, SearchBox, StatusBadge, useCursors } from '../../ui';
 import type { GroupAction, GroupChange, SiteSummary } from '../types';
 
 const PAGE_SIZE = 25;
@@ -18,7 +18,6 @@ const VERB: Record<GroupAction, { label: string; done: string }> = {
  * operator reads that list, confirms, and only then does the change run.
  */
 export function AccountGroupsPage() {
-  const [text, setText] = useState('');
   const [q, setQ] = useState('');
   const pages = useCursors<string>();
   const [selected, setSelected] = useState<string | null>(null);
@@ -30,23 +29,20 @@ export function AccountGroupsPage() {
     queryFn: () => must(api.GET('/admin/v1/account-groups', { params: { query: { limit: String(PAGE_SIZE), ...(q ? { q } : {}), ...(after !== undefined ? { after } : {}) } } })),
   });
 
-  const search = (e: FormEvent) => {
-    e.preventDefault();
-    setQ(text.trim());
-    pages.reset();
-  };
 
   return (
     <section>
       <h1>Account groups</h1>
       <p className="muted">A master site carries a billing invoice; its subordinates carry it as their parent invoice. Suspend, activate or delete a whole group at once.</p>
-      <form className="toolbar" role="search" onSubmit={search}>
-        <label>
-          Search{' '}
-          <input type="search" name="q" placeholder="invoice or master domain" value={text} onChange={(e) => setText(e.target.value)} />
-        </label>
-        <button type="submit">Search</button>
-      </form>
+      <SearchBox
+        label="Search"
+        name="q"
+        placeholder="invoice or master domain"
+        onSearch={(text) => {
+          setQ(text);
+          pages.reset();
+        }}
+      />
       <QueryState
         query={list}
         isEmpty={(data) => data.groups.length === 0}

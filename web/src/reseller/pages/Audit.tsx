@@ -1,7 +1,7 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { api } from '../../api/client';
-import { DataTable, Pager, QueryState, useCursors, When } from '../../ui';
+import { DataTable, Pager, QueryState, SearchBox, useCursors, When } from '../../ui';
 import { hsp, type AuditEvent } from '../hsp';
 
 const PAGE_SIZE = 50;
@@ -21,7 +21,6 @@ function changesText(e: AuditEvent): string {
 
 /** The reseller's own audit trail, newest first, paged with the API's `before` cursor. */
 export function AuditPage() {
-  const [text, setText] = useState('');
   const [action, setAction] = useState('');
   const pages = useCursors();
   const before = pages.current;
@@ -30,22 +29,15 @@ export function AuditPage() {
     placeholderData: keepPreviousData,
     queryFn: () => hsp(api.GET('/v1/audit', { params: { query: { limit: String(PAGE_SIZE), ...(action ? { action } : {}), ...(before !== undefined ? { before: String(before) } : {}) } } })),
   });
-  const filter = (e: FormEvent) => {
-    e.preventDefault();
-    setAction(text.trim());
+  const filter = (text: string) => {
+    setAction(text);
     pages.reset();
   };
 
   return (
     <section>
       <h1>Audit log</h1>
-      <form className="toolbar" role="search" onSubmit={filter}>
-        <label>
-          Action{' '}
-          <input type="search" name="action" placeholder="e.g. client.created" value={text} onChange={(e) => setText(e.target.value)} />
-        </label>
-        <button type="submit">Filter</button>
-      </form>
+      <SearchBox label="Action" name="action" placeholder="e.g. client.created" button="Filter" onSearch={filter} />
       <QueryState query={page} isEmpty={(data) => data.events.length === 0} empty={action ? 'No events of this action.' : 'Nothing has happened yet.'}>
         {(data) => (
           <>

@@ -1,9 +1,9 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { api } from '../../api/client';
 import { Link } from '../../router';
 import { DomainBadges } from '../../shared/DomainBadges';
-import { DataTable, Pager, QueryState, StatusBadge, useCursors } from '../../ui';
+import { DataTable, Pager, QueryState, SearchBox, StatusBadge, useCursors } from '../../ui';
 import { hsp, RESELLER, type ClientRow } from '../hsp';
 
 const PAGE_SIZE = 25;
@@ -16,7 +16,6 @@ export const anyPending = (clients: readonly ClientRow[]) => clients.some((c) =>
  * same with 10 or 10,000 clients.
  */
 export function ClientsPage() {
-  const [text, setText] = useState('');
   const [q, setQ] = useState('');
   const pages = useCursors();
   const after = pages.current;
@@ -30,11 +29,6 @@ export function ClientsPage() {
     refetchInterval: (query) => (query.state.data && anyPending(query.state.data.clients) ? POLL_MS : false),
   });
 
-  const search = (e: FormEvent) => {
-    e.preventDefault();
-    setQ(text.trim());
-    pages.reset();
-  };
 
   return (
     <section>
@@ -44,13 +38,15 @@ export function ClientsPage() {
           New client
         </Link>
       </div>
-      <form className="toolbar" role="search" onSubmit={search}>
-        <label>
-          Search{' '}
-          <input type="search" name="q" placeholder="name, email or domain" value={text} onChange={(e) => setText(e.target.value)} />
-        </label>
-        <button type="submit">Search</button>
-      </form>
+      <SearchBox
+        label="Search"
+        name="q"
+        placeholder="name, email or domain"
+        onSearch={(text) => {
+          setQ(text);
+          pages.reset();
+        }}
+      />
       <QueryState query={page} isEmpty={(data) => data.clients.length === 0} empty={q ? 'No clients match this search.' : 'You have no clients yet. Create the first one with “New client”.'}>
         {(data) => (
           <>
