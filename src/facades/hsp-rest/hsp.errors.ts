@@ -1,4 +1,6 @@
 import type { FastifyReply } from 'fastify';
+import { readCookie } from '../../http/cookies.js';
+import { RESELLER_COOKIE } from './reseller-session.routes.js';
 import type { AppError, ErrorCode } from '../../errors/app-error.js';
 
 /** The one table from core error codes to this door's HTTP statuses. */
@@ -21,7 +23,7 @@ const statusOf: Record<ErrorCode, number> = {
  */
 function fromConsole(reply: FastifyReply): boolean {
   const req = reply.request;
-  return req.routeOptions.url === '/v1/session' || req.headers['x-requested-with'] !== undefined || /(?:^|;\s*)hp_reseller=/.test(req.headers.cookie ?? '');
+  return req.routeOptions.url === '/v1/session' || req.headers['x-requested-with'] !== undefined || readCookie(req, RESELLER_COOKIE) !== undefined;
 }
 
 /** HSP errors always read `{"errors": {"<field>": [...], "base": [...]}}`. */
