@@ -12,7 +12,8 @@ import { setClientOwner, setClientOwnerInput } from '../../core/subscriptions/se
 import { pathId } from '../../http/query.js';
 import * as s from './admin.schemas.js';
 
-const security = [{ operatorBearer: [] }];
+// An operator user's console session is an operator too (changes need its CSRF token, as on every admin route).
+const security: Record<string, string[]>[] = [{ operatorBearer: [] }, { operatorSession: [] }];
 const errors = { 401: s.adminError, 404: s.adminError, 409: s.adminError, 422: s.adminError };
 const tags = ['Operator admin API: subscriptions'];
 
