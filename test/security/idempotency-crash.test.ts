@@ -40,7 +40,8 @@ async function startServe(): Promise<{ proc: Proc; url: string }> {
     HOSTPLANE_WORKER: 'off',
     ...(testDb ? { DATABASE_URL: testDb.databaseUrl! } : {}),
   });
-  await proc.waitForOutput('API reference:', 60_000);
+  // An embedded database is created and migrated on the first start: slow on a busy machine.
+  await proc.waitForOutput('API reference:', 240_000);
   return { proc, url: `http://127.0.0.1:${port}` };
 }
 
