@@ -38,7 +38,8 @@ export function preparedStatementPool(pool: pg.Pool): PostgresPool {
         }
         return client.query({ name, text: textOrConfig, values: values ?? [] });
       }) as unknown as PostgresPoolClient['query'],
-      release: () => client.release(),
+      // Kysely asks to destroy a connection whose ROLLBACK failed: it must not go back to the pool mid-transaction.
+      release: (destroy?: boolean) => client.release(destroy),
     };
   };
   return {

@@ -53,7 +53,9 @@ Idempotency-Key (both APIs, every authenticated POST, PUT, PATCH and DELETE; GET
 (1-255 printable ASCII characters, e.g. a UUID) to make a retry safe. The first response (unless 5xx or 429) is kept
 for 24 hours per credential, method and route; repeating the request with the same key and the same body replays it
 byte for byte with Idempotency-Replayed: true. The same key with a different body or path is a 422; a repeat while
-the first request still runs is a 409. A malformed key is a 422.`;
+the first request still runs waits for it, then replays its answer (or runs, if the first failed). The change and the
+kept answer are saved together, so after a crash a key has either its answer or no effect; when they cannot be saved
+the answer is a 503 and the retry runs. A malformed key is a 422.`;
 
 export interface HttpServerOptions {
   logger: Logger;

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ctxFor } from '../../src/core/context.js';
-import { beginIdempotentRequest, releaseIdempotentRequest } from '../../src/core/idempotency/idempotency.service.js';
+import { beginIdempotentRequest, finishIdempotentRequest, releaseIdempotentRequest } from '../../src/core/idempotency/idempotency.service.js';
 import { cleanUpExpired } from '../../src/core/maintenance/maintenance.service.js';
 import { createReseller, createTestApp, seedDemoCatalog, type ResellerFixture, type TestApp } from '../support/test-app.js';
 
@@ -107,49 +107,66 @@ describe('Idempotency-Key on POST /v1/clients', () => {
     expect(await clientsOf(who)).toHaveLength(1);
   });
 
-  it('answers 409 in the HSP error shape while the first request with the key is still running', async () => {
+  it('a repeat while the first request with the key is still open waits for it: replays its answer, or runs if it rolled back', async () => {
     const who = await freshReseller();
     const key = uniqueKey();
     const body = clientBody();
-    // Hold the key as a request that is still running would.
     const ctx = ctxFor(t.app.deps, { kind: 'reseller', resellerId: who.id });
-    const held = await beginIdempotentRequest(ctx, { key, method: 'POST', route: '/v1/clients', path: '/v1/clients', params: {}, query: {}, body });
-    expect(held.kind).toBe('run');
-
-    const busy = await call('POST', '/v1/clients', who, body, key);
-    expect(busy.statusCode).toBe(409);
-    expect(busy.json()).toEqual({ errors: { base: ['a request with this Idempotency-Key is still in progress'] } });
-    // A different body is still refused as a different request, not queued behind the first.
-    expect((await call('POST', '/v1/clients', who, clientBody(), key)).statusCode).toBe(422);
+    const request = { key, method: 'POST', route: '/v1/clients', path: '/v1/clients', params: {}, query: {}, body };
+    // Hold the key in an open transaction, as a request that is still running does.
+    const held = await beginIdempotentRequest(ctx, request);
+    if (held.kind !== 'run') throw new Error('the key was not free');
+    const repeat = call('POST', '/v1/clients', who, body, key);
+    let settled = false;
+    void repeat.finally(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(settled).toBe(false);
+    const answer = JSON.stringify({ held: true });
+    await finishIdempotentRequest(held.run, 201, { contentType: 'application/json; charset=utf-8', body: answer });
+    const replayed = await repeat;
+    expect(replayed.statusCode).toBe(201);
+    expect(replayed.body).toBe(answer);
+    expect(replayed.headers['idempotency-replayed']).toBe('true');
     expect(await clientsOf(who)).toHaveLength(0);
 
-    if (held.kind === 'run') await releaseIdempotentRequest(ctx, held.claim);
-    const runs = await call('POST', '/v1/clients', who, body, key);
-    expect(runs.statusCode).toBe(201);
-    expect(runs.headers['idempotency-replayed']).toBeUndefined();
+    // Rolled back instead, the waiting repeat takes the key and runs.
+    const other = uniqueKey();
+    const second = await beginIdempotentRequest(ctx, { ...request, key: other });
+    if (second.kind !== 'run') throw new Error('the key was not free');
+    const waiting = call('POST', '/v1/clients', who, body, other);
+    await new Promise((r) => setTimeout(r, 300));
+    await releaseIdempotentRequest(second.run);
+    const ran = await waiting;
+    expect(ran.statusCode, ran.body).toBe(201);
+    expect(ran.headers['idempotency-replayed']).toBeUndefined();
     expect(await clientsOf(who)).toHaveLength(1);
   });
 
-  it('frees a key whose request died mid-flight (never finished nor released) once it is five minutes old', async () => {
+  it('never runs again a key a request died holding before the upgrade: 409 in the HSP error shape until it expires', async () => {
     const who = await freshReseller();
     const key = uniqueKey();
     const body = clientBody();
     const start = Date.now();
     t.setNow(new Date(start));
     try {
-      // Taken like a request whose process was killed before it could answer.
+      // Committed while still in progress, as the claim of a request killed before this design was.
       const ctx = ctxFor(t.app.deps, { kind: 'reseller', resellerId: who.id });
-      expect((await beginIdempotentRequest(ctx, { key, method: 'POST', route: '/v1/clients', path: '/v1/clients', params: {}, query: {}, body })).kind).toBe('run');
-      t.setNow(new Date(start + 4 * 60_000));
-      expect((await call('POST', '/v1/clients', who, body, key)).statusCode).toBe(409);
-      t.setNow(new Date(start + 5 * 60_000 + 1000));
-      const retried = await call('POST', '/v1/clients', who, body, key);
-      expect(retried.statusCode).toBe(201);
-      expect(await clientsOf(who)).toHaveLength(1);
-      // From then on the key replays the retry's answer as usual.
-      const again = await call('POST', '/v1/clients', who, body, key);
-      expect(again.statusCode).toBe(201);
-      expect(again.headers['idempotency-replayed']).toBe('true');
+      const held = await beginIdempotentRequest(ctx, { key, method: 'POST', route: '/v1/clients', path: '/v1/clients', params: {}, query: {}, body });
+      if (held.kind !== 'run') throw new Error('the key was not free');
+      await held.run.trx.commit().execute();
+      for (const later of [0, 6 * 60_000, 23 * 3600_000]) {
+        t.setNow(new Date(start + later));
+        const busy = await call('POST', '/v1/clients', who, body, key);
+        expect(busy.statusCode).toBe(409);
+        expect(busy.json()).toEqual({ errors: { base: ['a request with this Idempotency-Key is still in progress'] } });
+      }
+      // A different body is still refused as a different request.
+      expect((await call('POST', '/v1/clients', who, clientBody(), key)).statusCode).toBe(422);
+      expect(await clientsOf(who)).toHaveLength(0);
+      // Like any key, it is forgotten after 24 hours.
+      t.setNow(new Date(start + 24 * 3600_000 + 1000));
+      const fresh = await call('POST', '/v1/clients', who, body, key);
+      expect(fresh.statusCode, fresh.body).toBe(201);
       expect(await clientsOf(who)).toHaveLength(1);
     } finally {
       t.setNow(new Date());

@@ -12,13 +12,12 @@ export interface IdempotencyClaimRow {
 }
 
 /**
- * Takes the key for a new request: inserts it as in progress, or overwrites a row that has expired
- * or was abandoned mid-request.
- * One statement, so of two concurrent requests with one key exactly one gets `true`.
+ * Takes the key for a new request, inside the transaction that will run it: inserts it as in
+ * progress, or takes over a row that has expired. On PostgreSQL a concurrent request with the same
+ * key waits here on the uncommitted row until the first one commits (then it finds the answer) or
+ * rolls back (then it takes the key). A row still in progress from before this design (a request
+ * whose process died) is never taken over: its change may have committed.
  */
-/** No request runs this long (the HTTP server and the database time out first). */
-export const ABANDONED_AFTER_MS = 5 * 60 * 1000;
-
 export async function claimKey(db: Executor, row: IdempotencyClaimRow, now: Date): Promise<boolean> {
   const claimed = await db
     .insertInto('idempotency_keys')
@@ -37,13 +36,7 @@ export async function claimKey(db: Executor, row: IdempotencyClaimRow, now: Date
           created_at: sql`excluded.created_at`,
           expires_at: sql`excluded.expires_at`,
         })
-        .where((eb) =>
-          eb.or([
-            eb('idempotency_keys.expires_at', '<=', now),
-            // A request still "in progress" this long after it began died with its process: free its key.
-            eb.and([eb('idempotency_keys.state', '=', 'in_progress'), eb('idempotency_keys.created_at', '<=', new Date(now.getTime() - ABANDONED_AFTER_MS))]),
-          ]),
-        ),
+        .where('idempotency_keys.expires_at', '<=', now),
     )
     .returning('scope')
     .executeTakeFirst();
@@ -60,15 +53,18 @@ export async function findLiveKey(db: Executor, scope: string, keyDigest: string
     .executeTakeFirst();
 }
 
-export async function storeResponse(db: Executor, scope: string, keyDigest: string, requestHash: string, response: { status: number; contentType: string | null; body: string }): Promise<void> {
-  await db
+/** Marks the key done with its answer; false when this transaction does not hold the key in progress. */
+export async function storeResponse(db: Executor, scope: string, keyDigest: string, requestHash: string, response: { status: number; contentType: string | null; body: string }): Promise<boolean> {
+  const stored = await db
     .updateTable('idempotency_keys')
     .set({ state: 'done', response_status: response.status, response_content_type: response.contentType, response_body: response.body })
     .where('scope', '=', scope)
     .where('key_digest', '=', keyDigest)
     .where('request_hash', '=', requestHash)
     .where('state', '=', 'in_progress')
-    .execute();
+    .returning('scope')
+    .executeTakeFirst();
+  return stored !== undefined;
 }
 
 export async function releaseKey(db: Executor, scope: string, keyDigest: string, requestHash: string): Promise<void> {

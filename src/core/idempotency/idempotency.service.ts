@@ -1,4 +1,6 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { sql, type ControlledTransaction } from 'kysely';
+import type { Database, Db } from '../../db/database.js';
 import { AppError } from '../../errors/app-error.js';
 import type { Actor, Ctx } from '../context.js';
 import { hmacHex, sha256Hex } from '../shared/secrets.js';
@@ -28,12 +30,25 @@ export interface IdempotentRequest {
   body: unknown;
 }
 
-/** The key taken by this request; finish or release it once the response is known. */
+/** The key taken by this request. */
 export interface IdempotencyClaim {
   readonly scope: string;
   readonly keyDigest: string;
   readonly requestHash: string;
   readonly cipherKey: Buffer;
+}
+
+/**
+ * A request that holds its key. The key row is written in a transaction that stays open while the
+ * request runs: the use case runs in `ctx` (on that transaction, which `inTransaction` reuses), so its
+ * change and the stored answer commit together or not at all. End it with finishIdempotentRequest or
+ * releaseIdempotentRequest; until then it holds a database connection (on PGlite, the only one).
+ */
+export interface IdempotentRun {
+  readonly ctx: Ctx;
+  readonly claim: IdempotencyClaim;
+  readonly trx: ControlledTransaction<Database>;
+  ended: boolean;
 }
 
 export interface StoredResponse {
@@ -42,7 +57,7 @@ export interface StoredResponse {
   body: string;
 }
 
-export type IdempotencyOutcome = { kind: 'run'; claim: IdempotencyClaim } | { kind: 'replay'; response: StoredResponse };
+export type IdempotencyOutcome = { kind: 'run'; run: IdempotentRun } | { kind: 'replay'; response: StoredResponse };
 
 function credentialOf(actor: Actor): string {
   if (actor.kind === 'reseller') return `reseller:${actor.resellerId}`;
@@ -108,33 +123,49 @@ function open(cipherKey: Buffer, sealed: string): string {
   return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
 }
 
+/** Where a failed request's writes are undone to, keeping the key row it claimed. */
+const CLAIMED = 'idempotency_claimed';
+
 /**
- * The first request with a key runs (`run`); a repeat of it gets the first response back (`replay`).
- * Throws validation_failed for a malformed key or a key reused for a different request, and
- * conflict (409) while the first request is still running.
+ * The first request with a key runs (`run`, in a transaction of its own that holds the key); a repeat
+ * of it gets the first response back (`replay`). Throws validation_failed for a malformed key or a key
+ * reused for a different request, and conflict (409) for a key a request died holding before keys
+ * were kept in the request's transaction. `ctx.db` must be the root handle, not a transaction.
  */
 export async function beginIdempotentRequest(ctx: Ctx, request: IdempotentRequest): Promise<IdempotencyOutcome> {
   if (!KEY_FORMAT.test(request.key)) throw new AppError('validation_failed', IDEMPOTENCY_MESSAGES.badKey);
+  if (ctx.db.isTransaction) throw new Error('an idempotent request opens its own transaction');
   const method = request.method.toUpperCase();
   const scope = `${ctx.credential ?? credentialOf(ctx.actor)} ${method} ${request.route}`;
   const keyDigest = hmacHex(ctx.settings.secret, `idempotency-key\0${request.key}`);
   const requestHash = sha256Hex(canonicalJson({ method, route: request.route, params: request.params ?? null, query: request.query ?? null, body: request.body ?? null }));
   const claim: IdempotencyClaim = { scope, keyDigest, requestHash, cipherKey: cipherKeyFor(ctx.settings.secret, scope, request.key) };
 
-  // A row released between our insert and our read (its first request failed) is free again: retry.
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const now = ctx.clock();
-    const row = { scope, key_digest: keyDigest, method, path: request.path.slice(0, 2000), request_hash: requestHash, created_at: now, expires_at: new Date(now.getTime() + IDEMPOTENCY_TTL_MS) };
-    if (await repo.claimKey(ctx.db, row, now)) return { kind: 'run', claim };
-    const existing = await repo.findLiveKey(ctx.db, scope, keyDigest, now);
-    if (!existing) continue;
-    if (existing.request_hash !== requestHash) throw new AppError('validation_failed', IDEMPOTENCY_MESSAGES.mismatch);
-    if (existing.state === 'in_progress' || existing.response_status === null || existing.response_body === null) {
-      throw new AppError('conflict', IDEMPOTENCY_MESSAGES.inProgress, { status: 409 });
+  const trx = await (ctx.db as Db).startTransaction().execute();
+  try {
+    // A row deleted between our insert and our read (expired, cleaned up) is free again: retry.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const now = ctx.clock();
+      const row = { scope, key_digest: keyDigest, method, path: request.path.slice(0, 2000), request_hash: requestHash, created_at: now, expires_at: new Date(now.getTime() + IDEMPOTENCY_TTL_MS) };
+      if (await repo.claimKey(trx, row, now)) {
+        await sql`savepoint ${sql.raw(CLAIMED)}`.execute(trx);
+        return { kind: 'run', run: { ctx: { ...ctx, db: trx }, claim, trx, ended: false } };
+      }
+      const existing = await repo.findLiveKey(trx, scope, keyDigest, now);
+      if (!existing) continue;
+      if (existing.request_hash !== requestHash) throw new AppError('validation_failed', IDEMPOTENCY_MESSAGES.mismatch);
+      if (existing.state === 'in_progress' || existing.response_status === null || existing.response_body === null) {
+        throw new AppError('conflict', IDEMPOTENCY_MESSAGES.inProgress, { status: 409 });
+      }
+      const response = { status: existing.response_status, contentType: existing.response_content_type, body: open(claim.cipherKey, existing.response_body) };
+      await trx.rollback().execute();
+      return { kind: 'replay', response };
     }
-    return { kind: 'replay', response: { status: existing.response_status, contentType: existing.response_content_type, body: open(claim.cipherKey, existing.response_body) } };
+    throw new AppError('conflict', IDEMPOTENCY_MESSAGES.inProgress, { status: 409 });
+  } catch (e) {
+    if (!trx.isCommitted && !trx.isRolledBack) await trx.rollback().execute().catch(() => {});
+    throw e;
   }
-  throw new AppError('conflict', IDEMPOTENCY_MESSAGES.inProgress, { status: 409 });
 }
 
 /** Server failures and rate limits are not an answer to the request: the key is freed for a retry. */
@@ -142,13 +173,40 @@ export function isFinalStatus(status: number): boolean {
   return status < 500 && status !== 429;
 }
 
-/** Keeps the response for replay, or frees the key when the response is not final. */
-export async function finishIdempotentRequest(ctx: Ctx, claim: IdempotencyClaim, response: StoredResponse): Promise<void> {
-  if (!isFinalStatus(response.status)) return releaseIdempotentRequest(ctx, claim);
-  await repo.storeResponse(ctx.db, claim.scope, claim.keyDigest, claim.requestHash, { ...response, body: seal(claim.cipherKey, response.body) });
+/**
+ * Ends the request's transaction once its response is known, before the response leaves:
+ * - a success (below 400) commits the change together with its stored answer; throws if the commit
+ *   fails (the caller must then not report success: the change may not be there);
+ * - a final client error (4xx but 429) undoes whatever the use case wrote and commits only its stored
+ *   answer, so a retry gets the same error without running again;
+ * - anything else (5xx, 429) rolls back everything, the key included: a retry runs.
+ * `answer` is null when the response cannot be kept (a stream): a success then commits its change
+ * without the key, which a retry would run again.
+ */
+export async function finishIdempotentRequest(run: IdempotentRun, status: number, answer: { contentType: string | null; body: string } | null): Promise<void> {
+  if (run.ended) return;
+  if (!isFinalStatus(status)) return releaseIdempotentRequest(run);
+  const { trx, claim } = run;
+  run.ended = true;
+  try {
+    if (status >= 400) await sql`rollback to savepoint ${sql.raw(CLAIMED)}`.execute(trx);
+    if (answer) {
+      const sealed = { status, contentType: answer.contentType, body: seal(claim.cipherKey, answer.body) };
+      if (!(await repo.storeResponse(trx, claim.scope, claim.keyDigest, claim.requestHash, sealed))) throw new Error('the idempotency key row of this transaction is gone');
+    } else {
+      await repo.releaseKey(trx, claim.scope, claim.keyDigest, claim.requestHash);
+    }
+    await trx.commit().execute();
+  } catch (e) {
+    // A failed COMMIT leaves Kysely's transaction open on its connection: end it to free the connection.
+    if (!trx.isCommitted && !trx.isRolledBack) await trx.rollback().execute().catch(() => {});
+    throw e;
+  }
 }
 
-/** Frees a key whose request ended without a response worth keeping. */
-export async function releaseIdempotentRequest(ctx: Ctx, claim: IdempotencyClaim): Promise<void> {
-  await repo.releaseKey(ctx.db, claim.scope, claim.keyDigest, claim.requestHash);
+/** Rolls the request back, its key included: the key is free for a retry. Safe to call twice. */
+export async function releaseIdempotentRequest(run: IdempotentRun): Promise<void> {
+  if (run.ended) return;
+  run.ended = true;
+  if (!run.trx.isCommitted && !run.trx.isRolledBack) await run.trx.rollback().execute();
 }

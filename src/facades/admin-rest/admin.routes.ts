@@ -165,7 +165,7 @@ export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Pro
     }
     req.operatorCtx = { ...ctxFor(deps, { kind: 'operator', keyId: null, userId: session.userId }, req.log, req), credential: `operator-user:${session.userId}` };
   });
-  registerIdempotency(app, (req) => req.operatorCtx);
+  registerIdempotency(app, { get: (req) => req.operatorCtx, set: (req, ctx) => (req.operatorCtx = ctx) });
 
   const tags = ['Operator admin API'];
   const resellerOut = { 200: s.adminReseller, ...errors };

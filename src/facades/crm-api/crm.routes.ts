@@ -121,7 +121,7 @@ export async function crmApiRoutes(app: FastifyInstance, deps: CoreDeps): Promis
       req.crmCtx = ctxFor(deps, { kind: 'public', ip: req.ip }, req.log, req);
     }
   });
-  registerIdempotency(app, (req) => (req.crmApiToken ? req.crmCtx : undefined));
+  registerIdempotency(app, { get: (req) => (req.crmApiToken ? req.crmCtx : undefined), set: (req, ctx) => (req.crmCtx = ctx) });
 
   // The schemas only document the door (OpenAPI); the use cases validate, with REMP's messages.
   const tags = ['REMP CRM'];

@@ -98,7 +98,7 @@ export async function hspRestRoutes(app: FastifyInstance, deps: CoreDeps): Promi
     req.resellerSessionToken = session.token;
   });
   // Public routes (sign-up) have no credential to scope a key to, so they ignore Idempotency-Key.
-  registerIdempotency(app, (req) => req.hspCtx);
+  registerIdempotency(app, { get: (req) => req.hspCtx, set: (req, ctx) => (req.hspCtx = ctx) });
 
   const mx = deps.settings;
   const tags = ['HSP reseller API v1'];
