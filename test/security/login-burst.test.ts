@@ -170,7 +170,8 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-describe.each(doors)('$name', (door) => {
+// Hundreds of memory-hard hashes on a shared machine: generous bounds, no timing asserted.
+describe.each(doors)('$name', { timeout: 180_000 }, (door) => {
   it(`a burst of ${BURST} wrong passwords and the right one checks at most ${ACCOUNT_LIMIT}; then even the right one waits until the window ends`, async () => {
     const a = await door.account();
     const ip = freshIp();
@@ -218,7 +219,7 @@ describe.each(doors)('$name', (door) => {
   });
 });
 
-describe('one account, one budget across doors', () => {
+describe('one account, one budget across doors', { timeout: 180_000 }, () => {
   it('wrong passwords at the CRM door lock the same end user out of the client area', async () => {
     const password = 'shared owner password';
     const email = await endUser(password);
