@@ -13,7 +13,8 @@ import * as repo from './account.repository.js';
 
 /**
  * The account for a good login and password, undefined otherwise. An unknown login costs the same
- * memory-hard hash as a known one, so timing does not tell which logins exist.
+ * memory-hard hash as a known one, so timing does not tell which logins exist. It counts nothing:
+ * every sign-in reserves its try with `reserveLoginAttempt` before calling it.
  */
 export async function checkAccountPassword(ctx: Ctx, login: unknown, password: unknown): Promise<repo.AccountUser | undefined> {
   if (typeof login !== 'string' || typeof password !== 'string' || login.length > 254 || password.length > 1024) return undefined;
