@@ -1,7 +1,7 @@
 import { AppError } from '../../errors/app-error.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
-import { failedLoginWait, recordFailedLogin } from '../rate-limits/rate-limit.service.js';
+import { loginBuckets, reserveLoginAttempt } from '../rate-limits/rate-limit.service.js';
 import { verifyPasswordOrDummy } from '../shared/passwords.js';
 import { sha256Hex } from '../shared/secrets.js';
 import { findSession, revokeSession } from '../sso/sso.repository.js';
@@ -13,7 +13,8 @@ import * as repo from './account.repository.js';
 
 /**
  * The account for a good login and password, undefined otherwise. An unknown login costs the same
- * memory-hard hash as a known one, so timing does not tell which logins exist.
+ * memory-hard hash as a known one, so timing does not tell which logins exist. It counts nothing:
+ * every sign-in reserves its try with `reserveLoginAttempt` before calling it.
  */
 export async function checkAccountPassword(ctx: Ctx, login: unknown, password: unknown): Promise<repo.AccountUser | undefined> {
   if (typeof login !== 'string' || typeof password !== 'string' || login.length > 254 || password.length > 1024) return undefined;
@@ -49,18 +50,19 @@ export async function loginOperator(ctx: Ctx, input: { login: unknown; password:
   const { login, password } = input;
   const bad = new AppError('unauthenticated', 'wrong login or password');
   if (typeof login !== 'string' || typeof password !== 'string' || login.length < 1 || login.length > 254 || password.length < 1 || password.length > 1024) throw bad;
-  const buckets = { account: `login:operator:${login.toLowerCase()}`, address: `login:operator-ip:${ctx.ip ?? 'unknown'}` };
-  const wait = await failedLoginWait(ctx, buckets);
+  const attempt = await reserveLoginAttempt(ctx, loginBuckets.user(login, ctx.ip));
+  const wait = attempt.waitSeconds;
   if (wait > 0) throw new AppError('rate_limited', `too many failed sign-ins; try again in ${wait} s`, { retryAfterSeconds: wait });
 
   const user = await checkAccountPassword(ctx, login, password);
   if (!user || user.role !== 'operator') {
+    // The reserved try stays counted: that is the failure.
     await inTransaction(ctx, async (tx) => {
-      await recordFailedLogin(tx, buckets);
       await recordAudit(tx, { action: 'operator.login_failed', targetType: 'user', targetId: user?.id ?? 0, resellerId: null, actor: { kind: 'public', id: null }, after: { login } });
     });
     throw bad;
   }
+  await attempt.succeeded();
   return inTransaction(ctx, async (tx) => {
     const { token, expiresAt } = await openSession(tx, { userId: user.id, clientId: null, ttlSeconds: OPERATOR_SESSION_TTL_SECONDS });
     await recordAudit(tx, { action: 'operator.logged_in', targetType: 'user', targetId: user.id, resellerId: null, actor: { kind: 'user', id: user.id }, after: { login: user.login, session_expires_at: expiresAt } });

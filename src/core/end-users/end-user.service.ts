@@ -1,7 +1,7 @@
 import { AppError } from '../../errors/app-error.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
-import { failedLoginWait, recordFailedLogin } from '../rate-limits/rate-limit.service.js';
+import { loginBuckets, reserveLoginAttempt } from '../rate-limits/rate-limit.service.js';
 import { uniqueViolation } from '../shared/db-errors.js';
 import { hashPassword, verifyPasswordOrDummy } from '../shared/passwords.js';
 import { randomToken, sha256Hex } from '../shared/secrets.js';
@@ -54,16 +54,15 @@ export async function createEndUser(ctx: Ctx, raw: unknown): Promise<EndUser> {
 export async function loginEndUser(ctx: Ctx, raw: unknown, ip: string): Promise<SignedIn> {
   const input = parseInput(loginInput, raw);
   const email = input.email.trim().toLowerCase();
-  const buckets = { account: `crm-login:account:${sha256Hex(email)}`, address: `crm-login:address:${ip}` };
-  const wait = await failedLoginWait(ctx, buckets);
+  const attempt = await reserveLoginAttempt(ctx, loginBuckets.user(email, ip));
+  const wait = attempt.waitSeconds;
   if (wait > 0) throw new AppError('rate_limited', 'Too many failed login attempts, try again later', { retryAfterSeconds: wait });
 
   const found = await repo.findSignInUser(ctx.db, email);
   const ok = await verifyPasswordOrDummy(input.password, found && !found.disabled_at ? found.password_hash : null);
-  if (!found || !ok) {
-    await inTransaction(ctx, (tx) => recordFailedLogin(tx, buckets));
-    throw new AppError('unauthenticated', 'Wrong credentials', { reason: 'auth_failed' });
-  }
+  // A wrong password keeps the reserved try: that is the failure counted.
+  if (!found || !ok) throw new AppError('unauthenticated', 'Wrong credentials', { reason: 'auth_failed' });
+  await attempt.succeeded();
   const { password_hash: _hash, disabled_at: _disabled, ...user } = found;
   return inTransaction(ctx, async (tx) => ({ user, token: await issueToken(tx, user) }));
 }

@@ -2,7 +2,7 @@ import { AppError } from '../../errors/app-error.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
 import { authenticateReseller } from '../credentials/credential.service.js';
-import { failedLoginWait, recordFailedLogin, type LoginBuckets } from '../rate-limits/rate-limit.service.js';
+import { loginBuckets, reserveLoginAttempt } from '../rate-limits/rate-limit.service.js';
 import { uniqueViolation } from '../shared/db-errors.js';
 import { hashPassword, verifyPasswordOrDummy } from '../shared/passwords.js';
 import { randomToken, sha256Hex } from '../shared/secrets.js';
@@ -101,14 +101,14 @@ const text = (v: unknown, max: number): v is string => typeof v === 'string' && 
 export async function loginReseller(ctx: Ctx, input: ResellerSignIn): Promise<ResellerSession> {
   const byKey = input.token !== undefined || input.key !== undefined;
   if (byKey ? !text(input.token, 200) || !text(input.key, 200) : !text(input.login, 254) || !text(input.password, 1024)) throw byKey ? badKey() : badLogin();
-  const account = byKey ? `login:reseller-token:${input.token as string}` : `login:reseller:${(input.login as string).toLowerCase()}`;
-  const buckets: LoginBuckets = { account, address: `login:reseller-ip:${ctx.ip ?? 'unknown'}` };
-  const wait = await failedLoginWait(ctx, buckets);
+  const buckets = byKey ? loginBuckets.resellerToken(input.token as string, ctx.ip) : loginBuckets.user(input.login as string, ctx.ip);
+  const attempt = await reserveLoginAttempt(ctx, buckets);
+  const wait = attempt.waitSeconds;
   if (wait > 0) throw new AppError('rate_limited', `too many failed sign-ins; try again in ${wait} s`, { retryAfterSeconds: wait });
 
+  // A wrong answer keeps the reserved try; a right one gives it back, even when the reseller may not sign in now.
   const fail = async (resellerId: number | null, err: AppError): Promise<never> => {
     await inTransaction(ctx, async (tx) => {
-      await recordFailedLogin(tx, buckets);
       await recordAudit(tx, {
         action: 'reseller.login_failed',
         targetType: 'reseller',
@@ -127,13 +127,18 @@ export async function loginReseller(ctx: Ctx, input: ResellerSignIn): Promise<Re
     try {
       resellerId = await authenticateReseller(ctx, input.token as string, input.key as string);
     } catch (e) {
-      if (e instanceof AppError && e.code === 'forbidden') throw e;
+      if (e instanceof AppError && e.code === 'forbidden') {
+        await attempt.succeeded();
+        throw e;
+      }
       return fail(null, badKey());
     }
+    await attempt.succeeded();
   } else {
     const user = await repo.findResellerUserByLogin(ctx.db, input.login as string);
     const ok = await verifyPasswordOrDummy(input.password as string, user && !user.disabled_at ? user.password_hash : null);
     if (!user || !ok || user.reseller_id === null) return fail(user?.reseller_id ?? null, badLogin());
+    await attempt.succeeded();
     // Only someone who knows the password learns that the account is suspended.
     if (user.status === 'suspended') throw new AppError('forbidden', 'reseller account is suspended');
     if (user.status !== 'active') throw new AppError('forbidden', 'reseller account is not approved');

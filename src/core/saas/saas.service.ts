@@ -1,13 +1,12 @@
-import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { AppError } from '../../errors/app-error.js';
 import { findAccountById, type AccountUser } from '../accounts/account.repository.js';
-import { checkAccountPassword } from '../accounts/account.service.js';
 import { recordAudit } from '../audit/audit.service.js';
-import { inTransaction, type Actor, type Ctx } from '../context.js';
+import { inTransaction, type Ctx } from '../context.js';
 import { relayJobs } from '../domains/domain-provisioning.js';
 import { uniqueViolation } from '../shared/db-errors.js';
 import { normalizeDomainName } from '../shared/domain-name.js';
-import { hashPassword, verifyPassword } from '../shared/passwords.js';
+import { hashPassword } from '../shared/passwords.js';
 import { randomToken, sha256Hex } from '../shared/secrets.js';
 import { activateSites, editSites, getSiteDiskQuota, suspendSites } from '../sites/site.service.js';
 import { insertSsoToken } from '../sso/sso.repository.js';
@@ -69,37 +68,6 @@ async function createAccount(ctx: Ctx, role: 'operator' | 'portal', input: { log
     if (uniqueViolation(e) === 'users_login_key') throw AppError.validation({ login: ['is already taken'] }, `You can not have two users with the same login! (${login})`);
     throw e;
   }
-}
-
-// Checking a password costs a memory-hard hash; clients send uid + password with every call, so a
-// verified pair is remembered briefly (keyed by a MAC of the password, never the password itself).
-const credentialCache = new Map<string, { actor: Actor; until: number }>();
-const CREDENTIAL_CACHE_MS = 60_000;
-const CREDENTIAL_CACHE_MAX = 10_000;
-
-function actorOf(user: AccountUser): Actor {
-  return user.role === 'operator' ? { kind: 'operator', keyId: null, userId: user.id } : { kind: 'user', userId: user.id };
-}
-
-/** `common.authenticate`: the user's id for a good login and password, undefined otherwise. */
-export async function authenticateAccount(ctx: Ctx, login: unknown, password: unknown): Promise<{ id: number; actor: Actor; user: AccountUser } | undefined> {
-  const user = await checkAccountPassword(ctx, login, password);
-  return user ? { id: user.id, actor: actorOf(user), user } : undefined;
-}
-
-/** The actor for a uid + password pair sent with a call; unauthenticated when they do not match. */
-export async function actorForCredentials(ctx: Ctx, uid: unknown, password: unknown): Promise<Actor> {
-  const denied = new AppError('unauthenticated', 'Access denied');
-  if (typeof uid !== 'number' || !Number.isSafeInteger(uid) || uid <= 0 || typeof password !== 'string' || password.length > 1024) throw denied;
-  const key = `${uid}:${createHmac('sha256', ctx.settings.secret).update(password).digest('hex')}`;
-  const hit = credentialCache.get(key);
-  const now = Date.now();
-  if (hit && hit.until > now) return hit.actor;
-  const user = await findAccountById(ctx.db, uid);
-  if (!user || !user.password_hash || user.disabled_at || !(await verifyPassword(password, user.password_hash))) throw denied;
-  if (credentialCache.size >= CREDENTIAL_CACHE_MAX) credentialCache.clear();
-  credentialCache.set(key, { actor: actorOf(user), until: now + CREDENTIAL_CACHE_MS });
-  return actorOf(user);
 }
 
 export async function getAccount(ctx: Ctx, id: number): Promise<(AccountUser & { groups: string[] }) | undefined> {

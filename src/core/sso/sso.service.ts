@@ -5,7 +5,7 @@ import { getClient } from '../clients/client.service.js';
 import type { ClientRef } from '../clients/client.schema.js';
 import { inTransaction, type Ctx } from '../context.js';
 import { getResellerBranding } from '../resellers/reseller.service.js';
-import { failedLoginWait, recordFailedLogin } from '../rate-limits/rate-limit.service.js';
+import { loginBuckets, reserveLoginAttempt } from '../rate-limits/rate-limit.service.js';
 import { verifyPasswordOrDummy } from '../shared/passwords.js';
 import { digestsEqual, hmacHex, randomToken, sha256Hex } from '../shared/secrets.js';
 import * as repo from './sso.repository.js';
@@ -112,15 +112,14 @@ export async function loginClientUser(ctx: Ctx, input: { clientId: unknown; logi
   const bad = new AppError('unauthenticated', 'wrong login or password');
   if (typeof clientId !== 'number' || !Number.isSafeInteger(clientId) || clientId < 1) throw bad;
   if (typeof login !== 'string' || typeof password !== 'string' || login.length < 1 || login.length > 254 || password.length > 1024) throw bad;
-  const buckets = { account: `login:client:${clientId}:${login.toLowerCase()}`, address: `login:ip:${ctx.ip ?? 'unknown'}` };
-  const wait = await failedLoginWait(ctx, buckets);
+  const attempt = await reserveLoginAttempt(ctx, loginBuckets.clientUser(clientId, login, ctx.ip));
+  const wait = attempt.waitSeconds;
   if (wait > 0) throw new AppError('rate_limited', `too many failed logins; try again in ${wait} s`, { retryAfterSeconds: wait });
   const user = await repo.findClientUserByLogin(ctx.db, clientId, login);
   const ok = await verifyPasswordOrDummy(password, user?.password_hash);
-  if (!user || !ok) {
-    await inTransaction(ctx, (tx) => recordFailedLogin(tx, buckets));
-    throw bad;
-  }
+  // A wrong password keeps the reserved try; a right one gives it back, even when the client is suspended.
+  if (!user || !ok) throw bad;
+  await attempt.succeeded();
   if (user.status !== 'active') throw new AppError('invalid_state', 'this account is suspended: its users cannot sign in');
   return inTransaction(ctx, async (tx) => {
     const session = await openSession(tx, { userId: user.id, clientId });
@@ -152,15 +151,13 @@ export async function loginClientOwner(ctx: Ctx, input: { email: unknown; passwo
   const bad = new AppError('unauthenticated', 'wrong email or password');
   if (typeof email !== 'string' || typeof password !== 'string' || email.length < 1 || email.length > 254 || password.length > 1024) throw bad;
   const normalized = email.trim().toLowerCase();
-  const buckets = { account: `login:owner:${sha256Hex(normalized)}`, address: `login:ip:${ctx.ip ?? 'unknown'}` };
-  const wait = await failedLoginWait(ctx, buckets);
+  const attempt = await reserveLoginAttempt(ctx, loginBuckets.user(normalized, ctx.ip));
+  const wait = attempt.waitSeconds;
   if (wait > 0) throw new AppError('rate_limited', `too many failed logins; try again in ${wait} s`, { retryAfterSeconds: wait });
   const user = await repo.findOwnerSignIn(ctx.db, normalized);
   const ok = await verifyPasswordOrDummy(password, user?.password_hash);
-  if (!user || !ok) {
-    await inTransaction(ctx, (tx) => recordFailedLogin(tx, buckets));
-    throw bad;
-  }
+  if (!user || !ok) throw bad;
+  await attempt.succeeded();
   if (user.client_id === null) throw new AppError('invalid_state', 'this account has no active hosting or SaaS account to manage');
   const clientId = Number(user.client_id);
   return inTransaction(ctx, async (tx) => {

@@ -1,7 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import { ctxFor, type CoreDeps, type Ctx } from '../../core/context.js';
 import { countRecords, modelFields, readRecords, SAAS_MODELS, searchRecords, type SaasModel } from '../../core/saas/saas.records.js';
-import { actorForCredentials, authenticateAccount, createInstance, signupPortalUser, upgradeInstance } from '../../core/saas/saas.service.js';
+import { actorForCredentials, authenticateAccount } from '../../core/saas/saas-login.service.js';
+import { createInstance, signupPortalUser, upgradeInstance } from '../../core/saas/saas.service.js';
 import { AppError } from '../../errors/app-error.js';
 import { OdooMissingMethod } from './odoo-rpc.errors.js';
 import { parseOdooDomain, parseOdooFields, parseOdooQuery } from './odoo-domain.js';
