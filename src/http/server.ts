@@ -110,7 +110,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   // body first, holding the connection, and a keep-alive client could not tell where its next request
   // starts. Connection: close makes Node end the socket as soon as the answer is written.
   app.addHook('onSend', (req, reply, payload, done) => {
-    if (!req.raw.complete) reply.header('connection', 'close');
+    if (req.raw.complete === false) reply.header('connection', 'close');
     done(null, payload);
   });
 
