@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config/config.js';
-import { ctxFor, type CoreDeps } from './core/context.js';
+import { ctxFor, type CoreDeps, type CoreSettings } from './core/context.js';
 import { countOperatorKeys, createOperatorKey, loadServerSecret } from './core/credentials/credential.service.js';
 import { seedDemo, type DemoSeedResult } from './core/demo/seed-demo.js';
 import { listResellers } from './core/resellers/reseller.service.js';
@@ -54,6 +54,8 @@ export interface AppOptions {
   /** An already-open database (tests pass one made from a migrated template). */
   dbHandle?: DbHandle;
   clock?: () => Date;
+  /** Resolves webhook host names instead of the system resolver (tests stand in for DNS with it). */
+  webhookResolveHost?: CoreSettings['webhookResolveHost'];
 }
 
 export function createLogger(config: Pick<Config, 'logLevel'>, destination?: NodeJS.WritableStream): Logger {
@@ -74,7 +76,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     db: dbHandle.db,
     clock: options.clock ?? (() => new Date()),
     log: logger,
-    settings: { publicUrl: config.publicUrl, relayHosts: config.relayHosts, relayPriorityStep: config.relayPriorityStep, secret: '', webhookTimeoutMs: config.webhookTimeoutMs, webhookAllowPrivate: config.webhookAllowPrivate, rpcDb: config.rpcDb, familyRenewalGapSeconds: config.familyRenewalGapSeconds },
+    settings: { publicUrl: config.publicUrl, relayHosts: config.relayHosts, relayPriorityStep: config.relayPriorityStep, secret: '', webhookTimeoutMs: config.webhookTimeoutMs, webhookAllowPrivate: config.webhookAllowPrivate, webhookResolveHost: options.webhookResolveHost, rpcDb: config.rpcDb, familyRenewalGapSeconds: config.familyRenewalGapSeconds },
   };
   const secret = await loadServerSecret(ctxFor(bootstrap, { kind: 'system' }));
   const deps: CoreDeps = { ...bootstrap, settings: { ...bootstrap.settings, secret } };

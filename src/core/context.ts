@@ -27,6 +27,8 @@ export interface CoreSettings {
   /** Outbound webhooks: per-delivery time limit, and whether private/loopback targets are allowed. */
   webhookTimeoutMs: number;
   webhookAllowPrivate: boolean;
+  /** Resolves webhook host names; the system resolver when absent (tests hand in their own DNS). */
+  webhookResolveHost?: (host: string) => Promise<{ address: string; family: 4 | 6 }[]>;
   /** The portal database name Odoo-style RPC clients send as `db`. */
   rpcDb: string;
   /** Family renewal: how long after a parent subscription ends its successor still takes over its children. */

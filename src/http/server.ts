@@ -96,7 +96,24 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   // Hooks on every request are callback-style: an async hook costs a promise per request.
   app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);
+    // A declared body over the route's limit is refused before anything else looks at the request (every
+    // method: GET bodies are never read, so nothing else would notice), in the format of the door it
+    // was sent to. The body is never read: the connection is closed after the answer (see onSend).
+    const declared = Number(req.headers['content-length']);
+    if (declared > (req.routeOptions.bodyLimit ?? options.bodyLimit)) {
+      done(Object.assign(new Error('request body is too large'), { statusCode: 413, code: 'FST_ERR_CTP_BODY_TOO_LARGE' }));
+      return;
+    }
     done();
+  });
+
+  // Answering before the request's body has fully arrived (a refused credential, a body over the limit,
+  // a GET that ignores its body) must not keep the socket: Node would read and discard the rest of the
+  // body first, holding the connection, and a keep-alive client could not tell where its next request
+  // starts. Connection: close makes Node end the socket as soon as the answer is written.
+  app.addHook('onSend', (req, reply, payload, done) => {
+    if (req.raw.complete === false) reply.header('connection', 'close');
+    done(null, payload);
   });
 
   // PostgreSQL text cannot hold U+0000; refusing it here, like a parse error (a 400 every door

@@ -14,7 +14,7 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function createTestApp(env: Record<string, string> = {}, options: Pick<AppOptions, 'logger' | 'relayDriver' | 'jobRunner'> = {}): Promise<TestApp> {
+export async function createTestApp(env: Record<string, string> = {}, options: Pick<AppOptions, 'logger' | 'relayDriver' | 'jobRunner' | 'webhookResolveHost'> = {}): Promise<TestApp> {
   const config = loadConfig({ HOSTPLANE_DATA_DIR: '/nonexistent-test-dir', HOSTPLANE_PUBLIC_URL: 'https://panel.hostplane.test', HOSTPLANE_RELAY_HOSTS: 'relay1g.spamh.com,relay1h.spamh.com', ...env });
   const dbHandle = await openTestDb();
   let now: Date | undefined;

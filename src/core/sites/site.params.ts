@@ -94,14 +94,25 @@ const LOGIN = /^[a-z][a-z0-9._-]{0,31}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const INVOICE = /^[\x21-\x7e]{1,128}$/;
 
+/** A value as a message quotes it: cut short, so a huge or deeply nested input never fills an error. */
+function shown(raw: unknown): string {
+  if (typeof raw === 'string') return JSON.stringify(raw.length > 80 ? `${raw.slice(0, 80)}…` : raw);
+  if (Array.isArray(raw)) return 'a list';
+  if (raw !== null && typeof raw === 'object') return 'a map';
+  return String(raw);
+}
+
+/** A parameter or service name as a message shows it (names come from the caller's keys). */
+const shownName = (name: string): string => (name.length > 64 ? `${name.slice(0, 64)}…` : name);
+
 /**
  * Validates and normalises one value given for `service.param` (from any door: strings from the
  * command line, typed values from SOAP or JSON). The message names the parameter and the problem.
  */
 export function coerceParam(service: string, param: string, raw: unknown): ParamResult {
-  const name = `${service},${param}`;
+  const name = shownName(`${service},${param}`);
   const spec = specOf(service, param);
-  if (!spec) return { ok: false, message: Object.hasOwn(SERVICES, service) ? `${name}: unknown parameter of service ${service}` : `${service}: unknown service` };
+  if (!spec) return { ok: false, message: Object.hasOwn(SERVICES, service) ? `${name}: unknown parameter of service ${service}` : `${shownName(service)}: unknown service` };
   const bad = (why: string): ParamResult => ({ ok: false, message: `${name}: ${why}` });
   if (raw === null || raw === undefined || raw === '') {
     if (spec.nullable || spec.type === 'domains') return { ok: true, value: spec.type === 'domains' ? [] : null };
@@ -111,7 +122,7 @@ export function coerceParam(service: string, param: string, raw: unknown): Param
     case 'domain': {
       if (typeof raw !== 'string') return bad('must be a domain name');
       const d = normalizeDomainName(raw);
-      return d ? { ok: true, value: d } : bad(`${JSON.stringify(raw)} is not a valid domain name`);
+      return d ? { ok: true, value: d } : bad(`${shown(raw)} is not a valid domain name`);
     }
     case 'domains': {
       const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(/[\s,]+/).filter(Boolean) : typeof raw === 'object' ? Object.values(raw as object) : undefined;
@@ -119,7 +130,7 @@ export function coerceParam(service: string, param: string, raw: unknown): Param
       const out: string[] = [];
       for (const item of list) {
         const d = typeof item === 'string' ? normalizeDomainName(item) : null;
-        if (!d) return bad(`${JSON.stringify(item)} is not a valid domain name`);
+        if (!d) return bad(`${shown(item)} is not a valid domain name`);
         if (!out.includes(d)) out.push(d);
       }
       if (out.length > 100) return bad('at most 100 aliases');
@@ -128,14 +139,14 @@ export function coerceParam(service: string, param: string, raw: unknown): Param
     case 'login':
       return typeof raw === 'string' && LOGIN.test(raw) ? { ok: true, value: raw } : bad('must start with a lower-case letter and use only a-z, 0-9, ".", "_" or "-" (at most 32)');
     case 'email':
-      return typeof raw === 'string' && raw.length <= 254 && EMAIL.test(raw) ? { ok: true, value: raw } : bad(`${JSON.stringify(raw)} is not an email address`);
+      return typeof raw === 'string' && raw.length <= 254 && EMAIL.test(raw) ? { ok: true, value: raw } : bad(`${shown(raw)} is not an email address`);
     case 'plan':
       return typeof raw === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(raw) ? { ok: true, value: raw } : bad('must be a plan name');
     case 'invoice':
       return typeof raw === 'string' || typeof raw === 'number' ? (INVOICE.test(String(raw)) ? { ok: true, value: String(raw) } : bad('must be 1-128 printable characters without spaces')) : bad('must be text');
     case 'int': {
       const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
-      if (!Number.isSafeInteger(n)) return bad(`${JSON.stringify(raw)} is not a whole number`);
+      if (!Number.isSafeInteger(n)) return bad(`${shown(raw)} is not a whole number`);
       if (spec.min !== undefined && n < spec.min) return bad(`must be at least ${spec.min}`);
       if (spec.max !== undefined && n > spec.max) return bad(`must be at most ${spec.max}`);
       return { ok: true, value: n };

@@ -7,7 +7,7 @@ import type { JobHandler } from '../../jobs/job-runner.js';
 import type { Ctx } from '../context.js';
 import * as repo from './webhook.repository.js';
 import { WEBHOOK_DELIVER_JOB_KIND, WEBHOOK_RESPONSE_CAP_BYTES } from './webhook.schema.js';
-import { hostOf, parseWebhookUrl, resolvePublicAddresses, type ResolvedAddress } from './webhook-target.js';
+import { hostOf, parseWebhookUrl, resolvePublicAddresses, WebhookTargetError, type ResolvedAddress } from './webhook-target.js';
 
 /** `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` under the endpoint's secret. */
 export function webhookSignature(secret: string, body: string, unixSeconds: number): string {
@@ -87,10 +87,24 @@ async function deliver(ctx: Ctx, deliveryId: number): Promise<void> {
   const body = JSON.stringify(d.payload);
   const now = ctx.clock();
   let result: PostResult;
+  let url: URL;
+  let addresses: ResolvedAddress[];
   try {
     // Checked again for every attempt: what a name resolves to can change after registration.
-    const url = parseWebhookUrl(d.url);
-    const addresses = await resolvePublicAddresses(hostOf(url), ctx.settings.webhookAllowPrivate);
+    url = parseWebhookUrl(d.url);
+    addresses = await resolvePublicAddresses(hostOf(url), ctx.settings.webhookAllowPrivate, ctx.settings.webhookResolveHost);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    if (err instanceof WebhookTargetError && err.refused) {
+      // A target that now leads to a private address is not retried: the delivery fails for good.
+      ctx.log.warn({ deliveryId: d.id }, `webhook delivery refused: ${message}`);
+      await repo.recordAttempt(ctx.db, d.id, { status: 'failed', statusCode: null, error: `refused: ${message}` }, ctx.clock());
+      return;
+    }
+    await repo.recordAttempt(ctx.db, d.id, { statusCode: null, error: message }, ctx.clock());
+    throw new Error(`webhook delivery ${d.id}: ${message}`);
+  }
+  try {
     const headers = {
       'content-type': 'application/json',
       'user-agent': 'Hostplane-Webhooks/1',

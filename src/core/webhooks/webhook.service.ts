@@ -20,7 +20,7 @@ export async function createWebhookEndpoint(ctx: Ctx, raw: unknown): Promise<Cre
   const input = parseInput(createWebhookInput, raw);
   let url: URL;
   try {
-    url = await checkWebhookUrl(input.url, ctx.settings.webhookAllowPrivate);
+    url = await checkWebhookUrl(input.url, ctx.settings.webhookAllowPrivate, ctx.settings.webhookResolveHost);
   } catch (e) {
     if (e instanceof WebhookTargetError) throw AppError.validation({ url: [e.message] });
     throw e;

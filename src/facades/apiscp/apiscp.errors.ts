@@ -24,6 +24,24 @@ const faultOf: Record<ErrorCode, { faultcode: FaultCode; faultstring: string | n
   internal: { faultcode: 'SOAP-ENV:Server', faultstring: 'Internal error' },
 };
 
+// Messages can quote what the caller sent (names, values); a fault carries at most this much of them.
+const MAX_FAULT_TEXT = 1000;
+const MAX_DETAIL_FIELDS = 50;
+const MAX_DETAIL_TEXT = 200;
+
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/** The per-field messages as a fault's detail carries them: a bounded number, each cut short. */
+function boundedFields(fields: FieldErrors): Record<string, string[]> {
+  const out: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
+  for (const [field, messages] of Object.entries(fields).slice(0, MAX_DETAIL_FIELDS)) {
+    out[clip(field, MAX_DETAIL_TEXT)] = messages.slice(0, 10).map((m) => clip(m, MAX_DETAIL_TEXT));
+  }
+  return out;
+}
+
 /** `{name: ["can't be blank"], base: ["x"]}` → `name can't be blank; x`. */
 function fullMessages(fields: FieldErrors): string {
   return Object.entries(fields)
@@ -37,9 +55,9 @@ export function soapFaultFor(err: AppError): SoapFault {
   let faultstring = row.faultstring ?? err.message;
   if (fields && Object.keys(fields).length > 0) faultstring = fullMessages(fields);
   if (err.code === 'forbidden' && !err.message) faultstring = 'Permission denied';
-  const fault: SoapFault = { faultcode: row.faultcode, faultstring };
+  const fault: SoapFault = { faultcode: row.faultcode, faultstring: clip(faultstring, MAX_FAULT_TEXT) };
   // detail reaches PHP as SoapFault->detail (an array here): the per-field messages, or when to retry.
-  if (fields && Object.keys(fields).length > 0) fault.detail = { fields };
+  if (fields && Object.keys(fields).length > 0) fault.detail = { fields: boundedFields(fields) };
   if (err.code === 'rate_limited' && err.details.retryAfterSeconds) fault.detail = { retry_after: err.details.retryAfterSeconds };
   return fault;
 }

@@ -35,12 +35,15 @@ function page(reply: FastifyReply, status: number, title: string, body: string):
     );
 }
 
+/** Instance forms carry a file's text up to 1 MiB, plus the other fields. */
+const FORM_BODY_LIMIT = 1024 * 1024 + 4096;
+
 /** The SSO landing: consumes a login token, starts a session, and sends the browser to the client area. */
 export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promise<void> {
 
   // Site switching posts a plain HTML form.
   // Forms: site switching, sign-in, and an instance's user and file forms (a file's text up to 1 MiB).
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 1024 * 1024 + 4096 }, (_req, body, done) => {
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
 
@@ -185,7 +188,8 @@ export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promi
 
   /** A form inside an instance: checks session and form token, runs the change as the signed-in user. */
   const instanceForm = (path: string, done: string, run: (ctx: ReturnType<typeof ctxFor>, id: number, body: Record<string, unknown>) => Promise<unknown>) =>
-    app.post(`/console/clients/:id/${path}`, { schema: { hide: true } }, async (req, reply) => {
+    // The route states the limit too: a declared length is checked against it before any parser runs.
+    app.post(`/console/clients/:id/${path}`, { schema: { hide: true }, bodyLimit: FORM_BODY_LIMIT }, async (req, reply) => {
       const id = clientIdOf(req);
       const session = id ? await sessionFor(req, id) : undefined;
       if (!id || !session) return page(reply, 401, 'Please log in', id ? signIn(id) : '<p>No such account.</p>');

@@ -57,12 +57,38 @@ function clientFault(message: string): SoapFaultError {
   return new SoapFaultError({ faultcode: 'SOAP-ENV:Client', faultstring: message });
 }
 
+/**
+ * A piece of the request as it may appear in a fault or a log: quoted, and cut short, so a hostile
+ * name or value of any length costs the answer at most a few dozen characters.
+ */
+export function quoteInput(text: string, max = 60): string {
+  return JSON.stringify(clipInput(text, max));
+}
+
+function clipInput(text: string, max = 60): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
 export interface DecodeOptions {
   /** The SOAPAction header, used for the operation when the Body has no wrapper element. */
   soapAction?: string;
   /** How many values one request may decode to (multi-references can repeat subtrees). */
   maxValues?: number;
+  /**
+   * How large the decoded arguments may grow, in bytes of text (UTF-8) plus a few per value. Counted
+   * while references are followed, so a small body naming one large string many times is refused
+   * before the copies exist.
+   */
+  maxDecodedBytes?: number;
+  /** How many `href` references one request may follow (PHP sends one per repeated object). */
+  maxReferences?: number;
 }
+
+export const DEFAULT_MAX_VALUES = 100_000;
+export const DEFAULT_MAX_DECODED_BYTES = 4 * 256 * 1024;
+export const DEFAULT_MAX_REFERENCES = 1_000;
+/** What a value costs the decoded-size budget besides its text: keeps many empty values from being free. */
+const VALUE_OVERHEAD_BYTES = 8;
 
 // ---------------------------------------------------------------------------------------------
 // Parsing: fast-xml-parser's ordered tree → namespace-resolved elements with decoded text.
@@ -109,11 +135,11 @@ function decodeEntities(raw: string): string {
     if (body === undefined) throw clientFault('malformed XML: bare "&"');
     if (body[0] === '#') {
       const cp = /^#x[0-9a-fA-F]{1,6}$/.test(body) ? parseInt(body.slice(2), 16) : /^#[0-9]{1,7}$/.test(body) ? parseInt(body.slice(1), 10) : NaN;
-      if (!isXmlChar(cp)) throw clientFault(`malformed XML: invalid character reference ${match}`);
+      if (!isXmlChar(cp)) throw clientFault(`malformed XML: invalid character reference ${clipInput(match)}`);
       return String.fromCodePoint(cp);
     }
     const named = PREDEFINED[body];
-    if (named === undefined) throw clientFault(`malformed XML: undefined entity ${match}`);
+    if (named === undefined) throw clientFault(`malformed XML: undefined entity ${clipInput(match)}`);
     return named;
   });
 }
@@ -132,7 +158,7 @@ function resolvePrefix(prefix: string, scope: Map<string, string>, what: string)
   const uri = scope.get(prefix);
   if (uri === undefined) {
     if (prefix === '') return '';
-    throw clientFault(`malformed XML: undeclared namespace prefix "${prefix}" in ${what}`);
+    throw clientFault(`malformed XML: undeclared namespace prefix ${quoteInput(prefix)} in ${what}`);
   }
   return uri;
 }
@@ -151,10 +177,10 @@ function toElement(name: string, node: OrderedNode, parentScope: Map<string, str
     if (attr === 'xmlns' || attr.startsWith('xmlns:')) continue;
     const [prefix, local] = splitQName(attr);
     // Unprefixed attributes belong to no namespace, whatever the default namespace is.
-    attrs.set(prefix === '' ? local : `{${resolvePrefix(prefix, scope, `attribute ${attr}`)}}${local}`, decodeEntities(value));
+    attrs.set(prefix === '' ? local : `{${resolvePrefix(prefix, scope, `attribute ${quoteInput(attr)}`)}}${local}`, decodeEntities(value));
   }
   const [prefix, local] = splitQName(name);
-  const element: Element = { uri: resolvePrefix(prefix, scope, `element <${name}>`), local, attrs, scope, children: [] };
+  const element: Element = { uri: resolvePrefix(prefix, scope, `element ${quoteInput(name)}`), local, attrs, scope, children: [] };
   for (const child of node[name] as OrderedNode[]) {
     if ('#text' in child) element.children.push(decodeEntities(String(child['#text'])));
     else if ('#cdata' in child) {
@@ -176,7 +202,8 @@ function parseDocument(xml: string): Element {
   try {
     tree = parser.parse(xml, true) as OrderedNode[];
   } catch (err) {
-    throw clientFault(`malformed XML: ${(err as Error).message}`);
+    // The parser's messages can quote the document; only their start is kept.
+    throw clientFault(`malformed XML: ${(err as Error).message.slice(0, 200)}`);
   }
   const roots = tree.filter((n) => !('#text' in n) && !('#cdata' in n));
   if (roots.length !== 1) throw clientFault('malformed XML: expected exactly one root element');
@@ -209,6 +236,10 @@ interface DecodeState {
   following: Set<Element>;
   values: number;
   maxValues: number;
+  bytes: number;
+  maxBytes: number;
+  references: number;
+  maxReferences: number;
 }
 
 const XSI_TYPE = `{${NS.xsi}}type`;
@@ -223,7 +254,7 @@ const FLOAT_TYPES = new Set(['float', 'double', 'decimal']);
 
 function resolveTypeName(qname: string, el: Element): TypeName {
   const [prefix, local] = splitQName(qname.trim());
-  return { uri: resolvePrefix(prefix, el.scope, `type ${qname}`), local };
+  return { uri: resolvePrefix(prefix, el.scope, `type ${quoteInput(qname)}`), local };
 }
 
 /** `xsd:int[3]` → xsd:int; `xsd:ur-type[0]`, `xsd:anyType[2]` and multi-dimensional forms → untyped. */
@@ -245,7 +276,7 @@ function decodeInteger(text: string): number {
   const t = text.trim();
   if (!/^[+-]?[0-9]+$/.test(t)) throw clientFault(`invalid integer: ${JSON.stringify(text.slice(0, 40))}`);
   const n = Number(t);
-  if (!Number.isSafeInteger(n)) throw clientFault(`integer out of range: ${t} (the largest accepted is ${Number.MAX_SAFE_INTEGER})`);
+  if (!Number.isSafeInteger(n)) throw clientFault(`integer out of range: ${quoteInput(t)} (the largest accepted is ${Number.MAX_SAFE_INTEGER})`);
   return n === 0 ? 0 : n;
 }
 
@@ -265,8 +296,21 @@ function decodeBoolean(text: string): boolean {
   throw clientFault(`invalid boolean: ${JSON.stringify(text.slice(0, 40))}`);
 }
 
-function decodeScalar(type: TypeName, el: Element): unknown {
+/** Charges text to the decoded-size budget before anything is built from it. */
+function charge(state: DecodeState, text: string): void {
+  // Length first: UTF-8 is never shorter than the UTF-16 length, so this refuses early and cheaply.
+  if (state.bytes + text.length > state.maxBytes) throw tooLarge(state);
+  state.bytes += Buffer.byteLength(text, 'utf8');
+  if (state.bytes > state.maxBytes) throw tooLarge(state);
+}
+
+function tooLarge(state: DecodeState): SoapFaultError {
+  return clientFault(`request too large: the arguments would decode to more than ${state.maxBytes} bytes`);
+}
+
+function decodeScalar(type: TypeName, el: Element, state: DecodeState): unknown {
   const text = textOf(el);
+  charge(state, text);
   if (INTEGER_TYPES.has(type.local)) return decodeInteger(text);
   if (FLOAT_TYPES.has(type.local)) return decodeFloat(text);
   if (type.local === 'boolean') return decodeBoolean(text);
@@ -320,16 +364,22 @@ function decodeStruct(el: Element, state: DecodeState): Record<string, unknown> 
 
 function decodeUntyped(el: Element, state: DecodeState): unknown {
   if (el.attrs.has(ENC_ARRAY_TYPE)) return decodeArray(el, state);
-  return elementChildren(el).length > 0 ? decodeStruct(el, state) : textOf(el);
+  if (elementChildren(el).length > 0) return decodeStruct(el, state);
+  const text = textOf(el);
+  charge(state, text);
+  return text;
 }
 
 function decodeValue(el: Element, state: DecodeState, inheritedType?: TypeName): unknown {
   if (++state.values > state.maxValues) throw clientFault(`request too large: more than ${state.maxValues} values`);
+  state.bytes += VALUE_OVERHEAD_BYTES;
+  if (state.bytes > state.maxBytes) throw tooLarge(state);
 
   const href = el.attrs.get('href');
   if (href !== undefined) {
+    if (++state.references > state.maxReferences) throw clientFault(`request too large: more than ${state.maxReferences} references`);
     const target = href.startsWith('#') ? state.ids.get(href.slice(1)) : undefined;
-    if (!target) throw clientFault(`unresolved reference ${JSON.stringify(href)}`);
+    if (!target) throw clientFault(`unresolved reference ${quoteInput(href)}`);
     if (state.following.has(target)) throw clientFault('cyclic reference in request');
     state.following.add(target);
     try {
@@ -349,7 +399,7 @@ function decodeValue(el: Element, state: DecodeState, inheritedType?: TypeName):
   if (type.uri === NS.encoding && type.local === 'Array') return decodeArray(el, state);
   if (type.uri === NS.encoding && type.local === 'Struct') return decodeStruct(el, state);
   // SOAP-ENC also defines every simple type (SOAP-ENC:string, SOAP-ENC:int, …) with the same meaning.
-  if ((type.uri === NS.xsd || type.uri === NS.encoding) && type.local !== 'anyType' && type.local !== 'ur-type') return decodeScalar(type, el);
+  if ((type.uri === NS.xsd || type.uri === NS.encoding) && type.local !== 'anyType' && type.local !== 'ur-type') return decodeScalar(type, el, state);
   return decodeUntyped(el, state);
 }
 
@@ -375,9 +425,9 @@ export function operationFromSoapAction(header: string | undefined): string | un
  */
 export function decodeSoapRequest(xml: string, options: DecodeOptions = {}): SoapCall {
   const root = parseDocument(xml);
-  if (root.local !== 'Envelope') throw clientFault(`not a SOAP envelope: root element is <${root.local}>`);
+  if (root.local !== 'Envelope') throw clientFault(`not a SOAP envelope: root element is ${quoteInput(root.local)}`);
   if (root.uri !== NS.envelope && root.uri !== NS.envelope12) {
-    throw new SoapFaultError({ faultcode: 'SOAP-ENV:VersionMismatch', faultstring: `unsupported envelope namespace ${JSON.stringify(root.uri)}` });
+    throw new SoapFaultError({ faultcode: 'SOAP-ENV:VersionMismatch', faultstring: `unsupported envelope namespace ${quoteInput(root.uri)}` });
   }
   const envUri = root.uri;
   const parts = elementChildren(root);
@@ -388,7 +438,7 @@ export function decodeSoapRequest(xml: string, options: DecodeOptions = {}): Soa
   for (const entry of header ? elementChildren(header) : []) {
     const must = entry.attrs.get(`{${envUri}}mustUnderstand`)?.trim();
     if (must === '1' || must === 'true') {
-      throw new SoapFaultError({ faultcode: 'SOAP-ENV:MustUnderstand', faultstring: `header <${entry.local}> was not understood` });
+      throw new SoapFaultError({ faultcode: 'SOAP-ENV:MustUnderstand', faultstring: `header <${entry.local.slice(0, 60)}> was not understood` });
     }
   }
 
@@ -400,7 +450,16 @@ export function decodeSoapRequest(xml: string, options: DecodeOptions = {}): Soa
   }
   const ids = new Map<string, Element>();
   collectIds(body, ids);
-  const state: DecodeState = { ids, following: new Set(), values: 0, maxValues: options.maxValues ?? 100_000 };
+  const state: DecodeState = {
+    ids,
+    following: new Set(),
+    values: 0,
+    maxValues: options.maxValues ?? DEFAULT_MAX_VALUES,
+    bytes: 0,
+    maxBytes: options.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES,
+    references: 0,
+    maxReferences: options.maxReferences ?? DEFAULT_MAX_REFERENCES,
+  };
   return { operation: wrapper.local, args: elementChildren(wrapper).map((arg) => decodeValue(arg, state)) };
 }
 

@@ -23,9 +23,12 @@ export interface SoapRoutesOptions {
   /** Base URL clients reach this server at; the WSDL's service address is `<publicUrl>/soap`. */
   publicUrl: string;
   call: (input: SoapDispatch) => Promise<unknown>;
+  /** Decoded-size budget of one request; four times the server's body limit unless given. */
+  maxDecodedBytes?: number;
 }
 
 const XML = 'text/xml; charset=utf-8';
+const DECODED_BODIES = 4;
 
 function sendFault(reply: FastifyReply, fault: SoapFault): FastifyReply {
   // SOAP 1.1 over HTTP: every fault is a 500 (PHP reads the envelope whatever the status).
@@ -50,6 +53,8 @@ function abortOnError(header: string | string[] | undefined): boolean {
 export async function soapRoutes(scope: FastifyInstance, opts: SoapRoutesOptions): Promise<void> {
   const wsdl = buildWsdl(opts.operations, opts.publicUrl);
   const known = new Set(opts.operations.map((op) => op.name));
+  // References let a body name one value many times; what it decodes to stays within a few bodies' worth.
+  const maxDecodedBytes = opts.maxDecodedBytes ?? DECODED_BODIES * (scope.initialConfig.bodyLimit ?? 1024 * 1024);
 
   scope.addContentTypeParser(['text/xml', 'application/soap+xml'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
@@ -62,7 +67,7 @@ export async function soapRoutes(scope: FastifyInstance, opts: SoapRoutesOptions
 
   scope.post('/soap', { schema: { hide: true } }, async (req, reply) => {
     const soapAction = firstString(req.headers.soapaction);
-    const { operation, args } = decodeSoapRequest(typeof req.body === 'string' ? req.body : '', { soapAction });
+    const { operation, args } = decodeSoapRequest(typeof req.body === 'string' ? req.body : '', { soapAction, maxDecodedBytes });
     if (!known.has(operation)) return sendFault(reply, unknownOperationFault(operation.slice(0, 200)));
     const result = await opts.call({
       authkey: firstString((req.query as Record<string, unknown> | undefined)?.authkey),
