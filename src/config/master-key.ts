@@ -55,8 +55,8 @@ export function readKeyFile(file: string): Buffer[] {
 
 /** Creates the key file unless it exists (another process may be creating it at the same moment). */
 function createKeyFile(file: string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   try {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     fs.writeFileSync(file, keyFileText([newMasterKey()]), { mode: 0o600, flag: 'wx' });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new MasterKeyError(`cannot create the master key file ${file}: ${(e as Error).message}`);
