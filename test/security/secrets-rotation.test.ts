@@ -1,7 +1,10 @@
 import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { ctxFor } from '../../src/core/context.js';
 import { keyIdOf, parseMasterKeys } from '../../src/core/shared/keyring.js';
+import { createWebhookEndpoint } from '../../src/core/webhooks/webhook.service.js';
 import { runBin } from '../cli/cli-harness.js';
 import { signatureValid, startReceiver, type Receiver } from '../webhooks/receiver.js';
 import { fireClientCreated, onPostgres, openStore, registerHook, type Store } from './secrets-support.js';
@@ -181,6 +184,41 @@ describe.runIf(onPostgres)('secrets rotate while a server runs (PostgreSQL; the 
         expect(got).toHaveLength(1);
         expect(signatureValid(got[0]!.headers['hostplane-signature'], got[0]!.body, hook.secret)).toBe(true);
       }
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it('an endpoint created while a rotation starts is resealed by it, not left under the retired key', async () => {
+    const s = await store.start();
+    try {
+      const db = s.app.dbHandle.db;
+      const { rows } = await sql<{ name: string }>`select current_database() as name`.execute(db);
+      let rotation: Promise<Rotation> | undefined;
+      await db.transaction().execute(async (trx) => {
+        const ctx = { ...ctxFor(s.app.deps, { kind: 'operator', keyId: null }), db: trx };
+        await createWebhookEndpoint(ctx, { url: `${receiver.url}/in-flight`, event_types: ['client.created'], secret: 'in-flight-secret-0123456' });
+        let settled = false;
+        rotation = rotate(store).finally(() => (settled = true));
+        // Commit only once the rotation waits for this transaction (a lock wait, seen by the server);
+        // a rotation that does not wait finishes first, and the assertions below catch what it missed.
+        const deadline = Date.now() + 60_000;
+        while (!settled) {
+          const waiting = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where datname = ${rows[0]!.name} and wait_event_type = 'Lock'`.execute(db);
+          if (waiting.rows[0]!.n > 0) break;
+          if (Date.now() > deadline) throw new Error('the rotation never waited for the open transaction');
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      });
+      const r = await rotation!;
+      const hooks = (await sealedState(store)).hooks;
+      expect(hooks.map((h) => h.secret_key_id)).toEqual(hooks.map(() => r.key_id));
+      fs.rmSync(r.retired_key_file!);
+      const mark = receiver.received.length;
+      await fireClientCreated(s);
+      const got = receiver.received.slice(mark).filter((x) => x.path === '/in-flight');
+      expect(got).toHaveLength(1);
+      expect(signatureValid(got[0]!.headers['hostplane-signature'], got[0]!.body, 'in-flight-secret-0123456')).toBe(true);
     } finally {
       await s.stop();
     }
