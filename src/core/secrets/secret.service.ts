@@ -45,20 +45,18 @@ export async function openServerSecret(ctx: Ctx): Promise<string> {
     const plain = await repo.lockWebhookSecrets(tx.db, 'plain');
     for (const row of plain) await repo.setWebhookSecret(tx.db, row.id, keyring.seal(row.secret, webhookSecretContext(row.id), keyId), keyId);
     const stored = await repo.getSetting(tx.db, SERVER_SECRET);
-    let secret: string;
+    const plainServerSecret = stored !== undefined && sealedKeyId(stored) === undefined;
+    if (plain.length > 0 || plainServerSecret) {
+      ctx.log.info({ keyId, webhookSecrets: plain.length, serverSecret: plainServerSecret }, 'sealed the secrets an earlier version stored in plain text');
+    }
     if (stored === undefined) {
-      secret = randomToken(32);
+      const secret = randomToken(32);
       await repo.putSettingIfAbsent(tx.db, SERVER_SECRET, keyring.seal(secret, SERVER_SECRET_CONTEXT, keyId));
-    } else if (sealedKeyId(stored) === undefined) {
-      secret = stored;
-      await repo.setSetting(tx.db, SERVER_SECRET, keyring.seal(secret, SERVER_SECRET_CONTEXT, keyId));
-    } else {
-      secret = keyring.open(stored, SERVER_SECRET_CONTEXT);
+      return secret;
     }
-    if (plain.length > 0 || (stored !== undefined && sealedKeyId(stored) === undefined)) {
-      ctx.log.info({ keyId, webhookSecrets: plain.length }, 'sealed secrets stored in plain text by an earlier version');
-    }
-    return secret;
+    if (!plainServerSecret) return keyring.open(stored, SERVER_SECRET_CONTEXT);
+    await repo.setSetting(tx.db, SERVER_SECRET, keyring.seal(stored, SERVER_SECRET_CONTEXT, keyId));
+    return stored;
   });
 }
 
