@@ -4,7 +4,10 @@ import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config/config.js';
 import { ctxFor, type CoreDeps, type CoreSettings } from './core/context.js';
-import { countOperatorKeys, createOperatorKey, loadServerSecret } from './core/credentials/credential.service.js';
+import { countOperatorKeys, createOperatorKey } from './core/credentials/credential.service.js';
+import { openServerSecret, recordedSecretsKeyId, resealSecrets } from './core/secrets/secret.service.js';
+import { Keyring, newMasterKey } from './core/shared/keyring.js';
+import { beginKeyFileRotation, loadKeyring } from './config/master-key.js';
 import { seedDemo, type DemoSeedResult } from './core/demo/seed-demo.js';
 import { listResellers } from './core/resellers/reseller.service.js';
 import { migrateToLatest, openConfiguredDatabase, pingDb, type DbHandle } from './db/database.js';
@@ -72,13 +75,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const dbHandle = options.dbHandle ?? (await openDatabase(config));
   await migrateToLatest(dbHandle.db);
 
-  const bootstrap: CoreDeps = {
-    db: dbHandle.db,
-    clock: options.clock ?? (() => new Date()),
-    log: logger,
-    settings: { publicUrl: config.publicUrl, relayHosts: config.relayHosts, relayPriorityStep: config.relayPriorityStep, secret: '', webhookTimeoutMs: config.webhookTimeoutMs, webhookAllowPrivate: config.webhookAllowPrivate, webhookResolveHost: options.webhookResolveHost, rpcDb: config.rpcDb, familyRenewalGapSeconds: config.familyRenewalGapSeconds },
-  };
-  const secret = await loadServerSecret(ctxFor(bootstrap, { kind: 'system' }));
+  // The master key comes from outside the database; without the one the database names, nothing starts.
+  const keyring = loadKeyring(config, await recordedSecretsKeyId({ db: dbHandle.db }));
+  const bootstrap = coreDeps(config, dbHandle, keyring, options.clock ?? (() => new Date()), logger, options.webhookResolveHost);
+  const secret = await openServerSecret(ctxFor(bootstrap, { kind: 'system' }));
   const deps: CoreDeps = { ...bootstrap, settings: { ...bootstrap.settings, secret } };
 
   const relay = options.relayDriver ?? createRelayDriver(relayConfig(config));
@@ -101,6 +101,26 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await server.close();
       await jobs.stop();
       if (!options.dbHandle) await dbHandle.close();
+    },
+  };
+}
+
+function coreDeps(config: Config, dbHandle: DbHandle, keyring: Keyring, clock: () => Date, log: Logger, webhookResolveHost?: CoreSettings['webhookResolveHost']): CoreDeps {
+  return {
+    db: dbHandle.db,
+    clock,
+    log,
+    settings: {
+      publicUrl: config.publicUrl,
+      relayHosts: config.relayHosts,
+      relayPriorityStep: config.relayPriorityStep,
+      secret: '',
+      keyring,
+      webhookTimeoutMs: config.webhookTimeoutMs,
+      webhookAllowPrivate: config.webhookAllowPrivate,
+      webhookResolveHost,
+      rpcDb: config.rpcDb,
+      familyRenewalGapSeconds: config.familyRenewalGapSeconds,
     },
   };
 }
@@ -136,7 +156,7 @@ export async function openApiDocument(): Promise<unknown> {
     db: noDb as CoreDeps['db'],
     clock: () => new Date(),
     log: pino({ level: 'silent' }),
-    settings: { publicUrl: 'http://127.0.0.1:8080', relayHosts: [], relayPriorityStep: 10, secret: 'openapi', webhookTimeoutMs: 1000, webhookAllowPrivate: false, rpcDb: 'hostplane' },
+    settings: { publicUrl: 'http://127.0.0.1:8080', relayHosts: [], relayPriorityStep: 10, secret: 'openapi', keyring: new Keyring([newMasterKey()], 'a throwaway key'), webhookTimeoutMs: 1000, webhookAllowPrivate: false, rpcDb: 'hostplane' },
   };
   const server = await createHttpServer({ logger: pino({ level: 'silent' }), bodyLimit: 1024, version: VERSION, ready: async () => {} });
   await registerDoors(server, deps);
@@ -165,6 +185,46 @@ export async function runMigrations(config: Config): Promise<string[]> {
   const handle = await openDatabase(config);
   try {
     return await migrateToLatest(handle.db);
+  } finally {
+    await handle.close();
+  }
+}
+
+export interface SecretsRotation {
+  key_id: string;
+  previous_key_id: string | null;
+  /** Values sealed again: every webhook signing secret and the server secret. */
+  resealed: number;
+  /** Key file: where the previous keys were moved. Environment: keys HOSTPLANE_MASTER_KEY no longer needs. */
+  retired_key_file?: string;
+  unused_key_ids?: string[];
+}
+
+/**
+ * `hostplane secrets rotate`: works on the database directly, like `db migrate`, because it needs the
+ * master keys, which exist only where the server runs and never travel over the admin API. With a key
+ * file it adds a fresh key; with HOSTPLANE_MASTER_KEY it moves to the first key listed there.
+ */
+export async function rotateSecrets(config: Config): Promise<SecretsRotation> {
+  const handle = await openDatabase(config);
+  try {
+    await migrateToLatest(handle.db);
+    const recorded = await recordedSecretsKeyId({ db: handle.db });
+    const rotation = config.masterKey ? undefined : beginKeyFileRotation(config);
+    const keyring = rotation?.keyring ?? loadKeyring(config, recorded);
+    const keyId = rotation?.keyId ?? keyring.primaryId;
+    const deps = coreDeps(config, handle, keyring, () => new Date(), createLogger(config));
+    let result;
+    try {
+      result = await resealSecrets(ctxFor(deps, { kind: 'system' }), keyId);
+    } catch (e) {
+      rotation?.rollback();
+      throw e;
+    }
+    const out: SecretsRotation = { key_id: result.keyId, previous_key_id: result.previousKeyId ?? null, resealed: result.resealed };
+    if (rotation) out.retired_key_file = rotation.commit(new Date()).retiredFile;
+    else out.unused_key_ids = keyring.ids.filter((id) => id !== result.keyId);
+    return out;
   } finally {
     await handle.close();
   }
@@ -209,11 +269,21 @@ async function bootstrapData(app: App, config: Config): Promise<{ operatorKeyFil
   return out;
 }
 
+/** A start-up that fails (say, no master key) lets go of the database so the process exits with its message. */
+async function createAppOrClose(config: Config, logger: Logger, dbHandle: DbHandle): Promise<App> {
+  try {
+    return await createApp(config, { logger, dbHandle });
+  } catch (e) {
+    await dbHandle.close();
+    throw e;
+  }
+}
+
 /** `hostplane worker`: runs jobs without serving HTTP, so API and workers scale apart. */
 export async function startWorker(config: Config): Promise<App> {
   const logger = createLogger(config);
   const dbHandle = await openDatabase(config);
-  const app = await createApp(config, { logger, dbHandle });
+  const app = await createAppOrClose(config, logger, dbHandle);
   if (dbHandle.kind === 'pglite') await app.jobs.recoverAbandoned();
   app.jobs.start();
   logger.info({ worker: app.jobs.workerId, database: dbHandle.kind }, 'hostplane worker running');
@@ -238,7 +308,7 @@ export async function startServer(config: Config): Promise<App> {
   const started = Date.now();
   const logger = createLogger(config);
   const dbHandle = await openDatabase(config);
-  const app = await createApp(config, { logger, dbHandle });
+  const app = await createAppOrClose(config, logger, dbHandle);
   const boot = await bootstrapData(app, config);
   await app.server.listen({ port: config.port, host: config.host });
   if (config.worker) {

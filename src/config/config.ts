@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { parseMasterKeys } from '../core/shared/keyring.js';
 
 const hostname = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 
@@ -47,6 +48,18 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be a database name of letters, digits, ".", "_" or "-"')
     .default('hostplane'),
   HOSTPLANE_FAMILY_RENEWAL_GAP_SECONDS: z.coerce.number().int().min(0).max(10 * 365 * 86_400).default(0),
+  // The message never repeats the value: it is a key.
+  HOSTPLANE_MASTER_KEY: z
+    .string()
+    .refine((v) => {
+      try {
+        parseMasterKeys(v);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'must be one or more 32-byte keys, each as base64 (44 characters) or hex (64 characters), newest first, separated by commas')
+    .optional(),
 });
 
 export interface Config {
@@ -75,6 +88,8 @@ export interface Config {
   rpcDb: string;
   /** Family renewal: a parent subscription ending at most this long before its successor starts hands its children over. */
   familyRenewalGapSeconds: number;
+  /** Master keys sealing secrets in the database, newest first; unset: the master-key file in the data dir. */
+  masterKey: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -120,5 +135,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookAllowPrivate: e.HOSTPLANE_WEBHOOK_ALLOW_PRIVATE === 'true',
     rpcDb: e.HOSTPLANE_RPC_DB,
     familyRenewalGapSeconds: e.HOSTPLANE_FAMILY_RENEWAL_GAP_SECONDS,
+    masterKey: e.HOSTPLANE_MASTER_KEY,
   };
 }

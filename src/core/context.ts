@@ -1,4 +1,5 @@
 import type { Executor } from '../db/database.js';
+import type { Keyring } from './shared/keyring.js';
 
 /** Who is acting. Reseller-facing use cases are scoped by it; a missing scope does not type-check. */
 export type Actor =
@@ -22,8 +23,10 @@ export interface CoreSettings {
   publicUrl: string;
   relayHosts: string[];
   relayPriorityStep: number;
-  /** Keyed digests (captcha answers) need a secret that survives restarts; kept in the database. */
+  /** Keyed digests (captcha answers) need a secret that survives restarts; kept sealed in the database. */
   secret: string;
+  /** The master keys (from outside the database) that seal the secrets the server reads back. */
+  keyring: Keyring;
   /** Outbound webhooks: per-delivery time limit, and whether private/loopback targets are allowed. */
   webhookTimeoutMs: number;
   webhookAllowPrivate: boolean;

@@ -315,8 +315,10 @@ export interface WebhookEndpointsTable {
   /** Null: an operator endpoint, which receives every tenant's events. */
   reseller_id: number | null;
   url: string;
-  /** Kept as given: it is the key deliveries are signed with (HMAC-SHA256), so it must be readable. */
+  /** Sealed under the master key (it is the HMAC key deliveries are signed with, so it must be readable). */
   secret: string;
+  /** The master key `secret` is sealed under; null for a row an earlier version stored in plain text. */
+  secret_key_id: string | null;
   event_types: string[];
   active: Generated<boolean>;
   created_at: Timestamp;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { createApp, type App, type AppOptions } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
@@ -14,8 +15,11 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+/** The master key test apps seal secrets under: there is no data dir to keep a key file in. */
+export const TEST_MASTER_KEY = randomBytes(32).toString('base64');
+
 export async function createTestApp(env: Record<string, string> = {}, options: Pick<AppOptions, 'logger' | 'relayDriver' | 'jobRunner' | 'webhookResolveHost'> = {}): Promise<TestApp> {
-  const config = loadConfig({ HOSTPLANE_DATA_DIR: '/nonexistent-test-dir', HOSTPLANE_PUBLIC_URL: 'https://panel.hostplane.test', HOSTPLANE_RELAY_HOSTS: 'relay1g.spamh.com,relay1h.spamh.com', ...env });
+  const config = loadConfig({ HOSTPLANE_DATA_DIR: '/nonexistent-test-dir', HOSTPLANE_PUBLIC_URL: 'https://panel.hostplane.test', HOSTPLANE_RELAY_HOSTS: 'relay1g.spamh.com,relay1h.spamh.com', HOSTPLANE_MASTER_KEY: TEST_MASTER_KEY, ...env });
   const dbHandle = await openTestDb();
   let now: Date | undefined;
   const app = await createApp(config, { ...options, dbHandle, logger: options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), clock: () => now ?? new Date() });

@@ -36,18 +36,3 @@ const selectResellerCredentials = precompiled((db: Executor, apiToken: string) =
 export async function findResellerCredentials(db: Executor, apiToken: string) {
   return (await selectResellerCredentials(db, apiToken))[0];
 }
-
-export async function getSetting(db: Executor, key: string): Promise<string | undefined> {
-  const row = await db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
-  return row?.value;
-}
-
-/** Inserts the value unless another process got there first; returns whichever value won. */
-export async function putSettingIfAbsent(db: Executor, key: string, value: string): Promise<string> {
-  await db
-    .insertInto('settings')
-    .values({ key, value })
-    .onConflict((oc) => oc.column('key').doNothing())
-    .execute();
-  return (await getSetting(db, key))!;
-}

@@ -49,9 +49,3 @@ export async function authenticateReseller(ctx: Ctx, apiToken: string, apiKey: s
   if (row.status !== 'active') throw new AppError('forbidden', 'reseller account is not approved');
   return row.id;
 }
-
-/** The server-wide secret for keyed digests, created on first use and shared by every process. */
-export async function loadServerSecret(ctx: Ctx): Promise<string> {
-  const existing = await repo.getSetting(ctx.db, 'server_secret');
-  return existing ?? repo.putSettingIfAbsent(ctx.db, 'server_secret', randomToken(32));
-}

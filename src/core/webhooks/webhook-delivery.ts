@@ -5,6 +5,7 @@ import type { LookupFunction } from 'node:net';
 import type { Job } from '../../jobs/job.repository.js';
 import type { JobHandler } from '../../jobs/job-runner.js';
 import type { Ctx } from '../context.js';
+import { openWebhookSecret } from '../secrets/secret.service.js';
 import * as repo from './webhook.repository.js';
 import { WEBHOOK_DELIVER_JOB_KIND, WEBHOOK_RESPONSE_CAP_BYTES } from './webhook.schema.js';
 import { hostOf, parseWebhookUrl, resolvePublicAddresses, WebhookTargetError, type ResolvedAddress } from './webhook-target.js';
@@ -89,7 +90,10 @@ async function deliver(ctx: Ctx, deliveryId: number): Promise<void> {
   let result: PostResult;
   let url: URL;
   let addresses: ResolvedAddress[];
+  let secret: string;
   try {
+    // A secret that does not open (altered, or its key is gone) fails the attempt: never a signature under anything else.
+    secret = openWebhookSecret(ctx, d.endpoint_id, d.secret, d.secret_key_id);
     // Checked again for every attempt: what a name resolves to can change after registration.
     url = parseWebhookUrl(d.url);
     addresses = await resolvePublicAddresses(hostOf(url), ctx.settings.webhookAllowPrivate, ctx.settings.webhookResolveHost);
@@ -108,7 +112,7 @@ async function deliver(ctx: Ctx, deliveryId: number): Promise<void> {
     const headers = {
       'content-type': 'application/json',
       'user-agent': 'Hostplane-Webhooks/1',
-      'hostplane-signature': webhookSignature(d.secret, body, Math.floor(now.getTime() / 1000)),
+      'hostplane-signature': webhookSignature(secret, body, Math.floor(now.getTime() / 1000)),
       'hostplane-event-id': d.event_id,
       'hostplane-event-type': d.event_type,
     };

@@ -20,7 +20,17 @@ const deliveryColumns = [
   'webhook_deliveries.created_at',
 ] as const;
 
-export async function insertEndpoint(db: Executor, row: { reseller_id: number | null; url: string; secret: string; event_types: string[] }, now: Date): Promise<WebhookEndpoint> {
+/** An id for an endpoint about to be inserted: its sealed secret is bound to it. */
+export async function nextEndpointId(db: Executor): Promise<number> {
+  const { rows } = await sql<{ id: string }>`select nextval(pg_get_serial_sequence('webhook_endpoints', 'id')) as id`.execute(db);
+  return Number(rows[0]!.id);
+}
+
+export async function insertEndpoint(
+  db: Executor,
+  row: { id: number; reseller_id: number | null; url: string; secret: string; secret_key_id: string; event_types: string[] },
+  now: Date,
+): Promise<WebhookEndpoint> {
   return db
     .insertInto('webhook_endpoints')
     .values({ ...row, created_at: now })
@@ -102,15 +112,26 @@ export async function findDelivery(db: Executor, scope: TenantScope, id: number)
   return q.executeTakeFirst();
 }
 
-/** What a delivery job needs: the delivery and its endpoint's target and secret. */
+/** What a delivery job needs: the delivery and its endpoint's target and sealed secret. */
 export async function findDeliveryForSending(
   db: Executor,
   id: number,
-): Promise<(Pick<WebhookDelivery, 'id' | 'event_id' | 'event_type' | 'payload' | 'status'> & { url: string; secret: string; active: boolean }) | undefined> {
+): Promise<(Pick<WebhookDelivery, 'id' | 'endpoint_id' | 'event_id' | 'event_type' | 'payload' | 'status'> & { url: string; secret: string; secret_key_id: string | null; active: boolean }) | undefined> {
   return db
     .selectFrom('webhook_deliveries')
     .innerJoin('webhook_endpoints', 'webhook_endpoints.id', 'webhook_deliveries.endpoint_id')
-    .select(['webhook_deliveries.id', 'webhook_deliveries.event_id', 'webhook_deliveries.event_type', 'webhook_deliveries.payload', 'webhook_deliveries.status', 'webhook_endpoints.url', 'webhook_endpoints.secret', 'webhook_endpoints.active'])
+    .select([
+      'webhook_deliveries.id',
+      'webhook_deliveries.endpoint_id',
+      'webhook_deliveries.event_id',
+      'webhook_deliveries.event_type',
+      'webhook_deliveries.payload',
+      'webhook_deliveries.status',
+      'webhook_endpoints.url',
+      'webhook_endpoints.secret',
+      'webhook_endpoints.secret_key_id',
+      'webhook_endpoints.active',
+    ])
     .where('webhook_deliveries.id', '=', id)
     .executeTakeFirst();
 }

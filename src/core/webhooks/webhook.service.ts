@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { AppError } from '../../errors/app-error.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, scopeOf, type Ctx } from '../context.js';
+import { sealSecret, webhookSecretContext } from '../secrets/secret.service.js';
 import { parseInput } from '../shared/validation.js';
 import { queueDelivery } from './webhook.events.js';
 import * as repo from './webhook.repository.js';
@@ -29,7 +30,9 @@ export async function createWebhookEndpoint(ctx: Ctx, raw: unknown): Promise<Cre
   const secret = input.secret ?? `whsec_${randomBytes(24).toString('base64url')}`;
   const resellerId = ctx.actor.kind === 'reseller' ? ctx.actor.resellerId : null;
   return inTransaction(ctx, async (tx) => {
-    const endpoint = await repo.insertEndpoint(tx.db, { reseller_id: resellerId, url: url.toString(), secret, event_types: [...new Set(input.event_types)] }, tx.clock());
+    const id = await repo.nextEndpointId(tx.db);
+    const { sealed, keyId } = await sealSecret(tx, webhookSecretContext(id), secret);
+    const endpoint = await repo.insertEndpoint(tx.db, { id, reseller_id: resellerId, url: url.toString(), secret: sealed, secret_key_id: keyId, event_types: [...new Set(input.event_types)] }, tx.clock());
     await recordAudit(tx, { action: 'webhook.created', targetType: 'webhook', targetId: endpoint.id, resellerId, after: { url: endpoint.url, event_types: endpoint.event_types } });
     return generated ? { ...endpoint, secret } : endpoint;
   });

@@ -19,7 +19,7 @@ async function serverConfig(env: NodeJS.ProcessEnv) {
 }
 
 /**
- * `serve` and `db migrate` run in-process through the composition root; every other command is an
+ * `serve`, `worker`, `db migrate` and `secrets rotate` run in-process through the composition root; every other command is an
  * HTTP client of a running server's operator admin API, so it works against a remote server too.
  * Returns the exit code, or undefined for a command that keeps running (serve).
  */
@@ -69,6 +69,18 @@ Exit codes: 0 ok, 1 other failure, 2 usage error, 3 unauthenticated or forbidden
       const { runMigrations } = await import('../../app.js');
       const applied = await runMigrations(await serverConfig(env));
       process.stdout.write(opts.json ? json({ applied }) : applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
+    });
+
+  withJson(program.command('secrets').description('secrets kept sealed in the database under the master key').command('rotate'))
+    .description('seal every stored secret under a new master key in one transaction (works on the database directly: it needs the key file or HOSTPLANE_MASTER_KEY)')
+    .action(async (opts: JsonOption) => {
+      const { rotateSecrets } = await import('../../app.js');
+      const r = await rotateSecrets(await serverConfig(env));
+      if (opts.json) return void process.stdout.write(json(r));
+      const lines = [`resealed ${r.resealed} secret(s) under master key ${r.key_id}${r.previous_key_id && r.previous_key_id !== r.key_id ? ` (was ${r.previous_key_id})` : ''}`];
+      if (r.retired_key_file) lines.push(`previous key(s) moved to ${r.retired_key_file}: keep it only to read database backups taken before now`);
+      if (r.unused_key_ids?.length) lines.push(`no longer needed in HOSTPLANE_MASTER_KEY: ${r.unused_key_ids.join(', ')}`);
+      process.stdout.write(lines.join('\n') + '\n');
     });
 
   const ctx = cliContext(env);
