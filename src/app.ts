@@ -7,7 +7,7 @@ import { ctxFor, type CoreDeps } from './core/context.js';
 import { countOperatorKeys, createOperatorKey, loadServerSecret } from './core/credentials/credential.service.js';
 import { seedDemo, type DemoSeedResult } from './core/demo/seed-demo.js';
 import { listResellers } from './core/resellers/reseller.service.js';
-import { migrateToLatest, openConfiguredDatabase, pingDb, type DbHandle } from './db/database.js';
+import { migrateDatabase, openConfiguredDatabase, pingDb, type DbHandle } from './db/database.js';
 import { adminRestRoutes } from './facades/admin-rest/admin.routes.js';
 import { clientRestRoutes } from './facades/client-rest/client-rest.routes.js';
 import { sendClientError } from './facades/client-rest/client-rest.errors.js';
@@ -68,7 +68,7 @@ export function createLogger(config: Pick<Config, 'logLevel'>, destination?: Nod
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger(config);
   const dbHandle = options.dbHandle ?? (await openDatabase(config));
-  await migrateToLatest(dbHandle.db);
+  await migrateDatabase(dbHandle);
 
   const bootstrap: CoreDeps = {
     db: dbHandle.db,
@@ -85,7 +85,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     ...options.jobRunner,
   });
 
-  const server = await createHttpServer({ logger, bodyLimit: config.bodyLimit, version: VERSION, ready: () => pingDb(dbHandle.db) });
+  const server = await createHttpServer({ logger, bodyLimit: config.bodyLimit, version: VERSION, ready: () => pingDb(dbHandle.db, config.dbTimeouts.probeMs) });
   await registerDoors(server, deps);
   await server.ready();
 
@@ -162,7 +162,7 @@ export async function openDatabase(config: Config): Promise<DbHandle> {
 export async function runMigrations(config: Config): Promise<string[]> {
   const handle = await openDatabase(config);
   try {
-    return await migrateToLatest(handle.db);
+    return await migrateDatabase(handle);
   } finally {
     await handle.close();
   }
