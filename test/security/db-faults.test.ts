@@ -1,0 +1,289 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { sql } from 'kysely';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createApp, type App } from '../../src/app.js';
+import { loadConfig } from '../../src/config/config.js';
+import { ctxFor, type CoreDeps } from '../../src/core/context.js';
+import { createOperatorKey } from '../../src/core/credentials/credential.service.js';
+import { createDb, type DbHandle } from '../../src/db/database.js';
+import { DataDirInUseError, processStartTime } from '../../src/db/data-dir-lock.js';
+import { JobRunner } from '../../src/jobs/job-runner.js';
+import type { RelayDriver } from '../../src/relay/relay-driver.js';
+import { runBin } from '../cli/cli-harness.js';
+import { freePort, startPgCluster, type PgCluster } from '../support/pg-cluster.js';
+import { openTestDb } from '../support/test-db.js';
+
+const onPostgres = process.env.HOSTPLANE_TEST_DB === 'postgres';
+
+// Short deadlines keep the file fast; production defaults are in src/db/pg-guard.ts.
+const DB_ENV = {
+  HOSTPLANE_DB_CONNECT_TIMEOUT_MS: '1000',
+  HOSTPLANE_DB_STATEMENT_TIMEOUT_MS: '2000',
+  HOSTPLANE_DB_QUERY_TIMEOUT_MS: '3000',
+  HOSTPLANE_DB_STALL_MS: '500',
+  HOSTPLANE_DB_PROBE_TIMEOUT_MS: '500',
+};
+/** Far above any configured deadline (connect 1 s, query 3 s, stall + probe 1 s): an answer later than this hung. */
+const HANG_MS = 15_000;
+
+interface Answer {
+  door: string;
+  status: number;
+  headers: Headers;
+  body: string;
+  sentAt: number;
+  answeredAt: number;
+}
+
+interface Door {
+  name: string;
+  send(): Promise<Response>;
+  /** The door's answer while the database serves. */
+  ok(a: Answer): boolean;
+  /** The door's own "temporarily unavailable, retry later". */
+  unavailable(a: Answer): boolean;
+}
+
+const json = (a: Answer) => {
+  try {
+    return JSON.parse(a.body) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
+};
+const retryAfter = (a: Answer) => Number(a.headers.get('retry-after')) > 0;
+const UNAVAILABLE_TEXT = /temporarily unavailable/;
+
+describe.runIf(onPostgres)('PostgreSQL stopped and frozen under a trickle of requests on every door', () => {
+  let cluster: PgCluster;
+  let handle: DbHandle;
+  let app: App;
+  let base: string;
+  let operatorKey: string;
+  let doors: Door[];
+  let resellerAuth: string;
+  let notified = 0;
+  let unlisten: (() => Promise<void>) | undefined;
+  const logLines: Array<{ level: number; msg: string }> = [];
+  const relayed: string[] = [];
+  const relay: RelayDriver = {
+    name: 'recorder',
+    async apply(ops) {
+      for (const op of ops) relayed.push(op.op === 'deprovision' ? op.name : op.domain.name);
+    },
+    provisionDomain: (d) => relay.apply([{ op: 'provision', domain: d }]),
+    updateDomain: (d) => relay.apply([{ op: 'update', domain: d }]),
+    deprovisionDomain: (name) => relay.apply([{ op: 'deprovision', name }]),
+  };
+
+  beforeAll(async () => {
+    cluster = await startPgCluster();
+    const config = loadConfig({ HOSTPLANE_DATA_DIR: '/nonexistent-test-dir', HOSTPLANE_PUBLIC_URL: 'https://panel.hostplane.test', HOSTPLANE_RELAY_HOSTS: 'relay1.example.net', ...DB_ENV });
+    handle = await createDb({ databaseUrl: cluster.url, timeouts: config.dbTimeouts, poolSize: 5 });
+    const logs = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const line of chunk.toString('utf8').split('\n')) if (line) logLines.push(JSON.parse(line) as { level: number; msg: string });
+        done();
+      },
+    });
+    app = await createApp(config, { dbHandle: handle, relayDriver: relay, logger: pino({ level: 'debug' }, logs), jobRunner: { pollMs: 100, failureBackoffMaxMs: 1000 } });
+    operatorKey = (await createOperatorKey(ctxFor(app.deps, { kind: 'system' }), 'db-faults')).key;
+    await app.server.listen({ port: 0, host: '127.0.0.1' });
+    base = `http://127.0.0.1:${(app.server.server.address() as { port: number }).port}`;
+    app.jobs.start();
+
+    const demo = (await (await fetch(`${base}/admin/v1/demo`, { method: 'POST', headers: { authorization: `Bearer ${operatorKey}` } })).json()) as {
+      reseller: { api_token: string; api_key: string };
+      portal_admin: { login: string; password: string };
+    };
+    const reseller = `Basic ${Buffer.from(`${demo.reseller.api_token}:${demo.reseller.api_key}`).toString('base64')}`;
+    resellerAuth = reseller;
+    unlisten = await handle.listen('hp_db_faults', () => notified++);
+    const { login, password } = demo.portal_admin;
+    const admin = { authorization: `Bearer ${operatorKey}` };
+    const xml = (body: string) => ({ method: 'POST', headers: { 'content-type': 'text/xml' }, body });
+    const jsonPost = (body: unknown, headers: Record<string, string> = {}) => ({ method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    const get = (url: string, init: RequestInit = {}) => () => fetch(`${base}${url}`, { ...init, signal: AbortSignal.timeout(60_000) });
+    const post = (url: string, init: RequestInit) => () => fetch(`${base}${url}`, { ...init, signal: AbortSignal.timeout(60_000) });
+    const jsonError = (a: Answer) => a.status === 503 && retryAfter(a) && (json(a).error as { code?: string } | undefined)?.code === 'unavailable';
+    doors = [
+      { name: 'readyz', send: get('/readyz'), ok: (a) => a.status === 200, unavailable: (a) => a.status === 503 },
+      {
+        name: 'hsp',
+        send: get('/v1/clients', { headers: { authorization: reseller } }),
+        ok: (a) => a.status === 200,
+        unavailable: (a) => a.status === 503 && retryAfter(a) && UNAVAILABLE_TEXT.test(String((json(a).errors as { base?: string[] } | undefined)?.base?.[0])),
+      },
+      { name: 'admin', send: get('/admin/v1/resellers', { headers: admin }), ok: (a) => a.status === 200, unavailable: jsonError },
+      // A cookie that names no session: the client API has to look it up to say "not signed in".
+      { name: 'client-rest', send: get('/client/v1/session', { headers: { cookie: 'hp_session=no-such-session' } }), ok: (a) => a.status === 200 && json(a).signed_in === false, unavailable: jsonError },
+      {
+        name: 'crm',
+        send: get('/api/v1/users/subscriptions', { headers: { authorization: 'Bearer no-such-token' } }),
+        ok: (a) => a.status === 403,
+        unavailable: (a) => a.status === 503 && retryAfter(a) && json(a).status === 'error' && json(a).error === 'service_unavailable',
+      },
+      { name: 'cpcmd', send: post('/api/v1/cpcmd/admin:collect', jsonPost({ args: [] }, admin)), ok: (a) => a.status === 200, unavailable: jsonError },
+      {
+        name: 'soap',
+        send: post(
+          `/soap?authkey=${operatorKey}`,
+          xml(`<?xml version="1.0"?><SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/" xmlns:ns1="urn:apnscp"><SOAP-ENV:Body><ns1:admin_collect/></SOAP-ENV:Body></SOAP-ENV:Envelope>`),
+        ),
+        ok: (a) => a.status === 200 && a.body.includes('admin_collectResponse'),
+        unavailable: (a) => a.status === 503 && retryAfter(a) && a.body.includes('<faultcode>SOAP-ENV:Server</faultcode>') && UNAVAILABLE_TEXT.test(a.body),
+      },
+      {
+        name: 'xmlrpc',
+        send: post(
+          '/xmlrpc/2/common',
+          xml(`<?xml version="1.0"?><methodCall><methodName>authenticate</methodName><params><param><value><string>hostplane</string></value></param><param><value><string>${login}</string></value></param><param><value><string>${password}</string></value></param><param><value><struct></struct></value></param></params></methodCall>`),
+        ),
+        ok: (a) => a.status === 200 && /<int>\d+<\/int>/.test(a.body) && !a.body.includes('<fault>'),
+        // Faults travel as HTTP 200, as Odoo sends them; Retry-After rides along.
+        unavailable: (a) => a.status === 200 && retryAfter(a) && a.body.includes('<fault>') && /<name>faultCode<\/name>\s*<value><int>1<\/int>/.test(a.body) && UNAVAILABLE_TEXT.test(a.body),
+      },
+      {
+        name: 'jsonrpc',
+        send: post('/jsonrpc', jsonPost({ jsonrpc: '2.0', method: 'call', id: 7, params: { service: 'common', method: 'authenticate', args: ['hostplane', login, password, {}] } })),
+        ok: (a) => a.status === 200 && typeof json(a).result === 'number',
+        unavailable: (a) => a.status === 200 && retryAfter(a) && (json(a).error as { data?: { name?: string } } | undefined)?.data?.name === 'psycopg2.OperationalError' && json(a).id === 7,
+      },
+      {
+        name: 'console',
+        send: get('/apps/dashboard?esprit_id=no-such-session'),
+        ok: (a) => a.status === 401 && a.headers.get('content-type')?.startsWith('text/html') === true,
+        unavailable: (a) => a.status === 503 && retryAfter(a) && a.headers.get('content-type')?.startsWith('text/html') === true,
+      },
+    ];
+  }, 120_000);
+
+  afterAll(async () => {
+    await cluster?.thaw().catch(() => {});
+    await unlisten?.();
+    await app?.close();
+    await handle?.close();
+    await cluster?.destroy();
+  }, 60_000);
+
+  const ask = async (door: Door): Promise<Answer> => {
+    const sentAt = Date.now();
+    const res = await door.send();
+    const body = await res.text();
+    return { door: door.name, status: res.status, headers: res.headers, body, sentAt, answeredAt: Date.now() };
+  };
+  const round = () => Promise.all(doors.map(ask));
+  const verdict = (a: Answer) => {
+    const door = doors.find((d) => d.name === a.door)!;
+    return door.ok(a) ? 'ok' : door.unavailable(a) ? 'unavailable' : `unexpected ${a.status}: ${a.body.slice(0, 300)}`;
+  };
+
+  /** Rounds until every door answers as usual; fails the test after `ms`. */
+  async function recovered(ms = 30_000): Promise<void> {
+    const until = Date.now() + ms;
+    let last: string[] = [];
+    while (Date.now() < until) {
+      const answers = await round();
+      last = answers.map((a) => `${a.door}: ${verdict(a)}`);
+      if (answers.every((a) => verdict(a) === 'ok')) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`not recovered within ${ms} ms: ${last.join('; ')}`);
+  }
+
+  it('serves every door normally before anything breaks', async () => {
+    const answers = await round();
+    expect(answers.map((a) => `${a.door}: ${verdict(a)}`)).toEqual(doors.map((d) => `${d.name}: ok`));
+  });
+
+  it('stopped: every door answers 503 in its own format (never 500, never hanging), the CLI exits 7, and all recover when it is back', async () => {
+    const answers: Answer[] = [];
+    let trickling = true;
+    const trickle = (async () => {
+      while (trickling) {
+        answers.push(...(await round()));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      await cluster.stop();
+      const stoppedAt = Date.now();
+      // Every door has answered "unavailable" to a request sent after the stop (bounded wait).
+      const until = Date.now() + 20_000;
+      while (Date.now() < until && !doors.every((d) => answers.some((a) => a.door === d.name && a.sentAt > stoppedAt && d.unavailable(a)))) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const cli = await runBin(['reseller', 'list'], { HOSTPLANE_URL: base, HOSTPLANE_API_KEY: operatorKey });
+      expect(cli.code, cli.stderr).toBe(7);
+      expect(cli.stderr).toMatch(/temporarily unavailable/);
+      const migrate = await runBin(['db', 'migrate'], { DATABASE_URL: cluster.url, HOSTPLANE_DATA_DIR: '/nonexistent-test-dir', ...DB_ENV });
+      expect(migrate.code, migrate.stderr).toBe(7);
+      expect(migrate.stderr).toMatch(/cannot reach the database/);
+      await cluster.start();
+      await recovered();
+    } finally {
+      trickling = false;
+      await trickle;
+    }
+    const after = answers.filter((a) => a.sentAt > 0);
+    for (const door of doors) expect(after.some((a) => a.door === door.name && door.unavailable(a)), `${door.name} answered "unavailable" while stopped`).toBe(true);
+    const unexpected = after.filter((a) => !['ok', 'unavailable'].includes(verdict(a))).map((a) => `${a.door}: ${verdict(a)}`);
+    expect(unexpected).toEqual([]);
+    expect(after.filter((a) => a.status >= 500 && a.status !== 503)).toEqual([]);
+    expect(Math.max(...after.map((a) => a.answeredAt - a.sentAt))).toBeLessThan(HANG_MS);
+  }, 90_000);
+
+  it('frozen (SIGSTOP): /readyz and every door answer 503 while it is still frozen, `db migrate` exits 7, and SIGCONT brings them back', async () => {
+    await recovered();
+    await cluster.freeze();
+    let thawedAt = Number.POSITIVE_INFINITY;
+    let answers: Answer[] = [];
+    let migrate: Awaited<ReturnType<typeof runBin>> | undefined;
+    try {
+      // The freeze lasts until everything has answered, or 20 s: an answer that waited for the thaw hung.
+      const pending = Promise.all([
+        round().then((a) => (answers = a)),
+        runBin(['db', 'migrate'], { DATABASE_URL: cluster.url, HOSTPLANE_DATA_DIR: '/nonexistent-test-dir', ...DB_ENV }).then((r) => (migrate = r)),
+      ]);
+      await Promise.race([pending, new Promise((r) => setTimeout(r, 20_000))]);
+    } finally {
+      await cluster.thaw();
+      thawedAt = Date.now();
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    expect(answers.map((a) => `${a.door}: ${verdict(a)}${a.answeredAt < thawedAt ? '' : ' (only after the thaw)'}`)).toEqual(doors.map((d) => `${d.name}: unavailable`));
+    expect(migrate?.code, migrate?.stderr).toBe(7);
+    await recovered();
+  }, 90_000);
+
+  it('keeps the job runner and LISTEN going: a domain created after both outages is provisioned, a NOTIFY arrives, each outage was logged once', async () => {
+    // The LISTEN connection of beforeAll died with the stopped server; it must have come back by itself.
+    const before = notified;
+    await sql`select pg_notify('hp_db_faults', '')`.execute(handle.db);
+    const until = Date.now() + 20_000;
+    while (Date.now() < until && notified === before) await new Promise((r) => setTimeout(r, 50));
+    expect(notified).toBeGreaterThan(before);
+
+    const name = `after-outage-${Date.now()}.example.com`;
+    const res = await fetch(`${base}/v1/clients`, {
+      method: 'POST',
+      headers: { authorization: resellerAuth, 'content-type': 'application/json' },
+      body: JSON.stringify({ package_uid: 'spamstopshere-professional', user_count: 1, domains: [{ name, mail_servers: ['mx.example.net'] }] }),
+    });
+    expect(res.status, await res.clone().text()).toBe(201);
+    while (Date.now() < until && !relayed.includes(name)) await new Promise((r) => setTimeout(r, 100));
+    expect(relayed).toContain(name);
+
+    // One error per outage, not one per poll; and the runner said when it carried on.
+    const outageLogs = logLines.filter((l) => l.msg === 'job runner tick failed; backing off until the database answers');
+    expect(outageLogs.length).toBeGreaterThanOrEqual(1);
+    expect(outageLogs.length).toBeLessThanOrEqual(2);
+    expect(logLines.filter((l) => l.msg === 'job runner resumed').length).toBe(outageLogs.length);
+  }, 60_000);
+});
