@@ -3,18 +3,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { sql } from 'kysely';
+import { Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, sql, type DatabaseConnection, type Driver } from 'kysely';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { ctxFor, type CoreDeps } from '../../src/core/context.js';
 import { createOperatorKey } from '../../src/core/credentials/credential.service.js';
-import { createDb, type DbHandle } from '../../src/db/database.js';
-import { DataDirInUseError, processStartTime } from '../../src/db/data-dir-lock.js';
+import { createDb, type Database, type DbHandle } from '../../src/db/database.js';
+import { DataDirInUseError, lockDataDir, processStartTime } from '../../src/db/data-dir-lock.js';
 import { JobRunner } from '../../src/jobs/job-runner.js';
 import type { RelayDriver } from '../../src/relay/relay-driver.js';
-import { runBin } from '../cli/cli-harness.js';
+import { BIN, runBin } from '../cli/cli-harness.js';
 import { freePort, startPgCluster, type PgCluster } from '../support/pg-cluster.js';
 import { openTestDb } from '../support/test-db.js';
 
@@ -285,5 +285,140 @@ describe.runIf(onPostgres)('PostgreSQL stopped and frozen under a trickle of req
     expect(outageLogs.length).toBeGreaterThanOrEqual(1);
     expect(outageLogs.length).toBeLessThanOrEqual(2);
     expect(logLines.filter((l) => l.msg === 'job runner resumed').length).toBe(outageLogs.length);
+  }, 60_000);
+});
+
+describe('the job runner while the database keeps failing', () => {
+  it('waits longer after each failed pass instead of polling at full speed, logs the outage once, and resumes by itself', async () => {
+    vi.useFakeTimers();
+    let failing = true;
+    let failedAcquires = 0;
+    // A Kysely whose every connection attempt is refused while `failing`, and that finds no jobs otherwise.
+    const connection: DatabaseConnection = { executeQuery: async () => ({ rows: [] }), streamQuery: async function* () {} };
+    const driver: Driver = {
+      init: async () => {},
+      acquireConnection: async () => {
+        if (!failing) return connection;
+        failedAcquires++;
+        throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+      },
+      beginTransaction: async () => {},
+      commitTransaction: async () => {},
+      rollbackTransaction: async () => {},
+      releaseConnection: async () => {},
+      destroy: async () => {},
+    };
+    const db = new Kysely<Database>({
+      dialect: { createAdapter: () => new PostgresAdapter(), createDriver: () => driver, createIntrospector: (k) => new PostgresIntrospector(k), createQueryCompiler: () => new PostgresQueryCompiler() },
+    });
+    const lines: Array<{ msg: string }> = [];
+    const log = pino({ level: 'debug' }, new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(...chunk.toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string })), done()) }));
+    const settings = { publicUrl: 'http://127.0.0.1:8080', relayHosts: [], relayPriorityStep: 10, secret: 'x', webhookTimeoutMs: 1000, webhookAllowPrivate: false, rpcDb: 'hostplane' } as CoreDeps['settings'];
+    const runner = new JobRunner({ db, clock: () => new Date(), log, settings }, [], { pollMs: 250, failureBackoffMaxMs: 5_000 });
+    try {
+      runner.start();
+      await vi.advanceTimersByTimeAsync(30_000);
+      // Polling every 250 ms would have tried 120 times; doubling from 250 ms up to 5 s tries about 10.
+      expect(failedAcquires).toBeGreaterThanOrEqual(5);
+      expect(failedAcquires).toBeLessThanOrEqual(15);
+      failing = false;
+      await vi.advanceTimersByTimeAsync(6_000);
+      const failedNow = failedAcquires;
+      await vi.advanceTimersByTimeAsync(2_000);
+      expect(failedAcquires).toBe(failedNow);
+      expect(lines.filter((l) => l.msg.startsWith('job runner tick failed; backing off')).length).toBe(1);
+      expect(lines.filter((l) => l.msg === 'job runner resumed').length).toBe(1);
+    } finally {
+      await runner.stop();
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe.runIf(!onPostgres)('the embedded database: its lock file and a closed PGlite', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hostplane-dbfaults-'));
+  const children: ChildProcess[] = [];
+  afterAll(() => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('a second server on the same data dir fails at once with exit 7 naming the owner; once the owner is killed, its lock is taken over', async () => {
+    const dataDir = path.join(tmp, 'serve');
+    const env = { PATH: process.env.PATH ?? '', HOSTPLANE_DATA_DIR: dataDir, HOSTPLANE_DEMO: 'off', HOSTPLANE_LOG_LEVEL: 'warn' };
+    const port = await freePort();
+    const first = spawn(process.execPath, [BIN, 'serve'], { env: { ...env, PORT: String(port) }, stdio: 'ignore' });
+    children.push(first);
+    const until = Date.now() + 60_000;
+    let up = false;
+    while (!up && Date.now() < until && first.exitCode === null) {
+      up = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+      if (!up) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(up).toBe(true);
+
+    const second = await runBin(['serve'], { ...env, PORT: String(await freePort()) }, 60_000);
+    expect(second.code, second.stderr).toBe(7);
+    expect(second.stderr).toContain(`in use by process ${first.pid}`);
+    const migrate = await runBin(['db', 'migrate'], env, 60_000);
+    expect(migrate.code, migrate.stderr).toBe(7);
+    expect(migrate.stderr).toContain(`in use by process ${first.pid}`);
+    expect(await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status)).toBe(200);
+
+    const exited = new Promise((r) => first.once('exit', r));
+    first.kill('SIGKILL');
+    await exited;
+    expect(fs.existsSync(path.join(dataDir, 'pgdata.lock'))).toBe(true);
+    const after = await runBin(['db', 'migrate'], env, 60_000);
+    expect(after.code, after.stderr).toBe(0);
+    expect(after.stdout).toContain('database is up to date');
+  }, 120_000);
+
+  it('a lock whose pid now belongs to another process is stale (the start time differs); the real owner is refused', async () => {
+    const dir = path.join(tmp, 'reused');
+    const holder = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    children.push(holder);
+    await new Promise((r) => holder.once('spawn', r));
+    const started = processStartTime(holder.pid!);
+    expect(started).toBeDefined();
+
+    fs.writeFileSync(`${dir}.lock`, `${holder.pid} ${started}`);
+    const refused = (() => {
+      try {
+        return lockDataDir(dir);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(refused).toBeInstanceOf(DataDirInUseError);
+    expect((refused as Error).message).toContain(`in use by process ${holder.pid}`);
+
+    // The same pid with another start time: the process that wrote the lock is gone, the pid was reused.
+    fs.writeFileSync(`${dir}.lock`, `${holder.pid} ${Number(started) + 1}`);
+    const unlock = lockDataDir(dir);
+    expect(fs.readFileSync(`${dir}.lock`, 'utf8')).toBe(`${process.pid} ${processStartTime(process.pid)}`);
+    unlock();
+    expect(fs.existsSync(`${dir}.lock`)).toBe(false);
+  }, 60_000);
+
+  it('a PGlite that can no longer serve answers 503 in the doors’ formats, not 500', async () => {
+    const handle = await openTestDb();
+    const config = loadConfig({ HOSTPLANE_DATA_DIR: '/nonexistent-test-dir', HOSTPLANE_PUBLIC_URL: 'https://panel.hostplane.test' });
+    const app = await createApp(config, { dbHandle: handle, logger: pino({ level: 'silent' }) });
+    const { key } = await createOperatorKey(ctxFor(app.deps, { kind: 'system' }), 'closed');
+    try {
+      await handle.pglite!.close();
+      const admin = await app.server.inject({ method: 'GET', url: '/admin/v1/resellers', headers: { authorization: `Bearer ${key}` } });
+      expect(admin.statusCode, admin.body).toBe(503);
+      expect(admin.headers['retry-after']).toBe('5');
+      expect(admin.json()).toMatchObject({ error: { code: 'unavailable' } });
+      const hsp = await app.server.inject({ method: 'GET', url: '/v1/clients', headers: { authorization: `Basic ${Buffer.from('t:k').toString('base64')}` } });
+      expect(hsp.statusCode, hsp.body).toBe(503);
+      expect(hsp.json()).toEqual({ errors: { base: [expect.stringMatching(/temporarily unavailable/)] } });
+      const ready = await app.server.inject({ method: 'GET', url: '/readyz' });
+      expect(ready.statusCode).toBe(503);
+    } finally {
+      await app.close();
+    }
   }, 60_000);
 });
