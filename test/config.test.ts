@@ -34,7 +34,7 @@ describe('loadConfig', () => {
       webhookAllowPrivate: false,
       rpcDb: 'hostplane',
       familyRenewalGapSeconds: 0,
-      dbTimeouts: { connectMs: 5000, statementMs: 30000, lockMs: 10000, idleInTransactionMs: 60000, queryMs: 35000, stallMs: 2000, probeMs: 1000 },
+      dbTimeouts: { connectMs: 10000, statementMs: 30000, lockMs: 10000, idleInTransactionMs: 60000, queryMs: 35000, stallMs: 2000, probeMs: 1000 },
     });
   });
 

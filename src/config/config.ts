@@ -51,7 +51,7 @@ const envSchema = z.object({
     .default('hostplane'),
   HOSTPLANE_FAMILY_RENEWAL_GAP_SECONDS: z.coerce.number().int().min(0).max(10 * 365 * 86_400).default(0),
   // PostgreSQL deadlines (src/db/pg-guard.ts explains the defaults); 0 turns one off.
-  HOSTPLANE_DB_CONNECT_TIMEOUT_MS: dbMs(5_000),
+  HOSTPLANE_DB_CONNECT_TIMEOUT_MS: dbMs(10_000),
   HOSTPLANE_DB_STATEMENT_TIMEOUT_MS: dbMs(30_000),
   HOSTPLANE_DB_LOCK_TIMEOUT_MS: dbMs(10_000),
   HOSTPLANE_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: dbMs(60_000),

@@ -28,10 +28,13 @@ export interface PgTimeouts {
  * slack, so the server's own cancel (which keeps the connection) normally comes first. A server that
  * does not answer at all (frozen, a lost network) is found much sooner by the stall check: after 2 s
  * without an answer a fresh connection must answer `select 1` within 1 s, or every waiting query fails
- * at once, so a long query on a live server is never cut short by it.
+ * at once, so a long query on a live server is never cut short by it. The connect deadline also
+ * bounds the wait for a free connection of the pool; the stall check already catches a server that
+ * does not answer, so it is generous (10 s), so that a burst past the pool's size is served late
+ * rather than refused.
  */
 export const DEFAULT_PG_TIMEOUTS: PgTimeouts = {
-  connectMs: 5_000,
+  connectMs: 10_000,
   statementMs: 30_000,
   lockMs: 10_000,
   idleInTransactionMs: 60_000,
@@ -98,7 +101,7 @@ export class PgGuard {
    * answer for `deadlineMs` (0: no deadline of its own). `onAbandon` cleans up what it leaves behind.
    */
   run<T>(start: () => Promise<T>, deadlineMs: number, onAbandon: (err: Error, late: Promise<T>) => void): Promise<T> {
-    this.check();
+    if (this.down) return Promise.reject(new DatabaseUnavailableError('the database is not answering'));
     const late = start();
     return new Promise<T>((resolve, reject) => {
       let settled = false;
