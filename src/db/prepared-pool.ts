@@ -64,8 +64,9 @@ export function preparedStatementPool(pool: pg.Pool, guard?: PgGuard, queryTimeo
           },
         );
       }) as unknown as PostgresPoolClient['query'],
-      // `true` makes the pool end the connection instead of keeping it.
-      release: () => client.release(abandoned ? true : undefined),
+      // Kysely asks to destroy a connection whose ROLLBACK failed: it must not go back to the pool
+      // mid-transaction; nor may one the guard abandoned. `true` makes the pool end it.
+      release: (destroy?: boolean) => client.release(destroy || abandoned !== undefined ? true : undefined),
     };
   };
   return {
