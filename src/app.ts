@@ -10,7 +10,7 @@ import { Keyring, newMasterKey } from './core/shared/keyring.js';
 import { beginKeyFileRotation, loadKeyring } from './config/master-key.js';
 import { seedDemo, type DemoSeedResult } from './core/demo/seed-demo.js';
 import { listResellers } from './core/resellers/reseller.service.js';
-import { migrateToLatest, openConfiguredDatabase, pingDb, type DbHandle } from './db/database.js';
+import { migrateDatabase, openConfiguredDatabase, pingDb, type DbHandle } from './db/database.js';
 import { adminRestRoutes } from './facades/admin-rest/admin.routes.js';
 import { clientRestRoutes } from './facades/client-rest/client-rest.routes.js';
 import { sendClientError } from './facades/client-rest/client-rest.errors.js';
@@ -73,7 +73,7 @@ export function createLogger(config: Pick<Config, 'logLevel'>, destination?: Nod
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger(config);
   const dbHandle = options.dbHandle ?? (await openDatabase(config));
-  await migrateToLatest(dbHandle.db);
+  await migrateDatabase(dbHandle);
 
   // The master key comes from outside the database; without the one the database names, nothing starts.
   const keyring = loadKeyring(config, await recordedSecretsKeyId({ db: dbHandle.db }));
@@ -87,7 +87,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     ...options.jobRunner,
   });
 
-  const server = await createHttpServer({ logger, bodyLimit: config.bodyLimit, version: VERSION, ready: () => pingDb(dbHandle.db) });
+  const server = await createHttpServer({ logger, bodyLimit: config.bodyLimit, version: VERSION, ready: () => pingDb(dbHandle.db, config.dbTimeouts.probeMs) });
   await registerDoors(server, deps);
   await server.ready();
 
@@ -184,7 +184,7 @@ export async function openDatabase(config: Config): Promise<DbHandle> {
 export async function runMigrations(config: Config): Promise<string[]> {
   const handle = await openDatabase(config);
   try {
-    return await migrateToLatest(handle.db);
+    return await migrateDatabase(handle);
   } finally {
     await handle.close();
   }
@@ -208,7 +208,7 @@ export interface SecretsRotation {
 export async function rotateSecrets(config: Config): Promise<SecretsRotation> {
   const handle = await openDatabase(config);
   try {
-    await migrateToLatest(handle.db);
+    await migrateDatabase(handle);
     const recorded = await recordedSecretsKeyId({ db: handle.db });
     const rotation = config.masterKey ? undefined : beginKeyFileRotation(config);
     const keyring = rotation?.keyring ?? loadKeyring(config, recorded);

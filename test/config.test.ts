@@ -34,7 +34,24 @@ describe('loadConfig', () => {
       webhookAllowPrivate: false,
       rpcDb: 'hostplane',
       familyRenewalGapSeconds: 0,
+      dbTimeouts: { connectMs: 10000, statementMs: 30000, lockMs: 10000, idleInTransactionMs: 60000, queryMs: 35000, stallMs: 2000, probeMs: 1000 },
     });
+  });
+
+  it('database deadlines: the query deadline follows the statement timeout unless set, 0 turns one off', () => {
+    expect(loadConfig({ HOSTPLANE_DB_STATEMENT_TIMEOUT_MS: '120000' }).dbTimeouts.queryMs).toBe(125000);
+    expect(loadConfig({ HOSTPLANE_DB_STATEMENT_TIMEOUT_MS: '0' }).dbTimeouts).toMatchObject({ statementMs: 0, queryMs: 0 });
+    expect(loadConfig({ HOSTPLANE_DB_QUERY_TIMEOUT_MS: '4000', HOSTPLANE_DB_CONNECT_TIMEOUT_MS: '800', HOSTPLANE_DB_LOCK_TIMEOUT_MS: '0', HOSTPLANE_DB_STALL_MS: '500', HOSTPLANE_DB_PROBE_TIMEOUT_MS: '300', HOSTPLANE_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: '9000' }).dbTimeouts).toEqual({
+      connectMs: 800,
+      statementMs: 30000,
+      lockMs: 0,
+      idleInTransactionMs: 9000,
+      queryMs: 4000,
+      stallMs: 500,
+      probeMs: 300,
+    });
+    expect(() => loadConfig({ HOSTPLANE_DB_STATEMENT_TIMEOUT_MS: '-1' })).toThrow(/HOSTPLANE_DB_STATEMENT_TIMEOUT_MS/);
+    expect(() => loadConfig({ HOSTPLANE_DB_PROBE_TIMEOUT_MS: 'soon' })).toThrow(/HOSTPLANE_DB_PROBE_TIMEOUT_MS/);
   });
 
   it('empty variables count as unset', () => {
@@ -82,6 +99,7 @@ describe('loadConfig', () => {
       webhookAllowPrivate: true,
       rpcDb: 'portal',
       familyRenewalGapSeconds: 0,
+      dbTimeouts: loadConfig({}).dbTimeouts,
     });
   });
 

@@ -4,6 +4,9 @@ import { parseMasterKeys } from '../core/shared/keyring.js';
 
 const hostname = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 
+const DAY_MS = 86_400_000;
+const dbMs = (fallback: number) => z.coerce.number().int().min(0).max(DAY_MS).default(fallback);
+
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -60,6 +63,15 @@ const envSchema = z.object({
       }
     }, 'must be one or more 32-byte keys, each as base64 (44 characters) or hex (64 characters), newest first, separated by commas')
     .optional(),
+  // PostgreSQL deadlines (src/db/pg-guard.ts explains the defaults); 0 turns one off.
+  HOSTPLANE_DB_CONNECT_TIMEOUT_MS: dbMs(10_000),
+  HOSTPLANE_DB_STATEMENT_TIMEOUT_MS: dbMs(30_000),
+  HOSTPLANE_DB_LOCK_TIMEOUT_MS: dbMs(10_000),
+  HOSTPLANE_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: dbMs(60_000),
+  /** Default: the statement timeout plus 5 s, so that the server's own cancel comes first. */
+  HOSTPLANE_DB_QUERY_TIMEOUT_MS: z.coerce.number().int().min(0).max(DAY_MS).optional(),
+  HOSTPLANE_DB_STALL_MS: dbMs(2_000),
+  HOSTPLANE_DB_PROBE_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
 });
 
 export interface Config {
@@ -90,6 +102,16 @@ export interface Config {
   familyRenewalGapSeconds: number;
   /** Master keys sealing secrets in the database, newest first; unset: the master-key file in the data dir. */
   masterKey: string | undefined;
+  /** PostgreSQL deadlines in ms (0: none); PGlite, one in-process connection, has no use for them. */
+  dbTimeouts: {
+    connectMs: number;
+    statementMs: number;
+    lockMs: number;
+    idleInTransactionMs: number;
+    queryMs: number;
+    stallMs: number;
+    probeMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -136,5 +158,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rpcDb: e.HOSTPLANE_RPC_DB,
     familyRenewalGapSeconds: e.HOSTPLANE_FAMILY_RENEWAL_GAP_SECONDS,
     masterKey: e.HOSTPLANE_MASTER_KEY,
+    dbTimeouts: {
+      connectMs: e.HOSTPLANE_DB_CONNECT_TIMEOUT_MS,
+      statementMs: e.HOSTPLANE_DB_STATEMENT_TIMEOUT_MS,
+      lockMs: e.HOSTPLANE_DB_LOCK_TIMEOUT_MS,
+      idleInTransactionMs: e.HOSTPLANE_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+      queryMs: e.HOSTPLANE_DB_QUERY_TIMEOUT_MS ?? (e.HOSTPLANE_DB_STATEMENT_TIMEOUT_MS ? e.HOSTPLANE_DB_STATEMENT_TIMEOUT_MS + 5_000 : 0),
+      stallMs: e.HOSTPLANE_DB_STALL_MS,
+      probeMs: e.HOSTPLANE_DB_PROBE_TIMEOUT_MS,
+    },
   };
 }

@@ -6,6 +6,8 @@ import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import { migrationProvider } from './migrations/index.js';
 import { lockDataDir } from './data-dir-lock.js';
+import { DatabaseUnavailableError } from '../errors/db-unavailable.js';
+import { connectionSettings, DEFAULT_PG_TIMEOUTS, PgGuard, type PgTimeouts } from './pg-guard.js';
 import { preparedStatementPool } from './prepared-pool.js';
 import type { Database } from './schema.js';
 
@@ -22,6 +24,8 @@ export interface DbConfig {
   /** A PGlite data dir dump to start from (tests start every file from a migrated template). */
   loadDataDir?: Blob | undefined;
   poolSize?: number;
+  /** PostgreSQL deadlines; unset ones take DEFAULT_PG_TIMEOUTS. */
+  timeouts?: Partial<PgTimeouts> | undefined;
 }
 
 export interface DbHandle {
@@ -33,6 +37,11 @@ export interface DbHandle {
    * notifications may have been missed). Returns the way to stop listening.
    */
   listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
+  /**
+   * Runs `fn` on a handle without statement, lock and query deadlines (PostgreSQL: a connection of
+   * its own), for work that may rightly run long: migrations.
+   */
+  withoutTimeouts<T>(fn: (db: Db) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -43,19 +52,23 @@ const toNumber = (v: string) => Number(v);
 
 export async function createDb(config: DbConfig): Promise<DbHandle> {
   if (config.databaseUrl) {
-    const pool = new pg.Pool({
-      connectionString: config.databaseUrl,
-      max: config.poolSize ?? 10,
-      types: {
-        getTypeParser: ((oid: number, format?: string) =>
-          oid === INT8_OID || oid === NUMERIC_OID ? toNumber : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
-      },
-    });
-    // An idle client losing its server must not crash the process; the next query reports it.
-    pool.on('error', () => {});
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparedStatementPool(pool) }) });
     const databaseUrl = config.databaseUrl;
-    return { db, kind: 'postgres', listen: (channel, onNotify) => listenOnServer(databaseUrl, channel, onNotify), close: () => db.destroy() };
+    const timeouts: PgTimeouts = { ...DEFAULT_PG_TIMEOUTS, ...config.timeouts };
+    const db = postgresKysely(databaseUrl, timeouts, config.poolSize ?? 10);
+    return {
+      db,
+      kind: 'postgres',
+      listen: (channel, onNotify) => listenOnServer(databaseUrl, timeouts, channel, onNotify),
+      withoutTimeouts: async (fn) => {
+        const unbounded = postgresKysely(databaseUrl, { ...timeouts, statementMs: 0, lockMs: 0, idleInTransactionMs: 0, queryMs: 0 }, 1);
+        try {
+          return await fn(unbounded);
+        } finally {
+          await unbounded.destroy();
+        }
+      },
+      close: () => db.destroy(),
+    };
   }
 
   let unlock = () => {};
@@ -79,6 +92,7 @@ export async function createDb(config: DbConfig): Promise<DbHandle> {
     db,
     kind: 'pglite',
     pglite,
+    withoutTimeouts: (fn) => fn(db),
     listen: async (channel, onNotify) => {
       const unlisten = await pglite.listen(channel, () => onNotify());
       return async () => {
@@ -92,17 +106,35 @@ export async function createDb(config: DbConfig): Promise<DbHandle> {
   };
 }
 
+function postgresKysely(databaseUrl: string, timeouts: PgTimeouts, max: number): Db {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max,
+    ...connectionSettings(timeouts),
+    types: {
+      getTypeParser: ((oid: number, format?: string) =>
+        oid === INT8_OID || oid === NUMERIC_OID ? toNumber : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle client losing its server must not crash the process; the next query reports it.
+  pool.on('error', () => {});
+  const guard = new PgGuard(databaseUrl, timeouts);
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparedStatementPool(pool, guard, timeouts.queryMs) }) });
+}
+
 /**
  * LISTEN needs a connection of its own, outside the pool (a pooled one would be handed to queries).
- * It reconnects after a second when the server goes away, for as long as nobody stopped it.
+ * It reconnects after a second when the server goes away, for as long as nobody stopped it; a server
+ * away when listening starts is retried the same way, so the caller always gets its way to stop.
  */
-async function listenOnServer(databaseUrl: string, channel: string, onNotify: () => void): Promise<() => Promise<void>> {
+async function listenOnServer(databaseUrl: string, timeouts: PgTimeouts, channel: string, onNotify: () => void): Promise<() => Promise<void>> {
   if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`bad channel name ${channel}`);
   let stopped = false;
   let client: pg.Client | undefined;
   let retry: NodeJS.Timeout | undefined;
   const connect = async (): Promise<void> => {
-    const c = new pg.Client({ connectionString: databaseUrl });
+    // A frozen server would hold the connect (and the LISTEN) forever without these deadlines.
+    const c = new pg.Client({ connectionString: databaseUrl, ...connectionSettings(timeouts), ...(timeouts.probeMs ? { query_timeout: Math.max(timeouts.probeMs, timeouts.connectMs) } : {}) });
     client = c;
     let lost = false;
     const onLost = () => {
@@ -124,7 +156,7 @@ async function listenOnServer(databaseUrl: string, channel: string, onNotify: ()
       throw err;
     }
   };
-  await connect();
+  await connect().catch(() => {});
   return async () => {
     stopped = true;
     clearTimeout(retry);
@@ -133,8 +165,14 @@ async function listenOnServer(databaseUrl: string, channel: string, onNotify: ()
 }
 
 /** The database a server configuration names: the PostgreSQL server, or PGlite under the data dir. */
-export async function openConfiguredDatabase(config: { databaseUrl?: string | undefined; dataDir: string }): Promise<DbHandle> {
-  return createDb(config.databaseUrl ? { databaseUrl: config.databaseUrl } : { dataDir: path.join(config.dataDir, 'pgdata') });
+export async function openConfiguredDatabase(config: { databaseUrl?: string | undefined; dataDir: string; dbTimeouts?: Partial<PgTimeouts> }): Promise<DbHandle> {
+  return createDb(config.databaseUrl ? { databaseUrl: config.databaseUrl, timeouts: config.dbTimeouts } : { dataDir: path.join(config.dataDir, 'pgdata') });
+}
+
+/** Applies pending migrations without the deadlines meant for requests (a migration may rightly run long). */
+export async function migrateDatabase(handle: DbHandle): Promise<string[]> {
+  if (await isUpToDate(handle.db)) return [];
+  return handle.withoutTimeouts(migrateToLatest);
 }
 
 /** Applies pending migrations; a no-op when none are pending. Returns the names it applied. */
@@ -158,6 +196,19 @@ async function isUpToDate(db: Db): Promise<boolean> {
   }
 }
 
-export async function pingDb(db: Db): Promise<void> {
-  await sql`select 1`.execute(db);
+/** Resolves when the database answers `select 1` within `timeoutMs`; rejects otherwise. */
+export async function pingDb(db: Db, timeoutMs = 1000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = sql`select 1`.execute(db);
+  late.catch(() => {});
+  try {
+    await Promise.race([
+      late,
+      new Promise((_resolve, reject) => {
+        timer = setTimeout(() => reject(new DatabaseUnavailableError(`no answer from the database within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

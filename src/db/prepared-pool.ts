@@ -1,12 +1,15 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { PostgresPool, PostgresPoolClient } from 'kysely';
+import { DatabaseUnavailableError } from '../errors/db-unavailable.js';
+import type { PgGuard } from './pg-guard.js';
 
 /** Statements a connection keeps prepared; queries past this run unnamed, so memory stays bounded. */
 const MAX_PREPARED_PER_CONNECTION = 500;
 
 const prepared = new WeakMap<pg.PoolClient, Set<string>>();
 const names = new Map<string, string>();
+const quieted = new WeakSet<pg.PoolClient>();
 
 function statementName(text: string): string {
   let name = names.get(text);
@@ -21,29 +24,67 @@ function statementName(text: string): string {
  * Kysely sends every query unnamed, which makes PostgreSQL parse and plan it on each execution.
  * Naming statements by their text lets each connection prepare a hot query once and reuse it:
  * the same SQL, values still sent as parameters.
+ *
+ * With a guard, every connect and query is watched (see PgGuard): one the guard gives up on fails at
+ * once, and its connection, whose answer may still arrive, is refused further queries and dropped
+ * from the pool on release rather than handed to the next request.
  */
-export function preparedStatementPool(pool: pg.Pool): PostgresPool {
+export function preparedStatementPool(pool: pg.Pool, guard?: PgGuard, queryTimeoutMs = 0): PostgresPool {
   const wrap = (client: pg.PoolClient): PostgresPoolClient => {
     let seen = prepared.get(client);
     if (!seen) prepared.set(client, (seen = new Set()));
     const known = seen;
+    // A connection that dies while checked out emits 'error'; its queries report it, the process must not crash.
+    if (!quieted.has(client)) {
+      client.on('error', () => {});
+      quieted.add(client);
+    }
+    let abandoned: Error | undefined;
+    const send = (textOrConfig: string, values?: unknown[]): Promise<unknown> => {
+      const name = statementName(textOrConfig);
+      if (!known.has(name)) {
+        if (known.size >= MAX_PREPARED_PER_CONNECTION) return client.query(textOrConfig, values);
+        known.add(name);
+      }
+      return client.query({ name, text: textOrConfig, values: values ?? [] });
+    };
     return {
       query: ((textOrConfig: unknown, values?: unknown[]) => {
         // Cursors (streamed queries) pass straight through.
         if (typeof textOrConfig !== 'string') return client.query(textOrConfig as pg.Submittable);
-        const name = statementName(textOrConfig);
-        if (!known.has(name)) {
-          if (known.size >= MAX_PREPARED_PER_CONNECTION) return client.query(textOrConfig, values);
-          known.add(name);
-        }
-        return client.query({ name, text: textOrConfig, values: values ?? [] });
+        if (!guard) return send(textOrConfig, values);
+        // Kysely rolls back on the connection whose query failed; that one must not wait again.
+        if (abandoned) return Promise.reject(new DatabaseUnavailableError('the database connection was abandoned', { cause: abandoned }));
+        return guard.run(
+          () => send(textOrConfig, values),
+          queryTimeoutMs,
+          (err, late) => {
+            abandoned = err;
+            late.catch(() => {});
+          },
+        );
       }) as unknown as PostgresPoolClient['query'],
-      // Kysely asks to destroy a connection whose ROLLBACK failed: it must not go back to the pool mid-transaction.
-      release: (destroy?: boolean) => client.release(destroy),
+      // Kysely asks to destroy a connection whose ROLLBACK failed: it must not go back to the pool
+      // mid-transaction; nor may one the guard abandoned. `true` makes the pool end it.
+      release: (destroy?: boolean) => client.release(destroy || abandoned !== undefined ? true : undefined),
     };
   };
   return {
-    connect: async () => wrap(await pool.connect()),
-    end: () => pool.end(),
+    connect: async () => {
+      if (!guard) return wrap(await pool.connect());
+      const client = await guard.run(
+        () => pool.connect(),
+        0,
+        (_err, late) => {
+          // Connected after all, to a server found down: not worth keeping.
+          late.then((c) => c.release(true), () => {});
+        },
+      );
+      return wrap(client);
+    },
+    end: () => {
+      guard?.stop();
+      return pool.end();
+    },
   };
 }

@@ -12,6 +12,7 @@ export const errorCodes = [
   'conflict',
   'invalid_state', // the record exists but cannot make this transition now
   'rate_limited',
+  'unavailable', // a dependency (the database) is down, frozen or overloaded: retry later (details.retryAfterSeconds)
   'internal',
 ] as const;
 

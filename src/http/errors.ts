@@ -1,11 +1,14 @@
 import { AppError, isAppError } from '../errors/app-error.js';
+import { databaseUnavailable, isDatabaseUnavailable } from '../errors/db-unavailable.js';
 
 /**
  * Turns anything thrown while serving a request into an AppError, so each facade maps only the
- * catalog. Fastify's own parse errors are client mistakes; anything unknown is internal.
+ * catalog. Fastify's own parse errors are client mistakes; a database that is down, frozen or out of
+ * connections is `unavailable` (a 503 to retry, never a 500); anything else unknown is internal.
  */
 export function toAppError(err: unknown): AppError {
   if (isAppError(err)) return err;
+  if (isDatabaseUnavailable(err)) return databaseUnavailable();
   const e = err as { statusCode?: number; code?: string; message?: string };
   if (e?.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || e?.statusCode === 413) return new AppError('payload_too_large', 'request body is too large');
   if (e?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || e?.statusCode === 415) {

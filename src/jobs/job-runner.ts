@@ -29,6 +29,8 @@ export interface JobRunnerOptions {
   /** Backoff before retry n (1-based): base * 2^(n-1), capped, with jitter. */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
+  /** Longest wait between passes while the database keeps failing (the wait doubles from pollMs up to this). */
+  failureBackoffMaxMs?: number;
   /**
    * Subscribes to "new jobs" signals (the database's NOTIFY); a signal ends the idle wait at once.
    * Polling still runs beside it, for delayed retries and for signals lost with a connection.
@@ -56,6 +58,7 @@ export class JobRunner {
   private readonly leaseMs: number;
   private readonly backoffBaseMs: number;
   private readonly backoffMaxMs: number;
+  private readonly failureBackoffMaxMs: number;
   private loop: Promise<void> | undefined;
   private stopping = false;
   private wake: (() => void) | undefined;
@@ -79,6 +82,7 @@ export class JobRunner {
     this.leaseMs = options.leaseMs ?? 15_000;
     this.backoffBaseMs = options.backoffBaseMs ?? 2_000;
     this.backoffMaxMs = options.backoffMaxMs ?? 60 * 60_000;
+    this.failureBackoffMaxMs = options.failureBackoffMaxMs ?? 5_000;
     this.wakeups = options.wakeups;
   }
 
@@ -109,11 +113,20 @@ export class JobRunner {
     if (this.loop) return;
     this.stopping = false;
     this.loop = (async () => {
-      await this.schedulePeriodic().catch((err: unknown) => this.deps.log.error({ err }, 'scheduling periodic jobs failed'));
+      let periodicScheduled = await this.schedulePeriodic().then(
+        () => true,
+        (err: unknown) => {
+          this.deps.log.error({ err }, 'scheduling periodic jobs failed; retrying');
+          return false;
+        },
+      );
       const unsubscribe = await this.wakeups?.(() => this.signal()).catch((err: unknown) => {
         this.deps.log.warn({ err }, 'cannot listen for new jobs; polling only');
         return undefined;
       });
+      // Consecutive failed passes (the database down or frozen): the runner waits longer after each,
+      // logs the outage once, and carries on by itself when the database answers again.
+      let failures = 0;
       try {
         while (!this.stopping) {
           this.signalled = false;
@@ -121,12 +134,22 @@ export class JobRunner {
           let ran = 0;
           const started = performance.now();
           try {
+            if (!periodicScheduled) {
+              await this.schedulePeriodic();
+              periodicScheduled = true;
+            }
             ran = await this.tick();
+            if (failures > 0) this.deps.log.info({ failedPasses: failures }, 'job runner resumed');
+            failures = 0;
           } catch (err) {
-            this.deps.log.error({ err }, 'job runner tick failed');
+            failures++;
+            if (failures === 1) this.deps.log.error({ err }, 'job runner tick failed; backing off until the database answers');
+            else this.deps.log.debug({ err, failedPasses: failures }, 'job runner tick failed again');
           }
           if (this.stopping) break;
-          if (ran === 0) {
+          if (failures > 0) {
+            await this.pause(backoffDelayMs(failures, this.pollMs, Math.max(this.pollMs, this.failureBackoffMaxMs)));
+          } else if (ran === 0) {
             if (!this.signalled) await this.idle(this.pollMs);
           } else if (!this.backlog) {
             // Caught up, with work trickling in (a stream of sign-ups): let the next batch gather for a

@@ -12,6 +12,7 @@ const statusOf: Record<ErrorCode, number> = {
   conflict: 409,
   invalid_state: 409,
   rate_limited: 429,
+  unavailable: 503,
   internal: 500,
 };
 
@@ -27,7 +28,7 @@ export function httpStatusOf(code: ErrorCode): number {
 export function sendJsonError(reply: FastifyReply, err: AppError, options: { challenge?: string } = {}): FastifyReply {
   const status = typeof err.details.status === 'number' ? err.details.status : statusOf[err.code];
   if (err.code === 'unauthenticated' && options.challenge) reply.header('www-authenticate', options.challenge);
-  if (err.code === 'rate_limited' && err.details.retryAfterSeconds) reply.header('retry-after', String(err.details.retryAfterSeconds));
+  if ((err.code === 'rate_limited' || err.code === 'unavailable') && err.details.retryAfterSeconds) reply.header('retry-after', String(err.details.retryAfterSeconds));
   return reply.code(status).send({ error: { code: err.code, message: err.message, ...(err.details.fields ? { fields: err.details.fields } : {}) } });
 }
 

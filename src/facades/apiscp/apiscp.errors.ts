@@ -20,6 +20,7 @@ const faultOf: Record<ErrorCode, { faultcode: FaultCode; faultstring: string | n
   conflict: { faultcode: 'SOAP-ENV:Server', faultstring: null },
   invalid_state: { faultcode: 'SOAP-ENV:Server', faultstring: null },
   rate_limited: { faultcode: 'SOAP-ENV:Client', faultstring: null },
+  unavailable: { faultcode: 'SOAP-ENV:Server', faultstring: null },
   // Never the error's message: it may describe internals.
   internal: { faultcode: 'SOAP-ENV:Server', faultstring: 'Internal error' },
 };
@@ -58,7 +59,7 @@ export function soapFaultFor(err: AppError): SoapFault {
   const fault: SoapFault = { faultcode: row.faultcode, faultstring: clip(faultstring, MAX_FAULT_TEXT) };
   // detail reaches PHP as SoapFault->detail (an array here): the per-field messages, or when to retry.
   if (fields && Object.keys(fields).length > 0) fault.detail = { fields: boundedFields(fields) };
-  if (err.code === 'rate_limited' && err.details.retryAfterSeconds) fault.detail = { retry_after: err.details.retryAfterSeconds };
+  if ((err.code === 'rate_limited' || err.code === 'unavailable') && err.details.retryAfterSeconds) fault.detail = { retry_after: err.details.retryAfterSeconds };
   return fault;
 }
 

@@ -121,6 +121,7 @@ export class AdminClient {
     }
     if (res.ok && parsed !== undefined) return parsed as T;
     if (!res.ok && isApiError(parsed)) throw new CliError(parsed.error.code, parsed.error.message, parsed.error.fields);
+    if (res.status === 503) throw new CliError('unavailable', `the server at ${origin} is temporarily unavailable (HTTP 503); retry later`);
     // Not the admin API answering (a proxy, another service, a wrong HOSTPLANE_URL): say so rather than guess.
     throw new CliError('unexpected_response', `unexpected answer from ${origin}: HTTP ${res.status} ${res.headers.get('content-type') ?? 'without a content type'} to ${method} ${url.pathname}; is HOSTPLANE_URL a Hostplane server?`);
   }

@@ -13,6 +13,8 @@ const exitCodes: Record<string, number> = {
   conflict: 6,
   invalid_state: 6,
   unreachable: 7,
+  // The server answered 503, or (serve, worker, db migrate) its database cannot be reached or is locked by another process.
+  unavailable: 7,
 };
 
 /** Anything not in the table (internal, rate_limited, malformed_request, config, ...) is a plain failure. */

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { isDatabaseUnavailable } from '../../errors/db-unavailable.js';
 import { CliError, exitCodeFor, formatError } from './cli.errors.js';
 import { catalogCommands } from './commands/catalog.commands.js';
 import { jobsCommands } from './commands/jobs.commands.js';
@@ -41,7 +42,7 @@ Add --json to any of them for the API's JSON response, and --idempotency-key <ke
 changes something so that repeating it with the same key (say, after a timeout) does not change it twice.
 
 Exit codes: 0 ok, 1 other failure, 2 usage error, 3 unauthenticated or forbidden, 4 not found,
-5 validation failed, 6 conflict or invalid state, 7 server unreachable.`,
+5 validation failed, 6 conflict or invalid state, 7 server unreachable (or its database: retry later).`,
     );
   let code: number | undefined = 0;
 
@@ -99,9 +100,21 @@ Exit codes: 0 ok, 1 other failure, 2 usage error, 3 unauthenticated or forbidden
   } catch (e) {
     // Commander has already printed its message; exit code 0 means --help or --version.
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : exitCodeFor('usage');
-    const failure = e instanceof CliError ? e : new CliError('internal', e instanceof Error ? e.message : String(e));
+    const failure = e instanceof CliError ? e : inProcessFailure(e);
     process.stderr.write(formatError(failure.message, failure.fields));
     return exitCodeFor(failure.kind);
   }
   return code;
+}
+
+/**
+ * A failure of an in-process command (serve, worker, db migrate). A database that cannot be reached,
+ * or an embedded one another process holds, is "unavailable" (exit 7, like a server that cannot be
+ * reached): a script may retry it, unlike a broken migration.
+ */
+function inProcessFailure(e: unknown): CliError {
+  const message = e instanceof Error ? e.message : String(e);
+  if ((e as { code?: unknown } | null)?.code === 'HP_DATA_DIR_IN_USE') return new CliError('unavailable', message);
+  if (isDatabaseUnavailable(e)) return new CliError('unavailable', `cannot reach the database (${message || (e as { code?: string }).code || 'no answer'}); is it running? Check DATABASE_URL`);
+  return new CliError('internal', message);
 }

@@ -40,6 +40,19 @@ const FORM_BODY_LIMIT = 1024 * 1024 + 4096;
 
 /** The SSO landing: consumes a login token, starts a session, and sends the browser to the client area. */
 export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promise<void> {
+  // Browsers get a page, never Fastify's JSON: "come back later" (503, Retry-After) while the database
+  // is away, and a plain error page for anything unexpected.
+  app.setErrorHandler((err, req, reply) => {
+    const appError = toAppError(err);
+    if (appError.code === 'internal') req.log.error({ err }, 'request failed');
+    if (appError.code === 'unavailable') {
+      if (appError.details.retryAfterSeconds) reply.header('retry-after', String(appError.details.retryAfterSeconds));
+      return page(reply, 503, 'Temporarily unavailable', '<p>The service cannot answer right now. Please try again in a few seconds.</p>');
+    }
+    if (appError.code === 'internal') return page(reply, 500, 'Something went wrong', '<p>The request could not be completed.</p>');
+    const status = typeof appError.details.status === 'number' ? appError.details.status : httpStatusOf(appError.code);
+    return page(reply, status, 'That did not work', `<p>${escapeHtml(appError.message)}</p>`);
+  });
 
   // Site switching posts a plain HTML form.
   // Forms: site switching, sign-in, and an instance's user and file forms (a file's text up to 1 MiB).
@@ -87,7 +100,7 @@ export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promi
       return reply.code(303).header('cache-control', 'no-store').redirect('/apps/dashboard');
     } catch (e) {
       const err = toAppError(e);
-      if (err.code === 'internal') throw e;
+      if (err.code === 'internal' || err.code === 'unavailable') throw e;
       return page(reply, httpStatusOf(err.code), 'You cannot switch to this site', `<p>${escapeHtml(err.message)}</p>`);
     }
   });
@@ -102,7 +115,7 @@ export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promi
       return reply.code(303).header('cache-control', 'no-store').redirect(session.clientId ? CLIENT_AREA_PATH : '/console');
     } catch (e) {
       const err = toAppError(e);
-      if (err.code === 'internal') throw e;
+      if (err.code === 'internal' || err.code === 'unavailable') throw e;
       return page(
         reply,
         403,
@@ -180,7 +193,7 @@ export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promi
       return reply.code(303).header('cache-control', 'no-store').redirect(CLIENT_AREA_PATH);
     } catch (e) {
       const err = toAppError(e);
-      if (err.code === 'internal') throw e;
+      if (err.code === 'internal' || err.code === 'unavailable') throw e;
       if (err.details.retryAfterSeconds) reply.header('retry-after', String(err.details.retryAfterSeconds));
       return page(reply, httpStatusOf(err.code), 'Sign in', loginForm(id, err.message));
     }
@@ -200,7 +213,7 @@ export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promi
         return reply.code(303).header('cache-control', 'no-store').redirect(`/console/clients/${id}?done=${done}`);
       } catch (e) {
         const err = toAppError(e);
-        if (err.code === 'internal') throw e;
+        if (err.code === 'internal' || err.code === 'unavailable') throw e;
         return page(reply, httpStatusOf(err.code), 'That did not work', `<p role="alert">${escapeHtml(err.message)}</p><p><a href="/console/clients/${id}">Back</a></p>`);
       }
     });

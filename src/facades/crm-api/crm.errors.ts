@@ -19,11 +19,12 @@ const table: Record<ErrorCode, (e: AppError) => Wire> = {
   conflict: (e) => (reason(e) === 'email_taken' ? { status: 400, body: { status: 'error', message: e.message, code: 'email_taken' } } : { status: 409, body: { message: e.message, code: reason(e) ?? 'conflict' } }),
   invalid_state: (e) => ({ status: 400, body: { message: e.message, code: reason(e) ?? 'invalid_state' } }),
   rate_limited: (e) => ({ status: 429, body: { status: 'error', message: e.message, error: 'rate_limited' } }),
+  unavailable: (e) => ({ status: 503, body: { status: 'error', message: e.message, error: 'service_unavailable' } }),
   internal: () => ({ status: 500, body: { status: 'error', message: 'Internal server error' } }),
 };
 
 export function sendCrmError(reply: FastifyReply, err: AppError): FastifyReply {
   const { status, body } = table[err.code](err);
-  if (err.code === 'rate_limited' && err.details.retryAfterSeconds) reply.header('retry-after', String(err.details.retryAfterSeconds));
+  if ((err.code === 'rate_limited' || err.code === 'unavailable') && err.details.retryAfterSeconds) reply.header('retry-after', String(err.details.retryAfterSeconds));
   return reply.code(status).send(body);
 }

@@ -14,6 +14,7 @@ const statusOf: Record<ErrorCode, number> = {
   conflict: 422,
   invalid_state: 422,
   rate_limited: 429,
+  unavailable: 503,
   internal: 500,
 };
 
@@ -30,7 +31,7 @@ function fromConsole(reply: FastifyReply): boolean {
 export function sendHspError(reply: FastifyReply, err: AppError): FastifyReply {
   const status = typeof err.details.status === 'number' ? err.details.status : statusOf[err.code];
   if (err.code === 'unauthenticated' && !fromConsole(reply)) reply.header('www-authenticate', 'Basic realm="Hostplane reseller API", charset="UTF-8"');
-  if (err.code === 'rate_limited' && err.details.retryAfterSeconds) reply.header('retry-after', String(err.details.retryAfterSeconds));
+  if ((err.code === 'rate_limited' || err.code === 'unavailable') && err.details.retryAfterSeconds) reply.header('retry-after', String(err.details.retryAfterSeconds));
   const errors = err.code === 'validation_failed' && err.details.fields ? err.details.fields : { base: [err.code === 'not_found' ? 'Not found' : err.message] };
   return reply.code(status).send({ errors });
 }

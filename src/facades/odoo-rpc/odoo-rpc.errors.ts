@@ -43,6 +43,8 @@ const faultOf: Record<ErrorCode, Row> = {
   conflict: { faultCode: 2, exception: 'odoo.exceptions.UserError', exceptionType: 'user_error', message: null },
   invalid_state: { faultCode: 2, exception: 'odoo.exceptions.UserError', exceptionType: 'user_error', message: null },
   rate_limited: { faultCode: 2, exception: 'odoo.exceptions.UserError', exceptionType: 'user_error', message: null },
+  // What Odoo raises when its database connection fails; the message (ours, never the driver's) says to retry.
+  unavailable: { faultCode: 1, exception: 'psycopg2.OperationalError', exceptionType: 'internal_error', message: null },
   // Never the error's message: it may describe internals. The real error is logged by the routes.
   internal: { faultCode: 1, exception: 'builtins.Exception', exceptionType: 'internal_error', message: 'Internal server error' },
 };

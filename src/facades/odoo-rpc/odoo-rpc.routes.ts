@@ -80,16 +80,20 @@ export async function odooRpcRoutes(scope: FastifyInstance, opts: OdooRpcRoutesO
     }
   });
 
-  function faultOf(err: unknown, req: FastifyRequest) {
-    if (!(err instanceof OdooMissingMethod) && toAppError(err).code === 'internal') req.log.error({ err }, 'Odoo RPC request failed');
+  // Faults stay HTTP 200, as Odoo sends them (Python's client would turn any other status into a
+  // ProtocolError and drop the message); "retry later" also carries Retry-After for whoever reads headers.
+  function faultOf(err: unknown, req: FastifyRequest, reply: FastifyReply) {
+    const appError = err instanceof OdooMissingMethod ? undefined : toAppError(err);
+    if (appError?.code === 'internal') req.log.error({ err }, 'Odoo RPC request failed');
+    if (appError?.code === 'unavailable' && appError.details.retryAfterSeconds) reply.header('retry-after', String(appError.details.retryAfterSeconds));
     return toOdooFault(err, { bodyLimit });
   }
 
   const xmlRpcErrors = (legacy: boolean) => (err: unknown, req: FastifyRequest, reply: FastifyReply) =>
-    reply.code(200).type(XML).send(encodeFault(xmlRpcFaultOf(faultOf(err, req), legacy)));
+    reply.code(200).type(XML).send(encodeFault(xmlRpcFaultOf(faultOf(err, req, reply), legacy)));
 
   const jsonRpcErrors = (err: unknown, req: FastifyRequest, reply: FastifyReply) =>
-    reply.code(200).type(JSON_TYPE).send(encodeJsonRpcError(ids.get(req) ?? null, jsonRpcErrorOf(faultOf(err, req))));
+    reply.code(200).type(JSON_TYPE).send(encodeJsonRpcError(ids.get(req) ?? null, jsonRpcErrorOf(faultOf(err, req, reply))));
 
   // Routes of this scope all have their own; this one catches anything else registered here.
   scope.setErrorHandler(jsonRpcErrors);

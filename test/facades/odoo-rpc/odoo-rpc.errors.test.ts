@@ -15,6 +15,7 @@ describe('the Odoo fault table', () => {
       conflict: [2, 'odoo.exceptions.UserError'],
       invalid_state: [2, 'odoo.exceptions.UserError'],
       rate_limited: [2, 'odoo.exceptions.UserError'],
+      unavailable: [1, 'psycopg2.OperationalError'],
       internal: [1, 'builtins.Exception'],
     });
   });

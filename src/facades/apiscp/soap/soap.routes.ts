@@ -30,8 +30,10 @@ export interface SoapRoutesOptions {
 const XML = 'text/xml; charset=utf-8';
 const DECODED_BODIES = 4;
 
-function sendFault(reply: FastifyReply, fault: SoapFault): FastifyReply {
-  // SOAP 1.1 over HTTP: every fault is a 500 (PHP reads the envelope whatever the status).
+function sendFault(reply: FastifyReply, fault: SoapFault, retryAfterSeconds?: number): FastifyReply {
+  // SOAP 1.1 over HTTP: every fault is a 500 (PHP reads the envelope whatever the status), except
+  // "come back later", a 503 with Retry-After so that proxies and retrying clients see it too.
+  if (retryAfterSeconds) return reply.code(503).header('retry-after', String(retryAfterSeconds)).type(XML).send(encodeSoapFault(fault));
   return reply.code(500).type(XML).send(encodeSoapFault(fault));
 }
 
@@ -59,8 +61,9 @@ export async function soapRoutes(scope: FastifyInstance, opts: SoapRoutesOptions
   scope.addContentTypeParser(['text/xml', 'application/soap+xml'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
   scope.setErrorHandler((err, req, reply) => {
-    if (!(err instanceof SoapFaultError) && toAppError(err).code === 'internal') req.log.error({ err }, 'SOAP request failed');
-    return sendFault(reply, toSoapFault(err));
+    const appError = err instanceof SoapFaultError ? undefined : toAppError(err);
+    if (appError?.code === 'internal') req.log.error({ err }, 'SOAP request failed');
+    return sendFault(reply, toSoapFault(err), appError?.code === 'unavailable' ? appError.details.retryAfterSeconds : undefined);
   });
 
   scope.get('/apnscp.wsdl', { schema: { hide: true } }, async (_req, reply) => reply.type(XML).send(wsdl));
