@@ -74,7 +74,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     db: dbHandle.db,
     clock: options.clock ?? (() => new Date()),
     log: logger,
-    settings: { publicUrl: config.publicUrl, relayHosts: config.relayHosts, relayPriorityStep: config.relayPriorityStep, secret: '', webhookTimeoutMs: config.webhookTimeoutMs, webhookAllowPrivate: config.webhookAllowPrivate, rpcDb: config.rpcDb, familyRenewalGapSeconds: config.familyRenewalGapSeconds },
+    settings: { publicUrl: config.publicUrl, relayHosts: config.relayHosts, relayPriorityStep: config.relayPriorityStep, secret: '', webhookTimeoutMs: config.webhookTimeoutMs, webhookAllowPrivate: config.webhookAllowPrivate, rpcDb: config.rpcDb, familyRenewalGapSeconds: config.familyRenewalGapSeconds, userTokenIdleSeconds: config.crmTokenIdleSeconds },
   };
   const secret = await loadServerSecret(ctxFor(bootstrap, { kind: 'system' }));
   const deps: CoreDeps = { ...bootstrap, settings: { ...bootstrap.settings, secret } };

@@ -34,6 +34,7 @@ describe('loadConfig', () => {
       webhookAllowPrivate: false,
       rpcDb: 'hostplane',
       familyRenewalGapSeconds: 0,
+      crmTokenIdleSeconds: 30 * 86_400,
     });
   });
 
@@ -82,6 +83,7 @@ describe('loadConfig', () => {
       webhookAllowPrivate: true,
       rpcDb: 'portal',
       familyRenewalGapSeconds: 0,
+      crmTokenIdleSeconds: 30 * 86_400,
     });
   });
 

@@ -47,6 +47,7 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be a database name of letters, digits, ".", "_" or "-"')
     .default('hostplane'),
   HOSTPLANE_FAMILY_RENEWAL_GAP_SECONDS: z.coerce.number().int().min(0).max(10 * 365 * 86_400).default(0),
+  HOSTPLANE_CRM_TOKEN_IDLE_SECONDS: z.coerce.number().int().min(60).max(366 * 86_400).default(30 * 86_400),
 });
 
 export interface Config {
@@ -75,6 +76,8 @@ export interface Config {
   rpcDb: string;
   /** Family renewal: a parent subscription ending at most this long before its successor starts hands its children over. */
   familyRenewalGapSeconds: number;
+  /** A CRM user token unused this long stops working; each use extends it (sliding). */
+  crmTokenIdleSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -120,5 +123,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookAllowPrivate: e.HOSTPLANE_WEBHOOK_ALLOW_PRIVATE === 'true',
     rpcDb: e.HOSTPLANE_RPC_DB,
     familyRenewalGapSeconds: e.HOSTPLANE_FAMILY_RENEWAL_GAP_SECONDS,
+    crmTokenIdleSeconds: e.HOSTPLANE_CRM_TOKEN_IDLE_SECONDS,
   };
 }
