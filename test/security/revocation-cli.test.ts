@@ -43,7 +43,7 @@ describe('hostplane key list / revoke', () => {
     expect(refused.code).toBe(3);
     expect(refused.stderr).toMatch(/invalid operator key/);
 
-    const json = await s.cliJson<{ id: number; revoked_at: string | null }[]>('key', 'list');
+    const json = await s.cliJson<{ id: number; name: string; revoked_at: string | null }[]>('key', 'list');
     expect(json.find((k) => k.id === spare.id)!.revoked_at).not.toBeNull();
 
     // The test's own key is the first; the CLI uses it, so it may not revoke it.
