@@ -101,6 +101,20 @@ describe.sequential('the API keys page in chromium', () => {
     await page.getByRole('alert').filter({ hasText: 'user not found' }).waitFor();
   });
 
+  it('is readable on a phone: nothing wider than the screen but tables, which scroll in their box', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${url}/console/keys`);
+    await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+    await page.waitForLoadState('networkidle');
+    const wide = await page.evaluate(() =>
+      document.documentElement.scrollWidth <= window.innerWidth
+        ? []
+        : [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth && !e.closest('.table-wrap')).map((e) => `${e.tagName}.${e.className}`).slice(0, 5),
+    );
+    expect(wide).toEqual([]);
+    await page.screenshot({ path: path.join(ARTIFACTS, '32-keys-phone.png') });
+  });
+
   it('no console errors on the way', () => {
     // The one failed call above (404 for the unknown user) is the browser's own network log line.
     expect(problems.filter((p) => !/status of 404/.test(p))).toEqual([]);
