@@ -13,7 +13,7 @@ import { subscriptionClients } from './0011-subscription-clients.js';
 import { resellerLogins } from './0012-reseller-logins.js';
 import { clientListIndexes } from './0014-client-list-indexes.js';
 import { familyRenewals } from './0015-family-renewals.js';
-import { revocation } from './0016-revocation.js';
+import { revocation } from './0017-revocation.js';
 
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
@@ -30,7 +30,7 @@ const migrations: Record<string, Migration> = {
   '0012-reseller-logins': resellerLogins,
   '0014-client-list-indexes': clientListIndexes,
   '0015-family-renewals': familyRenewals,
-  '0016-revocation': revocation,
+  '0017-revocation': revocation,
 };
 
 export const migrationProvider: MigrationProvider = {
