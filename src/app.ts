@@ -121,6 +121,7 @@ function coreDeps(config: Config, dbHandle: DbHandle, keyring: Keyring, clock: (
       webhookResolveHost,
       rpcDb: config.rpcDb,
       familyRenewalGapSeconds: config.familyRenewalGapSeconds,
+      userTokenIdleSeconds: config.crmTokenIdleSeconds,
     },
   };
 }

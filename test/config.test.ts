@@ -35,6 +35,7 @@ describe('loadConfig', () => {
       rpcDb: 'hostplane',
       familyRenewalGapSeconds: 0,
       dbTimeouts: { connectMs: 10000, statementMs: 30000, lockMs: 10000, idleInTransactionMs: 60000, queryMs: 35000, stallMs: 2000, probeMs: 1000 },
+      crmTokenIdleSeconds: 30 * 86_400,
     });
   });
 
@@ -100,6 +101,7 @@ describe('loadConfig', () => {
       rpcDb: 'portal',
       familyRenewalGapSeconds: 0,
       dbTimeouts: loadConfig({}).dbTimeouts,
+      crmTokenIdleSeconds: 30 * 86_400,
     });
   });
 

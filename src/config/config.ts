@@ -72,6 +72,7 @@ const envSchema = z.object({
   HOSTPLANE_DB_QUERY_TIMEOUT_MS: z.coerce.number().int().min(0).max(DAY_MS).optional(),
   HOSTPLANE_DB_STALL_MS: dbMs(2_000),
   HOSTPLANE_DB_PROBE_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
+  HOSTPLANE_CRM_TOKEN_IDLE_SECONDS: z.coerce.number().int().min(60).max(366 * 86_400).default(30 * 86_400),
 });
 
 export interface Config {
@@ -112,6 +113,8 @@ export interface Config {
     stallMs: number;
     probeMs: number;
   };
+  /** A CRM user token unused this long stops working; each use extends it (sliding). */
+  crmTokenIdleSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -167,5 +170,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       stallMs: e.HOSTPLANE_DB_STALL_MS,
       probeMs: e.HOSTPLANE_DB_PROBE_TIMEOUT_MS,
     },
+    crmTokenIdleSeconds: e.HOSTPLANE_CRM_TOKEN_IDLE_SECONDS,
   };
 }

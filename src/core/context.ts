@@ -36,6 +36,8 @@ export interface CoreSettings {
   rpcDb: string;
   /** Family renewal: how long after a parent subscription ends its successor still takes over its children. */
   familyRenewalGapSeconds?: number;
+  /** CRM user tokens expire after this long unused (sliding); core/end-users has the default. */
+  userTokenIdleSeconds?: number;
 }
 
 export interface Ctx {

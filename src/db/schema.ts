@@ -159,6 +159,8 @@ export interface SessionsTable {
   expires_at: Timestamp;
   revoked_at: NullableTimestamp;
   origin_client_id: ColumnType<number | null, number | null | undefined, number | null>;
+  /** The reseller whose login link opened the session (or the session it was switched from). */
+  via_reseller_id: ColumnType<number | null, number | null | undefined, number | null>;
   created_at: Generated<Date>;
 }
 
@@ -347,6 +349,7 @@ export interface UserAccessTokensTable {
   user_id: number;
   created_at: Generated<Date>;
   revoked_at: NullableTimestamp;
+  last_used_at: NullableTimestamp;
 }
 
 export interface ApiTokensTable {

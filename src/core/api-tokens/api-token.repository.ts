@@ -13,3 +13,12 @@ export async function findLiveApiTokenByDigest(db: Executor, digest: string) {
 export async function listApiTokens(db: Executor) {
   return db.selectFrom('api_tokens').select(columns).orderBy('id').execute();
 }
+
+export async function findApiToken(db: Executor, id: number) {
+  return db.selectFrom('api_tokens').select(columns).where('id', '=', id).executeTakeFirst();
+}
+
+/** Undefined when the token was already revoked (or never existed). */
+export async function revokeApiToken(db: Executor, id: number, now: Date) {
+  return db.updateTable('api_tokens').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).returning(columns).executeTakeFirst();
+}

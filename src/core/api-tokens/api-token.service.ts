@@ -28,6 +28,21 @@ export async function listApiTokens(ctx: Ctx): Promise<ApiToken[]> {
   return repo.listApiTokens(ctx.db);
 }
 
+/** The token stops working at once; revoking a revoked token changes nothing and answers the same row. */
+export async function revokeApiToken(ctx: Ctx, id: number): Promise<ApiToken> {
+  requireOperator(ctx);
+  return inTransaction(ctx, async (tx) => {
+    const revoked = await repo.revokeApiToken(tx.db, id, tx.clock());
+    if (!revoked) {
+      const existing = await repo.findApiToken(tx.db, id);
+      if (!existing) throw AppError.notFound('API token');
+      return existing;
+    }
+    await recordAudit(tx, { action: 'api_token.revoked', targetType: 'api_token', targetId: id, resellerId: null, before: { revoked_at: null }, after: { revoked_at: revoked.revoked_at } });
+    return revoked;
+  });
+}
+
 /**
  * Server-to-server calls: the token must exist and list this endpoint. Both failures are
  * `forbidden` with the reason REMP words after "Not authorized: ".

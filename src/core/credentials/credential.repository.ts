@@ -19,6 +19,21 @@ export async function findActiveOperatorKeyByDigest(db: Executor, digest: string
     .executeTakeFirst();
 }
 
+const keyColumns = ['id', 'name', 'created_at', 'revoked_at'] as const;
+
+export async function listOperatorKeys(db: Executor) {
+  return db.selectFrom('operator_keys').select(keyColumns).orderBy('id').execute();
+}
+
+export async function findOperatorKey(db: Executor, id: number) {
+  return db.selectFrom('operator_keys').select(keyColumns).where('id', '=', id).executeTakeFirst();
+}
+
+/** Undefined when the key was already revoked (or never existed). */
+export async function revokeOperatorKey(db: Executor, id: number, now: Date) {
+  return db.updateTable('operator_keys').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).returning(keyColumns).executeTakeFirst();
+}
+
 export async function countActiveOperatorKeys(db: Executor): Promise<number> {
   const row = await db
     .selectFrom('operator_keys')

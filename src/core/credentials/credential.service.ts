@@ -24,6 +24,45 @@ export async function createOperatorKey(ctx: Ctx, name: string): Promise<IssuedO
   });
 }
 
+export interface OperatorKey {
+  id: number;
+  name: string;
+  created_at: Date;
+  revoked_at: Date | null;
+}
+
+function requireOperator(ctx: Ctx): void {
+  if (ctx.actor.kind !== 'operator' && ctx.actor.kind !== 'system') throw new AppError('forbidden', 'only operators manage operator keys');
+}
+
+/** Every operator key, revoked ones too (with when), never the key or its digest. */
+export async function listOperatorKeys(ctx: Ctx): Promise<OperatorKey[]> {
+  requireOperator(ctx);
+  return repo.listOperatorKeys(ctx.db);
+}
+
+/**
+ * Revokes a key: the next request signed with it is refused. The key signing this very request is
+ * refused instead, so an operator cannot lock their own tool out by a slip; they revoke it with
+ * another key or from the console. Revoking a revoked key changes nothing and answers the same row.
+ */
+export async function revokeOperatorKey(ctx: Ctx, id: number): Promise<OperatorKey> {
+  requireOperator(ctx);
+  if (ctx.actor.kind === 'operator' && ctx.actor.keyId === id) {
+    throw new AppError('invalid_state', `this request is signed with operator key ${id}; revoke it with another key or from the console`, { reason: 'own_key' });
+  }
+  return inTransaction(ctx, async (tx) => {
+    const revoked = await repo.revokeOperatorKey(tx.db, id, tx.clock());
+    if (!revoked) {
+      const existing = await repo.findOperatorKey(tx.db, id);
+      if (!existing) throw AppError.notFound('operator key');
+      return existing;
+    }
+    await recordAudit(tx, { action: 'operator_key.revoked', targetType: 'operator_key', targetId: id, resellerId: null, before: { revoked_at: null }, after: { revoked_at: revoked.revoked_at } });
+    return revoked;
+  });
+}
+
 export async function countOperatorKeys(ctx: Ctx): Promise<number> {
   return repo.countActiveOperatorKeys(ctx.db);
 }

@@ -40,13 +40,40 @@ export async function insertAccessToken(db: Executor, row: { token_digest: strin
   return db.insertInto('user_access_tokens').values(row).returning('id').executeTakeFirstOrThrow();
 }
 
-export async function findUserIdByTokenDigest(db: Executor, digest: string) {
+/** A live (not revoked) token of an enabled user, with what its idle expiry is counted from. */
+export async function findUserToken(db: Executor, digest: string) {
   return db
     .selectFrom('user_access_tokens as t')
     .innerJoin('users as u', 'u.id', 't.user_id')
-    .select('u.id')
+    .select(['t.id', 't.user_id', 't.created_at', 't.last_used_at'])
     .where('t.token_digest', '=', digest)
     .where('t.revoked_at', 'is', null)
     .where('u.disabled_at', 'is', null)
     .executeTakeFirst();
+}
+
+/** Moves the token's last use forward, unless a concurrent request already did since `notSince`. */
+export async function touchUserToken(db: Executor, id: number, now: Date, notSince: Date): Promise<void> {
+  await db
+    .updateTable('user_access_tokens')
+    .set({ last_used_at: now })
+    .where('id', '=', id)
+    .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', notSince)]))
+    .execute();
+}
+
+export async function revokeUserTokenByDigest(db: Executor, userId: number, digest: string, now: Date) {
+  return db.updateTable('user_access_tokens').set({ revoked_at: now }).where('token_digest', '=', digest).where('user_id', '=', userId).where('revoked_at', 'is', null).returning('id').executeTakeFirst();
+}
+
+export async function revokeUserTokens(db: Executor, userId: number, now: Date): Promise<number> {
+  const rows = await db.updateTable('user_access_tokens').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null).returning('id').execute();
+  return rows.length;
+}
+
+/** Whoever may hold CRM user tokens (the sign-in's population), by id or email, disabled ones too. */
+export async function findTokenHolder(db: Executor, ref: { id: number } | { email: string }) {
+  let q = db.selectFrom('users').select(['id', 'login', 'email']).where('client_id', 'is', null).where('role', '<>', 'operator');
+  q = 'id' in ref ? q.where('id', '=', ref.id) : q.where((eb) => eb(eb.fn('lower', ['login']), '=', ref.email.toLowerCase()));
+  return q.executeTakeFirst();
 }

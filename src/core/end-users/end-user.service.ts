@@ -67,14 +67,6 @@ export async function loginEndUser(ctx: Ctx, raw: unknown, ip: string): Promise<
   return inTransaction(ctx, async (tx) => ({ user, token: await issueToken(tx, user) }));
 }
 
-/** The user a Bearer access token belongs to, or unauthenticated. */
-export async function authenticateUserToken(ctx: Ctx, token: string | undefined): Promise<number> {
-  if (!token) throw new AppError('unauthenticated', 'Not authorized: no user token given');
-  const found = await repo.findUserIdByTokenDigest(ctx.db, sha256Hex(token));
-  if (!found) throw new AppError('unauthenticated', 'Not authorized: invalid user token');
-  return found.id;
-}
-
 export async function getEndUserInfo(ctx: Ctx): Promise<EndUser> {
   if (ctx.actor.kind !== 'user') throw new AppError('unauthenticated', 'Not authorized: user token required');
   const user = await repo.findUserById(ctx.db, ctx.actor.userId);

@@ -10,6 +10,8 @@ import { randomToken, sha256Hex } from '../shared/secrets.js';
 import { parseInput, zodIssuesToFields } from '../shared/validation.js';
 import * as repo from './reseller.repository.js';
 import { endKeySessions, storeResellerLogin } from './reseller-login.service.js';
+import { revokeSessionsViaReseller } from '../sso/sso.repository.js';
+import { revokeResellerSessions } from './reseller-login.repository.js';
 import { listPackages } from '../packages/package.service.js';
 import type { Package } from '../packages/package.schema.js';
 import {
@@ -211,7 +213,14 @@ export async function suspendReseller(ctx: Ctx, id: number, reason?: string | nu
       suspend_reason: reason?.trim() || null,
       updated_at: now,
     }))!;
-    await recordAudit(tx, resellerEvent('reseller.suspended', existing, reseller));
+    // What the reseller handed out ends with it: its clients' sessions opened through its login links
+    // (the links themselves are refused while it is suspended). Sessions its clients' own users or an
+    // operator opened stay; reactivation brings none of the ended ones back.
+    const ended = await revokeSessionsViaReseller(tx.db, id, now);
+    // Its console sessions stop matching while it is suspended; ending them keeps reactivation from reviving them.
+    for (const method of ['password', 'key'] as const) await revokeResellerSessions(tx.db, id, method, now);
+    const event = resellerEvent('reseller.suspended', existing, reseller);
+    await recordAudit(tx, ended > 0 ? { ...event, after: { ...event.after, client_sessions_ended: ended } } : event);
     return reseller;
   });
 }

@@ -801,8 +801,8 @@ export async function hijackSite(ctx: Ctx, input: { site: SiteTarget; user?: unk
 }
 
 /** A session on the site, in ApisCP's shape (the session id the panel takes as esprit_id). */
-async function openSiteSession(tx: Ctx, userId: number, siteId: number, originId: number | null): Promise<{ id: string; expires_at: string }> {
-  const s = await openSession(tx, { userId, clientId: siteId, originClientId: originId });
+async function openSiteSession(tx: Ctx, userId: number, siteId: number, originId: number | null, viaResellerId: number | null = null): Promise<{ id: string; expires_at: string }> {
+  const s = await openSession(tx, { userId, clientId: siteId, originClientId: originId, viaResellerId });
   return { id: s.token, expires_at: s.expiresAt.toISOString() };
 }
 
@@ -811,7 +811,7 @@ async function openSiteSession(tx: Ctx, userId: number, siteId: number, originId
  * that came from the master may go back to it; nothing else (no switching up from a subordinate, no
  * lateral moves). Off when the cp.config auth subordinate_site_sso scope is false.
  */
-export async function switchSite(ctx: Ctx, input: { session: { userId: number; clientId: number | null; originClientId: number | null }; target: SiteTarget }): Promise<SiteSession> {
+export async function switchSite(ctx: Ctx, input: { session: { userId: number; clientId: number | null; originClientId: number | null; viaResellerId?: number | null }; target: SiteTarget }): Promise<SiteSession> {
   if ((await repo.readSetting(ctx.db, SUBORDINATE_SSO_KEY)) === 'false') throw new AppError('forbidden', 'switching between sites is turned off (cp.config auth subordinate_site_sso)');
   if (input.session.clientId === null) throw new AppError('forbidden', 'this session does not belong to a site');
   const [from] = await repo.findSites(ctx.db, { ids: [input.session.clientId] });
@@ -824,7 +824,8 @@ export async function switchSite(ctx: Ctx, input: { session: { userId: number; c
   const user = await repo.findSiteUser(ctx.db, to.id, null);
   if (!user || user.disabled_at) throw new AppError('invalid_state', `${siteName(to.id)} has no administrator to switch to`);
   return inTransaction(ctx, async (tx) => {
-    const s = await openSiteSession(tx, user.id, to.id, intoSubordinate ? from.id : null);
+    // A session that came through a reseller's login link hands that on: the reseller's suspension ends both.
+    const s = await openSiteSession(tx, user.id, to.id, intoSubordinate ? from.id : null, input.session.viaResellerId ?? null);
     await recordAudit(tx, { action: 'client.switched', targetType: 'client', targetId: to.id, resellerId: to.reseller_id, actor: { kind: 'user', id: input.session.userId }, after: { from: siteName(from.id), user: user.login } });
     return { ...s, site: siteName(to.id), user: user.login };
   });

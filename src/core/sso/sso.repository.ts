@@ -12,18 +12,29 @@ export async function consumeSsoToken(db: Executor, digest: string, now: Date) {
     .where('token_digest', '=', digest)
     .where('used_at', 'is', null)
     .where('expires_at', '>', now)
-    // A client suspended or cancelled after the link was issued may no longer be entered.
+    // A client suspended or cancelled after the link was issued may no longer be entered, nor may a
+    // client through the link of a reseller suspended since.
     .where((eb) =>
       eb.or([
         eb('client_id', 'is', null),
-        eb.exists(eb.selectFrom('clients as c').select('c.id').whereRef('c.id', '=', 'sso_tokens.client_id').where('c.status', '=', 'active')),
+        eb.exists(
+          eb
+            .selectFrom('clients as c')
+            .select('c.id')
+            .whereRef('c.id', '=', 'sso_tokens.client_id')
+            .where('c.status', '=', 'active')
+            .where((eb2) => eb2.or([eb2('c.reseller_id', 'is', null), eb2.exists(eb2.selectFrom('resellers as r').select('r.id').whereRef('r.id', '=', 'c.reseller_id').where('r.status', '=', 'active'))])),
+        ),
       ]),
     )
     .returning((eb) => ['user_id', 'client_id', 'purpose', eb.selectFrom('clients as rc').select('rc.reseller_id').whereRef('rc.id', '=', 'sso_tokens.client_id').as('reseller_id')])
     .executeTakeFirst();
 }
 
-export async function insertSession(db: Executor, row: { token_digest: string; user_id: number; client_id: number | null; expires_at: Date; created_at: Date; origin_client_id?: number | null }) {
+export async function insertSession(
+  db: Executor,
+  row: { token_digest: string; user_id: number; client_id: number | null; expires_at: Date; created_at: Date; origin_client_id?: number | null; via_reseller_id?: number | null },
+) {
   await db.insertInto('sessions').values(row).execute();
 }
 
@@ -31,11 +42,13 @@ export async function findSession(db: Executor, digest: string, now: Date) {
   return db
     .selectFrom('sessions as s')
     .innerJoin('users as u', 'u.id', 's.user_id')
-    .select(['s.user_id', 's.client_id', 's.origin_client_id', 's.expires_at', 'u.role', 'u.login'])
+    .select(['s.user_id', 's.client_id', 's.origin_client_id', 's.via_reseller_id', 's.expires_at', 'u.role', 'u.login'])
     .where('s.token_digest', '=', digest)
     .where('s.revoked_at', 'is', null)
     .where('s.expires_at', '>', now)
     .where('u.disabled_at', 'is', null)
+    // Suspension revokes such sessions; this also covers a link redeemed while the suspension commits.
+    .where((eb) => eb.or([eb('s.via_reseller_id', 'is', null), eb.exists(eb.selectFrom('resellers as r').select('r.id').whereRef('r.id', '=', 's.via_reseller_id').where('r.status', '=', 'active'))]))
     .where((eb) =>
       eb.or([
         eb('s.client_id', 'is', null),
@@ -47,6 +60,12 @@ export async function findSession(db: Executor, digest: string, now: Date) {
 
 export async function revokeSession(db: Executor, digest: string, now: Date) {
   await db.updateTable('sessions').set({ revoked_at: now }).where('token_digest', '=', digest).execute();
+}
+
+/** Ends the live sessions opened through a reseller's login links (when the reseller is suspended). */
+export async function revokeSessionsViaReseller(db: Executor, resellerId: number, now: Date): Promise<number> {
+  const rows = await db.updateTable('sessions').set({ revoked_at: now }).where('via_reseller_id', '=', resellerId).where('revoked_at', 'is', null).where('expires_at', '>', now).returning('id').execute();
+  return rows.length;
 }
 
 export async function deleteExpiredSsoTokens(db: Executor, before: Date) {

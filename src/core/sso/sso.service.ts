@@ -70,11 +70,22 @@ export interface Session {
  * Starts a server-side session for the user (on one client, or on none) in the caller's transaction:
  * the token goes to the cookie, only its digest to the database. Every sign-in opens sessions here.
  */
-export async function openSession(tx: Ctx, input: { userId: number; clientId: number | null; originClientId?: number | null; ttlSeconds?: number }): Promise<Session> {
+export async function openSession(
+  tx: Ctx,
+  input: { userId: number; clientId: number | null; originClientId?: number | null; ttlSeconds?: number; /** The reseller whose login link it comes from: its suspension ends the session. */ viaResellerId?: number | null },
+): Promise<Session> {
   const now = tx.clock();
   const token = randomToken(32);
   const expiresAt = new Date(now.getTime() + (input.ttlSeconds ?? SESSION_TTL_SECONDS) * 1000);
-  await repo.insertSession(tx.db, { token_digest: sha256Hex(token), user_id: input.userId, client_id: input.clientId, expires_at: expiresAt, created_at: now, ...(input.originClientId !== undefined ? { origin_client_id: input.originClientId } : {}) });
+  await repo.insertSession(tx.db, {
+    token_digest: sha256Hex(token),
+    user_id: input.userId,
+    client_id: input.clientId,
+    expires_at: expiresAt,
+    created_at: now,
+    ...(input.originClientId !== undefined ? { origin_client_id: input.originClientId } : {}),
+    ...(input.viaResellerId ? { via_reseller_id: input.viaResellerId } : {}),
+  });
   return { token, userId: input.userId, clientId: input.clientId, expiresAt };
 }
 
@@ -85,7 +96,8 @@ export async function redeemLoginToken(ctx: Ctx, token: string): Promise<Session
     const now = tx.clock();
     const grant = await repo.consumeSsoToken(tx.db, sha256Hex(token), now);
     if (!grant) throw new AppError('unauthenticated', 'login link is invalid, expired or already used');
-    const session = await openSession(tx, { userId: grant.user_id, clientId: grant.client_id });
+    // Only a reseller issues links to its own clients' areas, so the client's reseller is the issuer.
+    const session = await openSession(tx, { userId: grant.user_id, clientId: grant.client_id, viaResellerId: grant.reseller_id ?? null });
     await recordAudit(tx, {
       action: 'client.logged_in',
       targetType: grant.client_id !== null ? 'client' : 'user',

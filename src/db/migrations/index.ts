@@ -14,6 +14,7 @@ import { resellerLogins } from './0012-reseller-logins.js';
 import { clientListIndexes } from './0014-client-list-indexes.js';
 import { familyRenewals } from './0015-family-renewals.js';
 import { secretsAtRest } from './0016-secrets-at-rest.js';
+import { revocation } from './0017-revocation.js';
 
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
@@ -31,6 +32,7 @@ const migrations: Record<string, Migration> = {
   '0014-client-list-indexes': clientListIndexes,
   '0015-family-renewals': familyRenewals,
   '0016-secrets-at-rest': secretsAtRest,
+  '0017-revocation': revocation,
 };
 
 export const migrationProvider: MigrationProvider = {

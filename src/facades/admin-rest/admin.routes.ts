@@ -4,7 +4,7 @@ import type { AuditEvent } from '../../core/audit/audit.schema.js';
 import { listAuditEvents } from '../../core/audit/audit.service.js';
 import { getClientForOperator, restoreClient, searchClients } from '../../core/clients/client.service.js';
 import { ctxFor, type CoreDeps, type Ctx } from '../../core/context.js';
-import { authenticateOperator, createOperatorKey } from '../../core/credentials/credential.service.js';
+import { authenticateOperator } from '../../core/credentials/credential.service.js';
 import { seedDemo } from '../../core/demo/seed-demo.js';
 import { addInstanceUser, createOperatorUser, getInstanceOverview, storeInstanceFile } from '../../core/saas/saas.service.js';
 import { setDomainStatus } from '../../core/domains/domain.service.js';
@@ -36,6 +36,7 @@ import { getOverview } from '../../core/overview/overview.service.js';
 import { createEndUserFromAdmin, crmAdminRoutes } from './crm.admin.routes.js';
 import * as s from './admin.schemas.js';
 import { groupAdminRoutes } from './groups.admin.routes.js';
+import { keyAdminRoutes } from './keys.admin.routes.js';
 import { settingsAdminRoutes } from './settings.admin.routes.js';
 
 declare module 'fastify' {
@@ -363,14 +364,7 @@ export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Pro
     async (req, reply) => reply.code(201).send(toWebhookDeliveryOut(await replayWebhookDelivery(ctxOf(req), idParam(req, 'webhook delivery')))),
   );
 
-  app.post(
-    '/admin/v1/keys',
-    { schema: { tags, security, summary: 'Create an operator API key (shown once)', body: z.object({ name: z.string() }), response: { 201: z.object({ id: z.number(), name: z.string(), key: z.string() }), ...errors } } },
-    async (req, reply) => {
-      const body = req.body as { name?: unknown } | undefined;
-      return reply.code(201).send(await createOperatorKey(ctxOf(req), typeof body?.name === 'string' ? body.name : ''));
-    },
-  );
+  await keyAdminRoutes(app, ctxOf);
 
   app.post(
     '/admin/v1/users',

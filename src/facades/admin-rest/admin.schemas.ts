@@ -147,3 +147,23 @@ export const operatorSessionOut = z.object({
 export const operatorSessionState = z.union([operatorSessionOut, z.object({ signed_in: z.literal(false) })]);
 
 export const operatorLoginBody = z.object({ login: z.string(), password: z.string() });
+
+// Revocation: operator keys, CRM API tokens and CRM user tokens. Keys and tokens are shown only once,
+// when made; these records never carry them.
+export const operatorKeyOut = z
+  .object({
+    id: z.number().int(),
+    name: z.string(),
+    created_at: z.string(),
+    revoked_at: z.string().nullable().describe('when it was revoked; a revoked key is refused (401) from then on'),
+  })
+  .meta({ examples: [{ id: 3, name: 'billing-sync', created_at: '2026-03-01T09:00:00.000Z', revoked_at: null }] });
+export const revokedOperatorKeyExample = { id: 3, name: 'billing-sync', created_at: '2026-03-01T09:00:00.000Z', revoked_at: '2026-03-02T10:15:00.000Z' };
+export const createOperatorKeyBody = z.object({ name: z.string().describe('what the key is for, 1-200 characters') }).meta({ examples: [{ name: 'billing-sync' }] });
+export const createdOperatorKey = z
+  .object({ id: z.number().int(), name: z.string(), key: z.string().describe('shown only this once; send it as Authorization: Bearer <key>') })
+  .meta({ examples: [{ id: 3, name: 'billing-sync', key: 'hpo_…' }] });
+export const revokedUserTokens = z
+  .object({ user_id: z.number().int(), email: z.string(), revoked: z.number().int().describe('how many live tokens were revoked (0 when there were none)') })
+  .meta({ examples: [{ user_id: 42, email: 'reader@example.com', revoked: 2 }] });
+export const userRefParams = z.object({ user: z.string().describe("the user's numeric id, or their email (URL-encoded)") });

@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { apiTokenOut, createApiTokenInput, toApiTokenOut } from '../../core/api-tokens/api-token.schema.js';
-import { createApiToken, listApiTokens } from '../../core/api-tokens/api-token.service.js';
+import { createApiToken, listApiTokens, revokeApiToken } from '../../core/api-tokens/api-token.service.js';
 import type { Ctx } from '../../core/context.js';
 import { createEndUser } from '../../core/end-users/end-user.service.js';
+import { revokeUserTokens } from '../../core/end-users/end-user.tokens.js';
 import { createFamilyTypeInput, familyTypeOut, rempFamilyCodeOut, setFamilyCodeExpiryInput, toFamilyTypeOut, toRempFamilyCode } from '../../core/family/family.schema.js';
 import { createFamilyType, disableFamilyType, listFamilyTypes, replayNewSubscription, setFamilyCodeExpiry } from '../../core/family/family.service.js';
 import { createSubscriptionTypeInput, subscriptionTypeOut, toSubscriptionTypeOut } from '../../core/subscriptions/subscription.schema.js';
@@ -24,6 +25,37 @@ export async function crmAdminRoutes(app: FastifyInstance, ctxOf: (req: FastifyR
     return reply.code(201).send({ ...toApiTokenOut(created), token: created.token });
   });
   app.get('/admin/v1/api-tokens', { schema: { tags, security, response: { 200: z.array(apiTokenOut), 401: s.adminError } } }, async (req) => (await listApiTokens(ctxOf(req))).map(toApiTokenOut));
+  app.post(
+    '/admin/v1/api-tokens/:id/revoke',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Revoke a CRM API token: the CRM door refuses it from now on (403 no_authorization, as for any bad token). Revoking a revoked token answers it unchanged',
+        params: s.idParams,
+        response: { 200: apiTokenOut.meta({ examples: [{ id: 5, name: 'billing', allow: ['/api/v1/subscriptions/create'], created_at: '2026-03-01T09:00:00.000Z', revoked_at: '2026-03-02T10:15:00.000Z' }] }), ...errors },
+      },
+    },
+    async (req) => toApiTokenOut(await revokeApiToken(ctxOf(req), pathId(req.params, 'API token'))),
+  );
+
+  // A CRM end user's access tokens (their sign-ins on the CRM door), by id or email.
+  app.post(
+    '/admin/v1/users/:user/revoke-tokens',
+    {
+      schema: {
+        tags,
+        security,
+        summary: "Revoke every CRM access token of a user (by id or email): each of their sign-ins on the CRM door ends now; signing in again works",
+        params: s.userRefParams,
+        response: { 200: s.revokedUserTokens, ...errors },
+      },
+    },
+    async (req) => {
+      const ref = (req.params as { user: string }).user;
+      return revokeUserTokens(ctxOf(req), /^[0-9]{1,15}$/.test(ref) ? Number(ref) : ref);
+    },
+  );
 
   app.post('/admin/v1/subscription-types', { schema: { tags, security, body: createSubscriptionTypeInput, response: { 201: subscriptionTypeOut, ...errors } } }, async (req, reply) =>
     reply.code(201).send(toSubscriptionTypeOut(await createSubscriptionType(ctxOf(req), req.body ?? {}))),

@@ -20,6 +20,8 @@ interface ClientSession {
   userId: number;
   clientId: number;
   originClientId: number | null;
+  /** The reseller whose login link opened the session, handed on to a site switched into. */
+  viaResellerId?: number | null;
   login: string;
   role: string;
   expiresAt: Date;
@@ -57,7 +59,7 @@ export async function clientRestRoutes(app: FastifyInstance, deps: CoreDeps): Pr
     if (!token) return undefined;
     const row = await getSession(ctxFor(deps, { kind: 'system' }, req.log), token);
     if (!row || row.client_id === null) return undefined;
-    return { token, userId: row.user_id, clientId: row.client_id, originClientId: row.origin_client_id, login: row.login, role: row.role, expiresAt: row.expires_at };
+    return { token, userId: row.user_id, clientId: row.client_id, originClientId: row.origin_client_id, viaResellerId: row.via_reseller_id, login: row.login, role: row.role, expiresAt: row.expires_at };
   };
 
   app.addHook('onRequest', async (req) => {
@@ -150,7 +152,7 @@ export async function clientRestRoutes(app: FastifyInstance, deps: CoreDeps): Pr
       const { ctx, session } = sessionCtx(req);
       const target = (req.body as { site?: unknown } | undefined)?.site;
       if (typeof target !== 'string' || target === '') throw AppError.validation({ site: ['name the site to switch to'] });
-      const next = await switchSite(ctx, { session: { userId: session.userId, clientId: session.clientId, originClientId: session.originClientId }, target });
+      const next = await switchSite(ctx, { session: { userId: session.userId, clientId: session.clientId, originClientId: session.originClientId, viaResellerId: session.viaResellerId ?? null }, target });
       reply.header('set-cookie', clientSessionCookie(deps, req, next.id));
       const row = await getSession(ctxFor(deps, { kind: 'system' }, req.log), next.id);
       if (!row || row.client_id === null) throw new AppError('internal', 'the new session is not there');

@@ -95,7 +95,7 @@ export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promi
     const target = (req.body as { site?: unknown } | undefined)?.site;
     try {
       if (typeof target !== 'string' || target === '') throw new AppError('validation_failed', 'name the site to switch to');
-      const next = await switchSite(ctx, { session: { userId: session.user_id, clientId: session.client_id, originClientId: session.origin_client_id }, target });
+      const next = await switchSite(ctx, { session: { userId: session.user_id, clientId: session.client_id, originClientId: session.origin_client_id, viaResellerId: session.via_reseller_id }, target });
       reply.header('set-cookie', clientSessionCookie(deps, req, next.id));
       return reply.code(303).header('cache-control', 'no-store').redirect('/apps/dashboard');
     } catch (e) {

@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { authorizeApiToken } from '../../core/api-tokens/api-token.service.js';
 import { ctxFor, type CoreDeps, type Ctx } from '../../core/context.js';
-import { authenticateUserToken, getEndUserInfo, loginEndUser, registerEndUser } from '../../core/end-users/end-user.service.js';
+import { getEndUserInfo, loginEndUser, registerEndUser } from '../../core/end-users/end-user.service.js';
+import { authenticateUserToken, logoutEndUser } from '../../core/end-users/end-user.tokens.js';
 import { toRempUser } from '../../core/end-users/end-user.schema.js';
 import { familyCodeInput, toRempFamilyCode } from '../../core/family/family.schema.js';
 import { activateFamilyRequest, cancelFamilyRequest, listFamilyRequests } from '../../core/family/family.service.js';
@@ -131,6 +132,10 @@ export async function crmApiRoutes(app: FastifyInstance, deps: CoreDeps): Promis
 
   app.post('/api/v1/users/login', doc('Sign an end user in with email and password (form or JSON): an access token', undefined, signInDoc), async (req) => signedIn(await loginEndUser(ctxOf(req), formOrJson(req), req.ip)));
   app.post('/api/v1/users/register', doc('Register an end user (email, password): an access token', undefined, signInDoc), async (req) => signedIn(await registerEndUser(ctxOf(req), formOrJson(req))));
+  app.post('/api/v1/users/logout', user('Sign out: the access token the request carries stops working', { response: { 200: z.object({ status: z.literal('ok') }), 403: rempError } }), async (req) => {
+    await logoutEndUser(ctxOf(req), bearer(req)!);
+    return { status: 'ok' as const };
+  });
   app.get('/api/v1/user/info', user('The signed-in end user'), async (req) => ({ status: 'ok', user: toRempUser(await getEndUserInfo(ctxOf(req))) }));
   app.get('/api/v1/users/subscriptions', user("The signed-in end user's subscriptions"), async (req) => ({
     status: 'ok',

@@ -6,6 +6,7 @@ import { AuditPage } from './pages/Audit';
 import { ClientsPage } from './pages/Clients';
 import { DashboardPage } from './pages/Dashboard';
 import { JobsPage } from './pages/Jobs';
+import { KeysPage } from './pages/Keys';
 import { LoginPage } from './pages/Login';
 import { PackagesPage } from './pages/Packages';
 import { ResellersPage } from './pages/Resellers';
@@ -23,6 +24,7 @@ const PAGES = [
   { path: '/groups', label: 'Account groups', page: AccountGroupsPage },
   { path: '/jobs', label: 'Jobs', page: JobsPage },
   { path: '/webhooks', label: 'Webhooks', page: WebhooksPage },
+  { path: '/keys', label: 'API keys', page: KeysPage },
   { path: '/audit', label: 'Audit log', page: AuditPage },
   { path: '/settings', label: 'Settings', page: SettingsPage },
 ];

@@ -14,3 +14,6 @@ export type Webhook = Json<'/admin/v1/webhooks', 'get'>[number];
 export type WebhookEvent = NonNullable<paths['/admin/v1/webhooks']['post']['requestBody']>['content']['application/json']['event_types'][number];
 export type AuditEvent = Json<'/admin/v1/audit', 'get'>['events'][number];
 export type Settings = Json<'/admin/v1/settings', 'get'>;
+export type OperatorKey = Json<'/admin/v1/keys', 'get'>[number];
+export type ApiToken = Json<'/admin/v1/api-tokens', 'get'>[number];
+export type RevokedUserTokens = Json<'/admin/v1/users/{user}/revoke-tokens', 'post'>;

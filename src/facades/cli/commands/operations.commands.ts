@@ -22,6 +22,20 @@ const clientColumns: Column<AdminClientRecord>[] = [
   { header: 'DOMAINS', value: (c) => c.domains.map((d) => d.name) },
 ];
 
+interface OperatorKeyRecord {
+  id: number;
+  name: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+const keyColumns: Column<OperatorKeyRecord>[] = [
+  { header: 'ID', value: (k) => k.id },
+  { header: 'NAME', value: (k) => k.name },
+  { header: 'CREATED', value: (k) => k.created_at },
+  { header: 'REVOKED', value: (k) => k.revoked_at },
+];
+
 const clientText = (c: AdminClientRecord) => record(c, { domains: (v) => text((v as AdminDomain[]).map(domainText)) });
 
 export function operationsCommands(program: Command, ctx: CliContext): void {
@@ -47,6 +61,19 @@ export function operationsCommands(program: Command, ctx: CliContext): void {
       const issued = await ctx.api().post<{ id: number; name: string; key: string }>('keys', { name: opts.name });
       ctx.emit(opts, issued, () => `${record(issued)}\nThe key is shown only this once; store it now (use it as HOSTPLANE_API_KEY).\n`);
     });
+  withJson(key.command('list'))
+    .description('list operator API keys, revoked ones too (the keys themselves are never shown again)')
+    .action(async (opts: JsonOption) => {
+      const rows = await ctx.api().get<OperatorKeyRecord[]>('keys');
+      ctx.emit(opts, rows, () => table(rows, keyColumns, 'no operator keys'));
+    });
+  withIdempotencyKey(withJson(key.command('revoke')))
+    .description('revoke an operator API key: requests signed with it are refused from now on (not the key this command uses)')
+    .addArgument(idArgument('id', 'key id, as key list shows it'))
+    .action(async (id: number, opts: JsonOption) => {
+      const revoked = await ctx.api().post<OperatorKeyRecord>(`keys/${id}/revoke`);
+      ctx.emit(opts, revoked, () => record(revoked));
+    });
 
   const user = program.command('user').description('manage operator and end users');
   withIdempotencyKey(withJson(user.command('create')))
@@ -58,6 +85,13 @@ export function operationsCommands(program: Command, ctx: CliContext): void {
     .action(async (opts: JsonOption & { login: string; password: string; name?: string; operator?: boolean }) => {
       const created = await ctx.api().post<{ id: number; login: string; name: string | null; role: string }>('users', { login: opts.login, password: opts.password, ...(opts.operator ? { operator: true } : {}), ...(opts.name ? { name: opts.name } : {}) });
       ctx.emit(opts, created, () => record(created));
+    });
+  withIdempotencyKey(withJson(user.command('revoke-tokens')))
+    .description("revoke every CRM access token of an end user: their sign-ins on the CRM door end now")
+    .argument('<user>', 'user id or email')
+    .action(async (ref: string, opts: JsonOption) => {
+      const result = await ctx.api().post<{ user_id: number; email: string; revoked: number }>(`users/${segment(ref)}/revoke-tokens`);
+      ctx.emit(opts, result, () => `${result.revoked} token${result.revoked === 1 ? '' : 's'} of user ${result.user_id} (${result.email}) revoked\n`);
     });
 
   const domain = program.command('domain').description('manage client domains');

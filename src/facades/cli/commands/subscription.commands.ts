@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { collect, integer, withIdempotencyKey, withJson, type CliContext, type JsonOption } from '../options.js';
+import { collect, idArgument, integer, withIdempotencyKey, withJson, type CliContext, type JsonOption } from '../options.js';
 import { CliError } from '../cli.errors.js';
 import { record, table } from '../output.js';
 
@@ -51,7 +51,14 @@ export function subscriptionCommands(program: Command, ctx: CliContext): void {
     .description('list API tokens and the endpoints each may call')
     .action(async (opts: JsonOption) => {
       const rows = await ctx.api().get<ApiTokenRecord[]>('api-tokens');
-      ctx.emit(opts, rows, () => table(rows, [{ header: 'ID', value: (r) => r.id }, { header: 'NAME', value: (r) => r.name }, { header: 'ALLOW', value: (r) => r.allow }], 'no API tokens'));
+      ctx.emit(opts, rows, () => table(rows, [{ header: 'ID', value: (r) => r.id }, { header: 'NAME', value: (r) => r.name }, { header: 'ALLOW', value: (r) => r.allow }, { header: 'REVOKED', value: (r) => r.revoked_at }], 'no API tokens'));
+    });
+  withIdempotencyKey(withJson(token.command('revoke')))
+    .description('revoke an API token: the CRM door refuses it from now on')
+    .addArgument(idArgument('id', 'token id, as api-token list shows it'))
+    .action(async (id: number, opts: JsonOption) => {
+      const revoked = await ctx.api().post<ApiTokenRecord>(`api-tokens/${id}/revoke`);
+      ctx.emit(opts, revoked, () => record(revoked));
     });
 
   const type = program.command('subscription-type').description('manage subscription types');

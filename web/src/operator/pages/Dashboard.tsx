@@ -96,6 +96,9 @@ export function DashboardPage() {
             <Link to="/webhooks">Webhooks and deliveries</Link>
           </li>
           <li>
+            <Link to="/keys">API keys and CRM tokens</Link>
+          </li>
+          <li>
             <Link to="/audit">Audit log</Link>
           </li>
           <li>
