@@ -76,7 +76,7 @@ export function registerIdempotency(app: FastifyInstance, slot: RequestCtxSlot):
         // An error answer is sent as it is: its change was rolled back either way.
         if (status >= 400) return done(null, payload);
         // A success must not be reported when its commit failed: the door answers with an error instead.
-        done(new AppError('internal', 'the change could not be saved; retry with the same Idempotency-Key', { status: 503 }));
+        done(new AppError('unavailable', 'the change could not be saved; retry with the same Idempotency-Key', { retryAfterSeconds: 1 }));
       },
     );
   });
