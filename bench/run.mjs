@@ -37,6 +37,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { mixedLoadRow } from './mixed-load.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const HOST = '127.0.0.1';
@@ -88,7 +89,8 @@ const want = (row) => !ONLY_ROWS || ONLY_ROWS.has(row);
 // Row 7 seeds 1M sites (about 25 s on the machine of docs/benchmarks.md); with it the bench gets two more minutes.
 // Row 9 seeds 100,000 instances (25-35 s on a busy machine) and times 4,400 requests (about 30 s).
 // Rows 10 and 11 create about 30 parent subscriptions of 1,000 codes and time 9,000 activations.
-const TIME_LIMIT_MS = 300_000 + (want(7) ? 120_000 : 0) + (want(9) ? 90_000 : 0) + (want(10) || want(11) ? 120_000 : 0);
+// Row 12 seeds two servers and runs about 70 s of load.
+const TIME_LIMIT_MS = 300_000 + (want(7) ? 120_000 : 0) + (want(9) ? 90_000 : 0) + (want(10) || want(11) ? 120_000 : 0) + (want(12) ? 150_000 : 0);
 
 const startedAt = performance.now();
 const loadAtStart = os.loadavg()[0];
@@ -103,12 +105,13 @@ let benchDb; // { name, adminUrl }
 let sitesDb; // rows 7 and 8: { name, adminUrl }
 let saasDb; // row 9: { name, adminUrl }
 let crmDb; // rows 10 and 11: { name, adminUrl }
+let mixedDb; // row 12: { name, adminUrl }
 let cleaningUp;
 
 async function cleanup() {
   cleaningUp ??= (async () => {
     await Promise.all([...children].map((c) => stopProcess(c, 5000).catch(() => {})));
-    for (const d of [benchDb, sitesDb, saasDb, crmDb]) {
+    for (const d of [benchDb, sitesDb, saasDb, crmDb, mixedDb]) {
       if (!d) continue;
       const admin = new pg.Client({ connectionString: d.adminUrl });
       try {
@@ -2008,6 +2011,23 @@ async function main() {
 
   // Row 6, last: the map rewrite cost, in the bench process with nothing else running.
   if (want(6)) await mapCostRow();
+
+  // Row 12: a mixed load with heavy collect calls, on a PGlite server and on a database of its own.
+  if (want(12)) {
+    const helpers = { HOST, log, request, freePort, startProcess, stopProcess, waitHealthy, tempDirs, median, percentile, fmt, addRow, notes };
+    const pgDatabase = async (suffix) => {
+      const name = `${dbName}_${suffix}`;
+      const admin = new pg.Client({ connectionString: adminUrl });
+      await admin.connect();
+      mixedDb = { name, adminUrl };
+      await admin.query(`create database "${name}"`);
+      await admin.end();
+      const url = new URL(parsedUrl);
+      url.pathname = `/${name}`;
+      return url.toString();
+    };
+    await mixedLoadRow(helpers, { commonEnv, pgDatabase });
+  }
 
   // Row 9: its own database and Hostplane (100,000 instances), dropped before rows 7 and 8 start.
   if (want(9)) await saasRow({ parsedUrl, adminUrl, commonEnv, dbName });
