@@ -124,13 +124,15 @@ function collectSelect(db: Executor, columns: { adminUser: boolean; meta: boolea
  * columns, and on PostgreSQL it costs no more.
  */
 export async function findCollectPage(db: Executor, q: SiteQuery, page: { afterId?: number | undefined; limit: number }, columns: { adminUser: boolean; meta: boolean }): Promise<CollectRow[]> {
+  const row = await collectPageQuery(db, q, page, columns).executeTakeFirstOrThrow();
+  return JSON.parse(row.doc) as CollectRow[];
+}
+
+/** The statement `findCollectPage` runs, unexecuted (the bench compiles it to EXPLAIN the exact SQL). */
+export function collectPageQuery(db: Executor, q: SiteQuery, page: { afterId?: number | undefined; limit: number }, columns: { adminUser: boolean; meta: boolean }) {
   let inner = whereSite(collectSelect(db, columns), q);
   if (page.afterId !== undefined) inner = inner.where('c.id', '>', page.afterId);
-  const row = await db
-    .selectFrom(inner.orderBy('c.id').limit(page.limit).as('x'))
-    .select(sql<string>`coalesce(json_agg(x order by x.id), '[]')::text`.as('doc'))
-    .executeTakeFirstOrThrow();
-  return JSON.parse(row.doc) as CollectRow[];
+  return db.selectFrom(inner.orderBy('c.id').limit(page.limit).as('x')).select(sql<string>`coalesce(json_agg(x order by x.id), '[]')::text`.as('doc'));
 }
 
 export async function findSites(db: Executor, q: SiteQuery, limit?: number): Promise<SiteRow[]> {
