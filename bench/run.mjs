@@ -37,6 +37,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { mixedLoadRow } from './mixed-load.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const HOST = '127.0.0.1';
@@ -88,7 +89,8 @@ const want = (row) => !ONLY_ROWS || ONLY_ROWS.has(row);
 // Row 7 seeds 1M sites (about 25 s on the machine of docs/benchmarks.md); with it the bench gets two more minutes.
 // Row 9 seeds 100,000 instances (25-35 s on a busy machine) and times 4,400 requests (about 30 s).
 // Rows 10 and 11 create about 30 parent subscriptions of 1,000 codes and time 9,000 activations.
-const TIME_LIMIT_MS = 300_000 + (want(7) ? 120_000 : 0) + (want(9) ? 90_000 : 0) + (want(10) || want(11) ? 120_000 : 0);
+// Row 12 seeds two servers and runs about 70 s of load.
+const TIME_LIMIT_MS = 300_000 + (want(7) ? 120_000 : 0) + (want(9) ? 90_000 : 0) + (want(10) || want(11) ? 120_000 : 0) + (want(12) ? 150_000 : 0);
 
 const startedAt = performance.now();
 const loadAtStart = os.loadavg()[0];
@@ -103,12 +105,13 @@ let benchDb; // { name, adminUrl }
 let sitesDb; // rows 7 and 8: { name, adminUrl }
 let saasDb; // row 9: { name, adminUrl }
 let crmDb; // rows 10 and 11: { name, adminUrl }
+let mixedDb; // row 12: { name, adminUrl }
 let cleaningUp;
 
 async function cleanup() {
   cleaningUp ??= (async () => {
     await Promise.all([...children].map((c) => stopProcess(c, 5000).catch(() => {})));
-    for (const d of [benchDb, sitesDb, saasDb, crmDb]) {
+    for (const d of [benchDb, sitesDb, saasDb, crmDb, mixedDb]) {
       if (!d) continue;
       const admin = new pg.Client({ connectionString: d.adminUrl });
       try {
@@ -797,20 +800,21 @@ function summarizePlan(explained) {
 }
 
 /**
- * EXPLAIN ANALYZE of the exact SQL findSites issues for `[billing.parent_invoice:<invoice>]`: the query
- * built by siteQuery (dist/, the code `serve` runs) compiled by Kysely, run with its parameters
+ * EXPLAIN ANALYZE of the exact SQL admin:collect issues for `[billing.parent_invoice:<invoice>]` (its first page): the query
+ * built by collectPageQuery (dist/, the code `serve` runs) compiled by Kysely, run with its parameters
  * (PostgreSQL plans it for those values), and as the generic plan PostgreSQL may settle on for
  * Hostplane's named prepared statements after five executions (forced here).
  */
-async function explainSites(db, kysely, siteQuery, invoice) {
-  const { sql, parameters } = siteQuery(kysely, { parentInvoice: invoice }).compile();
-  if (parameters.some((p) => typeof p !== 'string')) throw new Error(`findSites' parameters are not all text: ${JSON.stringify(parameters)}`);
+async function explainSites(db, kysely, collectPageQuery, COLLECT_PAGE, invoice) {
+  // The first page of the collect, with the columns SITES_COLLECT_PARAMS need (overrides, no admin login).
+  const { sql, parameters } = collectPageQuery(kysely, { parentInvoice: invoice }, { limit: COLLECT_PAGE }, { adminUser: false, meta: true }).compile();
+  if (parameters.some((p) => typeof p !== 'string' && typeof p !== 'number')) throw new Error(`the collect page's parameters are not all text or numbers: ${JSON.stringify(parameters)}`);
   const { rows } = await db.query(`explain (analyze, buffers, format json) ${sql}`, parameters);
   const custom = summarizePlan(rows[0]['QUERY PLAN'][0]);
   await db.query(`prepare bench_sites as ${sql}`);
   try {
     await db.query('set plan_cache_mode = force_generic_plan');
-    const { rows: g } = await db.query(`explain (analyze, buffers, format json) execute bench_sites(${parameters.map((p) => db.escapeLiteral(p)).join(', ')})`);
+    const { rows: g } = await db.query(`explain (analyze, buffers, format json) execute bench_sites(${parameters.map((p) => (typeof p === 'number' ? String(p) : db.escapeLiteral(p))).join(', ')})`);
     return { custom, generic: summarizePlan(g[0]['QUERY PLAN'][0]) };
   } finally {
     await db.query('reset plan_cache_mode');
@@ -824,10 +828,11 @@ async function explainSites(db, kysely, siteQuery, invoice) {
  * 'inv-<g>'); site k of a step belongs to group g0 + k mod G (G groups in the step), so a group's
  * rows lie far apart in the table, as sites added over time would. At each size: COLLECT_WARMUP
  * untimed then COLLECT_REQS timed requests, one at a time, each for a random group, every answer
- * checked against the group's SITES_GROUP sites; then the EXPLAIN of findSites' SQL.
+ * checked against the group's SITES_GROUP sites; then the EXPLAIN of the collect page's SQL.
  */
 async function collectRow({ db, databaseUrl, planId, cpcmd }) {
-  const { siteQuery } = await import(pathToFileURL(path.join(ROOT, 'dist/core/sites/site.repository.js')).href);
+  const { collectPageQuery } = await import(pathToFileURL(path.join(ROOT, 'dist/core/sites/site.repository.js')).href);
+  const { COLLECT_PAGE } = await import(pathToFileURL(path.join(ROOT, 'dist/core/sites/site.service.js')).href);
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
   const kysely = new Kysely({ dialect: new PostgresDialect({ pool }) }); // only compiles; the EXPLAINs run on `db`
   const steps = [];
@@ -881,7 +886,7 @@ async function collectRow({ db, databaseUrl, planId, cpcmd }) {
         times.push(await one());
         refTimes.push(await reference());
       }
-      const plan = await explainSites(db, kysely, siteQuery, `inv-${Math.floor(Math.random() * groups)}`);
+      const plan = await explainSites(db, kysely, collectPageQuery, COLLECT_PAGE, `inv-${Math.floor(Math.random() * groups)}`);
       const { rows: mb } = await db.query(`select (pg_total_relation_size('clients') + pg_total_relation_size('domains') + pg_total_relation_size('users'))::float8 as b`);
       out.push({ size, seed, times, p50: median(times), p99: percentile(times, 99), ref: median(refTimes), plan, bytes: mb[0].b });
       log(`sites: admin:collect at ${size} sites: p50 ${fmt.ms(median(times))}, p99 ${fmt.ms(percentile(times, 99))}; plan: ${plan.custom.indexes.join(', ')}, ${plan.custom.rows} rows, ${plan.custom.buffers} buffers`);
@@ -908,7 +913,7 @@ async function collectRow({ db, databaseUrl, planId, cpcmd }) {
       `admin:collect seeding (dedicated database, one INSERT ... SELECT per table per step, then vacuum + analyze + checkpoint): ` +
         out.map((o, i) => `to ${label(o.size)} +${label(o.size - (i ? out[i - 1].size : 0))} sites ${(o.seed.insertMs / 1000).toFixed(1)} s (${(o.seed.ms / 1000).toFixed(1)} s in all)`).join(', ') +
         `; clients + domains + users with indexes: ${out.map((o) => fmt.mb(o.bytes)).join(' / ')}.`,
-      `admin:collect plan (EXPLAIN ANALYZE, BUFFERS of findSites' SQL compiled from dist/ by Kysely, for a random group): ` +
+      `admin:collect plan (EXPLAIN ANALYZE, BUFFERS of the SQL of the collect's page (collectPageQuery) compiled from dist/ by Kysely, for a random group): ` +
         (sameIndexes
           ? `at every size, custom and generic plan alike, index scans on ${first.plan.custom.indexes.join(', ')} and no sequential scan; `
           : out.map((o) => `${label(o.size)}: custom ${o.plan.custom.indexes.join(', ')}${o.plan.custom.seqScans.length ? `, seq scan on ${o.plan.custom.seqScans.join(', ')}` : ''}; generic ${o.plan.generic.indexes.join(', ')}${o.plan.generic.seqScans.length ? `, seq scan on ${o.plan.generic.seqScans.join(', ')}` : ''}`).join('; ') + '; ') +
@@ -2008,6 +2013,23 @@ async function main() {
 
   // Row 6, last: the map rewrite cost, in the bench process with nothing else running.
   if (want(6)) await mapCostRow();
+
+  // Row 12: a mixed load with heavy collect calls, on a PGlite server and on a database of its own.
+  if (want(12)) {
+    const helpers = { HOST, log, request, freePort, startProcess, stopProcess, waitHealthy, tempDirs, median, percentile, fmt, addRow, notes };
+    const pgDatabase = async (suffix) => {
+      const name = `${dbName}_${suffix}`;
+      const admin = new pg.Client({ connectionString: adminUrl });
+      await admin.connect();
+      mixedDb = { name, adminUrl };
+      await admin.query(`create database "${name}"`);
+      await admin.end();
+      const url = new URL(parsedUrl);
+      url.pathname = `/${name}`;
+      return url.toString();
+    };
+    await mixedLoadRow(helpers, { commonEnv, pgDatabase });
+  }
 
   // Row 9: its own database and Hostplane (100,000 instances), dropped before rows 7 and 8 start.
   if (want(9)) await saasRow({ parsedUrl, adminUrl, commonEnv, dbName });

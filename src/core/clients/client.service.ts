@@ -54,11 +54,12 @@ export async function getClientForOperator(ctx: Ctx, id: number): Promise<Client
   return client;
 }
 
-export const LIST_BATCH = 1000;
+export const LIST_BATCH = 500;
 
 /**
  * Streams the actor's live clients in id order, a batch at a time, so a reseller with tens of
- * thousands of clients never needs them all in memory at once.
+ * thousands of clients never needs them all in memory at once, and on the embedded database the
+ * requests that arrive meanwhile get the one connection between two batches.
  */
 export async function* listClients(ctx: Ctx, batchSize = LIST_BATCH): AsyncGenerator<Client[]> {
   const scope = scopeOf(ctx.actor);

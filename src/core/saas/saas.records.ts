@@ -3,7 +3,7 @@ import { AppError } from '../../errors/app-error.js';
 import { applyRecordFilter, applyRecordQuery, column } from '../shared/record-filter.sql.js';
 import type { FieldMap, RecordFilter, RecordQuery } from '../shared/record-filter.js';
 import { resolveDefaults } from '../sites/site.params.js';
-import { getSiteDiskQuota } from '../sites/site.service.js';
+import { getSiteDiskQuotas } from '../sites/site.service.js';
 import type { Ctx } from '../context.js';
 import * as repo from './saas.repository.js';
 import { INSTANCE_BASE_STORAGE_BYTES, NO_USER_LIMIT } from './saas.schema.js';
@@ -158,38 +158,37 @@ async function loadFull(ctx: Ctx, model: SaasModel, ids: number[]): Promise<Reco
         sql<number>`(select coalesce(sum(f.size_bytes), 0)::bigint from instance_files f where f.client_id = c.id)`.as('file_bytes'),
       ])
       .execute();
-    return Promise.all(
-      rows.map(async (r) => {
-        const limit = await getSiteDiskQuota(ctx, r.id);
-        const used = INSTANCE_BASE_STORAGE_BYTES + Number(r.file_bytes);
-        const owner = r.owner_user_id !== null ? [r.owner_user_id, r.owner_name ?? ''] : false;
-        return {
-          id: r.id,
-          name: r.name,
-          host: r.name,
-          client_id: r.uuid,
-          partner_id: owner,
-          user_id: owner,
-          plan_id: r.plan_id !== null ? [r.plan_id, r.plan_name ?? ''] : false,
-          state: r.status === 'active' ? 'open' : 'pending',
-          active: true,
-          max_users: String(r.user_count === NO_USER_LIMIT ? 0 : r.user_count),
-          users_len: r.users_len,
-          create_date: r.created_at,
-          total_storage_limit: limit,
-          file_storage: Math.round(Number(r.file_bytes) / MB),
-          db_storage: Math.round(INSTANCE_BASE_STORAGE_BYTES / MB),
-          storage_exceed: limit > 0 && used > limit * MB,
-          trial: false,
-          expired: false,
-          expiration_datetime: false,
-          block_on_expiration: false,
-          // As the plans say: storage past the limit blocks growth (storeInstanceFile).
-          block_on_storage_exceed: true,
-          public_url: `${scheme}//${r.name}/`,
-        };
-      }),
-    );
+    const quotas = await getSiteDiskQuotas(ctx, rows.map((r) => r.id));
+    return rows.map((r) => {
+      const limit = quotas.get(r.id) ?? 0;
+      const used = INSTANCE_BASE_STORAGE_BYTES + Number(r.file_bytes);
+      const owner = r.owner_user_id !== null ? [r.owner_user_id, r.owner_name ?? ''] : false;
+      return {
+        id: r.id,
+        name: r.name,
+        host: r.name,
+        client_id: r.uuid,
+        partner_id: owner,
+        user_id: owner,
+        plan_id: r.plan_id !== null ? [r.plan_id, r.plan_name ?? ''] : false,
+        state: r.status === 'active' ? 'open' : 'pending',
+        active: true,
+        max_users: String(r.user_count === NO_USER_LIMIT ? 0 : r.user_count),
+        users_len: r.users_len,
+        create_date: r.created_at,
+        total_storage_limit: limit,
+        file_storage: Math.round(Number(r.file_bytes) / MB),
+        db_storage: Math.round(INSTANCE_BASE_STORAGE_BYTES / MB),
+        storage_exceed: limit > 0 && used > limit * MB,
+        trial: false,
+        expired: false,
+        expiration_datetime: false,
+        block_on_expiration: false,
+        // As the plans say: storage past the limit blocks growth (storeInstanceFile).
+        block_on_storage_exceed: true,
+        public_url: `${scheme}//${r.name}/`,
+      };
+    });
   }
   if (model === 'saas_portal.plan') {
     const plans = await repo.listSaasPlans(ctx.db, ids);

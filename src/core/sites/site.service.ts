@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setImmediate } from 'node:timers/promises';
 import { AppError, addFieldError, type FieldErrors } from '../../errors/app-error.js';
 import { hashPassword } from '../shared/passwords.js';
 import { recordAudit, auditRowWithoutTarget } from '../audit/audit.service.js';
@@ -47,8 +48,48 @@ export async function resolveTarget(ctx: Ctx, target: SiteTarget): Promise<numbe
   throw AppError.notFound(`site, domain or invoice ${JSON.stringify(text)}`);
 }
 
-/** Most targets one group command may name; each costs up to three look-ups. */
+/** Most targets one group command may name. */
 export const MAX_TARGETS = 1000;
+
+interface ParsedTarget {
+  text: string;
+  id?: number;
+  domain?: string;
+}
+
+function parseTarget(target: SiteTarget): ParsedTarget {
+  const text = String(target).trim();
+  const id = /^site(\d{1,15})$/i.exec(text)?.[1] ?? (/^\d{1,15}$/.test(text) ? text : undefined);
+  return { text, ...(id !== undefined ? { id: Number(id) } : {}), ...(text.includes('.') ? { domain: text.toLowerCase().replace(/\.$/, '') } : {}) };
+}
+
+/**
+ * What each target names, as resolveTarget reads it (a site id first, then a domain, then an
+ * invoice), looked up with one statement for the whole list instead of up to three per target.
+ * An empty list means the target names no site; an empty target is refused.
+ */
+async function lookupTargets(ctx: Ctx, targets: readonly SiteTarget[]): Promise<{ text: string; ids: number[] }[]> {
+  const parsed = targets.map(parseTarget);
+  if (parsed.some((p) => p.text === '')) throw AppError.validation({ site: ['a site, domain or invoice is required'] });
+  const rows = await repo.findTargetSites(ctx.db, {
+    ids: [...new Set(parsed.flatMap((p) => (p.id !== undefined ? [p.id] : [])))],
+    domains: [...new Set(parsed.flatMap((p) => (p.domain !== undefined ? [p.domain] : [])))],
+    invoices: [...new Set(parsed.map((p) => p.text))],
+  });
+  const found = { id: new Map<string, number[]>(), domain: new Map<string, number[]>(), invoice: new Map<string, number[]>() };
+  for (const r of rows) {
+    const list = found[r.kind].get(r.key) ?? [];
+    if (!list.includes(r.id)) list.push(r.id);
+    found[r.kind].set(r.key, list);
+  }
+  return parsed.map((p) => {
+    const byId = p.id !== undefined ? found.id.get(String(p.id)) : undefined;
+    if (byId?.length) return { text: p.text, ids: byId };
+    const byDomain = p.domain !== undefined ? found.domain.get(p.domain) : undefined;
+    if (byDomain?.length) return { text: p.text, ids: byDomain };
+    return { text: p.text, ids: found.invoice.get(p.text) ?? [] };
+  });
+}
 
 /**
  * The sites several targets name together, each once, in the order the targets name them. Every
@@ -59,7 +100,10 @@ export async function resolveTargets(ctx: Ctx, targets: SiteTarget | readonly Si
   if (list.length === 0) throw AppError.validation({ site: ['a site, domain or invoice is required'] });
   if (list.length > MAX_TARGETS) throw AppError.validation({ site: [`at most ${MAX_TARGETS} sites, domains or invoices at once; got ${list.length}`] });
   const ids = new Set<number>();
-  for (const t of list) for (const id of await resolveTarget(ctx, t)) ids.add(id);
+  for (const t of await lookupTargets(ctx, list)) {
+    if (!t.ids.length) throw AppError.notFound(`site, domain or invoice ${JSON.stringify(t.text)}`);
+    for (const id of t.ids) ids.add(id);
+  }
   return [...ids];
 }
 
@@ -119,11 +163,13 @@ export function parseOptions(raw: unknown, fields: FieldErrors, where = 'opts'):
 interface PlanBook {
   byId: Map<number, PlanRecord>;
   byUid: Map<string, PlanRecord>;
+  /** Resolved defaults by plan id, filled on first use: a collect over thousands of sites resolves each plan once. */
+  resolved: Map<number | null, Record<string, Record<string, unknown>>>;
 }
 
 async function loadPlans(ctx: Ctx): Promise<PlanBook> {
   const plans = await repo.listPlanRecords(ctx.db);
-  return { byId: new Map(plans.map((p) => [p.id, p])), byUid: new Map(plans.map((p) => [p.uid, p])) };
+  return { byId: new Map(plans.map((p) => [p.id, p])), byUid: new Map(plans.map((p) => [p.uid, p])), resolved: new Map() };
 }
 
 /** The plan and its ancestors, nearest first; a cycle stops at the first repeat. */
@@ -141,31 +187,44 @@ function planChain(book: PlanBook, planId: number | null): PlanRecord[] {
 }
 
 function planDefaults(book: PlanBook, planId: number | null): Record<string, Record<string, unknown>> {
-  return resolveDefaults(planChain(book, planId).map((p) => p.service_defaults));
+  let defaults = book.resolved.get(planId);
+  if (!defaults) {
+    defaults = resolveDefaults(planChain(book, planId).map((p) => p.service_defaults));
+    book.resolved.set(planId, defaults);
+  }
+  return defaults;
+}
+
+/** What the service values of a site are made of (a full SiteRow, or the leaner row collect reads). */
+type SiteView = Pick<SiteRow, 'domains' | 'admin_user' | 'email_address' | 'plan_id' | 'plan_uid' | 'invoice' | 'parent_invoice' | 'user_count' | 'service_meta'>;
+
+/**
+ * How to read one service value of a site (a record field, its override, else its plan's default;
+ * another door's name reads its twin), with the spec looked up once: collect reads the same few
+ * parameters of thousands of sites.
+ */
+function valueReader(book: PlanBook, service: string, param: string): (site: SiteView) => unknown {
+  const spec = specOf(service, param);
+  if (!spec) return () => null;
+  if (spec.sameAs) {
+    const [s, p] = spec.sameAs.split('.') as [string, string];
+    return valueReader(book, s, p);
+  }
+  if (spec.store === 'record') return (site) => recordValue(site, service, param);
+  return (site) => site.service_meta?.[service]?.[param] ?? planDefaults(book, site.plan_id)[service]?.[param] ?? null;
 }
 
 /** Every service value of a site: record fields, its overrides, then its plan's defaults. */
-function siteServices(site: SiteRow, book: PlanBook): Record<string, Record<string, unknown>> {
-  const defaults = planDefaults(book, site.plan_id);
+function siteServices(site: SiteView, book: PlanBook): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = {};
   for (const [service, params] of Object.entries(SERVICES)) {
     out[service] = {};
-    for (const [param, spec] of Object.entries(params)) {
-      if (spec.sameAs) continue;
-      out[service][param] = spec.store === 'record' ? recordValue(site, service, param) : (site.service_meta?.[service]?.[param] ?? defaults[service]?.[param] ?? null);
-    }
-  }
-  for (const [service, params] of Object.entries(SERVICES)) {
-    for (const [param, spec] of Object.entries(params)) {
-      if (!spec.sameAs) continue;
-      const [s, p] = spec.sameAs.split('.') as [string, string];
-      out[service]![param] = out[s]?.[p] ?? null;
-    }
+    for (const param of Object.keys(params)) out[service][param] = valueReader(book, service, param)(site);
   }
   return out;
 }
 
-function recordValue(site: SiteRow, service: string, param: string): unknown {
+function recordValue(site: SiteView, service: string, param: string): unknown {
   switch (`${service}.${param}`) {
     case 'siteinfo.domain':
       return site.domains[0] ?? null;
@@ -646,13 +705,12 @@ export async function collectSites(ctx: Ctx, input: CollectInput): Promise<Recor
   const keyed = new Map<number, string>();
   if (targets) {
     const ids: number[] = [];
-    for (const t of targets) {
-      let found: number[];
-      try {
-        found = await resolveTarget(ctx, t);
-      } catch (e) {
-        if (e instanceof AppError && e.code === 'not_found' && !input.strict) continue;
-        throw e;
+    const looked = targets.length ? await lookupTargets(ctx, targets) : [];
+    for (const [i, t] of targets.entries()) {
+      const found = looked[i]!.ids;
+      if (!found.length) {
+        if (!input.strict) continue;
+        throw AppError.notFound(`site, domain or invoice ${JSON.stringify(looked[i]!.text)}`);
       }
       for (const id of found) {
         ids.push(id);
@@ -662,21 +720,39 @@ export async function collectSites(ctx: Ctx, input: CollectInput): Promise<Recor
     }
     query.ids = ids;
   }
-  const rows = await repo.findSites(ctx.db, query);
+  // "Every service" means each value once: another door's names for a value are shown when asked for.
+  const chosen = selection === 'all' ? Object.entries(SERVICES).flatMap(([s, ps]) => Object.entries(ps).filter(([, spec]) => !spec.sameAs).map(([p]) => [s, p] as [string, string])) : selection;
+  const filters = inMemory.map((c) => ({ pair: c.key.split('.') as [string, string], value: c.value }));
+  // Only what the answer and the in-memory conditions read comes back from the database.
+  const needed = [...chosen, ...filters.map((f) => f.pair)].map(([s, p]) => canonicalParam(s, p));
+  const columns = { adminUser: needed.some(([s, p]) => s === 'siteinfo' && p === 'admin_user'), meta: needed.some(([s, p]) => specOf(s, p)?.store === 'meta') };
+  const readers = chosen.map(([service, param]) => ({ service, param, read: valueReader(book, service, param) }));
+  const tests = filters.map((f) => ({ read: valueReader(book, ...f.pair), value: f.value }));
   const out: Record<string, Record<string, unknown>> = {};
-  for (const site of rows) {
-    const services = siteServices(site, book);
-    if (inMemory.some((c) => !sameValue(services[c.key.split('.')[0]!]?.[c.key.split('.')[1]!], c.value))) continue;
-    const entry: Record<string, unknown> = {};
-    // "Every service" means each value once: another door's names for a value are shown when asked for.
-    const chosen = selection === 'all' ? Object.entries(SERVICES).flatMap(([s, ps]) => Object.entries(ps).filter(([, spec]) => !spec.sameAs).map(([p]) => [s, p] as [string, string])) : selection;
-    for (const [service, param] of chosen) ((entry[service] ??= {}) as Record<string, unknown>)[param] = services[service]![param];
-    entry.active = site.status === 'active';
-    entry.domain = site.domains[0] ?? null;
-    out[keyed.get(site.id) ?? siteName(site.id)] = entry;
+  if (query.ids?.length === 0) return out;
+  // Keyset pages, each one short statement: on the embedded database (one connection, run in this
+  // thread) the requests that arrive meanwhile get their turn between two pages instead of waiting
+  // for the whole collect. Pages are not one snapshot: a site changed during the collect shows its
+  // state at the time its page was read.
+  for (let afterId: number | undefined; ; ) {
+    const rows = await repo.findCollectPage(ctx.db, query, { afterId, limit: COLLECT_PAGE }, columns);
+    for (const row of rows) {
+      const site: SiteView = { ...row, plan_uid: row.plan_id === null ? null : (book.byId.get(row.plan_id)?.uid ?? null), admin_user: row.admin_user ?? null, service_meta: row.service_meta ?? {} };
+      if (tests.some((t) => !sameValue(t.read(site), t.value))) continue;
+      const entry: Record<string, unknown> = {};
+      for (const r of readers) ((entry[r.service] ??= {}) as Record<string, unknown>)[r.param] = r.read(site);
+      entry.active = row.status === 'active';
+      entry.domain = row.domains[0] ?? null;
+      out[keyed.get(row.id) ?? siteName(row.id)] = entry;
+    }
+    if (rows.length < COLLECT_PAGE) return out;
+    afterId = rows[rows.length - 1]!.id;
+    await setImmediate();
   }
-  return out;
 }
+
+/** Sites per statement of a collect (see collectSites). */
+export const COLLECT_PAGE = 250;
 
 function sameValue(actual: unknown, wanted: unknown): boolean {
   if (actual === null || actual === undefined) return wanted === null;
@@ -916,6 +992,23 @@ export async function getSiteDashboard(ctx: Ctx, session: { clientId: number | n
     subordinates: subordinates.map((s) => ({ site: siteName(s.id), domain: s.domains[0] ?? null })),
     origin: origin ? { site: siteName(origin.id), domain: origin.domains[0] ?? null } : null,
   };
+}
+
+/** Storage quotas in MB of many sites as they resolve, in pages (one statement per COLLECT_PAGE sites, not two per site); sites not live are left out. */
+export async function getSiteDiskQuotas(ctx: Ctx, ids: number[]): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  if (ids.length === 0) return out;
+  const book = await loadPlans(ctx);
+  const read = valueReader(book, 'diskquota', 'quota');
+  for (let afterId: number | undefined; ; ) {
+    const rows = await repo.findCollectPage(ctx.db, { ids }, { afterId, limit: COLLECT_PAGE }, { adminUser: false, meta: true });
+    for (const row of rows) {
+      const quota = read({ ...row, plan_uid: null, admin_user: null, service_meta: row.service_meta ?? {} });
+      out.set(row.id, typeof quota === 'number' ? quota : 0);
+    }
+    if (rows.length < COLLECT_PAGE) return out;
+    afterId = rows[rows.length - 1]!.id;
+  }
 }
 
 /** A site's storage quota in MB as it resolves (its own value, else its plan's); 0 when unknown. */
