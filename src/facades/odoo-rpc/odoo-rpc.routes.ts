@@ -134,7 +134,7 @@ export async function odooRpcRoutes(scope: FastifyInstance, opts: OdooRpcRoutesO
   scope.post('/web/session/authenticate', { schema: { hide: true }, bodyLimit, errorHandler: jsonRpcErrors }, async (req, reply) => {
     const { params } = readJsonRpc(req);
     for (const name of ['db', 'login', 'password']) {
-      if (!(name in params)) throw malformed(`authenticate() missing required argument: '${name}'`);
+      if (!Object.hasOwn(params, name)) throw malformed(`authenticate() missing required argument: '${name}'`);
     }
     const args = [params.db, params.login, params.password];
     const result = await opts.call({ service: 'common', method: 'authenticate_session', args, legacy: false, transport: 'jsonrpc' }, req);
