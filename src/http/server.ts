@@ -5,25 +5,9 @@ import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform } from 'fastify-type-provider-zod';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from 'pino';
+import { containsNul, NUL_MESSAGE } from './nul.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-/** Walks parsed input without recursion, so deeply nested JSON cannot overflow the stack. */
-function containsNul(input: unknown): boolean {
-  const pending: unknown[] = [input];
-  while (pending.length > 0) {
-    const value = pending.pop();
-    if (typeof value === 'string') {
-      if (value.includes('\u0000')) return true;
-    } else if (value !== null && typeof value === 'object') {
-      for (const [key, item] of Object.entries(value)) {
-        if (key.includes('\u0000')) return true;
-        pending.push(item);
-      }
-    }
-  }
-  return false;
-}
 
 function redactUrl(url: string): string {
   // Login links carry single-use secrets in the query string; logs must not.
@@ -98,10 +82,11 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   });
 
   // PostgreSQL text cannot hold U+0000; refusing it here, like a parse error (a 400 every door
-  // and Fastify's default handler understand), keeps any route from answering 500.
+  // and Fastify's default handler understand), keeps any route from answering 500. Doors that read
+  // their bodies as text and decode them in the handler (CRM, SOAP, XML-RPC) call refuseNul themselves.
   app.addHook('preValidation', (req, _reply, done) => {
     if (containsNul(req.params) || containsNul(req.query) || containsNul(req.body)) {
-      done(Object.assign(new Error('text must not contain NUL (U+0000) characters'), { statusCode: 400 }));
+      done(Object.assign(new Error(NUL_MESSAGE), { statusCode: 400 }));
       return;
     }
     done();

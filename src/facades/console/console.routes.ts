@@ -37,6 +37,15 @@ function page(reply: FastifyReply, status: number, title: string, body: string):
 
 /** The SSO landing: consumes a login token, starts a session, and sends the browser to the client area. */
 export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promise<void> {
+  // Whatever the routes do not answer themselves (a form that cannot be read, NUL in a field, a body
+  // over the limit) is still a page, never Fastify's JSON.
+  app.setErrorHandler((err, req, reply) => {
+    const appError = toAppError(err);
+    if (appError.code === 'internal') req.log.error({ err }, 'request failed');
+    const status = typeof appError.details.status === 'number' ? appError.details.status : httpStatusOf(appError.code);
+    const message = appError.code === 'internal' ? 'Something went wrong on our side. Please try again later.' : appError.message;
+    return page(reply, status, status >= 500 ? 'Server error' : 'This request cannot be used', `<p role="alert">${escapeHtml(message)}</p>`);
+  });
 
   // Site switching posts a plain HTML form.
   // Forms: site switching, sign-in, and an instance's user and file forms (a file's text up to 1 MiB).
