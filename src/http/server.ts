@@ -5,6 +5,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform } from 'fastify-type-provider-zod';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from 'pino';
+import { registerJsonParser } from './json-body.js';
 import { containsNul, NUL_MESSAGE } from './nul.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -74,6 +75,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     },
   });
 
+
+  registerJsonParser(app);
 
   // Hooks on every request are callback-style: an async hook costs a promise per request.
   app.addHook('onRequest', (req, reply, done) => {
