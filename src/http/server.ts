@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform } from 'fastify-type-provider-zod';
@@ -46,6 +46,8 @@ export interface HttpServerOptions {
   version: string;
   /** Returns normally when the database answers. */
   ready: () => Promise<void>;
+  /** Answers a path the router cannot read (the doors' not-found, in each door's format). */
+  unroutable?: (req: FastifyRequest, reply: FastifyReply) => void;
 }
 
 export async function createHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
@@ -64,6 +66,12 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+    // A path that cannot be routed (a parameter over maxParamLength, bad %-encoding) names nothing:
+    // the not-found answer, which the doors give in their own format.
+    frameworkErrors: (err, req, reply) => {
+      if (options.unroutable && (err.code === 'FST_ERR_BAD_URL' || err.code === 'FST_ERR_MAX_PARAM_LENGTH')) return options.unroutable(req, reply as FastifyReply);
+      return (reply as FastifyReply).code(400).send({ error: err.message });
+    },
     // Route schemas are zod: they document the API, and core use cases validate input themselves so
     // that every door shares one validation and error vocabulary. Supplying the compilers here also
     // spares start-up from loading Ajv and fast-json-stringify, which would never run.
