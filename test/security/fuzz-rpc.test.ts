@@ -32,14 +32,17 @@ function argsWith(fn: string, arity: number, i: number, value: unknown): unknown
   return args;
 }
 
+/** XML text; a NUL goes as the character reference XML forbids, which the door must refuse. */
+const xmlText = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').split('\u0000').join('&#0;');
+
 /** An XML-RPC request as Python's xmlrpc.client writes one (ints, doubles, strings, nil, arrays, structs). */
 function xmlValue(v: unknown): string {
   if (v === null || v === undefined) return '<nil/>';
   if (typeof v === 'boolean') return `<boolean>${v ? 1 : 0}</boolean>`;
   if (typeof v === 'number') return Number.isSafeInteger(v) && Math.abs(v) < 2 ** 31 ? `<int>${v}</int>` : `<double>${v}</double>`;
-  if (typeof v === 'string') return `<string>${v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/\u0000/g, '&#0;')}</string>`;
+  if (typeof v === 'string') return `<string>${xmlText(v)}</string>`;
   if (Array.isArray(v)) return `<array><data>${v.map((x) => `<value>${xmlValue(x)}</value>`).join('')}</data></array>`;
-  const members = Object.entries(v as object).map(([k, x]) => `<member><name>${k.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/\u0000/g, '&#0;')}</name><value>${xmlValue(x)}</value></member>`);
+  const members = Object.entries(v as object).map(([k, x]) => `<member><name>${xmlText(k)}</name><value>${xmlValue(x)}</value></member>`);
   return `<struct>${members.join('')}</struct>`;
 }
 const methodCall = (method: string, params: unknown[]) => `<?xml version="1.0"?><methodCall><methodName>${method}</methodName><params>${params.map((p) => `<param><value>${xmlValue(p)}</value></param>`).join('')}</params></methodCall>`;
