@@ -1,7 +1,9 @@
 import { AppError } from '../errors/app-error.js';
 
 // PostgreSQL text (and jsonb) cannot hold U+0000: a NUL that reaches a query is SQLSTATE 22021 or
-// 22P05, an internal error. Every door refuses it as malformed input before anything runs.
+// 22P05. The doors refuse it as malformed input before anything runs (the shared preValidation hook,
+// and refuseNul where a door decodes its own body); one that still reaches a query, from a header
+// say, gets the same answer through toAppError.
 
 export const NUL_MESSAGE = 'text must not contain NUL (U+0000) characters';
 
