@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config/config.js';
 import { ctxFor, type CoreDeps, type CoreSettings } from './core/context.js';
@@ -18,6 +18,7 @@ import { consoleRoutes } from './facades/console/console.routes.js';
 import { WEB_CONSOLE_ROOT, webConsoleRoutes } from './facades/console/web-console.routes.js';
 import { operatorSessionRoutes } from './facades/admin-rest/operator-session.routes.js';
 import { crmApiRoutes } from './facades/crm-api/crm.routes.js';
+import { sendCrmError } from './facades/crm-api/crm.errors.js';
 import { hspRestRoutes } from './facades/hsp-rest/hsp.routes.js';
 import { sendHspError } from './facades/hsp-rest/hsp.errors.js';
 import { sendAdminError } from './facades/admin-rest/admin.errors.js';
@@ -87,7 +88,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     ...options.jobRunner,
   });
 
-  const server = await createHttpServer({ logger, bodyLimit: config.bodyLimit, version: VERSION, ready: () => pingDb(dbHandle.db, config.dbTimeouts.probeMs) });
+  const server = await createHttpServer({ logger, bodyLimit: config.bodyLimit, version: VERSION, ready: () => pingDb(dbHandle.db, config.dbTimeouts.probeMs), unroutable: sendNotFoundByDoor });
   await registerDoors(server, deps);
   await server.ready();
 
@@ -137,14 +138,17 @@ export async function registerDoors(server: FastifyInstance, deps: CoreDeps): Pr
   await server.register(async (scope) => apiscpRoutes(scope, deps));
   await server.register(async (scope) => crmApiRoutes(scope, deps));
   await server.register(async (scope) => odooRpcRoutes(scope, { call: odooDispatcher(deps), version: ODOO_VERSION }));
-  // Unknown paths answer in the format of the door they were aimed at.
-  server.setNotFoundHandler((req, reply) => {
-    const err = AppError.notFound('resource');
-    if (req.url.startsWith('/admin/')) return sendAdminError(reply, err);
-    if (req.url.startsWith('/v1/')) return sendHspError(reply, err);
-    if (req.url.startsWith('/client/')) return sendClientError(reply, err);
-    return reply.code(404).send({ error: 'not found' });
-  });
+  server.setNotFoundHandler(sendNotFoundByDoor);
+}
+
+/** Unknown paths answer in the format of the door they were aimed at. */
+function sendNotFoundByDoor(req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const err = AppError.notFound('resource');
+  if (req.url.startsWith('/admin/') || req.url.startsWith('/api/v1/cpcmd/')) return sendAdminError(reply, err);
+  if (req.url.startsWith('/v1/')) return sendHspError(reply, err);
+  if (req.url.startsWith('/client/')) return sendClientError(reply, err);
+  if (req.url.startsWith('/api/v1/')) return sendCrmError(reply, err);
+  return reply.code(404).send({ error: 'not found' });
 }
 
 /**

@@ -18,8 +18,17 @@ export const errorCodes = [
 
 export type ErrorCode = (typeof errorCodes)[number];
 
-/** Field name → messages; `base` holds messages about the record as a whole (Rails convention). */
+/**
+ * Field name → messages; `base` holds messages about the record as a whole (Rails convention).
+ * Field names come from input ("toString", "__proto__"), so maps are built with `fieldErrors()` and
+ * written with `addFieldError`, never by looking a name up in a plain object.
+ */
 export type FieldErrors = Record<string, string[]>;
+
+/** An empty error map without a prototype: no input-chosen name can find an inherited member. */
+export function fieldErrors(): FieldErrors {
+  return Object.create(null) as FieldErrors;
+}
 
 export interface ErrorDetails {
   fields?: FieldErrors;
@@ -52,5 +61,8 @@ export function isAppError(e: unknown): e is AppError {
 
 /** Adds a message under a field, keeping insertion order so responses read predictably. */
 export function addFieldError(fields: FieldErrors, field: string, message: string): void {
-  (fields[field] ??= []).push(message);
+  // Own properties only, and defined rather than assigned: on a plain object `fields.toString` would
+  // be Object.prototype's function and assigning `fields.__proto__` would replace the prototype.
+  if (Object.hasOwn(fields, field)) fields[field]!.push(message);
+  else Object.defineProperty(fields, field, { value: [message], enumerable: true, writable: true, configurable: true });
 }

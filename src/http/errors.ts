@@ -1,5 +1,6 @@
 import { AppError, isAppError } from '../errors/app-error.js';
 import { databaseUnavailable, isDatabaseUnavailable } from '../errors/db-unavailable.js';
+import { isNulDbError, NUL_MESSAGE } from './nul.js';
 
 /**
  * Turns anything thrown while serving a request into an AppError, so each facade maps only the
@@ -16,6 +17,7 @@ export function toAppError(err: unknown): AppError {
   }
   if (e?.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return new AppError('malformed_request', 'request body is empty but Content-Type says JSON');
   if (e instanceof SyntaxError || e?.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return new AppError('malformed_request', 'request body is not valid JSON');
+  if (isNulDbError(err)) return new AppError('malformed_request', NUL_MESSAGE);
   if (e?.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) return new AppError('malformed_request', e.message ?? 'bad request');
   return new AppError('internal', 'internal error');
 }

@@ -1,29 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform } from 'fastify-type-provider-zod';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from 'pino';
+import { registerJsonParser } from './json-body.js';
+import { containsNul, NUL_MESSAGE } from './nul.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-/** Walks parsed input without recursion, so deeply nested JSON cannot overflow the stack. */
-function containsNul(input: unknown): boolean {
-  const pending: unknown[] = [input];
-  while (pending.length > 0) {
-    const value = pending.pop();
-    if (typeof value === 'string') {
-      if (value.includes('\u0000')) return true;
-    } else if (value !== null && typeof value === 'object') {
-      for (const [key, item] of Object.entries(value)) {
-        if (key.includes('\u0000')) return true;
-        pending.push(item);
-      }
-    }
-  }
-  return false;
-}
 
 function redactUrl(url: string): string {
   // Login links carry single-use secrets in the query string; logs must not.
@@ -63,6 +48,8 @@ export interface HttpServerOptions {
   version: string;
   /** Returns normally when the database answers. */
   ready: () => Promise<void>;
+  /** Answers a path the router cannot read (the doors' not-found, in each door's format). */
+  unroutable?: (req: FastifyRequest, reply: FastifyReply) => void;
 }
 
 export async function createHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
@@ -81,6 +68,12 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+    // A path that cannot be routed (a parameter over maxParamLength, bad %-encoding) names nothing:
+    // the not-found answer, which the doors give in their own format.
+    frameworkErrors: (err, req, reply) => {
+      if (options.unroutable && (err.code === 'FST_ERR_BAD_URL' || err.code === 'FST_ERR_MAX_PARAM_LENGTH')) return options.unroutable(req, reply as FastifyReply);
+      return (reply as FastifyReply).code(400).send({ error: err.message });
+    },
     // Route schemas are zod: they document the API, and core use cases validate input themselves so
     // that every door shares one validation and error vocabulary. Supplying the compilers here also
     // spares start-up from loading Ajv and fast-json-stringify, which would never run.
@@ -92,6 +85,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     },
   });
 
+
+  registerJsonParser(app);
 
   // Hooks on every request are callback-style: an async hook costs a promise per request.
   app.addHook('onRequest', (req, reply, done) => {
@@ -117,10 +112,11 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   });
 
   // PostgreSQL text cannot hold U+0000; refusing it here, like a parse error (a 400 every door
-  // and Fastify's default handler understand), keeps any route from answering 500.
+  // and Fastify's default handler understand), keeps any route from answering 500. Doors that read
+  // their bodies as text and decode them in the handler (CRM, SOAP, XML-RPC) call refuseNul themselves.
   app.addHook('preValidation', (req, _reply, done) => {
     if (containsNul(req.params) || containsNul(req.query) || containsNul(req.body)) {
-      done(Object.assign(new Error('text must not contain NUL (U+0000) characters'), { statusCode: 400 }));
+      done(Object.assign(new Error(NUL_MESSAGE), { statusCode: 400 }));
       return;
     }
     done();

@@ -69,7 +69,7 @@ export function auditChanges(before: AuditSnapshot | undefined, after: AuditSnap
     for (const [field, value] of Object.entries(b)) changes[field] = { before: value };
   } else if (a && b) {
     for (const [field, value] of Object.entries(a)) {
-      const old = field in b ? b[field] : null;
+      const old = Object.hasOwn(b, field) ? b[field] : null;
       if (JSON.stringify(old) !== JSON.stringify(value)) changes[field] = { before: old, after: value };
     }
   }

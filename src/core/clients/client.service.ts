@@ -1,4 +1,4 @@
-import { AppError, addFieldError, type FieldErrors } from '../../errors/app-error.js';
+import { AppError, addFieldError, fieldErrors, type FieldErrors } from '../../errors/app-error.js';
 import { auditRowWithoutTarget, recordAudit } from '../audit/audit.service.js';
 import { inTransaction, scopeOf, type Ctx, type TenantScope } from '../context.js';
 import * as domainRepo from '../domains/domain.repository.js';
@@ -150,7 +150,7 @@ function resellerIdOf(ctx: Ctx): number | null {
 
 export async function createClient(ctx: Ctx, raw: CreateClientInput): Promise<Client> {
   const input = parseInput(createClientInput, raw);
-  const fields: FieldErrors = {};
+  const fields: FieldErrors = fieldErrors();
   const plan = await resolveSellablePackage(ctx, input.package_uid, fields);
   checkUserCount(plan, input.user_count, fields);
   const specs = checkDomainSet(input.domains, plan, fields);
@@ -201,7 +201,7 @@ export async function updateClient(ctx: Ctx, ref: ClientRef, raw: UpdateClientIn
   return inTransaction(ctx, async (tx) => {
     const scope: TenantScope = scopeOf(tx.actor);
     const current = await getClient(tx, ref);
-    const fields: FieldErrors = {};
+    const fields: FieldErrors = fieldErrors();
     const plan =
       input.package_uid !== undefined
         ? await resolveSellablePackage(tx, input.package_uid, fields)

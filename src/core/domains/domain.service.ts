@@ -1,4 +1,4 @@
-import { AppError, type FieldErrors } from '../../errors/app-error.js';
+import { AppError, fieldErrors, type FieldErrors } from '../../errors/app-error.js';
 import type { DomainStatus } from '../../db/schema.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { domainStatuses, updateDomainInput, type Domain, type UpdateDomainInput } from '../clients/client.schema.js';
@@ -37,7 +37,7 @@ export async function updateDomain(ctx: Ctx, name: string, raw: UpdateDomainInpu
   return inTransaction(ctx, async (tx) => {
     const row = await findDomain(tx, name);
     const plan = row.plan_id !== null ? await packageRepo.findPlanById(tx.db, row.plan_id) : undefined;
-    const fields: FieldErrors = {};
+    const fields: FieldErrors = fieldErrors();
     const servers = checkMailServers(input.mail_servers, plan, fields);
     if (Object.keys(fields).length) throw AppError.validation(fields);
     await repo.updateDomainRow(tx.db, row.id, { mail_servers: servers }, tx.clock());

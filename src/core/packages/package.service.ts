@@ -1,5 +1,5 @@
 import { checkServiceDefaults } from '../sites/site.params.js';
-import { AppError, addFieldError, type FieldErrors } from '../../errors/app-error.js';
+import { AppError, addFieldError, fieldErrors, type FieldErrors } from '../../errors/app-error.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
 import { uniqueViolation } from '../shared/db-errors.js';
@@ -63,7 +63,7 @@ async function resolveParent(ctx: Ctx, parentUid: string | null | undefined, fie
 export async function createPackage(ctx: Ctx, raw: CreatePackageInput): Promise<Package> {
   const input = parseInput(createPackageInput, raw);
   return inTransaction(ctx, async (tx) => {
-    const fields: FieldErrors = {};
+    const fields: FieldErrors = fieldErrors();
     const featureIds = await resolveFeatureIds(tx, input.features ?? [], fields);
     const parentId = await resolveParent(tx, input.parent_uid, fields);
     const serviceDefaults = checkServiceDefaults(input.service_defaults ?? {}, fields);
@@ -105,7 +105,7 @@ export async function updatePackage(ctx: Ctx, uid: string, raw: UpdatePackageInp
   return inTransaction(ctx, async (tx) => {
     const plan = await repo.findPlanByUid(tx.db, uid);
     if (!plan) throw AppError.notFound('package');
-    const fields: FieldErrors = {};
+    const fields: FieldErrors = fieldErrors();
     const featureIds = input.features ? await resolveFeatureIds(tx, input.features, fields) : undefined;
     const parentId = input.parent_uid !== undefined ? await resolveParent(tx, input.parent_uid, fields, plan.id) : undefined;
     // Given defaults merge into the plan's (null drops one): a plan is edited a value at a time.

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AppError, type FieldErrors } from '../../errors/app-error.js';
+import { AppError, fieldErrors, type FieldErrors } from '../../errors/app-error.js';
 import { recordAudit, type AuditEntry } from '../audit/audit.service.js';
 import { issueCaptcha, solveCaptcha, type Captcha } from '../captcha/captcha.service.js';
 import { inTransaction, type Ctx } from '../context.js';
@@ -123,8 +123,8 @@ export async function signUpReseller(ctx: Ctx, raw: unknown, ip: string): Promis
   return inTransaction(ctx, async (tx) => {
     const envelope = signUpEnvelope.safeParse(raw);
     const body = envelope.success ? envelope.data : {};
-    const resellerErrors: FieldErrors = {};
-    const captchaErrors: FieldErrors = {};
+    const resellerErrors: FieldErrors = fieldErrors();
+    const captchaErrors: FieldErrors = fieldErrors();
 
     const parsed = signUpResellerInput.safeParse(body.reseller ?? {}, { reportInput: true });
     if (!parsed.success) Object.assign(resellerErrors, zodIssuesToFields(parsed.error.issues, 'must be specified'));

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { AppError } from '../../errors/app-error.js';
+import { AppError, addFieldError, fieldErrors } from '../../errors/app-error.js';
 import { findAccountById, type AccountUser } from '../accounts/account.repository.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
@@ -193,8 +193,9 @@ export async function upgradeInstance(ctx: Ctx, clientId: unknown, payload: Upgr
   return inTransaction(ctx, async (tx) => {
     const instance = await instanceFor(tx, clientId);
     await repo.lockInstance(tx.db, instance.id);
-    const problems: Record<string, string[]> = {};
-    const note = (key: string, message: string) => (problems[key] ??= []).push(message);
+    // Keyed by the payload's own keys: "toString" or "__proto__" must be a key like any other.
+    const problems = fieldErrors();
+    const note = (key: string, message: string) => addFieldError(problems, key, message);
     for (const k of unknownKeys) note(k, `unknown key ${k}`);
     const target = `site${instance.id}`;
 

@@ -32,7 +32,7 @@
  *   stable.
  */
 import type { Expression } from 'kysely';
-import { AppError, addFieldError, type FieldErrors } from '../../errors/app-error.js';
+import { AppError, addFieldError, fieldErrors, type FieldErrors } from '../../errors/app-error.js';
 
 export const FILTER_OPS = ['=', '!=', 'in', 'not_in', '<', '>', '<=', '>=', 'like', 'not_like', 'ilike', 'not_ilike', '=like', '=ilike'] as const;
 export type FilterOp = (typeof FILTER_OPS)[number];
@@ -211,7 +211,7 @@ function show(v: unknown): string {
 }
 
 class Problems {
-  readonly fields: FieldErrors = {};
+  readonly fields: FieldErrors = fieldErrors();
   count = 0;
   add(key: string, message: string): void {
     if (this.count++ < MAX_MESSAGES) addFieldError(this.fields, key, message);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AppError, addFieldError, type FieldErrors } from '../../errors/app-error.js';
+import { AppError, addFieldError, fieldErrors, type FieldErrors } from '../../errors/app-error.js';
 
 /** Rails-style field key: nested paths joined with dots, array indices dropped ("domains.name"). */
 function fieldKey(path: PropertyKey[]): string {
@@ -23,7 +23,7 @@ function describeType(expected: string): string {
 }
 
 export function zodIssuesToFields(issues: z.core.$ZodIssue[], blank = "can't be blank"): FieldErrors {
-  const fields: FieldErrors = {};
+  const fields: FieldErrors = fieldErrors();
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) addFieldError(fields, fieldKey([...issue.path, key]), 'is not a known attribute');

@@ -1,3 +1,4 @@
+import { addFieldError, type FieldErrors } from '../../errors/app-error.js';
 import { normalizeDomainName } from '../shared/domain-name.js';
 
 /**
@@ -185,24 +186,24 @@ export function resolveDefaults(chain: Record<string, unknown>[]): Record<string
  * A plan's service defaults, validated: only values a site keeps as metadata can have plan defaults
  * (domains, users and invoices belong to each site). A null value means "inherit": it is left out.
  */
-export function checkServiceDefaults(raw: Record<string, Record<string, unknown>>, fields: Record<string, string[]>): Record<string, Record<string, unknown>> {
+export function checkServiceDefaults(raw: Record<string, Record<string, unknown>>, fields: FieldErrors): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = {};
   for (const [service, params] of Object.entries(raw)) {
     for (const [param, value] of Object.entries(params ?? {})) {
       const spec = specOf(service, param);
       const key = `service_defaults.${service}.${param}`;
       if (!spec) {
-        (fields[key] ??= []).push(Object.hasOwn(SERVICES, service) ? `${service},${param}: unknown parameter of service ${service}` : `${service}: unknown service`);
+        addFieldError(fields, key, Object.hasOwn(SERVICES, service) ? `${service},${param}: unknown parameter of service ${service}` : `${service}: unknown service`);
         continue;
       }
       if (spec.store !== 'meta') {
-        (fields[key] ??= []).push(`${service},${param} belongs to each site; a plan cannot set it`);
+        addFieldError(fields, key, `${service},${param} belongs to each site; a plan cannot set it`);
         continue;
       }
       if (value === null) continue;
       const r = coerceParam(service, param, value);
       const [s, p] = canonicalParam(service, param);
-      if (!r.ok) (fields[key] ??= []).push(r.message);
+      if (!r.ok) addFieldError(fields, key, r.message);
       else (out[s] ??= {})[p] = r.value;
     }
   }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { setImmediate } from 'node:timers/promises';
-import { AppError, addFieldError, type FieldErrors } from '../../errors/app-error.js';
+import { AppError, addFieldError, fieldErrors, type FieldErrors } from '../../errors/app-error.js';
 import { hashPassword } from '../shared/passwords.js';
 import { recordAudit, auditRowWithoutTarget } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
@@ -32,6 +32,8 @@ function requireOperator(ctx: Ctx): void {
  * (the master with that billing,invoice and every site whose billing,parent_invoice is it).
  */
 export async function resolveTarget(ctx: Ctx, target: SiteTarget): Promise<number[]> {
+  // Doors hand over whatever they decoded; String() of an object with its own toString can throw.
+  if (typeof target !== 'string' && typeof target !== 'number') throw AppError.validation({ site: ['must be a site, domain or invoice'] });
   const text = String(target).trim();
   if (text === '') throw AppError.validation({ site: ['a site, domain or invoice is required'] });
   const id = /^site(\d{1,15})$/i.exec(text)?.[1] ?? (/^\d{1,15}$/.test(text) ? text : undefined);
@@ -253,7 +255,7 @@ function recordValue(site: SiteView, service: string, param: string): unknown {
 
 export async function addSite(ctx: Ctx, input: AddSiteInput): Promise<AddedSite> {
   requireOperator(ctx);
-  const fields: FieldErrors = {};
+  const fields: FieldErrors = fieldErrors();
   const params = parseOptions(input.opts, fields);
   if (input.domain !== undefined && input.domain !== null) params.unshift(...parseOptions({ 'siteinfo.domain': input.domain }, fields));
   if (input.admin_user !== undefined && input.admin_user !== null) params.unshift(...parseOptions({ 'siteinfo.admin_user': input.admin_user }, fields));
@@ -329,7 +331,7 @@ const SINGLE_SITE_PARAMS = new Set(['siteinfo.domain', 'aliases.aliases', 'sitei
 /** Applies the same changes to every site the target names, in one transaction (all or nothing). */
 export async function editSites(ctx: Ctx, input: EditSitesInput): Promise<EditedSite[]> {
   requireOperator(ctx);
-  const fields: FieldErrors = {};
+  const fields: FieldErrors = fieldErrors();
   const params = parseOptions(input.opts, fields);
   if (!params.length && !input.reset && !Object.keys(fields).length) addFieldError(fields, 'opts', 'nothing to change: give at least one service,param=value');
   if (Object.keys(fields).length) throw AppError.validation(fields, firstMessage(fields));
@@ -511,7 +513,7 @@ export async function activateSites(ctx: Ctx, input: { target: SiteTarget | read
  */
 export async function deleteSites(ctx: Ctx, input: DeleteSitesInput): Promise<SiteSummary[]> {
   requireOperator(ctx);
-  const fields: FieldErrors = {};
+  const fields: FieldErrors = fieldErrors();
   const since = input.since === undefined || input.since === null || input.since === '' ? undefined : parseTimeSpec(input.since, ctx.clock());
   if (since === null) addFieldError(fields, 'since', `cannot read ${JSON.stringify(input.since)} as a time: use now, a relative time such as "30 days", a unix time or an ISO date`);
   let match: RegExp | undefined;
@@ -680,7 +682,7 @@ function asBool(v: unknown): boolean | undefined {
  */
 export async function collectSites(ctx: Ctx, input: CollectInput): Promise<Record<string, Record<string, unknown>>> {
   requireOperator(ctx);
-  const fields: FieldErrors = {};
+  const fields: FieldErrors = fieldErrors();
   const selection = selectedParams(input.params, fields);
   const conditions = flattenQuery(input.query, fields);
   let targets: string[] | undefined;
@@ -696,7 +698,7 @@ export async function collectSites(ctx: Ctx, input: CollectInput): Promise<Recor
       const b = asBool(c.value);
       if (b === undefined) addFieldError(fields, 'query.active', 'active: must be true or false');
       else query.active = b;
-    } else if (SQL_QUERY_KEYS[c.key]) SQL_QUERY_KEYS[c.key]!(query, c.value);
+    } else if (Object.hasOwn(SQL_QUERY_KEYS, c.key)) SQL_QUERY_KEYS[c.key]!(query, c.value);
     else inMemory.push(c);
   }
   if (Object.keys(fields).length) throw AppError.validation(fields, firstMessage(fields));
@@ -1098,7 +1100,7 @@ export interface GroupChange {
  */
 export async function changeAccountGroup(ctx: Ctx, input: { invoice: unknown; action: unknown; dryRun?: unknown; reason?: unknown }): Promise<GroupChange> {
   requireOperator(ctx);
-  const fields: FieldErrors = {};
+  const fields: FieldErrors = fieldErrors();
   const read = readInvoice(input.invoice);
   if ('problem' in read) addFieldError(fields, 'invoice', read.problem);
   if (!(GROUP_ACTIONS as readonly unknown[]).includes(input.action)) addFieldError(fields, 'action', `must be one of ${GROUP_ACTIONS.join(', ')}`);
@@ -1143,7 +1145,7 @@ export async function getSiteSettings(ctx: Ctx): Promise<SiteSettings> {
 /** Changes either setting or both; every value is checked before anything is written, then one transaction. */
 export async function updateSiteSettings(ctx: Ctx, input: { account_cleanup?: unknown; subordinate_site_sso?: unknown }): Promise<SiteSettings> {
   requireOperator(ctx);
-  const fields: FieldErrors = {};
+  const fields: FieldErrors = fieldErrors();
   const writes: { name: string; args: unknown[] }[] = [];
   const check = (field: string, name: string, args: unknown[]) => {
     try {

@@ -41,17 +41,18 @@ const FORM_BODY_LIMIT = 1024 * 1024 + 4096;
 /** The SSO landing: consumes a login token, starts a session, and sends the browser to the client area. */
 export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promise<void> {
   // Browsers get a page, never Fastify's JSON: "come back later" (503, Retry-After) while the database
-  // is away, and a plain error page for anything unexpected.
+  // is away, and a page naming the problem for what the routes do not answer themselves (a form that
+  // cannot be read, NUL in a field, a body over the limit).
   app.setErrorHandler((err, req, reply) => {
     const appError = toAppError(err);
     if (appError.code === 'internal') req.log.error({ err }, 'request failed');
     if (appError.code === 'unavailable') {
       if (appError.details.retryAfterSeconds) reply.header('retry-after', String(appError.details.retryAfterSeconds));
-      return page(reply, 503, 'Temporarily unavailable', '<p>The service cannot answer right now. Please try again in a few seconds.</p>');
+      return page(reply, 503, 'Temporarily unavailable', '<p role="alert">The service cannot answer right now. Please try again in a few seconds.</p>');
     }
-    if (appError.code === 'internal') return page(reply, 500, 'Something went wrong', '<p>The request could not be completed.</p>');
+    if (appError.code === 'internal') return page(reply, 500, 'Server error', '<p role="alert">Something went wrong on our side. Please try again later.</p>');
     const status = typeof appError.details.status === 'number' ? appError.details.status : httpStatusOf(appError.code);
-    return page(reply, status, 'That did not work', `<p>${escapeHtml(appError.message)}</p>`);
+    return page(reply, status, 'This request cannot be used', `<p role="alert">${escapeHtml(appError.message)}</p>`);
   });
 
   // Site switching posts a plain HTML form.

@@ -12,6 +12,7 @@ import { createPayment, createSubscription, listMySubscriptions } from '../../co
 import { AppError } from '../../errors/app-error.js';
 import { toAppError } from '../../http/errors.js';
 import { registerIdempotency } from '../../http/idempotency.js';
+import { refuseNul } from '../../http/nul.js';
 import { sendCrmError } from './crm.errors.js';
 
 declare module 'fastify' {
@@ -36,28 +37,38 @@ function bearer(req: FastifyRequest): string | undefined {
 
 const rawBody = (req: FastifyRequest) => (typeof req.body === 'string' ? req.body : '');
 
+/** Decoded here, not by Fastify, so the shared NUL check on request bodies has not seen it yet. */
+function checked(payload: unknown): unknown {
+  refuseNul(payload);
+  return payload;
+}
+
 /** REMP's JSON payloads: an empty body and unparsable JSON have their own messages. */
 function jsonPayload(req: FastifyRequest): unknown {
   const raw = rawBody(req);
   if (raw.trim() === '') throw new AppError('malformed_request', 'Empty request');
+  let parsed: unknown;
   try {
-    return JSON.parse(raw) as unknown;
+    parsed = JSON.parse(raw) as unknown;
   } catch {
     throw new AppError('malformed_request', 'Malformed JSON');
   }
+  return checked(parsed);
 }
 
 /** Form posts (REMP's own clients) or JSON; either way a flat object of fields. */
 function formOrJson(req: FastifyRequest): unknown {
   const raw = rawBody(req);
   const type = String(req.headers['content-type'] ?? '').toLowerCase();
-  if (type.startsWith('application/x-www-form-urlencoded')) return Object.fromEntries(new URLSearchParams(raw));
+  if (type.startsWith('application/x-www-form-urlencoded')) return checked(Object.fromEntries(new URLSearchParams(raw)));
   if (raw.trim() === '') return {};
+  let parsed: unknown;
   try {
-    return JSON.parse(raw) as unknown;
+    parsed = JSON.parse(raw) as unknown;
   } catch {
     throw new AppError('malformed_request', 'Malformed JSON');
   }
+  return checked(parsed);
 }
 
 const GET_BODY_LIMIT = 64 * 1024;

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../errors/app-error.js';
 import { toAppError } from '../../http/errors.js';
+import { refuseNul } from '../../http/nul.js';
 import { decodeJsonRpcRequest, encodeJsonRpcError, encodeJsonRpcResult, type JsonRpcRequest } from './jsonrpc-codec.js';
 import { jsonRpcErrorOf, OdooMissingMethod, toOdooFault, xmlRpcFaultOf } from './odoo-rpc.errors.js';
 import { DEFAULT_MAX_DEPTH, decodeMethodCall, decodeXmlBytes, encodeFault, encodeMethodResponse } from './xmlrpc-codec.js';
@@ -119,6 +120,8 @@ export async function odooRpcRoutes(scope: FastifyInstance, opts: OdooRpcRoutesO
       const service = req.params.service;
       if (!SERVICES.has(service)) throw malformed(`unknown RPC service: ${JSON.stringify(service.slice(0, 40))}`);
       const { method, params } = decodeMethodCall(bodyText(req), { maxDepth });
+      // Decoded here, after the shared check on request bodies: no decoded text may carry a NUL to the database.
+      refuseNul(params);
       const result = await dispatch({ service: service as OdooService, method, args: params, legacy, transport: 'xmlrpc' }, req);
       return reply.code(200).type(XML).send(encodeMethodResponse(result));
     });
@@ -138,7 +141,7 @@ export async function odooRpcRoutes(scope: FastifyInstance, opts: OdooRpcRoutesO
   scope.post('/web/session/authenticate', { schema: { hide: true }, bodyLimit, errorHandler: jsonRpcErrors }, async (req, reply) => {
     const { params } = readJsonRpc(req);
     for (const name of ['db', 'login', 'password']) {
-      if (!(name in params)) throw malformed(`authenticate() missing required argument: '${name}'`);
+      if (!Object.hasOwn(params, name)) throw malformed(`authenticate() missing required argument: '${name}'`);
     }
     const args = [params.db, params.login, params.password];
     const result = await opts.call({ service: 'common', method: 'authenticate_session', args, legacy: false, transport: 'jsonrpc' }, req);

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { toAppError } from '../../../http/errors.js';
+import { refuseNul } from '../../../http/nul.js';
 import { toSoapFault, unknownOperationFault } from '../apiscp.errors.js';
 import { decodeSoapRequest, encodeSoapFault, encodeSoapResponse, SoapFaultError, type SoapFault } from './soap-codec.js';
 import { buildWsdl, type SoapOperation } from './soap-wsdl.js';
@@ -72,6 +73,8 @@ export async function soapRoutes(scope: FastifyInstance, opts: SoapRoutesOptions
     const soapAction = firstString(req.headers.soapaction);
     const { operation, args } = decodeSoapRequest(typeof req.body === 'string' ? req.body : '', { soapAction, maxDecodedBytes });
     if (!known.has(operation)) return sendFault(reply, unknownOperationFault(operation.slice(0, 200)));
+    // XML cannot carry a NUL, but base64Binary decodes to text that can.
+    refuseNul(args);
     const result = await opts.call({
       authkey: firstString((req.query as Record<string, unknown> | undefined)?.authkey),
       operation,

@@ -194,10 +194,9 @@ function parseVerbArgs(argv: string[], usage: string, known: { flags: string[]; 
   return out;
 }
 
+/** Later -c values of a parameter win; fromEntries defines own keys, so no name can reach a prototype. */
 function confMap(conf: [string, unknown][]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of conf) out[k] = v;
-  return out;
+  return Object.fromEntries(conf);
 }
 
 const SERVICES_HELP = `Services and parameters (-c service,param=value):
