@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { parseMasterKeys } from '../core/shared/keyring.js';
+import type { PgTimeouts } from '../db/pg-guard.js';
 
 const hostname = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 
@@ -104,15 +105,7 @@ export interface Config {
   /** Master keys sealing secrets in the database, newest first; unset: the master-key file in the data dir. */
   masterKey: string | undefined;
   /** PostgreSQL deadlines in ms (0: none); PGlite, one in-process connection, has no use for them. */
-  dbTimeouts: {
-    connectMs: number;
-    statementMs: number;
-    lockMs: number;
-    idleInTransactionMs: number;
-    queryMs: number;
-    stallMs: number;
-    probeMs: number;
-  };
+  dbTimeouts: PgTimeouts;
   /** A CRM user token unused this long stops working; each use extends it (sliding). */
   crmTokenIdleSeconds: number;
 }
