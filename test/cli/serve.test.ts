@@ -78,7 +78,7 @@ describe('db migrate and serve', () => {
 
     // The running server holds the embedded database; a second process may not open it.
     const busy = await runBin(['db', 'migrate'], { HOSTPLANE_DATA_DIR: dataDir });
-    expect(busy.code).toBe(1);
+    expect(busy.code).toBe(7); // the database is unavailable to this process
     expect(busy.stderr).toContain(`the embedded database is in use by process ${child.pid}`);
 
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

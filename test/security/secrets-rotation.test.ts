@@ -231,7 +231,7 @@ describe.runIf(!onPostgres)('secrets rotate on the embedded database', { timeout
     const s = await store.start();
     try {
       const r = await runBin(['secrets', 'rotate'], { ...store.env, HOSTPLANE_LOG_LEVEL: 'silent' }, 60_000);
-      expect(r.code).toBe(1);
+      expect(r.code).toBe(7);
       expect(r.stderr).toContain('the embedded database is in use by process');
       // Refused before touching the key file: it still holds the one key.
       expect(parseMasterKeys(fs.readFileSync(store.keyFile, 'utf8'))).toHaveLength(1);
