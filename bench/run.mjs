@@ -832,7 +832,7 @@ async function explainSites(db, kysely, collectPageQuery, COLLECT_PAGE, invoice)
  */
 async function collectRow({ db, databaseUrl, planId, cpcmd }) {
   const { collectPageQuery } = await import(pathToFileURL(path.join(ROOT, 'dist/core/sites/site.repository.js')).href);
-  const { COLLECT_PAGE } = await import(pathToFileURL(path.join(ROOT, 'dist/core/sites/site.service.js')).href);
+  const { COLLECT_PAGE } = await import(pathToFileURL(path.join(ROOT, 'dist/core/sites/site.plans.js')).href);
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
   const kysely = new Kysely({ dialect: new PostgresDialect({ pool }) }); // only compiles; the EXPLAINs run on `db`
   const steps = [];

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COLLECT_PAGE } from '../../src/core/sites/site.service.js';
+import { COLLECT_PAGE } from '../../src/core/sites/site.plans.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 // Issue 12, item 12: admin:collect over thousands of sites reads them in keyset pages (so other

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { setImmediate } from 'node:timers/promises';
 import { AppError, addFieldError, fieldErrors, type FieldErrors } from '../../errors/app-error.js';
 import { hashPassword } from '../shared/passwords.js';
 import { recordAudit, auditRowWithoutTarget } from '../audit/audit.service.js';
@@ -7,10 +6,11 @@ import { inTransaction, type Ctx } from '../context.js';
 import { relayJobs, enqueueRelayChanges, type RelayChange } from '../domains/domain-provisioning.js';
 import { openSession } from '../sso/sso.service.js';
 import { uniqueViolation } from '../shared/db-errors.js';
-import { BASE_PLAN_DEFAULTS, canonicalParam, coerceParam, DEFAULT_COLLECT_PARAMS, DEFAULT_SITE_PLAN, PLACEHOLDER_EMAIL, resolveDefaults, SERVICES, specOf, splitParamName } from './site.params.js';
+import { BASE_PLAN_DEFAULTS, canonicalParam, coerceParam, DEFAULT_SITE_PLAN, PLACEHOLDER_EMAIL, SERVICES, specOf, splitParamName } from './site.params.js';
 import { parseTimeSpec } from './time-spec.js';
+import { COLLECT_PAGE, loadPlans, planChain, planDefaults, siteServices, valueReader } from './site.plans.js';
 import * as repo from './site.repository.js';
-import type { PlanRecord, SitePatch, SiteQuery, SiteRow } from './site.repository.js';
+import type { PlanRecord, SitePatch, SiteRow } from './site.repository.js';
 import { siteName, type AddedSite, type AddSiteInput, type DeleteSitesInput, type EditedSite, type ParamChange, type PlanView, type SiteOptions, type SiteSummary, type SiteTarget } from './site.schema.js';
 
 /** Scope names `scope:set` / `scope:get` know. */
@@ -20,7 +20,7 @@ const SUBORDINATE_SSO_KEY = 'scope:cp.config:auth.subordinate_site_sso';
 /** Hijacked sessions last as long as console sessions. */
 const HIJACK_GATES = ['SOAP', 'UI', 'DAV', 'API', 'CLI'];
 
-function requireOperator(ctx: Ctx): void {
+export function requireOperator(ctx: Ctx): void {
   if (ctx.actor.kind !== 'operator' && ctx.actor.kind !== 'system') throw new AppError('forbidden', 'only an administrator may manage sites');
 }
 
@@ -70,7 +70,7 @@ function parseTarget(target: SiteTarget): ParsedTarget {
  * invoice), looked up with one statement for the whole list instead of up to three per target.
  * An empty list means the target names no site; an empty target is refused.
  */
-async function lookupTargets(ctx: Ctx, targets: readonly SiteTarget[]): Promise<{ text: string; ids: number[] }[]> {
+export async function lookupTargets(ctx: Ctx, targets: readonly SiteTarget[]): Promise<{ text: string; ids: number[] }[]> {
   const parsed = targets.map(parseTarget);
   if (parsed.some((p) => p.text === '')) throw AppError.validation({ site: ['a site, domain or invoice is required'] });
   const rows = await repo.findTargetSites(ctx.db, {
@@ -162,94 +162,6 @@ export function parseOptions(raw: unknown, fields: FieldErrors, where = 'opts'):
   return checked;
 }
 
-interface PlanBook {
-  byId: Map<number, PlanRecord>;
-  byUid: Map<string, PlanRecord>;
-  /** Resolved defaults by plan id, filled on first use: a collect over thousands of sites resolves each plan once. */
-  resolved: Map<number | null, Record<string, Record<string, unknown>>>;
-}
-
-async function loadPlans(ctx: Ctx): Promise<PlanBook> {
-  const plans = await repo.listPlanRecords(ctx.db);
-  return { byId: new Map(plans.map((p) => [p.id, p])), byUid: new Map(plans.map((p) => [p.uid, p])), resolved: new Map() };
-}
-
-/** The plan and its ancestors, nearest first; a cycle stops at the first repeat. */
-function planChain(book: PlanBook, planId: number | null): PlanRecord[] {
-  const chain: PlanRecord[] = [];
-  const seen = new Set<number>();
-  for (let id = planId; id !== null && !seen.has(id); ) {
-    const plan = book.byId.get(id);
-    if (!plan) break;
-    chain.push(plan);
-    seen.add(id);
-    id = plan.parent_id;
-  }
-  return chain;
-}
-
-function planDefaults(book: PlanBook, planId: number | null): Record<string, Record<string, unknown>> {
-  let defaults = book.resolved.get(planId);
-  if (!defaults) {
-    defaults = resolveDefaults(planChain(book, planId).map((p) => p.service_defaults));
-    book.resolved.set(planId, defaults);
-  }
-  return defaults;
-}
-
-/** What the service values of a site are made of (a full SiteRow, or the leaner row collect reads). */
-type SiteView = Pick<SiteRow, 'domains' | 'admin_user' | 'email_address' | 'plan_id' | 'plan_uid' | 'invoice' | 'parent_invoice' | 'user_count' | 'service_meta'>;
-
-/**
- * How to read one service value of a site (a record field, its override, else its plan's default;
- * another door's name reads its twin), with the spec looked up once: collect reads the same few
- * parameters of thousands of sites.
- */
-function valueReader(book: PlanBook, service: string, param: string): (site: SiteView) => unknown {
-  const spec = specOf(service, param);
-  if (!spec) return () => null;
-  if (spec.sameAs) {
-    const [s, p] = spec.sameAs.split('.') as [string, string];
-    return valueReader(book, s, p);
-  }
-  if (spec.store === 'record') return (site) => recordValue(site, service, param);
-  return (site) => site.service_meta?.[service]?.[param] ?? planDefaults(book, site.plan_id)[service]?.[param] ?? null;
-}
-
-/** Every service value of a site: record fields, its overrides, then its plan's defaults. */
-function siteServices(site: SiteView, book: PlanBook): Record<string, Record<string, unknown>> {
-  const out: Record<string, Record<string, unknown>> = {};
-  for (const [service, params] of Object.entries(SERVICES)) {
-    out[service] = {};
-    for (const param of Object.keys(params)) out[service][param] = valueReader(book, service, param)(site);
-  }
-  return out;
-}
-
-function recordValue(site: SiteView, service: string, param: string): unknown {
-  switch (`${service}.${param}`) {
-    case 'siteinfo.domain':
-      return site.domains[0] ?? null;
-    case 'siteinfo.admin_user':
-      return site.admin_user;
-    case 'siteinfo.email':
-      return site.email_address;
-    case 'siteinfo.plan':
-      return site.plan_uid;
-    case 'siteinfo.enabled':
-      return 1;
-    case 'billing.invoice':
-      return site.invoice;
-    case 'billing.parent_invoice':
-      return site.parent_invoice;
-    case 'aliases.aliases':
-      return site.domains.slice(1);
-    case 'users.max':
-      return site.user_count;
-  }
-  return null;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Add
 
@@ -311,7 +223,7 @@ export async function addSite(ctx: Ctx, input: AddSiteInput): Promise<AddedSite>
   }
 }
 
-function firstMessage(fields: FieldErrors): string {
+export function firstMessage(fields: FieldErrors): string {
   return Object.values(fields)[0]?.[0] ?? 'validation failed';
 }
 
@@ -594,173 +506,11 @@ export async function cleanupSuspendedSites(ctx: Ctx): Promise<number> {
   });
 }
 
-// ---------------------------------------------------------------------------------------------
-// Collect
-
-export interface CollectInput {
-  params?: unknown;
-  query?: unknown;
-  sites?: unknown;
-  /** An unknown entry in `sites` is an error instead of being left out (SOAP's `Abort-On: error`). */
-  strict?: boolean;
-}
-
-/** `[billing.parent_invoice:X]`, `["billing,parent_invoice":X]` and `[billing:[parent_invoice:X]]` alike. */
-function flattenQuery(raw: unknown, fields: FieldErrors): { key: string; value: unknown }[] {
-  if (raw === undefined || raw === null) return [];
-  if (Array.isArray(raw)) {
-    if (raw.length === 0) return [];
-    addFieldError(fields, 'query', 'must be a map of service.param: value');
-    return [];
-  }
-  if (typeof raw !== 'object') {
-    addFieldError(fields, 'query', 'must be a map of service.param: value');
-    return [];
-  }
-  const out: { key: string; value: unknown }[] = [];
-  for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
-    if (key === 'active') {
-      out.push({ key, value });
-      continue;
-    }
-    const split = splitParamName(key);
-    if (split) out.push({ key: `${split[0]}.${split[1]}`, value });
-    else if (value !== null && typeof value === 'object' && !Array.isArray(value)) for (const [param, v] of Object.entries(value as Record<string, unknown>)) out.push({ key: `${key.toLowerCase()}.${param.toLowerCase()}`, value: v });
-    else addFieldError(fields, `query.${key}`, `${key}: name a service parameter (service.param) or active`);
-  }
-  for (const c of out) {
-    if (c.key === 'active') continue;
-    const [service, param] = c.key.split('.') as [string, string];
-    if (!specOf(service, param)) addFieldError(fields, `query.${c.key}`, Object.hasOwn(SERVICES, service) ? `${service},${param}: unknown parameter of service ${service}` : `${service}: unknown service`);
-  }
-  return out;
-}
-
-function selectedParams(raw: unknown, fields: FieldErrors): [string, string][] | 'all' {
-  if (raw === null || raw === undefined) return 'all';
-  const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? [raw] : undefined;
-  if (!list) {
-    addFieldError(fields, 'params', 'must be a list of service or service.param names, [] or null');
-    return [];
-  }
-  const names = list.length === 0 ? DEFAULT_COLLECT_PARAMS : list;
-  const out: [string, string][] = [];
-  for (const name of names) {
-    if (typeof name !== 'string') {
-      addFieldError(fields, 'params', 'must name services or service.param');
-      continue;
-    }
-    const split = splitParamName(name);
-    if (split) {
-      if (!specOf(...split)) addFieldError(fields, `params.${name}`, Object.hasOwn(SERVICES, split[0]) ? `${split[0]},${split[1]}: unknown parameter of service ${split[0]}` : `${split[0]}: unknown service`);
-      else out.push(split);
-    } else if (Object.hasOwn(SERVICES, name.toLowerCase())) {
-      for (const param of Object.keys(SERVICES[name.toLowerCase()]!)) out.push([name.toLowerCase(), param]);
-    } else addFieldError(fields, `params.${name}`, `${name}: unknown service`);
-  }
-  return out;
-}
-
-const SQL_QUERY_KEYS: Record<string, (q: SiteQuery, v: unknown) => void> = {
-  'billing.invoice': (q, v) => (q.invoice = v === null ? null : String(v)),
-  'billing.parent_invoice': (q, v) => (q.parentInvoice = v === null ? null : String(v)),
-  'siteinfo.email': (q, v) => (q.email = v === null ? null : String(v)),
-  'siteinfo.plan': (q, v) => (q.planUid = v === null ? null : String(v)),
-  'siteinfo.admin_user': (q, v) => (q.adminUser = String(v)),
-  'siteinfo.domain': (q, v) => (q.domain = String(v).toLowerCase()),
-};
-
-function asBool(v: unknown): boolean | undefined {
+/** `true`/`false` as the ApisCP doors spell them (1, '1', 'true', ...); undefined for anything else. */
+export function asBool(v: unknown): boolean | undefined {
   if (v === true || v === 1 || v === '1' || v === 'true') return true;
   if (v === false || v === 0 || v === '0' || v === 'false') return false;
   return undefined;
-}
-
-/**
- * Sites matching every query condition, each with the chosen service values, keyed `siteNN` (or by
- * the identifiers passed in `sites`, which billing modules index their result by).
- */
-export async function collectSites(ctx: Ctx, input: CollectInput): Promise<Record<string, Record<string, unknown>>> {
-  requireOperator(ctx);
-  const fields: FieldErrors = fieldErrors();
-  const selection = selectedParams(input.params, fields);
-  const conditions = flattenQuery(input.query, fields);
-  let targets: string[] | undefined;
-  if (input.sites !== undefined && input.sites !== null) {
-    const list = Array.isArray(input.sites) ? input.sites : typeof input.sites === 'object' ? Object.values(input.sites as object) : [input.sites];
-    if (list.some((s) => typeof s !== 'string' && typeof s !== 'number')) addFieldError(fields, 'sites', 'must be a list of site ids, domains or invoices');
-    else targets = list.map(String);
-  }
-  const query: SiteQuery = {};
-  const inMemory: { key: string; value: unknown }[] = [];
-  for (const c of conditions) {
-    if (c.key === 'active') {
-      const b = asBool(c.value);
-      if (b === undefined) addFieldError(fields, 'query.active', 'active: must be true or false');
-      else query.active = b;
-    } else if (Object.hasOwn(SQL_QUERY_KEYS, c.key)) SQL_QUERY_KEYS[c.key]!(query, c.value);
-    else inMemory.push(c);
-  }
-  if (Object.keys(fields).length) throw AppError.validation(fields, firstMessage(fields));
-
-  const book = await loadPlans(ctx);
-  const keyed = new Map<number, string>();
-  if (targets) {
-    const ids: number[] = [];
-    const looked = targets.length ? await lookupTargets(ctx, targets) : [];
-    for (const [i, t] of targets.entries()) {
-      const found = looked[i]!.ids;
-      if (!found.length) {
-        if (!input.strict) continue;
-        throw AppError.notFound(`site, domain or invoice ${JSON.stringify(looked[i]!.text)}`);
-      }
-      for (const id of found) {
-        ids.push(id);
-        // A site named by id is keyed siteNN; by domain or invoice, by what was passed (one site) or siteNN (a group).
-        if (!keyed.has(id)) keyed.set(id, found.length === 1 ? t : siteName(id));
-      }
-    }
-    query.ids = ids;
-  }
-  // "Every service" means each value once: another door's names for a value are shown when asked for.
-  const chosen = selection === 'all' ? Object.entries(SERVICES).flatMap(([s, ps]) => Object.entries(ps).filter(([, spec]) => !spec.sameAs).map(([p]) => [s, p] as [string, string])) : selection;
-  const filters = inMemory.map((c) => ({ pair: c.key.split('.') as [string, string], value: c.value }));
-  // Only what the answer and the in-memory conditions read comes back from the database.
-  const needed = [...chosen, ...filters.map((f) => f.pair)].map(([s, p]) => canonicalParam(s, p));
-  const columns = { adminUser: needed.some(([s, p]) => s === 'siteinfo' && p === 'admin_user'), meta: needed.some(([s, p]) => specOf(s, p)?.store === 'meta') };
-  const readers = chosen.map(([service, param]) => ({ service, param, read: valueReader(book, service, param) }));
-  const tests = filters.map((f) => ({ read: valueReader(book, ...f.pair), value: f.value }));
-  const out: Record<string, Record<string, unknown>> = {};
-  if (query.ids?.length === 0) return out;
-  // Keyset pages, each one short statement: on the embedded database (one connection, run in this
-  // thread) the requests that arrive meanwhile get their turn between two pages instead of waiting
-  // for the whole collect. Pages are not one snapshot: a site changed during the collect shows its
-  // state at the time its page was read.
-  for (let afterId: number | undefined; ; ) {
-    const rows = await repo.findCollectPage(ctx.db, query, { afterId, limit: COLLECT_PAGE }, columns);
-    for (const row of rows) {
-      const site: SiteView = { ...row, plan_uid: row.plan_id === null ? null : (book.byId.get(row.plan_id)?.uid ?? null), admin_user: row.admin_user ?? null, service_meta: row.service_meta ?? {} };
-      if (tests.some((t) => !sameValue(t.read(site), t.value))) continue;
-      const entry: Record<string, unknown> = {};
-      for (const r of readers) ((entry[r.service] ??= {}) as Record<string, unknown>)[r.param] = r.read(site);
-      entry.active = row.status === 'active';
-      entry.domain = row.domains[0] ?? null;
-      out[keyed.get(row.id) ?? siteName(row.id)] = entry;
-    }
-    if (rows.length < COLLECT_PAGE) return out;
-    afterId = rows[rows.length - 1]!.id;
-    await setImmediate();
-  }
-}
-
-/** Sites per statement of a collect (see collectSites). */
-export const COLLECT_PAGE = 250;
-
-function sameValue(actual: unknown, wanted: unknown): boolean {
-  if (actual === null || actual === undefined) return wanted === null;
-  if (typeof actual === 'number') return String(actual) === String(wanted) || (typeof wanted === 'boolean' && actual === (wanted ? 1 : 0));
-  if (Array.isArray(actual)) return Array.isArray(wanted) ? JSON.stringify(actual) === JSON.stringify(wanted) : actual.includes(String(wanted));
-  return String(actual) === String(wanted);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 import type { Ctx } from '../../core/context.js';
+import { collectSites } from '../../core/sites/collect-sites.js';
 import {
   activateSites,
   addSite,
   changeSitePassword,
-  collectSites,
   deleteSites,
   editSites,
   getScope,
