@@ -54,6 +54,8 @@ function run({ host, port, seconds, setupRequest }) {
   globalThis.gc?.();
   return new Promise((resolve, reject) => {
     const latencies = [];
+    // The other requests' latencies: what a collect does to everybody else, the collect itself left out.
+    const others = [];
     let ok = 0;
     let bad = 0;
     const badCodes = {};
@@ -62,13 +64,16 @@ function run({ host, port, seconds, setupRequest }) {
       { url: `http://${host}:${port}`, connections: MIXED_CONNECTIONS, overallRate: MIXED_RATE, duration: seconds, requests: [{ method: 'GET', path: '/', setupRequest }] },
       (err, result) => {
         if (err) return reject(err);
-        resolve({ ok, bad, badCodes, errors: result.errors + result.timeouts, latencies, seconds: (performance.now() - t0) / 1000 });
+        resolve({ ok, bad, badCodes, errors: result.errors + result.timeouts, latencies, others, seconds: (performance.now() - t0) / 1000 });
       },
     );
-    inst.on('response', (_c, status, _b, ms) => {
+    // One request in flight per connection: the answer is to the request its client's setupRequest
+    // built last, whose kind that call wrote into the client's context.
+    inst.on('response', (client, status, _b, ms) => {
       if (status >= 200 && status < 300) {
         ok++;
         latencies.push(ms);
+        if (client.requestIterator?.context?.kind !== 'collect') others.push(ms);
       } else {
         bad++;
         badCodes[status] = (badCodes[status] ?? 0) + 1;
@@ -83,9 +88,10 @@ async function measure(h, label, { port, auth, operatorKey, lo, hi }) {
   let seq = 0;
   let collects = 0;
   const basic = { authorization: auth };
-  const pick = (withCollect) => (req) => {
+  const pick = (withCollect) => (req, context) => {
     const r = Math.random();
-    if (withCollect && r < SHARE.collect) {
+    context.kind = withCollect && r < SHARE.collect ? 'collect' : 'other';
+    if (context.kind === 'collect') {
       collects++;
       return { ...req, method: 'POST', path: '/api/v1/cpcmd/admin:collect', headers: { authorization: `Bearer ${operatorKey}`, 'content-type': 'application/json' }, body: '{"args":[]}' };
     }
@@ -104,7 +110,7 @@ async function measure(h, label, { port, auth, operatorKey, lo, hi }) {
     { name: 'with collect', setupRequest: pick(true) },
     { name: 'without', setupRequest: pick(false) },
   ];
-  const acc = Object.fromEntries(sides.map((s) => [s.name, { ok: 0, seconds: 0, latencies: [], perRound: [] }]));
+  const acc = Object.fromEntries(sides.map((s) => [s.name, { ok: 0, seconds: 0, latencies: [], others: [], perRound: [] }]));
   const check = (s, r) => {
     if (r.bad || r.errors) throw new Error(`mixed load (${label}, ${s.name}): ${r.bad} non-2xx ${JSON.stringify(r.badCodes)}, ${r.errors} errors/timeouts`);
   };
@@ -118,12 +124,13 @@ async function measure(h, label, { port, auth, operatorKey, lo, hi }) {
       a.ok += r.ok;
       a.seconds += r.seconds;
       for (const l of r.latencies) a.latencies.push(l);
+      for (const l of r.others) a.others.push(l);
       a.perRound.push(r.ok / r.seconds);
-      h.log(`mixed (${label}): round ${round + 1} ${s.name}: ${(r.ok / r.seconds).toFixed(0)} req/s, p99 ${h.percentile(r.latencies, 99).toFixed(1)} ms`);
+      h.log(`mixed (${label}): round ${round + 1} ${s.name}: ${(r.ok / r.seconds).toFixed(0)} req/s, p99 ${h.percentile(r.latencies, 99).toFixed(1)} ms, other requests ${h.percentile(r.others, 99).toFixed(1)} ms`);
     }
   }
   const out = {};
-  for (const [name, a] of Object.entries(acc)) out[name] = { rps: a.ok / a.seconds, p50: h.percentile(a.latencies, 50), p99: h.percentile(a.latencies, 99), ok: a.ok, perRound: a.perRound };
+  for (const [name, a] of Object.entries(acc)) out[name] = { rps: a.ok / a.seconds, p50: h.percentile(a.latencies, 50), p99: h.percentile(a.latencies, 99), p99Others: h.percentile(a.others, 99), ok: a.ok, perRound: a.perRound };
   out.collects = collects;
   out.posted = seq;
   return out;
@@ -210,9 +217,11 @@ export async function mixedLoadRow(h, { commonEnv, pgDatabase }) {
     const w = r.load['with collect'];
     const wo = r.load.without;
     const rate = w.rps / wo.rps;
-    const p99 = w.p99 / wo.p99;
+    const p99 = w.p99Others / wo.p99Others;
     h.addRow(12, `Mixed load ${MIXED_RATE} req/s, ${dbLabel}: achieved rate, with vs without collect`, h.fmt.rps(w.rps), h.fmt.rps(wo.rps), rate, '>= 0.95x', rate >= 0.95);
-    h.addRow(12, `  same, ${dbLabel}: p99 latency`, h.fmt.ms(w.p99), h.fmt.ms(wo.p99), p99, '<= 2.00x', p99 <= 2);
+    // Judged on the other requests: 2 % of the calls are collects, so a p99 over every call is the collect's own time.
+    h.addRow(12, `  same, ${dbLabel}: p99 of the other requests`, h.fmt.ms(w.p99Others), h.fmt.ms(wo.p99Others), p99, '<= 2.00x', p99 <= 2);
+    h.addRow(12, `  same, ${dbLabel}: p99 of every request, collects included`, h.fmt.ms(w.p99), h.fmt.ms(wo.p99), w.p99 / wo.p99, 'info', undefined);
     h.addRow(12, `  same, ${dbLabel}: admin:collect alone (${r.alone.sites} sites)`, h.fmt.ms(r.alone.p50), '-', undefined, 'info', undefined);
     h.notes.push({
       order: 12,
