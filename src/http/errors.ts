@@ -1,3 +1,4 @@
+import type { FastifyReply } from 'fastify';
 import { AppError, isAppError } from '../errors/app-error.js';
 import { databaseUnavailable, isDatabaseUnavailable } from '../errors/db-unavailable.js';
 import { isNulDbError, NUL_MESSAGE } from './nul.js';
@@ -20,4 +21,9 @@ export function toAppError(err: unknown): AppError {
   if (isNulDbError(err)) return new AppError('malformed_request', NUL_MESSAGE);
   if (e?.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) return new AppError('malformed_request', e.message ?? 'bad request');
   return new AppError('internal', 'internal error');
+}
+
+/** "Come back later" answers (rate limited, database unavailable) say when, on every HTTP door. */
+export function setRetryAfter(reply: FastifyReply, err: AppError): void {
+  if ((err.code === 'rate_limited' || err.code === 'unavailable') && err.details.retryAfterSeconds) reply.header('retry-after', String(err.details.retryAfterSeconds));
 }

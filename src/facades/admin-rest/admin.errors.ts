@@ -1,5 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import type { AppError, ErrorCode } from '../../errors/app-error.js';
+import { setRetryAfter } from '../../http/errors.js';
 
 /** The one table from core error codes to the admin API's HTTP statuses. */
 const statusOf: Record<ErrorCode, number> = {
@@ -28,7 +29,7 @@ export function httpStatusOf(code: ErrorCode): number {
 export function sendJsonError(reply: FastifyReply, err: AppError, options: { challenge?: string } = {}): FastifyReply {
   const status = typeof err.details.status === 'number' ? err.details.status : statusOf[err.code];
   if (err.code === 'unauthenticated' && options.challenge) reply.header('www-authenticate', options.challenge);
-  if ((err.code === 'rate_limited' || err.code === 'unavailable') && err.details.retryAfterSeconds) reply.header('retry-after', String(err.details.retryAfterSeconds));
+  setRetryAfter(reply, err);
   return reply.code(status).send({ error: { code: err.code, message: err.message, ...(err.details.fields ? { fields: err.details.fields } : {}) } });
 }
 

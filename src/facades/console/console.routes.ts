@@ -4,7 +4,7 @@ import { getClientForOperator } from '../../core/clients/client.service.js';
 import { ctxFor, type CoreDeps } from '../../core/context.js';
 import { addInstanceUser, getInstanceOverview, storeInstanceFile, type InstanceOverview } from '../../core/saas/saas.service.js';
 import { csrfTokenFor, csrfTokenValid, getSession, LOGIN_PATH, loginClientUser, redeemLoginToken, SESSION_TTL_SECONDS } from '../../core/sso/sso.service.js';
-import { toAppError } from '../../http/errors.js';
+import { setRetryAfter, toAppError } from '../../http/errors.js';
 import { getSiteDashboard, switchSite } from '../../core/sites/site.service.js';
 import { cookiesSecure, readCookie, sessionCookie } from '../../http/cookies.js';
 import { httpStatusOf } from '../admin-rest/admin.errors.js';
@@ -47,7 +47,7 @@ export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promi
     const appError = toAppError(err);
     if (appError.code === 'internal') req.log.error({ err }, 'request failed');
     if (appError.code === 'unavailable') {
-      if (appError.details.retryAfterSeconds) reply.header('retry-after', String(appError.details.retryAfterSeconds));
+      setRetryAfter(reply, appError);
       return page(reply, 503, 'Temporarily unavailable', '<p role="alert">The service cannot answer right now. Please try again in a few seconds.</p>');
     }
     if (appError.code === 'internal') return page(reply, 500, 'Server error', '<p role="alert">Something went wrong on our side. Please try again later.</p>');
@@ -195,7 +195,7 @@ export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promi
     } catch (e) {
       const err = toAppError(e);
       if (err.code === 'internal' || err.code === 'unavailable') throw e;
-      if (err.details.retryAfterSeconds) reply.header('retry-after', String(err.details.retryAfterSeconds));
+      setRetryAfter(reply, err);
       return page(reply, httpStatusOf(err.code), 'Sign in', loginForm(id, err.message));
     }
   });

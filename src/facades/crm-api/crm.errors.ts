@@ -1,5 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import type { AppError, ErrorCode } from '../../errors/app-error.js';
+import { setRetryAfter } from '../../http/errors.js';
 
 type Wire = { status: number; body: Record<string, unknown> };
 
@@ -25,6 +26,6 @@ const table: Record<ErrorCode, (e: AppError) => Wire> = {
 
 export function sendCrmError(reply: FastifyReply, err: AppError): FastifyReply {
   const { status, body } = table[err.code](err);
-  if ((err.code === 'rate_limited' || err.code === 'unavailable') && err.details.retryAfterSeconds) reply.header('retry-after', String(err.details.retryAfterSeconds));
+  setRetryAfter(reply, err);
   return reply.code(status).send(body);
 }

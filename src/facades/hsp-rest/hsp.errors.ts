@@ -2,6 +2,7 @@ import type { FastifyReply } from 'fastify';
 import { readCookie } from '../../http/cookies.js';
 import { RESELLER_COOKIE } from './reseller-session.routes.js';
 import type { AppError, ErrorCode } from '../../errors/app-error.js';
+import { setRetryAfter } from '../../http/errors.js';
 
 /** The one table from core error codes to this door's HTTP statuses. */
 const statusOf: Record<ErrorCode, number> = {
@@ -31,7 +32,7 @@ function fromConsole(reply: FastifyReply): boolean {
 export function sendHspError(reply: FastifyReply, err: AppError): FastifyReply {
   const status = typeof err.details.status === 'number' ? err.details.status : statusOf[err.code];
   if (err.code === 'unauthenticated' && !fromConsole(reply)) reply.header('www-authenticate', 'Basic realm="Hostplane reseller API", charset="UTF-8"');
-  if ((err.code === 'rate_limited' || err.code === 'unavailable') && err.details.retryAfterSeconds) reply.header('retry-after', String(err.details.retryAfterSeconds));
+  setRetryAfter(reply, err);
   const errors = err.code === 'validation_failed' && err.details.fields ? err.details.fields : { base: [err.code === 'not_found' ? 'Not found' : err.message] };
   return reply.code(status).send({ errors });
 }
