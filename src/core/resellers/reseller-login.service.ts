@@ -127,11 +127,11 @@ export async function loginReseller(ctx: Ctx, input: ResellerSignIn): Promise<Re
     try {
       resellerId = await authenticateReseller(ctx, input.token as string, input.key as string);
     } catch (e) {
-      if (e instanceof AppError && e.code === 'forbidden') {
-        await attempt.succeeded();
-        throw e;
-      }
-      return fail(null, badKey());
+      // Only a wrong token or key is a failed guess; a suspended reseller knew its key, and a
+      // database fault is no answer at all (it surfaces as the door's 503, uncounted).
+      if (e instanceof AppError && e.code === 'unauthenticated') return fail(null, badKey());
+      await attempt.succeeded().catch(() => {});
+      throw e;
     }
     await attempt.succeeded();
   } else {
