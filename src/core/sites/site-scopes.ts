@@ -1,0 +1,117 @@
+import { AppError, addFieldError, fieldErrors, type FieldErrors } from '../../errors/app-error.js';
+import { recordAudit } from '../audit/audit.service.js';
+import { inTransaction, type Ctx } from '../context.js';
+import { parseTimeSpec } from './time-spec.js';
+import * as repo from './site.repository.js';
+import { cleanupSuspendedSites } from './site-lifecycle.js';
+import { asBool, firstMessage, requireOperator } from './site-targets.js';
+
+/** Scope names `scope:set` / `scope:get` know. */
+export const SCOPES = ['opcenter.account-cleanup', 'cp.config'] as const;
+export const CLEANUP_SCOPE_KEY = 'scope:opcenter.account-cleanup';
+export const SUBORDINATE_SSO_KEY = 'scope:cp.config:auth.subordinate_site_sso';
+
+// Scopes
+
+/** `scope:set opcenter.account-cleanup '30 days'|false`, `scope:set cp.config auth subordinate_site_sso false`. */
+export async function setScope(ctx: Ctx, name: unknown, args: unknown[]): Promise<boolean> {
+  requireOperator(ctx);
+  const { key, value, shown } = scopeWrite(ctx, name, args);
+  await inTransaction(ctx, async (tx) => {
+    const before = await repo.readSetting(tx.db, key);
+    await repo.writeSetting(tx.db, key, value);
+    await recordAudit(tx, { action: 'scope.set', targetType: 'scope', targetId: shown, resellerId: null, before: { value: before ?? null }, after: { value } });
+  });
+  return true;
+}
+
+export function scopeWrite(ctx: Ctx, name: unknown, args: unknown[]): { key: string; value: string; shown: string } {
+  if (name === 'opcenter.account-cleanup') {
+    if (args.length !== 1) throw AppError.validation({ value: ['opcenter.account-cleanup takes one value: a time such as "30 days", or false'] });
+    const v = args[0];
+    if (v === false || v === 'false' || v === null || v === 0 || v === '0') return { key: CLEANUP_SCOPE_KEY, value: 'false', shown: 'opcenter.account-cleanup' };
+    if (typeof v !== 'string' || !/^\s*\d+\s*[a-z]+\s*$/i.test(v) || !parseTimeSpec(v, ctx.clock())) throw AppError.validation({ value: [`opcenter.account-cleanup: ${JSON.stringify(v)} is not a time span such as "30 days"`] }, `opcenter.account-cleanup: ${JSON.stringify(v)} is not a time span such as "30 days"`);
+    return { key: CLEANUP_SCOPE_KEY, value: v.trim(), shown: 'opcenter.account-cleanup' };
+  }
+  if (name === 'cp.config') {
+    if (args.length !== 3 || args[0] !== 'auth' || args[1] !== 'subordinate_site_sso') throw AppError.validation({ value: ['cp.config takes: auth subordinate_site_sso true|false'] }, 'cp.config takes: auth subordinate_site_sso true|false');
+    const b = asBool(args[2]);
+    if (b === undefined) throw AppError.validation({ value: ['cp.config auth subordinate_site_sso: must be true or false'] }, 'cp.config auth subordinate_site_sso: must be true or false');
+    return { key: SUBORDINATE_SSO_KEY, value: String(b), shown: 'cp.config auth subordinate_site_sso' };
+  }
+  throw AppError.validation({ scope: [`unknown scope ${JSON.stringify(name)}; known: ${SCOPES.join(', ')}`] }, `unknown scope ${JSON.stringify(name)}`);
+}
+
+export async function getScope(ctx: Ctx, name: unknown, args: unknown[]): Promise<unknown> {
+  requireOperator(ctx);
+  if (name === 'opcenter.account-cleanup') {
+    const v = await repo.readSetting(ctx.db, CLEANUP_SCOPE_KEY);
+    return v === undefined || v === 'false' ? false : v;
+  }
+  if (name === 'cp.config') {
+    if (args.length > 0 && !(args[0] === 'auth' && (args.length === 1 || args[1] === 'subordinate_site_sso'))) throw AppError.validation({ value: ['cp.config knows: auth subordinate_site_sso'] });
+    const enabled = (await repo.readSetting(ctx.db, SUBORDINATE_SSO_KEY)) !== 'false';
+    if (args.length === 2) return enabled;
+    if (args.length === 1) return { subordinate_site_sso: enabled };
+    return { auth: { subordinate_site_sso: enabled } };
+  }
+  throw AppError.validation({ scope: [`unknown scope ${JSON.stringify(name)}; known: ${SCOPES.join(', ')}`] }, `unknown scope ${JSON.stringify(name)}`);
+}
+
+export const SITE_CLEANUP_JOB_KIND = 'sites.account_cleanup';
+
+/** Runs the opcenter.account-cleanup scope hourly, through the job queue (one run at a time). */
+export const siteCleanupHandler = {
+  kind: SITE_CLEANUP_JOB_KIND,
+  everyMs: 60 * 60 * 1000,
+  handle: async (ctx: Ctx): Promise<void> => {
+    const deleted = await cleanupSuspendedSites(ctx);
+    if (deleted) ctx.log.info({ deleted }, 'account clean-up deleted long-suspended sites');
+  },
+};
+
+// Settings: the two scopes the operator console edits
+
+export interface SiteSettings {
+  /** How long a site stays suspended before the hourly clean-up deletes it ("30 days"), or false: never. */
+  account_cleanup: string | false;
+  /** Whether a master's session may switch into its subordinates (cp.config auth subordinate_site_sso). */
+  subordinate_site_sso: boolean;
+}
+
+export async function getSiteSettings(ctx: Ctx): Promise<SiteSettings> {
+  return {
+    account_cleanup: (await getScope(ctx, 'opcenter.account-cleanup', [])) as string | false,
+    subordinate_site_sso: (await getScope(ctx, 'cp.config', ['auth', 'subordinate_site_sso'])) as boolean,
+  };
+}
+
+/** Changes either setting or both; every value is checked before anything is written, then one transaction. */
+export async function updateSiteSettings(ctx: Ctx, input: { account_cleanup?: unknown; subordinate_site_sso?: unknown }): Promise<SiteSettings> {
+  requireOperator(ctx);
+  const fields: FieldErrors = fieldErrors();
+  const writes: { name: string; args: unknown[] }[] = [];
+  const check = (field: string, name: string, args: unknown[]) => {
+    try {
+      scopeWrite(ctx, name, args);
+      writes.push({ name, args });
+    } catch (e) {
+      if (!(e instanceof AppError)) throw e;
+      addFieldError(fields, field, (e.details.fields as FieldErrors | undefined)?.value?.[0] ?? e.message);
+    }
+  };
+  if (input.account_cleanup !== undefined) {
+    if (input.account_cleanup !== false && typeof input.account_cleanup !== 'string') addFieldError(fields, 'account_cleanup', 'must be a time span such as "30 days", or false');
+    else check('account_cleanup', 'opcenter.account-cleanup', [input.account_cleanup]);
+  }
+  if (input.subordinate_site_sso !== undefined) {
+    if (typeof input.subordinate_site_sso !== 'boolean') addFieldError(fields, 'subordinate_site_sso', 'must be true or false');
+    else check('subordinate_site_sso', 'cp.config', ['auth', 'subordinate_site_sso', input.subordinate_site_sso]);
+  }
+  if (!Object.keys(fields).length && writes.length === 0) addFieldError(fields, 'settings', 'nothing to change: give account_cleanup or subordinate_site_sso');
+  if (Object.keys(fields).length) throw AppError.validation(fields, firstMessage(fields));
+  return inTransaction(ctx, async (tx) => {
+    for (const w of writes) await setScope(tx, w.name, w.args);
+    return getSiteSettings(tx);
+  });
+}
