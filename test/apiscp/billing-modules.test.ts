@@ -69,9 +69,29 @@ async function suspensions(srv: ModuleServer): Promise<Json[]> {
   return (await cp(srv, 'admin:delete-site', [null, { since: 'now', 'dry-run': true }])) as Json[];
 }
 
+/** A model that sent nothing failed before its first call (the WSDL, the connection): say why first. */
+function expectSent(run: StepRun): void {
+  if (run.wire.length === 0) throw new Error(`nothing was sent: ${JSON.stringify(run.exception ?? run.value)}`);
+}
+
+/**
+ * Puts the site in place through the JSON door when the module's own create did not, so that each later
+ * step's result is about its own call and not a repeat of the create failure.
+ */
+async function ensureSite(srv: ModuleServer, domain: string, user: string, extra: Json = {}): Promise<number> {
+  const rec = await siteRecord(srv, domain);
+  if (rec) return rec.id as number;
+  await cp(srv, 'admin:add-site', [domain, user, { 'siteinfo.email': `owner@${domain}`, ...extra }]);
+  return (await siteRecord(srv, domain))!.id as number;
+}
+
+const faultOf = (w: { response: string | null }) => /<faultstring>([\s\S]*?)<\/faultstring>/.exec(w.response ?? '')?.[1] ?? null;
+
 function expectSucceeded(run: StepRun, what: unknown = 'success'): void {
   expect(run.exception, JSON.stringify(run.exception)).toBeNull();
-  expect(run.value, `module answer; wire: ${run.wire.map((w) => `${w.action} -> ${w.status}: ${(w.response ?? '').slice(0, 400)}`).join('\n')}`).toEqual(what);
+  const faults = run.wire.filter((w) => faultOf(w) !== null).map((w) => `${w.action.replace(/^.*#/, '')}: ${faultOf(w)}`);
+  expect(faults.join('\n'), 'SOAP faults').toBe('');
+  expect(run.value, 'module answer').toEqual(what);
   expectClean(run);
 }
 
@@ -125,6 +145,7 @@ function whmcsAllFilled(srv: ModuleServer, over: Json): Json {
 const WHMCS_APPS = ['usermanage', 'mailboxroutes', 'vacation', 'filemanager', 'domainmanager', 'bandwidthbd', 'crontab', 'subdomains', 'changemysql', 'phpmyadmin', 'webapps', 'terminal', 'whitelist'];
 
 function expectWhmcsWire(run: StepRun, srv: ModuleServer, expected: { ops: string[]; session: string; forwardedFor: string }): void {
+  expectSent(run);
   expect(ops(run)).toEqual(expected.ops);
   for (const c of run.clients) {
     expect(c.wsdl).toBe(`${srv.url}/apnscp.wsdl`);
@@ -186,6 +207,7 @@ for (const product of [
     });
 
     it('ServiceSingleSignOn: admin_hijack, and every app link lands on a console page', async () => {
+      siteId = await ensureSite(s, product.domain, product.user, { 'billing.invoice': `whmcs-${product.sid}` });
       const failures: string[] = [];
       for (const app of ['dashboard', ...WHMCS_APPS, 'not-on-the-list']) {
         const run = await runStep('whmcs', 'ServiceSingleSignOn', { ...p, _app: app });
@@ -202,10 +224,11 @@ for (const product of [
         const hop = await landing(answer.redirectTo as string);
         if (hop.final.status !== 200) failures.push(`${app}: ${hop.first.status} ${hop.first.location ?? ''} -> ${hop.final.url} ${hop.final.status}`);
       }
-      expect(failures).toEqual([]);
+      expect(failures.join('\n')).toBe('');
     });
 
     it('SuspendAccount: admin_deactivate_site with the reason; the site is suspended and the reason is recorded', async () => {
+      siteId = await ensureSite(s, product.domain, product.user, { 'billing.invoice': `whmcs-${product.sid}` });
       const run = await runStep('whmcs', 'SuspendAccount', { ...p, suspendreason: 'Overdue on Payment' });
       expectWhmcsWire(run, s, { ops: ['admin_deactivate_site'], session: BROWSER_SESSION, forwardedFor: ADMIN_BROWSER });
       expectSucceeded(run);
@@ -215,6 +238,7 @@ for (const product of [
     });
 
     it('UnsuspendAccount: admin_activate_site; the site is active again', async () => {
+      siteId = await ensureSite(s, product.domain, product.user, { 'billing.invoice': `whmcs-${product.sid}` });
       const run = await runStep('whmcs', 'UnsuspendAccount', p);
       expectWhmcsWire(run, s, { ops: ['admin_activate_site'], session: BROWSER_SESSION, forwardedFor: ADMIN_BROWSER });
       expectSucceeded(run);
@@ -223,6 +247,7 @@ for (const product of [
     });
 
     it("ChangePackage: admin_edit_site(plan, ['reset' => true]) applies the new plan's values", async () => {
+      siteId = await ensureSite(s, product.domain, product.user, { 'billing.invoice': `whmcs-${product.sid}` });
       const plan = `gold-${product.sid}`;
       const made = await admin(s, 'POST', '/admin/v1/packages', { uid: plan, name: `Gold ${product.sid}`, service_defaults: { diskquota: { quota: 7000 } } });
       expect(made.status, JSON.stringify(made.body)).toBe(201);
@@ -237,16 +262,18 @@ for (const product of [
     });
 
     it('ChangePassword: auth_change_password(password, user, domain) ends the sessions; the new password signs in', async () => {
+      siteId = await ensureSite(s, product.domain, product.user, { 'billing.invoice': `whmcs-${product.sid}` });
       const run = await runStep('whmcs', 'ChangePassword', { ...p, password: second });
       expectWhmcsWire(run, s, { ops: ['auth_change_password'], session: BROWSER_SESSION, forwardedFor: ADMIN_BROWSER });
       expectSucceeded(run);
-      expect(consoleCookie, 'the create step signed in').not.toBe('');
-      expect(await sessionAlive(s, consoleCookie)).toBe(false);
       expect((await signIn(s, siteId, product.user, first)).status).toBe(401);
       expect((await signIn(s, siteId, product.user, second)).status).toBe(200);
+      expect(consoleCookie, 'a console session from the create step to see ended').not.toBe('');
+      expect(await sessionAlive(s, consoleCookie)).toBe(false);
     });
 
     it('UsageUpdate (cron): collect, storage and bandwidth usage; every figure is a number', async () => {
+      siteId = await ensureSite(s, product.domain, product.user, { 'billing.invoice': `whmcs-${product.sid}` });
       const { _session_id: _sid, _remote_addr: _ip, ...cron } = p;
       const run = await runStep('whmcs', 'UsageUpdate', { ...cron, _session_id: '' });
       expectWhmcsWire(run, s, { ops: ['admin_collect', 'admin_get_usage', 'admin_get_usage'], session: '', forwardedFor: '127.0.0.1' });
@@ -261,11 +288,12 @@ for (const product of [
     });
 
     it('TerminateAccount: admin_delete_site(domain, force); the site is gone and its domain is free again', async () => {
+      siteId = await ensureSite(s, product.domain, product.user, { 'billing.invoice': `whmcs-${product.sid}` });
       const run = await runStep('whmcs', 'TerminateAccount', p);
       expectWhmcsWire(run, s, { ops: ['admin_delete_site'], session: BROWSER_SESSION, forwardedFor: ADMIN_BROWSER });
       expectSucceeded(run);
       expect(await siteRecord(s, product.domain)).toBeNull();
-      expect(await cp(s, 'admin:collect', [['siteinfo.domain'], { 'siteinfo.domain': product.domain }])).toEqual([]);
+      expect(Object.keys((await cp(s, 'admin:collect', [['siteinfo.domain'], { 'siteinfo.domain': product.domain }])) as object)).toEqual([]);
       // The domain can be sold again.
       const again = await runStep('whmcs', 'CreateAccount', { ...p, serviceid: product.sid + 50 });
       expectSucceeded(again);
@@ -286,8 +314,11 @@ describe.sequential('WHMCS module, server-wide calls', () => {
 
   it('the client-area hook (rampart_is_banned) answers for an address that is not blocked', async () => {
     const p = whmcsPlanOnly(s, { domain: 'whmcs-rampart.example', username: 'whramp', password: 'Initial-pass1', serviceid: 1003, model: { client: { email: 'o@whmcs-rampart.example', ip: '203.0.113.51' } } });
-    expectSucceeded(await runStep('whmcs', 'CreateAccount', p));
+    // Created the module's way when the server takes it (the life cycle tests judge that call).
+    await runStep('whmcs', 'CreateAccount', p);
+    await ensureSite(s, 'whmcs-rampart.example', 'whramp');
     const run = await runStep('whmcs', 'CheckIp', { ...p, domain: 'whmcs-rampart.example', ip: '203.0.113.99' });
+    expect((run.value as Json).error).toBeNull();
     expect(ops(run)).toEqual(['rampart_is_banned']);
     expectClean(run);
     expect(run.value).toEqual({ is_banned: false, jails: [], rampart_enabled: false, error: null });
@@ -315,6 +346,7 @@ describe.sequential(`Clientexec plugin (${CLIENTEXEC_OVER_TLS ? 'https' : 'http:
 
   function expectCeWire(run: StepRun, expectedOps: string[]): void {
     const scheme = CLIENTEXEC_OVER_TLS ? 'https' : 'http';
+    expectSent(run);
     expect(ops(run)).toEqual(expectedOps);
     for (const c of run.clients) {
       expect(c.wsdl).toBe(`${scheme}://${ce.host}:${ce.port}//apnscp.wsdl`);
@@ -347,12 +379,14 @@ describe.sequential(`Clientexec plugin (${CLIENTEXEC_OVER_TLS ? 'https' : 'http:
   });
 
   it("getAvailableActions: admin_collect(['siteinfo'], null, [domain]) read by domain → Suspend, Delete", async () => {
+    siteId = await ensureSite(ce, domain, 'cesite');
     const run = await step('getAvailableActions');
     expectCeWire(run, ['admin_collect']);
     expectSucceeded(run, ['Suspend', 'Delete']);
   });
 
   it('getDirectLink: admin_hijack, and the /apps/dashboard link lands on the console', async () => {
+    siteId = await ensureSite(ce, domain, 'cesite');
     const run = await step('getDirectLink');
     expectCeWire(run, ['admin_hijack']);
     expectClean(run);
@@ -362,6 +396,7 @@ describe.sequential(`Clientexec plugin (${CLIENTEXEC_OVER_TLS ? 'https' : 'http:
   });
 
   it('suspend: admin_deactivate_site(domain) with no flags; the buttons turn to UnSuspend', async () => {
+    siteId = await ensureSite(ce, domain, 'cesite');
     const run = await step('suspend');
     expectCeWire(run, ['admin_deactivate_site']);
     expectSucceeded(run, 'Package has been suspended.');
@@ -370,6 +405,7 @@ describe.sequential(`Clientexec plugin (${CLIENTEXEC_OVER_TLS ? 'https' : 'http:
   });
 
   it('unsuspend: admin_activate_site', async () => {
+    siteId = await ensureSite(ce, domain, 'cesite');
     const run = await step('unsuspend');
     expectCeWire(run, ['admin_activate_site']);
     expectSucceeded(run, 'Package has been unsuspended.');
@@ -377,6 +413,7 @@ describe.sequential(`Clientexec plugin (${CLIENTEXEC_OVER_TLS ? 'https' : 'http:
   });
 
   it("update package: admin_edit_site(plan, ['reset' => 'true']) moves the site to the new plan", async () => {
+    siteId = await ensureSite(ce, domain, 'cesite');
     const made = await admin(ce, 'POST', '/admin/v1/packages', { uid: 'ce-silver', name: 'CE Silver', service_defaults: { diskquota: { quota: 6000 } } });
     expect(made.status, JSON.stringify(made.body)).toBe(201);
     const run = await step('update', { package: { ...a.package, name_on_server: 'ce-silver' }, changes: { package: 'ce-silver' } });
@@ -389,15 +426,18 @@ describe.sequential(`Clientexec plugin (${CLIENTEXEC_OVER_TLS ? 'https' : 'http:
   });
 
   it('update password: auth_change_password ends the sessions; the new password signs in', async () => {
+    siteId = await ensureSite(ce, domain, 'cesite');
     const run = await step('update', { changes: { password: 'Changed-pass22' } });
     expectCeWire(run, ['auth_change_password']);
     expectSucceeded(run, 'CE-Site.example has been updated.');
-    expect(await sessionAlive(ce, cookie)).toBe(false);
     expect((await signIn(ce, siteId, 'cesite', 'Initial-pass1')).status).toBe(401);
     expect((await signIn(ce, siteId, 'cesite', 'Changed-pass22')).status).toBe(200);
+    expect(cookie, 'a console session from the create step to see ended').not.toBe('');
+    expect(await sessionAlive(ce, cookie)).toBe(false);
   });
 
   it('delete: admin_delete_site(domain); the site is gone and the buttons offer Create', async () => {
+    siteId = await ensureSite(ce, domain, 'cesite');
     const run = await step('delete');
     expectCeWire(run, ['admin_delete_site']);
     expectSucceeded(run, 'Package has been deleted.');
@@ -439,7 +479,7 @@ for (const wrap of ['plain', 'object', 'map', 'scalars'] as const) {
       expectClean(run);
       const out = run.value as Outcome[];
       const faults = out.map((o, i) => (o.fault ? `${i}: ${o.fault.message}` : null)).filter(Boolean);
-      expect(faults).toEqual([]);
+      expect(faults.join('\n')).toBe('');
       expect(out[0]!.ok).toBe(true);
       expect(out[1]!.ok).toMatchObject({ [domain]: { active: true, siteinfo: { domain, admin_user: user, email: `o@${domain}`, plan: 'basic' }, billing: { invoice: `BL-${wrap}` } } });
       expect(out[6]!.ok).toEqual(expect.stringMatching(/^[A-Za-z0-9_-]{20,}$/));
@@ -450,7 +490,7 @@ for (const wrap of ['plain', 'object', 'map', 'scalars'] as const) {
 
 describe('bad input per function: a SOAP fault with the reason, nothing changed', () => {
   it('wrong types, unknown services, unknown sites and oversized strings are refused', async () => {
-    const setup = await blesta([{ op: 'admin_add_site', args: ['bad-input.example', 'badinput', { 'auth.tpasswd': 'Initial-pass1' }] }]);
+    const setup = await blesta([{ op: 'admin_add_site', args: ['bad-input.example', 'badinput', { 'siteinfo.email': 'o@bad-input.example' }] }]);
     expect((setup.value as Outcome[])[0]).toEqual({ ok: true });
     const before = { sites: await cp(s, 'admin:collect', [null]), suspended: await suspensions(s) };
 
@@ -488,7 +528,7 @@ describe('bad input per function: a SOAP fault with the reason, nothing changed'
       else if (!/^SOAP-ENV:(Client|Server)$/.test(o.fault.code) || !pattern.test(o.fault.message)) wrong.push(`${name}: ${o.fault.code} ${o.fault.message.slice(0, 200)}`);
     });
     for (const w of run.wire) expect(w.status === 500 || w.status === 200, `${w.action} answered ${w.status}`).toBe(true);
-    expect(wrong).toEqual([]);
+    expect(wrong.join('\n')).toBe('');
     expect({ sites: await cp(s, 'admin:collect', [null]), suspended: await suspensions(s) }).toEqual(before);
   });
 
@@ -508,7 +548,8 @@ describe.sequential('WHMCS module, daily cron', () => {
   it("the daily cron deletes only sites suspended for 'Deferred Account Cancellation' 14 days ago or more", async () => {
     const make = async (domain: string, user: string, sid: number, reason: string) => {
       const p = whmcsPlanOnly(s, { domain, username: user, password: 'Initial-pass1', serviceid: sid, model: { client: { email: `o@${domain}`, ip: '203.0.113.52' } } });
-      expectSucceeded(await runStep('whmcs', 'CreateAccount', p));
+      await runStep('whmcs', 'CreateAccount', p);
+      await ensureSite(s, domain, user);
       expectSucceeded(await runStep('whmcs', 'SuspendAccount', { ...p, suspendreason: reason }));
     };
     await make('cron-old-deferred.example', 'cronold', 2001, 'Deferred Account Cancellation');
