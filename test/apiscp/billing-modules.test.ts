@@ -499,7 +499,7 @@ for (const wrap of ['plain', 'object', 'map', 'scalars'] as const) {
       expect((await signIn(s, id, user, 'Initial-pass1')).status).toBe(200);
     });
 
-    it('collect, suspend with a reason, activate, change plan, change password, hijack, usage, delete', async () => {
+    it('collect, suspend with a reason, activate, change plan, change password, hijack, usage, plans, whoami, delete', async () => {
       await ensureSite(s, domain, user, { 'billing.invoice': `BL-${wrap}` });
       const calls = [
         { op: 'admin_collect', wrap, args: [['siteinfo', 'billing'], null, [domain]] },
@@ -510,6 +510,9 @@ for (const wrap of ['plain', 'object', 'map', 'scalars'] as const) {
         { op: 'auth_change_password', wrap, args: ['Changed-pass22', user, domain] },
         { op: 'admin_hijack', wrap, args: [domain, user, 'UI'] },
         { op: 'admin_get_usage', wrap, args: ['storage', [domain]] },
+        { op: 'admin_list_plans', wrap, args: [] },
+        { op: 'admin_get_plan', wrap, args: ['basic'] },
+        { op: 'common_whoami', wrap, args: [] },
         { op: 'admin_delete_site', wrap, args: [domain, { force: true }] },
       ];
       const run = await blesta(calls);
@@ -520,6 +523,9 @@ for (const wrap of ['plain', 'object', 'map', 'scalars'] as const) {
       expect(out[0]!.ok).toMatchObject({ [domain]: { active: true, siteinfo: { domain, admin_user: user, email: `o@${domain}`, plan: 'basic' }, billing: { invoice: `BL-${wrap}` } } });
       expect(out[2]!.ok).toMatchObject({ [domain]: { active: false } });
       expect(out[6]!.ok).toEqual(expect.stringMatching(/^[A-Za-z0-9_-]{20,}$/));
+      expect(out[8]!.ok).toContain('basic');
+      expect(out[9]!.ok).toMatchObject({ diskquota: { quota: expect.any(Number) } });
+      expect(out[10]!.ok).toBe('admin');
       expect(await siteRecord(s, domain)).toBeNull();
     });
   });
