@@ -165,3 +165,91 @@ export async function landing(url: string, ca?: string): Promise<{ first: { stat
   const second = await getOnce(next, { cookie, ...(ca ? { ca } : {}) });
   return { first, final: { url: next, status: second.status, body: second.body } };
 }
+
+// What the suites read back through the admin API, the JSON door and the client console.
+
+export type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export async function admin(srv: ModuleServer, method: 'GET' | 'POST', url: string, payload?: unknown): Promise<{ status: number; body: Json }> {
+  const res = await srv.t.app.server.inject({ method, url, headers: { authorization: `Bearer ${srv.t.operatorKey}` }, ...(payload !== undefined ? { payload: payload as Json } : {}) });
+  return { status: res.statusCode, body: res.json() as Json };
+}
+
+/** The JSON door, for reading what ApisCP's collect shows. */
+export async function cp(srv: ModuleServer, fn: string, args: unknown[]): Promise<unknown> {
+  const r = await admin(srv, 'POST', `/api/v1/cpcmd/${encodeURIComponent(fn)}`, { args });
+  expect(r.status, `${fn}: ${JSON.stringify(r.body)}`).toBe(200);
+  return r.body.result;
+}
+
+/** The site's admin-API record (sites are clients there), found by its domain; null when gone. */
+export async function siteRecord(srv: ModuleServer, domain: string): Promise<Json | null> {
+  const r = await admin(srv, 'GET', `/admin/v1/clients?q=${encodeURIComponent(domain)}`);
+  expect(r.status, JSON.stringify(r.body)).toBe(200);
+  const found = (r.body.clients as Json[]).filter((c) => (c.domains as Json[]).some((d) => d.name === domain) && c.status !== 'deleted');
+  expect(found.length).toBeLessThanOrEqual(1);
+  return found[0] ?? null;
+}
+
+export async function collectOne(srv: ModuleServer, domain: string, params: unknown = null): Promise<Json> {
+  const all = (await cp(srv, 'admin:collect', [params, null, [domain]])) as Json;
+  expect(Object.keys(all), JSON.stringify(all)).toEqual([domain]);
+  return all[domain] as Json;
+}
+
+export async function signIn(srv: ModuleServer, clientId: number, login: string, password: string): Promise<{ status: number; cookie: string | null; body: Json }> {
+  const res = await srv.t.app.server.inject({ method: 'POST', url: '/client/v1/session', payload: { client_id: clientId, login, password } });
+  const set = res.headers['set-cookie'];
+  return { status: res.statusCode, cookie: set ? String(set).split(';')[0]! : null, body: res.json() as Json };
+}
+
+export async function sessionAlive(srv: ModuleServer, cookie: string): Promise<boolean> {
+  const res = await srv.t.app.server.inject({ method: 'GET', url: '/client/v1/session', headers: { cookie } });
+  return (res.json() as Json).signed_in === true;
+}
+
+/** A console session of the site's admin opened the operator's way (hijack, then /apps/dashboard): its cookie. */
+export async function hijackedSession(srv: ModuleServer, domain: string, user: string): Promise<string> {
+  const id = String(await cp(srv, 'admin:hijack', [domain, user, 'UI']));
+  const res = await srv.t.app.server.inject({ method: 'GET', url: `/apps/dashboard?esprit_id=${encodeURIComponent(id)}` });
+  expect(res.statusCode, res.body).toBe(200);
+  const cookie = String(res.headers['set-cookie'] ?? '').split(';')[0]!;
+  expect(await sessionAlive(srv, cookie), 'the hijacked session signs in to the client API').toBe(true);
+  return cookie;
+}
+
+export async function suspensions(srv: ModuleServer): Promise<Json[]> {
+  return (await cp(srv, 'admin:delete-site', [null, { since: 'now', 'dry-run': true }])) as Json[];
+}
+
+/** A model that sent nothing failed before its first call (the WSDL, the connection): say why first. */
+export function expectSent(run: StepRun): void {
+  if (run.wire.length === 0) throw new Error(`nothing was sent: ${JSON.stringify(run.exception ?? run.value)}`);
+}
+
+/**
+ * Puts the site in place through the JSON door when the module's own create did not, so that each later
+ * step's result is about its own call and not a repeat of the create failure.
+ */
+export async function ensureSite(srv: ModuleServer, domain: string, user: string, extra: Json = {}): Promise<number> {
+  const rec = await siteRecord(srv, domain);
+  if (rec) return rec.id as number;
+  await cp(srv, 'admin:add-site', [domain, user, { 'siteinfo.email': `owner@${domain}`, ...extra }]);
+  return (await siteRecord(srv, domain))!.id as number;
+}
+
+/** Fails with every entry written out in full (an assertion diff would cut them short). */
+export function expectNone(problems: (string | null | undefined | false)[], what: string): void {
+  const list = problems.filter(Boolean);
+  if (list.length > 0) throw new Error(`${what}:\n${list.join('\n')}`);
+}
+
+export const faultOf = (w: { response: string | null }) => /<faultstring>([\s\S]*?)<\/faultstring>/.exec(w.response ?? '')?.[1] ?? null;
+
+export function expectSucceeded(run: StepRun, what: unknown = 'success'): void {
+  expect(run.exception, JSON.stringify(run.exception)).toBeNull();
+  const faults = run.wire.filter((w) => faultOf(w) !== null).map((w) => `${w.action.replace(/^.*#/, '')}: ${faultOf(w)}`);
+  expectNone(faults, 'SOAP faults');
+  expect(run.value, 'module answer').toEqual(what);
+  expectClean(run);
+}
