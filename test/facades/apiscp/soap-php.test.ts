@@ -189,16 +189,17 @@ describe('SOAP door with PHP SoapClient', () => {
     expect(fromPhp(got.date!.value!)).toBe('1970-01-01T00:00:00.000Z');
   });
 
-  it('turns AppErrors into SoapFaults with our faultcode and faultstring, over HTTP 500', async () => {
+  it('turns AppErrors into SoapFaults with our faultcode and faultstring, over HTTP 500 (Abort-On: error)', async () => {
+    const abortOn = ['Abort-On: error'];
     const outcomes = await php([
-      { op: 'fail', args: ['unauthenticated', 'no such key'] },
-      { op: 'fail', args: ['forbidden', 'this key may not call admin functions'] },
-      { op: 'fail', args: ['validation_failed', 'validation failed'] },
-      { op: 'fail', args: ['not_found', 'site test-domain.com not found'] },
-      { op: 'fail', args: ['conflict', 'domain test-domain.com is taken'] },
-      { op: 'fail', args: ['invalid_state', 'site is already suspended'] },
-      { op: 'fail', args: ['internal', 'pool exhausted at db.internal'] },
-      { op: 'crash' },
+      { op: 'fail', args: ['unauthenticated', 'no such key'], headers: abortOn },
+      { op: 'fail', args: ['forbidden', 'this key may not call admin functions'], headers: abortOn },
+      { op: 'fail', args: ['validation_failed', 'validation failed'], headers: abortOn },
+      { op: 'fail', args: ['not_found', 'site test-domain.com not found'], headers: abortOn },
+      { op: 'fail', args: ['conflict', 'domain test-domain.com is taken'], headers: abortOn },
+      { op: 'fail', args: ['invalid_state', 'site is already suspended'], headers: abortOn },
+      { op: 'fail', args: ['internal', 'pool exhausted at db.internal'], headers: abortOn },
+      { op: 'crash', headers: abortOn },
     ]);
     const faults = outcomes.map((o) => {
       expect(o.status).toBe(500);
