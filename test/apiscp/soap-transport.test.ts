@@ -170,7 +170,7 @@ describe('HTTPS (HOSTPLANE_TLS_CERT / HOSTPLANE_TLS_KEY), as Clientexec calls', 
       expect(r.stderr).not.toContain('PRIVATE KEY');
     }
     expect(fs.existsSync(path.join(tlsDir, 'never-created'))).toBe(false);
-  });
+  }, 180_000); // seven processes of bin/hostplane
 });
 
 describe('WHMCS connector: Abort-On, X-Forwarded-For and the esprit_id cookie', () => {
