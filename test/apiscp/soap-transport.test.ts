@@ -280,7 +280,7 @@ describe('Abort-On: false for error-level failures without it, a fault with it',
 
   it('security: a wrong key, a malformed envelope, an unknown operation and a body over the limit are faults whatever the header', async () => {
     const before = await serverSnapshot(s);
-    for (const headers of [{}, { 'abort-on': 'error' }]) {
+    for (const headers of [{}, { 'abort-on': 'error' }] as Record<string, string>[]) {
       const label = JSON.stringify(headers);
       const wrongKey = await rawSoap('common_whoami', [], headers, 'wrong-key');
       expect([wrongKey.status, wrongKey.body], label).toEqual([500, expect.stringContaining('<faultstring>Invalid API key</faultstring>')]);
@@ -301,7 +301,7 @@ describe('Abort-On: false for error-level failures without it, a fault with it',
 
   it('a successful keyed call never answers an empty body or nil where the function returned a value', async () => {
     for (const [operation, args] of [['common_whoami', []], ['admin_list_plans', []], ['admin_get_plan', ['basic']], ['admin_collect', [['siteinfo.domain'], [], ['abort-levels.example']]], ['admin_activate_site', ['abort-levels.example']]] as [string, unknown[]][]) {
-      for (const headers of [{}, { 'abort-on': 'error' }]) {
+      for (const headers of [{}, { 'abort-on': 'error' }] as Record<string, string>[]) {
         const res = await rawSoap(operation, args, headers);
         expect(res.status, operation).toBe(200);
         expect(res.body, operation).toMatch(new RegExp(`<ns1:${operation}Response><return xsi:type="[^"]+"`));
