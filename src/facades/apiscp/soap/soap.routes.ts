@@ -66,8 +66,8 @@ function asksForWsdl(query: unknown): boolean {
 
 /**
  * ApisCP's SOAP door: `GET /apnscp.wsdl` and `GET /soap?wsdl` (no authentication, PHP fetches the WSDL
- * with a plain GET; HEAD too) and `POST /soap?authkey=KEY`. Register it in its own scope: it sets that scope's XML body parser and
- * error handler.
+ * with a plain GET; HEAD too) and `POST /soap?authkey=KEY`. Register it in its own scope: it sets that
+ * scope's XML body parser and error handler.
  */
 export async function soapRoutes(scope: FastifyInstance, opts: SoapRoutesOptions): Promise<void> {
   const wsdl = buildWsdl(opts.operations, opts.publicUrl);
