@@ -48,6 +48,9 @@ function value(o: PhpOutcome | undefined): unknown {
   return fromPhp(o.value!);
 }
 
+/** Tests that start cpcmd processes: each is a Node start-up, slow on a busy machine (a limit, not a measurement). */
+const CLI_TIMEOUT = 180_000;
+
 /** cpcmd as a reseller's terminal would run it, with its TOKEN:KEY as HOSTPLANE_API_KEY. */
 function cpcmd(key: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const env = { PATH: `${BIN_DIR}:${process.env.PATH ?? ''}`, HOSTPLANE_URL: s.url, HOSTPLANE_API_KEY: key, HOME: process.env.HOME ?? '/tmp' };
@@ -262,8 +265,10 @@ describe("another reseller's site, or the operator's, is unknown to a reseller",
 
   it('cpcmd: the same error line and exit code as for an unknown site, and nothing changes', async () => {
     const before = await serverSnapshot(s);
-    for (const { target, unknown } of foreignTargets().slice(0, 2)) {
-      for (const args of [['-d', '%', 'auth:is-inactive'], ['admin:deactivate-site', '%'], ['admin:delete-site', '%'], ['admin:edit-site', '%', '[diskquota.quota:99]']]) {
+    // Another reseller's domain and the operator's site id (each CLI run is a process of its own).
+    const targets = foreignTargets();
+    for (const { target, unknown } of [targets[0]!, targets[5]!]) {
+      for (const args of [['-d', '%', 'auth:is-inactive'], ['admin:delete-site', '%'], ['admin:edit-site', '%', '[diskquota.quota:99]']]) {
         const foreign = await cpcmd(keyA, ...args.map((x) => (x === '%' ? target : x)));
         const missing = await cpcmd(keyA, ...args.map((x) => (x === '%' ? unknown : x)));
         expect(foreign.code, `${args.join(' ')}: ${foreign.stderr}`).not.toBe(0);
@@ -271,7 +276,7 @@ describe("another reseller's site, or the operator's, is unknown to a reseller",
       }
     }
     await expectServerUnchanged(s, before);
-  });
+  }, CLI_TIMEOUT);
 });
 
 describe('cpcmd with a reseller key', () => {
@@ -291,7 +296,7 @@ describe('cpcmd with a reseller key', () => {
     expect((JSON.parse(deleted.stdout) as { site: string }[]).map((d) => d.site)).toEqual([`site${ids['a-cli.example']}`]);
     const gone = await cpcmd(keyA, '-o', 'json', 'admin:collect', '[]', '[]', '[a-cli.example]');
     expect(JSON.parse(gone.stdout)).toEqual([]);
-  });
+  }, CLI_TIMEOUT);
 
   it('scope functions are the operator\'s: forbidden, nothing changes', async () => {
     const before = await serverSnapshot(s);
@@ -299,7 +304,7 @@ describe('cpcmd with a reseller key', () => {
     expect(set.code).not.toBe(0);
     expect(set.stderr).toMatch(/^ERROR {3}: only an administrator/);
     await expectServerUnchanged(s, before);
-  });
+  }, CLI_TIMEOUT);
 });
 
 describe('delete by since without a target', () => {
@@ -378,7 +383,7 @@ describe('what a reseller key may not do', () => {
       expect(cli.stderr).toContain(message);
     }
     await expectServerUnchanged(s, before);
-  });
+  }, CLI_TIMEOUT);
 
   it('wrong key shapes are refused as unauthenticated, never a 500; nothing changes', async () => {
     const before = await serverSnapshot(s);
@@ -393,7 +398,7 @@ describe('what a reseller key may not do', () => {
     const cli = await cpcmd(`${a.api_token}:wrong`, 'admin:collect');
     expect(cli.code).toBe(3);
     await expectServerUnchanged(s, before);
-  });
+  }, CLI_TIMEOUT);
 });
 
 describe('SOAP door for a reseller\'s billing module (PHP SoapClient)', () => {
@@ -425,5 +430,55 @@ describe('SOAP door for a reseller\'s billing module (PHP SoapClient)', () => {
     const events = (await auditSince(s.t, mark)).filter((e) => e.actor_kind !== 'system');
     expect(events.map((e) => e.action)).toEqual(['client.created', 'client.updated', 'client.suspended', 'client.activated', 'client.hijacked', 'client.deleted']);
     for (const e of events) expect(e, e.action).toMatchObject({ actor_kind: 'reseller', actor_id: a.id, reseller_id: a.id, target_id: key!.slice(4), request_id: expect.any(String) });
+  });
+});
+
+/** A browser of one: keeps the site session cookie between requests. */
+function browser() {
+  let cookie = '';
+  const remember = (res: Response) => {
+    const set = res.headers.get('set-cookie');
+    if (set) cookie = set.split(';')[0]!;
+    return res;
+  };
+  return {
+    open: async (p: string) => remember(await fetch(`${s.url}${p}`, { headers: cookie ? { cookie } : {}, redirect: 'manual' })),
+    switchTo: async (site: string) =>
+      remember(await fetch(`${s.url}/apps/dashboard/switch`, { method: 'POST', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ site }).toString(), redirect: 'manual' })),
+  };
+}
+
+describe("a reseller's site sessions", () => {
+  it('a master enters only its own reseller\'s subordinates, though another reseller uses the same invoice number', async () => {
+    await ok(keyB, 'admin:add-site', ['b-sub.example', 'bsub', { 'billing.parent_invoice': 'INV-1' }]);
+    await ok(s.t.operatorKey, 'admin:add-site', ['op-sub.example', 'opsub', { 'billing.parent_invoice': 'INV-1' }]);
+    for (const d of ['b-sub.example', 'op-sub.example']) ids[d] = await idOf(d);
+    const me = browser();
+    const id = (await ok(keyA, 'admin:hijack', ['a-master.example'])) as string;
+    const home = await me.open(`/apps/dashboard?esprit_id=${encodeURIComponent(id)}`);
+    expect(home.status).toBe(200);
+    const html = await home.text();
+    expect(html).toContain(`value="site${ids['a-sub.example']}"`);
+    expect(html).not.toContain('b-sub.example');
+    expect(html).not.toContain('op-sub.example');
+    for (const other of ['b-sub.example', 'op-sub.example']) {
+      expect((await me.switchTo(`site${ids[other]}`)).status, other).toBe(403);
+      expect(await (await me.open('/apps/dashboard')).text()).toContain('a-master.example');
+    }
+    expect((await me.switchTo(`site${ids['a-sub.example']}`)).status).toBe(303);
+    expect(await (await me.open('/apps/dashboard')).text()).toContain('a-sub.example');
+  });
+
+  it('suspending the reseller ends the sessions its key opened', async () => {
+    const d = await createReseller(s.t);
+    await ok(keyOf(d), 'admin:add-site', ['d-own.example', 'down']);
+    const id = (await ok(keyOf(d), 'admin:hijack', ['d-own.example'])) as string;
+    expect((await fetch(`${s.url}/apps/dashboard?esprit_id=${encodeURIComponent(id)}`)).status).toBe(200);
+    const suspend = await s.t.app.server.inject({ method: 'POST', url: `/admin/v1/resellers/${d.id}/suspend`, headers: { authorization: as(s.t.operatorKey) }, payload: { reason: 'unpaid' } });
+    expect(suspend.statusCode, suspend.body).toBe(200);
+    expect((await fetch(`${s.url}/apps/dashboard?esprit_id=${encodeURIComponent(id)}`)).status).toBe(401);
+    // An operator's hijack of the same site is not the reseller's session: it stays open.
+    const op = (await ok(s.t.operatorKey, 'admin:hijack', ['d-own.example'])) as string;
+    expect((await fetch(`${s.url}/apps/dashboard?esprit_id=${encodeURIComponent(op)}`)).status).toBe(200);
   });
 });
