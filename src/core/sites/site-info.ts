@@ -6,17 +6,17 @@ import { BASE_PLAN_DEFAULTS } from './site.params.js';
 import { COLLECT_PAGE, loadPlans, planDefaults, siteServices, valueReader } from './site.plans.js';
 import { siteName, type PlanView, type SiteTarget } from './site.schema.js';
 import * as repo from './site.repository.js';
-import { requireOperator, resolveOne, resolveTarget } from './site-targets.js';
+import { requireSiteManager, resolveOne, resolveTarget } from './site-targets.js';
 
 // Plans, usage, state
 
 export async function listSitePlans(ctx: Ctx): Promise<string[]> {
-  requireOperator(ctx);
+  requireSiteManager(ctx);
   return (await repo.listPlanRecords(ctx.db)).map((p) => p.uid);
 }
 
 export async function getSitePlan(ctx: Ctx, name: unknown): Promise<PlanView> {
-  requireOperator(ctx);
+  requireSiteManager(ctx);
   if (typeof name !== 'string' || name === '') throw AppError.validation({ plan: ['a plan name is required'] });
   const book = await loadPlans(ctx);
   const plan = book.byUid.get(name);
@@ -29,7 +29,7 @@ export { BASE_PLAN_DEFAULTS };
 
 /** What is known of each site's use: its quota, domains and users (storage in use is not measured here). */
 export async function getSiteUsage(ctx: Ctx, input: { sites?: unknown }): Promise<Record<string, Record<string, unknown>>> {
-  requireOperator(ctx);
+  const owner = requireSiteManager(ctx);
   const book = await loadPlans(ctx);
   let ids: number[] | undefined;
   if (input.sites !== undefined && input.sites !== null) {
@@ -37,7 +37,7 @@ export async function getSiteUsage(ctx: Ctx, input: { sites?: unknown }): Promis
     ids = [];
     for (const t of list) ids.push(...(await resolveTarget(ctx, t as SiteTarget)));
   }
-  const rows = await repo.findSites(ctx.db, ids ? { ids } : {}, ids ? undefined : 10_000);
+  const rows = await repo.findSites(ctx.db, { ...(ids ? { ids } : {}), resellerId: owner }, ids ? undefined : 10_000);
   const users = await repo.countSiteUsers(
     ctx.db,
     rows.map((r) => r.id),
@@ -55,7 +55,7 @@ export async function getSiteUsage(ctx: Ctx, input: { sites?: unknown }): Promis
 }
 
 export async function isSiteInactive(ctx: Ctx, target: SiteTarget): Promise<boolean> {
-  requireOperator(ctx);
+  requireSiteManager(ctx);
   const site = await resolveOne(ctx, target);
   return site.status !== 'active';
 }
@@ -65,7 +65,7 @@ export async function isSiteInactive(ctx: Ctx, target: SiteTarget): Promise<bool
  * user of that site (`cpcmd -d SITE -u USER`), by its stored login.
  */
 export async function whoami(ctx: Ctx, target?: SiteTarget | null, user?: unknown): Promise<string> {
-  requireOperator(ctx);
+  requireSiteManager(ctx);
   const named = user !== undefined && user !== null && user !== '';
   if (named && typeof user !== 'string') throw AppError.validation({ user: ['must be a user name'] });
   if (target === undefined || target === null) {
@@ -81,7 +81,7 @@ export async function whoami(ctx: Ctx, target?: SiteTarget | null, user?: unknow
 }
 
 export async function changeSitePassword(ctx: Ctx, input: { site: SiteTarget; password: unknown; user?: unknown }): Promise<boolean> {
-  requireOperator(ctx);
+  requireSiteManager(ctx);
   if (typeof input.password !== 'string' || input.password.length < 8 || input.password.length > 1024) throw AppError.validation({ password: ['must be 8 to 1024 characters'] }, 'password must be 8 to 1024 characters');
   if (input.user !== undefined && input.user !== null && typeof input.user !== 'string') throw AppError.validation({ user: ['must be a user name'] });
   const site = await resolveOne(ctx, input.site);
