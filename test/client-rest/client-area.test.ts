@@ -123,11 +123,18 @@ describe('the client session', () => {
     expect((await inject('GET', '/client/v1/domains', { cookie })).status).toBe(401);
   });
 
-  it('a suspended client ends its sessions', async () => {
+  it("a suspended client's admin session shows only the suspension; the rest of the area refuses", async () => {
     const { id } = await newClient(reseller);
     const cookie = await ssoCookie(reseller, id);
     await fn('admin:deactivate-site', [`site${id}`]);
-    expect(await sessionOf(cookie)).toEqual({ signed_in: false });
+    expect(await sessionOf(cookie)).toMatchObject({ signed_in: true, client: { id, status: 'suspended' }, suspension: { reason: null } });
+    expect((await inject('GET', '/client/v1/domains', { cookie })).status).toBe(409);
+    await fn('scope:set', ['cp.config', 'auth', 'suspended_login', false]);
+    try {
+      expect(await sessionOf(cookie)).toEqual({ signed_in: false });
+    } finally {
+      await fn('scope:set', ['cp.config', 'auth', 'suspended_login', true]);
+    }
   });
 });
 
