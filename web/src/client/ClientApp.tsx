@@ -69,8 +69,11 @@ export function ClientApp() {
       <main id="main" tabIndex={-1}>
         {s.suspension && (
           <div role="alert" className="alert suspended-notice">
-            <strong>This account is suspended.</strong>
-            {s.suspension.reason ? <> Reason: {s.suspension.reason}</> : null} Contact your provider to have it reactivated; until then only this page is open.
+            <p>
+              <strong>This account is suspended.</strong>
+            </p>
+            {s.suspension.reason && <p>Reason: {s.suspension.reason}</p>}
+            <p>Contact your provider to have it reactivated; until then only this page is open.</p>
           </div>
         )}
         {missingTool && !suspended && (

@@ -29,6 +29,7 @@ export function UsersPage() {
         {limited && <meter min={0} max={v.max_users!} value={v.users_count} aria-label="Users against the limit" />}
         <p className="muted">The administrator does not count against the limit. Users are added on the hosting node; ask your provider for more.</p>
       </div>
+      <h2 className="section-title">Users of this site</h2>
       <DataTable caption="The site's users" captionClass="visually-hidden" columns={['Login', 'Name', 'Role', 'State']}>
         {v.users.map((u) => (
           <tr key={u.id} data-user={u.login}>
