@@ -481,4 +481,27 @@ describe('the SaaS instance', () => {
     const { csrf_token } = await sessionOf(cookie);
     expect((await inject('POST', '/client/v1/instance/users', { cookie, 'x-csrf-token': csrf_token, 'content-type': 'application/json' }, { login: 'x', password: 'y' })).status).toBe(404);
   });
+
+  it("a suspended instance's session ends: the suspended-login view is for hosting sites only", async () => {
+    const inst = await newInstance(2);
+    expect((await sessionOf(inst.cookie)).client.kind).toBe('instance');
+    await fn('admin:deactivate-site', [`site${inst.id}`, 'unpaid']);
+    expect(await sessionOf(inst.cookie)).toEqual({ signed_in: false });
+    expect((await inject('GET', '/client/v1/instance', { cookie: inst.cookie })).status).toBe(401);
+    const landing = await t.app.server.inject({ method: 'GET', url: '/apps/dashboard', headers: { cookie: inst.cookie } });
+    expect(landing.statusCode).toBe(401);
+  });
+
+  it('an instance has no site pages: users, databases and usage are 404 (its own page is /client/v1/instance)', async () => {
+    const inst = await newInstance(2);
+    for (const url of ['/client/v1/users', '/client/v1/databases', '/client/v1/usage']) {
+      const res = await inject('GET', url, { cookie: inst.cookie });
+      expect(res.status, url).toBe(404);
+      expect(res.body.error.code).toBe('not_found');
+    }
+    // A billing system's quick link into an instance lands on its overview, whatever the app.
+    const landing = await t.app.server.inject({ method: 'GET', url: '/apps/usermanage', headers: { cookie: inst.cookie } });
+    expect(landing.statusCode).toBe(303);
+    expect(landing.headers.location).toBe('/console/my');
+  });
 });
