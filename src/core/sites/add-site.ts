@@ -35,8 +35,11 @@ export async function addSite(ctx: Ctx, input: AddSiteInput): Promise<AddedSite>
   const resellerId = requireSiteManager(ctx) ?? null;
   const fields: FieldErrors = fieldErrors();
   const params = parseOptions(input.opts, fields);
-  if (input.domain !== undefined && input.domain !== null) params.unshift(...parseOptions({ 'siteinfo.domain': input.domain }, fields));
-  if (input.admin_user !== undefined && input.admin_user !== null) params.unshift(...parseOptions({ 'siteinfo.admin_user': input.admin_user }, fields));
+  // The arguments are the defaults of the options' siteinfo,domain and siteinfo,admin_user: Clientexec
+  // passes its raw username as the argument and the lower-cased one in the options.
+  const inOpts = (name: string) => params.some((p) => `${p.service}.${p.param}` === name) || fields[name] !== undefined;
+  if (input.domain !== undefined && input.domain !== null && !inOpts('siteinfo.domain')) params.unshift(...parseOptions({ 'siteinfo.domain': input.domain }, fields));
+  if (input.admin_user !== undefined && input.admin_user !== null && !inOpts('siteinfo.admin_user')) params.unshift(...parseOptions({ 'siteinfo.admin_user': input.admin_user }, fields));
   // The flags' plan wins over siteinfo,plan in the options, as ApisCP's $flags['plan'] does.
   if (input.plan !== undefined && input.plan !== null) params.push(...parseOptions({ 'siteinfo.plan': input.plan }, fields, 'flags'));
   const get = (name: string) => params.filter((p) => `${p.service}.${p.param}` === name).at(-1)?.value;

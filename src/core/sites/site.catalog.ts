@@ -75,7 +75,7 @@ export const SERVICES: Record<string, Record<string, ParamSpec>> = {
     domain: { type: 'domain', store: 'record', help: 'primary domain of the site' },
     admin_user: { type: 'login', store: 'record', help: 'login of the site administrator' },
     email: { type: 'email', store: 'record', help: 'contact address of the site administrator' },
-    plan: { type: 'plan', store: 'record', help: 'plan the site follows for every value it does not set' },
+    plan: { type: 'plan', store: 'record', help: 'plan the site follows for every value it does not set ("": the default plan, basic)' },
     // Billing modules (WHMCS, Clientexec) send siteinfo,enabled=1 with every new site.
     enabled: { type: 'bool', store: 'record', fixed: 1, help: 'the core service every site has: always 1' },
   },

@@ -54,6 +54,8 @@ export function coerceParam(service: string, param: string, raw: unknown): Param
   if (!spec) return { ok: false, message: Object.hasOwn(SERVICES, service) ? `${name}: unknown parameter of service ${service}` : `${shownName(service)}: unknown service` };
   const bad = (why: string): ParamResult => ({ ok: false, message: `${name}: ${why}` });
   if (raw === '' && spec.emptyIsDefault) return { ok: true, value: null, inherit: true };
+  // WHMCS sends its product's plan option as it is, '' when the product names none.
+  if (raw === '' && spec.type === 'plan') return { ok: true, value: DEFAULT_SITE_PLAN };
   // WHMCS writes "unlimited" as the text 'null'.
   if (spec.nullable && typeof raw === 'string' && raw.trim().toLowerCase() === 'null') return { ok: true, value: null };
   if (raw === null || raw === undefined || raw === '') {
