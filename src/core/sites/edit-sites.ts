@@ -55,7 +55,10 @@ export async function editSites(ctx: Ctx, input: EditSitesInput): Promise<Edited
     // all: every live site the caller manages (a reseller's own clients only).
     const ids = input.all ? (await repo.findSites(tx.db, { resellerId: siteOwner(tx) })).map((s) => s.id) : await resolveTarget(tx, input.target!);
     const single = params.find(singleSiteOnly);
-    if (single && ids.length > 1) throw AppError.validation({ [`${single.service}.${single.param}`]: [`${single.service},${single.param} can only be changed on one site at a time; ${input.all ? 'all' : String(input.target)} names ${ids.length}`] });
+    if (single && ids.length > 1) {
+      const message = `${single.service},${single.param} can only be changed on one site at a time; ${input.all ? 'all' : String(input.target)} names ${ids.length}`;
+      throw AppError.validation({ [`${single.service}.${single.param}`]: [message] }, message);
+    }
     const book = await loadPlans(tx);
     const sites = await repo.findSites(tx.db, { ids });
     const patch: SitePatch = {};

@@ -158,7 +158,7 @@ const UNIT_FACTOR: Record<string, number> = { B: 1, KB: 1024, MB: 1024 ** 2, GB:
 
 /**
  * A value given with its unit in the same call (diskquota,quota with diskquota,units=GB) becomes MB,
- * rounded up; the unit itself is not kept (every such value is stored in MB, and units reads back MB).
+ * rounded up; the unit becomes MB (every such value is stored in MB, and units reads back MB).
  * Returns the messages of values that no longer fit once converted.
  */
 export function applyUnits<T extends { service: string; param: string; value: unknown }>(list: T[]): { values: T[]; errors: { key: string; message: string }[] } {
@@ -168,9 +168,8 @@ export function applyUnits<T extends { service: string; param: string; value: un
     const unit = values.filter((p) => p.service === u.service && p.param === u.units).at(-1)?.value as string | undefined;
     if (unit === undefined) continue;
     const spec = specOf(u.service, u.value)!;
-    values = values
-      .filter((p) => !(p.service === u.service && p.param === u.units))
-      .map((p) => {
+    values = values.map((p) => {
+        if (p.service === u.service && p.param === u.units) return { ...p, value: 'MB' };
         if (p.service !== u.service || p.param !== u.value || typeof p.value !== 'number') return p;
         const mb = Math.ceil((p.value * UNIT_FACTOR[unit]!) / UNIT_FACTOR.MB!);
         if (spec.max !== undefined && mb > spec.max) errors.push({ key: `${u.service}.${u.value}`, message: `${u.service},${u.value}: ${p.value} ${unit} is ${mb} MB, more than the most allowed (${spec.max} MB)` });
