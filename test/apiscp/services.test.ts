@@ -4,6 +4,8 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditMark, auditSince } from '../support/audit.js';
 import { fromPhp, requirePhpSoap, runPhpSoap, type PhpCall, type PhpOutcome } from '../support/php-soap.js';
+import { ctxFor } from '../../src/core/context.js';
+import { resealSecrets } from '../../src/core/secrets/secret.service.js';
 import { startApiscpServer, type ApiscpServer } from './apiscp-harness.js';
 
 // ApisCP's services and parameters as billing modules set them: WHMCS's and Clientexec's exact
@@ -399,6 +401,27 @@ describe('passwords and secrets', () => {
     expect(await ok('admin:edit-site', ['secret.example', { 'billing.invoice': 'SECRET-1' }])).toBe(true);
     expect((await refused('admin:edit-site', ['SECRET-1', { 'auth.tpasswd': 'Group-pass-1' }])).message).toContain('auth,tpasswd can only be changed on one site at a time');
     expect((await refused('admin:edit-site', ['SECRET-1', { 'mysql.passwd': 'Group-pass-1' }])).message).toContain('mysql,passwd can only be changed on one site at a time');
+  });
+
+  it('each secret opens only for its own site and parameter, and a key rotation reseals it', async () => {
+    expect(await ok('admin:add-site', ['rotate.example', 'rotator', { 'pgsql.passwd': 'Pg-secret-456', 'dns.key': 'dns-key-789' }])).toBe(true);
+    const { id } = await siteOf('rotate.example');
+    const keyring = s.t.app.deps.settings.keyring;
+    const before = await storedMeta(id);
+    const sealed = before.pgsql!.passwd as string;
+    expect(keyring.open(sealed, `pgsql,passwd of site ${id}`)).toBe('Pg-secret-456');
+    expect(() => keyring.open(sealed, `mysql,passwd of site ${id}`)).toThrow();
+    expect(() => keyring.open(sealed, `pgsql,passwd of site ${id + 1}`)).toThrow();
+
+    const r = await resealSecrets(ctxFor(s.t.app.deps, { kind: 'system' }), keyring.primaryId);
+    expect(r.resealed).toBeGreaterThanOrEqual(2);
+    const after = await storedMeta(id);
+    expect(after.pgsql!.passwd).not.toBe(sealed);
+    expect(keyring.open(after.pgsql!.passwd as string, `pgsql,passwd of site ${id}`)).toBe('Pg-secret-456');
+    expect(keyring.open(after.dns!.key as string, `dns,key of site ${id}`)).toBe('dns-key-789');
+    // Clearing: null removes the value.
+    expect(await ok('admin:edit-site', ['rotate.example', { 'dns.key': 'null' }])).toBe(true);
+    expect((await storedMeta(id)).dns!.key).toBeNull();
   });
 });
 

@@ -1,5 +1,7 @@
 import type { Ctx } from '../context.js';
 import { sealSecret } from '../secrets/secret.service.js';
+import { SERVICES } from './site.catalog.js';
+import * as repo from './site-secrets.repository.js';
 
 // Service values that are secrets (mysql,passwd, pgsql,passwd, dns,key): sealed under the master
 // keyring before they reach service_meta, never read back by collect, plans or audit.
@@ -24,4 +26,30 @@ export function shownMeta(meta: Record<string, Record<string, unknown>>, secrets
   for (const [service, params] of Object.entries(meta)) out[service] = { ...params };
   for (const s of secrets) (out[s.service] ??= {})[s.param] = s.value === null ? null : '(set)';
   return out;
+}
+
+/** Every `service,param` kept sealed. */
+const SECRET_PARAMS: [string, string][] = Object.entries(SERVICES).flatMap(([service, params]) =>
+  Object.entries(params)
+    .filter(([, spec]) => spec.secret)
+    .map(([param]) => [service, param] as [string, string]),
+);
+
+/**
+ * Rotation: reseals every site secret under `keyId`, in the caller's transaction (the one that makes
+ * `keyId` current). A value that does not open throws, so the rotation changes nothing.
+ */
+export async function resealSiteSecrets(tx: Ctx, keyId: string): Promise<number> {
+  const keyring = tx.settings.keyring;
+  let resealed = 0;
+  for (const site of await repo.lockSitesWithSecrets(tx.db, SECRET_PARAMS)) {
+    for (const [service, param] of SECRET_PARAMS) {
+      const sealed = site.service_meta?.[service]?.[param];
+      if (typeof sealed !== 'string') continue;
+      const context = siteSecretContext(site.id, service, param);
+      await repo.setSiteSecret(tx.db, site.id, service, param, keyring.seal(keyring.open(sealed, context), context, keyId));
+      resealed++;
+    }
+  }
+  return resealed;
 }
