@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
  * SHA-crypt ($5$ SHA-256, $6$ SHA-512), the crypt(3) hashes glibc writes and `openssl passwd -5/-6`
  * prints, as billing modules pass them in ApisCP's auth,cpasswd. Written from the published
  * specification ("Unix crypt using SHA-256 and SHA-512", U. Drepper); no maintained npm package does
- * it. See docs/adr/0008-crypt-password-hashes.md.
+ * it. See docs/adr/0011-crypt-password-hashes.md.
  */
 
 const ALPHABET = './0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
