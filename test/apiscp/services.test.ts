@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditMark, auditSince } from '../support/audit.js';
+import { createReseller } from '../support/test-app.js';
 import { fromPhp, requirePhpSoap, runPhpSoap, type PhpCall, type PhpOutcome } from '../support/php-soap.js';
 import { ctxFor } from '../../src/core/context.js';
 import { resealSecrets } from '../../src/core/secrets/secret.service.js';
@@ -460,6 +461,25 @@ describe('flags', () => {
   });
 });
 
+describe('a reseller key', () => {
+  it('all edits only the reseller\'s own sites; the operator\'s sites are untouched', async () => {
+    const r = await createReseller(s.t);
+    const auth = `Bearer ${r.api_token}:${r.api_key}`;
+    const add = await s.fn('admin:add-site', ['reseller-own.example', 'resown', { 'cgroup.memory': 100 }], {}, auth);
+    expect(add.status, JSON.stringify(add.body)).toBe(200);
+    const before = await everything();
+    const edited = await s.fn('admin:edit-site', [null, { 'cgroup.memory': 999 }, { all: true, report: true }], {}, auth);
+    expect(edited.status, JSON.stringify(edited.body)).toBe(200);
+    const own = (await siteOf('reseller-own.example')).id;
+    expect((edited.body.result as { site: string }[]).map((e) => e.site)).toEqual([`site${own}`]);
+    const after = await everything();
+    for (const [key, entry] of Object.entries(after)) {
+      if (key === `site${own}`) expect(entry).toMatchObject({ cgroup: { memory: 999 } });
+      else expect(entry).toEqual(before[key]);
+    }
+  });
+});
+
 describe('SOAP door (PHP SoapClient) with WHMCS and Clientexec', () => {
   const soap = (calls: PhpCall[]): Promise<PhpOutcome[]> => runPhpSoap(calls, { wsdl: `${s.url}/apnscp.wsdl`, location: `${s.url}/soap?authkey=${encodeURIComponent(s.t.operatorKey)}` });
   const value = (o: PhpOutcome | undefined): unknown => {
@@ -479,10 +499,12 @@ describe('SOAP door (PHP SoapClient) with WHMCS and Clientexec', () => {
       { op: 'admin_edit_site', args: [full.domain, { 'siteinfo.plan': 'svc-gold' }, { reset: true }] },
       { op: 'admin_edit_site', args: ['soap-ce.example', { 'siteinfo.plan': 'svc-gold' }, { reset: 'true' }] },
       { op: 'admin_collect', args: [['siteinfo.plan', 'diskquota', 'rampart.whitelist'], [], [full.domain, 'soap-ce.example']] },
-      { op: 'admin_add_site', args: ['soap-bad.example', 'soapbad', { ...whmcsOptions({ ...full, domain: 'soap-bad.example', username: 'soapbad' }), 'cgroup.proclimit': '9999' }] },
+      // As ApisCP does, a refused call answers false, or a fault with Abort-On: error.
+      { op: 'admin_add_site', args: ['soap-bad.example', 'soapbad', { ...whmcsOptions({ ...full, domain: 'soap-bad.example', username: 'soapbad' }), 'cgroup.proclimit': '9999' }], headers: ['Abort-On: error'] },
+      { op: 'admin_add_site', args: ['soap-bad.example', 'soapbad', { ...whmcsOptions({ ...full, domain: 'soap-bad.example', username: 'soapbad' }), 'mysql.dbaseprefix': 'no-underscore' }] },
     ]);
     expect(out.slice(0, 7).every((o) => o.ok), JSON.stringify(out.filter((o) => !o.ok))).toBe(true);
-    const [addedFull, addedEmpty, addedCe, collected, changedFull, changedCe, afterChange, bad] = out;
+    const [addedFull, addedEmpty, addedCe, collected, changedFull, changedCe, afterChange, bad, badQuiet] = out;
     expect([value(addedFull), value(addedEmpty), value(addedCe), value(changedFull), value(changedCe)]).toEqual([true, true, true, true, true]);
     const sites = value(collected) as Record<string, unknown>;
     expect(sites[full.domain]).toEqual(filledView({ ...full, invoice: 'whmcs-201', ip: '2001:db8::1' }));
@@ -491,7 +513,8 @@ describe('SOAP door (PHP SoapClient) with WHMCS and Clientexec', () => {
       [full.domain]: { siteinfo: { plan: 'svc-gold' }, diskquota: { quota: 50000, units: 'MB', fquota: null }, rampart: { whitelist: [] }, active: true, domain: full.domain },
       'soap-ce.example': { siteinfo: { plan: 'svc-gold' }, diskquota: { quota: 50000, units: 'MB', fquota: null }, rampart: { whitelist: [] }, active: true, domain: 'soap-ce.example' },
     });
-    expect(bad?.fault?.faultstring).toContain('cgroup,proclimit: must be at most 4096');
+    expect(bad?.fault?.faultstring, JSON.stringify(bad)).toContain('cgroup,proclimit: must be at most 4096');
+    expect(value(badQuiet)).toBe(false);
 
     for (const [domain, login, password] of [[full.domain, full.username, full.password], [empty.domain, empty.username, empty.password], ['soap-ce.example', 'soapce', 'Soap-ce-pass']] as const) {
       const { id } = await siteOf(domain);
