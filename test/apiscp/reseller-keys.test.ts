@@ -41,7 +41,12 @@ async function idOf(domain: string): Promise<number> {
 const siteKeys = (result: unknown) => Object.keys(result as object).sort();
 const names = (...domains: string[]) => domains.map((d) => `site${ids[d]}`).sort();
 
-const soap = (calls: PhpCall[], key: string): Promise<PhpOutcome[]> => runPhpSoap(calls, { wsdl: `${s.url}/apnscp.wsdl`, location: `${s.url}/soap?authkey=${encodeURIComponent(key)}` });
+// Billing modules send `Abort-On: error`, so a refused call is a fault rather than ApisCP's bare `false`.
+const soap = (calls: PhpCall[], key: string): Promise<PhpOutcome[]> =>
+  runPhpSoap(
+    calls.map((c) => ({ ...c, headers: c.headers ?? ['Abort-On: error'] })),
+    { wsdl: `${s.url}/apnscp.wsdl`, location: `${s.url}/soap?authkey=${encodeURIComponent(key)}` },
+  );
 
 function value(o: PhpOutcome | undefined): unknown {
   if (!o?.ok) throw new Error(`expected a result, got ${JSON.stringify(o)}`);
@@ -455,7 +460,9 @@ describe("a reseller's site sessions", () => {
     for (const d of ['b-sub.example', 'op-sub.example']) ids[d] = await idOf(d);
     const me = browser();
     const id = (await ok(keyA, 'admin:hijack', ['a-master.example'])) as string;
-    const home = await me.open(`/apps/dashboard?esprit_id=${encodeURIComponent(id)}`);
+    // The panel entry sets the session cookie and sends the browser on without the id in the address.
+    expect((await me.open(`/apps/dashboard?esprit_id=${encodeURIComponent(id)}`)).status).toBe(303);
+    const home = await me.open('/apps/dashboard');
     expect(home.status).toBe(200);
     const html = await home.text();
     expect(html).toContain(`value="site${ids['a-sub.example']}"`);
