@@ -57,3 +57,16 @@ export async function findOpenWindow(db: Executor, bucket: string, now: Date) {
     .where('window_ends_at', '>', now)
     .executeTakeFirst();
 }
+
+/** The buckets among `buckets` whose window is still open, with their counts. */
+export async function findOpenWindows(db: Executor, buckets: string[], now: Date) {
+  if (buckets.length === 0) return [];
+  return db.selectFrom('rate_limits').select(['bucket', 'hits', 'window_ends_at']).where('bucket', 'in', buckets).where('window_ends_at', '>', now).execute();
+}
+
+/** Forgets the buckets' counts; returns the buckets that had an open window. */
+export async function deleteBuckets(db: Executor, buckets: string[], now: Date): Promise<string[]> {
+  if (buckets.length === 0) return [];
+  const rows = await db.deleteFrom('rate_limits').where('bucket', 'in', buckets).returning(['bucket', 'window_ends_at']).execute();
+  return rows.filter((r) => r.window_ends_at > now).map((r) => r.bucket);
+}
