@@ -30,6 +30,7 @@ import { serviceAccessHandler } from './core/subscriptions/service-access.servic
 import { siteCleanupHandler } from './core/sites/site.service.js';
 import { webhookDeliveryHandler } from './core/webhooks/webhook-delivery.js';
 import { apiscpRoutes } from './facades/apiscp/apiscp.routes.js';
+import { rewriteWsdlUrl } from './facades/apiscp/soap/soap.routes.js';
 import { odooDispatcher, ODOO_VERSION } from './facades/odoo-rpc/odoo.dispatch.js';
 import { odooRpcRoutes } from './facades/odoo-rpc/odoo-rpc.routes.js';
 import { JobRunner, type JobRunnerOptions } from './jobs/job-runner.js';
@@ -88,7 +89,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     ...options.jobRunner,
   });
 
-  const server = await createHttpServer({ logger, bodyLimit: config.bodyLimit, version: VERSION, ready: () => pingDb(dbHandle.db, config.dbTimeouts.probeMs), unroutable: sendNotFoundByDoor });
+  const server = await createHttpServer({
+    logger,
+    bodyLimit: config.bodyLimit,
+    version: VERSION,
+    ready: () => pingDb(dbHandle.db, config.dbTimeouts.probeMs),
+    unroutable: sendNotFoundByDoor,
+    tls: config.tls,
+    rewriteUrl: rewriteWsdlUrl,
+  });
   await registerDoors(server, deps);
   await server.ready();
 

@@ -1,3 +1,6 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config/config.js';
@@ -103,6 +106,29 @@ describe('loadConfig', () => {
       dbTimeouts: loadConfig({}).dbTimeouts,
       crmTokenIdleSeconds: 30 * 86_400,
     });
+  });
+
+  it('TLS: both files give an https server and default public URL; one alone, a missing file or a mismatched key is refused', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hostplane-config-tls-'));
+    try {
+      const cert = path.join(dir, 'cert.pem');
+      const key = path.join(dir, 'key.pem');
+      const other = path.join(dir, 'other.pem');
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+      execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-out', other], { stdio: 'ignore' });
+      const config = loadConfig({ HOSTPLANE_TLS_CERT: cert, HOSTPLANE_TLS_KEY: key, PORT: '8443' });
+      expect(config.tls?.cert.toString()).toBe(fs.readFileSync(cert, 'utf8'));
+      expect(config.tls?.key.toString()).toBe(fs.readFileSync(key, 'utf8'));
+      expect(config.publicUrl).toBe('https://127.0.0.1:8443');
+      expect(loadConfig({ HOSTPLANE_TLS_CERT: cert, HOSTPLANE_TLS_KEY: key, HOSTPLANE_PUBLIC_URL: 'https://panel.example.com' }).publicUrl).toBe('https://panel.example.com');
+      expect(loadConfig({}).tls).toBeUndefined();
+      expect(problemsOf({ HOSTPLANE_TLS_CERT: cert })).toEqual(['HOSTPLANE_TLS_KEY: is required when HOSTPLANE_TLS_CERT is set (HTTPS needs both the certificate and its private key)']);
+      expect(problemsOf({ HOSTPLANE_TLS_CERT: cert, HOSTPLANE_TLS_KEY: path.join(dir, 'nope.pem') })).toEqual([expect.stringMatching(/^HOSTPLANE_TLS_KEY: cannot read ".*nope\.pem" \(ENOENT\)$/)]);
+      expect(problemsOf({ HOSTPLANE_TLS_CERT: cert, HOSTPLANE_TLS_KEY: other })).toEqual([expect.stringMatching(/^HOSTPLANE_TLS_KEY: the key in .* does not belong to the certificate/)]);
+      expect(problemsOf({ HOSTPLANE_TLS_CERT: dir, HOSTPLANE_TLS_KEY: key })).toEqual([expect.stringMatching(/^HOSTPLANE_TLS_CERT: cannot read .*\(EISDIR\)$/)]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the http relay driver needs its URL', () => {

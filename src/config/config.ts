@@ -1,4 +1,7 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
+import { createSecureContext } from 'node:tls';
 import { z } from 'zod';
 import { parseMasterKeys } from '../core/shared/keyring.js';
 import type { PgTimeouts } from '../db/pg-guard.js';
@@ -74,6 +77,9 @@ const envSchema = z.object({
   HOSTPLANE_DB_STALL_MS: dbMs(2_000),
   HOSTPLANE_DB_PROBE_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
   HOSTPLANE_CRM_TOKEN_IDLE_SECONDS: z.coerce.number().int().min(60).max(366 * 86_400).default(30 * 86_400),
+  // PEM files: the certificate (chain) and its private key; both or neither.
+  HOSTPLANE_TLS_CERT: z.string().max(4096).optional(),
+  HOSTPLANE_TLS_KEY: z.string().max(4096).optional(),
 });
 
 export interface Config {
@@ -108,6 +114,8 @@ export interface Config {
   dbTimeouts: PgTimeouts;
   /** A CRM user token unused this long stops working; each use extends it (sliding). */
   crmTokenIdleSeconds: number;
+  /** Serve every door over HTTPS with this certificate chain and key (PEM), read and checked at start-up. */
+  tls: { cert: Buffer; key: Buffer } | undefined;
 }
 
 export class ConfigError extends Error {
@@ -131,6 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.HOSTPLANE_RELAY_DRIVER === 'http' && !e.HOSTPLANE_RELAY_HTTP_URL) {
     throw new ConfigError(['HOSTPLANE_RELAY_HTTP_URL: is required when HOSTPLANE_RELAY_DRIVER is http']);
   }
+  const tls = loadTls(e.HOSTPLANE_TLS_CERT, e.HOSTPLANE_TLS_KEY);
   const listenHost = e.HOST === '0.0.0.0' || e.HOST === '::' ? '127.0.0.1' : e.HOST;
   const publicHost = listenHost.includes(':') ? `[${listenHost}]` : listenHost; // IPv6 literals need brackets in a URL
   return {
@@ -138,7 +147,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     dataDir: path.resolve(e.HOSTPLANE_DATA_DIR),
     databaseUrl: e.DATABASE_URL,
-    publicUrl: e.HOSTPLANE_PUBLIC_URL ? new URL(e.HOSTPLANE_PUBLIC_URL).origin : `http://${publicHost}:${e.PORT}`,
+    publicUrl: e.HOSTPLANE_PUBLIC_URL ? new URL(e.HOSTPLANE_PUBLIC_URL).origin : `${tls ? 'https' : 'http'}://${publicHost}:${e.PORT}`,
     relayHosts: e.HOSTPLANE_RELAY_HOSTS,
     relayPriorityStep: e.HOSTPLANE_RELAY_PRIORITY_STEP,
     logLevel: e.HOSTPLANE_LOG_LEVEL,
@@ -164,5 +173,51 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       probeMs: e.HOSTPLANE_DB_PROBE_TIMEOUT_MS,
     },
     crmTokenIdleSeconds: e.HOSTPLANE_CRM_TOKEN_IDLE_SECONDS,
+    tls,
   };
+}
+
+function readPem(variable: string, file: string, what: string): Buffer {
+  let data: Buffer;
+  try {
+    data = fs.readFileSync(path.resolve(file));
+  } catch (err) {
+    throw new ConfigError([`${variable}: cannot read ${JSON.stringify(file)} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`]);
+  }
+  if (!data.toString('latin1').includes('-----BEGIN ')) throw new ConfigError([`${variable}: ${JSON.stringify(file)} is not a PEM file (expected ${what})`]);
+  return data;
+}
+
+/**
+ * The TLS certificate and key, checked now rather than at the first handshake: both files readable,
+ * each parsable, and the key the certificate's own. A problem is a start-up error naming the variable;
+ * no message ever quotes the key file's content.
+ */
+function loadTls(certFile: string | undefined, keyFile: string | undefined): Config['tls'] {
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) {
+    const [set, missing] = certFile === undefined ? ['HOSTPLANE_TLS_KEY', 'HOSTPLANE_TLS_CERT'] : ['HOSTPLANE_TLS_CERT', 'HOSTPLANE_TLS_KEY'];
+    throw new ConfigError([`${missing}: is required when ${set} is set (HTTPS needs both the certificate and its private key)`]);
+  }
+  const cert = readPem('HOSTPLANE_TLS_CERT', certFile, 'a PEM certificate');
+  const key = readPem('HOSTPLANE_TLS_KEY', keyFile, 'a PEM private key');
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(cert);
+  } catch {
+    throw new ConfigError([`HOSTPLANE_TLS_CERT: ${JSON.stringify(certFile)} holds no valid certificate`]);
+  }
+  let privateKey: ReturnType<typeof createPrivateKey>;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch {
+    throw new ConfigError([`HOSTPLANE_TLS_KEY: ${JSON.stringify(keyFile)} holds no valid unencrypted private key`]);
+  }
+  if (!x509.checkPrivateKey(privateKey)) throw new ConfigError([`HOSTPLANE_TLS_KEY: the key in ${JSON.stringify(keyFile)} does not belong to the certificate in ${JSON.stringify(certFile)}`]);
+  try {
+    createSecureContext({ cert, key });
+  } catch (err) {
+    throw new ConfigError([`HOSTPLANE_TLS_CERT: the certificate and key cannot serve TLS (${(err as Error).message})`]);
+  }
+  return { cert, key };
 }

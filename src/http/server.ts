@@ -50,10 +50,19 @@ export interface HttpServerOptions {
   ready: () => Promise<void>;
   /** Answers a path the router cannot read (the doors' not-found, in each door's format). */
   unroutable?: (req: FastifyRequest, reply: FastifyReply) => void;
+  /** Serve every door over TLS with this PEM certificate chain and key (HOSTPLANE_TLS_CERT / _KEY). */
+  tls?: { cert: Buffer; key: Buffer };
+  /**
+   * Maps a request URL before routing; doors use it for the few spellings of a path that clients send
+   * and the router would not match (it must return every other URL unchanged).
+   */
+  rewriteUrl?: (url: string) => string;
 }
 
 export async function createHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(options.tls ? { https: { cert: options.tls.cert, key: options.tls.key } } : {}),
+    ...(options.rewriteUrl ? { rewriteUrl: (req: { url?: string }) => options.rewriteUrl!(req.url ?? '/') } : {}),
     loggerInstance: options.logger.child({}, {
       serializers: {
         req: (req: { method: string; url: string; ip?: string; id?: string }) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.ip }),

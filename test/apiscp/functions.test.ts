@@ -120,7 +120,7 @@ describe('who may call', () => {
     const raw = await s.t.app.server.inject({ method: 'POST', url: '/api/v1/cpcmd/admin:collect', payload: { args: [] } });
     expect(raw.statusCode).toBe(401);
     expect(raw.headers['www-authenticate']).toBe('Bearer realm="Hostplane admin API"');
-    expect(raw.json()).toEqual({ error: { code: 'unauthenticated', message: 'operator key required' } });
+    expect(raw.json()).toEqual({ error: { code: 'unauthenticated', message: 'API key required: an operator key, or a reseller API token and key as TOKEN:KEY' } });
   });
 
   it('checks the key before the body: a bad body without a key is 401, not 422', async () => {

@@ -70,7 +70,7 @@ describe('ApisCP functions: every argument of every function, over JSON and SOAP
           expectDoorAnswer(json, url, `${fn.name} arg ${i}: ${label}`);
           if (fn.name === 'admin:add-site' && json.status === 200) created.add(String(args[0]));
           if (fn.needsSite) continue;
-          const soap = await w.send('POST', `/soap?authkey=${w.t.operatorKey}`, { 'content-type': 'text/xml' }, encodeSoapRequest(soapName(fn), args, fn.params));
+          const soap = await w.send('POST', `/soap?authkey=${w.t.operatorKey}`, { 'content-type': 'text/xml', 'abort-on': 'error' }, encodeSoapRequest(soapName(fn), args, fn.params));
           expectDoorAnswer(soap, '/soap', `${soapName(fn)} arg ${i}: ${label}`);
           if (fn.name === 'admin:add-site' && soap.status === 200) created.add(String(args[0]));
         }
@@ -86,7 +86,7 @@ describe('ApisCP functions: every argument of every function, over JSON and SOAP
       }
     }
     expectDoorAnswer(await w.send('POST', url, { ...w.operator, 'content-type': 'application/json' }, toJsonText({ args: [HUGE] })), url, 'an argument of a few MB');
-    const soapHuge = await w.send('POST', `/soap?authkey=${w.t.operatorKey}`, { 'content-type': 'text/xml' }, encodeSoapRequest('admin_get_plan', [HUGE], ['name']));
+    const soapHuge = await w.send('POST', `/soap?authkey=${w.t.operatorKey}`, { 'content-type': 'text/xml', 'abort-on': 'error' }, encodeSoapRequest('admin_get_plan', [HUGE], ['name']));
     expectDoorAnswer(soapHuge, '/soap', 'SOAP argument of a few MB');
   });
 });

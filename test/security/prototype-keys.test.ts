@@ -116,9 +116,13 @@ describe('ApisCP add-site and edit-site, Odoo do_upgrade_database', () => {
     }
   });
 
-  it('cpcmd over SOAP: a Server fault naming the key', async () => {
+  it('cpcmd over SOAP: a Server fault naming the key (Abort-On: error), false without the header', async () => {
     for (const name of NAMES) {
-      const res = await w.send('POST', `/soap?authkey=${w.t.operatorKey}`, { 'content-type': 'text/xml' }, encodeSoapRequest('admin_add_site', ['proto.example', 'protoadmin', keyed(name, 1)], ['domain', 'admin', 'opts']));
+      const envelope = encodeSoapRequest('admin_add_site', ['proto.example', 'protoadmin', keyed(name, 1)], ['domain', 'admin', 'opts']);
+      const lenient = await w.send('POST', `/soap?authkey=${w.t.operatorKey}`, { 'content-type': 'text/xml' }, envelope);
+      expect(lenient.status, lenient.body).toBe(200);
+      expect(lenient.body).toContain('<return xsi:type="xsd:boolean">false</return>');
+      const res = await w.send('POST', `/soap?authkey=${w.t.operatorKey}`, { 'content-type': 'text/xml', 'abort-on': 'error' }, envelope);
       expect(res.status).toBe(500);
       expect(res.body).toContain('<faultcode>SOAP-ENV:Server</faultcode>');
       expect(res.body).toContain(`<faultstring>${name} ${name}: unknown service</faultstring>`);

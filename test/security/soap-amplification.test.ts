@@ -17,8 +17,9 @@ beforeAll(async () => {
 });
 afterAll(() => s?.close());
 
+// As billing modules call: with `Abort-On: error`, so a refused call is a fault carrying the message.
 const php = (calls: PhpCall[]): Promise<PhpOutcome[]> =>
-  runPhpSoap(calls, { wsdl: `${s.url}/apnscp.wsdl`, location: `${s.url}/soap?authkey=${encodeURIComponent(s.t.operatorKey)}` });
+  runPhpSoap(calls.map((c) => ({ ...c, headers: c.headers ?? ['Abort-On: error'] })), { wsdl: `${s.url}/apnscp.wsdl`, location: `${s.url}/soap?authkey=${encodeURIComponent(s.t.operatorKey)}` });
 
 function envelope(body: string): string {
   return (

@@ -15,6 +15,8 @@ export interface PhpCall {
 }
 export type Tree = [string, ...unknown[]];
 export interface PhpOutcome {
+  /** What PHP sent (request line and headers), when `showRequest` asked for it. */
+  request_headers?: string | null;
   ok?: true;
   value?: Tree;
   export?: string;
@@ -32,11 +34,47 @@ export async function requirePhpSoap(): Promise<void> {
   if (!/^soap$/m.test(modules)) throw new Error('this suite needs the PHP soap extension: apt-get install php-soap (CI installs it)');
 }
 
+/** An argument wrapped as `new SoapVar(value, ENCODING[, typeName, typeNamespace])` on the PHP side. */
+export function soapVar(encoding: 'SOAP_ENC_OBJECT' | 'SOAP_ENC_ARRAY' | 'APACHE_MAP' | 'XSD_STRING' | 'XSD_INT' | 'XSD_BOOLEAN' | 'XSD_FLOAT' | 'XSD_ANYTYPE', value: unknown, type?: { name: string; namespace: string }): Record<string, unknown> {
+  return { __soapvar__: encoding, value, ...(type ? { type_name: type.name, type_namespace: type.namespace } : {}) };
+}
+
+export interface PhpSoapOptions {
+  wsdl: string;
+  location: string;
+  /**
+   * Whose SoapClient constructor to copy: `test` (default), `clientexec` (ApisCPAPI::create_client) or
+   * `whmcs` (ApisConnector::create_client, with `forwardedFor` and `espritId`). The two modules' styles
+   * send their own fixed headers and ignore each call's.
+   */
+  style?: 'test' | 'clientexec' | 'whmcs';
+  /** WHMCS: the X-Forwarded-For value (the customer's address). */
+  forwardedFor?: string;
+  /** WHMCS: the esprit_id cookie value (its session id, often empty). */
+  espritId?: string;
+  /** A CA certificate file PHP trusts for https (`-d openssl.cafile=`). */
+  caFile?: string;
+  /** Further `php -d name=value` settings. */
+  phpSettings?: Record<string, string>;
+  /** Report what PHP sent with each call (PhpOutcome.request_headers). */
+  showRequest?: boolean;
+}
+
 /** Runs the calls through one PHP process; `location` is the endpoint URL, carrying the authkey like billing modules'. */
-export function runPhpSoap(calls: PhpCall[], opts: { wsdl: string; location: string }): Promise<PhpOutcome[]> {
+export function runPhpSoap(calls: PhpCall[], opts: PhpSoapOptions): Promise<PhpOutcome[]> {
+  const settings = { ...(opts.caFile ? { 'openssl.cafile': opts.caFile } : {}), ...opts.phpSettings };
+  const phpArgs = [...Object.entries(settings).flatMap(([k, v]) => ['-d', `${k}=${v}`]), PHP_CLIENT];
   return new Promise((resolve, reject) => {
-    const child = spawn('php', [PHP_CLIENT], {
-      env: { ...process.env, SOAP_TEST_WSDL: opts.wsdl, SOAP_TEST_LOCATION: opts.location },
+    const child = spawn('php', phpArgs, {
+      env: {
+        ...process.env,
+        SOAP_TEST_WSDL: opts.wsdl,
+        SOAP_TEST_LOCATION: opts.location,
+        SOAP_TEST_STYLE: opts.style ?? 'test',
+        SOAP_TEST_FORWARDED_FOR: opts.forwardedFor ?? '',
+        SOAP_TEST_ESPRIT_ID: opts.espritId ?? '',
+        SOAP_TEST_SHOW_REQUEST: opts.showRequest ? '1' : '0',
+      },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

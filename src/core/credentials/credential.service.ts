@@ -1,6 +1,6 @@
 import { AppError } from '../../errors/app-error.js';
 import { recordAudit } from '../audit/audit.service.js';
-import { inTransaction, type Ctx } from '../context.js';
+import { inTransaction, type Actor, type Ctx } from '../context.js';
 import { digestsEqual, randomToken, sha256Hex } from '../shared/secrets.js';
 import * as repo from './credential.repository.js';
 
@@ -87,4 +87,18 @@ export async function authenticateReseller(ctx: Ctx, apiToken: string, apiKey: s
   if (row.status === 'suspended') throw new AppError('forbidden', 'reseller account is suspended');
   if (row.status !== 'active') throw new AppError('forbidden', 'reseller account is not approved');
   return row.id;
+}
+
+/**
+ * The single key the ApisCP door takes (SOAP `?authkey=`, `Authorization: Bearer`, the cpcmd CLI's
+ * HOSTPLANE_API_KEY): an operator key, or a reseller's API token and key joined by a colon
+ * (`TOKEN:KEY`), so that a reseller's billing module can paste its credentials into its one "API key"
+ * field. Operator keys never contain a colon and API tokens never do either, so the two forms cannot
+ * be confused. A reseller that may not use the API now is refused as on the HSP door.
+ */
+export async function authenticateApiKey(ctx: Ctx, key: string): Promise<Actor> {
+  const colon = key.indexOf(':');
+  if (colon < 0) return { kind: 'operator', keyId: await authenticateOperator(ctx, key) };
+  if (colon === 0 || colon === key.length - 1 || key.length > 401) throw new AppError('unauthenticated', 'invalid API key: use an operator key, or a reseller API token and key as TOKEN:KEY');
+  return { kind: 'reseller', resellerId: await authenticateReseller(ctx, key.slice(0, colon), key.slice(colon + 1)) };
 }

@@ -10,12 +10,12 @@ import { loadPlans } from './site.plans.js';
 import { siteName, type AddedSite, type AddSiteInput } from './site.schema.js';
 import * as repo from './site.repository.js';
 import { parseOptions } from './site-options.js';
-import { firstMessage, requireOperator } from './site-targets.js';
+import { firstMessage, requireSiteManager } from './site-targets.js';
 
 // Add
 
 export async function addSite(ctx: Ctx, input: AddSiteInput): Promise<AddedSite> {
-  requireOperator(ctx);
+  const resellerId = requireSiteManager(ctx) ?? null;
   const fields: FieldErrors = fieldErrors();
   const params = parseOptions(input.opts, fields);
   if (input.domain !== undefined && input.domain !== null) params.unshift(...parseOptions({ 'siteinfo.domain': input.domain }, fields));
@@ -41,7 +41,7 @@ export async function addSite(ctx: Ctx, input: AddSiteInput): Promise<AddedSite>
   for (const p of params) if (specOf(p.service, p.param)?.store === 'meta') (meta[p.service] ??= {})[p.param] = p.value;
   const password = randomBytes(12).toString('base64url');
   const row = {
-    reseller_id: null,
+    reseller_id: resellerId,
     plan_id: plan!.id,
     email_address: (get('siteinfo.email') as string | undefined) ?? PLACEHOLDER_EMAIL,
     invoice: (get('billing.invoice') as string | null | undefined) ?? null,
@@ -51,7 +51,7 @@ export async function addSite(ctx: Ctx, input: AddSiteInput): Promise<AddedSite>
   };
   const jobs = relayJobs(
     names.map((d) => ({ change: 'provision' as const, domain: d })),
-    { clientId: null, resellerId: null },
+    { clientId: null, resellerId },
   ).map((j) => ({ kind: j.kind, lane: j.lane!, payload: j.payload!, max_attempts: j.maxAttempts! }));
   const passwordHash = await hashPassword(password);
   try {
@@ -61,7 +61,7 @@ export async function addSite(ctx: Ctx, input: AddSiteInput): Promise<AddedSite>
         action: 'client.created',
         targetType: 'client',
         targetId: id,
-        resellerId: null,
+        resellerId,
         after: { site: siteName(id), domain, aliases, admin_user: admin, email: row.email_address, plan: planUid, invoice: row.invoice, parent_invoice: row.parent_invoice, service_meta: meta },
       });
       return { id, site: siteName(id), domain: domain!, admin_user: admin!, password };

@@ -6,7 +6,7 @@ import { COLLECT_PAGE, loadPlans, valueReader, type SiteView } from './site.plan
 import * as repo from './site.repository.js';
 import type { SiteQuery } from './site.repository.js';
 import { siteName } from './site.schema.js';
-import { asBool, firstMessage, lookupTargets, requireOperator } from './site.service.js';
+import { asBool, firstMessage, lookupTargets, requireSiteManager } from './site.service.js';
 
 // `admin:collect`: the billing modules' one read of many sites, with the values they ask for.
 
@@ -88,7 +88,7 @@ const SQL_QUERY_KEYS: Record<string, (q: SiteQuery, v: unknown) => void> = {
  * the identifiers passed in `sites`, which billing modules index their result by).
  */
 export async function collectSites(ctx: Ctx, input: CollectInput): Promise<Record<string, Record<string, unknown>>> {
-  requireOperator(ctx);
+  const owner = requireSiteManager(ctx);
   const fields: FieldErrors = fieldErrors();
   const selection = selectedParams(input.params, fields);
   const conditions = flattenQuery(input.query, fields);
@@ -98,7 +98,7 @@ export async function collectSites(ctx: Ctx, input: CollectInput): Promise<Recor
     if (list.some((s) => typeof s !== 'string' && typeof s !== 'number')) addFieldError(fields, 'sites', 'must be a list of site ids, domains or invoices');
     else targets = list.map(String);
   }
-  const query: SiteQuery = {};
+  const query: SiteQuery = { resellerId: owner };
   const inMemory: { key: string; value: unknown }[] = [];
   for (const c of conditions) {
     if (c.key === 'active') {

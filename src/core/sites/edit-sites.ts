@@ -8,7 +8,7 @@ import type { SitePatch, SiteRow } from './site.repository.js';
 import { siteName, type EditedSite, type ParamChange, type SiteTarget } from './site.schema.js';
 import * as repo from './site.repository.js';
 import { parseOptions } from './site-options.js';
-import { firstMessage, requireOperator, resolveTarget } from './site-targets.js';
+import { firstMessage, requireSiteManager, resolveTarget } from './site-targets.js';
 
 // Edit
 
@@ -24,7 +24,7 @@ const SINGLE_SITE_PARAMS = new Set(['siteinfo.domain', 'aliases.aliases', 'sitei
 
 /** Applies the same changes to every site the target names, in one transaction (all or nothing). */
 export async function editSites(ctx: Ctx, input: EditSitesInput): Promise<EditedSite[]> {
-  requireOperator(ctx);
+  requireSiteManager(ctx);
   const fields: FieldErrors = fieldErrors();
   const params = parseOptions(input.opts, fields);
   if (!params.length && !input.reset && !Object.keys(fields).length) addFieldError(fields, 'opts', 'nothing to change: give at least one service,param=value');

@@ -7,17 +7,17 @@ import { BASE_PLAN_DEFAULTS } from './site.params.js';
 import { COLLECT_PAGE, loadPlans, planDefaults, siteServices, valueReader } from './site.plans.js';
 import { siteName, type PlanView, type SiteTarget } from './site.schema.js';
 import * as repo from './site.repository.js';
-import { requireOperator, resolveOne } from './site-targets.js';
+import { requireSiteManager, resolveOne } from './site-targets.js';
 
 // Plans, state, passwords (usage: site-usage.ts)
 
 export async function listSitePlans(ctx: Ctx): Promise<string[]> {
-  requireOperator(ctx);
+  requireSiteManager(ctx);
   return (await repo.listPlanRecords(ctx.db)).map((p) => p.uid);
 }
 
 export async function getSitePlan(ctx: Ctx, name: unknown): Promise<PlanView> {
-  requireOperator(ctx);
+  requireSiteManager(ctx);
   if (typeof name !== 'string' || name === '') throw AppError.validation({ plan: ['a plan name is required'] });
   const book = await loadPlans(ctx);
   const plan = book.byUid.get(name);
@@ -30,7 +30,7 @@ export { BASE_PLAN_DEFAULTS };
 
 /** Whether a site is suspended; without a site (the server administrator itself) never, as in ApisCP. */
 export async function isSiteInactive(ctx: Ctx, target?: SiteTarget | null): Promise<boolean> {
-  requireOperator(ctx);
+  requireSiteManager(ctx);
   if (target === undefined || target === null || target === '') return false;
   const site = await resolveOne(ctx, target);
   return site.status !== 'active';
@@ -41,7 +41,7 @@ export async function isSiteInactive(ctx: Ctx, target?: SiteTarget | null): Prom
  * user of that site (`cpcmd -d SITE -u USER`), by its stored login.
  */
 export async function whoami(ctx: Ctx, target?: SiteTarget | null, user?: unknown): Promise<string> {
-  requireOperator(ctx);
+  requireSiteManager(ctx);
   const named = user !== undefined && user !== null && user !== '';
   if (named && typeof user !== 'string') throw AppError.validation({ user: ['must be a user name'] });
   if (target === undefined || target === null) {
@@ -65,7 +65,7 @@ export const MAX_PASSWORD_LENGTH = 1024;
  * sessions, as ApisCP does: a billing system's password change must lock out whoever had the old one.
  */
 export async function changeSitePassword(ctx: Ctx, input: { site: SiteTarget; password: unknown; user?: unknown }): Promise<boolean> {
-  requireOperator(ctx);
+  requireSiteManager(ctx);
   if (typeof input.password !== 'string' || input.password.length < MIN_PASSWORD_LENGTH || input.password.length > MAX_PASSWORD_LENGTH) {
     // ApisCP's own words for a refused password, which billing modules show as they get them.
     const why = `weak password disallowed: a password must be ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters`;

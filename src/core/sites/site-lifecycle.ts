@@ -7,7 +7,7 @@ import type { SiteRow } from './site.repository.js';
 import { siteName, type DeleteSitesInput, type SiteSummary, type SiteTarget } from './site.schema.js';
 import * as repo from './site.repository.js';
 import { CLEANUP_SCOPE_KEY } from './site-scopes.js';
-import { firstMessage, inOrderOf, requireOperator, resolveTargets } from './site-targets.js';
+import { firstMessage, inOrderOf, requireSiteManager, resolveTargets } from './site-targets.js';
 
 // Suspend, activate, delete
 
@@ -39,7 +39,7 @@ const TEMPLATE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
  * and kept in the audit record only.
  */
 export async function suspendSites(ctx: Ctx, input: { target: SiteTarget | readonly SiteTarget[]; reason?: unknown; template?: unknown }): Promise<GroupResult> {
-  requireOperator(ctx);
+  requireSiteManager(ctx);
   const fields: FieldErrors = fieldErrors();
   if (input.reason !== undefined && input.reason !== null && (typeof input.reason !== 'string' || input.reason.length > 500)) addFieldError(fields, 'reason', 'must be text of at most 500 characters');
   const given = input.template !== undefined && input.template !== null && input.template !== '';
@@ -58,7 +58,7 @@ export async function suspendSites(ctx: Ctx, input: { target: SiteTarget | reado
 
 /** Activates every site the targets name in one statement, all or nothing like `suspendSites`. */
 export async function activateSites(ctx: Ctx, input: { target: SiteTarget | readonly SiteTarget[] }): Promise<GroupResult> {
-  requireOperator(ctx);
+  requireSiteManager(ctx);
   return inTransaction(ctx, async (tx) => {
     const ids = await resolveTargets(tx, input.target);
     // One audit row shape for the whole set: the suspension's own date and reason differ per site, so
@@ -76,7 +76,7 @@ export async function activateSites(ctx: Ctx, input: { target: SiteTarget | read
  * reports the same list and changes nothing.
  */
 export async function deleteSites(ctx: Ctx, input: DeleteSitesInput): Promise<SiteSummary[]> {
-  requireOperator(ctx);
+  const owner = requireSiteManager(ctx);
   const fields: FieldErrors = fieldErrors();
   const since = input.since === undefined || input.since === null || input.since === '' ? undefined : parseTimeSpec(input.since, ctx.clock());
   if (since === null) addFieldError(fields, 'since', `cannot read ${JSON.stringify(input.since)} as a time: use now, a relative time such as "30 days", a unix time or an ISO date`);
@@ -93,7 +93,7 @@ export async function deleteSites(ctx: Ctx, input: DeleteSitesInput): Promise<Si
   if (noTarget && since === undefined) addFieldError(fields, 'site', 'name a site, domain or invoice, or select suspended sites with since');
   if (Object.keys(fields).length) throw AppError.validation(fields, firstMessage(fields));
   return inTransaction(ctx, async (tx) => {
-    const ids = noTarget ? await repo.findSuspendedBefore(tx.db, since!, 1_000_000) : await resolveTargets(tx, input.target!);
+    const ids = noTarget ? await repo.findSuspendedBefore(tx.db, since!, 1_000_000, owner) : await resolveTargets(tx, input.target!);
     let sites = inOrderOf(ids, await repo.findSites(tx.db, { ids }));
     if (since) sites = sites.filter((s) => s.status === 'suspended' && s.suspended_at !== null && s.suspended_at <= since);
     if (match) sites = sites.filter((s) => s.suspend_reason !== null && match.test(s.suspend_reason));
@@ -103,6 +103,7 @@ export async function deleteSites(ctx: Ctx, input: DeleteSitesInput): Promise<Si
         tx.db,
         masters.map((m) => m.invoice!),
         sites.map((s) => s.id),
+        owner,
       );
       for (const master of masters) {
         const stay = left.filter((l) => l.invoice === master.invoice || l.parent_invoice === master.invoice).map((l) => l.id);

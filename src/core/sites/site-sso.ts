@@ -5,7 +5,7 @@ import { openSession } from '../sso/sso.service.js';
 import { siteName, type SiteTarget } from './site.schema.js';
 import * as repo from './site.repository.js';
 import { SUBORDINATE_SSO_KEY } from './site-scopes.js';
-import { requireOperator, resolveOne } from './site-targets.js';
+import { requireSiteManager, resolveOne, siteOwner } from './site-targets.js';
 
 /** Hijacked sessions last as long as console sessions. */
 export const HIJACK_GATES = ['SOAP', 'UI', 'DAV', 'API', 'CLI'];
@@ -22,7 +22,7 @@ export interface SiteSession {
 
 /** An administrator's session as a site's user (its admin when `user` is null), without that user's password. */
 export async function hijackSite(ctx: Ctx, input: { site: SiteTarget; user?: unknown; gate?: unknown }): Promise<SiteSession> {
-  requireOperator(ctx);
+  requireSiteManager(ctx);
   if (input.user !== undefined && input.user !== null && typeof input.user !== 'string') throw AppError.validation({ user: ['must be a user name'] });
   if (input.gate !== undefined && input.gate !== null && (typeof input.gate !== 'string' || !HIJACK_GATES.includes(input.gate.toUpperCase()))) throw AppError.validation({ gate: [`must be one of ${HIJACK_GATES.join(', ')}`] });
   const site = await resolveOne(ctx, input.site);
@@ -30,7 +30,8 @@ export async function hijackSite(ctx: Ctx, input: { site: SiteTarget; user?: unk
   const user = await repo.findSiteUser(ctx.db, site.id, (input.user as string | undefined) ?? null);
   if (!user || user.disabled_at) throw AppError.notFound(`user ${String(input.user ?? 'admin')} of ${siteName(site.id)}`);
   return inTransaction(ctx, async (tx) => {
-    const s = await openSiteSession(tx, user.id, site.id, null);
+    // A reseller's session into its client ends when the reseller is suspended, like its login links.
+    const s = await openSiteSession(tx, user.id, site.id, null, siteOwner(tx) ?? null);
     await recordAudit(tx, { action: 'client.hijacked', targetType: 'client', targetId: site.id, resellerId: site.reseller_id, after: { user: user.login, gate: typeof input.gate === 'string' ? input.gate.toUpperCase() : 'API', session_expires_at: s.expires_at } });
     return { ...s, site: siteName(site.id), user: user.login };
   });
@@ -53,7 +54,8 @@ export async function switchSite(ctx: Ctx, input: { session: { userId: number; c
   const [from] = await repo.findSites(ctx.db, { ids: [input.session.clientId] });
   if (!from) throw new AppError('forbidden', 'the current site is not active');
   const to = await resolveOne(ctx, input.target);
-  const intoSubordinate = from.invoice !== null && to.parent_invoice === from.invoice && to.id !== from.id;
+  // Invoices are the billing system's numbers, unique only within one reseller: a group never spans two.
+  const intoSubordinate = from.invoice !== null && to.parent_invoice === from.invoice && to.id !== from.id && to.reseller_id === from.reseller_id;
   const backToOrigin = input.session.originClientId !== null && input.session.originClientId === to.id;
   if (!intoSubordinate && !backToOrigin) throw new AppError('forbidden', `${siteName(from.id)} may not switch to ${siteName(to.id)}: only a master may enter its subordinates, and return`);
   if (to.status !== 'active') throw new AppError('invalid_state', `${siteName(to.id)} is suspended; it cannot be entered`);
@@ -84,7 +86,7 @@ export async function getSiteDashboard(ctx: Ctx, session: { clientId: number | n
   const [site] = await repo.findSites(ctx.db, { ids: [session.clientId] });
   if (!site) return undefined;
   const switching = (await repo.readSetting(ctx.db, SUBORDINATE_SSO_KEY)) !== 'false';
-  const subordinates = switching && site.invoice ? (await repo.findSites(ctx.db, { parentInvoice: site.invoice, active: true }, 200)).filter((s) => s.id !== site.id) : [];
+  const subordinates = switching && site.invoice ? (await repo.findSites(ctx.db, { parentInvoice: site.invoice, active: true }, 200)).filter((s) => s.id !== site.id && s.reseller_id === site.reseller_id) : [];
   const [origin] = switching && session.originClientId !== null ? await repo.findSites(ctx.db, { ids: [session.originClientId], active: true }) : [];
   return {
     site: siteName(site.id),

@@ -8,6 +8,23 @@ export function requireOperator(ctx: Ctx): void {
   if (ctx.actor.kind !== 'operator' && ctx.actor.kind !== 'system') throw new AppError('forbidden', 'only an administrator may manage sites');
 }
 
+/**
+ * The reseller whose clients a call is limited to, or undefined when it may reach every site. Target
+ * resolution reads it from the actor itself, so no use case can forget it: a reseller's target that
+ * names another reseller's site (or the operator's own) is unknown, with the same answer as a site
+ * that does not exist.
+ */
+export function siteOwner(ctx: Ctx): number | undefined {
+  return ctx.actor.kind === 'reseller' ? ctx.actor.resellerId : undefined;
+}
+
+/** Operators manage every site, a reseller its own clients; returns the reseller the call is limited to. */
+export function requireSiteManager(ctx: Ctx): number | undefined {
+  if (ctx.actor.kind === 'reseller') return ctx.actor.resellerId;
+  requireOperator(ctx);
+  return undefined;
+}
+
 
 // Targets
 
@@ -22,14 +39,14 @@ export async function resolveTarget(ctx: Ctx, target: SiteTarget): Promise<numbe
   if (text === '') throw AppError.validation({ site: ['a site, domain or invoice is required'] });
   const id = /^site(\d{1,15})$/i.exec(text)?.[1] ?? (/^\d{1,15}$/.test(text) ? text : undefined);
   if (id !== undefined) {
-    const ids = await repo.findSiteIdsById(ctx.db, Number(id));
+    const ids = await repo.findSiteIdsById(ctx.db, Number(id), siteOwner(ctx));
     if (ids.length) return ids;
   }
   if (text.includes('.')) {
-    const ids = await repo.findSiteIdsByDomain(ctx.db, text.toLowerCase().replace(/\.$/, ''));
+    const ids = await repo.findSiteIdsByDomain(ctx.db, text.toLowerCase().replace(/\.$/, ''), siteOwner(ctx));
     if (ids.length) return ids;
   }
-  const ids = await repo.findSiteIdsByInvoice(ctx.db, text);
+  const ids = await repo.findSiteIdsByInvoice(ctx.db, text, siteOwner(ctx));
   if (ids.length) return ids;
   throw AppError.notFound(`site, domain or invoice ${JSON.stringify(text)}`);
 }
@@ -61,7 +78,7 @@ export async function lookupTargets(ctx: Ctx, targets: readonly SiteTarget[]): P
     ids: [...new Set(parsed.flatMap((p) => (p.id !== undefined ? [p.id] : [])))],
     domains: [...new Set(parsed.flatMap((p) => (p.domain !== undefined ? [p.domain] : [])))],
     invoices: [...new Set(parsed.map((p) => p.text))],
-  });
+  }, siteOwner(ctx));
   const found = { id: new Map<string, number[]>(), domain: new Map<string, number[]>(), invoice: new Map<string, number[]>() };
   for (const r of rows) {
     const list = found[r.kind].get(r.key) ?? [];
@@ -102,7 +119,7 @@ export function inOrderOf<T extends { id: number }>(ids: number[], rows: T[]): T
 export async function resolveOne(ctx: Ctx, target: SiteTarget): Promise<SiteRow> {
   const ids = await resolveTarget(ctx, target);
   if (ids.length > 1) throw AppError.validation({ site: [`${String(target)} names ${ids.length} sites; name one site`] });
-  return (await repo.findSites(ctx.db, { ids }))[0]!;
+  return (await repo.findSites(ctx.db, { ids, resellerId: siteOwner(ctx) }))[0]!;
 }
 
 

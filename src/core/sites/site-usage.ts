@@ -6,7 +6,7 @@ import * as repo from './site.repository.js';
 import type { CollectRow } from './site.repository.js';
 import { siteName } from './site.schema.js';
 import { sumInstanceFiles } from './site-usage.repository.js';
-import { lookupTargets, requireOperator } from './site-targets.js';
+import { lookupTargets, requireSiteManager } from './site-targets.js';
 
 // `admin:get-usage`: what each site uses against its limits, in ApisCP's shapes and units, for the
 // billing modules' usage updates (WHMCS divides storage KB and bandwidth bytes into MB).
@@ -128,7 +128,8 @@ export interface SiteUsageInput {
  * `sites` is not_found. Sites are read a page at a time, so a server with thousands costs short statements.
  */
 export async function getSiteUsage(ctx: Ctx, input: SiteUsageInput): Promise<Record<string, unknown>> {
-  requireOperator(ctx);
+  // A reseller's key sees its own clients only (lookupTargets and the pages are scoped to it).
+  const owner = requireSiteManager(ctx);
   const field = input.field;
   if (field !== undefined && field !== null && !(typeof field === 'string' && (USAGE_FIELDS as readonly string[]).includes(field))) {
     throw AppError.validation({ field: [`must be ${USAGE_FIELDS.join(', ')} or null`] }, `field: must be ${USAGE_FIELDS.join(', ')} or null`);
@@ -155,7 +156,7 @@ export async function getSiteUsage(ctx: Ctx, input: SiteUsageInput): Promise<Rec
   const now = ctx.clock();
   const out: Record<string, unknown> = {};
   for (let afterId: number | undefined; ; ) {
-    const rows: CollectRow[] = await repo.findCollectPage(ctx.db, ids ? { ids } : {}, { afterId, limit: COLLECT_PAGE }, { adminUser: false, meta: true });
+    const rows: CollectRow[] = await repo.findCollectPage(ctx.db, { ...(ids ? { ids } : {}), resellerId: owner }, { afterId, limit: COLLECT_PAGE }, { adminUser: false, meta: true });
     const pageIds = rows.map((r) => r.id);
     const [files, users] = await Promise.all([sumInstanceFiles(ctx.db, pageIds), repo.countSiteUsers(ctx.db, pageIds)]);
     for (const row of rows) {

@@ -25,6 +25,8 @@ export interface SiteRow {
 
 /** Conditions on record columns that a collect query can hand to the database (indexes do the rest). */
 export interface SiteQuery {
+  /** Only this reseller's clients (a reseller's call); undefined reaches every site. */
+  resellerId?: number | undefined;
   ids?: number[];
   invoice?: string | null;
   parentInvoice?: string | null;
@@ -72,6 +74,7 @@ export function siteQuery(db: Executor, q: SiteQuery, limit?: number) {
 function whereSite<QB extends ReturnType<typeof siteSelect> | ReturnType<typeof collectSelect>>(qb: QB, q: SiteQuery): QB {
   // Both selects share the tables and aliases the conditions name; one body serves both.
   let query = qb as unknown as ReturnType<typeof siteSelect>;
+  if (q.resellerId !== undefined) query = query.where('c.reseller_id', '=', q.resellerId);
   if (q.ids) query = query.where('c.id', '=', sql<number>`any(${q.ids}::bigint[])`);
   if (q.invoice !== undefined) query = q.invoice === null ? query.where('c.invoice', 'is', null) : query.where('c.invoice', '=', q.invoice);
   if (q.parentInvoice !== undefined) query = q.parentInvoice === null ? query.where('c.parent_invoice', 'is', null) : query.where('c.parent_invoice', '=', q.parentInvoice);
@@ -139,13 +142,27 @@ export async function findSites(db: Executor, q: SiteQuery, limit?: number): Pro
   return siteQuery(db, q, limit).execute();
 }
 
-/** Ids of live sites a target names: a site id, a live domain (primary or alias), or an invoice (master and subordinates). */
-export async function findSiteIdsById(db: Executor, id: number): Promise<number[]> {
-  const rows = await db.selectFrom('clients').select('id').where('id', '=', id).where('status', 'in', LIVE_STATUSES).execute();
+/** The condition limiting a raw statement to one reseller's clients (`resellerId`), or none. */
+function ofReseller(column: string, resellerId: number | undefined): RawBuilder<unknown> {
+  return resellerId === undefined ? sql`` : sql`and ${sql.ref(column)} = ${resellerId}`;
+}
+
+/**
+ * Ids of live sites a target names: a site id, a live domain (primary or alias), or an invoice (master
+ * and subordinates); with `resellerId`, only among that reseller's clients.
+ */
+export async function findSiteIdsById(db: Executor, id: number, resellerId?: number): Promise<number[]> {
+  const rows = await db
+    .selectFrom('clients')
+    .select('id')
+    .where('id', '=', id)
+    .where('status', 'in', LIVE_STATUSES)
+    .$if(resellerId !== undefined, (qb) => qb.where('reseller_id', '=', resellerId!))
+    .execute();
   return rows.map((r) => r.id);
 }
 
-export async function findSiteIdsByDomain(db: Executor, name: string): Promise<number[]> {
+export async function findSiteIdsByDomain(db: Executor, name: string, resellerId?: number): Promise<number[]> {
   const rows = await db
     .selectFrom('domains as d')
     .innerJoin('clients as c', 'c.id', 'd.client_id')
@@ -153,30 +170,31 @@ export async function findSiteIdsByDomain(db: Executor, name: string): Promise<n
     .where('d.name', '=', name)
     .where('d.released_at', 'is', null)
     .where('c.status', 'in', LIVE_STATUSES)
+    .$if(resellerId !== undefined, (qb) => qb.where('c.reseller_id', '=', resellerId!))
     .execute();
   return rows.map((r) => r.id);
 }
 
-export async function findSiteIdsByInvoice(db: Executor, invoice: string): Promise<number[]> {
+export async function findSiteIdsByInvoice(db: Executor, invoice: string, resellerId?: number): Promise<number[]> {
   const { rows } = await sql<{ id: number }>`
-    select id from clients where invoice = ${invoice} and status in ('active', 'suspended')
+    select id from clients where invoice = ${invoice} and status in ('active', 'suspended') ${ofReseller('reseller_id', resellerId)}
     union
-    select id from clients where parent_invoice = ${invoice} and status in ('active', 'suspended')
+    select id from clients where parent_invoice = ${invoice} and status in ('active', 'suspended') ${ofReseller('reseller_id', resellerId)}
     order by id`.execute(db);
   return rows.map((r) => r.id);
 }
 
 /** Live sites each kind of target names, for a whole list of targets in one statement (keys: site id as text, domain name, invoice). */
-export async function findTargetSites(db: Executor, t: { ids: number[]; domains: string[]; invoices: string[] }): Promise<{ kind: 'id' | 'domain' | 'invoice'; key: string; id: number }[]> {
+export async function findTargetSites(db: Executor, t: { ids: number[]; domains: string[]; invoices: string[] }, resellerId?: number): Promise<{ kind: 'id' | 'domain' | 'invoice'; key: string; id: number }[]> {
   const { rows } = await sql<{ kind: 'id' | 'domain' | 'invoice'; key: string; id: number }>`
-    select 'id' as kind, id::text as key, id from clients where id = any(${t.ids}::bigint[]) and status in ('active', 'suspended')
+    select 'id' as kind, id::text as key, id from clients where id = any(${t.ids}::bigint[]) and status in ('active', 'suspended') ${ofReseller('reseller_id', resellerId)}
     union all
     select 'domain', d.name, c.id from domains d join clients c on c.id = d.client_id
-    where d.name = any(${t.domains}::text[]) and d.released_at is null and c.status in ('active', 'suspended')
+    where d.name = any(${t.domains}::text[]) and d.released_at is null and c.status in ('active', 'suspended') ${ofReseller('c.reseller_id', resellerId)}
     union all
-    select 'invoice', invoice, id from clients where invoice = any(${t.invoices}::text[]) and status in ('active', 'suspended')
+    select 'invoice', invoice, id from clients where invoice = any(${t.invoices}::text[]) and status in ('active', 'suspended') ${ofReseller('reseller_id', resellerId)}
     union all
-    select 'invoice', parent_invoice, id from clients where parent_invoice = any(${t.invoices}::text[]) and status in ('active', 'suspended')
+    select 'invoice', parent_invoice, id from clients where parent_invoice = any(${t.invoices}::text[]) and status in ('active', 'suspended') ${ofReseller('reseller_id', resellerId)}
     order by id`.execute(db);
   return rows;
 }
@@ -185,14 +203,14 @@ export async function findTargetSites(db: Executor, t: { ids: number[]; domains:
  * Live sites of the given invoices (masters or subordinates) that are not among `chosen`: what a
  * deletion of `chosen` would leave behind without their masters. One query for every master.
  */
-export async function findGroupSitesOutside(db: Executor, invoices: string[], chosen: number[]): Promise<{ id: number; invoice: string | null; parent_invoice: string | null }[]> {
+export async function findGroupSitesOutside(db: Executor, invoices: string[], chosen: number[], resellerId?: number): Promise<{ id: number; invoice: string | null; parent_invoice: string | null }[]> {
   if (invoices.length === 0) return [];
   const { rows } = await sql<{ id: number; invoice: string | null; parent_invoice: string | null }>`
     select id, invoice, parent_invoice from clients
-    where invoice = any(${invoices}::text[]) and status in ('active', 'suspended') and id <> all(${chosen}::bigint[])
+    where invoice = any(${invoices}::text[]) and status in ('active', 'suspended') and id <> all(${chosen}::bigint[]) ${ofReseller('reseller_id', resellerId)}
     union
     select id, invoice, parent_invoice from clients
-    where parent_invoice = any(${invoices}::text[]) and status in ('active', 'suspended') and id <> all(${chosen}::bigint[])
+    where parent_invoice = any(${invoices}::text[]) and status in ('active', 'suspended') and id <> all(${chosen}::bigint[]) ${ofReseller('reseller_id', resellerId)}
     order by id`.execute(db);
   return rows;
 }
@@ -410,9 +428,17 @@ export async function writeSetting(db: Executor, key: string, value: string): Pr
   await db.insertInto('settings').values({ key, value }).onConflict((oc) => oc.column('key').doUpdateSet({ value })).execute();
 }
 
-/** Live sites suspended at or before `before` (cleanup). */
-export async function findSuspendedBefore(db: Executor, before: Date, limit: number): Promise<number[]> {
-  const rows = await db.selectFrom('clients').select('id').where('status', '=', 'suspended').where('suspended_at', '<=', before).orderBy('id').limit(limit).execute();
+/** Live sites suspended at or before `before` (cleanup, and deletion by `since`); with `resellerId`, only that reseller's. */
+export async function findSuspendedBefore(db: Executor, before: Date, limit: number, resellerId?: number): Promise<number[]> {
+  const rows = await db
+    .selectFrom('clients')
+    .select('id')
+    .where('status', '=', 'suspended')
+    .where('suspended_at', '<=', before)
+    .$if(resellerId !== undefined, (qb) => qb.where('reseller_id', '=', resellerId!))
+    .orderBy('id')
+    .limit(limit)
+    .execute();
   return rows.map((r) => r.id);
 }
 

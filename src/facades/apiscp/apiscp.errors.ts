@@ -3,6 +3,12 @@ import { toAppError } from '../../http/errors.js';
 import { SoapFaultError, type SoapFault } from './soap/soap-codec.js';
 
 type FaultCode = 'SOAP-ENV:Client' | 'SOAP-ENV:Server';
+/**
+ * ApisCP's message levels as they concern a SOAP caller: `error` is a function that ran and refused
+ * (bad argument, unknown site, a refused transition), which answers `false` unless the caller sent
+ * `Abort-On: error`; `fatal` is everything that kept the call from running or broke it, always a fault.
+ */
+type Level = 'error' | 'fatal';
 
 /**
  * The one table from core error codes to ApisCP's SOAP faults. ApisCP raises the failures of a call
@@ -10,19 +16,19 @@ type FaultCode = 'SOAP-ENV:Client' | 'SOAP-ENV:Server';
  * kept for requests that never reached a function: unreadable, unauthenticated, refused, throttled.
  * `faultstring` null means "the error's own message".
  */
-const faultOf: Record<ErrorCode, { faultcode: FaultCode; faultstring: string | null }> = {
-  malformed_request: { faultcode: 'SOAP-ENV:Client', faultstring: null },
-  payload_too_large: { faultcode: 'SOAP-ENV:Client', faultstring: 'Request body is too large' },
-  validation_failed: { faultcode: 'SOAP-ENV:Server', faultstring: null },
-  unauthenticated: { faultcode: 'SOAP-ENV:Client', faultstring: 'Invalid API key' },
-  forbidden: { faultcode: 'SOAP-ENV:Client', faultstring: null },
-  not_found: { faultcode: 'SOAP-ENV:Server', faultstring: null },
-  conflict: { faultcode: 'SOAP-ENV:Server', faultstring: null },
-  invalid_state: { faultcode: 'SOAP-ENV:Server', faultstring: null },
-  rate_limited: { faultcode: 'SOAP-ENV:Client', faultstring: null },
-  unavailable: { faultcode: 'SOAP-ENV:Server', faultstring: null },
+const faultOf: Record<ErrorCode, { faultcode: FaultCode; faultstring: string | null; level: Level }> = {
+  malformed_request: { faultcode: 'SOAP-ENV:Client', faultstring: null, level: 'fatal' },
+  payload_too_large: { faultcode: 'SOAP-ENV:Client', faultstring: 'Request body is too large', level: 'fatal' },
+  validation_failed: { faultcode: 'SOAP-ENV:Server', faultstring: null, level: 'error' },
+  unauthenticated: { faultcode: 'SOAP-ENV:Client', faultstring: 'Invalid API key', level: 'fatal' },
+  forbidden: { faultcode: 'SOAP-ENV:Client', faultstring: null, level: 'fatal' },
+  not_found: { faultcode: 'SOAP-ENV:Server', faultstring: null, level: 'error' },
+  conflict: { faultcode: 'SOAP-ENV:Server', faultstring: null, level: 'error' },
+  invalid_state: { faultcode: 'SOAP-ENV:Server', faultstring: null, level: 'error' },
+  rate_limited: { faultcode: 'SOAP-ENV:Client', faultstring: null, level: 'fatal' },
+  unavailable: { faultcode: 'SOAP-ENV:Server', faultstring: null, level: 'fatal' },
   // Never the error's message: it may describe internals.
-  internal: { faultcode: 'SOAP-ENV:Server', faultstring: 'Internal error' },
+  internal: { faultcode: 'SOAP-ENV:Server', faultstring: 'Internal error', level: 'fatal' },
 };
 
 // Messages can quote what the caller sent (names, values); a fault carries at most this much of them.
@@ -73,6 +79,15 @@ export function toSoapFault(err: unknown): SoapFault {
   if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return { faultcode: 'SOAP-ENV:Client', faultstring: 'Content-Type must be text/xml' };
   if (code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return { faultcode: 'SOAP-ENV:Client', faultstring: 'empty request: expected a SOAP envelope' };
   return soapFaultFor(toAppError(err));
+}
+
+/**
+ * Whether a call's failure is error-level: without `Abort-On: error` it answers `false` instead of a
+ * fault. The codec's own refusals and anything outside the catalog never are.
+ */
+export function answersFalseWithoutAbortOn(err: unknown): boolean {
+  if (err instanceof SoapFaultError) return false;
+  return faultOf[toAppError(err).code].level === 'error';
 }
 
 /** The fault for an operation the WSDL does not list, worded as PHP's SoapServer words it. */

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ctxFor, type CoreDeps, type Ctx } from '../../core/context.js';
-import { authenticateOperator } from '../../core/credentials/credential.service.js';
+import { authenticateApiKey } from '../../core/credentials/credential.service.js';
 import { AppError } from '../../errors/app-error.js';
 import { toAppError } from '../../http/errors.js';
 import { sendAdminError } from '../admin-rest/admin.errors.js';
@@ -18,10 +18,11 @@ const callBody = z
   })
   .strict();
 
-async function operatorCtx(deps: CoreDeps, key: string | undefined, log: Ctx['log'], origin?: { id: string; ip: string }): Promise<Ctx> {
-  if (!key) throw new AppError('unauthenticated', 'operator key required');
-  const keyId = await authenticateOperator(ctxFor(deps, { kind: 'system' }, log), key);
-  return ctxFor(deps, { kind: 'operator', keyId }, log, origin);
+/** An operator key, or a reseller's `TOKEN:KEY` (its calls then reach only its own clients). */
+async function keyCtx(deps: CoreDeps, key: string | undefined, log: Ctx['log'], origin?: { id: string; ip: string }): Promise<Ctx> {
+  if (!key) throw new AppError('unauthenticated', 'API key required: an operator key, or a reseller API token and key as TOKEN:KEY');
+  const actor = await authenticateApiKey(ctxFor(deps, { kind: 'system' }, log), key);
+  return ctxFor(deps, actor, log, origin);
 }
 
 /**
@@ -41,13 +42,14 @@ export async function apiscpRoutes(app: FastifyInstance, deps: CoreDeps): Promis
         schema: {
           tags: ['ApisCP remote API'],
           summary: 'Call an ApisCP module function (admin:collect, admin:edit-site, ...) with positional arguments',
+          description: "Bearer credential: an operator key, or a reseller's API token and key as TOKEN:KEY (a reseller's calls see and change only its own clients).",
           security: [{ operatorBearer: [] }],
           body: callBody,
         },
       },
       async (req) => {
         const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-        const ctx = await operatorCtx(deps, m?.[1], req.log, req);
+        const ctx = await keyCtx(deps, m?.[1], req.log, req);
         const parsed = callBody.safeParse(req.body ?? {});
         if (!parsed.success) throw AppError.validation({ body: parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`) }, 'body must be {"args": [...], "site"?: "...", "user"?: "..."}');
         const fn = (req.params as { fn: string }).fn;
@@ -63,7 +65,7 @@ export async function apiscpRoutes(app: FastifyInstance, deps: CoreDeps): Promis
       operations: cpcmdFunctions().map((f) => ({ name: soapName(f), params: f.variadic ? [...f.params, 'arg3', 'arg4', 'arg5'] : f.params })),
       publicUrl: deps.settings.publicUrl,
       call: async ({ authkey, operation, args, abortOnError, request }) => {
-        const ctx = await operatorCtx(deps, authkey, request.log, request);
+        const ctx = await keyCtx(deps, authkey, request.log, request);
         const fn = bySoapName.get(operation)!;
         // SOAP sends null for omitted optional arguments; trailing nulls are "not given".
         const given = [...args];

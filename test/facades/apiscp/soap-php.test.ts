@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError, type ErrorCode } from '../../../src/errors/app-error.js';
 import { soapRoutes, type SoapDispatch } from '../../../src/facades/apiscp/soap/soap.routes.js';
-import { fromPhp, requirePhpSoap, runPhpSoap, type PhpCall, type PhpOutcome, type Tree } from '../../support/php-soap.js';
+import { fromPhp, requirePhpSoap, runPhpSoap, soapVar, type PhpCall, type PhpOutcome, type Tree } from '../../support/php-soap.js';
 
 /**
  * The SOAP door's transport against PHP's real SoapClient (php-soap, as ApisCP billing modules use it):
@@ -189,16 +189,17 @@ describe('SOAP door with PHP SoapClient', () => {
     expect(fromPhp(got.date!.value!)).toBe('1970-01-01T00:00:00.000Z');
   });
 
-  it('turns AppErrors into SoapFaults with our faultcode and faultstring, over HTTP 500', async () => {
+  it('turns AppErrors into SoapFaults with our faultcode and faultstring, over HTTP 500 (Abort-On: error)', async () => {
+    const abortOn = ['Abort-On: error'];
     const outcomes = await php([
-      { op: 'fail', args: ['unauthenticated', 'no such key'] },
-      { op: 'fail', args: ['forbidden', 'this key may not call admin functions'] },
-      { op: 'fail', args: ['validation_failed', 'validation failed'] },
-      { op: 'fail', args: ['not_found', 'site test-domain.com not found'] },
-      { op: 'fail', args: ['conflict', 'domain test-domain.com is taken'] },
-      { op: 'fail', args: ['invalid_state', 'site is already suspended'] },
-      { op: 'fail', args: ['internal', 'pool exhausted at db.internal'] },
-      { op: 'crash' },
+      { op: 'fail', args: ['unauthenticated', 'no such key'], headers: abortOn },
+      { op: 'fail', args: ['forbidden', 'this key may not call admin functions'], headers: abortOn },
+      { op: 'fail', args: ['validation_failed', 'validation failed'], headers: abortOn },
+      { op: 'fail', args: ['not_found', 'site test-domain.com not found'], headers: abortOn },
+      { op: 'fail', args: ['conflict', 'domain test-domain.com is taken'], headers: abortOn },
+      { op: 'fail', args: ['invalid_state', 'site is already suspended'], headers: abortOn },
+      { op: 'fail', args: ['internal', 'pool exhausted at db.internal'], headers: abortOn },
+      { op: 'crash', headers: abortOn },
     ]);
     const faults = outcomes.map((o) => {
       expect(o.status).toBe(500);
@@ -216,6 +217,37 @@ describe('SOAP door with PHP SoapClient', () => {
     ]);
     expect(fromPhp(faults[2]!.detail!)).toEqual({ fields: { 'siteinfo.domain': ['is not a valid domain'], base: ['plan is full'] } });
     expect(JSON.stringify(faults.slice(6))).not.toMatch(/hunter2|db\.internal|ECONNREFUSED/);
+  });
+
+  it('without Abort-On: error, error-level codes answer false and every other failure is still a fault', async () => {
+    const errorLevel: ErrorCode[] = ['validation_failed', 'not_found', 'conflict', 'invalid_state'];
+    const fatal: ErrorCode[] = ['unauthenticated', 'forbidden', 'rate_limited', 'unavailable', 'internal', 'malformed_request', 'payload_too_large'];
+    const out = await php([...errorLevel, ...fatal].map((code) => ({ op: 'fail', args: [code, `${code} here`] })));
+    for (const [i, code] of errorLevel.entries()) {
+      expect(out[i], code).toMatchObject({ ok: true, status: 200, value: ['boolean', false] });
+    }
+    for (const [i, code] of fatal.entries()) {
+      const o = out[errorLevel.length + i]!;
+      expect(o.ok, code).toBeUndefined();
+      expect(o.status, code).toBe(500);
+      expect(o.fault!.faultcode, code).toMatch(/^SOAP-ENV:(Client|Server)$/);
+    }
+    const [crash] = await php([{ op: 'crash' }]);
+    expect(crash!.fault).toMatchObject({ faultcode: 'SOAP-ENV:Server', faultstring: 'Internal error' });
+  });
+
+  it('decodes SoapVar-wrapped arguments to the same values as plain PHP arrays and scalars', async () => {
+    const opts = { 'siteinfo.domain': 'a.example', 'diskquota.quota': 2000, 'ssh.enabled': false, nested: { n: 1, list: ['x', 'y'] } };
+    const list = ['siteinfo.domain', 'siteinfo.email'];
+    const [plain, wrapped, typed, object] = await php([
+      { op: 'echo', args: ['dom.example', opts, list, 7] },
+      { op: 'echo', args: [soapVar('XSD_STRING', 'dom.example'), soapVar('APACHE_MAP', opts), soapVar('SOAP_ENC_ARRAY', list), soapVar('XSD_INT', 7)] },
+      { op: 'echo', args: [soapVar('XSD_STRING', 'dom.example'), soapVar('SOAP_ENC_OBJECT', opts, { name: 'Struct', namespace: 'http://schemas.xmlsoap.org/soap/encoding/' }), soapVar('SOAP_ENC_ARRAY', list), 7] },
+      { op: 'echo', args: ['dom.example', soapVar('SOAP_ENC_OBJECT', opts), list, 7] },
+    ]);
+    const expected = fromPhp(plain!.value!) as { args: unknown[] };
+    expect(expected.args).toEqual(['dom.example', { ...opts, nested: { n: 1, list: ['x', 'y'] } }, list, 7]);
+    for (const [name, o] of Object.entries({ wrapped, typed, object })) expect(fromPhp(o!.value!), name).toEqual(expected);
   });
 
   it('refuses integers PHP can send but JavaScript cannot hold exactly, as a Client fault', async () => {

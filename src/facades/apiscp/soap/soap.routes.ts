@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { toAppError } from '../../../http/errors.js';
 import { refuseNul } from '../../../http/nul.js';
-import { toSoapFault, unknownOperationFault } from '../apiscp.errors.js';
+import { answersFalseWithoutAbortOn, toSoapFault, unknownOperationFault } from '../apiscp.errors.js';
 import { decodeSoapRequest, encodeSoapFault, encodeSoapResponse, SoapFaultError, type SoapFault } from './soap-codec.js';
 import { buildWsdl, type SoapOperation } from './soap-wsdl.js';
 
@@ -43,15 +43,31 @@ function firstString(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-function abortOnError(header: string | string[] | undefined): boolean {
+/** `Abort-On: error` (levels comma-separated, any case, the header possibly repeated) names the error level. */
+export function abortOnError(header: string | string[] | undefined): boolean {
   const values = Array.isArray(header) ? header : header === undefined ? [] : [header];
   return values.some((v) => v.split(',').some((level) => level.trim().toLowerCase() === 'error'));
 }
 
 /**
- * ApisCP's SOAP door: `GET /apnscp.wsdl` (no authentication, PHP fetches it with a plain GET) and
- * `POST /soap?authkey=KEY`. Register it in its own scope: it sets that scope's XML body parser and
- * error handler.
+ * The WSDL's URL however a billing module spells it: Clientexec joins its base URL and the file name
+ * with a second slash (`https://host:port//apnscp.wsdl`), and ApisCP, serving the WSDL as a static file,
+ * accepts any number. Given to the server as its `rewriteUrl`, it touches nothing but that one path.
+ */
+export function rewriteWsdlUrl(url: string): string {
+  const m = /^\/{2,}(apnscp\.wsdl(?:[?#].*)?)$/s.exec(url);
+  return m ? `/${m[1]}` : url;
+}
+
+/** PHP's SoapServer convention: a GET with `?wsdl` (any case, any value) asks for the WSDL. */
+function asksForWsdl(query: unknown): boolean {
+  return typeof query === 'object' && query !== null && Object.keys(query).some((k) => k.toLowerCase() === 'wsdl');
+}
+
+/**
+ * ApisCP's SOAP door: `GET /apnscp.wsdl` and `GET /soap?wsdl` (no authentication, PHP fetches the WSDL
+ * with a plain GET; HEAD too) and `POST /soap?authkey=KEY`. Register it in its own scope: it sets that
+ * scope's XML body parser and error handler.
  */
 export async function soapRoutes(scope: FastifyInstance, opts: SoapRoutesOptions): Promise<void> {
   const wsdl = buildWsdl(opts.operations, opts.publicUrl);
@@ -68,6 +84,11 @@ export async function soapRoutes(scope: FastifyInstance, opts: SoapRoutesOptions
   });
 
   scope.get('/apnscp.wsdl', { schema: { hide: true } }, async (_req, reply) => reply.type(XML).send(wsdl));
+  scope.get('/soap', { schema: { hide: true } }, async (req, reply) => {
+    if (asksForWsdl(req.query)) return reply.type(XML).send(wsdl);
+    reply.header('allow', 'GET, HEAD, POST');
+    return reply.code(405).type(XML).send(encodeSoapFault({ faultcode: 'SOAP-ENV:Client', faultstring: 'SOAP calls are POSTed to /soap; GET /soap?wsdl (or /apnscp.wsdl) returns the WSDL' }));
+  });
 
   scope.post('/soap', { schema: { hide: true } }, async (req, reply) => {
     const soapAction = firstString(req.headers.soapaction);
@@ -75,13 +96,23 @@ export async function soapRoutes(scope: FastifyInstance, opts: SoapRoutesOptions
     if (!known.has(operation)) return sendFault(reply, unknownOperationFault(operation.slice(0, 200)));
     // XML cannot carry a NUL, but base64Binary decodes to text that can.
     refuseNul(args);
-    const result = await opts.call({
-      authkey: firstString((req.query as Record<string, unknown> | undefined)?.authkey),
-      operation,
-      args,
-      abortOnError: abortOnError(req.headers['abort-on']),
-      request: req,
-    });
+    const aborting = abortOnError(req.headers['abort-on']);
+    let result: unknown;
+    try {
+      result = await opts.call({
+        authkey: firstString((req.query as Record<string, unknown> | undefined)?.authkey),
+        operation,
+        args,
+        abortOnError: aborting,
+        request: req,
+      });
+    } catch (err) {
+      // ApisCP: without `Abort-On: error` a function that ran and refused answers false; only fatal
+      // failures (and everything that kept the call from running) are faults.
+      if (aborting || !answersFalseWithoutAbortOn(err)) throw err;
+      req.log.info({ operation, code: toAppError(err).code, message: toAppError(err).message }, 'SOAP call failed at error level; answered false (no Abort-On: error)');
+      result = false;
+    }
     return reply.type(XML).send(encodeSoapResponse(operation, result));
   });
 }
