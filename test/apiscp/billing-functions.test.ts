@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditMark, auditSince } from '../support/audit.js';
 import { fromPhp, requirePhpSoap, runPhpSoap, type PhpCall, type PhpOutcome } from '../support/php-soap.js';
+import { createReseller } from '../support/test-app.js';
 import { startApiscpServer, type ApiscpServer } from './apiscp-harness.js';
 
 // The functions billing modules call besides add/edit (WHMCS's SuspendAccount, TerminateAccount,
@@ -373,6 +374,15 @@ describe('rampart over the failed sign-in lockouts', () => {
     expect(wrongKey!.fault).toMatchObject({ faultcode: 'SOAP-ENV:Client', faultstring: 'Invalid API key' });
     expect((await s.fn('rampart:unban', [ip], {}, 'Bearer token:key')).status).toBe(401);
     expect((await s.fn('rampart:unban', [ip], {}, null)).status).toBe(401);
+    // A reseller's key opens the door for its own sites, not for the server's address bans.
+    const reseller = await createReseller(s.t);
+    for (const fn of ['rampart:unban', 'rampart:is-banned', 'rampart:banned-services']) {
+      const asReseller = await s.fn(fn, [ip], {}, `Bearer ${reseller.api_token}:${reseller.api_key}`);
+      expect(asReseller.status, fn).toBe(403);
+      expect(asReseller.body.error?.code, fn).toBe('forbidden');
+    }
+    const [resellerSoap] = await soap([{ op: 'rampart_unban', args: [ip] }], `${reseller.api_token}:${reseller.api_key}`);
+    expect(resellerSoap!.fault).toMatchObject({ faultcode: 'SOAP-ENV:Client' });
     expect(await json('rampart:banned-services', [ip])).toEqual(['reseller-signup']);
   });
 });
