@@ -669,7 +669,11 @@ describe('admin:hijack', () => {
     const session = (await ok('admin:hijack', ['hijack.example', null, 'ui'])) as string;
     expect(session).toMatch(/^[A-Za-z0-9_-]{40,}$/);
     const open = (sid: string) => s.t.app.server.inject({ method: 'GET', url: `/apps/dashboard?esprit_id=${encodeURIComponent(sid)}` });
-    const page = await open(session);
+    const landing = await open(session);
+    // The session id goes into the cookie; the browser goes on without it in the URL.
+    expect(landing.statusCode).toBe(303);
+    expect(landing.headers.location).toBe('/console/my');
+    const page = await s.t.app.server.inject({ method: 'GET', url: '/apps/dashboard', headers: { cookie: String(landing.headers['set-cookie']).split(';')[0]! } });
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain('hijack.example');
     expect(page.body).toContain('hijacker');
@@ -678,7 +682,7 @@ describe('admin:hijack', () => {
     const audit = await auditPage(s.t, `action=client.hijacked&target_id=${id}`);
     expect(audit.events.map((e) => e.changes.user?.after)).toEqual(['hijacker']);
     // The admin by name works too.
-    expect((await open((await ok('admin:hijack', [`site${id}`, 'hijacker'])) as string)).statusCode).toBe(200);
+    expect((await open((await ok('admin:hijack', [`site${id}`, 'hijacker'])) as string)).statusCode).toBe(303);
   });
 
   it('refuses a suspended site (409), an unknown user or site (404), and a bad gate (422)', async () => {
@@ -757,9 +761,9 @@ describe('scope:set and scope:get', () => {
     expect(await ok('scope:get', ['opcenter.account-cleanup'])).toBe(false);
     expect(await ok('scope:set', ['cp.config', 'auth', 'subordinate_site_sso', 'false'])).toBe(true);
     expect(await ok('scope:get', ['cp.config', 'auth', 'subordinate_site_sso'])).toBe(false);
-    expect(await ok('scope:get', ['cp.config'])).toEqual({ auth: { subordinate_site_sso: false } });
+    expect(await ok('scope:get', ['cp.config'])).toEqual({ auth: { subordinate_site_sso: false, suspended_login: true, show_suspension_reason: true } });
     expect(await ok('scope:set', ['cp.config', 'auth', 'subordinate_site_sso', true])).toBe(true);
-    expect(await ok('scope:get', ['cp.config', 'auth'])).toEqual({ subordinate_site_sso: true });
+    expect(await ok('scope:get', ['cp.config', 'auth'])).toEqual({ subordinate_site_sso: true, suspended_login: true, show_suspension_reason: true });
   });
 
   it('refuses unknown scopes, bad values and a wrong number of arguments with 422', async () => {
@@ -785,7 +789,7 @@ describe('scope:set and scope:get', () => {
     }
     expect((await refused('scope:set', ['nosuch.scope', 'x'], 422, 'validation_failed')).message).toBe('unknown scope "nosuch.scope"');
     expect((await refused('scope:set', ['opcenter.account-cleanup', 'thirty days'], 422, 'validation_failed')).message).toBe('opcenter.account-cleanup: "thirty days" is not a time span such as "30 days"');
-    expect((await refused('scope:set', ['cp.config', 'auth', 'false'], 422, 'validation_failed')).message).toBe('cp.config takes: auth subordinate_site_sso true|false');
+    expect((await refused('scope:set', ['cp.config', 'auth', 'false'], 422, 'validation_failed')).message).toBe('cp.config takes: auth subordinate_site_sso|suspended_login|show_suspension_reason true|false');
     await refused('scope:get', ['nosuch.scope'], 422, 'validation_failed');
     await refused('scope:get', ['cp.config', 'mail'], 422, 'validation_failed');
     expect(await ok('scope:get', ['opcenter.account-cleanup'])).toBe('30 days');

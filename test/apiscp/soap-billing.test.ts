@@ -84,12 +84,15 @@ describe('SOAP door for billing modules (PHP SoapClient)', () => {
     ]);
     expect(value(added)).toBe(true);
     const id = String(value(hijacked));
-    const panel = await fetch(`${s.url}/apps/dashboard?esprit_id=${encodeURIComponent(id)}`);
+    const landing = await fetch(`${s.url}/apps/dashboard?esprit_id=${encodeURIComponent(id)}`, { redirect: 'manual' });
+    expect(landing.status).toBe(303);
+    expect(landing.headers.get('location')).toBe('/console/my');
+    expect(landing.headers.get('set-cookie')).toMatch(/^hp_session=[^;]+; Path=\/; HttpOnly; SameSite=Lax/);
+    const panel = await fetch(`${s.url}/apps/dashboard`, { headers: { cookie: landing.headers.get('set-cookie')!.split(';')[0]! } });
     expect(panel.status).toBe(200);
     const html = await panel.text();
     expect(html).toContain('panel-soap.example');
     expect(html).toContain('paneladmin');
-    expect(panel.headers.get('set-cookie')).toMatch(/^hp_session=[^;]+; Path=\/; HttpOnly; SameSite=Lax/);
   });
 
   it('answers bad calls with SOAP faults and changes nothing', async () => {

@@ -43,7 +43,10 @@ describe('site-to-site SSO within an account group', () => {
     const g = await group('sso1');
     const me = browser();
     const id = (await ok('admin:hijack', [g.master])) as string;
-    const home = await me.open(`/apps/dashboard?esprit_id=${encodeURIComponent(id)}`);
+    // The session id goes into the cookie, then the browser goes on without it (303).
+    const landing = await me.open(`/apps/dashboard?esprit_id=${encodeURIComponent(id)}`);
+    expect(landing.status).toBe(303);
+    const home = await me.open('/apps/dashboard');
     expect(home.status).toBe(200);
     const html = await home.text();
     expect(html).toContain('sso1-master.example');
@@ -69,7 +72,7 @@ describe('site-to-site SSO within an account group', () => {
     // Logged straight into a subordinate: it may not switch up to the master.
     const direct = browser();
     const subId = (await ok('admin:hijack', [g.b])) as string;
-    expect((await direct.open(`/apps/dashboard?esprit_id=${encodeURIComponent(subId)}`)).status).toBe(200);
+    expect((await direct.open(`/apps/dashboard?esprit_id=${encodeURIComponent(subId)}`)).status).toBe(303);
     expect((await direct.switchTo(g.master)).status).toBe(403);
     expect((await direct.switchTo(g.a)).status).toBe(403);
   });
@@ -78,7 +81,7 @@ describe('site-to-site SSO within an account group', () => {
     const g = await group('sso2');
     const me = browser();
     const id = (await ok('admin:hijack', [g.master])) as string;
-    expect((await me.open(`/apps/dashboard?esprit_id=${encodeURIComponent(id)}`)).status).toBe(200);
+    expect((await me.open(`/apps/dashboard?esprit_id=${encodeURIComponent(id)}`)).status).toBe(303);
 
     await ok('scope:set', ['cp.config', 'auth', 'subordinate_site_sso', false]);
     try {
@@ -95,9 +98,18 @@ describe('site-to-site SSO within an account group', () => {
     await ok('admin:activate-site', [g.a]);
     const subSession = browser();
     const subId = (await ok('admin:hijack', [g.a])) as string;
-    expect((await subSession.open(`/apps/dashboard?esprit_id=${encodeURIComponent(subId)}`)).status).toBe(200);
+    expect((await subSession.open(`/apps/dashboard?esprit_id=${encodeURIComponent(subId)}`)).status).toBe(303);
     await ok('admin:deactivate-site', [g.a]);
-    expect((await subSession.open('/apps/dashboard')).status).toBe(401);
+    // Its admin's open session now shows only the suspension notice in the client area (cp.config auth suspended_login).
+    const held = await subSession.open('/apps/dashboard');
+    expect(held.status).toBe(303);
+    expect(held.headers.get('location')).toBe('/console/my');
+    await ok('scope:set', ['cp.config', 'auth', 'suspended_login', false]);
+    try {
+      expect((await subSession.open('/apps/dashboard')).status).toBe(401);
+    } finally {
+      await ok('scope:set', ['cp.config', 'auth', 'suspended_login', true]);
+    }
   });
 
   it('refuses a switch without a session, without a site, or to an unknown site', async () => {

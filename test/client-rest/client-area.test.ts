@@ -123,11 +123,18 @@ describe('the client session', () => {
     expect((await inject('GET', '/client/v1/domains', { cookie })).status).toBe(401);
   });
 
-  it('a suspended client ends its sessions', async () => {
+  it("a suspended client's admin session shows only the suspension; the rest of the area refuses", async () => {
     const { id } = await newClient(reseller);
     const cookie = await ssoCookie(reseller, id);
     await fn('admin:deactivate-site', [`site${id}`]);
-    expect(await sessionOf(cookie)).toEqual({ signed_in: false });
+    expect(await sessionOf(cookie)).toMatchObject({ signed_in: true, client: { id, status: 'suspended' }, suspension: { reason: null } });
+    expect((await inject('GET', '/client/v1/domains', { cookie })).status).toBe(409);
+    await fn('scope:set', ['cp.config', 'auth', 'suspended_login', false]);
+    try {
+      expect(await sessionOf(cookie)).toEqual({ signed_in: false });
+    } finally {
+      await fn('scope:set', ['cp.config', 'auth', 'suspended_login', true]);
+    }
   });
 });
 
@@ -473,5 +480,28 @@ describe('the SaaS instance', () => {
     expect((await inject('GET', '/client/v1/instance', { cookie })).status).toBe(404);
     const { csrf_token } = await sessionOf(cookie);
     expect((await inject('POST', '/client/v1/instance/users', { cookie, 'x-csrf-token': csrf_token, 'content-type': 'application/json' }, { login: 'x', password: 'y' })).status).toBe(404);
+  });
+
+  it("a suspended instance's session ends: the suspended-login view is for hosting sites only", async () => {
+    const inst = await newInstance(2);
+    expect((await sessionOf(inst.cookie)).client.kind).toBe('instance');
+    await fn('admin:deactivate-site', [`site${inst.id}`, 'unpaid']);
+    expect(await sessionOf(inst.cookie)).toEqual({ signed_in: false });
+    expect((await inject('GET', '/client/v1/instance', { cookie: inst.cookie })).status).toBe(401);
+    const landing = await t.app.server.inject({ method: 'GET', url: '/apps/dashboard', headers: { cookie: inst.cookie } });
+    expect(landing.statusCode).toBe(401);
+  });
+
+  it('an instance has no site pages: users, databases and usage are 404 (its own page is /client/v1/instance)', async () => {
+    const inst = await newInstance(2);
+    for (const url of ['/client/v1/users', '/client/v1/databases', '/client/v1/usage']) {
+      const res = await inject('GET', url, { cookie: inst.cookie });
+      expect(res.status, url).toBe(404);
+      expect(res.body.error.code).toBe('not_found');
+    }
+    // A billing system's quick link into an instance lands on its overview, whatever the app.
+    const landing = await t.app.server.inject({ method: 'GET', url: '/apps/usermanage', headers: { cookie: inst.cookie } });
+    expect(landing.statusCode).toBe(303);
+    expect(landing.headers.location).toBe('/console/my');
   });
 });

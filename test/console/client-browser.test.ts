@@ -162,15 +162,17 @@ describe.sequential('client area in chromium', () => {
     await page.getByText('use the log in link').waitFor();
     expect(((await (await context.request.get(`${w.s.url}/client/v1/session`)).json()) as { signed_in: boolean }).signed_in).toBe(false);
 
-    await page.getByLabel('Email', { exact: true }).fill(OWNER);
-    await page.getByLabel('Password', { exact: true }).fill('not it');
+    // The page also holds the site sign-in (domain, username, password): this is the email form.
+    const form = page.getByRole('form', { name: 'Sign in with your email' });
+    await form.getByLabel('Email', { exact: true }).fill(OWNER);
+    await form.getByLabel('Password', { exact: true }).fill('not it');
     w.expect(/status of 401/);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('alert').filter({ hasText: 'Wrong email or password.' }).waitFor();
+    await form.getByRole('button', { name: 'Sign in' }).click();
+    await form.getByRole('alert').filter({ hasText: 'Wrong email or password.' }).waitFor();
     w.expect(undefined);
     await w.shot(page, 'client-09-sign-in-refused');
-    await page.getByLabel('Password', { exact: true }).fill(OWNER_PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await form.getByLabel('Password', { exact: true }).fill(OWNER_PASSWORD);
+    await form.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: CLIENT, level: 1 }).waitFor();
     await page.getByText(`Signed in as`).waitFor();
     await page.getByText(OWNER, { exact: true }).first().waitFor();
@@ -185,10 +187,10 @@ describe.sequential('client area in chromium', () => {
     await fn('admin:add-site', ['hq.example', 'hq', { 'billing.invoice': 'grp-1' }]);
     await fn('admin:add-site', ['branch.example', 'branch', { 'billing.parent_invoice': 'grp-1' }]);
     const esprit = (await fn('admin:hijack', ['hq.example'])) as string;
-    // ApisCP's panel entry keeps the session in the cookie; the client area then uses it.
+    // ApisCP's panel entry keeps the session in the cookie and lands on the client area's overview.
     await page.goto(`${w.s.url}/apps/dashboard?esprit_id=${encodeURIComponent(esprit)}`);
-    await page.getByRole('link', { name: 'Open the client area' }).click();
     await page.getByRole('region', { name: 'Switch site' }).waitFor();
+    expect(page.url()).toBe(`${w.s.url}/console/my`);
     await page.getByLabel('Subordinate site').selectOption({ label: 'branch.example' });
     await page.getByRole('button', { name: 'Switch', exact: true }).click();
     const dialog = page.getByRole('dialog', { name: 'Switch to branch.example?' });

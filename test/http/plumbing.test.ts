@@ -137,6 +137,9 @@ describe('OpenAPI and docs', () => {
     '/client/v1/subscriptions',
     '/client/v1/family-codes',
     '/client/v1/family-codes/{code}/cancel',
+    '/client/v1/users',
+    '/client/v1/databases',
+    '/client/v1/usage',
     '/client/v1/instance',
     '/client/v1/instance/users',
   ];

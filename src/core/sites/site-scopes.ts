@@ -11,9 +11,31 @@ export const SCOPES = ['opcenter.account-cleanup', 'cp.config'] as const;
 export const CLEANUP_SCOPE_KEY = 'scope:opcenter.account-cleanup';
 export const SUBORDINATE_SSO_KEY = 'scope:cp.config:auth.subordinate_site_sso';
 
+/**
+ * ApisCP's `[auth]` settings this panel honours, all true by default: subordinate_site_sso (a master
+ * may enter its subordinates), suspended_login (a suspended site's admin may still sign in to the
+ * panel and see why) and show_suspension_reason (that notice names the reason).
+ */
+export const AUTH_SCOPE_KEYS = {
+  subordinate_site_sso: SUBORDINATE_SSO_KEY,
+  suspended_login: 'scope:cp.config:auth.suspended_login',
+  show_suspension_reason: 'scope:cp.config:auth.show_suspension_reason',
+} as const;
+export type AuthScope = keyof typeof AUTH_SCOPE_KEYS;
+const AUTH_SCOPES = Object.keys(AUTH_SCOPE_KEYS) as AuthScope[];
+const isAuthScope = (v: unknown): v is AuthScope => typeof v === 'string' && Object.hasOwn(AUTH_SCOPE_KEYS, v);
+const CP_CONFIG_USAGE = `cp.config takes: auth ${AUTH_SCOPES.join('|')} true|false`;
+
+/** The cp.config auth values as they stand (unset: true). Read by the sign-in rules, not only by operators. */
+export async function readAuthScopes(ctx: Pick<Ctx, 'db'>): Promise<Record<AuthScope, boolean>> {
+  const out = {} as Record<AuthScope, boolean>;
+  for (const name of AUTH_SCOPES) out[name] = (await repo.readSetting(ctx.db, AUTH_SCOPE_KEYS[name])) !== 'false';
+  return out;
+}
+
 // Scopes
 
-/** `scope:set opcenter.account-cleanup '30 days'|false`, `scope:set cp.config auth subordinate_site_sso false`. */
+/** `scope:set opcenter.account-cleanup '30 days'|false`, `scope:set cp.config auth subordinate_site_sso|suspended_login|show_suspension_reason false`. */
 export async function setScope(ctx: Ctx, name: unknown, args: unknown[]): Promise<boolean> {
   requireOperator(ctx);
   const { key, value, shown } = scopeWrite(ctx, name, args);
@@ -34,10 +56,10 @@ export function scopeWrite(ctx: Ctx, name: unknown, args: unknown[]): { key: str
     return { key: CLEANUP_SCOPE_KEY, value: v.trim(), shown: 'opcenter.account-cleanup' };
   }
   if (name === 'cp.config') {
-    if (args.length !== 3 || args[0] !== 'auth' || args[1] !== 'subordinate_site_sso') throw AppError.validation({ value: ['cp.config takes: auth subordinate_site_sso true|false'] }, 'cp.config takes: auth subordinate_site_sso true|false');
+    if (args.length !== 3 || args[0] !== 'auth' || !isAuthScope(args[1])) throw AppError.validation({ value: [CP_CONFIG_USAGE] }, CP_CONFIG_USAGE);
     const b = asBool(args[2]);
-    if (b === undefined) throw AppError.validation({ value: ['cp.config auth subordinate_site_sso: must be true or false'] }, 'cp.config auth subordinate_site_sso: must be true or false');
-    return { key: SUBORDINATE_SSO_KEY, value: String(b), shown: 'cp.config auth subordinate_site_sso' };
+    if (b === undefined) throw AppError.validation({ value: [`cp.config auth ${args[1]}: must be true or false`] }, `cp.config auth ${args[1]}: must be true or false`);
+    return { key: AUTH_SCOPE_KEYS[args[1]], value: String(b), shown: `cp.config auth ${args[1]}` };
   }
   throw AppError.validation({ scope: [`unknown scope ${JSON.stringify(name)}; known: ${SCOPES.join(', ')}`] }, `unknown scope ${JSON.stringify(name)}`);
 }
@@ -49,11 +71,11 @@ export async function getScope(ctx: Ctx, name: unknown, args: unknown[]): Promis
     return v === undefined || v === 'false' ? false : v;
   }
   if (name === 'cp.config') {
-    if (args.length > 0 && !(args[0] === 'auth' && (args.length === 1 || args[1] === 'subordinate_site_sso'))) throw AppError.validation({ value: ['cp.config knows: auth subordinate_site_sso'] });
-    const enabled = (await repo.readSetting(ctx.db, SUBORDINATE_SSO_KEY)) !== 'false';
-    if (args.length === 2) return enabled;
-    if (args.length === 1) return { subordinate_site_sso: enabled };
-    return { auth: { subordinate_site_sso: enabled } };
+    if (args.length > 2 || (args.length > 0 && !(args[0] === 'auth' && (args.length === 1 || isAuthScope(args[1]))))) throw AppError.validation({ value: [`cp.config knows: auth ${AUTH_SCOPES.join(', ')}`] });
+    const auth = await readAuthScopes(ctx);
+    if (args.length === 2) return auth[args[1] as AuthScope];
+    if (args.length === 1) return auth;
+    return { auth };
   }
   throw AppError.validation({ scope: [`unknown scope ${JSON.stringify(name)}; known: ${SCOPES.join(', ')}`] }, `unknown scope ${JSON.stringify(name)}`);
 }
@@ -70,24 +92,26 @@ export const siteCleanupHandler = {
   },
 };
 
-// Settings: the two scopes the operator console edits
+// Settings: the scopes the operator console edits
 
 export interface SiteSettings {
   /** How long a site stays suspended before the hourly clean-up deletes it ("30 days"), or false: never. */
   account_cleanup: string | false;
   /** Whether a master's session may switch into its subordinates (cp.config auth subordinate_site_sso). */
   subordinate_site_sso: boolean;
+  /** Whether a suspended site's admin may still sign in and see the suspension (cp.config auth suspended_login). */
+  suspended_login: boolean;
+  /** Whether that notice names the suspension's reason (cp.config auth show_suspension_reason). */
+  show_suspension_reason: boolean;
 }
 
 export async function getSiteSettings(ctx: Ctx): Promise<SiteSettings> {
-  return {
-    account_cleanup: (await getScope(ctx, 'opcenter.account-cleanup', [])) as string | false,
-    subordinate_site_sso: (await getScope(ctx, 'cp.config', ['auth', 'subordinate_site_sso'])) as boolean,
-  };
+  requireOperator(ctx);
+  return { account_cleanup: (await getScope(ctx, 'opcenter.account-cleanup', [])) as string | false, ...(await readAuthScopes(ctx)) };
 }
 
-/** Changes either setting or both; every value is checked before anything is written, then one transaction. */
-export async function updateSiteSettings(ctx: Ctx, input: { account_cleanup?: unknown; subordinate_site_sso?: unknown }): Promise<SiteSettings> {
+/** Changes any of the settings; every value is checked before anything is written, then one transaction. */
+export async function updateSiteSettings(ctx: Ctx, input: { account_cleanup?: unknown } & Partial<Record<AuthScope, unknown>>): Promise<SiteSettings> {
   requireOperator(ctx);
   const fields: FieldErrors = fieldErrors();
   const writes: { name: string; args: unknown[] }[] = [];
@@ -104,11 +128,13 @@ export async function updateSiteSettings(ctx: Ctx, input: { account_cleanup?: un
     if (input.account_cleanup !== false && typeof input.account_cleanup !== 'string') addFieldError(fields, 'account_cleanup', 'must be a time span such as "30 days", or false');
     else check('account_cleanup', 'opcenter.account-cleanup', [input.account_cleanup]);
   }
-  if (input.subordinate_site_sso !== undefined) {
-    if (typeof input.subordinate_site_sso !== 'boolean') addFieldError(fields, 'subordinate_site_sso', 'must be true or false');
-    else check('subordinate_site_sso', 'cp.config', ['auth', 'subordinate_site_sso', input.subordinate_site_sso]);
+  for (const name of AUTH_SCOPES) {
+    const v = input[name];
+    if (v === undefined) continue;
+    if (typeof v !== 'boolean') addFieldError(fields, name, 'must be true or false');
+    else check(name, 'cp.config', ['auth', name, v]);
   }
-  if (!Object.keys(fields).length && writes.length === 0) addFieldError(fields, 'settings', 'nothing to change: give account_cleanup or subordinate_site_sso');
+  if (!Object.keys(fields).length && writes.length === 0) addFieldError(fields, 'settings', `nothing to change: give account_cleanup, ${AUTH_SCOPES.join(', ')}`);
   if (Object.keys(fields).length) throw AppError.validation(fields, firstMessage(fields));
   return inTransaction(ctx, async (tx) => {
     for (const w of writes) await setScope(tx, w.name, w.args);

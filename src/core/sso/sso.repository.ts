@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
 
 export async function insertSsoToken(db: Executor, row: { token_digest: string; user_id: number; client_id: number; purpose: string; expires_at: Date; created_at: Date }) {
@@ -58,6 +59,42 @@ export async function findSession(db: Executor, digest: string, now: Date) {
     .executeTakeFirst();
 }
 
+/**
+ * A live session of a suspended site's administrator: the one narrow path past findSession's rule
+ * that a session's client is active, for the notice such an admin sees (never SaaS instances, never
+ * another of the site's users). The reseller rule is findSession's.
+ */
+export async function findSuspendedSiteSession(db: Executor, digest: string, now: Date) {
+  return db
+    .selectFrom('sessions as s')
+    .innerJoin('users as u', 'u.id', 's.user_id')
+    .innerJoin('clients as c', 'c.id', 's.client_id')
+    .select(['s.user_id', 's.client_id', 's.expires_at', 'u.role', 'u.login', 'c.suspend_reason'])
+    .where('s.token_digest', '=', digest)
+    .where('s.revoked_at', 'is', null)
+    .where('s.expires_at', '>', now)
+    .where('u.disabled_at', 'is', null)
+    .where('u.role', '=', 'client_admin')
+    .whereRef('u.client_id', '=', 's.client_id')
+    .where('c.status', '=', 'suspended')
+    .where('c.instance_uuid', 'is', null)
+    .where((eb) => eb.or([eb('s.via_reseller_id', 'is', null), eb.exists(eb.selectFrom('resellers as r').select('r.id').whereRef('r.id', '=', 's.via_reseller_id').where('r.status', '=', 'active'))]))
+    .executeTakeFirst();
+}
+
+/** The users of one client (a site), administrator first. */
+export async function listClientUsers(db: Executor, clientId: number) {
+  return db
+    .selectFrom('users')
+    .select(['id', 'login', 'name', 'role', 'disabled_at'])
+    .where('client_id', '=', clientId)
+    .orderBy(sql`role = 'client_admin'`, 'desc')
+    .orderBy('login')
+    .orderBy('id')
+    .limit(1000)
+    .execute();
+}
+
 export async function revokeSession(db: Executor, digest: string, now: Date) {
   await db.updateTable('sessions').set({ revoked_at: now }).where('token_digest', '=', digest).execute();
 }
@@ -77,7 +114,7 @@ export async function findClientUserByLogin(db: Executor, clientId: number, logi
   return db
     .selectFrom('users as u')
     .innerJoin('clients as c', 'c.id', 'u.client_id')
-    .select(['u.id', 'u.password_hash', 'u.role', 'c.status', 'c.reseller_id'])
+    .select(['u.id', 'u.password_hash', 'u.role', 'c.status', 'c.reseller_id', (eb) => eb('c.instance_uuid', 'is not', null).as('is_instance')])
     .where('u.client_id', '=', clientId)
     .where('u.disabled_at', 'is', null)
     .where('u.login', '=', login)

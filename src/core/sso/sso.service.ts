@@ -8,7 +8,9 @@ import { getResellerBranding } from '../resellers/reseller.service.js';
 import { loginBuckets, reserveLoginAttempt } from '../rate-limits/rate-limit.service.js';
 import { verifyPasswordOrDummy } from '../shared/passwords.js';
 import { digestsEqual, hmacHex, randomToken, sha256Hex } from '../shared/secrets.js';
+import { findSiteIdsByDomain } from '../sites/site.repository.js';
 import * as repo from './sso.repository.js';
+import { getSuspendedSiteSession, suspendedSignInAllowed } from './sso.suspended.js';
 
 export const LOGIN_TOKEN_TTL_SECONDS = 60;
 export const SESSION_TTL_SECONDS = 12 * 60 * 60;
@@ -119,11 +121,42 @@ export async function getSession(ctx: Ctx, token: string) {
  * A client's own user (an instance's users, a site's admin) signs in with login and password.
  * Unknown login and wrong password are one answer; a suspended client refuses even the right one.
  */
-export async function loginClientUser(ctx: Ctx, input: { clientId: unknown; login: unknown; password: unknown }): Promise<Session> {
+export async function loginClientUser(ctx: Ctx, input: { clientId: unknown; login: unknown; password: unknown }): Promise<Session & { suspended: boolean }> {
   const { clientId, login, password } = input;
   const bad = new AppError('unauthenticated', 'wrong login or password');
   if (typeof clientId !== 'number' || !Number.isSafeInteger(clientId) || clientId < 1) throw bad;
   if (typeof login !== 'string' || typeof password !== 'string' || login.length < 1 || login.length > 254 || password.length > 1024) throw bad;
+  return signInClientUser(ctx, { clientId, login, password, method: 'password' });
+}
+
+/**
+ * ApisCP's panel login form: domain, login and password. The domain names the live site (any of its
+ * domains); an unknown domain and a wrong password are one answer, and both count against the
+ * address's sign-in limit.
+ */
+export async function loginSiteUser(ctx: Ctx, input: { domain: unknown; login: unknown; password: unknown }): Promise<Session & { suspended: boolean }> {
+  const { domain, login, password } = input;
+  const bad = new AppError('unauthenticated', 'wrong domain, login or password');
+  if (typeof domain !== 'string' || typeof login !== 'string' || typeof password !== 'string') throw bad;
+  if (domain.length < 1 || domain.length > 253 || login.length < 1 || login.length > 254 || password.length > 1024) throw bad;
+  const name = domain.trim().toLowerCase().replace(/\.$/, '');
+  const [siteId] = await findSiteIdsByDomain(ctx.db, name);
+  if (siteId === undefined) {
+    // No such site: still a counted try with a password check, so it looks and costs like a wrong password.
+    const attempt = await reserveLoginAttempt(ctx, loginBuckets.clientUser(0, `${name}/${login}`, ctx.ip));
+    if (attempt.waitSeconds > 0) throw new AppError('rate_limited', `too many failed logins; try again in ${attempt.waitSeconds} s`, { retryAfterSeconds: attempt.waitSeconds });
+    await verifyPasswordOrDummy(password, undefined);
+    throw bad;
+  }
+  return signInClientUser(ctx, { clientId: siteId, login, password, method: 'domain_password', bad });
+}
+
+async function signInClientUser(
+  ctx: Ctx,
+  input: { clientId: number; login: string; password: string; method: string; bad?: AppError },
+): Promise<Session & { suspended: boolean }> {
+  const { clientId, login, password } = input;
+  const bad = input.bad ?? new AppError('unauthenticated', 'wrong login or password');
   const attempt = await reserveLoginAttempt(ctx, loginBuckets.clientUser(clientId, login, ctx.ip));
   const wait = attempt.waitSeconds;
   if (wait > 0) throw new AppError('rate_limited', `too many failed logins; try again in ${wait} s`, { retryAfterSeconds: wait });
@@ -132,11 +165,20 @@ export async function loginClientUser(ctx: Ctx, input: { clientId: unknown; logi
   // A wrong password keeps the reserved try; a right one gives it back, even when the client is suspended.
   if (!user || !ok) throw bad;
   await attempt.succeeded();
-  if (user.status !== 'active') throw new AppError('invalid_state', 'this account is suspended: its users cannot sign in');
+  // A suspended site's admin may still sign in to see the suspension (cp.config auth suspended_login).
+  const suspended = user.status !== 'active';
+  if (suspended && !(user.status === 'suspended' && (await suspendedSignInAllowed(ctx, { role: user.role, is_instance: Boolean(user.is_instance) })))) throw new AppError('invalid_state', 'this account is suspended: its users cannot sign in');
   return inTransaction(ctx, async (tx) => {
     const session = await openSession(tx, { userId: user.id, clientId });
-    await recordAudit(tx, { action: 'client.logged_in', targetType: 'client', targetId: clientId, resellerId: user.reseller_id, actor: { kind: 'user', id: user.id }, after: { user_id: user.id, session_expires_at: session.expiresAt, method: 'password' } });
-    return session;
+    await recordAudit(tx, {
+      action: 'client.logged_in',
+      targetType: 'client',
+      targetId: clientId,
+      resellerId: user.reseller_id,
+      actor: { kind: 'user', id: user.id },
+      after: { user_id: user.id, session_expires_at: session.expiresAt, method: input.method, ...(suspended ? { suspended: true } : {}) },
+    });
+    return { ...session, suspended };
   });
 }
 
@@ -182,7 +224,9 @@ export async function loginClientOwner(ctx: Ctx, input: { email: unknown; passwo
 
 /** Ends a client session (signing out of the client area); an unknown or ended one is already out. */
 export async function logoutClientSession(ctx: Ctx, token: string): Promise<void> {
-  const session = await getSession(ctx, token);
+  const active = await getSession(ctx, token);
+  const suspended = active ? undefined : await getSuspendedSiteSession(ctx, token);
+  const session = active ?? (suspended ? { client_id: suspended.client_id, user_id: suspended.user_id } : undefined);
   if (!session) return;
   await inTransaction(ctx, async (tx) => {
     await repo.revokeSession(tx.db, sha256Hex(token), tx.clock());

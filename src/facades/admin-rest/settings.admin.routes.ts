@@ -4,7 +4,7 @@ import type { Ctx } from '../../core/context.js';
 import { getPlanInheritance, getSiteSettings, updateSiteSettings } from '../../core/sites/site.service.js';
 import { adminError, uidParams } from './admin.schemas.js';
 
-// The operator console's settings (the account clean-up and subordinate-SSO scopes) and the
+// The operator console's settings (the account clean-up and the cp.config auth scopes) and the
 // packages editor's view of plan inheritance.
 
 const security: Record<string, string[]>[] = [{ operatorBearer: [] }, { operatorSession: [] }];
@@ -14,6 +14,8 @@ const tags = ['Operator admin API'];
 const settingsOut = z.object({
   account_cleanup: z.union([z.string(), z.literal(false)]).describe('how long a site stays suspended before the hourly clean-up deletes it ("30 days"), or false: never'),
   subordinate_site_sso: z.boolean().describe("whether a master's session may switch into its subordinate sites"),
+  suspended_login: z.boolean().describe("whether a suspended site's admin may still sign in to the client area and see the suspension (cp.config auth suspended_login)"),
+  show_suspension_reason: z.boolean().describe('whether that notice names the reason given at suspension (cp.config auth show_suspension_reason)'),
 });
 
 const inheritanceOut = z.object({
@@ -33,21 +35,31 @@ const inheritanceOut = z.object({
 });
 
 export async function settingsAdminRoutes(app: FastifyInstance, ctxOf: (req: FastifyRequest) => Ctx): Promise<void> {
-  app.get('/admin/v1/settings', { schema: { tags, security, summary: 'Account clean-up and subordinate-site SSO', response: { 200: settingsOut, ...errors } } }, async (req) => getSiteSettings(ctxOf(req)));
+  app.get('/admin/v1/settings', { schema: { tags, security, summary: 'Account clean-up, subordinate-site SSO and suspended sites\' panel login', response: { 200: settingsOut, ...errors } } }, async (req) => getSiteSettings(ctxOf(req)));
   app.patch(
     '/admin/v1/settings',
     {
       schema: {
         tags,
         security,
-        summary: 'Change the account clean-up or subordinate-site SSO (both checked before either is written)',
-        body: z.object({ account_cleanup: z.union([z.string(), z.literal(false)]).optional(), subordinate_site_sso: z.boolean().optional() }),
+        summary: 'Change any of the settings (all checked before any is written)',
+        body: z.object({
+          account_cleanup: z.union([z.string(), z.literal(false)]).optional(),
+          subordinate_site_sso: z.boolean().optional(),
+          suspended_login: z.boolean().optional(),
+          show_suspension_reason: z.boolean().optional(),
+        }),
         response: { 200: settingsOut, ...errors },
       },
     },
     async (req) => {
-      const body = (req.body ?? {}) as { account_cleanup?: unknown; subordinate_site_sso?: unknown };
-      return updateSiteSettings(ctxOf(req), { account_cleanup: body.account_cleanup, subordinate_site_sso: body.subordinate_site_sso });
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      return updateSiteSettings(ctxOf(req), {
+        account_cleanup: body.account_cleanup,
+        subordinate_site_sso: body.subordinate_site_sso,
+        suspended_login: body.suspended_login,
+        show_suspension_reason: body.show_suspension_reason,
+      });
     },
   );
   app.get(

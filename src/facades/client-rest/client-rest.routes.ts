@@ -5,7 +5,9 @@ import { ACCESS_GROUPS } from '../../core/saas/saas.schema.js';
 import { addInstanceUser, getInstanceOverview } from '../../core/saas/saas.service.js';
 import { switchSite } from '../../core/sites/site.service.js';
 import { cancelClientAreaFamilyCode, getClientAreaHeader, getClientAreaSites, listClientAreaDomains, listClientAreaFamilyCodes, listClientAreaSubscriptions } from '../../core/sso/sso.client-area.js';
-import { csrfTokenFor, getSession, loginClientOwner, loginClientUser, logoutClientSession } from '../../core/sso/sso.service.js';
+import { csrfTokenFor, getSession, loginClientOwner, loginClientUser, loginSiteUser, logoutClientSession } from '../../core/sso/sso.service.js';
+import { getClientAreaDatabases, getClientAreaUsage, listClientAreaSiteUsers } from '../../core/sso/sso.site-area.js';
+import { getSuspendedSiteSession } from '../../core/sso/sso.suspended.js';
 import { AppError } from '../../errors/app-error.js';
 import { readCookie } from '../../http/cookies.js';
 import { CSRF_HEADER, csrfRefused } from '../../http/csrf.js';
@@ -25,6 +27,8 @@ interface ClientSession {
   login: string;
   role: string;
   expiresAt: Date;
+  /** Set for a suspended site's admin (cp.config auth suspended_login): the overview and sign-out only. */
+  suspended?: { reason: string | null };
 }
 
 declare module 'fastify' {
@@ -56,10 +60,18 @@ export async function clientRestRoutes(app: FastifyInstance, deps: CoreDeps): Pr
 
   const sessionOf = async (req: FastifyRequest): Promise<ClientSession | undefined> => {
     const token = readCookie(req, SESSION_COOKIE);
-    if (!token) return undefined;
-    const row = await getSession(ctxFor(deps, { kind: 'system' }, req.log), token);
-    if (!row || row.client_id === null) return undefined;
-    return { token, userId: row.user_id, clientId: row.client_id, originClientId: row.origin_client_id, viaResellerId: row.via_reseller_id, login: row.login, role: row.role, expiresAt: row.expires_at };
+    return token ? sessionOfToken(req, token) : undefined;
+  };
+  const sessionOfToken = async (req: FastifyRequest, token: string): Promise<ClientSession | undefined> => {
+    const ctx = ctxFor(deps, { kind: 'system' }, req.log);
+    const row = await getSession(ctx, token);
+    if (row && row.client_id !== null) {
+      return { token, userId: row.user_id, clientId: row.client_id, originClientId: row.origin_client_id, viaResellerId: row.via_reseller_id, login: row.login, role: row.role, expiresAt: row.expires_at };
+    }
+    if (row) return undefined;
+    const held = await getSuspendedSiteSession(ctx, token);
+    if (!held) return undefined;
+    return { token, userId: held.user_id, clientId: held.client_id, originClientId: null, login: held.login, role: held.role, expiresAt: held.expires_at, suspended: { reason: held.reason } };
   };
 
   app.addHook('onRequest', async (req) => {
@@ -68,6 +80,7 @@ export async function clientRestRoutes(app: FastifyInstance, deps: CoreDeps): Pr
     if (req.routeOptions.config.clientPublic) return;
     if (!session) throw new AppError('unauthenticated', 'sign in first: your session has ended or there is none');
     if (csrfRefused(deps, session.token, req)) throw new AppError('forbidden', `changes need the ${CSRF_HEADER} header of this session`);
+    if (session.suspended) throw new AppError('invalid_state', 'this account is suspended: only its overview is open until your provider reactivates it', { reason: 'client_suspended' });
   });
 
   const sessionCtx = (req: FastifyRequest): { ctx: Ctx; session: ClientSession } => {
@@ -76,18 +89,25 @@ export async function clientRestRoutes(app: FastifyInstance, deps: CoreDeps): Pr
     return { ctx: ctxFor(deps, { kind: 'user', userId: session.userId }, req.log, req), session };
   };
 
-  const view = async (req: FastifyRequest, session: Omit<ClientSession, 'role' | 'login'> & { login?: string; role?: string }) => {
+  const view = async (req: FastifyRequest, session: ClientSession) => {
     const ctx = ctxFor(deps, { kind: 'system' }, req.log);
-    const row = session.login === undefined ? await getSession(ctx, session.token) : undefined;
-    const login = session.login ?? row?.login ?? '';
+    const client = await getClientAreaHeader(ctx, session.clientId);
     return {
       signed_in: true as const,
-      user: { id: session.userId, login, role: session.role ?? row?.role ?? '' },
-      client: await getClientAreaHeader(ctx, session.clientId),
-      sites: await getClientAreaSites(ctx, { clientId: session.clientId, originClientId: session.originClientId, login }),
+      user: { id: session.userId, login: session.login, role: session.role },
+      client,
+      // A suspended site is entered by no one: no switching from it either.
+      sites: session.suspended ? { site: `site${session.clientId}`, subordinates: [], origin: null } : await getClientAreaSites(ctx, { clientId: session.clientId, originClientId: session.originClientId, login: session.login }),
+      suspension: session.suspended ?? null,
       expires_at: session.expiresAt.toISOString(),
       csrf_token: csrfTokenFor(deps, session.token),
     };
+  };
+  /** The view of a session just opened, read back the way later requests will read it. */
+  const viewOfToken = async (req: FastifyRequest, token: string) => {
+    const session = await sessionOfToken(req, token);
+    if (!session) throw new AppError('internal', 'the new session is not there');
+    return view(req, session);
   };
 
   const tags = ['Client area'];
@@ -106,20 +126,23 @@ export async function clientRestRoutes(app: FastifyInstance, deps: CoreDeps): Pr
       config: { clientPublic: true },
       schema: {
         tags,
-        summary: "Sign in to the client area: an end user who owns a client (email, password) or one of a client's own users (client_id, login, password); sets the HttpOnly session cookie",
+        summary:
+          "Sign in to the client area: an end user who owns a client (email, password), one of a client's own users (client_id, login, password), or a site's user as on ApisCP's panel form (domain, login, password); sets the HttpOnly session cookie. A suspended site's admin signs in to a read-only notice while cp.config auth suspended_login is on",
         body: s.clientLoginBody,
         response: { 200: s.clientSessionOut, 400: s.clientError, 401: s.clientError, 409: s.clientError, 429: s.clientError },
       },
     },
     async (req, reply) => {
-      const body = (req.body ?? {}) as { email?: unknown; client_id?: unknown; login?: unknown; password?: unknown };
+      const body = (req.body ?? {}) as { email?: unknown; client_id?: unknown; domain?: unknown; login?: unknown; password?: unknown };
       const ctx = ctxFor(deps, { kind: 'public', ip: req.ip }, req.log, req);
       const signed =
         body.email !== undefined
           ? await loginClientOwner(ctx, { email: body.email, password: body.password })
-          : await loginClientUser(ctx, { clientId: body.client_id, login: body.login, password: body.password });
+          : body.domain !== undefined
+            ? await loginSiteUser(ctx, { domain: body.domain, login: body.login, password: body.password })
+            : await loginClientUser(ctx, { clientId: body.client_id, login: body.login, password: body.password });
       reply.header('set-cookie', clientSessionCookie(deps, req, signed.token));
-      return view(req, { token: signed.token, userId: signed.userId, clientId: signed.clientId!, originClientId: null, expiresAt: signed.expiresAt });
+      return viewOfToken(req, signed.token);
     },
   );
 
@@ -154,9 +177,7 @@ export async function clientRestRoutes(app: FastifyInstance, deps: CoreDeps): Pr
       if (typeof target !== 'string' || target === '') throw AppError.validation({ site: ['name the site to switch to'] });
       const next = await switchSite(ctx, { session: { userId: session.userId, clientId: session.clientId, originClientId: session.originClientId, viaResellerId: session.viaResellerId ?? null }, target });
       reply.header('set-cookie', clientSessionCookie(deps, req, next.id));
-      const row = await getSession(ctxFor(deps, { kind: 'system' }, req.log), next.id);
-      if (!row || row.client_id === null) throw new AppError('internal', 'the new session is not there');
-      return view(req, { token: next.id, userId: row.user_id, clientId: row.client_id, originClientId: row.origin_client_id, login: row.login, role: row.role, expiresAt: row.expires_at });
+      return viewOfToken(req, next.id);
     },
   );
 
@@ -227,6 +248,40 @@ export async function clientRestRoutes(app: FastifyInstance, deps: CoreDeps): Pr
     async (req) => {
       const { ctx, session } = sessionCtx(req);
       return cancelClientAreaFamilyCode(ctx, session.clientId, (req.params as { code: string }).code);
+    },
+  );
+
+  app.get(
+    '/client/v1/users',
+    { schema: { tags, security, summary: "The site's users (login, role, disabled) and its users,max limit (404 for a SaaS instance: see /client/v1/instance)", response: { 200: s.siteUsersOut, ...errors } } },
+    async (req) => {
+      const { ctx, session } = sessionCtx(req);
+      return listClientAreaSiteUsers(ctx, session.clientId);
+    },
+  );
+
+  app.get(
+    '/client/v1/databases',
+    {
+      schema: {
+        tags,
+        security,
+        summary: "The site's MySQL and PostgreSQL service values: enabled, name prefix, database admin, most databases (never a password); databases are created on the hosting node",
+        response: { 200: s.databasesOut, ...errors },
+      },
+    },
+    async (req) => {
+      const { ctx, session } = sessionCtx(req);
+      return getClientAreaDatabases(ctx, session.clientId);
+    },
+  );
+
+  app.get(
+    '/client/v1/usage',
+    { schema: { tags, security, summary: "The site's storage quota and transfer threshold, with what is used where the hosting node measures it", response: { 200: s.usageOut, ...errors } } },
+    async (req) => {
+      const { ctx, session } = sessionCtx(req);
+      return getClientAreaUsage(ctx, session.clientId);
     },
   );
 

@@ -21,6 +21,10 @@ export const clientSessionOut = z.object({
     has_owner: z.boolean().describe("whether an end user owns the client: their subscriptions and family codes show here"),
   }),
   sites: z.object({ site: z.string(), subordinates: z.array(siteRef).describe('sites this session may switch into'), origin: siteRef.nullable().describe('the master this session came from, to switch back to') }),
+  suspension: z
+    .object({ reason: z.string().nullable().describe('the reason given at suspension; null when none was given or cp.config auth show_suspension_reason is off') })
+    .nullable()
+    .describe("set when the site is suspended and its admin signed in anyway (cp.config auth suspended_login): only this session's overview and sign-out answer; everything else is 409 invalid_state"),
   expires_at: z.string(),
   csrf_token: z.string().describe('send it back in the X-CSRF-Token header with every POST, PUT, PATCH and DELETE'),
 });
@@ -29,6 +33,7 @@ export const clientSessionState = z.union([clientSessionOut, z.object({ signed_i
 export const clientLoginBody = z.union([
   z.object({ email: z.string(), password: z.string() }).describe('an end user (CRM user) who owns the client'),
   z.object({ client_id: z.number().int(), login: z.string(), password: z.string() }).describe("one of the client's own users"),
+  z.object({ domain: z.string(), login: z.string(), password: z.string() }).describe("a site's user, as on ApisCP's panel login form: any live domain of the site names it"),
 ]);
 
 export const switchBody = z.object({ site: z.string().describe('siteNN or a domain of the site') });
@@ -90,3 +95,29 @@ export const addedUserOut = z.object({ id: z.number().int(), login: z.string() }
 
 export const codeParams = z.object({ code: z.string() });
 export const cancelledCodeOut = z.object({ code: z.string(), status: z.literal('canceled'), new_code: z.string().optional().describe('the code that replaces an accepted one') });
+
+export const siteUsersOut = z.object({
+  max_users: z.number().int().nullable().describe('users,max: 0 or null means no limit; the administrator does not count'),
+  users_count: z.number().int().describe('users that count against the limit: enabled, not the administrator'),
+  users: z.array(z.object({ id: z.number().int(), login: z.string(), name: z.string().nullable(), role: z.string().describe('client_admin: the site administrator'), disabled: z.boolean() })),
+});
+
+const databaseService = z.object({
+  enabled: z.boolean().nullable().describe('null: not set for this site or its plan'),
+  prefix: z.string().nullable().describe('every database name starts with it (dbaseprefix)'),
+  admin: z.string().nullable().describe('the database administrator login (dbaseadmin)'),
+  max_databases: z.number().int().nullable().describe('most databases (dbasenum); null: not set'),
+});
+export const databasesOut = z.object({ mysql: databaseService, pgsql: databaseService });
+
+export const usageOut = z.object({
+  storage: z.object({
+    quota_bytes: z.number().nullable().describe('diskquota,quota in diskquota,units (MB when unset); 0: no limit'),
+    used_bytes: z.number().nullable().describe('null: not measured yet'),
+  }),
+  bandwidth: z.object({
+    enabled: z.boolean().nullable(),
+    threshold_bytes: z.number().nullable().describe('bandwidth,threshold in bandwidth,units (GB when unset); null: not set'),
+    used_bytes: z.number().nullable().describe('null: not measured yet'),
+  }),
+});

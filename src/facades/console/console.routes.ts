@@ -8,6 +8,9 @@ import { setRetryAfter, toAppError } from '../../http/errors.js';
 import { getSiteDashboard, switchSite } from '../../core/sites/site.service.js';
 import { cookiesSecure, readCookie, sessionCookie } from '../../http/cookies.js';
 import { httpStatusOf } from '../admin-rest/admin.errors.js';
+import { getClientAreaHeader } from '../../core/sso/sso.client-area.js';
+import { getSuspendedSiteSession } from '../../core/sso/sso.suspended.js';
+import { panelAppPath } from './panel-apps.js';
 
 /** The client session's cookie (SSO landing, ApisCP hijack, password sign-in): HttpOnly, SameSite=Lax. */
 export const SESSION_COOKIE = 'hp_session';
@@ -62,19 +65,53 @@ export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promi
   });
 
   /**
-   * ApisCP's panel entry: `/apps/dashboard?esprit_id=<session id>` (what admin:hijack returns) opens
-   * the site's dashboard and keeps the session in a cookie; without esprit_id the cookie is used.
+   * ApisCP's panel entry: `/apps/<app>?esprit_id=<session id>` (what admin:hijack returns; billing
+   * modules name the app) keeps the session in the cookie and sends the browser on to the client-console
+   * page for that app (PANEL_APPS), by a URL without the session id: it is a bearer secret, and
+   * should stay out of history, bookmarks and Referer headers. Without esprit_id the cookie is used.
+   * A suspended site's admin lands on the overview's suspension notice (cp.config auth suspended_login).
+   */
+  const badSession = (reply: FastifyReply) => page(reply, 401, 'Please log in', '<p>This session is invalid, has ended, or its site is suspended.</p>');
+  const landing = async (req: FastifyRequest, reply: FastifyReply, app: string, given: string | undefined) => {
+    const ctx = ctxFor(deps, { kind: 'system' }, req.log, req);
+    const token = given ?? readCookie(req, SESSION_COOKIE) ?? '';
+    const session = await getSession(ctx, token);
+    let target: string | undefined;
+    if (session && session.client_id !== null) {
+      // A SaaS instance has one page of its own: every app lands on its overview.
+      target = (await getClientAreaHeader(ctx, session.client_id)).kind === 'instance' ? CLIENT_AREA_PATH : panelAppPath(app, CLIENT_AREA_PATH);
+    } else if (!session && (await getSuspendedSiteSession(ctx, token))) {
+      target = CLIENT_AREA_PATH;
+    }
+    if (!target) return badSession(reply);
+    if (given !== undefined) reply.header('set-cookie', clientSessionCookie(deps, req, token));
+    return reply.code(303).header('cache-control', 'no-store').header('referrer-policy', 'no-referrer').redirect(target);
+  };
+  /** esprit_id as given: undefined when absent, null when it is not one value (a repeated parameter). */
+  const espritOf = (req: FastifyRequest): string | null | undefined => {
+    const given = (req.query as { esprit_id?: unknown }).esprit_id;
+    return given === undefined ? undefined : typeof given === 'string' ? given : null;
+  };
+
+  app.get('/apps/:app', { schema: { hide: true } }, async (req, reply) => {
+    const given = espritOf(req);
+    if (given === null) return badSession(reply);
+    return landing(req, reply, (req.params as { app: string }).app, given);
+  });
+
+  /**
+   * `/apps/dashboard?esprit_id=` lands on the client console's overview like every app; with the
+   * cookie alone it is the site's own dashboard page, whose forms switch between sites without scripts.
    */
   app.get('/apps/dashboard', { schema: { hide: true } }, async (req, reply) => {
+    const given = espritOf(req);
+    if (given === null) return badSession(reply);
+    if (given !== undefined) return landing(req, reply, 'dashboard', given);
     const ctx = ctxFor(deps, { kind: 'system' }, req.log, req);
-    const given = (req.query as { esprit_id?: unknown }).esprit_id;
-    const token = typeof given === 'string' ? given : (readCookie(req, SESSION_COOKIE) ?? '');
+    const token = readCookie(req, SESSION_COOKIE) ?? '';
     const session = await getSession(ctx, token);
     const view = session ? await getSiteDashboard(ctx, { clientId: session.client_id, originClientId: session.origin_client_id, login: session.login }) : undefined;
-    if (!session || !view) {
-      return page(reply, 401, 'Please log in', '<p>This session is invalid, has ended, or its site is suspended.</p>');
-    }
-    if (typeof given === 'string') reply.header('set-cookie', clientSessionCookie(deps, req, token));
+    if (!session || !view) return landing(req, reply, 'dashboard', undefined);
     const switchForm = (target: { site: string; domain: string | null }, label: string) =>
       `<form method="post" action="/apps/dashboard/switch"><input type="hidden" name="site" value="${escapeHtml(target.site)}"><button>${escapeHtml(label)} ${escapeHtml(target.domain ?? target.site)}</button></form>`;
     const subs = view.subordinates.map((t) => `<li>${switchForm(t, 'Switch to')}</li>`).join('');

@@ -4,6 +4,7 @@ import { api, must, setCsrfToken } from '../api/client';
 import { Link, navigate, useLocation } from '../router';
 import { Confirm, ErrorState, Loading } from '../ui';
 import { DomainsPage, InstancePage, MailServersPage, OverviewPage, SubscriptionPage } from './pages';
+import { DatabasesPage, UsagePage, UsersPage } from './site-pages';
 import { SESSION_KEY, useClientSession } from './session';
 import { SignInPage } from './SignIn';
 import type { ClientSession } from './types';
@@ -13,17 +14,31 @@ type Page = { path: string; label: string; render: (s: ClientSession) => ReactNo
 const PAGES: Page[] = [
   { path: '/my', label: 'Overview', render: (s) => <OverviewPage session={s} /> },
   { path: '/my/domains', label: 'Domains', render: () => <DomainsPage />, when: (s) => s.client.kind === 'site' },
+  { path: '/my/users', label: 'Users', render: () => <UsersPage />, when: (s) => s.client.kind === 'site' },
+  { path: '/my/databases', label: 'Databases', render: () => <DatabasesPage />, when: (s) => s.client.kind === 'site' },
+  { path: '/my/usage', label: 'Usage', render: (s) => <UsagePage session={s} />, when: (s) => s.client.kind === 'site' },
   { path: '/my/mail-servers', label: 'Mail servers', render: () => <MailServersPage />, when: (s) => s.client.kind === 'site' },
   { path: '/my/instance', label: 'Instance', render: () => <InstancePage />, when: (s) => s.client.kind === 'instance' },
   { path: '/my/subscription', label: 'Subscription', render: (s) => <SubscriptionPage session={s} /> },
 ];
 
+/** Panel apps a billing system may link to that this panel has no tool for (the server's PANEL_APPS sends them here with ?missing=). */
+const MISSING_TOOLS: Record<string, string> = {
+  crontab: 'scheduled tasks (cron) tool',
+  terminal: 'web terminal',
+  whitelist: 'firewall whitelist tool',
+};
+
 /** The client admin's area: arrived through the provider's login link, a hijack session or an email sign-in. */
 export function ClientApp() {
   const session = useClientSession();
-  const { path } = useLocation();
-  const pages = session.data ? PAGES.filter((p) => !p.when || p.when(session.data!)) : [];
-  const current = pages.find((p) => p.path === path);
+  const { path, search } = useLocation();
+  // A suspended site's admin has the overview alone, whatever the address.
+  const suspended = !!session.data?.suspension;
+  const pages = session.data ? PAGES.filter((p) => (!p.when || p.when(session.data!)) && (!suspended || p.path === '/my')) : [];
+  const current = suspended ? pages[0] : pages.find((p) => p.path === path);
+  const missing = search.get('missing');
+  const missingTool = missing && Object.hasOwn(MISSING_TOOLS, missing) ? MISSING_TOOLS[missing] : undefined;
   useEffect(() => {
     document.title = `${session.data ? (current?.label ?? 'Not found') : 'Sign in'} · ${session.data?.client.name ?? 'Your account'}`;
   }, [session.data, current]);
@@ -52,6 +67,20 @@ export function ClientApp() {
       </header>
       <SiteSwitcher session={s} />
       <main id="main" tabIndex={-1}>
+        {s.suspension && (
+          <div role="alert" className="alert suspended-notice">
+            <p>
+              <strong>This account is suspended.</strong>
+            </p>
+            {s.suspension.reason && <p>Reason: {s.suspension.reason}</p>}
+            <p>Contact your provider to have it reactivated; until then only this page is open.</p>
+          </div>
+        )}
+        {missingTool && !suspended && (
+          <p role="status" className="notice">
+            This control panel has no {missingTool}. Ask your provider if you need one.
+          </p>
+        )}
         {current ? (
           current.render(s)
         ) : (

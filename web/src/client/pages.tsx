@@ -20,9 +20,10 @@ function useOffsets() {
   };
 }
 
-function useDomains(search: string, offset: number) {
+function useDomains(search: string, offset: number, enabled = true) {
   return useQuery({
     queryKey: ['client-domains', search, offset],
+    enabled,
     placeholderData: keepPreviousData,
     queryFn: () => must(api.GET('/client/v1/domains', { params: { query: { limit: String(PAGE_SIZE), offset: String(offset), ...(search ? { search } : {}) } } })),
     // A new domain is initializing until the relay has it; keep its badge current until then.
@@ -31,9 +32,32 @@ function useDomains(search: string, offset: number) {
 }
 
 export function OverviewPage({ session }: { session: ClientSession }) {
-  const domains = useDomains('', 0);
-  const codes = useQuery({ queryKey: ['client-codes-counts'], queryFn: () => must(api.GET('/client/v1/family-codes', { params: { query: { limit: '1' } } })), enabled: session.client.has_owner });
+  // A suspended site's admin sees this page alone, without the figures the other pages would give.
+  const open = session.suspension === null;
+  const domains = useDomains('', 0, open && session.client.kind === 'site');
+  const codes = useQuery({ queryKey: ['client-codes-counts'], queryFn: () => must(api.GET('/client/v1/family-codes', { params: { query: { limit: '1' } } })), enabled: open && session.client.has_owner });
   const c = session.client;
+  if (!open) {
+    return (
+      <section>
+        <h1>{c.name ?? `Account ${c.id}`}</h1>
+        <div className="card">
+          <dl className="creds">
+            <dt>Status</dt>
+            <dd>
+              <StatusBadge status={c.status} />
+            </dd>
+            <dt>Site</dt>
+            <dd>
+              <code>{session.sites.site}</code>
+            </dd>
+            <dt>Signed in as</dt>
+            <dd>{session.user.login}</dd>
+          </dl>
+        </div>
+      </section>
+    );
+  }
   return (
     <section>
       <h1>{c.name ?? `Account ${c.id}`}</h1>

@@ -10,3 +10,5 @@ export type Domain = DomainsPage['domains'][number];
 export type FamilyCodesPage = Ok<'/client/v1/family-codes', 'get'>;
 export type FamilyCode = FamilyCodesPage['codes'][number];
 export type Instance = Ok<'/client/v1/instance', 'get'>;
+export type Databases = Ok<'/client/v1/databases', 'get'>;
+export type DatabaseService = Databases['mysql'];

@@ -18,15 +18,28 @@ export function signInMessage(err: unknown, byStatus: Record<number, string>): s
  * The frame every door's sign-in form shares, so the heading the form is labelled by, the alert and
  * the pending button read the same to a screen reader in each console.
  */
-export function SignInForm(props: { title: ReactNode; level?: 1 | 2; lead: ReactNode; message: string; pending: boolean; onSubmit: () => void; before?: ReactNode; after?: ReactNode; children: ReactNode }) {
+export function SignInForm(props: {
+  title: ReactNode;
+  level?: 1 | 2;
+  /** The heading's id, when a page holds more than one sign-in form. */
+  titleId?: string;
+  lead: ReactNode;
+  message: string;
+  pending: boolean;
+  onSubmit: () => void;
+  before?: ReactNode;
+  after?: ReactNode;
+  children: ReactNode;
+}) {
   const Heading = props.level === 2 ? 'h2' : 'h1';
+  const titleId = props.titleId ?? 'login-title';
   const submit = (e: FormEvent) => {
     e.preventDefault();
     props.onSubmit();
   };
   return (
-    <form onSubmit={submit} aria-labelledby="login-title" className="card">
-      <Heading id="login-title">{props.title}</Heading>
+    <form onSubmit={submit} aria-labelledby={titleId} className="card">
+      <Heading id={titleId}>{props.title}</Heading>
       <p className="muted">{props.lead}</p>
       {props.before}
       {props.message && (
@@ -43,11 +56,11 @@ export function SignInForm(props: { title: ReactNode; level?: 1 | 2; lead: React
   );
 }
 
-export function PasswordField({ value, onChange }: { value: string; onChange: (value: string) => void }) {
+export function PasswordField({ value, onChange, id }: { value: string; onChange: (value: string) => void; id?: string }) {
   return (
     <label>
       Password
-      <input name="password" type="password" autoComplete="current-password" required value={value} onChange={(e) => onChange(e.target.value)} />
+      <input name="password" id={id} type="password" autoComplete="current-password" required value={value} onChange={(e) => onChange(e.target.value)} />
     </label>
   );
 }

@@ -4,7 +4,7 @@ import { api, must, ApiError } from '../../api/client';
 import { Confirm, ErrorState, Loading } from '../../ui';
 import type { Settings } from '../types';
 
-/** The account clean-up of suspended sites and subordinate-site SSO (ApisCP's two scopes). */
+/** The account clean-up of suspended sites, subordinate-site SSO and suspended sites' panel login (ApisCP's scopes). */
 export function SettingsPage() {
   const settings = useQuery({ queryKey: ['settings'], queryFn: () => must(api.GET('/admin/v1/settings')) });
   return (
@@ -20,10 +20,12 @@ function SettingsForm({ saved }: { saved: Settings }) {
   const [cleanup, setCleanup] = useState(saved.account_cleanup !== false);
   const [after, setAfter] = useState(saved.account_cleanup === false ? '30 days' : saved.account_cleanup);
   const [sso, setSso] = useState(saved.subordinate_site_sso);
+  const [suspendedLogin, setSuspendedLogin] = useState(saved.suspended_login);
+  const [showReason, setShowReason] = useState(saved.show_suspension_reason);
   const [confirming, setConfirming] = useState(false);
   const [done, setDone] = useState(false);
 
-  const wanted = { account_cleanup: cleanup ? after.trim() : (false as const), subordinate_site_sso: sso };
+  const wanted = { account_cleanup: cleanup ? after.trim() : (false as const), subordinate_site_sso: sso, suspended_login: suspendedLogin, show_suspension_reason: showReason };
   const save = useMutation({
     mutationFn: () => must(api.PATCH('/admin/v1/settings', { body: wanted })),
     onSuccess: (next) => {
@@ -77,6 +79,17 @@ function SettingsForm({ saved }: { saved: Settings }) {
         <label className="check">
           <input type="checkbox" checked={sso} onChange={(e) => setSso(e.target.checked)} />
           A master’s session may switch into its subordinate sites (and back)
+        </label>
+      </fieldset>
+      <fieldset>
+        <legend>Suspended sites</legend>
+        <label className="check">
+          <input type="checkbox" checked={suspendedLogin} onChange={(e) => setSuspendedLogin(e.target.checked)} />
+          The administrator of a suspended site may still sign in and see that it is suspended
+        </label>
+        <label className="check">
+          <input type="checkbox" checked={showReason} disabled={!suspendedLogin} onChange={(e) => setShowReason(e.target.checked)} />
+          Show the reason given at suspension
         </label>
       </fieldset>
       <div className="actions">

@@ -1,0 +1,91 @@
+import { AppError } from '../../errors/app-error.js';
+import type { Ctx } from '../context.js';
+import { findSites, type SiteRow } from '../sites/site.repository.js';
+import { loadPlans, valueReader, type PlanBook } from '../sites/site.plans.js';
+import * as repo from './sso.repository.js';
+
+/**
+ * What a site's client area shows of the site itself: its users, its database services and its use
+ * against its quotas, read from the site's resolved service values (its own, else its plan's). A value
+ * the service catalog does not have reads null, and the console shows it as unknown. Reads only:
+ * databases and files live on the hosting node.
+ */
+
+async function siteOf(ctx: Ctx, clientId: number): Promise<{ site: SiteRow; book: PlanBook }> {
+  const header = await repo.findClientHeader(ctx.db, clientId);
+  // A SaaS instance has its own page (GET /client/v1/instance); these are a hosting site's.
+  if (!header || header.is_instance) throw new AppError('not_found', 'this account is not a hosting site', { reason: 'not_a_site' });
+  const [site] = await findSites(ctx.db, { ids: [clientId] });
+  if (!site) throw AppError.notFound('site');
+  return { site, book: await loadPlans(ctx) };
+}
+
+const int = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v.trim()) : null);
+const text = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
+const flag = (v: unknown): boolean | null => (v === 1 || v === true || v === '1' || v === 'true' ? true : v === 0 || v === false || v === '0' || v === 'false' ? false : null);
+
+export interface ClientAreaUsers {
+  /** users,max: 0 or null means no limit; the administrator does not count against it. */
+  max_users: number | null;
+  users_count: number;
+  users: { id: number; login: string; name: string | null; role: string; disabled: boolean }[];
+}
+
+export async function listClientAreaSiteUsers(ctx: Ctx, clientId: number): Promise<ClientAreaUsers> {
+  const { site, book } = await siteOf(ctx, clientId);
+  const rows = await repo.listClientUsers(ctx.db, clientId);
+  return {
+    max_users: int(valueReader(book, 'users', 'max')(site)),
+    users_count: rows.filter((u) => u.role !== 'client_admin' && !u.disabled_at).length,
+    users: rows.map((u) => ({ id: u.id, login: u.login, name: u.name, role: u.role, disabled: u.disabled_at !== null })),
+  };
+}
+
+export interface DatabaseService {
+  enabled: boolean | null;
+  /** Every database name starts with it (ApisCP's dbaseprefix, e.g. "admin_"). */
+  prefix: string | null;
+  /** The database administrator's login (dbaseadmin). */
+  admin: string | null;
+  /** Most databases of this kind (dbasenum); null: unknown or no limit. */
+  max_databases: number | null;
+}
+
+/** The site's MySQL and PostgreSQL service values (never their passwords). */
+export async function getClientAreaDatabases(ctx: Ctx, clientId: number): Promise<{ mysql: DatabaseService; pgsql: DatabaseService }> {
+  const { site, book } = await siteOf(ctx, clientId);
+  const service = (name: 'mysql' | 'pgsql'): DatabaseService => {
+    const read = (param: string) => valueReader(book, name, param)(site);
+    return { enabled: flag(read('enabled')), prefix: text(read('dbaseprefix')), admin: text(read('dbaseadmin')), max_databases: int(read('dbasenum')) };
+  };
+  return { mysql: service('mysql'), pgsql: service('pgsql') };
+}
+
+const UNIT_BYTES: Record<string, number> = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
+
+/** A size in `units` (ApisCP's B, K/KB, M/MB, G/GB, T/TB) as bytes; `fallback` when units is not set. */
+function bytesOf(size: number | null, units: unknown, fallback: string): number | null {
+  if (size === null) return null;
+  const u = typeof units === 'string' && units.trim() !== '' ? units.trim().toUpperCase().replace(/^([KMGT])$/, '$1B') : fallback;
+  const factor = UNIT_BYTES[u];
+  return factor === undefined ? null : size * factor;
+}
+
+export interface ClientAreaUsage {
+  /** used_bytes: null until the hosting node reports what a site stores and transfers. */
+  storage: { quota_bytes: number | null; used_bytes: number | null };
+  bandwidth: { enabled: boolean | null; threshold_bytes: number | null; used_bytes: number | null };
+}
+
+/**
+ * The site's storage quota (diskquota,quota in diskquota,units, MB when unset) and transfer threshold
+ * (bandwidth,threshold in bandwidth,units, GB when unset), with what is used where it is measured.
+ */
+export async function getClientAreaUsage(ctx: Ctx, clientId: number): Promise<ClientAreaUsage> {
+  const { site, book } = await siteOf(ctx, clientId);
+  const read = (service: string, param: string) => valueReader(book, service, param)(site);
+  return {
+    storage: { quota_bytes: bytesOf(int(read('diskquota', 'quota')), read('diskquota', 'units'), 'MB'), used_bytes: null },
+    bandwidth: { enabled: flag(read('bandwidth', 'enabled')), threshold_bytes: bytesOf(int(read('bandwidth', 'threshold')), read('bandwidth', 'units'), 'GB'), used_bytes: null },
+  };
+}

@@ -1,0 +1,111 @@
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startClientWorld, type ClientWorld } from './client-harness.js';
+
+// A billing system's quick links in a real browser (Debian's chromium via playwright-core): WHMCS and
+// Clientexec open /apps/<app>?esprit_id=<admin:hijack session>; the browser lands on the client
+// console's page for that app, with the session id gone from the address. Then a suspended site's
+// admin signs in with domain, username and password and sees why. Screenshots in test-artifacts/console.
+
+let w: ClientWorld;
+let context: BrowserContext;
+let page: Page;
+const DOMAIN = 'quicklinks.example';
+const ADMIN = 'quickadmin';
+const PASSWORD = 'quick links password';
+
+const fn = async (name: string, args: unknown[]) => {
+  const res = await w.json('POST', `/api/v1/cpcmd/${name}`, { args }, { authorization: `Bearer ${w.s.t.operatorKey}` });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return res.body.result;
+};
+const hijack = async () => (await fn('admin:hijack', [DOMAIN, null, 'UI'])) as string;
+
+beforeAll(async () => {
+  w = await startClientWorld();
+  await fn('admin:add-site', [DOMAIN, ADMIN, { 'users.max': 3, 'diskquota.quota': 2048 }]);
+  await fn('auth:change-password', [PASSWORD, ADMIN, DOMAIN]);
+  ({ context, page } = await w.newPage());
+}, 240_000);
+
+afterAll(async () => {
+  await w?.close();
+});
+
+describe.sequential('panel quick links in chromium', () => {
+  it('usermanage lands on Users: the site admin and the users,max limit; the address holds no session id', async () => {
+    await page.goto(`${w.s.url}/apps/usermanage?esprit_id=${encodeURIComponent(await hijack())}`);
+    await page.getByRole('heading', { name: 'Users', level: 1 }).waitFor();
+    expect(page.url()).toBe(`${w.s.url}/console/my/users`);
+    await page.getByTestId('users-limit').getByText('0 of 3 users').waitFor();
+    const row = page.locator(`tr[data-user="${ADMIN}"]`);
+    await row.waitFor();
+    // Login, name, role, state.
+    expect(await row.locator('td').allInnerTexts()).toEqual([ADMIN, 'Administrator', 'Administrator', 'active']);
+    expect(await page.getByRole('link', { name: 'Users' }).getAttribute('aria-current')).toBe('page');
+    const session = (await context.cookies(w.s.url)).find((c) => c.name === 'hp_session');
+    expect(session).toMatchObject({ httpOnly: true, sameSite: 'Lax', path: '/' });
+    await w.shot(page, 'panel-01-usermanage');
+  });
+
+  it('databases lands on Databases: read-only, created on the hosting node, no password shown', async () => {
+    await page.goto(`${w.s.url}/apps/databases?esprit_id=${encodeURIComponent(await hijack())}`);
+    await page.getByRole('heading', { name: 'Databases', level: 1 }).waitFor();
+    expect(page.url()).toBe(`${w.s.url}/console/my/databases`);
+    await page.getByText('Databases are created and dropped on the hosting node').waitFor();
+    await page.locator('[data-service="MySQL"]').getByText('Name prefix').waitFor();
+    await page.locator('[data-service="PostgreSQL"]').getByText('Database admin').waitFor();
+    expect(await page.locator('main').innerText()).not.toMatch(/password:/i);
+    await w.shot(page, 'panel-02-databases');
+  });
+
+  it('bandwidthbd lands on Usage: storage against the 2 GB quota, transfer, unknown figures as a dash', async () => {
+    await page.goto(`${w.s.url}/apps/bandwidthbd?esprit_id=${encodeURIComponent(await hijack())}`);
+    await page.getByRole('heading', { name: 'Usage', level: 1 }).waitFor();
+    expect(page.url()).toBe(`${w.s.url}/console/my/usage`);
+    await page.getByTestId('storage').getByText('— of 2 GB').waitFor();
+    await page.getByTestId('bandwidth').waitFor();
+    await w.shot(page, 'panel-03-bandwidthbd');
+  });
+
+  it('a tool this panel does not have lands on the overview with a notice naming it; an unknown app on the overview', async () => {
+    await page.goto(`${w.s.url}/apps/crontab?esprit_id=${encodeURIComponent(await hijack())}`);
+    await page.getByRole('status').filter({ hasText: 'This control panel has no scheduled tasks (cron) tool.' }).waitFor();
+    expect(new URL(page.url()).pathname).toBe('/console/my');
+    expect(page.url()).not.toContain('esprit_id');
+    await page.goto(`${w.s.url}/apps/no-such-app?esprit_id=${encodeURIComponent(await hijack())}`);
+    await page.getByRole('heading', { name: 'Account', level: 2 }).waitFor();
+    expect(page.url()).toBe(`${w.s.url}/console/my`);
+  });
+
+  it("a suspended site's admin signs in with domain, username and password and sees the notice with its reason, and nothing else", async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Your account', level: 1 }).waitFor();
+    await fn('admin:deactivate-site', [DOMAIN, 'Invoice 1042 is 30 days overdue']);
+
+    const form = page.getByRole('form', { name: 'Sign in to your site' });
+    await form.getByLabel('Domain').fill(DOMAIN);
+    await form.getByLabel('Username').fill(ADMIN);
+    await form.getByLabel('Password', { exact: true }).fill('wrong password');
+    w.expect(/status of 401/);
+    await form.getByRole('button', { name: 'Sign in' }).click();
+    await form.getByRole('alert').filter({ hasText: 'Wrong domain, login or password.' }).waitFor();
+    w.expect(undefined);
+    await form.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await form.getByRole('button', { name: 'Sign in' }).click();
+    const notice = page.getByRole('alert').filter({ hasText: 'This account is suspended.' });
+    await notice.waitFor();
+    await notice.getByText('Reason: Invoice 1042 is 30 days overdue').waitFor();
+    expect(await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allInnerTexts()).toEqual(['Overview']);
+    await w.shot(page, 'panel-04-suspended');
+    // Another page's address still shows only the notice and the overview.
+    await page.goto(`${w.s.url}/console/my/users`);
+    await notice.waitFor();
+    await expect(page.getByRole('heading', { name: 'Users', level: 1 }).count()).resolves.toBe(0);
+    await fn('admin:activate-site', [DOMAIN]);
+  });
+
+  it('no console errors or failed requests along the way', () => {
+    expect(w.problems).toEqual([]);
+  });
+});
