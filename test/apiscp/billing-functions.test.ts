@@ -236,7 +236,11 @@ describe('auth:change-password, auth:is-inactive, common:whoami', () => {
     expect(await json('auth:change-password', ['first-password', 'pwchange', 'pw-change.example'])).toBe(true);
     const [hijacked] = await soap([{ op: 'admin_hijack', args: ['pw-change.example', 'pwchange', 'UI'] }]);
     const session = String(value(hijacked));
-    const panel = () => fetch(`${s.url}/apps/dashboard?esprit_id=${encodeURIComponent(session)}`, { redirect: 'manual' });
+    const landing = () => fetch(`${s.url}/apps/dashboard?esprit_id=${encodeURIComponent(session)}`, { redirect: 'manual' });
+    const entered = await landing();
+    expect(entered.status).toBe(303);
+    const cookie = entered.headers.get('set-cookie')!.split(';')[0]!;
+    const panel = () => fetch(`${s.url}/apps/dashboard`, { headers: { cookie }, redirect: 'manual' });
     expect((await panel()).status).toBe(200);
 
     const mark = await auditMark(s.t);
@@ -244,6 +248,7 @@ describe('auth:change-password, auth:is-inactive, common:whoami', () => {
     const [changed] = await soap([{ op: 'auth_change_password', args: ['seven77', 'pwchange', 'pw-change.example'] }]);
     expect(value(changed)).toBe(true);
     expect((await panel()).status).toBe(401);
+    expect((await landing()).status).toBe(401);
     const events = (await auditSince(s.t, mark)).filter((e) => e.action === 'user.password_changed');
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ actor_kind: 'operator', changes: { login: { after: 'pwchange' }, sessions_ended: { after: 1 } } });
