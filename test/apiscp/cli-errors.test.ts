@@ -8,6 +8,10 @@ import type { CliResult } from '../cli/cli-harness.js';
 import { auditMark, auditSince } from '../support/audit.js';
 import { BIN_DIR, expectServerUnchanged, serverSnapshot, startApiscpServer, type ApiscpServer, type ServerSnapshot } from './apiscp-harness.js';
 
+/** The basic plan as admin:get-plan prints it in JSON: every value a plan may set, from the base plan. */
+const BASIC_PLAN_JSON =
+  '{"mysql":{"enabled":1,"dbaseprefix":null,"dbaseadmin":null,"dbasenum":null},"pgsql":{"enabled":1,"dbaseprefix":null,"dbaseadmin":null,"dbasenum":null},"diskquota":{"quota":1024,"units":"MB","fquota":null},"bandwidth":{"enabled":1,"threshold":null,"units":"MB","rollover":1},"aliases":{"enabled":1,"max":null},"users":{"enabled":1},"sites":{"max":null},"ssh":{"enabled":1,"jail":1},"ftp":{"enabled":1},"logs":{"enabled":1},"mail":{"enabled":1},"ssl":{"enabled":1},"spamfilter":{"enabled":1,"provider":"rspamd"},"rampart":{"enabled":1,"max":null,"whitelist":[]},"cgroup":{"enabled":1,"memory":null,"cpu":null,"cpuweight":null,"proclimit":null,"ioweight":null,"readbw":null,"writebw":null,"readiops":null,"writeiops":null},"dns":{"enabled":1,"provider":"builtin"},"ipinfo":{"enabled":1,"namebased":1}}';
+
 // The ApisCP tools (cpcmd, AddDomain, EditDomain, SuspendDomain, ActivateDomain, DeleteDomain) as an
 // operator's script meets them: exit codes, `ERROR   : ...` lines on stderr, and no change on the
 // server when a command is refused (re-collected and compared). Runs the built dist/.
@@ -409,7 +413,7 @@ cpcmd -d cli-plain.example -u cli-mailbox auth:change-password 'long-enough-pass
     const r = await s.sh(`
 cpcmd admin:collect '[siteinfo.domain,ssh.enabled]' '[]' '[cli-plain.example]'
 cpcmd -o yaml admin:collect '[siteinfo.domain,ssh.enabled]' '[]' '[cli-plain.example]'
-cpcmd -oyaml admin:get-plan basic
+cpcmd -oyaml admin:get-plan basic | sed -n 1,9p
 cpcmd -o json admin:collect '[siteinfo.domain,ssh.enabled]' '[]' '[cli-plain.example]'
 cpcmd --output json admin:get-plan basic
 cpcmd -o json -d cli-plain.example auth:is-inactive
@@ -421,14 +425,17 @@ cpcmd -o json admin:collect '[]' '[billing.invoice:NO-SUCH-INVOICE]'
       [
         ...yaml,
         ...yaml,
-        'diskquota:',
-        '  quota: 1024',
-        'ssh:',
+        'mysql:',
         '  enabled: 1',
-        'sites:',
-        '  max: null',
+        '  dbaseprefix: null',
+        '  dbaseadmin: null',
+        '  dbasenum: null',
+        'pgsql:',
+        '  enabled: 1',
+        '  dbaseprefix: null',
+        '  dbaseadmin: null',
         '{"cli-plain.example":{"siteinfo":{"domain":"cli-plain.example"},"ssh":{"enabled":1},"active":true,"domain":"cli-plain.example"}}',
-        '{"diskquota":{"quota":1024},"ssh":{"enabled":1},"sites":{"max":null}}',
+        BASIC_PLAN_JSON,
         'false',
         '[]',
         '',
@@ -446,7 +453,7 @@ cpcmd -d cli-plain.example auth_is_inactive
 cpcmd -o json admin_collect '[siteinfo.domain]' '[billing.invoice:CLI-INV]'
 `);
     expect(r.code, r.stderr).toBe(0);
-    const plan = '{"diskquota":{"quota":1024},"ssh":{"enabled":1},"sites":{"max":null}}';
+    const plan = BASIC_PLAN_JSON;
     expect(r.stdout).toBe(['- basic', '- basic', plan, plan, '0', `{"site${group.master}":{"siteinfo":{"domain":"cli-master.example"},"active":true,"domain":"cli-master.example"}}`, ''].join('\n'));
   });
 });

@@ -158,7 +158,7 @@ describe('function names and the call body', () => {
     const err = await refused('admin:collect', [[], [], [], 'extra'], 422, 'validation_failed');
     expect(err.message).toBe('admin:collect takes at most 3 argument(s) (params, query, sites), got 4');
     expect(err.fields).toEqual({ args: [err.message] });
-    expect((await refused('admin_add_site', ['x.example', 'x', [], 'basic', 'more'], 422, 'validation_failed')).message).toContain('(domain, admin, opts, plan)');
+    expect((await refused('admin_add_site', ['x.example', 'x', [], 'basic', 'more'], 422, 'validation_failed')).message).toContain('(domain, admin, opts, flags)');
     expect((await refused('admin:list-plans', ['basic'], 422, 'validation_failed')).message).toBe('admin:list-plans takes at most 0 argument(s) (none), got 1');
     expect((await refused('admin:deactivate-site', ['plain.example', 'why', 'more'], 422, 'validation_failed')).message).toContain('(site, flags)');
   });
@@ -185,12 +185,26 @@ describe('admin:add-site', () => {
     const id = await addSite('added.example', 'addedadmin', { 'diskquota.quota': 2048, 'ssh.enabled': '0', 'aliases.aliases': ['www.added.example'], 'billing.invoice': 'ADD-1' });
     expect((await collect(null, [], [`site${id}`]))[`site${id}`]).toEqual({
       siteinfo: { domain: 'added.example', admin_user: 'addedadmin', email: 'blackhole@apiscp.com', plan: 'basic', enabled: 1 },
-      diskquota: { quota: 2048 },
-      ssh: { enabled: 0 },
+      // Passwords are never shown; database names derive from the admin login while unset.
+      auth: { tpasswd: null, cpasswd: null },
+      mysql: { enabled: 1, dbaseprefix: 'addedadmin_', dbaseadmin: 'addedadmin', dbasenum: null, passwd: null },
+      pgsql: { enabled: 1, dbaseprefix: 'addedadmin_', dbaseadmin: 'addedadmin', dbasenum: null, passwd: null },
+      diskquota: { quota: 2048, units: 'MB', fquota: null },
+      bandwidth: { enabled: 1, threshold: null, units: 'MB', rollover: 1 },
+      ssh: { enabled: 0, jail: 1 },
       billing: { invoice: 'ADD-1', parent_invoice: null },
-      aliases: { aliases: ['www.added.example'] },
-      users: { max: 1 },
+      aliases: { enabled: 1, max: null, aliases: ['www.added.example'] },
+      users: { enabled: 1, max: 1 },
       sites: { max: null },
+      ftp: { enabled: 1 },
+      logs: { enabled: 1 },
+      mail: { enabled: 1 },
+      ssl: { enabled: 1 },
+      spamfilter: { enabled: 1, provider: 'rspamd' },
+      rampart: { enabled: 1, max: null, whitelist: [] },
+      cgroup: { enabled: 1, memory: null, cpu: null, cpuweight: null, proclimit: null, ioweight: null, readbw: null, writebw: null, readiops: null, writeiops: null },
+      dns: { enabled: 1, provider: 'builtin', key: null },
+      ipinfo: { enabled: 1, namebased: 1 },
       active: true,
       domain: 'added.example',
     });
@@ -332,7 +346,7 @@ describe('admin:edit-site', () => {
   });
 
   it('refuses unknown flags, nothing to change, bad values and unknown targets', async () => {
-    expect((await refused('admin:edit-site', ['plain.example', { 'diskquota.quota': 1 }, { bogus: true }], 422, 'validation_failed')).fields).toEqual({ flags: ['unknown option bogus; known: reset, dry-run, dry_run, report'] });
+    expect((await refused('admin:edit-site', ['plain.example', { 'diskquota.quota': 1 }, { bogus: true }], 422, 'validation_failed')).fields).toEqual({ flags: ['unknown option bogus; known: reset, dry-run, dry_run, report, backup, force, reconfig, all, plan'] });
     await refused('admin:edit-site', ['plain.example', { 'diskquota.quota': 1 }, 'dry-run'], 422, 'validation_failed');
     expect((await refused('admin:edit-site', ['plain.example', {}], 422, 'validation_failed')).fields).toEqual({ opts: ['nothing to change: give at least one service,param=value'] });
     expect((await refused('admin:edit-site', ['plain.example', { 'diskquota.quota': 'big' }], 422, 'validation_failed')).message).toBe('diskquota,quota: "big" is not a whole number');
@@ -358,13 +372,15 @@ describe('plans', () => {
 
     expect((await admin('PATCH', '/admin/v1/packages/fx-big', { service_defaults: { diskquota: { quota: 9999 } } })).status).toBe(200);
     expect([await quotaOf(onBig), await quotaOf(overrides), await quotaOf(onChild)]).toEqual([9999, 1234, 9999]);
-    expect(await ok('admin:get-plan', ['fx-big-child'])).toEqual({ diskquota: { quota: 9999 }, ssh: { enabled: 1 }, sites: { max: null } });
+    expect(await ok('admin:get-plan', ['fx-big-child'])).toMatchObject({ diskquota: { quota: 9999, units: 'MB' }, ssh: { enabled: 1, jail: 1 }, sites: { max: null } });
 
     expect((await admin('PATCH', '/admin/v1/packages/fx-big-child', { service_defaults: { diskquota: { quota: 8888 }, ssh: { enabled: false } } })).status).toBe(200);
     expect([await quotaOf(onBig), await quotaOf(overrides), await quotaOf(onChild)]).toEqual([9999, 1234, 8888]);
-    expect(await ok('admin:get-plan', ['fx-big'])).toEqual({ diskquota: { quota: 9999 }, ssh: { enabled: 1 }, sites: { max: null } });
-    expect(await ok('admin:get-plan', ['fx-big-child'])).toEqual({ diskquota: { quota: 8888 }, ssh: { enabled: 0 }, sites: { max: null } });
-    expect(await ok('admin:get-plan', ['basic'])).toEqual({ diskquota: { quota: 1024 }, ssh: { enabled: 1 }, sites: { max: null } });
+    expect(await ok('admin:get-plan', ['fx-big'])).toMatchObject({ diskquota: { quota: 9999, units: 'MB' }, ssh: { enabled: 1, jail: 1 }, sites: { max: null } });
+    expect(await ok('admin:get-plan', ['fx-big-child'])).toMatchObject({ diskquota: { quota: 8888, units: 'MB' }, ssh: { enabled: 0, jail: 1 }, sites: { max: null } });
+    expect(await ok('admin:get-plan', ['basic'])).toMatchObject({ diskquota: { quota: 1024, units: 'MB' }, ssh: { enabled: 1, jail: 1 }, sites: { max: null } });
+    // Every value a plan may set has a base value, so a plan shows each one.
+    expect(Object.keys((await ok('admin:get-plan', ['basic'])) as object).sort()).toEqual(['aliases', 'bandwidth', 'cgroup', 'diskquota', 'dns', 'ftp', 'ipinfo', 'logs', 'mail', 'mysql', 'pgsql', 'rampart', 'sites', 'spamfilter', 'ssh', 'ssl', 'users']);
     // Moving a site to another plan brings that plan's values.
     expect(await ok('admin:edit-site', ['on-big.example', { 'siteinfo.plan': 'fx-big-child' }])).toBe(true);
     expect((await collect(['siteinfo.plan', 'diskquota.quota'], [], ['on-big.example']))['on-big.example']).toMatchObject({ siteinfo: { plan: 'fx-big-child' }, diskquota: { quota: 8888 } });
@@ -610,7 +626,7 @@ describe('admin:collect', () => {
 
   it('params: [] is the default selection, null every service, a bare service name the whole service', async () => {
     const all = (await collect(null, [], ['plain.example']))['plain.example']!;
-    expect(Object.keys(all).sort()).toEqual(['active', 'aliases', 'billing', 'diskquota', 'domain', 'siteinfo', 'sites', 'ssh', 'users']);
+    expect(Object.keys(all).sort()).toEqual(['active', 'aliases', 'auth', 'bandwidth', 'billing', 'cgroup', 'diskquota', 'dns', 'domain', 'ftp', 'ipinfo', 'logs', 'mail', 'mysql', 'pgsql', 'rampart', 'siteinfo', 'sites', 'spamfilter', 'ssh', 'ssl', 'users']);
     expect((await collect([], [], ['plain.example']))['plain.example']).toEqual({
       siteinfo: { email: 'owner@plain.example', admin_user: 'plainadmin' },
       aliases: { aliases: [] },
@@ -623,7 +639,7 @@ describe('admin:collect', () => {
       active: true,
       domain: 'plain.example',
     });
-    expect((await collect('ssh', [], ['plain.example']))['plain.example']).toEqual({ ssh: { enabled: 1 }, active: true, domain: 'plain.example' });
+    expect((await collect('ssh', [], ['plain.example']))['plain.example']).toEqual({ ssh: { enabled: 1, jail: 1 }, active: true, domain: 'plain.example' });
   });
 
   it('filters on active and on metadata values', async () => {

@@ -1,6 +1,7 @@
 import { inTransaction, type Ctx } from '../context.js';
 import { SealedSecretError, sealedKeyId, type Keyring } from '../shared/keyring.js';
 import { randomToken } from '../shared/secrets.js';
+import { resealSiteSecrets } from '../sites/site-secrets.js';
 import * as repo from './secret.repository.js';
 
 /*
@@ -81,7 +82,7 @@ export function openWebhookSecret(ctx: Ctx, endpointId: number, stored: string, 
 export interface Resealed {
   keyId: string;
   previousKeyId: string | undefined;
-  /** How many values were sealed again: webhook secrets and the server secret. */
+  /** How many values were sealed again: webhook secrets, the server secret and sites' sealed service values. */
   resealed: number;
 }
 
@@ -109,6 +110,7 @@ export async function resealSecrets(ctx: Ctx, keyId: string): Promise<Resealed> 
       await repo.setSetting(tx.db, SERVER_SECRET, keyring.seal(secret, SERVER_SECRET_CONTEXT, keyId));
       resealed++;
     }
+    resealed += await resealSiteSecrets(tx, keyId);
     await repo.setSetting(tx.db, CURRENT_KEY, keyId);
     return { keyId, previousKeyId, resealed };
   });

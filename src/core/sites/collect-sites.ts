@@ -2,7 +2,7 @@ import { setImmediate } from 'node:timers/promises';
 import { AppError, addFieldError, fieldErrors, type FieldErrors } from '../../errors/app-error.js';
 import type { Ctx } from '../context.js';
 import { canonicalParam, DEFAULT_COLLECT_PARAMS, SERVICES, specOf, splitParamName } from './site.params.js';
-import { COLLECT_PAGE, loadPlans, valueReader, type SiteView } from './site.plans.js';
+import { COLLECT_PAGE, loadPlans, readsAlso, valueReader, type SiteView } from './site.plans.js';
 import * as repo from './site.repository.js';
 import type { SiteQuery } from './site.repository.js';
 import { siteName } from './site.schema.js';
@@ -44,7 +44,9 @@ function flattenQuery(raw: unknown, fields: FieldErrors): { key: string; value: 
   for (const c of out) {
     if (c.key === 'active') continue;
     const [service, param] = c.key.split('.') as [string, string];
-    if (!specOf(service, param)) addFieldError(fields, `query.${c.key}`, Object.hasOwn(SERVICES, service) ? `${service},${param}: unknown parameter of service ${service}` : `${service}: unknown service`);
+    const spec = specOf(service, param);
+    if (!spec) addFieldError(fields, `query.${c.key}`, Object.hasOwn(SERVICES, service) ? `${service},${param}: unknown parameter of service ${service}` : `${service}: unknown service`);
+    else if (spec.secret || spec.store === 'auth') addFieldError(fields, `query.${c.key}`, `${service},${param} is never shown, so sites cannot be selected by it`);
   }
   return out;
 }
@@ -133,7 +135,7 @@ export async function collectSites(ctx: Ctx, input: CollectInput): Promise<Recor
   const chosen = selection === 'all' ? Object.entries(SERVICES).flatMap(([s, ps]) => Object.entries(ps).filter(([, spec]) => !spec.sameAs).map(([p]) => [s, p] as [string, string])) : selection;
   const filters = inMemory.map((c) => ({ pair: c.key.split('.') as [string, string], value: c.value }));
   // Only what the answer and the in-memory conditions read comes back from the database.
-  const needed = [...chosen, ...filters.map((f) => f.pair)].map(([s, p]) => canonicalParam(s, p));
+  const needed = [...chosen, ...filters.map((f) => f.pair)].map(([s, p]) => canonicalParam(s, p)).flatMap(([s, p]) => [[s, p] as [string, string], ...readsAlso(s, p)]);
   const columns = { adminUser: needed.some(([s, p]) => s === 'siteinfo' && p === 'admin_user'), meta: needed.some(([s, p]) => specOf(s, p)?.store === 'meta') };
   const readers = chosen.map(([service, param]) => ({ service, param, read: valueReader(book, service, param) }));
   const tests = filters.map((f) => ({ read: valueReader(book, ...f.pair), value: f.value }));

@@ -2,44 +2,87 @@ import { AppError, addFieldError, fieldErrors, type FieldErrors } from '../../er
 import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
 import { enqueueRelayChanges, type RelayChange } from '../domains/domain-provisioning.js';
+import { hashPassword, importCryptHash } from '../shared/passwords.js';
 import { SERVICES, specOf } from './site.params.js';
 import { loadPlans, siteServices } from './site.plans.js';
 import type { SitePatch, SiteRow } from './site.repository.js';
 import { siteName, type EditedSite, type ParamChange, type SiteTarget } from './site.schema.js';
 import * as repo from './site.repository.js';
-import { parseOptions } from './site-options.js';
-import { firstMessage, requireSiteManager, resolveTarget } from './site-targets.js';
+import { parseOptions, type ParamValue } from './site-options.js';
+import { sealSiteSecrets } from './site-secrets.js';
+import { firstMessage, requireSiteManager, resolveTarget, siteOwner } from './site-targets.js';
 
 // Edit
 
 export interface EditSitesInput {
-  target: SiteTarget;
+  /** The sites to edit; may be null with `all`. */
+  target: SiteTarget | null;
   opts: unknown;
   /** Drop every override first: the sites go back to their plan's values, then `opts` apply. */
   reset?: boolean;
   dryRun?: boolean;
+  /** Every live site instead of `target`. */
+  all?: boolean;
+  /** Apply each site's configuration again even when nothing changed: its domains are provisioned again. */
+  reconfig?: boolean;
 }
 
 const SINGLE_SITE_PARAMS = new Set(['siteinfo.domain', 'aliases.aliases', 'siteinfo.admin_user']);
+
+/** One site at a time: a domain, the admin login, a password or a sealed secret (sealed for that site). */
+function singleSiteOnly(p: ParamValue): boolean {
+  const spec = specOf(p.service, p.param);
+  return SINGLE_SITE_PARAMS.has(`${p.service}.${p.param}`) || spec?.store === 'auth' || spec?.secret === true;
+}
+
+/** What a change to a parameter that is never shown reports (the value itself never appears). */
+const HIDDEN_CHANGE = '(changed)';
 
 /** Applies the same changes to every site the target names, in one transaction (all or nothing). */
 export async function editSites(ctx: Ctx, input: EditSitesInput): Promise<EditedSite[]> {
   requireSiteManager(ctx);
   const fields: FieldErrors = fieldErrors();
   const params = parseOptions(input.opts, fields);
-  if (!params.length && !input.reset && !Object.keys(fields).length) addFieldError(fields, 'opts', 'nothing to change: give at least one service,param=value');
+  if (!params.length && !input.reset && !input.reconfig && !Object.keys(fields).length) addFieldError(fields, 'opts', 'nothing to change: give at least one service,param=value');
+  const given = (name: string) => params.some((p) => `${p.service}.${p.param}` === name);
+  if (given('auth.tpasswd') && given('auth.cpasswd')) addFieldError(fields, 'auth.cpasswd', 'auth,cpasswd: give auth,tpasswd or auth,cpasswd, not both');
+  if (!input.all && (input.target === null || input.target === undefined)) addFieldError(fields, 'site', 'a site, domain or invoice is required (or the all flag)');
   if (Object.keys(fields).length) throw AppError.validation(fields, firstMessage(fields));
+  // Hashing is slow: done before the transaction holds its locks.
+  const auth = params.filter((p) => p.service === 'auth').at(-1);
+  const adminHash = auth === undefined ? undefined : auth.param === 'tpasswd' ? await hashPassword(auth.value as string) : (importCryptHash(auth.value as string) as { stored: string }).stored;
   return inTransaction(ctx, async (tx) => {
-    const ids = await resolveTarget(tx, input.target);
-    const single = params.find((p) => SINGLE_SITE_PARAMS.has(`${p.service}.${p.param}`));
-    if (single && ids.length > 1) throw AppError.validation({ [`${single.service}.${single.param}`]: [`${single.service},${single.param} can only be changed on one site at a time; ${String(input.target)} names ${ids.length}`] });
+    // all: every live site the caller manages (a reseller's own clients only).
+    const ids = input.all ? (await repo.findSites(tx.db, { resellerId: siteOwner(tx) })).map((s) => s.id) : await resolveTarget(tx, input.target!);
+    const single = params.find(singleSiteOnly);
+    if (single && ids.length > 1) {
+      const message = `${single.service},${single.param} can only be changed on one site at a time; ${input.all ? 'all' : String(input.target)} names ${ids.length}`;
+      throw AppError.validation({ [`${single.service}.${single.param}`]: [message] }, message);
+    }
     const book = await loadPlans(tx);
     const sites = await repo.findSites(tx.db, { ids });
     const patch: SitePatch = {};
     let newDomains: string[] | undefined;
     let newAdmin: string | undefined;
+    const secrets: ParamValue[] = [];
+    const hiddenChanges: ParamChange[] = [];
     for (const p of params) {
       const key = `${p.service}.${p.param}`;
+      const spec = specOf(p.service, p.param)!;
+      if (spec.store === 'auth') {
+        hiddenChanges.push({ param: `${p.service},${p.param}`, before: null, after: HIDDEN_CHANGE });
+        continue;
+      }
+      if (spec.secret) {
+        secrets.push(p);
+        hiddenChanges.push({ param: `${p.service},${p.param}`, before: null, after: p.value === null ? null : HIDDEN_CHANGE });
+        continue;
+      }
+      if (p.inherit) {
+        ((patch.unset ??= {})[p.service] ??= []).push(p.param);
+        delete patch.meta?.[p.service]?.[p.param];
+        continue;
+      }
       switch (key) {
         case 'siteinfo.email':
           patch.email_address = p.value as string;
@@ -51,7 +94,8 @@ export async function editSites(ctx: Ctx, input: EditSitesInput): Promise<Edited
           patch.parent_invoice = p.value as string | null;
           break;
         case 'users.max':
-          patch.user_count = p.value as number;
+          // null ("no limit") is written 0, as the SaaS portal's user count does.
+          patch.user_count = (p.value as number | null) ?? 0;
           break;
         case 'siteinfo.plan': {
           const plan = book.byUid.get(p.value as string);
@@ -75,10 +119,12 @@ export async function editSites(ctx: Ctx, input: EditSitesInput): Promise<Edited
       }
     }
     if (input.reset) {
+      // Back to the plan: every value the site set itself goes, except what no plan sets (the record's
+      // domain, admin, email, invoices and user count; sealed secrets such as database passwords).
       patch.unset = {};
       for (const [service, params] of Object.entries(SERVICES)) {
         const metaParams = Object.entries(params)
-          .filter(([param, spec]) => spec.store === 'meta' && patch.meta?.[service]?.[param] === undefined)
+          .filter(([param, spec]) => spec.store === 'meta' && !spec.secret && !spec.sameAs && patch.meta?.[service]?.[param] === undefined)
           .map(([param]) => param);
         if (metaParams.length) patch.unset[service] = metaParams;
       }
@@ -106,7 +152,7 @@ export async function editSites(ctx: Ctx, input: EditSitesInput): Promise<Edited
           if (JSON.stringify(before[service]?.[param]) !== JSON.stringify(value)) changes.push({ param: `${service},${param}`, before: before[service]?.[param] ?? null, after: value });
         }
       }
-      return { site: siteName(site.id), domain: afterRow.domains[0] ?? null, changes };
+      return { site: siteName(site.id), domain: afterRow.domains[0] ?? null, changes: [...changes, ...hiddenChanges] };
     });
     if (newDomains) {
       const taken = await repo.findTakenDomains(tx.db, newDomains, sites[0]!.id);
@@ -115,7 +161,13 @@ export async function editSites(ctx: Ctx, input: EditSitesInput): Promise<Edited
     if (input.dryRun) return results;
 
     const now = tx.clock();
+    if (secrets.length) patch.meta = { ...(patch.meta ?? {}), ...mergeSealed(patch.meta, await sealSiteSecrets(tx, ids[0]!, secrets)) };
     await repo.updateSites(tx.db, ids, patch, now);
+    if (adminHash !== undefined) {
+      const user = await repo.findSiteUser(tx.db, ids[0]!, null);
+      if (!user) throw AppError.notFound(`administrator of ${siteName(ids[0]!)}`);
+      await repo.setUserPassword(tx.db, user.id, adminHash);
+    }
     if (newDomains) {
       const site = sites[0]!;
       const { added, removed } = await repo.replaceSiteDomains(tx.db, site.id, site.reseller_id, newDomains, now);
@@ -123,6 +175,14 @@ export async function editSites(ctx: Ctx, input: EditSitesInput): Promise<Edited
       await enqueueRelayChanges(tx, changes, { clientId: site.id, resellerId: site.reseller_id });
     }
     if (newAdmin) await repo.renameAdminUser(tx.db, sites[0]!.id, newAdmin);
+    if (input.reconfig) {
+      // Re-applying a site's configuration here means provisioning its domains again (the relay
+      // brings each in line with the database, so doing it twice is harmless).
+      for (const site of sites) {
+        const domains = site.id === sites[0]!.id && newDomains ? newDomains : site.domains;
+        await enqueueRelayChanges(tx, domains.map((d) => ({ change: 'provision' as const, domain: d })), { clientId: site.id, resellerId: site.reseller_id });
+      }
+    }
     const changed = results.filter((r) => r.changes.length);
     await recordAudit(
       tx,
@@ -140,6 +200,12 @@ export async function editSites(ctx: Ctx, input: EditSitesInput): Promise<Edited
     );
     return results;
   });
+}
+
+function mergeSealed(meta: SitePatch['meta'], sealed: Record<string, Record<string, unknown>> | undefined): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [service, params] of Object.entries(sealed ?? {})) out[service] = { ...(meta?.[service] ?? {}), ...params };
+  return out;
 }
 
 export function mergeMeta(meta: Record<string, Record<string, unknown>>, patch: SitePatch): Record<string, Record<string, unknown>> {

@@ -35,7 +35,7 @@ export async function getPlanInheritance(ctx: Ctx, uid: string): Promise<PlanInh
   const values: InheritedValue[] = [];
   for (const [service, params] of Object.entries(SERVICES)) {
     for (const [param, spec] of Object.entries(params)) {
-      if (spec.store !== 'meta' || spec.sameAs) continue;
+      if (spec.store !== 'meta' || spec.sameAs || spec.secret) continue;
       const values_ = (p: PlanRecord) => (p.service_defaults?.[service] ?? undefined) as Record<string, unknown> | undefined;
       const base = BASE_PLAN_DEFAULTS[service] && Object.hasOwn(BASE_PLAN_DEFAULTS[service]!, param);
       const resolve = (plans: PlanRecord[]) => {

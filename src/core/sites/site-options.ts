@@ -1,16 +1,21 @@
 import { addFieldError, type FieldErrors } from '../../errors/app-error.js';
-import { canonicalParam, coerceParam, SERVICES, splitParamName } from './site.params.js';
+import { applyUnits, canonicalParam, coerceParam, SERVICES, splitParamName } from './site.params.js';
 import { type SiteOptions } from './site.schema.js';
 
 // Options and values
 
-interface ParamValue {
+export interface ParamValue {
   service: string;
   param: string;
   value: unknown;
+  /** The value given means "the plan's value": the site's own is dropped. */
+  inherit?: boolean;
 }
 
-/** Flattens the three spellings of options into `service.param = value` triples, validated. */
+/**
+ * Flattens the three spellings of options into `service.param = value` triples, validated, with
+ * values given with their unit converted to MB (the unit itself is not kept).
+ */
 export function parseOptions(raw: unknown, fields: FieldErrors, where = 'opts'): ParamValue[] {
   if (raw === undefined || raw === null) return [];
   if (typeof raw !== 'object' || Array.isArray(raw)) {
@@ -36,8 +41,10 @@ export function parseOptions(raw: unknown, fields: FieldErrors, where = 'opts'):
   for (const p of out) {
     const r = coerceParam(p.service, p.param, p.value);
     const [service, param] = canonicalParam(p.service, p.param);
-    if (r.ok) checked.push({ service, param, value: r.value });
+    if (r.ok) checked.push({ service, param, value: r.value, ...(r.inherit ? { inherit: true } : {}) });
     else addFieldError(fields, `${p.service}.${p.param}`, r.message);
   }
-  return checked;
+  const converted = applyUnits(checked);
+  for (const e of converted.errors) addFieldError(fields, e.key, e.message);
+  return converted.values;
 }

@@ -1,80 +1,17 @@
 import { addFieldError, type FieldErrors } from '../../errors/app-error.js';
 import { normalizeDomainName } from '../shared/domain-name.js';
 
-/**
- * Service metadata: every `service.param` a site has, with its type and where its value lives.
- * Some parameters are views of the client record that the other doors see too ("one truth"):
- * siteinfo.domain is the primary domain, aliases.aliases the other domains, siteinfo.email the
- * client's email, siteinfo.plan its package, billing.* the account-group columns. The rest are kept
- * in clients.service_meta and default to the plan's values.
- */
-export type ParamType = 'domain' | 'login' | 'email' | 'plan' | 'int' | 'bool' | 'invoice' | 'domains' | 'text';
+import { isIP } from 'node:net';
+import { importCryptHash } from '../shared/passwords.js';
+import { BASE_PLAN_DEFAULTS, SERVICES, UNIT_PARAMS, type ParamSpec } from './site.catalog.js';
 
-export interface ParamSpec {
-  type: ParamType;
-  /** Where the value lives: a column of the client record, or the stored metadata (plan default). */
-  store: 'record' | 'meta';
-  nullable?: boolean;
-  /** The only value the parameter takes (accepted so billing modules may send it; anything else is refused). */
-  fixed?: unknown;
-  min?: number;
-  max?: number;
-  /** Shown by admin:get-plan and AddDomain --help. */
-  help: string;
-  /** Another door's name for a parameter (`service.param`): reads show that value, writes change it. */
-  sameAs?: string;
-}
-
-export const SERVICES: Record<string, Record<string, ParamSpec>> = {
-  siteinfo: {
-    domain: { type: 'domain', store: 'record', help: 'primary domain of the site' },
-    admin_user: { type: 'login', store: 'record', help: 'login of the site administrator' },
-    email: { type: 'email', store: 'record', help: 'contact address of the site administrator' },
-    plan: { type: 'plan', store: 'record', help: 'plan the site follows for every value it does not set' },
-    // Billing modules (WHMCS, Clientexec) send siteinfo,enabled=1 with every new site.
-    enabled: { type: 'bool', store: 'record', fixed: 1, help: 'the core service every site has: always 1' },
-  },
-  diskquota: {
-    quota: { type: 'int', store: 'meta', min: 0, max: 1024 * 1024 * 1024, help: 'storage quota in MB' },
-  },
-  ssh: {
-    enabled: { type: 'bool', store: 'meta', help: 'shell access (1 or 0)' },
-  },
-  billing: {
-    invoice: { type: 'invoice', store: 'record', nullable: true, help: 'billing invoice: marks the master of an account group' },
-    parent_invoice: { type: 'invoice', store: 'record', nullable: true, help: 'invoice of the master account this site is subordinate to' },
-  },
-  aliases: {
-    aliases: { type: 'domains', store: 'record', help: 'further domains of the site (setting it replaces the list)' },
-  },
-  // Limits shared with the SaaS portal and subscription doors. users,max is the HSP client's
-  // user_count and the SaaS portal's max_users: one number, three names.
-  users: {
-    max: { type: 'int', store: 'record', min: 0, max: 1_000_000, help: 'most users the site may have (the HSP user_count)' },
-  },
-  sites: {
-    max: { type: 'int', store: 'meta', min: 0, max: 10_000, nullable: true, help: 'most databases/instances the site may have (null: no limit)' },
-  },
-  // The SaaS portal's names for the same limits (its do_upgrade_database params), so a billing
-  // system that speaks the portal's words reads and sets the one value.
-  saas_client: {
-    max_users: { type: 'int', store: 'record', min: 0, max: 1_000_000, sameAs: 'users.max', help: 'the SaaS portal name of users,max (0: no limit)' },
-    total_storage_limit: { type: 'int', store: 'meta', min: 0, max: 1024 * 1024 * 1024, sameAs: 'diskquota.quota', help: 'the SaaS portal name of diskquota,quota, in MB' },
-  },
-};
+export { BASE_PLAN_DEFAULTS, SERVICES, type ParamSpec, type ParamType } from './site.catalog.js';
 
 /** The parameter a name stands for: itself, or the one it is another door's name of. */
 export function canonicalParam(service: string, param: string): [string, string] {
   const same = specOf(service, param)?.sameAs;
   return same ? (same.split('.') as [string, string]) : [service, param];
 }
-
-/** The built-in base every plan chain ends at (ApisCP's plan skeleton). */
-export const BASE_PLAN_DEFAULTS: Record<string, Record<string, unknown>> = {
-  diskquota: { quota: 1024 },
-  ssh: { enabled: 1 },
-  sites: { max: null },
-};
 
 /** What `admin:collect` shows for `params = []` (ApisCP's default selection). */
 export const DEFAULT_COLLECT_PARAMS = ['siteinfo.email', 'siteinfo.admin_user', 'aliases.aliases', 'billing.invoice', 'billing.parent_invoice'];
@@ -89,7 +26,8 @@ export function specOf(service: string, param: string): ParamSpec | undefined {
   return Object.hasOwn(SERVICES, service) && Object.hasOwn(SERVICES[service]!, param) ? SERVICES[service]![param] : undefined;
 }
 
-export type ParamResult = { ok: true; value: unknown } | { ok: false; message: string };
+/** `inherit`: the value given means "the plan's value" (the site's own one is dropped). */
+export type ParamResult = { ok: true; value: unknown; inherit?: boolean } | { ok: false; message: string };
 
 const LOGIN = /^[a-z][a-z0-9._-]{0,31}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -115,8 +53,13 @@ export function coerceParam(service: string, param: string, raw: unknown): Param
   const spec = specOf(service, param);
   if (!spec) return { ok: false, message: Object.hasOwn(SERVICES, service) ? `${name}: unknown parameter of service ${service}` : `${shownName(service)}: unknown service` };
   const bad = (why: string): ParamResult => ({ ok: false, message: `${name}: ${why}` });
+  if (raw === '' && spec.emptyIsDefault) return { ok: true, value: null, inherit: true };
+  // WHMCS sends its product's plan option as it is, '' when the product names none.
+  if (raw === '' && spec.type === 'plan') return { ok: true, value: DEFAULT_SITE_PLAN };
+  // WHMCS writes "unlimited" as the text 'null'.
+  if (spec.nullable && typeof raw === 'string' && raw.trim().toLowerCase() === 'null') return { ok: true, value: null };
   if (raw === null || raw === undefined || raw === '') {
-    if (spec.nullable || spec.type === 'domains') return { ok: true, value: spec.type === 'domains' ? [] : null };
+    if (spec.nullable || spec.type === 'domains' || spec.type === 'ips') return { ok: true, value: spec.type === 'domains' || spec.type === 'ips' ? [] : null };
     return bad('a value is required');
   }
   switch (spec.type) {
@@ -159,8 +102,81 @@ export function coerceParam(service: string, param: string, raw: unknown): Param
       return { ok: true, value };
     }
     case 'text':
-      return typeof raw === 'string' && raw.length <= 1000 ? { ok: true, value: raw } : bad('must be text');
+      if (typeof raw !== 'string') return bad('must be text');
+      return raw.length <= (spec.max ?? 1000) ? { ok: true, value: raw } : bad(`must be at most ${spec.max ?? 1000} characters`);
+    case 'name':
+      return typeof raw === 'string' && raw.length <= (spec.max ?? 32) && /^[a-z][a-z0-9_-]*$/i.test(raw) ? { ok: true, value: raw.toLowerCase() } : bad(`${shown(raw)} must be a name: a letter, then letters, digits, "_" or "-" (at most ${spec.max ?? 32})`);
+    case 'enum': {
+      const v = typeof raw === 'string' ? spec.values!.find((x) => x.toLowerCase() === raw.trim().toLowerCase()) : undefined;
+      return v !== undefined ? { ok: true, value: v } : bad(`${shown(raw)} must be one of ${spec.values!.join(', ')}`);
+    }
+    case 'password':
+      if (typeof raw !== 'string') return bad('must be text');
+      if (raw.length < (spec.min ?? 1) || raw.length > (spec.max ?? 1024)) return bad(`must be ${spec.min ?? 1} to ${spec.max ?? 1024} characters`);
+      return { ok: true, value: raw };
+    case 'crypt': {
+      if (typeof raw !== 'string' || raw.length > (spec.max ?? 255)) return bad('must be a crypt(3) hash');
+      const r = importCryptHash(raw);
+      return r.ok ? { ok: true, value: raw } : bad(r.message);
+    }
+    case 'dbprefix':
+      return typeof raw === 'string' && raw.length <= (spec.max ?? 40) && /^[A-Za-z][A-Za-z0-9_]*_$/.test(raw)
+        ? { ok: true, value: raw }
+        : bad(`${shown(raw)} must start with a letter, use only letters, digits or "_", and end in "_" (at most ${spec.max ?? 40})`);
+    case 'dbuser':
+      return typeof raw === 'string' && raw.length <= (spec.max ?? 32) && /^[A-Za-z][A-Za-z0-9_]*$/.test(raw)
+        ? { ok: true, value: raw }
+        : bad(`${shown(raw)} must start with a letter and use only letters, digits or "_" (at most ${spec.max ?? 32})`);
+    case 'ips': {
+      const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(/[\s,]+/) : typeof raw === 'object' ? Object.values(raw as object) : undefined;
+      if (!list) return bad('must be a list of IP addresses');
+      const out: string[] = [];
+      for (const item of list) {
+        // Billing modules send [client ip] even when they know none: [''] or [null].
+        if (item === null || item === undefined || item === '') continue;
+        const ip = typeof item === 'string' ? ipOrNetwork(item) : undefined;
+        if (!ip) return bad(`${shown(item)} is not an IP address`);
+        if (!out.includes(ip)) out.push(ip);
+      }
+      if (out.length > (spec.max ?? 4096)) return bad(`at most ${spec.max ?? 4096} addresses`);
+      return { ok: true, value: out };
+    }
   }
+}
+
+/** An IPv4/IPv6 address or address/prefix, as written (IPv6 in lower case); undefined when it is neither. */
+function ipOrNetwork(text: string): string | undefined {
+  const m = /^([^/\s]{1,45})(?:\/(\d{1,3}))?$/.exec(text.trim());
+  if (!m) return undefined;
+  const family = isIP(m[1]!);
+  if (!family) return undefined;
+  if (m[2] !== undefined && Number(m[2]) > (family === 4 ? 32 : 128)) return undefined;
+  return m[0].toLowerCase();
+}
+
+const UNIT_FACTOR: Record<string, number> = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
+
+/**
+ * A value given with its unit in the same call (diskquota,quota with diskquota,units=GB) becomes MB,
+ * rounded up; the unit becomes MB (every such value is stored in MB, and units reads back MB).
+ * Returns the messages of values that no longer fit once converted.
+ */
+export function applyUnits<T extends { service: string; param: string; value: unknown }>(list: T[]): { values: T[]; errors: { key: string; message: string }[] } {
+  const errors: { key: string; message: string }[] = [];
+  let values = list;
+  for (const u of UNIT_PARAMS) {
+    const unit = values.filter((p) => p.service === u.service && p.param === u.units).at(-1)?.value as string | undefined;
+    if (unit === undefined) continue;
+    const spec = specOf(u.service, u.value)!;
+    values = values.map((p) => {
+        if (p.service === u.service && p.param === u.units) return { ...p, value: 'MB' };
+        if (p.service !== u.service || p.param !== u.value || typeof p.value !== 'number') return p;
+        const mb = Math.ceil((p.value * UNIT_FACTOR[unit]!) / UNIT_FACTOR.MB!);
+        if (spec.max !== undefined && mb > spec.max) errors.push({ key: `${u.service}.${u.value}`, message: `${u.service},${u.value}: ${p.value} ${unit} is ${mb} MB, more than the most allowed (${spec.max} MB)` });
+        return { ...p, value: mb };
+      });
+  }
+  return { values, errors };
 }
 
 /** `service.param`, `service,param` or `[service][param]` spellings → [service, param]. */
@@ -188,6 +204,7 @@ export function resolveDefaults(chain: Record<string, unknown>[]): Record<string
  */
 export function checkServiceDefaults(raw: Record<string, Record<string, unknown>>, fields: FieldErrors): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = {};
+  const given: { service: string; param: string; value: unknown }[] = [];
   for (const [service, params] of Object.entries(raw)) {
     for (const [param, value] of Object.entries(params ?? {})) {
       const spec = specOf(service, param);
@@ -196,7 +213,7 @@ export function checkServiceDefaults(raw: Record<string, Record<string, unknown>
         addFieldError(fields, key, Object.hasOwn(SERVICES, service) ? `${service},${param}: unknown parameter of service ${service}` : `${service}: unknown service`);
         continue;
       }
-      if (spec.store !== 'meta') {
+      if (spec.store !== 'meta' || spec.secret) {
         addFieldError(fields, key, `${service},${param} belongs to each site; a plan cannot set it`);
         continue;
       }
@@ -204,8 +221,11 @@ export function checkServiceDefaults(raw: Record<string, Record<string, unknown>
       const r = coerceParam(service, param, value);
       const [s, p] = canonicalParam(service, param);
       if (!r.ok) addFieldError(fields, key, r.message);
-      else (out[s] ??= {})[p] = r.value;
+      else if (!r.inherit) given.push({ service: s, param: p, value: r.value });
     }
   }
+  const converted = applyUnits(given);
+  for (const e of converted.errors) addFieldError(fields, `service_defaults.${e.key}`, e.message);
+  for (const v of converted.values) (out[v.service] ??= {})[v.param] = v.value;
   return out;
 }

@@ -57,13 +57,42 @@ export type SiteView = Pick<SiteRow, 'domains' | 'admin_user' | 'email_address' 
  */
 export function valueReader(book: PlanBook, service: string, param: string): (site: SiteView) => unknown {
   const spec = specOf(service, param);
-  if (!spec) return () => null;
+  // Passwords and keys are written, never read back.
+  if (!spec || spec.secret || spec.store === 'auth') return () => null;
   if (spec.sameAs) {
     const [s, p] = spec.sameAs.split('.') as [string, string];
     return valueReader(book, s, p);
   }
   if (spec.store === 'record') return (site) => recordValue(site, service, param);
-  return (site) => site.service_meta?.[service]?.[param] ?? planDefaults(book, site.plan_id)[service]?.[param] ?? null;
+  const own = (site: SiteView): unknown => {
+    const mine = site.service_meta?.[service];
+    // A site's own null is a value ("no limit"), not "unset".
+    if (mine && typeof mine === 'object' && Object.hasOwn(mine, param)) return mine[param] ?? null;
+    return planDefaults(book, site.plan_id)[service]?.[param] ?? null;
+  };
+  if (!spec.derive) return own;
+  const isEnabled = valueReader(book, service, 'enabled');
+  const derive = spec.derive;
+  return (site) => {
+    const value = own(site);
+    if (value !== null || !site.admin_user || isEnabled(site) !== 1) return value;
+    return derivedDbName(site.admin_user, derive, spec.max ?? 32);
+  };
+}
+
+/**
+ * What ApisCP derives from the admin login when a database service is enabled without names: the
+ * prefix `<admin>_` and the administrative user `<admin>`, made valid database identifiers.
+ */
+export function derivedDbName(admin: string, kind: 'dbprefix' | 'dbuser', max: number): string {
+  let name = admin.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  if (!/^[a-z]/.test(name)) name = `u${name}`;
+  return kind === 'dbprefix' ? `${name.slice(0, max - 1)}_` : name.slice(0, max);
+}
+
+/** The parameters a value of `service.param` is read from, besides itself (derived values read the admin login). */
+export function readsAlso(service: string, param: string): [string, string][] {
+  return specOf(service, param)?.derive ? [['siteinfo', 'admin_user'], [service, 'enabled']] : [];
 }
 
 /** Every service value of a site: record fields, its overrides, then its plan's defaults. */

@@ -23,8 +23,8 @@ export interface AddedSite {
   site: string;
   domain: string;
   admin_user: string;
-  /** The admin's initial password, shown once. */
-  password: string;
+  /** The admin's initial password, shown once: null when the caller gave it (auth,tpasswd or auth,cpasswd). */
+  password: string | null;
 }
 
 export interface ParamChange {

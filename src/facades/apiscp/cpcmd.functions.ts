@@ -92,6 +92,13 @@ function targetsOf(arg: unknown, fn: string): string | string[] {
   return arg.map(String);
 }
 
+/** The options with the flags' plan added as siteinfo,plan (the flag wins over the options' own). */
+function planOption(opts: unknown, plan: unknown): unknown {
+  if (opts === undefined || opts === null || (Array.isArray(opts) && opts.length === 0)) return { 'siteinfo.plan': plan };
+  if (typeof opts !== 'object' || Array.isArray(opts)) return opts;
+  return { ...(opts as Record<string, unknown>), 'siteinfo.plan': plan };
+}
+
 const functions: CpcmdFunction[] = [
   {
     name: 'admin:collect',
@@ -100,9 +107,14 @@ const functions: CpcmdFunction[] = [
   },
   {
     name: 'admin:add-site',
-    params: ['domain', 'admin', 'opts', 'plan'],
-    run: async (ctx, [domain, admin, opts, plan]) => {
-      await addSite(ctx, { domain, admin_user: admin, opts, plan });
+    params: ['domain', 'admin', 'opts', 'flags'],
+    run: async (ctx, [domain, admin, opts, rawFlags]) => {
+      // ApisCP's $flags; a plain string is the plan name, as this function's fourth argument was before.
+      const f = typeof rawFlags === 'string' ? { plan: rawFlags } : flags(rawFlags, 'flags');
+      // force, bootstrap and notify are accepted for ApisCP's modules: every value is checked either
+      // way, the site's domains are always queued for provisioning, and no mail is sent.
+      checkFlags(f, ['plan', 'force', 'bootstrap', 'notify'], 'flags');
+      await addSite(ctx, { domain, admin_user: admin, opts, plan: f.plan });
       return true;
     },
   },
@@ -111,9 +123,14 @@ const functions: CpcmdFunction[] = [
     params: ['site', 'opts', 'flags'],
     run: async (ctx, [site, opts, rawFlags]) => {
       const f = flags(rawFlags, 'flags');
-      checkFlags(f, ['reset', 'dry-run', 'dry_run', 'report'], 'flags');
+      // backup and force are accepted for ApisCP's modules: every change is already in the audit log
+      // with its before and after values, and every value is checked either way.
+      checkFlags(f, ['reset', 'dry-run', 'dry_run', 'report', 'backup', 'force', 'reconfig', 'all', 'plan'], 'flags');
       const dryRun = truthy(flag(f, 'dry-run', 'dry_run'));
-      const edited = await editSites(ctx, { target: siteOf({}, site, 'admin:edit-site'), opts, reset: truthy(f.reset), dryRun });
+      const all = truthy(f.all);
+      const target = all && (site === undefined || site === null || site === '') ? null : siteOf({}, site, 'admin:edit-site');
+      const withPlan = f.plan === undefined || f.plan === null ? opts : planOption(opts, f.plan);
+      const edited = await editSites(ctx, { target, opts: withPlan, reset: truthy(f.reset), dryRun, all, reconfig: truthy(f.reconfig) });
       // Billing modules expect ApisCP's true; `report` (EditDomain) asks for the changes made instead,
       // so the tool prints what was applied rather than a preview taken before.
       return dryRun || truthy(f.report) ? edited : true;

@@ -2,6 +2,7 @@ import { AdminClient, segment } from '../admin-client.js';
 import { CliError, exitCodeFor } from '../cli.errors.js';
 import { CliSyntaxError, parseCliArgument, type CliValue } from './cli-syntax.js';
 import { formatJson, formatYaml } from './yaml-output.js';
+import { SERVICES } from '../../../core/sites/site.catalog.js';
 
 /**
  * ApisCP's command-line tools over Hostplane's function door (`POST /api/v1/cpcmd/{fn}`): `cpcmd`
@@ -199,21 +200,22 @@ function confMap(conf: [string, unknown][]): Record<string, unknown> {
   return Object.fromEntries(conf);
 }
 
-const SERVICES_HELP = `Services and parameters (-c service,param=value):
-  siteinfo,domain        primary domain of the site (required)
-  siteinfo,admin_user    login of the site administrator (required)
-  siteinfo,email         contact address (default blackhole@apiscp.com)
-  siteinfo,plan          plan the site follows (default basic; see cpcmd admin:list-plans)
-  siteinfo,enabled       always 1 (billing modules send it)
-  diskquota,quota        storage quota in MB
-  ssh,enabled            shell access, 1 or 0
-  billing,invoice        billing invoice: marks the master of an account group
-  billing,parent_invoice invoice of the master this site is subordinate to
-  aliases,aliases        further domains, e.g. aliases,aliases=[a.example,b.example]
-  users,max              most users (the HSP user_count)
-  sites,max              most instances (null: no limit)`;
+/** Notes beyond a parameter's own help that only the command line needs. */
+const CLI_NOTES: Record<string, string> = {
+  'siteinfo,domain': ' (required)',
+  'siteinfo,admin_user': ' (required)',
+  'siteinfo,email': ' (default blackhole@apiscp.com)',
+  'siteinfo,plan': ' (default basic; see cpcmd admin:list-plans)',
+  'aliases,aliases': ', e.g. aliases,aliases=[a.example,b.example]',
+};
 
-const ADD_USAGE = `Usage: AddDomain -c siteinfo,domain=DOMAIN -c siteinfo,admin_user=USER [-c service,param=value ...] [--plan PLAN]\n\n${SERVICES_HELP}\n`;
+/** Every service parameter with its help, from the one catalog the server checks values against. */
+const SERVICES_HELP = `Services and parameters (-c service,param=value):
+${Object.entries(SERVICES)
+  .flatMap(([service, params]) => Object.entries(params).map(([param, spec]) => `  ${`${service},${param}`.padEnd(28)} ${spec.help}${CLI_NOTES[`${service},${param}`] ?? ''}`))
+  .join('\n')}`;
+
+const ADD_USAGE = `Usage: AddDomain -c siteinfo,domain=DOMAIN -c siteinfo,admin_user=USER [-c service,param=value ...] [--plan PLAN]\n\nWithout auth,tpasswd or auth,cpasswd the administrator gets a random password.\n\n${SERVICES_HELP}\n`;
 const EDIT_USAGE = `Usage: EditDomain [--dry-run] [--reset] -c service,param=value [...] SITE|DOMAIN|INVOICE\n\n--reset drops every value the site set itself (back to its plan's) before applying -c.\n\n${SERVICES_HELP}\n`;
 const SUSPEND_USAGE = 'Usage: SuspendDomain [--reason REASON] SITE|DOMAIN|INVOICE [...]\n\nSeveral targets are one change: when one names no site, none is suspended.\n';
 const ACTIVATE_USAGE = 'Usage: ActivateDomain SITE|DOMAIN|INVOICE [...]\n\nSeveral targets are one change: when one names no site, none is activated.\n';
