@@ -61,7 +61,7 @@ const suspensions = async (target: string) =>
 
 describe('admin:get-usage in ApisCP shapes and units', () => {
   it("serves WHMCS's UsageUpdate end to end: collect siteinfo.domain, usage storage and bandwidth, divided into MB", async () => {
-    const small = await addSite('usage-small.example', 'usagesmall', { 'diskquota.quota': 500 });
+    const small = await addSite('usage-small.example', 'usagesmall', { 'diskquota.quota': 500, 'bandwidth.threshold': 2, 'bandwidth.units': 'GB' });
     const big = await addSite('usage-big.example', 'usagebig', { 'diskquota.quota': 2000 });
     // The big site is a SaaS instance with a stored file: measured storage in use.
     await s.t.app.deps.db.updateTable('clients').set({ instance_uuid: randomUUID() }).where('id', '=', big).execute();
@@ -91,13 +91,13 @@ describe('admin:get-usage in ApisCP shapes and units', () => {
         },
       ]),
     );
-    expect(update['usage-small.example']).toEqual({ diskusage: 0, disklimit: 500, bwusage: 0, bwlimit: 0 });
+    expect(update['usage-small.example']).toEqual({ diskusage: 0, disklimit: 500, bwusage: 0, bwlimit: 2048 });
     expect(update['usage-big.example']).toEqual({ diskusage: 301 / 1024, disklimit: 2000, bwusage: 0, bwlimit: 0 });
     // PHP gets integers, never null or floats, for every figure.
     expect(storageArr[`site${big}`]).toEqual({ qused: 301, qsoft: 2000 * 1024, qhard: 2000 * 1024, fused: 1, fsoft: 0, fhard: 0 });
     expect(storageArr[`site${small}`]).toEqual({ qused: 0, qsoft: 500 * 1024, qhard: 500 * 1024, fused: 0, fsoft: 0, fhard: 0 });
     const period = bandwidthArr[`site${small}`]!;
-    expect(period).toMatchObject({ sum: 0, threshold: 0, begin: expect.any(Number), end: expect.any(Number) });
+    expect(period).toMatchObject({ sum: 0, threshold: 2048 * 1024 * 1024, begin: expect.any(Number), end: expect.any(Number) });
     const now = Date.now() / 1000;
     expect(period.begin as number).toBeLessThanOrEqual(now);
     expect(period.end as number).toBeGreaterThan(now);

@@ -36,7 +36,7 @@ export interface BandwidthUsage {
   end: number;
 }
 
-/** Resource figures: memory in MB, cpu in percent of one core, proclimit in processes; 0 limit means none set. */
+/** Resource figures: memory in MB, cpu as cgroup,cpu counts it, proclimit in processes; 0 limit means none set. */
 export interface CgroupUsage {
   memory: { used: number; limit: number };
   cpu: { used: number; limit: number };
@@ -100,7 +100,7 @@ function usageOf(site: SiteView, read: ReturnType<typeof limitReaders>, files: {
   const quotaKb = count(read.quota(site)) * 1024;
   const fquota = count(read.fquota(site));
   const units = read.units(site);
-  // bandwidth,threshold is in bandwidth,units when the catalog has them; MB otherwise.
+  // bandwidth,threshold is stored in bandwidth,units (the catalog converts to MB and keeps 'MB'); MB when unknown.
   const perUnit = typeof units === 'string' && Object.hasOwn(BYTES_PER, units.toUpperCase()) ? BYTES_PER[units.toUpperCase()]! : BYTES_PER.MB!;
   return {
     storage: { qused: Math.ceil((files?.bytes ?? 0) / 1024), qsoft: quotaKb, qhard: quotaKb, fused: files?.files ?? 0, fsoft: fquota, fhard: fquota },
