@@ -258,7 +258,6 @@ describe('refused by the server', () => {
       { tool: 'DeleteDomain', args: ['--match=(unclosed', 'cli-plain.example'], code: 5, errors: ['match: must be a regular expression of at most 200 characters'] },
       { tool: 'cpcmd', args: ['admin:add-site', 'not a domain', 'someone'], code: 5, errors: ['siteinfo,domain: "not a domain" is not a valid domain name'] },
       { tool: 'cpcmd', args: ['admin:list-plans', 'extra'], code: 5, errors: ['admin:list-plans takes at most 0 argument(s) (none), got 1'] },
-      { tool: 'cpcmd', args: ['auth:is-inactive'], code: 5, errors: ['auth:is-inactive acts on a site: pass -d SITE'] },
       { tool: 'cpcmd', args: ['-u', 'cliplain', 'common:whoami'], code: 5, errors: ['-u USER names a user of a site: pass -d SITE too'] },
       { tool: 'cpcmd', args: ['scope:set', 'opcenter.account-cleanup', 'thirty days'], code: 5, errors: ['opcenter.account-cleanup: "thirty days" is not a time span such as "30 days"'] },
     ]);

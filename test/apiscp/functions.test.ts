@@ -160,7 +160,7 @@ describe('function names and the call body', () => {
     expect(err.fields).toEqual({ args: [err.message] });
     expect((await refused('admin_add_site', ['x.example', 'x', [], 'basic', 'more'], 422, 'validation_failed')).message).toContain('(domain, admin, opts, flags)');
     expect((await refused('admin:list-plans', ['basic'], 422, 'validation_failed')).message).toBe('admin:list-plans takes at most 0 argument(s) (none), got 1');
-    expect((await refused('admin:deactivate-site', ['plain.example', 'why', 'more'], 422, 'validation_failed')).message).toContain('(site, reason)');
+    expect((await refused('admin:deactivate-site', ['plain.example', 'why', 'more'], 422, 'validation_failed')).message).toContain('(site, flags)');
   });
 
   it('a body that is not {"args": [...]} is 422', async () => {
@@ -526,7 +526,7 @@ describe('admin:delete-site', () => {
     expect((await refused('admin:delete-site', [], 422, 'validation_failed')).fields).toEqual({ site: ['name a site, domain or invoice, or select suspended sites with since'] });
     await refused('admin:delete-site', [null, {}], 422, 'validation_failed');
     await refused('admin:delete-site', ['', { match: 'x' }], 422, 'validation_failed');
-    expect((await refused('admin:delete-site', ['plain.example', { purge: true }], 422, 'validation_failed')).fields).toEqual({ flags: ['unknown option purge; known: since, match, dry-run, dry_run, force'] });
+    expect((await refused('admin:delete-site', ['plain.example', { purge: true }], 422, 'validation_failed')).fields).toEqual({ flags: ['unknown option purge; known: since, match, filter, dry-run, dry_run, force'] });
     await refused('admin:delete-site', ['no-such-site.example'], 404, 'not_found');
   });
 
@@ -717,23 +717,23 @@ describe('admin:hijack', () => {
 });
 
 describe('auth:change-password, auth:is-inactive, common:whoami, admin:get-usage', () => {
-  it('auth:change-password needs a site, a password of 8+ characters and a known user', async () => {
+  it('auth:change-password needs a site, a password of 7+ characters and a known user', async () => {
     const id = await addSite('password.example', 'pwadmin');
     expect((await refused('auth:change-password', ['long-enough-password'], 422, 'validation_failed')).fields).toEqual({ site: ['auth:change-password acts on a site: pass -d SITE'] });
-    expect((await refused('auth:change-password', ['short'], 422, 'validation_failed', { extra: { site: 'password.example' } })).message).toBe('password must be 8 to 1024 characters');
+    expect((await refused('auth:change-password', ['sixsix'], 422, 'validation_failed', { extra: { site: 'password.example' } })).message).toBe('weak password disallowed: a password must be 7 to 1024 characters');
     await refused('auth:change-password', [12345678], 422, 'validation_failed', { extra: { site: 'password.example' } });
     await refused('auth:change-password', ['long-enough-password', 'nobody'], 404, 'not_found', { extra: { site: 'password.example' } });
     await refused('auth:change-password', ['long-enough-password'], 404, 'not_found', { extra: { site: 'no-such-site.example' } });
     const mark = await auditMark(s.t);
-    expect(await ok('auth:change-password', ['long-enough-password'], { site: 'password.example' })).toBe(true);
+    expect(await ok('auth:change-password', ['seven77'], { site: 'password.example' })).toBe(true);
     expect(await ok('auth:change-password', ['another-password', 'pwadmin', `site${id}`])).toBe(true);
     expect(await ok('auth:change-password', ['third-password'], { site: String(id), user: 'pwadmin' })).toBe(true);
     const events = (await auditSince(s.t, mark)).filter((e) => e.actor_kind === 'operator');
     expect(events.map((e) => [e.action, e.changes.site?.after, e.changes.login?.after])).toEqual(Array(3).fill(['user.password_changed', `site${id}`, 'pwadmin']));
   });
 
-  it('auth:is-inactive and common:whoami act on the -d site', async () => {
-    await refused('auth:is-inactive', [], 422, 'validation_failed');
+  it('auth:is-inactive is false for the server administrator; common:whoami acts on the -d site', async () => {
+    expect(await ok('auth:is-inactive')).toBe(false);
     await refused('auth:is-inactive', [], 404, 'not_found', { extra: { site: 'no-such-site.example' } });
     expect(await ok('common:whoami')).toBe('admin');
     expect(await ok('common:whoami', [], { site: 'plain.example' })).toBe('plainadmin');
@@ -752,11 +752,19 @@ describe('auth:change-password, auth:is-inactive, common:whoami, admin:get-usage
     expect((await refused('common:whoami', [], 422, 'validation_failed', { extra: { user: 'whoadmin' } })).message).toBe('-u USER names a user of a site: pass -d SITE too');
   });
 
-  it('admin:get-usage reports quota, domains and users; refuses unknown fields and sites', async () => {
+  it('admin:get-usage reports storage, bandwidth, resources, domains and users; refuses unknown fields and sites', async () => {
     const id = await idOf('plain.example');
-    expect(await ok('admin:get-usage', [null, ['plain.example']])).toEqual({ [`site${id}`]: { storage: { quota: 1024, used: null }, domains: 1, users: 1 } });
+    const all = (await ok('admin:get-usage', [null, ['plain.example']])) as Record<string, Record<string, unknown>>;
+    expect(Object.keys(all)).toEqual(['plain.example']);
+    expect(all['plain.example']).toMatchObject({
+      storage: { qused: 0, qsoft: 1024 * 1024, qhard: 1024 * 1024, fused: 0, fsoft: 0, fhard: 0 },
+      bandwidth: { sum: 0, threshold: 0, begin: expect.any(Number), end: expect.any(Number) },
+      cgroup: { memory: { used: 0, limit: 0 }, cpu: { used: 0, limit: 0 }, proclimit: { used: 0, limit: 0 } },
+      domains: 1,
+      users: 1,
+    });
     expect(await ok('admin:get-usage', ['domains', [`site${id}`]])).toEqual({ [`site${id}`]: 1 });
-    await refused('admin:get-usage', ['bandwidth'], 422, 'validation_failed');
+    await refused('admin:get-usage', ['inodes'], 422, 'validation_failed');
     await refused('admin:get-usage', [null, ['no-such-site.example']], 404, 'not_found');
   });
 });

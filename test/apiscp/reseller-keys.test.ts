@@ -164,8 +164,9 @@ describe('a reseller key on the JSON door', () => {
     expect(await ok(keyA, 'common:whoami', [], { site: own })).toBe('aadded');
     expect(await ok(keyA, 'auth:change-password', ['a-new-password-1', null, own])).toBe(true);
     expect(await ok(keyA, 'admin:hijack', [own])).toEqual(expect.stringMatching(/^[A-Za-z0-9_-]{40,}$/));
-    const usage = (await ok(keyA, 'admin:get-usage', [null, [own]])) as Record<string, { storage: { quota: number } }>;
-    expect(usage[`site${ids[own]}`]?.storage.quota).toBe(2500);
+    // Keyed by the identifier passed; quotas in KB as ApisCP reports them.
+    const usage = (await ok(keyA, 'admin:get-usage', [null, [own]])) as Record<string, { storage: { qhard: number } }>;
+    expect(usage[own]?.storage.qhard).toBe(2500 * 1024);
     expect(await ok(keyA, 'admin:list-plans')).toContain('basic');
     expect(await ok(keyA, 'admin:get-plan', ['basic'])).toMatchObject({ diskquota: { quota: expect.any(Number) } });
     const events = (await auditSince(s.t, mark)).filter((e) => e.actor_kind !== 'system');

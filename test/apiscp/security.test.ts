@@ -14,6 +14,10 @@ let s: ApiscpServer;
 /** Credentials that must not open either door, by what they are. */
 let wrong: { label: string; key: string | null }[];
 
+/** An address locked out of the reseller sign-up (wrong captcha answers) before the tests: only the operator may lift it. */
+const LOCKED_OUT = '192.0.2.9';
+const bannedServices = async () => (await ok('rampart:banned-services', [LOCKED_OUT])) as string[];
+
 /** A call per function, in an order in which all of them succeed with the operator key. */
 const SAMPLES: { fn: string; args: unknown[]; site?: string }[] = [
   { fn: 'admin:list-plans', args: [] },
@@ -31,6 +35,10 @@ const SAMPLES: { fn: string; args: unknown[]; site?: string }[] = [
   { fn: 'admin:activate-site', args: ['sec-suspended.example'] },
   { fn: 'admin:delete-site', args: ['sec-c.example'] },
   { fn: 'scope:set', args: ['opcenter.account-cleanup', '7 days'] },
+  { fn: 'rampart:get-jails', args: [] },
+  { fn: 'rampart:is-banned', args: [LOCKED_OUT] },
+  { fn: 'rampart:banned-services', args: [LOCKED_OUT] },
+  { fn: 'rampart:unban', args: [LOCKED_OUT] },
 ];
 
 async function ok(fn: string, args: unknown[] = [], extra: Record<string, unknown> = {}): Promise<unknown> {
@@ -51,6 +59,8 @@ beforeAll(async () => {
     await ok('admin:add-site', [domain, admin]);
   }
   await ok('admin:deactivate-site', ['sec-suspended.example', 'for the activate call']);
+  for (let i = 0; i < 5; i++) await s.t.app.server.inject({ method: 'POST', url: '/v1/resellers', remoteAddress: LOCKED_OUT, headers: { accept: 'application/json' }, payload: { reseller: {}, captcha: { id: 'nope', answer: 'wrong' } } });
+  expect(await bannedServices()).toEqual(['reseller-signup']);
   const reseller = await createReseller(s.t);
   const { key: revoked, id } = await createOperatorKey(ctxFor(s.t.app.deps, { kind: 'system' }), 'revoked-for-security-test');
   await s.t.app.deps.db.updateTable('operator_keys').set({ revoked_at: new Date() }).where('id', '=', id).execute();
@@ -102,6 +112,7 @@ describe('every function, refused without an operator key', () => {
       }
     }
     await expectServerUnchanged(s, before);
+    expect(await bannedServices()).toEqual(['reseller-signup']);
   });
 
   it('SOAP door: a Client fault "Invalid API key" for every operation and authkey; nothing changes', async () => {
@@ -119,6 +130,7 @@ describe('every function, refused without an operator key', () => {
       }
     }
     await expectServerUnchanged(s, before);
+    expect(await bannedServices()).toEqual(['reseller-signup']);
   });
 
   it('the same calls go through with the operator key', async () => {
@@ -126,5 +138,6 @@ describe('every function, refused without an operator key', () => {
     const sites = (await ok('admin:collect', [['diskquota.quota'], [], ['sec-a.example', 'sec-b.example', 'sec-c.example', 'sec-suspended.example', 'sec-new.example']])) as Record<string, { active: boolean }>;
     expect(Object.fromEntries(Object.entries(sites).map(([k, v]) => [k, v.active]))).toEqual({ 'sec-a.example': false, 'sec-b.example': false, 'sec-suspended.example': true, 'sec-new.example': true });
     expect(await ok('scope:get', ['opcenter.account-cleanup'])).toBe('7 days');
+    expect(await bannedServices()).toEqual([]);
   });
 });

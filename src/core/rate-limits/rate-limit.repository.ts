@@ -57,3 +57,16 @@ export async function findOpenWindow(db: Executor, bucket: string, now: Date) {
     .where('window_ends_at', '>', now)
     .executeTakeFirst();
 }
+
+/** The buckets among `buckets` whose window is still open, with their counts. */
+export async function findOpenWindows(db: Executor, buckets: string[], now: Date) {
+  if (buckets.length === 0) return [];
+  return db.selectFrom('rate_limits').select(['bucket', 'hits', 'window_ends_at']).where('bucket', 'in', buckets).where('window_ends_at', '>', now).execute();
+}
+
+/** Forgets the buckets' counts; returns the buckets that held failures in an open window. */
+export async function deleteBuckets(db: Executor, buckets: string[], now: Date): Promise<string[]> {
+  if (buckets.length === 0) return [];
+  const rows = await db.deleteFrom('rate_limits').where('bucket', 'in', buckets).returning(['bucket', 'hits', 'window_ends_at']).execute();
+  return rows.filter((r) => r.window_ends_at > now && r.hits > 0).map((r) => r.bucket);
+}

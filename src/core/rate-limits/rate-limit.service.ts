@@ -50,7 +50,8 @@ export const loginBuckets = {
   resellerToken: (token: string, ip: string | undefined): LoginBuckets => ({ account: `login:reseller-token:${sha256Hex(token)}`, address: addressBucket(ip) }),
 };
 
-function addressBucket(ip: string | undefined): string {
+/** The bucket every sign-in of an address counts its failures in (one for every door). */
+export function addressBucket(ip: string | undefined): string {
   return `login:address:${ip ?? 'unknown'}`;
 }
 

@@ -2,13 +2,14 @@ import { AppError } from '../../errors/app-error.js';
 import { hashPassword } from '../shared/passwords.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
+import { revokeUserSessions } from '../sso/sso.repository.js';
 import { BASE_PLAN_DEFAULTS } from './site.params.js';
 import { COLLECT_PAGE, loadPlans, planDefaults, siteServices, valueReader } from './site.plans.js';
 import { siteName, type PlanView, type SiteTarget } from './site.schema.js';
 import * as repo from './site.repository.js';
-import { requireSiteManager, resolveOne, resolveTarget } from './site-targets.js';
+import { requireSiteManager, resolveOne } from './site-targets.js';
 
-// Plans, usage, state
+// Plans, state, passwords (usage: site-usage.ts)
 
 export async function listSitePlans(ctx: Ctx): Promise<string[]> {
   requireSiteManager(ctx);
@@ -27,35 +28,10 @@ export async function getSitePlan(ctx: Ctx, name: unknown): Promise<PlanView> {
 
 export { BASE_PLAN_DEFAULTS };
 
-/** What is known of each site's use: its quota, domains and users (storage in use is not measured here). */
-export async function getSiteUsage(ctx: Ctx, input: { sites?: unknown }): Promise<Record<string, Record<string, unknown>>> {
-  const owner = requireSiteManager(ctx);
-  const book = await loadPlans(ctx);
-  let ids: number[] | undefined;
-  if (input.sites !== undefined && input.sites !== null) {
-    const list = Array.isArray(input.sites) ? input.sites : [input.sites];
-    ids = [];
-    for (const t of list) ids.push(...(await resolveTarget(ctx, t as SiteTarget)));
-  }
-  const rows = await repo.findSites(ctx.db, { ...(ids ? { ids } : {}), resellerId: owner }, ids ? undefined : 10_000);
-  const users = await repo.countSiteUsers(
-    ctx.db,
-    rows.map((r) => r.id),
-  );
-  const out: Record<string, Record<string, unknown>> = {};
-  for (const site of rows) {
-    const services = siteServices(site, book);
-    out[siteName(site.id)] = {
-      storage: { quota: services.diskquota!.quota, used: null },
-      domains: site.domains.length,
-      users: users.get(site.id) ?? 0,
-    };
-  }
-  return out;
-}
-
-export async function isSiteInactive(ctx: Ctx, target: SiteTarget): Promise<boolean> {
+/** Whether a site is suspended; without a site (the server administrator itself) never, as in ApisCP. */
+export async function isSiteInactive(ctx: Ctx, target?: SiteTarget | null): Promise<boolean> {
   requireSiteManager(ctx);
+  if (target === undefined || target === null || target === '') return false;
   const site = await resolveOne(ctx, target);
   return site.status !== 'active';
 }
@@ -80,21 +56,34 @@ export async function whoami(ctx: Ctx, target?: SiteTarget | null, user?: unknow
   return found.login;
 }
 
+/** ApisCP's `[auth] min_pw_length` default; the upper bound keeps a hash from costing without end. */
+export const MIN_PASSWORD_LENGTH = 7;
+export const MAX_PASSWORD_LENGTH = 1024;
+
+/**
+ * Sets a site user's password (the site admin when no user is named) and ends that user's live
+ * sessions, as ApisCP does: a billing system's password change must lock out whoever had the old one.
+ */
 export async function changeSitePassword(ctx: Ctx, input: { site: SiteTarget; password: unknown; user?: unknown }): Promise<boolean> {
   requireSiteManager(ctx);
-  if (typeof input.password !== 'string' || input.password.length < 8 || input.password.length > 1024) throw AppError.validation({ password: ['must be 8 to 1024 characters'] }, 'password must be 8 to 1024 characters');
-  if (input.user !== undefined && input.user !== null && typeof input.user !== 'string') throw AppError.validation({ user: ['must be a user name'] });
+  if (typeof input.password !== 'string' || input.password.length < MIN_PASSWORD_LENGTH || input.password.length > MAX_PASSWORD_LENGTH) {
+    // ApisCP's own words for a refused password, which billing modules show as they get them.
+    const why = `weak password disallowed: a password must be ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters`;
+    throw AppError.validation({ base: [why] }, why);
+  }
+  if (input.user !== undefined && input.user !== null && (typeof input.user !== 'string' || input.user.length > 254)) throw AppError.validation({ user: ['must be a user name'] }, 'user: must be a user name');
   const site = await resolveOne(ctx, input.site);
-  const user = await repo.findSiteUser(ctx.db, site.id, (input.user as string | undefined) ?? null);
-  if (!user) throw AppError.notFound(`user ${String(input.user ?? 'admin')} of ${siteName(site.id)}`);
+  const named = typeof input.user === 'string' && input.user !== '' ? input.user : null;
+  const user = await repo.findSiteUser(ctx.db, site.id, named);
+  if (!user) throw AppError.notFound(`user ${named ?? 'admin'} of ${siteName(site.id)}`);
   const hash = await hashPassword(input.password);
   await inTransaction(ctx, async (tx) => {
     await repo.setUserPassword(tx.db, user.id, hash);
-    await recordAudit(tx, { action: 'user.password_changed', targetType: 'user', targetId: user.id, resellerId: site.reseller_id, after: { site: siteName(site.id), login: user.login } });
+    const ended = await revokeUserSessions(tx.db, user.id, tx.clock());
+    await recordAudit(tx, { action: 'user.password_changed', targetType: 'user', targetId: user.id, resellerId: site.reseller_id, after: { site: siteName(site.id), login: user.login, sessions_ended: ended } });
   });
   return true;
 }
-
 
 /** Storage quotas in MB of many sites as they resolve, in pages (one statement per COLLECT_PAGE sites, not two per site); sites not live are left out. */
 export async function getSiteDiskQuotas(ctx: Ctx, ids: number[]): Promise<Map<number, number>> {

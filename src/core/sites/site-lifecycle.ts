@@ -28,18 +28,30 @@ export interface GroupResult {
   changed: number;
 }
 
+/** What a suspension may name as its page template: a plain name, never a path. */
+const TEMPLATE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
 /**
  * Suspends every site the targets name in one statement; sites already suspended keep their date and
  * reason. Several targets are one command: all are resolved first, and one unknown changes nothing.
+ * The reason (empty: none) is shown with the suspension and is what a later delete's `match` tests.
+ * `template` is ApisCP's choice of suspension page; Hostplane serves no site pages, so it is checked
+ * and kept in the audit record only.
  */
-export async function suspendSites(ctx: Ctx, input: { target: SiteTarget | readonly SiteTarget[]; reason?: unknown }): Promise<GroupResult> {
+export async function suspendSites(ctx: Ctx, input: { target: SiteTarget | readonly SiteTarget[]; reason?: unknown; template?: unknown }): Promise<GroupResult> {
   requireSiteManager(ctx);
-  if (input.reason !== undefined && input.reason !== null && (typeof input.reason !== 'string' || input.reason.length > 500)) throw AppError.validation({ reason: ['must be text of at most 500 characters'] });
+  const fields: FieldErrors = fieldErrors();
+  if (input.reason !== undefined && input.reason !== null && (typeof input.reason !== 'string' || input.reason.length > 500)) addFieldError(fields, 'reason', 'must be text of at most 500 characters');
+  const given = input.template !== undefined && input.template !== null && input.template !== '';
+  if (given && (typeof input.template !== 'string' || !TEMPLATE_NAME.test(input.template))) addFieldError(fields, 'template', 'must be a template name (letters, digits, ".", "_" or "-"; at most 64)');
+  if (Object.keys(fields).length) throw AppError.validation(fields, firstMessage(fields));
   const reason = typeof input.reason === 'string' && input.reason !== '' ? input.reason : null;
+  const template = given ? (input.template as string) : undefined;
   return inTransaction(ctx, async (tx) => {
     const ids = await resolveTargets(tx, input.target);
     const now = tx.clock();
-    const changed = await repo.suspendSiteRows(tx.db, ids, reason, now, auditRowWithoutTarget(tx, { action: 'client.suspended', targetType: 'client', resellerId: null, before: { status: 'active', suspended_at: null, suspend_reason: null }, after: { status: 'suspended', suspended_at: now, suspend_reason: reason } }));
+    const after = { status: 'suspended', suspended_at: now, suspend_reason: reason, ...(template ? { template } : {}) };
+    const changed = await repo.suspendSiteRows(tx.db, ids, reason, now, auditRowWithoutTarget(tx, { action: 'client.suspended', targetType: 'client', resellerId: null, before: { status: 'active', suspended_at: null, suspend_reason: null }, after }));
     return { sites: ids.map(siteName), changed };
   });
 }

@@ -144,3 +144,9 @@ export async function findClientHeader(db: Executor, clientId: number) {
     .where('c.id', '=', clientId)
     .executeTakeFirst();
 }
+
+/** Ends a user's live sessions (their password changed); returns how many it ended. */
+export async function revokeUserSessions(db: Executor, userId: number, now: Date): Promise<number> {
+  const rows = await db.updateTable('sessions').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null).where('expires_at', '>', now).returning('id').execute();
+  return rows.length;
+}

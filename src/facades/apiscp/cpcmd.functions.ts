@@ -8,7 +8,6 @@ import {
   editSites,
   getScope,
   getSitePlan,
-  getSiteUsage,
   hijackSite,
   isSiteInactive,
   listSitePlans,
@@ -16,6 +15,8 @@ import {
   suspendSites,
   whoami,
 } from '../../core/sites/site.service.js';
+import { isAddressLockedOut, liftAddressLockout, LOCKOUT_SERVICES, lockedOutServices } from '../../core/rate-limits/address-lockouts.js';
+import { getSiteUsage } from '../../core/sites/site-usage.js';
 import { AppError } from '../../errors/app-error.js';
 
 /** Who a call acts as: `-d SITE` (cpcmd) or the site argument of a site-level function. */
@@ -57,6 +58,15 @@ function flag(options: Record<string, unknown>, ...names: string[]): unknown {
 
 function truthy(v: unknown): boolean {
   return v === true || v === 1 || v === '1' || v === 'true';
+}
+
+/** A yes/no option: true/false, 1/0 or their text; absent or null is no. Anything else is refused, not read as no. */
+function boolFlag(options: Record<string, unknown>, ...names: string[]): boolean {
+  const v = flag(options, ...names);
+  if (v === undefined || v === null) return false;
+  if (v === true || v === 1 || v === '1' || v === 'true') return true;
+  if (v === false || v === 0 || v === '0' || v === 'false' || v === '') return false;
+  throw AppError.validation({ [`flags.${names[0]!}`]: ['must be true or false'] }, `${names[0]!}: must be true or false`);
 }
 
 function checkFlags(options: Record<string, unknown>, known: string[], name: string): void {
@@ -128,9 +138,12 @@ const functions: CpcmdFunction[] = [
   },
   {
     name: 'admin:deactivate-site',
-    params: ['site', 'reason'],
-    run: async (ctx, [site, reason]) => {
-      await suspendSites(ctx, { target: targetsOf(site, 'admin:deactivate-site'), reason });
+    params: ['site', 'flags'],
+    run: async (ctx, [site, rawFlags]) => {
+      // A plain text second argument is the reason, as before flags existed (`cpcmd admin:deactivate-site SITE 'unpaid'`).
+      const f = typeof rawFlags === 'string' ? { reason: rawFlags } : flags(rawFlags, 'flags');
+      checkFlags(f, ['reason', 'template'], 'flags');
+      await suspendSites(ctx, { target: targetsOf(site, 'admin:deactivate-site'), reason: f.reason, template: f.template });
       return true;
     },
   },
@@ -147,11 +160,17 @@ const functions: CpcmdFunction[] = [
     params: ['site', 'flags'],
     run: async (ctx, [site, rawFlags]) => {
       const f = flags(rawFlags, 'flags');
-      checkFlags(f, ['since', 'match', 'dry-run', 'dry_run', 'force'], 'flags');
-      const dryRun = truthy(flag(f, 'dry-run', 'dry_run'));
+      checkFlags(f, ['since', 'match', 'filter', 'dry-run', 'dry_run', 'force'], 'flags');
+      // `filter` is DeleteDomain's other spelling of `match`.
+      const match = flag(f, 'match');
+      const filter = flag(f, 'filter');
+      if (match !== undefined && filter !== undefined && match !== filter) throw AppError.validation({ flags: ['match and filter are one option: give one of them'] }, 'flags: match and filter are one option: give one of them');
+      const dryRun = boolFlag(f, 'dry-run', 'dry_run');
+      const force = boolFlag(f, 'force');
       const target = site === undefined || site === null || site === '' ? null : targetsOf(site, 'admin:delete-site');
-      // The sites (to be) deleted: a non-empty list is as truthy to a billing module as ApisCP's true.
-      return deleteSites(ctx, { target, since: f.since, match: f.match, dryRun, force: truthy(f.force) });
+      // The sites (to be) deleted, never null: a non-empty list is as truthy to a billing module as
+      // ApisCP's true, and an empty one (nothing selected) is still an answer its client will not re-send.
+      return deleteSites(ctx, { target, since: f.since, match: match ?? filter, dryRun, force });
     },
   },
   {
@@ -164,18 +183,13 @@ const functions: CpcmdFunction[] = [
   {
     name: 'admin:get-usage',
     params: ['field', 'sites'],
-    run: async (ctx, [field, sites]) => {
-      if (field !== undefined && field !== null && field !== 'storage' && field !== 'domains' && field !== 'users') throw AppError.validation({ field: ['must be storage, domains, users or null'] }, 'field: must be storage, domains, users or null');
-      const usage = await getSiteUsage(ctx, { sites });
-      if (field === undefined || field === null) return usage;
-      return Object.fromEntries(Object.entries(usage).map(([site, u]) => [site, u[field as string]]));
-    },
+    run: (ctx, [field, sites]) => getSiteUsage(ctx, { field, sites }),
   },
   {
     name: 'auth:is-inactive',
     params: [],
-    needsSite: true,
-    run: (ctx, _args, call) => isSiteInactive(ctx, siteOf(call, undefined, 'auth:is-inactive')),
+    // The server administrator (no -d SITE) is never inactive: ApisCP answers false, not an error.
+    run: (ctx, _args, call) => isSiteInactive(ctx, call.site ?? null),
   },
   {
     name: 'auth:change-password',
@@ -183,6 +197,11 @@ const functions: CpcmdFunction[] = [
     run: (ctx, [password, user, domain], call) => changeSitePassword(ctx, { site: siteOf(call, domain, 'auth:change-password'), password, user: user ?? call.user }),
   },
   { name: 'common:whoami', params: [], run: (ctx, _args, call) => whoami(ctx, call.site ?? null, call.user) },
+  // Rampart: address bans are Hostplane's failed sign-in lockouts (core/rate-limits/address-lockouts.ts names the services).
+  { name: 'rampart:is-banned', params: ['ip', 'jail'], run: (ctx, [ip, jail]) => isAddressLockedOut(ctx, { ip, service: jail }) },
+  { name: 'rampart:banned-services', params: ['ip'], run: (ctx, [ip]) => lockedOutServices(ctx, { ip }) },
+  { name: 'rampart:unban', params: ['ip', 'jail'], run: (ctx, [ip, jail]) => liftAddressLockout(ctx, { ip, service: jail }) },
+  { name: 'rampart:get-jails', params: [], run: async () => [...LOCKOUT_SERVICES] },
   { name: 'scope:set', params: ['name', 'value'], variadic: true, run: (ctx, [name, ...rest]) => setScope(ctx, name, rest) },
   { name: 'scope:get', params: ['name'], variadic: true, run: (ctx, [name, ...rest]) => getScope(ctx, name, rest) },
 ];
