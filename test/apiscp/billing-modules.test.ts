@@ -116,7 +116,8 @@ for (const product of [
           mail: { enabled: 1 },
         });
         expect(view.mysql.dbasenum).toBeNull();
-        expect(view.users.max).toBeNull();
+        // 'null' (no limit) for users,max is the one user limit the HSP and SaaS doors share, where 0 is "no limit".
+        expect(view.users.max).toBe(0);
       } else {
         expect(view).toMatchObject({ mysql: { enabled: 0 }, pgsql: { enabled: 0 }, ssh: { enabled: 0 }, mail: { enabled: 0 } });
       }
