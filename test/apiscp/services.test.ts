@@ -366,6 +366,10 @@ describe('passwords and secrets', () => {
       expect(site.auth).toEqual({ tpasswd: null, cpasswd: null });
       expect((await signIn(site.id, c.login, c.password)).statusCode, c.hash).toBe(200);
       expect((await signIn(site.id, c.login, `${c.password}x`)).statusCode, c.hash).toBe(401);
+      // The first good sign-in replaced the billing system's hash by our own; the password still works.
+      const stored = await s.t.app.dbHandle.db.selectFrom('users').select('password_hash').where('client_id', '=', site.id).where('login', '=', c.login).executeTakeFirstOrThrow();
+      expect(stored.password_hash, c.hash).toMatch(/^scrypt\$/);
+      expect((await signIn(site.id, c.login, c.password)).statusCode, c.hash).toBe(200);
     }
   });
 

@@ -150,3 +150,11 @@ export async function revokeUserSessions(db: Executor, userId: number, now: Date
   const rows = await db.updateTable('sessions').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null).where('expires_at', '>', now).returning('id').execute();
   return rows.length;
 }
+
+/**
+ * Replaces a user's password hash only if it is still the one the sign-in checked, so a password
+ * changed in the meantime is never overwritten by the old one's re-hash.
+ */
+export async function replacePasswordHash(db: Executor, userId: number, checked: string, next: string): Promise<void> {
+  await db.updateTable('users').set({ password_hash: next }).where('id', '=', userId).where('password_hash', '=', checked).execute();
+}

@@ -6,7 +6,7 @@ import type { ClientRef } from '../clients/client.schema.js';
 import { inTransaction, type Ctx } from '../context.js';
 import { getResellerBranding } from '../resellers/reseller.service.js';
 import { loginBuckets, reserveLoginAttempt } from '../rate-limits/rate-limit.service.js';
-import { verifyPasswordOrDummy } from '../shared/passwords.js';
+import { hashPassword, needsRehash, verifyPasswordOrDummy } from '../shared/passwords.js';
 import { digestsEqual, hmacHex, randomToken, sha256Hex } from '../shared/secrets.js';
 import { findSiteIdsByDomain } from '../sites/site.repository.js';
 import * as repo from './sso.repository.js';
@@ -168,7 +168,11 @@ async function signInClientUser(
   // A suspended site's admin may still sign in to see the suspension (cp.config auth suspended_login).
   const suspended = user.status !== 'active';
   if (suspended && !(user.status === 'suspended' && (await suspendedSignInAllowed(ctx, { role: user.role, is_instance: Boolean(user.is_instance) })))) throw new AppError('invalid_state', 'this account is suspended: its users cannot sign in');
+  // A crypt(3) hash a billing system set (auth,cpasswd) is replaced by our own at its first good sign-in;
+  // hashed before the transaction, which should not wait on scrypt.
+  const rehashed = user.password_hash && needsRehash(user.password_hash) ? await hashPassword(password) : undefined;
   return inTransaction(ctx, async (tx) => {
+    if (rehashed) await repo.replacePasswordHash(tx.db, user.id, user.password_hash!, rehashed);
     const session = await openSession(tx, { userId: user.id, clientId });
     await recordAudit(tx, {
       action: 'client.logged_in',
