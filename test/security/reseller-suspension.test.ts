@@ -76,11 +76,11 @@ afterAll(() => t?.close());
 describe("a reseller's suspension and its clients' access", () => {
   it('links issued before (unused) are refused; link sessions end and stay ended after reactivation; password and owner sessions go on', async () => {
     const { id, domain } = await newClient(acme);
+    // The client's own admin with a password (set first: a password change ends that user's sessions),
+    // and an end user the operator made its owner.
+    await cpcmd('auth:change-password', ['site admin password', 'admin', domain]);
     const unused = await issueLink(acme, id);
     const linkSession = await follow(await issueLink(acme, id));
-
-    // The client's own admin with a password, and an end user the operator made its owner.
-    await cpcmd('auth:change-password', ['site admin password', 'admin', domain]);
     const own = await inject('POST', '/client/v1/session', json, { client_id: id, login: 'admin', password: 'site admin password' });
     expect(own.status, own.text).toBe(200);
     const ownCookie = String(own.headers['set-cookie']).split(';')[0]!;

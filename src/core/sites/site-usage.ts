@@ -137,7 +137,10 @@ export async function getSiteUsage(ctx: Ctx, input: SiteUsageInput): Promise<Rec
   const keyed = new Map<number, string>();
   let ids: number[] | undefined;
   if (input.sites !== undefined && input.sites !== null) {
-    const list = Array.isArray(input.sites) ? input.sites : typeof input.sites === 'object' ? Object.values(input.sites as object) : [input.sites];
+    // PHP sends a list with gaps (after array_filter) as a map with integer keys: those are a list too.
+    const sparse = typeof input.sites === 'object' && !Array.isArray(input.sites) && Object.keys(input.sites as object).every((k) => /^\d+$/.test(k));
+    if (typeof input.sites === 'object' && !Array.isArray(input.sites) && !sparse) throw AppError.validation({ sites: ['must be a list of site ids, domains or invoices'] }, 'sites: must be a list of site ids, domains or invoices');
+    const list = Array.isArray(input.sites) ? input.sites : sparse ? Object.values(input.sites as object) : [input.sites];
     if (list.some((t) => (typeof t !== 'string' && typeof t !== 'number') || t === '')) throw AppError.validation({ sites: ['must be a list of site ids, domains or invoices'] }, 'sites: must be a list of site ids, domains or invoices');
     if (list.length > 10_000) throw AppError.validation({ sites: ['at most 10000 sites at once'] }, 'sites: at most 10000 sites at once');
     const looked = list.length ? await lookupTargets(ctx, list as (string | number)[]) : [];
