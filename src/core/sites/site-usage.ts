@@ -1,6 +1,7 @@
 import { setImmediate } from 'node:timers/promises';
 import { AppError } from '../../errors/app-error.js';
 import type { Ctx } from '../context.js';
+import { sizeInBytes, UNIT_BYTES } from './site.catalog.js';
 import { COLLECT_PAGE, loadPlans, valueReader, type PlanBook, type SiteView } from './site.plans.js';
 import * as repo from './site.repository.js';
 import type { CollectRow } from './site.repository.js';
@@ -51,8 +52,6 @@ export interface SiteUsage {
   users: number;
 }
 
-const BYTES_PER: Record<string, number> = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
-
 function count(v: unknown): number {
   const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : NaN;
   return Number.isFinite(n) && n > 0 ? Math.floor(n) : 0;
@@ -99,12 +98,11 @@ function limitReaders(book: PlanBook) {
 function usageOf(site: SiteView, read: ReturnType<typeof limitReaders>, files: { bytes: number; files: number } | undefined, users: number, now: Date): SiteUsage {
   const quotaKb = count(read.quota(site)) * 1024;
   const fquota = count(read.fquota(site));
-  const units = read.units(site);
-  // bandwidth,threshold is stored in bandwidth,units (the catalog converts to MB and keeps 'MB'); MB when unknown.
-  const perUnit = typeof units === 'string' && Object.hasOwn(BYTES_PER, units.toUpperCase()) ? BYTES_PER[units.toUpperCase()]! : BYTES_PER.MB!;
+  // bandwidth,threshold is stored in bandwidth,units (the catalog converts to MB and keeps 'MB').
+  const thresholdBytes = sizeInBytes(count(read.threshold(site)), read.units(site)) ?? count(read.threshold(site)) * UNIT_BYTES.MB;
   return {
     storage: { qused: Math.ceil((files?.bytes ?? 0) / 1024), qsoft: quotaKb, qhard: quotaKb, fused: files?.files ?? 0, fsoft: fquota, fhard: fquota },
-    bandwidth: { sum: 0, threshold: count(read.threshold(site)) * perUnit, ...bandwidthPeriod(now, count(read.rollover(site)) || 1) },
+    bandwidth: { sum: 0, threshold: thresholdBytes, ...bandwidthPeriod(now, count(read.rollover(site)) || 1) },
     cgroup: {
       memory: { used: 0, limit: count(read.memory(site)) },
       cpu: { used: 0, limit: count(read.cpu(site)) },

@@ -40,6 +40,17 @@ export interface ParamSpec {
 
 const MB_MAX = 1024 * 1024 * 1024;
 export const SIZE_UNITS = ['B', 'KB', 'MB', 'GB', 'TB'] as const;
+/** Bytes in one of each size unit. */
+export const UNIT_BYTES: Readonly<Record<(typeof SIZE_UNITS)[number], number>> = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
+
+/**
+ * A stored size in bytes: sizes are kept in MB with `units` reading back MB (see `units` below); a
+ * unit written ApisCP's short way (K, M, G, T) or in lower case is read too; null for an unknown unit.
+ */
+export function sizeInBytes(size: number, units: unknown): number | null {
+  const u = typeof units === 'string' && units.trim() !== '' ? units.trim().toUpperCase().replace(/^([KMGT])$/, '$1B') : 'MB';
+  return Object.hasOwn(UNIT_BYTES, u) ? size * UNIT_BYTES[u as keyof typeof UNIT_BYTES] : null;
+}
 const enabled = (what: string): ParamSpec => ({ type: 'bool', store: 'meta', help: `${what} (1 or 0)` });
 const units = (of: string): ParamSpec => ({
   type: 'enum',

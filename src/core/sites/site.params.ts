@@ -3,7 +3,7 @@ import { normalizeDomainName } from '../shared/domain-name.js';
 
 import { isIP } from 'node:net';
 import { importCryptHash } from '../shared/passwords.js';
-import { BASE_PLAN_DEFAULTS, SERVICES, UNIT_PARAMS, type ParamSpec } from './site.catalog.js';
+import { BASE_PLAN_DEFAULTS, SERVICES, UNIT_BYTES, UNIT_PARAMS, type ParamSpec } from './site.catalog.js';
 
 export { BASE_PLAN_DEFAULTS, SERVICES, type ParamSpec, type ParamType } from './site.catalog.js';
 
@@ -154,8 +154,6 @@ function ipOrNetwork(text: string): string | undefined {
   return m[0].toLowerCase();
 }
 
-const UNIT_FACTOR: Record<string, number> = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
-
 /**
  * A value given with its unit in the same call (diskquota,quota with diskquota,units=GB) becomes MB,
  * rounded up; the unit becomes MB (every such value is stored in MB, and units reads back MB).
@@ -171,7 +169,7 @@ export function applyUnits<T extends { service: string; param: string; value: un
     values = values.map((p) => {
         if (p.service === u.service && p.param === u.units) return { ...p, value: 'MB' };
         if (p.service !== u.service || p.param !== u.value || typeof p.value !== 'number') return p;
-        const mb = Math.ceil((p.value * UNIT_FACTOR[unit]!) / UNIT_FACTOR.MB!);
+        const mb = Math.ceil((p.value * UNIT_BYTES[unit as keyof typeof UNIT_BYTES]) / UNIT_BYTES.MB);
         if (spec.max !== undefined && mb > spec.max) errors.push({ key: `${u.service}.${u.value}`, message: `${u.service},${u.value}: ${p.value} ${unit} is ${mb} MB, more than the most allowed (${spec.max} MB)` });
         return { ...p, value: mb };
       });

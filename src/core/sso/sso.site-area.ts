@@ -1,7 +1,9 @@
 import { AppError } from '../../errors/app-error.js';
 import type { Ctx } from '../context.js';
 import { findSites, type SiteRow } from '../sites/site.repository.js';
+import { sizeInBytes } from '../sites/site.catalog.js';
 import { loadPlans, valueReader, type PlanBook } from '../sites/site.plans.js';
+import { asBool } from '../sites/site-targets.js';
 import * as repo from './sso.repository.js';
 
 /**
@@ -22,7 +24,7 @@ async function siteOf(ctx: Ctx, clientId: number): Promise<{ site: SiteRow; book
 
 const int = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v.trim()) : null);
 const text = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
-const flag = (v: unknown): boolean | null => (v === 1 || v === true || v === '1' || v === 'true' ? true : v === 0 || v === false || v === '0' || v === 'false' ? false : null);
+const flag = (v: unknown): boolean | null => asBool(v) ?? null;
 
 export interface ClientAreaUsers {
   /** users,max: 0 or null means no limit; the administrator does not count against it. */
@@ -61,15 +63,7 @@ export async function getClientAreaDatabases(ctx: Ctx, clientId: number): Promis
   return { mysql: service('mysql'), pgsql: service('pgsql') };
 }
 
-const UNIT_BYTES: Record<string, number> = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
-
-/** A size in `units` (ApisCP's B, K/KB, M/MB, G/GB, T/TB) as bytes; `fallback` when units is not set. */
-function bytesOf(size: number | null, units: unknown, fallback: string): number | null {
-  if (size === null) return null;
-  const u = typeof units === 'string' && units.trim() !== '' ? units.trim().toUpperCase().replace(/^([KMGT])$/, '$1B') : fallback;
-  const factor = UNIT_BYTES[u];
-  return factor === undefined ? null : size * factor;
-}
+const bytesOf = (size: number | null, units: unknown): number | null => (size === null ? null : sizeInBytes(size, units));
 
 export interface ClientAreaUsage {
   /** used_bytes: null until the hosting node reports what a site stores and transfers. */
@@ -79,13 +73,13 @@ export interface ClientAreaUsage {
 
 /**
  * The site's storage quota (diskquota,quota in diskquota,units, MB when unset) and transfer threshold
- * (bandwidth,threshold in bandwidth,units, GB when unset), with what is used where it is measured.
+ * (bandwidth,threshold, both kept in MB by the catalog), with what is used where it is measured.
  */
 export async function getClientAreaUsage(ctx: Ctx, clientId: number): Promise<ClientAreaUsage> {
   const { site, book } = await siteOf(ctx, clientId);
   const read = (service: string, param: string) => valueReader(book, service, param)(site);
   return {
-    storage: { quota_bytes: bytesOf(int(read('diskquota', 'quota')), read('diskquota', 'units'), 'MB'), used_bytes: null },
-    bandwidth: { enabled: flag(read('bandwidth', 'enabled')), threshold_bytes: bytesOf(int(read('bandwidth', 'threshold')), read('bandwidth', 'units'), 'GB'), used_bytes: null },
+    storage: { quota_bytes: bytesOf(int(read('diskquota', 'quota')), read('diskquota', 'units')), used_bytes: null },
+    bandwidth: { enabled: flag(read('bandwidth', 'enabled')), threshold_bytes: bytesOf(int(read('bandwidth', 'threshold')), read('bandwidth', 'units')), used_bytes: null },
   };
 }

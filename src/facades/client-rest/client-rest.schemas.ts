@@ -117,7 +117,7 @@ export const usageOut = z.object({
   }),
   bandwidth: z.object({
     enabled: z.boolean().nullable(),
-    threshold_bytes: z.number().nullable().describe('bandwidth,threshold in bandwidth,units (GB when unset); null: not set'),
+    threshold_bytes: z.number().nullable().describe('bandwidth,threshold (kept in MB) in bytes; null: not set'),
     used_bytes: z.number().nullable().describe('null: not measured yet'),
   }),
 });
