@@ -3,6 +3,7 @@ import { collectSites } from '../../core/sites/collect-sites.js';
 import {
   activateSites,
   addSite,
+  asBool,
   changeSitePassword,
   deleteSites,
   editSites,
@@ -57,15 +58,15 @@ function flag(options: Record<string, unknown>, ...names: string[]): unknown {
 }
 
 function truthy(v: unknown): boolean {
-  return v === true || v === 1 || v === '1' || v === 'true';
+  return asBool(v) === true;
 }
 
-/** A yes/no option: true/false, 1/0 or their text; absent or null is no. Anything else is refused, not read as no. */
+/** A yes/no option: true/false, 1/0 or their text; absent, null or '' is no. Anything else is refused, not read as no. */
 function boolFlag(options: Record<string, unknown>, ...names: string[]): boolean {
   const v = flag(options, ...names);
-  if (v === undefined || v === null) return false;
-  if (v === true || v === 1 || v === '1' || v === 'true') return true;
-  if (v === false || v === 0 || v === '0' || v === 'false' || v === '') return false;
+  if (v === undefined || v === null || v === '') return false;
+  const b = asBool(v);
+  if (b !== undefined) return b;
   throw AppError.validation({ [`flags.${names[0]!}`]: ['must be true or false'] }, `${names[0]!}: must be true or false`);
 }
 
