@@ -4,7 +4,7 @@ import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
 import { SIGNUP_FAILURE_RULE } from '../resellers/reseller.service.js';
 import * as repo from './rate-limit.repository.js';
-import { addressBucket, FAILED_LOGINS_PER_ADDRESS, type RateLimitRule } from './rate-limit.service.js';
+import { addressBucket, FAILED_LOGINS_PER_ADDRESS, signupCaptchaBucket, type RateLimitRule } from './rate-limit.service.js';
 
 // ApisCP's Rampart (`rampart:is-banned`, `banned-services`, `unban`) over Hostplane's own brute-force
 // protection: the failed-attempt buckets keyed on the caller's address. Billing modules ask on every
@@ -28,7 +28,7 @@ interface Guard {
 
 const GUARDS: readonly Guard[] = [
   { bucket: (ip) => addressBucket(ip), rule: FAILED_LOGINS_PER_ADDRESS, services: ['operator-login', 'client-login', 'hsp-login', 'crm-login', 'odoo'] },
-  { bucket: (ip) => `signup-captcha:${ip}`, rule: SIGNUP_FAILURE_RULE, services: ['reseller-signup'] },
+  { bucket: signupCaptchaBucket, rule: SIGNUP_FAILURE_RULE, services: ['reseller-signup'] },
 ];
 
 /** Every service name, in the order banned-services lists them. */

@@ -50,6 +50,11 @@ export const loginBuckets = {
   resellerToken: (token: string, ip: string | undefined): LoginBuckets => ({ account: `login:reseller-token:${sha256Hex(token)}`, address: addressBucket(ip) }),
 };
 
+/** Wrong captcha answers of an address on the reseller sign-up form. */
+export function signupCaptchaBucket(ip: string): string {
+  return `signup-captcha:${ip}`;
+}
+
 /** The bucket every sign-in of an address counts its failures in (one for every door). */
 export function addressBucket(ip: string | undefined): string {
   return `login:address:${ip ?? 'unknown'}`;

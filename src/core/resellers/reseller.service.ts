@@ -3,7 +3,7 @@ import { AppError, fieldErrors, type FieldErrors } from '../../errors/app-error.
 import { recordAudit, type AuditEntry } from '../audit/audit.service.js';
 import { issueCaptcha, solveCaptcha, type Captcha } from '../captcha/captcha.service.js';
 import { inTransaction, type Ctx } from '../context.js';
-import { blockedFor, recordHit, type RateLimitRule } from '../rate-limits/rate-limit.service.js';
+import { blockedFor, recordHit, signupCaptchaBucket, type RateLimitRule } from '../rate-limits/rate-limit.service.js';
 import { uniqueViolation } from '../shared/db-errors.js';
 import { hashPassword } from '../shared/passwords.js';
 import { randomToken, sha256Hex } from '../shared/secrets.js';
@@ -115,7 +115,7 @@ const signUpEnvelope = z.object({
  * for an operator's approval before it gets credentials.
  */
 export async function signUpReseller(ctx: Ctx, raw: unknown, ip: string): Promise<SignUpResult> {
-  const bucket = `signup-captcha:${ip}`;
+  const bucket = signupCaptchaBucket(ip);
   const wait = await blockedFor(ctx, bucket, SIGNUP_FAILURE_RULE);
   if (wait > 0) {
     throw new AppError('rate_limited', 'too many wrong captcha answers from this address', { retryAfterSeconds: wait });
