@@ -8,6 +8,7 @@ import { cancelClientAreaFamilyCode, getClientAreaHeader, getClientAreaSites, li
 import { csrfTokenFor, getSession, loginClientOwner, loginClientUser, loginSiteUser, logoutClientSession } from '../../core/sso/sso.service.js';
 import { getClientAreaDatabases, getClientAreaUsage, listClientAreaSiteUsers } from '../../core/sso/sso.site-area.js';
 import { getSuspendedSiteSession } from '../../core/sso/sso.suspended.js';
+import { siteName } from '../../core/sites/site.schema.js';
 import { AppError } from '../../errors/app-error.js';
 import { readCookie } from '../../http/cookies.js';
 import { CSRF_HEADER, csrfRefused } from '../../http/csrf.js';
@@ -97,7 +98,7 @@ export async function clientRestRoutes(app: FastifyInstance, deps: CoreDeps): Pr
       user: { id: session.userId, login: session.login, role: session.role },
       client,
       // A suspended site is entered by no one: no switching from it either.
-      sites: session.suspended ? { site: `site${session.clientId}`, subordinates: [], origin: null } : await getClientAreaSites(ctx, { clientId: session.clientId, originClientId: session.originClientId, login: session.login }),
+      sites: session.suspended ? { site: siteName(session.clientId), subordinates: [], origin: null } : await getClientAreaSites(ctx, { clientId: session.clientId, originClientId: session.originClientId, login: session.login }),
       suspension: session.suspended ?? null,
       expires_at: session.expiresAt.toISOString(),
       csrf_token: csrfTokenFor(deps, session.token),
