@@ -78,7 +78,16 @@ export async function failedJobsByDay(db: Executor, scope: TenantScope, since: D
 export async function topResellers(db: Executor, from: string, limit: number): Promise<{ id: number; name: string; clients: number; growth: number }[]> {
   return db
     .with('top', (w) =>
-      w.selectFrom('stats_totals').select(['reseller_id', int('clients').as('clients')]).where('reseller_id', '<>', 0).groupBy('reseller_id').orderBy('clients', 'desc').orderBy('reseller_id').limit(limit),
+      w
+        .selectFrom('stats_totals')
+        .select(['reseller_id', int('clients').as('clients')])
+        .where('reseller_id', '<>', 0)
+        .groupBy('reseller_id')
+        // A reseller with no live clients has nothing to chart (sign-ups awaiting approval have rows for their count).
+        .having(sql`sum(clients)`, '>', 0)
+        .orderBy('clients', 'desc')
+        .orderBy('reseller_id')
+        .limit(limit),
     )
     .selectFrom('top')
     .innerJoin('resellers as r', 'r.id', 'top.reseller_id')
