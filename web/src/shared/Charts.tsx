@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import type { paths } from '../../generated/schema';
+import type * as ChartModule from './chart-setup';
 
 // Charts of the dashboards' per-day series (GET /admin/v1/overview/history, GET /v1/stats), drawn on a
 // canvas by Chart.js (ADR 14). Chart.js is loaded only when a chart is first shown, so the rest of the
@@ -8,9 +9,8 @@ import type { paths } from '../../generated/schema';
 
 export type HistoryDay = paths['/v1/stats']['get']['responses'][200]['content']['application/json']['series'][number];
 
-type ChartModule = typeof import('./chart-setup');
-let loading: Promise<ChartModule> | undefined;
-function loadChartJs(): Promise<ChartModule> {
+let loading: Promise<typeof ChartModule> | undefined;
+function loadChartJs(): Promise<typeof ChartModule> {
   loading ??= import('./chart-setup');
   return loading;
 }
@@ -44,7 +44,7 @@ export function Chart(props: { id: string; labels: string[]; series: Series[]; s
   const key = JSON.stringify([props.labels, props.series, props.horizontal, props.stacked, props.yTitle]);
 
   useEffect(() => {
-    let chart: import('chart.js').Chart | undefined;
+    let chart: ChartModule.Chart | undefined;
     let cancelled = false;
     loadChartJs().then(
       ({ Chart: ChartJs }) => {
