@@ -16,7 +16,7 @@ import { runStatements } from './run-statements.js';
 // `slot` spreads one reseller's rows over 8 rows per day by backend: the rollup row stays locked until
 // the writing transaction commits, and without slots concurrent creates of one reseller would queue
 // behind each other's commit. Reads sum the slots. Reseller id 0 stands for "no reseller".
-const SLOT = `(pg_backend_pid() % 8)::smallint`;
+const SLOT = `(pg_backend_pid() % 64)::smallint`;
 const TODAY = `(now() at time zone 'UTC')::date`;
 const dayOf = (ts: string): string => `(${ts} at time zone 'UTC')::date`;
 
