@@ -38,6 +38,7 @@ import * as s from './admin.schemas.js';
 import { groupAdminRoutes } from './groups.admin.routes.js';
 import { keyAdminRoutes } from './keys.admin.routes.js';
 import { settingsAdminRoutes } from './settings.admin.routes.js';
+import { overviewAdminRoutes } from './overview.admin.routes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -390,6 +391,7 @@ export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Pro
   // The operator console's account groups, settings and plan inheritance.
   await groupAdminRoutes(app, ctxOf);
   await settingsAdminRoutes(app, ctxOf);
+  await overviewAdminRoutes(app, ctxOf);
 
   app.post(
     '/admin/v1/demo',
