@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
+import { randomBytes, scryptSync } from 'node:crypto';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { hashPassword, importCryptHash, needsRehash, verifyPassword } from '../../src/core/shared/passwords.js';
+import { SCRYPT_N, hashPassword, importCryptHash, needsRehash, verifyPassword } from '../../src/core/shared/passwords.js';
 import { parseShaCrypt, shaCrypt } from '../../src/core/shared/sha-crypt.js';
 
 // SHA-crypt is our own code: pinned against OpenSSL's `passwd -5/-6`, which uses glibc's algorithm.
@@ -51,5 +52,22 @@ describe('foreign password hashes', () => {
     expect(importCryptHash(`$6$rounds=100001$salt$${'a'.repeat(86)}`)).toEqual({ ok: false, message: 'SHA-crypt rounds must be at most 100000, got 100001' });
     expect(importCryptHash(`$2y$14$${'a'.repeat(53)}`)).toEqual({ ok: false, message: 'bcrypt cost must be 4 to 13, got 14' });
     expect(importCryptHash(`$2y$03$${'a'.repeat(53)}`)).toMatchObject({ ok: false });
+  });
+});
+
+describe('own password hashes', () => {
+  // The suite's setup file lowers the cost of new hashes (test/support/cheap-password-hashes.ts); the
+  // product's own cost is still what production writes, and a hash of that cost still verifies.
+  it('hash at the lowered test cost and verify a production-cost hash, the parameters read from the hash', async () => {
+    expect(SCRYPT_N).toBe(16384);
+    const own = await hashPassword('Own-pass-2');
+    expect(own).toMatch(/^scrypt\$1024\$8\$1\$/);
+    expect(await verifyPassword('Own-pass-2', own)).toBe(true);
+    expect(await verifyPassword('Own-pass-2x', own)).toBe(false);
+    const salt = randomBytes(16);
+    const key = scryptSync('Prod-pass-1', salt, 32, { N: SCRYPT_N, r: 8, p: 1, maxmem: 64 * 1024 * 1024 });
+    const production = `scrypt$${SCRYPT_N}$8$1$${salt.toString('base64')}$${key.toString('base64')}`;
+    expect(await verifyPassword('Prod-pass-1', production)).toBe(true);
+    expect(await verifyPassword('Prod-pass-2', production)).toBe(false);
   });
 });

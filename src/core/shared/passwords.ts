@@ -6,7 +6,8 @@ import { MAX_ACCEPTED_ROUNDS, parseShaCrypt, shaCryptDigest } from './sha-crypt.
 const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number, options: { N: number; r: number; p: number; maxmem: number }) => Promise<Buffer>;
 
 // Node's built-in scrypt (memory-hard); parameters travel with the hash so they can be raised later.
-const N = 16384;
+export const SCRYPT_N = 16384;
+let N = SCRYPT_N;
 const R = 8;
 const P = 1;
 const KEYLEN = 32;
@@ -15,6 +16,16 @@ export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(16);
   const key = await scryptAsync(password, salt, KEYLEN, { N, r: R, p: P, maxmem: 64 * 1024 * 1024 });
   return `scrypt$${N}$${R}$${P}$${salt.toString('base64')}$${key.toString('base64')}`;
+}
+
+/**
+ * For the test suite only (its Vitest setup file test/support/cheap-password-hashes.ts calls it): new
+ * hashes use N=1024 instead of SCRYPT_N, since thousands of sign-ups and sign-ins at 16 MiB each would
+ * dominate the suite's time. Nothing in the product calls it and no setting or variable reaches it;
+ * verifying reads N from the stored hash, so every other path runs as in production.
+ */
+export function lowerPasswordHashCostForTests(): void {
+  N = 1024;
 }
 
 /** The marker a crypt(3) hash is stored under (taken from a billing system: ApisCP's auth,cpasswd). */
