@@ -1,5 +1,5 @@
-// The reseller REST API against bench/floor.mjs (rows 1, 2, 3) on the run's main database; rows 5 and 6
-// (bench/rows/jobs.mjs) run on the same Hostplane process, between rows 2 and 3.
+// The reseller REST API against bench/floor.mjs (rows 1, 2, 3) and bench/floor-limit.mjs (row 13) on the
+// run's main database; rows 5 and 6 (bench/rows/jobs.mjs) run on the same Hostplane process, between rows 2 and 3.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -19,7 +19,7 @@ const LIST_CLIENTS = 10_000;
 const LIST_REPS = 5;
 
 /**
- * Rows 1, 2, 3, 5 and 6 (and the seeding they share): one Hostplane in PostgreSQL mode and the floor
+ * Rows 1, 13, 2, 3, 5 and 6 (and the seeding they share): one Hostplane in PostgreSQL mode and the floor
  * (bench/floor.mjs) on the run's main database, dbName, seeded with LIST_CLIENTS clients of the demo reseller.
  */
 export async function resellerApiRows({ parsedUrl, adminUrl, commonEnv, dbName }) {
@@ -182,6 +182,35 @@ export async function resellerApiRows({ parsedUrl, adminUrl, commonEnv, dbName }
     addRow(1, 'GET /v1/clients/:id: throughput', fmt.rps(res.ours.rps), fmt.rps(res.floor.rps), tput, '>= 0.70x', tput >= 0.7);
     addRow(1, 'GET /v1/clients/:id: p99 latency', fmt.ms(res.ours.p99), fmt.ms(res.floor.p99), p99, '<= 1.50x', p99 <= 1.5);
     notes.push({ order: 1, text: `GET /v1/clients/:id: p50 ours ${fmt.ms(res.ours.p50)}, floor ${fmt.ms(res.floor.p50)}; ${cpuNote(res)}; ${res.ours.ok} + ${res.floor.ok} measured requests.` });
+  }
+
+  // ============================================================================================
+  // Row 13: GET /v1/clients/:id against the limit (bench/floor-limit.mjs: one prepared statement that
+  // authenticates and builds the client JSON). Its own server, started only for this row.
+  if (want(13)) {
+    const limitPort = await freePort();
+    const limit = startProcess('floor-limit', ['bench/floor-limit.mjs'], { ...commonEnv, DATABASE_URL: databaseUrl, PORT: String(limitPort) });
+    await waitHealthy(limit, limitPort, 30_000);
+    log(`limit floor up on :${limitPort}`);
+    const sample = lo + Math.floor((hi - lo) / 3);
+    const [a, b] = await Promise.all([request(oursPort, { path: `/v1/clients/${sample}`, headers: auth }), request(limitPort, { path: `/v1/clients/${sample}`, headers: auth })]);
+    if (a.status !== 200 || b.status !== 200) throw new Error(`GET /v1/clients/${sample}: ours ${a.status}, limit ${b.status}`);
+    if (JSON.stringify(JSON.parse(a.body)) !== JSON.stringify(JSON.parse(b.body))) throw new Error(`GET /v1/clients/${sample}: ours and the limit answer differently:\n${a.body}\n${b.body}`);
+    const wrongKey = { authorization: `Basic ${Buffer.from(`${Buffer.from(auth.authorization.slice(6), 'base64').toString().split(':')[0]}:wrong`).toString('base64')}` };
+    const refused = await request(limitPort, { path: `/v1/clients/${sample}`, headers: wrongKey });
+    if (refused.status !== 401) throw new Error(`the limit floor answered ${refused.status} to a wrong key`);
+    const setupRequest = (req) => ({ ...req, method: 'GET', path: `/v1/clients/${lo + Math.floor(Math.random() * (hi - lo + 1))}` });
+    const res = await sideBySide('limit', [
+      { name: 'ours', port: oursPort, pid: ours.pid, method: 'GET', headers: auth, setupRequest },
+      { name: 'floor', port: limitPort, pid: limit.pid, method: 'GET', headers: auth, setupRequest },
+    ]);
+    checkClean('GET /v1/clients/:id against the limit', res);
+    await stopProcess(limit);
+    const tput = res.ours.rps / res.floor.rps;
+    const p99 = res.ours.p99 / res.floor.p99;
+    addRow(13, 'GET /v1/clients/:id vs the limit (1 statement): throughput', fmt.rps(res.ours.rps), fmt.rps(res.floor.rps), tput, '>= 0.60x', tput >= 0.6);
+    addRow(13, 'GET /v1/clients/:id vs the limit: p99 latency', fmt.ms(res.ours.p99), fmt.ms(res.floor.p99), p99, '<= 1.60x', p99 <= 1.6);
+    notes.push({ order: 13, text: `GET /v1/clients/:id against the limit: p50 ours ${fmt.ms(res.ours.p50)}, limit ${fmt.ms(res.floor.p50)}; ${cpuNote(res).replaceAll('floor', 'limit')}; ${res.ours.ok} + ${res.floor.ok} measured requests.` });
   }
 
   // ============================================================================================
