@@ -82,7 +82,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const keyring = loadKeyring(config, await recordedSecretsKeyId({ db: dbHandle.db }));
   const bootstrap = coreDeps(config, dbHandle, keyring, options.clock ?? (() => new Date()), logger, options.webhookResolveHost);
   const secret = await openServerSecret(ctxFor(bootstrap, { kind: 'system' }));
-  const credentials = new CredentialCache();
+  const credentials = new CredentialCache({ ttlMs: config.credentialCacheMs });
   const deps: CoreDeps = { ...bootstrap, settings: { ...bootstrap.settings, secret }, credentials };
   // Verified credentials are cached only while this process hears of every change to them (ADR 0015).
   const stopCredentialNotices = await dbHandle.listen(CREDENTIALS_NOTIFY_CHANNEL, (payload) => credentials.changed(payload), (up) => credentials.setListening(up));
