@@ -179,8 +179,8 @@ export async function resellerApiRows({ parsedUrl, adminUrl, commonEnv, dbName }
     checkClean('GET /v1/clients/:id', res);
     const tput = res.ours.rps / res.floor.rps;
     const p99 = res.ours.p99 / res.floor.p99;
-    addRow(1, 'GET /v1/clients/:id: throughput', fmt.rps(res.ours.rps), fmt.rps(res.floor.rps), tput, '>= 0.70x', tput >= 0.7);
-    addRow(1, 'GET /v1/clients/:id: p99 latency', fmt.ms(res.ours.p99), fmt.ms(res.floor.p99), p99, '<= 1.50x', p99 <= 1.5);
+    addRow(1, 'GET /v1/clients/:id: throughput', fmt.rps(res.ours.rps), fmt.rps(res.floor.rps), tput, '>= 0.85x', tput >= 0.85);
+    addRow(1, 'GET /v1/clients/:id: p99 latency', fmt.ms(res.ours.p99), fmt.ms(res.floor.p99), p99, '<= 1.30x', p99 <= 1.3);
     notes.push({ order: 1, text: `GET /v1/clients/:id: p50 ours ${fmt.ms(res.ours.p50)}, floor ${fmt.ms(res.floor.p50)}; ${cpuNote(res)}; ${res.ours.ok} + ${res.floor.ok} measured requests.` });
   }
 
@@ -302,7 +302,7 @@ export async function resellerApiRows({ parsedUrl, adminUrl, commonEnv, dbName }
     checkClean('POST /v1/clients', res);
     const mapAfter = relayMapSize(dataDir);
     const tput = res.ours.rps / res.floor.rps;
-    addRow(3, 'POST /v1/clients (2 domains): throughput', fmt.rps(res.ours.rps), fmt.rps(res.floor.rps), tput, '>= 0.50x', tput >= 0.5);
+    addRow(3, 'POST /v1/clients (2 domains): throughput', fmt.rps(res.ours.rps), fmt.rps(res.floor.rps), tput, '>= 0.75x', tput >= 0.75);
     notes.push({ order: 3, text: `POST /v1/clients: p50 ours ${fmt.ms(res.ours.p50)}, floor ${fmt.ms(res.floor.p50)}; p99 ours ${fmt.ms(res.ours.p99)}, floor ${fmt.ms(res.floor.p99)}; ${cpuNote(res)}.` });
     notes.push({
       order: 3,
