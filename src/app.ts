@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config/config.js';
 import { ctxFor, type CoreDeps, type CoreSettings } from './core/context.js';
+import { CREDENTIALS_NOTIFY_CHANNEL, CredentialCache } from './core/credentials/credential.cache.js';
 import { countOperatorKeys, createOperatorKey } from './core/credentials/credential.service.js';
 import { openServerSecret, recordedSecretsKeyId, resealSecrets } from './core/secrets/secret.service.js';
 import { Keyring, newMasterKey } from './core/shared/keyring.js';
@@ -81,7 +82,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const keyring = loadKeyring(config, await recordedSecretsKeyId({ db: dbHandle.db }));
   const bootstrap = coreDeps(config, dbHandle, keyring, options.clock ?? (() => new Date()), logger, options.webhookResolveHost);
   const secret = await openServerSecret(ctxFor(bootstrap, { kind: 'system' }));
-  const deps: CoreDeps = { ...bootstrap, settings: { ...bootstrap.settings, secret } };
+  const credentials = new CredentialCache({ ttlMs: config.credentialCacheMs });
+  const deps: CoreDeps = { ...bootstrap, settings: { ...bootstrap.settings, secret }, credentials };
+  // Verified credentials are cached only while this process hears of every change to them (ADR 0015).
+  const stopCredentialNotices = await dbHandle.listen(CREDENTIALS_NOTIFY_CHANNEL, (payload) => credentials.changed(payload), (up) => credentials.setListening(up));
 
   const relay = options.relayDriver ?? createRelayDriver(relayConfig(config));
   const jobs = new JobRunner(deps, [relayHandler(relay), cleanupHandler, webhookDeliveryHandler, siteCleanupHandler, serviceAccessHandler], {
@@ -110,6 +114,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     close: async () => {
       await server.close();
       await jobs.stop();
+      await stopCredentialNotices();
       if (!options.dbHandle) await dbHandle.close();
     },
   };

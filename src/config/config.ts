@@ -77,6 +77,7 @@ const envSchema = z.object({
   HOSTPLANE_DB_STALL_MS: dbMs(2_000),
   HOSTPLANE_DB_PROBE_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
   HOSTPLANE_CRM_TOKEN_IDLE_SECONDS: z.coerce.number().int().min(60).max(366 * 86_400).default(30 * 86_400),
+  HOSTPLANE_CREDENTIAL_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   // PEM files: the certificate (chain) and its private key; both or neither.
   HOSTPLANE_TLS_CERT: z.string().max(4096).optional(),
   HOSTPLANE_TLS_KEY: z.string().max(4096).optional(),
@@ -114,6 +115,8 @@ export interface Config {
   dbTimeouts: PgTimeouts;
   /** A CRM user token unused this long stops working; each use extends it (sliding). */
   crmTokenIdleSeconds: number;
+  /** How long a verified API credential is kept in memory (ADR 0015); 0 asks the database on every request. */
+  credentialCacheMs: number;
   /** Serve every door over HTTPS with this certificate chain and key (PEM), read and checked at start-up. */
   tls: { cert: Buffer; key: Buffer } | undefined;
 }
@@ -173,6 +176,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       probeMs: e.HOSTPLANE_DB_PROBE_TIMEOUT_MS,
     },
     crmTokenIdleSeconds: e.HOSTPLANE_CRM_TOKEN_IDLE_SECONDS,
+    credentialCacheMs: e.HOSTPLANE_CREDENTIAL_CACHE_MS,
     tls,
   };
 }

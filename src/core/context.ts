@@ -1,4 +1,5 @@
 import type { Executor } from '../db/database.js';
+import type { CredentialCache } from './credentials/credential.cache.js';
 import type { Keyring } from './shared/keyring.js';
 
 /** Who is acting. Reseller-facing use cases are scoped by it; a missing scope does not type-check. */
@@ -51,6 +52,8 @@ export interface Ctx {
   ip?: string;
   /** The credential behind an actor that has none of its own (a CRM API token), scoping idempotency keys. */
   credential?: string;
+  /** Verified credentials of this process (ADR 0015); without it every request asks the database. */
+  credentials?: CredentialCache;
 }
 
 /** Runs fn in a transaction, reusing the caller's when there already is one. */

@@ -33,10 +33,11 @@ export interface DbHandle {
   kind: 'pglite' | 'postgres';
   pglite?: PGlite;
   /**
-   * Calls `onNotify` for every NOTIFY on `channel` (and once after a lost connection comes back, as
-   * notifications may have been missed). Returns the way to stop listening.
+   * Calls `onNotify` for every NOTIFY on `channel`, with its payload (and once without one after a
+   * lost connection comes back, as notifications may have been missed); `onState` hears when
+   * listening starts and when the connection is lost. Returns the way to stop listening.
    */
-  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
+  listen(channel: string, onNotify: (payload?: string) => void, onState?: (listening: boolean) => void): Promise<() => Promise<void>>;
   /**
    * Runs `fn` on a handle without statement, lock and query deadlines (PostgreSQL: a connection of
    * its own), for work that may rightly run long: migrations.
@@ -58,7 +59,7 @@ export async function createDb(config: DbConfig): Promise<DbHandle> {
     return {
       db,
       kind: 'postgres',
-      listen: (channel, onNotify) => listenOnServer(databaseUrl, timeouts, channel, onNotify),
+      listen: (channel, onNotify, onState) => listenOnServer(databaseUrl, timeouts, channel, onNotify, onState),
       withoutTimeouts: async (fn) => {
         const unbounded = postgresKysely(databaseUrl, { ...timeouts, statementMs: 0, lockMs: 0, idleInTransactionMs: 0, queryMs: 0 }, 1);
         try {
@@ -93,9 +94,11 @@ export async function createDb(config: DbConfig): Promise<DbHandle> {
     kind: 'pglite',
     pglite,
     withoutTimeouts: (fn) => fn(db),
-    listen: async (channel, onNotify) => {
-      const unlisten = await pglite.listen(channel, () => onNotify());
+    listen: async (channel, onNotify, onState) => {
+      const unlisten = await pglite.listen(channel, (payload) => onNotify(payload));
+      onState?.(true);
       return async () => {
+        onState?.(false);
         if (!pglite.closed) await unlisten();
       };
     },
@@ -127,7 +130,7 @@ function postgresKysely(databaseUrl: string, timeouts: PgTimeouts, max: number):
  * It reconnects after a second when the server goes away, for as long as nobody stopped it; a server
  * away when listening starts is retried the same way, so the caller always gets its way to stop.
  */
-async function listenOnServer(databaseUrl: string, timeouts: PgTimeouts, channel: string, onNotify: () => void): Promise<() => Promise<void>> {
+async function listenOnServer(databaseUrl: string, timeouts: PgTimeouts, channel: string, onNotify: (payload?: string) => void, onState?: (listening: boolean) => void): Promise<() => Promise<void>> {
   if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`bad channel name ${channel}`);
   let stopped = false;
   let client: pg.Client | undefined;
@@ -140,17 +143,19 @@ async function listenOnServer(databaseUrl: string, timeouts: PgTimeouts, channel
     const onLost = () => {
       if (lost) return;
       lost = true;
+      onState?.(false);
       void c.end().catch(() => {});
-      if (!stopped) retry = setTimeout(() => void connect().then(onNotify, () => {}), 1000);
+      if (!stopped) retry = setTimeout(() => void connect().then(() => onNotify(), () => {}), 1000);
     };
     c.on('error', onLost);
     c.on('end', onLost);
     c.on('notification', (msg) => {
-      if (msg.channel === channel) onNotify();
+      if (msg.channel === channel) onNotify(msg.payload);
     });
     try {
       await c.connect();
       await c.query(`listen ${channel}`);
+      if (!lost) onState?.(true);
     } catch (err) {
       onLost();
       throw err;
@@ -159,6 +164,7 @@ async function listenOnServer(databaseUrl: string, timeouts: PgTimeouts, channel
   await connect().catch(() => {});
   return async () => {
     stopped = true;
+    onState?.(false);
     clearTimeout(retry);
     await client?.end().catch(() => {});
   };

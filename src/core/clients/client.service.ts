@@ -90,6 +90,10 @@ export async function searchClients(ctx: Ctx, query: ClientSearch): Promise<Clie
 async function resolveSellablePackage(ctx: Ctx, uid: string, fields: FieldErrors): Promise<Package | undefined> {
   const resellerId = ctx.actor.kind === 'reseller' ? ctx.actor.resellerId : undefined;
   const plan = resellerId !== undefined ? await packageRepo.findPlanForReseller(ctx.db, uid, resellerId) : await packageRepo.findPlanByUid(ctx.db, uid);
+  return sellablePackage(plan, fields);
+}
+
+function sellablePackage(plan: (Package & { reseller_tags?: string[] | null }) | undefined, fields: FieldErrors): Package | undefined {
   if (!plan) {
     addFieldError(fields, 'package_uid', 'does not exist');
     return undefined;
@@ -151,11 +155,13 @@ function resellerIdOf(ctx: Ctx): number | null {
 export async function createClient(ctx: Ctx, raw: CreateClientInput): Promise<Client> {
   const input = parseInput(createClientInput, raw);
   const fields: FieldErrors = fieldErrors();
-  const plan = await resolveSellablePackage(ctx, input.package_uid, fields);
+  const resellerId = resellerIdOf(ctx);
+  // A reseller's create (the hot path) learns the package, its tags and whether a webhook listens in one round trip.
+  const found = resellerId !== null ? await packageRepo.findPlanForNewClient(ctx.db, input.package_uid, resellerId, 'client.created') : undefined;
+  const plan = resellerId !== null ? sellablePackage(found, fields) : await resolveSellablePackage(ctx, input.package_uid, fields);
   checkUserCount(plan, input.user_count, fields);
   const specs = checkDomainSet(input.domains, plan, fields);
   throwIfAny(fields);
-  const resellerId = resellerIdOf(ctx);
   const domains = specs.map((s) => ({ name: s.name, mail_servers: s.mail_servers ?? [] }));
   const row = { reseller_id: resellerId, plan_id: plan!.id, name: input.name ?? null, email_address: input.email_address ?? null, user_count: input.user_count };
   const created = { package_uid: plan!.uid, name: row.name, email_address: row.email_address, user_count: row.user_count, status: 'active' as const, domains };
@@ -170,7 +176,7 @@ export async function createClient(ctx: Ctx, raw: CreateClientInput): Promise<Cl
     );
     const insert = (c: Ctx) => repo.insertClientWithDomains(c.db, row, domains, jobs, audit, c.clock());
     // With a webhook listening, its delivery must commit with the client: one transaction instead of one statement.
-    id = (await hasWebhookSubscribers(ctx.db, 'client.created', resellerId))
+    id = (found ? found.webhook_subscribed : await hasWebhookSubscribers(ctx.db, 'client.created', resellerId))
       ? await inTransaction(ctx, async (tx) => {
           const newId = await insert(tx);
           await emitEvent(tx, { type: 'client.created', resellerId, data: { object: 'client', id: String(newId), reseller_id: resellerId, changes: JSON.parse(audit.changes) as unknown } });

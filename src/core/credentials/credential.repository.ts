@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
 import { precompiled } from '../../db/precompiled.js';
 
@@ -50,4 +51,9 @@ const selectResellerCredentials = precompiled((db: Executor, apiToken: string) =
 
 export async function findResellerCredentials(db: Executor, apiToken: string) {
   return (await selectResellerCredentials(db, apiToken))[0];
+}
+
+/** Names the change the current transaction makes to credentials, for the notification it causes (migration 0019). */
+export async function tagCredentialChange(db: Executor, changeId: string): Promise<void> {
+  await sql`select set_config('hostplane.credential_change', ${changeId}, true)`.execute(db);
 }

@@ -52,6 +52,7 @@ export async function revokeOperatorKey(ctx: Ctx, id: number): Promise<OperatorK
     throw new AppError('invalid_state', `this request is signed with operator key ${id}; revoke it with another key or from the console`, { reason: 'own_key' });
   }
   return inTransaction(ctx, async (tx) => {
+    await noteCredentialChange(tx);
     const revoked = await repo.revokeOperatorKey(tx.db, id, tx.clock());
     if (!revoked) {
       const existing = await repo.findOperatorKey(tx.db, id);
@@ -70,9 +71,26 @@ export async function countOperatorKeys(ctx: Ctx): Promise<number> {
 /** Returns the key's id. Lookup is by digest, so no secret is ever compared byte by byte. */
 export async function authenticateOperator(ctx: Ctx, key: string): Promise<number> {
   if (!key.startsWith(OPERATOR_KEY_PREFIX) || key.length > 200) throw new AppError('unauthenticated', 'invalid operator key');
-  const row = await repo.findActiveOperatorKeyByDigest(ctx.db, sha256Hex(key));
+  const digest = sha256Hex(key);
+  const cache = ctx.credentials;
+  const cached = cache?.operator(digest);
+  if (cached !== undefined) return cached;
+  const ticket = cache?.ticket() ?? 0;
+  const row = await repo.findActiveOperatorKeyByDigest(ctx.db, digest);
   if (!row) throw new AppError('unauthenticated', 'invalid operator key');
+  cache?.putOperator(digest, row.id, ticket);
   return row.id;
+}
+
+/**
+ * Called inside the transaction of a use case that changes a reseller's token, key or status, or
+ * revokes an operator key, before its UPDATE: this process's cache of verified credentials is emptied
+ * and stays shut until the database says this very change committed (ADR 0015). Other processes hear
+ * of the change from the database's notification alone.
+ */
+export async function noteCredentialChange(tx: Ctx): Promise<void> {
+  const id = tx.credentials?.changing();
+  if (id) await repo.tagCredentialChange(tx.db, id);
 }
 
 // A digest that never matches, compared when the token is unknown so both paths take the same time.
@@ -80,13 +98,24 @@ const NO_MATCH = sha256Hex('no such reseller');
 
 /** Verifies a reseller's token:key pair and that the reseller may use the API now. */
 export async function authenticateReseller(ctx: Ctx, apiToken: string, apiKey: string): Promise<number> {
+  const digest = sha256Hex(apiKey);
+  const cache = ctx.credentials;
+  // A cached pair counts only with the very key that was verified; any other key is checked by the database below.
+  const cached = cache?.reseller(apiToken);
+  if (cached && digestsEqual(digest, cached.keyDigest)) return mayUseApi(cached.status, cached.resellerId);
+  const ticket = cache?.ticket() ?? 0;
   // A token no reseller can have (too long, or with a NUL the database cannot compare) is simply unknown.
   const row = apiToken.length <= 200 && !apiToken.includes('\u0000') ? await repo.findResellerCredentials(ctx.db, apiToken) : undefined;
-  const ok = digestsEqual(sha256Hex(apiKey), row?.api_key_digest ?? NO_MATCH) && row !== undefined;
-  if (!ok || !row) throw new AppError('unauthenticated', 'invalid API token or key');
-  if (row.status === 'suspended') throw new AppError('forbidden', 'reseller account is suspended');
-  if (row.status !== 'active') throw new AppError('forbidden', 'reseller account is not approved');
-  return row.id;
+  const ok = digestsEqual(digest, row?.api_key_digest ?? NO_MATCH) && row !== undefined;
+  if (!ok || !row || !row.api_key_digest) throw new AppError('unauthenticated', 'invalid API token or key');
+  cache?.putReseller(apiToken, { keyDigest: row.api_key_digest, resellerId: row.id, status: row.status }, ticket);
+  return mayUseApi(row.status, row.id);
+}
+
+function mayUseApi(status: string, resellerId: number): number {
+  if (status === 'suspended') throw new AppError('forbidden', 'reseller account is suspended');
+  if (status !== 'active') throw new AppError('forbidden', 'reseller account is not approved');
+  return resellerId;
 }
 
 /**

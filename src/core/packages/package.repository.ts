@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
+import { precompiled } from '../../db/precompiled.js';
 import type { Feature, Package } from './package.schema.js';
 
 const featureColumns = ['id', 'code', 'name', 'blurb', 'description', 'position'] as const;
@@ -39,6 +40,28 @@ export async function findPlanByUid(db: Executor, uid: string): Promise<Package 
 
 export async function findPlanById(db: Executor, id: number): Promise<Package | undefined> {
   return db.selectFrom('plans').select(planColumns).where('id', '=', id).executeTakeFirst();
+}
+
+/**
+ * What creating a client of a reseller needs to know before its one inserting statement, in one round
+ * trip (it runs on every POST /v1/clients): the package, the reseller's tags, and whether an active
+ * webhook endpoint (the reseller's or an operator's) wants `eventType`.
+ */
+const selectPlanForNewClient = precompiled((db: Executor, uid: string, resellerId: number, eventType: string) =>
+  db
+    .selectFrom('plans')
+    .select([
+      ...planColumns,
+      sql<string[] | null>`(select r.tags from resellers r where r.id = ${resellerId})`.as('reseller_tags'),
+      sql<boolean>`exists (select 1 from webhook_endpoints w where w.active and w.event_types @> array[${eventType}]::text[] and (w.reseller_id is null or w.reseller_id = ${resellerId}))`.as(
+        'webhook_subscribed',
+      ),
+    ])
+    .where('uid', '=', uid),
+);
+
+export async function findPlanForNewClient(db: Executor, uid: string, resellerId: number, eventType: string) {
+  return (await selectPlanForNewClient(db, uid, resellerId, eventType))[0];
 }
 
 /** The package with the tags of the reseller about to sell it, in one round trip. */

@@ -3,6 +3,7 @@ import { AppError, fieldErrors, type FieldErrors } from '../../errors/app-error.
 import { recordAudit, type AuditEntry } from '../audit/audit.service.js';
 import { issueCaptcha, solveCaptcha, type Captcha } from '../captcha/captcha.service.js';
 import { inTransaction, type Ctx } from '../context.js';
+import { noteCredentialChange } from '../credentials/credential.service.js';
 import { blockedFor, recordHit, signupCaptchaBucket, type RateLimitRule } from '../rate-limits/rate-limit.service.js';
 import { uniqueViolation } from '../shared/db-errors.js';
 import { hashPassword } from '../shared/passwords.js';
@@ -194,6 +195,7 @@ export async function rotateResellerCredentials(ctx: Ctx, id: number): Promise<{
     const existing = await getReseller(tx, id);
     if (existing.status === 'pending') throw new AppError('invalid_state', 'reseller is pending; approve it instead');
     const { credentials, digest } = newCredentials();
+    await noteCredentialChange(tx);
     const reseller = (await repo.updateReseller(tx.db, id, { api_token: credentials.api_token, api_key_digest: digest, updated_at: tx.clock() }))!;
     // Only that the pair changed is recorded: token and key are secrets and never reach the log.
     await recordAudit(tx, resellerEvent('reseller.key_rotated', existing, reseller));
@@ -207,6 +209,7 @@ export async function suspendReseller(ctx: Ctx, id: number, reason?: string | nu
     if (existing.status === 'pending') throw new AppError('invalid_state', 'reseller is pending, not active');
     if (existing.status === 'suspended') return existing;
     const now = tx.clock();
+    await noteCredentialChange(tx);
     const reseller = (await repo.updateReseller(tx.db, id, {
       status: 'suspended',
       suspended_at: now,
@@ -230,6 +233,7 @@ export async function activateReseller(ctx: Ctx, id: number): Promise<Reseller> 
     const existing = await getReseller(tx, id);
     if (existing.status === 'pending') throw new AppError('invalid_state', 'reseller is pending; approve it instead');
     if (existing.status === 'active') return existing;
+    await noteCredentialChange(tx);
     const reseller = (await repo.updateReseller(tx.db, id, { status: 'active', suspended_at: null, suspend_reason: null, updated_at: tx.clock() }))!;
     await recordAudit(tx, resellerEvent('reseller.activated', existing, reseller));
     return reseller;
