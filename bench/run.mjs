@@ -38,6 +38,7 @@ import autocannon from 'autocannon';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { mixedLoadRow } from './mixed-load.mjs';
+import { embeddedStartRows } from './rows/embedded-start.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const HOST = '127.0.0.1';
@@ -47,7 +48,6 @@ const ROUND_S = 3;
 const ROUNDS = 4;
 const LIST_CLIENTS = 10_000;
 const LIST_REPS = 5;
-const RESTARTS = 5;
 const RELAY_HOSTS = 'relay1.hostplane.test,relay2.hostplane.test';
 const RELAY_STEP = 10;
 const PACKAGE_UID = 'spamstopshere-standard';
@@ -431,42 +431,6 @@ async function machineFacts(adminUrl) {
   await c.end();
   const cpu = /^model name\s*:\s*(.+)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
   return { cpu: cpu.trim(), cores: os.cpus().length, node: process.version, postgres: r[0].server_version, kernel: os.release(), memory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB` };
-}
-
-/**
- * Row 4: embedded (PGlite) restart to the first 200 of /healthz. Runs first, before the PostgreSQL
- * database exists, so no autovacuum or checkpoint caused by the other rows competes with it.
- */
-async function embeddedRow(commonEnv) {
-  const embDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hostplane-bench-emb-'));
-  tempDirs.push(embDir);
-  const port = await freePort();
-  const env = { ...commonEnv, PORT: String(port), HOSTPLANE_DATA_DIR: embDir };
-  log('embedded: first start (creates the PGlite data dir)');
-  const t0 = performance.now();
-  const first = startProcess('hostplane-embedded', ['dist/main.js', 'serve'], env);
-  await waitHealthy(first, port, 60_000);
-  const firstMs = performance.now() - t0;
-  await stopProcess(first);
-  if (!fs.existsSync(path.join(embDir, 'pgdata', 'PG_VERSION'))) throw new Error('embedded first start left no PGlite data dir');
-
-  const times = [];
-  const idle = [];
-  for (let i = 0; i < RESTARTS; i++) {
-    const start = performance.now();
-    const child = startProcess('hostplane-embedded', ['dist/main.js', 'serve'], env);
-    const ready = await waitHealthy(child, port, 30_000, 5);
-    times.push(ready - start);
-    await new Promise((r) => setTimeout(r, 1000));
-    idle.push(memOf(child.pid).rss);
-    const { code } = await stopProcess(child);
-    if (code !== 0) throw new Error(`embedded server exited with ${code} on SIGTERM`);
-  }
-  const ms = median(times);
-  log(`embedded: restarts ${times.map((t) => t.toFixed(0)).join('/')} ms, idle RSS ${idle.map(fmt.mb).join('/')}`);
-  addRow(4, 'Embedded (PGlite) restart to first 200 /healthz', fmt.ms(ms), '-', ms / 1500, '<= 1500 ms', ms <= 1500);
-  addRow(4, 'Embedded: idle RSS 1 s after ready', fmt.mb(median(idle)), '-', undefined, 'report', undefined);
-  notes.push(...[`Embedded: median of ${RESTARTS} restarts (${times.map((t) => t.toFixed(0)).join(', ')} ms; /healthz polled every 5 ms); first start with initdb + migrations + demo seed took ${fmt.ms(firstMs)}; ratio column = time / 1500 ms budget.`].map((text) => ({ order: 4, text })));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1744,7 +1708,8 @@ async function main() {
   delete baseEnv.NODE_OPTIONS;
   const commonEnv = { ...baseEnv, HOST, HOSTPLANE_LOG_LEVEL: 'warn', HOSTPLANE_RELAY_HOSTS: RELAY_HOSTS, HOSTPLANE_RELAY_PRIORITY_STEP: String(RELAY_STEP) };
 
-  if (want(4)) await embeddedRow(commonEnv);
+  // Row 4 runs first, before the bench database exists, so no autovacuum or checkpoint of the other rows competes with it.
+  if (want(4)) await embeddedStartRows({ env: commonEnv, host: HOST, port: await freePort(), startProcess, stopProcess, waitHealthy, memOf, request, addRow, notes, fmt, log, tempDirs, median });
 
   const dbName = `hostplane_bench_${crypto.randomBytes(6).toString('hex')}`;
   {
