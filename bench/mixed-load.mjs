@@ -232,4 +232,12 @@ export async function mixedLoadRow(h, { commonEnv, pgDatabase }) {
         `p50 ${h.fmt.ms(w.p50)} vs ${h.fmt.ms(wo.p50)}. admin:collect alone: p50 ${h.fmt.ms(r.alone.p50)}, max ${h.fmt.ms(r.alone.max)} over ${r.alone.sites} sites before the load (${r.sitesAfter} after it: the load's POSTs add clients).`,
     });
   }
+
+  // Issue 14: the embedded database under the same load (collects included) against PostgreSQL's figure.
+  const embedded = results.PGlite.load['with collect'];
+  const server = results.PostgreSQL.load['with collect'];
+  const rate = embedded.rps / server.rps;
+  const p99 = embedded.p99Others / server.p99Others;
+  h.addRow(12, '  PGlite against PostgreSQL, with collect: achieved rate', h.fmt.rps(embedded.rps), h.fmt.rps(server.rps), rate, '>= 0.95x', rate >= 0.95);
+  h.addRow(12, '  PGlite against PostgreSQL, with collect: p99 of the other requests', h.fmt.ms(embedded.p99Others), h.fmt.ms(server.p99Others), p99, '<= 2.00x', p99 <= 2);
 }

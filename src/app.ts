@@ -195,8 +195,9 @@ function relayConfig(config: Config): RelayDriverConfig {
   };
 }
 
-export async function openDatabase(config: Config): Promise<DbHandle> {
-  return openConfiguredDatabase(config);
+/** `fromTemplate`: a new embedded data dir starts from the build's migrated template (serve, worker). */
+export async function openDatabase(config: Config, options: { fromTemplate?: boolean } = {}): Promise<DbHandle> {
+  return openConfiguredDatabase(config, options);
 }
 
 /** `hostplane db migrate`: applies pending migrations and reports them. */
@@ -301,7 +302,7 @@ async function createAppOrClose(config: Config, logger: Logger, dbHandle: DbHand
 /** `hostplane worker`: runs jobs without serving HTTP, so API and workers scale apart. */
 export async function startWorker(config: Config): Promise<App> {
   const logger = createLogger(config);
-  const dbHandle = await openDatabase(config);
+  const dbHandle = await openDatabase(config, { fromTemplate: true });
   const app = await createAppOrClose(config, logger, dbHandle);
   if (dbHandle.kind === 'pglite') await app.jobs.recoverAbandoned();
   app.jobs.start();
@@ -326,7 +327,7 @@ export async function startWorker(config: Config): Promise<App> {
 export async function startServer(config: Config): Promise<App> {
   const started = Date.now();
   const logger = createLogger(config);
-  const dbHandle = await openDatabase(config);
+  const dbHandle = await openDatabase(config, { fromTemplate: true });
   const app = await createAppOrClose(config, logger, dbHandle);
   const boot = await bootstrapData(app, config);
   await app.server.listen({ port: config.port, host: config.host });

@@ -6,6 +6,7 @@ import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import { migrationProvider } from './migrations/index.js';
 import { lockDataDir } from './data-dir-lock.js';
+import { copyTemplateTo } from './pglite-template.js';
 import { DatabaseUnavailableError } from '../errors/db-unavailable.js';
 import { connectionSettings, DEFAULT_PG_TIMEOUTS, PgGuard, type PgTimeouts } from './pg-guard.js';
 import { preparedStatementPool } from './prepared-pool.js';
@@ -23,6 +24,8 @@ export interface DbConfig {
   dataDir?: string | undefined;
   /** A PGlite data dir dump to start from (tests start every file from a migrated template). */
   loadDataDir?: Blob | undefined;
+  /** Fills an empty data dir before PGlite opens it (see pglite-template.ts); false: PGlite runs initdb. */
+  fillNewDataDir?: ((dataDir: string) => Promise<boolean>) | undefined;
   poolSize?: number;
   /** PostgreSQL deadlines; unset ones take DEFAULT_PG_TIMEOUTS. */
   timeouts?: Partial<PgTimeouts> | undefined;
@@ -50,6 +53,16 @@ const INT8_OID = 20;
 const NUMERIC_OID = 1700;
 // ids are bigint columns, counts are int8: both fit a JS number for any realistic size.
 const toNumber = (v: string) => Number(v);
+
+/**
+ * PostgreSQL settings of the embedded database, given on its command line (the data dir's own
+ * postgresql.conf stays as initdb wrote it). PGlite zeroes all of PostgreSQL's shared memory when it
+ * starts, and that memory stays resident: with initdb's 128 MB of shared_buffers that was about
+ * 100 MB of the idle server and 300 ms of every start. 16 MB holds the working set of an embedded
+ * installation (its whole database is tens of MB, and a buffer miss is a read from the OS's page
+ * cache); wal_buffers follows shared_buffers (1/32 of it).
+ */
+export const PGLITE_SETTINGS = ['shared_buffers=16MB'];
 
 export async function createDb(config: DbConfig): Promise<DbHandle> {
   if (config.databaseUrl) {
@@ -79,10 +92,13 @@ export async function createDb(config: DbConfig): Promise<DbHandle> {
   }
   let pglite: PGlite;
   try {
+    // Only once the lock is held may the data dir be judged new (another process could be filling it).
+    if (config.dataDir && config.fillNewDataDir && !config.loadDataDir && fs.readdirSync(config.dataDir).length === 0) await config.fillNewDataDir(config.dataDir);
     pglite = await PGlite.create({
       ...(config.dataDir ? { dataDir: config.dataDir } : {}),
       ...(config.loadDataDir ? { loadDataDir: config.loadDataDir } : {}),
       parsers: { [INT8_OID]: toNumber, [NUMERIC_OID]: toNumber },
+      startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS.flatMap((s) => ['-c', s])],
     });
   } catch (e) {
     unlock();
@@ -170,9 +186,17 @@ async function listenOnServer(databaseUrl: string, timeouts: PgTimeouts, channel
   };
 }
 
-/** The database a server configuration names: the PostgreSQL server, or PGlite under the data dir. */
-export async function openConfiguredDatabase(config: { databaseUrl?: string | undefined; dataDir: string; dbTimeouts?: Partial<PgTimeouts> }): Promise<DbHandle> {
-  return createDb(config.databaseUrl ? { databaseUrl: config.databaseUrl, timeouts: config.dbTimeouts } : { dataDir: path.join(config.dataDir, 'pgdata') });
+/**
+ * The database a server configuration names: the PostgreSQL server, or PGlite under the data dir.
+ * `fromTemplate`: a new embedded data dir starts from the build's migrated template when there is one
+ * (serve and worker; `db migrate` keeps reporting the migrations it applies to a new data dir).
+ */
+export async function openConfiguredDatabase(
+  config: { databaseUrl?: string | undefined; dataDir: string; dbTimeouts?: Partial<PgTimeouts> },
+  options: { fromTemplate?: boolean } = {},
+): Promise<DbHandle> {
+  if (config.databaseUrl) return createDb({ databaseUrl: config.databaseUrl, timeouts: config.dbTimeouts });
+  return createDb({ dataDir: path.join(config.dataDir, 'pgdata'), ...(options.fromTemplate ? { fillNewDataDir: (dir: string) => copyTemplateTo(dir) } : {}) });
 }
 
 /** Applies pending migrations without the deadlines meant for requests (a migration may rightly run long). */
