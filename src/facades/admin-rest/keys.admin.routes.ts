@@ -15,7 +15,7 @@ export const toOperatorKeyOut = (k: OperatorKey) => ({ id: k.id, name: k.name, c
 export async function keyAdminRoutes(app: FastifyInstance, ctxOf: (req: FastifyRequest) => Ctx): Promise<void> {
   app.get(
     '/admin/v1/keys',
-    { schema: { tags, security, summary: 'Every operator API key, revoked ones too (never the key itself)', response: { 200: z.array(s.operatorKeyOut), 401: s.adminError, 403: s.adminError } } },
+    { schema: { tags, security, summary: 'Every operator API key, revoked ones too (never the key itself)', response: { 200: s.operatorKeyListDoc, 401: s.adminError, 403: s.adminError } } },
     async (req) => (await listOperatorKeys(ctxOf(req))).map(toOperatorKeyOut),
   );
   app.post(
@@ -36,6 +36,7 @@ export async function keyAdminRoutes(app: FastifyInstance, ctxOf: (req: FastifyR
           'Revoke an operator API key: every request signed with it is refused (401) from now on. Revoking a revoked key answers it unchanged. ' +
           'The key signing this request cannot revoke itself (409 invalid_state): use another key or a console session.',
         params: s.idParams,
+        'x-no-request-body': true,
         response: { 200: s.operatorKeyOut.meta({ examples: [s.revokedOperatorKeyExample] }), ...errors },
       },
     },
