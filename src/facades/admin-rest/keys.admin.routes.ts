@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import type { Ctx } from '../../core/context.js';
 import { createOperatorKey, listOperatorKeys, revokeOperatorKey, type OperatorKey } from '../../core/credentials/credential.service.js';
 import { pathId } from '../../http/query.js';
