@@ -343,7 +343,7 @@ export async function startServer(config: Config): Promise<App> {
       `  (also saved in ${path.join(config.dataDir, 'demo-reseller.json')})`,
     );
     if (boot.demo.portalAdmin) {
-      lines.push(`SaaS portal (XML-RPC at ${config.publicUrl}/xmlrpc/2, db "${config.rpcDb}"): login ${boot.demo.portalAdmin.login}, password ${boot.demo.portalAdmin.password} (saved there too)`);
+      lines.push(`Operator user for the web console (${config.publicUrl}/console) and the SaaS portal (XML-RPC at ${config.publicUrl}/xmlrpc/2, db "${config.rpcDb}"): login ${boot.demo.portalAdmin.login}, password ${boot.demo.portalAdmin.password} (saved there too)`);
     }
   }
   lines.push(`API reference: ${config.publicUrl}/docs`);

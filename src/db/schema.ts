@@ -121,6 +121,8 @@ export interface DomainsTable {
   status: Generated<DomainStatus>;
   mail_servers: ColumnType<string[], string[] | undefined, string[]>;
   released_at: NullableTimestamp;
+  /** When the domain first became ready (migration 0018). */
+  ready_at: NullableTimestamp;
   created_at: Generated<Date>;
   updated_at: Timestamp;
 }
@@ -199,6 +201,29 @@ export interface JobsTable {
   created_at: Generated<Date>;
   updated_at: Timestamp;
   finished_at: NullableTimestamp;
+}
+
+/** One day of one reseller's changes (one of 8 slots; reseller 0 is none), kept by triggers (0018). */
+export interface StatsDailyTable {
+  day: ColumnType<string, string, string>;
+  reseller_id: number;
+  slot: number;
+  clients_created: number;
+  clients_cancelled: number;
+  clients_restored: number;
+  domains_added: number;
+  domains_removed: number;
+  signups: number;
+  signups_decided: number;
+}
+
+/** A reseller's running totals (one of 8 slots), kept by the same triggers. */
+export interface StatsTotalsTable {
+  reseller_id: number;
+  slot: number;
+  clients: number;
+  domains: number;
+  pending: number;
 }
 
 export interface JobLanesTable {
@@ -283,6 +308,8 @@ export interface Database {
   captchas: CaptchasTable;
   rate_limits: RateLimitsTable;
   jobs: JobsTable;
+  stats_daily: StatsDailyTable;
+  stats_totals: StatsTotalsTable;
   job_lanes: JobLanesTable;
   audit_events: AuditEventsTable;
   idempotency_keys: IdempotencyKeysTable;

@@ -55,10 +55,15 @@ export async function insertDomains(
     .execute();
 }
 
+/** The first time a domain becomes ready is kept: the dashboards' provisioning time is measured to it. */
+function readySince(status: DomainStatus | undefined, now: Date) {
+  return status === 'ready' ? { ready_at: sql<Date>`coalesce(ready_at, ${now})` } : {};
+}
+
 export async function updateDomainRow(db: Executor, id: number, patch: { mail_servers?: string[]; position?: number; status?: DomainStatus }, now: Date): Promise<void> {
   await db
     .updateTable('domains')
-    .set({ ...patch, updated_at: now })
+    .set({ ...patch, ...readySince(patch.status, now), updated_at: now })
     .where('id', '=', id)
     .execute();
 }
@@ -86,7 +91,7 @@ export async function setDomainStatuses(db: Executor, ids: number[], status: Dom
   if (ids.length === 0) return [];
   return db
     .updateTable('domains')
-    .set({ status, updated_at: now })
+    .set({ status, ...readySince(status, now), updated_at: now })
     .where('id', 'in', ids)
     .where('status', '!=', status)
     // The subquery reads the statement's snapshot, so it sees the status from before this update.

@@ -15,6 +15,7 @@ import { clientListIndexes } from './0014-client-list-indexes.js';
 import { familyRenewals } from './0015-family-renewals.js';
 import { secretsAtRest } from './0016-secrets-at-rest.js';
 import { revocation } from './0017-revocation.js';
+import { dashboardAggregates } from './0018-dashboard-aggregates.js';
 
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
@@ -33,6 +34,7 @@ const migrations: Record<string, Migration> = {
   '0015-family-renewals': familyRenewals,
   '0016-secrets-at-rest': secretsAtRest,
   '0017-revocation': revocation,
+  '0018-dashboard-aggregates': dashboardAggregates,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -10,6 +10,7 @@ import { AuditPage } from './pages/Audit';
 import { ClientDetailPage } from './pages/ClientDetail';
 import { ClientFormPage } from './pages/ClientForm';
 import { ClientsPage } from './pages/Clients';
+import { DashboardPage } from './pages/Dashboard';
 import { LoginPage } from './pages/Login';
 import { PackagesPage } from './pages/Packages';
 import { SignUpPage } from './SignUp';
@@ -17,6 +18,7 @@ import { WebhooksPage } from './pages/Webhooks';
 
 const NAV = [
   { path: RESELLER, label: 'Clients' },
+  { path: `${RESELLER}/dashboard`, label: 'Dashboard' },
   { path: `${RESELLER}/packages`, label: 'Packages' },
   { path: `${RESELLER}/webhooks`, label: 'Webhooks' },
   { path: `${RESELLER}/keys`, label: 'API keys' },
@@ -31,6 +33,7 @@ function route(path: string): { title: string; nav: string; page: ReactNode } {
   const client = /^\/clients\/([0-9]{1,15})(\/edit)?$/.exec(rest);
   if (client) return client[2] ? { title: 'Edit client', nav: RESELLER, page: <ClientFormPage id={Number(client[1])} /> } : { title: 'Client', nav: RESELLER, page: <ClientDetailPage id={Number(client[1])} /> };
   const simple = NAV.find((n) => n.path === path);
+  if (simple?.path === `${RESELLER}/dashboard`) return { title: simple.label, nav: simple.path, page: <DashboardPage /> };
   if (simple?.path === `${RESELLER}/packages`) return { title: simple.label, nav: simple.path, page: <PackagesPage /> };
   if (simple?.path === `${RESELLER}/webhooks`) return { title: simple.label, nav: simple.path, page: <WebhooksPage /> };
   if (simple?.path === `${RESELLER}/keys`) return { title: simple.label, nav: simple.path, page: <ApiKeysPage /> };

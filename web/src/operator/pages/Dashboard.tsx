@@ -1,7 +1,53 @@
 import { useQuery } from '@tanstack/react-query';
+import { useState } from 'react';
+import type { paths } from '../../../generated/schema';
 import { api, must } from '../../api/client';
 import { Link } from '../../router';
+import { Chart, HistoryCharts, RangePicker, shortDay } from '../../shared/Charts';
 import { Empty, ErrorState, Loading } from '../../ui';
+
+type History = paths['/admin/v1/overview/history']['get']['responses'][200]['content']['application/json'];
+
+/** Sign-ups awaiting approval over the window, and the resellers with the most clients and their growth. */
+function OperatorCharts({ history }: { history: History }) {
+  const pending = history.pending_signups;
+  const now = pending[pending.length - 1]?.pending ?? 0;
+  const change = now - (pending[0]?.pending ?? 0);
+  const top = history.top_resellers;
+  return (
+    <div className="grid two charts">
+      <section className="card" aria-labelledby="chart-signups">
+        <h2 id="chart-signups">Sign-ups awaiting approval</h2>
+        <p className="trend" data-count="pending-now">
+          {now} <small>{change === 0 ? 'no change' : `${change > 0 ? '+' : ''}${change}`} over {history.days} days</small>
+        </p>
+        <Chart
+          id="signups"
+          labels={pending.map((p) => shortDay(p.day))}
+          series={[{ label: 'Pending sign-ups', data: pending.map((p) => p.pending), color: '#9a6700' }]}
+          summary={`${now} sign-ups are awaiting approval; ${change >= 0 ? 'up' : 'down'} ${Math.abs(change)} over ${history.days} days.`}
+        />
+      </section>
+      <section className="card" aria-labelledby="chart-resellers">
+        <h2 id="chart-resellers">Top resellers</h2>
+        {top.length === 0 ? (
+          <Empty>No reseller has clients yet.</Empty>
+        ) : (
+          <Chart
+            id="resellers"
+            horizontal
+            labels={top.map((r) => r.name)}
+            series={[
+              { label: 'Live clients', data: top.map((r) => r.clients), bar: true, color: '#1f5fbf' },
+              { label: `Growth over ${history.days} days`, data: top.map((r) => r.growth), bar: true, color: '#1a7f37' },
+            ]}
+            summary={top.map((r) => `${r.name}: ${r.clients} clients, ${r.growth >= 0 ? '+' : ''}${r.growth}`).join('; ')}
+          />
+        )}
+      </section>
+    </div>
+  );
+}
 
 function Counts({ title, counts, id }: { title: string; counts: Record<string, number>; id: string }) {
   return (
@@ -23,6 +69,8 @@ export function DashboardPage() {
   const overview = useQuery({ queryKey: ['overview'], queryFn: () => must(api.GET('/admin/v1/overview')), refetchInterval: 15_000 });
   const pending = useQuery({ queryKey: ['resellers', 'pending'], queryFn: () => must(api.GET('/admin/v1/resellers', { params: { query: { status: 'pending' } } })) });
   const failed = useQuery({ queryKey: ['jobs', 'failed', 'latest'], queryFn: () => must(api.GET('/admin/v1/jobs', { params: { query: { state: 'failed', limit: '5' } } })) });
+  const [days, setDays] = useState(30);
+  const history = useQuery({ queryKey: ['overview', 'history', days], queryFn: () => must(api.GET('/admin/v1/overview/history', { params: { query: { days: String(days) } } })), refetchInterval: 60_000 });
 
   return (
     <section>
@@ -38,6 +86,20 @@ export function DashboardPage() {
           <Counts id="domains" title="Domains" counts={overview.data.domains} />
           <Counts id="jobs" title="Jobs" counts={overview.data.jobs} />
         </div>
+      )}
+      <div className="heading-row">
+        <h2>Last {days} days</h2>
+        <RangePicker days={days} onChange={setDays} />
+      </div>
+      {history.isPending ? (
+        <Loading />
+      ) : history.isError ? (
+        <ErrorState error={history.error} retry={() => void history.refetch()} />
+      ) : (
+        <>
+          <HistoryCharts series={history.data.series} />
+          <OperatorCharts history={history.data} />
+        </>
       )}
       <div className="grid two">
         <section className="card" aria-labelledby="pending-title">
