@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { auditActions, auditEventPage, auditTargetTypes } from '../../core/audit/audit.schema.js';
+import { operatorHistory } from '../../core/overview/overview-history.schema.js';
+import { historySeriesExample } from '../hsp-rest/hsp.schemas.js';
 
 export const adminError = z.object({
   error: z.object({ code: z.string(), message: z.string(), fields: z.record(z.string(), z.array(z.string())).optional() }),
@@ -177,6 +179,22 @@ export const userRefParams = z.object({ user: z.string().describe("the user's nu
 // schema that transforms, so request bodies carry theirs as x-examples.
 
 export const bodyExample = (value: unknown) => ({ 'x-examples': { example: { value } } });
+
+export const operatorHistoryDoc = operatorHistory.meta({
+  examples: [
+    {
+      days: 7,
+      from: '2026-03-01',
+      to: '2026-03-07',
+      series: historySeriesExample.map((d) => ({ ...d, clients: d.clients * 3, domains: d.domains * 3 })),
+      pending_signups: historySeriesExample.map((d, i) => ({ day: d.day, pending: i < 4 ? 1 : 0 })),
+      top_resellers: [
+        { id: 2, name: 'Acme Hosting', clients: 46, growth: 6 },
+        { id: 1, name: 'Demo Reseller', clients: 12, growth: 0 },
+      ],
+    },
+  ],
+});
 
 export const apiTokenExample = { id: 5, name: 'billing', allow: ['/api/v1/subscriptions/create', '/api/v1/payments/create'], created_at: '2026-03-01T09:00:00.000Z', revoked_at: null };
 export const subscriptionTypeExample = { id: 1, code: 'company_year', name: 'Company', length: 365, access: ['web'], extension_method: 'start_now', plan_id: null, created_at: '2026-03-01T09:00:00.000Z' };

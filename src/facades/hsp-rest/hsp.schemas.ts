@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { auditEventPage } from '../../core/audit/audit.schema.js';
+import { resellerHistory } from '../../core/overview/overview-history.schema.js';
 import * as core from '../../core/clients/client.schema.js';
 import { createWebhookInput as coreCreateWebhookInput, listWebhookDeliveriesQuery, webhookDeliveryOut as coreWebhookDeliveryOut, webhookEndpointOut as coreWebhookEndpointOut } from '../../core/webhooks/webhook.schema.js';
 
@@ -125,6 +126,23 @@ export const hspAuditQuery = z.object({
   before: z.string().optional().describe('an event id: the next_before of the previous page'),
   limit: z.string().optional().describe('1 to 500, default 100'),
 });
+
+// A week of the charts' series, as a reseller with a steady trickle of sign-ups sees it.
+export const historySeriesExample = Array.from({ length: 7 }, (_, i) => ({
+  day: `2026-03-0${i + 1}`,
+  clients: 40 + i,
+  clients_created: 1,
+  clients_cancelled: 0,
+  clients_restored: 0,
+  domains: 52 + i,
+  domains_added: 1,
+  domains_removed: 0,
+  provisioned: 1,
+  provisioning_p50_seconds: 42.5,
+  provisioning_p99_seconds: 118,
+  failed_jobs: i === 3 ? 1 : 0,
+}));
+export const resellerHistoryDoc = resellerHistory.meta({ examples: [{ days: 7, from: '2026-03-01', to: '2026-03-07', series: historySeriesExample }] });
 
 export const clientIdParams = z.object({ id: z.string() });
 export const domainParams = z.object({ domain_name: z.string() });
