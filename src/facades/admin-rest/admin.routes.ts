@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { AuditEvent } from '../../core/audit/audit.schema.js';
 import { listAuditEvents } from '../../core/audit/audit.service.js';
 import { getClientForOperator, restoreClient, searchClients } from '../../core/clients/client.service.js';
@@ -23,7 +23,7 @@ import {
   updateReseller,
 } from '../../core/resellers/reseller.service.js';
 import { setResellerLogin } from '../../core/resellers/reseller-login.service.js';
-import { createWebhookInput, listWebhookDeliveriesQuery, toWebhookDeliveryOut, toWebhookEndpointOut, webhookDeliveryOut, webhookEndpointOut } from '../../core/webhooks/webhook.schema.js';
+import { toWebhookDeliveryOut, toWebhookEndpointOut } from '../../core/webhooks/webhook.schema.js';
 import { createWebhookEndpoint, deleteWebhookEndpoint, listWebhookDeliveries, listWebhookEndpoints, replayWebhookDelivery } from '../../core/webhooks/webhook.service.js';
 import { AppError } from '../../errors/app-error.js';
 import { toAppError } from '../../http/errors.js';
@@ -35,6 +35,7 @@ import { CSRF_HEADER, csrfRefused } from '../../http/csrf.js';
 import { getOverview } from '../../core/overview/overview.service.js';
 import { createEndUserFromAdmin, crmAdminRoutes } from './crm.admin.routes.js';
 import * as s from './admin.schemas.js';
+import * as hsp from '../hsp-rest/hsp.schemas.js';
 import { groupAdminRoutes } from './groups.admin.routes.js';
 import { keyAdminRoutes } from './keys.admin.routes.js';
 import { settingsAdminRoutes } from './settings.admin.routes.js';
@@ -170,25 +171,25 @@ export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Pro
   registerIdempotency(app, { get: (req) => req.operatorCtx, set: (req, ctx) => (req.operatorCtx = ctx) });
 
   const tags = ['Operator admin API'];
-  const resellerOut = { 200: s.adminReseller, ...errors };
-  const credsOut = { 200: s.adminResellerWithCredentials, ...errors };
+  const resellerOut = { 200: s.resellerDoc, ...errors };
+  const credsOut = { 200: s.resellerWithCredentialsDoc, ...errors };
 
   app.get(
     '/admin/v1/overview',
-    { schema: { tags, security, summary: "The operator's dashboard: resellers, clients, live domains and jobs by state", response: { 200: s.adminOverview, ...errors } } },
+    { schema: { tags, security, summary: "The operator's dashboard: resellers, clients, live domains and jobs by state", response: { 200: s.overviewDoc, ...errors } } },
     async (req) => getOverview(ctxOf(req)),
   );
 
-  app.get('/admin/v1/resellers', { schema: { tags, security, querystring: z.object({ status: z.string().optional() }), response: { 200: z.array(s.adminReseller), 401: s.adminError } } }, async (req) => {
+  app.get('/admin/v1/resellers', { schema: { tags, security, summary: 'Resellers, optionally of one status', querystring: s.resellerStatusQuery, response: { 200: s.resellerListDoc, 401: s.adminError, 422: s.adminErrorDoc } } }, async (req) => {
     const status = (req.query as { status?: string }).status;
     if (status !== undefined && !['pending', 'active', 'suspended'].includes(status)) throw AppError.validation({ status: ['must be pending, active or suspended'] });
     return (await listResellers(ctxOf(req), { ...(status ? { status } : {}) })).map(toAdminReseller);
   });
-  app.post('/admin/v1/resellers', { schema: { tags, security, summary: 'Create an approved reseller', body: createResellerInput, response: { 201: s.adminResellerWithCredentials, ...errors } } }, async (req, reply) =>
+  app.post('/admin/v1/resellers', { schema: { tags, security, summary: 'Create an approved reseller', body: createResellerInput.meta(s.createResellerBodyDoc), response: { 201: s.resellerWithCredentialsDoc, ...errors } } }, async (req, reply) =>
     reply.code(201).send(withCredentials(await createReseller(ctxOf(req), req.body as never))),
   );
-  app.get('/admin/v1/resellers/:id', { schema: { tags, security, params: s.idParams, response: resellerOut } }, async (req) => toAdminReseller(await getReseller(ctxOf(req), idParam(req, 'reseller'))));
-  app.patch('/admin/v1/resellers/:id', { schema: { tags, security, params: s.idParams, body: updateResellerInput, response: resellerOut } }, async (req) =>
+  app.get('/admin/v1/resellers/:id', { schema: { tags, security, summary: 'A reseller', params: s.idParams, response: resellerOut } }, async (req) => toAdminReseller(await getReseller(ctxOf(req), idParam(req, 'reseller'))));
+  app.patch('/admin/v1/resellers/:id', { schema: { tags, security, summary: "Change a reseller's name, tags or login host (absent fields stay)", params: s.idParams, body: updateResellerInput.meta(s.updateResellerBodyDoc), response: resellerOut } }, async (req) =>
     toAdminReseller(await updateReseller(ctxOf(req), idParam(req, 'reseller'), req.body as never)),
   );
   app.post(
@@ -199,8 +200,8 @@ export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Pro
         security,
         summary: "Approve a pending sign-up; returns its credentials once. With a password, also sets the reseller's web console sign-in (login defaults to its username)",
         params: s.idParams,
-        body: s.approveResellerBody,
-        response: { 200: s.adminResellerApproved, ...errors },
+        body: s.approveResellerBodyDoc,
+        response: { 200: s.resellerApprovedDoc, ...errors },
       },
     },
     async (req) => {
@@ -210,43 +211,43 @@ export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Pro
   );
   app.put(
     '/admin/v1/resellers/:id/login',
-    { schema: { tags, security, summary: "Set or reset an approved reseller's web console login and password; sessions opened with the old password end", params: s.idParams, body: s.resellerLoginBody, response: { 200: s.resellerLoginOut, ...errors } } },
+    { schema: { tags, security, summary: "Set or reset an approved reseller's web console login and password; sessions opened with the old password end", params: s.idParams, body: s.resellerLoginBodyDoc, response: { 200: s.resellerLoginOutDoc, ...errors } } },
     async (req) => setResellerLogin(ctxOf(req), idParam(req, 'reseller'), req.body),
   );
-  app.post('/admin/v1/resellers/:id/rotate-key', { schema: { tags, security, summary: 'Issue a new token and key; the old pair stops working', params: s.idParams, response: credsOut } }, async (req) =>
+  app.post('/admin/v1/resellers/:id/rotate-key', { schema: { tags, security, summary: 'Issue a new token and key; the old pair stops working', params: s.idParams, 'x-no-request-body': true, response: credsOut } }, async (req) =>
     withCredentials(await rotateResellerCredentials(ctxOf(req), idParam(req, 'reseller'))),
   );
   app.post(
     '/admin/v1/resellers/:id/suspend',
-    { schema: { tags, security, params: s.idParams, body: z.object({ reason: z.string().max(500).optional() }).optional(), response: resellerOut } },
+    { schema: { tags, security, summary: 'Suspend a reseller: its API calls answer 403, its console sessions and unused login links end; its clients stay active', params: s.idParams, body: s.suspendBodyDoc, response: resellerOut } },
     async (req) => {
       const body = (req.body ?? {}) as { reason?: unknown };
       if (body.reason !== undefined && (typeof body.reason !== 'string' || body.reason.length > 500)) throw AppError.validation({ reason: ['must be text of at most 500 characters'] });
       return toAdminReseller(await suspendReseller(ctxOf(req), idParam(req, 'reseller'), body.reason as string | undefined));
     },
   );
-  app.post('/admin/v1/resellers/:id/activate', { schema: { tags, security, params: s.idParams, response: resellerOut } }, async (req) =>
+  app.post('/admin/v1/resellers/:id/activate', { schema: { tags, security, summary: 'Reactivate a suspended reseller', params: s.idParams, 'x-no-request-body': true, response: resellerOut } }, async (req) =>
     toAdminReseller(await activateReseller(ctxOf(req), idParam(req, 'reseller'))),
   );
 
-  const packageOut = { 200: s.adminPackage, ...errors };
-  app.get('/admin/v1/packages', { schema: { tags, security, response: { 200: z.array(s.adminPackage), 401: s.adminError } } }, async (req) => (await listPackages(ctxOf(req))).map(toAdminPackage));
-  app.post('/admin/v1/packages', { schema: { tags, security, body: createPackageInput, response: { 201: s.adminPackage, ...errors } } }, async (req, reply) =>
+  const packageOut = { 200: s.packageDoc, ...errors };
+  app.get('/admin/v1/packages', { schema: { tags, security, summary: 'Every package (plan), in order', response: { 200: s.packageListDoc, 401: s.adminError } } }, async (req) => (await listPackages(ctxOf(req))).map(toAdminPackage));
+  app.post('/admin/v1/packages', { schema: { tags, security, summary: 'Create a package (plan)', body: createPackageInput.meta(s.createPackageBodyDoc), response: { 201: s.packageDoc, ...errors } } }, async (req, reply) =>
     reply.code(201).send(toAdminPackage(await createPackage(ctxOf(req), req.body as never))),
   );
-  app.get('/admin/v1/packages/:uid', { schema: { tags, security, params: s.uidParams, response: packageOut } }, async (req) => toAdminPackage(await getPackage(ctxOf(req), (req.params as { uid: string }).uid)));
-  app.patch('/admin/v1/packages/:uid', { schema: { tags, security, params: s.uidParams, body: updatePackageInput, response: packageOut } }, async (req) =>
+  app.get('/admin/v1/packages/:uid', { schema: { tags, security, summary: 'A package by uid', params: s.uidParams, response: packageOut } }, async (req) => toAdminPackage(await getPackage(ctxOf(req), (req.params as { uid: string }).uid)));
+  app.patch('/admin/v1/packages/:uid', { schema: { tags, security, summary: 'Change a package (absent fields stay)', params: s.uidParams, body: updatePackageInput.meta(s.updatePackageBodyDoc), response: packageOut } }, async (req) =>
     toAdminPackage(await updatePackage(ctxOf(req), (req.params as { uid: string }).uid, req.body as never)),
   );
 
-  app.get('/admin/v1/features', { schema: { tags, security, response: { 200: z.array(s.adminFeature), 401: s.adminError } } }, async (req) => listFeatures(ctxOf(req)));
-  app.post('/admin/v1/features', { schema: { tags, security, body: createFeatureInput, response: { 201: s.adminFeature, ...errors } } }, async (req, reply) =>
+  app.get('/admin/v1/features', { schema: { tags, security, summary: 'Every feature packages may list', response: { 200: s.featureListDoc, 401: s.adminError } } }, async (req) => listFeatures(ctxOf(req)));
+  app.post('/admin/v1/features', { schema: { tags, security, summary: 'Create a feature', body: createFeatureInput.meta(s.createFeatureBodyDoc), response: { 201: s.featureDoc, ...errors } } }, async (req, reply) =>
     reply.code(201).send(await createFeature(ctxOf(req), req.body as never)),
   );
 
   app.get(
     '/admin/v1/clients',
-    { schema: { tags, security, summary: 'Clients of every reseller in id order, filtered; page with `after` (the next_after of the previous page)', querystring: s.clientListQuery, response: { 200: z.object({ clients: z.array(s.adminClient), next_after: z.number().nullable() }), ...errors } } },
+    { schema: { tags, security, summary: 'Clients of every reseller in id order, filtered; page with `after` (the next_after of the previous page)', querystring: s.clientListQuery, response: { 200: s.clientPageDoc, ...errors } } },
     async (req) => {
       const q = req.query as z.infer<typeof s.clientListQuery>;
       // A repeated parameter arrives as an array; only the search text would reach the core unchecked.
@@ -271,19 +272,19 @@ export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Pro
       return { clients, next_after: clients.length === limit ? clients[clients.length - 1]!.id : null };
     },
   );
-  app.get('/admin/v1/clients/:id', { schema: { tags, security, params: s.idParams, response: { 200: s.adminClient, ...errors } } }, async (req) => getClientForOperator(ctxOf(req), idParam(req, 'client')));
-  app.post('/admin/v1/clients/:id/restore', { schema: { tags, security, summary: 'Undo a cancel', params: s.idParams, response: { 200: s.adminClient, ...errors } } }, async (req) =>
+  app.get('/admin/v1/clients/:id', { schema: { tags, security, summary: 'A client of any reseller', params: s.idParams, response: { 200: s.clientDoc, ...errors } } }, async (req) => getClientForOperator(ctxOf(req), idParam(req, 'client')));
+  app.post('/admin/v1/clients/:id/restore', { schema: { tags, security, summary: 'Undo a cancel', params: s.idParams, 'x-no-request-body': true, response: { 200: s.clientDoc, ...errors } } }, async (req) =>
     restoreClient(ctxOf(req), idParam(req, 'client')),
   );
 
   // SaaS instances: what is inside one (modules, users and their groups, storage), and the two
   // writes its limits apply to (a user, a file).
-  app.get('/admin/v1/clients/:id/instance', { schema: { tags, security, summary: 'A SaaS instance: status, users against users,max, access groups, modules, storage against its limit', params: s.idParams } }, async (req) =>
+  app.get('/admin/v1/clients/:id/instance', { schema: { tags, security, summary: 'A SaaS instance: status, users against users,max, access groups, modules, storage against its limit', params: s.idParams, response: { 200: s.instanceDoc, ...errors } } }, async (req) =>
     getInstanceOverview(ctxOf(req), idParam(req, 'client')),
   );
   app.post(
     '/admin/v1/clients/:id/users',
-    { schema: { tags, security, summary: 'Add a user inside a SaaS instance (refused beyond its users,max)', params: s.idParams, body: z.object({ login: z.string(), password: z.string(), name: z.string().optional() }) } },
+    { schema: { tags, security, summary: 'Add a user inside a SaaS instance (refused beyond its users,max)', params: s.idParams, body: s.instanceUserBodyDoc, response: { 201: s.instanceUserOutDoc, ...errors } } },
     async (req, reply) => {
       const body = (req.body ?? {}) as { login?: unknown; password?: unknown; name?: unknown };
       return reply.code(201).send(await addInstanceUser(ctxOf(req), idParam(req, 'client'), { login: body.login, password: body.password, name: body.name }));
@@ -292,7 +293,7 @@ export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Pro
   app.post(
     '/admin/v1/clients/:id/files',
     // A file travels as base64 inside JSON: room for 8 MiB of content, above the API's usual body limit.
-    { bodyLimit: 12 * 1024 * 1024, schema: { tags, security, summary: 'Store a file in a SaaS instance (refused past its storage limit)', params: s.idParams, body: z.object({ name: z.string(), content_base64: z.string() }) } },
+    { bodyLimit: 12 * 1024 * 1024, schema: { tags, security, summary: 'Store a file in a SaaS instance (refused past its storage limit)', params: s.idParams, body: s.instanceFileBodyDoc, response: { 201: s.instanceFileOutDoc, 413: s.adminError, ...errors } } },
     async (req, reply) => {
       const body = (req.body ?? {}) as { name?: unknown; content_base64?: unknown };
       if (typeof body.content_base64 !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(body.content_base64)) throw AppError.validation({ content_base64: ['must be base64'] });
@@ -302,17 +303,17 @@ export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Pro
 
   app.put(
     '/admin/v1/domains/:name/status',
-    { schema: { tags, security, summary: "Set a domain's setup status by hand", params: s.domainParams, body: z.object({ status: z.enum(['initializing', 'ready', 'unknown']) }), response: { 200: s.adminDomain, ...errors } } },
+    { schema: { tags, security, summary: "Set a domain's setup status by hand", params: s.domainParams, body: s.domainStatusBodyDoc, response: { 200: s.domainDoc, ...errors } } },
     async (req) => {
       const body = req.body as { status?: unknown } | undefined;
       return setDomainStatus(ctxOf(req), (req.params as { name: string }).name, typeof body?.status === 'string' ? body.status : '');
     },
   );
 
-  const jobOut = { 200: s.adminJob, ...errors };
+  const jobOut = { 200: s.jobDoc, ...errors };
   app.get(
     '/admin/v1/audit',
-    { schema: { tags, security, summary: 'The audit log of every door, newest first; page with `before` (the next_before of the previous page)', querystring: s.auditListQuery, response: { 200: s.adminAuditPage, ...errors } } },
+    { schema: { tags, security, summary: 'The audit log of every door, newest first; page with `before` (the next_before of the previous page)', querystring: s.auditListQuery, response: { 200: s.auditPageDoc, ...errors } } },
     async (req) => {
       const page = await listAuditEvents(ctxOf(req), req.query);
       return { events: page.events.map(toAdminAuditEvent), next_before: page.next_before };
@@ -321,7 +322,7 @@ export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Pro
 
   app.get(
     '/admin/v1/jobs',
-    { schema: { tags, security, summary: 'Jobs, newest first; page with `before` (the next_before of the previous page)', querystring: s.jobListQuery, response: { 200: z.object({ jobs: z.array(s.adminJob), next_before: z.number().nullable() }), ...errors } } },
+    { schema: { tags, security, summary: 'Jobs, newest first; page with `before` (the next_before of the previous page)', querystring: s.jobListQuery, response: { 200: s.jobPageDoc, ...errors } } },
     async (req) => {
       const q = req.query as Record<string, unknown>;
       for (const key of ['state', 'kind', 'client_id', 'before', 'limit']) if (Array.isArray(q[key])) throw AppError.validation({ [key]: ['must be given once'] });
@@ -338,30 +339,30 @@ export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Pro
       return { jobs: jobs.map(toAdminJob), next_before: jobs.length === limit ? jobs[jobs.length - 1]!.id : null };
     },
   );
-  app.get('/admin/v1/jobs/:id', { schema: { tags, security, params: s.idParams, response: jobOut } }, async (req) => toAdminJob(await getJob(ctxOf(req), idParam(req, 'job'))));
-  app.post('/admin/v1/jobs/:id/retry', { schema: { tags, security, summary: 'Give a failed job a fresh set of attempts', params: s.idParams, response: jobOut } }, async (req) =>
+  app.get('/admin/v1/jobs/:id', { schema: { tags, security, summary: 'A background job', params: s.idParams, response: jobOut } }, async (req) => toAdminJob(await getJob(ctxOf(req), idParam(req, 'job'))));
+  app.post('/admin/v1/jobs/:id/retry', { schema: { tags, security, summary: 'Give a failed job a fresh set of attempts', params: s.idParams, 'x-no-request-body': true, response: { ...jobOut, 200: s.retriedJobDoc } } }, async (req) =>
     toAdminJob(await retryJob(ctxOf(req), idParam(req, 'job'))),
   );
 
-  app.get('/admin/v1/webhooks', { schema: { tags, security, summary: "Every webhook endpoint (operators' and resellers')", response: { 200: z.array(webhookEndpointOut), ...errors } } }, async (req) =>
+  app.get('/admin/v1/webhooks', { schema: { tags, security, summary: "Every webhook endpoint (operators' and resellers')", response: { 200: hsp.webhookEndpointList, ...errors } } }, async (req) =>
     (await listWebhookEndpoints(ctxOf(req))).map(toWebhookEndpointOut),
   );
   app.post(
     '/admin/v1/webhooks',
-    { schema: { tags, security, summary: "Register an operator webhook endpoint, which receives every reseller's events (a generated secret is returned once)", body: createWebhookInput, response: { 201: webhookEndpointOut, ...errors } } },
+    { schema: { tags, security, summary: "Register an operator webhook endpoint, which receives every reseller's events (a generated secret is returned once)", body: hsp.createWebhookInput, response: { 201: hsp.createdWebhookOut, ...errors } } },
     async (req, reply) => reply.code(201).send(toWebhookEndpointOut(await createWebhookEndpoint(ctxOf(req), req.body))),
   );
-  app.delete('/admin/v1/webhooks/:id', { schema: { tags, security, summary: 'Delete a webhook endpoint', params: s.idParams, response: { 200: webhookEndpointOut, ...errors } } }, async (req) =>
+  app.delete('/admin/v1/webhooks/:id', { schema: { tags, security, summary: 'Delete a webhook endpoint', params: s.idParams, response: { 200: hsp.webhookEndpointOut, ...errors } } }, async (req) =>
     toWebhookEndpointOut(await deleteWebhookEndpoint(ctxOf(req), idParam(req, 'webhook'))),
   );
   app.get(
     '/admin/v1/webhooks/:id/deliveries',
-    { schema: { tags, security, summary: "An endpoint's deliveries, newest first: pages of `limit` (default 100) older than `before` (the last id shown), optionally of one `status`", querystring: listWebhookDeliveriesQuery, params: s.idParams, response: { 200: z.array(webhookDeliveryOut), ...errors } } },
+    { schema: { tags, security, summary: "An endpoint's deliveries, newest first: pages of `limit` (default 100) older than `before` (the last id shown), optionally of one `status`", querystring: hsp.listWebhookDeliveriesQuery, params: s.idParams, response: { 200: hsp.webhookDeliveryList, ...errors } } },
     async (req) => (await listWebhookDeliveries(ctxOf(req), idParam(req, 'webhook'), req.query)).map(toWebhookDeliveryOut),
   );
   app.post(
     '/admin/v1/webhook-deliveries/:id/replay',
-    { schema: { tags, security, summary: 'Send a delivery again (a new delivery with the same event id)', params: s.idParams, response: { 201: webhookDeliveryOut, ...errors } } },
+    { schema: { tags, security, summary: 'Send a delivery again (a new delivery with the same event id)', params: s.idParams, 'x-no-request-body': true, response: { 201: hsp.replayedDeliveryOut, ...errors } } },
     async (req, reply) => reply.code(201).send(toWebhookDeliveryOut(await replayWebhookDelivery(ctxOf(req), idParam(req, 'webhook delivery')))),
   );
 
@@ -374,8 +375,8 @@ export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Pro
         tags,
         security,
         summary: 'Create an operator user (operator: true): the SaaS portal administrator, who signs in to the XML-RPC / JSON-RPC door with login and password; without operator, an end user of the CRM door (login is the email)',
-        body: z.object({ login: z.string(), password: z.string(), name: z.string().optional(), operator: z.literal(true).optional() }),
-        response: { 201: z.object({ id: z.number(), login: z.string(), name: z.string().nullable(), role: z.enum(['operator', 'end_user']) }), ...errors },
+        body: s.userBodyDoc,
+        response: { 201: s.createdUserDoc, ...errors },
       },
     },
     async (req, reply) => {
@@ -395,7 +396,7 @@ export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Pro
 
   app.post(
     '/admin/v1/demo',
-    { schema: { tags, security, summary: 'Load the demo catalog and reseller into an empty catalog', response: { 200: z.object({ created: z.boolean(), reseller: s.adminResellerWithCredentials.optional(), portal_admin: z.object({ login: z.string(), password: z.string() }).optional() }), ...errors } } },
+    { schema: { tags, security, summary: 'Load the demo catalog and reseller into an empty catalog', 'x-no-request-body': true, response: { 200: s.demoDoc, ...errors } } },
     async (req) => {
       const result = await seedDemo(ctxOf(req));
       return result.created && result.reseller && result.credentials

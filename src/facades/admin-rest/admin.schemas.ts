@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { auditActions, auditEventPage, auditTargetTypes } from '../../core/audit/audit.schema.js';
+import { operatorHistory } from '../../core/overview/overview-history.schema.js';
+import { historySeriesExample } from '../hsp-rest/hsp.schemas.js';
 
 export const adminError = z.object({
   error: z.object({ code: z.string(), message: z.string(), fields: z.record(z.string(), z.array(z.string())).optional() }),
@@ -147,6 +149,10 @@ export const operatorSessionOut = z.object({
 export const operatorSessionState = z.union([operatorSessionOut, z.object({ signed_in: z.literal(false) })]);
 
 export const operatorLoginBody = z.object({ login: z.string(), password: z.string() });
+const operatorSessionExample = { signed_in: true, user: { id: 1, login: 'admin' }, expires_at: '2026-03-01T21:00:00.000Z', csrf_token: 'Hk2vN8qZ5mP1xR7tW4yB0cL3dF6gJ9sA2eU5iO8uYc1' };
+export const operatorLoginBodyDoc = operatorLoginBody.meta({ examples: [{ login: 'admin', password: 'a-long-admin-password' }] });
+export const operatorSessionDoc = operatorSessionOut.meta({ examples: [operatorSessionExample] });
+export const operatorSessionStateDoc = operatorSessionState.meta({ examples: [operatorSessionExample, { signed_in: false }] });
 
 // Revocation: operator keys, CRM API tokens and CRM user tokens. Keys and tokens are shown only once,
 // when made; these records never carry them.
@@ -167,3 +173,191 @@ export const revokedUserTokens = z
   .object({ user_id: z.number().int(), email: z.string(), revoked: z.number().int().describe('how many live tokens were revoked (0 when there were none)') })
   .meta({ examples: [{ user_id: 42, email: 'reader@example.com', revoked: 2 }] });
 export const userRefParams = z.object({ user: z.string().describe("the user's numeric id, or their email (URL-encoded)") });
+
+// ---- Examples for the OpenAPI document: what the demo install answers; the OpenAPI test checks each
+// against its schema. Input schemas are the core's; zod leaves `examples` out of the input schema of a
+// schema that transforms, so request bodies carry theirs as x-examples.
+
+export const bodyExample = (value: unknown) => ({ 'x-examples': { example: { value } } });
+
+export const operatorHistoryDoc = operatorHistory.meta({
+  examples: [
+    {
+      days: 7,
+      from: '2026-03-01',
+      to: '2026-03-07',
+      series: historySeriesExample.map((d) => ({ ...d, clients: d.clients * 3, domains: d.domains * 3 })),
+      pending_signups: historySeriesExample.map((d, i) => ({ day: d.day, pending: i < 4 ? 1 : 0 })),
+      top_resellers: [
+        { id: 2, name: 'Acme Hosting', clients: 46, growth: 6 },
+        { id: 1, name: 'Demo Reseller', clients: 12, growth: 0 },
+      ],
+    },
+  ],
+});
+
+export const apiTokenExample = { id: 5, name: 'billing', allow: ['/api/v1/subscriptions/create', '/api/v1/payments/create'], created_at: '2026-03-01T09:00:00.000Z', revoked_at: null };
+export const subscriptionTypeExample = { id: 1, code: 'company_year', name: 'Company', length: 365, access: ['web'], extension_method: 'start_now', plan_id: null, created_at: '2026-03-01T09:00:00.000Z' };
+export const familyTypeExample = { id: 1, parent: 'company_year', child: 'member_year', method: 'copy', days: null, count: 5, is_paid: true, created_at: '2026-03-01T09:00:00.000Z', disabled_at: null };
+export const familyCodeExample = {
+  code: 'hd3fuu77zktk4hfxkthnt6bz4mt50bme',
+  master_user_id: 2,
+  status: 'created',
+  subscription_type_code: 'member_year',
+  slave_user_id: null,
+  created_at: '2026-03-01T09:00:00+00:00',
+  updated_at: '2026-03-02T10:00:00+00:00',
+  opened_at: null,
+  accepted_at: null,
+  canceled_at: null,
+  expires_at: '2026-12-31T23:59:59+00:00',
+};
+
+const resellerExample = {
+  id: 2,
+  name: 'Acme Hosting',
+  username: 'acme',
+  email_address: 'ops@acme.test',
+  first_name: 'Ada',
+  last_name: 'Lovelace',
+  address: '1 Harbour Road',
+  city: 'Dublin',
+  state: null,
+  postal_code: 'D02 X285',
+  country: 'IE',
+  phone: '+353 1 555 0100',
+  application_name: 'cpanel',
+  tags: ['cpanel'],
+  login_hostname: 'login.acme.test',
+  status: 'active',
+  approved_at: '2026-02-27T14:05:00.000Z',
+  suspended_at: null,
+  suspend_reason: null,
+  created_at: '2026-02-27T14:05:00.000Z',
+};
+const credentialsExample = { api_token: '4d7Qm2Xv9Lp0sR3tW6yZ1bN8', api_key: 'Pz7Lx4Mc1Nb8Vq5Wr2Es9Dt6Fy3Gu0Hi' };
+const featureExample = { id: 1, code: 'anti_spam', name: 'Anti-Spam', blurb: 'Spam filtered before it reaches you', description: 'Inbound mail is filtered for spam and viruses.', position: 1 };
+const packageExample = {
+  id: 1,
+  uid: 'spamstopshere-standard',
+  name: 'Standard',
+  description: 'Spam and virus filtering',
+  position: 1,
+  free_trial: 30,
+  tags: ['cpanel'],
+  limits: { max_users: 25, max_domains: 5 },
+  domain_cost_cents: 50,
+  mailbox_cost_cents: 100,
+  parent_uid: null,
+  features: [featureExample],
+  service_defaults: { diskquota: { quota: 5000 } },
+  dbname_template: null,
+  max_databases: null,
+  addons: [],
+};
+const clientExample = { id: 1, reseller_id: 2, package_uid: 'spamstopshere-standard', name: 'Test Customer', email_address: 'phil@example.com', user_count: 1, status: 'active', domains: [{ name: 'customer-domain.test', status: 'ready', mail_servers: ['mail.customer-domain.test'] }] };
+const jobExample = {
+  id: 311,
+  kind: 'domain.provision',
+  state: 'failed',
+  lane: 'customer-domain.test',
+  payload: { domain: 'customer-domain.test' },
+  attempts: 5,
+  max_attempts: 5,
+  last_error: 'relay reload failed: exit code 1',
+  run_at: '2026-03-01T09:10:00.000Z',
+  client_id: 1,
+  reseller_id: 2,
+  created_at: '2026-03-01T09:00:00.000Z',
+  finished_at: '2026-03-01T09:10:02.000Z',
+};
+
+export const adminErrorDoc = adminError.meta({ examples: [{ error: { code: 'validation_failed', message: 'validation failed', fields: { email_address: ['is invalid'] } } }] });
+export const resellerDoc = adminReseller.meta({ examples: [resellerExample] });
+export const resellerListDoc = z.array(adminReseller).meta({ examples: [[resellerExample]] });
+export const resellerWithCredentialsDoc = adminResellerWithCredentials.meta({ examples: [{ ...resellerExample, ...credentialsExample }] });
+export const resellerApprovedDoc = adminResellerApproved.meta({ examples: [{ ...resellerExample, ...credentialsExample, login: 'acme' }] });
+export const approveResellerBodyDoc = approveResellerBody.meta({ examples: [{ password: 'correct-horse-battery' }] });
+export const resellerLoginBodyDoc = resellerLoginBody.meta({ examples: [{ login: 'acme', password: 'correct-horse-battery' }] });
+export const resellerLoginOutDoc = resellerLoginOut.meta({ examples: [{ user_id: 7, login: 'acme' }] });
+export const resellerStatusQuery = z.object({ status: z.enum(['pending', 'active', 'suspended']).optional() });
+export const suspendBodyDoc = z.object({ reason: z.string().max(500).optional() }).optional().meta({ examples: [{ reason: 'unpaid' }] });
+export const createResellerBodyDoc = bodyExample({ name: 'Acme Hosting', username: 'acme', email_address: 'ops@acme.test', tags: ['cpanel'], login_hostname: 'login.acme.test' });
+export const updateResellerBodyDoc = bodyExample({ login_hostname: 'login.acme.test', tags: ['cpanel', 'odoo'] });
+
+export const featureDoc = adminFeature.meta({ examples: [featureExample] });
+export const featureListDoc = z.array(adminFeature).meta({ examples: [[featureExample]] });
+export const createFeatureBodyDoc = bodyExample({ code: 'multiple_mail_servers', name: 'Multiple Mail Servers', blurb: 'Deliver to more than one server' });
+export const packageDoc = adminPackage.meta({ examples: [packageExample] });
+export const packageListDoc = z.array(adminPackage).meta({ examples: [[packageExample]] });
+export const createPackageBodyDoc = bodyExample({ uid: 'basic', name: 'Basic', tags: ['cpanel'], features: ['anti_spam'], domain_cost_cents: 50, mailbox_cost_cents: 100, limits: { max_users: 10 } });
+export const updatePackageBodyDoc = bodyExample({ position: 4, service_defaults: { diskquota: { quota: 10000 } } });
+
+export const clientDoc = adminClient.meta({ examples: [clientExample] });
+export const clientPageDoc = z.object({ clients: z.array(adminClient), next_after: z.number().nullable() }).meta({ examples: [{ clients: [clientExample], next_after: null }] });
+export const domainDoc = adminDomain.meta({ examples: [clientExample.domains[0]] });
+export const domainStatusBodyDoc = z.object({ status: z.enum(['initializing', 'ready', 'unknown']) }).meta({ examples: [{ status: 'ready' }] });
+
+export const jobDoc = adminJob.meta({ examples: [jobExample] });
+export const retriedJobDoc = adminJob.meta({ examples: [{ ...jobExample, state: 'queued', attempts: 0, last_error: null, run_at: '2026-03-01T10:00:00.000Z', finished_at: null }] });
+export const jobPageDoc = z.object({ jobs: z.array(adminJob), next_before: z.number().nullable() }).meta({ examples: [{ jobs: [jobExample], next_before: null }] });
+export const auditPageDoc = adminAuditPage.meta({
+  examples: [
+    {
+      events: [
+        { id: 913, occurred_at: '2026-03-01T09:05:00.000Z', actor_kind: 'operator', actor_id: 1, reseller_id: 2, action: 'reseller.suspended', target_type: 'reseller', target_id: '2', changes: { status: { before: 'active', after: 'suspended' } }, request_id: 'c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f', source_ip: '127.0.0.1' },
+      ],
+      next_before: null,
+    },
+  ],
+});
+export const overviewDoc = adminOverview.meta({
+  examples: [{ resellers: { pending: 1, active: 4, suspended: 0 }, clients: { active: 120, suspended: 3, cancelled: 7, deleted: 1 }, domains: { initializing: 2, ready: 151, unknown: 0 }, jobs: { queued: 0, running: 1, succeeded: 940, failed: 2 } }],
+});
+export const operatorKeyListDoc = z.array(operatorKeyOut).meta({ examples: [[{ id: 1, name: 'initial', created_at: '2026-02-27T14:00:00.000Z', revoked_at: null }, { id: 3, name: 'billing-sync', created_at: '2026-03-01T09:00:00.000Z', revoked_at: null }]] });
+
+export const userBodyDoc = z
+  .object({ login: z.string(), password: z.string(), name: z.string().optional(), operator: z.literal(true).optional() })
+  .meta({ examples: [{ login: 'boss@company.test', password: 'boss-password' }, { login: 'portal-admin', password: 'a-long-admin-password', name: 'Portal Admin', operator: true }] });
+export const createdUserDoc = z
+  .object({ id: z.number(), login: z.string(), name: z.string().nullable(), role: z.enum(['operator', 'end_user']) })
+  .meta({ examples: [{ id: 2, login: 'boss@company.test', name: null, role: 'end_user' }] });
+export const demoDoc = z
+  .object({ created: z.boolean(), reseller: adminResellerWithCredentials.optional(), portal_admin: z.object({ login: z.string(), password: z.string() }).optional() })
+  .meta({ examples: [{ created: true, reseller: { ...resellerExample, id: 1, name: 'Demo Reseller', username: 'demo-reseller', email_address: 'demo-reseller@example.com', login_hostname: null, ...credentialsExample }, portal_admin: { login: 'admin', password: 'yrSacSbK31PVlMFw' } }, { created: false }] });
+
+// SaaS instances (the Odoo portal's clients), as the operator sees them.
+const usageExample = { used_bytes: 2359296, used_mb: 2.25, limit_mb: 1024, exceeded: false };
+const instanceUsage = z.object({ used_bytes: z.number(), used_mb: z.number(), limit_mb: z.number().describe('0: no limit'), exceeded: z.boolean() });
+export const instanceDoc = z
+  .object({
+    id: z.number().int(),
+    name: z.string().nullable(),
+    status: z.enum(['active', 'suspended']),
+    max_users: z.number().int().describe('users,max; 0: no limit; the administrator does not count'),
+    users_count: z.number().int(),
+    users: z.array(z.object({ id: z.number().int(), login: z.string(), name: z.string().nullable(), role: z.string(), groups: z.array(z.string()) })),
+    modules: z.array(z.string()).describe('installed add-ons'),
+    usage: instanceUsage,
+  })
+  .meta({
+    examples: [
+      {
+        id: 5,
+        name: 'crm-1.example.com',
+        status: 'active',
+        max_users: 10,
+        users_count: 1,
+        users: [
+          { id: 9, login: 'admin', name: 'Administrator', role: 'client_admin', groups: ['base.group_system'] },
+          { id: 10, login: 'sales@company.test', name: 'Sales', role: 'user', groups: ['sales_team.group_sale_salesman'] },
+        ],
+        modules: ['crm', 'sale'],
+        usage: usageExample,
+      },
+    ],
+  });
+export const instanceUserBodyDoc = z.object({ login: z.string(), password: z.string(), name: z.string().optional() }).meta({ examples: [{ login: 'sales@company.test', password: 'a-long-user-password', name: 'Sales' }] });
+export const instanceUserOutDoc = z.object({ id: z.number().int(), login: z.string() }).meta({ examples: [{ id: 10, login: 'sales@company.test' }] });
+export const instanceFileBodyDoc = z.object({ name: z.string(), content_base64: z.string() }).meta({ examples: [{ name: 'report.txt', content_base64: 'UXVhcnRlcmx5IHJlcG9ydAo=' }] });
+export const instanceFileOutDoc = z.object({ id: z.number().int(), usage: instanceUsage }).meta({ examples: [{ id: 3, usage: { ...usageExample, used_bytes: 2359313 } }] });

@@ -28,13 +28,24 @@ const groupListQuery = z.object({
   limit: z.string().optional().describe('1 to 200, default 50'),
 });
 
-const groupChangeBody = z.object({
-  invoice: z.string(),
-  dry_run: z.boolean().optional().describe('report exactly the sites the action would change, and change nothing'),
-  reason: z.string().max(500).optional().describe('suspend only: the suspension reason'),
-});
+const groupChangeBody = z
+  .object({
+    invoice: z.string(),
+    dry_run: z.boolean().optional().describe('report exactly the sites the action would change, and change nothing'),
+    reason: z.string().max(500).optional().describe('suspend only: the suspension reason'),
+  })
+  .meta({ examples: [{ invoice: 'master-invoice-123', dry_run: true }] });
 
-const groupChangeOut = z.object({ invoice: z.string(), action: z.enum(GROUP_ACTIONS), dry_run: z.boolean(), sites: z.array(adminSiteSummary) });
+const siteExamples = [{ site: 'site3', id: 3, domain: 'test-domain.com', active: true, suspended_at: null, suspend_reason: null }, { site: 'site4', id: 4, domain: 'test-domain-child1.com', active: true, suspended_at: null, suspend_reason: null }];
+const groupChangeOut = z
+  .object({ invoice: z.string(), action: z.enum(GROUP_ACTIONS), dry_run: z.boolean(), sites: z.array(adminSiteSummary) })
+  .meta({ examples: [{ invoice: 'master-invoice-123', action: 'suspend', dry_run: true, sites: siteExamples }] });
+const groupPageOut = z
+  .object({ groups: z.array(z.object({ invoice: z.string(), master: adminSiteSummary.nullable(), masters: z.number().int(), subordinates: z.number().int() })), next_after: z.string().nullable() })
+  .meta({ examples: [{ groups: [{ invoice: 'master-invoice-123', master: siteExamples[0], masters: 1, subordinates: 1 }], next_after: null }] });
+const groupMembersOut = z
+  .object({ invoice: z.string(), masters: z.array(adminSiteSummary), subordinates: z.array(adminSiteSummary) })
+  .meta({ examples: [{ invoice: 'master-invoice-123', masters: [siteExamples[0]], subordinates: [siteExamples[1]] }] });
 
 
 export async function groupAdminRoutes(app: FastifyInstance, ctxOf: (req: FastifyRequest) => Ctx): Promise<void> {
@@ -46,7 +57,7 @@ export async function groupAdminRoutes(app: FastifyInstance, ctxOf: (req: Fastif
         security,
         summary: 'Account groups in invoice order: each master with its count of subordinates; page with `after`',
         querystring: groupListQuery,
-        response: { 200: z.object({ groups: z.array(z.object({ invoice: z.string(), master: adminSiteSummary.nullable(), masters: z.number().int(), subordinates: z.number().int() })), next_after: z.string().nullable() }), ...errors },
+        response: { 200: groupPageOut, ...errors },
       },
     },
     async (req) => {
@@ -65,7 +76,7 @@ export async function groupAdminRoutes(app: FastifyInstance, ctxOf: (req: Fastif
         security,
         summary: "One account group's live sites: its master(s) and subordinates",
         querystring: z.object({ invoice: z.string() }),
-        response: { 200: z.object({ invoice: z.string(), masters: z.array(adminSiteSummary), subordinates: z.array(adminSiteSummary) }), ...errors },
+        response: { 200: groupMembersOut, ...errors },
       },
     },
     async (req) => getAccountGroup(ctxOf(req), queryValue(req.query, 'invoice')),

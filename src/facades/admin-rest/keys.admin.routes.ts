@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import type { Ctx } from '../../core/context.js';
 import { createOperatorKey, listOperatorKeys, revokeOperatorKey, type OperatorKey } from '../../core/credentials/credential.service.js';
 import { pathId } from '../../http/query.js';
@@ -15,7 +14,7 @@ export const toOperatorKeyOut = (k: OperatorKey) => ({ id: k.id, name: k.name, c
 export async function keyAdminRoutes(app: FastifyInstance, ctxOf: (req: FastifyRequest) => Ctx): Promise<void> {
   app.get(
     '/admin/v1/keys',
-    { schema: { tags, security, summary: 'Every operator API key, revoked ones too (never the key itself)', response: { 200: z.array(s.operatorKeyOut), 401: s.adminError, 403: s.adminError } } },
+    { schema: { tags, security, summary: 'Every operator API key, revoked ones too (never the key itself)', response: { 200: s.operatorKeyListDoc, 401: s.adminError, 403: s.adminError } } },
     async (req) => (await listOperatorKeys(ctxOf(req))).map(toOperatorKeyOut),
   );
   app.post(
@@ -36,6 +35,7 @@ export async function keyAdminRoutes(app: FastifyInstance, ctxOf: (req: FastifyR
           'Revoke an operator API key: every request signed with it is refused (401) from now on. Revoking a revoked key answers it unchanged. ' +
           'The key signing this request cannot revoke itself (409 invalid_state): use another key or a console session.',
         params: s.idParams,
+        'x-no-request-body': true,
         response: { 200: s.operatorKeyOut.meta({ examples: [s.revokedOperatorKeyExample] }), ...errors },
       },
     },

@@ -51,8 +51,8 @@ export async function operatorSessionRoutes(app: FastifyInstance, deps: CoreDeps
       schema: {
         tags,
         summary: 'Sign an operator user in (login and password): sets the HttpOnly session cookie and returns the CSRF token',
-        body: s.operatorLoginBody,
-        response: { 200: s.operatorSessionOut, ...errors },
+        body: s.operatorLoginBodyDoc,
+        response: { 200: s.operatorSessionDoc, ...errors },
       },
     },
     async (req, reply) => {
@@ -65,7 +65,7 @@ export async function operatorSessionRoutes(app: FastifyInstance, deps: CoreDeps
 
   app.get(
     '/admin/v1/session',
-    { schema: { tags, summary: "The signed-in operator user and the session's CSRF token, or signed_in: false", security: [{ operatorSession: [] }], response: { 200: s.operatorSessionState } } },
+    { schema: { tags, summary: "The signed-in operator user and the session's CSRF token, or signed_in: false", security: [{ operatorSession: [] }], response: { 200: s.operatorSessionStateDoc, 503: s.adminError } } },
     async (req) => {
       const session = await operatorSessionOf(deps, req);
       return session ? view(session, session.token) : { signed_in: false as const };

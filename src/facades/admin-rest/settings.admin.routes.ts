@@ -16,7 +16,7 @@ const settingsOut = z.object({
   subordinate_site_sso: z.boolean().describe("whether a master's session may switch into its subordinate sites"),
   suspended_login: z.boolean().describe("whether a suspended site's admin may still sign in to the client area and see the suspension (cp.config auth suspended_login)"),
   show_suspension_reason: z.boolean().describe('whether that notice names the reason given at suspension (cp.config auth show_suspension_reason)'),
-});
+}).meta({ examples: [{ account_cleanup: '30 days', subordinate_site_sso: true, suspended_login: true, show_suspension_reason: false }] });
 
 const inheritanceOut = z.object({
   plan: z.string(),
@@ -32,6 +32,17 @@ const inheritanceOut = z.object({
       inherited: z.object({ value: z.unknown(), source: z.string().nullable() }).describe("what the value would be without this plan's own setting"),
     }),
   ),
+}).meta({
+  examples: [
+    {
+      plan: 'basic',
+      chain: ['basic', 'spamstopshere-standard'],
+      values: [
+        { service: 'diskquota', param: 'quota', help: 'storage quota', value: 10000, source: 'basic', own: true, inherited: { value: 5000, source: 'spamstopshere-standard' } },
+        { service: 'ssh', param: 'enabled', help: 'SSH access', value: false, source: 'base', own: false, inherited: { value: false, source: 'base' } },
+      ],
+    },
+  ],
 });
 
 export async function settingsAdminRoutes(app: FastifyInstance, ctxOf: (req: FastifyRequest) => Ctx): Promise<void> {
@@ -48,7 +59,7 @@ export async function settingsAdminRoutes(app: FastifyInstance, ctxOf: (req: Fas
           subordinate_site_sso: z.boolean().optional(),
           suspended_login: z.boolean().optional(),
           show_suspension_reason: z.boolean().optional(),
-        }),
+        }).meta({ examples: [{ account_cleanup: '30 days', suspended_login: false }] }),
         response: { 200: settingsOut, ...errors },
       },
     },

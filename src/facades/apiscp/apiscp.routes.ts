@@ -5,6 +5,7 @@ import { authenticateApiKey } from '../../core/credentials/credential.service.js
 import { AppError } from '../../errors/app-error.js';
 import { toAppError } from '../../http/errors.js';
 import { sendAdminError } from '../admin-rest/admin.errors.js';
+import { adminError } from '../admin-rest/admin.schemas.js';
 import { callCpcmd, cpcmdFunctions, soapName, type CpcmdFunction } from './cpcmd.functions.js';
 import { soapRoutes } from './soap/soap.routes.js';
 
@@ -17,6 +18,13 @@ const callBody = z
     user: z.string().min(1).max(255).optional(),
   })
   .strict();
+
+// Documentation only: the handler validates with callBody and the function's own signature.
+const callDoc = callBody.meta({ examples: [{ args: [['siteinfo.domain', 'diskquota.quota'], { billing: { parent_invoice: 'master-invoice-123' } }] }, { args: [], site: 'test-domain-child1.com' }] });
+const callResult = z
+  .object({ result: z.unknown().describe("the function's return value, as ApisCP returns it") })
+  .meta({ examples: [{ result: { site2: { siteinfo: { domain: 'test-domain-child1.com' }, diskquota: { quota: 5000 } } } }, { result: true }] });
+const callError = adminError.meta({ examples: [{ error: { code: 'not_found', message: 'site not found: test-domain-child1.com' } }] });
 
 /** An operator key, or a reseller's `TOKEN:KEY` (its calls then reach only its own clients). */
 async function keyCtx(deps: CoreDeps, key: string | undefined, log: Ctx['log'], origin?: { id: string; ip: string }): Promise<Ctx> {
@@ -44,7 +52,8 @@ export async function apiscpRoutes(app: FastifyInstance, deps: CoreDeps): Promis
           summary: 'Call an ApisCP module function (admin:collect, admin:edit-site, ...) with positional arguments',
           description: "Bearer credential: an operator key, or a reseller's API token and key as TOKEN:KEY (a reseller's calls see and change only its own clients).",
           security: [{ operatorBearer: [] }],
-          body: callBody,
+          body: callDoc,
+          response: { 200: callResult, 400: callError, 401: callError, 403: callError, 404: callError, 409: callError, 422: callError, 503: callError },
         },
       },
       async (req) => {

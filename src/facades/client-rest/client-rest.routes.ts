@@ -117,7 +117,7 @@ export async function clientRestRoutes(app: FastifyInstance, deps: CoreDeps): Pr
 
   app.get(
     '/client/v1/session',
-    { config: { clientPublic: true }, schema: { tags, security, summary: "The signed-in client session: who, which client, the CSRF token and the sites it may switch to; or signed_in: false", response: { 200: s.clientSessionState } } },
+    { config: { clientPublic: true }, schema: { tags, security, summary: "The signed-in client session: who, which client, the CSRF token and the sites it may switch to; or signed_in: false", response: { 200: s.clientSessionState, 503: s.clientError } } },
     async (req) => (req.clientSession ? view(req, req.clientSession) : { signed_in: false as const }),
   );
 
@@ -243,6 +243,7 @@ export async function clientRestRoutes(app: FastifyInstance, deps: CoreDeps): Pr
         security,
         summary: "Cancel one of the owner's family codes: an unused one can no longer be activated; an accepted one ends its holder's subscription now and a new code replaces it",
         params: s.codeParams,
+        'x-no-request-body': true,
         response: { 200: s.cancelledCodeOut, ...errors },
       },
     },

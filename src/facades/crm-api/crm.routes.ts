@@ -1,11 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import { authorizeApiToken } from '../../core/api-tokens/api-token.service.js';
 import { ctxFor, type CoreDeps, type Ctx } from '../../core/context.js';
 import { getEndUserInfo, loginEndUser, registerEndUser } from '../../core/end-users/end-user.service.js';
 import { authenticateUserToken, logoutEndUser } from '../../core/end-users/end-user.tokens.js';
 import { toRempUser } from '../../core/end-users/end-user.schema.js';
-import { familyCodeInput, toRempFamilyCode } from '../../core/family/family.schema.js';
+import { toRempFamilyCode } from '../../core/family/family.schema.js';
 import { activateFamilyRequest, cancelFamilyRequest, listFamilyRequests } from '../../core/family/family.service.js';
 import { rempDate } from '../../core/subscriptions/subscription.schema.js';
 import { createPayment, createSubscription, listMySubscriptions } from '../../core/subscriptions/subscription.service.js';
@@ -14,6 +13,8 @@ import { toAppError } from '../../http/errors.js';
 import { registerIdempotency } from '../../http/idempotency.js';
 import { refuseNul } from '../../http/nul.js';
 import { sendCrmError } from './crm.errors.js';
+import { parseForm } from './crm.forms.js';
+import * as cs from './crm.schemas.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -71,6 +72,32 @@ function formOrJson(req: FastifyRequest): unknown {
   return checked(parsed);
 }
 
+/**
+ * `subscriptions/create` and `payments/create`: JSON or a form with PHP's bracket fields (crm.forms.ts),
+ * one object of fields either way. Without a Content-Type, or with text/plain, the body is read as JSON,
+ * as before forms were taken; other types are refused rather than guessed at.
+ */
+function jsonOrForm(req: FastifyRequest, options: { emptyIsError: boolean }): unknown {
+  const raw = rawBody(req);
+  const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const isForm = type === 'application/x-www-form-urlencoded';
+  if (!isForm && type !== '' && type !== 'text/plain' && type !== 'application/json' && !/^application\/[a-z0-9.+-]+\+json$/.test(type)) {
+    throw new AppError('malformed_request', `Unsupported Content-Type ${type.slice(0, 100)}: send application/json or application/x-www-form-urlencoded`);
+  }
+  if (raw.trim() === '') {
+    if (options.emptyIsError) throw new AppError('malformed_request', 'Empty request');
+    return {};
+  }
+  if (isForm) return checked(parseForm(raw));
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw) as unknown;
+  } catch {
+    throw new AppError('malformed_request', 'Malformed JSON');
+  }
+  return checked(parsed);
+}
+
 const GET_BODY_LIMIT = 64 * 1024;
 
 /** Fastify leaves a GET's body unread; REMP's handlers read it whatever the method. */
@@ -96,17 +123,6 @@ async function familyPayload(req: FastifyRequest): Promise<unknown> {
 }
 
 const signedIn = (s: { user: Parameters<typeof toRempUser>[0]; token: string }) => ({ status: 'ok', user: toRempUser(s.user), access: { token: s.token } });
-
-// Documentation only (the web console's activation page is typed from it); the use cases validate.
-const rempError = z.object({ status: z.string().optional(), message: z.string(), code: z.string().optional().describe('why, e.g. family_request_not_found'), error: z.string().optional(), errors: z.array(z.string()).optional() });
-const signInDoc = {
-  body: z.object({ email: z.string(), password: z.string() }),
-  response: { 200: z.object({ status: z.string(), user: z.object({ id: z.number(), email: z.string(), first_name: z.string().nullable(), last_name: z.string().nullable() }), access: z.object({ token: z.string() }) }), 400: rempError, 429: rempError },
-};
-const activateDoc = {
-  body: familyCodeInput,
-  response: { 201: z.object({ code: z.string(), subscription: z.object({ start_at: z.string().nullable(), end_at: z.string().nullable(), code: z.string(), access: z.array(z.string()) }) }), 400: rempError, 403: rempError, 404: rempError, 409: rempError },
-};
 
 export async function crmApiRoutes(app: FastifyInstance, deps: CoreDeps): Promise<void> {
   app.setErrorHandler((err, req, reply) => {
@@ -137,24 +153,28 @@ export async function crmApiRoutes(app: FastifyInstance, deps: CoreDeps): Promis
 
   // The schemas only document the door (OpenAPI); the use cases validate, with REMP's messages.
   const tags = ['REMP CRM'];
-  const doc = (summary: string, security?: 'crmUser' | 'crmApiToken', more: Record<string, unknown> = {}) => ({ schema: { tags, summary, ...(security ? { security: [{ [security]: [] }] } : {}), ...more } });
-  const user = (summary: string, more?: Record<string, unknown>) => ({ config: { crmAuth: 'user' as const }, ...doc(summary, 'crmUser', more) });
-  const api = (summary: string) => ({ config: { crmAuth: 'api' as const }, ...doc(summary, 'crmApiToken') });
+  const doc = (summary: string, security: 'crmUser' | 'crmApiToken' | undefined, more: Record<string, unknown>) => ({ schema: { tags, summary, ...(security ? { security: [{ [security]: [] }] } : {}), ...more } });
+  const user = (summary: string, more: Record<string, unknown>) => ({ config: { crmAuth: 'user' as const }, ...doc(summary, 'crmUser', more) });
+  const api = (summary: string, more: Record<string, unknown>) => ({ config: { crmAuth: 'api' as const }, ...doc(summary, 'crmApiToken', more) });
+  const bothBodies = ['application/json', 'application/x-www-form-urlencoded'];
+  const signIn = { consumes: bothBodies, body: cs.signInBody, response: { 200: cs.signedInOut, 400: cs.errors.payload, 413: cs.errors.tooLarge, 429: cs.errors.rateLimited } };
+  const created = { consumes: bothBodies, response: { 400: cs.errors.payload, 403: cs.errors.unauthorized, 404: cs.errors.notFound, 413: cs.errors.tooLarge, 503: cs.errors.unavailable } };
+  const noBody = { 'x-no-request-body': true };
 
-  app.post('/api/v1/users/login', doc('Sign an end user in with email and password (form or JSON): an access token', undefined, signInDoc), async (req) => signedIn(await loginEndUser(ctxOf(req), formOrJson(req), req.ip)));
-  app.post('/api/v1/users/register', doc('Register an end user (email, password): an access token', undefined, signInDoc), async (req) => signedIn(await registerEndUser(ctxOf(req), formOrJson(req))));
-  app.post('/api/v1/users/logout', user('Sign out: the access token the request carries stops working', { response: { 200: z.object({ status: z.literal('ok') }), 403: rempError } }), async (req) => {
+  app.post('/api/v1/users/login', doc('Sign an end user in with email and password (form or JSON): an access token', undefined, signIn), async (req) => signedIn(await loginEndUser(ctxOf(req), formOrJson(req), req.ip)));
+  app.post('/api/v1/users/register', doc('Register an end user (email, password): an access token', undefined, { ...signIn, response: { 200: cs.signedInOut, 400: cs.errors.payload, 413: cs.errors.tooLarge } }), async (req) => signedIn(await registerEndUser(ctxOf(req), formOrJson(req))));
+  app.post('/api/v1/users/logout', user('Sign out: the access token the request carries stops working', { ...noBody, response: { 200: cs.statusOk, 403: cs.errors.unauthorized } }), async (req) => {
     await logoutEndUser(ctxOf(req), bearer(req)!);
     return { status: 'ok' as const };
   });
-  app.get('/api/v1/user/info', user('The signed-in end user'), async (req) => ({ status: 'ok', user: toRempUser(await getEndUserInfo(ctxOf(req))) }));
-  app.get('/api/v1/users/subscriptions', user("The signed-in end user's subscriptions"), async (req) => ({
+  app.get('/api/v1/user/info', user('The signed-in end user', { response: { 200: cs.userInfoOut, 403: cs.errors.unauthorized } }), async (req) => ({ status: 'ok', user: toRempUser(await getEndUserInfo(ctxOf(req))) }));
+  app.get('/api/v1/users/subscriptions', user("The signed-in end user's subscriptions", { response: { 200: cs.mySubscriptionsOut, 403: cs.errors.unauthorized } }), async (req) => ({
     status: 'ok',
     subscriptions: (await listMySubscriptions(ctxOf(req))).map((s) => ({ id: s.id, start_at: rempDate(s.start_time), end_at: rempDate(s.end_time), code: s.code, access: s.access, is_paid: s.is_paid, type: s.type })),
   }));
 
-  app.post('/api/v1/subscriptions/create', api('Create a subscription for a user (email, subscription_type_id, is_paid, start_time, end_time, type, note); Idempotency-Key honoured'), async (req) => {
-    const { subscription, type } = await createSubscription(ctxOf(req), formOrJson(req));
+  app.post('/api/v1/subscriptions/create', api('Create a subscription for an end user (JSON or form); Idempotency-Key honoured', { ...created, body: cs.createSubscriptionBody, response: { 200: cs.createSubscriptionOut, ...created.response } }), async (req) => {
+    const { subscription, type } = await createSubscription(ctxOf(req), jsonOrForm(req, { emptyIsError: false }));
     return {
       status: 'ok',
       message: 'Subscription created',
@@ -162,8 +182,8 @@ export async function crmApiRoutes(app: FastifyInstance, deps: CoreDeps): Promis
     };
   });
 
-  app.post('/api/v1/payments/create', api('Record a paid payment with its items and meta; creates its subscription (and family codes)'), async (req) => {
-    const { payment, items, subscription, type } = await createPayment(ctxOf(req), jsonPayload(req));
+  app.post('/api/v1/payments/create', api('Record a payment with its items and meta (JSON or form); a paid one creates its subscription (and family codes); Idempotency-Key honoured', { ...created, body: cs.createPaymentBody, response: { 200: cs.createPaymentOut, ...created.response } }), async (req) => {
+    const { payment, items, subscription, type } = await createPayment(ctxOf(req), jsonOrForm(req, { emptyIsError: true }));
     return {
       status: 'ok',
       payment: { id: payment.id, status: payment.status, amount: payment.amount_cents / 100, meta: payment.meta, items: items.map((i) => ({ id: i.id, subscription_type_id: i.subscription_type_id, name: i.name, count: i.count, price: Number(i.price_cents) / 100, meta: i.meta })) },
@@ -177,9 +197,20 @@ export async function crmApiRoutes(app: FastifyInstance, deps: CoreDeps): Promis
     return reply.code(201).send({ code, subscription: { start_at: rempDate(subscription.start_time), end_at: rempDate(subscription.end_time), code: type.code, access: type.access } });
   };
   const familyDeactivate = async (req: FastifyRequest) => cancelFamilyRequest(ctxOf(req), await familyPayload(req));
+  const familyCode = (method: 'GET' | 'POST') => (method === 'POST' ? { body: cs.familyCodeBody } : { querystring: cs.familyCodeQuery });
   for (const method of ['GET', 'POST'] as const) {
-    app.route({ method, url: '/api/v1/family/list', ...user('The family codes of the signed-in parent, with their state'), handler: familyList });
-    app.route({ method, url: '/api/v1/family/activate', ...user('Activate a family code for the signed-in user: 201 with the child subscription', method === 'POST' ? activateDoc : {}), handler: familyActivate });
-    app.route({ method, url: '/api/v1/family/deactivate', ...user('Cancel one of your family codes (an accepted one also ends its child subscription)'), handler: familyDeactivate });
+    app.route({ method, url: '/api/v1/family/list', ...user('The family codes of the signed-in parent, with their state', { ...(method === 'POST' ? noBody : {}), response: { 200: cs.familyListOut, 403: cs.errors.unauthorized } }), handler: familyList });
+    app.route({
+      method,
+      url: '/api/v1/family/activate',
+      ...user('Activate a family code for the signed-in user: 201 with the child subscription', { ...familyCode(method), response: { 201: cs.familyActivateOut, 400: cs.errors.familyInvalid, 403: cs.errors.unauthorized, 404: cs.errors.familyNotFound, 409: cs.errors.familyStatus } }),
+      handler: familyActivate,
+    });
+    app.route({
+      method,
+      url: '/api/v1/family/deactivate',
+      ...user('Cancel one of your family codes (an accepted one also ends its child subscription)', { ...familyCode(method), response: { 200: cs.familyDeactivateOut, 400: cs.errors.payload, 403: cs.errors.unauthorized, 404: cs.errors.familyNotFound } }),
+      handler: familyDeactivate,
+    });
   }
 }

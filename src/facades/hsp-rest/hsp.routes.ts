@@ -1,6 +1,5 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import { listAuditEvents } from '../../core/audit/audit.service.js';
 import { cancelClient, createClient, getClient, listClients, searchClients, updateClient } from '../../core/clients/client.service.js';
 import type { ClientRef } from '../../core/clients/client.schema.js';
@@ -10,7 +9,7 @@ import { getDomain, getDomainStatus, updateDomain } from '../../core/domains/dom
 import { listPackagesByTag } from '../../core/packages/package.service.js';
 import { getOwnCredentials, listSellablePackages, rotateOwnCredentials, signUpReseller, startResellerSignUp } from '../../core/resellers/reseller.service.js';
 import { issueClientLoginToken } from '../../core/sso/sso.service.js';
-import { createWebhookInput, listWebhookDeliveriesQuery, toWebhookDeliveryOut, toWebhookEndpointOut, webhookDeliveryOut, webhookEndpointOut } from '../../core/webhooks/webhook.schema.js';
+import { toWebhookDeliveryOut, toWebhookEndpointOut } from '../../core/webhooks/webhook.schema.js';
 import { createWebhookEndpoint, deleteWebhookEndpoint, listWebhookDeliveries, listWebhookEndpoints, replayWebhookDelivery } from '../../core/webhooks/webhook.service.js';
 import { AppError } from '../../errors/app-error.js';
 import { toAppError } from '../../http/errors.js';
@@ -106,7 +105,7 @@ export async function hspRestRoutes(app: FastifyInstance, deps: CoreDeps): Promi
 
   app.get(
     '/v1/clients',
-    { schema: { tags, security, summary: "All of the reseller's clients", response: { 200: z.array(s.hspClient), 401: s.hspErrors } } },
+    { schema: { tags, security, summary: "All of the reseller's clients", response: { 200: s.hspClientList, 401: s.hspErrors } } },
     async (req, reply) => {
       const ctx = ctxOf(req);
       const batches = listClients(ctx);
@@ -191,7 +190,7 @@ export async function hspRestRoutes(app: FastifyInstance, deps: CoreDeps): Promi
 
   app.get(
     '/v1/packages/by_tag/:tag_name',
-    { schema: { tags, security, summary: 'Packages carrying a tag, in order', params: s.tagParams, response: { 200: z.array(s.hspPackage), 401: s.hspErrors } } },
+    { schema: { tags, security, summary: 'Packages carrying a tag, in order', params: s.tagParams, response: { 200: s.hspPackageList, 401: s.hspErrors, 404: s.hspErrors } } },
     async (req) => toHspPackages(await listPackagesByTag(ctxOf(req), (req.params as { tag_name: string }).tag_name)),
   );
 
@@ -209,7 +208,7 @@ export async function hspRestRoutes(app: FastifyInstance, deps: CoreDeps): Promi
     if (!CLIENT_ID.test(id)) throw AppError.notFound(what);
     return Number(id);
   };
-  app.get('/v1/webhooks', { schema: { tags, security, summary: "The reseller's webhook endpoints", response: { 200: z.array(webhookEndpointOut), 401: s.hspErrors } } }, async (req) =>
+  app.get('/v1/webhooks', { schema: { tags, security, summary: "The reseller's webhook endpoints", response: { 200: s.webhookEndpointList, 401: s.hspErrors } } }, async (req) =>
     (await listWebhookEndpoints(ctxOf(req))).map(toWebhookEndpointOut),
   );
   app.post(
@@ -219,23 +218,23 @@ export async function hspRestRoutes(app: FastifyInstance, deps: CoreDeps): Promi
         tags,
         security,
         summary: 'Register a webhook endpoint (a generated secret is returned once); deliveries are signed with Hostplane-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.body">',
-        body: createWebhookInput,
-        response: { 201: webhookEndpointOut, ...errors },
+        body: s.createWebhookInput,
+        response: { 201: s.createdWebhookOut, ...errors },
       },
     },
     async (req, reply) => reply.code(201).send(toWebhookEndpointOut(await createWebhookEndpoint(ctxOf(req), req.body))),
   );
-  app.delete('/v1/webhooks/:id', { schema: { tags, security, summary: 'Delete a webhook endpoint', params: s.clientIdParams, response: { 200: webhookEndpointOut, ...errors } } }, async (req) =>
+  app.delete('/v1/webhooks/:id', { schema: { tags, security, summary: 'Delete a webhook endpoint', params: s.clientIdParams, response: { 200: s.webhookEndpointOut, ...errors } } }, async (req) =>
     toWebhookEndpointOut(await deleteWebhookEndpoint(ctxOf(req), webhookId(req.params, 'webhook'))),
   );
   app.get(
     '/v1/webhooks/:id/deliveries',
-    { schema: { tags, security, summary: "An endpoint's deliveries, newest first: pages of `limit` (default 100) older than `before` (the last id shown), optionally of one `status`", querystring: listWebhookDeliveriesQuery, params: s.clientIdParams, response: { 200: z.array(webhookDeliveryOut), ...errors } } },
+    { schema: { tags, security, summary: "An endpoint's deliveries, newest first: pages of `limit` (default 100) older than `before` (the last id shown), optionally of one `status`", querystring: s.listWebhookDeliveriesQuery, params: s.clientIdParams, response: { 200: s.webhookDeliveryList, ...errors } } },
     async (req) => (await listWebhookDeliveries(ctxOf(req), webhookId(req.params, 'webhook'), req.query)).map(toWebhookDeliveryOut),
   );
   app.post(
     '/v1/webhook-deliveries/:id/replay',
-    { schema: { tags, security, summary: 'Send a delivery again (a new delivery with the same event id)', params: s.clientIdParams, response: { 201: webhookDeliveryOut, ...errors } } },
+    { schema: { tags, security, summary: 'Send a delivery again (a new delivery with the same event id)', params: s.clientIdParams, 'x-no-request-body': true, response: { 201: s.replayedDeliveryOut, ...errors } } },
     async (req, reply) => reply.code(201).send(toWebhookDeliveryOut(await replayWebhookDelivery(ctxOf(req), webhookId(req.params, 'webhook delivery')))),
   );
 
@@ -261,7 +260,7 @@ export async function hspRestRoutes(app: FastifyInstance, deps: CoreDeps): Promi
 
   app.get(
     '/v1/packages',
-    { schema: { tags, security, summary: 'The packages this reseller may sell, with their costs', response: { 200: z.array(s.hspSellablePackage), 401: s.hspErrors } } },
+    { schema: { tags, security, summary: 'The packages this reseller may sell, with their costs', response: { 200: s.hspSellablePackageList, 401: s.hspErrors } } },
     async (req) => toHspSellablePackages(await listSellablePackages(ctxOf(req))),
   );
 
@@ -275,7 +274,7 @@ export async function hspRestRoutes(app: FastifyInstance, deps: CoreDeps): Promi
   );
   app.post(
     '/v1/credentials/rotate',
-    { schema: { tags, security, summary: 'Replace the API token and key (shown once); the old pair and console sessions opened with it stop working', response: { 201: s.hspNewCredentials, ...errors } } },
+    { schema: { tags, security, summary: 'Replace the API token and key (shown once); the old pair and console sessions opened with it stop working', 'x-no-request-body': true, response: { 201: s.hspNewCredentials, ...errors } } },
     async (req, reply) => reply.code(201).send(await rotateOwnCredentials(ctxOf(req), req.resellerSessionToken)),
   );
 
@@ -284,7 +283,7 @@ export async function hspRestRoutes(app: FastifyInstance, deps: CoreDeps): Promi
 
   app.get(
     '/v1/resellers/new',
-    { schema: { tags, summary: 'Start a reseller sign-up: a captcha and an empty form', response: { 200: z.object({ captcha: s.hspCaptcha, reseller: s.hspResellerTemplate }) } } },
+    { schema: { tags, summary: 'Start a reseller sign-up: a captcha and an empty form', response: { 200: s.hspSignupStart, 429: s.hspErrors, 503: s.hspErrors } } },
     async (req) => ({ captcha: await startResellerSignUp(ctxFor(deps, { kind: 'public', ip: req.ip }, req.log, req), req.ip), reseller: emptyResellerTemplate() }),
   );
 

@@ -59,7 +59,7 @@ export function resellerSessionRoutes(app: FastifyInstance, deps: CoreDeps): voi
 
   app.get(
     '/v1/session',
-    { schema: { tags, summary: "The signed-in reseller and the session's CSRF token, or signed_in: false", security: [{ resellerSession: [] }], response: { 200: s.resellerSessionState } } },
+    { schema: { tags, summary: "The signed-in reseller and the session's CSRF token, or signed_in: false", security: [{ resellerSession: [] }], response: { 200: s.resellerSessionState, 503: s.hspErrors } } },
     async (req, reply) => {
       noStore(reply);
       const session = await resellerSessionOf(deps, req);
@@ -84,7 +84,7 @@ export function resellerSessionRoutes(app: FastifyInstance, deps: CoreDeps): voi
 
   app.get(
     '/v1/branding',
-    { schema: { tags, summary: "The brand name of the reseller whose login host this request came to (null elsewhere), for the reseller sign-in page", response: { 200: s.resellerBrand } } },
+    { schema: { tags, summary: "The brand name of the reseller whose login host this request came to (null elsewhere), for the reseller sign-in page", response: { 200: s.resellerBrand, 503: s.hspErrors } } },
     async (req) => getBrandForHost(ctxFor(deps, { kind: 'public', ip: req.ip }, req.log, req), req.headers.host),
   );
 }
