@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
+import { precompiled } from '../../db/precompiled.js';
 import type { NewAuditEvent } from '../audit/audit.repository.js';
 import type { DonationMethod } from '../../db/schema.js';
 
@@ -110,8 +111,8 @@ export async function acceptRequest(db: Executor, id: number, slaveUserId: numbe
  * a code of the same parent subscription and type, the family type, the parent subscription, the
  * child's subscription type, and whether a later subscription renewed the parent.
  */
-export async function findActivation(db: Executor, code: string, userId: number) {
-  const row = await db
+const selectActivation = precompiled((db: Executor, code: string, userId: number) =>
+  db
     .selectFrom('family_requests as r')
     .leftJoin('family_subscription_types as f', 'f.id', 'r.family_subscription_type_id')
     .leftJoin('subscriptions as m', 'm.id', 'r.master_subscription_id')
@@ -151,8 +152,11 @@ export async function findActivation(db: Executor, code: string, userId: number)
         .as('held_by_user'),
       eb.exists(eb.selectFrom('subscriptions as n').select('n.id').whereRef('n.renewed_subscription_id', '=', 'r.master_subscription_id')).as('renewed'),
     ])
-    .where('r.code', '=', code)
-    .executeTakeFirst();
+    .where('r.code', '=', code),
+);
+
+export async function findActivation(db: Executor, code: string, userId: number) {
+  const [row] = await selectActivation(db, code, userId);
   if (!row) return undefined;
   const { f_id, f_master_subscription_type_id, f_donation_method, f_days, f_is_paid, f_disabled_at, m_id, m_subscription_type_id, m_start_time, m_end_time, t_id, t_code, t_name, t_length_days, t_access, t_extension_method, t_plan_id, t_created_at, held_by_user, renewed, ...request } = row;
   return {
