@@ -147,7 +147,8 @@ const selectActivation = precompiled((db: Executor, code: string, userId: number
             .whereRef('a.master_subscription_id', '=', 'r.master_subscription_id')
             .whereRef('a.subscription_type_id', '=', 'r.subscription_type_id')
             .where('a.slave_user_id', '=', userId)
-            .where('a.status', '=', 'accepted'),
+            // A literal, not a parameter: only then can the plan (a generic one too) use the partial index of accepted codes.
+            .where('a.status', '=', sql<'accepted'>`'accepted'`),
         )
         .as('held_by_user'),
       eb.exists(eb.selectFrom('subscriptions as n').select('n.id').whereRef('n.renewed_subscription_id', '=', 'r.master_subscription_id')).as('renewed'),
