@@ -7,6 +7,8 @@ import type { Job } from './job.repository.js';
 
 /** Most lane-less jobs (webhook deliveries, cleanup) claimed per pass. */
 const LANELESS_BATCH = 50;
+/** Longest a worker keeps a lane for back-to-back full batches before it lets the other work in. */
+const LANE_HOLD_MS = 1000;
 
 export interface JobHandler {
   kind: string;
@@ -220,9 +222,21 @@ export class JobRunner {
       if (!(await repo.acquireLane(this.deps.db, lane, this.workerId, now, leaseUntil))) continue;
       try {
         const max = Math.max(...[...this.handlers.values()].filter((h) => h.lane === lane).map((h) => h.maxBatch ?? 100), 1);
-        const jobs = await repo.claimJobs(this.deps.db, this.workerId, lane, max, now, leaseUntil);
-        if (jobs.length === max) this.backlog = true;
-        ran += await this.runClaimed(jobs, lane);
+        // A full batch means more are waiting: the next batches follow under the same lane lease (no
+        // release, reclaim, probe and take again per batch), for a bounded time, so the lease taken above
+        // stays valid without renewal and lane-less jobs (webhooks) are not held back by a long backlog.
+        const holdUntil = performance.now() + Math.min(LANE_HOLD_MS, this.leaseMs / 3);
+        let claimAt = now;
+        for (;;) {
+          const jobs = await repo.claimJobs(this.deps.db, this.workerId, lane, max, claimAt, new Date(claimAt.getTime() + this.leaseMs));
+          ran += await this.runClaimed(jobs, lane);
+          if (jobs.length < max) break;
+          if (this.stopping || performance.now() >= holdUntil) {
+            this.backlog = true;
+            break;
+          }
+          claimAt = this.deps.clock();
+        }
       } finally {
         await repo.releaseLane(this.deps.db, lane, this.workerId);
       }

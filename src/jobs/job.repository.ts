@@ -165,9 +165,15 @@ export async function claimJobs(db: Executor, worker: string, lane: string | nul
   return rows.sort((a, b) => a.id - b.id);
 }
 
+/**
+ * A batch's ids as one array parameter: the same statement text (one prepared statement) whatever the
+ * batch size, instead of a thousand bind parameters built, sent and parsed per batch.
+ */
+const idIn = (ids: number[]) => sql<boolean>`id = any(${ids}::bigint[])`;
+
 export async function extendLease(db: Executor, ids: number[], worker: string, leaseUntil: Date): Promise<void> {
   if (ids.length === 0) return;
-  await db.updateTable('jobs').set({ locked_until: leaseUntil }).where('id', 'in', ids).where('locked_by', '=', worker).where('state', '=', 'running').execute();
+  await db.updateTable('jobs').set({ locked_until: leaseUntil }).where(idIn(ids)).where('locked_by', '=', worker).where('state', '=', 'running').execute();
 }
 
 export async function markSucceeded(db: Executor, ids: number[], worker: string, now: Date): Promise<void> {
@@ -175,7 +181,7 @@ export async function markSucceeded(db: Executor, ids: number[], worker: string,
   await db
     .updateTable('jobs')
     .set({ state: 'succeeded', finished_at: now, updated_at: now, locked_by: null, locked_until: null, last_error: null })
-    .where('id', 'in', ids)
+    .where(idIn(ids))
     .where('locked_by', '=', worker)
     .execute();
 }
@@ -183,7 +189,7 @@ export async function markSucceeded(db: Executor, ids: number[], worker: string,
 /** Requeues with a delay, or fails for good when no attempts are left. Returns the ids that failed for good. */
 export async function markAttemptFailed(db: Executor, ids: number[], worker: string, error: string, now: Date, retryAt: (attempts: number) => Date): Promise<number[]> {
   if (ids.length === 0) return [];
-  const jobs = await db.selectFrom('jobs').select(['id', 'attempts', 'max_attempts']).where('id', 'in', ids).where('locked_by', '=', worker).execute();
+  const jobs = await db.selectFrom('jobs').select(['id', 'attempts', 'max_attempts']).where(idIn(ids)).where('locked_by', '=', worker).execute();
   const exhausted: number[] = [];
   for (const job of jobs) {
     const final = job.attempts >= job.max_attempts;

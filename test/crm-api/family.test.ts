@@ -72,6 +72,54 @@ describe('family activate', () => {
     expect(mine.body.subscriptions).toEqual([expect.objectContaining({ code: childType.code, start_at: subscription.start_time, is_paid: true, type: 'family' })]);
   });
 
+  it('stores the acceptance, the linked child subscription and both audit rows, naming the new subscription', async () => {
+    const { subscription, codes } = await parentWithCodes(3);
+    const child = await crm.user();
+    expect((await crm.call('POST', '/api/v1/family/activate', { token: child.token, body: { code: codes[1] } })).status).toBe(201);
+    const db = crm.t.app.dbHandle.db;
+    const request = await db.selectFrom('family_requests').selectAll().where('code', '=', codes[1]!).executeTakeFirstOrThrow();
+    expect(request).toMatchObject({ status: 'accepted', slave_user_id: child.id });
+    expect(request.accepted_at).toEqual(request.updated_at);
+    const sub = await db.selectFrom('subscriptions').selectAll().where('id', '=', request.slave_subscription_id!).executeTakeFirstOrThrow();
+    expect(sub).toMatchObject({ user_id: child.id, subscription_type_id: childType.id, is_paid: true, type: 'family', note: null, payment_id: null, renewed_subscription_id: null, meta: { family_request_id: String(request.id), master_subscription_id: String(subscription.id) } });
+    const audit = await db
+      .selectFrom('audit_events')
+      .select(['action', 'target_type', 'target_id', 'actor_kind', 'actor_id', 'changes'])
+      .where((eb) => eb.or([eb.and([eb('target_type', '=', 'family_request'), eb('target_id', '=', String(request.id))]), eb.and([eb('target_type', '=', 'subscription'), eb('target_id', '=', String(sub.id))])]))
+      .orderBy('id')
+      .execute();
+    expect(audit).toEqual([
+      {
+        action: 'family_request.accepted',
+        target_type: 'family_request',
+        target_id: String(request.id),
+        actor_kind: 'user',
+        actor_id: child.id,
+        changes: { slave_subscription_id: { before: null, after: sub.id }, slave_user_id: { before: null, after: child.id }, status: { before: 'created', after: 'accepted' } },
+      },
+      {
+        action: 'subscription.created',
+        target_type: 'subscription',
+        target_id: String(sub.id),
+        actor_kind: 'user',
+        actor_id: child.id,
+        changes: {
+          end_time: { after: sub.end_time.toISOString() },
+          is_paid: { after: true },
+          start_time: { after: sub.start_time.toISOString() },
+          subscription_type_id: { after: childType.id },
+          type: { after: 'family' },
+          user_id: { after: child.id },
+        },
+      },
+    ]);
+    // A subscription made later takes the next id: the one the activation drew is the sequence's own.
+    const later = await crm.user();
+    expect((await crm.call('POST', '/api/v1/family/activate', { token: later.token, body: { code: codes[2] } })).status).toBe(201);
+    const next = await db.selectFrom('family_requests').select('slave_subscription_id').where('code', '=', codes[2]!).executeTakeFirstOrThrow();
+    expect(next.slave_subscription_id).toBeGreaterThan(sub.id);
+  });
+
   it('GET answers too, with the code in the body or the query', async () => {
     const { codes } = await parentWithCodes(3);
     const a = await crm.user();

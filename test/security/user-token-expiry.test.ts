@@ -89,6 +89,20 @@ describe('idle expiry of CRM user tokens', () => {
     expect(now.getTime() - issuedAt.getTime()).toBe(126_000);
   });
 
+  it('an expired token is not brought back by using it: its last use stays where it was', async () => {
+    const user = await register();
+    at(90);
+    expect((await info(user.token)).status).toBe(200);
+    const lastUse = await lastUsed(user.id);
+    expect(lastUse[0]?.toISOString()).toBe(now.toISOString());
+    at(IDLE);
+    expect((await info(user.token)).status).toBe(403);
+    expect(await lastUsed(user.id)).toEqual(lastUse);
+    at(30);
+    expect((await info(user.token)).status).toBe(403);
+    expect(await lastUsed(user.id)).toEqual(lastUse);
+  });
+
   it('a token never used expires counted from its issue', async () => {
     const user = await register();
     at(IDLE - 1);

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
 
 const userColumns = ['id', 'role', 'login', 'name', 'email', 'created_at'] as const;
@@ -40,26 +41,26 @@ export async function insertAccessToken(db: Executor, row: { token_digest: strin
   return db.insertInto('user_access_tokens').values(row).returning('id').executeTakeFirstOrThrow();
 }
 
-/** A live (not revoked) token of an enabled user, with what its idle expiry is counted from. */
-export async function findUserToken(db: Executor, digest: string) {
-  return db
-    .selectFrom('user_access_tokens as t')
-    .innerJoin('users as u', 'u.id', 't.user_id')
-    .select(['t.id', 't.user_id', 't.created_at', 't.last_used_at'])
-    .where('t.token_digest', '=', digest)
-    .where('t.revoked_at', 'is', null)
-    .where('u.disabled_at', 'is', null)
-    .executeTakeFirst();
-}
-
-/** Moves the token's last use forward, unless a concurrent request already did since `notSince`. */
-export async function touchUserToken(db: Executor, id: number, now: Date, notSince: Date): Promise<void> {
-  await db
-    .updateTable('user_access_tokens')
-    .set({ last_used_at: now })
-    .where('id', '=', id)
-    .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', notSince)]))
-    .execute();
+/**
+ * A live (not revoked) token of an enabled user, with what its idle expiry is counted from, as it was
+ * before this use. The same statement records the use when the last recorded one is at least
+ * `touchBefore` old and the token has not gone idle (its last use after `idleSince`): one round trip
+ * per request, and a write at most once a minute per token. Of concurrent requests only one writes: the
+ * others re-check the updated row and find it recent.
+ */
+export async function useUserToken(db: Executor, digest: string, now: Date, touchBefore: Date, idleSince: Date) {
+  const { rows } = await sql<{ id: number; user_id: number; created_at: Date; last_used_at: Date | null }>`
+    with found as (
+      select t.id, t.user_id, t.created_at, t.last_used_at
+      from user_access_tokens t join users u on u.id = t.user_id
+      where t.token_digest = ${digest} and t.revoked_at is null and u.disabled_at is null
+    ), touched as (
+      update user_access_tokens t set last_used_at = ${now}
+      from found
+      where t.id = found.id and coalesce(t.last_used_at, t.created_at) <= ${touchBefore} and coalesce(t.last_used_at, t.created_at) > ${idleSince}
+    )
+    select id, user_id, created_at, last_used_at from found`.execute(db);
+  return rows[0];
 }
 
 export async function revokeUserTokenByDigest(db: Executor, userId: number, digest: string, now: Date) {

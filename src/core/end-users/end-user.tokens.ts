@@ -17,14 +17,11 @@ const idleSeconds = (ctx: Ctx) => ctx.settings.userTokenIdleSeconds ?? DEFAULT_U
  */
 export async function authenticateUserToken(ctx: Ctx, token: string | undefined): Promise<number> {
   if (!token) throw new AppError('unauthenticated', 'Not authorized: no user token given');
-  const found = token.length <= 200 ? await repo.findUserToken(ctx.db, sha256Hex(token)) : undefined;
-  if (!found) throw new AppError('unauthenticated', 'Not authorized: invalid user token');
   const now = ctx.clock();
-  const idleMs = now.getTime() - (found.last_used_at ?? found.created_at).getTime();
-  if (idleMs >= idleSeconds(ctx) * 1000) throw new AppError('unauthenticated', 'Not authorized: the user token has expired; sign in again');
-  if (idleMs >= USER_TOKEN_TOUCH_SECONDS * 1000) {
-    await repo.touchUserToken(ctx.db, found.id, now, new Date(now.getTime() - USER_TOKEN_TOUCH_SECONDS * 1000));
-  }
+  const idleMs = idleSeconds(ctx) * 1000;
+  const found = token.length <= 200 ? await repo.useUserToken(ctx.db, sha256Hex(token), now, new Date(now.getTime() - USER_TOKEN_TOUCH_SECONDS * 1000), new Date(now.getTime() - idleMs)) : undefined;
+  if (!found) throw new AppError('unauthenticated', 'Not authorized: invalid user token');
+  if (now.getTime() - (found.last_used_at ?? found.created_at).getTime() >= idleMs) throw new AppError('unauthenticated', 'Not authorized: the user token has expired; sign in again');
   return found.user_id;
 }
 

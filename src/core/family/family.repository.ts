@@ -1,4 +1,7 @@
+import { sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
+import { precompiled } from '../../db/precompiled.js';
+import type { NewAuditEvent } from '../audit/audit.repository.js';
 import type { DonationMethod } from '../../db/schema.js';
 
 const ftColumns = ['id', 'master_subscription_type_id', 'slave_subscription_type_id', 'donation_method', 'days', 'count', 'is_paid', 'created_at', 'disabled_at'] as const;
@@ -101,6 +104,119 @@ export async function acceptRequest(db: Executor, id: number, slaveUserId: numbe
     .where('status', '=', 'created')
     .returning(reqColumns)
     .executeTakeFirst();
+}
+
+/**
+ * Everything the activation's checks read, in one round trip: the code, whether the user already holds
+ * a code of the same parent subscription and type, the family type, the parent subscription, the
+ * child's subscription type, and whether a later subscription renewed the parent.
+ */
+const selectActivation = precompiled((db: Executor, code: string, userId: number) =>
+  db
+    .selectFrom('family_requests as r')
+    .leftJoin('family_subscription_types as f', 'f.id', 'r.family_subscription_type_id')
+    .leftJoin('subscriptions as m', 'm.id', 'r.master_subscription_id')
+    .leftJoin('subscription_types as t', 't.id', 'r.subscription_type_id')
+    .select(reqColumns.map((c) => `r.${c}` as const))
+    .select([
+      'f.id as f_id',
+      'f.master_subscription_type_id as f_master_subscription_type_id',
+      'f.donation_method as f_donation_method',
+      'f.days as f_days',
+      'f.is_paid as f_is_paid',
+      'f.disabled_at as f_disabled_at',
+      'm.id as m_id',
+      'm.subscription_type_id as m_subscription_type_id',
+      'm.start_time as m_start_time',
+      'm.end_time as m_end_time',
+      't.id as t_id',
+      't.code as t_code',
+      't.name as t_name',
+      't.length_days as t_length_days',
+      't.access as t_access',
+      't.extension_method as t_extension_method',
+      't.plan_id as t_plan_id',
+      't.created_at as t_created_at',
+    ])
+    .select((eb) => [
+      eb
+        .exists(
+          eb
+            .selectFrom('family_requests as a')
+            .select('a.id')
+            .whereRef('a.master_subscription_id', '=', 'r.master_subscription_id')
+            .whereRef('a.subscription_type_id', '=', 'r.subscription_type_id')
+            .where('a.slave_user_id', '=', userId)
+            // A literal, not a parameter: only then can the plan (a generic one too) use the partial index of accepted codes.
+            .where('a.status', '=', sql<'accepted'>`'accepted'`),
+        )
+        .as('held_by_user'),
+      eb.exists(eb.selectFrom('subscriptions as n').select('n.id').whereRef('n.renewed_subscription_id', '=', 'r.master_subscription_id')).as('renewed'),
+    ])
+    .where('r.code', '=', code),
+);
+
+export async function findActivation(db: Executor, code: string, userId: number) {
+  const [row] = await selectActivation(db, code, userId);
+  if (!row) return undefined;
+  const { f_id, f_master_subscription_type_id, f_donation_method, f_days, f_is_paid, f_disabled_at, m_id, m_subscription_type_id, m_start_time, m_end_time, t_id, t_code, t_name, t_length_days, t_access, t_extension_method, t_plan_id, t_created_at, held_by_user, renewed, ...request } = row;
+  return {
+    request,
+    heldByUser: Boolean(held_by_user),
+    renewed: Boolean(renewed),
+    familyType: f_id === null ? undefined : { id: f_id, master_subscription_type_id: f_master_subscription_type_id!, donation_method: f_donation_method!, days: f_days, is_paid: f_is_paid!, disabled_at: f_disabled_at },
+    master: m_id === null ? undefined : { id: m_id, subscription_type_id: m_subscription_type_id!, start_time: m_start_time!, end_time: m_end_time! },
+    childType: t_id === null ? undefined : { id: t_id, code: t_code!, name: t_name!, length_days: t_length_days!, access: t_access!, extension_method: t_extension_method!, plan_id: t_plan_id, created_at: t_created_at! },
+  };
+}
+
+/** The acceptance's audit rows; the statement fills in the child subscription's id where `subscriptionIdAt` says. */
+export interface AcceptanceAudit {
+  row: Omit<NewAuditEvent, 'target_id'>;
+  /** The row's target id, or null for the new subscription's. */
+  targetId: string | null;
+  /** Path in `changes` that takes the new subscription's id, if any. */
+  subscriptionIdAt: string[] | null;
+}
+
+/**
+ * Accepts the code for the user, creates the child subscription, links the two and writes the audit
+ * rows, in one statement: atomic without an explicit transaction, one round trip. The status guard
+ * decides races (of concurrent acceptances one row update matches; the others return nothing) and the
+ * one-per-user index refuses a second code of one parent subscription. The subscription's id is drawn
+ * from its sequence by the update, so the code row is written once, already linked.
+ */
+export async function acceptRequestWithChild(
+  db: Executor,
+  requestId: number,
+  child: { user_id: number; subscription_type_id: number; start_time: Date; end_time: Date; is_paid: boolean; meta: Record<string, string> },
+  audits: AcceptanceAudit[],
+  now: Date,
+): Promise<{ subscriptionId: number } | undefined> {
+  const audit = JSON.stringify(audits.map((a) => ({ ...a.row, changes: JSON.parse(a.row.changes) as unknown, target_id: a.targetId, id_at: a.subscriptionIdAt })));
+  const { rows } = await sql<{ id: number }>`
+    with acc as (
+      update family_requests
+      set status = 'accepted', slave_user_id = ${child.user_id}, accepted_at = ${now}, updated_at = ${now},
+          slave_subscription_id = nextval(pg_get_serial_sequence('subscriptions', 'id'))
+      where id = ${requestId} and status = 'created'
+      returning slave_subscription_id as sid
+    ), sub as (
+      insert into subscriptions (id, user_id, subscription_type_id, start_time, end_time, is_paid, type, note, meta, payment_id, created_at)
+      select acc.sid, ${child.user_id}, ${child.subscription_type_id}, ${child.start_time}, ${child.end_time}, ${child.is_paid}, 'family', null, ${JSON.stringify(child.meta)}::jsonb, null, ${now}
+      from acc
+      returning id
+    ), aud as (
+      insert into audit_events (occurred_at, actor_kind, actor_id, reseller_id, action, target_type, target_id, changes, request_id, source_ip)
+      select x.occurred_at, x.actor_kind, x.actor_id, x.reseller_id, x.action, x.target_type, coalesce(x.target_id, acc.sid::text),
+             case when x.id_at is null then x.changes else jsonb_set(x.changes, x.id_at, to_jsonb(acc.sid)) end, x.request_id, x.source_ip
+      from acc, rows from (
+        jsonb_to_recordset(${audit}::jsonb) as (occurred_at timestamptz, actor_kind text, actor_id bigint, reseller_id bigint, action text, target_type text, target_id text, changes jsonb, request_id text, source_ip text, id_at text[])
+      ) with ordinality as x(occurred_at, actor_kind, actor_id, reseller_id, action, target_type, target_id, changes, request_id, source_ip, id_at, ord)
+      order by x.ord
+    )
+    select id from sub`.execute(db);
+  return rows[0] ? { subscriptionId: rows[0].id } : undefined;
 }
 
 export async function setSlaveSubscription(db: Executor, id: number, subscriptionId: number) {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../../errors/app-error.js';
-import { recordAudit } from '../audit/audit.service.js';
+import { auditRowWithoutTarget, recordAudit, type AuditEntry } from '../audit/audit.service.js';
+import { WEBHOOK_AUDIT_ACTIONS } from '../webhooks/webhook.events.js';
 import { inTransaction, type Ctx } from '../context.js';
 import { uniqueViolation } from '../shared/db-errors.js';
 import { parseInput } from '../shared/validation.js';
@@ -196,7 +197,7 @@ async function handOverChildren(tx: Ctx, sub: Subscription): Promise<void> {
 }
 
 /** Gives the user one unused code of the (renewing) parent subscription, unless they hold one already. */
-async function activateOnRenewal(tx: Ctx, master: Pick<Subscription, 'id' | 'start_time' | 'end_time'>, typeId: number, userId: number): Promise<void> {
+async function activateOnRenewal(tx: Ctx, master: Master, typeId: number, userId: number): Promise<void> {
   if (await repo.hasAcceptedRequest(tx.db, master.id, typeId, userId)) return;
   const free = await repo.takeCreatedRequest(tx.db, master.id, typeId);
   if (!free) return;
@@ -204,17 +205,35 @@ async function activateOnRenewal(tx: Ctx, master: Pick<Subscription, 'id' | 'sta
 }
 
 type RequestRow = NonNullable<Awaited<ReturnType<typeof repo.findRequestByCode>>>;
+type Master = Pick<Subscription, 'id' | 'start_time' | 'end_time'>;
+
+/** The child subscription's term: the parent's (copy), or the family type's days from `fixedFrom`. */
+function childTerm(ft: { donation_method: string; days: number | null }, type: Pick<SubscriptionType, 'length_days'>, master: Master, fixedFrom: Date): { start: Date; end: Date } {
+  if (ft.donation_method === 'copy') return { start: master.start_time, end: master.end_time };
+  return { start: fixedFrom, end: new Date(fixedFrom.getTime() + (ft.days ?? type.length_days) * DAY_MS) };
+}
+
+const childMeta = (request: RequestRow, master: Master) => ({ family_request_id: String(request.id), master_subscription_id: String(master.id) });
+
+/** The acceptance's two audit entries: the code taken, and the child subscription it created. */
+function acceptanceAudits(request: RequestRow, userId: number, subscriptionId: number, child: { subscription_type_id: number; start: Date; end: Date; is_paid: boolean }): [AuditEntry, AuditEntry] {
+  return [
+    { action: 'family_request.accepted', targetType: 'family_request', targetId: request.id, resellerId: null, before: { status: request.status, slave_user_id: null }, after: { status: 'accepted', slave_user_id: userId, slave_subscription_id: subscriptionId } },
+    { action: 'subscription.created', targetType: 'subscription', targetId: subscriptionId, resellerId: null, after: { user_id: userId, subscription_type_id: child.subscription_type_id, start_time: child.start, end_time: child.end, is_paid: child.is_paid, type: 'family' } },
+  ];
+}
+
+const wrongStatus = (code: string, status: string) => new AppError('conflict', `Family request code [${code}] has wrong status: ${status}`, { reason: 'family_request_wrong_status' });
 
 /** Accepts the code for the user and creates the child subscription; the status guard decides races. */
-async function acceptOn(tx: Ctx, request: RequestRow, master: Pick<Subscription, 'id' | 'start_time' | 'end_time'>, userId: number, fixedFrom: Date): Promise<{ subscription: Subscription; type: SubscriptionType }> {
+async function acceptOn(tx: Ctx, request: RequestRow, master: Master, userId: number, fixedFrom: Date): Promise<{ subscription: Subscription; type: SubscriptionType }> {
   const now = tx.clock();
   const accepted = await repo.acceptRequest(tx.db, request.id, userId, now);
-  if (!accepted) throw new AppError('conflict', `Family request code [${request.code}] has wrong status: accepted`, { reason: 'family_request_wrong_status' });
+  if (!accepted) throw wrongStatus(request.code, 'accepted');
   const ft = await repo.findFamilyType(tx.db, request.family_subscription_type_id);
   const type = await subRepo.findSubscriptionType(tx.db, { id: request.subscription_type_id });
   if (!ft || !type) throw new AppError('internal', 'family request without its family or subscription type');
-  const start = ft.donation_method === 'copy' ? master.start_time : fixedFrom;
-  const end = ft.donation_method === 'copy' ? master.end_time : new Date(start.getTime() + (ft.days ?? type.length_days) * DAY_MS);
+  const { start, end } = childTerm(ft, type, master, fixedFrom);
   const subscription = await subRepo.insertSubscription(tx.db, {
     user_id: userId,
     subscription_type_id: type.id,
@@ -223,43 +242,77 @@ async function acceptOn(tx: Ctx, request: RequestRow, master: Pick<Subscription,
     is_paid: ft.is_paid,
     type: 'family',
     note: null,
-    meta: { family_request_id: String(request.id), master_subscription_id: String(master.id) },
+    meta: childMeta(request, master),
     payment_id: null,
     created_at: now,
   });
   await repo.setSlaveSubscription(tx.db, request.id, subscription.id);
   if (type.plan_id !== null) await syncServiceAccess(tx, userId);
-  await recordAudit(tx, [
-    { action: 'family_request.accepted', targetType: 'family_request', targetId: request.id, resellerId: null, before: { status: request.status, slave_user_id: null }, after: { status: 'accepted', slave_user_id: userId, slave_subscription_id: subscription.id } },
-    { action: 'subscription.created', targetType: 'subscription', targetId: subscription.id, resellerId: null, after: { user_id: userId, subscription_type_id: type.id, start_time: start, end_time: end, is_paid: ft.is_paid, type: 'family' } },
-  ]);
+  await recordAudit(tx, acceptanceAudits(request, userId, subscription.id, { subscription_type_id: type.id, start, end, is_paid: ft.is_paid }));
   return { subscription, type };
 }
 
-/** `/api/v1/family/activate`: the checks run in the original's order, then the code is taken. */
+// Neither is a webhook event today; were one to become one, its delivery would have to commit with it.
+const ACCEPTANCE_ACTIONS = ['family_request.accepted', 'subscription.created'];
+const acceptanceIsWebhookEvent = () => ACCEPTANCE_ACTIONS.some((a) => WEBHOOK_AUDIT_ACTIONS.has(a));
+
+/**
+ * The common activation (no service access to grant, no renewal to follow) as one statement: the
+ * code, the child subscription, the link and both audit rows, with no transaction around them.
+ */
+async function acceptInOneStatement(ctx: Ctx, request: RequestRow, master: Master, ft: { donation_method: string; days: number | null; is_paid: boolean }, type: SubscriptionType, userId: number): Promise<{ subscription: Subscription; type: SubscriptionType }> {
+  const now = ctx.clock();
+  const { start, end } = childTerm(ft, type, master, now);
+  const meta = childMeta(request, master);
+  // The id is the statement's to draw; 0 stands for it, and the statement writes it where the paths say.
+  const [accepted, created] = acceptanceAudits(request, userId, 0, { subscription_type_id: type.id, start, end, is_paid: ft.is_paid });
+  const done = await repo.acceptRequestWithChild(
+    ctx.db,
+    request.id,
+    { user_id: userId, subscription_type_id: type.id, start_time: start, end_time: end, is_paid: ft.is_paid, meta },
+    [
+      { row: auditRowWithoutTarget(ctx, accepted), targetId: String(request.id), subscriptionIdAt: ['slave_subscription_id', 'after'] },
+      { row: auditRowWithoutTarget(ctx, created), targetId: null, subscriptionIdAt: null },
+    ],
+    now,
+  );
+  if (!done) throw wrongStatus(request.code, 'accepted');
+  const subscription: Subscription = { id: done.subscriptionId, user_id: userId, subscription_type_id: type.id, start_time: start, end_time: end, is_paid: ft.is_paid, type: 'family', note: null, meta, payment_id: null, renewed_subscription_id: null, created_at: now };
+  return { subscription, type };
+}
+
+/**
+ * `/api/v1/family/activate`: the checks run in the original's order on one read, then the code is
+ * taken. The read and the write need no transaction around them: every check reads what a transaction
+ * at read committed would also have read statement by statement, and the write's own guards (the
+ * status, the one-per-user index) decide between concurrent activations.
+ */
 export async function activateFamilyRequest(ctx: Ctx, raw: unknown): Promise<{ code: string; subscription: Subscription; type: SubscriptionType }> {
   const userId = requireUser(ctx);
   const { code } = parseInput(familyCodeInput, raw);
-  const email = (await userRepo.findUserById(ctx.db, userId))?.email ?? '';
+  // Only the one-per-user refusal prints the address, so only it reads it.
+  const email = async () => (await userRepo.findUserById(ctx.db, userId))?.email ?? '';
+  const found = await repo.findActivation(ctx.db, code, userId);
+  if (!found) throw problem('family_request_not_found', code);
+  const { request, familyType: ft, master, childType: type } = found;
+  if (found.heldByUser) throw problem('family_request_one_per_user', code, await email());
+  if (ft?.donation_method === 'fixed_days' && request.master_user_id === userId) throw problem('family_request_self_use_forbidden', code);
+  const now = ctx.clock();
+  if (!master || master.end_time <= now || (request.expires_at !== null && request.expires_at <= now)) throw problem('family_request_expired', code);
+  if (!ft || ft.disabled_at !== null || ft.master_subscription_type_id !== master.subscription_type_id) throw problem('family_request_wrong_type', code);
+  if (request.status !== 'created') throw wrongStatus(code, request.status);
+  if (!type) throw new AppError('internal', 'family request without its subscription type');
   try {
+    if (type.plan_id === null && !found.renewed && !acceptanceIsWebhookEvent()) return { code, ...(await acceptInOneStatement(ctx, request, master, ft, type, userId)) };
+    // Granting service access and following renewals read and write more: one transaction for all of it.
     return await inTransaction(ctx, async (tx) => {
-      const request = await repo.findRequestByCode(tx.db, code);
-      if (!request) throw problem('family_request_not_found', code);
-      if (await repo.hasAcceptedRequest(tx.db, request.master_subscription_id, request.subscription_type_id, userId)) throw problem('family_request_one_per_user', code, email);
-      const ft = await repo.findFamilyType(tx.db, request.family_subscription_type_id);
-      if (ft?.donation_method === 'fixed_days' && request.master_user_id === userId) throw problem('family_request_self_use_forbidden', code);
-      const master = await subRepo.findSubscription(tx.db, request.master_subscription_id);
-      const now = tx.clock();
-      if (!master || master.end_time <= now || (request.expires_at !== null && request.expires_at <= now)) throw problem('family_request_expired', code);
-      if (!ft || ft.disabled_at !== null || !master || ft.master_subscription_type_id !== master.subscription_type_id) throw problem('family_request_wrong_type', code);
-      if (request.status !== 'created') throw new AppError('conflict', `Family request code [${code}] has wrong status: ${request.status}`, { reason: 'family_request_wrong_status' });
       const result = await acceptOn(tx, request, master, userId, now);
       await followRenewals(tx, master.id, request.subscription_type_id, userId);
       return { code, ...result };
     });
   } catch (e) {
     // The partial unique index settles a user racing several codes of one parent subscription.
-    if (uniqueViolation(e) === 'family_requests_one_per_user_key') throw problem('family_request_one_per_user', code, email);
+    if (uniqueViolation(e) === 'family_requests_one_per_user_key') throw problem('family_request_one_per_user', code, await email());
     throw e;
   }
 }
