@@ -16,6 +16,7 @@ import { familyRenewals } from './0015-family-renewals.js';
 import { secretsAtRest } from './0016-secrets-at-rest.js';
 import { revocation } from './0017-revocation.js';
 import { dashboardAggregates } from './0018-dashboard-aggregates.js';
+import { overviewCounts } from './0021-overview-counts.js';
 
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
@@ -35,6 +36,7 @@ const migrations: Record<string, Migration> = {
   '0016-secrets-at-rest': secretsAtRest,
   '0017-revocation': revocation,
   '0018-dashboard-aggregates': dashboardAggregates,
+  '0021-overview-counts': overviewCounts,
 };
 
 export const migrationProvider: MigrationProvider = {
