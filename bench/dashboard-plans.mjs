@@ -2,15 +2,16 @@
 // CLIENTS clients (two years of history, RESELLERS resellers, one domain each, a tenth cancelled, the
 // last 90 days' domains provisioned), runs the dashboard's queries exactly as the core builds them
 // (captured through Kysely's log), and prints EXPLAIN (ANALYZE, BUFFERS) summaries: scans, indexes and
-// rows read. Needs a built tree (npm run build).
+// rows read; and the overview's count cards (GET /admin/v1/overview). Needs a built tree (npm run build).
 //
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node bench/dashboard-plans.mjs
 //
 // The scratch database is dropped at the end (KEEP=1 keeps it).
-import { Kysely, PostgresDialect } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { migrateToLatest } from '../dist/db/database.js';
 import * as repo from '../dist/core/overview/overview-history.repository.js';
+import * as overview from '../dist/core/overview/overview.repository.js';
 
 const CLIENTS = Number(process.env.CLIENTS ?? 1_000_000);
 const RESELLERS = Number(process.env.RESELLERS ?? 200);
@@ -57,6 +58,11 @@ try {
            select 'relay.apply', '{}', case when g % 50 = 0 then 'failed' else 'succeeded' end, (select min(id) from resellers) + (g % $1::int),
                   now(), now(), now(), now() - make_interval(secs => g * 60), case when g % 50 = 0 then 'relay unreachable' end
            from generate_series(1, 200000) g`, [RESELLERS]);
+  // A queue in flight: 2,000 queued, 50 running.
+  await q(`insert into jobs (kind, payload, state, run_at, created_at, updated_at, locked_by, locked_until)
+           select 'relay.apply', '{}', case when g <= 50 then 'running' else 'queued' end, now(), now(), now(),
+                  case when g <= 50 then 'plans' end, case when g <= 50 then now() + interval '1 minute' end
+           from generate_series(1, 2050) g`);
   step('jobs');
   await q('vacuum (analyze) clients, domains, jobs, resellers, stats_daily, stats_totals');
   const sizes = (await q(`select (select count(*) from clients)::int as clients, (select count(*) from domains)::int as domains, (select count(*) from stats_daily)::int as daily_rows,
@@ -65,6 +71,13 @@ try {
   // The rollup agrees with a recount.
   const check = (await q(`select (select sum(clients) from stats_totals)::int as rollup, (select count(*) from clients where status in ('active', 'suspended'))::int as recount`)).rows[0];
   console.log('live clients, rollup vs recount:', JSON.stringify(check));
+  // The overview's counts (0021) agree with grouping the tables.
+  const recount = (await q(`select json_build_object(
+      'clients', (select json_object_agg(status, n) from (select status, count(*)::int n from clients group by 1) x),
+      'domains', (select json_object_agg(status, n) from (select status, count(*)::int n from domains where released_at is null group by 1) x),
+      'jobs', (select json_object_agg(state, n) from (select state, count(*)::int n from jobs group by 1) x)) as r`)).rows[0].r;
+  const counts = await overview.countByStatus(db);
+  console.log('overview counts:', JSON.stringify({ clients: counts.clients, domains: counts.domains, jobs: counts.jobs }), '\nrecount:        ', JSON.stringify(recount));
 
   const today = new Date();
   const run = async (label, fn) => {
@@ -83,6 +96,15 @@ try {
     }
   };
   const rid = (await q(`select reseller_id from stats_totals where reseller_id <> 0 group by 1 order by sum(clients) desc limit 1`)).rows[0].reseller_id;
+  await run('overview counts (GET /admin/v1/overview)', () => overview.countByStatus(db));
+  // For comparison, the grouped counts the overview ran before 0021.
+  for (const [label, text] of [
+    ['clients', 'select status, count(*) from clients group by status'],
+    ['domains', 'select status, count(*) from domains where released_at is null group by status'],
+    ['jobs', 'select state, count(*) from jobs group by state'],
+  ]) {
+    await run(`overview counts before 0021, ${label}`, () => db.executeQuery(CompiledQuery.raw(text)));
+  }
   for (const days of [30, 90]) {
     const from = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate()) - (days - 1) * 86_400_000);
     const day = from.toISOString().slice(0, 10);

@@ -226,6 +226,14 @@ export interface StatsTotalsTable {
   pending: number;
 }
 
+/** Rows per status (migration 0021): every client, unreleased domains, succeeded jobs; summed over slots. */
+export interface StatsStatusTable {
+  kind: 'clients' | 'domains' | 'jobs';
+  status: string;
+  slot: number;
+  n: ColumnType<string, string | number, string | number>;
+}
+
 export interface JobLanesTable {
   lane: string;
   holder: string | null;
@@ -310,6 +318,7 @@ export interface Database {
   jobs: JobsTable;
   stats_daily: StatsDailyTable;
   stats_totals: StatsTotalsTable;
+  stats_status: StatsStatusTable;
   job_lanes: JobLanesTable;
   audit_events: AuditEventsTable;
   idempotency_keys: IdempotencyKeysTable;

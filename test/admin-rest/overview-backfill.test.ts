@@ -68,7 +68,7 @@ describe('the 0018 backfill', () => {
     await sql`insert into audit_events (occurred_at, actor_kind, action, target_type, target_id, changes)
       select created_at + interval '42 seconds', 'system', 'domain.status_set', 'domain', name, '{"status": {"before": "initializing", "after": "ready"}}' from domains where name = 'a.test'`.execute(db);
 
-    expect(await migrateToLatest(db)).toEqual(['0018-dashboard-aggregates']);
+    expect(await migrateToLatest(db)).toContain('0018-dashboard-aggregates');
 
     const totals = await sql<{ reseller_id: number; clients: number; domains: number; pending: number }>`
       select reseller_id::int, sum(clients)::int as clients, sum(domains)::int as domains, sum(pending)::int as pending from stats_totals group by reseller_id order by reseller_id`.execute(db);

@@ -17,6 +17,7 @@ import { secretsAtRest } from './0016-secrets-at-rest.js';
 import { revocation } from './0017-revocation.js';
 import { dashboardAggregates } from './0018-dashboard-aggregates.js';
 import { credentialNotify } from './0019-credential-notify.js';
+import { overviewCounts } from './0021-overview-counts.js';
 
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
@@ -37,6 +38,7 @@ const migrations: Record<string, Migration> = {
   '0017-revocation': revocation,
   '0018-dashboard-aggregates': dashboardAggregates,
   '0019-credential-notify': credentialNotify,
+  '0021-overview-counts': overviewCounts,
 };
 
 export const migrationProvider: MigrationProvider = {
