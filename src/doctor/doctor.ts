@@ -127,7 +127,7 @@ function describeError(e: unknown): string {
   return err.code && !message.includes(err.code) ? `${message} (${err.code})` : message;
 }
 
-async function checkMigrations(handle: DbHandle): Promise<CheckResult> {
+export async function checkMigrations(handle: DbHandle): Promise<CheckResult> {
   const known = Object.keys(await migrationProvider.getMigrations()).sort();
   let applied: string[];
   try {
@@ -145,7 +145,7 @@ async function checkMigrations(handle: DbHandle): Promise<CheckResult> {
 }
 
 /** The database's clock against this machine's, halfway through the round trip. */
-async function checkClock(handle: DbHandle, now: () => number): Promise<CheckResult> {
+export async function checkClock(handle: DbHandle, now: () => number): Promise<CheckResult> {
   const before = now();
   const { rows } = await sql<{ ms: number }>`select (extract(epoch from clock_timestamp()) * 1000)::float8 as ms`.execute(handle.db);
   const after = now();
@@ -158,7 +158,7 @@ async function checkClock(handle: DbHandle, now: () => number): Promise<CheckRes
 }
 
 /** Nodes are not registered in this version; once a `nodes` table exists, doctor counts them. */
-async function checkNodes(handle: DbHandle): Promise<CheckResult> {
+export async function checkNodes(handle: DbHandle): Promise<CheckResult> {
   const { rows } = await sql<{ present: boolean }>`select to_regclass('nodes') is not null as present`.execute(handle.db);
   if (!rows[0]?.present) return { check: 'nodes', status: 'skip', message: 'no nodes registered (this version keeps no node registry)' };
   const { rows: count } = await sql<{ n: number }>`select count(*)::int as n from nodes`.execute(handle.db);
