@@ -91,11 +91,15 @@ describe.runIf(!onPostgres)('the npm package', { timeout: 240_000 }, () => {
     // No compiler, bundler or test tool came along: the console's build tools stay in devDependencies.
     for (const dev of ['typescript', 'vite', 'vitest', 'openapi-typescript', 'react']) expect(fs.existsSync(path.join(app, 'node_modules', dev)), dev).toBe(false);
 
+    // As an operator would: `hostplane init` writes ./hostplane.env (data dir ./data beside it), the
+    // port is set there, and serve finds the file in its working directory.
+    await run(bin, ['init'], app, 30_000);
     const port = await freePort();
+    fs.appendFileSync(path.join(app, 'hostplane.env'), `PORT=${port}\nHOST=127.0.0.1\n`);
     const base = `http://127.0.0.1:${port}`;
-    const dataDir = path.join(tmp, 'data');
+    const dataDir = path.join(app, 'data');
     let output = '';
-    server = spawn(bin, ['serve'], { cwd: app, env: targetEnv({ PORT: String(port), HOST: '127.0.0.1', HOSTPLANE_DATA_DIR: dataDir, HOSTPLANE_LOG_LEVEL: 'warn' }), stdio: ['ignore', 'pipe', 'pipe'] });
+    server = spawn(bin, ['serve'], { cwd: app, env: targetEnv({ HOSTPLANE_LOG_LEVEL: 'warn' }), stdio: ['ignore', 'pipe', 'pipe'] });
     server.stdout!.on('data', (d: Buffer) => (output += d.toString()));
     server.stderr!.on('data', (d: Buffer) => (output += d.toString()));
     const exited = new Promise<number | null>((resolve) => server!.once('exit', (code) => resolve(code)));
@@ -127,11 +131,16 @@ describe.runIf(!onPostgres)('the npm package', { timeout: 240_000 }, () => {
     expect(denied.status).toBe(401);
 
     // The installed CLI as an admin client of it, with the operator key the first start wrote.
-    const listed = await run(bin, ['reseller', 'list', '--json'], app, 30_000, targetEnv({ HOSTPLANE_URL: base, HOSTPLANE_DATA_DIR: dataDir }));
+    const listed = await run(bin, ['reseller', 'list', '--json'], app, 30_000, targetEnv({ HOSTPLANE_URL: base }));
     expect((JSON.parse(listed.stdout) as { username: string; status: string }[]).map((r) => `${r.username} ${r.status}`)).toEqual(['demo-reseller active']);
 
     server.kill('SIGTERM');
     expect(await exited).toBe(0);
     server = undefined;
+
+    // And the installation checks out, from the package too.
+    const doctor = JSON.parse((await run(bin, ['doctor', '--json'], app, 60_000)).stdout) as { ok: boolean; checks: { check: string; status: string }[] };
+    expect(doctor.checks.filter((c) => c.status !== 'ok' && c.check !== 'nodes')).toEqual([]);
+    expect(doctor.ok).toBe(true);
   });
 });
