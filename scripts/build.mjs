@@ -3,7 +3,9 @@
 // `npm start`, `npm test` and `npm run bench` rebuild only when something changed.
 //
 //   node scripts/build.mjs             build now (npm run build)
-//   node scripts/build.mjs --if-stale  build only when the sources differ from the stamp (prestart, pretest)
+//   node scripts/build.mjs --if-stale  build only when the sources differ from the stamp (prepare, prestart, pretest, bench)
+//
+// The steps themselves are the package.json script build:steps.
 //
 // The stamp is a content hash, not a set of mtimes: a checkout, a copy or `touch` that leaves the text as
 // it was costs no build, and an edit that keeps the mtime (a restored backup) still causes one. Hashing
@@ -127,8 +129,7 @@ function run(script) {
 
 function build(print) {
   fs.rmSync(stampFile, { force: true }); // a build that fails half-way leaves no stamp behind
-  run('build:server');
-  run('build:console');
+  run('build:steps');
   fs.writeFileSync(stampFile, `${print}\n`);
 }
 

@@ -75,25 +75,23 @@ function withReload(config: Config, result: CheckResult): CheckResult {
 /**
  * Modes of what must stay private: the data dir (the embedded database's files are inside) and the
  * files holding keys and credentials. Other users able to read a key file: fail; group access, or a
- * data dir others can list: warn.
+ * data dir others can open: warn. What is inside a private data dir is out of reach whatever its own
+ * mode, so only the data dir's mode is judged for the database files.
  */
 export function checkPermissions(config: Config, files: { configFile?: string | undefined; tlsKeyFile?: string | undefined }): CheckResult[] {
   const out: CheckResult[] = [];
-  const dirs = [
-    { dir: config.dataDir, what: 'data dir' },
-    ...(config.databaseUrl ? [] : [{ dir: path.join(config.dataDir, 'pgdata'), what: 'embedded database' }]),
-  ];
-  for (const { dir, what } of dirs) {
-    const st = statOf(dir);
-    if (!st) {
-      if (what === 'data dir') out.push({ check: 'permissions', status: 'ok', message: `${what} ${dir}: not created yet (the first start creates it, mode 0700)` });
-      continue;
-    }
-    if (!st.isDirectory()) out.push({ check: 'permissions', status: 'fail', message: `${what} ${dir} is not a directory` });
-    else if (st.mode & 0o002) out.push({ check: 'permissions', status: 'fail', message: `${what} ${dir}: mode ${mode(st.mode)}, anyone may write into it; chmod 700 ${dir}` });
-    else if (st.mode & 0o077) out.push({ check: 'permissions', status: 'warn', message: `${what} ${dir}: mode ${mode(st.mode)}, other users may read what it holds; chmod 700 ${dir}` });
-    else out.push({ check: 'permissions', status: 'ok', message: `${what} ${dir}: mode ${mode(st.mode)}` });
-  }
+  const st = statOf(config.dataDir);
+  const dir = config.dataDir;
+  if (!st) out.push({ check: 'permissions', status: 'ok', message: `data dir ${dir}: not created yet (the first start creates it, mode 0700)` });
+  else if (!st.isDirectory()) out.push({ check: 'permissions', status: 'fail', message: `data dir ${dir} is not a directory` });
+  else if (st.mode & 0o002) out.push({ check: 'permissions', status: 'fail', message: `data dir ${dir}: mode ${mode(st.mode)}, anyone may write into it; chmod 700 ${dir}` });
+  else if (st.mode & 0o077) {
+    // Others may enter it: whatever inside is readable by them too (the embedded database's files are) is exposed.
+    const pgdata = path.join(dir, 'pgdata');
+    const inner = config.databaseUrl ? undefined : statOf(pgdata);
+    const exposed = inner && inner.mode & 0o055 && st.mode & 0o011 ? `; the embedded database in it is mode ${mode(inner.mode)}` : '';
+    out.push({ check: 'permissions', status: 'warn', message: `data dir ${dir}: mode ${mode(st.mode)}, other users may read what it holds${exposed}; chmod 700 ${dir}` });
+  } else out.push({ check: 'permissions', status: 'ok', message: `data dir ${dir}: mode ${mode(st.mode)}` });
 
   const secrets: { file: string; what: string }[] = [
     { file: path.join(config.dataDir, 'operator-key'), what: 'operator key' },

@@ -80,7 +80,7 @@ describe('hostplane doctor', { timeout: 120_000 }, () => {
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines[lines.length - 1]).toMatch(/^hostplane \S+: no check failed$/);
     const names = lines.slice(0, -1).map((l) => l.split(/\s+/).slice(0, 2));
-    expect(names.map(([, check]) => check)).toEqual(['config', 'database', 'migrations', 'clock', 'nodes', 'relay', 'permissions', 'permissions', ...(onPostgres ? [] : ['permissions']), 'permissions']);
+    expect(names.map(([, check]) => check)).toEqual(['config', 'database', 'migrations', 'clock', 'nodes', 'relay', 'permissions', 'permissions', 'permissions']);
     for (const [status, check] of names) expect(`${check} ${status}`).toBe(`${check} ${check === 'nodes' ? 'skip' : 'ok'}`);
     expect(r.stdout).toMatch(onPostgres ? /database\s+PostgreSQL \d+/ : /database\s+embedded \(PGlite, PostgreSQL \d+/);
     expect(r.stdout).toMatch(/migrations\s+all \d+ applied/);
