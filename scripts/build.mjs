@@ -3,7 +3,9 @@
 // `npm start`, `npm test` and `npm run bench` rebuild only when something changed.
 //
 //   node scripts/build.mjs             build now (npm run build)
-//   node scripts/build.mjs --if-stale  build only when the sources differ from the stamp (prepare, prestart, pretest, bench)
+//   node scripts/build.mjs --if-stale  build only when the sources differ from the stamp (prepare, pretest, bench)
+//
+// `npm start` runs scripts/start.mjs, which makes the same check in the server's own process.
 //
 // The steps themselves are the package.json script build:steps.
 //
@@ -14,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(import.meta.dirname, '..');
 const dist = path.join(root, 'dist');
@@ -133,8 +136,8 @@ function build(print) {
   fs.writeFileSync(stampFile, `${print}\n`);
 }
 
-function main() {
-  const ifStale = process.argv.includes('--if-stale');
+/** Builds (or, with ifStale, only when the sources changed); exits the process when the build fails. */
+export function ensureBuilt({ ifStale }) {
   if (!fs.existsSync(path.join(root, 'src'))) {
     // An installed package: dist/ came built and there is nothing to build it from.
     if (OUTPUTS.every((f) => fs.existsSync(path.join(root, f)))) return;
@@ -156,4 +159,4 @@ function main() {
   }
 }
 
-main();
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) ensureBuilt({ ifStale: process.argv.includes('--if-stale') });
