@@ -27,8 +27,11 @@ const lockFile = path.join(dist, '.build-lock');
 const INPUT_DIRS = ['src', 'web'];
 const SKIP_DIRS = new Set(['web/generated', 'web/node_modules']);
 const INPUT_FILES = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'];
-// What a start needs; a stamp without them (dist/ partly deleted) is not trusted.
-const OUTPUTS = ['dist/main.js', 'dist/console/index.html'];
+// What a start needs (and the console's type check, the generated client); a stamp without them
+// (dist/ or web/generated partly deleted) is not trusted.
+const OUTPUTS = ['dist/main.js', 'dist/console/index.html', 'web/generated/schema.d.ts'];
+// An installed package has no web/: dist/ is all it runs.
+const PACKAGE_OUTPUTS = OUTPUTS.filter((f) => f.startsWith('dist/'));
 
 function listFiles(rel, out) {
   let entries;
@@ -140,7 +143,7 @@ function build(print) {
 export function ensureBuilt({ ifStale }) {
   if (!fs.existsSync(path.join(root, 'src'))) {
     // An installed package: dist/ came built and there is nothing to build it from.
-    if (OUTPUTS.every((f) => fs.existsSync(path.join(root, f)))) return;
+    if (PACKAGE_OUTPUTS.every((f) => fs.existsSync(path.join(root, f)))) return;
     process.stderr.write('build: no src/ to build from and no built dist/; reinstall the package\n');
     process.exit(1);
   }
