@@ -83,6 +83,9 @@ const envSchema = z.object({
   HOSTPLANE_TLS_KEY: z.string().max(4096).optional(),
 });
 
+/** Every variable loadConfig reads, in the order it declares them (the config file's template lists each). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
 export interface Config {
   port: number;
   host: string;

@@ -87,7 +87,8 @@ export async function createDb(config: DbConfig): Promise<DbHandle> {
 
   let unlock = () => {};
   if (config.dataDir) {
-    fs.mkdirSync(config.dataDir, { recursive: true });
+    // Owner only, as PostgreSQL insists for its own data dirs: every row is in these files.
+    fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     unlock = lockDataDir(config.dataDir);
   }
   let pglite: PGlite;

@@ -36,6 +36,8 @@ const SKIPPED_COMMANDS: { match: RegExp; reason: string }[] = [
   { match: /^DATABASE_URL=/, reason: "needs the reader's own PostgreSQL server at the address they give" },
   { match: /^bin\/hostplane serve\b/, reason: 'serves until stopped; it is how this test starts the server' },
   { match: /^bin\/hostplane worker\b/, reason: 'runs jobs until stopped (and on the embedded database the server already holds it)' },
+  { match: /^npm install -g \.\/hostplane-/, reason: 'installs a packed tarball globally; test/package/pack.test.ts installs the packed package into an empty directory instead' },
+  { match: /^hostplane (init|serve|doctor)\b/, reason: "the installed package's commands: test/package/pack.test.ts runs init, serve and doctor from the packed package" },
 ];
 
 /** Commands whose non-zero exit the README itself gives, and why it is that one here. */

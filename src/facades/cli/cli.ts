@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { isDatabaseUnavailable } from '../../errors/db-unavailable.js';
 import { CliError, exitCodeFor, formatError } from './cli.errors.js';
 import { catalogCommands } from './commands/catalog.commands.js';
+import { doctorCommands } from './commands/doctor.commands.js';
+import { initCommands } from './commands/init.commands.js';
 import { jobsCommands } from './commands/jobs.commands.js';
 import { operationsCommands } from './commands/operations.commands.js';
 import { resellerCommands } from './commands/reseller.commands.js';
@@ -24,7 +26,10 @@ async function serverConfig(env: NodeJS.ProcessEnv) {
  * HTTP client of a running server's operator admin API, so it works against a remote server too.
  * Returns the exit code, or undefined for a command that keeps running (serve).
  */
-export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number | undefined> {
+export async function runCli(argv: string[], callerEnv: NodeJS.ProcessEnv = process.env): Promise<number | undefined> {
+  // A copy: the config file fills in what the environment leaves unset, without touching the caller's.
+  const env: NodeJS.ProcessEnv = { ...callerEnv };
+  let configFile: string | undefined;
   const program = new Command('hostplane');
   // Set before any subcommand exists: commander copies these settings into each one as it is created.
   program
@@ -33,11 +38,13 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
     .showSuggestionAfterError()
     .version(VERSION)
     .description('Hostplane control plane: run the server, or manage it through its operator admin API')
+    .option('--config <file>', 'read settings from this file (default: HOSTPLANE_CONFIG, or ./hostplane.env when it exists); the environment wins over it')
     .addHelpText(
       'after',
       `
 Admin commands talk to the server at HOSTPLANE_URL (default http://127.0.0.1:8080) with the operator
 key in HOSTPLANE_API_KEY, or else the one in <HOSTPLANE_DATA_DIR or ./data>/operator-key.
+Settings come from the environment, then from the config file (\`hostplane init\` writes one).
 Add --json to any of them for the API's JSON response, and --idempotency-key <key> to a command that
 changes something so that repeating it with the same key (say, after a timeout) does not change it twice.
 
@@ -83,6 +90,22 @@ Exit codes: 0 ok, 1 other failure, 2 usage error, 3 unauthenticated or forbidden
       if (r.unused_key_ids?.length) lines.push(`no longer needed in HOSTPLANE_MASTER_KEY: ${r.unused_key_ids.join(', ')}`);
       process.stdout.write(lines.join('\n') + '\n');
     });
+
+  const configOption = () => (program.opts() as { config?: string }).config;
+  program.hook('preAction', async (_program, command) => {
+    if (command.name() === 'init') return; // it writes the file: an existing one, even a broken one, is not read
+    const { ConfigFileError, applyConfigFile, configFileFor } = await import('../../config/config-file.js');
+    const found = configFileFor(configOption(), env);
+    if (!found) return;
+    try {
+      applyConfigFile(env, found.file);
+    } catch (e) {
+      throw e instanceof ConfigFileError ? new CliError('config', e.message) : e;
+    }
+    configFile = found.file;
+  });
+  initCommands(program, configOption, env);
+  doctorCommands(program, env, () => configFile, (c) => (code = c));
 
   const ctx = cliContext(env);
   program.hook('preAction', (_program, command) => {
