@@ -39,6 +39,7 @@ describe('loadConfig', () => {
       familyRenewalGapSeconds: 0,
       dbTimeouts: { connectMs: 10000, statementMs: 30000, lockMs: 10000, idleInTransactionMs: 60000, queryMs: 35000, stallMs: 2000, probeMs: 1000 },
       crmTokenIdleSeconds: 30 * 86_400,
+      credentialCacheMs: 5000,
     });
   });
 
@@ -82,6 +83,7 @@ describe('loadConfig', () => {
       HOSTPLANE_WEBHOOK_TIMEOUT_MS: '3000',
       HOSTPLANE_WEBHOOK_ALLOW_PRIVATE: 'true',
       HOSTPLANE_RPC_DB: 'portal',
+      HOSTPLANE_CREDENTIAL_CACHE_MS: '0',
     });
     expect(config).toEqual({
       port: 9090,
@@ -105,6 +107,7 @@ describe('loadConfig', () => {
       familyRenewalGapSeconds: 0,
       dbTimeouts: loadConfig({}).dbTimeouts,
       crmTokenIdleSeconds: 30 * 86_400,
+      credentialCacheMs: 0,
     });
   });
 
