@@ -1,9 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { Migrator, sql } from 'kysely';
-import pg from 'pg';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDb, migrateToLatest, type DbHandle } from '../../src/db/database.js';
-import { migrationProvider } from '../../src/db/migrations/index.js';
+import { migrateToLatest, type DbHandle } from '../../src/db/database.js';
+import { openTestDbAt } from '../support/test-db.js';
 
 // Migration 0018 computes the dashboards' rollup once from the rows that exist before it: a database
 // at 0017 with history (clients over several days, some cancelled, released domains, a pending and an
@@ -11,33 +9,13 @@ import { migrationProvider } from '../../src/db/migrations/index.js';
 // equal what the rows say.
 
 let handle: DbHandle;
-let dropDb: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
-  if (process.env.HOSTPLANE_TEST_DB === 'postgres') {
-    const url = process.env.DATABASE_URL!;
-    const name = `hostplane_backfill_${randomBytes(6).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: url });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-    const u = new URL(url);
-    u.pathname = `/${name}`;
-    handle = await createDb({ databaseUrl: u.toString(), poolSize: 2 });
-    dropDb = async () => {
-      await admin.query(`drop database if exists ${name} with (force)`);
-      await admin.end();
-    };
-  } else {
-    handle = await createDb({});
-  }
-  const migrator = new Migrator({ db: handle.db, provider: migrationProvider, migrationTableName: 'hostplane_migrations', migrationLockTableName: 'hostplane_migrations_lock' });
-  const { error } = await migrator.migrateTo('0017-revocation');
-  if (error) throw error;
+  handle = await openTestDbAt('0017-revocation');
 }, 120_000);
 
 afterAll(async () => {
   await handle?.close();
-  await dropDb?.();
 });
 
 const day = (daysAgo: number) => sql`(date_trunc('day', now() at time zone 'UTC') at time zone 'UTC') - make_interval(days => ${daysAgo}) + interval '12 hours'`;

@@ -1,43 +1,21 @@
-import { randomBytes } from 'node:crypto';
-import { Migrator, sql } from 'kysely';
-import pg from 'pg';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countByStatus } from '../../src/core/overview/overview.repository.js';
-import { createDb, migrateToLatest, type DbHandle } from '../../src/db/database.js';
-import { migrationProvider } from '../../src/db/migrations/index.js';
+import { migrateToLatest, type DbHandle } from '../../src/db/database.js';
+import { openTestDbAt } from '../support/test-db.js';
 
 // Migration 0021 counts the rows that exist before it once: a database at 0018 with clients in every
 // status, released and unreleased domains in every status and jobs in every state is migrated, and the
 // overview's counts must equal a recount, then stay equal as the triggers take over.
 
 let handle: DbHandle;
-let dropDb: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
-  if (process.env.HOSTPLANE_TEST_DB === 'postgres') {
-    const url = process.env.DATABASE_URL!;
-    const name = `hostplane_counts_${randomBytes(6).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: url });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-    const u = new URL(url);
-    u.pathname = `/${name}`;
-    handle = await createDb({ databaseUrl: u.toString(), poolSize: 2 });
-    dropDb = async () => {
-      await admin.query(`drop database if exists ${name} with (force)`);
-      await admin.end();
-    };
-  } else {
-    handle = await createDb({});
-  }
-  const migrator = new Migrator({ db: handle.db, provider: migrationProvider, migrationTableName: 'hostplane_migrations', migrationLockTableName: 'hostplane_migrations_lock' });
-  const { error } = await migrator.migrateTo('0018-dashboard-aggregates');
-  if (error) throw error;
+  handle = await openTestDbAt('0018-dashboard-aggregates');
 }, 120_000);
 
 afterAll(async () => {
   await handle?.close();
-  await dropDb?.();
 });
 
 async function recount() {

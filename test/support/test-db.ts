@@ -1,8 +1,10 @@
 import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { Migrator } from 'kysely';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { createDb, type DbHandle } from '../../src/db/database.js';
+import { migrationProvider } from '../../src/db/migrations/index.js';
 
 function withDatabase(url: string, database: string): string {
   const u = new URL(url);
@@ -41,4 +43,37 @@ export async function openTestDb(): Promise<DbHandle & { databaseUrl?: string }>
   }
   const tar = fs.readFileSync(inject('pgliteTemplate'));
   return createDb({ loadDataDir: new Blob([tar]) });
+}
+
+/**
+ * An empty database of this run's kind migrated only up to `migration`, for tests of what a later
+ * migration does to the rows that exist before it; close() drops it.
+ */
+export async function openTestDbAt(migration: string): Promise<DbHandle> {
+  let handle: DbHandle;
+  if (process.env.HOSTPLANE_TEST_DB === 'postgres') {
+    const url = process.env.DATABASE_URL!;
+    const name = `hostplane_at_${randomBytes(6).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+    const opened = await createDb({ databaseUrl: withDatabase(url, name), poolSize: 2 });
+    handle = {
+      ...opened,
+      close: async () => {
+        await opened.close();
+        await admin.query(`drop database if exists ${name} with (force)`);
+        await admin.end();
+      },
+    };
+  } else {
+    handle = await createDb({});
+  }
+  const migrator = new Migrator({ db: handle.db, provider: migrationProvider, migrationTableName: 'hostplane_migrations', migrationLockTableName: 'hostplane_migrations_lock' });
+  const { error } = await migrator.migrateTo(migration);
+  if (error) {
+    await handle.close();
+    throw error;
+  }
+  return handle;
 }
