@@ -44,17 +44,20 @@ function checked(payload: unknown): unknown {
   return payload;
 }
 
+/** JSON text, or REMP's message for text that is not JSON. */
+function parseJson(raw: string): unknown {
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    throw new AppError('malformed_request', 'Malformed JSON');
+  }
+}
+
 /** REMP's JSON payloads: an empty body and unparsable JSON have their own messages. */
 function jsonPayload(req: FastifyRequest): unknown {
   const raw = rawBody(req);
   if (raw.trim() === '') throw new AppError('malformed_request', 'Empty request');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw) as unknown;
-  } catch {
-    throw new AppError('malformed_request', 'Malformed JSON');
-  }
-  return checked(parsed);
+  return checked(parseJson(raw));
 }
 
 /** Form posts (REMP's own clients) or JSON; either way a flat object of fields. */
@@ -63,13 +66,7 @@ function formOrJson(req: FastifyRequest): unknown {
   const type = String(req.headers['content-type'] ?? '').toLowerCase();
   if (type.startsWith('application/x-www-form-urlencoded')) return checked(Object.fromEntries(new URLSearchParams(raw)));
   if (raw.trim() === '') return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw) as unknown;
-  } catch {
-    throw new AppError('malformed_request', 'Malformed JSON');
-  }
-  return checked(parsed);
+  return checked(parseJson(raw));
 }
 
 /**
@@ -89,13 +86,7 @@ function jsonOrForm(req: FastifyRequest, options: { emptyIsError: boolean }): un
     return {};
   }
   if (isForm) return checked(parseForm(raw));
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw) as unknown;
-  } catch {
-    throw new AppError('malformed_request', 'Malformed JSON');
-  }
-  return checked(parsed);
+  return checked(parseJson(raw));
 }
 
 const GET_BODY_LIMIT = 64 * 1024;
