@@ -3,17 +3,18 @@ import { runStatements } from './run-statements.js';
 
 // The overview's count cards read per-status totals instead of grouping clients, domains and jobs per
 // view (ADR 14, addendum). stats_status holds, per kind and status, how many rows there are: every
-// client, every unreleased domain, and the jobs that succeeded. Resellers are few and are counted from
+// client, every unreleased domain, and every job. Resellers are few and are counted from
 // their table; queued, running and failed jobs are few and are counted through their partial indexes.
 //
 // Clients and domains are kept like the rollup of 0018: statement triggers over transition tables, one
 // upsert per status that changed in the statement (old status -1, new +1), in key order, into the
 // writing backend's slot so concurrent writers do not queue on each other's row lock.
 //
-// Jobs are the queue's hot rows: a statement trigger with transition tables on jobs would copy the rows
-// of every claim, lease extension and enqueue. Only the rows that enter or leave `succeeded` are
-// counted: updates by a row trigger whose WHEN clause is checked without calling a function, inserts and
-// deletes (the retention prune) by statement triggers that filter their transition table.
+// Jobs are the queue's hot rows, and its updates (claims, lease extensions, finishing a batch of a
+// thousand) must stay free of triggers. So only the number of jobs is kept, under status 'all', by
+// statement triggers on insert (an enqueue) and delete (the retention prune), which no update changes;
+// succeeded jobs are that total less the few queued, running and failed ones, counted through their
+// partial indexes in the same statement.
 const SLOT = `(pg_backend_pid() % 64)::smallint`;
 
 /** One statement that adds `delta` (rows of kind, status, d) into stats_status, skipping zero sums. */
@@ -43,7 +44,6 @@ function statusTriggers(table: string, live: (t: string) => string): string[] {
 
 const always = () => 'true';
 const unreleased = (t: string) => `${t}.released_at is null`;
-const succeeded = (t: string) => `${t}.state = 'succeeded'`;
 
 const statements = [
   `create table stats_status (
@@ -56,25 +56,18 @@ const statements = [
   // The backfill: what the triggers would have counted had they always existed.
   applyDelta(`select 'clients', status, count(*) from clients group by status
     union all select 'domains', status, count(*) from domains where released_at is null group by status
-    union all select 'jobs', state, count(*) from jobs where state = 'succeeded' group by state`),
+    union all select 'jobs', 'all', count(*) from jobs`),
   ...statusTriggers('clients', always),
   ...statusTriggers('domains', unreleased),
-  `create function stats_status_jobs_succeeded() returns trigger language plpgsql as $$
-   begin
-     ${applyDelta(`select 'jobs', 'succeeded', case when new.state = 'succeeded' then 1 else -1 end`)};
-     return null;
-   end $$`,
-  `create trigger stats_status_jobs_update after update on jobs for each row
-     when ((old.state = 'succeeded') <> (new.state = 'succeeded')) execute function stats_status_jobs_succeeded()`,
   `create function stats_status_jobs_insert() returns trigger language plpgsql as $$
    begin
-     ${applyDelta(`select 'jobs', 'succeeded', 1 from new_rows n where ${succeeded('n')}`)};
+     ${applyDelta(`select 'jobs', 'all', 1 from new_rows`)};
      return null;
    end $$`,
   `create trigger stats_status_jobs_insert after insert on jobs referencing new table as new_rows for each statement execute function stats_status_jobs_insert()`,
   `create function stats_status_jobs_delete() returns trigger language plpgsql as $$
    begin
-     ${applyDelta(`select 'jobs', 'succeeded', -1 from old_rows o where ${succeeded('o')}`)};
+     ${applyDelta(`select 'jobs', 'all', -1 from old_rows`)};
      return null;
    end $$`,
   `create trigger stats_status_jobs_delete after delete on jobs referencing old table as old_rows for each statement execute function stats_status_jobs_delete()`,
