@@ -1,0 +1,131 @@
+/**
+ * The one wire contract between the control plane and `hostplane agent` (`/agent/v1`).
+ *
+ * Both sides import this file and nothing else of each other: the server validates what agents send
+ * with it, and the agent validates what the server answers with it, so a change here is a change of
+ * protocol version. Additive, optional fields keep v1; anything else is `/agent/v2`.
+ *
+ * The model is level-triggered (docs/adr/0018): the server keeps, per node, the desired objects and a
+ * version that grows in the same transaction as every change to them; the agent pulls the objects
+ * changed since the version it holds, makes them true, and reports per object what it applied.
+ */
+import { z } from 'zod';
+
+export const AGENT_API_PREFIX = '/agent/v1';
+
+/** A node's roles; a node may hold several. */
+export const NodeRole = z.enum(['web', 'db', 'relay']);
+export type NodeRole = z.infer<typeof NodeRole>;
+
+/**
+ * Names that end up in nginx config, file paths and system user names. The server refuses anything
+ * else at its doors; the agent checks again, because config must never be built from unchecked text.
+ */
+export const WireDomain = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$/, 'an A-label domain name');
+export const WireUserName = z.string().regex(/^[a-z][a-z0-9]{0,31}$/, 'a plain system user name');
+
+/** A web site as the web role makes it true: a user, a home, a server block, maybe a PHP pool. */
+export const SiteSpec = z.object({
+  siteId: z.number().int().positive(),
+  /** The ApisCP name (`site12`); also the system user and the directory under the agent's sites dir. */
+  name: WireUserName,
+  domain: WireDomain,
+  aliases: z.array(WireDomain).max(500),
+  status: z.enum(['active', 'suspended']),
+  /** Shown on the 503 page (HTML-escaped by the agent); null when none or the operator hides reasons. */
+  suspendReason: z.string().max(1000).nullable(),
+  php: z.boolean(),
+});
+export type SiteSpec = z.infer<typeof SiteSpec>;
+
+/**
+ * One desired object. `id` is unique per kind on a node (`site12`). `state: 'absent'` asks the node to
+ * remove it (archive first where the role says so); the server forgets it once the node reports it.
+ */
+export const WireObject = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('site'), id: z.string().min(1).max(64), version: z.number().int().nonnegative(), state: z.literal('present'), spec: SiteSpec }),
+  z.object({ kind: z.literal('site'), id: z.string().min(1).max(64), version: z.number().int().nonnegative(), state: z.literal('absent'), spec: SiteSpec.partial().nullable() }),
+]);
+export type WireObject = z.infer<typeof WireObject>;
+
+/** Settings the server hands every node with its state, so operators change them in one place. */
+export const NodeSettings = z.object({
+  heartbeatIntervalSeconds: z.number().int().positive(),
+  usageIntervalSeconds: z.number().int().positive(),
+});
+export type NodeSettings = z.infer<typeof NodeSettings>;
+
+/** `POST /agent/v1/enrol` with `Authorization: Bearer <enrolment token>`: the one-time token buys the node's credential. */
+export const EnrolResponse = z.object({
+  node: z.object({ id: z.number().int().positive(), name: z.string(), roles: z.array(NodeRole) }),
+  /** The node's own bearer token from now on; the agent keeps it in its data dir (mode 0600). */
+  token: z.string().min(20),
+});
+export type EnrolResponse = z.infer<typeof EnrolResponse>;
+
+/**
+ * `GET /agent/v1/state?since=<version>&wait=<seconds>`: without `since`, every object of the node
+ * (`full: true`); with it, the objects whose version is greater, waiting up to `wait` (at most 60)
+ * seconds for one to appear. `version` is what to send as `since` next time.
+ */
+export const StateQuery = z.object({
+  since: z.coerce.number().int().nonnegative().optional(),
+  wait: z.coerce.number().int().min(0).max(60).optional(),
+});
+export const StateResponse = z.object({
+  node: z.object({ id: z.number().int().positive(), name: z.string(), roles: z.array(NodeRole) }),
+  version: z.number().int().nonnegative(),
+  full: z.boolean(),
+  objects: z.array(WireObject),
+  settings: NodeSettings,
+});
+export type StateResponse = z.infer<typeof StateResponse>;
+
+/** `POST /agent/v1/status`: per object, the version now true on the node, or why it is not. */
+export const ObjectResult = z.object({
+  kind: z.literal('site'),
+  id: z.string().min(1).max(64),
+  version: z.number().int().nonnegative(),
+  ok: z.boolean(),
+  /** Present when `ok` is false; a short message, never a secret. */
+  error: z.string().max(2000).optional(),
+});
+export const StatusRequest = z.object({ results: z.array(ObjectResult).max(20_000) });
+export type StatusRequest = z.infer<typeof StatusRequest>;
+
+/** `POST /agent/v1/heartbeat`: liveness, capacity and the health of each role's driver. */
+export const HeartbeatRequest = z.object({
+  agentVersion: z.string().max(64),
+  capacity: z.object({
+    diskFreeBytes: z.number().nonnegative(),
+    diskTotalBytes: z.number().nonnegative(),
+    load1: z.number().nonnegative(),
+    cpus: z.number().int().positive(),
+    memFreeBytes: z.number().nonnegative().optional(),
+  }),
+  drivers: z.record(z.string().max(32), z.object({ ok: z.boolean(), error: z.string().max(2000).optional() })),
+});
+export type HeartbeatRequest = z.infer<typeof HeartbeatRequest>;
+export const HeartbeatResponse = z.object({ serverTime: z.string(), settings: NodeSettings });
+
+/**
+ * `POST /agent/v1/usage`: samples per object. `transferBytes` is a counter that only grows while the
+ * site stays on this node (bytes sent, read from the site's access log), so a resent sample counts
+ * once and the server derives a period's transfer as a difference; a smaller value means a reset.
+ */
+export const UsageSample = z.object({
+  kind: z.literal('site'),
+  id: z.string().min(1).max(64),
+  at: z.string().datetime(),
+  storageBytes: z.number().int().nonnegative(),
+  transferBytes: z.number().int().nonnegative(),
+});
+export const UsageRequest = z.object({ samples: z.array(UsageSample).max(20_000) });
+export type UsageRequest = z.infer<typeof UsageRequest>;
+
+/** Every `/agent/v1` error body: a stable code and a sentence. 401 means the token is no longer good. */
+export const AgentErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
