@@ -106,8 +106,46 @@ export interface ClientsTable {
   parent_invoice: string | null;
   instance_uuid: ColumnType<string | null, string | null | undefined, string | null>;
   owner_user_id: ColumnType<number | null, number | null | undefined, number | null>;
+  /** The hosting node the site is placed on (migration 0022); null: not placed. */
+  node_id: ColumnType<number | null, number | null | undefined, number | null>;
   created_at: Generated<Date>;
   updated_at: Timestamp;
+}
+
+export type NodeState = 'active' | 'draining';
+
+export interface NodesTable {
+  id: Generated<number>;
+  name: string;
+  roles: string[];
+  labels: ColumnType<Record<string, string>, Record<string, string> | string | undefined, Record<string, string> | string>;
+  state: Generated<NodeState>;
+  enrol_token_digest: string | null;
+  enrol_token_expires_at: NullableTimestamp;
+  token_digest: string | null;
+  enrolled_at: NullableTimestamp;
+  /** The node's desired-state counter (migration 0022 says why it is per node). */
+  version: ColumnType<string | number, number | undefined, number | string>;
+  agent_version: string | null;
+  capacity: ColumnType<unknown, string | null | undefined, string | null>;
+  drivers: ColumnType<unknown, string | null | undefined, string | null>;
+  last_heartbeat_at: NullableTimestamp;
+  last_usage_at: NullableTimestamp;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface NodeObjectsTable {
+  node_id: number;
+  kind: 'site';
+  object_id: string;
+  client_id: number | null;
+  version: ColumnType<string | number, number | string, number | string>;
+  state: 'present' | 'absent';
+  spec: ColumnType<unknown, string, string>;
+  applied_version: ColumnType<string | number | null, number | string | null | undefined, number | string | null>;
+  error: string | null;
+  reported_at: NullableTimestamp;
 }
 
 export type DomainStatus = 'initializing' | 'ready' | 'unknown';
@@ -309,6 +347,8 @@ export interface Database {
   features: FeaturesTable;
   plan_features: PlanFeaturesTable;
   clients: ClientsTable;
+  nodes: NodesTable;
+  node_objects: NodeObjectsTable;
   domains: DomainsTable;
   users: UsersTable;
   sso_tokens: SsoTokensTable;

@@ -18,6 +18,7 @@ import { revocation } from './0017-revocation.js';
 import { dashboardAggregates } from './0018-dashboard-aggregates.js';
 import { credentialNotify } from './0019-credential-notify.js';
 import { overviewCounts } from './0021-overview-counts.js';
+import { nodes } from './0022-nodes.js';
 
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
@@ -39,6 +40,7 @@ const migrations: Record<string, Migration> = {
   '0018-dashboard-aggregates': dashboardAggregates,
   '0019-credential-notify': credentialNotify,
   '0021-overview-counts': overviewCounts,
+  '0022-nodes': nodes,
 };
 
 export const migrationProvider: MigrationProvider = {
