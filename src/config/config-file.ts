@@ -90,6 +90,14 @@ const SECTIONS: Section[] = [
     ],
   },
   {
+    title: 'Hosting nodes',
+    settings: [
+      { name: 'HOSTPLANE_NODE_UNHEALTHY_SECONDS', value: '30', help: 'A hosting node without a heartbeat this long is shown unhealthy and gets no new sites.' },
+      { name: 'HOSTPLANE_NODE_HEARTBEAT_SECONDS', value: '10', help: 'How often agents send a heartbeat (handed to them with their state).' },
+      { name: 'HOSTPLANE_NODE_USAGE_SECONDS', value: '60', help: 'How often agents report usage samples (storage, transfer).' },
+    ],
+  },
+  {
     title: 'The hostplane CLI as a client of a running server',
     settings: [
       { name: 'HOSTPLANE_URL', value: 'http://127.0.0.1:8080', help: 'The server admin commands talk to.' },

@@ -78,6 +78,10 @@ const envSchema = z.object({
   HOSTPLANE_DB_PROBE_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
   HOSTPLANE_CRM_TOKEN_IDLE_SECONDS: z.coerce.number().int().min(60).max(366 * 86_400).default(30 * 86_400),
   HOSTPLANE_CREDENTIAL_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
+  // Hosting nodes (ADR 0019): when one counts as unhealthy, and the intervals handed to agents.
+  HOSTPLANE_NODE_UNHEALTHY_SECONDS: z.coerce.number().int().min(1).max(86_400).default(30),
+  HOSTPLANE_NODE_HEARTBEAT_SECONDS: z.coerce.number().int().min(1).max(3_600).default(10),
+  HOSTPLANE_NODE_USAGE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   // PEM files: the certificate (chain) and its private key; both or neither.
   HOSTPLANE_TLS_CERT: z.string().max(4096).optional(),
   HOSTPLANE_TLS_KEY: z.string().max(4096).optional(),
@@ -120,6 +124,11 @@ export interface Config {
   crmTokenIdleSeconds: number;
   /** How long a verified API credential is kept in memory (ADR 0015); 0 asks the database on every request. */
   credentialCacheMs: number;
+  /** A node without a heartbeat this long is unhealthy. */
+  nodeUnhealthySeconds: number;
+  /** How often agents send a heartbeat, and usage samples. */
+  nodeHeartbeatSeconds: number;
+  nodeUsageSeconds: number;
   /** Serve every door over HTTPS with this certificate chain and key (PEM), read and checked at start-up. */
   tls: { cert: Buffer; key: Buffer } | undefined;
 }
@@ -180,6 +189,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     crmTokenIdleSeconds: e.HOSTPLANE_CRM_TOKEN_IDLE_SECONDS,
     credentialCacheMs: e.HOSTPLANE_CREDENTIAL_CACHE_MS,
+    nodeUnhealthySeconds: e.HOSTPLANE_NODE_UNHEALTHY_SECONDS,
+    nodeHeartbeatSeconds: e.HOSTPLANE_NODE_HEARTBEAT_SECONDS,
+    nodeUsageSeconds: e.HOSTPLANE_NODE_USAGE_SECONDS,
     tls,
   };
 }

@@ -38,6 +38,7 @@ import * as s from './admin.schemas.js';
 import * as hsp from '../hsp-rest/hsp.schemas.js';
 import { groupAdminRoutes } from './groups.admin.routes.js';
 import { keyAdminRoutes } from './keys.admin.routes.js';
+import { nodeAdminRoutes } from './nodes.admin.routes.js';
 import { settingsAdminRoutes } from './settings.admin.routes.js';
 import { overviewAdminRoutes } from './overview.admin.routes.js';
 
@@ -393,6 +394,7 @@ export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Pro
   await groupAdminRoutes(app, ctxOf);
   await settingsAdminRoutes(app, ctxOf);
   await overviewAdminRoutes(app, ctxOf);
+  await nodeAdminRoutes(app, ctxOf);
 
   app.post(
     '/admin/v1/demo',
