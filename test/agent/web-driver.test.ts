@@ -121,6 +121,9 @@ describe.runIf(process.env.HOSTPLANE_TEST_DB === 'pglite')('web role driver on n
       const st = fs.statSync(path.join(dataDir, 'sites', site.name, 'public_html'));
       const uid = Number(execFileSync('id', ['-u', site.name], { encoding: 'utf8' }));
       expect(st.uid).toBe(uid);
+      // Site users take ids of their own range, not Debian's small system range.
+      expect(uid).toBeGreaterThanOrEqual(70_000);
+      expect(uid).toBeLessThanOrEqual(99_999);
       // The home and its logs stay root's: the site's user cannot redirect the log nginx's master opens.
       expect(fs.statSync(path.join(dataDir, 'sites', site.name, 'logs')).uid).toBe(0);
     }
@@ -279,5 +282,27 @@ describe.runIf(process.env.HOSTPLANE_TEST_DB === 'pglite')('web role driver on n
     await next.stop();
     expect(await driver.health()).toEqual({ ok: true });
     expect((await request(port, site.domain, '/')).status).toBe(200);
+  });
+});
+
+describe.runIf(process.env.HOSTPLANE_TEST_DB === 'pglite')('web role driver without site users', () => {
+  it('creates no system user; PHP runs as the agent\'s user, or as nobody when that is root', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hostplane-web-nousers-'));
+    fs.chmodSync(root, 0o755);
+    const port = await freePort();
+    const driver = new WebDriver({ dataDir: path.join(root, 'data'), nginxPrefix: path.join(root, 'nginx'), httpPort: port, nginxBin: NGINX, phpFpmBin: PHP_FPM, log, manageUsers: false });
+    try {
+      await driver.start();
+      const site = newSite({ php: true });
+      const [result] = await driver.apply([present(site)]);
+      expect(result!.ok).toBe(true);
+      expect(userExists(site.name)).toBe(false);
+      fs.writeFileSync(path.join(root, 'data', 'sites', site.name, 'public_html', 'who.php'), '<?php echo posix_getpwuid(posix_geteuid())["name"];');
+      const answer = await until(port, site.domain, '/who.php', (a) => a.status === 200);
+      expect(answer).toEqual({ status: 200, body: asRoot ? 'nobody' : os.userInfo().username });
+    } finally {
+      await driver.stop();
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 });

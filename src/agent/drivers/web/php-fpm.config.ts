@@ -37,7 +37,7 @@ export interface PoolInput {
   name: string;
   home: string;
   /** Set when the agent runs as root: the pool's processes run as the site's user. */
-  runAs: string | null;
+  runAs: { user: string; group: string } | null;
   /** Who may connect to the socket when running as root: nginx's workers. */
   socketOwner: { user: string; group: string } | null;
 }
@@ -45,7 +45,7 @@ export interface PoolInput {
 export function renderPool(input: PoolInput): string {
   if (!WireUserName.safeParse(input.name).success) throw new Error(`refusing pool name ${JSON.stringify(input.name)}`);
   const lines = [`; Managed by the Hostplane agent: site ${input.name}.`, `[${input.name}]`];
-  if (input.runAs) lines.push(`user = ${input.runAs}`, `group = ${input.runAs}`);
+  if (input.runAs) lines.push(`user = ${input.runAs.user}`, `group = ${input.runAs.group}`);
   lines.push(`listen = ${poolSocket(input.dataDir, input.name)}`);
   if (input.socketOwner) lines.push(`listen.owner = ${input.socketOwner.user}`, `listen.group = ${input.socketOwner.group}`);
   lines.push(

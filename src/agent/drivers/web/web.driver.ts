@@ -103,6 +103,8 @@ export class WebDriver implements RoleDriver {
   private readonly nginx: NginxMaster;
   private readonly phpFpm: PhpFpmMaster;
   private readonly metering: WebMetering;
+  private readonly isRoot: boolean;
+  /** Whether sites get system users (root, unless told otherwise). */
   private readonly asRoot: boolean;
   private readonly log: DriverLog;
   private layout: NginxLayout;
@@ -119,7 +121,8 @@ export class WebDriver implements RoleDriver {
     this.php = phpPaths(this.dataDir);
     this.sitesDir = path.join(this.dataDir, 'sites');
     this.archivesDir = path.join(this.dataDir, 'archives');
-    this.asRoot = options.manageUsers ?? process.getuid?.() === 0;
+    this.isRoot = process.getuid?.() === 0;
+    this.asRoot = options.manageUsers ?? this.isRoot;
     this.log = options.log;
     this.layout = { prefix: this.prefix, httpPort: options.httpPort, worker: null };
     this.nginx = new NginxMaster(options.nginxBin, this.prefix, this.paths.mainConf, this.paths.pidFile, this.paths.errorLog);
@@ -158,10 +161,8 @@ export class WebDriver implements RoleDriver {
     await fs.mkdir(this.archivesDir, { recursive: true, mode: 0o700 });
     for (const dir of [p.sitesDir, p.suspendedDir, this.php.poolsDir, this.prefix, path.join(this.dataDir, 'php-fpm'), this.dataDir]) await removeStaleTempFiles(dir);
 
-    if (this.asRoot) {
-      this.passwd = await readPasswd();
-      this.layout = { ...this.layout, worker: workerAccount(this.passwd) };
-    }
+    if (this.isRoot) this.layout = { ...this.layout, worker: workerAccount(await readPasswd()) };
+    if (this.asRoot) this.passwd = await readPasswd();
     let changed = false;
     const files: [string, string][] = [
       [p.mimeTypes, renderMimeTypes()],
@@ -312,7 +313,9 @@ export class WebDriver implements RoleDriver {
     const phpSocket = spec.php ? poolSocket(this.dataDir, plan.name) : null;
     const conf = renderSiteBlock(this.layout, { spec, home, phpSocket });
     const page = spec.status === 'suspended' ? renderSuspendedPage(spec.suspendReason) : null;
-    const pool = spec.php ? renderPool({ dataDir: this.dataDir, name: plan.name, home, runAs: this.asRoot ? plan.name : null, socketOwner: this.layout.worker }) : null;
+    // Root without site users (tests, the bench): php-fpm refuses pools running as root, so they run as nobody.
+    const runAs = this.asRoot ? { user: plan.name, group: plan.name } : this.isRoot ? { user: 'nobody', group: 'nogroup' } : null;
+    const pool = spec.php ? renderPool({ dataDir: this.dataDir, name: plan.name, home, runAs, socketOwner: this.layout.worker }) : null;
     plan.conf = await this.change(this.confFile(plan.name), conf);
     plan.page = await this.change(this.pageFile(plan.name), page);
     plan.pool = await this.change(poolFile(this.dataDir, plan.name), pool);

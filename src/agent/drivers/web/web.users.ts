@@ -6,6 +6,14 @@
 import fs from 'node:fs/promises';
 import { run } from './web.processes.js';
 
+/**
+ * Ids of site users and their groups. Debian's system range (100-999) holds fewer than 900 accounts,
+ * far from a node's thousands of sites; this range lies above the login users' (1000-60000, and
+ * nobody's 65534) and below the subordinate ids Debian hands out from 100000 for user namespaces,
+ * which must never map onto a site's files.
+ */
+export const SITE_ID_RANGE = { min: 70_000, max: 99_999 };
+
 export interface PasswdEntry {
   name: string;
   uid: number;
@@ -33,7 +41,8 @@ export async function ensureSiteUser(name: string, home: string, passwd: Map<str
     if (existing.home !== home) return { ok: false, error: `system user ${name} already exists with home ${existing.home}; refusing to use it for this site` };
     return { ok: true, entry: existing };
   }
-  const r = await run('useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', home, '--shell', '/usr/sbin/nologin', name]);
+  const ids = [`SYS_UID_MIN=${SITE_ID_RANGE.min}`, `SYS_UID_MAX=${SITE_ID_RANGE.max}`, `SYS_GID_MIN=${SITE_ID_RANGE.min}`, `SYS_GID_MAX=${SITE_ID_RANGE.max}`].flatMap((k) => ['-K', k]);
+  const r = await run('useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', home, '--shell', '/usr/sbin/nologin', ...ids, name]);
   if (r.code !== 0) return { ok: false, error: `useradd ${name} failed: ${(r.stderr || r.stdout).trim().slice(0, 500)}` };
   const fresh = (await readPasswd()).get(name);
   if (!fresh) return { ok: false, error: `useradd ${name} reported success but the user is missing` };
