@@ -78,6 +78,11 @@ const envSchema = z.object({
   HOSTPLANE_DB_PROBE_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
   HOSTPLANE_CRM_TOKEN_IDLE_SECONDS: z.coerce.number().int().min(60).max(366 * 86_400).default(30 * 86_400),
   HOSTPLANE_CREDENTIAL_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
+  // A local agent in the server's process (a one-machine install): node "local", role web.
+  HOSTPLANE_WITH_AGENT: z.enum(['1', '0', 'true', 'false', 'on', 'off']).default('0'),
+  HOSTPLANE_AGENT_NGINX_PREFIX: z.string().min(1).max(4096).optional(),
+  HOSTPLANE_AGENT_HTTP_PORT: z.coerce.number().int().min(1).max(65535).default(80),
+  HOSTPLANE_AGENT_WEB_DRIVER: z.enum(['nginx', 'files']).default('nginx'),
   // PEM files: the certificate (chain) and its private key; both or neither.
   HOSTPLANE_TLS_CERT: z.string().max(4096).optional(),
   HOSTPLANE_TLS_KEY: z.string().max(4096).optional(),
@@ -120,6 +125,8 @@ export interface Config {
   crmTokenIdleSeconds: number;
   /** How long a verified API credential is kept in memory (ADR 0015); 0 asks the database on every request. */
   credentialCacheMs: number;
+  /** `serve` also runs a local agent (node "local", role web) with these web-role settings. */
+  localAgent: { enabled: boolean; nginxPrefix: string | undefined; httpPort: number; webDriver: 'nginx' | 'files' };
   /** Serve every door over HTTPS with this certificate chain and key (PEM), read and checked at start-up. */
   tls: { cert: Buffer; key: Buffer } | undefined;
 }
@@ -180,6 +187,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     crmTokenIdleSeconds: e.HOSTPLANE_CRM_TOKEN_IDLE_SECONDS,
     credentialCacheMs: e.HOSTPLANE_CREDENTIAL_CACHE_MS,
+    localAgent: {
+      enabled: ['1', 'true', 'on'].includes(e.HOSTPLANE_WITH_AGENT),
+      nginxPrefix: e.HOSTPLANE_AGENT_NGINX_PREFIX ? path.resolve(e.HOSTPLANE_AGENT_NGINX_PREFIX) : undefined,
+      httpPort: e.HOSTPLANE_AGENT_HTTP_PORT,
+      webDriver: e.HOSTPLANE_AGENT_WEB_DRIVER,
+    },
     tls,
   };
 }
