@@ -236,8 +236,10 @@ export class Agent {
     this.cp = { ok: false, error: e.message, ...(e.failure === 'unauthorized' ? { unauthorized: true } : {}) };
     if (e.failure === 'unauthorized') {
       if (!before.unauthorized) this.o.log.error({ err: e.message }, 'the control plane refuses this node token (revoked, or replaced by a rotation): still serving what was applied; enrol again with a new token from `hostplane node rotate-token`');
-    } else if (before.ok || before.error !== e.message) {
+    } else if (before.ok || before.unauthorized) {
       this.o.log.warn({ err: e.message }, 'cannot reach the control plane: still serving what was applied, retrying');
+    } else {
+      this.o.log.debug({ err: e.message }, 'control plane still unreachable');
     }
   }
 
