@@ -35,6 +35,23 @@ export default tseslint.config(
     },
   },
   {
+    // The agent runs on hosting nodes: the wire contract is all it shares with the control plane.
+    files: ['src/agent/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/core/*.js', '**/core/*/*.js', '**/core/*/*/*.js', '!**/core/nodes/agent-wire.schema.js', '**/facades/**', '**/db/**', '**/errors/**', '**/config/**', '**/http/**', '**/jobs/**', '**/relay/**', '**/doctor/**', '**/app.js', '**/version.js', '**/main.js'],
+              message: 'src/agent/ imports only the wire contract (src/core/nodes/agent-wire.schema.ts) from the rest of src',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.mjs', 'bin/*'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', URL: 'readonly', fetch: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', performance: 'readonly' } },
   },

@@ -15,6 +15,9 @@ export const DEFAULT_CONFIG_FILE = 'hostplane.env';
 /** The CLI's own client settings may sit in the same file. */
 const CLIENT_VARIABLES = ['HOSTPLANE_URL', 'HOSTPLANE_API_KEY'];
 
+/** `hostplane agent` runs on hosting nodes; a node's unit file may use the same kind of file. */
+const AGENT_VARIABLES = ['HOSTPLANE_AGENT_URL', 'HOSTPLANE_AGENT_TOKEN', 'HOSTPLANE_AGENT_DATA_DIR', 'HOSTPLANE_AGENT_POLL_WAIT_SECONDS', 'HOSTPLANE_AGENT_BACKOFF_MAX_SECONDS', 'HOSTPLANE_AGENT_RETRY_MAX_SECONDS'];
+
 export class ConfigFileError extends Error {}
 
 interface Setting {
@@ -98,6 +101,21 @@ const SECTIONS: Section[] = [
     ],
   },
   {
+    title: 'Hosting node agent (hostplane agent, or serve with HOSTPLANE_WITH_AGENT)',
+    settings: [
+      { name: 'HOSTPLANE_WITH_AGENT', value: '0', help: '1: serve also runs a local agent (node "local", role web) against itself, for a one-machine install.' },
+      { name: 'HOSTPLANE_AGENT_URL', value: 'https://panel.example.com', example: true, help: 'hostplane agent: the control plane it pulls its desired state from (--url).' },
+      { name: 'HOSTPLANE_AGENT_TOKEN', value: '<the enrolment token of hostplane node create>', example: true, help: 'hostplane agent: one-time enrolment token (--token); only needed until credentials.json exists.' },
+      { name: 'HOSTPLANE_AGENT_DATA_DIR', value: '/var/lib/hostplane-agent', example: true, help: 'hostplane agent: credentials, applied state, sites and archives (--data-dir).' },
+      { name: 'HOSTPLANE_AGENT_NGINX_PREFIX', value: '/var/lib/hostplane-agent/nginx', example: true, help: "The web role's nginx prefix (--nginx-prefix). Default: <agent data dir>/nginx." },
+      { name: 'HOSTPLANE_AGENT_HTTP_PORT', value: '80', help: 'The port nginx serves sites on (--http-port).' },
+      { name: 'HOSTPLANE_AGENT_WEB_DRIVER', value: 'nginx', help: 'nginx serves sites; files only records them as JSON (a dry run without a web server).' },
+      { name: 'HOSTPLANE_AGENT_POLL_WAIT_SECONDS', value: '30', help: 'hostplane agent: how long one long-poll for changes waits (at most 60).' },
+      { name: 'HOSTPLANE_AGENT_BACKOFF_MAX_SECONDS', value: '30', help: 'hostplane agent: longest wait between tries while the control plane cannot be reached.' },
+      { name: 'HOSTPLANE_AGENT_RETRY_MAX_SECONDS', value: '300', help: 'hostplane agent: longest wait before an object that failed to apply is tried again.' },
+    ],
+  },
+  {
     title: 'The hostplane CLI as a client of a running server',
     settings: [
       { name: 'HOSTPLANE_URL', value: 'http://127.0.0.1:8080', help: 'The server admin commands talk to.' },
@@ -107,7 +125,7 @@ const SECTIONS: Section[] = [
 ];
 
 /** Every name the file may set: the server's variables and the CLI's client settings. */
-export const CONFIG_FILE_VARIABLES: readonly string[] = [...CONFIG_VARIABLES, ...CLIENT_VARIABLES];
+export const CONFIG_FILE_VARIABLES: readonly string[] = [...CONFIG_VARIABLES, ...AGENT_VARIABLES, ...CLIENT_VARIABLES];
 
 /** The settings the template documents, by name (a test keeps this equal to CONFIG_FILE_VARIABLES). */
 export const DOCUMENTED_VARIABLES: readonly string[] = SECTIONS.flatMap((s) => s.settings.map((x) => x.name));

@@ -82,6 +82,11 @@ const envSchema = z.object({
   HOSTPLANE_NODE_UNHEALTHY_SECONDS: z.coerce.number().int().min(1).max(86_400).default(30),
   HOSTPLANE_NODE_HEARTBEAT_SECONDS: z.coerce.number().int().min(1).max(3_600).default(10),
   HOSTPLANE_NODE_USAGE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  // A local agent in the server's process (a one-machine install): node "local", role web.
+  HOSTPLANE_WITH_AGENT: z.enum(['1', '0', 'true', 'false', 'on', 'off']).default('0'),
+  HOSTPLANE_AGENT_NGINX_PREFIX: z.string().min(1).max(4096).optional(),
+  HOSTPLANE_AGENT_HTTP_PORT: z.coerce.number().int().min(1).max(65535).default(80),
+  HOSTPLANE_AGENT_WEB_DRIVER: z.enum(['nginx', 'files']).default('nginx'),
   // PEM files: the certificate (chain) and its private key; both or neither.
   HOSTPLANE_TLS_CERT: z.string().max(4096).optional(),
   HOSTPLANE_TLS_KEY: z.string().max(4096).optional(),
@@ -129,6 +134,8 @@ export interface Config {
   /** How often agents send a heartbeat, and usage samples. */
   nodeHeartbeatSeconds: number;
   nodeUsageSeconds: number;
+  /** `serve` also runs a local agent (node "local", role web) with these web-role settings. */
+  localAgent: { enabled: boolean; nginxPrefix: string | undefined; httpPort: number; webDriver: 'nginx' | 'files' };
   /** Serve every door over HTTPS with this certificate chain and key (PEM), read and checked at start-up. */
   tls: { cert: Buffer; key: Buffer } | undefined;
 }
@@ -192,6 +199,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     nodeUnhealthySeconds: e.HOSTPLANE_NODE_UNHEALTHY_SECONDS,
     nodeHeartbeatSeconds: e.HOSTPLANE_NODE_HEARTBEAT_SECONDS,
     nodeUsageSeconds: e.HOSTPLANE_NODE_USAGE_SECONDS,
+    localAgent: {
+      enabled: ['1', 'true', 'on'].includes(e.HOSTPLANE_WITH_AGENT),
+      nginxPrefix: e.HOSTPLANE_AGENT_NGINX_PREFIX ? path.resolve(e.HOSTPLANE_AGENT_NGINX_PREFIX) : undefined,
+      httpPort: e.HOSTPLANE_AGENT_HTTP_PORT,
+      webDriver: e.HOSTPLANE_AGENT_WEB_DRIVER,
+    },
     tls,
   };
 }

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { isDatabaseUnavailable } from '../../errors/db-unavailable.js';
 import { CliError, exitCodeFor, formatError } from './cli.errors.js';
+import { agentCommands } from './commands/agent.commands.js';
 import { catalogCommands } from './commands/catalog.commands.js';
 import { doctorCommands } from './commands/doctor.commands.js';
 import { initCommands } from './commands/init.commands.js';
@@ -106,6 +107,7 @@ Exit codes: 0 ok, 1 other failure, 2 usage error, 3 unauthenticated or forbidden
   });
   initCommands(program, configOption, env);
   doctorCommands(program, env, () => configFile, (c) => (code = c));
+  agentCommands(program, env, () => (code = undefined));
 
   const ctx = cliContext(env);
   program.hook('preAction', (_program, command) => {

@@ -1,0 +1,126 @@
+import type { HeartbeatRequest, NodeSettings, UsageRequest } from '../core/nodes/agent-wire.schema.js';
+import type { AgentLog } from './agent-log.js';
+import { measureCapacity } from './capacity.js';
+import type { RoleDriver } from './role-driver.js';
+import { WireError, type WireClient } from './wire-client.js';
+
+export interface HeartbeatOptions {
+  client: WireClient;
+  dataDir: string;
+  drivers: () => RoleDriver[];
+  agentVersion: string;
+  log: AgentLog;
+  settings: () => NodeSettings;
+  onSettings: (s: NodeSettings) => void;
+  /** Why a driver is not running (its start failed), if it is not. */
+  driverProblem: (d: RoleDriver) => string | undefined;
+  onAnswer: (e: WireError | undefined) => void;
+}
+
+/** The contract's cap on samples per request. */
+const MAX_SAMPLES = 20_000;
+
+/**
+ * The two timers beside the loop: a heartbeat (capacity and driver health) every heartbeat interval,
+ * usage samples from the drivers every usage interval, both as the control plane's settings say. Each
+ * runs on its own, so a slow apply never makes a node look dead, and a failed send is simply the next
+ * one's job (usage counters only grow, so a lost sample loses nothing).
+ */
+export class Heartbeat {
+  private beatTimer: NodeJS.Timeout | undefined;
+  private usageTimer: NodeJS.Timeout | undefined;
+  private running = false;
+  private beating: Promise<void> | undefined;
+
+  constructor(private readonly o: HeartbeatOptions) {}
+
+  start(): void {
+    this.running = true;
+    this.scheduleBeat(0);
+    this.scheduleUsage(this.o.settings().usageIntervalSeconds * 1000);
+  }
+
+  stop(): void {
+    this.running = false;
+    clearTimeout(this.beatTimer);
+    clearTimeout(this.usageTimer);
+  }
+
+  /** The intervals changed: the next beat and sample follow the new ones. */
+  reschedule(): void {
+    if (!this.running) return;
+    this.scheduleBeat(this.o.settings().heartbeatIntervalSeconds * 1000);
+    this.scheduleUsage(this.o.settings().usageIntervalSeconds * 1000);
+  }
+
+  private scheduleBeat(ms: number): void {
+    clearTimeout(this.beatTimer);
+    if (!this.running) return;
+    this.beatTimer = setTimeout(() => {
+      this.beating = this.beat()
+        .catch((e: unknown) => this.o.log.error({ err: (e as Error).message }, 'heartbeat failed'))
+        .finally(() => this.scheduleBeat(this.o.settings().heartbeatIntervalSeconds * 1000));
+    }, ms);
+  }
+
+  private scheduleUsage(ms: number): void {
+    clearTimeout(this.usageTimer);
+    if (!this.running) return;
+    this.usageTimer = setTimeout(() => {
+      void this.sendUsage()
+        .catch((e: unknown) => this.o.log.error({ err: (e as Error).message }, 'usage report failed'))
+        .finally(() => this.scheduleUsage(this.o.settings().usageIntervalSeconds * 1000));
+    }, ms);
+  }
+
+  /** One heartbeat now (also used by tests through the agent's timers). */
+  async beat(): Promise<void> {
+    const drivers: HeartbeatRequest['drivers'] = {};
+    for (const d of this.o.drivers()) {
+      const problem = this.o.driverProblem(d);
+      if (problem) {
+        drivers[d.role] = { ok: false, error: problem.slice(0, 2000) };
+        continue;
+      }
+      try {
+        const h = await d.health();
+        drivers[d.role] = h.ok ? { ok: true } : { ok: false, error: (h.error ?? 'unhealthy').slice(0, 2000) };
+      } catch (e) {
+        drivers[d.role] = { ok: false, error: (e as Error).message.slice(0, 2000) };
+      }
+    }
+    const body: HeartbeatRequest = { agentVersion: this.o.agentVersion.slice(0, 64), capacity: await measureCapacity(this.o.dataDir), drivers };
+    try {
+      const r = await this.o.client.heartbeat(body);
+      this.o.onSettings(r.settings);
+      this.o.onAnswer(undefined);
+    } catch (e) {
+      if (!(e instanceof WireError)) throw e;
+      this.o.onAnswer(e);
+    }
+  }
+
+  private async sendUsage(): Promise<void> {
+    const samples: UsageRequest['samples'] = [];
+    for (const d of this.o.drivers()) {
+      if (this.o.driverProblem(d)) continue;
+      try {
+        samples.push(...(await d.observe()));
+      } catch (e) {
+        this.o.log.warn({ role: d.role, err: (e as Error).message }, 'usage observation failed');
+      }
+    }
+    try {
+      for (let i = 0; i < samples.length; i += MAX_SAMPLES) await this.o.client.usage({ samples: samples.slice(i, i + MAX_SAMPLES) });
+      if (samples.length) this.o.log.debug({ samples: samples.length }, 'usage reported');
+    } catch (e) {
+      if (!(e instanceof WireError)) throw e;
+      this.o.log.debug({ err: e.message }, 'usage not reported; the next interval sends newer counters');
+    }
+  }
+
+  /** Waits for a heartbeat in flight (stop, tests). */
+  async settled(): Promise<void> {
+    await this.beating;
+  }
+}

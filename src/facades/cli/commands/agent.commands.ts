@@ -1,0 +1,110 @@
+import path from 'node:path';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { pino } from 'pino';
+import { CliError } from '../cli.errors.js';
+
+interface AgentCliOptions {
+  url?: string;
+  token?: string;
+  dataDir?: string;
+  nginxPrefix?: string;
+  httpPort?: number;
+  webDriver?: 'nginx' | 'files';
+}
+
+function port(raw: string): number {
+  const n = Number(raw);
+  if (!/^[0-9]+$/.test(raw.trim()) || n < 1 || n > 65535) throw new InvalidArgumentError('must be a port number (1-65535)');
+  return n;
+}
+
+function seconds(env: NodeJS.ProcessEnv, name: string, min: number, max: number): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(raw) || n < min || n > max) throw new CliError('config', `${name}: must be a number of seconds from ${min} to ${max}`);
+  return n;
+}
+
+/**
+ * `hostplane agent`: runs on a hosting node and makes the control plane's desired state for it true.
+ * Talks only to the control plane's /agent/v1 door; runs until SIGTERM or SIGINT.
+ */
+export function agentCommands(program: Command, env: NodeJS.ProcessEnv, keepRunning: () => void): void {
+  program
+    .command('agent')
+    .description("run a hosting node's agent: enrol with the control plane, then pull this node's desired state and apply it")
+    .addOption(new Option('--url <url>', 'the control plane (env HOSTPLANE_AGENT_URL)'))
+    .addOption(new Option('--token <token>', 'the one-time enrolment token `hostplane node create` printed; needed once (env HOSTPLANE_AGENT_TOKEN)'))
+    .addOption(new Option('--data-dir <dir>', 'where the agent keeps its credentials, state, sites and archives (env HOSTPLANE_AGENT_DATA_DIR)'))
+    .addOption(new Option('--nginx-prefix <dir>', "the web role's nginx prefix (env HOSTPLANE_AGENT_NGINX_PREFIX; default <data dir>/nginx)"))
+    .addOption(new Option('--http-port <port>', 'the port nginx serves sites on (env HOSTPLANE_AGENT_HTTP_PORT; default 80)').argParser(port))
+    .addOption(new Option('--web-driver <driver>', 'nginx serves sites; files only records them (env HOSTPLANE_AGENT_WEB_DRIVER)').choices(['nginx', 'files']))
+    .addHelpText(
+      'after',
+      `
+The node's token is saved in <data dir>/credentials.json (mode 0600) on first start; later starts use
+it, so --token may stay in a unit file. A new enrolment token (after \`hostplane node rotate-token\`)
+is exchanged on the next start. Deleted sites are archived to <data dir>/archives/.`,
+    )
+    .action(async (opts: AgentCliOptions) => {
+      const { Agent } = await import('../../../agent/agent.js');
+      const { createDrivers } = await import('../../../agent/drivers/create-drivers.js');
+      const { VERSION } = await import('../../../version.js');
+      const url = opts.url ?? (env.HOSTPLANE_AGENT_URL || undefined);
+      const dataDirRaw = opts.dataDir ?? (env.HOSTPLANE_AGENT_DATA_DIR || undefined);
+      if (!url) throw new CliError('usage', 'the control plane URL is required: --url <url> or HOSTPLANE_AGENT_URL');
+      if (!/^https?:\/\/[^\s/]+/.test(url)) throw new CliError('usage', '--url must be an http(s) URL such as https://panel.example.com');
+      if (!dataDirRaw) throw new CliError('usage', 'a data directory is required: --data-dir <dir> or HOSTPLANE_AGENT_DATA_DIR');
+      const dataDir = path.resolve(dataDirRaw);
+      let httpPort = opts.httpPort;
+      if (httpPort === undefined && env.HOSTPLANE_AGENT_HTTP_PORT) {
+        try {
+          httpPort = port(env.HOSTPLANE_AGENT_HTTP_PORT);
+        } catch {
+          throw new CliError('config', 'HOSTPLANE_AGENT_HTTP_PORT: must be a port number (1-65535)');
+        }
+      }
+      const webDriver = opts.webDriver ?? (env.HOSTPLANE_AGENT_WEB_DRIVER || 'nginx');
+      if (webDriver !== 'nginx' && webDriver !== 'files') throw new CliError('config', 'HOSTPLANE_AGENT_WEB_DRIVER: must be nginx or files');
+      const pollWait = seconds(env, 'HOSTPLANE_AGENT_POLL_WAIT_SECONDS', 0, 60);
+      const backoffMax = seconds(env, 'HOSTPLANE_AGENT_BACKOFF_MAX_SECONDS', 0.1, 3600);
+      const retryMax = seconds(env, 'HOSTPLANE_AGENT_RETRY_MAX_SECONDS', 0.1, 86_400);
+
+      const log = pino({ level: env.HOSTPLANE_LOG_LEVEL || 'info', base: { agent: path.basename(dataDir) }, redact: { paths: ['token', '*.token'], censor: '[redacted]' } });
+      const nginxPrefix = path.resolve(opts.nginxPrefix ?? (env.HOSTPLANE_AGENT_NGINX_PREFIX || path.join(dataDir, 'nginx')));
+      const agent = new Agent({
+        url,
+        token: opts.token ?? (env.HOSTPLANE_AGENT_TOKEN || undefined),
+        dataDir,
+        agentVersion: VERSION,
+        log,
+        drivers: (node) => createDrivers(node.roles, { dataDir, nginxPrefix, httpPort: httpPort ?? 80, webDriver, log }),
+        ...(pollWait !== undefined ? { pollWaitSeconds: Math.round(pollWait) } : {}),
+        ...(backoffMax !== undefined ? { backoff: { baseMs: Math.min(1000, backoffMax * 1000), maxMs: backoffMax * 1000 } } : {}),
+        ...(retryMax !== undefined ? { retry: { baseMs: Math.min(2000, retryMax * 1000), maxMs: retryMax * 1000 } } : {}),
+      });
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info({ signal }, 'agent stopping; what was applied keeps being served');
+        const force = setTimeout(() => process.exit(1), 10_000);
+        force.unref();
+        agent.stop().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+      try {
+        await agent.start();
+      } catch (e) {
+        const { CredentialsError } = await import('../../../agent/credentials.js');
+        if (e instanceof CredentialsError) throw new CliError(e.message.includes('refused') ? 'unauthenticated' : 'usage', e.message);
+        throw e;
+      }
+      keepRunning();
+    });
+}
