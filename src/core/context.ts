@@ -39,6 +39,8 @@ export interface CoreSettings {
   familyRenewalGapSeconds?: number;
   /** CRM user tokens expire after this long unused (sliding); core/end-users has the default. */
   userTokenIdleSeconds?: number;
+  /** A node without a heartbeat this long is unhealthy and gets no new sites; core/nodes has the default (30). */
+  nodeUnhealthySeconds?: number;
 }
 
 export interface Ctx {
