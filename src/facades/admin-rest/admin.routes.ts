@@ -142,6 +142,7 @@ export function toAdminPackage(p: Package) {
     dbname_template: p.dbname_template,
     max_databases: p.max_databases,
     addons: p.addons,
+    node_label: p.node_label,
   };
 }
 
