@@ -40,7 +40,7 @@ describe('loadConfig', () => {
       dbTimeouts: { connectMs: 10000, statementMs: 30000, lockMs: 10000, idleInTransactionMs: 60000, queryMs: 35000, stallMs: 2000, probeMs: 1000 },
       crmTokenIdleSeconds: 30 * 86_400,
       credentialCacheMs: 5000,
-      localAgent: { enabled: false, nginxPrefix: undefined, httpPort: 80, webDriver: 'nginx' },
+      localAgent: { enabled: false, nginxPrefix: undefined, httpPort: 80, webDriver: 'nginx', nginxBin: undefined, phpFpmBin: undefined },
     });
   });
 
@@ -109,7 +109,7 @@ describe('loadConfig', () => {
       dbTimeouts: loadConfig({}).dbTimeouts,
       crmTokenIdleSeconds: 30 * 86_400,
       credentialCacheMs: 0,
-      localAgent: { enabled: false, nginxPrefix: undefined, httpPort: 80, webDriver: 'nginx' },
+      localAgent: { enabled: false, nginxPrefix: undefined, httpPort: 80, webDriver: 'nginx', nginxBin: undefined, phpFpmBin: undefined },
     });
   });
 

@@ -11,6 +11,9 @@ export interface DriverSettings {
   httpPort: number;
   /** `nginx`: serve sites; `files`: only record them as JSON files (no web server needed). */
   webDriver: 'nginx' | 'files';
+  /** Binaries; by default Debian's, found under /usr/sbin. */
+  nginxBin?: string;
+  phpFpmBin?: string;
   log: AgentLog;
 }
 
