@@ -5,6 +5,10 @@ import { pino, type Logger } from 'pino';
 import type { Config } from './config/config.js';
 import { ctxFor, type CoreDeps, type CoreSettings } from './core/context.js';
 import { CREDENTIALS_NOTIFY_CHANNEL, CredentialCache } from './core/credentials/credential.cache.js';
+import { NODES_NOTIFY_CHANNEL } from './core/nodes/node-objects.repository.js';
+import { NodeWaiter } from './core/nodes/node-waiter.js';
+import { agentApiRoutes } from './facades/agent-api/agent-api.routes.js';
+import { sendAgentError } from './facades/agent-api/agent.errors.js';
 import { countOperatorKeys, createOperatorKey } from './core/credentials/credential.service.js';
 import { openServerSecret, recordedSecretsKeyId, resealSecrets } from './core/secrets/secret.service.js';
 import { Keyring, newMasterKey } from './core/shared/keyring.js';
@@ -83,9 +87,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const bootstrap = coreDeps(config, dbHandle, keyring, options.clock ?? (() => new Date()), logger, options.webhookResolveHost);
   const secret = await openServerSecret(ctxFor(bootstrap, { kind: 'system' }));
   const credentials = new CredentialCache({ ttlMs: config.credentialCacheMs });
-  const deps: CoreDeps = { ...bootstrap, settings: { ...bootstrap.settings, secret }, credentials };
+  const nodeWaiter = new NodeWaiter();
+  const deps: CoreDeps = { ...bootstrap, settings: { ...bootstrap.settings, secret }, credentials, nodeWaiter };
   // Verified credentials are cached only while this process hears of every change to them (ADR 0015).
   const stopCredentialNotices = await dbHandle.listen(CREDENTIALS_NOTIFY_CHANNEL, (payload) => credentials.changed(payload), (up) => credentials.setListening(up));
+  // Agents long-polling this process wake when their node's desired state commits (ADR 0019).
+  const stopNodeNotices = await dbHandle.listen(NODES_NOTIFY_CHANNEL, (payload) => nodeWaiter.wake(payload));
 
   const relay = options.relayDriver ?? createRelayDriver(relayConfig(config));
   const jobs = new JobRunner(deps, [relayHandler(relay), cleanupHandler, webhookDeliveryHandler, siteCleanupHandler, serviceAccessHandler], {
@@ -115,6 +122,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await server.close();
       await jobs.stop();
       await stopCredentialNotices();
+      await stopNodeNotices();
       if (!options.dbHandle) await dbHandle.close();
     },
   };
@@ -137,6 +145,7 @@ function coreDeps(config: Config, dbHandle: DbHandle, keyring: Keyring, clock: (
       rpcDb: config.rpcDb,
       familyRenewalGapSeconds: config.familyRenewalGapSeconds,
       userTokenIdleSeconds: config.crmTokenIdleSeconds,
+      nodes: { unhealthySeconds: config.nodeUnhealthySeconds, heartbeatSeconds: config.nodeHeartbeatSeconds, usageSeconds: config.nodeUsageSeconds },
     },
   };
 }
@@ -152,6 +161,7 @@ export async function registerDoors(server: FastifyInstance, deps: CoreDeps): Pr
   await server.register(async (scope) => apiscpRoutes(scope, deps));
   await server.register(async (scope) => crmApiRoutes(scope, deps));
   await server.register(async (scope) => odooRpcRoutes(scope, { call: odooDispatcher(deps), version: ODOO_VERSION }));
+  await server.register(async (scope) => agentApiRoutes(scope, deps));
   server.setNotFoundHandler(sendNotFoundByDoor);
 }
 
@@ -162,6 +172,7 @@ function sendNotFoundByDoor(req: FastifyRequest, reply: FastifyReply): FastifyRe
   if (req.url.startsWith('/v1/')) return sendHspError(reply, err);
   if (req.url.startsWith('/client/')) return sendClientError(reply, err);
   if (req.url.startsWith('/api/v1/')) return sendCrmError(reply, err);
+  if (req.url.startsWith('/agent/')) return sendAgentError(reply, err);
   return reply.code(404).send({ error: 'not found' });
 }
 

@@ -40,6 +40,9 @@ describe('loadConfig', () => {
       dbTimeouts: { connectMs: 10000, statementMs: 30000, lockMs: 10000, idleInTransactionMs: 60000, queryMs: 35000, stallMs: 2000, probeMs: 1000 },
       crmTokenIdleSeconds: 30 * 86_400,
       credentialCacheMs: 5000,
+      nodeUnhealthySeconds: 30,
+      nodeHeartbeatSeconds: 10,
+      nodeUsageSeconds: 60,
       localAgent: { enabled: false, nginxPrefix: undefined, httpPort: 80, webDriver: 'nginx', nginxBin: undefined, phpFpmBin: undefined },
     });
   });
@@ -85,6 +88,9 @@ describe('loadConfig', () => {
       HOSTPLANE_WEBHOOK_ALLOW_PRIVATE: 'true',
       HOSTPLANE_RPC_DB: 'portal',
       HOSTPLANE_CREDENTIAL_CACHE_MS: '0',
+      HOSTPLANE_NODE_UNHEALTHY_SECONDS: '45',
+      HOSTPLANE_NODE_HEARTBEAT_SECONDS: '5',
+      HOSTPLANE_NODE_USAGE_SECONDS: '2',
     });
     expect(config).toEqual({
       port: 9090,
@@ -109,6 +115,9 @@ describe('loadConfig', () => {
       dbTimeouts: loadConfig({}).dbTimeouts,
       crmTokenIdleSeconds: 30 * 86_400,
       credentialCacheMs: 0,
+      nodeUnhealthySeconds: 45,
+      nodeHeartbeatSeconds: 5,
+      nodeUsageSeconds: 2,
       localAgent: { enabled: false, nginxPrefix: undefined, httpPort: 80, webDriver: 'nginx', nginxBin: undefined, phpFpmBin: undefined },
     });
   });

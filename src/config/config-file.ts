@@ -93,6 +93,14 @@ const SECTIONS: Section[] = [
     ],
   },
   {
+    title: 'Hosting nodes',
+    settings: [
+      { name: 'HOSTPLANE_NODE_UNHEALTHY_SECONDS', value: '30', help: 'A hosting node without a heartbeat this long is shown unhealthy and gets no new sites.' },
+      { name: 'HOSTPLANE_NODE_HEARTBEAT_SECONDS', value: '10', help: 'How often agents send a heartbeat (handed to them with their state).' },
+      { name: 'HOSTPLANE_NODE_USAGE_SECONDS', value: '60', help: 'How often agents report usage samples (storage, transfer).' },
+    ],
+  },
+  {
     title: 'Hosting node agent (hostplane agent, or serve with HOSTPLANE_WITH_AGENT)',
     settings: [
       { name: 'HOSTPLANE_WITH_AGENT', value: '0', help: '1: serve also runs a local agent (node "local", role web) against itself, for a one-machine install.' },

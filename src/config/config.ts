@@ -78,6 +78,10 @@ const envSchema = z.object({
   HOSTPLANE_DB_PROBE_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
   HOSTPLANE_CRM_TOKEN_IDLE_SECONDS: z.coerce.number().int().min(60).max(366 * 86_400).default(30 * 86_400),
   HOSTPLANE_CREDENTIAL_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
+  // Hosting nodes (ADR 0019): when one counts as unhealthy, and the intervals handed to agents.
+  HOSTPLANE_NODE_UNHEALTHY_SECONDS: z.coerce.number().int().min(1).max(86_400).default(30),
+  HOSTPLANE_NODE_HEARTBEAT_SECONDS: z.coerce.number().int().min(1).max(3_600).default(10),
+  HOSTPLANE_NODE_USAGE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   // A local agent in the server's process (a one-machine install): node "local", role web.
   HOSTPLANE_WITH_AGENT: z.enum(['1', '0', 'true', 'false', 'on', 'off']).default('0'),
   HOSTPLANE_AGENT_NGINX_PREFIX: z.string().min(1).max(4096).optional(),
@@ -127,6 +131,11 @@ export interface Config {
   crmTokenIdleSeconds: number;
   /** How long a verified API credential is kept in memory (ADR 0015); 0 asks the database on every request. */
   credentialCacheMs: number;
+  /** A node without a heartbeat this long is unhealthy. */
+  nodeUnhealthySeconds: number;
+  /** How often agents send a heartbeat, and usage samples. */
+  nodeHeartbeatSeconds: number;
+  nodeUsageSeconds: number;
   /** `serve` also runs a local agent (node "local", role web) with these web-role settings. */
   localAgent: { enabled: boolean; nginxPrefix: string | undefined; httpPort: number; webDriver: 'nginx' | 'files'; nginxBin: string | undefined; phpFpmBin: string | undefined };
   /** Serve every door over HTTPS with this certificate chain and key (PEM), read and checked at start-up. */
@@ -189,6 +198,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     crmTokenIdleSeconds: e.HOSTPLANE_CRM_TOKEN_IDLE_SECONDS,
     credentialCacheMs: e.HOSTPLANE_CREDENTIAL_CACHE_MS,
+    nodeUnhealthySeconds: e.HOSTPLANE_NODE_UNHEALTHY_SECONDS,
+    nodeHeartbeatSeconds: e.HOSTPLANE_NODE_HEARTBEAT_SECONDS,
+    nodeUsageSeconds: e.HOSTPLANE_NODE_USAGE_SECONDS,
     localAgent: {
       enabled: ['1', 'true', 'on'].includes(e.HOSTPLANE_WITH_AGENT),
       nginxPrefix: e.HOSTPLANE_AGENT_NGINX_PREFIX ? path.resolve(e.HOSTPLANE_AGENT_NGINX_PREFIX) : undefined,

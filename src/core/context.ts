@@ -1,6 +1,7 @@
 import type { Executor } from '../db/database.js';
 import type { CredentialCache } from './credentials/credential.cache.js';
 import type { Keyring } from './shared/keyring.js';
+import type { NodeWaiter } from './nodes/node-waiter.js';
 
 /** Who is acting. Reseller-facing use cases are scoped by it; a missing scope does not type-check. */
 export type Actor =
@@ -10,6 +11,8 @@ export type Actor =
   | { kind: 'public'; ip: string }
   /** A portal user (SaaS sign-up) signed in with login and password: sees only what they own. */
   | { kind: 'user'; userId: number }
+  /** A hosting node's agent (its node token): sees and reports on its own node's objects only. */
+  | { kind: 'node'; nodeId: number }
   | { kind: 'system' };
 
 /** The little the core logs with; both pino and Fastify's request loggers fit. */
@@ -39,6 +42,8 @@ export interface CoreSettings {
   familyRenewalGapSeconds?: number;
   /** CRM user tokens expire after this long unused (sliding); core/end-users has the default. */
   userTokenIdleSeconds?: number;
+  /** Hosting nodes: health and the intervals handed to agents; core/nodes has the defaults. */
+  nodes?: { unhealthySeconds?: number; heartbeatSeconds?: number; usageSeconds?: number };
 }
 
 export interface Ctx {
@@ -54,6 +59,8 @@ export interface Ctx {
   credential?: string;
   /** Verified credentials of this process (ADR 0015); without it every request asks the database. */
   credentials?: CredentialCache;
+  /** Wakes this process's long-polling agents when their node changes; without it they poll. */
+  nodeWaiter?: NodeWaiter;
 }
 
 /** Runs fn in a transaction, reusing the caller's when there already is one. */

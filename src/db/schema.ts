@@ -68,6 +68,8 @@ export interface PlansTable {
   dbname_template: ColumnType<string | null, string | null | undefined, string | null>;
   max_databases: ColumnType<number | null, number | null | undefined, number | null>;
   addons: ColumnType<string[], string[] | undefined, string[]>;
+  /** `key=value`: new sites of the plan go only to nodes with that label (migration 0023). */
+  node_label: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: Generated<Date>;
   updated_at: Timestamp;
 }
@@ -146,6 +148,26 @@ export interface NodeObjectsTable {
   applied_version: ColumnType<string | number | null, number | string | null | undefined, number | string | null>;
   error: string | null;
   reported_at: NullableTimestamp;
+}
+
+/** A site's latest usage as its node reported it (migration 0023). */
+export interface SiteUsageTable {
+  client_id: number;
+  node_id: number | null;
+  sampled_at: Timestamp;
+  storage_bytes: ColumnType<string | number, number | string, number | string>;
+  transfer_counter: ColumnType<string | number, number | string, number | string>;
+  period_begin: Timestamp;
+  period_transfer_bytes: ColumnType<string | number, number | string | undefined, number | string>;
+  over_storage: Generated<boolean>;
+  over_transfer: Generated<boolean>;
+}
+
+export interface SiteUsageDailyTable {
+  client_id: number;
+  day: ColumnType<string, string, string>;
+  storage_bytes: ColumnType<string | number, number | string, number | string>;
+  transfer_bytes: ColumnType<string | number, number | string | undefined, number | string>;
 }
 
 export type DomainStatus = 'initializing' | 'ready' | 'unknown';
@@ -349,6 +371,8 @@ export interface Database {
   clients: ClientsTable;
   nodes: NodesTable;
   node_objects: NodeObjectsTable;
+  site_usage: SiteUsageTable;
+  site_usage_daily: SiteUsageDailyTable;
   domains: DomainsTable;
   users: UsersTable;
   sso_tokens: SsoTokensTable;

@@ -22,6 +22,7 @@ const pkg = (id: number, features: Feature[]): Package => ({
   dbname_template: null,
   max_databases: null,
   addons: [],
+  node_label: null,
 });
 
 describe('addedFeatures', () => {

@@ -65,10 +65,17 @@ export const auditActions = [
   'family_request.expiry_set',
   'family_type.disabled',
   'address.unbanned',
+  'node.created',
+  'node.drained',
+  'node.undrained',
+  'node.deleted',
+  'node.token_rotated',
+  'node.token_revoked',
+  'node.enrolled',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 
-export const auditTargetTypes = ['client', 'domain', 'reseller', 'package', 'feature', 'operator_key', 'job', 'catalog', 'user', 'webhook', 'webhook_delivery', 'scope', 'api_token', 'subscription_type', 'family_type', 'payment', 'subscription', 'family_request', 'address'] as const;
+export const auditTargetTypes = ['client', 'domain', 'reseller', 'package', 'feature', 'operator_key', 'job', 'catalog', 'user', 'webhook', 'webhook_delivery', 'scope', 'api_token', 'subscription_type', 'family_type', 'payment', 'subscription', 'family_request', 'address', 'node'] as const;
 export type AuditTargetType = (typeof auditTargetTypes)[number];
 
 export const AUDIT_PAGE_MAX = 500;

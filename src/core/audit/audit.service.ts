@@ -89,6 +89,9 @@ function actorOf(ctx: Ctx): { kind: AuditActorKind; id: number | null } {
       return { kind: 'user', id: ctx.actor.userId };
     case 'system':
       return { kind: 'system', id: null };
+    // The audit log has no node actor kind; the target (the node) says which one acted.
+    case 'node':
+      return { kind: 'system', id: null };
   }
 }
 

@@ -4,6 +4,8 @@ import { inTransaction, scopeOf, type Ctx, type TenantScope } from '../context.j
 import * as domainRepo from '../domains/domain.repository.js';
 import { checkDomainSet, type DomainSpec } from '../domains/domain.rules.js';
 import { enqueueRelayChanges, relayJobs, type RelayChange } from '../domains/domain-provisioning.js';
+import { placementPossible } from '../nodes/placement.js';
+import { syncSiteObjects } from '../nodes/site-objects.js';
 import * as packageRepo from '../packages/package.repository.js';
 import type { Package } from '../packages/package.schema.js';
 import { uniqueViolation } from '../shared/db-errors.js';
@@ -175,14 +177,18 @@ export async function createClient(ctx: Ctx, raw: CreateClientInput): Promise<Cl
       { clientId: null, resellerId },
     );
     const insert = (c: Ctx) => repo.insertClientWithDomains(c.db, row, domains, jobs, audit, c.clock());
-    // With a webhook listening, its delivery must commit with the client: one transaction instead of one statement.
-    id = (found ? found.webhook_subscribed : await hasWebhookSubscribers(ctx.db, 'client.created', resellerId))
-      ? await inTransaction(ctx, async (tx) => {
-          const newId = await insert(tx);
-          await emitEvent(tx, { type: 'client.created', resellerId, data: { object: 'client', id: String(newId), reseller_id: resellerId, changes: JSON.parse(audit.changes) as unknown } });
-          return newId;
-        })
-      : await insert(ctx);
+    // With a webhook listening, its delivery must commit with the client; with a node that could serve
+    // it, its placement and desired state do: one transaction instead of one statement.
+    const webhook = found ? found.webhook_subscribed : await hasWebhookSubscribers(ctx.db, 'client.created', resellerId);
+    id =
+      webhook || (await placementPossible(ctx))
+        ? await inTransaction(ctx, async (tx) => {
+            const newId = await insert(tx);
+            await syncSiteObjects(tx, [newId], { place: true });
+            if (webhook) await emitEvent(tx, { type: 'client.created', resellerId, data: { object: 'client', id: String(newId), reseller_id: resellerId, changes: JSON.parse(audit.changes) as unknown } });
+            return newId;
+          })
+        : await insert(ctx);
   } catch (e) {
     if (uniqueViolation(e) !== 'domains_live_name_key' || ctx.db.isTransaction) rethrowTakenName(e);
     await checkNamesFree(ctx, specs, fields);
@@ -236,6 +242,8 @@ export async function updateClient(ctx: Ctx, ref: ClientRef, raw: UpdateClientIn
     } catch (e) {
       rethrowTakenName(e);
     }
+    // A new package may turn the web role on (placing the client) or off; new domains reach its node.
+    await syncSiteObjects(tx, [current.id], { place: true });
     const updated = (await repo.findClientById(tx.db, scope, current.id))!;
     await recordAudit(tx, { action: 'client.updated', targetType: 'client', targetId: current.id, resellerId: current.reseller_id, before: auditView(current), after: auditView(updated) });
     return updated;
@@ -275,6 +283,7 @@ export async function cancelClient(ctx: Ctx, ref: ClientRef): Promise<Client> {
     const client = await getClient(tx, ref);
     const cancelled = await repo.cancelClientRow(tx.db, client.id, tx.clock());
     if (!cancelled) throw new AppError('invalid_state', 'Could not cancel account');
+    await syncSiteObjects(tx, [client.id]);
     await enqueueRelayChanges(
       tx,
       client.domains.map((d) => ({ change: 'deprovision' as const, domain: d.name })),
@@ -311,6 +320,7 @@ export async function restoreClient(ctx: Ctx, id: number): Promise<Client> {
       tx.clock(),
     );
     const restored = (await repo.findClientById(tx.db, { all: true }, id))!;
+    await syncSiteObjects(tx, [id], { place: true });
     await enqueueRelayChanges(
       tx,
       domains.map((d) => ({ change: 'provision' as const, domain: d.name })),

@@ -46,7 +46,7 @@ export type SiteSpec = z.infer<typeof SiteSpec>;
  * One desired object. `id` is unique per kind on a node (`site12`). `state: 'absent'` asks the node to
  * remove it (archive first where the role says so); the server forgets it once the node reports it.
  */
-// A plain union: both members are kind 'site' (they differ by state), which a discriminated union on kind refuses.
+// A plain union: zod refuses a discriminated union whose discriminator ('kind') repeats a value.
 export const WireObject = z.union([
   z.object({ kind: z.literal('site'), id: z.string().min(1).max(64), version: z.number().int().nonnegative(), state: z.literal('present'), spec: SiteSpec }),
   z.object({ kind: z.literal('site'), id: z.string().min(1).max(64), version: z.number().int().nonnegative(), state: z.literal('absent'), spec: SiteSpec.partial().nullable() }),

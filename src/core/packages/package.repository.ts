@@ -21,6 +21,7 @@ const planColumns = [
   'dbname_template',
   'max_databases',
   'addons',
+  'node_label',
   sql<string | null>`(select pp.uid from plans pp where pp.id = plans.parent_id)`.as('parent_uid'),
   // Features ride along in the same row: one round trip per package look-up.
   sql<Feature[]>`coalesce((select json_agg(json_build_object('id', f.id, 'code', f.code, 'name', f.name, 'blurb', f.blurb, 'description', f.description, 'position', f.position) order by f.position, f.id) from plan_features pf join features f on f.id = pf.feature_id where pf.plan_id = plans.id), '[]'::json)`.as(
@@ -88,6 +89,7 @@ export interface PlanRow {
   dbname_template?: string | null;
   max_databases?: number | null;
   addons?: string[];
+  node_label?: string | null;
 }
 
 export async function insertPlan(db: Executor, row: PlanRow, now: Date): Promise<number> {

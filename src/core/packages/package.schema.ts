@@ -72,6 +72,12 @@ export const createPackageInput = z
     max_databases: nonNegativeInt.nullish(),
     /** SaaS portal: modules instances of this plan may install (empty: every module). */
     addons: z.array(slug).max(200, 'has too many entries').optional(),
+    /** `key=value`: the plan's new sites go only to hosting nodes carrying this label (null: any web node). */
+    node_label: z
+      .string()
+      .max(127)
+      .regex(/^[a-z0-9][a-z0-9._-]{0,62}=[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be key=value (key: a-z, 0-9, ".", "_", "-"; value: letters, digits, ".", "_", "-")')
+      .nullish(),
   })
   .strict();
 export type CreatePackageInput = z.input<typeof createPackageInput>;
@@ -106,4 +112,5 @@ export interface Package {
   dbname_template: string | null;
   max_databases: number | null;
   addons: string[];
+  node_label: string | null;
 }

@@ -86,6 +86,7 @@ export async function createPackage(ctx: Ctx, raw: CreatePackageInput): Promise<
           dbname_template: input.dbname_template ?? null,
           max_databases: input.max_databases ?? null,
           addons: [...new Set(input.addons ?? [])],
+          node_label: input.node_label ?? null,
         },
         tx.clock(),
       );
@@ -128,6 +129,7 @@ export async function updatePackage(ctx: Ctx, uid: string, raw: UpdatePackageInp
         ...(input.dbname_template !== undefined ? { dbname_template: input.dbname_template ?? null } : {}),
         ...(input.max_databases !== undefined ? { max_databases: input.max_databases ?? null } : {}),
         ...(input.addons !== undefined ? { addons: [...new Set(input.addons)] } : {}),
+        ...(input.node_label !== undefined ? { node_label: input.node_label ?? null } : {}),
       },
       tx.clock(),
     );

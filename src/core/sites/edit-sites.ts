@@ -2,6 +2,7 @@ import { AppError, addFieldError, fieldErrors, type FieldErrors } from '../../er
 import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
 import { enqueueRelayChanges, type RelayChange } from '../domains/domain-provisioning.js';
+import { syncSiteObjects } from '../nodes/site-objects.js';
 import { hashPassword, importCryptHash } from '../shared/passwords.js';
 import { SERVICES, specOf } from './site.params.js';
 import { loadPlans, siteServices } from './site.plans.js';
@@ -183,6 +184,8 @@ export async function editSites(ctx: Ctx, input: EditSitesInput): Promise<Edited
         await enqueueRelayChanges(tx, domains.map((d) => ({ change: 'provision' as const, domain: d })), { clientId: site.id, resellerId: site.reseller_id });
       }
     }
+    // An edit that turns the web role on places the site; domains, PHP and the plan reach its node.
+    await syncSiteObjects(tx, ids, { place: true });
     const changed = results.filter((r) => r.changes.length);
     await recordAudit(
       tx,

@@ -2,6 +2,7 @@ import { AppError, addFieldError, fieldErrors, type FieldErrors } from '../../er
 import { auditRowWithoutTarget } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
 import { enqueueRelayChanges } from '../domains/domain-provisioning.js';
+import { syncSiteObjects } from '../nodes/site-objects.js';
 import { parseTimeSpec } from './time-spec.js';
 import type { SiteRow } from './site.repository.js';
 import { siteName, type DeleteSitesInput, type SiteSummary, type SiteTarget } from './site.schema.js';
@@ -52,6 +53,7 @@ export async function suspendSites(ctx: Ctx, input: { target: SiteTarget | reado
     const now = tx.clock();
     const after = { status: 'suspended', suspended_at: now, suspend_reason: reason, ...(template ? { template } : {}) };
     const changed = await repo.suspendSiteRows(tx.db, ids, reason, now, auditRowWithoutTarget(tx, { action: 'client.suspended', targetType: 'client', resellerId: null, before: { status: 'active', suspended_at: null, suspend_reason: null }, after }));
+    if (changed) await syncSiteObjects(tx, ids);
     return { sites: ids.map(siteName), changed };
   });
 }
@@ -64,6 +66,7 @@ export async function activateSites(ctx: Ctx, input: { target: SiteTarget | read
     // One audit row shape for the whole set: the suspension's own date and reason differ per site, so
     // "before" names the status only; "after" shows both cleared.
     const changed = await repo.activateSiteRows(tx.db, ids, tx.clock(), auditRowWithoutTarget(tx, { action: 'client.activated', targetType: 'client', resellerId: null, before: { status: 'suspended' }, after: { status: 'active', suspended_at: null, suspend_reason: null } }));
+    if (changed) await syncSiteObjects(tx, ids);
     return { sites: ids.map(siteName), changed };
   });
 }
@@ -120,6 +123,11 @@ export async function deleteSites(ctx: Ctx, input: DeleteSitesInput): Promise<Si
 export async function removeSites(tx: Ctx, ids: number[]): Promise<void> {
   const now = tx.clock();
   const { sites, domains } = await repo.deleteSiteRows(tx.db, ids, now);
+  // Their nodes remove them (archiving the homes first).
+  await syncSiteObjects(
+    tx,
+    sites.map((s) => s.id),
+  );
   const byClient = new Map<number, string[]>();
   for (const d of domains) byClient.set(d.client_id, [...(byClient.get(d.client_id) ?? []), d.name]);
   for (const site of sites) {

@@ -1,6 +1,7 @@
 import { AppError, addFieldError, fieldErrors, type FieldErrors } from '../../errors/app-error.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
+import { syncSiteObjects } from '../nodes/site-objects.js';
 import { parseTimeSpec } from './time-spec.js';
 import * as repo from './site.repository.js';
 import { cleanupSuspendedSites } from './site-lifecycle.js';
@@ -42,6 +43,8 @@ export async function setScope(ctx: Ctx, name: unknown, args: unknown[]): Promis
   await inTransaction(ctx, async (tx) => {
     const before = await repo.readSetting(tx.db, key);
     await repo.writeSetting(tx.db, key, value);
+    // The suspension pages nodes serve name the reason, or stop naming it.
+    if (key === AUTH_SCOPE_KEYS.show_suspension_reason && before !== value) await syncSiteObjects(tx, await repo.findPlacedSuspendedSiteIds(tx.db));
     await recordAudit(tx, { action: 'scope.set', targetType: 'scope', targetId: shown, resellerId: null, before: { value: before ?? null }, after: { value } });
   });
   return true;

@@ -129,6 +129,10 @@ export const SERVICES: Record<string, Record<string, ParamSpec>> = {
     enabled: enabled('shell access'),
     jail: enabled('every shell session jailed to the site'),
   },
+  // The web role: a site whose resolved apache,enabled is 1 is placed on a node and served there
+  // (an HSP client too: its package's value decides); php,enabled gives it a PHP pool.
+  apache: { enabled: enabled('web hosting: the site is placed on a node with the web role and served there') },
+  php: { enabled: enabled('PHP for the site\'s pages (a php-fpm pool running as the site\'s user)') },
   ftp: { enabled: enabled('FTP access') },
   logs: { enabled: enabled('web server access logs') },
   mail: { enabled: enabled('mail service') },
@@ -184,6 +188,8 @@ export const BASE_PLAN_DEFAULTS: Record<string, Record<string, unknown>> = {
   users: { enabled: 1 },
   sites: { max: null },
   ssh: { enabled: 1, jail: 1 },
+  apache: { enabled: 1 },
+  php: { enabled: 1 },
   ftp: { enabled: 1 },
   logs: { enabled: 1 },
   mail: { enabled: 1 },

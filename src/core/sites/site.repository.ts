@@ -428,6 +428,12 @@ export async function writeSetting(db: Executor, key: string, value: string): Pr
   await db.insertInto('settings').values({ key, value }).onConflict((oc) => oc.column('key').doUpdateSet({ value })).execute();
 }
 
+/** Suspended sites that have a node (their suspension page shows, or hides, the reason). */
+export async function findPlacedSuspendedSiteIds(db: Executor): Promise<number[]> {
+  const rows = await db.selectFrom('clients').select('id').where('status', '=', 'suspended').where('node_id', 'is not', null).execute();
+  return rows.map((r) => r.id);
+}
+
 /** Live sites suspended at or before `before` (cleanup, and deletion by `since`); with `resellerId`, only that reseller's. */
 export async function findSuspendedBefore(db: Executor, before: Date, limit: number, resellerId?: number): Promise<number[]> {
   const rows = await db

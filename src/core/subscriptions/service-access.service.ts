@@ -4,6 +4,7 @@ import { findUserByEmail } from '../end-users/end-user.service.js';
 import { parseInput } from '../shared/validation.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
+import { syncSiteObjects } from '../nodes/site-objects.js';
 import * as repo from './service-access.repository.js';
 
 /** Set on the clients the grant suspends, so it only ever reactivates its own suspensions. */
@@ -29,6 +30,7 @@ export async function syncServiceAccess(ctx: Ctx, userId: number): Promise<void>
       if (client) {
         if (client.status === 'suspended' && client.suspend_reason === GRANT_SUSPEND_REASON) {
           await repo.setClientStatus(tx.db, client.id, 'active', null, now);
+          await syncSiteObjects(tx, [client.id]);
           await recordAudit(tx, { action: 'client.activated', targetType: 'client', targetId: client.id, resellerId: null, before: { status: 'suspended' }, after: { status: 'active' } });
         }
         continue;
@@ -40,6 +42,7 @@ export async function syncServiceAccess(ctx: Ctx, userId: number): Promise<void>
     for (const client of linked) {
       if (client.status !== 'active' || wanted.has(client.plan_id)) continue;
       await repo.setClientStatus(tx.db, client.id, 'suspended', GRANT_SUSPEND_REASON, now);
+      await syncSiteObjects(tx, [client.id]);
       await recordAudit(tx, { action: 'client.suspended', targetType: 'client', targetId: client.id, resellerId: null, before: { status: 'active' }, after: { status: 'suspended', suspend_reason: GRANT_SUSPEND_REASON } });
     }
   });

@@ -19,6 +19,7 @@ import { dashboardAggregates } from './0018-dashboard-aggregates.js';
 import { credentialNotify } from './0019-credential-notify.js';
 import { overviewCounts } from './0021-overview-counts.js';
 import { nodes } from './0022-nodes.js';
+import { placementUsage } from './0023-placement-usage.js';
 
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
@@ -41,6 +42,7 @@ const migrations: Record<string, Migration> = {
   '0019-credential-notify': credentialNotify,
   '0021-overview-counts': overviewCounts,
   '0022-nodes': nodes,
+  '0023-placement-usage': placementUsage,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -38,6 +38,7 @@ import * as s from './admin.schemas.js';
 import * as hsp from '../hsp-rest/hsp.schemas.js';
 import { groupAdminRoutes } from './groups.admin.routes.js';
 import { keyAdminRoutes } from './keys.admin.routes.js';
+import { nodeAdminRoutes } from './nodes.admin.routes.js';
 import { settingsAdminRoutes } from './settings.admin.routes.js';
 import { overviewAdminRoutes } from './overview.admin.routes.js';
 
@@ -141,6 +142,7 @@ export function toAdminPackage(p: Package) {
     dbname_template: p.dbname_template,
     max_databases: p.max_databases,
     addons: p.addons,
+    node_label: p.node_label,
   };
 }
 
@@ -393,6 +395,7 @@ export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Pro
   await groupAdminRoutes(app, ctxOf);
   await settingsAdminRoutes(app, ctxOf);
   await overviewAdminRoutes(app, ctxOf);
+  await nodeAdminRoutes(app, ctxOf);
 
   app.post(
     '/admin/v1/demo',

@@ -64,6 +64,7 @@ export const adminPackage = z.object({
   dbname_template: z.string().nullable(),
   max_databases: z.number().int().nullable(),
   addons: z.array(z.string()),
+  node_label: z.string().nullable().describe('key=value: new sites of the package go only to hosting nodes with this label; null: any web node'),
 });
 
 export const adminDomain = z.object({ name: z.string(), status: z.string(), mail_servers: z.array(z.string()) });
@@ -254,6 +255,7 @@ const packageExample = {
   dbname_template: null,
   max_databases: null,
   addons: [],
+  node_label: null,
 };
 const clientExample = { id: 1, reseller_id: 2, package_uid: 'spamstopshere-standard', name: 'Test Customer', email_address: 'phil@example.com', user_count: 1, status: 'active', domains: [{ name: 'customer-domain.test', status: 'ready', mail_servers: ['mail.customer-domain.test'] }] };
 const jobExample = {

@@ -23,6 +23,7 @@ interface PackageOptions extends JsonOption {
   maxDomains?: number;
   maxMailServers?: number;
   parent?: string | false;
+  nodeLabel?: string | false;
 }
 
 const featureName = (f: AdminFeature) => f.code ?? `#${f.id}`;
@@ -62,7 +63,8 @@ function packageOptions(cmd: Command, replaces: string): Command {
     .option('--mailbox-cost <cents>', 'monthly cost per mailbox, in cents', integer)
     .option('--max-users <n>', 'limit on users per client', integer)
     .option('--max-domains <n>', 'limit on domains per client', integer)
-    .option('--max-mail-servers <n>', 'limit on mail servers per domain', integer);
+    .option('--max-mail-servers <n>', 'limit on mail servers per domain', integer)
+    .option('--node-label <key=value>', 'new sites of the package go only to hosting nodes with this label');
 }
 
 // The API takes feature ids as numbers and codes as strings; a code is never all digits.
@@ -85,6 +87,7 @@ function packageBody(o: PackageOptions, limits: Record<string, number>): Record<
     mailbox_cost_cents: o.mailboxCost,
     limits: Object.keys(limits).length ? limits : undefined,
     parent_uid: o.parent === false ? null : o.parent,
+    node_label: o.nodeLabel === false ? null : o.nodeLabel,
   });
 }
 
@@ -110,7 +113,7 @@ export function catalogCommands(program: Command, ctx: CliContext): void {
     });
 
   const update = pkg.command('update').description('change a package (only the options given)').argument('<uid>', 'package uid').option('--name <name>', 'display name');
-  withIdempotencyKey(withJson(packageOptions(update, '; replaces the current ones').option('--parent <uid>', 'uid of the package this one upgrades from').option('--no-parent', 'remove the parent package')))
+  withIdempotencyKey(withJson(packageOptions(update, '; replaces the current ones').option('--parent <uid>', 'uid of the package this one upgrades from').option('--no-parent', 'remove the parent package').option('--no-node-label', 'let new sites go to any web node')))
     .action(async (uid: string, opts: PackageOptions) => {
       const api = ctx.api();
       let limits = limitsOf(opts);

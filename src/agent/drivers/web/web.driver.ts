@@ -1,0 +1,492 @@
+/**
+ * The web role on a real nginx and php-fpm (ADR 0020). One driver owns one nginx master (its own
+ * prefix and port) and at most one php-fpm master, both daemonized so they keep serving when the
+ * agent is gone. A site is a server block `<prefix>/sites/<name>.conf`, a home under
+ * `<dataDir>/sites/<name>/`, maybe a php-fpm pool, and a system user when the agent runs as root.
+ *
+ * A batch is written first, then tested as a whole with `nginx -t`; when nginx refuses it, the sites
+ * responsible are found by testing halves of the changed files alone, put back to their last good
+ * file (or left out when new) and reported failed with nginx's words, and the rest is reloaded once.
+ * A batch that changes nothing rewrites nothing and reloads nothing.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { WireObject, WireUserName, type SiteSpec } from '../../../core/nodes/agent-wire.schema.js';
+import type { ObjectResultT, RoleDriver, UsageSampleT } from '../../role-driver.js';
+import {
+  assertSafePath,
+  nginxPaths,
+  renderFastcgiParams,
+  renderHttpCommon,
+  renderMainConf,
+  renderMimeTypes,
+  renderSiteBlock,
+  renderSuspendedPage,
+    TEMP_SUBDIRS,
+  type NginxLayout,
+} from './nginx.config.js';
+import { phpPaths, poolFile, poolSocket, renderPhpFpmMain, renderPool } from './php-fpm.config.js';
+import { exists, readOrNull, removeStaleTempFiles, restoreFile, writeAtomic } from './web.files.js';
+import { archiveHome, ensureHome, homePaths, removeHome } from './web.homes.js';
+import { countStorage, WebMetering } from './web.metering.js';
+import { NginxMaster, PhpFpmMaster, waitForSockets } from './web.processes.js';
+import { ensureSiteUser, readPasswd, removeSiteUser, workerAccount, type PasswdEntry } from './web.users.js';
+
+/** What the driver logs through; pino's logger fits. */
+export interface DriverLog {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface WebDriverOptions {
+  dataDir: string;
+  nginxPrefix: string;
+  httpPort: number;
+  nginxBin: string;
+  phpFpmBin: string;
+  log: DriverLog;
+  /** Entries one site's storage walk visits at most (default 100,000); past it the count is partial. */
+  storageWalkLimit?: number;
+  /** stop() leaves nginx and php-fpm running, serving what was applied (default: stop() quits them). */
+  keepServingOnStop?: boolean;
+  /** Overrides the root check (tests of the non-root layout while running as root). */
+  manageUsers?: boolean;
+}
+
+/** One file the batch wants: its new text (null: no file), and what was there, to put it back. */
+interface FileChange {
+  file: string;
+  next: string | null;
+  previous: string | null;
+}
+
+interface SitePlan {
+  name: string;
+  /** Indexes of the batch's objects this plan answers. */
+  indexes: number[];
+  version: number;
+  present: boolean;
+  spec: SiteSpec | null;
+  conf: FileChange | null;
+  page: FileChange | null;
+  pool: FileChange | null;
+  error: string | null;
+}
+
+const SOCKET_WAIT_MS = 10_000;
+
+/**
+ * WireObject checked option by option, picked by `state`: its two options share the `kind` it is
+ * discriminated on, which zod 4 refuses when parsing, and the option's own issues say more than a
+ * union's "invalid input".
+ */
+function parseWireObject(raw: unknown) {
+  const state = (raw as { state?: unknown } | null)?.state;
+  const option = WireObject.options.find((o) => o.shape.state.value === state);
+  if (!option) return { success: false as const, error: { issues: [{ path: ['state'], message: 'must be present or absent' }] } };
+  return option.safeParse(raw);
+}
+
+export class WebDriver implements RoleDriver {
+  readonly role = 'web' as const;
+  readonly kinds = ['site'] as const;
+  /** Reloads (and starts) of nginx and php-fpm this driver made; tests and the bench read them. */
+  readonly stats = { nginxReloads: 0, nginxStarts: 0, phpFpmReloads: 0, phpFpmStarts: 0 };
+
+  private readonly dataDir: string;
+  private readonly prefix: string;
+  private readonly paths: ReturnType<typeof nginxPaths>;
+  private readonly php: ReturnType<typeof phpPaths>;
+  private readonly sitesDir: string;
+  private readonly archivesDir: string;
+  private readonly nginx: NginxMaster;
+  private readonly phpFpm: PhpFpmMaster;
+  private readonly metering: WebMetering;
+  private readonly isRoot: boolean;
+  /** Whether sites get system users (root, unless told otherwise). */
+  private readonly asRoot: boolean;
+  private readonly log: DriverLog;
+  private layout: NginxLayout;
+  private passwd = new Map<string, PasswdEntry>();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly options: WebDriverOptions) {
+    this.dataDir = path.resolve(options.dataDir);
+    this.prefix = path.resolve(options.nginxPrefix);
+    assertSafePath('data dir', this.dataDir);
+    assertSafePath('nginx prefix', this.prefix);
+    if (!Number.isInteger(options.httpPort) || options.httpPort < 1 || options.httpPort > 65535) throw new Error(`http port ${options.httpPort} is not a TCP port`);
+    this.paths = nginxPaths(this.prefix);
+    this.php = phpPaths(this.dataDir);
+    this.sitesDir = path.join(this.dataDir, 'sites');
+    this.archivesDir = path.join(this.dataDir, 'archives');
+    this.isRoot = process.getuid?.() === 0;
+    this.asRoot = options.manageUsers ?? this.isRoot;
+    this.log = options.log;
+    this.layout = { prefix: this.prefix, httpPort: options.httpPort, worker: null };
+    this.nginx = new NginxMaster(options.nginxBin, this.prefix, this.paths.mainConf, this.paths.pidFile, this.paths.errorLog);
+    this.phpFpm = new PhpFpmMaster(options.phpFpmBin, this.php.mainConf, this.php.pidFile);
+    this.metering = new WebMetering(path.join(this.dataDir, 'web-metering.json'));
+  }
+
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private home(name: string): string {
+    return path.join(this.sitesDir, name);
+  }
+
+  private confFile(name: string): string {
+    return path.join(this.paths.sitesDir, `${name}.conf`);
+  }
+
+  private pageFile(name: string): string {
+    return path.join(this.paths.suspendedDir, `${name}.html`);
+  }
+
+  start(): Promise<void> {
+    return this.serial(() => this.startNow());
+  }
+
+  private async startNow(): Promise<void> {
+    const p = this.paths;
+    for (const dir of [p.sitesDir, p.suspendedDir, path.dirname(p.errorLog), ...TEMP_SUBDIRS.map((d) => path.join(p.tempDir, d))]) {
+      await fs.mkdir(dir, { recursive: true });
+    }
+    for (const dir of [this.sitesDir, this.php.poolsDir, this.php.socketsDir, path.dirname(this.php.errorLog)]) await fs.mkdir(dir, { recursive: true });
+    await fs.mkdir(this.archivesDir, { recursive: true, mode: 0o700 });
+    for (const dir of [p.sitesDir, p.suspendedDir, this.php.poolsDir, this.prefix, path.join(this.dataDir, 'php-fpm'), this.dataDir]) await removeStaleTempFiles(dir);
+
+    if (this.isRoot) this.layout = { ...this.layout, worker: workerAccount(await readPasswd()) };
+    if (this.asRoot) this.passwd = await readPasswd();
+    let changed = false;
+    const files: [string, string][] = [
+      [p.mimeTypes, renderMimeTypes()],
+      [p.fastcgiParams, renderFastcgiParams()],
+      [p.httpCommon, renderHttpCommon(this.layout)],
+      [p.mainConf, renderMainConf(this.layout)],
+    ];
+    for (const [file, text] of files) {
+      if ((await readOrNull(file)) !== text) {
+        await writeAtomic(file, text);
+        changed = true;
+      }
+    }
+    const phpMain = renderPhpFpmMain(this.dataDir);
+    const phpChanged = (await readOrNull(this.php.mainConf)) !== phpMain;
+    if (phpChanged) await writeAtomic(this.php.mainConf, phpMain);
+
+    const running = await this.nginx.pid();
+    const test = await this.nginx.test();
+    if (!test.ok && (await this.quarantineRefusedSites(test.error))) changed = true;
+    if (running === null || changed) {
+      if (running === null) {
+        await this.nginx.start();
+        this.stats.nginxStarts++;
+      } else {
+        await this.nginx.reload();
+        this.stats.nginxReloads++;
+      }
+    }
+    if ((await this.poolNames()).length > 0) {
+      if ((await this.phpFpm.pid()) === null) await this.startPhpFpm();
+      else if (phpChanged) await this.reloadPhpFpm();
+    }
+    this.log.info({ prefix: this.prefix, port: this.options.httpPort, asRoot: this.asRoot }, 'web driver started');
+  }
+
+  /**
+   * On start, a set nginx refuses (a hand edit, a crash between writing and testing) must not keep
+   * every site down: the site files nginx refuses are renamed aside (`.conf.refused`); the next
+   * apply of those sites writes them again and reports what nginx says.
+   */
+  private async quarantineRefusedSites(error: string): Promise<boolean> {
+    const changes: FileChange[] = [];
+    for (const f of (await fs.readdir(this.paths.sitesDir)).filter((n) => n.endsWith('.conf')).sort()) {
+      const file = path.join(this.paths.sitesDir, f);
+      changes.push({ file, next: await fs.readFile(file, 'utf8'), previous: null });
+    }
+    const refused = await this.isolateRefused(changes, error);
+    for (const [file, why] of refused) {
+      this.log.error({ file, error: why }, 'nginx refuses a site file; set aside');
+      await writeAtomic(`${file}.refused`, changes.find((c) => c.file === file)!.next!);
+    }
+    return refused.size > 0;
+  }
+
+  apply(objects: WireObject[]): Promise<ObjectResultT[]> {
+    return this.serial(() => this.applyNow(objects));
+  }
+
+  private async applyNow(objects: WireObject[]): Promise<ObjectResultT[]> {
+    const results: ObjectResultT[] = objects.map((o) => ({ kind: 'site', id: String(o?.id ?? ''), version: Number(o?.version ?? 0), ok: false }));
+    const plans = new Map<string, SitePlan>();
+    objects.forEach((raw, index) => {
+      const parsed = parseWireObject(raw);
+      if (!parsed.success) {
+        results[index]!.error = `invalid object: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`.slice(0, 2000);
+        return;
+      }
+      const o = parsed.data;
+      const name = o.state === 'present' ? o.spec.name : (o.spec?.name ?? o.id);
+      if (!WireUserName.safeParse(name).success || name !== o.id) {
+        results[index]!.error = `site id ${JSON.stringify(o.id)} must be the site's name (a plain system user name)`;
+        return;
+      }
+      // The last object of a name in a batch wins; every one of them gets its result.
+      const indexes = [...(plans.get(name)?.indexes ?? []), index];
+      plans.set(name, { name, indexes, version: o.version, present: o.state === 'present', spec: o.state === 'present' ? o.spec : null, conf: null, page: null, pool: null, error: null });
+    });
+
+    if (this.asRoot) this.passwd = await readPasswd();
+    for (const plan of plans.values()) {
+      try {
+        if (plan.present) await this.planPresent(plan);
+        else await this.planAbsent(plan);
+      } catch (err) {
+        plan.error = (err as Error).message;
+      }
+    }
+    const live = [...plans.values()].filter((p) => p.error === null);
+    await this.writeChanges(live);
+
+    const poolsChanged = live.some((p) => p.pool !== null);
+    if (poolsChanged) await this.checkPools(live);
+    const confsChanged = live.some((p) => p.error === null && p.conf !== null);
+    if (confsChanged) await this.checkNginx(live);
+
+    // php-fpm before nginx: a server block may name a pool's socket only once the pool listens.
+    if (live.some((p) => p.error === null && p.pool !== null)) await this.applyPools(live);
+    const nginxRunning = (await this.nginx.pid()) !== null;
+    if (!nginxRunning) {
+      await this.nginx.start();
+      this.stats.nginxStarts++;
+    } else if (live.some((p) => p.error === null && p.conf !== null)) {
+      await this.nginx.reload();
+      this.stats.nginxReloads++;
+    }
+
+    // The server no longer names a deleted site: its home (archived while planning), user and counters go.
+    for (const plan of live) {
+      if (plan.present || plan.error !== null) continue;
+      try {
+        await fs.rm(this.pageFile(plan.name), { force: true });
+        await removeHome(this.home(plan.name));
+        if (this.asRoot) {
+          const r = await removeSiteUser(plan.name, this.home(plan.name), this.passwd);
+          if (!r.ok) throw new Error(r.error);
+        }
+        await this.metering.forget([plan.name]);
+      } catch (err) {
+        plan.error = (err as Error).message;
+      }
+    }
+
+    for (const plan of plans.values()) {
+      for (const index of plan.indexes) {
+        const result = results[index]!;
+        result.ok = plan.error === null;
+        if (plan.error !== null) result.error = plan.error.slice(0, 2000);
+      }
+    }
+    const failed = results.filter((r) => !r.ok);
+    if (failed.length > 0) this.log.warn({ failed: failed.length, of: results.length, first: failed[0] }, 'web driver: some sites failed');
+    return results;
+  }
+
+  /** Decides a present site's files; creates its user and home, which a failed config does not undo. */
+  private async planPresent(plan: SitePlan): Promise<void> {
+    const spec = plan.spec!;
+    const home = this.home(plan.name);
+    let owner: PasswdEntry | null = null;
+    if (this.asRoot) {
+      const user = await ensureSiteUser(plan.name, home, this.passwd);
+      if (!user.ok) throw new Error(user.error);
+      owner = user.entry;
+    }
+    await ensureHome(home, owner);
+    await fs.rm(`${this.confFile(plan.name)}.refused`, { force: true });
+    const phpSocket = spec.php ? poolSocket(this.dataDir, plan.name) : null;
+    const conf = renderSiteBlock(this.layout, { spec, home, phpSocket });
+    const page = spec.status === 'suspended' ? renderSuspendedPage(spec.suspendReason) : null;
+    // Root without site users (tests, the bench): php-fpm refuses pools running as root, so they run as nobody.
+    const runAs = this.asRoot ? { user: plan.name, group: plan.name } : this.isRoot ? { user: 'nobody', group: 'nogroup' } : null;
+    const pool = spec.php ? renderPool({ dataDir: this.dataDir, name: plan.name, home, runAs, socketOwner: this.layout.worker }) : null;
+    plan.conf = await this.change(this.confFile(plan.name), conf);
+    plan.page = await this.change(this.pageFile(plan.name), page);
+    plan.pool = await this.change(poolFile(this.dataDir, plan.name), pool);
+  }
+
+  /** A deleted site: archived now, while it is still whole; its files go with the batch. */
+  private async planAbsent(plan: SitePlan): Promise<void> {
+    const archive = await archiveHome(this.sitesDir, plan.name, this.archivesDir, new Date());
+    if (archive) this.log.info({ site: plan.name, archive }, 'site home archived');
+    await fs.rm(`${this.confFile(plan.name)}.refused`, { force: true });
+    plan.conf = await this.change(this.confFile(plan.name), null);
+    plan.pool = await this.change(poolFile(this.dataDir, plan.name), null);
+  }
+
+  /** The change a file needs, or null when it already holds `next`. */
+  private async change(file: string, next: string | null): Promise<FileChange | null> {
+    const previous = await readOrNull(file);
+    return previous === next ? null : { file, next, previous };
+  }
+
+  private async writeChanges(plans: SitePlan[]): Promise<void> {
+    for (const plan of plans) {
+      try {
+        // The page before the block that serves it.
+        for (const c of [plan.page, plan.pool, plan.conf]) if (c) await restoreFile(c.file, c.next);
+      } catch (err) {
+        plan.error = `cannot write the site's configuration: ${(err as Error).message}`;
+        await this.rollBack(plan);
+      }
+    }
+  }
+
+  /** Puts a site's files back as they were before this batch. */
+  private async rollBack(plan: SitePlan): Promise<void> {
+    for (const c of [plan.conf, plan.pool, plan.page]) {
+      if (!c) continue;
+      try {
+        await restoreFile(c.file, c.previous);
+      } catch (err) {
+        this.log.error({ file: c.file, error: (err as Error).message }, 'cannot restore a file');
+      }
+    }
+  }
+
+  /** php-fpm -t on the candidate pools; when it refuses, the batch's pool changes are all put back. */
+  private async checkPools(plans: SitePlan[]): Promise<void> {
+    const test = await this.phpFpm.test();
+    if (test.ok) return;
+    for (const plan of plans) {
+      if (plan.error !== null || plan.pool === null) continue;
+      plan.error = `php-fpm refused the site's pool: ${test.error}`;
+      await this.rollBack(plan);
+    }
+  }
+
+  /**
+   * nginx -t on the candidate set; when it refuses, finds the sites responsible against the rest of
+   * the real configuration (some refusals, such as a name too long for the server-name hash, only
+   * show with other servers on the port): the batch's blocks are put back, then added again in
+   * halves, keeping each half nginx accepts and splitting each it refuses down to single sites.
+   */
+  private async checkNginx(plans: SitePlan[]): Promise<void> {
+    const test = await this.nginx.test();
+    if (test.ok) return;
+    const changed = plans.filter((p) => p.error === null && p.conf !== null);
+    const refused = await this.isolateRefused(changed.map((p) => p.conf!), test.error);
+    for (const plan of changed) {
+      const why = refused.get(plan.conf!.file);
+      if (why === undefined) continue;
+      plan.error = `nginx refused the site's configuration (its last good one is kept): ${why}`;
+      await this.rollBack(plan);
+    }
+  }
+
+  /**
+   * The changes (already on disk) nginx refuses, each with nginx's message; the refused ones are left
+   * at their previous content, the accepted ones at their new. Throws when nginx refuses the set
+   * even without any of the changes.
+   */
+  private async isolateRefused(changes: FileChange[], firstError: string): Promise<Map<string, string>> {
+    const refused = new Map<string, string>();
+    for (const c of changes) await restoreFile(c.file, c.previous);
+    const base = await this.nginx.test();
+    if (!base.ok) {
+      for (const c of changes) refused.set(c.file, firstError);
+      throw new Error(`nginx refuses its configuration even without this batch: ${base.error}`);
+    }
+    const add = async (group: FileChange[], knownBad: string | null): Promise<void> => {
+      if (group.length === 0) return;
+      let error = knownBad;
+      if (error === null) {
+        for (const c of group) await restoreFile(c.file, c.next);
+        const test = await this.nginx.test();
+        if (test.ok) return;
+        error = test.error;
+        for (const c of group) await restoreFile(c.file, c.previous);
+      }
+      if (group.length === 1) {
+        refused.set(group[0]!.file, error);
+        return;
+      }
+      const half = Math.ceil(group.length / 2);
+      await add(group.slice(0, half), null);
+      await add(group.slice(half), null);
+    };
+    await add(changes, firstError);
+    return refused;
+  }
+
+  private async poolNames(): Promise<string[]> {
+    return (await fs.readdir(this.php.poolsDir)).filter((f) => f.endsWith('.conf')).map((f) => f.slice(0, -'.conf'.length));
+  }
+
+  private async startPhpFpm(): Promise<void> {
+    await this.phpFpm.start();
+    this.stats.phpFpmStarts++;
+  }
+
+  private async reloadPhpFpm(): Promise<void> {
+    await this.phpFpm.reload();
+    this.stats.phpFpmReloads++;
+  }
+
+  /** Starts, reloads or stops php-fpm after pool changes, and waits for new pools' sockets. */
+  private async applyPools(plans: SitePlan[]): Promise<void> {
+    const pools = await this.poolNames();
+    const running = (await this.phpFpm.pid()) !== null;
+    if (pools.length === 0) {
+      // php-fpm refuses to run without a pool; with the last PHP site gone, it goes too.
+      if (running) await this.phpFpm.quit();
+      return;
+    }
+    // New pools only: a changed pool keeps its socket across the reload (php-fpm hands it over).
+    const opened = plans.filter((p) => p.error === null && p.pool !== null && p.pool.previous === null && p.pool.next !== null);
+    for (const plan of opened) await fs.rm(poolSocket(this.dataDir, plan.name), { force: true });
+    if (running) await this.reloadPhpFpm();
+    else await this.startPhpFpm();
+    const missing = new Set(await waitForSockets(opened.map((p) => poolSocket(this.dataDir, p.name)), SOCKET_WAIT_MS));
+    for (const plan of opened) {
+      if (missing.has(poolSocket(this.dataDir, plan.name))) plan.error = 'php-fpm did not open the site pool\'s socket (see the php-fpm error log)';
+    }
+  }
+
+  async observe(): Promise<UsageSampleT[]> {
+    const limit = this.options.storageWalkLimit ?? 100_000;
+    const names = (await fs.readdir(this.paths.sitesDir).catch(() => [] as string[])).filter((f) => f.endsWith('.conf')).map((f) => f.slice(0, -'.conf'.length));
+    const samples: UsageSampleT[] = [];
+    for (const name of names) {
+      if (!WireUserName.safeParse(name).success) continue;
+      const home = this.home(name);
+      const storage = await countStorage(home, limit);
+      if (!storage.complete) this.log.warn({ site: name, entries: storage.entries, bytes: storage.bytes }, 'storage walk stopped at its entry cap; the count is partial');
+      const transferBytes = await this.metering.transfer(name, homePaths(home).accessLog, () => exists(this.confFile(name)));
+      samples.push({ kind: 'site', id: name, at: new Date().toISOString(), storageBytes: storage.bytes, transferBytes });
+    }
+    await this.metering.save();
+    return samples;
+  }
+
+  async health(): Promise<{ ok: boolean; error?: string }> {
+    if ((await this.nginx.pid()) === null) return { ok: false, error: 'nginx is not running' };
+    const pools = await this.poolNames().catch(() => []);
+    if (pools.length > 0 && (await this.phpFpm.pid()) === null) return { ok: false, error: 'php-fpm is not running' };
+    return { ok: true };
+  }
+
+  stop(): Promise<void> {
+    return this.serial(async () => {
+      if (this.options.keepServingOnStop) return;
+      await this.nginx.quit();
+      await this.phpFpm.quit();
+    });
+  }
+}

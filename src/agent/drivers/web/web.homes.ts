@@ -1,0 +1,88 @@
+/**
+ * Site homes: `<dataDir>/sites/<name>/` with `public_html/` (the site's files), `tmp/` (PHP's
+ * uploads and sessions) and `logs/` (nginx's access log).
+ *
+ * As root, the home itself and `logs/` stay root's and only `public_html/` and `tmp/` belong to the
+ * site's user: nginx's master (root) opens the access log, so a user who could rename entries of
+ * the home or of `logs/` could point that log at any file on the machine.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { exists, utcStamp } from './web.files.js';
+import { run } from './web.processes.js';
+
+export const DEFAULT_INDEX = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Welcome</title></head>
+<body><h1>It works</h1><p>This site is hosted here; its files go in public_html.</p></body>
+</html>
+`;
+
+export const homePaths = (home: string) => ({
+  publicHtml: path.join(home, 'public_html'),
+  tmp: path.join(home, 'tmp'),
+  logs: path.join(home, 'logs'),
+  accessLog: path.join(home, 'logs', 'access.log'),
+});
+
+/** Creates what is missing of a home (idempotent); the default index only with a new public_html. */
+export async function ensureHome(home: string, owner: { uid: number; gid: number } | null): Promise<void> {
+  const p = homePaths(home);
+  await fs.mkdir(home, { recursive: true, mode: 0o755 });
+  await fs.mkdir(p.logs, { recursive: true, mode: 0o755 });
+  if (!(await exists(p.publicHtml))) {
+    // Built aside and renamed in, so a crash never leaves a public_html without its index.
+    const fresh = path.join(home, `.public_html.${process.pid}.new`);
+    await fs.rm(fresh, { recursive: true, force: true });
+    await fs.mkdir(fresh, { mode: 0o755 });
+    await fs.writeFile(path.join(fresh, 'index.html'), DEFAULT_INDEX, { mode: 0o644 });
+    if (owner) {
+      await fs.chown(path.join(fresh, 'index.html'), owner.uid, owner.gid);
+      await fs.chown(fresh, owner.uid, owner.gid);
+    }
+    await fs.rename(fresh, p.publicHtml);
+  } else if (owner) {
+    await ownTree(p.publicHtml, owner);
+  }
+  if (!(await exists(p.tmp))) await fs.mkdir(p.tmp, { mode: 0o700 });
+  if (owner) await ownTree(p.tmp, owner);
+}
+
+/**
+ * A user deleted and created again gets another uid: the site's files follow it. Only when the top
+ * directory's owner differs, so a steady state costs one lstat. `chown -h -R` never follows links.
+ */
+async function ownTree(dir: string, owner: { uid: number; gid: number }): Promise<void> {
+  const st = await fs.lstat(dir);
+  if (st.isSymbolicLink()) throw new Error(`${dir} is a symbolic link; refusing to use it`);
+  if (st.uid === owner.uid && st.gid === owner.gid) return;
+  const r = await run('chown', ['-h', '-R', `${owner.uid}:${owner.gid}`, dir]);
+  if (r.code !== 0) throw new Error(`chown of ${dir} failed: ${r.stderr.trim().slice(0, 300)}`);
+}
+
+/**
+ * `<archives>/<name>-<UTC stamp>.tar.gz` of the home, written aside and renamed in when complete, so
+ * an archive that exists is whole. Uses Debian's tar (no tar package is among our dependencies).
+ * Returns null when there is no home to archive.
+ */
+export async function archiveHome(sitesDir: string, name: string, archivesDir: string, at: Date): Promise<string | null> {
+  const home = path.join(sitesDir, name);
+  if (!(await exists(home))) return null;
+  await fs.mkdir(archivesDir, { recursive: true, mode: 0o700 });
+  let target = path.join(archivesDir, `${name}-${utcStamp(at)}.tar.gz`);
+  for (let n = 1; await exists(target); n++) target = path.join(archivesDir, `${name}-${utcStamp(at)}-${n}.tar.gz`);
+  const temp = path.join(archivesDir, `.${path.basename(target)}.${process.pid}.tmp`);
+  const r = await run('tar', ['--create', '--gzip', '--file', temp, '--numeric-owner', '--directory', sitesDir, '--', name], 30 * 60_000);
+  // tar's 1 means "some files changed while being read": the archive is still whole.
+  if (r.code !== 0 && r.code !== 1) {
+    await fs.rm(temp, { force: true });
+    throw new Error(`archiving ${home} failed: ${r.stderr.trim().slice(0, 500)}`);
+  }
+  await fs.rename(temp, target);
+  return target;
+}
+
+export async function removeHome(home: string): Promise<void> {
+  // fs.rm never follows symbolic links inside the tree.
+  await fs.rm(home, { recursive: true, force: true });
+}

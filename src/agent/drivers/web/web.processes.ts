@@ -1,0 +1,173 @@
+/**
+ * The nginx and php-fpm masters of one agent. Both daemonize, so they outlive the agent: a dead agent
+ * leaves its sites served as last applied. A master counts as ours and running when its pid file
+ * names a live process whose command line is that server's.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import { readOrNull, exists, processAlive } from './web.files.js';
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const COMMAND_TIMEOUT_MS = 60_000;
+
+export function run(file: string, args: string[], timeoutMs = COMMAND_TIMEOUT_MS): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
+      if (err && typeof (err as NodeJS.ErrnoException).code === 'string') {
+        reject(new Error(`cannot run ${file}: ${err.message}`));
+        return;
+      }
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** The live pid in a pid file whose process runs `program`, or null. */
+export async function livePid(pidFile: string, program: RegExp): Promise<number | null> {
+  const text = await readOrNull(pidFile);
+  if (text === null) return null;
+  const pid = Number(text.trim());
+  if (!processAlive(pid)) return null;
+  // A pid file outliving a crashed master may name an unrelated process by now.
+  const cmdline = await readOrNull(`/proc/${pid}/cmdline`);
+  if (cmdline !== null && !program.test(cmdline.replace(/\0/g, ' '))) return null;
+  return pid;
+}
+
+export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, stepMs = 20): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() >= until) return false;
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
+
+/** The useful part of nginx's or php-fpm's complaint: its error lines, without the program's prefix. */
+export function errorSummary(output: string): string {
+  const lines = output
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => /\[(emerg|alert|crit|error)\]|ERROR:/.test(l))
+    .map((l) => l.replace(/^nginx: /, '').replace(/^\[[^\]]*\] /, ''));
+  const text = (lines.length > 0 ? lines : output.split('\n').filter((l) => l.trim() !== '' && !/test (is successful|failed)|syntax is ok/.test(l))).join('; ');
+  return text.slice(0, 1500) || 'configuration test failed';
+}
+
+export class NginxMaster {
+  constructor(
+    private readonly bin: string,
+    private readonly prefix: string,
+    private readonly mainConf: string,
+    private readonly pidFile: string,
+    private readonly errorLog: string,
+  ) {}
+
+  private args(conf = this.mainConf): string[] {
+    return ['-p', `${this.prefix}/`, '-c', conf, '-e', this.errorLog];
+  }
+
+  pid(): Promise<number | null> {
+    return livePid(this.pidFile, /nginx/);
+  }
+
+  /** `nginx -t` of a configuration; ok, or nginx's message. */
+  async test(conf = this.mainConf): Promise<{ ok: true } | { ok: false; error: string }> {
+    const r = await run(this.bin, ['-t', '-q', ...this.args(conf)]);
+    return r.code === 0 ? { ok: true } : { ok: false, error: errorSummary(r.stderr + r.stdout) };
+  }
+
+  async start(): Promise<void> {
+    const r = await run(this.bin, this.args());
+    if (r.code !== 0) throw new Error(`nginx did not start: ${errorSummary(r.stderr + r.stdout)}`);
+    if (!(await waitFor(async () => (await this.pid()) !== null, 5000))) throw new Error('nginx did not start: no live pid file');
+  }
+
+  /**
+   * Reloads and waits (bounded) until the workers of the old configuration are gone, so what the
+   * caller reports as applied is what a new connection gets. Old workers serving a long download
+   * may outlive the wait; they no longer accept connections by then.
+   */
+  async reload(waitMs = 10_000): Promise<void> {
+    const master = await this.pid();
+    const before = master === null ? [] : await childPids(master);
+    const r = await run(this.bin, ['-s', 'reload', ...this.args()]);
+    if (r.code !== 0) throw new Error(`nginx reload failed: ${errorSummary(r.stderr + r.stdout)}`);
+    if (master === null) return;
+    await waitFor(async () => {
+      const now = await childPids(master);
+      return now.length > 0 && !before.some((pid) => now.includes(pid));
+    }, waitMs);
+  }
+
+  /** Graceful stop: workers finish their requests; waits for the master to go. */
+  async quit(): Promise<void> {
+    const pid = await this.pid();
+    if (pid === null) return;
+    process.kill(pid, 'SIGQUIT');
+    if (!(await waitFor(async () => !processAlive(pid), 10_000))) process.kill(pid, 'SIGKILL');
+  }
+}
+
+export class PhpFpmMaster {
+  constructor(
+    private readonly bin: string,
+    private readonly mainConf: string,
+    private readonly pidFile: string,
+  ) {}
+
+  pid(): Promise<number | null> {
+    return livePid(this.pidFile, /php-fpm/);
+  }
+
+  async test(): Promise<{ ok: true } | { ok: false; error: string }> {
+    const r = await run(this.bin, ['-t', '-y', this.mainConf]);
+    return r.code === 0 ? { ok: true } : { ok: false, error: errorSummary(r.stderr + r.stdout) };
+  }
+
+  async start(): Promise<void> {
+    const r = await run(this.bin, ['-y', this.mainConf]);
+    if (r.code !== 0) throw new Error(`php-fpm did not start: ${errorSummary(r.stderr + r.stdout)}`);
+    if (!(await waitFor(async () => (await this.pid()) !== null, 5000))) throw new Error('php-fpm did not start: no live pid file');
+  }
+
+  /** SIGUSR2: php-fpm re-reads its configuration and restarts its pools gracefully. */
+  async reload(): Promise<void> {
+    const pid = await this.pid();
+    if (pid === null) throw new Error('php-fpm is not running');
+    process.kill(pid, 'SIGUSR2');
+  }
+
+  async quit(): Promise<void> {
+    const pid = await this.pid();
+    if (pid === null) return;
+    process.kill(pid, 'SIGQUIT');
+    if (!(await waitFor(async () => !processAlive(pid), 10_000))) process.kill(pid, 'SIGKILL');
+  }
+}
+
+/** Waits until the unix sockets of the given pools exist (php-fpm creates them after a start or reload). */
+export async function waitForSockets(sockets: string[], timeoutMs: number): Promise<string[]> {
+  const missing = new Set(sockets);
+  await waitFor(async () => {
+    for (const s of [...missing]) if (await exists(s)) missing.delete(s);
+    return missing.size === 0;
+  }, timeoutMs);
+  return [...missing];
+}
+
+/** The children of a process (nginx's workers and cache processes), from /proc. */
+async function childPids(pid: number): Promise<number[]> {
+  const text = await readOrNull(`/proc/${pid}/task/${pid}/children`);
+  return text === null ? [] : text.trim().split(/\s+/).filter(Boolean).map(Number);
+}
+
+export async function removeIfExists(file: string): Promise<void> {
+  await fs.rm(file, { force: true });
+}
