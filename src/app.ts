@@ -336,6 +336,24 @@ export async function startWorker(config: Config): Promise<App> {
   return app;
 }
 
+/**
+ * The in-process agent of a one-machine install, against this server's own address (the loopback one
+ * unless it serves HTTPS, whose certificate names the public one). A failure to start it is logged:
+ * the control plane serves on, and the node shows as unhealthy.
+ */
+async function startLocalAgentOrLog(app: App, config: Config): Promise<{ stop(): Promise<void> } | undefined> {
+  const { startLocalAgent } = await import('./local-agent.js');
+  const address = app.server.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = config.tls ? config.publicUrl : `http://${config.host.includes(':') ? '[::1]' : config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+  try {
+    return await startLocalAgent(app.deps, config, url, app.logger);
+  } catch (err) {
+    app.logger.error({ err: (err as Error).message }, 'the local agent could not start; sites are not applied on this machine until it does');
+    return undefined;
+  }
+}
+
 /** `hostplane serve` / `npm start`: runs until SIGTERM or SIGINT, then drains and exits. */
 export async function startServer(config: Config): Promise<App> {
   const started = Date.now();
@@ -350,6 +368,7 @@ export async function startServer(config: Config): Promise<App> {
     app.jobs.start();
   }
   logger.info({ url: config.publicUrl, database: dbHandle.kind, ms: Date.now() - started }, 'hostplane listening');
+  const localAgent = config.localAgent.enabled ? await startLocalAgentOrLog(app, config) : undefined;
 
   const lines: string[] = [];
   if (boot.operatorKeyFile) lines.push(`Operator API key written to ${boot.operatorKeyFile} (mode 0600); the hostplane CLI reads it from there.`);
@@ -376,6 +395,7 @@ export async function startServer(config: Config): Promise<App> {
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
     try {
+      await localAgent?.stop();
       await app.close();
       await dbHandle.close();
       process.exit(0);

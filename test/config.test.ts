@@ -43,7 +43,7 @@ describe('loadConfig', () => {
       nodeUnhealthySeconds: 30,
       nodeHeartbeatSeconds: 10,
       nodeUsageSeconds: 60,
-      localAgent: { enabled: false, nginxPrefix: undefined, httpPort: 80, webDriver: 'nginx' },
+      localAgent: { enabled: false, nginxPrefix: undefined, httpPort: 80, webDriver: 'nginx', nginxBin: undefined, phpFpmBin: undefined },
     });
   });
 
@@ -118,7 +118,7 @@ describe('loadConfig', () => {
       nodeUnhealthySeconds: 45,
       nodeHeartbeatSeconds: 5,
       nodeUsageSeconds: 2,
-      localAgent: { enabled: false, nginxPrefix: undefined, httpPort: 80, webDriver: 'nginx' },
+      localAgent: { enabled: false, nginxPrefix: undefined, httpPort: 80, webDriver: 'nginx', nginxBin: undefined, phpFpmBin: undefined },
     });
   });
 

@@ -107,7 +107,7 @@ export class Agent {
    * Throws only what will not fix itself: no usable token, a data dir it cannot write.
    */
   async start(): Promise<void> {
-    await fs.promises.mkdir(this.o.dataDir, { recursive: true, mode: 0o700 });
+    await this.prepareDataDir();
     this.credentials = await ensureCredentials({
       client: this.client,
       dataDir: this.o.dataDir,
@@ -127,6 +127,19 @@ export class Agent {
     for (const d of this.drivers) await this.startDriver(d);
     this.heartbeat.start();
     this.loopDone = this.loop();
+  }
+
+  /**
+   * The data dir holds the sites' homes, which nginx's workers and each site's PHP pool (other users)
+   * must reach: it needs search permission for all (0711), never listing; the secrets in it are 0600 files.
+   */
+  private async prepareDataDir(): Promise<void> {
+    await fs.promises.mkdir(this.o.dataDir, { recursive: true, mode: 0o711 });
+    const st = await fs.promises.stat(this.o.dataDir);
+    if ((st.mode & 0o011) !== 0o011) {
+      await fs.promises.chmod(this.o.dataDir, (st.mode & 0o777) | 0o011);
+      this.o.log.info({ dataDir: this.o.dataDir }, 'gave the data dir search permission (o+x, g+x) so that nginx and site users can reach the homes in it');
+    }
   }
 
   async stop(): Promise<void> {

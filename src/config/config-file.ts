@@ -110,6 +110,8 @@ const SECTIONS: Section[] = [
       { name: 'HOSTPLANE_AGENT_NGINX_PREFIX', value: '/var/lib/hostplane-agent/nginx', example: true, help: "The web role's nginx prefix (--nginx-prefix). Default: <agent data dir>/nginx." },
       { name: 'HOSTPLANE_AGENT_HTTP_PORT', value: '80', help: 'The port nginx serves sites on (--http-port).' },
       { name: 'HOSTPLANE_AGENT_WEB_DRIVER', value: 'nginx', help: 'nginx serves sites; files only records them as JSON (a dry run without a web server).' },
+      { name: 'HOSTPLANE_AGENT_NGINX_BIN', value: '/usr/sbin/nginx', example: true, help: 'The nginx binary the web role runs. Default: /usr/sbin/nginx, else nginx on PATH.' },
+      { name: 'HOSTPLANE_AGENT_PHP_FPM_BIN', value: '/usr/sbin/php-fpm8.2', example: true, help: "The php-fpm binary. Default: the newest /usr/sbin/php-fpm*, else php-fpm on PATH." },
       { name: 'HOSTPLANE_AGENT_POLL_WAIT_SECONDS', value: '30', help: 'hostplane agent: how long one long-poll for changes waits (at most 60).' },
       { name: 'HOSTPLANE_AGENT_BACKOFF_MAX_SECONDS', value: '30', help: 'hostplane agent: longest wait between tries while the control plane cannot be reached.' },
       { name: 'HOSTPLANE_AGENT_RETRY_MAX_SECONDS', value: '300', help: 'hostplane agent: longest wait before an object that failed to apply is tried again.' },

@@ -87,6 +87,8 @@ const envSchema = z.object({
   HOSTPLANE_AGENT_NGINX_PREFIX: z.string().min(1).max(4096).optional(),
   HOSTPLANE_AGENT_HTTP_PORT: z.coerce.number().int().min(1).max(65535).default(80),
   HOSTPLANE_AGENT_WEB_DRIVER: z.enum(['nginx', 'files']).default('nginx'),
+  HOSTPLANE_AGENT_NGINX_BIN: z.string().min(1).max(4096).optional(),
+  HOSTPLANE_AGENT_PHP_FPM_BIN: z.string().min(1).max(4096).optional(),
   // PEM files: the certificate (chain) and its private key; both or neither.
   HOSTPLANE_TLS_CERT: z.string().max(4096).optional(),
   HOSTPLANE_TLS_KEY: z.string().max(4096).optional(),
@@ -135,7 +137,7 @@ export interface Config {
   nodeHeartbeatSeconds: number;
   nodeUsageSeconds: number;
   /** `serve` also runs a local agent (node "local", role web) with these web-role settings. */
-  localAgent: { enabled: boolean; nginxPrefix: string | undefined; httpPort: number; webDriver: 'nginx' | 'files' };
+  localAgent: { enabled: boolean; nginxPrefix: string | undefined; httpPort: number; webDriver: 'nginx' | 'files'; nginxBin: string | undefined; phpFpmBin: string | undefined };
   /** Serve every door over HTTPS with this certificate chain and key (PEM), read and checked at start-up. */
   tls: { cert: Buffer; key: Buffer } | undefined;
 }
@@ -204,6 +206,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       nginxPrefix: e.HOSTPLANE_AGENT_NGINX_PREFIX ? path.resolve(e.HOSTPLANE_AGENT_NGINX_PREFIX) : undefined,
       httpPort: e.HOSTPLANE_AGENT_HTTP_PORT,
       webDriver: e.HOSTPLANE_AGENT_WEB_DRIVER,
+      nginxBin: e.HOSTPLANE_AGENT_NGINX_BIN,
+      phpFpmBin: e.HOSTPLANE_AGENT_PHP_FPM_BIN,
     },
     tls,
   };

@@ -83,7 +83,7 @@ describe('hostplane init', () => {
       expect(lines[i - 1], name).toMatch(/^# \S/);
     }
     // Uncommenting every default (not the examples of settings that have none) changes nothing.
-    const examples = new Set(['HOSTPLANE_PUBLIC_URL', 'HOSTPLANE_TLS_CERT', 'HOSTPLANE_TLS_KEY', 'DATABASE_URL', 'HOSTPLANE_MASTER_KEY', 'HOSTPLANE_RELAY_RELOAD_COMMAND', 'HOSTPLANE_RELAY_HTTP_URL', 'HOSTPLANE_API_KEY', 'HOSTPLANE_AGENT_URL', 'HOSTPLANE_AGENT_TOKEN', 'HOSTPLANE_AGENT_DATA_DIR', 'HOSTPLANE_AGENT_NGINX_PREFIX']);
+    const examples = new Set(['HOSTPLANE_PUBLIC_URL', 'HOSTPLANE_TLS_CERT', 'HOSTPLANE_TLS_KEY', 'DATABASE_URL', 'HOSTPLANE_MASTER_KEY', 'HOSTPLANE_RELAY_RELOAD_COMMAND', 'HOSTPLANE_RELAY_HTTP_URL', 'HOSTPLANE_API_KEY', 'HOSTPLANE_AGENT_URL', 'HOSTPLANE_AGENT_TOKEN', 'HOSTPLANE_AGENT_DATA_DIR', 'HOSTPLANE_AGENT_NGINX_PREFIX', 'HOSTPLANE_AGENT_NGINX_BIN', 'HOSTPLANE_AGENT_PHP_FPM_BIN']);
     const uncommented = lines.map((l) => (/^#[A-Z_]+=/.test(l) && !examples.has(l.slice(1, l.indexOf('='))) ? l.slice(1) : l)).join('\n');
     const defaults = parseConfigFile(uncommented, file);
     expect(Object.keys(defaults).length).toBe(CONFIG_FILE_VARIABLES.length - examples.size);

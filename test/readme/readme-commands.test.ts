@@ -38,6 +38,9 @@ const SKIPPED_COMMANDS: { match: RegExp; reason: string }[] = [
   { match: /^bin\/hostplane worker\b/, reason: 'runs jobs until stopped (and on the embedded database the server already holds it)' },
   { match: /^npm install -g \.\/hostplane-/, reason: 'installs a packed tarball globally; test/package/pack.test.ts installs the packed package into an empty directory instead' },
   { match: /^hostplane (init|serve|doctor)\b/, reason: "the installed package's commands: test/package/pack.test.ts runs init, serve and doctor from the packed package" },
+  { match: /^sudo /, reason: "changes the machine's packages and services as root; .ci/run installs nginx and php-fpm, and test/agent/ starts its own instances of them on free ports" },
+  { match: /^printf 'HOSTPLANE_AGENT_URL=/, reason: 'writes /etc/hostplane/agent.env as root, for the systemd unit the skipped commands around it install' },
+  { match: /^hostplane agent\b/, reason: 'runs on a hosting node until stopped; test/agent/ runs real `hostplane agent` processes against a real server, with nginx' },
 ];
 
 /** Commands whose non-zero exit the README itself gives, and why it is that one here. */

@@ -1,7 +1,9 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import type { AgentLog } from '../agent-log.js';
 import type { RoleDriver } from '../role-driver.js';
 import { FilesDriver } from './files/files.driver.js';
+import { WebDriver } from './web/web.driver.js';
 
 export interface DriverSettings {
   dataDir: string;
@@ -11,14 +13,46 @@ export interface DriverSettings {
   httpPort: number;
   /** `nginx`: serve sites; `files`: only record them as JSON files (no web server needed). */
   webDriver: 'nginx' | 'files';
+  /** Binaries; by default Debian's, found under /usr/sbin. */
+  nginxBin?: string;
+  phpFpmBin?: string;
   log: AgentLog;
+}
+
+/** Debian installs php-fpm with its version in the name (php-fpm8.2); the newest one wins. */
+export function defaultPhpFpmBin(dir = '/usr/sbin'): string {
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(dir).filter((f) => /^php-fpm[0-9.]*$/.test(f));
+  } catch {
+    // no such directory: rely on PATH
+  }
+  names.sort((a, b) => b.localeCompare(a, 'en', { numeric: true }));
+  return names[0] ? path.join(dir, names[0]) : 'php-fpm';
+}
+
+export function defaultNginxBin(): string {
+  return fs.existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
 }
 
 /** The drivers for a node's roles; roles without a driver yet (db, relay) get none, so their objects fail visibly. */
 export function createDrivers(roles: string[], s: DriverSettings): RoleDriver[] {
   const drivers: RoleDriver[] = [];
   if (roles.includes('web')) {
-    drivers.push(new FilesDriver(path.join(s.dataDir, 'desired')));
+    drivers.push(
+      s.webDriver === 'files'
+        ? new FilesDriver(path.join(s.dataDir, 'desired'))
+        : new WebDriver({
+            dataDir: s.dataDir,
+            nginxPrefix: s.nginxPrefix,
+            httpPort: s.httpPort,
+            nginxBin: s.nginxBin ?? defaultNginxBin(),
+            phpFpmBin: s.phpFpmBin ?? defaultPhpFpmBin(),
+            log: s.log,
+            // nginx and php-fpm outlive the agent: a restart or upgrade of the agent never interrupts the sites.
+            keepServingOnStop: true,
+          }),
+    );
   }
   return drivers;
 }

@@ -58,7 +58,9 @@ Exit codes: 0 ok, 1 other failure, 2 usage error, 3 unauthenticated or forbidden
   program
     .command('serve')
     .description('run the HTTP server and, unless HOSTPLANE_WORKER=off, the job workers (migrates the database first)')
-    .action(async () => {
+    .option('--with-agent', 'also run a hosting agent in this process (node "local", role web), as HOSTPLANE_WITH_AGENT=1 does')
+    .action(async (opts: { withAgent?: boolean }) => {
+      if (opts.withAgent) env.HOSTPLANE_WITH_AGENT = '1';
       const { startServer } = await import('../../app.js');
       await startServer(await serverConfig(env));
       code = undefined;

@@ -79,7 +79,16 @@ is exchanged on the next start. Deleted sites are archived to <data dir>/archive
         dataDir,
         agentVersion: VERSION,
         log,
-        drivers: (node) => createDrivers(node.roles, { dataDir, nginxPrefix, httpPort: httpPort ?? 80, webDriver, log }),
+        drivers: (node) =>
+          createDrivers(node.roles, {
+            dataDir,
+            nginxPrefix,
+            httpPort: httpPort ?? 80,
+            webDriver,
+            ...(env.HOSTPLANE_AGENT_NGINX_BIN ? { nginxBin: env.HOSTPLANE_AGENT_NGINX_BIN } : {}),
+            ...(env.HOSTPLANE_AGENT_PHP_FPM_BIN ? { phpFpmBin: env.HOSTPLANE_AGENT_PHP_FPM_BIN } : {}),
+            log,
+          }),
         ...(pollWait !== undefined ? { pollWaitSeconds: Math.round(pollWait) } : {}),
         ...(backoffMax !== undefined ? { backoff: { baseMs: Math.min(1000, backoffMax * 1000), maxMs: backoffMax * 1000 } } : {}),
         ...(retryMax !== undefined ? { retry: { baseMs: Math.min(2000, retryMax * 1000), maxMs: retryMax * 1000 } } : {}),

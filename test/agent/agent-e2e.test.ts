@@ -1,0 +1,200 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import nodeHttp from 'node:http';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nginxPaths } from '../../src/agent/drivers/web/nginx.config.js';
+import { phpPaths } from '../../src/agent/drivers/web/php-fpm.config.js';
+import { freePort, killAll, makeTempDir, waitFor } from '../jobs-process/process-harness.js';
+import { createNode, nodeView, putSites, startAgent, startControlPlane, waitAllApplied, type AgentProc, type ControlPlane, type NodeCreated } from './agent-harness.js';
+
+/*
+ * End to end with everything real: a control plane, two `hostplane agent` processes as two nodes
+ * (each its own data dir, nginx prefix and port), and the nginx and php-fpm those agents run. A site
+ * is asked for the way a browser would, by Host header.
+ */
+
+interface Node {
+  node: NodeCreated;
+  dataDir: string;
+  prefix: string;
+  port: number;
+  agent: AgentProc;
+}
+
+let cp: ControlPlane;
+const tmp = makeTempDir('hostplane-agent-e2e-');
+const nodes: Node[] = [];
+// Site numbers of this run: site users are system users, so two runs on one machine must not share names.
+const base = 1_000 + (process.pid % 20_000) * 1_000 + (process.env.HOSTPLANE_TEST_DB === 'postgres' ? 500 : 0);
+const site = (i: number) => base + i;
+
+function get(port: number, host: string, urlPath = '/'): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = nodeHttp.request({ host: '127.0.0.1', port, path: urlPath, headers: { host }, timeout: 5_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.end();
+  });
+}
+
+const domain = (n: number) => `site${n}.agent.test`;
+
+async function startNode(name: string): Promise<Node> {
+  const node = await createNode(cp, name);
+  const dataDir = path.join(tmp.dir, name);
+  const prefix = path.join(tmp.dir, `${name}-nginx`);
+  const port = await freePort();
+  const agent = startAgent(cp, { dataDir, token: node.token, args: ['--nginx-prefix', prefix, '--http-port', String(port)] });
+  const n = { node, dataDir, prefix, port, agent };
+  nodes.push(n);
+  return n;
+}
+
+function restartAgent(n: Node): void {
+  n.agent = startAgent(cp, { dataDir: n.dataDir, args: ['--nginx-prefix', n.prefix, '--http-port', String(n.port)] });
+}
+
+/** nginx and php-fpm outlive their agent by design; the test stops the ones it caused. */
+function stopServers(n: Node): void {
+  for (const pidFile of [nginxPaths(n.prefix).pidFile, phpPaths(n.dataDir).pidFile]) {
+    try {
+      process.kill(Number(fs.readFileSync(pidFile, 'utf8').trim()), 'SIGQUIT');
+    } catch {
+      // not running
+    }
+  }
+}
+
+/** Site users the agents made as root: every one whose home is under this test's directory. */
+function removeSiteUsers(root: string): void {
+  if (process.getuid?.() !== 0) return;
+  for (const line of fs.readFileSync('/etc/passwd', 'utf8').split('\n')) {
+    const [name, , , , , home] = line.split(':');
+    if (name && home?.startsWith(root + path.sep)) spawnSync('userdel', [name]);
+  }
+}
+
+let a: Node;
+let b: Node;
+
+beforeAll(async () => {
+  // nginx's workers and the sites' users reach the homes under it, as under /var/lib on a node.
+  fs.chmodSync(tmp.dir, 0o755);
+  cp = await startControlPlane();
+  a = await startNode('e2e-a');
+  b = await startNode('e2e-b');
+  await Promise.all([a, b].map((n) => n.agent.waitForOutput('fetched the node state', 30_000)));
+}, 120_000);
+
+afterAll(async () => {
+  killAll();
+  nodes.forEach(stopServers);
+  removeSiteUsers(tmp.dir);
+  await cp?.close();
+  tmp.remove();
+});
+
+describe('sites served by nginx through the agent', () => {
+  it('a new site is served on its node only; suspended it answers 503 with its reason; activated it is back; deleted it is gone and archived', async () => {
+    const n = site(1);
+    await putSites(cp, a.node.id, [{ n, spec: { aliases: [`www.${domain(n)}`] } }]);
+    await waitAllApplied(cp, a.node.id, 1);
+    fs.writeFileSync(path.join(a.dataDir, 'sites', `site${n}`, 'public_html', 'index.html'), `hello from site${n}\n`);
+    expect(await get(a.port, domain(n))).toEqual({ status: 200, body: `hello from site${n}\n` });
+    expect((await get(a.port, `www.${domain(n)}`)).status).toBe(200);
+    // The other node does not serve it, and neither node serves an unknown host.
+    expect((await get(b.port, domain(n))).status).toBe(404);
+    expect((await get(a.port, 'unknown.agent.test')).status).toBe(404);
+
+    await putSites(cp, a.node.id, [{ n, spec: { aliases: [`www.${domain(n)}`], status: 'suspended', suspendReason: 'Invoice <b>#42</b> unpaid' } }]);
+    await waitAllApplied(cp, a.node.id, 1);
+    const suspended = await get(a.port, domain(n), '/any/page');
+    expect(suspended.status).toBe(503);
+    expect(suspended.body).toContain('Invoice &lt;b&gt;#42&lt;/b&gt; unpaid');
+    expect(suspended.body).not.toContain('<b>#42</b>');
+
+    await putSites(cp, a.node.id, [{ n, spec: { aliases: [`www.${domain(n)}`] } }]);
+    await waitAllApplied(cp, a.node.id, 1);
+    expect(await get(a.port, domain(n))).toEqual({ status: 200, body: `hello from site${n}\n` });
+
+    await putSites(cp, a.node.id, [{ n, absent: true }]);
+    await waitAllApplied(cp, a.node.id, 0);
+    expect((await get(a.port, domain(n))).status).toBe(404);
+    expect(fs.existsSync(path.join(a.dataDir, 'sites', `site${n}`))).toBe(false);
+    const archives = fs.readdirSync(path.join(a.dataDir, 'archives')).filter((f) => f.startsWith(`site${n}-`) && f.endsWith('.tar.gz'));
+    expect(archives).toHaveLength(1);
+  });
+
+  it('a PHP site runs its PHP', async () => {
+    const n = site(2);
+    await putSites(cp, a.node.id, [{ n, spec: { php: true } }]);
+    await waitAllApplied(cp, a.node.id, 1);
+    fs.writeFileSync(path.join(a.dataDir, 'sites', `site${n}`, 'public_html', 'info.php'), '<?php echo "php ", 6 * 7, "\\n";');
+    expect(await waitFor(async () => {
+      const r = await get(a.port, domain(n), '/info.php').catch(() => undefined);
+      return r?.status === 200 ? r : undefined;
+    }, 15_000, () => 'php never answered')).toEqual({ status: 200, body: 'php 42\n' });
+  });
+
+  it('while the control plane is down its sites stay served; a change made after it returns is applied', async () => {
+    const n = site(3);
+    await putSites(cp, b.node.id, [{ n }]);
+    await waitAllApplied(cp, b.node.id, 1);
+    await cp.stop();
+    await b.agent.waitForOutput('cannot reach the control plane', 15_000);
+    expect((await get(b.port, domain(n))).status).toBe(200);
+    await cp.start();
+    await putSites(cp, b.node.id, [{ n, spec: { status: 'suspended', suspendReason: 'after the outage' } }]);
+    const r = await waitFor(async () => {
+      // A request that meets a reload's old worker leaving may be cut: ask again.
+      const res = await get(b.port, domain(n)).catch(() => undefined);
+      return res?.status === 503 ? res : undefined;
+    }, 20_000, () => b.agent.output().slice(-2000));
+    expect(r.body).toContain('after the outage');
+  });
+
+  it('an agent killed: its node turns unhealthy, its nginx keeps serving, the other node keeps applying', async () => {
+    const served = site(4);
+    await putSites(cp, a.node.id, [{ n: served }]);
+    await waitAllApplied(cp, a.node.id, 2);
+    a.agent.child.kill('SIGKILL');
+    await a.agent.exited;
+    expect((await get(a.port, domain(served))).status).toBe(200);
+    const n = site(5);
+    await putSites(cp, b.node.id, [{ n }]);
+    await waitAllApplied(cp, b.node.id, 2);
+    expect((await get(b.port, domain(n))).status).toBe(200);
+    await waitFor(async () => ((await nodeView(cp, a.node.id)).status === 'unhealthy' ? true : undefined), 20_000, () => 'a still healthy');
+    expect((await nodeView(cp, b.node.id)).status).toBe('healthy');
+    restartAgent(a);
+    await waitAllApplied(cp, a.node.id, 2);
+    await waitFor(async () => ((await nodeView(cp, a.node.id)).status === 'healthy' ? true : undefined), 20_000, () => 'a not healthy again');
+  });
+
+  it('kill -9 in the middle of applying 60 sites: the restarted agent serves every one of them', async () => {
+    const c = await startNode('e2e-c');
+    await c.agent.waitForOutput('fetched the node state', 30_000);
+    const sites = Array.from({ length: 60 }, (_, i) => ({ n: site(100 + i) }));
+    await putSites(cp, c.node.id, sites);
+    const confDir = nginxPaths(c.prefix).sitesDir;
+    const seen = await waitFor(() => {
+      const count = fs.existsSync(confDir) ? fs.readdirSync(confDir).filter((f) => f.endsWith('.conf')).length : 0;
+      return count > 0 ? count : undefined;
+    }, 60_000, () => c.agent.output().slice(-2000), 5);
+    c.agent.child.kill('SIGKILL');
+    await c.agent.exited;
+    expect(seen).toBeGreaterThan(0);
+    expect(((await nodeView(cp, c.node.id)).counts as { applied: number }).applied).toBeLessThan(60);
+
+    restartAgent(c);
+    await waitAllApplied(cp, c.node.id, 60, 60_000);
+    const answers = await Promise.all(sites.map((s) => get(c.port, domain(s.n)).then((r) => r.status)));
+    expect(answers.filter((s) => s !== 200)).toEqual([]);
+  }, 120_000);
+});
