@@ -142,6 +142,20 @@ describe('/agent/v1/state', () => {
     expect(res.body.objects.map((o: { id: string }) => o.id)).toEqual(['site403']);
   });
 
+  it('a change whose notification is lost is still found by the waiting request\'s re-check', async () => {
+    const a = await enrolledNode();
+    const v = await place(a.id, 450);
+    const waiting = agent('GET', `/state?since=${v}&wait=30`, a.token);
+    for (let i = 0; i < 500 && t.app.deps.nodeWaiter!.size === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    // Written by hand, without the core's notification: only the periodic re-check can see it.
+    await t.app.dbHandle.db.updateTable('nodes').set({ version: v + 1 }).where('id', '=', a.id).execute();
+    await t.app.dbHandle.db.updateTable('node_objects').set({ version: v + 1 }).where('node_id', '=', a.id).execute();
+    const res = await waiting;
+    expect(res.status).toBe(200);
+    expect(res.body.version).toBe(v + 1);
+    expect(res.body.objects.map((o: { id: string }) => o.id)).toEqual(['site450']);
+  });
+
   it('a waiting request with no change answers at the same version with nothing', async () => {
     const a = await enrolledNode();
     const v = await place(a.id, 501);

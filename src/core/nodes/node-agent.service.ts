@@ -17,7 +17,8 @@ export const MAX_WAIT_SECONDS = 60;
 /** While waiting, the version is re-read this often anyway, so a lost notification only delays. */
 const RECHECK_MS = 5_000;
 
-function nodeOf(ctx: Ctx): number {
+/** The node a `/agent/v1` use case acts for; any other actor is refused. Other agent use cases (usage) use it too. */
+export function nodeIdOf(ctx: Ctx): number {
   if (ctx.actor.kind !== 'node') throw new AppError('forbidden', 'only a node token may do this');
   return ctx.actor.nodeId;
 }
@@ -72,7 +73,7 @@ async function identity(ctx: Ctx, nodeId: number): Promise<NodeIdentity> {
  * (possibly nothing, at the same version).
  */
 export async function getNodeState(ctx: Ctx, raw: Record<string, unknown>): Promise<StateResponse> {
-  const nodeId = nodeOf(ctx);
+  const nodeId = nodeIdOf(ctx);
   const q = parseInput(StateQuery, raw);
   const node = await identity(ctx, nodeId);
   if (q.since !== undefined && q.wait) {
@@ -108,7 +109,7 @@ export async function getNodeState(ctx: Ctx, raw: Record<string, unknown>): Prom
 
 /** Records per object the version the node applied or why it failed; objects not on this node are ignored. */
 export async function recordStatus(ctx: Ctx, raw: unknown): Promise<{ accepted: number; forgotten: number }> {
-  const nodeId = nodeOf(ctx);
+  const nodeId = nodeIdOf(ctx);
   const input = parseInput(StatusRequest, raw);
   return inTransaction(ctx, async (tx) => {
     const r = await recordStatusRows(
@@ -123,7 +124,7 @@ export async function recordStatus(ctx: Ctx, raw: unknown): Promise<{ accepted: 
 
 /** Liveness and capacity; answers the server's time and the settings agents follow. */
 export async function recordHeartbeat(ctx: Ctx, raw: unknown): Promise<{ serverTime: string; settings: NodeSettings }> {
-  const nodeId = nodeOf(ctx);
+  const nodeId = nodeIdOf(ctx);
   const input = parseInput(HeartbeatRequest, raw);
   const now = ctx.clock();
   await repo.recordHeartbeatRow(ctx.db, nodeId, { agent_version: input.agentVersion, capacity: JSON.stringify(input.capacity), drivers: JSON.stringify(input.drivers), now });
