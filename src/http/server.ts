@@ -171,6 +171,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
           clientSession: { type: 'apiKey', in: 'cookie', name: 'hp_session', description: 'client area session (SSO login link, ApisCP hijack, POST /client/v1/session); changes also need the X-CSRF-Token header' },
           crmUser: { type: 'http', scheme: 'bearer', description: 'REMP CRM: an end user\'s access token (POST /api/v1/users/login)' },
           crmApiToken: { type: 'http', scheme: 'bearer', description: 'REMP CRM: an API token made by an operator (hostplane api-token create), granted per endpoint' },
+          nodeBearer: { type: 'http', scheme: 'bearer', description: "hosting node: the node's own token (hostplane agent keeps it in its data dir)" },
         },
       },
     },

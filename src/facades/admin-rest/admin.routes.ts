@@ -39,6 +39,7 @@ import * as hsp from '../hsp-rest/hsp.schemas.js';
 import { groupAdminRoutes } from './groups.admin.routes.js';
 import { keyAdminRoutes } from './keys.admin.routes.js';
 import { settingsAdminRoutes } from './settings.admin.routes.js';
+import { usageAdminRoutes } from './usage.admin.routes.js';
 import { overviewAdminRoutes } from './overview.admin.routes.js';
 
 declare module 'fastify' {
@@ -393,6 +394,7 @@ export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Pro
   // The operator console's account groups, settings and plan inheritance.
   await groupAdminRoutes(app, ctxOf);
   await settingsAdminRoutes(app, ctxOf);
+  await usageAdminRoutes(app, ctxOf);
   await overviewAdminRoutes(app, ctxOf);
 
   app.post(
