@@ -38,6 +38,7 @@ import { apiscpRoutes } from './facades/apiscp/apiscp.routes.js';
 import { rewriteWsdlUrl } from './facades/apiscp/soap/soap.routes.js';
 import { odooDispatcher, ODOO_VERSION } from './facades/odoo-rpc/odoo.dispatch.js';
 import { odooRpcRoutes } from './facades/odoo-rpc/odoo-rpc.routes.js';
+import { usageAgentRoutes } from './facades/agent-api/usage.agent.routes.js';
 import { JobRunner, type JobRunnerOptions } from './jobs/job-runner.js';
 import { JOBS_NOTIFY_CHANNEL } from './jobs/job.repository.js';
 import { createRelayDriver } from './relay/create-relay-driver.js';
@@ -164,6 +165,7 @@ export async function registerDoors(server: FastifyInstance, deps: CoreDeps): Pr
   await server.register(async (scope) => crmApiRoutes(scope, deps));
   await server.register(async (scope) => odooRpcRoutes(scope, { call: odooDispatcher(deps), version: ODOO_VERSION }));
   await server.register(async (scope) => agentApiRoutes(scope, deps));
+  await server.register(async (scope) => usageAgentRoutes(scope, deps));
   server.setNotFoundHandler(sendNotFoundByDoor);
 }
 

@@ -1,6 +1,7 @@
 import { AppError, addFieldError, fieldErrors, type FieldErrors } from '../../errors/app-error.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
+import { OVER_QUOTA_POLICIES, OVER_QUOTA_POLICY_KEY, readOverQuotaPolicy, type OverQuotaPolicy } from '../nodes/record-usage.js';
 import { syncSiteObjects } from '../nodes/site-objects.js';
 import { parseTimeSpec } from './time-spec.js';
 import * as repo from './site.repository.js';
@@ -106,15 +107,17 @@ export interface SiteSettings {
   suspended_login: boolean;
   /** Whether that notice names the suspension's reason (cp.config auth show_suspension_reason). */
   show_suspension_reason: boolean;
+  /** What happens when a site goes over diskquota,quota or bandwidth,threshold: notify (the site.over_quota event) or suspend too. */
+  over_quota_policy: OverQuotaPolicy;
 }
 
 export async function getSiteSettings(ctx: Ctx): Promise<SiteSettings> {
   requireOperator(ctx);
-  return { account_cleanup: (await getScope(ctx, 'opcenter.account-cleanup', [])) as string | false, ...(await readAuthScopes(ctx)) };
+  return { account_cleanup: (await getScope(ctx, 'opcenter.account-cleanup', [])) as string | false, ...(await readAuthScopes(ctx)), over_quota_policy: await readOverQuotaPolicy(ctx) };
 }
 
 /** Changes any of the settings; every value is checked before anything is written, then one transaction. */
-export async function updateSiteSettings(ctx: Ctx, input: { account_cleanup?: unknown } & Partial<Record<AuthScope, unknown>>): Promise<SiteSettings> {
+export async function updateSiteSettings(ctx: Ctx, input: { account_cleanup?: unknown; over_quota_policy?: unknown } & Partial<Record<AuthScope, unknown>>): Promise<SiteSettings> {
   requireOperator(ctx);
   const fields: FieldErrors = fieldErrors();
   const writes: { name: string; args: unknown[] }[] = [];
@@ -137,10 +140,17 @@ export async function updateSiteSettings(ctx: Ctx, input: { account_cleanup?: un
     if (typeof v !== 'boolean') addFieldError(fields, name, 'must be true or false');
     else check(name, 'cp.config', ['auth', name, v]);
   }
-  if (!Object.keys(fields).length && writes.length === 0) addFieldError(fields, 'settings', `nothing to change: give account_cleanup, ${AUTH_SCOPES.join(', ')}`);
+  const policy = input.over_quota_policy;
+  if (policy !== undefined && !(OVER_QUOTA_POLICIES as readonly unknown[]).includes(policy)) addFieldError(fields, 'over_quota_policy', `must be ${OVER_QUOTA_POLICIES.join(' or ')}`);
+  if (!Object.keys(fields).length && writes.length === 0 && policy === undefined) addFieldError(fields, 'settings', `nothing to change: give account_cleanup, ${AUTH_SCOPES.join(', ')}, over_quota_policy`);
   if (Object.keys(fields).length) throw AppError.validation(fields, firstMessage(fields));
   return inTransaction(ctx, async (tx) => {
     for (const w of writes) await setScope(tx, w.name, w.args);
+    if (policy !== undefined) {
+      const before = await repo.readSetting(tx.db, OVER_QUOTA_POLICY_KEY);
+      await repo.writeSetting(tx.db, OVER_QUOTA_POLICY_KEY, policy as string);
+      await recordAudit(tx, { action: 'scope.set', targetType: 'scope', targetId: 'over_quota_policy', resellerId: null, before: { value: before ?? 'notify' }, after: { value: policy } });
+    }
     return getSiteSettings(tx);
   });
 }

@@ -7,14 +7,16 @@ import * as repo from './site.repository.js';
 import type { CollectRow } from './site.repository.js';
 import { siteName } from './site.schema.js';
 import { sumInstanceFiles } from './site-usage.repository.js';
+import { findMeasuredUsage } from '../nodes/site-usage.repository.js';
 import { lookupTargets, requireSiteManager } from './site-targets.js';
 
 // `admin:get-usage`: what each site uses against its limits, in ApisCP's shapes and units, for the
 // billing modules' usage updates (WHMCS divides storage KB and bandwidth bytes into MB).
 //
-// Only what Hostplane really measures is reported as used: a SaaS instance's stored files count as
-// storage (bytes and number of files). Hostplane serves no site traffic and runs no site processes,
-// so bandwidth and resource figures used are 0; each limit is the site's resolved service value.
+// Only what Hostplane really measures is reported as used: what the site's node last reported
+// (storage, and the transfer of the current bandwidth period, from `POST /agent/v1/usage`), else a
+// SaaS instance's stored files as storage (bytes and number of files). Hostplane runs no site
+// processes it measures, so resource figures used are 0; each limit is the site's resolved value.
 
 export const USAGE_FIELDS = ['storage', 'bandwidth', 'cgroup', 'domains', 'users'] as const;
 export type UsageField = (typeof USAGE_FIELDS)[number];
@@ -95,14 +97,20 @@ function limitReaders(book: PlanBook) {
   };
 }
 
-function usageOf(site: SiteView, read: ReturnType<typeof limitReaders>, files: { bytes: number; files: number } | undefined, users: number, now: Date): SiteUsage {
+type Measured = Awaited<ReturnType<typeof findMeasuredUsage>> extends Map<number, infer V> ? V : never;
+
+function usageOf(site: SiteView, read: ReturnType<typeof limitReaders>, files: { bytes: number; files: number } | undefined, measured: Measured | undefined, users: number, now: Date): SiteUsage {
   const quotaKb = count(read.quota(site)) * 1024;
   const fquota = count(read.fquota(site));
   // bandwidth,threshold is stored in bandwidth,units (the catalog converts to MB and keeps 'MB').
   const thresholdBytes = sizeInBytes(count(read.threshold(site)), read.units(site)) ?? count(read.threshold(site)) * UNIT_BYTES.MB;
+  const period = bandwidthPeriod(now, count(read.rollover(site)) || 1);
+  // The stored period's transfer counts only while that period lasts.
+  const sum = measured && measured.periodBegin.getTime() === period.begin * 1000 ? measured.periodTransfer : 0;
+  const usedBytes = measured ? measured.storage : (files?.bytes ?? 0);
   return {
-    storage: { qused: Math.ceil((files?.bytes ?? 0) / 1024), qsoft: quotaKb, qhard: quotaKb, fused: files?.files ?? 0, fsoft: fquota, fhard: fquota },
-    bandwidth: { sum: 0, threshold: thresholdBytes, ...bandwidthPeriod(now, count(read.rollover(site)) || 1) },
+    storage: { qused: Math.ceil(usedBytes / 1024), qsoft: quotaKb, qhard: quotaKb, fused: files?.files ?? 0, fsoft: fquota, fhard: fquota },
+    bandwidth: { sum, threshold: thresholdBytes, ...period },
     cgroup: {
       memory: { used: 0, limit: count(read.memory(site)) },
       cpu: { used: 0, limit: count(read.cpu(site)) },
@@ -159,10 +167,10 @@ export async function getSiteUsage(ctx: Ctx, input: SiteUsageInput): Promise<Rec
   for (let afterId: number | undefined; ; ) {
     const rows: CollectRow[] = await repo.findCollectPage(ctx.db, { ...(ids ? { ids } : {}), resellerId: owner }, { afterId, limit: COLLECT_PAGE }, { adminUser: false, meta: true });
     const pageIds = rows.map((r) => r.id);
-    const [files, users] = await Promise.all([sumInstanceFiles(ctx.db, pageIds), repo.countSiteUsers(ctx.db, pageIds)]);
+    const [files, users, measured] = await Promise.all([sumInstanceFiles(ctx.db, pageIds), repo.countSiteUsers(ctx.db, pageIds), findMeasuredUsage(ctx.db, pageIds)]);
     for (const row of rows) {
       const site: SiteView = { ...row, plan_uid: null, admin_user: null, service_meta: row.service_meta ?? {} };
-      const usage = usageOf(site, read, files.get(row.id), users.get(row.id) ?? 0, now);
+      const usage = usageOf(site, read, files.get(row.id), measured.get(row.id), users.get(row.id) ?? 0, now);
       out[keyed.get(row.id) ?? siteName(row.id)] = typeof field === 'string' ? usage[field as UsageField] : usage;
     }
     if (rows.length < COLLECT_PAGE) return out;

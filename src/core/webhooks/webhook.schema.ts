@@ -4,7 +4,7 @@ import type { WebhookDeliveryStatus } from '../../db/schema.js';
 export type { WebhookDeliveryStatus } from '../../db/schema.js';
 
 /** The events an endpoint can subscribe to. */
-export const webhookEventTypes = ['client.created', 'client.updated', 'client.cancelled', 'domain.ready', 'domain.failed', 'reseller.approved'] as const;
+export const webhookEventTypes = ['client.created', 'client.updated', 'client.cancelled', 'domain.ready', 'domain.failed', 'reseller.approved', 'site.over_quota'] as const;
 export type WebhookEventType = (typeof webhookEventTypes)[number];
 
 export const WEBHOOK_DELIVER_JOB_KIND = 'webhook.deliver';

@@ -40,6 +40,7 @@ import { groupAdminRoutes } from './groups.admin.routes.js';
 import { keyAdminRoutes } from './keys.admin.routes.js';
 import { nodeAdminRoutes } from './nodes.admin.routes.js';
 import { settingsAdminRoutes } from './settings.admin.routes.js';
+import { usageAdminRoutes } from './usage.admin.routes.js';
 import { overviewAdminRoutes } from './overview.admin.routes.js';
 
 declare module 'fastify' {
@@ -394,6 +395,7 @@ export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Pro
   // The operator console's account groups, settings and plan inheritance.
   await groupAdminRoutes(app, ctxOf);
   await settingsAdminRoutes(app, ctxOf);
+  await usageAdminRoutes(app, ctxOf);
   await overviewAdminRoutes(app, ctxOf);
   await nodeAdminRoutes(app, ctxOf);
 

@@ -15,8 +15,9 @@ const settingsOut = z.object({
   account_cleanup: z.union([z.string(), z.literal(false)]).describe('how long a site stays suspended before the hourly clean-up deletes it ("30 days"), or false: never'),
   subordinate_site_sso: z.boolean().describe("whether a master's session may switch into its subordinate sites"),
   suspended_login: z.boolean().describe("whether a suspended site's admin may still sign in to the client area and see the suspension (cp.config auth suspended_login)"),
-  show_suspension_reason: z.boolean().describe('whether that notice names the reason given at suspension (cp.config auth show_suspension_reason)'),
-}).meta({ examples: [{ account_cleanup: '30 days', subordinate_site_sso: true, suspended_login: true, show_suspension_reason: false }] });
+  show_suspension_reason: z.boolean().describe('whether that notice (and the suspension page hosting nodes serve) names the reason given at suspension (cp.config auth show_suspension_reason)'),
+  over_quota_policy: z.enum(['notify', 'suspend']).describe('when a site goes over diskquota,quota or bandwidth,threshold: notify (the site.over_quota webhook event) or also suspend it'),
+}).meta({ examples: [{ account_cleanup: '30 days', subordinate_site_sso: true, suspended_login: true, show_suspension_reason: false, over_quota_policy: 'notify' }] });
 
 const inheritanceOut = z.object({
   plan: z.string(),
@@ -59,6 +60,7 @@ export async function settingsAdminRoutes(app: FastifyInstance, ctxOf: (req: Fas
           subordinate_site_sso: z.boolean().optional(),
           suspended_login: z.boolean().optional(),
           show_suspension_reason: z.boolean().optional(),
+          over_quota_policy: z.enum(['notify', 'suspend']).optional(),
         }).meta({ examples: [{ account_cleanup: '30 days', suspended_login: false }] }),
         response: { 200: settingsOut, ...errors },
       },
@@ -70,6 +72,7 @@ export async function settingsAdminRoutes(app: FastifyInstance, ctxOf: (req: Fas
         subordinate_site_sso: body.subordinate_site_sso,
         suspended_login: body.suspended_login,
         show_suspension_reason: body.show_suspension_reason,
+        over_quota_policy: body.over_quota_policy,
       });
     },
   );
