@@ -16,7 +16,7 @@ const asRoot = process.getuid?.() === 0;
 const NGINX = process.env.HOSTPLANE_NGINX_BIN ?? '/usr/sbin/nginx';
 const PHP_FPM = process.env.HOSTPLANE_PHP_FPM_BIN ?? (fs.readdirSync('/usr/sbin').filter((f) => /^php-fpm[0-9.]*$/.test(f)).map((f) => `/usr/sbin/${f}`)[0] ?? 'php-fpm');
 
-export async function freePort(): Promise<number> {
+async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.once('error', reject);
