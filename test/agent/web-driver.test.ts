@@ -16,7 +16,7 @@ const asRoot = process.getuid?.() === 0;
 const NGINX = process.env.HOSTPLANE_NGINX_BIN ?? '/usr/sbin/nginx';
 const PHP_FPM = process.env.HOSTPLANE_PHP_FPM_BIN ?? (fs.readdirSync('/usr/sbin').filter((f) => /^php-fpm[0-9.]*$/.test(f)).map((f) => `/usr/sbin/${f}`)[0] ?? 'php-fpm');
 
-export async function freePort(): Promise<number> {
+async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.once('error', reject);
@@ -121,6 +121,9 @@ describe.runIf(process.env.HOSTPLANE_TEST_DB === 'pglite')('web role driver on n
       const st = fs.statSync(path.join(dataDir, 'sites', site.name, 'public_html'));
       const uid = Number(execFileSync('id', ['-u', site.name], { encoding: 'utf8' }));
       expect(st.uid).toBe(uid);
+      // nginx's workers read it through its group; other sites' users cannot list it.
+      expect(st.gid).toBe(Number(execFileSync('getent', ['group', 'www-data'], { encoding: 'utf8' }).split(':')[2]));
+      expect(st.mode & 0o7777).toBe(0o2750);
       // Site users take ids of their own range, not Debian's small system range.
       expect(uid).toBeGreaterThanOrEqual(70_000);
       expect(uid).toBeLessThanOrEqual(99_999);

@@ -32,7 +32,7 @@ import { exists, readOrNull, yieldEvery, removeStaleTempFiles, restoreFile, writ
 import { archiveHome, ensureHome, homePaths, removeHome } from './web.homes.js';
 import { countStorage, WebMetering } from './web.metering.js';
 import { NginxMaster, PhpFpmMaster, waitForSockets } from './web.processes.js';
-import { ensureSiteUser, readPasswd, removeSiteUser, workerAccount, type PasswdEntry } from './web.users.js';
+import { ensureSiteUser, groupId, readPasswd, removeSiteUser, workerAccount, type PasswdEntry } from './web.users.js';
 
 /** What the driver logs through; pino's logger fits. */
 export interface DriverLog {
@@ -78,6 +78,20 @@ interface SitePlan {
 
 const SOCKET_WAIT_MS = 10_000;
 
+/** The first directory from `/` down to `dir` that others may not traverse, or null. */
+function closedAncestor(dir: string): string | null {
+  let current = '/';
+  for (const part of dir.split('/').filter(Boolean)) {
+    current = path.join(current, part);
+    try {
+      if ((fss.statSync(current).mode & 0o001) === 0) return current;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
 /**
  * WireObject checked option by option, picked by `state`: its two options share the `kind` it is
  * discriminated on, which zod 4 refuses when parsing, and the option's own issues say more than a
@@ -111,6 +125,8 @@ export class WebDriver implements RoleDriver {
   private readonly log: DriverLog;
   private layout: NginxLayout;
   private passwd = new Map<string, PasswdEntry>();
+  /** The group of nginx's workers (root only): the group of every site's public_html. */
+  private webGid: number | null = null;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: WebDriverOptions) {
@@ -163,7 +179,14 @@ export class WebDriver implements RoleDriver {
     await fs.mkdir(this.archivesDir, { recursive: true, mode: 0o700 });
     for (const dir of [p.sitesDir, p.suspendedDir, this.php.poolsDir, this.prefix, path.join(this.dataDir, 'php-fpm'), this.dataDir]) await removeStaleTempFiles(dir);
 
-    if (this.isRoot) this.layout = { ...this.layout, worker: workerAccount(await readPasswd()) };
+    if (this.isRoot) {
+      this.layout = { ...this.layout, worker: workerAccount(await readPasswd()) };
+      this.webGid = await groupId(this.layout.worker!.group);
+      for (const dir of [this.sitesDir, this.paths.suspendedDir, this.php.socketsDir]) {
+        const closed = closedAncestor(dir);
+        if (closed) this.log.warn({ dir: closed, worker: this.layout.worker!.user }, 'nginx\'s workers cannot traverse this directory: sites will answer 403 or 502 until it is o+x');
+      }
+    }
     if (this.asRoot) this.passwd = await readPasswd();
     let changed = false;
     const files: [string, string][] = [
@@ -173,13 +196,13 @@ export class WebDriver implements RoleDriver {
       [p.mainConf, renderMainConf(this.layout)],
     ];
     for (const [file, text] of files) {
-      if ((readOrNull(file)) !== text) {
+      if (readOrNull(file) !== text) {
         writeAtomic(file, text);
         changed = true;
       }
     }
     const phpMain = renderPhpFpmMain(this.dataDir);
-    const phpChanged = (readOrNull(this.php.mainConf)) !== phpMain;
+    const phpChanged = readOrNull(this.php.mainConf) !== phpMain;
     if (phpChanged) writeAtomic(this.php.mainConf, phpMain);
 
     const running = await this.nginx.pid();
@@ -321,8 +344,9 @@ export class WebDriver implements RoleDriver {
   private async planPresent(plan: SitePlan): Promise<void> {
     const spec = plan.spec!;
     const home = this.home(plan.name);
-    const owner = this.asRoot ? (this.passwd.get(plan.name) ?? null) : null;
-    if (this.asRoot && owner === null) throw new Error(`system user ${plan.name} is missing`);
+    const user = this.asRoot ? (this.passwd.get(plan.name) ?? null) : null;
+    if (this.asRoot && user === null) throw new Error(`system user ${plan.name} is missing`);
+    const owner = user ? { uid: user.uid, gid: user.gid, webGid: this.webGid ?? user.gid } : null;
     await ensureHome(home, owner, spec.php);
     fss.rmSync(`${this.confFile(plan.name)}.refused`, { force: true });
     const phpSocket = spec.php ? poolSocket(this.dataDir, plan.name) : null;
@@ -397,7 +421,17 @@ export class WebDriver implements RoleDriver {
     const test = await this.nginx.test();
     if (test.ok) return;
     const changed = plans.filter((p) => p.error === null && p.conf !== null);
-    const refused = await this.isolateRefused(changed.map((p) => p.conf!), test.error);
+    let refused: Map<string, string>;
+    try {
+      refused = await this.isolateRefused(changed.map((p) => p.conf!), test.error);
+    } catch (err) {
+      // Broken without this batch too (a hand edit?): nothing of it goes live, nothing is reloaded.
+      for (const plan of changed) {
+        plan.error = (err as Error).message;
+        this.rollBack(plan);
+      }
+      return;
+    }
     for (const plan of changed) {
       const why = refused.get(plan.conf!.file);
       if (why === undefined) continue;

@@ -27,7 +27,12 @@ export const homePaths = (home: string) => ({
 });
 
 /** Creates what is missing of a home (idempotent); the default index only with a new public_html. */
-export async function ensureHome(home: string, owner: { uid: number; gid: number } | null, php: boolean): Promise<void> {
+/**
+ * `owner` (as root): the site's user, and the group of nginx's workers. `public_html/` is the user's
+ * with that group and mode 2750 (new entries keep the group): nginx reads it, other sites' users
+ * (their PHP, their shell commands) cannot even list it. `tmp/` is the user's alone.
+ */
+export async function ensureHome(home: string, owner: { uid: number; gid: number; webGid: number } | null, php: boolean): Promise<void> {
   const p = homePaths(home);
   // The steady state (every object again after a restart) costs three existence checks.
   if (!exists(p.logs)) fss.mkdirSync(p.logs, { recursive: true, mode: 0o755 });
@@ -38,12 +43,13 @@ export async function ensureHome(home: string, owner: { uid: number; gid: number
     fss.mkdirSync(fresh, { mode: 0o755 });
     fss.writeFileSync(path.join(fresh, 'index.html'), DEFAULT_INDEX, { mode: 0o644 });
     if (owner) {
-      fss.chownSync(path.join(fresh, 'index.html'), owner.uid, owner.gid);
-      fss.chownSync(fresh, owner.uid, owner.gid);
+      fss.chownSync(path.join(fresh, 'index.html'), owner.uid, owner.webGid);
+      fss.chownSync(fresh, owner.uid, owner.webGid);
+      fss.chmodSync(fresh, 0o2750);
     }
     fss.renameSync(fresh, p.publicHtml);
   } else if (owner) {
-    await ownTree(p.publicHtml, owner);
+    await ownTree(p.publicHtml, { uid: owner.uid, gid: owner.webGid });
   }
   // Only PHP writes temp files; a directory less per site is a tenth of a new site's cost.
   if (!php) return;
@@ -61,6 +67,8 @@ async function ownTree(dir: string, owner: { uid: number; gid: number }): Promis
   if (st.uid === owner.uid && st.gid === owner.gid) return;
   const r = await run('chown', ['-h', '-R', `${owner.uid}:${owner.gid}`, dir]);
   if (r.code !== 0) throw new Error(`chown of ${dir} failed: ${r.stderr.trim().slice(0, 300)}`);
+  // chown clears the setgid bit of the top directory.
+  if (path.basename(dir) === 'public_html') fss.chmodSync(dir, 0o2750);
 }
 
 /**

@@ -8,7 +8,6 @@
  * again from its start.
  */
 import fss from 'node:fs';
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { readOrNull, writeAtomic } from './web.files.js';
 
@@ -80,9 +79,10 @@ export class WebMetering {
   async transfer(name: string, logFile: string, stillPresent: () => boolean): Promise<number> {
     const state = await this.load();
     const known = state.sites[name] ?? { ino: 0, offset: 0, transferBytes: 0 };
-    let stat;
+    // Synchronous, like the storage walk: one stat per site and pass, and a read when the log grew.
+    let stat: fss.Stats;
     try {
-      stat = await fs.stat(logFile);
+      stat = fss.statSync(logFile);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return known.transferBytes;
       throw err;
@@ -91,14 +91,14 @@ export class WebMetering {
     if (stat.ino !== known.ino || stat.size < offset) offset = 0;
     let added = 0;
     if (stat.size > offset) {
-      const handle = await fs.open(logFile, 'r');
+      const fd = fss.openSync(logFile, 'r');
       try {
         const end = Math.min(stat.size, offset + this.maxReadPerPass);
         const buffer = Buffer.alloc(Math.min(READ_CHUNK, end - offset));
         let carry = '';
         let pos = offset;
         while (pos < end) {
-          const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, end - pos), pos);
+          const bytesRead = fss.readSync(fd, buffer, 0, Math.min(buffer.length, end - pos), pos);
           if (bytesRead === 0) break;
           pos += bytesRead;
           const text = carry + buffer.toString('latin1', 0, bytesRead);
@@ -109,11 +109,13 @@ export class WebMetering {
           }
           added += sumBytesSent(text.slice(0, lastNewline));
           carry = text.slice(lastNewline + 1);
+          // A large backlog is read in chunks: the agent's timers run between them.
+          await new Promise((resolve) => setImmediate(resolve));
         }
         // A line nginx is still writing is left for the next pass: the offset stops before it.
         offset = pos - Buffer.byteLength(carry, 'latin1');
       } finally {
-        await handle.close();
+        fss.closeSync(fd);
       }
     }
     const next = { ino: stat.ino, offset, transferBytes: known.transferBytes + added };

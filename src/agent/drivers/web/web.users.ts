@@ -65,3 +65,12 @@ export async function removeSiteUser(name: string, home: string, passwd: Map<str
 export function workerAccount(passwd: Map<string, PasswdEntry>): { user: string; group: string } {
   return passwd.has('www-data') ? { user: 'www-data', group: 'www-data' } : { user: 'nobody', group: 'nogroup' };
 }
+
+/** A group's gid from /etc/group, or null when there is no such group. */
+export async function groupId(name: string, file = '/etc/group'): Promise<number | null> {
+  for (const line of (await fs.readFile(file, 'utf8')).split('\n')) {
+    const f = line.split(':');
+    if (f[0] === name && f.length >= 3) return Number(f[2]);
+  }
+  return null;
+}
