@@ -40,8 +40,9 @@
 // cleanup drops it on any failure; children started with startProcess and dirs pushed on tempDirs go
 // away the same way. Results go through addRow(order, case, ours, floor, ratio, target, pass) and
 // notes.push({ order, text }) from lib/report.mjs; the row number is the table's order.
-// Row numbers in use: 1-12 (see docs/benchmarks.md) and 13 (GET /v1/clients/:id against the limit, in
-// rows/reseller-api.mjs, floor bench/floor-limit.mjs). A new row takes the next free number and says so here.
+// Row numbers in use: 1-12 (see docs/benchmarks.md), 13 (GET /v1/clients/:id against the limit, in
+// rows/reseller-api.mjs, floor bench/floor-limit.mjs), 14 and 15 (the web role driver on a real nginx,
+// rows/web-role.mjs; no database). A new row takes the next free number and says so here.
 import crypto from 'node:crypto';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -55,6 +56,7 @@ import { mixedRows } from './rows/mixed.mjs';
 import { resellerApiRows } from './rows/reseller-api.mjs';
 import { saasRow } from './rows/saas.mjs';
 import { sitesRows } from './rows/sites.mjs';
+import { webRoleRows } from './rows/web-role.mjs';
 
 // In running order. extraMs: time the stage adds to the 300 s base limit.
 const STAGES = [
@@ -68,6 +70,8 @@ const STAGES = [
   { rows: [9], extraMs: 90_000, run: saasRow },
   // Rows 10 and 11 create about 30 parent subscriptions of 1,000 codes and time 9,000 activations.
   { rows: [10, 11], extraMs: 120_000, run: crmRows },
+  // Rows 14 and 15 (web role, nginx in temp dirs): 3 x 2 rounds of 1,000 sites, then 10,000 sites and a 30 s idle window.
+  { rows: [14, 15], extraMs: 180_000, run: webRoleRows },
   // Rows 7 and 8, last, so the 1M sites change nothing the other rows measure. Row 7 seeds 1M sites (about 25 s).
   { rows: [7, 8], extraMs: (want(7) ? 120_000 : 0), run: sitesRows },
 ];

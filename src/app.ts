@@ -119,6 +119,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     deps,
     logger,
     close: async () => {
+      // Long-polling agents are answered now rather than holding the close for up to a minute.
+      nodeWaiter.close();
       await server.close();
       await jobs.stop();
       await stopCredentialNotices();

@@ -262,3 +262,39 @@ describe('node tokens', () => {
     expect(res.body.error.code).toBe('not_found');
   });
 });
+
+describe('long-poll limits and shutdown', () => {
+  it('a node may hold a few waiting requests at once; one more is 429 with Retry-After', async () => {
+    const a = await enrolledNode();
+    const v = await place(a.id, 701);
+    const parked = [1, 2, 3, 4].map(() => agent('GET', `/state?since=${v}&wait=30`, a.token));
+    for (let i = 0; i < 500 && t.app.deps.nodeWaiter!.size < 4; i++) await new Promise((r) => setTimeout(r, 10));
+    const fifth = await agent('GET', `/state?since=${v}&wait=30`, a.token);
+    expect(fifth.status).toBe(429);
+    expect(fifth.body.error.code).toBe('rate_limited');
+    expect(fifth.headers.get('retry-after')).toBe('5');
+    // A request that does not wait is still served.
+    expect((await agent('GET', `/state?since=${v}`, a.token)).status).toBe(200);
+    const v2 = await place(a.id, 702);
+    for (const res of await Promise.all(parked)) expect(res.body.version).toBe(v2);
+  });
+});
+
+describe('server shutdown', () => {
+  it('ends waiting requests at once with what there is, instead of holding the close for their wait', async () => {
+    const own = await createTestApp();
+    await own.app.server.listen({ port: 0, host: '127.0.0.1' });
+    const ownBase = `http://127.0.0.1:${(own.app.server.server.address() as AddressInfo).port}`;
+    const created = (await (await fetch(`${ownBase}/admin/v1/nodes`, { method: 'POST', headers: { authorization: `Bearer ${own.operatorKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'closing', roles: ['web'] }) })).json()) as Json;
+    const token = ((await (await fetch(`${ownBase}/agent/v1/enrol`, { method: 'POST', headers: { authorization: `Bearer ${created.token as string}` } })).json()) as Json).token as string;
+    const waiting = fetch(`${ownBase}/agent/v1/state?since=0&wait=60`, { headers: { authorization: `Bearer ${token}` } });
+    for (let i = 0; i < 500 && own.app.deps.nodeWaiter!.size === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(own.app.deps.nodeWaiter!.size).toBe(1);
+    const closing = own.close();
+    const res = await waiting;
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as Json).objects).toEqual([]);
+    await closing;
+    expect(own.app.deps.nodeWaiter!.size).toBe(0);
+  });
+});

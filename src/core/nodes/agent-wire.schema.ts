@@ -5,7 +5,7 @@
  * with it, and the agent validates what the server answers with it, so a change here is a change of
  * protocol version. Additive, optional fields keep v1; anything else is `/agent/v2`.
  *
- * The model is level-triggered (docs/adr/0018): the server keeps, per node, the desired objects and a
+ * The model is level-triggered (docs/adr/0019): the server keeps, per node, the desired objects and a
  * version that grows in the same transaction as every change to them; the agent pulls the objects
  * changed since the version it holds, makes them true, and reports per object what it applied.
  */

@@ -99,12 +99,13 @@ export async function changeAccountGroup(ctx: Ctx, input: { invoice: unknown; ac
     const ids = await repo.findSiteIdsByInvoice(tx.db, invoice);
     if (ids.length === 0) throw AppError.notFound(`account group ${invoice}`);
     const sites = inOrderOf(ids, await repo.findSites(tx.db, { ids }));
-    if (action === 'delete') return { invoice, action, dry_run: dryRun, sites: await deleteSites(tx, { target: ids, dryRun }) };
+    // The group's sites go on as chosen: a group is not limited to the 1,000 targets one command may name.
+    if (action === 'delete') return { invoice, action, dry_run: dryRun, sites: await deleteSites(tx, { target: { chosen: ids }, dryRun }) };
     const affected = sites.filter((s) => (action === 'suspend' ? s.status === 'active' : s.status === 'suspended'));
     if (dryRun || affected.length === 0) return { invoice, action, dry_run: dryRun, sites: affected.map(summary) };
     const target = affected.map((s) => s.id);
-    if (action === 'suspend') await suspendSites(tx, { target, reason: input.reason });
-    else await activateSites(tx, { target });
+    if (action === 'suspend') await suspendSites(tx, { target: { chosen: target }, reason: input.reason });
+    else await activateSites(tx, { target: { chosen: target } });
     return { invoice, action, dry_run: false, sites: inOrderOf(target, await repo.findSites(tx.db, { ids: target })).map(summary) };
   });
 }

@@ -5,7 +5,7 @@ import { enqueueRelayChanges } from '../domains/domain-provisioning.js';
 import { syncSiteObjects } from '../nodes/site-objects.js';
 import { parseTimeSpec } from './time-spec.js';
 import type { SiteRow } from './site.repository.js';
-import { siteName, type DeleteSitesInput, type SiteSummary, type SiteTarget } from './site.schema.js';
+import { siteName, type ChosenSites, type DeleteSitesInput, type SiteSummary, type SiteTarget } from './site.schema.js';
 import * as repo from './site.repository.js';
 import { CLEANUP_SCOPE_KEY } from './site-scopes.js';
 import { firstMessage, inOrderOf, requireSiteManager, resolveTargets } from './site-targets.js';
@@ -39,7 +39,7 @@ const TEMPLATE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
  * `template` is ApisCP's choice of suspension page; Hostplane serves no site pages, so it is checked
  * and kept in the audit record only.
  */
-export async function suspendSites(ctx: Ctx, input: { target: SiteTarget | readonly SiteTarget[]; reason?: unknown; template?: unknown }): Promise<GroupResult> {
+export async function suspendSites(ctx: Ctx, input: { target: SiteTarget | readonly SiteTarget[] | ChosenSites; reason?: unknown; template?: unknown }): Promise<GroupResult> {
   requireSiteManager(ctx);
   const fields: FieldErrors = fieldErrors();
   if (input.reason !== undefined && input.reason !== null && (typeof input.reason !== 'string' || input.reason.length > 500)) addFieldError(fields, 'reason', 'must be text of at most 500 characters');
@@ -59,7 +59,7 @@ export async function suspendSites(ctx: Ctx, input: { target: SiteTarget | reado
 }
 
 /** Activates every site the targets name in one statement, all or nothing like `suspendSites`. */
-export async function activateSites(ctx: Ctx, input: { target: SiteTarget | readonly SiteTarget[] }): Promise<GroupResult> {
+export async function activateSites(ctx: Ctx, input: { target: SiteTarget | readonly SiteTarget[] | ChosenSites }): Promise<GroupResult> {
   requireSiteManager(ctx);
   return inTransaction(ctx, async (tx) => {
     const ids = await resolveTargets(tx, input.target);

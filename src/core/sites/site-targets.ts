@@ -1,7 +1,7 @@
 import { AppError, type FieldErrors } from '../../errors/app-error.js';
 import { type Ctx } from '../context.js';
 import type { SiteRow } from './site.repository.js';
-import { type SiteTarget } from './site.schema.js';
+import { type ChosenSites, type SiteTarget } from './site.schema.js';
 import * as repo from './site.repository.js';
 
 export function requireOperator(ctx: Ctx): void {
@@ -98,7 +98,8 @@ export async function lookupTargets(ctx: Ctx, targets: readonly SiteTarget[]): P
  * The sites several targets name together, each once, in the order the targets name them. Every
  * target must name a site: the first that names none refuses the whole command, before anything changes.
  */
-export async function resolveTargets(ctx: Ctx, targets: SiteTarget | readonly SiteTarget[]): Promise<number[]> {
+export async function resolveTargets(ctx: Ctx, targets: SiteTarget | readonly SiteTarget[] | ChosenSites): Promise<number[]> {
+  if (typeof targets === 'object' && 'chosen' in targets) return [...targets.chosen];
   const list: readonly SiteTarget[] = Array.isArray(targets) ? targets : [targets as SiteTarget];
   if (list.length === 0) throw AppError.validation({ site: ['a site, domain or invoice is required'] });
   if (list.length > MAX_TARGETS) throw AppError.validation({ site: [`at most ${MAX_TARGETS} sites, domains or invoices at once; got ${list.length}`] });

@@ -8,6 +8,11 @@ export function siteName(id: number): string {
 /** What a target names: a site, a domain or an invoice (as the command line and SOAP give it). */
 export type SiteTarget = string | number;
 
+/** Sites the core already chose (an account group): taken as they are, with no limit on their number. */
+export interface ChosenSites {
+  chosen: readonly number[];
+}
+
 /** Options as given: `{ 'siteinfo.domain': x }`, `{ 'siteinfo,domain': x }` or `{ siteinfo: { domain: x } }`. */
 export type SiteOptions = Record<string, unknown>;
 
@@ -50,7 +55,7 @@ export interface SiteSummary {
 
 export interface DeleteSitesInput {
   /** One target, several (deleted together or not at all), or null to select by `since` alone. */
-  target: SiteTarget | readonly SiteTarget[] | null;
+  target: SiteTarget | readonly SiteTarget[] | ChosenSites | null;
   /** Only sites suspended at or before this time spec ('now', '30 days', a unix time, an ISO date). */
   since?: unknown;
   /** Only sites whose suspension reason matches this regular expression. */

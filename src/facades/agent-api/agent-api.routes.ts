@@ -42,12 +42,6 @@ export async function agentApiRoutes(app: FastifyInstance, deps: CoreDeps, more:
     return sendAgentError(reply, appError);
   });
 
-  // Long-polls end at once when the server closes, rather than holding its shutdown for up to a minute.
-  app.addHook('preClose', (done) => {
-    deps.nodeWaiter?.close();
-    done();
-  });
-
   app.addHook('onRequest', async (req) => {
     if (req.routeOptions.url === `${AGENT_API_PREFIX}/enrol`) return;
     const node = await authenticateNode(ctxFor(deps, { kind: 'system' }, req.log), bearer(req));

@@ -82,6 +82,10 @@ export class AdminClient {
     return this.request<T>('PATCH', apiPath, body);
   }
 
+  delete<T>(apiPath: string, query: Query = {}): Promise<T> {
+    return this.request<T>('DELETE', apiPath, undefined, query);
+  }
+
   /** A POST outside the admin API (the ApisCP-style function door, `api/v1/cpcmd/...`). */
   postTo<T>(fullPath: string, body: unknown): Promise<T> {
     return this.request<T>('POST', fullPath, body, {}, '');

@@ -6,6 +6,7 @@ import { catalogCommands } from './commands/catalog.commands.js';
 import { doctorCommands } from './commands/doctor.commands.js';
 import { initCommands } from './commands/init.commands.js';
 import { jobsCommands } from './commands/jobs.commands.js';
+import { nodeCommands } from './commands/node.commands.js';
 import { operationsCommands } from './commands/operations.commands.js';
 import { resellerCommands } from './commands/reseller.commands.js';
 import { subscriptionCommands } from './commands/subscription.commands.js';
@@ -121,6 +122,7 @@ Exit codes: 0 ok, 1 other failure, 2 usage error, 3 unauthenticated or forbidden
   operationsCommands(program, ctx);
   jobsCommands(program, ctx);
   subscriptionCommands(program, ctx);
+  nodeCommands(program, ctx);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

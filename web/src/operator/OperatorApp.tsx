@@ -8,6 +8,7 @@ import { DashboardPage } from './pages/Dashboard';
 import { JobsPage } from './pages/Jobs';
 import { KeysPage } from './pages/Keys';
 import { LoginPage } from './pages/Login';
+import { NodesPage } from './pages/Nodes';
 import { PackagesPage } from './pages/Packages';
 import { ResellersPage } from './pages/Resellers';
 import { SettingsPage } from './pages/Settings';
@@ -22,6 +23,7 @@ const PAGES = [
   { path: '/clients', label: 'Clients', page: ClientsPage },
   { path: '/packages', label: 'Packages', page: PackagesPage },
   { path: '/groups', label: 'Account groups', page: AccountGroupsPage },
+  { path: '/nodes', label: 'Nodes', page: NodesPage },
   { path: '/jobs', label: 'Jobs', page: JobsPage },
   { path: '/webhooks', label: 'Webhooks', page: WebhooksPage },
   { path: '/keys', label: 'API keys', page: KeysPage },

@@ -17,3 +17,5 @@ export type Settings = Json<'/admin/v1/settings', 'get'>;
 export type OperatorKey = Json<'/admin/v1/keys', 'get'>[number];
 export type ApiToken = Json<'/admin/v1/api-tokens', 'get'>[number];
 export type RevokedUserTokens = Json<'/admin/v1/users/{user}/revoke-tokens', 'post'>;
+export type HostingNode = Json<'/admin/v1/nodes', 'get'>[number];
+export type NodeObjectPage = Json<'/admin/v1/nodes/{id}/objects', 'get'>;

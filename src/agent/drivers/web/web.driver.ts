@@ -9,8 +9,10 @@
  * file (or left out when new) and reported failed with nginx's words, and the rest is reloaded once.
  * A batch that changes nothing rewrites nothing and reloads nothing.
  */
+import fss from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { WireObject, WireUserName, type SiteSpec } from '../../../core/nodes/agent-wire.schema.js';
 import type { ObjectResultT, RoleDriver, UsageSampleT } from '../../role-driver.js';
 import {
@@ -26,7 +28,7 @@ import {
   type NginxLayout,
 } from './nginx.config.js';
 import { phpPaths, poolFile, poolSocket, renderPhpFpmMain, renderPool } from './php-fpm.config.js';
-import { exists, readOrNull, removeStaleTempFiles, restoreFile, writeAtomic } from './web.files.js';
+import { exists, readOrNull, yieldEvery, removeStaleTempFiles, restoreFile, writeAtomic } from './web.files.js';
 import { archiveHome, ensureHome, homePaths, removeHome } from './web.homes.js';
 import { countStorage, WebMetering } from './web.metering.js';
 import { NginxMaster, PhpFpmMaster, waitForSockets } from './web.processes.js';
@@ -171,14 +173,14 @@ export class WebDriver implements RoleDriver {
       [p.mainConf, renderMainConf(this.layout)],
     ];
     for (const [file, text] of files) {
-      if ((await readOrNull(file)) !== text) {
-        await writeAtomic(file, text);
+      if ((readOrNull(file)) !== text) {
+        writeAtomic(file, text);
         changed = true;
       }
     }
     const phpMain = renderPhpFpmMain(this.dataDir);
-    const phpChanged = (await readOrNull(this.php.mainConf)) !== phpMain;
-    if (phpChanged) await writeAtomic(this.php.mainConf, phpMain);
+    const phpChanged = (readOrNull(this.php.mainConf)) !== phpMain;
+    if (phpChanged) writeAtomic(this.php.mainConf, phpMain);
 
     const running = await this.nginx.pid();
     const test = await this.nginx.test();
@@ -213,7 +215,7 @@ export class WebDriver implements RoleDriver {
     const refused = await this.isolateRefused(changes, error);
     for (const [file, why] of refused) {
       this.log.error({ file, error: why }, 'nginx refuses a site file; set aside');
-      await writeAtomic(`${file}.refused`, changes.find((c) => c.file === file)!.next!);
+      writeAtomic(`${file}.refused`, changes.find((c) => c.file === file)!.next!);
     }
     return refused.size > 0;
   }
@@ -242,17 +244,30 @@ export class WebDriver implements RoleDriver {
       plans.set(name, { name, indexes, version: o.version, present: o.state === 'present', spec: o.state === 'present' ? o.spec : null, conf: null, page: null, pool: null, error: null });
     });
 
-    if (this.asRoot) this.passwd = await readPasswd();
-    for (const plan of plans.values()) {
+    const t0 = performance.now();
+    const all = [...plans.values()];
+    if (this.asRoot) {
+      this.passwd = await readPasswd();
+      // useradd locks the account files: users are made one at a time, before the parallel part.
+      for (const plan of all) {
+        if (!plan.present) continue;
+        const user = await ensureSiteUser(plan.name, this.home(plan.name), this.passwd);
+        if (!user.ok) plan.error = user.error;
+      }
+    }
+    for (const [i, plan] of all.entries()) {
+      if (plan.error !== null) continue;
       try {
         if (plan.present) await this.planPresent(plan);
         else await this.planAbsent(plan);
       } catch (err) {
         plan.error = (err as Error).message;
       }
+      await yieldEvery(i);
     }
-    const live = [...plans.values()].filter((p) => p.error === null);
+    const live = all.filter((p) => p.error === null);
     await this.writeChanges(live);
+    const t1 = performance.now();
 
     const poolsChanged = live.some((p) => p.pool !== null);
     if (poolsChanged) await this.checkPools(live);
@@ -261,6 +276,7 @@ export class WebDriver implements RoleDriver {
 
     // php-fpm before nginx: a server block may name a pool's socket only once the pool listens.
     if (live.some((p) => p.error === null && p.pool !== null)) await this.applyPools(live);
+    const t2 = performance.now();
     const nginxRunning = (await this.nginx.pid()) !== null;
     if (!nginxRunning) {
       await this.nginx.start();
@@ -270,6 +286,7 @@ export class WebDriver implements RoleDriver {
       this.stats.nginxReloads++;
     }
 
+    const t3 = performance.now();
     // The server no longer names a deleted site: its home (archived while planning), user and counters go.
     for (const plan of live) {
       if (plan.present || plan.error !== null) continue;
@@ -294,6 +311,8 @@ export class WebDriver implements RoleDriver {
       }
     }
     const failed = results.filter((r) => !r.ok);
+    const ms = (a: number, b: number) => Math.round(b - a);
+    this.log.info({ objects: objects.length, failed: failed.length, filesMs: ms(t0, t1), testMs: ms(t1, t2), reloadMs: ms(t2, t3), removeMs: ms(t3, performance.now()) }, 'web driver applied a batch');
     if (failed.length > 0) this.log.warn({ failed: failed.length, of: results.length, first: failed[0] }, 'web driver: some sites failed');
     return results;
   }
@@ -302,58 +321,55 @@ export class WebDriver implements RoleDriver {
   private async planPresent(plan: SitePlan): Promise<void> {
     const spec = plan.spec!;
     const home = this.home(plan.name);
-    let owner: PasswdEntry | null = null;
-    if (this.asRoot) {
-      const user = await ensureSiteUser(plan.name, home, this.passwd);
-      if (!user.ok) throw new Error(user.error);
-      owner = user.entry;
-    }
-    await ensureHome(home, owner);
-    await fs.rm(`${this.confFile(plan.name)}.refused`, { force: true });
+    const owner = this.asRoot ? (this.passwd.get(plan.name) ?? null) : null;
+    if (this.asRoot && owner === null) throw new Error(`system user ${plan.name} is missing`);
+    await ensureHome(home, owner, spec.php);
+    fss.rmSync(`${this.confFile(plan.name)}.refused`, { force: true });
     const phpSocket = spec.php ? poolSocket(this.dataDir, plan.name) : null;
     const conf = renderSiteBlock(this.layout, { spec, home, phpSocket });
     const page = spec.status === 'suspended' ? renderSuspendedPage(spec.suspendReason) : null;
     // Root without site users (tests, the bench): php-fpm refuses pools running as root, so they run as nobody.
     const runAs = this.asRoot ? { user: plan.name, group: plan.name } : this.isRoot ? { user: 'nobody', group: 'nogroup' } : null;
     const pool = spec.php ? renderPool({ dataDir: this.dataDir, name: plan.name, home, runAs, socketOwner: this.layout.worker }) : null;
-    plan.conf = await this.change(this.confFile(plan.name), conf);
-    plan.page = await this.change(this.pageFile(plan.name), page);
-    plan.pool = await this.change(poolFile(this.dataDir, plan.name), pool);
+    plan.conf = this.change(this.confFile(plan.name), conf);
+    plan.page = this.change(this.pageFile(plan.name), page);
+    plan.pool = this.change(poolFile(this.dataDir, plan.name), pool);
   }
 
   /** A deleted site: archived now, while it is still whole; its files go with the batch. */
   private async planAbsent(plan: SitePlan): Promise<void> {
     const archive = await archiveHome(this.sitesDir, plan.name, this.archivesDir, new Date());
     if (archive) this.log.info({ site: plan.name, archive }, 'site home archived');
-    await fs.rm(`${this.confFile(plan.name)}.refused`, { force: true });
-    plan.conf = await this.change(this.confFile(plan.name), null);
-    plan.pool = await this.change(poolFile(this.dataDir, plan.name), null);
+    fss.rmSync(`${this.confFile(plan.name)}.refused`, { force: true });
+    plan.conf = this.change(this.confFile(plan.name), null);
+    plan.pool = this.change(poolFile(this.dataDir, plan.name), null);
   }
 
   /** The change a file needs, or null when it already holds `next`. */
-  private async change(file: string, next: string | null): Promise<FileChange | null> {
-    const previous = await readOrNull(file);
+  private change(file: string, next: string | null): FileChange | null {
+    const previous = readOrNull(file);
     return previous === next ? null : { file, next, previous };
   }
 
   private async writeChanges(plans: SitePlan[]): Promise<void> {
-    for (const plan of plans) {
+    for (const [i, plan] of plans.entries()) {
       try {
         // The page before the block that serves it.
-        for (const c of [plan.page, plan.pool, plan.conf]) if (c) await restoreFile(c.file, c.next);
+        for (const c of [plan.page, plan.pool, plan.conf]) if (c) restoreFile(c.file, c.next);
       } catch (err) {
         plan.error = `cannot write the site's configuration: ${(err as Error).message}`;
-        await this.rollBack(plan);
+        this.rollBack(plan);
       }
+      await yieldEvery(i);
     }
   }
 
   /** Puts a site's files back as they were before this batch. */
-  private async rollBack(plan: SitePlan): Promise<void> {
+  private rollBack(plan: SitePlan): void {
     for (const c of [plan.conf, plan.pool, plan.page]) {
       if (!c) continue;
       try {
-        await restoreFile(c.file, c.previous);
+        restoreFile(c.file, c.previous);
       } catch (err) {
         this.log.error({ file: c.file, error: (err as Error).message }, 'cannot restore a file');
       }
@@ -367,7 +383,7 @@ export class WebDriver implements RoleDriver {
     for (const plan of plans) {
       if (plan.error !== null || plan.pool === null) continue;
       plan.error = `php-fpm refused the site's pool: ${test.error}`;
-      await this.rollBack(plan);
+      this.rollBack(plan);
     }
   }
 
@@ -386,7 +402,7 @@ export class WebDriver implements RoleDriver {
       const why = refused.get(plan.conf!.file);
       if (why === undefined) continue;
       plan.error = `nginx refused the site's configuration (its last good one is kept): ${why}`;
-      await this.rollBack(plan);
+      this.rollBack(plan);
     }
   }
 
@@ -397,7 +413,7 @@ export class WebDriver implements RoleDriver {
    */
   private async isolateRefused(changes: FileChange[], firstError: string): Promise<Map<string, string>> {
     const refused = new Map<string, string>();
-    for (const c of changes) await restoreFile(c.file, c.previous);
+    for (const c of changes) restoreFile(c.file, c.previous);
     const base = await this.nginx.test();
     if (!base.ok) {
       for (const c of changes) refused.set(c.file, firstError);
@@ -407,11 +423,11 @@ export class WebDriver implements RoleDriver {
       if (group.length === 0) return;
       let error = knownBad;
       if (error === null) {
-        for (const c of group) await restoreFile(c.file, c.next);
+        for (const c of group) restoreFile(c.file, c.next);
         const test = await this.nginx.test();
         if (test.ok) return;
         error = test.error;
-        for (const c of group) await restoreFile(c.file, c.previous);
+        for (const c of group) restoreFile(c.file, c.previous);
       }
       if (group.length === 1) {
         refused.set(group[0]!.file, error);
@@ -463,10 +479,11 @@ export class WebDriver implements RoleDriver {
     const limit = this.options.storageWalkLimit ?? 100_000;
     const names = (await fs.readdir(this.paths.sitesDir).catch(() => [] as string[])).filter((f) => f.endsWith('.conf')).map((f) => f.slice(0, -'.conf'.length));
     const samples: UsageSampleT[] = [];
-    for (const name of names) {
+    for (const [i, name] of names.entries()) {
+      await yieldEvery(i);
       if (!WireUserName.safeParse(name).success) continue;
       const home = this.home(name);
-      const storage = await countStorage(home, limit);
+      const storage = countStorage(home, limit);
       if (!storage.complete) this.log.warn({ site: name, entries: storage.entries, bytes: storage.bytes }, 'storage walk stopped at its entry cap; the count is partial');
       const transferBytes = await this.metering.transfer(name, homePaths(home).accessLog, () => exists(this.confFile(name)));
       samples.push({ kind: 'site', id: name, at: new Date().toISOString(), storageBytes: storage.bytes, transferBytes });

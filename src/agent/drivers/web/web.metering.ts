@@ -7,6 +7,7 @@
  * lines of the last unsaved pass. A log that shrank or was replaced (rotation, truncation) is read
  * again from its start.
  */
+import fss from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { readOrNull, writeAtomic } from './web.files.js';
@@ -43,7 +44,7 @@ export class WebMetering {
 
   private async load(): Promise<MeteringFile> {
     if (this.state) return this.state;
-    const text = await readOrNull(this.stateFile);
+    const text = readOrNull(this.stateFile);
     let parsed: MeteringFile = { version: 1, sites: {} };
     if (text !== null) {
       try {
@@ -59,7 +60,7 @@ export class WebMetering {
 
   async save(): Promise<void> {
     if (!this.state) return;
-    await writeAtomic(this.stateFile, JSON.stringify(this.state), 0o600);
+    writeAtomic(this.stateFile, JSON.stringify(this.state), 0o600);
   }
 
   /** A deleted site's counter goes with it; a site created again under the name starts at zero. */
@@ -76,7 +77,7 @@ export class WebMetering {
   }
 
   /** Reads what the log gained since the last pass and returns the site's cumulative bytes sent. */
-  async transfer(name: string, logFile: string, stillPresent: () => Promise<boolean>): Promise<number> {
+  async transfer(name: string, logFile: string, stillPresent: () => boolean): Promise<number> {
     const state = await this.load();
     const known = state.sites[name] ?? { ino: 0, offset: 0, transferBytes: 0 };
     let stat;
@@ -116,7 +117,7 @@ export class WebMetering {
       }
     }
     const next = { ino: stat.ino, offset, transferBytes: known.transferBytes + added };
-    if (await stillPresent()) state.sites[name] = next;
+    if (stillPresent()) state.sites[name] = next;
     return next.transferBytes;
   }
 }
@@ -134,34 +135,33 @@ export function sumBytesSent(lines: string): number {
 /**
  * Disk use under `root` (allocated blocks, as du counts them), visiting at most `maxEntries` entries.
  * Symbolic links are counted as links, never followed, so a site cannot make us walk elsewhere.
+ * Synchronous: a home is a few directory reads, and through the thread pool each cost several
+ * times more (see web.files.ts); the driver yields between sites.
  */
-export async function countStorage(root: string, maxEntries: number): Promise<StorageCount> {
+export function countStorage(root: string, maxEntries: number): StorageCount {
   let bytes = 0;
   let entries = 0;
   const stack = [root];
   while (stack.length > 0) {
     const dir = stack.pop()!;
-    let handle;
+    let names: fss.Dirent[];
     try {
-      handle = await fs.opendir(dir);
-    } catch {
-      continue;
-    }
-    try {
-      for await (const entry of handle) {
-        if (entries >= maxEntries) return { bytes, entries, complete: false };
-        entries++;
-        const full = path.join(dir, entry.name);
-        try {
-          const st = await fs.lstat(full);
-          bytes += st.blocks * 512;
-          if (st.isDirectory()) stack.push(full);
-        } catch {
-          // Removed while we walked: nothing to count.
-        }
-      }
+      names = fss.readdirSync(dir, { withFileTypes: true });
     } catch {
       // Unreadable or vanished directory: count what we saw.
+      continue;
+    }
+    for (const entry of names) {
+      if (entries >= maxEntries) return { bytes, entries, complete: false };
+      entries++;
+      const full = path.join(dir, entry.name);
+      try {
+        const st = fss.lstatSync(full);
+        bytes += st.blocks * 512;
+        if (st.isDirectory()) stack.push(full);
+      } catch {
+        // Removed while we walked: nothing to count.
+      }
     }
   }
   return { bytes, entries, complete: true };

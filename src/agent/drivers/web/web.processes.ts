@@ -30,12 +30,12 @@ export function run(file: string, args: string[], timeoutMs = COMMAND_TIMEOUT_MS
 
 /** The live pid in a pid file whose process runs `program`, or null. */
 export async function livePid(pidFile: string, program: RegExp): Promise<number | null> {
-  const text = await readOrNull(pidFile);
+  const text = readOrNull(pidFile);
   if (text === null) return null;
   const pid = Number(text.trim());
   if (!processAlive(pid)) return null;
   // A pid file outliving a crashed master may name an unrelated process by now.
-  const cmdline = await readOrNull(`/proc/${pid}/cmdline`);
+  const cmdline = readOrNull(`/proc/${pid}/cmdline`);
   if (cmdline !== null && !program.test(cmdline.replace(/\0/g, ' '))) return null;
   return pid;
 }
@@ -156,7 +156,7 @@ export class PhpFpmMaster {
 export async function waitForSockets(sockets: string[], timeoutMs: number): Promise<string[]> {
   const missing = new Set(sockets);
   await waitFor(async () => {
-    for (const s of [...missing]) if (await exists(s)) missing.delete(s);
+    for (const s of [...missing]) if (exists(s)) missing.delete(s);
     return missing.size === 0;
   }, timeoutMs);
   return [...missing];
@@ -164,7 +164,7 @@ export async function waitForSockets(sockets: string[], timeoutMs: number): Prom
 
 /** The children of a process (nginx's workers and cache processes), from /proc. */
 async function childPids(pid: number): Promise<number[]> {
-  const text = await readOrNull(`/proc/${pid}/task/${pid}/children`);
+  const text = readOrNull(`/proc/${pid}/task/${pid}/children`);
   return text === null ? [] : text.trim().split(/\s+/).filter(Boolean).map(Number);
 }
 
