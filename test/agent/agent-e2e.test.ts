@@ -1,10 +1,11 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import nodeHttp from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nginxPaths } from '../../src/agent/drivers/web/nginx.config.js';
 import { phpPaths } from '../../src/agent/drivers/web/php-fpm.config.js';
+import { sql } from 'kysely';
 import { freePort, killAll, makeTempDir, waitFor } from '../jobs-process/process-harness.js';
 import { createNode, nodeView, putSites, startAgent, startControlPlane, waitAllApplied, type AgentProc, type ControlPlane, type NodeCreated } from './agent-harness.js';
 
@@ -196,5 +197,61 @@ describe('sites served by nginx through the agent', () => {
     await waitAllApplied(cp, c.node.id, 60, 60_000);
     const answers = await Promise.all(sites.map((s) => get(c.port, domain(s.n)).then((r) => r.status)));
     expect(answers.filter((s) => s !== 200)).toEqual([]);
+  }, 120_000);
+});
+
+const BIN_DIR = path.join(import.meta.dirname, '..', '..', 'bin');
+
+/** One of the ApisCP tools (AddDomain, SuspendDomain, ...) against the control plane, as an operator runs it. */
+function tool(name: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [path.join(BIN_DIR, name), ...args], { env: { PATH: process.env.PATH ?? '', HOSTPLANE_URL: cp.url, HOSTPLANE_API_KEY: cp.operatorKey }, timeout: 30_000 }, (err, stdout, stderr) => {
+      if (err && typeof err.code !== 'number') return reject(err);
+      resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('through the doors: AddDomain, SuspendDomain, ActivateDomain, DeleteDomain', () => {
+  it('new sites are placed on the healthy web nodes, spread, served, suspended with their reason, activated and deleted', async () => {
+    // Site users are named after site ids: start this run's ids where no other run's are.
+    await sql`alter table clients alter column id restart with ${sql.lit(site(300))}`.execute(cp.app().deps.db);
+    await waitFor(async () => ((await Promise.all(nodes.map((n) => nodeView(cp, n.node.id)))).every((v) => v.status === 'healthy') ? true : undefined), 20_000, () => 'nodes not healthy');
+    const domains = [`one-${base}.door.test`, `two-${base}.door.test`];
+    for (const d of domains) {
+      const r = await tool('AddDomain', '-c', `siteinfo,domain=${d}`, '-c', `siteinfo,admin_user=adm${base}${d.slice(0, 3)}`, '-c', 'apache,enabled=1');
+      expect(r.code, r.stderr).toBe(0);
+    }
+    // Spread: the second site goes to a node holding fewer sites than the first one's.
+    const served = await waitFor(async () => {
+      const found: { domain: string; node: Node }[] = [];
+      for (const d of domains) {
+        for (const n of nodes) {
+          const r = await get(n.port, d).catch(() => undefined);
+          if (r?.status === 200) found.push({ domain: d, node: n });
+        }
+      }
+      return found.length === 2 ? found : undefined;
+    }, 30_000, () => `not served yet:\n${a.agent.output().slice(-1500)}\n${b.agent.output().slice(-1500)}`);
+    expect(new Set(served.map((s) => s.node.node.id)).size).toBe(2);
+
+    const [first] = served;
+    expect((await tool('SuspendDomain', '--reason', 'Payment <overdue>', first!.domain)).code).toBe(0);
+    const suspended = await waitFor(async () => {
+      const r = await get(first!.node.port, first!.domain).catch(() => undefined);
+      return r?.status === 503 ? r : undefined;
+    }, 20_000, () => 'not suspended');
+    expect(suspended.body).toContain('Payment &lt;overdue&gt;');
+
+    expect((await tool('ActivateDomain', first!.domain)).code).toBe(0);
+    await waitFor(async () => ((await get(first!.node.port, first!.domain).catch(() => undefined))?.status === 200 ? true : undefined), 20_000, () => 'not active again');
+
+    const archivesDir = path.join(first!.node.dataDir, 'archives');
+    const archivesBefore = new Set(fs.existsSync(archivesDir) ? fs.readdirSync(archivesDir) : []);
+    const del = await tool('DeleteDomain', first!.domain);
+    expect(del.code, del.stderr).toBe(0);
+    await waitFor(async () => ((await get(first!.node.port, first!.domain).catch(() => undefined))?.status === 404 ? true : undefined), 30_000, () => `still served:\n${first!.node.agent.output().slice(-1500)}`);
+    const archived = fs.readdirSync(archivesDir).filter((f) => !archivesBefore.has(f));
+    expect(archived).toEqual([expect.stringMatching(/^site[0-9]+-.*\.tar\.gz$/)]);
   }, 120_000);
 });

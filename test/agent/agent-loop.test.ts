@@ -255,15 +255,16 @@ describe('the agent in-process (what a process does not show)', () => {
     try {
       await putSites(cp, n.id, Array.from({ length: 40 }, (_, i) => ({ n: 4000 + i })));
       await waitAllApplied(cp, n.id, 40);
-      await waitFor(() => (agent.snapshot().applied === 40 ? true : undefined), 10_000, () => JSON.stringify(agent.snapshot()));
+      await waitFor(() => (agent.snapshot().applied === 40 && agent.snapshot().pending === 0 ? true : undefined), 10_000, () => JSON.stringify(agent.snapshot()));
       // One transaction, one version: one batch, whether the full fetch or the long-poll brought it.
       expect(driver.batches).toBe(1);
       expect(driver.writes).toBe(40);
 
       await putSites(cp, n.id, Array.from({ length: 40 }, (_, i) => ({ n: 4000 + i, spec: { status: 'suspended' as const, suspendReason: 'group suspended' } })));
-      await waitFor(() => ([...desiredFiles(dataDir).values()].every((s) => s.status === 'suspended') ? true : undefined), 15_000, () => 'not all suspended');
+      await waitFor(() => (driver.writes === 80 ? true : undefined), 15_000, () => `${driver.writes} writes`);
+      expect([...desiredFiles(dataDir).values()].every((s) => s.status === 'suspended')).toBe(true);
       expect(driver.batches).toBe(2);
-      expect(driver.writes).toBe(80);
+      await waitFor(() => (agent.snapshot().pending === 0 ? true : undefined), 10_000, () => JSON.stringify(agent.snapshot()));
       expect(agent.snapshot()).toMatchObject({ node: { id: n.id, name: 'inproc1' }, applied: 40, pending: 0, failing: 0, controlPlane: { ok: true } });
     } finally {
       await agent.stop();

@@ -66,6 +66,7 @@ interface NodeRow {
   roles: string[];
   status: string;
   agent_version: string | null;
+  drivers: Record<string, { ok: boolean; error?: string }> | null;
 }
 
 const nodesNamed = async (name: string) => (await admin<NodeRow[]>('/admin/v1/nodes')).filter((n) => n.name === name);
@@ -98,6 +99,17 @@ describe('hostplane serve --with-agent', () => {
     await withServer([], {}, async (server) => {
       await waitFor(async () => ((await nodesNamed('local'))[0]?.status === 'unhealthy' ? true : undefined), 20_000, () => server.output().slice(-3000));
       expect(server.output()).not.toContain('fetched the node state');
+    });
+  }, 90_000);
+
+  it('without nginx the web role reports itself unhealthy on the node, and the server serves on', async () => {
+    const missing = path.join(tmp.dir, 'no-such-dir', 'nginx');
+    await withServer(['--with-agent'], { HOSTPLANE_AGENT_WEB_DRIVER: 'nginx', HOSTPLANE_AGENT_NGINX_BIN: missing, HOSTPLANE_AGENT_HTTP_PORT: String(await freePort()) }, async (server) => {
+      const node = await waitFor(async () => (await nodesNamed('local')).find((n) => n.drivers?.web?.ok === false), 20_000, () => server.output().slice(-3000));
+      expect(node.status).toBe('healthy');
+      expect(node.drivers!.web!.error).toContain(missing);
+      expect(server.output()).toContain('driver cannot start');
+      expect((await fetch(`${url}/readyz`)).status).toBe(200);
     });
   }, 90_000);
 });
