@@ -23,7 +23,7 @@
 // (against a bare pg pool doing the same writes) plus the single-code race (exactly one success, or the bench fails).
 //
 // Optional environment: BENCH_ROWS=5,6 runs only those rows (the seeding they need still happens);
-// the table then says which rows it left out. BENCH_CPU_PROF=<dir> starts Hostplane (PostgreSQL mode) with --cpu-prof
+// the table then says which rows it left out. BENCH_CPU_PROF=<dir> starts Hostplane (PostgreSQL mode; rows 1-6, 13, 10 and 11) with --cpu-prof
 //
 // Layout: bench/lib/*.mjs are the shared helpers (core: constants, BENCH_ROWS, log; children: child
 // processes, databases and cleanup; http: requests and health polling; proc: CPU and memory from

@@ -88,7 +88,8 @@ export async function crmRows({ parsedUrl, adminUrl, commonEnv, dbName }) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hostplane-bench-crm-'));
   tempDirs.push(dataDir);
   const port = await freePort();
-  const server = startProcess('hostplane-crm', ['dist/main.js', 'serve'], { ...commonEnv, DATABASE_URL: databaseUrl, PORT: String(port), HOSTPLANE_DATA_DIR: dataDir, HOSTPLANE_DEMO: 'off' });
+  const profDir = process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : undefined;
+  const server = startProcess('hostplane-crm', [...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), 'dist/main.js', 'serve'], { ...commonEnv, DATABASE_URL: databaseUrl, PORT: String(port), HOSTPLANE_DATA_DIR: dataDir, HOSTPLANE_DEMO: 'off' });
   await waitHealthy(server, port, 30_000);
   const operator = { authorization: `Bearer ${fs.readFileSync(path.join(dataDir, 'operator-key'), 'utf8').trim()}` };
   log(`crm: database ${name}, hostplane up on :${port}`);

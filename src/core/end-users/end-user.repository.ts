@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
+import { precompiled } from '../../db/precompiled.js';
 
 const userColumns = ['id', 'role', 'login', 'name', 'email', 'created_at'] as const;
 
@@ -42,25 +43,46 @@ export async function insertAccessToken(db: Executor, row: { token_digest: strin
 }
 
 /**
- * A live (not revoked) token of an enabled user, with what its idle expiry is counted from, as it was
- * before this use. The same statement records the use when the last recorded one is at least
- * `touchBefore` old and the token has not gone idle (its last use after `idleSince`): one round trip
- * per request, and a write at most once a minute per token. Of concurrent requests only one writes: the
- * others re-check the updated row and find it recent.
+ * The look-up of a user token as two common table expressions, for any statement that authenticates
+ * with one: `user_token`, the live (not revoked) token of an enabled user with what its idle expiry is
+ * counted from, as it was before this use; and `user_token_touch`, which records the use when the last
+ * recorded one is at least `touchBefore` old and the token has not gone idle (its last use after
+ * `idleSince`). So a request pays no round trip of its own to authenticate, and writes at most once a
+ * minute per token. Of concurrent requests only one writes: the others re-check the updated row and
+ * find it recent. An idle token is never touched, so never revived.
  */
-export async function useUserToken(db: Executor, digest: string, now: Date, touchBefore: Date, idleSince: Date) {
-  const { rows } = await sql<{ id: number; user_id: number; created_at: Date; last_used_at: Date | null }>`
-    with found as (
-      select t.id, t.user_id, t.created_at, t.last_used_at
-      from user_access_tokens t join users u on u.id = t.user_id
-      where t.token_digest = ${digest} and t.revoked_at is null and u.disabled_at is null
-    ), touched as (
-      update user_access_tokens t set last_used_at = ${now}
-      from found
-      where t.id = found.id and coalesce(t.last_used_at, t.created_at) <= ${touchBefore} and coalesce(t.last_used_at, t.created_at) > ${idleSince}
+export function withUsedToken(db: Executor, digest: string, now: Date, touchBefore: Date, idleSince: Date) {
+  const lastUse = sql<Date>`coalesce(t.last_used_at, t.created_at)`;
+  return db
+    .with('user_token', (q) =>
+      q
+        .selectFrom('user_access_tokens as t')
+        .innerJoin('users as u', 'u.id', 't.user_id')
+        .select(['t.id', 't.user_id', 't.created_at', 't.last_used_at'])
+        .where('t.token_digest', '=', digest)
+        .where('t.revoked_at', 'is', null)
+        .where('u.disabled_at', 'is', null),
     )
-    select id, user_id, created_at, last_used_at from found`.execute(db);
-  return rows[0];
+    .with('user_token_touch', (q) =>
+      q
+        .updateTable('user_access_tokens as t')
+        .from('user_token as f')
+        .set({ last_used_at: now })
+        .whereRef('t.id', '=', 'f.id')
+        .where(lastUse, '<=', touchBefore)
+        .where(lastUse, '>', idleSince)
+        .returning('t.id'),
+    );
+}
+
+const selectUsedToken = precompiled((db: Executor, digest: string, now: Date, touchBefore: Date, idleSince: Date) =>
+  withUsedToken(db, digest, now, touchBefore, idleSince).selectFrom('user_token').select(['id', 'user_id', 'created_at', 'last_used_at']),
+);
+
+/** The token as `withUsedToken` finds it (recording the use), on its own: one round trip per request. */
+export async function useUserToken(db: Executor, digest: string, now: Date, touchBefore: Date, idleSince: Date) {
+  const [row] = await selectUsedToken(db, digest, now, touchBefore, idleSince);
+  return row;
 }
 
 export async function revokeUserTokenByDigest(db: Executor, userId: number, digest: string, now: Date) {

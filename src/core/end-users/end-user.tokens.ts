@@ -11,18 +11,38 @@ export const USER_TOKEN_TOUCH_SECONDS = 60;
 
 const idleSeconds = (ctx: Ctx) => ctx.settings.userTokenIdleSeconds ?? DEFAULT_USER_TOKEN_IDLE_SECONDS;
 
-/**
- * The user a Bearer access token belongs to, or unauthenticated: unknown, revoked (logout, an
- * operator) and idle longer than the configured time are refused alike, with their own reason.
- */
-export async function authenticateUserToken(ctx: Ctx, token: string | undefined): Promise<number> {
+/** What looking a user token up takes: its digest and the moments `withUsedToken` compares its last use with. */
+export interface UserTokenLookup {
+  digest: string;
+  now: Date;
+  touchBefore: Date;
+  idleSince: Date;
+}
+
+/** The look-up of a Bearer access token; unauthenticated when none was given or it cannot be one. */
+export function userTokenLookup(ctx: Ctx, token: string | undefined): UserTokenLookup {
   if (!token) throw new AppError('unauthenticated', 'Not authorized: no user token given');
+  if (token.length > 200) throw invalidToken();
   const now = ctx.clock();
-  const idleMs = idleSeconds(ctx) * 1000;
-  const found = token.length <= 200 ? await repo.useUserToken(ctx.db, sha256Hex(token), now, new Date(now.getTime() - USER_TOKEN_TOUCH_SECONDS * 1000), new Date(now.getTime() - idleMs)) : undefined;
-  if (!found) throw new AppError('unauthenticated', 'Not authorized: invalid user token');
-  if (now.getTime() - (found.last_used_at ?? found.created_at).getTime() >= idleMs) throw new AppError('unauthenticated', 'Not authorized: the user token has expired; sign in again');
+  return { digest: sha256Hex(token), now, touchBefore: new Date(now.getTime() - USER_TOKEN_TOUCH_SECONDS * 1000), idleSince: new Date(now.getTime() - idleSeconds(ctx) * 1000) };
+}
+
+const invalidToken = () => new AppError('unauthenticated', 'Not authorized: invalid user token');
+
+/**
+ * The user of a token as its look-up found it (before this use), or unauthenticated: unknown, revoked
+ * (logout, an operator) and idle longer than the configured time are refused alike, with their own reason.
+ */
+export function userOfToken(ctx: Ctx, lookup: UserTokenLookup, found: { user_id: number; created_at: Date; last_used_at: Date | null } | undefined): number {
+  if (!found) throw invalidToken();
+  if (lookup.now.getTime() - (found.last_used_at ?? found.created_at).getTime() >= idleSeconds(ctx) * 1000) throw new AppError('unauthenticated', 'Not authorized: the user token has expired; sign in again');
   return found.user_id;
+}
+
+/** The user a Bearer access token belongs to, or unauthenticated (see userOfToken); records the use. */
+export async function authenticateUserToken(ctx: Ctx, token: string | undefined): Promise<number> {
+  const lookup = userTokenLookup(ctx, token);
+  return userOfToken(ctx, lookup, await repo.useUserToken(ctx.db, lookup.digest, lookup.now, lookup.touchBefore, lookup.idleSince));
 }
 
 /** `POST /api/v1/users/logout`: the token the request came with stops working. */

@@ -1,8 +1,9 @@
-import { sql } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { Executor } from '../../db/database.js';
 import { precompiled } from '../../db/precompiled.js';
 import type { NewAuditEvent } from '../audit/audit.repository.js';
-import type { DonationMethod } from '../../db/schema.js';
+import type { DonationMethod, FamilyRequestsTable } from '../../db/schema.js';
+import { withUsedToken } from '../end-users/end-user.repository.js';
 
 const ftColumns = ['id', 'master_subscription_type_id', 'slave_subscription_type_id', 'donation_method', 'days', 'count', 'is_paid', 'created_at', 'disabled_at'] as const;
 const reqColumns = [
@@ -107,16 +108,19 @@ export async function acceptRequest(db: Executor, id: number, slaveUserId: numbe
 }
 
 /**
- * Everything the activation's checks read, in one round trip: the code, whether the user already holds
- * a code of the same parent subscription and type, the family type, the parent subscription, the
- * child's subscription type, and whether a later subscription renewed the parent.
+ * Everything an activation checks, in one round trip: the user token (looked up and its use recorded
+ * as `withUsedToken` does), and for the code, whether the token's user already holds a code of the
+ * same parent subscription and type, the family type, the parent subscription, the child's
+ * subscription type, and whether a later subscription renewed the parent. No row: no live token.
  */
-const selectActivation = precompiled((db: Executor, code: string, userId: number) =>
-  db
-    .selectFrom('family_requests as r')
+const selectActivation = precompiled((db: Executor, digest: string, now: Date, touchBefore: Date, idleSince: Date, code: string) =>
+  withUsedToken(db, digest, now, touchBefore, idleSince)
+    .selectFrom('user_token as k')
+    .leftJoin('family_requests as r', (join) => join.on('r.code', '=', code))
     .leftJoin('family_subscription_types as f', 'f.id', 'r.family_subscription_type_id')
     .leftJoin('subscriptions as m', 'm.id', 'r.master_subscription_id')
     .leftJoin('subscription_types as t', 't.id', 'r.subscription_type_id')
+    .select(['k.user_id as k_user_id', 'k.created_at as k_created_at', 'k.last_used_at as k_last_used_at'])
     .select(reqColumns.map((c) => `r.${c}` as const))
     .select([
       'f.id as f_id',
@@ -146,27 +150,33 @@ const selectActivation = precompiled((db: Executor, code: string, userId: number
             .select('a.id')
             .whereRef('a.master_subscription_id', '=', 'r.master_subscription_id')
             .whereRef('a.subscription_type_id', '=', 'r.subscription_type_id')
-            .where('a.slave_user_id', '=', userId)
+            .whereRef('a.slave_user_id', '=', 'k.user_id')
             // A literal, not a parameter: only then can the plan (a generic one too) use the partial index of accepted codes.
             .where('a.status', '=', sql<'accepted'>`'accepted'`),
         )
         .as('held_by_user'),
       eb.exists(eb.selectFrom('subscriptions as n').select('n.id').whereRef('n.renewed_subscription_id', '=', 'r.master_subscription_id')).as('renewed'),
-    ])
-    .where('r.code', '=', code),
+    ]),
 );
 
-export async function findActivation(db: Executor, code: string, userId: number) {
-  const [row] = await selectActivation(db, code, userId);
-  if (!row) return undefined;
-  const { f_id, f_master_subscription_type_id, f_donation_method, f_days, f_is_paid, f_disabled_at, m_id, m_subscription_type_id, m_start_time, m_end_time, t_id, t_code, t_name, t_length_days, t_access, t_extension_method, t_plan_id, t_created_at, held_by_user, renewed, ...request } = row;
+/** The token as found (undefined: no live token) and, when the code exists, what its checks need. */
+export async function findActivation(db: Executor, token: { digest: string; now: Date; touchBefore: Date; idleSince: Date }, code: string) {
+  const [row] = await selectActivation(db, token.digest, token.now, token.touchBefore, token.idleSince, code);
+  if (!row) return { token: undefined, activation: undefined };
+  const { k_user_id, k_created_at, k_last_used_at, f_id, f_master_subscription_type_id, f_donation_method, f_days, f_is_paid, f_disabled_at, m_id, m_subscription_type_id, m_start_time, m_end_time, t_id, t_code, t_name, t_length_days, t_access, t_extension_method, t_plan_id, t_created_at, held_by_user, renewed, ...request } = row;
+  const found = { user_id: k_user_id, created_at: k_created_at, last_used_at: k_last_used_at };
+  if (request.id === null) return { token: found, activation: undefined };
   return {
-    request,
-    heldByUser: Boolean(held_by_user),
-    renewed: Boolean(renewed),
-    familyType: f_id === null ? undefined : { id: f_id, master_subscription_type_id: f_master_subscription_type_id!, donation_method: f_donation_method!, days: f_days, is_paid: f_is_paid!, disabled_at: f_disabled_at },
-    master: m_id === null ? undefined : { id: m_id, subscription_type_id: m_subscription_type_id!, start_time: m_start_time!, end_time: m_end_time! },
-    childType: t_id === null ? undefined : { id: t_id, code: t_code!, name: t_name!, length_days: t_length_days!, access: t_access!, extension_method: t_extension_method!, plan_id: t_plan_id, created_at: t_created_at! },
+    token: found,
+    activation: {
+      // The left join makes every column nullable; the code row exists, so they are as stored.
+      request: request as Pick<Selectable<FamilyRequestsTable>, (typeof reqColumns)[number]>,
+      heldByUser: Boolean(held_by_user),
+      renewed: Boolean(renewed),
+      familyType: f_id === null ? undefined : { id: f_id, master_subscription_type_id: f_master_subscription_type_id!, donation_method: f_donation_method!, days: f_days, is_paid: f_is_paid!, disabled_at: f_disabled_at },
+      master: m_id === null ? undefined : { id: m_id, subscription_type_id: m_subscription_type_id!, start_time: m_start_time!, end_time: m_end_time! },
+      childType: t_id === null ? undefined : { id: t_id, code: t_code!, name: t_name!, length_days: t_length_days!, access: t_access!, extension_method: t_extension_method!, plan_id: t_plan_id, created_at: t_created_at! },
+    },
   };
 }
 
@@ -186,24 +196,18 @@ export interface AcceptanceAudit {
  * one-per-user index refuses a second code of one parent subscription. The subscription's id is drawn
  * from its sequence by the update, so the code row is written once, already linked.
  */
-export async function acceptRequestWithChild(
-  db: Executor,
-  requestId: number,
-  child: { user_id: number; subscription_type_id: number; start_time: Date; end_time: Date; is_paid: boolean; meta: Record<string, string> },
-  audits: AcceptanceAudit[],
-  now: Date,
-): Promise<{ subscriptionId: number } | undefined> {
-  const audit = JSON.stringify(audits.map((a) => ({ ...a.row, changes: JSON.parse(a.row.changes) as unknown, target_id: a.targetId, id_at: a.subscriptionIdAt })));
-  const { rows } = await sql<{ id: number }>`
+const acceptStatement = precompiled((db: Executor, requestId: number, userId: number, typeId: number, start: Date, end: Date, isPaid: boolean, meta: string, audit: string, now: Date) => ({
+  compile: () =>
+    sql<{ id: number }>`
     with acc as (
       update family_requests
-      set status = 'accepted', slave_user_id = ${child.user_id}, accepted_at = ${now}, updated_at = ${now},
+      set status = 'accepted', slave_user_id = ${userId}, accepted_at = ${now}, updated_at = ${now},
           slave_subscription_id = nextval(pg_get_serial_sequence('subscriptions', 'id'))
       where id = ${requestId} and status = 'created'
       returning slave_subscription_id as sid
     ), sub as (
       insert into subscriptions (id, user_id, subscription_type_id, start_time, end_time, is_paid, type, note, meta, payment_id, created_at)
-      select acc.sid, ${child.user_id}, ${child.subscription_type_id}, ${child.start_time}, ${child.end_time}, ${child.is_paid}, 'family', null, ${JSON.stringify(child.meta)}::jsonb, null, ${now}
+      select acc.sid, ${userId}, ${typeId}, ${start}, ${end}, ${isPaid}, 'family', null, ${meta}::jsonb, null, ${now}
       from acc
       returning id
     ), aud as (
@@ -215,8 +219,20 @@ export async function acceptRequestWithChild(
       ) with ordinality as x(occurred_at, actor_kind, actor_id, reseller_id, action, target_type, target_id, changes, request_id, source_ip, id_at, ord)
       order by x.ord
     )
-    select id from sub`.execute(db);
-  return rows[0] ? { subscriptionId: rows[0].id } : undefined;
+    select id from sub`.compile(db),
+}));
+
+export async function acceptRequestWithChild(
+  db: Executor,
+  requestId: number,
+  child: { user_id: number; subscription_type_id: number; start_time: Date; end_time: Date; is_paid: boolean; meta: Record<string, string> },
+  audits: AcceptanceAudit[],
+  now: Date,
+): Promise<{ subscriptionId: number } | undefined> {
+  // The rows' changes are JSON text already: spliced in, not parsed and written again.
+  const audit = `[${audits.map((a) => `${JSON.stringify({ ...a.row, changes: undefined, target_id: a.targetId, id_at: a.subscriptionIdAt }).slice(0, -1)},"changes":${a.row.changes}}`).join(',')}]`;
+  const [row] = await acceptStatement(db, requestId, child.user_id, child.subscription_type_id, child.start_time, child.end_time, child.is_paid, JSON.stringify(child.meta), audit, now);
+  return row ? { subscriptionId: row.id } : undefined;
 }
 
 export async function setSlaveSubscription(db: Executor, id: number, subscriptionId: number) {

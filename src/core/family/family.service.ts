@@ -6,6 +6,7 @@ import { inTransaction, type Ctx } from '../context.js';
 import { uniqueViolation } from '../shared/db-errors.js';
 import { parseInput } from '../shared/validation.js';
 import * as userRepo from '../end-users/end-user.repository.js';
+import { authenticateUserToken, userOfToken, userTokenLookup } from '../end-users/end-user.tokens.js';
 import { syncServiceAccess } from '../subscriptions/service-access.service.js';
 import * as subRepo from '../subscriptions/subscription.repository.js';
 import type { Subscription, SubscriptionType } from '../subscriptions/subscription.schema.js';
@@ -282,20 +283,31 @@ async function acceptInOneStatement(ctx: Ctx, request: RequestRow, master: Maste
 }
 
 /**
- * `/api/v1/family/activate`: the checks run in the original's order on one read, then the code is
- * taken. The read and the write need no transaction around them: every check reads what a transaction
- * at read committed would also have read statement by statement, and the write's own guards (the
- * status, the one-per-user index) decide between concurrent activations.
+ * `/api/v1/family/activate` with the user's access token: the token is checked in the activation's
+ * own read (one round trip for both, the hot path of a company handing out its codes), then the
+ * checks run in the original's order on that read, then the code is taken. The read and the write
+ * need no transaction around them: every check reads what a transaction at read committed would also
+ * have read statement by statement, and the write's own guards (the status, the one-per-user index)
+ * decide between concurrent activations. As in the original, a bad token is refused before the body
+ * is looked at.
  */
-export async function activateFamilyRequest(ctx: Ctx, raw: unknown): Promise<{ code: string; subscription: Subscription; type: SubscriptionType }> {
-  const userId = requireUser(ctx);
-  const { code } = parseInput(familyCodeInput, raw);
+export async function activateFamilyRequest(ctx: Ctx, token: string | undefined, raw: unknown): Promise<{ code: string; subscription: Subscription; type: SubscriptionType }> {
+  const lookup = userTokenLookup(ctx, token);
+  let code: string;
+  try {
+    ({ code } = parseInput(familyCodeInput, raw));
+  } catch (e) {
+    await authenticateUserToken(ctx, token);
+    throw e;
+  }
+  const { token: found, activation } = await repo.findActivation(ctx.db, lookup, code);
+  const userId = userOfToken(ctx, lookup, found);
+  const userCtx: Ctx = { ...ctx, actor: { kind: 'user', userId } };
   // Only the one-per-user refusal prints the address, so only it reads it.
   const email = async () => (await userRepo.findUserById(ctx.db, userId))?.email ?? '';
-  const found = await repo.findActivation(ctx.db, code, userId);
-  if (!found) throw problem('family_request_not_found', code);
-  const { request, familyType: ft, master, childType: type } = found;
-  if (found.heldByUser) throw problem('family_request_one_per_user', code, await email());
+  if (!activation) throw problem('family_request_not_found', code);
+  const { request, familyType: ft, master, childType: type } = activation;
+  if (activation.heldByUser) throw problem('family_request_one_per_user', code, await email());
   if (ft?.donation_method === 'fixed_days' && request.master_user_id === userId) throw problem('family_request_self_use_forbidden', code);
   const now = ctx.clock();
   if (!master || master.end_time <= now || (request.expires_at !== null && request.expires_at <= now)) throw problem('family_request_expired', code);
@@ -303,9 +315,9 @@ export async function activateFamilyRequest(ctx: Ctx, raw: unknown): Promise<{ c
   if (request.status !== 'created') throw wrongStatus(code, request.status);
   if (!type) throw new AppError('internal', 'family request without its subscription type');
   try {
-    if (type.plan_id === null && !found.renewed && !acceptanceIsWebhookEvent()) return { code, ...(await acceptInOneStatement(ctx, request, master, ft, type, userId)) };
+    if (type.plan_id === null && !activation.renewed && !acceptanceIsWebhookEvent()) return { code, ...(await acceptInOneStatement(userCtx, request, master, ft, type, userId)) };
     // Granting service access and following renewals read and write more: one transaction for all of it.
-    return await inTransaction(ctx, async (tx) => {
+    return await inTransaction(userCtx, async (tx) => {
       const result = await acceptOn(tx, request, master, userId, now);
       await followRenewals(tx, master.id, request.subscription_type_id, userId);
       return { code, ...result };

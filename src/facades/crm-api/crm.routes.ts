@@ -20,9 +20,12 @@ declare module 'fastify' {
   interface FastifyRequest {
     crmCtx?: Ctx;
     crmApiToken?: boolean;
+    /** The user token is the use case's to check, and it has not been handed over yet. */
+    crmUserTokenPending?: boolean;
   }
   interface FastifyContextConfig {
-    crmAuth?: 'public' | 'user' | 'api';
+    /** `user-in-use-case`: the use case checks the user token in its own first statement (no round trip of its own). */
+    crmAuth?: 'public' | 'user' | 'user-in-use-case' | 'api';
   }
 }
 
@@ -113,10 +116,31 @@ async function familyPayload(req: FastifyRequest): Promise<unknown> {
   return jsonPayload(req);
 }
 
+/**
+ * A POST whose body has a declared length (within the limit: the server refuses more before any door
+ * sees it), or a GET without a body: its body is read whole, at once, before the handler runs. Only
+ * such a request leaves its user token to the use case; any other (chunked, a GET with a body) is
+ * refused for a bad token before a byte of its body is read, as on every user endpoint.
+ */
+function bodyOfDeclaredLength(req: FastifyRequest): boolean {
+  if (req.headers['transfer-encoding'] !== undefined) return false;
+  return req.method === 'POST' || !(Number(req.headers['content-length'] ?? 0) > 0);
+}
+
 const signedIn = (s: { user: Parameters<typeof toRempUser>[0]; token: string }) => ({ status: 'ok', user: toRempUser(s.user), access: { token: s.token } });
 
 export async function crmApiRoutes(app: FastifyInstance, deps: CoreDeps): Promise<void> {
-  app.setErrorHandler((err, req, reply) => {
+  app.setErrorHandler(async (err, req, reply) => {
+    // A request refused before its use case saw the user token (an unreadable body, one over the
+    // limit) is refused for a bad token first, as on every other user endpoint.
+    if (req.crmUserTokenPending && req.crmCtx) {
+      req.crmUserTokenPending = false;
+      try {
+        await authenticateUserToken(req.crmCtx, bearer(req));
+      } catch (authError) {
+        return sendCrmError(reply, toAppError(authError));
+      }
+    }
     const appError = toAppError(err);
     if (appError.code === 'internal') req.log.error({ err }, 'request failed');
     return sendCrmError(reply, appError);
@@ -129,7 +153,10 @@ export async function crmApiRoutes(app: FastifyInstance, deps: CoreDeps): Promis
   app.addHook('onRequest', async (req) => {
     const kind = req.routeOptions.config.crmAuth ?? 'public';
     const system = ctxFor(deps, { kind: 'system' }, req.log, req);
-    if (kind === 'user') {
+    if (kind === 'user-in-use-case' && bodyOfDeclaredLength(req)) {
+      req.crmCtx = system;
+      req.crmUserTokenPending = true;
+    } else if (kind === 'user' || kind === 'user-in-use-case') {
       const userId = await authenticateUserToken(system, bearer(req));
       req.crmCtx = ctxFor(deps, { kind: 'user', userId }, req.log, req);
     } else if (kind === 'api') {
@@ -145,7 +172,7 @@ export async function crmApiRoutes(app: FastifyInstance, deps: CoreDeps): Promis
   // The schemas only document the door (OpenAPI); the use cases validate, with REMP's messages.
   const tags = ['REMP CRM'];
   const doc = (summary: string, security: 'crmUser' | 'crmApiToken' | undefined, more: Record<string, unknown>) => ({ schema: { tags, summary, ...(security ? { security: [{ [security]: [] }] } : {}), ...more } });
-  const user = (summary: string, more: Record<string, unknown>) => ({ config: { crmAuth: 'user' as const }, ...doc(summary, 'crmUser', more) });
+  const user = (summary: string, more: Record<string, unknown>, crmAuth: 'user' | 'user-in-use-case' = 'user') => ({ config: { crmAuth }, ...doc(summary, 'crmUser', more) });
   const api = (summary: string, more: Record<string, unknown>) => ({ config: { crmAuth: 'api' as const }, ...doc(summary, 'crmApiToken', more) });
   const bothBodies = ['application/json', 'application/x-www-form-urlencoded'];
   const signIn = { consumes: bothBodies, body: cs.signInBody, response: { 200: cs.signedInOut, 400: cs.errors.payload, 413: cs.errors.tooLarge, 429: cs.errors.rateLimited } };
@@ -184,7 +211,9 @@ export async function crmApiRoutes(app: FastifyInstance, deps: CoreDeps): Promis
 
   const familyList = async (req: FastifyRequest) => ({ codes: (await listFamilyRequests(ctxOf(req))).map(toRempFamilyCode) });
   const familyActivate = async (req: FastifyRequest, reply: FastifyReply) => {
-    const { code, subscription, type } = await activateFamilyRequest(ctxOf(req), await familyPayload(req));
+    const payload = await familyPayload(req);
+    req.crmUserTokenPending = false;
+    const { code, subscription, type } = await activateFamilyRequest(ctxOf(req), bearer(req), payload);
     return reply.code(201).send({ code, subscription: { start_at: rempDate(subscription.start_time), end_at: rempDate(subscription.end_time), code: type.code, access: type.access } });
   };
   const familyDeactivate = async (req: FastifyRequest) => cancelFamilyRequest(ctxOf(req), await familyPayload(req));
@@ -194,7 +223,7 @@ export async function crmApiRoutes(app: FastifyInstance, deps: CoreDeps): Promis
     app.route({
       method,
       url: '/api/v1/family/activate',
-      ...user('Activate a family code for the signed-in user: 201 with the child subscription', { ...familyCode(method), response: { 201: cs.familyActivateOut, 400: cs.errors.familyInvalid, 403: cs.errors.unauthorized, 404: cs.errors.familyNotFound, 409: cs.errors.familyStatus } }),
+      ...user('Activate a family code for the signed-in user: 201 with the child subscription', { ...familyCode(method), response: { 201: cs.familyActivateOut, 400: cs.errors.familyInvalid, 403: cs.errors.unauthorized, 404: cs.errors.familyNotFound, 409: cs.errors.familyStatus } }, 'user-in-use-case'),
       handler: familyActivate,
     });
     app.route({
