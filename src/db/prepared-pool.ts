@@ -7,9 +7,7 @@ import type { PgGuard } from './pg-guard.js';
 /** Statements a connection keeps prepared; queries past this run unnamed, so memory stays bounded. */
 const MAX_PREPARED_PER_CONNECTION = 500;
 
-const prepared = new WeakMap<pg.PoolClient, Set<string>>();
 const names = new Map<string, string>();
-const quieted = new WeakSet<pg.PoolClient>();
 
 function statementName(text: string): string {
   let name = names.get(text);
@@ -30,15 +28,21 @@ function statementName(text: string): string {
  * from the pool on release rather than handed to the next request.
  */
 export function preparedStatementPool(pool: pg.Pool, guard?: PgGuard, queryTimeoutMs = 0): PostgresPool {
+  // One wrapper per connection for its whole life, handed out again on every checkout. Kysely keys its
+  // own per-connection objects by the object `connect` returns; a new wrapper per checkout made it build
+  // a new connection object and add entries to two weak collections on every query, garbage that
+  // outlived the request and made every scavenge slower (docs/benchmarks.md, "the tail of rows 1 and 13").
+  const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>();
   const wrap = (client: pg.PoolClient): PostgresPoolClient => {
-    let seen = prepared.get(client);
-    if (!seen) prepared.set(client, (seen = new Set()));
-    const known = seen;
+    let wrapper = wrappers.get(client);
+    if (!wrapper) wrappers.set(client, (wrapper = newWrapper(client)));
+    return wrapper;
+  };
+  const newWrapper = (client: pg.PoolClient): PostgresPoolClient => {
+    const known = new Set<string>();
     // A connection that dies while checked out emits 'error'; its queries report it, the process must not crash.
-    if (!quieted.has(client)) {
-      client.on('error', () => {});
-      quieted.add(client);
-    }
+    client.on('error', () => {});
+    // Set once the guard gives up on a query of this connection: it never serves another, and goes on release.
     let abandoned: Error | undefined;
     const send = (textOrConfig: string, values?: unknown[]): Promise<unknown> => {
       const name = statementName(textOrConfig);
