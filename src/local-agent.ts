@@ -12,6 +12,16 @@ import { VERSION } from './version.js';
 export const LOCAL_NODE_NAME = 'local';
 
 /**
+ * Beside the server's data dir, not in it: the sites' homes must be reachable by nginx's workers and
+ * the sites' users, while the server's data dir (database, keys) stays private (0700). With the
+ * default ./data that is ./data-agent; with /var/lib/hostplane, /var/lib/hostplane-agent, the same
+ * place a node's own agent uses.
+ */
+export function localAgentDataDir(config: Pick<Config, 'dataDir'>): string {
+  return `${config.dataDir.replace(/\/+$/, '')}-agent`;
+}
+
+/**
  * `hostplane serve --with-agent` (HOSTPLANE_WITH_AGENT=1): a one-machine install runs the agent in the
  * server's own process. It is an ordinary node, "local" with the web role, enrolled over the server's
  * own /agent/v1 door like any other, so placement, status and health work the same as with remote
@@ -20,7 +30,7 @@ export const LOCAL_NODE_NAME = 'local';
  * missing) makes the node report itself unhealthy; the server serves on regardless.
  */
 export async function startLocalAgent(deps: CoreDeps, config: Config, url: string, log: Logger): Promise<Agent> {
-  const dataDir = path.join(config.dataDir, 'agent');
+  const dataDir = localAgentDataDir(config);
   const ctx = ctxFor(deps, { kind: 'system' });
   const existing = (await listNodes(ctx)).find((n) => n.name === LOCAL_NODE_NAME);
   const saved = await loadCredentials(dataDir).catch(() => undefined);

@@ -99,7 +99,8 @@ afterAll(async () => {
   removeSiteUsers(tmp.dir);
   await cp?.close();
   tmp.remove();
-});
+  // userdel, one user at a time (it locks /etc/passwd), is slow on a busy machine.
+}, 180_000);
 
 describe('sites served by nginx through the agent', () => {
   it('a new site is served on its node only; suspended it answers 503 with its reason; activated it is back; deleted it is gone and archived', async () => {

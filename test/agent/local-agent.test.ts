@@ -1,7 +1,12 @@
+import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import nodeHttp from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createDb } from '../../src/db/database.js';
+import { sql } from 'kysely';
+import { nginxPaths } from '../../src/agent/drivers/web/nginx.config.js';
+import { phpPaths } from '../../src/agent/drivers/web/php-fpm.config.js';
+import { createDb, type Executor } from '../../src/db/database.js';
 import { freePort, killAll, makeTempDir, spawnHostplane, stopGracefully, waitFor, type Proc } from '../jobs-process/process-harness.js';
 import { openTestDb } from '../support/test-db.js';
 import { NODE_ENV } from './agent-harness.js';
@@ -18,6 +23,9 @@ const dataDir = path.join(tmp.dir, 'data');
 let pg: Awaited<ReturnType<typeof openTestDb>> | undefined;
 let env: Record<string, string>;
 let url: string;
+// Site users are named after site ids: this run's ids start where no other run's do.
+const firstSiteId = 1_000 + (process.pid % 20_000) * 1_000 + (process.env.HOSTPLANE_TEST_DB === 'postgres' ? 500 : 0);
+const startIdsAt = (db: Executor) => sql`alter table clients alter column id restart with ${sql.lit(firstSiteId)}`.execute(db);
 
 beforeAll(async () => {
   const port = await freePort();
@@ -25,10 +33,12 @@ beforeAll(async () => {
   env = { HOSTPLANE_DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: String(port), HOSTPLANE_LOG_LEVEL: 'info', HOSTPLANE_DEMO: 'off', HOSTPLANE_AGENT_WEB_DRIVER: 'files', ...NODE_ENV };
   if (process.env.HOSTPLANE_TEST_DB === 'postgres') {
     pg = await openTestDb();
+    await startIdsAt(pg.db);
     env.DATABASE_URL = pg.databaseUrl!;
   } else {
     // The migrated template stands in for a first start's initdb and migrations.
     const template = await createDb({ dataDir: path.join(dataDir, 'pgdata'), loadDataDir: new Blob([fs.readFileSync(inject('pgliteTemplate'))]) });
+    await startIdsAt(template.db);
     await template.close();
     fs.rmSync(path.join(dataDir, 'pgdata.lock'), { force: true });
   }
@@ -36,9 +46,23 @@ beforeAll(async () => {
 
 afterAll(async () => {
   killAll();
+  // nginx and php-fpm outlive the agent by design; stop the ones this test caused, and its site users.
+  for (const pidFile of [nginxPaths(path.join(`${dataDir}-agent`, 'nginx')).pidFile, phpPaths(`${dataDir}-agent`).pidFile]) {
+    try {
+      process.kill(Number(fs.readFileSync(pidFile, 'utf8').trim()), 'SIGQUIT');
+    } catch {
+      // not running
+    }
+  }
+  if (process.getuid?.() === 0) {
+    for (const line of fs.readFileSync('/etc/passwd', 'utf8').split('\n')) {
+      const [name, , , , , home] = line.split(':');
+      if (name && home?.startsWith(tmp.dir + path.sep)) spawnSync('userdel', [name]);
+    }
+  }
   await pg?.close();
   tmp.remove();
-});
+}, 120_000);
 
 /** Runs `serve`, then `check` against it, and stops it (SIGKILL if the check failed, so the next test can open the database). */
 async function withServer(args: string[], extra: Record<string, string>, check: (p: Proc) => Promise<void>): Promise<void> {
@@ -78,20 +102,20 @@ describe('hostplane serve --with-agent', () => {
       expect(node.roles).toEqual(['web']);
       expect(server.output()).toContain('created the local node');
       expect(server.output()).toContain('enrolled with the control plane');
-      const credentials = path.join(dataDir, 'agent', 'credentials.json');
+      const credentials = path.join(`${dataDir}-agent`, 'credentials.json');
       expect((fs.statSync(credentials).mode & 0o777).toString(8)).toBe('600');
     });
   }, 90_000);
 
   it('a restart keeps the same node and the saved credentials: no new node, no new enrolment', async () => {
-    const saved = fs.readFileSync(path.join(dataDir, 'agent', 'credentials.json'), 'utf8');
+    const saved = fs.readFileSync(path.join(`${dataDir}-agent`, 'credentials.json'), 'utf8');
     await withServer([], { HOSTPLANE_WITH_AGENT: '1' }, async (server) => {
       await server.waitForOutput('fetched the node state', 20_000);
       await waitFor(async () => ((await nodesNamed('local'))[0]?.status === 'healthy' ? true : undefined), 20_000, () => server.output().slice(-3000));
       expect(await nodesNamed('local')).toHaveLength(1);
       expect(server.output()).not.toContain('created the local node');
       expect(server.output()).not.toContain('enrolled with the control plane');
-      expect(fs.readFileSync(path.join(dataDir, 'agent', 'credentials.json'), 'utf8')).toBe(saved);
+      expect(fs.readFileSync(path.join(`${dataDir}-agent`, 'credentials.json'), 'utf8')).toBe(saved);
     });
   }, 90_000);
 
@@ -112,4 +136,36 @@ describe('hostplane serve --with-agent', () => {
       expect((await fetch(`${url}/readyz`)).status).toBe(200);
     });
   }, 90_000);
+
+  it('with nginx: a site added with AddDomain is placed on the local node and served by the nginx the server runs', async () => {
+    // Like /var/lib on a real machine: nginx's workers must reach the homes beside the data dir.
+    fs.chmodSync(tmp.dir, 0o755);
+    const httpPort = await freePort();
+    await withServer(['--with-agent'], { HOSTPLANE_AGENT_WEB_DRIVER: 'nginx', HOSTPLANE_AGENT_HTTP_PORT: String(httpPort) }, async (server) => {
+      await waitFor(async () => ((await nodesNamed('local'))[0]?.drivers?.web?.ok ? true : undefined), 30_000, () => server.output().slice(-3000));
+      const key = fs.readFileSync(path.join(dataDir, 'operator-key'), 'utf8').trim();
+      const domain = `local-${firstSiteId}.agent.test`;
+      const added = await new Promise<{ code: number; stderr: string }>((resolve) =>
+        execFile(process.execPath, [path.join(import.meta.dirname, '..', '..', 'bin', 'AddDomain'), '-c', `siteinfo,domain=${domain}`, '-c', `siteinfo,admin_user=adm${firstSiteId}`, '-c', 'apache,enabled=1'], { env: { PATH: process.env.PATH ?? '', HOSTPLANE_URL: url, HOSTPLANE_API_KEY: key } }, (err, _out, stderr) =>
+          resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stderr }),
+        ),
+      );
+      expect(added.code, added.stderr).toBe(0);
+      const status = await waitFor(
+        () =>
+          new Promise<number | undefined>((resolve) => {
+            const req = nodeHttp.request({ host: '127.0.0.1', port: httpPort, path: '/', headers: { host: domain }, timeout: 3_000 }, (res) => {
+              res.resume();
+              resolve(res.statusCode === 200 ? 200 : undefined);
+            });
+            req.on('error', () => resolve(undefined));
+            req.end();
+          }),
+        30_000,
+        () => server.output().slice(-3000),
+        200,
+      );
+      expect(status).toBe(200);
+    });
+  }, 120_000);
 });
