@@ -5,7 +5,9 @@
 // the benchmarks.
 //
 // The bundle follows the imports, so whatever the CLI comes to import is in it without a list here.
-// The only packages left outside are those that read their own files at run time, next to their code.
+// Inside the bundle a dependency's __dirname would be dist/; packages that find their own files with
+// it (Swagger UI's page, pino's workers) get their installed directory instead (dependencyDirname).
+// The only package left outside is PGlite, which loads files next to its ES modules (import.meta.url).
 import fs from 'node:fs';
 import path from 'node:path';
 import { rolldown } from 'rolldown';
@@ -16,9 +18,41 @@ const dist = path.join(root, 'dist');
 const EXTERNAL = [
   // Its WebAssembly module, file-system bundle and extensions, found from its own directory.
   /^@electric-sql\/pglite(\/|$)/,
-  // Swagger UI's static files, served from its own directory.
-  /^@fastify\/swagger-ui(\/|$)/,
 ];
+
+/**
+ * Gives a bundled CommonJS module of node_modules that uses __dirname or __filename the values it
+ * would have unbundled, found at run time from where the package is installed then (the bundle may be
+ * built in one place and installed in another, where npm may have laid node_modules out differently).
+ */
+const dependencyDirname = {
+  name: 'dependency-dirname',
+  transform(code, id) {
+    const rel = path.relative(root, id).split(path.sep);
+    if (rel[0] !== 'node_modules') return null;
+    // An ES module of a dependency finding its files from import.meta would need the same; none does.
+    if (/\bimport\.meta\b/.test(code)) throw new Error(`${id}: import.meta in a bundled dependency; leave it external`);
+    if (!/\b__(dirname|filename)\b/.test(code)) return null;
+    const depth = rel[1].startsWith('@') ? 3 : 2;
+    if (rel.slice(depth).includes('node_modules')) throw new Error(`${id}: __dirname in a nested dependency`);
+    const pkg = rel.slice(1, depth).join('/');
+    const sub = rel.slice(depth, -1).join('/');
+    const file = rel[rel.length - 1];
+    return {
+      code: `var __dirname = __hostplaneDependencyDir(${JSON.stringify(pkg)}, ${JSON.stringify(sub)}), __filename = require("node:path").join(__dirname, ${JSON.stringify(file)});\n${code}`,
+      map: null,
+    };
+  },
+};
+
+// Where a package is installed, searched the way require() would from the bundle's directory.
+const BANNER = `function __hostplaneDependencyDir(pkg, sub) {
+  const path = require("node:path"), fs = require("node:fs");
+  for (const dir of require.resolve.paths(pkg) ?? []) {
+    if (fs.existsSync(path.join(dir, pkg, "package.json"))) return path.join(dir, pkg, sub);
+  }
+  throw new Error("cannot find the installed package " + pkg);
+}`;
 
 const problems = [];
 const bundle = await rolldown({
@@ -27,6 +61,7 @@ const bundle = await rolldown({
   platform: 'node',
   tsconfig: path.join(root, 'tsconfig.build.json'),
   external: EXTERNAL,
+  plugins: [dependencyDirname],
   onLog(level, log) {
     // A dependency's optional peer (pg-native) is required inside a try at run time: not an error.
     if (log.code === 'UNRESOLVED_IMPORT' && /pg-native/.test(log.message)) return;
@@ -34,7 +69,7 @@ const bundle = await rolldown({
     else if (level !== 'debug') process.stderr.write(`bundle: ${log.message}\n`);
   },
 });
-await bundle.write({ file: path.join(dist, 'hostplane.cjs'), format: 'cjs', codeSplitting: false, sourcemap: true });
+await bundle.write({ file: path.join(dist, 'hostplane.cjs'), format: 'cjs', codeSplitting: false, sourcemap: true, banner: BANNER });
 await bundle.close();
 // Caches of the previous bundle can never match again.
 fs.rmSync(path.join(dist, '.cache'), { recursive: true, force: true });
