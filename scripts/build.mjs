@@ -26,10 +26,10 @@ const lockFile = path.join(dist, '.build-lock');
 // What the build reads. web/generated is the build's own output (from dist/openapi-export.js).
 const INPUT_DIRS = ['src', 'web'];
 const SKIP_DIRS = new Set(['web/generated', 'web/node_modules']);
-const INPUT_FILES = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'];
+const INPUT_FILES = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/bundle.mjs'];
 // What a start needs (and the console's type check, the generated client); a stamp without them
 // (dist/ or web/generated partly deleted) is not trusted.
-const OUTPUTS = ['dist/main.js', 'dist/console/index.html', 'web/generated/schema.d.ts'];
+const OUTPUTS = ['dist/main.js', 'dist/hostplane.cjs', 'dist/console/index.html', 'web/generated/schema.d.ts'];
 // An installed package has no web/: dist/ is all it runs.
 const PACKAGE_OUTPUTS = OUTPUTS.filter((f) => f.startsWith('dist/'));
 

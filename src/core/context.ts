@@ -102,6 +102,7 @@ export function ctxFor(deps: CoreDeps, actor: Actor, log?: CoreLogger, origin?: 
     ip: origin ? origin.ip : deps.ip,
     credential: deps.credential,
     credentials: deps.credentials,
+    nodeWaiter: deps.nodeWaiter,
   };
   return ctx;
 }

@@ -1,8 +1,9 @@
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { migrationProvider } from './migrations/index.js';
+import { distPath } from '../package-root.js';
 
 /**
  * A new embedded data dir starts from a migrated, empty database the build wrote next to this module,
@@ -11,7 +12,7 @@ import { migrationProvider } from './migrations/index.js';
  * what doubled its memory. The template holds no data and no secret (those are per installation), and
  * migrations still run after it, so a template older than the migrations is caught up as usual.
  */
-export const TEMPLATE_FILE = fileURLToPath(new URL('./pglite-template.tar.gz', import.meta.url));
+export const TEMPLATE_FILE = distPath('db', 'pglite-template.tar.gz');
 
 interface TemplateMeta {
   /** The PGlite release that wrote it: another release may be another PostgreSQL catalog. */
@@ -24,7 +25,8 @@ const metaFile = (file: string) => `${file}.json`;
 
 /** The installed PGlite's version, read from its package (its exports do not include package.json). */
 export function pgliteVersion(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.resolve('@electric-sql/pglite')));
+  // Resolved as the server's own import of it is, from the bundle (CommonJS) or the modules (ES).
+  let dir = path.dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite'));
   for (let i = 0; i < 3; i++, dir = path.dirname(dir)) {
     const pkg = path.join(dir, 'package.json');
     if (!fs.existsSync(pkg)) continue;

@@ -2,9 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import fastifyStatic from '@fastify/static';
+import { distPath } from '../../package-root.js';
 
-/** Where `npm run build` puts the web console (vite, from web/): the same place from src/ and dist/. */
-export const WEB_CONSOLE_ROOT = path.resolve(import.meta.dirname, '..', '..', '..', 'dist', 'console');
+/** Where `npm run build` puts the web console (vite, from web/). */
+export const WEB_CONSOLE_ROOT = distPath('console');
 
 /** Scripts, styles and API calls from this server only; never framed. */
 export const CONSOLE_CSP = [
