@@ -71,7 +71,7 @@ export async function runDoctor(config: Config, options: DoctorOptions = {}): Pr
     try {
       checks.push(await checkMigrations(opened.handle));
       checks.push(await checkClock(opened.handle, now));
-      checks.push(await checkNodes(opened.handle));
+      checks.push(await checkNodes(opened.handle, config.nodeUnhealthySeconds));
     } finally {
       await opened.handle.close();
     }
@@ -157,10 +157,21 @@ export async function checkClock(handle: DbHandle, now: () => number): Promise<C
   return { check: 'clock', status: 'ok', message: text };
 }
 
-/** Nodes are not registered in this version; once a `nodes` table exists, doctor counts them. */
-export async function checkNodes(handle: DbHandle): Promise<CheckResult> {
+/**
+ * Hosting nodes by health, as the admin API derives it (draining, else a heartbeat within the
+ * configured time): a registered node that is silent warns, since its sites are no longer kept up to
+ * date. None registered is not a problem (sites are simply not placed), so it is skipped.
+ */
+export async function checkNodes(handle: DbHandle, unhealthySeconds = 30): Promise<CheckResult> {
   const { rows } = await sql<{ present: boolean }>`select to_regclass('nodes') is not null as present`.execute(handle.db);
-  if (!rows[0]?.present) return { check: 'nodes', status: 'skip', message: 'no nodes registered (this version keeps no node registry)' };
-  const { rows: count } = await sql<{ n: number }>`select count(*)::int as n from nodes`.execute(handle.db);
-  return { check: 'nodes', status: 'ok', message: `${count[0]!.n} registered` };
+  if (!rows[0]?.present) return { check: 'nodes', status: 'skip', message: 'no nodes registered (this database keeps no node registry yet: run the migrations)' };
+  const { rows: count } = await sql<{ n: number; draining: number; healthy: number }>`
+    select count(*)::int as n, count(*) filter (where state = 'draining')::int as draining,
+      count(*) filter (where state <> 'draining' and last_heartbeat_at > now() - make_interval(secs => ${unhealthySeconds}))::int as healthy
+    from nodes`.execute(handle.db);
+  const { n, draining, healthy } = count[0]!;
+  if (n === 0) return { check: 'nodes', status: 'skip', message: 'no nodes registered: sites are not placed on any node' };
+  const unhealthy = n - draining - healthy;
+  const message = `${n} registered: ${healthy} healthy, ${unhealthy} unhealthy, ${draining} draining`;
+  return unhealthy > 0 ? { check: 'nodes', status: 'warn', message: `${message} (no heartbeat for ${unhealthySeconds} s: see hostplane node list)` } : { check: 'nodes', status: 'ok', message };
 }

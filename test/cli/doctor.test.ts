@@ -197,11 +197,12 @@ describe('doctor\'s database checks', { timeout: 120_000 }, () => {
     expect(fail.message).toMatch(/ahead of this machine's: login tokens and sessions will misbehave/);
   });
 
-  it('nodes: none registered while there is no registry; counted once a nodes table exists', async () => {
-    expect(await checkNodes(db)).toEqual({ check: 'nodes', status: 'skip', message: 'no nodes registered (this version keeps no node registry)' });
-    await sql`create table nodes (id int primary key)`.execute(db.db);
-    await sql`insert into nodes values (1), (2)`.execute(db.db);
-    expect(await checkNodes(db)).toEqual({ check: 'nodes', status: 'ok', message: '2 registered' });
-    await sql`drop table nodes`.execute(db.db);
+  it('nodes: skipped while none is registered; counted by health, a silent one warns', async () => {
+    expect(await checkNodes(db)).toEqual({ check: 'nodes', status: 'skip', message: 'no nodes registered: sites are not placed on any node' });
+    await sql`insert into nodes (name, roles, state, last_heartbeat_at) values ('doc1', '{web}', 'active', now()), ('doc2', '{web}', 'draining', null)`.execute(db.db);
+    expect(await checkNodes(db)).toEqual({ check: 'nodes', status: 'ok', message: '2 registered: 1 healthy, 0 unhealthy, 1 draining' });
+    await sql`insert into nodes (name, roles, state, last_heartbeat_at) values ('doc3', '{web}', 'active', now() - interval '5 minutes')`.execute(db.db);
+    expect(await checkNodes(db, 60)).toEqual({ check: 'nodes', status: 'warn', message: '3 registered: 1 healthy, 1 unhealthy, 1 draining (no heartbeat for 60 s: see hostplane node list)' });
+    await sql`delete from nodes`.execute(db.db);
   });
 });

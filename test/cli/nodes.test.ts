@@ -19,7 +19,8 @@ interface NodeOut {
   counts: Record<string, number>;
 }
 
-describe('hostplane node', () => {
+// Each command is a process of its own: on a busy two-core machine a handful of them take seconds.
+describe('hostplane node', { timeout: 90_000 }, () => {
   it('create --json prints exactly {id, name, roles, token}, and the token enrols the node once', async () => {
     const created = await s.cliJson<Record<string, unknown>>('node', 'create', '--name', 'web1', '--roles', 'web,relay', '--label', 'zone=eu1', '--label', 'disk=ssd');
     expect(Object.keys(created).sort()).toEqual(['id', 'name', 'roles', 'token']);

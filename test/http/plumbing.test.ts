@@ -122,6 +122,17 @@ describe('OpenAPI and docs', () => {
     '/admin/v1/family-types',
     '/admin/v1/subscription-types',
     '/admin/v1/subscriptions/{id}/family-requests',
+    '/admin/v1/nodes',
+    '/admin/v1/nodes/{id}',
+    '/admin/v1/nodes/{id}/drain',
+    '/admin/v1/nodes/{id}/undrain',
+    '/admin/v1/nodes/{id}/rotate-token',
+    '/admin/v1/nodes/{id}/revoke-token',
+    '/admin/v1/nodes/{id}/objects',
+    '/agent/v1/enrol',
+    '/agent/v1/state',
+    '/agent/v1/status',
+    '/agent/v1/heartbeat',
     '/api/v1/cpcmd/{fn}',
     '/api/v1/family/activate',
     '/api/v1/family/deactivate',
@@ -146,7 +157,7 @@ describe('OpenAPI and docs', () => {
     '/client/v1/instance/users',
   ];
 
-  it('/openapi.json is OpenAPI 3.1 with exactly the /v1, /admin/v1, /api/v1 and /client/v1 paths, and nothing internal', async () => {
+  it('/openapi.json is OpenAPI 3.1 with exactly the /v1, /admin/v1, /api/v1, /client/v1 and /agent/v1 paths, and nothing internal', async () => {
     const res = await get('/openapi.json');
     expect(res.statusCode).toBe(200);
     const doc = res.json();
@@ -191,6 +202,9 @@ describe('OpenAPI and docs', () => {
         else if (path === '/api/v1/users/login' || path === '/api/v1/users/register') expect(op.security, `${method} ${path}`).toBeUndefined();
         else if (path === '/api/v1/subscriptions/create' || path === '/api/v1/payments/create') expect(op.security, `${method} ${path}`).toEqual([{ crmApiToken: [] }]);
         else if (path.startsWith('/api/v1/') && !path.startsWith('/api/v1/cpcmd/')) expect(op.security, `${method} ${path}`).toEqual([{ crmUser: [] }]);
+        // Hosting nodes: the one-time enrolment token buys the node's own token, which the rest take.
+        else if (path === '/agent/v1/enrol') expect(op.security, `${method} ${path}`).toEqual([{ nodeEnrolBearer: [] }]);
+        else if (path.startsWith('/agent/v1/')) expect(op.security, `${method} ${path}`).toEqual([{ nodeBearer: [] }]);
         else if (path.startsWith('/admin/v1/') && op.security?.length === 2) expect(op.security, `${method} ${path}`).toEqual([{ operatorBearer: [] }, { operatorSession: [] }]);
         else expect(op.security, `${method} ${path}`).toEqual([{ operatorBearer: [] }]);
       }

@@ -12,8 +12,8 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** The security schemes of the OpenAPI document: each is one kind of credential. */
-type Kind = 'resellerBasic' | 'resellerSession' | 'operatorBearer' | 'operatorSession' | 'clientSession' | 'crmUser' | 'crmApiToken';
-const KINDS: Kind[] = ['resellerBasic', 'resellerSession', 'operatorBearer', 'operatorSession', 'clientSession', 'crmUser', 'crmApiToken'];
+type Kind = 'resellerBasic' | 'resellerSession' | 'operatorBearer' | 'operatorSession' | 'clientSession' | 'crmUser' | 'crmApiToken' | 'nodeBearer' | 'nodeEnrolBearer';
+const KINDS: Kind[] = ['resellerBasic', 'resellerSession', 'operatorBearer', 'operatorSession', 'clientSession', 'crmUser', 'crmApiToken', 'nodeBearer', 'nodeEnrolBearer'];
 const SESSION_KINDS = new Set<Kind>(['resellerSession', 'operatorSession', 'clientSession']);
 
 interface Operation {
@@ -38,6 +38,9 @@ let a: Tenant;
 let b: Tenant;
 let operatorSession: ConsoleSession;
 let crmApiToken: string;
+/** A hosting node's own token, and an unused enrolment token of the same node. */
+let nodeToken: string;
+let nodeEnrolToken: string;
 let operations: Operation[];
 const operator = () => ({ authorization: `Bearer ${t.operatorKey}` });
 let seq = 0;
@@ -130,6 +133,10 @@ function credential(kind: Kind, who: Tenant, withCsrf = true): Record<string, st
       return { authorization: `Bearer ${who.owner.token}` };
     case 'crmApiToken':
       return { authorization: `Bearer ${crmApiToken}` };
+    case 'nodeBearer':
+      return { authorization: `Bearer ${nodeToken}` };
+    case 'nodeEnrolBearer':
+      return { authorization: `Bearer ${nodeEnrolToken}` };
   }
 }
 
@@ -190,6 +197,10 @@ beforeAll(async () => {
   t = await createTestApp({ HOSTPLANE_WEBHOOK_ALLOW_PRIVATE: 'true' });
   await seedDemoCatalog(t);
   crmApiToken = (await expectOk(inject('POST', '/admin/v1/api-tokens', operator(), { name: 'matrix', allow: ['/api/v1/subscriptions/create', '/api/v1/payments/create'] }), 201)).token;
+  const node = await expectOk(inject('POST', '/admin/v1/nodes', operator(), { name: 'matrix-node', roles: ['web'] }), 201);
+  nodeToken = (await expectOk(inject('POST', '/agent/v1/enrol', { authorization: `Bearer ${node.token as string}` }))).token;
+  // A new enrolment token leaves the node's token working until it is exchanged, which no check here does.
+  nodeEnrolToken = (await expectOk(inject('POST', `/admin/v1/nodes/${node.id as number}/rotate-token`, operator()))).token;
   const parent = await expectOk(inject('POST', '/admin/v1/subscription-types', operator(), { code: 'matrix_parent', name: 'Matrix parent', length: 365, access: ['web'] }), 201);
   await expectOk(inject('POST', '/admin/v1/subscription-types', operator(), { code: 'matrix_child', name: 'Matrix child', length: 365, access: ['web'] }), 201);
   await expectOk(inject('POST', '/admin/v1/family-types', operator(), { parent: 'matrix_parent', child: 'matrix_child', method: 'copy', count: 2, is_paid: true }), 201);

@@ -5,7 +5,7 @@ import { auditMark, expectDoorAnswer, expectRefusalsChangedNothing, HUGE, hostil
 
 /**
  * The fuzz pass over the REST doors (HSP /v1, admin /admin/v1, client /client/v1, REMP CRM /api/v1 with
- * JSON and form bodies), driven by the app's own /openapi.json: every operation it documents, so a new
+ * JSON and form bodies, the nodes' /agent/v1), driven by the app's own /openapi.json: every operation it documents, so a new
  * one is covered without editing this file. Each path parameter, query parameter and body field gets
  * every hostile value, authenticated as that door's legitimate caller.
  */
@@ -72,6 +72,8 @@ function credentials(op: Operation): Record<string, string> {
       return w.crmUser;
     case 'crmApiToken':
       return w.crmApi;
+    case 'nodeBearer':
+      return w.node;
     default:
       return op.path.startsWith('/client/v1/') ? w.clientSession : {};
   }

@@ -33,6 +33,8 @@ export interface FuzzWorld {
   clientSession: Record<string, string>;
   crmUser: Record<string, string>;
   crmApi: Record<string, string>;
+  /** A hosting node's own token (/agent/v1). */
+  node: Record<string, string>;
   portal: { uid: number; password: string; instanceId: number };
   /** Internal failures the app logged while serving (the one oracle that sees every door). */
   internalErrors: string[];
@@ -85,6 +87,9 @@ export async function startFuzzWorld(): Promise<FuzzWorld> {
   const token = await json('POST', '/admin/v1/api-tokens', operator, { name: 'fuzz', allow: ['/api/v1/subscriptions/create', '/api/v1/payments/create'] });
   await json('POST', '/admin/v1/subscription-types', operator, { code: 'fuzz_year', name: 'Fuzz year', length: 365, access: ['web'] });
 
+  const fuzzNode = await json('POST', '/admin/v1/nodes', operator, { name: 'fuzz-node', roles: ['web'] });
+  const nodeToken = await json('POST', '/agent/v1/enrol', { authorization: `Bearer ${fuzzNode.token as string}` }, undefined);
+
   const portalPassword = 'fuzz-portal-password';
   const portalUser = await json('POST', '/admin/v1/users', operator, { operator: true, login: 'fuzz-portal', name: 'Fuzz Portal', password: portalPassword });
   const plan = await json('POST', '/admin/v1/packages', operator, { uid: 'fuzz-open', name: 'Fuzz open', dbname_template: 'fuzz-%i.odoo.test' });
@@ -102,6 +107,7 @@ export async function startFuzzWorld(): Promise<FuzzWorld> {
     clientSession: { cookie: sessionCookie, 'x-csrf-token': session.csrf_token },
     crmUser: { authorization: `Bearer ${user.access.token as string}` },
     crmApi: { authorization: `Bearer ${token.token as string}` },
+    node: { authorization: `Bearer ${nodeToken.token as string}` },
     portal: { uid: portalUser.id as number, password: portalPassword, instanceId },
     internalErrors,
     send,
@@ -176,7 +182,7 @@ export function hostileValues(options: { long: number; seed: number; random: num
 // Oracle
 
 /** The door that answers a URL, by its prefix. */
-export type Door = 'hsp' | 'admin' | 'client' | 'crm' | 'cpcmd' | 'soap' | 'xmlrpc' | 'jsonrpc' | 'console';
+export type Door = 'hsp' | 'admin' | 'client' | 'crm' | 'cpcmd' | 'agent' | 'soap' | 'xmlrpc' | 'jsonrpc' | 'console';
 
 export function doorOf(url: string): Door {
   const path = url.split('?')[0]!;
@@ -185,6 +191,7 @@ export function doorOf(url: string): Door {
   if (path.startsWith('/client/v1/')) return 'client';
   if (path.startsWith('/api/v1/cpcmd/')) return 'cpcmd';
   if (path.startsWith('/api/v1/')) return 'crm';
+  if (path.startsWith('/agent/v1/')) return 'agent';
   if (path.startsWith('/soap')) return 'soap';
   if (path.startsWith('/xmlrpc/')) return 'xmlrpc';
   if (path.startsWith('/jsonrpc') || path.startsWith('/web/')) return 'jsonrpc';

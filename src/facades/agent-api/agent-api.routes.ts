@@ -75,7 +75,7 @@ export async function agentApiRoutes(app: FastifyInstance, deps: CoreDeps, more:
         response: { 200: s.stateResponseDoc, ...agentErrors },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const ctx = ctxOf(req);
       const q = req.query as Record<string, unknown>;
       const nodeId = (ctx.actor as { nodeId: number }).nodeId;
@@ -85,7 +85,10 @@ export async function agentApiRoutes(app: FastifyInstance, deps: CoreDeps, more:
       if (held >= MAX_WAITS_PER_NODE) throw new AppError('rate_limited', `this node already holds ${held} waiting state requests`, { retryAfterSeconds: 5 });
       waits.set(nodeId, held + 1);
       try {
-        return await getNodeState(ctx, q);
+        const state = await getNodeState(ctx, q);
+        // Answered because the server is closing: the agent's kept-alive connection must not hold the close.
+        if (deps.nodeWaiter?.isClosed) reply.header('connection', 'close');
+        return state;
       } finally {
         const left = (waits.get(nodeId) ?? 1) - 1;
         if (left > 0) waits.set(nodeId, left);
