@@ -137,7 +137,7 @@ describe("where a site is served, as collect and the admin API show it", () => {
       return r.body.result as Record<string, { node: unknown; siteinfo: unknown; active: boolean }>;
     };
     const node = (await db().selectFrom('clients').innerJoin('nodes', 'nodes.id', 'clients.node_id').select('nodes.name').where('clients.id', '=', id).executeTakeFirstOrThrow()).name;
-    let out = await show();
+    const out = await show();
     expect(out[`site${id}`]).toMatchObject({ active: true, node: { name: node, status: 'healthy', object: 'applying', error: null } });
     expect(out[`site${unplaced}`]!.node).toBeNull();
     await sql`update node_objects set applied_version = version where object_id = ${`site${id}`}`.execute(db());
