@@ -205,6 +205,8 @@ describe('admin:add-site', () => {
       cgroup: { enabled: 1, memory: null, cpu: null, cpuweight: null, proclimit: null, ioweight: null, readbw: null, writebw: null, readiops: null, writeiops: null },
       dns: { enabled: 1, provider: 'builtin', key: null },
       ipinfo: { enabled: 1, namebased: 1 },
+      apache: { enabled: 1 },
+      php: { enabled: 1 },
       active: true,
       domain: 'added.example',
     });
@@ -380,7 +382,7 @@ describe('plans', () => {
     expect(await ok('admin:get-plan', ['fx-big-child'])).toMatchObject({ diskquota: { quota: 8888, units: 'MB' }, ssh: { enabled: 0, jail: 1 }, sites: { max: null } });
     expect(await ok('admin:get-plan', ['basic'])).toMatchObject({ diskquota: { quota: 1024, units: 'MB' }, ssh: { enabled: 1, jail: 1 }, sites: { max: null } });
     // Every value a plan may set has a base value, so a plan shows each one.
-    expect(Object.keys((await ok('admin:get-plan', ['basic'])) as object).sort()).toEqual(['aliases', 'bandwidth', 'cgroup', 'diskquota', 'dns', 'ftp', 'ipinfo', 'logs', 'mail', 'mysql', 'pgsql', 'rampart', 'sites', 'spamfilter', 'ssh', 'ssl', 'users']);
+    expect(Object.keys((await ok('admin:get-plan', ['basic'])) as object).sort()).toEqual(['aliases', 'apache', 'bandwidth', 'cgroup', 'diskquota', 'dns', 'ftp', 'ipinfo', 'logs', 'mail', 'mysql', 'pgsql', 'php', 'rampart', 'sites', 'spamfilter', 'ssh', 'ssl', 'users']);
     // Moving a site to another plan brings that plan's values.
     expect(await ok('admin:edit-site', ['on-big.example', { 'siteinfo.plan': 'fx-big-child' }])).toBe(true);
     expect((await collect(['siteinfo.plan', 'diskquota.quota'], [], ['on-big.example']))['on-big.example']).toMatchObject({ siteinfo: { plan: 'fx-big-child' }, diskquota: { quota: 8888 } });
@@ -626,7 +628,7 @@ describe('admin:collect', () => {
 
   it('params: [] is the default selection, null every service, a bare service name the whole service', async () => {
     const all = (await collect(null, [], ['plain.example']))['plain.example']!;
-    expect(Object.keys(all).sort()).toEqual(['active', 'aliases', 'auth', 'bandwidth', 'billing', 'cgroup', 'diskquota', 'dns', 'domain', 'ftp', 'ipinfo', 'logs', 'mail', 'mysql', 'pgsql', 'rampart', 'siteinfo', 'sites', 'spamfilter', 'ssh', 'ssl', 'users']);
+    expect(Object.keys(all).sort()).toEqual(['active', 'aliases', 'apache', 'auth', 'bandwidth', 'billing', 'cgroup', 'diskquota', 'dns', 'domain', 'ftp', 'ipinfo', 'logs', 'mail', 'mysql', 'pgsql', 'php', 'rampart', 'siteinfo', 'sites', 'spamfilter', 'ssh', 'ssl', 'users']);
     expect((await collect([], [], ['plain.example']))['plain.example']).toEqual({
       siteinfo: { email: 'owner@plain.example', admin_user: 'plainadmin' },
       aliases: { aliases: [] },

@@ -152,6 +152,8 @@ const filledView = (p: { domain: string; username: string; email: string; invoic
   cgroup: { enabled: 1, memory: 512, cpu: 150, cpuweight: 2048, proclimit: 200, ioweight: null, readbw: null, writebw: null, readiops: null, writeiops: null },
   dns: { enabled: 1, provider: 'builtin', key: null },
   ipinfo: { enabled: 1, namebased: 1 },
+  apache: { enabled: 1 },
+  php: { enabled: 1 },
   active: true,
   domain: p.domain,
 });
@@ -179,6 +181,8 @@ const emptyView = (p: { domain: string; username: string; email: string; invoice
   cgroup: { enabled: 1, memory: null, cpu: null, cpuweight: null, proclimit: null, ioweight: null, readbw: null, writebw: null, readiops: null, writeiops: null },
   dns: { enabled: 1, provider: 'builtin', key: null },
   ipinfo: { enabled: 1, namebased: 0 },
+  apache: { enabled: 1 },
+  php: { enabled: 1 },
   active: true,
   domain: p.domain,
 });

@@ -127,6 +127,36 @@ describe('placement', () => {
   });
 });
 
+describe("where a site is served, as collect and the admin API show it", () => {
+  it('names the node, its health and the apply status; an unplaced site shows null', async () => {
+    const id = await addSite();
+    const unplaced = await addSite({ 'apache.enabled': 0 });
+    const show = async () => {
+      const r = await s.fn('admin:collect', [['node', 'siteinfo.domain'], null, [`site${id}`, `site${unplaced}`]]);
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      return r.body.result as Record<string, { node: unknown; siteinfo: unknown; active: boolean }>;
+    };
+    const node = (await db().selectFrom('clients').innerJoin('nodes', 'nodes.id', 'clients.node_id').select('nodes.name').where('clients.id', '=', id).executeTakeFirstOrThrow()).name;
+    const out = await show();
+    expect(out[`site${id}`]).toMatchObject({ active: true, node: { name: node, status: 'healthy', object: 'applying', error: null } });
+    expect(out[`site${unplaced}`]!.node).toBeNull();
+    await sql`update node_objects set applied_version = version where object_id = ${`site${id}`}`.execute(db());
+    expect((await show())[`site${id}`]!.node).toMatchObject({ object: 'applied' });
+    await sql`update node_objects set error = 'nginx -t: bad server_name' where object_id = ${`site${id}`}`.execute(db());
+    const res = await s.t.app.server.inject({ method: 'GET', url: `/admin/v1/clients/${id}`, headers: { authorization: `Bearer ${s.t.operatorKey}` } });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ id, node: { name: node, status: 'healthy', object: 'failed', error: 'nginx -t: bad server_name' } });
+    const none = await s.t.app.server.inject({ method: 'GET', url: `/admin/v1/clients/${unplaced}`, headers: { authorization: `Bearer ${s.t.operatorKey}` } });
+    expect(none.json()).toMatchObject({ id: unplaced, node: null });
+    // Without `node` in params, collect answers as before.
+    const plain = await s.fn('admin:collect', [['siteinfo.domain'], null, [`site${id}`]]);
+    expect(Object.keys((plain.body.result as Record<string, object>)[`site${id}`]!).sort()).toEqual(['active', 'domain', 'siteinfo']);
+    await sql`update nodes set last_heartbeat_at = now() - interval '10 minutes' where name = ${node}`.execute(db());
+    expect((await show())[`site${id}`]!.node).toMatchObject({ status: 'unhealthy' });
+    await sql`update nodes set last_heartbeat_at = now() where name = ${node}`.execute(db());
+  });
+});
+
 describe('every door changes the right object, once', () => {
   let id: number;
   beforeEach(async () => {

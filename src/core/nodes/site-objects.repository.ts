@@ -97,3 +97,15 @@ export async function setSiteNodes(db: Executor, placements: readonly { siteId: 
     from unnest(${placements.map((p) => p.siteId)}::bigint[], ${placements.map((p) => p.nodeId)}::bigint[]) as x(id, node_id)
     where c.id = x.id and c.node_id is null`.execute(db);
 }
+
+/** Where each of the sites `ids` is placed: its node and the node's view of its object. */
+export async function findSiteNodes(db: Executor, ids: readonly number[]): Promise<{ id: number; node_name: string; node_state: string; last_heartbeat_at: string | null; version: string | null; applied_version: string | null; error: string | null; object_state: string | null }[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await sql<{ id: number; node_name: string; node_state: string; last_heartbeat_at: string | null; version: string | null; applied_version: string | null; error: string | null; object_state: string | null }>`
+    select c.id, n.name as node_name, n.state as node_state, n.last_heartbeat_at, o.version::text as version, o.applied_version::text as applied_version, o.error, o.state as object_state
+    from unnest(${ids as number[]}::bigint[]) as x(id)
+    join clients c on c.id = x.id
+    join nodes n on n.id = c.node_id
+    left join node_objects o on o.node_id = c.node_id and o.kind = 'site' and o.object_id = 'site' || c.id`.execute(db);
+  return rows.map((r) => ({ ...r, id: Number(r.id) }));
+}

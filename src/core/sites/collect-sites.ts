@@ -1,6 +1,7 @@
 import { setImmediate } from 'node:timers/promises';
 import { AppError, addFieldError, fieldErrors, type FieldErrors } from '../../errors/app-error.js';
 import type { Ctx } from '../context.js';
+import { siteNodeViews } from '../nodes/site-node-view.js';
 import { canonicalParam, DEFAULT_COLLECT_PARAMS, SERVICES, specOf, splitParamName } from './site.params.js';
 import { COLLECT_PAGE, loadPlans, readsAlso, valueReader, type SiteView } from './site.plans.js';
 import * as repo from './site.repository.js';
@@ -92,7 +93,12 @@ const SQL_QUERY_KEYS: Record<string, (q: SiteQuery, v: unknown) => void> = {
 export async function collectSites(ctx: Ctx, input: CollectInput): Promise<Record<string, Record<string, unknown>>> {
   const owner = requireSiteManager(ctx);
   const fields: FieldErrors = fieldErrors();
-  const selection = selectedParams(input.params, fields);
+  // `node` (not an ApisCP service) asks for where each site is served: its node, the node's health and
+  // the site's apply status, or null when it is not placed. Only when named, so existing answers stay as they were.
+  const isNode = (p: unknown) => typeof p === 'string' && p.toLowerCase() === 'node';
+  const wantNode = Array.isArray(input.params) && input.params.some(isNode);
+  const rest = wantNode ? (input.params as unknown[]).filter((p) => !isNode(p)) : input.params;
+  const selection = wantNode && (rest as unknown[]).length === 0 ? [] : selectedParams(rest, fields);
   const conditions = flattenQuery(input.query, fields);
   let targets: string[] | undefined;
   if (input.sites !== undefined && input.sites !== null) {
@@ -147,6 +153,7 @@ export async function collectSites(ctx: Ctx, input: CollectInput): Promise<Recor
   // state at the time its page was read.
   for (let afterId: number | undefined; ; ) {
     const rows = await repo.findCollectPage(ctx.db, query, { afterId, limit: COLLECT_PAGE }, columns);
+    const nodes = wantNode ? await siteNodeViews(ctx, rows.map((r) => r.id)) : undefined;
     for (const row of rows) {
       const site: SiteView = { ...row, plan_uid: row.plan_id === null ? null : (book.byId.get(row.plan_id)?.uid ?? null), admin_user: row.admin_user ?? null, service_meta: row.service_meta ?? {} };
       if (tests.some((t) => !sameValue(t.read(site), t.value))) continue;
@@ -154,6 +161,7 @@ export async function collectSites(ctx: Ctx, input: CollectInput): Promise<Recor
       for (const r of readers) ((entry[r.service] ??= {}) as Record<string, unknown>)[r.param] = r.read(site);
       entry.active = row.status === 'active';
       entry.domain = row.domains[0] ?? null;
+      if (nodes) entry.node = nodes.get(row.id) ?? null;
       out[keyed.get(row.id) ?? siteName(row.id)] = entry;
     }
     if (rows.length < COLLECT_PAGE) return out;

@@ -41,6 +41,7 @@ import { keyAdminRoutes } from './keys.admin.routes.js';
 import { nodeAdminRoutes } from './nodes.admin.routes.js';
 import { settingsAdminRoutes } from './settings.admin.routes.js';
 import { usageAdminRoutes } from './usage.admin.routes.js';
+import { siteNodeViews } from '../../core/nodes/site-node-view.js';
 import { overviewAdminRoutes } from './overview.admin.routes.js';
 
 declare module 'fastify' {
@@ -275,7 +276,11 @@ export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Pro
       return { clients, next_after: clients.length === limit ? clients[clients.length - 1]!.id : null };
     },
   );
-  app.get('/admin/v1/clients/:id', { schema: { tags, security, summary: 'A client of any reseller', params: s.idParams, response: { 200: s.clientDoc, ...errors } } }, async (req) => getClientForOperator(ctxOf(req), idParam(req, 'client')));
+  app.get('/admin/v1/clients/:id', { schema: { tags, security, summary: 'A client of any reseller, with the hosting node that serves it (null: not placed)', params: s.idParams, response: { 200: s.clientWithNodeDoc, ...errors } } }, async (req) => {
+    const ctx = ctxOf(req);
+    const client = await getClientForOperator(ctx, idParam(req, 'client'));
+    return { ...client, node: (await siteNodeViews(ctx, [client.id])).get(client.id) ?? null };
+  });
   app.post('/admin/v1/clients/:id/restore', { schema: { tags, security, summary: 'Undo a cancel', params: s.idParams, 'x-no-request-body': true, response: { 200: s.clientDoc, ...errors } } }, async (req) =>
     restoreClient(ctxOf(req), idParam(req, 'client')),
   );

@@ -296,6 +296,16 @@ export const createPackageBodyDoc = bodyExample({ uid: 'basic', name: 'Basic', t
 export const updatePackageBodyDoc = bodyExample({ position: 4, service_defaults: { diskquota: { quota: 10000 } } });
 
 export const clientDoc = adminClient.meta({ examples: [clientExample] });
+/** Where a site is served: null when it is not placed on a hosting node. */
+export const siteNode = z
+  .object({
+    name: z.string().describe('the hosting node'),
+    status: z.enum(['healthy', 'unhealthy', 'draining']).describe("the node's health"),
+    object: z.enum(['applying', 'applied', 'failed']).describe("whether the node has made the site's latest state true"),
+    error: z.string().nullable().describe('why the last apply failed'),
+  })
+  .nullable();
+export const clientWithNodeDoc = adminClient.extend({ node: siteNode }).meta({ examples: [{ ...clientExample, node: { name: 'web1', status: 'healthy', object: 'applied', error: null } }] });
 export const clientPageDoc = z.object({ clients: z.array(adminClient), next_after: z.number().nullable() }).meta({ examples: [{ clients: [clientExample], next_after: null }] });
 export const domainDoc = adminDomain.meta({ examples: [clientExample.domains[0]] });
 export const domainStatusBodyDoc = z.object({ status: z.enum(['initializing', 'ready', 'unknown']) }).meta({ examples: [{ status: 'ready' }] });
