@@ -75,7 +75,7 @@ const STAGES = [
   // Rows 14 and 15 (web role, nginx in temp dirs): 3 x 2 rounds of 1,000 sites, then 10,000 sites and a 30 s idle window.
   { rows: [14, 15], extraMs: 180_000, run: webRoleRows },
   // Rows 16 and 17 (data plane, a database of their own): 10,000 sites applied then suspended by a real agent + nginx, and 100 waiting long-polls.
-  { rows: [16, 17], extraMs: 600_000, run: dataPlaneRows },
+  { rows: [16, 17], extraMs: 900_000, run: dataPlaneRows },
   // Rows 7 and 8, last, so the 1M sites change nothing the other rows measure. Row 7 seeds 1M sites (about 25 s).
   { rows: [7, 8], extraMs: (want(7) ? 120_000 : 0), run: sitesRows },
 ];
