@@ -207,7 +207,22 @@ async function row16({ port, db, admin, commonEnv, planId }) {
   // plane records every object applied (on a busy machine a batch of 2,000 takes tens of seconds).
   let reportedAt;
   const reported = waitApplied(db, created.id, t0 + 600_000).then((at) => (reportedAt = at));
-  await allAnswer(httpPort, domains, 503, () => (reportedAt ?? t0 + 600_000) + 60_000);
+  try {
+    await allAnswer(httpPort, domains, 503, () => (reportedAt ?? t0 + 600_000) + 60_000);
+  } catch (e) {
+    // What the node holds for that site, to tell a config not written from one nginx does not serve.
+    const domain = /^(\S+) still/.exec(e.message)?.[1];
+    const name = names[domains.indexOf(domain)];
+    const conf = name ? fs.readFileSync(path.join(prefix, 'sites', `${name}.conf`), 'utf8') : '';
+    const { rows: o } = await db.query('select version, applied_version, spec->>\'status\' as status from node_objects where node_id = $1 and object_id = $2', [created.id, name]);
+    let errorLog = '';
+    try {
+      errorLog = fs.readFileSync(path.join(prefix, 'logs', 'error.log'), 'utf8').slice(-1500);
+    } catch {
+      // no error log
+    }
+    throw new Error(`${e.message}; ${name}: its server block ${conf.includes('return 503') ? 'is' : 'is NOT'} the suspended one; control plane ${JSON.stringify(o[0])}; nginx error log tail:\n${errorLog}`);
+  }
   const servedMs = performance.now() - t0;
   const reportedMs = (await reported) - t0;
   await sleep(500); // a batch logged after the report would still count
