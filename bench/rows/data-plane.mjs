@@ -36,12 +36,22 @@ const POLLERS = 100; // row 17
 const WINDOW_MS = 10_000; // row 17: each CPU window, without and with the waiting requests
 const CHANGES = 200; // row 17: timed changes reaching the waiting node
 
-// nginx daemonizes: a master the bench started must not outlive it, whatever way the bench ends.
+// nginx daemonizes: a master the bench started must not outlive it, whatever way the bench ends. By pid,
+// read as soon as it runs: cleanup removes the temp dirs (and the pid files) before the process exits.
 const masters = new Set();
+const noteMaster = (pidFile) => {
+  try {
+    const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+    masters.add(pid);
+    return pid;
+  } catch {
+    return undefined; // not running
+  }
+};
 process.on('exit', () => {
-  for (const pidFile of masters) {
+  for (const pid of masters) {
     try {
-      process.kill(Number(fs.readFileSync(pidFile, 'utf8')), 'SIGQUIT');
+      process.kill(pid, 'SIGQUIT');
     } catch {
       // already gone
     }
@@ -144,8 +154,8 @@ async function floorSuspend({ ourPrefix, ourDataDir, names, activeBlocks, suspen
   activeBlocks.forEach((text, i) => fs.writeFileSync(path.join(prefix, 'sites', `${names[i]}.conf`), rewrite(text)));
   const texts = suspendedBlocks.map(rewrite);
   const args = ['-p', `${prefix}/`, '-c', path.join(prefix, 'nginx.conf'), '-e', path.join(prefix, 'logs', 'error.log')];
-  masters.add(path.join(prefix, 'nginx.pid'));
   execFileSync(NGINX, args);
+  const floorMaster = noteMaster(path.join(prefix, 'nginx.pid'));
   const domains = texts.map((t) => /server_name (\S+?)[;\s]/.exec(t)[1]);
   const floorDeadline = performance.now() + 120_000;
   await allAnswer(port, domains, 200, () => floorDeadline);
@@ -159,6 +169,7 @@ async function floorSuspend({ ourPrefix, ourDataDir, names, activeBlocks, suspen
   await allAnswer(port, domains, 503, () => suspendDeadline);
   const ms = performance.now() - t0;
   execFileSync(NGINX, ['-s', 'quit', ...args]);
+  masters.delete(floorMaster);
   return ms;
 }
 
@@ -171,7 +182,6 @@ async function row16({ port, db, admin, commonEnv, planId }) {
   const dataDir = path.join(root, 'data');
   const prefix = path.join(dataDir, 'nginx');
   const httpPort = await freePort();
-  masters.add(path.join(prefix, 'nginx.pid'));
   // The agent's own classes (dist/), with site users off: see bench/rows/data-plane-agent.mjs.
   const agent = startProcess('agent (row 16)', ['bench/rows/data-plane-agent.mjs', `http://${HOST}:${port}`, created.token, dataDir, String(httpPort), NGINX, PHP_FPM], commonEnv);
   const batches = [];
@@ -189,6 +199,7 @@ async function row16({ port, db, admin, commonEnv, planId }) {
   const tStart = performance.now();
   await waitApplied(db, created.id, tStart + 600_000);
   const applyMs = performance.now() - tStart;
+  const agentMaster = noteMaster(path.join(prefix, 'nginx.pid'));
   const { rows: nameRows } = await db.query(`select object_id, spec->>'domain' as domain from node_objects where node_id = $1 order by object_id`, [created.id]);
   const names = nameRows.map((r) => r.object_id);
   const domains = nameRows.map((r) => r.domain);
@@ -239,8 +250,9 @@ async function row16({ port, db, admin, commonEnv, planId }) {
   try {
     execFileSync(NGINX, ['-p', `${prefix}/`, '-c', path.join(prefix, 'nginx.conf'), '-s', 'quit']);
   } catch {
-    // the agent leaves nginx serving on purpose; gone already is fine too
+    // the agent's driver quits nginx when it stops; gone already is fine
   }
+  masters.delete(agentMaster);
   const floorMs = await floorSuspend({ ourPrefix: prefix, ourDataDir: dataDir, names, activeBlocks, suspendedBlocks, pages });
   log(`data plane: floor suspend ${fmt.ms(floorMs)}`);
   addRow(16, `data plane: suspend a ${GROUP_SITES.toLocaleString('en')}-site group until all answer 503 (agent + nginx)`, `${fmt.ms(servedMs)}; ${reloads} reload(s)`, `${fmt.ms(floorMs)} (bare rewrite + 1 reload)`, servedMs / floorMs, 'info');
