@@ -42,7 +42,8 @@
 // notes.push({ order, text }) from lib/report.mjs; the row number is the table's order.
 // Row numbers in use: 1-12 (see docs/benchmarks.md), 13 (GET /v1/clients/:id against the limit, in
 // rows/reseller-api.mjs, floor bench/floor-limit.mjs), 14 and 15 (the web role driver on a real nginx,
-// rows/web-role.mjs; no database). A new row takes the next free number and says so here.
+// rows/web-role.mjs; no database), 16 and 17 (the data plane: a group suspend through a real agent + nginx,
+// and 100 waiting long-polls; rows/data-plane.mjs). A new row takes the next free number and says so here.
 import crypto from 'node:crypto';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -51,6 +52,7 @@ import { HOST, RELAY_HOSTS, RELAY_STEP, want } from './lib/core.mjs';
 import { cpuSeconds, machineBusy, postgresCpu, postgresCpuSince } from './lib/proc.mjs';
 import { machineFacts, printTable } from './lib/report.mjs';
 import { crmRows } from './rows/crm.mjs';
+import { dataPlaneRows } from './rows/data-plane.mjs';
 import { embeddedRow } from './rows/embedded.mjs';
 import { mixedRows } from './rows/mixed.mjs';
 import { resellerApiRows } from './rows/reseller-api.mjs';
@@ -72,6 +74,8 @@ const STAGES = [
   { rows: [10, 11], extraMs: 120_000, run: crmRows },
   // Rows 14 and 15 (web role, nginx in temp dirs): 3 x 2 rounds of 1,000 sites, then 10,000 sites and a 30 s idle window.
   { rows: [14, 15], extraMs: 180_000, run: webRoleRows },
+  // Rows 16 and 17 (data plane, a database of their own): 10,000 sites applied then suspended by a real agent + nginx, and 100 waiting long-polls.
+  { rows: [16, 17], extraMs: 900_000, run: dataPlaneRows },
   // Rows 7 and 8, last, so the 1M sites change nothing the other rows measure. Row 7 seeds 1M sites (about 25 s).
   { rows: [7, 8], extraMs: (want(7) ? 120_000 : 0), run: sitesRows },
 ];
