@@ -164,8 +164,7 @@ export async function registerDoors(server: FastifyInstance, deps: CoreDeps): Pr
   await server.register(async (scope) => apiscpRoutes(scope, deps));
   await server.register(async (scope) => crmApiRoutes(scope, deps));
   await server.register(async (scope) => odooRpcRoutes(scope, { call: odooDispatcher(deps), version: ODOO_VERSION }));
-  await server.register(async (scope) => agentApiRoutes(scope, deps));
-  await server.register(async (scope) => usageAgentRoutes(scope, deps));
+  await server.register(async (scope) => agentApiRoutes(scope, deps, [usageAgentRoutes]));
   server.setNotFoundHandler(sendNotFoundByDoor);
 }
 

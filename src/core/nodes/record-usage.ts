@@ -1,5 +1,4 @@
 import { AppError } from '../../errors/app-error.js';
-import { sha256Hex } from '../shared/secrets.js';
 import { inTransaction, type Ctx } from '../context.js';
 import { sizeInBytes, UNIT_BYTES } from '../sites/site.catalog.js';
 import { loadPlans, valueReader, type SiteView } from '../sites/site.plans.js';
@@ -8,7 +7,7 @@ import { suspendSites } from '../sites/site-lifecycle.js';
 import { bandwidthPeriod } from '../sites/site-usage.js';
 import { emitEvents, type WebhookEvent } from '../webhooks/webhook.events.js';
 import { UsageRequest } from './agent-wire.schema.js';
-import { findDailyUsage, findNodeIdByTokenDigest, findUsageSites, writeUsage, type DailyRow, type UsageRow, type UsageSite } from './site-usage.repository.js';
+import { findDailyUsage, findUsageSites, writeUsage, type DailyRow, type UsageRow, type UsageSite } from './site-usage.repository.js';
 
 // Usage a node reports for its sites (`POST /agent/v1/usage`). Storage is a sample: the latest wins.
 // Transfer is a counter that only grows while the site stays on that node, so what a sample adds is
@@ -142,11 +141,6 @@ function stored(site: UsageSite): UsageRow | undefined {
  * The node a bearer token belongs to (its digest is what is stored), or null. A stand-in for the
  * nodes API's own authentication until both are wired to the one hook.
  */
-export async function nodeOfToken(ctx: Ctx, token: string): Promise<number | null> {
-  if (token.length < 20 || token.length > 200) return null;
-  return findNodeIdByTokenDigest(ctx.db, sha256Hex(token));
-}
-
 export interface SiteUsageSeries {
   site: string;
   /** One entry per UTC day that has a sample, oldest first: the last storage seen and the transfer counted that day. */

@@ -91,7 +91,3 @@ export async function findDailyUsage(db: Executor, clientId: number, since: stri
   return rows.map((r) => ({ day: r.day, storage_bytes: Number(r.storage_bytes), transfer_bytes: Number(r.transfer_bytes) }));
 }
 
-export async function findNodeIdByTokenDigest(db: Executor, digest: string): Promise<number | null> {
-  const row = await db.selectFrom('nodes').select('id').where('token_digest', '=', digest).executeTakeFirst();
-  return row ? row.id : null;
-}
