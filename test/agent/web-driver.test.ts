@@ -229,6 +229,32 @@ describe.runIf(process.env.HOSTPLANE_TEST_DB === 'pglite')('web role driver on n
     expect(await driver.health()).toEqual({ ok: true });
   });
 
+  it('a reload nginx cannot carry out (out of open files) fails the batch; the retry reloads and serves', async () => {
+    const first = newSite();
+    await apply([present(first)]);
+    await until(port, first.domain, '/', (a) => a.status === 200);
+    // nginx -t passes, but the running master has no file descriptors left for the new logs: it keeps
+    // its old configuration and says so only in its error log. prlimit changes the live master's limit.
+    const master = Number(fs.readFileSync(path.join(prefix, 'nginx.pid'), 'utf8').trim());
+    const limits = fs.readFileSync(`/proc/${master}/limits`, 'utf8').match(/Max open files\s+(\d+)\s+(\d+)/)!;
+    const open = fs.readdirSync(`/proc/${master}/fd`).length;
+    execFileSync('prlimit', ['--pid', String(master), `--nofile=${open + 2}:${limits[2]}`]);
+    const batch = Array.from({ length: 8 }, () => newSite());
+    try {
+      const failed = await apply(batch.map((x) => present(x)));
+      expect(failed.every((r) => !r.ok && /nginx kept its previous configuration.*(Too many open files|no new workers)/.test(r.error ?? ''))).toBe(true);
+      expect((await request(port, batch[0]!.domain, '/')).status).toBe(404);
+    } finally {
+      execFileSync('prlimit', ['--pid', String(master), `--nofile=${limits[1]}:${limits[2]}`]);
+    }
+    // The same specs again change no file, yet the reload owed from the failure happens.
+    const reloads = driver.stats.nginxReloads;
+    const retried = await apply(batch.map((x) => present(x)));
+    expect(retried.every((r) => r.ok)).toBe(true);
+    expect(driver.stats.nginxReloads).toBe(reloads + 1);
+    for (const x of batch) expect((await until(port, x.domain, '/', (a) => a.status === 200)).status).toBe(200);
+  });
+
   it('refuses objects it cannot trust and writes nothing for them', async () => {
     const site = newSite();
     const injected = { ...present(site), spec: { ...site, domain: `${RUN}.test; return 200 owned` } } as WireObject;

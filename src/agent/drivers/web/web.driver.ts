@@ -109,6 +109,8 @@ export class WebDriver implements RoleDriver {
   readonly kinds = ['site'] as const;
   /** Reloads (and starts) of nginx and php-fpm this driver made; tests and the bench read them. */
   readonly stats = { nginxReloads: 0, nginxStarts: 0, phpFpmReloads: 0, phpFpmStarts: 0 };
+  /** A reload failed after the files changed: the next apply reloads even when it changes no file. */
+  private reloadOwed = false;
 
   private readonly dataDir: string;
   private readonly prefix: string;
@@ -304,9 +306,19 @@ export class WebDriver implements RoleDriver {
     if (!nginxRunning) {
       await this.nginx.start();
       this.stats.nginxStarts++;
-    } else if (live.some((p) => p.error === null && p.conf !== null)) {
-      await this.nginx.reload();
-      this.stats.nginxReloads++;
+    } else if (this.reloadOwed || live.some((p) => p.error === null && p.conf !== null)) {
+      // Owed until a reload succeeds: the files on disk are already the new ones, so a retry of the
+      // same specs changes no file and would otherwise report applied what nginx never loaded.
+      this.reloadOwed = true;
+      try {
+        await this.nginx.reload();
+        this.reloadOwed = false;
+        this.stats.nginxReloads++;
+      } catch (err) {
+        // nginx still serves the previous configuration: nothing of this batch is true yet, and a
+        // removed site's home must stay until nginx has stopped naming it.
+        for (const plan of live) if (plan.error === null) plan.error = (err as Error).message;
+      }
     }
 
     const t3 = performance.now();

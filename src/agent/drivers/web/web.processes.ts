@@ -55,7 +55,7 @@ export function errorSummary(output: string): string {
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => /\[(emerg|alert|crit|error)\]|ERROR:/.test(l))
-    .map((l) => l.replace(/^nginx: /, '').replace(/^\[[^\]]*\] /, ''));
+    .map((l) => l.replace(/^nginx: /, '').replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d (\[\w+\]) \d+#\d+: /, '$1 ').replace(/^\[[^\]]*\] /, ''));
   const text = (lines.length > 0 ? lines : output.split('\n').filter((l) => l.trim() !== '' && !/test (is successful|failed)|syntax is ok/.test(l))).join('; ');
   return text.slice(0, 1500) || 'configuration test failed';
 }
@@ -83,27 +83,40 @@ export class NginxMaster {
     return r.code === 0 ? { ok: true } : { ok: false, error: errorSummary(r.stderr + r.stdout) };
   }
 
+  /**
+   * Starts the master with as many open files as the machine lets it have: it holds every site's
+   * access log, and during a reload both configurations' logs at once, so the default of a login
+   * session is reached at a few thousand sites (the reload then fails and keeps the old config).
+   * As root the hard limit is raised first; otherwise the soft limit goes up to the hard one.
+   */
   async start(): Promise<void> {
-    const r = await run(this.bin, this.args());
+    const raise = `ulimit -Hn ${NGINX_NOFILE} 2>/dev/null; ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"`;
+    const r = await run('/bin/sh', ['-c', raise, this.bin, ...this.args()]);
     if (r.code !== 0) throw new Error(`nginx did not start: ${errorSummary(r.stderr + r.stdout)}`);
     if (!(await waitFor(async () => (await this.pid()) !== null, 5000))) throw new Error('nginx did not start: no live pid file');
   }
 
   /**
-   * Reloads and waits (bounded) until the workers of the old configuration are gone, so what the
-   * caller reports as applied is what a new connection gets. Old workers serving a long download
-   * may outlive the wait; they no longer accept connections by then.
+   * Reloads and waits (bounded) until workers of the new configuration run, and then until the old
+   * ones are gone, so what the caller reports as applied is what a new connection gets. `nginx -s
+   * reload` only sends a signal: a master that cannot apply the new configuration (a file it cannot
+   * open, too many open files) keeps the old one and says so only in its error log, so no new worker
+   * within the wait is a failed reload, reported with that log's complaint.
    */
   async reload(waitMs = 10_000): Promise<void> {
     const master = await this.pid();
     const before = master === null ? [] : await childPids(master);
+    const logAt = await fileSize(this.errorLog);
     const r = await run(this.bin, ['-s', 'reload', ...this.args()]);
     if (r.code !== 0) throw new Error(`nginx reload failed: ${errorSummary(r.stderr + r.stdout)}`);
     if (master === null) return;
-    await waitFor(async () => {
-      const now = await childPids(master);
-      return now.length > 0 && !before.some((pid) => now.includes(pid));
-    }, waitMs);
+    const renewed = await waitFor(async () => (await childPids(master)).some((pid) => !before.includes(pid)), waitMs);
+    if (!renewed) {
+      const said = await readFrom(this.errorLog, logAt);
+      throw new Error(`nginx kept its previous configuration: ${said.trim() ? errorSummary(said) : 'no new workers started'}`);
+    }
+    // Old workers serving a long download may outlive this; they no longer accept connections.
+    await waitFor(async () => !(await childPids(master)).some((pid) => before.includes(pid)), waitMs);
   }
 
   /** Graceful stop: workers finish their requests; waits for the master to go. */
@@ -160,6 +173,32 @@ export async function waitForSockets(sockets: string[], timeoutMs: number): Prom
     return missing.size === 0;
   }, timeoutMs);
   return [...missing];
+}
+
+/** How many open files the nginx master asks for (a few per site, both configurations during a reload). */
+const NGINX_NOFILE = 262_144;
+
+async function fileSize(file: string): Promise<number> {
+  try {
+    return (await fs.stat(file)).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** What a log gained after `offset` (at most 64 KB of it). */
+async function readFrom(file: string, offset: number): Promise<string> {
+  let handle: fs.FileHandle | undefined;
+  try {
+    handle = await fs.open(file, 'r');
+    const buf = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await handle.read(buf, 0, buf.length, offset);
+    return buf.subarray(0, bytesRead).toString('utf8');
+  } catch {
+    return '';
+  } finally {
+    await handle?.close();
+  }
 }
 
 /** The children of a process (nginx's workers and cache processes), from /proc. */
