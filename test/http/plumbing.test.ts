@@ -191,8 +191,6 @@ describe('OpenAPI and docs', () => {
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(ops)) {
         if (path.startsWith('/v1/resellers')) expect(op.security, `${method} ${path}`).toBeUndefined();
-        // Hosting nodes: the node's own token.
-        else if (path.startsWith('/agent/v1/')) expect(op.security, `${method} ${path}`).toEqual([{ nodeBearer: [] }]);
         // The reseller console's sign-in and brand lookup are public; who-am-I and sign-out take its cookie.
         else if (path === '/v1/branding') expect(op.security, `${method} ${path}`).toBeUndefined();
         else if (path === '/v1/session') expect(op.security, `${method} ${path}`).toEqual(method === 'post' ? undefined : [{ resellerSession: [] }]);
