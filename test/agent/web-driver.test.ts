@@ -255,6 +255,24 @@ describe.runIf(process.env.HOSTPLANE_TEST_DB === 'pglite')('web role driver on n
     for (const x of batch) expect((await until(port, x.domain, '/', (a) => a.status === 200)).status).toBe(200);
   });
 
+  it('files a killed agent wrote but never reloaded are loaded when the next driver starts', async () => {
+    const master = Number(fs.readFileSync(path.join(prefix, 'nginx.pid'), 'utf8').trim());
+    const limits = fs.readFileSync(`/proc/${master}/limits`, 'utf8').match(/Max open files\s+(\d+)\s+(\d+)/)!;
+    execFileSync('prlimit', ['--pid', String(master), `--nofile=${fs.readdirSync(`/proc/${master}/fd`).length + 2}:${limits[2]}`]);
+    const batch = Array.from({ length: 4 }, () => newSite());
+    try {
+      expect((await apply(batch.map((x) => present(x)))).some((r) => r.ok)).toBe(false);
+    } finally {
+      execFileSync('prlimit', ['--pid', String(master), `--nofile=${limits[1]}:${limits[2]}`]);
+    }
+    // A new driver (the agent restarted: what it owed is forgotten) finds the files matching the specs.
+    const next = new WebDriver({ dataDir, nginxPrefix: prefix, httpPort: port, nginxBin: NGINX, phpFpmBin: PHP_FPM, log, keepServingOnStop: true });
+    await next.start();
+    for (const x of batch) expect((await until(port, x.domain, '/', (a) => a.status === 200)).status).toBe(200);
+    expect((await next.apply(batch.map((x) => present(x)))).every((r) => r.ok)).toBe(true);
+    await next.stop();
+  });
+
   it('refuses objects it cannot trust and writes nothing for them', async () => {
     const site = newSite();
     const injected = { ...present(site), spec: { ...site, domain: `${RUN}.test; return 200 owned` } } as WireObject;

@@ -146,7 +146,7 @@ export class WebDriver implements RoleDriver {
     this.log = options.log;
     this.layout = { prefix: this.prefix, httpPort: options.httpPort, worker: null };
     this.nginx = new NginxMaster(options.nginxBin, this.prefix, this.paths.mainConf, this.paths.pidFile, this.paths.errorLog);
-    this.phpFpm = new PhpFpmMaster(options.phpFpmBin, this.php.mainConf, this.php.pidFile);
+    this.phpFpm = new PhpFpmMaster(options.phpFpmBin, this.php.mainConf, this.php.pidFile, this.php.errorLog);
     this.metering = new WebMetering(path.join(this.dataDir, 'web-metering.json'));
   }
 
@@ -190,38 +190,33 @@ export class WebDriver implements RoleDriver {
       }
     }
     if (this.asRoot) this.passwd = await readPasswd();
-    let changed = false;
     const files: [string, string][] = [
       [p.mimeTypes, renderMimeTypes()],
       [p.fastcgiParams, renderFastcgiParams()],
       [p.httpCommon, renderHttpCommon(this.layout)],
       [p.mainConf, renderMainConf(this.layout)],
     ];
-    for (const [file, text] of files) {
-      if (readOrNull(file) !== text) {
-        writeAtomic(file, text);
-        changed = true;
-      }
-    }
+    for (const [file, text] of files) if (readOrNull(file) !== text) writeAtomic(file, text);
     const phpMain = renderPhpFpmMain(this.dataDir);
     const phpChanged = readOrNull(this.php.mainConf) !== phpMain;
     if (phpChanged) writeAtomic(this.php.mainConf, phpMain);
 
     const running = await this.nginx.pid();
     const test = await this.nginx.test();
-    if (!test.ok && (await this.quarantineRefusedSites(test.error))) changed = true;
-    if (running === null || changed) {
-      if (running === null) {
-        await this.nginx.start();
-        this.stats.nginxStarts++;
-      } else {
-        await this.nginx.reload();
-        this.stats.nginxReloads++;
-      }
+    if (!test.ok) await this.quarantineRefusedSites(test.error);
+    // A running nginx (and php-fpm) is reloaded even when no file changed here: an agent killed
+    // between writing a batch's files and reloading leaves files that already match their specs, so
+    // the next applies change nothing and would never make the servers load them.
+    if (running === null) {
+      await this.nginx.start();
+      this.stats.nginxStarts++;
+    } else {
+      await this.nginx.reload();
+      this.stats.nginxReloads++;
     }
     if ((await this.poolNames()).length > 0) {
       if ((await this.phpFpm.pid()) === null) await this.startPhpFpm();
-      else if (phpChanged) await this.reloadPhpFpm();
+      else await this.reloadPhpFpm();
     }
     this.log.info({ prefix: this.prefix, port: this.options.httpPort, asRoot: this.asRoot }, 'web driver started');
   }

@@ -133,6 +133,7 @@ export class PhpFpmMaster {
     private readonly bin: string,
     private readonly mainConf: string,
     private readonly pidFile: string,
+    private readonly errorLog: string,
   ) {}
 
   pid(): Promise<number | null> {
@@ -150,11 +151,18 @@ export class PhpFpmMaster {
     if (!(await waitFor(async () => (await this.pid()) !== null, 5000))) throw new Error('php-fpm did not start: no live pid file');
   }
 
-  /** SIGUSR2: php-fpm re-reads its configuration and restarts its pools gracefully. */
-  async reload(): Promise<void> {
+  /**
+   * SIGUSR2: php-fpm re-executes itself with the configuration re-read. Waits (bounded) for it to
+   * say it is ready again: a second SIGUSR2 arriving while it re-executes finds no handler yet and
+   * ends it, so two reloads in a row (a restarted agent, then its first batch) must not overlap.
+   */
+  async reload(waitMs = 10_000): Promise<void> {
     const pid = await this.pid();
     if (pid === null) throw new Error('php-fpm is not running');
+    const logAt = await fileSize(this.errorLog);
     process.kill(pid, 'SIGUSR2');
+    const ready = await waitFor(async () => /ready to handle connections/.test(await readFrom(this.errorLog, logAt)), waitMs);
+    if (!ready && (await this.pid()) === null) throw new Error(`php-fpm did not come back from its reload: ${errorSummary(await readFrom(this.errorLog, logAt))}`);
   }
 
   async quit(): Promise<void> {
