@@ -18,7 +18,7 @@ const op = (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: unknown) =>
 let n = 0;
 const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${n++}`;
 
-const packageKeys = ['addons', 'dbname_template', 'description', 'domain_cost_cents', 'features', 'free_trial', 'id', 'limits', 'mailbox_cost_cents', 'max_databases', 'name', 'parent_uid', 'position', 'service_defaults', 'tags', 'uid'];
+const packageKeys = ['addons', 'dbname_template', 'description', 'domain_cost_cents', 'features', 'free_trial', 'id', 'limits', 'mailbox_cost_cents', 'max_databases', 'name', 'node_label', 'parent_uid', 'position', 'service_defaults', 'tags', 'uid'];
 const featureKeys = ['blurb', 'code', 'description', 'id', 'name', 'position'];
 
 async function feature(body: Record<string, unknown> = {}) {
@@ -82,7 +82,7 @@ describe('packages', () => {
     expect(res.statusCode).toBe(201);
     const p = res.json();
     expect(Object.keys(p).sort()).toEqual(packageKeys);
-    expect(p).toMatchObject({ uid, name: 'Gold', description: '', position: 0, free_trial: 0, tags: ['cpanel', 'plesk'], limits: { max_mail_servers: 2, max_domains: 3 }, domain_cost_cents: 50, mailbox_cost_cents: 0, parent_uid: null });
+    expect(p).toMatchObject({ uid, name: 'Gold', description: '', position: 0, free_trial: 0, tags: ['cpanel', 'plesk'], limits: { max_mail_servers: 2, max_domains: 3 }, domain_cost_cents: 50, mailbox_cost_cents: 0, parent_uid: null, node_label: null });
     expect(p.features.map((f: { id: number }) => f.id)).toEqual([f1.id, f2.id]);
     for (const f of p.features) expect(Object.keys(f).sort()).toEqual(featureKeys);
 

@@ -376,7 +376,7 @@ describe.sequential('operator console pages in chromium', () => {
     await page.getByRole('dialog', { name: 'Turn on the account clean-up?' }).getByRole('button', { name: 'Save and delete' }).click();
     await page.getByText('is not a time span').first().waitFor();
     problems.splice(0, problems.length, ...problems.filter((p) => !/status of 422/.test(p)));
-    expect(await get('/admin/v1/settings')).toEqual({ account_cleanup: false, subordinate_site_sso: true, suspended_login: true, show_suspension_reason: true });
+    expect(await get('/admin/v1/settings')).toEqual({ account_cleanup: false, subordinate_site_sso: true, suspended_login: true, show_suspension_reason: true, over_quota_policy: 'notify' });
 
     await page.getByLabel('Suspended for longer than').fill('45 days');
     await page.getByLabel(/may switch into its subordinate sites/).uncheck();
@@ -386,7 +386,7 @@ describe.sequential('operator console pages in chromium', () => {
     await shot('22-settings-confirm');
     await dialog.getByRole('button', { name: 'Save and delete' }).click();
     await page.getByRole('status').filter({ hasText: 'Settings saved.' }).waitFor();
-    expect(await get('/admin/v1/settings')).toEqual({ account_cleanup: '45 days', subordinate_site_sso: false, suspended_login: true, show_suspension_reason: true });
+    expect(await get('/admin/v1/settings')).toEqual({ account_cleanup: '45 days', subordinate_site_sso: false, suspended_login: true, show_suspension_reason: true, over_quota_policy: 'notify' });
     await shot('23-settings-saved');
   });
 
