@@ -25,7 +25,7 @@ describe('GET /admin/v1/settings', () => {
   it('starts with no clean-up and switching allowed', async () => {
     const r = await call(t, 'GET', '/admin/v1/settings', { session, csrf: false });
     expect(r.status).toBe(200);
-    expect(r.body).toEqual({ account_cleanup: false, subordinate_site_sso: true, suspended_login: true, show_suspension_reason: true });
+    expect(r.body).toEqual({ account_cleanup: false, subordinate_site_sso: true, suspended_login: true, show_suspension_reason: true, over_quota_policy: 'notify' });
   });
 
   it('refuses no authentication and a bad key', async () => {
@@ -39,7 +39,7 @@ describe('PATCH /admin/v1/settings', () => {
     const mark = await auditMark(t);
     const r = await call(t, 'PATCH', '/admin/v1/settings', { session, csrf: true }, { account_cleanup: '30 days', subordinate_site_sso: false });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
-    expect(r.body).toEqual({ account_cleanup: '30 days', subordinate_site_sso: false, suspended_login: true, show_suspension_reason: true });
+    expect(r.body).toEqual({ account_cleanup: '30 days', subordinate_site_sso: false, suspended_login: true, show_suspension_reason: true, over_quota_policy: 'notify' });
     expect(await scopeGet('opcenter.account-cleanup')).toBe('30 days');
     expect(await scopeGet('cp.config', 'auth', 'subordinate_site_sso')).toBe(false);
     const events = await auditSince(t, mark);
@@ -51,9 +51,9 @@ describe('PATCH /admin/v1/settings', () => {
 
   it('changes one and leaves the other', async () => {
     const r = await call(t, 'PATCH', '/admin/v1/settings', 'key', { account_cleanup: false });
-    expect(r.body).toEqual({ account_cleanup: false, subordinate_site_sso: false, suspended_login: true, show_suspension_reason: true });
+    expect(r.body).toEqual({ account_cleanup: false, subordinate_site_sso: false, suspended_login: true, show_suspension_reason: true, over_quota_policy: 'notify' });
     const back = await call(t, 'PATCH', '/admin/v1/settings', 'key', { subordinate_site_sso: true, account_cleanup: '2 weeks' });
-    expect(back.body).toEqual({ account_cleanup: '2 weeks', subordinate_site_sso: true, suspended_login: true, show_suspension_reason: true });
+    expect(back.body).toEqual({ account_cleanup: '2 weeks', subordinate_site_sso: true, suspended_login: true, show_suspension_reason: true, over_quota_policy: 'notify' });
   });
 
   it('refuses bad values with 422 naming the field, and writes neither', async () => {
