@@ -5,27 +5,16 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SiteSpec, WireObject } from '../../src/core/nodes/agent-wire.schema.js';
 import { WebDriver, type DriverLog } from '../../src/agent/drivers/web/web.driver.js';
+import { freePort } from '../support/pg-cluster.js';
 
 const asRoot = process.getuid?.() === 0;
 const NGINX = process.env.HOSTPLANE_NGINX_BIN ?? '/usr/sbin/nginx';
 const PHP_FPM = process.env.HOSTPLANE_PHP_FPM_BIN ?? (fs.readdirSync('/usr/sbin').filter((f) => /^php-fpm[0-9.]*$/.test(f)).map((f) => `/usr/sbin/${f}`)[0] ?? 'php-fpm');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 interface Answer {
   status: number;
