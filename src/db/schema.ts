@@ -70,6 +70,8 @@ export interface PlansTable {
   addons: ColumnType<string[], string[] | undefined, string[]>;
   /** `key=value`: new sites of the plan go only to nodes with that label (migration 0023). */
   node_label: ColumnType<string | null, string | null | undefined, string | null>;
+  /** A SaaS plan's template database, copied for each new instance (migration 0024). */
+  template_database: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: Generated<Date>;
   updated_at: Timestamp;
 }
@@ -110,6 +112,8 @@ export interface ClientsTable {
   owner_user_id: ColumnType<number | null, number | null | undefined, number | null>;
   /** The hosting node the site is placed on (migration 0022); null: not placed. */
   node_id: ColumnType<number | null, number | null | undefined, number | null>;
+  /** The db node holding the client's databases (migration 0024); null: none placed. */
+  db_node_id: ColumnType<number | null, number | null | undefined, number | null>;
   created_at: Generated<Date>;
   updated_at: Timestamp;
 }
@@ -137,9 +141,11 @@ export interface NodesTable {
   updated_at: Generated<Date>;
 }
 
+export type NodeObjectKind = 'site' | 'database' | 'db_user' | 'relay_domain';
+
 export interface NodeObjectsTable {
   node_id: number;
-  kind: 'site';
+  kind: NodeObjectKind;
   object_id: string;
   client_id: number | null;
   version: ColumnType<string | number, number | string, number | string>;

@@ -18,6 +18,14 @@ export const NodeRole = z.enum(['web', 'db', 'relay']);
 export type NodeRole = z.infer<typeof NodeRole>;
 
 /**
+ * The kinds of desired object: `site` (web role), `database` (a SaaS instance's database) and
+ * `db_user` (a site's database user; both db role), `relay_domain` (relay role). A kind's spec is
+ * defined next to its `WireObject` entries; one name for every kind used on the wire.
+ */
+export const ObjectKind = z.enum(['site', 'database', 'db_user', 'relay_domain']);
+export type ObjectKind = z.infer<typeof ObjectKind>;
+
+/**
  * Names that end up in nginx config, file paths and system user names. The server refuses anything
  * else at its doors; the agent checks again, because config must never be built from unchecked text.
  */
@@ -88,7 +96,7 @@ export type StateResponse = z.infer<typeof StateResponse>;
 
 /** `POST /agent/v1/status`: per object, the version now true on the node, or why it is not. */
 export const ObjectResult = z.object({
-  kind: z.literal('site'),
+  kind: ObjectKind,
   id: z.string().min(1).max(64),
   version: z.number().int().nonnegative(),
   ok: z.boolean(),
@@ -119,7 +127,7 @@ export const HeartbeatResponse = z.object({ serverTime: z.string(), settings: No
  * once and the server derives a period's transfer as a difference; a smaller value means a reset.
  */
 export const UsageSample = z.object({
-  kind: z.literal('site'),
+  kind: ObjectKind,
   id: z.string().min(1).max(64),
   at: z.string().datetime(),
   storageBytes: z.number().int().nonnegative(),

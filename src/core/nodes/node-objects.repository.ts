@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
+import type { NodeObjectKind } from '../../db/schema.js';
 
 /** The channel a node's desired-state change is announced on (payload: the node id), on commit. */
 export const NODES_NOTIFY_CHANNEL = 'hostplane_nodes';
@@ -25,7 +26,7 @@ export async function bumpNodeVersions(db: Executor, nodeIds: number[], now: Dat
 
 export interface NodeObjectRow {
   node_id: number;
-  kind: 'site';
+  kind: NodeObjectKind;
   object_id: string;
   client_id: number | null;
   version: number;
@@ -49,7 +50,7 @@ export async function upsertNodeObjectRows(db: Executor, rows: NodeObjectRow[]):
 }
 
 export interface WireObjectRow {
-  kind: 'site';
+  kind: NodeObjectKind;
   object_id: string;
   version: number;
   state: 'present' | 'absent';
@@ -80,7 +81,7 @@ export async function readNodeVersion(db: Executor, nodeId: number): Promise<num
 }
 
 export interface StatusRow {
-  kind: 'site';
+  kind: NodeObjectKind;
   object_id: string;
   version: number;
   ok: boolean;
@@ -119,7 +120,7 @@ export async function recordStatusRows(db: Executor, nodeId: number, rows: Statu
 }
 
 export interface NodeObjectListRow {
-  kind: 'site';
+  kind: NodeObjectKind;
   object_id: string;
   client_id: number | null;
   state: 'present' | 'absent';
@@ -148,7 +149,7 @@ export async function listNodeObjectRows(db: Executor, nodeId: number, q: { fail
 /** One desired object to write on a node (state `absent` asks the node to remove it). */
 export interface NodeObjectWrite {
   nodeId: number;
-  kind: 'site';
+  kind: NodeObjectKind;
   objectId: string;
   clientId: number | null;
   state: 'present' | 'absent';

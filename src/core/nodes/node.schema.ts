@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NodeRole } from './agent-wire.schema.js';
+import { NodeRole, type ObjectKind } from './agent-wire.schema.js';
 
 /** The same rule as the nodes table's check constraint: a DNS-label-like name. */
 export const NODE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -76,7 +76,7 @@ export interface Node {
 export type NodeObjectStatus = 'applied' | 'applying' | 'failed' | 'removing';
 
 export interface NodeObjectView {
-  kind: 'site';
+  kind: ObjectKind;
   id: string;
   client_id: number | null;
   state: 'present' | 'absent';

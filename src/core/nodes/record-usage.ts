@@ -41,7 +41,9 @@ function num(v: unknown): number {
 export async function recordUsage(ctx: Ctx, nodeId: number, raw: unknown): Promise<RecordUsageResult> {
   const parsed = UsageRequest.safeParse(raw);
   if (!parsed.success) throw AppError.validation({ samples: parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`) }, 'samples: not a usage report');
+  // Samples of other kinds (the db role's databases) have their own recorder; a site's id is `site<n>`.
   const samples = parsed.data.samples
+    .filter((s) => s.kind === 'site')
     .map((s) => ({ ...s, siteId: Number(SITE_ID.exec(s.id)?.[1] ?? 0), atMs: Date.parse(s.at) }))
     .sort((a, b) => a.atMs - b.atMs);
   const now = ctx.clock();

@@ -79,14 +79,30 @@ export async function lockPlacement(db: Executor): Promise<void> {
   await sql`select pg_advisory_xact_lock(7153201501)`.execute(db);
 }
 
-/** The nodes that may take new sites now, each with its labels and how many live sites it holds. */
-export async function findPlacementCandidates(db: Executor, healthySince: Date): Promise<{ id: number; labels: Record<string, string>; sites: number }[]> {
+/**
+ * The nodes of a role that may take new clients now, each with its labels and how many live clients
+ * it holds in that role (`sites`): web counts `clients.node_id`, db counts `clients.db_node_id`.
+ */
+export async function findPlacementCandidates(db: Executor, healthySince: Date, role: 'web' | 'db' = 'web'): Promise<{ id: number; labels: Record<string, string>; sites: number }[]> {
+  const held =
+    role === 'web'
+      ? sql<number>`(select count(*)::int from clients s where s.node_id = n.id and s.status in ('active', 'suspended'))`
+      : sql<number>`(select count(*)::int from clients s where s.db_node_id = n.id and s.status in ('active', 'suspended'))`;
   const { rows } = await sql<{ id: string | number; labels: Record<string, string>; sites: number }>`
-    select n.id, n.labels, (select count(*)::int from clients s where s.node_id = n.id and s.status in ('active', 'suspended')) as sites
+    select n.id, n.labels, ${held} as sites
     from nodes n
-    where 'web' = any(n.roles) and n.state = 'active' and n.last_heartbeat_at > ${healthySince}
+    where ${role} = any(n.roles) and n.state = 'active' and n.last_heartbeat_at > ${healthySince}
     order by n.id`.execute(db);
   return rows.map((r) => ({ id: Number(r.id), labels: r.labels ?? {}, sites: r.sites }));
+}
+
+/** Sets the db node of each client given (only where none is set yet), in one statement. */
+export async function setDbNodes(db: Executor, placements: readonly { clientId: number; nodeId: number }[]): Promise<void> {
+  if (placements.length === 0) return;
+  await sql`
+    update clients c set db_node_id = x.node_id
+    from unnest(${placements.map((p) => p.clientId)}::bigint[], ${placements.map((p) => p.nodeId)}::bigint[]) as x(id, node_id)
+    where c.id = x.id and c.db_node_id is null`.execute(db);
 }
 
 /** Sets the node of each site given (only where none is set yet), in one statement. */

@@ -20,6 +20,7 @@ import { credentialNotify } from './0019-credential-notify.js';
 import { overviewCounts } from './0021-overview-counts.js';
 import { nodes } from './0022-nodes.js';
 import { placementUsage } from './0023-placement-usage.js';
+import { dbAndRelayRoles } from './0024-db-and-relay-roles.js';
 
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
@@ -43,6 +44,7 @@ const migrations: Record<string, Migration> = {
   '0021-overview-counts': overviewCounts,
   '0022-nodes': nodes,
   '0023-placement-usage': placementUsage,
+  '0024-db-and-relay-roles': dbAndRelayRoles,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ObjectKind } from '../../core/nodes/agent-wire.schema.js';
 
 // The admin API's hosting nodes, as /openapi.json documents them.
 
@@ -101,7 +102,7 @@ export const nodeObjectPageDoc = z
   .object({
     objects: z.array(
       z.object({
-        kind: z.literal('site'),
+        kind: ObjectKind,
         id: z.string(),
         client_id: z.number().int().nullable(),
         state: z.enum(['present', 'absent']),
