@@ -18,7 +18,7 @@ const op = (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: unknown) =>
 let n = 0;
 const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${n++}`;
 
-const packageKeys = ['addons', 'dbname_template', 'description', 'domain_cost_cents', 'features', 'free_trial', 'id', 'limits', 'mailbox_cost_cents', 'max_databases', 'name', 'node_label', 'parent_uid', 'position', 'service_defaults', 'tags', 'uid'];
+const packageKeys = ['addons', 'dbname_template', 'description', 'domain_cost_cents', 'features', 'free_trial', 'id', 'limits', 'mailbox_cost_cents', 'max_databases', 'name', 'node_label', 'parent_uid', 'position', 'service_defaults', 'tags', 'template_database', 'uid'];
 const featureKeys = ['blurb', 'code', 'description', 'id', 'name', 'position'];
 
 async function feature(body: Record<string, unknown> = {}) {
@@ -82,12 +82,23 @@ describe('packages', () => {
     expect(res.statusCode).toBe(201);
     const p = res.json();
     expect(Object.keys(p).sort()).toEqual(packageKeys);
-    expect(p).toMatchObject({ uid, name: 'Gold', description: '', position: 0, free_trial: 0, tags: ['cpanel', 'plesk'], limits: { max_mail_servers: 2, max_domains: 3 }, domain_cost_cents: 50, mailbox_cost_cents: 0, parent_uid: null, node_label: null });
+    expect(p).toMatchObject({ uid, name: 'Gold', description: '', position: 0, free_trial: 0, tags: ['cpanel', 'plesk'], limits: { max_mail_servers: 2, max_domains: 3 }, domain_cost_cents: 50, mailbox_cost_cents: 0, parent_uid: null, node_label: null, template_database: null });
     expect(p.features.map((f: { id: number }) => f.id)).toEqual([f1.id, f2.id]);
     for (const f of p.features) expect(Object.keys(f).sort()).toEqual(featureKeys);
 
     expect((await op('GET', `/admin/v1/packages/${uid}`)).json()).toEqual(p);
     expect(((await op('GET', '/admin/v1/packages')).json() as { uid: string }[]).find((x) => x.uid === uid)).toEqual(p);
+  });
+
+  it('template_database: set on create, changed and cleared on update; a bad one changes nothing', async () => {
+    const uid = unique('tpl');
+    const created = await op('POST', '/admin/v1/packages', { uid, name: 'Odoo plan', template_database: 'odoo_tpl' });
+    expect(created.statusCode).toBe(201);
+    expect(created.json().template_database).toBe('odoo_tpl');
+    const bad = await op('PATCH', `/admin/v1/packages/${uid}`, { template_database: "odoo'; drop table plans; --" });
+    expect(bad.statusCode).toBe(422);
+    expect((await op('GET', `/admin/v1/packages/${uid}`)).json().template_database).toBe('odoo_tpl');
+    expect((await op('PATCH', `/admin/v1/packages/${uid}`, { template_database: null })).json().template_database).toBeNull();
   });
 
   it('a duplicate uid → 422, the first stays as it was', async () => {
@@ -116,6 +127,8 @@ describe('packages', () => {
     ['bad tag', { uid: 'bad-tag', name: 'X', tags: ['no spaces'] }, 'tags', 'must be 1-64 lower-case letters, digits, dots, dashes or underscores'],
     ['unknown parent', { uid: 'orphan', name: 'X', parent_uid: 'no-such-parent' }, 'parent_uid', 'is not a known package'],
     ['unknown field', { uid: 'extra', name: 'X', secret: true }, 'secret', 'is not a known attribute'],
+    ['template database with SQL in it', { uid: 'tpl-inject', name: 'X', template_database: 'tpl"; drop database postgres; --' }, 'template_database', 'must be a plain database name: a-z, 0-9 and "_", not starting with a digit, at most 63 characters'],
+    ['template database too long', { uid: 'tpl-long', name: 'X', template_database: 'a'.repeat(64) }, 'template_database', 'must be a plain database name: a-z, 0-9 and "_", not starting with a digit, at most 63 characters'],
   ])('%s → 422', async (_label, body, field, message) => {
     const res = await op('POST', '/admin/v1/packages', body);
     expect(res.statusCode).toBe(422);

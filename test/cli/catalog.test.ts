@@ -139,6 +139,22 @@ describe('package create, update and list', () => {
     expect(after).toMatchObject({ parent_uid: null, mailbox_cost_cents: 0, free_trial: 0, name: 'After', limits: { max_users: 9, max_domains: 2 } });
   });
 
+  it('sets and clears a SaaS template database, refusing a name that is not a plain identifier', async () => {
+    const uid = unique('tpl');
+    const created = await s.cliJson<Package & { template_database: string | null }>('package', 'create', '--uid', uid, '--name', 'Odoo', '--template-database', 'odoo_template_14');
+    expect(created.template_database).toBe('odoo_template_14');
+    const changed = await s.cliJson<Package & { template_database: string | null }>('package', 'update', uid, '--template-database', 'other_tpl');
+    expect(changed.template_database).toBe('other_tpl');
+    for (const bad of ['x"; drop database postgres; --', 'Upper', '1digit', 'a'.repeat(64), 'with-dash', 'tpl ']) {
+      const r = await s.cli('package', 'update', uid, '--template-database', bad);
+      expect(r.code, bad).toBe(5);
+      expect(r.stderr, bad).toContain('  template_database: must be a plain database name');
+    }
+    expect((await s.cliJson<(Package & { template_database: string | null })[]>('package', 'list')).find((p) => p.uid === uid)!.template_database).toBe('other_tpl');
+    const cleared = await s.cliJson<Package & { template_database: string | null }>('package', 'update', uid, '--no-template-database');
+    expect(cleared.template_database).toBeNull();
+  });
+
   it('maps package failures to exit codes with the field messages', async () => {
     const [unknown, nothing, negative, fraction, badFeature, dup, selfParent] = await Promise.all([
       s.cli('package', 'update', 'no-such-package', '--name', 'X'),

@@ -23,6 +23,7 @@ const pkg = (id: number, features: Feature[]): Package => ({
   max_databases: null,
   addons: [],
   node_label: null,
+  template_database: null,
 });
 
 describe('addedFeatures', () => {

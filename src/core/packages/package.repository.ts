@@ -22,6 +22,7 @@ const planColumns = [
   'max_databases',
   'addons',
   'node_label',
+  'template_database',
   sql<string | null>`(select pp.uid from plans pp where pp.id = plans.parent_id)`.as('parent_uid'),
   // Features ride along in the same row: one round trip per package look-up.
   sql<Feature[]>`coalesce((select json_agg(json_build_object('id', f.id, 'code', f.code, 'name', f.name, 'blurb', f.blurb, 'description', f.description, 'position', f.position) order by f.position, f.id) from plan_features pf join features f on f.id = pf.feature_id where pf.plan_id = plans.id), '[]'::json)`.as(
@@ -90,6 +91,7 @@ export interface PlanRow {
   max_databases?: number | null;
   addons?: string[];
   node_label?: string | null;
+  template_database?: string | null;
 }
 
 export async function insertPlan(db: Executor, row: PlanRow, now: Date): Promise<number> {

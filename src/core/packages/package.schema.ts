@@ -78,6 +78,15 @@ export const createPackageInput = z
       .max(127)
       .regex(/^[a-z0-9][a-z0-9._-]{0,62}=[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be key=value (key: a-z, 0-9, ".", "_", "-"; value: letters, digits, ".", "_", "-")')
       .nullish(),
+    /**
+     * SaaS portal: the PostgreSQL database new instances of this plan are copied from (`CREATE
+     * DATABASE ... TEMPLATE`) on their db node. It is written into SQL on the node, so only a plain
+     * lower-case identifier passes (null: instances get no database of their own).
+     */
+    template_database: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a plain database name: a-z, 0-9 and "_", not starting with a digit, at most 63 characters')
+      .nullish(),
   })
   .strict();
 export type CreatePackageInput = z.input<typeof createPackageInput>;
@@ -113,4 +122,5 @@ export interface Package {
   max_databases: number | null;
   addons: string[];
   node_label: string | null;
+  template_database: string | null;
 }

@@ -87,6 +87,7 @@ export async function createPackage(ctx: Ctx, raw: CreatePackageInput): Promise<
           max_databases: input.max_databases ?? null,
           addons: [...new Set(input.addons ?? [])],
           node_label: input.node_label ?? null,
+          template_database: input.template_database ?? null,
         },
         tx.clock(),
       );
@@ -130,6 +131,7 @@ export async function updatePackage(ctx: Ctx, uid: string, raw: UpdatePackageInp
         ...(input.max_databases !== undefined ? { max_databases: input.max_databases ?? null } : {}),
         ...(input.addons !== undefined ? { addons: [...new Set(input.addons)] } : {}),
         ...(input.node_label !== undefined ? { node_label: input.node_label ?? null } : {}),
+        ...(input.template_database !== undefined ? { template_database: input.template_database ?? null } : {}),
       },
       tx.clock(),
     );

@@ -145,6 +145,7 @@ export function toAdminPackage(p: Package) {
     max_databases: p.max_databases,
     addons: p.addons,
     node_label: p.node_label,
+    template_database: p.template_database,
   };
 }
 

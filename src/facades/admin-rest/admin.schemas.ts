@@ -65,6 +65,7 @@ export const adminPackage = z.object({
   max_databases: z.number().int().nullable(),
   addons: z.array(z.string()),
   node_label: z.string().nullable().describe('key=value: new sites of the package go only to hosting nodes with this label; null: any web node'),
+  template_database: z.string().nullable().describe("SaaS plans: the PostgreSQL database each new instance is copied from on its db node (a plain identifier); null: instances get no database"),
 });
 
 export const adminDomain = z.object({ name: z.string(), status: z.string(), mail_servers: z.array(z.string()) });
@@ -256,6 +257,7 @@ const packageExample = {
   max_databases: null,
   addons: [],
   node_label: null,
+  template_database: null,
 };
 const clientExample = { id: 1, reseller_id: 2, package_uid: 'spamstopshere-standard', name: 'Test Customer', email_address: 'phil@example.com', user_count: 1, status: 'active', domains: [{ name: 'customer-domain.test', status: 'ready', mail_servers: ['mail.customer-domain.test'] }] };
 const jobExample = {

@@ -24,6 +24,7 @@ interface PackageOptions extends JsonOption {
   maxMailServers?: number;
   parent?: string | false;
   nodeLabel?: string | false;
+  templateDatabase?: string | false;
 }
 
 const featureName = (f: AdminFeature) => f.code ?? `#${f.id}`;
@@ -64,7 +65,8 @@ function packageOptions(cmd: Command, replaces: string): Command {
     .option('--max-users <n>', 'limit on users per client', integer)
     .option('--max-domains <n>', 'limit on domains per client', integer)
     .option('--max-mail-servers <n>', 'limit on mail servers per domain', integer)
-    .option('--node-label <key=value>', 'new sites of the package go only to hosting nodes with this label');
+    .option('--node-label <key=value>', 'new sites of the package go only to hosting nodes with this label')
+    .option('--template-database <name>', "SaaS plans: the PostgreSQL database new instances are copied from on their db node (a-z, 0-9, _)");
 }
 
 // The API takes feature ids as numbers and codes as strings; a code is never all digits.
@@ -88,6 +90,7 @@ function packageBody(o: PackageOptions, limits: Record<string, number>): Record<
     limits: Object.keys(limits).length ? limits : undefined,
     parent_uid: o.parent === false ? null : o.parent,
     node_label: o.nodeLabel === false ? null : o.nodeLabel,
+    template_database: o.templateDatabase === false ? null : o.templateDatabase,
   });
 }
 
@@ -113,7 +116,7 @@ export function catalogCommands(program: Command, ctx: CliContext): void {
     });
 
   const update = pkg.command('update').description('change a package (only the options given)').argument('<uid>', 'package uid').option('--name <name>', 'display name');
-  withIdempotencyKey(withJson(packageOptions(update, '; replaces the current ones').option('--parent <uid>', 'uid of the package this one upgrades from').option('--no-parent', 'remove the parent package').option('--no-node-label', 'let new sites go to any web node')))
+  withIdempotencyKey(withJson(packageOptions(update, '; replaces the current ones').option('--parent <uid>', 'uid of the package this one upgrades from').option('--no-parent', 'remove the parent package').option('--no-node-label', 'let new sites go to any web node').option('--no-template-database', 'new instances get no database of their own')))
     .action(async (uid: string, opts: PackageOptions) => {
       const api = ctx.api();
       let limits = limitsOf(opts);

@@ -102,6 +102,8 @@ type Draft = {
   mailbox_cost_cents: string;
   limits: Record<string, string>;
   features: number[];
+  /** SaaS plans: the database new instances are copied from; '' for none. */
+  template_database: string;
   /** `service.param` → the plan's own value as typed; '' inherits. */
   own: Record<string, string>;
 };
@@ -118,6 +120,7 @@ function draftOf(p: Package | undefined): Draft {
     mailbox_cost_cents: String(p?.mailbox_cost_cents ?? 0),
     limits: Object.fromEntries(LIMITS.map(([k]) => [k, p?.limits[k] !== undefined ? String(p.limits[k]) : ''])),
     features: p?.features.map((f) => f.id) ?? [],
+    template_database: p?.template_database ?? '',
     own,
   };
 }
@@ -157,6 +160,7 @@ function PackageForm({ pkg, packages, features, onDone, onCancel }: { pkg: Packa
         limits,
         features: d.features,
         service_defaults,
+        template_database: d.template_database.trim() || null,
       } as never;
       if (pkg) return must(api.PATCH('/admin/v1/packages/{uid}', { params: { path: { uid: pkg.uid } }, body }));
       return must(api.POST('/admin/v1/packages', { body: { ...(body as object), uid: d.uid.trim() } as never }));
@@ -231,6 +235,11 @@ function PackageForm({ pkg, packages, features, onDone, onCancel }: { pkg: Packa
             {err(`limits.${k}`)}
           </label>
         ))}
+        <label>
+          Template database (SaaS)
+          <input value={d.template_database} placeholder="none" onChange={(e) => set('template_database', e.target.value)} pattern="[a-z_][a-z0-9_]{0,62}" title="a-z, 0-9 and _, not starting with a digit" />
+          {err('template_database')}
+        </label>
         <label className="wide">
           Description
           <textarea rows={2} value={d.description} onChange={(e) => set('description', e.target.value)} />
