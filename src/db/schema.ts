@@ -157,6 +157,22 @@ export interface NodeObjectsTable {
 }
 
 /** A site's latest usage as its node reported it (migration 0023). */
+/** A SaaS instance's own database on its db node, and the node's latest report of it (migration 0025). */
+export interface InstanceDatabasesTable {
+  client_id: number;
+  name: string;
+  template: string;
+  owner_role: string;
+  owner_verifier: string | null;
+  connection_limit: number;
+  size_bytes: ColumnType<string | number | null, number | null | undefined, number | null>;
+  active_users: ColumnType<number | null, number | null | undefined, number | null>;
+  sampled_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  over_storage: ColumnType<boolean, boolean | undefined, boolean>;
+  over_users: ColumnType<boolean, boolean | undefined, boolean>;
+  created_at: ColumnType<Date, Date | string, Date | string>;
+}
+
 export interface SiteUsageTable {
   client_id: number;
   node_id: number | null;
@@ -378,6 +394,7 @@ export interface Database {
   nodes: NodesTable;
   node_objects: NodeObjectsTable;
   site_usage: SiteUsageTable;
+  instance_databases: InstanceDatabasesTable;
   site_usage_daily: SiteUsageDailyTable;
   domains: DomainsTable;
   users: UsersTable;

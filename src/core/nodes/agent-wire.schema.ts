@@ -51,14 +51,60 @@ export const SiteSpec = z.object({
 export type SiteSpec = z.infer<typeof SiteSpec>;
 
 /**
+ * A name that ends up in SQL on a db node (database, role, template): a plain lower-case identifier,
+ * which PostgreSQL takes as it is and which fits its 63-byte limit. The agent quotes it anyway.
+ */
+export const WireSqlName = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a plain lower-case SQL identifier');
+
+/**
+ * A PostgreSQL SCRAM-SHA-256 verifier (`SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>`),
+ * which `CREATE ROLE ... PASSWORD` stores as it is: the owner's password itself never travels.
+ */
+export const ScramVerifier = z.string().max(300).regex(/^SCRAM-SHA-256\$[0-9]{1,7}:[A-Za-z0-9+/]+={0,2}\$[A-Za-z0-9+/]+={0,2}:[A-Za-z0-9+/]+={0,2}$/, 'a SCRAM-SHA-256 verifier');
+
+/**
+ * A SaaS instance's own PostgreSQL database (db role): copied from `template`, owned by `owner`
+ * (who logs in with the password `ownerPassword` verifies; null: no password login), limited to
+ * `connectionLimit` sessions. `limits` go into the instance's own `ir_config_parameter` where the
+ * template has that table (Odoo's `saas_client.*` keys). Suspended: no new connections, open
+ * sessions ended. Absent: dumped to the agent's archives, then dropped with its owner.
+ */
+export const DatabaseSpec = z.object({
+  clientId: z.number().int().positive(),
+  name: WireSqlName,
+  template: WireSqlName,
+  owner: WireSqlName,
+  ownerPassword: ScramVerifier.nullable(),
+  connectionLimit: z.number().int().min(1).max(10_000),
+  limits: z.object({
+    /** saas_client.max_users; 0: no limit. */
+    maxUsers: z.number().int().nonnegative(),
+    /** saas_client.total_storage_limit in MB; 0: no limit. */
+    storageMb: z.number().int().nonnegative(),
+    /** saas_client.expiration_datetime (UTC); null: none. */
+    expiresAt: z.string().datetime().nullable(),
+  }),
+  status: z.enum(['active', 'suspended']),
+});
+export type DatabaseSpec = z.infer<typeof DatabaseSpec>;
+
+/**
  * One desired object. `id` is unique per kind on a node (`site12`). `state: 'absent'` asks the node to
  * remove it (archive first where the role says so); the server forgets it once the node reports it.
  */
+const objectId = z.string().min(1).max(64);
+const objectVersion = z.number().int().nonnegative();
+/** A kind's two shapes (present, absent), for a driver that parses the objects of its own kind. */
+export const SiteObjectOptions = [
+  z.object({ kind: z.literal('site'), id: objectId, version: objectVersion, state: z.literal('present'), spec: SiteSpec }),
+  z.object({ kind: z.literal('site'), id: objectId, version: objectVersion, state: z.literal('absent'), spec: SiteSpec.partial().nullable() }),
+] as const;
+export const DatabaseObjectOptions = [
+  z.object({ kind: z.literal('database'), id: objectId, version: objectVersion, state: z.literal('present'), spec: DatabaseSpec }),
+  z.object({ kind: z.literal('database'), id: objectId, version: objectVersion, state: z.literal('absent'), spec: DatabaseSpec.partial().nullable() }),
+] as const;
 // A plain union: zod refuses a discriminated union whose discriminator ('kind') repeats a value.
-export const WireObject = z.union([
-  z.object({ kind: z.literal('site'), id: z.string().min(1).max(64), version: z.number().int().nonnegative(), state: z.literal('present'), spec: SiteSpec }),
-  z.object({ kind: z.literal('site'), id: z.string().min(1).max(64), version: z.number().int().nonnegative(), state: z.literal('absent'), spec: SiteSpec.partial().nullable() }),
-]);
+export const WireObject = z.union([...SiteObjectOptions, ...DatabaseObjectOptions]);
 export type WireObject = z.infer<typeof WireObject>;
 
 /** Settings the server hands every node with its state, so operators change them in one place. */
@@ -132,6 +178,8 @@ export const UsageSample = z.object({
   at: z.string().datetime(),
   storageBytes: z.number().int().nonnegative(),
   transferBytes: z.number().int().nonnegative(),
+  /** Databases: active internal users (Odoo's res_users, share false); absent where there is no such table. */
+  activeUsers: z.number().int().nonnegative().optional(),
 });
 export const UsageRequest = z.object({ samples: z.array(UsageSample).max(20_000) });
 export type UsageRequest = z.infer<typeof UsageRequest>;

@@ -1,12 +1,14 @@
 import { AppError } from '../../errors/app-error.js';
 import { inTransaction, type Ctx } from '../context.js';
-import type { SiteSpec } from './agent-wire.schema.js';
+import type { DatabaseSpec, SiteSpec } from './agent-wire.schema.js';
 import { bumpNodeVersions, upsertNodeObjectRows, type NodeObjectRow } from './node-objects.repository.js';
 
 /** One desired object for a node; `absent` asks the node to remove it (its spec may be partial or null). */
 export type NodeObjectInput =
   | { kind: 'site'; objectId: string; clientId: number | null; state: 'present'; spec: SiteSpec }
-  | { kind: 'site'; objectId: string; clientId: number | null; state: 'absent'; spec: Partial<SiteSpec> | null };
+  | { kind: 'site'; objectId: string; clientId: number | null; state: 'absent'; spec: Partial<SiteSpec> | null }
+  | { kind: 'database'; objectId: string; clientId: number | null; state: 'present'; spec: DatabaseSpec }
+  | { kind: 'database'; objectId: string; clientId: number | null; state: 'absent'; spec: Partial<DatabaseSpec> | null };
 
 export type NodeObjectWrite = NodeObjectInput & { nodeId: number };
 

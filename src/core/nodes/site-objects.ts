@@ -4,6 +4,7 @@ import * as siteRepo from '../sites/site.repository.js';
 import { AUTH_SCOPE_KEYS } from '../sites/site-scopes.js';
 import { SiteSpec, type SiteSpec as SiteSpecType } from './agent-wire.schema.js';
 import { upsertNodeObjects, type NodeObjectWrite } from './node-objects.repository.js';
+import { syncDatabaseObjects } from './database-objects.js';
 import { placeSites, servedOnWeb } from './placement.js';
 import { findSiteObjectSources, type SiteObjectSource } from './site-objects.repository.js';
 
@@ -19,7 +20,7 @@ export function siteObjectId(siteId: number): string {
 }
 
 /** JSON with object keys sorted, so a spec read back from jsonb compares equal to the one made here. */
-function canonical(value: unknown): string {
+export function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
   );
@@ -52,13 +53,15 @@ export interface SyncOptions {
  */
 export async function syncSiteObjects(tx: Ctx, ids: readonly number[], options: SyncOptions = {}): Promise<number> {
   if (ids.length === 0) return 0;
+  // A SaaS instance's own database follows the same changes (suspend, resume, limits, delete).
+  const databases = await syncDatabaseObjects(tx, ids);
   let book = options.book;
   if (options.place) {
     book ??= await loadPlans(tx);
     await placeSites(tx, ids, book);
   }
   const sources = await findSiteObjectSources(tx.db, ids);
-  if (sources.length === 0) return 0;
+  if (sources.length === 0) return databases;
   book ??= await loadPlans(tx);
   const showReason = (await siteRepo.readSetting(tx.db, AUTH_SCOPE_KEYS.show_suspension_reason)) !== 'false';
   const writes: NodeObjectWrite[] = [];
@@ -79,5 +82,5 @@ export async function syncSiteObjects(tx: Ctx, ids: readonly number[], options: 
     writes.push({ ...base, state: 'present', spec });
   }
   await upsertNodeObjects(tx.db, writes);
-  return writes.length;
+  return databases + writes.length;
 }

@@ -36,9 +36,10 @@ export interface SaasPlan {
   addons: string[];
   limits: { max_users?: number };
   position: number;
+  template_database: string | null;
 }
 
-const planColumns = ['id', 'uid', 'name', 'description', 'dbname_template', 'max_databases', 'addons', sql<{ max_users?: number }>`limits`.as('limits'), 'position'] as const;
+const planColumns = ['id', 'uid', 'name', 'description', 'dbname_template', 'max_databases', 'addons', sql<{ max_users?: number }>`limits`.as('limits'), 'position', 'template_database'] as const;
 
 export async function findSaasPlan(db: Executor, id: number): Promise<SaasPlan | undefined> {
   return db.selectFrom('plans').select(planColumns).where('id', '=', id).executeTakeFirst();

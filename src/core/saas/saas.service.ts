@@ -4,9 +4,11 @@ import { findAccountById, type AccountUser } from '../accounts/account.repositor
 import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
 import { relayJobs } from '../domains/domain-provisioning.js';
+import { addInstanceDatabase } from '../nodes/database-objects.js';
 import { uniqueViolation } from '../shared/db-errors.js';
 import { normalizeDomainName } from '../shared/domain-name.js';
 import { hashPassword } from '../shared/passwords.js';
+import { scramSha256Verifier } from '../shared/scram.js';
 import { randomToken, sha256Hex } from '../shared/secrets.js';
 import { activateSites, editSites, getSiteDiskQuota, suspendSites } from '../sites/site.service.js';
 import { insertSsoToken } from '../sso/sso.repository.js';
@@ -112,7 +114,11 @@ export async function createInstance(ctx: Ctx, input: CreateInstanceInput): Prom
   if (!isOperator(ctx) && ctx.actor.kind !== 'user') throw new AppError('forbidden', 'sign in to create a database');
   const owner = await findAccountById(ctx.db, ownerId);
   if (!owner || owner.disabled_at) throw AppError.notFound(`res.users(${ownerId})`);
-  const ownerPasswordHash = input.ownerPassword !== undefined && input.ownerPassword !== null && input.ownerPassword !== false ? await hashPassword(checkPassword(input.ownerPassword, 'owner_password')) : owner.password_hash;
+  const ownerPassword = input.ownerPassword !== undefined && input.ownerPassword !== null && input.ownerPassword !== false ? checkPassword(input.ownerPassword, 'owner_password') : undefined;
+  const ownerPasswordHash = ownerPassword !== undefined ? await hashPassword(ownerPassword) : owner.password_hash;
+  // The instance database's owner logs in with owner_password; only its SCRAM verifier is kept and
+  // sent to the node. Without one (the portal password is only a hash here) there is no password login.
+  const ownerVerifier = plan.template_database && ownerPassword !== undefined ? await scramSha256Verifier(ownerPassword) : null;
   if (!ownerPasswordHash) throw new AppError('invalid_state', 'the owner has no password to log in with');
   const adminHash = await hashPassword(randomBytes(16).toString('base64url'));
 
@@ -151,6 +157,7 @@ export async function createInstance(ctx: Ctx, input: CreateInstanceInput): Prom
       if (uniqueViolation(e) === 'domains_live_name_key') throw AppError.validation({ dbname: [`Database ${name} already exists`] }, `Database ${name} already exists`);
       throw e;
     }
+    if (plan.template_database) await addInstanceDatabase(tx, { clientId: created.id, uuid, template: plan.template_database, ownerVerifier });
     await repo.addUserGroups(tx.db, [created.ownerId], OWNER_GROUPS);
     await repo.addUserGroups(tx.db, [created.adminId], ['base.group_user', 'base.group_system', 'base.group_erp_manager']);
     const token = randomToken(32);

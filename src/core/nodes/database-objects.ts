@@ -1,0 +1,99 @@
+import type { Ctx } from '../context.js';
+import { getSiteDiskQuotas } from '../sites/site-info.js';
+import { DatabaseSpec, type DatabaseSpec as DatabaseSpecType } from './agent-wire.schema.js';
+import { findDatabaseObjectSources, insertInstanceDatabase, type DatabaseObjectSource } from './database-objects.repository.js';
+import { placeOnDbNodes } from './db-placement.js';
+import { upsertNodeObjects, type NodeObjectWrite } from './node-objects.repository.js';
+import { canonical } from './site-objects.js';
+
+// Desired state of SaaS instances' own databases (db role). Like sites, every change to an instance
+// ends, in its own transaction, with its objects rewritten: syncSiteObjects calls this for the same
+// ids, so every door that suspends, resumes, edits (users,max, diskquota,quota) or deletes a client
+// reaches its database too, and a database is written only where its spec changed.
+
+/** The object id of an instance's database on its db node. */
+export function databaseObjectId(clientId: number): string {
+  return `db${clientId}`;
+}
+
+/** How many sessions an instance's database takes at once (Odoo's workers each hold a few). */
+export const DEFAULT_INSTANCE_CONNECTION_LIMIT = 20;
+
+const LIVE = new Set(['active', 'suspended']);
+
+function desiredSpec(src: DatabaseObjectSource, storageMb: number): DatabaseSpecType {
+  return {
+    clientId: src.id,
+    name: src.name,
+    template: src.template,
+    owner: src.owner_role,
+    ownerPassword: src.owner_verifier,
+    connectionLimit: src.connection_limit,
+    limits: { maxUsers: src.user_count, storageMb, expiresAt: null },
+    status: src.status === 'suspended' ? 'suspended' : 'active',
+  };
+}
+
+/**
+ * Brings the database objects of the instances among `ids` in line with them, in the caller's
+ * transaction: a live instance with no db node yet is placed first (no candidate: it stays "not
+ * placed" and the next change tries again); a deleted one's object becomes absent. Returns how many
+ * objects were written.
+ */
+export async function syncDatabaseObjects(tx: Ctx, ids: readonly number[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  const sources = await findDatabaseObjectSources(tx.db, ids);
+  if (sources.length === 0) return 0;
+  const unplaced = sources.filter((s) => s.db_node_id === null && LIVE.has(s.status));
+  if (unplaced.length) {
+    const placed = await placeOnDbNodes(tx, unplaced.map((s) => ({ clientId: s.id, nodeLabel: s.node_label })));
+    for (const s of unplaced) s.db_node_id = placed.get(s.id) ?? null;
+  }
+  const live = sources.filter((s) => s.db_node_id !== null && LIVE.has(s.status));
+  const quotas = await getSiteDiskQuotas(tx, live.map((s) => s.id));
+  const writes: NodeObjectWrite[] = [];
+  for (const src of sources) {
+    if (src.db_node_id === null) continue;
+    const base = { nodeId: Number(src.db_node_id), kind: 'database' as const, objectId: databaseObjectId(src.id), clientId: src.id };
+    if (!LIVE.has(src.status)) {
+      // Removed on the node (dumped first), keeping the last spec, which names what to remove.
+      if (src.object_state === 'present') writes.push({ ...base, state: 'absent', spec: src.object_spec });
+      continue;
+    }
+    const spec = desiredSpec(src, quotas.get(src.id) ?? 0);
+    if (!DatabaseSpec.safeParse(spec).success) {
+      tx.log.warn({ database: base.objectId }, 'database not sent to its node: its spec does not fit the wire contract');
+      continue;
+    }
+    if (src.object_state === 'present' && canonical(src.object_spec) === canonical(spec)) continue;
+    writes.push({ ...base, state: 'present', spec });
+  }
+  await upsertNodeObjects(tx.db, writes);
+  return writes.length;
+}
+
+/**
+ * The names of an instance's database and owner role: from its UUID, not its host name. A host name
+ * is no plain identifier (dots, dashes), may pass PostgreSQL's 63 bytes and may be renamed, and two
+ * different names could fold onto one identifier; the UUID is fixed, fits, and stays unique when
+ * several control planes (or test runs) share one PostgreSQL server.
+ */
+export function instanceDatabaseNames(uuid: string): { name: string; owner: string } {
+  const hex = uuid.replace(/-/g, '').toLowerCase();
+  return { name: `saas_${hex}`, owner: `saas_${hex}_owner` };
+}
+
+/**
+ * Gives a new instance its own database, copied from `template` on a db node (placed now when one
+ * can take it), in the creating transaction. `ownerVerifier` is the owner's SCRAM verifier (null:
+ * no password login).
+ */
+export async function addInstanceDatabase(tx: Ctx, input: { clientId: number; uuid: string; template: string; ownerVerifier: string | null }): Promise<void> {
+  const names = instanceDatabaseNames(input.uuid);
+  await insertInstanceDatabase(
+    tx.db,
+    { client_id: input.clientId, name: names.name, template: input.template, owner_role: names.owner, owner_verifier: input.ownerVerifier, connection_limit: DEFAULT_INSTANCE_CONNECTION_LIMIT },
+    tx.clock(),
+  );
+  await syncDatabaseObjects(tx, [input.clientId]);
+}

@@ -1,0 +1,36 @@
+import { createHash, createHmac, pbkdf2, randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+
+const pbkdf2Async = promisify(pbkdf2);
+
+/** PostgreSQL's own default (scram_iterations). */
+export const SCRAM_ITERATIONS = 4096;
+
+/**
+ * The password as PostgreSQL's SASLprep leaves it, for the common cases: non-ASCII spaces become a
+ * space, characters "mapped to nothing" go, and the rest is NFKC-normalised. PostgreSQL (and libpq,
+ * which does the same on the client's side) falls back to the raw bytes when SASLprep refuses a
+ * password; those rare passwords (prohibited or bidirectional characters) may not match here, which
+ * the ADR notes. ASCII passwords are never changed.
+ */
+function saslPrep(password: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x00-\x7f]*$/.test(password)) return password;
+  return password
+    .replace(/[\u00a0\u1680\u2000-\u200b\u202f\u205f\u3000]/g, ' ')
+    .replace(/[\u00ad\u034f\u1806\u180b-\u180d\u200c\u200d\u2060\ufe00-\ufe0f\ufeff]/g, '')
+    .normalize('NFKC');
+}
+
+/**
+ * A SCRAM-SHA-256 verifier of `password` in the form PostgreSQL stores in pg_authid and accepts in
+ * `CREATE ROLE ... PASSWORD '<verifier>'` (RFC 5802/7677): the control plane computes it, so the
+ * password itself never reaches a node or the node's desired state.
+ */
+export async function scramSha256Verifier(password: string, iterations = SCRAM_ITERATIONS, salt: Buffer = randomBytes(16)): Promise<string> {
+  const salted = await pbkdf2Async(Buffer.from(saslPrep(password), 'utf8'), salt, iterations, 32, 'sha256');
+  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+  const storedKey = createHash('sha256').update(clientKey).digest();
+  const serverKey = createHmac('sha256', salted).update('Server Key').digest();
+  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
+}
