@@ -6,6 +6,11 @@ const pbkdf2Async = promisify(pbkdf2);
 /** PostgreSQL's own default (scram_iterations). */
 export const SCRAM_ITERATIONS = 4096;
 
+// RFC 3454 table B.1, characters SASLprep removes (a set: some of them combine with their neighbours).
+const MAPPED_TO_NOTHING = new Set(
+  [0xad, 0x34f, 0x1806, 0x180b, 0x180c, 0x180d, 0x200b, 0x200c, 0x200d, 0x2060, 0xfeff, ...Array.from({ length: 16 }, (_, i) => 0xfe00 + i)].map((c) => String.fromCharCode(c)),
+);
+
 /**
  * The password as PostgreSQL's SASLprep leaves it, for the common cases: non-ASCII spaces become a
  * space, characters "mapped to nothing" go, and the rest is NFKC-normalised. PostgreSQL (and libpq,
@@ -17,8 +22,10 @@ function saslPrep(password: string): string {
   // eslint-disable-next-line no-control-regex
   if (/^[\x00-\x7f]*$/.test(password)) return password;
   return password
-    .replace(/[\u00a0\u1680\u2000-\u200b\u202f\u205f\u3000]/g, ' ')
-    .replace(/[\u00ad\u034f\u1806\u180b-\u180d\u200c\u200d\u2060\ufe00-\ufe0f\ufeff]/g, '')
+    .replace(/[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]/g, ' ')
+    .split('')
+    .filter((c) => !MAPPED_TO_NOTHING.has(c))
+    .join('')
     .normalize('NFKC');
 }
 
