@@ -112,6 +112,7 @@ const SECTIONS: Section[] = [
       { name: 'HOSTPLANE_AGENT_WEB_DRIVER', value: 'nginx', help: 'nginx serves sites; files only records them as JSON (a dry run without a web server).' },
       { name: 'HOSTPLANE_AGENT_NGINX_BIN', value: '/usr/sbin/nginx', example: true, help: 'The nginx binary the web role runs. Default: /usr/sbin/nginx, else nginx on PATH.' },
       { name: 'HOSTPLANE_AGENT_PHP_FPM_BIN', value: '/usr/sbin/php-fpm8.2', example: true, help: "The php-fpm binary. Default: the newest /usr/sbin/php-fpm*, else php-fpm on PATH." },
+      { name: 'HOSTPLANE_AGENT_PG_URL', value: 'postgres://hostplane_agent:<password>@127.0.0.1:5432/postgres', example: true, help: "The db role's PostgreSQL admin connection (--pg-url): a role with CREATEDB and CREATEROLE. It stays on the node." },
       { name: 'HOSTPLANE_AGENT_POLL_WAIT_SECONDS', value: '30', help: 'hostplane agent: how long one long-poll for changes waits (at most 60).' },
       { name: 'HOSTPLANE_AGENT_BACKOFF_MAX_SECONDS', value: '30', help: 'hostplane agent: longest wait between tries while the control plane cannot be reached.' },
       { name: 'HOSTPLANE_AGENT_RETRY_MAX_SECONDS', value: '300', help: 'hostplane agent: longest wait before an object that failed to apply is tried again.' },

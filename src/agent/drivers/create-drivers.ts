@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { AgentLog } from '../agent-log.js';
 import type { RoleDriver } from '../role-driver.js';
+import { PgDatabaseDriver } from './db/pg-database.driver.js';
 import { FilesDriver } from './files/files.driver.js';
 import { WebDriver } from './web/web.driver.js';
 
@@ -16,7 +17,36 @@ export interface DriverSettings {
   /** Binaries; by default Debian's, found under /usr/sbin. */
   nginxBin?: string;
   phpFpmBin?: string;
+  /**
+   * The db role's PostgreSQL admin connection (`--pg-url`): it stays on the node, never sent to the
+   * control plane. A db node without it reports its db driver unavailable.
+   */
+  pgUrl?: string;
   log: AgentLog;
+}
+
+/** Stands in for a role driver that cannot work at all: it says why at every start, so the heartbeat and each object show it. */
+class UnavailableDriver implements RoleDriver {
+  constructor(
+    readonly role: RoleDriver['role'],
+    readonly kinds: RoleDriver['kinds'],
+    private readonly why: string,
+  ) {}
+  start(): Promise<void> {
+    return Promise.reject(new Error(this.why));
+  }
+  apply(): never {
+    throw new Error(this.why);
+  }
+  observe(): Promise<never[]> {
+    return Promise.resolve([]);
+  }
+  health(): Promise<{ ok: boolean; error?: string }> {
+    return Promise.resolve({ ok: false, error: this.why });
+  }
+  stop(): Promise<void> {
+    return Promise.resolve();
+  }
 }
 
 /** Debian installs php-fpm with its version in the name (php-fpm8.2); the newest one wins. */
@@ -35,7 +65,7 @@ export function defaultNginxBin(): string {
   return fs.existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
 }
 
-/** The drivers for a node's roles; roles without a driver yet (db, relay) get none, so their objects fail visibly. */
+/** The drivers for a node's roles; roles without a driver yet (relay) get none, so their objects fail visibly. */
 export function createDrivers(roles: string[], s: DriverSettings): RoleDriver[] {
   const drivers: RoleDriver[] = [];
   if (roles.includes('web')) {
@@ -53,6 +83,16 @@ export function createDrivers(roles: string[], s: DriverSettings): RoleDriver[] 
             keepServingOnStop: true,
           }),
     );
+  }
+  if (roles.includes('db')) {
+    if (!s.pgUrl) drivers.push(new UnavailableDriver('db', ['database'], 'no PostgreSQL admin connection: start the agent with --pg-url or HOSTPLANE_AGENT_PG_URL'));
+    else {
+      try {
+        drivers.push(new PgDatabaseDriver({ pgUrl: s.pgUrl, dataDir: s.dataDir, log: s.log }));
+      } catch (e) {
+        drivers.push(new UnavailableDriver('db', ['database'], (e as Error).message));
+      }
+    }
   }
   return drivers;
 }

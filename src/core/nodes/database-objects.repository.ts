@@ -82,3 +82,43 @@ export async function findInstanceDatabaseViews(db: Executor, ids: readonly numb
     where d.client_id = any(${ids as number[]}::bigint[])`.execute(db);
   return rows;
 }
+
+/** An instance database placed on the reporting node, with its stored usage. */
+export interface UsageDatabase {
+  id: number;
+  reseller_id: number | null;
+  status: string;
+  user_count: number;
+  sampled_at: string | null;
+  active_users: number | null;
+  over_storage: boolean;
+  over_users: boolean;
+}
+
+/** Live instances among `ids` whose database is on `nodeId` (a node reports its own only). */
+export async function findUsageDatabases(db: Executor, nodeId: number, ids: readonly number[]): Promise<UsageDatabase[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await sql<UsageDatabase>`
+    select c.id::int as id, c.reseller_id, c.status, c.user_count, d.sampled_at::text as sampled_at, d.active_users, d.over_storage, d.over_users
+    from instance_databases d join clients c on c.id = d.client_id
+    where d.client_id = any(${ids as number[]}::bigint[]) and c.db_node_id = ${nodeId} and c.status in ('active', 'suspended')`.execute(db);
+  return rows;
+}
+
+export interface DatabaseUsageRow {
+  client_id: number;
+  size_bytes: number;
+  active_users: number | null;
+  sampled_at: string;
+  over_storage: boolean;
+  over_users: boolean;
+}
+
+/** Writes the latest sample of every database given, in one statement. */
+export async function writeDatabaseUsage(db: Executor, rows: readonly DatabaseUsageRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await sql`
+    update instance_databases d set size_bytes = x.size_bytes, active_users = x.active_users, sampled_at = x.sampled_at, over_storage = x.over_storage, over_users = x.over_users
+    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(client_id bigint, size_bytes bigint, active_users integer, sampled_at timestamptz, over_storage boolean, over_users boolean)
+    where d.client_id = x.client_id`.execute(db);
+}

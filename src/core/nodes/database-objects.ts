@@ -1,7 +1,7 @@
 import type { Ctx } from '../context.js';
 import { getSiteDiskQuotas } from '../sites/site-info.js';
 import { DatabaseSpec, type DatabaseSpec as DatabaseSpecType } from './agent-wire.schema.js';
-import { findDatabaseObjectSources, insertInstanceDatabase, type DatabaseObjectSource } from './database-objects.repository.js';
+import { findDatabaseObjectSources, findInstanceDatabaseViews, insertInstanceDatabase, type DatabaseObjectSource } from './database-objects.repository.js';
 import { placeOnDbNodes } from './db-placement.js';
 import { upsertNodeObjects, type NodeObjectWrite } from './node-objects.repository.js';
 import { canonical } from './site-objects.js';
@@ -96,4 +96,44 @@ export async function addInstanceDatabase(tx: Ctx, input: { clientId: number; uu
     tx.clock(),
   );
   await syncDatabaseObjects(tx, [input.clientId]);
+}
+
+/** An instance's database as the doors show it. */
+export interface InstanceDatabase {
+  name: string;
+  template: string;
+  owner: string;
+  connection_limit: number;
+  /** The db node holding it; null: no db node could take it yet. */
+  node: string | null;
+  /** not_placed; applying (the node has not made the latest spec true yet); applied; failed (see error). */
+  status: 'not_placed' | 'applying' | 'applied' | 'failed';
+  error: string | null;
+  /** The node's latest measurement; null until the first one. */
+  size_bytes: number | null;
+  /** Active internal users (Odoo's res_users); null where the database has no such table or before the first report. */
+  active_users: number | null;
+  sampled_at: string | null;
+}
+
+/** The databases of the instances `ids` (those that have one), by instance id. */
+export async function getInstanceDatabases(ctx: Pick<Ctx, 'db'>, ids: readonly number[]): Promise<Map<number, InstanceDatabase>> {
+  const rows = await findInstanceDatabaseViews(ctx.db, ids);
+  return new Map(
+    rows.map((r) => [
+      Number(r.client_id),
+      {
+        name: r.name,
+        template: r.template,
+        owner: r.owner_role,
+        connection_limit: r.connection_limit,
+        node: r.node_name,
+        status: r.node_name === null || r.version === null ? 'not_placed' : r.error ? 'failed' : r.applied_version === r.version ? 'applied' : 'applying',
+        error: r.error,
+        size_bytes: r.size_bytes === null ? null : Number(r.size_bytes),
+        active_users: r.active_users,
+        sampled_at: r.sampled_at === null ? null : new Date(r.sampled_at).toISOString(),
+      },
+    ]),
+  );
 }

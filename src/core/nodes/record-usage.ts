@@ -7,6 +7,7 @@ import { suspendSites } from '../sites/site-lifecycle.js';
 import { bandwidthPeriod } from '../sites/site-usage.js';
 import { emitEvents, type WebhookEvent } from '../webhooks/webhook.events.js';
 import { UsageRequest } from './agent-wire.schema.js';
+import { recordDatabaseUsage } from './record-database-usage.js';
 import { findDailyUsage, findUsageSites, writeUsage, type DailyRow, type UsageRow, type UsageSite } from './site-usage.repository.js';
 
 // Usage a node reports for its sites (`POST /agent/v1/usage`). Storage is a sample: the latest wins.
@@ -41,7 +42,8 @@ function num(v: unknown): number {
 export async function recordUsage(ctx: Ctx, nodeId: number, raw: unknown): Promise<RecordUsageResult> {
   const parsed = UsageRequest.safeParse(raw);
   if (!parsed.success) throw AppError.validation({ samples: parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`) }, 'samples: not a usage report');
-  // Samples of other kinds (the db role's databases) have their own recorder; a site's id is `site<n>`.
+  const databases = await recordDatabaseUsage(ctx, nodeId, parsed.data);
+  // Samples of other kinds have their own recorders; a site's id is `site<n>`.
   const samples = parsed.data.samples
     .filter((s) => s.kind === 'site')
     .map((s) => ({ ...s, siteId: Number(SITE_ID.exec(s.id)?.[1] ?? 0), atMs: Date.parse(s.at) }))
@@ -120,7 +122,7 @@ export async function recordUsage(ctx: Ctx, nodeId: number, raw: unknown): Promi
         await suspendSites(system, { target: { chosen: over.filter((o) => o.what === what).map((o) => o.id) }, reason: `over quota: ${what}` });
       }
     }
-    return { accepted, ignored: samples.length - accepted };
+    return { accepted: accepted + databases.accepted, ignored: samples.length - accepted + databases.ignored };
   });
 }
 

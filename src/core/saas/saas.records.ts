@@ -29,7 +29,12 @@ const instanceFields: FieldMap = {
   state: { type: 'selection', sql: (a) => sql`case ${sql.ref(`${a}.status`)} when 'active' then 'open' when 'suspended' then 'pending' else 'deleted' end` },
   active: { type: 'boolean', sql: (a) => sql`(${sql.ref(`${a}.status`)} in ('active', 'suspended'))` },
   max_users: { type: 'char', sql: (a) => sql`${sql.ref(`${a}.user_count`)}::text` },
-  users_len: { type: 'integer', sql: (a) => sql`(select count(*)::int from users u where u.client_id = ${sql.ref(`${a}.id`)} and u.disabled_at is null)` },
+  // An instance with a database of its own counts what its node measured there (active internal users).
+  users_len: {
+    type: 'integer',
+    sql: (a) =>
+      sql`coalesce((select d.active_users from instance_databases d where d.client_id = ${sql.ref(`${a}.id`)}), (select count(*)::int from users u where u.client_id = ${sql.ref(`${a}.id`)} and u.disabled_at is null))`,
+  },
   create_date: { type: 'datetime', sql: column('created_at') },
   // Computed from the plan chain or the files: readable, not searchable.
   total_storage_limit: { type: 'integer', sql: column('id'), filterable: false, sortable: false },
@@ -154,14 +159,17 @@ async function loadFull(ctx: Ctx, model: SaasModel, ids: number[]): Promise<Reco
         sql<string>`c.instance_uuid::text`.as('uuid'),
         sql<string | null>`(select u.name from users u where u.id = c.owner_user_id)`.as('owner_name'),
         sql<string | null>`(select p.name from plans p where p.id = c.plan_id)`.as('plan_name'),
-        sql<number>`(select count(*)::int from users u where u.client_id = c.id and u.disabled_at is null)`.as('users_len'),
+        sql<number>`coalesce((select d.active_users from instance_databases d where d.client_id = c.id), (select count(*)::int from users u where u.client_id = c.id and u.disabled_at is null))`.as('users_len'),
+        sql<string | null>`(select d.size_bytes::text from instance_databases d where d.client_id = c.id)`.as('db_bytes'),
         sql<number>`(select coalesce(sum(f.size_bytes), 0)::bigint from instance_files f where f.client_id = c.id)`.as('file_bytes'),
       ])
       .execute();
     const quotas = await getSiteDiskQuotas(ctx, rows.map((r) => r.id));
     return rows.map((r) => {
       const limit = quotas.get(r.id) ?? 0;
-      const used = INSTANCE_BASE_STORAGE_BYTES + Number(r.file_bytes);
+      // The database's size as its node measured it; an instance without one (or not measured yet) counts the base size.
+      const dbBytes = r.db_bytes !== null ? Number(r.db_bytes) : INSTANCE_BASE_STORAGE_BYTES;
+      const used = dbBytes + Number(r.file_bytes);
       const owner = r.owner_user_id !== null ? [r.owner_user_id, r.owner_name ?? ''] : false;
       return {
         id: r.id,
@@ -178,7 +186,7 @@ async function loadFull(ctx: Ctx, model: SaasModel, ids: number[]): Promise<Reco
         create_date: r.created_at,
         total_storage_limit: limit,
         file_storage: Math.round(Number(r.file_bytes) / MB),
-        db_storage: Math.round(INSTANCE_BASE_STORAGE_BYTES / MB),
+        db_storage: Math.round(dbBytes / MB),
         storage_exceed: limit > 0 && used > limit * MB,
         trial: false,
         expired: false,

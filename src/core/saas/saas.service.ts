@@ -4,7 +4,7 @@ import { findAccountById, type AccountUser } from '../accounts/account.repositor
 import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
 import { relayJobs } from '../domains/domain-provisioning.js';
-import { addInstanceDatabase } from '../nodes/database-objects.js';
+import { addInstanceDatabase, getInstanceDatabases, type InstanceDatabase } from '../nodes/database-objects.js';
 import { uniqueViolation } from '../shared/db-errors.js';
 import { normalizeDomainName } from '../shared/domain-name.js';
 import { hashPassword } from '../shared/passwords.js';
@@ -205,6 +205,11 @@ export async function upgradeInstance(ctx: Ctx, clientId: unknown, payload: Upgr
     const note = (key: string, message: string) => addFieldError(problems, key, message);
     for (const k of unknownKeys) note(k, `unknown key ${k}`);
     const target = `site${instance.id}`;
+    // The instance's database as its node last reported it, before this change writes a new version
+    // (which clears the error until the node tries again): a failure is one of the answer's problems.
+    const database = (await getInstanceDatabases(tx, [instance.id])).get(instance.id);
+    if (database?.status === 'failed') note('database', `database ${database.name} failed on node ${database.node}: ${database.error}`);
+    else if (database?.status === 'not_placed') note('database', `database ${database.name} is not placed: no healthy db node can take it yet`);
 
     // params
     if (payload.params !== undefined) {
@@ -365,7 +370,8 @@ export async function addInstanceUser(ctx: Ctx, instanceId: number, input: { log
 }
 
 async function usageOf(ctx: Ctx, row: repo.InstanceRow): Promise<InstanceUsage> {
-  const used = INSTANCE_BASE_STORAGE_BYTES + (await repo.instanceFileBytes(ctx.db, row.id));
+  const measured = (await getInstanceDatabases(ctx, [row.id])).get(row.id)?.size_bytes ?? null;
+  const used = (measured ?? INSTANCE_BASE_STORAGE_BYTES) + (await repo.instanceFileBytes(ctx.db, row.id));
   const limit = await getSiteDiskQuota(ctx, row.id);
   const usedMb = Math.round((used / (1024 * 1024)) * 100) / 100;
   return { used_bytes: used, used_mb: usedMb, limit_mb: limit, exceeded: limit > 0 && used > limit * 1024 * 1024 };
@@ -402,6 +408,8 @@ export interface InstanceOverview {
   users: { id: number; login: string; name: string | null; role: string; groups: string[] }[];
   modules: string[];
   usage: InstanceUsage;
+  /** The instance's own database on its db node; null when its plan named no template database. */
+  database: InstanceDatabase | null;
 }
 
 /** Everything the owner's page and the operator API show of one instance, read in one go. */
@@ -418,5 +426,6 @@ export async function getInstanceOverview(ctx: Ctx, instanceId: number): Promise
     users: withGroups,
     modules: await repo.instanceAddons(ctx.db, row.id),
     usage: await usageOf(ctx, row),
+    database: (await getInstanceDatabases(ctx, [row.id])).get(row.id) ?? null,
   };
 }

@@ -353,6 +353,21 @@ export const instanceDoc = z
     users: z.array(z.object({ id: z.number().int(), login: z.string(), name: z.string().nullable(), role: z.string(), groups: z.array(z.string()) })),
     modules: z.array(z.string()).describe('installed add-ons'),
     usage: instanceUsage,
+    database: z
+      .object({
+        name: z.string().describe('the PostgreSQL database on the db node'),
+        template: z.string(),
+        owner: z.string().describe('the role that owns it; logs in with the owner password given at creation'),
+        connection_limit: z.number().int(),
+        node: z.string().nullable().describe('the db node; null: not placed yet'),
+        status: z.enum(['not_placed', 'applying', 'applied', 'failed']),
+        error: z.string().nullable().describe("why the node's last try failed"),
+        size_bytes: z.number().nullable().describe("the node's latest measurement"),
+        active_users: z.number().int().nullable().describe("active internal users in its res_users (Odoo's); null: no such table or not measured yet"),
+        sampled_at: z.string().nullable(),
+      })
+      .nullable()
+      .describe("the instance's own database; null when its plan names no template database"),
   })
   .meta({
     examples: [
@@ -368,6 +383,7 @@ export const instanceDoc = z
         ],
         modules: ['crm', 'sale'],
         usage: usageExample,
+        database: { name: 'saas_3f0c2b7e9a4d4c1f8e2a6b5d4c3b2a19', template: 'odoo_template', owner: 'saas_3f0c2b7e9a4d4c1f8e2a6b5d4c3b2a19_owner', connection_limit: 20, node: 'db1', status: 'applied', error: null, size_bytes: 8581279, active_users: 2, sampled_at: '2026-01-05T10:00:00.000Z' },
       },
     ],
   });

@@ -10,6 +10,7 @@ interface AgentCliOptions {
   nginxPrefix?: string;
   httpPort?: number;
   webDriver?: 'nginx' | 'files';
+  pgUrl?: string;
 }
 
 function port(raw: string): number {
@@ -40,12 +41,15 @@ export function agentCommands(program: Command, env: NodeJS.ProcessEnv, keepRunn
     .addOption(new Option('--nginx-prefix <dir>', "the web role's nginx prefix (env HOSTPLANE_AGENT_NGINX_PREFIX; default <data dir>/nginx)"))
     .addOption(new Option('--http-port <port>', 'the port nginx serves sites on (env HOSTPLANE_AGENT_HTTP_PORT; default 80)').argParser(port))
     .addOption(new Option('--web-driver <driver>', 'nginx serves sites; files only records them (env HOSTPLANE_AGENT_WEB_DRIVER)').choices(['nginx', 'files']))
+    .addOption(new Option('--pg-url <url>', "the db role's PostgreSQL admin connection, postgres://user:password@host:port/database (env HOSTPLANE_AGENT_PG_URL; stays on this node)"))
     .addHelpText(
       'after',
       `
 The node's token is saved in <data dir>/credentials.json (mode 0600) on first start; later starts use
 it, so --token may stay in a unit file. A new enrolment token (after \`hostplane node rotate-token\`)
-is exchanged on the next start. Deleted sites are archived to <data dir>/archives/.`,
+is exchanged on the next start. Deleted sites are archived to <data dir>/archives/, and so are dumps
+(pg_dump -Fc) of deleted SaaS databases. Prefer HOSTPLANE_AGENT_PG_URL to --pg-url: a command line
+is visible to every user of the machine.`,
     )
     .action(async (opts: AgentCliOptions) => {
       const { Agent } = await import('../../../agent/agent.js');
@@ -67,11 +71,13 @@ is exchanged on the next start. Deleted sites are archived to <data dir>/archive
       }
       const webDriver = opts.webDriver ?? (env.HOSTPLANE_AGENT_WEB_DRIVER || 'nginx');
       if (webDriver !== 'nginx' && webDriver !== 'files') throw new CliError('config', 'HOSTPLANE_AGENT_WEB_DRIVER: must be nginx or files');
+      const pgUrl = opts.pgUrl ?? (env.HOSTPLANE_AGENT_PG_URL || undefined);
+      if (pgUrl !== undefined && !/^postgres(ql)?:\/\/\S+$/.test(pgUrl)) throw new CliError('usage', '--pg-url (HOSTPLANE_AGENT_PG_URL) must be a postgres:// or postgresql:// URL');
       const pollWait = seconds(env, 'HOSTPLANE_AGENT_POLL_WAIT_SECONDS', 0, 60);
       const backoffMax = seconds(env, 'HOSTPLANE_AGENT_BACKOFF_MAX_SECONDS', 0.1, 3600);
       const retryMax = seconds(env, 'HOSTPLANE_AGENT_RETRY_MAX_SECONDS', 0.1, 86_400);
 
-      const log = pino({ level: env.HOSTPLANE_LOG_LEVEL || 'info', base: { agent: path.basename(dataDir) }, redact: { paths: ['token', '*.token'], censor: '[redacted]' } });
+      const log = pino({ level: env.HOSTPLANE_LOG_LEVEL || 'info', base: { agent: path.basename(dataDir) }, redact: { paths: ['token', '*.token', 'pgUrl', '*.pgUrl'], censor: '[redacted]' } });
       const nginxPrefix = path.resolve(opts.nginxPrefix ?? (env.HOSTPLANE_AGENT_NGINX_PREFIX || path.join(dataDir, 'nginx')));
       const agent = new Agent({
         url,
@@ -87,6 +93,7 @@ is exchanged on the next start. Deleted sites are archived to <data dir>/archive
             webDriver,
             ...(env.HOSTPLANE_AGENT_NGINX_BIN ? { nginxBin: env.HOSTPLANE_AGENT_NGINX_BIN } : {}),
             ...(env.HOSTPLANE_AGENT_PHP_FPM_BIN ? { phpFpmBin: env.HOSTPLANE_AGENT_PHP_FPM_BIN } : {}),
+            ...(pgUrl ? { pgUrl } : {}),
             log,
           }),
         ...(pollWait !== undefined ? { pollWaitSeconds: Math.round(pollWait) } : {}),

@@ -1,0 +1,229 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type pg from 'pg';
+import { DatabaseObjectOptions, type DatabaseSpec, type WireObject } from '../../../core/nodes/agent-wire.schema.js';
+import type { AgentLog } from '../../agent-log.js';
+import type { ObjectResultT, RoleDriver, UsageSampleT } from '../../role-driver.js';
+import { checkAdminUrl, connect, countActiveUsers, libpqEnv, pgMessage, REASSIGN_TO_OWNER, saasClientParams, withClient, writeConfigParams } from './pg-database.sql.js';
+
+export interface PgDatabaseDriverOptions {
+  /** The node's PostgreSQL admin connection (a role with CREATEDB and CREATEROLE, or a superuser). */
+  pgUrl: string;
+  /** The agent's data dir; dumps of dropped databases go to its `archives/`. */
+  dataDir: string;
+  log: AgentLog;
+  pgDumpBin?: string;
+}
+
+/** Names the control plane gives instance databases; such a database is never used as a template. */
+const INSTANCE_DATABASE = /^saas_[0-9a-f]{32}$/;
+
+function parseDatabaseObject(raw: unknown) {
+  const state = (raw as { state?: unknown } | null)?.state;
+  const option = DatabaseObjectOptions.find((o) => o.shape.state.value === state);
+  if (!option) return { success: false as const, error: { issues: [{ path: ['state'], message: 'must be present or absent' }] } };
+  return option.safeParse(raw);
+}
+
+function stamp(d = new Date()): string {
+  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+/**
+ * The db role's SaaS instance databases on a PostgreSQL server (docs/adr/0021): each `database` object
+ * is a database copied from its template, an owner role logging in with the verifier it was given, a
+ * connection limit, and Odoo's saas_client limits in its own ir_config_parameter. Suspended: no new
+ * connections (the owner is NOLOGIN) and open sessions are ended. Absent: pg_dump to the archives,
+ * then DROP DATABASE and DROP ROLE. Objects are applied one after another (CREATE DATABASE copies
+ * the template under a lock anyway); one failing never stops the others.
+ */
+export class PgDatabaseDriver implements RoleDriver {
+  readonly role = 'db' as const;
+  readonly kinds = ['database'] as const;
+  /** The databases this driver made true, by object id: what observe() measures. */
+  private readonly held = new Map<string, DatabaseSpec>();
+  private readonly archives: string;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly o: PgDatabaseDriverOptions) {
+    checkAdminUrl(o.pgUrl);
+    this.archives = path.join(o.dataDir, 'archives');
+  }
+
+  async start(): Promise<void> {
+    await fs.promises.mkdir(this.archives, { recursive: true, mode: 0o700 });
+    const role = await withClient(this.o.pgUrl, undefined, async (c) => (await c.query<{ rolsuper: boolean; rolcreatedb: boolean; rolcreaterole: boolean }>('select rolsuper, rolcreatedb, rolcreaterole from pg_roles where rolname = current_user')).rows[0]);
+    if (!role || (!role.rolsuper && !(role.rolcreatedb && role.rolcreaterole))) throw new Error('the PostgreSQL admin role needs CREATEDB and CREATEROLE (or to be a superuser)');
+  }
+
+  async health(): Promise<{ ok: boolean; error?: string }> {
+    try {
+      await withClient(this.o.pgUrl, undefined, (c) => c.query('select 1'));
+      return { ok: true };
+    } catch (e) {
+      return { ok: false, error: `PostgreSQL: ${(e as Error).message}` };
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.queue.catch(() => undefined);
+  }
+
+  /** One batch at a time: a usage walk never sees a database half made. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  apply(objects: WireObject[]): Promise<ObjectResultT[]> {
+    return this.serial(() => this.applyNow(objects));
+  }
+
+  private async applyNow(objects: WireObject[]): Promise<ObjectResultT[]> {
+    const results: ObjectResultT[] = [];
+    let admin: pg.Client | undefined;
+    try {
+      for (const raw of objects) {
+        const result: ObjectResultT = { kind: 'database', id: String(raw?.id ?? ''), version: Number(raw?.version ?? 0), ok: false };
+        results.push(result);
+        const parsed = parseDatabaseObject(raw);
+        if (!parsed.success) {
+          result.error = `invalid object: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`.slice(0, 2000);
+          continue;
+        }
+        const o = parsed.data;
+        try {
+          admin ??= await connect(this.o.pgUrl);
+          if (o.state === 'present') await this.ensure(admin, o.spec);
+          else await this.remove(admin, o.spec);
+          if (o.state === 'present') this.held.set(o.id, o.spec);
+          else this.held.delete(o.id);
+          result.ok = true;
+        } catch (e) {
+          result.error = pgMessage(e).slice(0, 2000);
+          this.o.log.warn({ object: o.id, err: result.error }, 'database object failed');
+          // A broken admin session is made again for the next object.
+          if (admin && (e as { code?: string }).code === undefined) {
+            await admin.end().catch(() => undefined);
+            admin = undefined;
+          }
+        }
+      }
+    } finally {
+      await admin?.end().catch(() => undefined);
+    }
+    return results;
+  }
+
+  private async ensure(admin: pg.Client, s: DatabaseSpec): Promise<void> {
+    const db = admin.escapeIdentifier(s.name);
+    const owner = admin.escapeIdentifier(s.owner);
+    const login = s.status === 'active' ? 'login' : 'nologin';
+    const password = s.ownerPassword === null ? 'null' : admin.escapeLiteral(s.ownerPassword);
+
+    const role = (await admin.query<{ rolsuper: boolean }>('select rolsuper from pg_roles where rolname = $1', [s.owner])).rows[0];
+    if (role?.rolsuper) throw new Error(`role ${s.owner} is a superuser: refusing to make it a database owner`);
+    if (!role) await admin.query(`create role ${owner} ${login} password ${password}`);
+    else await admin.query(`alter role ${owner} ${login} password ${password}`);
+
+    let current = (await admin.query<{ datallowconn: boolean }>('select datallowconn from pg_database where datname = $1', [s.name])).rows[0];
+    if (!current) {
+      if (INSTANCE_DATABASE.test(s.template)) throw new Error(`template ${s.template} is an instance's database: refusing to copy it`);
+      await admin.query(`create database ${db} template ${admin.escapeIdentifier(s.template)} owner ${owner} connection limit ${s.connectionLimit}`);
+      current = { datallowconn: true };
+    }
+    await admin.query(`alter database ${db} owner to ${owner}`);
+    await admin.query(`alter database ${db} connection limit ${s.connectionLimit}`);
+    // Only the owner (and the admin) may connect: PUBLIC's default CONNECT would let every other
+    // instance's owner in.
+    await admin.query(`revoke all on database ${db} from public`);
+    await admin.query(`grant connect, temporary on database ${db} to ${owner}`);
+
+    // The writes inside need a connection; while suspended the owner is already NOLOGIN, so opening the
+    // database for the admin's own session lets nobody else in.
+    if (!current.datallowconn) await admin.query(`alter database ${db} allow_connections true`);
+    await withClient(this.o.pgUrl, s.name, async (c) => {
+      await c.query('begin');
+      await c.query(`select set_config('hostplane.owner', $1, true)`, [s.owner]);
+      await c.query(REASSIGN_TO_OWNER);
+      await writeConfigParams(c, saasClientParams(s.limits, s.status === 'suspended'));
+      await c.query('commit');
+    });
+    if (s.status === 'suspended') {
+      await admin.query(`alter database ${db} allow_connections false`);
+      await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where (datname = $1 or usename = $2) and pid <> pg_backend_pid()', [s.name, s.owner]);
+    }
+  }
+
+  private async remove(admin: pg.Client, s: Partial<DatabaseSpec> | null): Promise<void> {
+    if (!s?.name || !s.owner) {
+      // An absent object without names was never made here by this contract: nothing to remove.
+      this.o.log.warn({}, 'absent database object without names: nothing removed');
+      return;
+    }
+    const db = admin.escapeIdentifier(s.name);
+    const owner = admin.escapeIdentifier(s.owner);
+    const role = (await admin.query<{ rolsuper: boolean }>('select rolsuper from pg_roles where rolname = $1', [s.owner])).rows[0];
+    if (role?.rolsuper) throw new Error(`role ${s.owner} is a superuser: refusing to drop it`);
+    if (role) await admin.query(`alter role ${owner} nologin`);
+    const current = (await admin.query<{ datallowconn: boolean }>('select datallowconn from pg_database where datname = $1', [s.name])).rows[0];
+    if (current) {
+      await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where usename = $1 and pid <> pg_backend_pid()', [s.owner]);
+      if (!current.datallowconn) await admin.query(`alter database ${db} allow_connections true`);
+      // The dump is whole before anything is dropped; a failed dump leaves the database as it is.
+      await this.dump(s.name);
+      await admin.query(`alter database ${db} allow_connections false`);
+      await admin.query(`drop database ${db} with (force)`);
+    }
+    if (role) await admin.query(`drop role ${owner}`);
+  }
+
+  private async dump(name: string): Promise<string> {
+    const file = path.join(this.archives, `${name}-${stamp()}.dump`);
+    const part = `${file}.part`;
+    await new Promise<void>((resolve, reject) => {
+      execFile(
+        this.o.pgDumpBin ?? 'pg_dump',
+        ['--format=custom', '--no-password', '--file', part],
+        { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...libpqEnv(this.o.pgUrl, name) }, timeout: 6 * 60 * 60 * 1000, maxBuffer: 1024 * 1024 },
+        (err, _stdout, stderr) => (err ? reject(new Error(`pg_dump of ${name} failed: ${String(stderr).trim() || err.message}`)) : resolve()),
+      );
+    }).catch(async (e: unknown) => {
+      await fs.promises.rm(part, { force: true });
+      throw e;
+    });
+    await fs.promises.chmod(part, 0o600);
+    await fs.promises.rename(part, file);
+    this.o.log.info({ database: name, archive: file }, 'database archived before dropping');
+    return file;
+  }
+
+  /** Size of every database held, and where the template is Odoo's, its active internal users. */
+  observe(): Promise<UsageSampleT[]> {
+    return this.serial(async () => {
+      if (this.held.size === 0) return [];
+      const at = new Date().toISOString();
+      const byName = new Map([...this.held].map(([id, spec]) => [spec.name, { id, spec }]));
+      const sizes = await withClient(this.o.pgUrl, undefined, async (c) =>
+        (await c.query<{ datname: string; size: string; datallowconn: boolean }>('select datname, pg_database_size(oid)::text as size, datallowconn from pg_database where datname = any($1)', [[...byName.keys()]])).rows,
+      );
+      const samples: UsageSampleT[] = [];
+      for (const row of sizes) {
+        const held = byName.get(row.datname)!;
+        const sample: UsageSampleT = { kind: 'database', id: held.id, at, storageBytes: Number(row.size), transferBytes: 0 };
+        if (row.datallowconn) {
+          try {
+            const users = await withClient(this.o.pgUrl, row.datname, countActiveUsers);
+            if (users !== undefined) sample.activeUsers = users;
+          } catch (e) {
+            this.o.log.debug({ database: row.datname, err: (e as Error).message }, 'could not count users');
+          }
+        }
+        samples.push(sample);
+      }
+      return samples;
+    });
+  }
+}

@@ -1,0 +1,70 @@
+import { inTransaction, type Ctx } from '../context.js';
+import { getSiteDiskQuotas } from '../sites/site-info.js';
+import { suspendSites } from '../sites/site-lifecycle.js';
+import { emitEvents, type WebhookEvent } from '../webhooks/webhook.events.js';
+import type { UsageRequest } from './agent-wire.schema.js';
+import { findUsageDatabases, writeDatabaseUsage, type DatabaseUsageRow } from './database-objects.repository.js';
+import { readOverQuotaPolicy, type RecordUsageResult } from './record-usage.js';
+
+// Usage a db node reports for its SaaS instance databases: the database's size and, where the
+// template is Odoo's, its active internal users. Both are samples (the latest wins). Going over the
+// instance's storage limit (diskquota,quota, MB) or its users,max raises what a site over its quota
+// raises: `site.over_quota` once per crossing, and with the `suspend` policy the instance is suspended.
+// A sample without a user count (a suspended database takes no connection to count them) keeps the last one.
+
+const DB_ID = /^db([1-9][0-9]{0,17})$/;
+const MB = 1024 * 1024;
+
+/** Records the `database` samples of a usage report (validated by the caller); other kinds are left to their recorders. */
+export async function recordDatabaseUsage(ctx: Ctx, nodeId: number, report: UsageRequest): Promise<RecordUsageResult> {
+  const samples = report.samples
+    .filter((s) => s.kind === 'database')
+    .map((s) => ({ ...s, clientId: Number(DB_ID.exec(s.id)?.[1] ?? 0), atMs: Date.parse(s.at) }))
+    .sort((a, b) => a.atMs - b.atMs);
+  if (samples.length === 0) return { accepted: 0, ignored: 0 };
+  return inTransaction(ctx, async (tx) => {
+    const dbs = new Map((await findUsageDatabases(tx.db, nodeId, [...new Set(samples.map((s) => s.clientId).filter((id) => id > 0))])).map((d) => [d.id, d]));
+    const quotas = await getSiteDiskQuotas(tx, [...dbs.keys()]);
+    const rows = new Map<number, DatabaseUsageRow>();
+    let accepted = 0;
+    for (const s of samples) {
+      const d = dbs.get(s.clientId);
+      if (!d) continue;
+      const prev = rows.get(d.id);
+      const prevAt = prev ? Date.parse(prev.sampled_at) : d.sampled_at ? Date.parse(d.sampled_at) : -Infinity;
+      if (prevAt > s.atMs) continue;
+      rows.set(d.id, { client_id: d.id, size_bytes: s.storageBytes, active_users: s.activeUsers ?? prev?.active_users ?? d.active_users, sampled_at: new Date(s.atMs).toISOString(), over_storage: prev?.over_storage ?? d.over_storage, over_users: prev?.over_users ?? d.over_users });
+      accepted += 1;
+    }
+    const events: WebhookEvent[] = [];
+    const over: { id: number; what: string }[] = [];
+    for (const row of rows.values()) {
+      const d = dbs.get(row.client_id)!;
+      const limitBytes = (quotas.get(d.id) ?? 0) * MB;
+      const storageOver = limitBytes > 0 && row.size_bytes > limitBytes;
+      const usersOver = d.user_count > 0 && row.active_users !== null && row.active_users > d.user_count;
+      const crossed: string[] = [];
+      const base = { object: 'database', id: `db${d.id}`, client_id: d.id, reseller_id: d.reseller_id };
+      if (storageOver && !row.over_storage) {
+        crossed.push('storage');
+        events.push({ type: 'site.over_quota', resellerId: d.reseller_id, data: { ...base, quota: 'storage', used_bytes: row.size_bytes, limit_bytes: limitBytes } });
+      }
+      if (usersOver && !row.over_users) {
+        crossed.push('users');
+        events.push({ type: 'site.over_quota', resellerId: d.reseller_id, data: { ...base, quota: 'users', used_users: row.active_users, limit_users: d.user_count } });
+      }
+      row.over_storage = storageOver;
+      row.over_users = usersOver;
+      if (crossed.length && d.status === 'active') over.push({ id: d.id, what: crossed.join(' and ') });
+    }
+    await writeDatabaseUsage(tx.db, [...rows.values()]);
+    await emitEvents(tx, events);
+    if (over.length && (await readOverQuotaPolicy(tx)) === 'suspend') {
+      const system: Ctx = { ...tx, actor: { kind: 'system' } };
+      for (const what of new Set(over.map((o) => o.what))) {
+        await suspendSites(system, { target: { chosen: over.filter((o) => o.what === what).map((o) => o.id) }, reason: `over quota: ${what}` });
+      }
+    }
+    return { accepted, ignored: samples.length - accepted };
+  });
+}
