@@ -1,0 +1,158 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PgDatabaseDriver } from '../../src/agent/drivers/db/pg-database.driver.js';
+import type { DatabaseSpec, WireObject } from '../../src/core/nodes/agent-wire.schema.js';
+import { scramSha256Verifier } from '../../src/core/shared/scram.js';
+import { makeTempDir } from '../jobs-process/process-harness.js';
+import { startPgCluster, type PgCluster } from '../support/pg-cluster.js';
+
+/*
+ * The db role's driver on a PostgreSQL cluster of the test's own, which (unlike the machine's, which
+ * trusts local connections) asks every role but postgres for its SCRAM password: the owner gets in
+ * with the password the verifier was made from, and only with it.
+ */
+const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+const PASSWORD = 'owner pässword 1';
+
+let cluster: PgCluster;
+let driver: PgDatabaseDriver;
+const tmp = makeTempDir('hostplane-pgdriver-');
+
+async function q<T>(sqlText: string, params: unknown[] = [], database = 'postgres'): Promise<T[]> {
+  const c = new pg.Client({ connectionString: cluster.url.replace(/\/postgres$/, `/${database}`) });
+  await c.connect();
+  try {
+    return (await c.query(sqlText, params)).rows as T[];
+  } finally {
+    await c.end();
+  }
+}
+
+function psql(database: string, user: string, password: string, command: string) {
+  const r = spawnSync('psql', ['-X', '-A', '-t', '-h', '127.0.0.1', '-p', String(cluster.port), '-U', user, '-d', database, '-c', command], { env: { PATH: process.env.PATH ?? '', PGPASSWORD: password }, encoding: 'utf8', timeout: 30_000 });
+  return { code: r.status, stdout: r.stdout.trim(), stderr: r.stderr.trim() };
+}
+
+let verifier: string;
+function spec(n: number, over: Partial<DatabaseSpec> = {}): DatabaseSpec {
+  return { clientId: n, name: `inst_${n}`, template: 'tpl', owner: `inst_${n}_owner`, ownerPassword: verifier, connectionLimit: 5, limits: { maxUsers: 3, storageMb: 100, expiresAt: null }, status: 'active', ...over };
+}
+function present(n: number, over: Partial<DatabaseSpec> = {}, version = 1): WireObject {
+  return { kind: 'database', id: `db${n}`, version, state: 'present', spec: spec(n, over) };
+}
+
+beforeAll(async () => {
+  cluster = await startPgCluster();
+  const [{ hba_file }] = await q<{ hba_file: string }>('show hba_file');
+  fs.writeFileSync(hba_file, 'local all all trust\nhost all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n');
+  await q('select pg_reload_conf()');
+  await q('create database tpl');
+  await q(
+    `create table ir_config_parameter (key varchar not null, value text);
+     insert into ir_config_parameter values ('saas_client.max_users', '1');
+     create table res_users (login text, active boolean, share boolean);
+     insert into res_users values ('admin', true, false), ('guest', true, true), ('gone', false, false);`,
+    [],
+    'tpl',
+  );
+  verifier = await scramSha256Verifier(PASSWORD);
+  driver = new PgDatabaseDriver({ pgUrl: cluster.url, dataDir: tmp.dir, log: silent });
+  await driver.start();
+}, 120_000);
+
+afterAll(async () => {
+  await driver?.stop();
+  await cluster?.destroy();
+  tmp.remove();
+}, 60_000);
+
+describe('PgDatabaseDriver', () => {
+  it('makes a batch true object by object: a missing template fails its own object only', async () => {
+    const results = await driver.apply([present(1), present(2, { template: 'no_such_tpl' }), present(3)]);
+    expect(results.map((r) => [r.id, r.ok])).toEqual([
+      ['db1', true],
+      ['db2', false],
+      ['db3', true],
+    ]);
+    expect(results[1]!.error).toContain('template database "no_such_tpl" does not exist');
+    expect(await q('select datname from pg_database where datname like $1 order by 1', ['inst\\_%'])).toEqual([{ datname: 'inst_1' }, { datname: 'inst_3' }]);
+  });
+
+  it('the owner logs in with the password behind the verifier (SCRAM), and with no other; the limits are inside', async () => {
+    expect(psql('inst_1', 'inst_1_owner', PASSWORD, "select value from ir_config_parameter where key = 'saas_client.max_users'")).toMatchObject({ code: 0, stdout: '3' });
+    expect(psql('inst_1', 'inst_1_owner', 'not it', 'select 1')).toMatchObject({ code: 2, stderr: expect.stringContaining('password authentication failed') });
+    // CONNECT on an instance is its owner's alone.
+    expect(psql('inst_3', 'inst_1_owner', PASSWORD, 'select 1')).toMatchObject({ code: 2, stderr: expect.stringContaining('permission denied for database "inst_3"') });
+    expect(await q('select count(*)::int as n from ir_config_parameter where key = $1', ['saas_client.max_users'], 'inst_1')).toEqual([{ n: 1 }]);
+  });
+
+  it('applying the same objects again changes nothing and succeeds', async () => {
+    const again = await driver.apply([present(1), present(3)]);
+    expect(again.every((r) => r.ok)).toBe(true);
+    expect(psql('inst_1', 'inst_1_owner', PASSWORD, 'select count(*) from ir_config_parameter')).toMatchObject({ code: 0, stdout: '4' });
+  });
+
+  it('usage: size for every database, active internal users where res_users exists', async () => {
+    const samples = await driver.observe();
+    expect(samples.map((s) => s.id).sort()).toEqual(['db1', 'db3']);
+    for (const s of samples) {
+      expect(s).toMatchObject({ kind: 'database', transferBytes: 0, activeUsers: 1 });
+      expect(s.storageBytes).toBeGreaterThan(1024 * 1024);
+    }
+  });
+
+  it('a template with open sessions fails the object with why; those sessions are not ended', async () => {
+    const holder = new pg.Client({ connectionString: cluster.url.replace(/\/postgres$/, '/tpl') });
+    await holder.connect();
+    try {
+      const [r] = await driver.apply([present(4)]);
+      expect(r!.ok).toBe(false);
+      expect(r!.error).toContain('is being accessed by other users');
+      expect(r!.error).toContain('the agent does not end them');
+      expect((await holder.query('select 1 as one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await holder.end();
+    }
+    expect((await driver.apply([present(4)]))[0]!.ok).toBe(true);
+  });
+
+  it("refuses hostile names, another instance's database as template, and a superuser as owner", async () => {
+    const bad = { kind: 'database', id: 'db9', version: 1, state: 'present', spec: { ...spec(9), name: 'x"; drop database tpl; --' } } as unknown as WireObject;
+    const [hostile, copy, superuser] = await driver.apply([bad, present(5, { template: 'saas_0123456789abcdef0123456789abcdef' }), present(6, { owner: 'postgres' })]);
+    expect(hostile).toMatchObject({ ok: false, error: expect.stringContaining('invalid object: spec.name') });
+    expect(copy).toMatchObject({ ok: false, error: expect.stringContaining("an instance's database: refusing") });
+    expect(superuser).toMatchObject({ ok: false, error: expect.stringContaining('is a superuser') });
+    expect(await q('select 1 from pg_database where datname = $1', ['tpl'])).toHaveLength(1);
+  });
+
+  it('suspended: closed to new sessions (even the admin), open ones ended; active again lets the owner in', async () => {
+    const [r] = await driver.apply([present(1, { status: 'suspended' }, 2)]);
+    expect(r).toMatchObject({ ok: true });
+    expect(await q('select datallowconn from pg_database where datname = $1', ['inst_1'])).toEqual([{ datallowconn: false }]);
+    expect(psql('inst_1', 'inst_1_owner', PASSWORD, 'select 1').code).toBe(2);
+    const usage = (await driver.observe()).find((s) => s.id === 'db1')!;
+    expect(usage.activeUsers).toBeUndefined();
+    expect((await driver.apply([present(1, {}, 3)]))[0]!.ok).toBe(true);
+    expect(psql('inst_1', 'inst_1_owner', PASSWORD, "select value from ir_config_parameter where key = 'saas_client.suspended'")).toMatchObject({ code: 0, stdout: '0' });
+  });
+
+  it('absent: dumps, drops the database and its owner; an absent object without names removes nothing', async () => {
+    const results = await driver.apply([
+      { kind: 'database', id: 'db3', version: 2, state: 'absent', spec: spec(3) },
+      { kind: 'database', id: 'db7', version: 2, state: 'absent', spec: null },
+    ]);
+    expect(results.every((x) => x.ok)).toBe(true);
+    expect(await q('select 1 from pg_database where datname = $1', ['inst_3'])).toEqual([]);
+    expect(await q('select 1 from pg_roles where rolname = $1', ['inst_3_owner'])).toEqual([]);
+    const dumps = fs.readdirSync(path.join(tmp.dir, 'archives')).filter((f) => f.startsWith('inst_3-'));
+    expect(dumps).toHaveLength(1);
+    expect(fs.statSync(path.join(tmp.dir, 'archives', dumps[0]!)).mode & 0o777).toBe(0o600);
+    const list = spawnSync('pg_restore', ['--list', path.join(tmp.dir, 'archives', dumps[0]!)], { encoding: 'utf8' });
+    expect(list.stdout).toMatch(/TABLE DATA public res_users/);
+    // Removing it again (a report lost, the agent restarted) is fine too.
+    expect((await driver.apply([{ kind: 'database', id: 'db3', version: 3, state: 'absent', spec: spec(3) }]))[0]!.ok).toBe(true);
+  });
+});
