@@ -46,8 +46,8 @@ function present(n: number, over: Partial<DatabaseSpec> = {}, version = 1): Wire
 
 beforeAll(async () => {
   cluster = await startPgCluster();
-  const [{ hba_file }] = await q<{ hba_file: string }>('show hba_file');
-  fs.writeFileSync(hba_file, 'local all all trust\nhost all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n');
+  const [hba] = await q<{ hba_file: string }>('show hba_file');
+  fs.writeFileSync(hba!.hba_file, 'local all all trust\nhost all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n');
   await q('select pg_reload_conf()');
   await q('create database tpl');
   await q(

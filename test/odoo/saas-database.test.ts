@@ -159,13 +159,15 @@ afterAll(async () => {
 describe('seed 003 with a real database per instance', () => {
   let id: number;
   let db: DatabaseView;
+  let ownerLink: string;
 
   it('the seed script creates a real database from the plan template, and its owner logs in with psql', async () => {
     const planId = await createPlan(`odoo-${PREFIX}`, TEMPLATE);
     const out = JSON.parse(await python(fs.readFileSync(SCRIPT, 'utf8'), { PORTAL_DB: 'hostplane', PLAN_ID: String(planId), CLIENT_DB: `${PREFIX.replace(/_/g, '-')}.odoo.local` })) as Record<string, unknown>;
-    const created = out.create_new_database as { id: number; client_id: string };
+    const created = out.create_new_database as { id: number; client_id: string; url: string };
     uuids.push(created.client_id);
     id = created.id;
+    ownerLink = created.url;
     for (const step of ['suspend', 'resume', 'max_users', 'storage']) expect(Object.values(JSON.parse(out[step] as string) as object)[0], step).toEqual({});
 
     db = await settled(id);
@@ -217,6 +219,20 @@ describe('seed 003 with a real database per instance', () => {
     expect(Math.abs(measured.size_bytes! - Number(size!.n))).toBeLessThan(4 * 1024 * 1024);
     const read = await readClient(id, ['users_len', 'db_storage', 'total_storage_limit', 'storage_exceed']);
     expect(read).toMatchObject({ users_len: 2, db_storage: Math.round(measured.size_bytes! / (1024 * 1024)), total_storage_limit: 900, storage_exceed: false });
+  });
+
+  it("the owner's console page shows the database, its state, size and active users", async () => {
+    const link = new URL(ownerLink);
+    const login = await fetch(`${cp.url}${link.pathname}${link.search}`, { redirect: 'manual' });
+    expect(login.status).toBe(303);
+    const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const page = await (await fetch(`${cp.url}/console/clients/${id}`, { headers: { cookie } })).text();
+    expect(page).toContain(`<code>${db.name}</code>`);
+    expect(page).toContain('<dd id="database-state">ready</dd>');
+    expect(page).toContain('<dd id="database-users">2 of 7</dd>');
+    expect(page).toMatch(/<dd id="database-size">\d+\.\d MB<\/dd>/);
+    // The node's name is the operator's business.
+    expect(page).not.toContain(node.name);
   });
 
   it('suspend refuses a new psql connection and ends an open one; resume lets the owner in again', async () => {

@@ -190,7 +190,24 @@ export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promi
       `<form method="post" action="/console/clients/${view.id}/users">${hidden}<label>Login <input name="login" required></label> <label>Name <input name="name"></label> <label>Password <input name="password" type="password" required></label> <button>Add user</button></form>` +
       `<h2>Storage: <span id="storage">${escapeHtml(storage)}</span>${u.exceeded ? ' <strong id="storage-exceeded">over the limit</strong>' : ''}</h2>` +
       `<form method="post" action="/console/clients/${view.id}/files">${hidden}<label>File name <input name="name" required></label> <label>Content <textarea name="content"></textarea></label> <button>Store file</button></form>` +
-      `<h2>Modules</h2><ul id="modules">${view.modules.map((m) => `<li><code>${escapeHtml(m)}</code></li>`).join('') || '<li>none</li>'}</ul>`
+      `<h2>Modules</h2><ul id="modules">${view.modules.map((m) => `<li><code>${escapeHtml(m)}</code></li>`).join('') || '<li>none</li>'}</ul>` +
+      databaseSection(view)
+    );
+  };
+
+  // The instance's own database: what its owner connects to, and what its node last measured. The
+  // node's name and error text stay with the operator (admin API); the owner sees the state.
+  const DATABASE_STATES = { not_placed: 'waiting for a database server', applying: 'being prepared', applied: 'ready', failed: 'not ready: the provider has been told' } as const;
+  const databaseSection = (view: InstanceOverview) => {
+    const d = view.database;
+    if (!d) return '';
+    const size = d.size_bytes === null ? 'not measured yet' : `${(d.size_bytes / (1024 * 1024)).toFixed(1)} MB`;
+    const users = d.active_users === null ? 'not measured' : view.max_users > 0 ? `${d.active_users} of ${view.max_users}` : `${d.active_users} (no limit)`;
+    return (
+      `<h2>Database</h2><dl id="database">` +
+      `<dt>Name</dt><dd><code>${escapeHtml(d.name)}</code></dd><dt>Owner role</dt><dd><code>${escapeHtml(d.owner)}</code></dd>` +
+      `<dt>State</dt><dd id="database-state">${escapeHtml(DATABASE_STATES[d.status])}</dd>` +
+      `<dt>Size</dt><dd id="database-size">${escapeHtml(size)}</dd><dt>Active users in it</dt><dd id="database-users">${escapeHtml(users)}</dd></dl>`
     );
   };
 
