@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ctxFor } from '../../src/core/context.js';
 import { createInstance, createOperatorUser, signupPortalUser, upgradeInstance } from '../../src/core/saas/saas.service.js';
+import { setInstanceOwnerPassword } from '../../src/core/saas/instance-owner-password.js';
 import { sha256Hex } from '../../src/core/shared/secrets.js';
 import { startApiscpServer, type ApiscpServer } from '../apiscp/apiscp-harness.js';
 
@@ -120,6 +121,30 @@ describe('desired state', () => {
     const del = await s.fn('admin:delete-site', [`site${id}`, {}]);
     expect(del.status, JSON.stringify(del.body)).toBe(200);
     expect(await object(id)).toMatchObject({ state: 'absent', spec: { name: expect.stringMatching(/^saas_/) } });
+  });
+});
+
+describe('owner password', () => {
+  it("PUT .../instance/owner-password sends a new verifier to the node; someone else's instance is not found; a bad password changes nothing", async () => {
+    const id = await newInstance();
+    const before = (await object(id))!.spec as { ownerPassword: string };
+    const r = await s.t.app.server.inject({ method: 'PUT', url: `/admin/v1/clients/${id}/instance/owner-password`, headers: { authorization: `Bearer ${s.t.operatorKey}` }, payload: { password: 'a brand new password' } });
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.json()).toEqual({ id, database: true });
+    const after = (await object(id))!.spec as { ownerPassword: string };
+    expect(after.ownerPassword).toMatch(/^SCRAM-SHA-256\$/);
+    expect(after.ownerPassword).not.toBe(before.ownerPassword);
+    expect(JSON.stringify(await db().selectFrom('node_objects').select('spec').execute())).not.toContain('a brand new password');
+    for (const payload of [{ password: '' }, { password: 5 }, {}]) {
+      const bad = await s.t.app.server.inject({ method: 'PUT', url: `/admin/v1/clients/${id}/instance/owner-password`, headers: { authorization: `Bearer ${s.t.operatorKey}` }, payload });
+      expect(bad.statusCode, JSON.stringify(payload)).toBe(422);
+    }
+    expect(((await object(id))!.spec as { ownerPassword: string }).ownerPassword).toBe(after.ownerPassword);
+    const stranger = (await signupPortalUser(system(), { login: `stranger-${id}@example.com`, password: 'stranger password' })).id;
+    await expect(setInstanceOwnerPassword(ctxFor(s.t.app.deps, { kind: 'user', userId: stranger }), id, 'taken over')).rejects.toMatchObject({ code: 'not_found' });
+    await expect(setInstanceOwnerPassword(ctxFor(s.t.app.deps, { kind: 'user', userId: ownerId }), id, 'the owner may')).resolves.toEqual({ id, database: true });
+    const unauth = await s.t.app.server.inject({ method: 'PUT', url: `/admin/v1/clients/${id}/instance/owner-password`, payload: { password: 'no key' } });
+    expect(unauth.statusCode).toBe(401);
   });
 });
 

@@ -203,6 +203,17 @@ describe('seed 003 with a real database per instance', () => {
     expect(params.stdout.split('\n')).toEqual(['7', '900']);
   });
 
+  it('a new owner password reaches the owner role as a new verifier', async () => {
+    const r = await cp.admin('PUT', `/admin/v1/clients/${id}/instance/owner-password`, { password: 'second owner password' });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    await settled(id);
+    const [auth] = await admin<{ rolpassword: string }>('select rolpassword from pg_authid where rolname = $1', [db.owner]);
+    expect(scramMatches(auth!.rolpassword, 'second owner password')).toBe(true);
+    expect(scramMatches(auth!.rolpassword, OWNER_PASSWORD)).toBe(false);
+    await cp.admin('PUT', `/admin/v1/clients/${id}/instance/owner-password`, { password: OWNER_PASSWORD });
+    await settled(id);
+  });
+
   it('usage: the database size and its active internal users reach saas_portal.client and the admin API', async () => {
     // Template users: admin is the one active internal user; add one more as the instance would.
     expect(psql(db.name, db.owner, OWNER_PASSWORD, "insert into res_users (login, active, share) values ('sales', true, false)").code).toBe(0);

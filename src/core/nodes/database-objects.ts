@@ -1,7 +1,7 @@
 import type { Ctx } from '../context.js';
 import { getSiteDiskQuotas } from '../sites/site-info.js';
 import { DatabaseSpec, type DatabaseSpec as DatabaseSpecType } from './agent-wire.schema.js';
-import { findDatabaseObjectSources, findInstanceDatabaseViews, insertInstanceDatabase, type DatabaseObjectSource } from './database-objects.repository.js';
+import { findDatabaseObjectSources, findInstanceDatabaseViews, insertInstanceDatabase, setOwnerVerifier, type DatabaseObjectSource } from './database-objects.repository.js';
 import { placeOnDbNodes } from './db-placement.js';
 import { upsertNodeObjects, type NodeObjectWrite } from './node-objects.repository.js';
 import { canonical } from './site-objects.js';
@@ -136,4 +136,11 @@ export async function getInstanceDatabases(ctx: Pick<Ctx, 'db'>, ids: readonly n
       },
     ]),
   );
+}
+
+/** A new owner verifier for an instance's database, sent to its node in the caller's transaction; false when it has no database. */
+export async function setInstanceDatabaseOwnerVerifier(tx: Ctx, clientId: number, verifier: string): Promise<boolean> {
+  if (!(await setOwnerVerifier(tx.db, clientId, verifier))) return false;
+  await syncDatabaseObjects(tx, [clientId]);
+  return true;
 }

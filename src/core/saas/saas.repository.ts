@@ -201,3 +201,7 @@ export async function insertInstanceFile(db: Executor, clientId: number, name: s
 export async function setInstanceUserCount(db: Executor, id: number, n: number, now: Date): Promise<void> {
   await db.updateTable('clients').set({ user_count: n, updated_at: now }).where('id', '=', id).execute();
 }
+
+export async function setInstanceUserPassword(db: Executor, userId: number, passwordHash: string): Promise<void> {
+  await db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', userId).execute();
+}

@@ -6,6 +6,7 @@ import { getClientForOperator, restoreClient, searchClients } from '../../core/c
 import { ctxFor, type CoreDeps, type Ctx } from '../../core/context.js';
 import { authenticateOperator } from '../../core/credentials/credential.service.js';
 import { seedDemo } from '../../core/demo/seed-demo.js';
+import { setInstanceOwnerPassword } from '../../core/saas/instance-owner-password.js';
 import { addInstanceUser, createOperatorUser, getInstanceOverview, storeInstanceFile } from '../../core/saas/saas.service.js';
 import { setDomainStatus } from '../../core/domains/domain.service.js';
 import { getJob, listJobs, retryJob, type Job } from '../../core/jobs/job.service.js';
@@ -290,6 +291,11 @@ export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Pro
   // writes its limits apply to (a user, a file).
   app.get('/admin/v1/clients/:id/instance', { schema: { tags, security, summary: 'A SaaS instance: status, users against users,max, access groups, modules, storage against its limit', params: s.idParams, response: { 200: s.instanceDoc, ...errors } } }, async (req) =>
     getInstanceOverview(ctxOf(req), idParam(req, 'client')),
+  );
+  app.put(
+    '/admin/v1/clients/:id/instance/owner-password',
+    { schema: { tags, security, summary: "Set a SaaS instance's owner password: the owner's login inside it and its database's owner role (sent to the db node as a SCRAM verifier)", params: s.idParams, body: s.ownerPasswordBodyDoc, response: { 200: s.ownerPasswordOutDoc, ...errors } } },
+    async (req) => setInstanceOwnerPassword(ctxOf(req), idParam(req, 'client'), (req.body as { password?: unknown } | undefined)?.password),
   );
   app.post(
     '/admin/v1/clients/:id/users',

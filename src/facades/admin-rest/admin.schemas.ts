@@ -387,6 +387,8 @@ export const instanceDoc = z
       },
     ],
   });
+export const ownerPasswordBodyDoc = z.object({ password: z.string() }).meta({ examples: [{ password: 'a-new-owner-password' }] });
+export const ownerPasswordOutDoc = z.object({ id: z.number().int(), database: z.boolean().describe('whether the instance has a database of its own whose owner role gets it too') }).meta({ examples: [{ id: 5, database: true }] });
 export const instanceUserBodyDoc = z.object({ login: z.string(), password: z.string(), name: z.string().optional() }).meta({ examples: [{ login: 'sales@company.test', password: 'a-long-user-password', name: 'Sales' }] });
 export const instanceUserOutDoc = z.object({ id: z.number().int(), login: z.string() }).meta({ examples: [{ id: 10, login: 'sales@company.test' }] });
 export const instanceFileBodyDoc = z.object({ name: z.string(), content_base64: z.string() }).meta({ examples: [{ name: 'report.txt', content_base64: 'UXVhcnRlcmx5IHJlcG9ydAo=' }] });
