@@ -88,6 +88,7 @@ describe('OpenAPI and docs', () => {
     '/admin/v1/clients/{id}',
     '/admin/v1/clients/{id}/restore',
     '/admin/v1/clients/{id}/instance',
+    '/admin/v1/clients/{id}/instance/owner-password',
     '/admin/v1/clients/{id}/users',
     '/admin/v1/clients/{id}/files',
     '/admin/v1/clients/{id}/owner',
