@@ -40,6 +40,7 @@ const SKIPPED_COMMANDS: { match: RegExp; reason: string }[] = [
   { match: /^hostplane (init|serve|doctor)\b/, reason: "the installed package's commands: test/package/pack.test.ts runs init, serve and doctor from the packed package" },
   { match: /^sudo /, reason: "changes the machine's packages and services as root; .ci/run installs nginx and php-fpm, and test/agent/ starts its own instances of them on free ports" },
   { match: /^printf 'HOSTPLANE_AGENT_URL=/, reason: 'writes /etc/hostplane/agent.env as root, for the systemd unit the skipped commands around it install' },
+  { match: /^HOSTPLANE_AGENT_PG_URL=.*\bhostplane agent\b/s, reason: "a db node's agent with the reader's PostgreSQL admin role; test/odoo/saas-database.test.ts runs one against the machine's PostgreSQL" },
   { match: /^hostplane agent\b/, reason: 'runs on a hosting node until stopped; test/agent/ runs real `hostplane agent` processes against a real server, with nginx' },
 ];
 
