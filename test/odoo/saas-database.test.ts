@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killAll, makeTempDir, waitFor } from '../jobs-process/process-harness.js';
+import { killAll, makeTempDir, spawnHostplane, waitFor } from '../jobs-process/process-harness.js';
 import { createNode, nodeObjects, nodeView, startAgent, startControlPlane, type AgentProc, type ControlPlane, type NodeCreated } from '../agent/agent-harness.js';
 
 /*
@@ -342,5 +342,33 @@ except xmlrpc.client.Fault as f:
     );
     expect(out).toMatch(/^2 .*is not a valid database \(host\) name/);
     expect(await admin('select 1 from pg_database where datname = $1', [TEMPLATE])).toHaveLength(1);
+  });
+});
+
+describe('a db node and its admin connection', () => {
+  it('refuses an admin URL that is not postgres:// (exit 2), before enrolling', async () => {
+    const p = spawnHostplane(['agent', '--url', cp.url, '--data-dir', path.join(tmp.dir, 'bad-url'), '--pg-url', 'mysql://root@127.0.0.1/x'], {});
+    expect((await p.exited).code).toBe(2);
+    expect(p.output()).toContain('--pg-url (HOSTPLANE_AGENT_PG_URL) must be a postgres:// or postgresql:// URL');
+    expect(fs.existsSync(path.join(tmp.dir, 'bad-url', 'credentials.json'))).toBe(false);
+  });
+
+  it('without one, the db driver reports itself unavailable in the heartbeat, and the admin URL never reaches the control plane', async () => {
+    const bare = await createNode(cp, `db3-${PREFIX.slice(4)}`, ['db']);
+    const a = startAgent(cp, { dataDir: path.join(tmp.dir, 'bare'), token: bare.token, args: [] });
+    const view = await waitFor(
+      async () => {
+        const v = await nodeView(cp, bare.id);
+        return (v.drivers as Record<string, { ok: boolean; error?: string }> | null)?.db ? v : undefined;
+      },
+      30_000,
+      () => a.output().slice(-2000),
+      200,
+    );
+    expect((view.drivers as Record<string, { ok: boolean; error?: string }>).db).toEqual({ ok: false, error: expect.stringContaining('no PostgreSQL admin connection') });
+    // The working node's heartbeat names its driver healthy, and nothing it sent holds the admin URL.
+    const good = await nodeView(cp, node.id);
+    expect((good.drivers as Record<string, { ok: boolean }>).db).toEqual({ ok: true });
+    expect(JSON.stringify(good)).not.toContain('postgres://');
   });
 });
