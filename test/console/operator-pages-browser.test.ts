@@ -183,6 +183,7 @@ describe.sequential('operator console pages in chromium', () => {
     await form.getByLabel('Parent package').selectOption('spamstopshere-standard');
     await form.getByLabel('Domain cost (cents)').fill('250');
     await form.getByLabel('Mailbox cost (cents)').fill('75');
+    await form.getByLabel('Template database (SaaS)').fill('odoo_child_tpl');
     const quotaRow = form.locator('tr[data-param="diskquota.quota"]');
     await quotaRow.getByText('inherited').waitFor();
     await quotaRow.getByLabel('Own value of diskquota,quota').fill('2048');
@@ -191,8 +192,8 @@ describe.sequential('operator console pages in chromium', () => {
     await form.getByRole('button', { name: 'Create package' }).click();
     await page.getByRole('status').filter({ hasText: `Package child-${STAMP} is saved.` }).waitFor();
 
-    const saved = await get<{ parent_uid: string; domain_cost_cents: number; mailbox_cost_cents: number; service_defaults: Record<string, Record<string, unknown>> }>(`/admin/v1/packages/child-${STAMP}`);
-    expect(saved).toMatchObject({ parent_uid: 'spamstopshere-standard', domain_cost_cents: 250, mailbox_cost_cents: 75, service_defaults: { diskquota: { quota: 2048 } } });
+    const saved = await get<{ parent_uid: string; domain_cost_cents: number; mailbox_cost_cents: number; service_defaults: Record<string, Record<string, unknown>>; template_database: string | null }>(`/admin/v1/packages/child-${STAMP}`);
+    expect(saved).toMatchObject({ parent_uid: 'spamstopshere-standard', domain_cost_cents: 250, mailbox_cost_cents: 75, service_defaults: { diskquota: { quota: 2048 } }, template_database: 'odoo_child_tpl' });
     expect(saved.service_defaults.ssh).toBeUndefined();
 
     const row = page.locator(`tr[data-package="child-${STAMP}"]`);
