@@ -191,3 +191,23 @@ describe('usage of databases', () => {
     await admin('PATCH', '/admin/v1/settings', { over_quota_policy: 'notify' });
   });
 });
+
+describe('deleting a db node', () => {
+  it('is refused while instance databases are on it; with force they become not placed, and a later change places them again', async () => {
+    const nodeId = await addDbNode('dbgone');
+    // Drain the others: the new instance must land on this node.
+    for (const [id, name] of nodeNames) if (name !== 'dbgone') expect((await admin('POST', `/admin/v1/nodes/${id}/drain`)).status).toBe(200);
+    const id = await newInstance();
+    expect((await object(id))!.node_id).toBe(nodeId);
+    const refused = await s.t.app.server.inject({ method: 'DELETE', url: `/admin/v1/nodes/${nodeId}`, headers: { authorization: `Bearer ${s.t.operatorKey}` } });
+    expect(refused.statusCode).toBe(409);
+    const forced = await s.t.app.server.inject({ method: 'DELETE', url: `/admin/v1/nodes/${nodeId}?force=true`, headers: { authorization: `Bearer ${s.t.operatorKey}` } });
+    expect(forced.statusCode, forced.body).toBe(200);
+    expect(forced.json()).toMatchObject({ unplaced_sites: 1 });
+    expect((await admin('GET', `/admin/v1/clients/${id}/instance`)).body.database).toMatchObject({ status: 'not_placed', node: null });
+    for (const [nid, name] of nodeNames) if (name !== 'dbgone') expect((await admin('POST', `/admin/v1/nodes/${nid}/undrain`)).status).toBe(200);
+    await upgradeInstance(system(), id, { params: [{ key: 'saas_client.max_users', value: '4' }] });
+    expect(await object(id)).toMatchObject({ state: 'present', spec: { limits: { maxUsers: 4 } } });
+  });
+});
+

@@ -119,7 +119,8 @@ export async function countLiveSitesOnNode(db: Executor, id: number): Promise<nu
   const r = await db
     .selectFrom('clients')
     .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('node_id', '=', id)
+    // A db node's clients (SaaS instance databases) count as much as a web node's sites.
+    .where((eb) => eb.or([eb('node_id', '=', id), eb('db_node_id', '=', id)]))
     .where('status', '<>', 'deleted')
     .executeTakeFirstOrThrow();
   return Number(r.n);
@@ -132,7 +133,16 @@ export async function lockNode(db: Executor, id: number): Promise<{ id: number; 
 
 /** Sites that pointed at the node become "not placed"; its objects go with the node (cascade). */
 export async function deleteNodeRow(db: Executor, id: number): Promise<number> {
-  const unplaced = await db.updateTable('clients').set({ node_id: null }).where('node_id', '=', id).executeTakeFirst();
+  // Clients whose database was there (SaaS instances) are not moved either: their database is "not
+  // placed", and their next change places it afresh (from the template) on another db node.
+  const unplaced = await db
+    .updateTable('clients')
+    .set((eb) => ({
+      node_id: eb.case().when('node_id', '=', id).then(sql<number | null>`null`).else(eb.ref('node_id')).end(),
+      db_node_id: eb.case().when('db_node_id', '=', id).then(sql<number | null>`null`).else(eb.ref('db_node_id')).end(),
+    }))
+    .where((eb) => eb.or([eb('node_id', '=', id), eb('db_node_id', '=', id)]))
+    .executeTakeFirst();
   await db.deleteFrom('nodes').where('id', '=', id).execute();
   return Number(unplaced.numUpdatedRows);
 }
