@@ -144,16 +144,20 @@ export class PgDatabaseDriver implements RoleDriver {
     // The writes inside need a connection; while suspended the owner is already NOLOGIN, so opening the
     // database for the admin's own session lets nobody else in.
     if (!current.datallowconn) await admin.query(`alter database ${db} allow_connections true`);
-    await withClient(this.o.pgUrl, s.name, async (c) => {
-      await c.query('begin');
-      await c.query(`select set_config('hostplane.owner', $1, true)`, [s.owner]);
-      await c.query(REASSIGN_TO_OWNER);
-      await writeConfigParams(c, saasClientParams(s.limits, s.status === 'suspended'));
-      await c.query('commit');
-    });
-    if (s.status === 'suspended') {
-      await admin.query(`alter database ${db} allow_connections false`);
-      await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where (datname = $1 or usename = $2) and pid <> pg_backend_pid()', [s.name, s.owner]);
+    try {
+      await withClient(this.o.pgUrl, s.name, async (c) => {
+        await c.query('begin');
+        await c.query(`select set_config('hostplane.owner', $1, true)`, [s.owner]);
+        await c.query(REASSIGN_TO_OWNER);
+        await writeConfigParams(c, saasClientParams(s.limits, s.status === 'suspended'));
+        await c.query('commit');
+      });
+    } finally {
+      // Closed again even when the writes failed: a suspended database never stays open.
+      if (s.status === 'suspended') {
+        await admin.query(`alter database ${db} allow_connections false`);
+        await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where (datname = $1 or usename = $2) and pid <> pg_backend_pid()', [s.name, s.owner]);
+      }
     }
   }
 
