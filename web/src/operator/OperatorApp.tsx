@@ -58,8 +58,9 @@ export function OperatorApp() {
     },
   });
 
-  // A client's own page hangs under Clients in the navigation.
-  const clientId = /^\/clients\/([0-9]{1,15})$/.exec(path)?.[1];
+  // A client's own page (its site: where it is served, what it uses) hangs under Clients in the
+  // navigation; /console/clients/<id> is the SaaS instance's server-rendered page, hence /sites/<id>.
+  const clientId = /^\/sites\/([0-9]{1,15})$/.exec(path)?.[1];
   const current = clientId ? { path: '/clients', label: 'Client', page: undefined } : PAGES.find((p) => p.path === path);
   useTitle(session.data ? (current?.label ?? 'Not found') : 'Sign in');
 

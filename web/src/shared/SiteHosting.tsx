@@ -107,6 +107,12 @@ export function SiteHosting({ queryKey, load, title = 'Hosting and usage' }: { q
             </dd>
           </dl>
           {series.data.node === null && <p className="muted">This site is not placed on a hosting node: nothing serves or meters it yet.</p>}
+          {series.data.node?.status === 'unhealthy' && (
+            <p className="warning" role="status">
+              {series.data.node.name} has stopped sending heartbeats: the site may not be served, and its usage is not being reported.
+            </p>
+          )}
+          {series.data.node !== null && series.data.days.length === 0 && <p className="muted">No usage reported in this window.</p>}
           <UsageChart series={series.data} />
           <p className="muted">Storage is the last size the node measured each day; transfer is what the site sent that day. Days without a report show no storage point.</p>
         </>

@@ -12,6 +12,8 @@ import { ErrorState, Loading, StatusBadge } from '../../ui';
 export function ClientDetailPage({ id }: { id: number }) {
   const path = { params: { path: { id: String(id) } } };
   const client = useQuery({ queryKey: ['client', id], queryFn: () => must(api.GET('/admin/v1/clients/{id}', path)) });
+  // The same list (and cache entry) the Clients page names resellers from.
+  const resellers = useQuery({ queryKey: ['resellers', ''], queryFn: () => must(api.GET('/admin/v1/resellers', { params: { query: {} } })) });
 
   if (client.isPending) return <Loading />;
   if (client.isError) return <ErrorState error={client.error} retry={() => void client.refetch()} />;
@@ -29,7 +31,7 @@ export function ClientDetailPage({ id }: { id: number }) {
           #{c.id} <StatusBadge status={c.status} />
         </dd>
         <dt>Reseller</dt>
-        <dd>{c.reseller_id !== null ? `#${c.reseller_id}` : '—'}</dd>
+        <dd>{c.reseller_id !== null ? (resellers.data?.find((r) => r.id === c.reseller_id)?.name ?? `#${c.reseller_id}`) : '—'}</dd>
         <dt>Package</dt>
         <dd>{c.package_uid ?? '—'}</dd>
         <dt>Contact</dt>

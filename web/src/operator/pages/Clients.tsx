@@ -87,7 +87,7 @@ export function ClientsPage() {
                 <tr key={c.id} data-client={c.id}>
                   <td>{c.id}</td>
                   <td>
-                    <Link to={`/clients/${c.id}`}>{c.name || `Client #${c.id}`}</Link>
+                    <Link to={`/sites/${c.id}`}>{c.name || `Client #${c.id}`}</Link>
                   </td>
                   <td>{c.email_address}</td>
                   <td>{c.reseller_id !== null ? (resellerName.get(c.reseller_id) ?? `#${c.reseller_id}`) : '—'}</td>
