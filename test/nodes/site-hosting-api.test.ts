@@ -203,7 +203,7 @@ describe('the client area: GET /client/v1/usage/daily and the usage gauges', () 
       expect(res.status, q).toBe(422);
       expect(res.body).toHaveProperty('error.code');
     }
-    for (const headers of [{}, { authorization: a.auth }, admin(), { cookie: 'hp_session=not-a-session' }]) {
+    for (const headers of [{} as Record<string, string>, { authorization: a.auth }, admin(), { cookie: 'hp_session=not-a-session' }]) {
       const res = await inject('GET', '/client/v1/usage/daily', headers);
       expect(res.status).toBe(401);
     }
