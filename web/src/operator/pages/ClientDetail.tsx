@@ -41,7 +41,12 @@ export function ClientDetailPage({ id }: { id: number }) {
           <DomainBadges domains={c.domains} />
         </dd>
       </dl>
-      <SiteHosting queryKey={['client-usage', id]} load={(days) => must(api.GET('/admin/v1/clients/{id}/usage', { params: { path: { id: String(id) }, query: { days: String(days) } } }))} />
+      {c.status === 'active' || c.status === 'suspended' ? (
+        <SiteHosting queryKey={['client-usage', id]} load={(days) => must(api.GET('/admin/v1/clients/{id}/usage', { params: { path: { id: String(id) }, query: { days: String(days) } } }))} />
+      ) : (
+        // The usage series is of live sites: a cancelled or deleted one is served nowhere.
+        <p className="muted card">This client is {c.status}: its site is no longer served or metered.</p>
+      )}
     </section>
   );
 }
