@@ -34,11 +34,11 @@ const tokens: Record<string, string> = {};
 const ids: Record<'served' | 'failing' | 'stale' | 'early' | 'theirs', number> = { served: 0, failing: 0, stale: 0, early: 0, theirs: 0 };
 
 const admin = () => ({ authorization: `Bearer ${t.operatorKey}` });
-async function inject(method: 'GET' | 'POST' | 'PUT', path: string, headers: Record<string, string>, payload?: unknown) {
+async function inject(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, headers: Record<string, string>, payload?: unknown) {
   const res = await t.app.server.inject({ method, url: path, headers, ...(payload !== undefined ? { payload: payload as object } : {}) });
   return { status: res.statusCode, body: (res.body ? res.json() : null) as Json };
 }
-async function ok(method: 'GET' | 'POST' | 'PUT', path: string, headers: Record<string, string>, payload?: unknown): Promise<Json> {
+async function ok(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, headers: Record<string, string>, payload?: unknown): Promise<Json> {
   const res = await inject(method, path, headers, payload);
   expect(res.status, `${path}: ${JSON.stringify(res.body)}`).toBeLessThan(300);
   return res.body;
@@ -208,6 +208,14 @@ describe.sequential('a site node and its usage chart in the three consoles', () 
     await page.locator('.site-hosting [data-node-status="not-placed"]').waitFor();
     expect(await page.locator('.site-hosting').innerText()).toContain('not placed on a hosting node');
     expect(await page.locator('[data-chart="site-usage"]').getAttribute('data-points')).toBe('30');
+
+    // A cancelled client's page says its site is no longer served instead of asking for usage.
+    const gone = await newClient(a, 'Gone Ltd', 'gone.example.com');
+    await ok('DELETE', `/v1/clients/${gone}`, { authorization: a.auth });
+    await page.goto(`${url}/console/sites/${gone}`);
+    await page.getByRole('heading', { name: 'Gone Ltd', level: 1 }).waitFor();
+    await page.getByText('This client is cancelled: its site is no longer served or metered.').waitFor();
+    expect(await page.locator('.site-hosting').count()).toBe(0);
     await page.close();
   });
 
