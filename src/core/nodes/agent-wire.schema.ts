@@ -171,6 +171,8 @@ export const HeartbeatResponse = z.object({ serverTime: z.string(), settings: No
  * `POST /agent/v1/usage`: samples per object. `transferBytes` is a counter that only grows while the
  * site stays on this node (bytes sent, read from the site's access log), so a resent sample counts
  * once and the server derives a period's transfer as a difference; a smaller value means a reset.
+ * A `database` sample carries the database's size as `storageBytes`, 0 as `transferBytes`, and
+ * `activeUsers` where it has Odoo's res_users.
  */
 export const UsageSample = z.object({
   kind: ObjectKind,

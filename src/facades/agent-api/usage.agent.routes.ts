@@ -25,8 +25,8 @@ export const usageAgentRoutes: AgentRoutes = async (app, ctxOf) => {
       schema: {
         tags: agentTags,
         security: agentSecurity,
-        summary: "Usage samples of the node's sites: storage and the transfer counter",
-        body: UsageRequest.meta({ examples: [{ samples: [{ kind: 'site', id: 'site12', at: '2026-12-06T20:00:00.000Z', storageBytes: 52428800, transferBytes: 1048576 }] }] }),
+        summary: "Usage samples of the node's sites (storage and the transfer counter) and SaaS databases (size, active users)",
+        body: UsageRequest.meta({ examples: [{ samples: [{ kind: 'site', id: 'site12', at: '2026-12-06T20:00:00.000Z', storageBytes: 52428800, transferBytes: 1048576 }, { kind: 'database', id: 'db15', at: '2026-12-06T20:00:00.000Z', storageBytes: 9437184, transferBytes: 0, activeUsers: 3 }] }] }),
         response: { 200: usageOut, ...agentErrors },
       },
     },
