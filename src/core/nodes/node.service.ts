@@ -5,6 +5,8 @@ import { randomToken, sha256Hex } from '../shared/secrets.js';
 import { parseInput } from '../shared/validation.js';
 import { listNodeObjectRows } from './node-objects.repository.js';
 import * as repo from './node.repository.js';
+import { afterRelayNodeGone } from '../domains/domain-provisioning.js';
+import { syncRelayObjects } from './relay-objects.js';
 import {
   createNodeInput,
   deleteNodeInput,
@@ -87,6 +89,8 @@ export async function createNode(ctx: Ctx, raw: unknown): Promise<{ node: Node; 
     const id = await repo.insertNode(tx.db, { name: input.name, roles: input.roles, labels: input.labels, enrol_token_digest: enrol.digest, enrol_token_expires_at: enrol.expiresAt, now: tx.clock() });
     if (id === undefined) throw new AppError('conflict', `a node named ${input.name} already exists`, { fields: { name: ['is already taken'] } });
     await recordAudit(tx, { action: 'node.created', targetType: 'node', targetId: id, resellerId: null, after: { name: input.name, roles: input.roles, labels: input.labels } });
+    // A relay accepts mail for every live domain: the new one starts with all of them.
+    if (input.roles.includes('relay')) await syncRelayObjects(tx, null, [id]);
     return { node: await findOrThrow(tx, id), token: enrol.token };
   });
 }
@@ -133,6 +137,7 @@ export async function deleteNode(ctx: Ctx, id: number, raw: unknown = {}): Promi
       throw new AppError('invalid_state', `node ${node.name} still holds ${live} site${live === 1 ? '' : 's'}: move them off first, or delete with force (they become not placed)`);
     }
     const unplaced = await repo.deleteNodeRow(tx.db, id);
+    if (node.roles.includes('relay')) await afterRelayNodeGone(tx);
     await recordAudit(tx, { action: 'node.deleted', targetType: 'node', targetId: id, resellerId: null, before: { name: node.name }, after: { force, unplaced_sites: unplaced } });
     return { id: Number(node.id), name: node.name, unplaced_sites: unplaced };
   });
