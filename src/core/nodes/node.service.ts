@@ -173,14 +173,18 @@ function objectStatus(r: { state: string; version: number; applied_version: numb
   return r.applied_version !== null && r.applied_version >= r.version ? 'applied' : 'applying';
 }
 
-/** A node's objects in id order, pages of `limit` after `after`; `failed` keeps those whose last try failed. */
-export async function listNodeObjects(ctx: Ctx, id: number, q: { failed?: boolean; after?: string; limit?: number } = {}): Promise<NodeObjectPage> {
+/**
+ * A node's objects in id order, pages of `limit` after `after`; `failed` keeps those whose last try
+ * failed, `behind` those the node has not applied at their current version (for a relay node: the
+ * domains it is behind on).
+ */
+export async function listNodeObjects(ctx: Ctx, id: number, q: { failed?: boolean; behind?: boolean; after?: string; limit?: number } = {}): Promise<NodeObjectPage> {
   requireOperator(ctx);
   const limit = q.limit ?? NODE_OBJECT_PAGE_DEFAULT;
   if (!Number.isInteger(limit) || limit < 1 || limit > NODE_OBJECT_PAGE_MAX) throw AppError.validation({ limit: [`must be a whole number from 1 to ${NODE_OBJECT_PAGE_MAX}`] });
-  if (q.after !== undefined && (q.after.length === 0 || q.after.length > 64)) throw AppError.validation({ after: ['must be an object id of 1 to 64 characters'] });
+  if (q.after !== undefined && (q.after.length === 0 || q.after.length > 253)) throw AppError.validation({ after: ['must be an object id of 1 to 253 characters'] });
   await findOrThrow(ctx, id);
-  const rows = await listNodeObjectRows(ctx.db, id, { failedOnly: q.failed === true, limit, ...(q.after !== undefined ? { after: q.after } : {}) });
+  const rows = await listNodeObjectRows(ctx.db, id, { failedOnly: q.failed === true, behindOnly: q.behind === true, limit, ...(q.after !== undefined ? { after: q.after } : {}) });
   return {
     objects: rows.map((r) => ({
       kind: r.kind,
