@@ -38,10 +38,9 @@ export async function enqueueRelayChanges(ctx: Ctx, changes: { change: RelayChan
 /** enqueueRelayChanges for changes of many owners at once: one insert of jobs, one relay sync. */
 export async function recordRelayChanges(ctx: Ctx, changes: { change: RelayChange; domain: string; clientId: number | null; resellerId: number | null }[]): Promise<void> {
   if (changes.length === 0) return;
-  await insertJobs(
-    ctx.db,
+  await insertRelayJobs(
+    ctx,
     changes.flatMap((c) => relayJobs([c], c)),
-    ctx.clock(),
   );
   await syncRelayObjects(ctx, [...new Set(changes.map((c) => c.domain))]);
 }
@@ -57,11 +56,17 @@ export async function afterRelayNodeGone(tx: Ctx): Promise<void> {
     return;
   }
   const pending = await findPendingLiveDomains(tx.db);
-  await insertJobs(
-    tx.db,
+  await insertRelayJobs(
+    tx,
     pending.flatMap((d) => relayJobs([{ change: 'provision', domain: d.name }], { clientId: d.client_id, resellerId: d.reseller_id })),
-    tx.clock(),
   );
+}
+
+/** A statement takes at most 65,535 parameters, and a job is ten: a group's thousands of jobs go in slices. */
+const JOBS_PER_INSERT = 2_000;
+
+async function insertRelayJobs(ctx: Ctx, jobs: NewJob[]): Promise<void> {
+  for (let i = 0; i < jobs.length; i += JOBS_PER_INSERT) await insertJobs(ctx.db, jobs.slice(i, i + JOBS_PER_INSERT), ctx.clock());
 }
 
 /**
