@@ -61,6 +61,15 @@ export async function relayNodesExist(db: Executor): Promise<boolean> {
 }
 
 /**
+ * Serialises readiness checks until commit. Two relays reporting the same domain at once would each
+ * check the other's row before the other committed (read committed) and neither would mark it ready;
+ * with the lock, the second check runs after the first report committed and sees both.
+ */
+export async function lockRelayReadiness(db: Executor): Promise<void> {
+  await sql`select pg_advisory_xact_lock(7153201502)`.execute(db);
+}
+
+/**
  * Marks ready the live, not yet ready domains among `names` (all of them when null) that every relay
  * node has applied at its current version, in one statement; nothing when there is no relay node.
  * Returns the domains changed with the status they had.

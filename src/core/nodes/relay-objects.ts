@@ -2,7 +2,7 @@ import { recordAudit } from '../audit/audit.service.js';
 import type { Ctx } from '../context.js';
 import { RelayDomainSpec } from './agent-wire.schema.js';
 import { upsertNodeObjects, type NodeObjectWrite } from './node-objects.repository.js';
-import { findRelayObjectChanges, markRelayedDomainsReady } from './relay-objects.repository.js';
+import { findRelayObjectChanges, lockRelayReadiness, markRelayedDomainsReady } from './relay-objects.repository.js';
 
 // Desired state of the relay role (ADR 0022). Every relay node holds every live domain as a
 // `relay_domain` object whose id is the domain name, so a name deleted and added again is one object
@@ -39,9 +39,11 @@ export async function syncRelayObjects(tx: Ctx, names: readonly string[] | null,
 
 /**
  * Marks ready the domains among `names` (all when null) that every relay node has applied, with an
- * audit event (actor: the system) for each, in the caller's transaction.
+ * audit event (actor: the system) for each, in the caller's transaction (which must already hold the
+ * reporting node's own status update: the check runs after the readiness lock is taken).
  */
 export async function markDomainsRelayed(tx: Ctx, names: readonly string[] | null): Promise<number> {
+  await lockRelayReadiness(tx.db);
   const changed = await markRelayedDomainsReady(tx.db, names, tx.clock());
   if (changed.length === 0) return 0;
   await recordAudit(
