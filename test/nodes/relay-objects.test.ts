@@ -169,6 +169,32 @@ describe('relay objects', () => {
     }
   });
 
+  it('HSP cancel and the operator\'s restore; an Odoo-style SaaS instance\'s host name', async () => {
+    const a = domain();
+    const id = await createClient([{ name: a }]);
+    expect((await inject('DELETE', `/v1/clients/${id}`, reseller.auth)).status).toBe(200);
+    for (const node of [r1, r2]) expect((await objectOn(node, a))!.state).toBe('absent');
+    const restored = await admin('POST', `/admin/v1/clients/${id}/restore`);
+    expect(restored.status, JSON.stringify(restored.body)).toBe(200);
+    for (const node of [r1, r2]) expect((await objectOn(node, a))).toMatchObject({ state: 'present', spec: { domain: a, mailServers: [] } });
+
+    const password = 'relay-portal-admin-password';
+    const adminUid = Number((await admin('POST', '/admin/v1/users', { operator: true, login: 'relay-portal-admin', password })).body.id);
+    const rpc = async (service: string, method: string, args: unknown[]) =>
+      (await s.t.app.server.inject({ method: 'POST', url: '/jsonrpc', headers: { 'content-type': 'application/json' }, payload: { jsonrpc: '2.0', method: 'call', id: 1, params: { service, method, args } } })).json() as { result?: unknown; error?: { data: { message: string } } };
+    const kw = async (model: string, method: string, args: unknown[], kwargs: Record<string, unknown> = {}) => {
+      const out = await rpc('object', 'execute_kw', ['hostplane', adminUid, password, model, method, args, kwargs]);
+      if (out.error) throw new Error(`${model}.${method}: ${out.error.data.message}`);
+      return out.result;
+    };
+    await kw('res.users', 'signup', [{ login: 'relay-owner@example.com', name: 'Owner', password: 'portal-pass' }]);
+    const uid = (await rpc('common', 'authenticate', ['hostplane', 'relay-owner@example.com', 'portal-pass', {}])).result as number;
+    const plans = (await admin('GET', '/admin/v1/packages')).body as unknown as { id: number; uid: string }[];
+    const host = domain('inst');
+    await kw('saas_portal.plan', 'create_new_database', [plans.find((p) => p.uid === 'basic')!.id], { dbname: host, user_id: uid, owner_password: 'owner-pass' });
+    for (const node of [r1, r2]) expect(await objectOn(node, host)).toMatchObject({ state: 'present', spec: { domain: host, mailServers: [] } });
+  });
+
   it('an account group of 10,000 sites deleted: every domain absent on every relay, one new version per node', async () => {
     const invoice = `RELAY-${Date.now()}`;
     await sql`
