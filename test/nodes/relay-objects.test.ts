@@ -231,6 +231,18 @@ describe('relay objects', () => {
     expect(JSON.stringify(bad.body)).toContain('behind');
     const long = await admin('GET', `/admin/v1/nodes/${r1.id}/objects?after=${'a'.repeat(254)}`);
     expect(long.status).toBe(422);
+    // A report naming more than a domain name can be is refused whole, in the agent door's format, and changes nothing.
+    const v = await version(r1);
+    const report = await inject('POST', '/agent/v1/status', `Bearer ${r1.token}`, { results: [{ kind: 'relay_domain', id: `${'a'.repeat(250)}.com`, version: v, ok: true }] });
+    expect(report.status).toBe(400);
+    expect(report.body).toMatchObject({ error: { code: expect.any(String), message: expect.stringContaining('id') } });
+    expect(await version(r1)).toBe(v);
+    // Another node's relay objects are not this node's to report on.
+    const other = await db().selectFrom('node_objects').select(['object_id', 'version', 'applied_version']).where('node_id', '=', r2.id).where('kind', '=', 'relay_domain').where('state', '=', 'present').executeTakeFirstOrThrow();
+    const cross = await inject('POST', '/agent/v1/status', `Bearer ${r1.token}`, { results: [{ kind: 'relay_domain', id: other.object_id, version: Number(other.version) + 5, ok: false, error: 'forged' }] });
+    expect(cross.status).toBe(200);
+    const after = await db().selectFrom('node_objects').select(['applied_version', 'error']).where('node_id', '=', r2.id).where('kind', '=', 'relay_domain').where('object_id', '=', other.object_id).executeTakeFirstOrThrow();
+    expect(after).toEqual({ applied_version: other.applied_version, error: null });
   });
 
   it('deleting the relay a domain waits for makes it ready; with no relay left, the control plane\'s relay job takes pending domains over', async () => {
