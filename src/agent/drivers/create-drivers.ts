@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { AgentLog } from '../agent-log.js';
 import type { RoleDriver } from '../role-driver.js';
 import { FilesDriver } from './files/files.driver.js';
+import { RelayRoleDriver, type RelayRoleSettings } from './relay/relay.driver.js';
 import { WebDriver } from './web/web.driver.js';
 
 export interface DriverSettings {
@@ -16,6 +17,8 @@ export interface DriverSettings {
   /** Binaries; by default Debian's, found under /usr/sbin. */
   nginxBin?: string;
   phpFpmBin?: string;
+  /** The relay role: which driver, where its maps go (default `<data dir>/relay`), its reload command or http target. */
+  relay?: Omit<RelayRoleSettings, 'log' | 'relayDir'> & { relayDir?: string | undefined };
   log: AgentLog;
 }
 
@@ -35,7 +38,7 @@ export function defaultNginxBin(): string {
   return fs.existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
 }
 
-/** The drivers for a node's roles; roles without a driver yet (db, relay) get none, so their objects fail visibly. */
+/** The drivers for a node's roles; roles without a driver yet (db) get none, so their objects fail visibly. */
 export function createDrivers(roles: string[], s: DriverSettings): RoleDriver[] {
   const drivers: RoleDriver[] = [];
   if (roles.includes('web')) {
@@ -53,6 +56,10 @@ export function createDrivers(roles: string[], s: DriverSettings): RoleDriver[] 
             keepServingOnStop: true,
           }),
     );
+  }
+  if (roles.includes('relay')) {
+    const relay = s.relay ?? { driver: 'postfix-maps' as const };
+    drivers.push(new RelayRoleDriver({ ...relay, relayDir: relay.relayDir ?? path.join(s.dataDir, 'relay'), log: s.log }));
   }
   return drivers;
 }
