@@ -146,5 +146,24 @@ export async function addDomain(cp: ControlPlane, domain: string, admin: string,
   return Number(row.client_id);
 }
 
+/**
+ * Waits until the site's node reports its latest version applied (the admin API's view of it). The
+ * agent reports a batch only once nginx's old workers have left, so from then on every new connection
+ * gets the new configuration; a first 200 seen earlier may still be followed by an old worker's 404.
+ */
+export async function waitApplied(cp: ControlPlane, id: number, timeoutMs = 30_000): Promise<void> {
+  let last: unknown;
+  await waitFor(
+    async () => {
+      const r = await cp.admin<{ node: { object: string } | null }>('GET', `/admin/v1/clients/${id}`);
+      last = r.body;
+      return r.status === 200 && r.body.node?.object === 'applied' ? true : undefined;
+    },
+    timeoutMs,
+    () => `site${id} not applied: ${JSON.stringify(last)}`,
+    100,
+  );
+}
+
 /** A site's home on a node, as the web driver lays it out. */
 export const publicHtml = (n: WebNode, siteId: number) => path.join(n.dataDir, 'sites', `site${siteId}`, 'public_html');

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killAll, makeTempDir, waitFor } from '../jobs-process/process-harness.js';
 import { nodeView, startControlPlane, type ControlPlane } from './agent-harness.js';
-import { addDomain, answerWhen, cpcmd, get, nginxRunning, publicHtml, removeSiteUsers, restartAgent, siteIdBase, startSiteIdsAt, startWebNode, stopServers, type WebNode } from './web-nodes.js';
+import { addDomain, answerWhen, cpcmd, get, nginxRunning, publicHtml, removeSiteUsers, restartAgent, siteIdBase, startSiteIdsAt, startWebNode, stopServers, waitApplied, type WebNode } from './web-nodes.js';
 
 /*
  * Two real agents as two web nodes on one machine (own data dirs, nginx prefixes and ports), on both
@@ -76,6 +76,7 @@ describe('two web nodes', () => {
     expect(placed.filter((p) => p.on === a)).toHaveLength(2);
     expect(placed.filter((p) => p.on === b)).toHaveLength(2);
     for (const p of placed) {
+      await waitApplied(cp, p.id);
       fs.writeFileSync(path.join(publicHtml(p.on, p.id), 'name.txt'), `${p.domain}\n`);
       expect(await answerWhen(p.on.port, p.domain, '/name.txt', (x) => x.status === 200, 30_000, why)).toEqual({ status: 200, body: `${p.domain}\n` });
       const other = p.on === a ? b : a;

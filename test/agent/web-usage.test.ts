@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killAll, makeTempDir, waitFor } from '../jobs-process/process-harness.js';
 import { startReceiver, type Receiver } from '../webhooks/receiver.js';
 import { nodeView, startControlPlane, type ControlPlane } from './agent-harness.js';
-import { addDomain, answerWhen, cpcmd, get, publicHtml, removeSiteUsers, siteIdBase, startSiteIdsAt, startWebNode, stopServers, tool, type WebNode } from './web-nodes.js';
+import { addDomain, answerWhen, cpcmd, get, publicHtml, removeSiteUsers, siteIdBase, startSiteIdsAt, startWebNode, stopServers, tool, waitApplied, type WebNode } from './web-nodes.js';
 
 /*
  * Usage and quotas end to end, on both databases: sites added with AddDomain are served by a real
@@ -84,7 +84,8 @@ async function usageOf(domain: string): Promise<{ storage: StorageUsage; bandwid
   return { storage: storage[domain]!, bandwidth: bandwidth[domain]! };
 }
 
-const overQuotaHook = (id: number) => receiver.received.find((r) => r.json.type === 'site.over_quota' && r.json.data.id === `site${id}`);
+const overQuotaHooks = (id: number) => receiver.received.filter((r) => r.json.type === 'site.over_quota' && r.json.data.id === `site${id}`);
+const overQuotaHook = (id: number) => overQuotaHooks(id)[0];
 
 describe('usage measured by the agent, read as billing modules read it', () => {
   const domain = `usage-${base}.web.test`;
@@ -92,6 +93,7 @@ describe('usage measured by the agent, read as billing modules read it', () => {
 
   it('storage written into public_html and transfer served by nginx show in admin:get-usage as qused/qhard and sum/threshold', async () => {
     id = await addDomain(cp, domain, `usage${base}`, 'diskquota,quota=50', 'bandwidth,threshold=20', 'php,enabled=0');
+    await waitApplied(cp, id);
     await answerWhen(web.port, domain, '/', (a) => a.status === 200, 30_000, why);
     const size = 300_000;
     fs.writeFileSync(path.join(publicHtml(web, id), 'big.bin'), Buffer.alloc(size, 7));
@@ -160,6 +162,7 @@ describe('over quota through the real agent', () => {
   async function overQuotaSite(tag: string): Promise<{ id: number; domain: string }> {
     const domain = `${tag}-${base}.web.test`;
     const id = await addDomain(cp, domain, `${tag}${base}`, 'diskquota,quota=1', 'php,enabled=0');
+    await waitApplied(cp, id);
     await answerWhen(web.port, domain, '/', (a) => a.status === 200, 30_000, why);
     // 2 MB in a 1 MB quota: nothing stops the write (no filesystem quota); the metering sees it.
     fs.writeFileSync(path.join(publicHtml(web, id), 'too-big.bin'), Buffer.alloc(2 * MB, 1));
@@ -184,6 +187,24 @@ describe('over quota through the real agent', () => {
     await waitFor(async () => ((await usageOf(domain)).bandwidth.sum >= before + 2 * MB ? true : undefined), 20_000, why, 300);
     const events = await cp.app().deps.db.selectFrom('webhook_deliveries').select('payload').where('event_type', '=', 'site.over_quota').execute();
     expect(events.filter((e) => (e.payload as { data: { id: string } }).data.id === `site${id}`)).toHaveLength(1);
+  });
+
+  it("bandwidth: transfer over bandwidth,threshold, read from the site's nginx access log, delivers site.over_quota for bandwidth only", async () => {
+    const domain = `transfer-${base}.web.test`;
+    const id = await addDomain(cp, domain, `transfer${base}`, 'bandwidth,threshold=1', 'php,enabled=0');
+    await waitApplied(cp, id);
+    await answerWhen(web.port, domain, '/', (a) => a.status === 200, 30_000, why);
+    fs.writeFileSync(path.join(publicHtml(web, id), 'part.bin'), Buffer.alloc(600_000, 3));
+    for (let i = 0; i < 2; i++) expect((await get(web.port, domain, '/part.bin')).status).toBe(200);
+    const hook = await waitFor(() => overQuotaHook(id), 30_000, () => `no webhook; usage ${why()}`, 200);
+    expect(hook.json.data).toMatchObject({ id: `site${id}`, quota: 'bandwidth', limit_bytes: MB });
+    expect(hook.json.data.used_bytes as number).toBeGreaterThanOrEqual(1_200_000);
+    const u = await usageOf(domain);
+    expect(u.bandwidth.threshold).toBe(MB);
+    expect(u.bandwidth.sum).toBeGreaterThanOrEqual(1_200_000);
+    // Its storage (600 KB against the plan's quota) crossed nothing.
+    expect(overQuotaHooks(id).map((h) => h.json.data.quota)).toEqual(['bandwidth']);
+    expect((await get(web.port, domain, '/part.bin')).status).toBe(200);
   });
 
   it('suspend: site.over_quota reaches the receiver and nginx answers 503 with the suspension page', async () => {
