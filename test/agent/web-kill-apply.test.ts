@@ -55,13 +55,26 @@ describe('kill -9 mid-apply with the nginx driver', () => {
     })();
     const confDir = nginxPaths(web.prefix).sitesDir;
     const confs = () => (fs.existsSync(confDir) ? fs.readdirSync(confDir).filter((f) => f.endsWith('.conf')).length : 0);
-    // Partial files: the agent is inside a batch (or between two), with more to come.
-    await waitFor(() => (confs() >= 20 ? true : undefined), 120_000, () => `${confs()} site files, ${added} sites added\n${why()}`, 5);
+    // Inside a batch: site files written for sites the agent has not reported applied yet.
+    const reported = async () => ((await nodeView(cp, web.node.id)).counts as { applied: number }).applied;
+    let appliedAtKill = 0;
+    await waitFor(
+      async () => {
+        if (confs() < 20) return undefined;
+        appliedAtKill = await reported();
+        return confs() > appliedAtKill ? true : undefined;
+      },
+      120_000,
+      () => `${confs()} site files, ${added} sites added\n${why()}`,
+      10,
+    );
     web.agent.child.kill('SIGKILL');
     expect((await web.agent.exited).signal).toBe('SIGKILL');
     const filesAtKill = confs();
     expect(filesAtKill).toBeGreaterThanOrEqual(20);
     expect(filesAtKill).toBeLessThan(COUNT);
+    // Nothing was reported after the kill: what the control plane shows applied is still behind the files.
+    expect(await reported()).toBeLessThan(filesAtKill);
     await adding;
 
     const before = await nodeObjects(cp, web.node.id);
