@@ -68,11 +68,13 @@ afterAll(async () => {
 }, 120_000);
 
 /** PHP's SoapClient, as WHMCS's usage update calls it: admin_get_usage('storage') and ('bandwidth') for these sites. */
-function soapUsage(sites: string[]): Promise<{ storage: Record<string, StorageUsage>; bandwidth: Record<string, BandwidthUsage> }> {
+function soapUsage(sites: string[]): Promise<{ storage: Record<string, StorageUsage>; bandwidth: Record<string, BandwidthUsage>; collect: Record<string, { node: NodeOfSite | null }>; arrays: Record<string, boolean> }> {
   const script = `
     $c = new SoapClient($argv[1] . '/apnscp.wsdl', ['location' => $argv[1] . '/soap?authkey=' . $argv[2], 'uri' => 'urn:apnscp.api.soap', 'stream_context' => stream_context_create(['http' => ['header' => 'Abort-On: error']])]);
     $sites = array_slice($argv, 3);
-    echo json_encode(['storage' => $c->admin_get_usage('storage', $sites), 'bandwidth' => $c->admin_get_usage('bandwidth', $sites)]);`;
+    $collect = $c->admin_collect(null, [], $sites);
+    $arrays = array_map(fn ($site) => is_array($site) && is_array($site['node']), $collect);
+    echo json_encode(['storage' => $c->admin_get_usage('storage', $sites), 'bandwidth' => $c->admin_get_usage('bandwidth', $sites), 'collect' => $collect, 'arrays' => $arrays]);`;
   return new Promise((resolve, reject) =>
     execFile('php', ['-r', script, cp.url, cp.operatorKey, ...sites], { timeout: 30_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}${stdout}`)) : resolve(JSON.parse(stdout)))),
   );
@@ -128,6 +130,9 @@ describe('usage measured by the agent, read as billing modules read it', () => {
     expect(soap.storage[domain]!.qused).toBeGreaterThanOrEqual(measured.storage.qused);
     expect(soap.bandwidth[domain]!.threshold).toBe(20 * MB);
     expect(soap.bandwidth[domain]!.sum).toBeGreaterThanOrEqual(measured.bandwidth.sum);
+    // PHP decodes the node of collect's "every value" into a plain array like the rest.
+    expect(soap.collect[domain]!.node).toEqual({ name: 'usage-web', status: 'healthy', object: 'applied', error: null });
+    expect(soap.arrays).toEqual({ [domain]: true });
 
     // The operators' chart reads the same days.
     const days = await cp.admin<{ days: { storage_bytes: number; transfer_bytes: number }[] }>('GET', `/admin/v1/clients/${id}/usage?days=2`);
