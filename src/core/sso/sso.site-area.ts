@@ -4,6 +4,9 @@ import { findSites, type SiteRow } from '../sites/site.repository.js';
 import { sizeInBytes } from '../sites/site.catalog.js';
 import { loadPlans, valueReader, type PlanBook } from '../sites/site.plans.js';
 import { asBool } from '../sites/site-targets.js';
+import { bandwidthPeriod } from '../sites/site-usage.js';
+import { findMeasuredUsage } from '../nodes/site-usage.repository.js';
+import { getOwnSiteUsageSeries, type SiteUsageSeries } from '../nodes/site-usage-series.js';
 import * as repo from './sso.repository.js';
 
 /**
@@ -66,7 +69,7 @@ export async function getClientAreaDatabases(ctx: Ctx, clientId: number): Promis
 const bytesOf = (size: number | null, units: unknown): number | null => (size === null ? null : sizeInBytes(size, units));
 
 export interface ClientAreaUsage {
-  /** used_bytes: null until the hosting node reports what a site stores and transfers. */
+  /** used_bytes: null until the hosting node reports what a site stores and transfers; transfer is the current bandwidth period's. */
   storage: { quota_bytes: number | null; used_bytes: number | null };
   bandwidth: { enabled: boolean | null; threshold_bytes: number | null; used_bytes: number | null };
 }
@@ -78,8 +81,18 @@ export interface ClientAreaUsage {
 export async function getClientAreaUsage(ctx: Ctx, clientId: number): Promise<ClientAreaUsage> {
   const { site, book } = await siteOf(ctx, clientId);
   const read = (service: string, param: string) => valueReader(book, service, param)(site);
+  const measured = (await findMeasuredUsage(ctx.db, [clientId])).get(clientId);
+  // The stored period's transfer counts only while that period lasts; a new one starts at nothing.
+  const period = bandwidthPeriod(ctx.clock(), int(read('bandwidth', 'rollover')) || 1);
+  const transfer = measured ? (measured.periodBegin.getTime() === period.begin * 1000 ? measured.periodTransfer : 0) : null;
   return {
-    storage: { quota_bytes: bytesOf(int(read('diskquota', 'quota')), read('diskquota', 'units')), used_bytes: null },
-    bandwidth: { enabled: flag(read('bandwidth', 'enabled')), threshold_bytes: bytesOf(int(read('bandwidth', 'threshold')), read('bandwidth', 'units')), used_bytes: null },
+    storage: { quota_bytes: bytesOf(int(read('diskquota', 'quota')), read('diskquota', 'units')), used_bytes: measured ? measured.storage : null },
+    bandwidth: { enabled: flag(read('bandwidth', 'enabled')), threshold_bytes: bytesOf(int(read('bandwidth', 'threshold')), read('bandwidth', 'units')), used_bytes: transfer },
   };
+}
+
+/** The site's storage and transfer per day, and the node serving it, for the Usage page's chart. */
+export async function getClientAreaUsageSeries(ctx: Ctx, clientId: number, rawDays: unknown): Promise<SiteUsageSeries> {
+  await siteOf(ctx, clientId);
+  return getOwnSiteUsageSeries(ctx, clientId, rawDays);
 }

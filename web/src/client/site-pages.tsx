@@ -1,5 +1,6 @@
 import { useQuery } from '@tanstack/react-query';
 import { api, must } from '../api/client';
+import { SiteHosting } from '../shared/SiteHosting';
 import { DataTable, ErrorState, Loading, StatusBadge } from '../ui';
 import type { ClientSession, DatabaseService } from './types';
 
@@ -120,6 +121,7 @@ export function UsagePage({ session }: { session: ClientSession }) {
           </div>
         </div>
       )}
+      <SiteHosting queryKey={['client-usage-daily']} load={(days) => must(api.GET('/client/v1/usage/daily', { params: { query: { days: String(days) } } }))} />
     </section>
   );
 }
