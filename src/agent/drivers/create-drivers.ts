@@ -4,6 +4,7 @@ import type { AgentLog } from '../agent-log.js';
 import type { RoleDriver } from '../role-driver.js';
 import { PgDatabaseDriver } from './db/pg-database.driver.js';
 import { FilesDriver } from './files/files.driver.js';
+import { RelayRoleDriver, type RelayRoleSettings } from './relay/relay.driver.js';
 import { WebDriver } from './web/web.driver.js';
 
 export interface DriverSettings {
@@ -22,6 +23,8 @@ export interface DriverSettings {
    * control plane. A db node without it reports its db driver unavailable.
    */
   pgUrl?: string;
+  /** The relay role: which driver, where its maps go (default `<data dir>/relay`), its reload command or http target. */
+  relay?: Omit<RelayRoleSettings, 'log' | 'relayDir'> & { relayDir?: string | undefined };
   log: AgentLog;
 }
 
@@ -65,7 +68,7 @@ export function defaultNginxBin(): string {
   return fs.existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
 }
 
-/** The drivers for a node's roles; roles without a driver yet (relay) get none, so their objects fail visibly. */
+/** The drivers for a node's roles (web, db, relay). */
 export function createDrivers(roles: string[], s: DriverSettings): RoleDriver[] {
   const drivers: RoleDriver[] = [];
   if (roles.includes('web')) {
@@ -93,6 +96,10 @@ export function createDrivers(roles: string[], s: DriverSettings): RoleDriver[] 
         drivers.push(new UnavailableDriver('db', ['database'], (e as Error).message));
       }
     }
+  }
+  if (roles.includes('relay')) {
+    const relay = s.relay ?? { driver: 'postfix-maps' as const };
+    drivers.push(new RelayRoleDriver({ ...relay, relayDir: relay.relayDir ?? path.join(s.dataDir, 'relay'), log: s.log }));
   }
   return drivers;
 }

@@ -9,6 +9,7 @@
  * version that grows in the same transaction as every change to them; the agent pulls the objects
  * changed since the version it holds, makes them true, and reports per object what it applied.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 export const AGENT_API_PREFIX = '/agent/v1';
@@ -49,6 +50,23 @@ export const SiteSpec = z.object({
   php: z.boolean(),
 });
 export type SiteSpec = z.infer<typeof SiteSpec>;
+
+/** A mail server the relay forwards to: an A-label host name or a bare IPv4/IPv6 literal. */
+export const WireMailServer = z.union([WireDomain, z.string().max(45).regex(/^[0-9a-f:.]+$/, 'an IP address').refine((v) => isIP(v) !== 0, 'an IP address')]);
+
+/**
+ * A domain as the relay role makes it true: Postfix (or the http target) accepts mail for `domain` and
+ * forwards it to `mailServers`, tried in that order (the client's own priority order). Every relay
+ * node gets the same spec for a domain; which relay is tried first is the domain's MX records' business.
+ */
+export const RelayDomainSpec = z.object({
+  domain: WireDomain,
+  mailServers: z.array(WireMailServer).max(64),
+});
+export type RelayDomainSpec = z.infer<typeof RelayDomainSpec>;
+
+/** A relay object's id is its domain name; a domain name is up to 253 characters. */
+const RelayObjectId = z.string().min(1).max(253);
 
 /**
  * A name that ends up in SQL on a db node (database, role, template): a plain lower-case identifier,
@@ -92,25 +110,33 @@ export type DatabaseSpec = z.infer<typeof DatabaseSpec>;
  * One desired object. `id` is unique per kind on a node (`site12`). `state: 'absent'` asks the node to
  * remove it (archive first where the role says so); the server forgets it once the node reports it.
  */
-const objectId = z.string().min(1).max(64);
-const objectVersion = z.number().int().nonnegative();
-/** A kind's two shapes (present, absent), for a driver that parses the objects of its own kind. */
-export const SiteObjectOptions = [
-  z.object({ kind: z.literal('site'), id: objectId, version: objectVersion, state: z.literal('present'), spec: SiteSpec }),
-  z.object({ kind: z.literal('site'), id: objectId, version: objectVersion, state: z.literal('absent'), spec: SiteSpec.partial().nullable() }),
-] as const;
-export const DatabaseObjectOptions = [
-  z.object({ kind: z.literal('database'), id: objectId, version: objectVersion, state: z.literal('present'), spec: DatabaseSpec }),
-  z.object({ kind: z.literal('database'), id: objectId, version: objectVersion, state: z.literal('absent'), spec: DatabaseSpec.partial().nullable() }),
-] as const;
-// A plain union: zod refuses a discriminated union whose discriminator ('kind') repeats a value.
-export const WireObject = z.union([...SiteObjectOptions, ...DatabaseObjectOptions]);
+// Plain unions: zod refuses a discriminated union whose discriminator ('kind') repeats a value.
+export const SiteObject = z.union([
+  z.object({ kind: z.literal('site'), id: z.string().min(1).max(64), version: z.number().int().nonnegative(), state: z.literal('present'), spec: SiteSpec }),
+  z.object({ kind: z.literal('site'), id: z.string().min(1).max(64), version: z.number().int().nonnegative(), state: z.literal('absent'), spec: SiteSpec.partial().nullable() }),
+]);
+export type SiteObject = z.infer<typeof SiteObject>;
+/** The id is the domain name, the same on every relay node. */
+export const RelayDomainObject = z.union([
+  z.object({ kind: z.literal('relay_domain'), id: RelayObjectId, version: z.number().int().nonnegative(), state: z.literal('present'), spec: RelayDomainSpec }),
+  z.object({ kind: z.literal('relay_domain'), id: RelayObjectId, version: z.number().int().nonnegative(), state: z.literal('absent'), spec: RelayDomainSpec.partial().nullable() }),
+]);
+export type RelayDomainObject = z.infer<typeof RelayDomainObject>;
+/** A SaaS instance's database (db role); the id is `db<client id>`. */
+export const DatabaseObject = z.union([
+  z.object({ kind: z.literal('database'), id: z.string().min(1).max(64), version: z.number().int().nonnegative(), state: z.literal('present'), spec: DatabaseSpec }),
+  z.object({ kind: z.literal('database'), id: z.string().min(1).max(64), version: z.number().int().nonnegative(), state: z.literal('absent'), spec: DatabaseSpec.partial().nullable() }),
+]);
+export type DatabaseObject = z.infer<typeof DatabaseObject>;
+export const WireObject = z.union([...SiteObject.options, ...RelayDomainObject.options, ...DatabaseObject.options]);
 export type WireObject = z.infer<typeof WireObject>;
 
 /** Settings the server hands every node with its state, so operators change them in one place. */
 export const NodeSettings = z.object({
   heartbeatIntervalSeconds: z.number().int().positive(),
   usageIntervalSeconds: z.number().int().positive(),
+  /** Days a node keeps `<data dir>/archives/` files (deleted sites' homes, dropped databases' dumps); 0 or absent: forever. */
+  archiveRetentionDays: z.number().int().nonnegative().optional(),
 });
 export type NodeSettings = z.infer<typeof NodeSettings>;
 
@@ -143,7 +169,8 @@ export type StateResponse = z.infer<typeof StateResponse>;
 /** `POST /agent/v1/status`: per object, the version now true on the node, or why it is not. */
 export const ObjectResult = z.object({
   kind: ObjectKind,
-  id: z.string().min(1).max(64),
+  // 253: a relay_domain's id is its domain name; other kinds' ids are at most 64.
+  id: z.string().min(1).max(253),
   version: z.number().int().nonnegative(),
   ok: z.boolean(),
   /** Present when `ok` is false; a short message, never a secret. */

@@ -5,6 +5,7 @@ import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
 import { relayJobs } from '../domains/domain-provisioning.js';
 import { addInstanceDatabase, getInstanceDatabases, type InstanceDatabase } from '../nodes/database-objects.js';
+import { syncRelayObjects } from '../nodes/relay-objects.js';
 import { uniqueViolation } from '../shared/db-errors.js';
 import { normalizeDomainName } from '../shared/domain-name.js';
 import { hashPassword } from '../shared/passwords.js';
@@ -158,6 +159,7 @@ export async function createInstance(ctx: Ctx, input: CreateInstanceInput): Prom
       throw e;
     }
     if (plan.template_database) await addInstanceDatabase(tx, { clientId: created.id, uuid, template: plan.template_database, ownerVerifier });
+    await syncRelayObjects(tx, [name]);
     await repo.addUserGroups(tx.db, [created.ownerId], OWNER_GROUPS);
     await repo.addUserGroups(tx.db, [created.adminId], ['base.group_user', 'base.group_system', 'base.group_erp_manager']);
     const token = randomToken(32);

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
-import { DatabaseObjectOptions, type DatabaseSpec, type WireObject } from '../../../core/nodes/agent-wire.schema.js';
+import { DatabaseObject, type DatabaseSpec, type WireObject } from '../../../core/nodes/agent-wire.schema.js';
 import type { AgentLog } from '../../agent-log.js';
 import type { ObjectResultT, RoleDriver, UsageSampleT } from '../../role-driver.js';
 import { checkAdminUrl, connect, countActiveUsers, libpqEnv, pgMessage, REASSIGN_TO_OWNER, saasClientParams, withClient, writeConfigParams } from './pg-database.sql.js';
@@ -21,7 +21,7 @@ const INSTANCE_DATABASE = /^saas_[0-9a-f]{32}$/;
 
 function parseDatabaseObject(raw: unknown) {
   const state = (raw as { state?: unknown } | null)?.state;
-  const option = DatabaseObjectOptions.find((o) => o.shape.state.value === state);
+  const option = DatabaseObject.options.find((o) => o.shape.state.value === state);
   if (!option) return { success: false as const, error: { issues: [{ path: ['state'], message: 'must be present or absent' }] } };
   return option.safeParse(raw);
 }

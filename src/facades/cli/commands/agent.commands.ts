@@ -11,6 +11,10 @@ interface AgentCliOptions {
   httpPort?: number;
   webDriver?: 'nginx' | 'files';
   pgUrl?: string;
+  relayDriver?: 'postfix-maps' | 'http';
+  relayDir?: string;
+  relayReloadCommand?: string;
+  relayHttpUrl?: string;
 }
 
 function port(raw: string): number {
@@ -25,6 +29,26 @@ function seconds(env: NodeJS.ProcessEnv, name: string, min: number, max: number)
   const n = Number(raw);
   if (!/^[0-9]+(\.[0-9]+)?$/.test(raw) || n < min || n > max) throw new CliError('config', `${name}: must be a number of seconds from ${min} to ${max}`);
   return n;
+}
+
+/** The relay role's settings from flags or HOSTPLANE_AGENT_RELAY_* (the server's HOSTPLANE_RELAY_* with AGENT_ in the name). */
+function relaySettings(opts: AgentCliOptions, env: NodeJS.ProcessEnv, dataDir: string) {
+  const driver = opts.relayDriver ?? (env.HOSTPLANE_AGENT_RELAY_DRIVER || 'postfix-maps');
+  if (driver !== 'postfix-maps' && driver !== 'http') throw new CliError('config', 'HOSTPLANE_AGENT_RELAY_DRIVER: must be postfix-maps or http');
+  const httpUrl = opts.relayHttpUrl ?? (env.HOSTPLANE_AGENT_RELAY_HTTP_URL || undefined);
+  if (httpUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(httpUrl)) throw new CliError('config', 'HOSTPLANE_AGENT_RELAY_HTTP_URL (--relay-http-url): must be an http(s) URL');
+  if (driver === 'http' && httpUrl === undefined) throw new CliError('config', 'HOSTPLANE_AGENT_RELAY_HTTP_URL (--relay-http-url): is required with the http relay driver');
+  const timeout = env.HOSTPLANE_AGENT_RELAY_HTTP_TIMEOUT_MS;
+  if (timeout !== undefined && timeout !== '' && (!/^[0-9]+$/.test(timeout) || Number(timeout) < 100 || Number(timeout) > 300_000)) throw new CliError('config', 'HOSTPLANE_AGENT_RELAY_HTTP_TIMEOUT_MS: must be a number of milliseconds from 100 to 300000');
+  const reloadCommand = opts.relayReloadCommand ?? (env.HOSTPLANE_AGENT_RELAY_RELOAD_COMMAND || undefined);
+  if (reloadCommand !== undefined && reloadCommand.length > 2000) throw new CliError('config', 'HOSTPLANE_AGENT_RELAY_RELOAD_COMMAND: at most 2000 characters');
+  return {
+    driver,
+    relayDir: path.resolve(opts.relayDir ?? (env.HOSTPLANE_AGENT_RELAY_DIR || path.join(dataDir, 'relay'))),
+    reloadCommand,
+    httpUrl,
+    ...(timeout ? { httpTimeoutMs: Number(timeout) } : {}),
+  } as const;
 }
 
 /**
@@ -42,6 +66,10 @@ export function agentCommands(program: Command, env: NodeJS.ProcessEnv, keepRunn
     .addOption(new Option('--http-port <port>', 'the port nginx serves sites on (env HOSTPLANE_AGENT_HTTP_PORT; default 80)').argParser(port))
     .addOption(new Option('--web-driver <driver>', 'nginx serves sites; files only records them (env HOSTPLANE_AGENT_WEB_DRIVER)').choices(['nginx', 'files']))
     .addOption(new Option('--pg-url <url>', "the db role's PostgreSQL admin connection, postgres://user:password@host:port/database (env HOSTPLANE_AGENT_PG_URL; stays on this node)"))
+    .addOption(new Option('--relay-driver <driver>', 'relay role: postfix-maps writes map files, http POSTs each change (env HOSTPLANE_AGENT_RELAY_DRIVER; default postfix-maps)').choices(['postfix-maps', 'http']))
+    .addOption(new Option('--relay-dir <dir>', 'relay role: where relay_domains and transport are written (env HOSTPLANE_AGENT_RELAY_DIR; default <data dir>/relay)'))
+    .addOption(new Option('--relay-reload-command <command>', 'relay role: run with /bin/sh in the relay dir after each batch, e.g. postmap + postfix reload (env HOSTPLANE_AGENT_RELAY_RELOAD_COMMAND)'))
+    .addOption(new Option('--relay-http-url <url>', 'relay role, http driver: every change is POSTed here (env HOSTPLANE_AGENT_RELAY_HTTP_URL)'))
     .addHelpText(
       'after',
       `
@@ -73,6 +101,7 @@ is visible to every user of the machine.`,
       if (webDriver !== 'nginx' && webDriver !== 'files') throw new CliError('config', 'HOSTPLANE_AGENT_WEB_DRIVER: must be nginx or files');
       const pgUrl = opts.pgUrl ?? (env.HOSTPLANE_AGENT_PG_URL || undefined);
       if (pgUrl !== undefined && !/^postgres(ql)?:\/\/\S+$/.test(pgUrl)) throw new CliError('usage', '--pg-url (HOSTPLANE_AGENT_PG_URL) must be a postgres:// or postgresql:// URL');
+      const relay = relaySettings(opts, env, dataDir);
       const pollWait = seconds(env, 'HOSTPLANE_AGENT_POLL_WAIT_SECONDS', 0, 60);
       const backoffMax = seconds(env, 'HOSTPLANE_AGENT_BACKOFF_MAX_SECONDS', 0.1, 3600);
       const retryMax = seconds(env, 'HOSTPLANE_AGENT_RETRY_MAX_SECONDS', 0.1, 86_400);
@@ -94,6 +123,7 @@ is visible to every user of the machine.`,
             ...(env.HOSTPLANE_AGENT_NGINX_BIN ? { nginxBin: env.HOSTPLANE_AGENT_NGINX_BIN } : {}),
             ...(env.HOSTPLANE_AGENT_PHP_FPM_BIN ? { phpFpmBin: env.HOSTPLANE_AGENT_PHP_FPM_BIN } : {}),
             ...(pgUrl ? { pgUrl } : {}),
+            relay,
             log,
           }),
         ...(pollWait !== undefined ? { pollWaitSeconds: Math.round(pollWait) } : {}),
