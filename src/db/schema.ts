@@ -156,6 +156,16 @@ export interface NodeObjectsTable {
   reported_at: NullableTimestamp;
 }
 
+/** A database a site's client asked for on its db node (migration 0027). */
+export interface SiteDatabasesTable {
+  id: Generated<number>;
+  client_id: number;
+  engine: 'mysql' | 'pgsql';
+  name: string;
+  version: ColumnType<string | number | null, number | null | undefined, number | string | null>;
+  created_at: Timestamp;
+}
+
 /** A site's latest usage as its node reported it (migration 0023). */
 export interface SiteUsageTable {
   client_id: number;
@@ -377,6 +387,7 @@ export interface Database {
   clients: ClientsTable;
   nodes: NodesTable;
   node_objects: NodeObjectsTable;
+  site_databases: SiteDatabasesTable;
   site_usage: SiteUsageTable;
   site_usage_daily: SiteUsageDailyTable;
   domains: DomainsTable;

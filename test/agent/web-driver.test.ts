@@ -75,7 +75,7 @@ describe.runIf(process.env.HOSTPLANE_TEST_DB === 'pglite')('web role driver on n
   const created: string[] = [];
 
   async function apply(objects: WireObject[]) {
-    for (const o of objects) if (o.state === 'present') created.push(o.spec.name);
+    for (const o of objects) if (o.kind === 'site' && o.state === 'present') created.push(o.spec.name);
     return driver.apply(objects);
   }
 
