@@ -97,7 +97,8 @@ export class MariadbUsers implements DbUserEngine {
 
   private async setLocked(user: string, locked: boolean): Promise<void> {
     const [row] = await this.q<{ locked: string | null }[]>(`select json_value(Priv, '$.account_locked') as locked from mysql.global_priv where User = ? and Host = '%'`, [user]);
-    const now = row?.locked === 'true';
+    // json_value reads a JSON true as 1.
+    const now = row?.locked === '1' || row?.locked === 'true';
     if (now !== locked) await this.q(`alter user ${account(user)} account ${locked ? 'lock' : 'unlock'}`);
     // A lock refuses new logins only: the sessions already open end too.
     if (locked) for (const p of await this.q<{ id: number }[]>(`select id from information_schema.processlist where user = ?`, [user])) await this.q(`kill connection ${Number(p.id)}`).catch(() => undefined);
