@@ -190,6 +190,14 @@ describe('site databases on a db node', () => {
     // Its grants cover its own databases only.
     expect((await mariadbAs(user, PASSWORD, 'select 1', 'mysql')).ok).toBe(false);
 
+    // A password change (EditDomain -c mysql,passwd=...) reaches the node as a new hash.
+    expect((await cpcmd('admin:edit-site', [`site${siteId}`, { 'mysql.passwd': 'Another-pass-2' }])).status).toBe(200);
+    await settled(siteId, 2);
+    expect((await mariadbAs(user, 'Another-pass-2', 'select 1')).ok).toBe(true);
+    expect((await mariadbAs(user, PASSWORD, 'select 1')).ok).toBe(false);
+    expect((await cpcmd('admin:edit-site', [`site${siteId}`, { 'mysql.passwd': PASSWORD }])).status).toBe(200);
+    await settled(siteId, 2);
+
     expect((await cpcmd('admin:deactivate-site', [`site${siteId}`, 'unpaid'])).status).toBe(200);
     await settled(siteId, 2);
     const refused = await mariadbAs(user, PASSWORD, 'select 1');
@@ -227,8 +235,15 @@ describe('site databases on a db node', () => {
     // PUBLIC may not connect to a site's database.
     expect(await pgRoot(`select has_database_privilege('public', '${user}_app', 'connect')`)).toBe('f');
 
+    // A session open at the suspension is ended, not only new ones refused.
+    const open = run('psql', ['-h', '127.0.0.1', '-U', user, '-d', `${user}_app`, '-X', '-q', '-c', 'select pg_sleep(120)'], { env: { ...process.env, PGPASSWORD: PASSWORD } }).then(
+      () => 'finished',
+      (e: { stderr?: string }) => String(e.stderr),
+    );
+    await waitFor(async () => ((await pgRoot(`select count(*) from pg_stat_activity where usename = '${user}'`)) === '1' ? true : undefined), 30_000, () => 'the session did not open');
     expect((await cpcmd('admin:deactivate-site', [`site${siteId}`, 'unpaid'])).status).toBe(200);
     await settled(siteId, 2);
+    expect(await open).toMatch(/terminat/i);
     const refused = await psqlAs(user, `${user}_app`, 'select 1');
     expect(refused.ok).toBe(false);
     expect(refused.out).toMatch(/not permitted to log in/);
@@ -251,5 +266,73 @@ describe('site databases on a db node', () => {
     expect(fs.readdirSync(path.join(dataDir, 'archives')).filter((f) => f.startsWith(`site${siteId}-pgsql-${user}_two-`))).toHaveLength(1);
     expect(await pgRoot(`select count(*) from pg_roles where rolname = '${user}'`)).toBe('0');
     expect(await pgRoot(`select count(*) from pg_database where datname like '${user}%'`)).toBe('0');
+  }, 180_000);
+
+  it('the console refuses names outside the prefix, over dbasenum, hostile or taken, and another site\'s database; the doors refuse hostile service names; nothing changes', async () => {
+    const a = `${tag}a`;
+    const b = `${tag}b`;
+    const siteA = await createSite(a);
+    const siteB = await createSite(b);
+    await settled(siteA, 2);
+    const sa = await signIn(siteA, a);
+    const sb = await signIn(siteB, b);
+    expect((await client(sa, 'POST', '/client/v1/databases', { engine: 'mysql', name: `${a}_one` })).status).toBe(201);
+
+    const refusals: [unknown, number, string][] = [
+      [{ engine: 'mysql', name: `${b}_mine` }, 422, `must start with ${a}_`],
+      [{ engine: 'mysql', name: `${a}_` }, 422, 'go on after it'],
+      [{ engine: 'mysql', name: `${a}_x\`; drop user root; --` }, 422, 'only letters, digits'],
+      [{ engine: 'mysql', name: `${a}_${'x'.repeat(70)}` }, 422, 'at most 64'],
+      [{ engine: 'pgsql', name: `${a}_${'x'.repeat(60)}` }, 422, 'at most 63'],
+      [{ engine: 'oracle', name: `${a}_one` }, 422, 'mysql or pgsql'],
+      [{ engine: 'mysql', name: `${a}_one` }, 409, 'already exists'],
+    ];
+    for (const [body, status, message] of refusals) {
+      const r = await client(sa, 'POST', '/client/v1/databases', body);
+      expect(r.status, JSON.stringify([body, r.body])).toBe(status);
+      expect(r.body.error.message).toContain(message);
+    }
+    expect((await client(sa, 'POST', '/client/v1/databases', { engine: 'mysql', name: `${a}_two` })).status).toBe(201);
+    const over = await client(sa, 'POST', '/client/v1/databases', { engine: 'mysql', name: `${a}_three` });
+    expect(over.status).toBe(409);
+    expect(over.body.error.message).toContain('at most 2');
+    // Changes need the session's CSRF token.
+    expect((await client({ ...sa, csrf: '0'.repeat(64) }, 'POST', '/client/v1/databases', { engine: 'pgsql', name: `${a}_p` })).status).toBe(403);
+    // Another site's database is not there for this site: not found, and it stays.
+    const foreign = await client(sb, 'DELETE', `/client/v1/databases/mysql/${a}_one`);
+    expect(foreign.status).toBe(404);
+    expect((await client(sb, 'DELETE', `/client/v1/databases/mysql/${b}_none`)).status).toBe(404);
+    const listed = await client(sa, 'GET', '/client/v1/databases');
+    expect(listed.body.mysql.databases.map((d: Json) => d.name)).toEqual([`${a}_one`, `${a}_two`]);
+    expect((await client(sb, 'GET', '/client/v1/databases')).body.mysql.databases).toEqual([]);
+    await settled(siteA, 2);
+    expect(await rootSql(`select count(*) from information_schema.schemata where schema_name in ('${a}_one', '${a}_two')`)).toBe('2');
+
+    // Hostile or reserved service names are refused at the door (here the JSON door), in its error format; no site appears.
+    const before = (await cp.admin<Json>('GET', '/admin/v1/clients?q=hostile')).body.clients.length;
+    for (const [param, value] of [
+      ['mysql.dbaseadmin', "x'@'%'; drop user root; --"],
+      ['mysql.dbaseadmin', 'root'],
+      ['pgsql.dbaseadmin', 'postgres'],
+      ['mysql.dbaseprefix', 'no_trailing'],
+      ['pgsql.dbaseprefix', 'a"; drop database postgres; --_'],
+      ['mysql.dbaseprefix', `${'p'.repeat(45)}_`],
+      ['mysql.dbaseadmin', 'u'.repeat(33)],
+    ] as const) {
+      const r = await cpcmd('admin:add-site', ['hostile.sitedb.test', 'hostile', { ...whmcsOptions('hostile', 'hostile.sitedb.test'), [param]: value }]);
+      expect(r.status, `${param}=${value}: ${JSON.stringify(r.body)}`).toBe(422);
+      expect(JSON.stringify(r.body)).toContain(param.replace('.', ','));
+      const e = await cpcmd('admin:edit-site', [`site${siteA}`, { [param]: value }]);
+      expect(e.status, `edit ${param}=${value}`).toBe(422);
+    }
+    expect((await cp.admin<Json>('GET', '/admin/v1/clients?q=hostile')).body.clients.length).toBe(before);
+    // A prefix change that would leave databases outside it is refused too.
+    const moved = await cpcmd('admin:edit-site', [`site${siteA}`, { 'mysql.dbaseprefix': `${a}x_` }]);
+    expect(moved.status).toBe(422);
+    expect(moved.body.error.message).toContain('drop them first');
+    expect((await client(sa, 'GET', '/client/v1/databases')).body.mysql.prefix).toBe(`${a}_`);
+
+    for (const id of [siteA, siteB]) expect((await cpcmd('admin:delete-site', [`site${id}`, { force: true }])).status).toBe(200);
+    await settled(siteA, 0);
   }, 180_000);
 });

@@ -1,5 +1,6 @@
 import { AppError } from '../../errors/app-error.js';
 import type { Ctx } from '../context.js';
+import { reservedDbUser } from '../sites/site.params.js';
 import { loadPlans, valueReader, type PlanBook } from '../sites/site.plans.js';
 import { siteSecretContext } from '../sites/site-secrets.js';
 import { DbUserSpec, type DbUserSpec as DbUserSpecType } from './agent-wire.schema.js';
@@ -20,16 +21,6 @@ const ENGINE: Record<DbService, DbUserSpecType['engine']> = { mysql: 'mariadb', 
 /** The object id of a site's database user of one engine. */
 export function dbUserObjectId(siteId: number, service: DbService): string {
   return `site${siteId}-${service}`;
-}
-
-/**
- * Account names a site may never take: the servers' own administrators and system accounts. A
- * node's agent also refuses any existing user it did not create.
- */
-const RESERVED_USERS = /^(root|mysql|mariadb|admin|postgres|pg_.*|public|debian-sys-maint|mariadb_sys|mysql_sys|replication|repl)$/i;
-
-export function reservedDbUser(name: string): boolean {
-  return RESERVED_USERS.test(name);
 }
 
 /** JSON with object keys sorted, so a spec read back from jsonb compares equal to the one made here. */
