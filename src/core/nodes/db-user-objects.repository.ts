@@ -16,8 +16,9 @@ export interface DbUserSource {
 
 /**
  * The hosting clients among `ids` (deleted ones too: their objects become absent; SaaS instances
- * have their own database objects), each with its db_user objects and asked-for databases, as one
- * JSON text (one statement whatever the number of clients).
+ * have their own database objects), each with the db_user objects its db node holds (looked up by
+ * the objects' key, never by scanning) and its asked-for databases, as one JSON text (one statement
+ * whatever the number of clients).
  */
 export async function findDbUserSources(db: Executor, ids: readonly number[]): Promise<DbUserSource[]> {
   if (ids.length === 0) return [];
@@ -26,7 +27,7 @@ export async function findDbUserSources(db: Executor, ids: readonly number[]): P
       select c.id, c.status, c.db_node_id, c.plan_id, p.node_label, c.service_meta,
         (select u.login from users u where u.client_id = c.id and u.role = 'client_admin' order by u.id limit 1) as admin_user,
         coalesce((select json_agg(json_build_object('node_id', o.node_id, 'object_id', o.object_id, 'state', o.state, 'spec', o.spec))
-          from node_objects o where o.client_id = c.id and o.kind = 'db_user'), '[]') as objects,
+          from node_objects o where o.node_id = c.db_node_id and o.kind = 'db_user' and o.object_id in ('site' || c.id || '-mysql', 'site' || c.id || '-pgsql')), '[]') as objects,
         coalesce((select json_agg(json_build_object('engine', d.engine, 'name', d.name) order by d.name)
           from site_databases d where d.client_id = c.id), '[]') as databases
       from (select distinct id from unnest(${ids as number[]}::bigint[]) as x(id)) chosen

@@ -113,9 +113,8 @@ export async function syncDbUserObjects(tx: Ctx, ids: readonly number[], options
       const objectId = dbUserObjectId(src.id, service);
       const held = src.objects.filter((o) => o.object_id === objectId);
       const spec = await desiredSpec(tx, src, book, service, held.find((o) => o.node_id === src.db_node_id)?.spec ?? null);
-      // Held on another node than the client's (never moved today): that copy goes.
       for (const o of held) {
-        if (o.state === 'present' && (spec === null || o.node_id !== src.db_node_id)) {
+        if (o.state === 'present' && spec === null) {
           writes.push({ nodeId: o.node_id, kind: 'db_user', objectId, clientId: src.id, state: 'absent', spec: o.spec });
           if (spec === null) gone.push({ clientId: src.id, engine: service });
         }
