@@ -208,12 +208,18 @@ describe('site databases on a db node', () => {
     await settled(siteId, 2);
     expect((await mariadbAs(user, PASSWORD, 'select x from t', `${user}_shop`)).out).toBe('42');
 
+    // A new dbaseadmin takes the databases over; the old user is gone.
+    expect((await cpcmd('admin:edit-site', [`site${siteId}`, { 'mysql.dbaseadmin': `${user}n` }])).status).toBe(200);
+    await settled(siteId, 2);
+    expect((await mariadbAs(`${user}n`, PASSWORD, 'select x from t', `${user}_shop`)).out).toBe('42');
+    expect(await rootSql(`select count(*) from mysql.user where User = '${user}'`)).toBe('0');
+
     expect((await cpcmd('admin:delete-site', [`site${siteId}`, { force: true }])).status).toBe(200);
     await settled(siteId, 0);
     const dumps = fs.readdirSync(path.join(dataDir, 'archives')).filter((f) => f.startsWith(`site${siteId}-mysql-${user}_shop-`) && f.endsWith('.sql'));
     expect(dumps).toHaveLength(1);
     expect(fs.readFileSync(path.join(dataDir, 'archives', dumps[0]!), 'utf8')).toMatch(/INSERT INTO `t` VALUES\s*\(42\)/);
-    expect(await rootSql(`select count(*) from mysql.user where User = '${user}'`)).toBe('0');
+    expect(await rootSql(`select count(*) from mysql.user where User like '${user}%'`)).toBe('0');
     expect(await rootSql(`select count(*) from information_schema.schemata where schema_name like '${user}%'`)).toBe('0');
   }, 180_000);
 
@@ -266,6 +272,24 @@ describe('site databases on a db node', () => {
     expect(fs.readdirSync(path.join(dataDir, 'archives')).filter((f) => f.startsWith(`site${siteId}-pgsql-${user}_two-`))).toHaveLength(1);
     expect(await pgRoot(`select count(*) from pg_roles where rolname = '${user}'`)).toBe('0');
     expect(await pgRoot(`select count(*) from pg_database where datname like '${user}%'`)).toBe('0');
+  }, 180_000);
+
+  it('a user the agent did not make is never taken over: the object fails and the account keeps its password', async () => {
+    const taken = `${tag}t`;
+    await rootSql(`create user '${taken}'@'%' identified by 'owners-own-pass'`);
+    const siteId = await createSite(taken);
+    const failed = await waitFor(
+      async () => ((await nodeObjects(cp, node.id)) as unknown as Json[]).find((o) => o.id === `site${siteId}-mysql` && o.error),
+      60_000,
+      () => agent.output().slice(-2000),
+    );
+    expect(failed.error).toContain('was not made by it');
+    expect((await mariadbAs(taken, 'owners-own-pass', 'select 1')).ok).toBe(true);
+    expect((await mariadbAs(taken, PASSWORD, 'select 1')).ok).toBe(false);
+    // Deleting the site leaves that account alone too.
+    expect((await cpcmd('admin:delete-site', [`site${siteId}`, { force: true }])).status).toBe(200);
+    await settled(siteId, 0);
+    expect((await mariadbAs(taken, 'owners-own-pass', 'select 1')).ok).toBe(true);
   }, 180_000);
 
   it('the console refuses names outside the prefix, over dbasenum, hostile or taken, and another site\'s database; the doors refuse hostile service names; nothing changes', async () => {

@@ -34,8 +34,8 @@ async function objects(siteId: number): Promise<Map<string, { state: string; ver
   return new Map(rows.map((r) => [r.object_id, { state: r.state, version: Number(r.version), spec: r.spec as Json }]));
 }
 
-async function soap(operation: string, args: unknown[]): Promise<{ status: number; body: string }> {
-  const res = await fetch(`${s.url}/soap?authkey=${encodeURIComponent(s.t.operatorKey)}`, { method: 'POST', headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: `"urn:apnscp.api.soap#${operation}"` }, body: encodeSoapRequest(operation, args) });
+async function soap(operation: string, args: unknown[], headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  const res = await fetch(`${s.url}/soap?authkey=${encodeURIComponent(s.t.operatorKey)}`, { method: 'POST', headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: `"urn:apnscp.api.soap#${operation}"`, ...headers }, body: encodeSoapRequest(operation, args) });
   return { status: res.status, body: await res.text() };
 }
 
@@ -98,6 +98,23 @@ describe('site database users', () => {
     // Deleted: the remaining user goes too.
     expect((await s.fn('admin:delete-site', [`site${id}`, { force: true }])).status).toBe(200);
     expect([...(await objects(id)).values()].map((o) => o.state)).toEqual(['absent', 'absent']);
+  });
+
+  it('hostile database names are refused by the SOAP door with a fault, and nothing is created', async () => {
+    const before = await db().selectFrom('clients').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    for (const [param, value] of [
+      ['mysql.dbaseadmin', "x'@'%' identified by 'p'; --"],
+      ['mysql.dbaseadmin', 'root'],
+      ['pgsql.dbaseprefix', 'a"; drop database postgres; --_'],
+    ]) {
+      // Abort-On: error turns the door's error into a SOAP fault, as the billing modules ask (ADR 8).
+      const r = await soap('admin_add_site', ['hostile-db.example.com', 'hostiledb', { [param!]: value }], { 'Abort-On': 'error' });
+      expect(r.status, `${param}=${value}`).toBe(500);
+      expect(r.body).toContain('<faultcode>');
+      expect(r.body).toContain(param!.replace('.', ','));
+    }
+    const after = await db().selectFrom('clients').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    expect(after.n).toBe(before.n);
   });
 
   it('a site with both engines off gets no user and is not placed on a db node', async () => {
