@@ -359,4 +359,19 @@ describe('site databases on a db node', () => {
     for (const id of [siteA, siteB]) expect((await cpcmd('admin:delete-site', [`site${id}`, { force: true }])).status).toBe(200);
     await settled(siteA, 0);
   }, 180_000);
+
+  // Last: a healthy db node would take the sites created after it.
+  it('a db node without a database server says so in its heartbeat', async () => {
+    const bare = await createNode(cp, 'db-bare', ['db']);
+    startAgent(cp, { dataDir: path.join(tmp.dir, 'db-bare'), token: bare.token, args: [] });
+    const drivers = await waitFor(
+      async () => {
+        const d = (await cp.admin<Json>('GET', `/admin/v1/nodes/${bare.id}`)).body.drivers as Json | null;
+        return d?.['db-user'] ? d : undefined;
+      },
+      30_000,
+      () => 'no heartbeat from db-bare',
+    );
+    expect(drivers['db-user']).toEqual({ ok: false, error: expect.stringMatching(/no database server: give --mariadb-url and\/or --pg-url/) });
+  }, 60_000);
 });
