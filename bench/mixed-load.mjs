@@ -157,6 +157,8 @@ async function oneServer(h, label, { env, seedWith }) {
   const port = await h.freePort();
   const serverEnv = { ...env, PORT: String(port), HOSTPLANE_DATA_DIR: dataDir, HOSTPLANE_DEMO: 'off' };
   let server = h.startProcess(`hostplane-mixed-${label}`, ['dist/main.js', 'serve'], serverEnv);
+  // BENCH_CPU_PROF=<dir>: the loaded server (the second start) writes a CPU profile there on exit.
+  const profDir = process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : undefined;
   await h.waitHealthy(server, port, 60_000);
   const operatorKey = fs.readFileSync(path.join(dataDir, 'operator-key'), 'utf8').trim();
   const demo = await h.request(port, { method: 'POST', path: '/admin/v1/demo', headers: { authorization: `Bearer ${operatorKey}` } });
@@ -168,7 +170,7 @@ async function oneServer(h, label, { env, seedWith }) {
   const t = performance.now();
   const range = await seedWith(dataDir, reseller.id);
   h.log(`mixed (${label}): seeded ${MIXED_SITES} clients in ${(performance.now() - t).toFixed(0)} ms`);
-  server = h.startProcess(`hostplane-mixed-${label}`, ['dist/main.js', 'serve'], serverEnv);
+  server = h.startProcess(`hostplane-mixed-${label}`, [...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), 'dist/main.js', 'serve'], serverEnv);
   await h.waitHealthy(server, port, 60_000);
   try {
     const alone = await collectAlone(h, port, operatorKey);

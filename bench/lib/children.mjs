@@ -64,8 +64,9 @@ export async function freePort() {
   });
 }
 
-export function startProcess(label, args, env) {
-  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `node <args>`, or `command <args>` when a command is given (an executable script run by its shebang). */
+export function startProcess(label, args, env, command = process.execPath) {
+  const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.label = label;
   child.logTail = '';
   const keep = (buf) => {

@@ -27,7 +27,9 @@ export async function embeddedStartRows(ctx) {
   const env = { ...ctx.env, PORT: String(ctx.port), HOSTPLANE_DATA_DIR: dir };
   const start = async () => {
     const t0 = performance.now();
-    const child = ctx.startProcess('hostplane-embedded', ['dist/main.js', 'serve'], env);
+    // The way operators start it (`hostplane serve`, what npm start runs too): bin/hostplane by its
+    // shebang, which sets the process's malloc arenas (ADR 0024), not `node dist/main.js`.
+    const child = ctx.startProcess('hostplane-embedded', ['serve'], env, 'bin/hostplane');
     const ready = await ctx.waitHealthy(child, ctx.port, 60_000, 5);
     return { child, ms: ready - t0, cpuMs: cpuMsOf(child.pid) };
   };

@@ -62,6 +62,8 @@ describe('GET /admin/v1/clients', () => {
       user_count: 2,
       status: 'active',
       domains: [{ name: made.a1!.domain, status: 'initializing', mail_servers: [`mx.${made.a1!.domain}`] }],
+      // No hosting node is registered here: the site is not placed.
+      node: null,
     });
     expect(body.clients.find((c) => c.id === made.a3!.id)!.status).toBe('cancelled');
   });

@@ -54,6 +54,7 @@ describe('OpenAPI and docs', () => {
     '/v1/clients',
     '/v1/clients/{id}',
     '/v1/clients/{id}/auth_token',
+    '/v1/clients/{id}/usage',
     '/v1/domains/{domain_name}',
     '/v1/domains/{domain_name}/client',
     '/v1/domains/{domain_name}/auth_token',
@@ -156,6 +157,7 @@ describe('OpenAPI and docs', () => {
     '/client/v1/databases',
     '/client/v1/databases/{engine}/{name}',
     '/client/v1/usage',
+    '/client/v1/usage/daily',
     '/client/v1/instance',
     '/client/v1/instance/users',
   ];

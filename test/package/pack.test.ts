@@ -29,7 +29,7 @@ function targetEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     if (/^(npm_|HOSTPLANE_|DATABASE_URL$|PORT$|HOST$|NODE_OPTIONS$|VITEST)/i.test(k)) continue;
     env[k] = v;
   }
-  // The bins start with `#!/usr/bin/env node`: the node running this test.
+  // The bins start with `#!/usr/bin/env ... node`: the node running this test.
   env.PATH = `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`;
   return { ...env, ...extra };
 }

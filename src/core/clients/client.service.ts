@@ -4,7 +4,7 @@ import { inTransaction, scopeOf, type Ctx, type TenantScope } from '../context.j
 import * as domainRepo from '../domains/domain.repository.js';
 import { checkDomainSet, type DomainSpec } from '../domains/domain.rules.js';
 import { enqueueRelayChanges, relayJobs, type RelayChange } from '../domains/domain-provisioning.js';
-import { placementPossible } from '../nodes/placement.js';
+import { healthySince, placementPossible } from '../nodes/placement.js';
 import { syncSiteObjects } from '../nodes/site-objects.js';
 import * as packageRepo from '../packages/package.repository.js';
 import type { Package } from '../packages/package.schema.js';
@@ -158,8 +158,9 @@ export async function createClient(ctx: Ctx, raw: CreateClientInput): Promise<Cl
   const input = parseInput(createClientInput, raw);
   const fields: FieldErrors = fieldErrors();
   const resellerId = resellerIdOf(ctx);
-  // A reseller's create (the hot path) learns the package, its tags and whether a webhook listens in one round trip.
-  const found = resellerId !== null ? await packageRepo.findPlanForNewClient(ctx.db, input.package_uid, resellerId, 'client.created') : undefined;
+  // A reseller's create (the hot path) learns the package, its tags, whether a webhook listens and
+  // whether a node could take the site in one round trip.
+  const found = resellerId !== null ? await packageRepo.findPlanForNewClient(ctx.db, input.package_uid, resellerId, 'client.created', healthySince(ctx)) : undefined;
   const plan = resellerId !== null ? sellablePackage(found, fields) : await resolveSellablePackage(ctx, input.package_uid, fields);
   checkUserCount(plan, input.user_count, fields);
   const specs = checkDomainSet(input.domains, plan, fields);
@@ -181,7 +182,7 @@ export async function createClient(ctx: Ctx, raw: CreateClientInput): Promise<Cl
     // it, its placement and desired state do: one transaction instead of one statement.
     const webhook = found ? found.webhook_subscribed : await hasWebhookSubscribers(ctx.db, 'client.created', resellerId);
     id =
-      webhook || (await placementPossible(ctx))
+      webhook || (found ? found.placement_possible : await placementPossible(ctx))
         ? await inTransaction(ctx, async (tx) => {
             const newId = await insert(tx);
             await syncSiteObjects(tx, [newId], { place: true });

@@ -102,3 +102,42 @@ export interface NodeIdentity {
   name: string;
   roles: NodeRole[];
 }
+
+/** Where a site is served, as every door answers it: null when it is not placed on a hosting node. */
+export const siteNodeOut = z
+  .object({
+    name: z.string().describe('the hosting node'),
+    status: z.enum(['healthy', 'unhealthy', 'draining']).describe("the node's health: unhealthy when its heartbeats stopped"),
+    object: z.enum(['applying', 'applied', 'failed']).describe("whether the node has made the site's latest state true, is still to, or failed to"),
+    error: z.string().nullable().describe("why the last apply failed, in the node's words"),
+  })
+  .nullable();
+
+/** A site's storage and transfer per day and the node serving it: what the consoles' usage charts draw. */
+export const siteUsageSeriesOut = z
+  .object({
+    site: z.string(),
+    node: siteNodeOut,
+    since: z.string().describe('the first UTC day of the window, YYYY-MM-DD'),
+    until: z.string().describe('the last UTC day of the window (today), YYYY-MM-DD'),
+    days: z
+      .array(z.object({ day: z.string().describe('UTC day, YYYY-MM-DD'), storage_bytes: z.number().int().describe('the last storage sample of the day'), transfer_bytes: z.number().int().describe('bytes sent that day') }))
+      .describe('days with a sample only, oldest first'),
+  })
+  .meta({
+    examples: [
+      {
+        site: 'site12',
+        node: { name: 'web1', status: 'healthy', object: 'applied', error: null },
+        since: '2026-11-07',
+        until: '2026-12-06',
+        days: [
+          { day: '2026-12-05', storage_bytes: 52428800, transfer_bytes: 1048576 },
+          { day: '2026-12-06', storage_bytes: 53477376, transfer_bytes: 2097152 },
+        ],
+      },
+      { site: 'site13', node: null, since: '2026-11-07', until: '2026-12-06', days: [] },
+    ],
+  });
+
+export const usageDaysQuery = z.object({ days: z.string().optional().describe('how many days back, 1-366 (default 30)') });

@@ -7,7 +7,7 @@ import { suspendSites } from '../sites/site-lifecycle.js';
 import { bandwidthPeriod } from '../sites/site-usage.js';
 import { emitEvents, type WebhookEvent } from '../webhooks/webhook.events.js';
 import { UsageRequest } from './agent-wire.schema.js';
-import { findDailyUsage, findUsageSites, writeUsage, type DailyRow, type UsageRow, type UsageSite } from './site-usage.repository.js';
+import { findUsageSites, writeUsage, type DailyRow, type UsageRow, type UsageSite } from './site-usage.repository.js';
 
 // Usage a node reports for its sites (`POST /agent/v1/usage`). Storage is a sample: the latest wins.
 // Transfer is a counter that only grows while the site stays on that node, so what a sample adds is
@@ -137,26 +137,4 @@ function stored(site: UsageSite): UsageRow | undefined {
     over_storage: site.over_storage === true,
     over_transfer: site.over_transfer === true,
   };
-}
-
-/**
- * The node a bearer token belongs to (its digest is what is stored), or null. A stand-in for the
- * nodes API's own authentication until both are wired to the one hook.
- */
-export interface SiteUsageSeries {
-  site: string;
-  /** One entry per UTC day that has a sample, oldest first: the last storage seen and the transfer counted that day. */
-  days: { day: string; storage_bytes: number; transfer_bytes: number }[];
-}
-
-/** A site's daily usage over the last `days` days, for the console's chart (operators only). */
-export async function getSiteUsageSeries(ctx: Ctx, rawId: unknown, rawDays: unknown): Promise<SiteUsageSeries> {
-  if (ctx.actor.kind !== 'operator' && ctx.actor.kind !== 'system') throw new AppError('forbidden', 'only an administrator may read site usage');
-  const id = typeof rawId === 'string' && /^[1-9][0-9]{0,15}$/.test(rawId) ? Number(rawId) : typeof rawId === 'number' && Number.isSafeInteger(rawId) && rawId > 0 ? rawId : null;
-  const days = rawDays === undefined ? 30 : typeof rawDays === 'string' && /^[0-9]{1,3}$/.test(rawDays) ? Number(rawDays) : NaN;
-  if (id === null) throw AppError.validation({ id: ['must be a client id'] });
-  if (!(days >= 1 && days <= 366)) throw AppError.validation({ days: ['must be a whole number of days from 1 to 366'] });
-  if (!(await siteRepo.findSiteIdsById(ctx.db, id)).length) throw AppError.notFound('client');
-  const since = new Date(ctx.clock().getTime() - (days - 1) * 86_400_000).toISOString().slice(0, 10);
-  return { site: `site${id}`, days: await findDailyUsage(ctx.db, id, since) };
 }

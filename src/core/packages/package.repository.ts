@@ -45,10 +45,11 @@ export async function findPlanById(db: Executor, id: number): Promise<Package | 
 
 /**
  * What creating a client of a reseller needs to know before its one inserting statement, in one round
- * trip (it runs on every POST /v1/clients): the package, the reseller's tags, and whether an active
- * webhook endpoint (the reseller's or an operator's) wants `eventType`.
+ * trip (it runs on every POST /v1/clients): the package, the reseller's tags, whether an active
+ * webhook endpoint (the reseller's or an operator's) wants `eventType`, and whether some web node
+ * (heartbeat after `healthySince`, not draining) could take the new site.
  */
-const selectPlanForNewClient = precompiled((db: Executor, uid: string, resellerId: number, eventType: string) =>
+const selectPlanForNewClient = precompiled((db: Executor, uid: string, resellerId: number, eventType: string, healthySince: Date) =>
   db
     .selectFrom('plans')
     .select([
@@ -57,12 +58,13 @@ const selectPlanForNewClient = precompiled((db: Executor, uid: string, resellerI
       sql<boolean>`exists (select 1 from webhook_endpoints w where w.active and w.event_types @> array[${eventType}]::text[] and (w.reseller_id is null or w.reseller_id = ${resellerId}))`.as(
         'webhook_subscribed',
       ),
+      sql<boolean>`exists (select 1 from nodes n where 'web' = any(n.roles) and n.state = 'active' and n.last_heartbeat_at > ${healthySince})`.as('placement_possible'),
     ])
     .where('uid', '=', uid),
 );
 
-export async function findPlanForNewClient(db: Executor, uid: string, resellerId: number, eventType: string) {
-  return (await selectPlanForNewClient(db, uid, resellerId, eventType))[0];
+export async function findPlanForNewClient(db: Executor, uid: string, resellerId: number, eventType: string, healthySince: Date) {
+  return (await selectPlanForNewClient(db, uid, resellerId, eventType, healthySince))[0];
 }
 
 /** The package with the tags of the reseller about to sell it, in one round trip. */

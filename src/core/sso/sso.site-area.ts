@@ -4,13 +4,16 @@ import { findSites, type SiteRow } from '../sites/site.repository.js';
 import { sizeInBytes } from '../sites/site.catalog.js';
 import { loadPlans, valueReader, type PlanBook } from '../sites/site.plans.js';
 import { asBool } from '../sites/site-targets.js';
+import { bandwidthPeriod } from '../sites/site-usage.js';
+import { findMeasuredUsage } from '../nodes/site-usage.repository.js';
+import { getOwnSiteUsageSeries, type SiteUsageSeries } from '../nodes/site-usage-series.js';
 import * as repo from './sso.repository.js';
 
 /**
- * What a site's client area shows of the site itself: its users, its database services and its use
- * against its quotas, read from the site's resolved service values (its own, else its plan's). A value
- * the service catalog does not have reads null, and the console shows it as unknown. Reads only:
- * databases and files live on the hosting node.
+ * What a site's client area shows of the site itself: its users and its use against its quotas,
+ * read from the site's resolved service values (its own, else its plan's). A value the service
+ * catalog does not have reads null, and the console shows it as unknown. Reads only: files live on
+ * the hosting node; the site's databases are core/sites/site-databases.ts.
  */
 
 async function siteOf(ctx: Ctx, clientId: number): Promise<{ site: SiteRow; book: PlanBook }> {
@@ -23,7 +26,6 @@ async function siteOf(ctx: Ctx, clientId: number): Promise<{ site: SiteRow; book
 }
 
 const int = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v.trim()) : null);
-const text = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
 const flag = (v: unknown): boolean | null => asBool(v) ?? null;
 
 export interface ClientAreaUsers {
@@ -43,30 +45,10 @@ export async function listClientAreaSiteUsers(ctx: Ctx, clientId: number): Promi
   };
 }
 
-export interface DatabaseService {
-  enabled: boolean | null;
-  /** Every database name starts with it (ApisCP's dbaseprefix, e.g. "admin_"). */
-  prefix: string | null;
-  /** The database administrator's login (dbaseadmin). */
-  admin: string | null;
-  /** Most databases of this kind (dbasenum); null: unknown or no limit. */
-  max_databases: number | null;
-}
-
-/** The site's MySQL and PostgreSQL service values (never their passwords). */
-export async function getClientAreaDatabases(ctx: Ctx, clientId: number): Promise<{ mysql: DatabaseService; pgsql: DatabaseService }> {
-  const { site, book } = await siteOf(ctx, clientId);
-  const service = (name: 'mysql' | 'pgsql'): DatabaseService => {
-    const read = (param: string) => valueReader(book, name, param)(site);
-    return { enabled: flag(read('enabled')), prefix: text(read('dbaseprefix')), admin: text(read('dbaseadmin')), max_databases: int(read('dbasenum')) };
-  };
-  return { mysql: service('mysql'), pgsql: service('pgsql') };
-}
-
 const bytesOf = (size: number | null, units: unknown): number | null => (size === null ? null : sizeInBytes(size, units));
 
 export interface ClientAreaUsage {
-  /** used_bytes: null until the hosting node reports what a site stores and transfers. */
+  /** used_bytes: null until the hosting node reports what a site stores and transfers; transfer is the current bandwidth period's. */
   storage: { quota_bytes: number | null; used_bytes: number | null };
   bandwidth: { enabled: boolean | null; threshold_bytes: number | null; used_bytes: number | null };
 }
@@ -78,8 +60,18 @@ export interface ClientAreaUsage {
 export async function getClientAreaUsage(ctx: Ctx, clientId: number): Promise<ClientAreaUsage> {
   const { site, book } = await siteOf(ctx, clientId);
   const read = (service: string, param: string) => valueReader(book, service, param)(site);
+  const measured = (await findMeasuredUsage(ctx.db, [clientId])).get(clientId);
+  // The stored period's transfer counts only while that period lasts; a new one starts at nothing.
+  const period = bandwidthPeriod(ctx.clock(), int(read('bandwidth', 'rollover')) || 1);
+  const transfer = measured ? (measured.periodBegin.getTime() === period.begin * 1000 ? measured.periodTransfer : 0) : null;
   return {
-    storage: { quota_bytes: bytesOf(int(read('diskquota', 'quota')), read('diskquota', 'units')), used_bytes: null },
-    bandwidth: { enabled: flag(read('bandwidth', 'enabled')), threshold_bytes: bytesOf(int(read('bandwidth', 'threshold')), read('bandwidth', 'units')), used_bytes: null },
+    storage: { quota_bytes: bytesOf(int(read('diskquota', 'quota')), read('diskquota', 'units')), used_bytes: measured ? measured.storage : null },
+    bandwidth: { enabled: flag(read('bandwidth', 'enabled')), threshold_bytes: bytesOf(int(read('bandwidth', 'threshold')), read('bandwidth', 'units')), used_bytes: transfer },
   };
+}
+
+/** The site's storage and transfer per day, and the node serving it, for the Usage page's chart. */
+export async function getClientAreaUsageSeries(ctx: Ctx, clientId: number, rawDays: unknown): Promise<SiteUsageSeries> {
+  await siteOf(ctx, clientId);
+  return getOwnSiteUsageSeries(ctx, clientId, rawDays);
 }

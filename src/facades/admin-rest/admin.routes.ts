@@ -1,8 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { z } from 'zod';
 import type { AuditEvent } from '../../core/audit/audit.schema.js';
 import { listAuditEvents } from '../../core/audit/audit.service.js';
-import { getClientForOperator, restoreClient, searchClients } from '../../core/clients/client.service.js';
+import { restoreClient } from '../../core/clients/client.service.js';
 import { ctxFor, type CoreDeps, type Ctx } from '../../core/context.js';
 import { authenticateOperator } from '../../core/credentials/credential.service.js';
 import { seedDemo } from '../../core/demo/seed-demo.js';
@@ -41,7 +40,7 @@ import { keyAdminRoutes } from './keys.admin.routes.js';
 import { nodeAdminRoutes } from './nodes.admin.routes.js';
 import { settingsAdminRoutes } from './settings.admin.routes.js';
 import { usageAdminRoutes } from './usage.admin.routes.js';
-import { siteNodeViews } from '../../core/nodes/site-node-view.js';
+import { clientAdminRoutes } from './clients.admin.routes.js';
 import { overviewAdminRoutes } from './overview.admin.routes.js';
 
 declare module 'fastify' {
@@ -249,38 +248,6 @@ export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Pro
     reply.code(201).send(await createFeature(ctxOf(req), req.body as never)),
   );
 
-  app.get(
-    '/admin/v1/clients',
-    { schema: { tags, security, summary: 'Clients of every reseller in id order, filtered; page with `after` (the next_after of the previous page)', querystring: s.clientListQuery, response: { 200: s.clientPageDoc, ...errors } } },
-    async (req) => {
-      const q = req.query as z.infer<typeof s.clientListQuery>;
-      // A repeated parameter arrives as an array; only the search text would reach the core unchecked.
-      if (q.q !== undefined && typeof q.q !== 'string') throw AppError.validation({ q: ['must be given once'] });
-      if (q.status !== undefined && !['active', 'suspended', 'cancelled', 'deleted'].includes(q.status)) throw AppError.validation({ status: ['must be active, suspended, cancelled or deleted'] });
-      const limit = parseLimit(q.limit);
-      const resellerId = parseOptionalId(q.reseller_id, 'reseller_id');
-      const afterId = parseOptionalId(q.after, 'after');
-      for (const key of ['package_uid', 'invoice'] as const) {
-        const v = q[key] as unknown;
-        if (v !== undefined && (typeof v !== 'string' || v === '' || v.length > 128)) throw AppError.validation({ [key]: ['must be given once, as 1 to 128 characters'] });
-      }
-      const clients = await searchClients(ctxOf(req), {
-        limit,
-        ...(afterId !== undefined ? { afterId } : {}),
-        ...(resellerId !== undefined ? { resellerId } : {}),
-        ...(q.status ? { status: q.status } : {}),
-        ...(q.q ? { search: q.q.slice(0, 200) } : {}),
-        ...(q.package_uid ? { packageUid: q.package_uid } : {}),
-        ...(q.invoice ? { invoice: q.invoice } : {}),
-      });
-      return { clients, next_after: clients.length === limit ? clients[clients.length - 1]!.id : null };
-    },
-  );
-  app.get('/admin/v1/clients/:id', { schema: { tags, security, summary: 'A client of any reseller, with the hosting node that serves it (null: not placed)', params: s.idParams, response: { 200: s.clientWithNodeDoc, ...errors } } }, async (req) => {
-    const ctx = ctxOf(req);
-    const client = await getClientForOperator(ctx, idParam(req, 'client'));
-    return { ...client, node: (await siteNodeViews(ctx, [client.id])).get(client.id) ?? null };
-  });
   app.post('/admin/v1/clients/:id/restore', { schema: { tags, security, summary: 'Undo a cancel', params: s.idParams, 'x-no-request-body': true, response: { 200: s.clientDoc, ...errors } } }, async (req) =>
     restoreClient(ctxOf(req), idParam(req, 'client')),
   );
@@ -400,6 +367,7 @@ export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Pro
   // The operator console's account groups, settings and plan inheritance.
   await groupAdminRoutes(app, ctxOf);
   await settingsAdminRoutes(app, ctxOf);
+  await clientAdminRoutes(app, ctxOf);
   await usageAdminRoutes(app, ctxOf);
   await overviewAdminRoutes(app, ctxOf);
   await nodeAdminRoutes(app, ctxOf);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { siteNodeOut as siteNode } from '../../core/nodes/node.schema.js';
 import { auditActions, auditEventPage, auditTargetTypes } from '../../core/audit/audit.schema.js';
 import { operatorHistory } from '../../core/overview/overview-history.schema.js';
 import { historySeriesExample } from '../hsp-rest/hsp.schemas.js';
@@ -296,17 +297,18 @@ export const createPackageBodyDoc = bodyExample({ uid: 'basic', name: 'Basic', t
 export const updatePackageBodyDoc = bodyExample({ position: 4, service_defaults: { diskquota: { quota: 10000 } } });
 
 export const clientDoc = adminClient.meta({ examples: [clientExample] });
-/** Where a site is served: null when it is not placed on a hosting node. */
-export const siteNode = z
-  .object({
-    name: z.string().describe('the hosting node'),
-    status: z.enum(['healthy', 'unhealthy', 'draining']).describe("the node's health"),
-    object: z.enum(['applying', 'applied', 'failed']).describe("whether the node has made the site's latest state true"),
-    error: z.string().nullable().describe('why the last apply failed'),
-  })
-  .nullable();
-export const clientWithNodeDoc = adminClient.extend({ node: siteNode }).meta({ examples: [{ ...clientExample, node: { name: 'web1', status: 'healthy', object: 'applied', error: null } }] });
-export const clientPageDoc = z.object({ clients: z.array(adminClient), next_after: z.number().nullable() }).meta({ examples: [{ clients: [clientExample], next_after: null }] });
+const placedExample = { ...clientExample, node: { name: 'web1', status: 'healthy', object: 'applied', error: null } };
+export const clientWithNodeDoc = adminClient.extend({ node: siteNode }).meta({ examples: [placedExample] });
+export const clientPageDoc = z
+  .object({ clients: z.array(adminClient.extend({ node: siteNode })), next_after: z.number().nullable() })
+  .meta({
+    examples: [
+      {
+        clients: [placedExample, { ...clientExample, id: 2, name: 'Second Customer', domains: [{ name: 'second.test', status: 'ready', mail_servers: [] }], node: { name: 'web2', status: 'unhealthy', object: 'failed', error: 'nginx: [emerg] invalid server name' } }, { ...clientExample, id: 3, name: 'Mail Only Ltd', domains: [], node: null }],
+        next_after: null,
+      },
+    ],
+  });
 export const domainDoc = adminDomain.meta({ examples: [clientExample.domains[0]] });
 export const domainStatusBodyDoc = z.object({ status: z.enum(['initializing', 'ready', 'unknown']) }).meta({ examples: [{ status: 'ready' }] });
 

@@ -7,7 +7,9 @@ import { switchSite } from '../../core/sites/site.service.js';
 import { cancelClientAreaFamilyCode, getClientAreaHeader, getClientAreaSites, listClientAreaDomains, listClientAreaFamilyCodes, listClientAreaSubscriptions } from '../../core/sso/sso.client-area.js';
 import { csrfTokenFor, getSession, loginClientOwner, loginClientUser, loginSiteUser, logoutClientSession } from '../../core/sso/sso.service.js';
 import { createSiteDatabase, dropSiteDatabase, listSiteDatabases } from '../../core/sites/site-databases.js';
-import { getClientAreaUsage, listClientAreaSiteUsers } from '../../core/sso/sso.site-area.js';
+import { getClientAreaUsage, getClientAreaUsageSeries, listClientAreaSiteUsers } from '../../core/sso/sso.site-area.js';
+import { siteUsageSeriesOut, usageDaysQuery } from '../../core/nodes/node.schema.js';
+import { queryValue } from '../../http/query.js';
 import { getSuspendedSiteSession } from '../../core/sso/sso.suspended.js';
 import { siteName } from '../../core/sites/site.schema.js';
 import { AppError } from '../../errors/app-error.js';
@@ -318,10 +320,27 @@ export async function clientRestRoutes(app: FastifyInstance, deps: CoreDeps): Pr
 
   app.get(
     '/client/v1/usage',
-    { schema: { tags, security, summary: "The site's storage quota and transfer threshold, with what is used where the hosting node measures it", response: { 200: s.usageOut, ...errors } } },
+    { schema: { tags, security, summary: "The site's storage quota and transfer threshold, with what its hosting node last measured (the transfer of the current bandwidth period)", response: { 200: s.usageOut, ...errors } } },
     async (req) => {
       const { ctx, session } = sessionCtx(req);
       return getClientAreaUsage(ctx, session.clientId);
+    },
+  );
+
+  app.get(
+    '/client/v1/usage/daily',
+    {
+      schema: {
+        tags,
+        security,
+        summary: "This site's storage and transfer per day as its hosting node reported them, and the node serving it (null: not placed); 404 for a SaaS instance",
+        querystring: usageDaysQuery,
+        response: { 200: siteUsageSeriesOut, ...errors },
+      },
+    },
+    async (req) => {
+      const { ctx, session } = sessionCtx(req);
+      return getClientAreaUsageSeries(ctx, session.clientId, queryValue(req.query, 'days'));
     },
   );
 

@@ -19,6 +19,7 @@ import { sendHspError } from './hsp.errors.js';
 import { CSRF_HEADER, csrfRefused } from '../../http/csrf.js';
 import { resellerSessionOf, resellerSessionRoutes } from './reseller-session.routes.js';
 import { resellerStatsRoutes } from './reseller-stats.routes.js';
+import { resellerUsageRoutes } from './reseller-usage.routes.js';
 import * as s from './hsp.schemas.js';
 import { echoReseller, emptyResellerTemplate, toHspAuditEvent, toHspClient, toHspClientWithStatus, toHspDomain, toHspPackages, toHspReseller, toHspSellablePackages } from './hsp.serializers.js';
 
@@ -280,6 +281,7 @@ export async function hspRestRoutes(app: FastifyInstance, deps: CoreDeps): Promi
 
   resellerSessionRoutes(app, deps);
   resellerStatsRoutes(app);
+  resellerUsageRoutes(app);
 
   app.get(
     '/v1/resellers/new',

@@ -1,6 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, must } from '../api/client';
+import { SiteHosting } from '../shared/SiteHosting';
 import { Confirm, DataTable, ErrorState, Loading, StatusBadge } from '../ui';
 import type { ClientSession, DatabaseService } from './types';
 
@@ -192,6 +193,7 @@ export function UsagePage({ session }: { session: ClientSession }) {
           </div>
         </div>
       )}
+      <SiteHosting queryKey={['client-usage-daily']} load={(days) => must(api.GET('/client/v1/usage/daily', { params: { query: { days: String(days) } } }))} />
     </section>
   );
 }

@@ -3,6 +3,7 @@ import { useEffect } from 'react';
 import { api, must, setCsrfToken } from '../api/client';
 import { AccountGroupsPage } from './pages/AccountGroups';
 import { AuditPage } from './pages/Audit';
+import { ClientDetailPage } from './pages/ClientDetail';
 import { ClientsPage } from './pages/Clients';
 import { DashboardPage } from './pages/Dashboard';
 import { JobsPage } from './pages/Jobs';
@@ -57,7 +58,10 @@ export function OperatorApp() {
     },
   });
 
-  const current = PAGES.find((p) => p.path === path);
+  // A client's own page (its site: where it is served, what it uses) hangs under Clients in the
+  // navigation; /console/clients/<id> is the SaaS instance's server-rendered page, hence /sites/<id>.
+  const clientId = /^\/sites\/([0-9]{1,15})$/.exec(path)?.[1];
+  const current = clientId ? { path: '/clients', label: 'Client', page: undefined } : PAGES.find((p) => p.path === path);
   useTitle(session.data ? (current?.label ?? 'Not found') : 'Sign in');
 
   const signedIn = Boolean(session.data);
@@ -73,8 +77,10 @@ export function OperatorApp() {
 
   const Page = current?.page;
   return (
-    <ConsoleShell brand="Hostplane" nav={PAGES} current={path} who={session.data.user.login} onSignOut={() => logout.mutate()} signingOut={logout.isPending}>
-      {Page ? (
+    <ConsoleShell brand="Hostplane" nav={PAGES} current={current?.path ?? path} who={session.data.user.login} onSignOut={() => logout.mutate()} signingOut={logout.isPending}>
+      {clientId ? (
+        <ClientDetailPage id={Number(clientId)} />
+      ) : Page ? (
         <Page />
       ) : (
         <section>

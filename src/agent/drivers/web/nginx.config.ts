@@ -80,6 +80,11 @@ server_tokens off;
 # Each site logs on its own; the first field is what the metering reads.
 access_log off;
 log_format hostplane '$bytes_sent $remote_addr [$time_iso8601] "$request" $status "$http_referer" "$http_user_agent"';
+# Site logs are named through a variable, so workers open them when they write (and keep the busy
+# ones open) instead of the master holding every site's log: with a literal path a reload opens
+# each log again while the old ones are still open, and 10,000 sites ran out of file descriptors.
+map $host $hostplane_access_log { default access.log; }
+open_log_file_cache max=1000 inactive=30s valid=1m min_uses=1;
 # Room for thousands of sites and their aliases; a name longer than the bucket allows is refused by nginx -t.
 server_names_hash_max_size 262144;
 server_names_hash_bucket_size 128;
@@ -180,7 +185,9 @@ export function renderSiteBlock(layout: NginxLayout, input: SiteBlockInput): str
     'server {',
     `    listen ${layout.httpPort};`,
     `    server_name ${names.join(' ')};`,
-    `    access_log ${path.join(home, 'logs', 'access.log')} hostplane;`,
+    `    access_log ${path.join(home, 'logs')}/$hostplane_access_log hostplane;`,
+    // A log named by a variable is written only where the request's root exists: root and log at one level.
+    `    root ${path.join(home, 'public_html')};`,
   ];
   if (spec.status === 'suspended') {
     // Every method and path gets 503 with the page: the URI error page turns the method into GET, and
@@ -195,7 +202,7 @@ export function renderSiteBlock(layout: NginxLayout, input: SiteBlockInput): str
       '',
     ].join('\n');
   }
-  const body = [`    root ${path.join(home, 'public_html')};`];
+  const body: string[] = [];
   if (input.phpSocket) {
     body.push(
       '    index index.php index.html index.htm;',

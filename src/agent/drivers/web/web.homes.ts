@@ -3,8 +3,9 @@
  * access log) and, for PHP sites, `tmp/` (PHP's uploads and sessions).
  *
  * As root, the home itself and `logs/` stay root's and only `public_html/` and `tmp/` belong to the
- * site's user: nginx's master (root) opens the access log, so a user who could rename entries of
- * the home or of `logs/` could point that log at any file on the machine.
+ * site's user: a user who could rename entries of the home or of `logs/` could point the access log
+ * at another file. nginx's workers open the log when they write to it (its name has a variable, see
+ * nginx.config.ts), so `access.log` is made here, root's with the workers' group, mode 0660.
  */
 import fss from 'node:fs';
 import fs from 'node:fs/promises';
@@ -34,8 +35,9 @@ export const homePaths = (home: string) => ({
  */
 export async function ensureHome(home: string, owner: { uid: number; gid: number; webGid: number } | null, php: boolean): Promise<void> {
   const p = homePaths(home);
-  // The steady state (every object again after a restart) costs three existence checks.
+  // The steady state (every object again after a restart) costs three existence checks and a stat.
   if (!exists(p.logs)) fss.mkdirSync(p.logs, { recursive: true, mode: 0o755 });
+  ensureAccessLog(p.accessLog, owner);
   if (!exists(p.publicHtml)) {
     // Built aside and renamed in, so a crash never leaves a public_html without its index.
     const fresh = path.join(home, `.public_html.${process.pid}.new`);
@@ -55,6 +57,22 @@ export async function ensureHome(home: string, owner: { uid: number; gid: number
   if (!php) return;
   if (!exists(p.tmp)) fss.mkdirSync(p.tmp, { mode: 0o700 });
   if (owner) await ownTree(p.tmp, owner);
+}
+
+/** The access log, writable by nginx's workers; a log of an older layout (root's alone) is handed to them. */
+function ensureAccessLog(file: string, owner: { webGid: number } | null): void {
+  let st: fss.Stats | undefined;
+  try {
+    st = fss.lstatSync(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  if (st && !st.isFile()) throw new Error(`${file} is not a regular file; refusing to use it`);
+  if (!st) fss.writeFileSync(file, '', { flag: 'a', mode: owner ? 0o660 : 0o644 });
+  if (owner && (!st || st.uid !== 0 || st.gid !== owner.webGid || (st.mode & 0o777) !== 0o660)) {
+    fss.chownSync(file, 0, owner.webGid);
+    fss.chmodSync(file, 0o660);
+  }
 }
 
 /**

@@ -1,7 +1,9 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, must } from '../../api/client';
+import { Link } from '../../router';
 import { DomainBadges } from '../../shared/DomainBadges';
+import { NodeStatus } from '../../shared/SiteHosting';
 import { DataTable, FilterSelect, Pager, QueryState, StatusBadge, useCursors } from '../../ui';
 
 const PAGE_SIZE = 25;
@@ -11,6 +13,7 @@ type Status = (typeof STATUSES)[number];
 /**
  * Every reseller's clients, searched and filtered on the server and paged by keyset (`after`), so a
  * page costs the same with 10 or 10,000 clients. Earlier pages are the cursors we came through.
+ * Each row shows the node serving the client's site, or "not placed".
  */
 export function ClientsPage() {
   const [text, setText] = useState('');
@@ -24,6 +27,8 @@ export function ClientsPage() {
   const packages = useQuery({ queryKey: ['packages'], queryFn: () => must(api.GET('/admin/v1/packages')) });
   const page = useQuery({
     queryKey: ['clients', filters, after],
+    // Node health changes with time alone (a node that stops heartbeating).
+    refetchInterval: 30_000,
     placeholderData: keepPreviousData,
     queryFn: () =>
       must(
@@ -77,11 +82,13 @@ export function ClientsPage() {
       >
         {(data) => (
           <>
-            <DataTable caption={`Clients, page ${pages.cursors.length}`} columns={['#', 'Name', 'Email', 'Reseller', 'Package', 'Domains', 'Status']} busy={page.isFetching}>
+            <DataTable caption={`Clients, page ${pages.cursors.length}`} columns={['#', 'Name', 'Email', 'Reseller', 'Package', 'Domains', 'Status', 'Node']} busy={page.isFetching}>
               {data.clients.map((c) => (
                 <tr key={c.id} data-client={c.id}>
                   <td>{c.id}</td>
-                  <td>{c.name}</td>
+                  <td>
+                    <Link to={`/sites/${c.id}`}>{c.name || `Client #${c.id}`}</Link>
+                  </td>
                   <td>{c.email_address}</td>
                   <td>{c.reseller_id !== null ? (resellerName.get(c.reseller_id) ?? `#${c.reseller_id}`) : '—'}</td>
                   <td>{c.package_uid ?? '—'}</td>
@@ -90,6 +97,9 @@ export function ClientsPage() {
                   </td>
                   <td>
                     <StatusBadge status={c.status} />
+                  </td>
+                  <td>
+                    <NodeStatus node={c.node} />
                   </td>
                 </tr>
               ))}

@@ -2,12 +2,16 @@ import { useMutation, useQueries, useQuery, useQueryClient } from '@tanstack/rea
 import { useState } from 'react';
 import { api } from '../../api/client';
 import { Link, navigate } from '../../router';
+import { SiteHosting } from '../../shared/SiteHosting';
 import { Confirm, CopyButton, DataTable, ErrorState, Loading, StatusBadge } from '../../ui';
 import { hsp, RESELLER, type DomainStatus } from '../hsp';
 
 const POLL_MS = 3_000;
 
-/** One client: its domains with the MX records to publish, "log in as client", edit and cancel. */
+/**
+ * One client: where its site is served and what it uses per day, its domains with the MX records to
+ * publish, "log in as client", edit and cancel.
+ */
 export function ClientDetailPage({ id }: { id: number }) {
   const queryClient = useQueryClient();
   const path = { params: { path: { id: String(id) } } };
@@ -101,6 +105,7 @@ export function ClientDetailPage({ id }: { id: number }) {
         <dt>Contact</dt>
         <dd>{c.email_address ?? '—'}</dd>
       </dl>
+      <SiteHosting queryKey={['reseller', 'client-usage', id]} load={(days) => hsp(api.GET('/v1/clients/{id}/usage', { params: { path: { id: String(id) }, query: { days: String(days) } } }))} />
       <h2>Domains and the MX records to publish</h2>
       <p className="muted">Publish these MX records at each domain's DNS host; mail then flows through the relays to the mail servers listed.</p>
       {c.domains.map((d, i) => {
