@@ -166,6 +166,15 @@ export interface SiteDatabasesTable {
   created_at: Timestamp;
 }
 
+/** The last size of a site's databases per engine, as its db node reported it (migration 0027). */
+export interface SiteDbUsageTable {
+  client_id: number;
+  engine: 'mysql' | 'pgsql';
+  node_id: number | null;
+  storage_bytes: ColumnType<string | number, number | string, number | string>;
+  sampled_at: Timestamp;
+}
+
 /** A site's latest usage as its node reported it (migration 0023). */
 export interface SiteUsageTable {
   client_id: number;
@@ -388,6 +397,7 @@ export interface Database {
   nodes: NodesTable;
   node_objects: NodeObjectsTable;
   site_databases: SiteDatabasesTable;
+  site_db_usage: SiteDbUsageTable;
   site_usage: SiteUsageTable;
   site_usage_daily: SiteUsageDailyTable;
   domains: DomainsTable;

@@ -187,6 +187,16 @@ describe('site databases on a db node', () => {
     expect(listed.body.mysql.databases).toEqual([expect.objectContaining({ name: `${user}_shop`, state: 'applied', error: null })]);
     const used = await mariadbAs(user, PASSWORD, 'create table t (x int); insert into t values (42); select x from t', `${user}_shop`);
     expect(used).toEqual({ ok: true, out: '42' });
+    // The node reports the size of the site's databases; the console shows it.
+    const sized = await waitFor(
+      async () => {
+        const v = (await client(session, 'GET', '/client/v1/databases')).body.mysql.size_bytes as number | null;
+        return v !== null && v > 0 ? v : undefined;
+      },
+      30_000,
+      () => 'no database size reported',
+    );
+    expect(sized).toBeGreaterThan(0);
     // Its grants cover its own databases only.
     expect((await mariadbAs(user, PASSWORD, 'select 1', 'mysql')).ok).toBe(false);
 

@@ -149,11 +149,11 @@ describe('site pages: users, databases, usage', () => {
     const res = await inject('GET', '/client/v1/databases', { cookie: `hp_session=${await hijack(s.domain)}` });
     expect(res.status).toBe(200);
     expect(Object.keys(res.body).sort()).toEqual(['mysql', 'pgsql']);
-    for (const svc of ['mysql', 'pgsql']) expect(Object.keys(res.body[svc]).sort()).toEqual(['admin', 'databases', 'enabled', 'max_databases', 'prefix']);
+    for (const svc of ['mysql', 'pgsql']) expect(Object.keys(res.body[svc]).sort()).toEqual(['admin', 'databases', 'enabled', 'max_databases', 'prefix', 'size_bytes']);
     if (known('mysql', 'dbaseprefix')) expect(res.body.mysql).toMatchObject({ enabled: true, prefix: 'dbx_', admin: 'dbx' });
-    else expect(res.body.mysql).toEqual({ enabled: null, prefix: null, admin: null, max_databases: null, databases: [] });
-    // No database server holds the site (no db node): none made yet.
-    expect(res.body.mysql.databases).toEqual([]);
+    else expect(res.body.mysql).toEqual({ enabled: null, prefix: null, admin: null, max_databases: null, size_bytes: null, databases: [] });
+    // No database server holds the site (no db node): none made yet, nothing measured.
+    expect(res.body.mysql).toMatchObject({ databases: [], size_bytes: null });
     if (known('pgsql', 'dbaseprefix')) expect(res.body.pgsql).toMatchObject({ enabled: false, prefix: 'pgx_' });
     expect(JSON.stringify(res.body)).not.toMatch(/passw|secret/i);
   });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mysqlNativeHash, scramVerifierMatches } from '../../src/core/nodes/db-password-hash.js';
+import { sha256Hex } from '../../src/core/shared/secrets.js';
 import { encodeSoapRequest } from '../../src/facades/apiscp/soap/soap-codec.js';
 import { startApiscpServer, type ApiscpServer } from '../apiscp/apiscp-harness.js';
 
@@ -13,10 +14,13 @@ let s: ApiscpServer;
 const db = () => s.t.app.deps.db;
 let n = 0;
 
+const tokens: Record<string, string> = {};
+
 async function addNode(name: string, roles: string[]): Promise<number> {
+  tokens[name] = `node-token-${name}-${Math.random().toString(36).slice(2)}-${'x'.repeat(20)}`;
   const row = await db()
     .insertInto('nodes')
-    .values({ name, roles, labels: JSON.stringify({}), state: 'active', last_heartbeat_at: new Date() })
+    .values({ name, roles, labels: JSON.stringify({}), state: 'active', last_heartbeat_at: new Date(), token_digest: sha256Hex(tokens[name]) })
     .returning('id')
     .executeTakeFirstOrThrow();
   return row.id;
@@ -115,6 +119,23 @@ describe('site database users', () => {
     }
     const after = await db().selectFrom('clients').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
     expect(after.n).toBe(before.n);
+  });
+
+  it("a db node's size reports count for the db_user objects it holds only, the newest winning; the console shows them", async () => {
+    await addNode('db-other', ['web']);
+    const id = await addSite({ 'mysql.enabled': 1, 'pgsql.enabled': 0, 'mysql.passwd': 'size-password' });
+    const report = async (node: string, samples: unknown[]) => {
+      const res = await s.t.app.server.inject({ method: 'POST', url: '/agent/v1/usage', headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[node]}` }, payload: JSON.stringify({ samples }) });
+      return { status: res.statusCode, body: res.json() as Json };
+    };
+    const at = (s: number) => new Date(Date.now() - s * 1000).toISOString();
+    const sample = (objectId: string, bytes: number, when: string) => ({ kind: 'db_user', id: objectId, at: when, storageBytes: bytes, transferBytes: 0 });
+    expect((await report('db-a', [sample(`site${id}-mysql`, 5000, at(10))])).body).toEqual({ accepted: 1, ignored: 0 });
+    // Older than what is kept, an object this node does not hold (absent engine), another node's claim: left out.
+    expect((await report('db-a', [sample(`site${id}-mysql`, 1, at(60)), sample(`site${id}-pgsql`, 9, at(1))])).body).toEqual({ accepted: 0, ignored: 2 });
+    expect((await report('db-other', [sample(`site${id}-mysql`, 7, at(1))])).body).toEqual({ accepted: 0, ignored: 1 });
+    const rows = await db().selectFrom('site_db_usage').selectAll().where('client_id', '=', id).execute();
+    expect(rows.map((r) => [r.engine, Number(r.storage_bytes)])).toEqual([['mysql', 5000]]);
   });
 
   it('a site with both engines off gets no user and is not placed on a db node', async () => {

@@ -57,3 +57,29 @@ export async function forgetDatabases(db: Executor, gone: readonly { clientId: n
     using unnest(${gone.map((g) => g.clientId)}::bigint[], ${gone.map((g) => g.engine)}::text[]) as x(client_id, engine)
     where d.client_id = x.client_id and d.engine = x.engine`.execute(db);
 }
+
+/**
+ * Records database sizes a node reported for its db_user objects, in one statement: only objects
+ * this node holds present count, and a sample older than the one kept is left out. Returns how many
+ * were recorded.
+ */
+export async function recordDbUserSizes(db: Executor, nodeId: number, samples: readonly { id: string; at: string; storageBytes: number }[]): Promise<number> {
+  if (samples.length === 0) return 0;
+  const { rows } = await sql<{ client_id: string }>`
+    insert into site_db_usage (client_id, engine, node_id, storage_bytes, sampled_at)
+    select distinct on (o.client_id, x.engine) o.client_id, x.engine, ${nodeId}, x.bytes, x.at
+    from jsonb_to_recordset(${JSON.stringify(samples.map((s) => ({ id: s.id, at: s.at, bytes: s.storageBytes, engine: s.id.endsWith('-pgsql') ? 'pgsql' : 'mysql' })))}::jsonb)
+      as x(id text, at timestamptz, bytes bigint, engine text)
+    join node_objects o on o.node_id = ${nodeId} and o.kind = 'db_user' and o.object_id = x.id and o.state = 'present' and o.client_id is not null
+    order by o.client_id, x.engine, x.at desc
+    on conflict (client_id, engine) do update set node_id = excluded.node_id, storage_bytes = excluded.storage_bytes, sampled_at = excluded.sampled_at
+      where site_db_usage.sampled_at <= excluded.sampled_at
+    returning client_id`.execute(db);
+  return rows.length;
+}
+
+/** The last reported size of a site's databases per engine. */
+export async function findDbUserSizes(db: Executor, clientId: number): Promise<Map<'mysql' | 'pgsql', number>> {
+  const rows = await db.selectFrom('site_db_usage').select(['engine', 'storage_bytes']).where('client_id', '=', clientId).execute();
+  return new Map(rows.map((r) => [r.engine, Number(r.storage_bytes)]));
+}

@@ -2,6 +2,7 @@ import { AppError, addFieldError, fieldErrors } from '../../errors/app-error.js'
 import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
 import { dbServiceValues, type DbService } from '../nodes/db-user-objects.js';
+import { findDbUserSizes } from '../nodes/db-user-objects.repository.js';
 import { syncSiteObjects } from '../nodes/site-objects.js';
 import { findSites } from './site.repository.js';
 import { loadPlans } from './site.plans.js';
@@ -30,6 +31,8 @@ export interface SiteDatabaseService {
   prefix: string | null;
   admin: string | null;
   max_databases: number | null;
+  /** The total size of the site's databases of this engine as its database server last reported it; null until it does. */
+  size_bytes: number | null;
   databases: SiteDatabaseView[];
 }
 
@@ -51,6 +54,7 @@ export async function listSiteDatabases(ctx: Ctx, clientId: number): Promise<Rec
   const site = await siteOf(ctx, clientId);
   const book = await loadPlans(ctx);
   const rows = await repo.listSiteDatabaseRows(ctx.db, clientId);
+  const sizes = await findDbUserSizes(ctx.db, clientId);
   const service = (svc: DbService): SiteDatabaseService => {
     const v = dbServiceValues(book, site, svc);
     return {
@@ -58,6 +62,7 @@ export async function listSiteDatabases(ctx: Ctx, clientId: number): Promise<Rec
       prefix: v.prefix,
       admin: v.user,
       max_databases: v.max,
+      size_bytes: v.enabled ? (sizes.get(svc) ?? null) : null,
       databases: rows.filter((r) => r.engine === svc).map((r) => ({ name: r.name, ...stateOf(r), created_at: r.created_at.toISOString() })),
     };
   };

@@ -8,6 +8,9 @@ import { runStatements } from './run-statements.js';
 // `version` is the site's db_user object version that first carried the database, so the console
 // tells applied (its node applied that version) from pending and failed. Dropping a database deletes
 // its row; the node drops (after a dump) what the user owns and the object no longer lists.
+//
+// `site_db_usage` keeps, per site and engine, the last total size of its databases its db node
+// reported (the latest sample wins; an older one is left out).
 const statements = [
   `create table site_databases (
      id bigserial primary key,
@@ -19,6 +22,14 @@ const statements = [
      unique (engine, name)
    )`,
   `create index site_databases_client on site_databases (client_id, engine)`,
+  `create table site_db_usage (
+     client_id bigint not null references clients (id) on delete cascade,
+     engine text not null check (engine in ('mysql', 'pgsql')),
+     node_id bigint references nodes (id) on delete set null,
+     storage_bytes bigint not null,
+     sampled_at timestamptz not null,
+     primary key (client_id, engine)
+   )`,
 ];
 
 export const siteDatabases: Migration = {

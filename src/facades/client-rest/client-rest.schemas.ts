@@ -174,13 +174,14 @@ const databaseService = z.object({
   prefix: z.string().nullable().describe('every database name starts with it (dbaseprefix)'),
   admin: z.string().nullable().describe('the database administrator login (dbaseadmin); it signs in with the site\'s database password'),
   max_databases: z.number().int().nullable().describe('most databases (dbasenum); null: no limit'),
+  size_bytes: z.number().nullable().describe("the total size of these databases as the site's database server last reported it; null until it does"),
   databases: z.array(siteDatabaseOut).describe('the databases made for this site'),
 });
 export const databasesOut = z.object({ mysql: databaseService, pgsql: databaseService }).meta({
   examples: [
     {
-      mysql: { enabled: true, prefix: 'testdoma_', admin: 'testdoma', max_databases: 10, databases: [{ name: 'testdoma_shop', state: 'applied', error: null, created_at: '2026-01-02T03:04:05.000Z' }] },
-      pgsql: { enabled: false, prefix: null, admin: null, max_databases: null, databases: [] },
+      mysql: { enabled: true, prefix: 'testdoma_', admin: 'testdoma', max_databases: 10, size_bytes: 180224, databases: [{ name: 'testdoma_shop', state: 'applied', error: null, created_at: '2026-01-02T03:04:05.000Z' }] },
+      pgsql: { enabled: false, prefix: null, admin: null, max_databases: null, size_bytes: null, databases: [] },
     },
   ],
 });

@@ -106,6 +106,8 @@ function DatabaseCard({ title, engine, service }: { title: string; engine: DbEng
         <dd>{service.admin ? <code>{service.admin}</code> : NONE}</dd>
         <dt>Most databases</dt>
         <dd>{service.max_databases ?? 'no limit'}</dd>
+        <dt>Size</dt>
+        <dd data-testid={`${engine}-size`}>{size(service.size_bytes)}</dd>
       </dl>
       {service.enabled && (
         <>

@@ -34,6 +34,8 @@ export class DbUserDriver implements RoleDriver {
   readonly name = 'db-user';
   readonly kinds = ['db_user'] as const satisfies readonly WireObject['kind'][];
   private readonly engines = new Map<DbUserSpec['engine'], DbUserEngine>();
+  /** The specs this driver made true, for usage (filled again by the full re-apply after a restart). */
+  private readonly held = new Map<string, DbUserSpec>();
   private readonly ownersPath: string;
   private readonly archives: string;
 
@@ -95,6 +97,7 @@ export class DbUserDriver implements RoleDriver {
             delete owners[key];
             await save();
           }
+          this.held.delete(o.id);
           results.push({ ...result, ok: true });
           continue;
         }
@@ -113,6 +116,7 @@ export class DbUserDriver implements RoleDriver {
           delete owners[other];
           await save();
         }
+        this.held.set(o.id, spec);
         results.push({ ...result, ok: true });
       } catch (e) {
         results.push({ ...result, error: ((e as Error).message || String(e)).slice(0, 2000) });
@@ -121,9 +125,19 @@ export class DbUserDriver implements RoleDriver {
     return results;
   }
 
-  /** No samples yet: what a site's databases hold is not counted against its quota (docs/adr/0023). */
+  /** Per held object, the total size of its databases (shown to the site; not counted against its disk quota). */
   async observe(): Promise<UsageSampleT[]> {
-    return [];
+    const samples: UsageSampleT[] = [];
+    for (const [id, spec] of this.held) {
+      const engine = this.engines.get(spec.engine);
+      if (!engine) continue;
+      try {
+        samples.push({ kind: 'db_user', id, at: new Date().toISOString(), storageBytes: Math.max(0, Math.floor(await engine.sizeOf(spec.databases))), transferBytes: 0 });
+      } catch (e) {
+        this.o.log.warn({ object: id, err: (e as Error).message }, 'database size not measured');
+      }
+    }
+    return samples;
   }
 
   async health(): Promise<{ ok: boolean; error?: string }> {
