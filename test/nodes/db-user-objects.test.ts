@@ -86,6 +86,16 @@ describe('site database users', () => {
     expect(objs.get(`site${id}-mysql`)!.spec.passwordHash).toBe(mysqlNativeHash('second-password'));
     expect(objs.get(`site${id}-pgsql`)!.version).toBe(pg.version);
 
+    // EditDomain (the CLI tool): dbasenum reaches the object; a hostile name is refused with its usage exit, nothing written.
+    const edited = await s.tool('EditDomain', '-c', 'mysql,dbasenum=7', `site${id}`);
+    expect(edited.code, edited.stderr).toBe(0);
+    expect((await objects(id)).get(`site${id}-mysql`)!.spec.maxDatabases).toBe(7);
+    const version = (await objects(id)).get(`site${id}-mysql`)!.version;
+    const refused = await s.tool('EditDomain', '-c', "mysql,dbaseadmin=a';drop user root;--", `site${id}`);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('mysql,dbaseadmin');
+    expect((await objects(id)).get(`site${id}-mysql`)!.version).toBe(version);
+
     // Suspend and activate: both users follow.
     expect((await soap('admin_deactivate_site', [`site${id}`, 'unpaid'])).status).toBe(200);
     objs = await objects(id);
