@@ -44,11 +44,22 @@ export default tseslint.config(
           patterns: [
             {
               // `./db/…` is the agent's own db-role drivers (src/agent/drivers/db), not src/db.
-              group: ['**/core/*.js', '**/core/*/*.js', '**/core/*/*/*.js', '!**/core/nodes/agent-wire.schema.js', '**/facades/**', '**/db/**', '!./db/**', '**/errors/**', '**/config/**', '**/http/**', '**/jobs/**', '**/relay/**', '**/doctor/**', '**/app.js', '**/version.js', '**/main.js'],
+              group: ['**/core/*.js', '**/core/*/*.js', '**/core/*/*/*.js', '!**/core/nodes/agent-wire.schema.js', '**/facades/**', '**/db/**', '!./db/**', '**/errors/**', '**/config/**', '**/http/**', '**/jobs/**', '**/doctor/**', '**/app.js', '**/version.js', '**/main.js'],
               message: 'src/agent/ imports only the wire contract (src/core/nodes/agent-wire.schema.ts) from the rest of src',
             },
           ],
         },
+      ],
+    },
+  },
+  {
+    // The relay drivers run in the control plane (one machine) and in relay nodes' agents: a leaf that
+    // imports nothing else of src, so the agent may share it.
+    files: ['src/relay/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['../*', '!../relay/*'], message: 'src/relay/ is shared with the agent: it imports nothing else of src' }] },
       ],
     },
   },

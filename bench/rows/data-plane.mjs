@@ -150,7 +150,15 @@ async function floorSuspend({ ourPrefix, ourDataDir, names, activeBlocks, suspen
   for (const f of fs.readdirSync(ourPrefix)) {
     if (f.endsWith('.conf') || f === 'mime.types') fs.writeFileSync(path.join(prefix, f), rewrite(fs.readFileSync(path.join(ourPrefix, f), 'utf8')));
   }
-  for (const name of names) fs.mkdirSync(path.join(dataDir, 'sites', name, 'logs'), { recursive: true });
+  // Homes as the driver makes them (made before the clock starts): served index, access log the workers can write.
+  for (const name of names) {
+    const home = path.join(dataDir, 'sites', name);
+    fs.mkdirSync(path.join(home, 'logs'), { recursive: true });
+    fs.mkdirSync(path.join(home, 'public_html'), { recursive: true });
+    fs.writeFileSync(path.join(home, 'public_html', 'index.html'), '<h1>It works</h1>\n');
+    fs.writeFileSync(path.join(home, 'logs', 'access.log'), '', { mode: 0o666 });
+    fs.chmodSync(path.join(home, 'logs', 'access.log'), 0o666);
+  }
   activeBlocks.forEach((text, i) => fs.writeFileSync(path.join(prefix, 'sites', `${names[i]}.conf`), rewrite(text)));
   const texts = suspendedBlocks.map(rewrite);
   const args = ['-p', `${prefix}/`, '-c', path.join(prefix, 'nginx.conf'), '-e', path.join(prefix, 'logs', 'error.log')];

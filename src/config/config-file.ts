@@ -16,7 +16,19 @@ export const DEFAULT_CONFIG_FILE = 'hostplane.env';
 const CLIENT_VARIABLES = ['HOSTPLANE_URL', 'HOSTPLANE_API_KEY'];
 
 /** `hostplane agent` runs on hosting nodes; a node's unit file may use the same kind of file. */
-const AGENT_VARIABLES = ['HOSTPLANE_AGENT_URL', 'HOSTPLANE_AGENT_TOKEN', 'HOSTPLANE_AGENT_DATA_DIR', 'HOSTPLANE_AGENT_POLL_WAIT_SECONDS', 'HOSTPLANE_AGENT_BACKOFF_MAX_SECONDS', 'HOSTPLANE_AGENT_RETRY_MAX_SECONDS'];
+const AGENT_VARIABLES = [
+  'HOSTPLANE_AGENT_URL',
+  'HOSTPLANE_AGENT_TOKEN',
+  'HOSTPLANE_AGENT_DATA_DIR',
+  'HOSTPLANE_AGENT_POLL_WAIT_SECONDS',
+  'HOSTPLANE_AGENT_BACKOFF_MAX_SECONDS',
+  'HOSTPLANE_AGENT_RETRY_MAX_SECONDS',
+  'HOSTPLANE_AGENT_RELAY_DRIVER',
+  'HOSTPLANE_AGENT_RELAY_DIR',
+  'HOSTPLANE_AGENT_RELAY_RELOAD_COMMAND',
+  'HOSTPLANE_AGENT_RELAY_HTTP_URL',
+  'HOSTPLANE_AGENT_RELAY_HTTP_TIMEOUT_MS',
+];
 
 export class ConfigFileError extends Error {}
 
@@ -112,6 +124,11 @@ const SECTIONS: Section[] = [
       { name: 'HOSTPLANE_AGENT_WEB_DRIVER', value: 'nginx', help: 'nginx serves sites; files only records them as JSON (a dry run without a web server).' },
       { name: 'HOSTPLANE_AGENT_NGINX_BIN', value: '/usr/sbin/nginx', example: true, help: 'The nginx binary the web role runs. Default: /usr/sbin/nginx, else nginx on PATH.' },
       { name: 'HOSTPLANE_AGENT_PHP_FPM_BIN', value: '/usr/sbin/php-fpm8.2', example: true, help: "The php-fpm binary. Default: the newest /usr/sbin/php-fpm*, else php-fpm on PATH." },
+      { name: 'HOSTPLANE_AGENT_RELAY_DRIVER', value: 'postfix-maps', help: 'hostplane agent, relay role: postfix-maps (map files) or http (--relay-driver).' },
+      { name: 'HOSTPLANE_AGENT_RELAY_DIR', value: '/var/lib/hostplane-agent/relay', example: true, help: 'Relay role: where relay_domains and transport are written (--relay-dir). Default: <agent data dir>/relay.' },
+      { name: 'HOSTPLANE_AGENT_RELAY_RELOAD_COMMAND', value: 'postmap relay_domains && postmap transport && postfix reload', example: true, help: 'Relay role, postfix-maps: run in the relay dir once per applied batch (--relay-reload-command).' },
+      { name: 'HOSTPLANE_AGENT_RELAY_HTTP_URL', value: 'https://relay-api.example.com/changes', example: true, help: 'Relay role, http driver: every change is POSTed here (--relay-http-url; required with http).' },
+      { name: 'HOSTPLANE_AGENT_RELAY_HTTP_TIMEOUT_MS', value: '10000', help: 'Relay role, http driver: time limit of one request.' },
       { name: 'HOSTPLANE_AGENT_POLL_WAIT_SECONDS', value: '30', help: 'hostplane agent: how long one long-poll for changes waits (at most 60).' },
       { name: 'HOSTPLANE_AGENT_BACKOFF_MAX_SECONDS', value: '30', help: 'hostplane agent: longest wait between tries while the control plane cannot be reached.' },
       { name: 'HOSTPLANE_AGENT_RETRY_MAX_SECONDS', value: '300', help: 'hostplane agent: longest wait before an object that failed to apply is tried again.' },

@@ -6,9 +6,9 @@ import { RelayError, type RelayDriver, type RelayDriverConfig } from './relay-dr
 export function createRelayDriver(config: RelayDriverConfig): RelayDriver {
   switch (config.driver) {
     case 'postfix-maps':
-      return new PostfixMapsRelayDriver({ dataDir: config.dataDir, reloadCommand: config.reloadCommand });
+      return new PostfixMapsRelayDriver({ dataDir: config.dataDir, relayDir: config.relayDir, reloadCommand: config.reloadCommand });
     case 'http':
-      if (!config.httpUrl) throw new RelayError('the http relay driver needs a URL (HOSTPLANE_RELAY_HTTP_URL)');
+      if (!config.httpUrl) throw new RelayError(`the http relay driver needs a URL (${config.relayDir ? 'HOSTPLANE_AGENT_RELAY_HTTP_URL' : 'HOSTPLANE_RELAY_HTTP_URL'})`);
       return new HttpRelayDriver({ url: config.httpUrl, timeoutMs: config.httpTimeoutMs });
     default: {
       const unknown: never = config.driver;

@@ -59,6 +59,8 @@ const STDERR_TAIL_BYTES = 4096;
 
 export interface PostfixMapsDriverOptions {
   dataDir: string;
+  /** The maps' directory itself; default `<dataDir>/relay`. */
+  relayDir?: string | undefined;
   /** Run with `/bin/sh -c` once per batch, after both files are durable. Empty or unset: no reload. */
   reloadCommand?: string | undefined;
   /** The reload command is killed (with its process group) after this long. Default 60 s. */
@@ -76,7 +78,7 @@ export class PostfixMapsRelayDriver extends SerialRelayDriver {
 
   constructor(options: PostfixMapsDriverOptions) {
     super();
-    this.relayDir = path.join(path.resolve(options.dataDir), 'relay');
+    this.relayDir = options.relayDir ? path.resolve(options.relayDir) : path.join(path.resolve(options.dataDir), 'relay');
     const command = options.reloadCommand?.trim();
     this.reloadCommand = command ? command : undefined;
     this.reloadTimeoutMs = options.reloadTimeoutMs ?? DEFAULT_RELOAD_TIMEOUT_MS;

@@ -30,8 +30,10 @@ export interface RelayDriver {
 
 export interface RelayDriverConfig {
   driver: 'postfix-maps' | 'http';
-  /** postfix-maps: the map files live in `<dataDir>/relay/`. */
+  /** postfix-maps: the map files live in `<dataDir>/relay/`, */
   dataDir: string;
+  /** or here, when given (a relay node's agent names its maps dir itself). */
+  relayDir?: string;
   /** postfix-maps: run with `/bin/sh -c` once per batch after the files are written (e.g. postmap + postfix reload). */
   reloadCommand?: string;
   /** http: the endpoint every op is POSTed to. */

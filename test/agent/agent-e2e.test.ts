@@ -1,13 +1,10 @@
-import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import nodeHttp from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nginxPaths } from '../../src/agent/drivers/web/nginx.config.js';
-import { phpPaths } from '../../src/agent/drivers/web/php-fpm.config.js';
-import { sql } from 'kysely';
-import { freePort, killAll, makeTempDir, waitFor } from '../jobs-process/process-harness.js';
-import { createNode, nodeView, putSites, startAgent, startControlPlane, waitAllApplied, type AgentProc, type ControlPlane, type NodeCreated } from './agent-harness.js';
+import { killAll, makeTempDir, waitFor } from '../jobs-process/process-harness.js';
+import { nodeView, putSites, startControlPlane, waitAllApplied, type ControlPlane } from './agent-harness.js';
+import { get, removeSiteUsers, restartAgent as restartNodeAgent, startSiteIdsAt, startWebNode, stopServers, tool as doorTool, type WebNode } from './web-nodes.js';
 
 /*
  * End to end with everything real: a control plane, two `hostplane agent` processes as two nodes
@@ -15,13 +12,7 @@ import { createNode, nodeView, putSites, startAgent, startControlPlane, waitAllA
  * is asked for the way a browser would, by Host header.
  */
 
-interface Node {
-  node: NodeCreated;
-  dataDir: string;
-  prefix: string;
-  port: number;
-  agent: AgentProc;
-}
+type Node = WebNode;
 
 let cp: ControlPlane;
 const tmp = makeTempDir('hostplane-agent-e2e-');
@@ -30,56 +21,15 @@ const nodes: Node[] = [];
 const base = 1_000 + (process.pid % 20_000) * 1_000 + (process.env.HOSTPLANE_TEST_DB === 'postgres' ? 500 : 0);
 const site = (i: number) => base + i;
 
-function get(port: number, host: string, urlPath = '/'): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = nodeHttp.request({ host: '127.0.0.1', port, path: urlPath, headers: { host }, timeout: 5_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.end();
-  });
-}
-
 const domain = (n: number) => `site${n}.agent.test`;
 
 async function startNode(name: string): Promise<Node> {
-  const node = await createNode(cp, name);
-  const dataDir = path.join(tmp.dir, name);
-  const prefix = path.join(tmp.dir, `${name}-nginx`);
-  const port = await freePort();
-  const agent = startAgent(cp, { dataDir, token: node.token, args: ['--nginx-prefix', prefix, '--http-port', String(port)] });
-  const n = { node, dataDir, prefix, port, agent };
+  const n = await startWebNode(cp, tmp.dir, name);
   nodes.push(n);
   return n;
 }
 
-function restartAgent(n: Node): void {
-  n.agent = startAgent(cp, { dataDir: n.dataDir, args: ['--nginx-prefix', n.prefix, '--http-port', String(n.port)] });
-}
-
-/** nginx and php-fpm outlive their agent by design; the test stops the ones it caused. */
-function stopServers(n: Node): void {
-  for (const pidFile of [nginxPaths(n.prefix).pidFile, phpPaths(n.dataDir).pidFile]) {
-    try {
-      process.kill(Number(fs.readFileSync(pidFile, 'utf8').trim()), 'SIGQUIT');
-    } catch {
-      // not running
-    }
-  }
-}
-
-/** Site users the agents made as root: every one whose home is under this test's directory. */
-function removeSiteUsers(root: string): void {
-  if (process.getuid?.() !== 0) return;
-  for (const line of fs.readFileSync('/etc/passwd', 'utf8').split('\n')) {
-    const [name, , , , , home] = line.split(':');
-    if (name && home?.startsWith(root + path.sep)) spawnSync('userdel', [name]);
-  }
-}
+const restartAgent = (n: Node) => restartNodeAgent(cp, n);
 
 let a: Node;
 let b: Node;
@@ -90,7 +40,6 @@ beforeAll(async () => {
   cp = await startControlPlane();
   a = await startNode('e2e-a');
   b = await startNode('e2e-b');
-  await Promise.all([a, b].map((n) => n.agent.waitForOutput('fetched the node state', 30_000)));
 }, 120_000);
 
 afterAll(async () => {
@@ -181,7 +130,6 @@ describe('sites served by nginx through the agent', () => {
 
   it('kill -9 in the middle of applying 60 sites: the restarted agent serves every one of them', async () => {
     const c = await startNode('e2e-c');
-    await c.agent.waitForOutput('fetched the node state', 30_000);
     const sites = Array.from({ length: 60 }, (_, i) => ({ n: site(100 + i) }));
     await putSites(cp, c.node.id, sites);
     const confDir = nginxPaths(c.prefix).sitesDir;
@@ -201,22 +149,12 @@ describe('sites served by nginx through the agent', () => {
   }, 120_000);
 });
 
-const BIN_DIR = path.join(import.meta.dirname, '..', '..', 'bin');
-
-/** One of the ApisCP tools (AddDomain, SuspendDomain, ...) against the control plane, as an operator runs it. */
-function tool(name: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [path.join(BIN_DIR, name), ...args], { env: { PATH: process.env.PATH ?? '', HOSTPLANE_URL: cp.url, HOSTPLANE_API_KEY: cp.operatorKey }, timeout: 30_000 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') return reject(err);
-      resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
-    });
-  });
-}
+const tool = (name: string, ...args: string[]) => doorTool(cp, name, ...args);
 
 describe('through the doors: AddDomain, SuspendDomain, ActivateDomain, DeleteDomain', () => {
   it('new sites are placed on the healthy web nodes, spread, served, suspended with their reason, activated and deleted', async () => {
     // Site users are named after site ids: start this run's ids where no other run's are.
-    await sql`alter table clients alter column id restart with ${sql.lit(site(300))}`.execute(cp.app().deps.db);
+    await startSiteIdsAt(cp, site(300));
     await waitFor(async () => ((await Promise.all(nodes.map((n) => nodeView(cp, n.node.id)))).every((v) => v.status === 'healthy') ? true : undefined), 20_000, () => 'nodes not healthy');
     const domains = [`one-${base}.door.test`, `two-${base}.door.test`];
     for (const d of domains) {

@@ -36,7 +36,8 @@ export interface ControlPlane {
   admin<T = unknown>(method: string, route: string, body?: unknown): Promise<{ status: number; body: T }>;
 }
 
-export async function startControlPlane(env: Record<string, string> = {}): Promise<ControlPlane> {
+/** `jobs`: also run the job queue (webhook deliveries, relay changes), as `serve` does. */
+export async function startControlPlane(env: Record<string, string> = {}, opts: { jobs?: boolean } = {}): Promise<ControlPlane> {
   const port = await freePort();
   const config = loadConfig({ HOSTPLANE_DATA_DIR: '/nonexistent-test-dir', PORT: String(port), HOSTPLANE_MASTER_KEY: TEST_MASTER_KEY, ...NODE_ENV, ...env });
   const db: DbHandle = await openTestDb();
@@ -45,6 +46,7 @@ export async function startControlPlane(env: Record<string, string> = {}): Promi
   const start = async () => {
     app = await createApp(config, { dbHandle: db, logger });
     await app.server.listen({ port, host: '127.0.0.1' });
+    if (opts.jobs) app.jobs.start();
   };
   await start();
   const { key } = await createOperatorKey(ctxFor(app!.deps, { kind: 'system' }), 'agent tests');

@@ -209,6 +209,8 @@ describe('admin:add-site', () => {
       php: { enabled: 1 },
       active: true,
       domain: 'added.example',
+      // null (every value) also says where the site is served: no hosting nodes here, not placed.
+      node: null,
     });
     const client = await admin('GET', `/admin/v1/clients/${id}`);
     expect((client.body.domains as { name: string }[]).map((d) => d.name)).toEqual(['added.example', 'www.added.example']);
@@ -628,7 +630,7 @@ describe('admin:collect', () => {
 
   it('params: [] is the default selection, null every service, a bare service name the whole service', async () => {
     const all = (await collect(null, [], ['plain.example']))['plain.example']!;
-    expect(Object.keys(all).sort()).toEqual(['active', 'aliases', 'apache', 'auth', 'bandwidth', 'billing', 'cgroup', 'diskquota', 'dns', 'domain', 'ftp', 'ipinfo', 'logs', 'mail', 'mysql', 'pgsql', 'php', 'rampart', 'siteinfo', 'sites', 'spamfilter', 'ssh', 'ssl', 'users']);
+    expect(Object.keys(all).sort()).toEqual(['active', 'aliases', 'apache', 'auth', 'bandwidth', 'billing', 'cgroup', 'diskquota', 'dns', 'domain', 'ftp', 'ipinfo', 'logs', 'mail', 'mysql', 'node', 'pgsql', 'php', 'rampart', 'siteinfo', 'sites', 'spamfilter', 'ssh', 'ssl', 'users']);
     expect((await collect([], [], ['plain.example']))['plain.example']).toEqual({
       siteinfo: { email: 'owner@plain.example', admin_user: 'plainadmin' },
       aliases: { aliases: [] },

@@ -156,6 +156,8 @@ const filledView = (p: { domain: string; username: string; email: string; invoic
   php: { enabled: 1 },
   active: true,
   domain: p.domain,
+  // Where the site is served (this server has no hosting nodes: not placed).
+  node: null,
 });
 
 /** What collect shows for a WHMCS product with every option left empty (EMPTY): the plan's values, services WHMCS turns off. */
@@ -185,6 +187,8 @@ const emptyView = (p: { domain: string; username: string; email: string; invoice
   php: { enabled: 1 },
   active: true,
   domain: p.domain,
+  // Where the site is served (this server has no hosting nodes: not placed).
+  node: null,
 });
 
 describe('WHMCS and Clientexec option maps (JSON door)', () => {

@@ -4,11 +4,12 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ctxFor } from '../../src/core/context.js';
 import { bumpNodeObjects } from '../../src/core/nodes/bump-node-objects.js';
+import { upsertNodeObjects } from '../../src/core/nodes/node-objects.repository.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 // The operator console's Nodes page in Debian's chromium: health from heartbeats, last heartbeat,
-// version, capacity, objects placed and failed applies (with the failure's message), and the
-// drain/undrain buttons. Screenshots go to test-artifacts/console.
+// version, capacity, objects placed, failed applies (with the failure's message), what a relay node
+// is behind on, and the drain/undrain buttons. Screenshots go to test-artifacts/console.
 
 const CHROMIUM = process.env.HOSTPLANE_CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = path.join(import.meta.dirname, '..', '..', 'test-artifacts', 'console');
@@ -47,6 +48,9 @@ beforeAll(async () => {
   expect((await inject('POST', '/agent/v1/heartbeat', auth, { agentVersion: '0.1.0', capacity: { diskFreeBytes: 40 * 1024 ** 3, diskTotalBytes: 100 * 1024 ** 3, load1: 0.25, cpus: 2 }, drivers: { web: { ok: true } } })).status).toBe(200);
   expect((await inject('POST', '/agent/v1/status', auth, { results: [{ kind: 'site', id: 'site1', version: v, ok: true }, { kind: 'site', id: 'site2', version: v, ok: false, error: 'nginx -t: invalid server name' }] })).status).toBe(200);
   expect((await inject('POST', '/admin/v1/nodes', admin(), { name: 'web2', roles: ['web', 'db'] })).status).toBe(201);
+  // relay1: one domain it has not applied yet.
+  const relay = await inject('POST', '/admin/v1/nodes', admin(), { name: 'relay1', roles: ['relay'] });
+  await upsertNodeObjects(t.app.deps.db, [{ nodeId: relay.body.id as number, kind: 'relay_domain', objectId: 'late.example.com', clientId: null, state: 'present', spec: { domain: 'late.example.com', mailServers: [] } }]);
 
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -93,6 +97,15 @@ describe.sequential('the Nodes page in chromium', () => {
     expect(await failed.innerText()).toContain('nginx -t: invalid server name');
     expect(await page.locator('tr[data-object="site1"]').count()).toBe(0);
     await page.screenshot({ path: path.join(ARTIFACTS, '40-nodes.png'), fullPage: true });
+  });
+
+  it("lists the domains a relay node is behind on from its pending count", async () => {
+    const row = page.locator('tr[data-node="relay1"]');
+    await row.getByRole('button', { name: '1 pending' }).click();
+    await page.getByRole('heading', { name: 'Behind on relay1: not applied yet' }).waitFor();
+    const late = page.locator('tr[data-object="late.example.com"]');
+    await late.waitFor();
+    expect(await late.innerText()).toContain('late.example.com');
   });
 
   it('drains and undrains a node from its row', async () => {

@@ -326,15 +326,19 @@ describe('postfix-maps relay driver', () => {
 
   it('builds maps that postmap resolves to the nexthop list (file content only where postmap is missing)', async () => {
     const hasPostmap = spawnSync('/bin/sh', ['-c', 'command -v postmap'], { encoding: 'utf8' }).status === 0;
-    const type = hasPostmap ? execFileSync('postconf', ['-h', 'default_database_type'], { encoding: 'utf8' }).trim() || 'hash' : 'hash';
+    // A throwaway Postfix configuration: the machine's may be absent (Debian's "No configuration") and is not ours to read.
+    const config = path.join(dataDir, 'postfix-config');
+    fs.mkdirSync(config, { recursive: true });
+    fs.writeFileSync(path.join(config, 'main.cf'), '');
+    const type = hasPostmap ? execFileSync('postconf', ['-c', config, '-h', 'default_database_type'], { encoding: 'utf8' }).trim() || 'hash' : 'hash';
     const driver = new PostfixMapsRelayDriver({
       dataDir,
-      reloadCommand: hasPostmap ? `postmap ${type}:"$HOSTPLANE_RELAY_DIR/relay_domains" && postmap ${type}:"$HOSTPLANE_RELAY_DIR/transport"` : undefined,
+      reloadCommand: hasPostmap ? `postmap -c ${config} ${type}:"$HOSTPLANE_RELAY_DIR/relay_domains" && postmap -c ${config} ${type}:"$HOSTPLANE_RELAY_DIR/transport"` : undefined,
     });
     await driver.apply([provision('example.com', 'mx1.example.com', 'mx2.example.com'), provision('v6.example', '2001:db8::25'), provision('plain.example')]);
 
     if (hasPostmap) {
-      const query = (key: string, file: string) => spawnSync('postmap', ['-q', key, `${type}:${path.join(relayDir, file)}`], { encoding: 'utf8' });
+      const query = (key: string, file: string) => spawnSync('postmap', ['-c', config, '-q', key, `${type}:${path.join(relayDir, file)}`], { encoding: 'utf8' });
       expect(query('example.com', 'transport').stdout).toBe('smtp:[mx1.example.com],[mx2.example.com]\n');
       expect(query('v6.example', 'transport').stdout).toBe('smtp:[ipv6:2001:db8::25]\n');
       expect(query('plain.example', 'relay_domains').stdout).toBe('OK\n');

@@ -4,6 +4,7 @@ import type { AgentLog } from '../agent-log.js';
 import type { RoleDriver } from '../role-driver.js';
 import { DbUserDriver } from './db/db-user.driver.js';
 import { FilesDriver } from './files/files.driver.js';
+import { RelayRoleDriver, type RelayRoleSettings } from './relay/relay.driver.js';
 import { WebDriver } from './web/web.driver.js';
 
 export interface DriverSettings {
@@ -21,6 +22,8 @@ export interface DriverSettings {
   mariadbUrl?: string | undefined;
   /** The db role's PostgreSQL admin connection (`--pg-url`, postgres://user:password@host:port/db). */
   pgUrl?: string | undefined;
+  /** The relay role: which driver, where its maps go (default `<data dir>/relay`), its reload command or http target. */
+  relay?: Omit<RelayRoleSettings, 'log' | 'relayDir'> & { relayDir?: string | undefined };
   log: AgentLog;
 }
 
@@ -40,7 +43,7 @@ export function defaultNginxBin(): string {
   return fs.existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
 }
 
-/** The drivers for a node's roles; roles without a driver yet (relay) get none, so their objects fail visibly. */
+/** The drivers for a node's roles. */
 export function createDrivers(roles: string[], s: DriverSettings): RoleDriver[] {
   const drivers: RoleDriver[] = [];
   if (roles.includes('web')) {
@@ -61,5 +64,9 @@ export function createDrivers(roles: string[], s: DriverSettings): RoleDriver[] 
   }
   // The db role: site database users (this driver); SaaS databases have their own driver.
   if (roles.includes('db')) drivers.push(new DbUserDriver({ dataDir: s.dataDir, mariadbUrl: s.mariadbUrl, pgUrl: s.pgUrl, log: s.log }));
+  if (roles.includes('relay')) {
+    const relay = s.relay ?? { driver: 'postfix-maps' as const };
+    drivers.push(new RelayRoleDriver({ ...relay, relayDir: relay.relayDir ?? path.join(s.dataDir, 'relay'), log: s.log }));
+  }
   return drivers;
 }

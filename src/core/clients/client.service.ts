@@ -4,7 +4,8 @@ import { inTransaction, scopeOf, type Ctx, type TenantScope } from '../context.j
 import * as domainRepo from '../domains/domain.repository.js';
 import { checkDomainSet, type DomainSpec } from '../domains/domain.rules.js';
 import { enqueueRelayChanges, relayJobs, type RelayChange } from '../domains/domain-provisioning.js';
-import { healthySince, placementPossible } from '../nodes/placement.js';
+import { healthySince, nodesWantNewClients } from '../nodes/placement.js';
+import { syncRelayObjects } from '../nodes/relay-objects.js';
 import { syncSiteObjects } from '../nodes/site-objects.js';
 import * as packageRepo from '../packages/package.repository.js';
 import type { Package } from '../packages/package.schema.js';
@@ -179,13 +180,17 @@ export async function createClient(ctx: Ctx, raw: CreateClientInput): Promise<Cl
     );
     const insert = (c: Ctx) => repo.insertClientWithDomains(c.db, row, domains, jobs, audit, c.clock());
     // With a webhook listening, its delivery must commit with the client; with a node that could serve
-    // it, its placement and desired state do: one transaction instead of one statement.
+    // it or relay nodes, its placement and desired state do: one transaction instead of one statement.
     const webhook = found ? found.webhook_subscribed : await hasWebhookSubscribers(ctx.db, 'client.created', resellerId);
     id =
-      webhook || (found ? found.placement_possible : await placementPossible(ctx))
+      webhook || (found ? found.placement_possible || found.relay_nodes : await nodesWantNewClients(ctx))
         ? await inTransaction(ctx, async (tx) => {
             const newId = await insert(tx);
             await syncSiteObjects(tx, [newId], { place: true });
+            await syncRelayObjects(
+              tx,
+              domains.map((d) => d.name),
+            );
             if (webhook) await emitEvent(tx, { type: 'client.created', resellerId, data: { object: 'client', id: String(newId), reseller_id: resellerId, changes: JSON.parse(audit.changes) as unknown } });
             return newId;
           })

@@ -4,6 +4,8 @@ import type { RelayDriver, RelayOp } from '../../relay/relay-driver.js';
 import type { DomainStatus } from '../../db/schema.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
+import { markDomainsRelayed, syncRelayObjects } from '../nodes/relay-objects.js';
+import { findPendingLiveDomains, relayNodesExist } from '../nodes/relay-objects.repository.js';
 import * as repo from './domain.repository.js';
 
 export const RELAY_JOB_KIND = 'relay.apply';
@@ -24,9 +26,47 @@ export function relayJobs(changes: { change: RelayChange; domain: string }[], ow
   }));
 }
 
-/** Queues relay work in the caller's transaction, so it exists exactly when the change does. */
+/**
+ * Queues relay work in the caller's transaction, so it exists exactly when the change does: the
+ * relay nodes' objects (when there are relay nodes) and the control plane's own relay job (which
+ * stands aside while relay nodes exist, see relayHandler).
+ */
 export async function enqueueRelayChanges(ctx: Ctx, changes: { change: RelayChange; domain: string }[], owner: { clientId: number | null; resellerId: number | null }): Promise<void> {
-  await insertJobs(ctx.db, relayJobs(changes, owner), ctx.clock());
+  await recordRelayChanges(ctx, changes.map((c) => ({ ...c, ...owner })));
+}
+
+/** enqueueRelayChanges for changes of many owners at once: one insert of jobs, one relay sync. */
+export async function recordRelayChanges(ctx: Ctx, changes: { change: RelayChange; domain: string; clientId: number | null; resellerId: number | null }[]): Promise<void> {
+  if (changes.length === 0) return;
+  await insertRelayJobs(
+    ctx,
+    changes.flatMap((c) => relayJobs([c], c)),
+  );
+  await syncRelayObjects(ctx, [...new Set(changes.map((c) => c.domain))]);
+}
+
+/**
+ * After a relay node is deleted: domains it alone kept pending are ready if the remaining relays
+ * applied them; with no relay node left, the control plane's own relay job takes the pending ones
+ * over again (queued here, in the deleting transaction).
+ */
+export async function afterRelayNodeGone(tx: Ctx): Promise<void> {
+  if (await relayNodesExist(tx.db)) {
+    await markDomainsRelayed(tx, null);
+    return;
+  }
+  const pending = await findPendingLiveDomains(tx.db);
+  await insertRelayJobs(
+    tx,
+    pending.flatMap((d) => relayJobs([{ change: 'provision', domain: d.name }], { clientId: d.client_id, resellerId: d.reseller_id })),
+  );
+}
+
+/** A statement takes at most 65,535 parameters, and a job is ten: a group's thousands of jobs go in slices. */
+const JOBS_PER_INSERT = 2_000;
+
+async function insertRelayJobs(ctx: Ctx, jobs: NewJob[]): Promise<void> {
+  for (let i = 0; i < jobs.length; i += JOBS_PER_INSERT) await insertJobs(ctx.db, jobs.slice(i, i + JOBS_PER_INSERT), ctx.clock());
 }
 
 /**
@@ -41,6 +81,9 @@ export function relayHandler(driver: RelayDriver) {
     lane: RELAY_LANE,
     maxBatch: 1000,
     async handle(ctx: Ctx, jobs: Job[]): Promise<void> {
+      // Relay nodes apply the maps (their objects were written with the change), and their reports
+      // make domains ready: the control plane writes no relay files of its own then.
+      if (await relayNodesExist(ctx.db)) return;
       const names = [...new Set(jobs.map((j) => String(j.payload.domain)))];
       const live = new Map((await repo.findLiveDomainsByName(ctx.db, names)).map((d) => [d.name, d]));
       const ops: RelayOp[] = names.map((name) => {

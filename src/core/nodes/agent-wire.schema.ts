@@ -9,6 +9,7 @@
  * version that grows in the same transaction as every change to them; the agent pulls the objects
  * changed since the version it holds, makes them true, and reports per object what it applied.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 export const AGENT_API_PREFIX = '/agent/v1';
@@ -78,22 +79,46 @@ export const DbUserSpec = z
   .refine((s) => s.passwordHash === null || s.passwordHash.startsWith(s.engine === 'mariadb' ? '*' : 'SCRAM-'), 'a password hash of the wrong engine');
 export type DbUserSpec = z.infer<typeof DbUserSpec>;
 
+/** A mail server the relay forwards to: an A-label host name or a bare IPv4/IPv6 literal. */
+export const WireMailServer = z.union([WireDomain, z.string().max(45).regex(/^[0-9a-f:.]+$/, 'an IP address').refine((v) => isIP(v) !== 0, 'an IP address')]);
+
+/**
+ * A domain as the relay role makes it true: Postfix (or the http target) accepts mail for `domain` and
+ * forwards it to `mailServers`, tried in that order (the client's own priority order). Every relay
+ * node gets the same spec for a domain; which relay is tried first is the domain's MX records' business.
+ */
+export const RelayDomainSpec = z.object({
+  domain: WireDomain,
+  mailServers: z.array(WireMailServer).max(64),
+});
+export type RelayDomainSpec = z.infer<typeof RelayDomainSpec>;
+
+/** A relay object's id is its domain name; a domain name is up to 253 characters. */
+const RelayObjectId = z.string().min(1).max(253);
+
 /**
  * One desired object. `id` is unique per kind on a node (`site12`). `state: 'absent'` asks the node to
  * remove it (archive first where the role says so); the server forgets it once the node reports it.
  */
 // Plain unions: zod refuses a discriminated union whose discriminator ('kind') repeats a value.
-export const SiteWireObject = z.union([
+export const SiteObject = z.union([
   z.object({ kind: z.literal('site'), id: z.string().min(1).max(64), version: z.number().int().nonnegative(), state: z.literal('present'), spec: SiteSpec }),
   z.object({ kind: z.literal('site'), id: z.string().min(1).max(64), version: z.number().int().nonnegative(), state: z.literal('absent'), spec: SiteSpec.partial().nullable() }),
 ]);
+export type SiteObject = z.infer<typeof SiteObject>;
+/** The id is the domain name, the same on every relay node. */
+export const RelayDomainObject = z.union([
+  z.object({ kind: z.literal('relay_domain'), id: RelayObjectId, version: z.number().int().nonnegative(), state: z.literal('present'), spec: RelayDomainSpec }),
+  z.object({ kind: z.literal('relay_domain'), id: RelayObjectId, version: z.number().int().nonnegative(), state: z.literal('absent'), spec: RelayDomainSpec.partial().nullable() }),
+]);
+export type RelayDomainObject = z.infer<typeof RelayDomainObject>;
 export const DbUserWireObject = z.union([
   z.object({ kind: z.literal('db_user'), id: z.string().min(1).max(64), version: z.number().int().nonnegative(), state: z.literal('present'), spec: DbUserSpec }),
   // Removing needs the engine and names of what to archive and drop: the last spec, whole.
   z.object({ kind: z.literal('db_user'), id: z.string().min(1).max(64), version: z.number().int().nonnegative(), state: z.literal('absent'), spec: DbUserSpec.nullable() }),
 ]);
 export type DbUserWireObject = z.infer<typeof DbUserWireObject>;
-export const WireObject = z.union([...SiteWireObject.options, ...DbUserWireObject.options]);
+export const WireObject = z.union([...SiteObject.options, ...DbUserWireObject.options, ...RelayDomainObject.options]);
 export type WireObject = z.infer<typeof WireObject>;
 
 /** Settings the server hands every node with its state, so operators change them in one place. */
@@ -132,7 +157,8 @@ export type StateResponse = z.infer<typeof StateResponse>;
 /** `POST /agent/v1/status`: per object, the version now true on the node, or why it is not. */
 export const ObjectResult = z.object({
   kind: ObjectKind,
-  id: z.string().min(1).max(64),
+  // 253: a relay_domain's id is its domain name; other kinds' ids are at most 64.
+  id: z.string().min(1).max(253),
   version: z.number().int().nonnegative(),
   ok: z.boolean(),
   /** Present when `ok` is false; a short message, never a secret. */

@@ -6,6 +6,7 @@ import { parseInput } from '../shared/validation.js';
 import { HeartbeatRequest, NodeRole, StateQuery as WireStateQuery, StatusRequest, WireObject, type EnrolResponse, type NodeSettings, type StateResponse } from './agent-wire.schema.js';
 import { readNodeState, readNodeVersion, recordStatusRows } from './node-objects.repository.js';
 import * as repo from './node.repository.js';
+import { markDomainsRelayed } from './relay-objects.js';
 import type { NodeIdentity } from './node.schema.js';
 import { NODE_PREFIX, nodeSettingsOf } from './node.service.js';
 
@@ -118,6 +119,9 @@ export async function recordStatus(ctx: Ctx, raw: unknown): Promise<{ accepted: 
       input.results.map((x) => ({ kind: x.kind, object_id: x.id, version: x.version, ok: x.ok, error: x.ok ? null : (x.error ?? 'failed') })),
       tx.clock(),
     );
+    // A domain turns ready once every relay node has applied it; this report may be the last one.
+    const relayed = input.results.filter((x) => x.ok && x.kind === 'relay_domain').map((x) => x.id);
+    if (relayed.length) await markDomainsRelayed(tx, relayed);
     return { accepted: r.matched, forgotten: r.forgotten };
   });
 }

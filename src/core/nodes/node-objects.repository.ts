@@ -130,12 +130,14 @@ export interface NodeObjectListRow {
   reported_at: Date | null;
 }
 
-export async function listNodeObjectRows(db: Executor, nodeId: number, q: { failedOnly: boolean; after?: string; limit: number }): Promise<NodeObjectListRow[]> {
+/** `behindOnly`: objects the node has not applied at their current version (failed ones included). */
+export async function listNodeObjectRows(db: Executor, nodeId: number, q: { failedOnly: boolean; behindOnly?: boolean; after?: string; limit: number }): Promise<NodeObjectListRow[]> {
   let query = db
     .selectFrom('node_objects')
     .select(['kind', 'object_id', 'client_id', 'state', 'version', 'applied_version', 'error', 'reported_at'])
     .where('node_id', '=', nodeId);
   if (q.failedOnly) query = query.where('error', 'is not', null);
+  if (q.behindOnly) query = query.where(sql<boolean>`(applied_version is null or applied_version < version or error is not null)`);
   if (q.after !== undefined) query = query.where('object_id', '>', q.after);
   const rows = await query.orderBy('object_id').limit(q.limit).execute();
   return rows.map((r) => ({

@@ -126,8 +126,8 @@ export async function countLiveSitesOnNode(db: Executor, id: number): Promise<nu
 }
 
 /** Takes the node's row lock (a delete must not race a placement onto it). */
-export async function lockNode(db: Executor, id: number): Promise<{ id: number; name: string } | undefined> {
-  return db.selectFrom('nodes').select(['id', 'name']).where('id', '=', id).forUpdate().executeTakeFirst();
+export async function lockNode(db: Executor, id: number): Promise<{ id: number; name: string; roles: string[] } | undefined> {
+  return db.selectFrom('nodes').select(['id', 'name', 'roles']).where('id', '=', id).forUpdate().executeTakeFirst();
 }
 
 /** Sites that pointed at the node become "not placed"; its objects go with the node (cascade). */

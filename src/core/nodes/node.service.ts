@@ -5,6 +5,8 @@ import { randomToken, sha256Hex } from '../shared/secrets.js';
 import { parseInput } from '../shared/validation.js';
 import { listNodeObjectRows } from './node-objects.repository.js';
 import * as repo from './node.repository.js';
+import { afterRelayNodeGone } from '../domains/domain-provisioning.js';
+import { syncRelayObjects } from './relay-objects.js';
 import {
   createNodeInput,
   deleteNodeInput,
@@ -87,6 +89,8 @@ export async function createNode(ctx: Ctx, raw: unknown): Promise<{ node: Node; 
     const id = await repo.insertNode(tx.db, { name: input.name, roles: input.roles, labels: input.labels, enrol_token_digest: enrol.digest, enrol_token_expires_at: enrol.expiresAt, now: tx.clock() });
     if (id === undefined) throw new AppError('conflict', `a node named ${input.name} already exists`, { fields: { name: ['is already taken'] } });
     await recordAudit(tx, { action: 'node.created', targetType: 'node', targetId: id, resellerId: null, after: { name: input.name, roles: input.roles, labels: input.labels } });
+    // A relay accepts mail for every live domain: the new one starts with all of them.
+    if (input.roles.includes('relay')) await syncRelayObjects(tx, null, [id]);
     return { node: await findOrThrow(tx, id), token: enrol.token };
   });
 }
@@ -133,6 +137,7 @@ export async function deleteNode(ctx: Ctx, id: number, raw: unknown = {}): Promi
       throw new AppError('invalid_state', `node ${node.name} still holds ${live} site${live === 1 ? '' : 's'}: move them off first, or delete with force (they become not placed)`);
     }
     const unplaced = await repo.deleteNodeRow(tx.db, id);
+    if (node.roles.includes('relay')) await afterRelayNodeGone(tx);
     await recordAudit(tx, { action: 'node.deleted', targetType: 'node', targetId: id, resellerId: null, before: { name: node.name }, after: { force, unplaced_sites: unplaced } });
     return { id: Number(node.id), name: node.name, unplaced_sites: unplaced };
   });
@@ -168,14 +173,18 @@ function objectStatus(r: { state: string; version: number; applied_version: numb
   return r.applied_version !== null && r.applied_version >= r.version ? 'applied' : 'applying';
 }
 
-/** A node's objects in id order, pages of `limit` after `after`; `failed` keeps those whose last try failed. */
-export async function listNodeObjects(ctx: Ctx, id: number, q: { failed?: boolean; after?: string; limit?: number } = {}): Promise<NodeObjectPage> {
+/**
+ * A node's objects in id order, pages of `limit` after `after`; `failed` keeps those whose last try
+ * failed, `behind` those the node has not applied at their current version (for a relay node: the
+ * domains it is behind on).
+ */
+export async function listNodeObjects(ctx: Ctx, id: number, q: { failed?: boolean; behind?: boolean; after?: string; limit?: number } = {}): Promise<NodeObjectPage> {
   requireOperator(ctx);
   const limit = q.limit ?? NODE_OBJECT_PAGE_DEFAULT;
   if (!Number.isInteger(limit) || limit < 1 || limit > NODE_OBJECT_PAGE_MAX) throw AppError.validation({ limit: [`must be a whole number from 1 to ${NODE_OBJECT_PAGE_MAX}`] });
-  if (q.after !== undefined && (q.after.length === 0 || q.after.length > 64)) throw AppError.validation({ after: ['must be an object id of 1 to 64 characters'] });
+  if (q.after !== undefined && (q.after.length === 0 || q.after.length > 253)) throw AppError.validation({ after: ['must be an object id of 1 to 253 characters'] });
   await findOrThrow(ctx, id);
-  const rows = await listNodeObjectRows(ctx.db, id, { failedOnly: q.failed === true, limit, ...(q.after !== undefined ? { after: q.after } : {}) });
+  const rows = await listNodeObjectRows(ctx.db, id, { failedOnly: q.failed === true, behindOnly: q.behind === true, limit, ...(q.after !== undefined ? { after: q.after } : {}) });
   return {
     objects: rows.map((r) => ({
       kind: r.kind,

@@ -32,6 +32,11 @@ export async function placementPossible(ctx: Ctx): Promise<boolean> {
   return anyPlaceableNode(ctx.db, healthySince(ctx));
 }
 
+/** Whether a new client's creation has node objects to write: a web node could take it, or relay nodes need its domains. */
+export async function nodesWantNewClients(ctx: Ctx): Promise<boolean> {
+  return anyPlaceableNode(ctx.db, healthySince(ctx), { orRelay: true });
+}
+
 /**
  * Places the live, unplaced sites among `ids` that the web role serves (and that have a domain to
  * serve), in three statements whatever their number. Placements are serialised by a

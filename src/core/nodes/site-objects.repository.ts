@@ -61,14 +61,16 @@ export async function findUnplacedSites(db: Executor, ids: readonly number[]): P
   return rows.map((r) => ({ ...r, id: Number(r.id) }));
 }
 
-/** Whether some node could take a new site now (the creating doors skip placement's transaction otherwise). */
-export async function anyPlaceableNode(db: Executor, healthySince: Date): Promise<boolean> {
+/**
+ * Whether some node could take a new site now (the creating doors skip placement's transaction
+ * otherwise); with `orRelay`, also whether any relay node exists (it needs every new domain).
+ */
+export async function anyPlaceableNode(db: Executor, healthySince: Date, options: { orRelay?: boolean } = {}): Promise<boolean> {
+  const placeable = sql<boolean>`('web' = any(roles) and state = 'active' and last_heartbeat_at > ${healthySince})`;
   const row = await db
     .selectFrom('nodes')
     .select(sql<number>`1`.as('one'))
-    .where(sql<boolean>`'web' = any(roles)`)
-    .where('state', '=', 'active')
-    .where('last_heartbeat_at', '>', healthySince)
+    .where(options.orRelay ? sql<boolean>`(${placeable} or 'relay' = any(roles))` : placeable)
     .limit(1)
     .executeTakeFirst();
   return row !== undefined;

@@ -46,8 +46,9 @@ export async function findPlanById(db: Executor, id: number): Promise<Package | 
 /**
  * What creating a client of a reseller needs to know before its one inserting statement, in one round
  * trip (it runs on every POST /v1/clients): the package, the reseller's tags, whether an active
- * webhook endpoint (the reseller's or an operator's) wants `eventType`, and whether some web node
- * (heartbeat after `healthySince`, not draining) could take the new site.
+ * webhook endpoint (the reseller's or an operator's) wants `eventType`, whether some web node
+ * (heartbeat after `healthySince`, not draining) could take the new site, and whether relay nodes
+ * exist (they need its domains).
  */
 const selectPlanForNewClient = precompiled((db: Executor, uid: string, resellerId: number, eventType: string, healthySince: Date) =>
   db
@@ -59,6 +60,7 @@ const selectPlanForNewClient = precompiled((db: Executor, uid: string, resellerI
         'webhook_subscribed',
       ),
       sql<boolean>`exists (select 1 from nodes n where 'web' = any(n.roles) and n.state = 'active' and n.last_heartbeat_at > ${healthySince})`.as('placement_possible'),
+      sql<boolean>`exists (select 1 from nodes n where 'relay' = any(n.roles))`.as('relay_nodes'),
     ])
     .where('uid', '=', uid),
 );

@@ -4,6 +4,7 @@ import { findAccountById, type AccountUser } from '../accounts/account.repositor
 import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
 import { relayJobs } from '../domains/domain-provisioning.js';
+import { syncRelayObjects } from '../nodes/relay-objects.js';
 import { uniqueViolation } from '../shared/db-errors.js';
 import { normalizeDomainName } from '../shared/domain-name.js';
 import { hashPassword } from '../shared/passwords.js';
@@ -151,6 +152,7 @@ export async function createInstance(ctx: Ctx, input: CreateInstanceInput): Prom
       if (uniqueViolation(e) === 'domains_live_name_key') throw AppError.validation({ dbname: [`Database ${name} already exists`] }, `Database ${name} already exists`);
       throw e;
     }
+    await syncRelayObjects(tx, [name]);
     await repo.addUserGroups(tx.db, [created.ownerId], OWNER_GROUPS);
     await repo.addUserGroups(tx.db, [created.adminId], ['base.group_user', 'base.group_system', 'base.group_erp_manager']);
     const token = randomToken(32);

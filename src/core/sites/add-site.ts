@@ -4,6 +4,7 @@ import { hashPassword, importCryptHash } from '../shared/passwords.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
 import { relayJobs } from '../domains/domain-provisioning.js';
+import { syncRelayObjects } from '../nodes/relay-objects.js';
 import { syncSiteObjects } from '../nodes/site-objects.js';
 import { uniqueViolation } from '../shared/db-errors.js';
 import { DEFAULT_SITE_PLAN, PLACEHOLDER_EMAIL, specOf } from './site.params.js';
@@ -93,6 +94,7 @@ export async function addSite(ctx: Ctx, input: AddSiteInput): Promise<AddedSite>
       const sealed = await sealSiteSecrets(tx, id, secrets);
       if (sealed) await repo.updateSites(tx.db, [id], { meta: sealed }, now);
       await syncSiteObjects(tx, [id], { place: true, book });
+      await syncRelayObjects(tx, names);
       await recordAudit(tx, {
         action: 'client.created',
         targetType: 'client',

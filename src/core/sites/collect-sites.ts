@@ -94,11 +94,13 @@ export async function collectSites(ctx: Ctx, input: CollectInput): Promise<Recor
   const owner = requireSiteManager(ctx);
   const fields: FieldErrors = fieldErrors();
   // `node` (not an ApisCP service) asks for where each site is served: its node, the node's health and
-  // the site's apply status, or null when it is not placed. Only when named, so existing answers stay as they were.
+  // the site's apply status, or null when it is not placed. Named, or within null's "every value"; the
+  // default selection ([]) answers exactly what ApisCP answers (the modules read only domain and
+  // active, and a script diffing collects before and after a change must not see a new key).
   const isNode = (p: unknown) => typeof p === 'string' && p.toLowerCase() === 'node';
-  const wantNode = Array.isArray(input.params) && input.params.some(isNode);
-  const rest = wantNode ? (input.params as unknown[]).filter((p) => !isNode(p)) : input.params;
-  const selection = wantNode && (rest as unknown[]).length === 0 ? [] : selectedParams(rest, fields);
+  const wantNode = input.params === null || input.params === undefined || (Array.isArray(input.params) && input.params.some(isNode));
+  const rest = Array.isArray(input.params) && wantNode ? input.params.filter((p) => !isNode(p)) : input.params;
+  const selection = Array.isArray(rest) && wantNode && rest.length === 0 ? [] : selectedParams(rest, fields);
   const conditions = flattenQuery(input.query, fields);
   let targets: string[] | undefined;
   if (input.sites !== undefined && input.sites !== null) {

@@ -1,7 +1,7 @@
 import { AppError, addFieldError, fieldErrors, type FieldErrors } from '../../errors/app-error.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
-import { enqueueRelayChanges, type RelayChange } from '../domains/domain-provisioning.js';
+import { enqueueRelayChanges, recordRelayChanges, type RelayChange } from '../domains/domain-provisioning.js';
 import { syncSiteObjects } from '../nodes/site-objects.js';
 import { hashPassword, importCryptHash } from '../shared/passwords.js';
 import { SERVICES, specOf } from './site.params.js';
@@ -179,10 +179,10 @@ export async function editSites(ctx: Ctx, input: EditSitesInput): Promise<Edited
     if (input.reconfig) {
       // Re-applying a site's configuration here means provisioning its domains again (the relay
       // brings each in line with the database, so doing it twice is harmless).
-      for (const site of sites) {
-        const domains = site.id === sites[0]!.id && newDomains ? newDomains : site.domains;
-        await enqueueRelayChanges(tx, domains.map((d) => ({ change: 'provision' as const, domain: d })), { clientId: site.id, resellerId: site.reseller_id });
-      }
+      await recordRelayChanges(
+        tx,
+        sites.flatMap((site) => (site.id === sites[0]!.id && newDomains ? newDomains : site.domains).map((d) => ({ change: 'provision' as const, domain: d, clientId: site.id, resellerId: site.reseller_id }))),
+      );
     }
     // An edit that turns the web role on places the site; domains, PHP and the plan reach its node.
     await syncSiteObjects(tx, ids, { place: true });

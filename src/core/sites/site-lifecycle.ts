@@ -1,7 +1,7 @@
 import { AppError, addFieldError, fieldErrors, type FieldErrors } from '../../errors/app-error.js';
 import { auditRowWithoutTarget } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
-import { enqueueRelayChanges } from '../domains/domain-provisioning.js';
+import { recordRelayChanges } from '../domains/domain-provisioning.js';
 import { syncSiteObjects } from '../nodes/site-objects.js';
 import { parseTimeSpec } from './time-spec.js';
 import type { SiteRow } from './site.repository.js';
@@ -128,15 +128,11 @@ export async function removeSites(tx: Ctx, ids: number[]): Promise<void> {
     tx,
     sites.map((s) => s.id),
   );
-  const byClient = new Map<number, string[]>();
-  for (const d of domains) byClient.set(d.client_id, [...(byClient.get(d.client_id) ?? []), d.name]);
-  for (const site of sites) {
-    await enqueueRelayChanges(
-      tx,
-      (byClient.get(site.id) ?? []).map((domain) => ({ change: 'deprovision' as const, domain })),
-      { clientId: site.id, resellerId: site.reseller_id },
-    );
-  }
+  const resellerOf = new Map(sites.map((s) => [s.id, s.reseller_id]));
+  await recordRelayChanges(
+    tx,
+    domains.map((d) => ({ change: 'deprovision' as const, domain: d.name, clientId: d.client_id, resellerId: resellerOf.get(d.client_id) ?? null })),
+  );
   await repo.insertSiteAuditEvents(tx.db, auditRowWithoutTarget(tx, { action: 'client.deleted', targetType: 'client', resellerId: null, before: { status: 'live' }, after: { status: 'deleted' } }), sites);
 }
 

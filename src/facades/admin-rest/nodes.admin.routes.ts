@@ -96,12 +96,13 @@ export async function nodeAdminRoutes(app: FastifyInstance, ctxOf: (req: Fastify
   );
   app.get(
     '/admin/v1/nodes/:id/objects',
-    { schema: { tags, security, summary: "A node's desired objects and what it reported of each, in id order; page with `after` (the next_after of the previous page); failed=true keeps failed ones", params: s.idParams, querystring: n.nodeObjectsQueryDoc, response: { 200: n.nodeObjectPageDoc, ...errors } } },
+    { schema: { tags, security, summary: "A node's desired objects and what it reported of each, in id order; page with `after` (the next_after of the previous page); failed=true keeps failed ones; behind=true keeps those not applied at their current version (a relay node's: the domains it is behind on)", params: s.idParams, querystring: n.nodeObjectsQueryDoc, response: { 200: n.nodeObjectPageDoc, ...errors } } },
     async (req) => {
       const failed = boolParam(req.query, 'failed');
+      const behind = boolParam(req.query, 'behind');
       const after = queryValue(req.query, 'after');
       const limit = queryLimit(queryValue(req.query, 'limit'), { max: 1000, fallback: 100 });
-      return toObjectPage(await listNodeObjects(ctxOf(req), id(req), { limit, ...(failed !== undefined ? { failed } : {}), ...(after !== undefined ? { after } : {}) }));
+      return toObjectPage(await listNodeObjects(ctxOf(req), id(req), { limit, ...(failed !== undefined ? { failed } : {}), ...(behind !== undefined ? { behind } : {}), ...(after !== undefined ? { after } : {}) }));
     },
   );
 }

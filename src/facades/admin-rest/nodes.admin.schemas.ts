@@ -95,6 +95,7 @@ export const deletedNodeDoc = z
 
 export const nodeObjectsQueryDoc = z.object({
   failed: z.enum(['true', 'false']).optional().describe('true: only objects whose last try failed'),
+  behind: z.enum(['true', 'false']).optional().describe('true: only objects the node has not applied at their current version (failed ones included)'),
   after: z.string().optional().describe('the next_after of the previous page'),
   limit: z.string().regex(/^[0-9]+$/).optional().describe('1 to 1000, default 100'),
 });

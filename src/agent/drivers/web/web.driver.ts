@@ -13,7 +13,7 @@ import fss from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { SiteWireObject, WireUserName, type WireObject, type SiteSpec } from '../../../core/nodes/agent-wire.schema.js';
+import { SiteObject, WireUserName, type SiteSpec, type WireObject } from '../../../core/nodes/agent-wire.schema.js';
 import type { ObjectResultT, RoleDriver, UsageSampleT } from '../../role-driver.js';
 import {
   assertSafePath,
@@ -99,7 +99,7 @@ function closedAncestor(dir: string): string | null {
  */
 function parseWireObject(raw: unknown) {
   const state = (raw as { state?: unknown } | null)?.state;
-  const option = SiteWireObject.options.find((o) => o.shape.state.value === state);
+  const option = SiteObject.options.find((o) => o.shape.state.value === state);
   if (!option) return { success: false as const, error: { issues: [{ path: ['state'], message: 'must be present or absent' }] } };
   return option.safeParse(raw);
 }

@@ -12,6 +12,10 @@ interface AgentCliOptions {
   webDriver?: 'nginx' | 'files';
   mariadbUrl?: string;
   pgUrl?: string;
+  relayDriver?: 'postfix-maps' | 'http';
+  relayDir?: string;
+  relayReloadCommand?: string;
+  relayHttpUrl?: string;
 }
 
 /** A database admin URL of the given schemes, or a usage error naming the flag (never echoing the URL: it may hold a password). */
@@ -41,6 +45,26 @@ function seconds(env: NodeJS.ProcessEnv, name: string, min: number, max: number)
   return n;
 }
 
+/** The relay role's settings from flags or HOSTPLANE_AGENT_RELAY_* (the server's HOSTPLANE_RELAY_* with AGENT_ in the name). */
+function relaySettings(opts: AgentCliOptions, env: NodeJS.ProcessEnv, dataDir: string) {
+  const driver = opts.relayDriver ?? (env.HOSTPLANE_AGENT_RELAY_DRIVER || 'postfix-maps');
+  if (driver !== 'postfix-maps' && driver !== 'http') throw new CliError('config', 'HOSTPLANE_AGENT_RELAY_DRIVER: must be postfix-maps or http');
+  const httpUrl = opts.relayHttpUrl ?? (env.HOSTPLANE_AGENT_RELAY_HTTP_URL || undefined);
+  if (httpUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(httpUrl)) throw new CliError('config', 'HOSTPLANE_AGENT_RELAY_HTTP_URL (--relay-http-url): must be an http(s) URL');
+  if (driver === 'http' && httpUrl === undefined) throw new CliError('config', 'HOSTPLANE_AGENT_RELAY_HTTP_URL (--relay-http-url): is required with the http relay driver');
+  const timeout = env.HOSTPLANE_AGENT_RELAY_HTTP_TIMEOUT_MS;
+  if (timeout !== undefined && timeout !== '' && (!/^[0-9]+$/.test(timeout) || Number(timeout) < 100 || Number(timeout) > 300_000)) throw new CliError('config', 'HOSTPLANE_AGENT_RELAY_HTTP_TIMEOUT_MS: must be a number of milliseconds from 100 to 300000');
+  const reloadCommand = opts.relayReloadCommand ?? (env.HOSTPLANE_AGENT_RELAY_RELOAD_COMMAND || undefined);
+  if (reloadCommand !== undefined && reloadCommand.length > 2000) throw new CliError('config', 'HOSTPLANE_AGENT_RELAY_RELOAD_COMMAND: at most 2000 characters');
+  return {
+    driver,
+    relayDir: path.resolve(opts.relayDir ?? (env.HOSTPLANE_AGENT_RELAY_DIR || path.join(dataDir, 'relay'))),
+    reloadCommand,
+    httpUrl,
+    ...(timeout ? { httpTimeoutMs: Number(timeout) } : {}),
+  } as const;
+}
+
 /**
  * `hostplane agent`: runs on a hosting node and makes the control plane's desired state for it true.
  * Talks only to the control plane's /agent/v1 door; runs until SIGTERM or SIGINT.
@@ -57,6 +81,10 @@ export function agentCommands(program: Command, env: NodeJS.ProcessEnv, keepRunn
     .addOption(new Option('--web-driver <driver>', 'nginx serves sites; files only records them (env HOSTPLANE_AGENT_WEB_DRIVER)').choices(['nginx', 'files']))
     .addOption(new Option('--mariadb-url <url>', "db role: the MariaDB server's admin connection, mysql://user:password@host:port (env HOSTPLANE_AGENT_MARIADB_URL; ?socket=<path> for a Unix socket)"))
     .addOption(new Option('--pg-url <url>', "db role: the PostgreSQL server's admin connection, postgres://user:password@host:port/postgres (env HOSTPLANE_AGENT_PG_URL)"))
+    .addOption(new Option('--relay-driver <driver>', 'relay role: postfix-maps writes map files, http POSTs each change (env HOSTPLANE_AGENT_RELAY_DRIVER; default postfix-maps)').choices(['postfix-maps', 'http']))
+    .addOption(new Option('--relay-dir <dir>', 'relay role: where relay_domains and transport are written (env HOSTPLANE_AGENT_RELAY_DIR; default <data dir>/relay)'))
+    .addOption(new Option('--relay-reload-command <command>', 'relay role: run with /bin/sh in the relay dir after each batch, e.g. postmap + postfix reload (env HOSTPLANE_AGENT_RELAY_RELOAD_COMMAND)'))
+    .addOption(new Option('--relay-http-url <url>', 'relay role, http driver: every change is POSTed here (env HOSTPLANE_AGENT_RELAY_HTTP_URL)'))
     .addHelpText(
       'after',
       `
@@ -88,6 +116,7 @@ to the flags, which other users of the machine can read in the process list.`,
       if (webDriver !== 'nginx' && webDriver !== 'files') throw new CliError('config', 'HOSTPLANE_AGENT_WEB_DRIVER: must be nginx or files');
       const mariadbUrl = dbUrl(opts.mariadbUrl ?? env.HOSTPLANE_AGENT_MARIADB_URL, opts.mariadbUrl ? '--mariadb-url' : 'HOSTPLANE_AGENT_MARIADB_URL', ['mysql', 'mariadb']);
       const pgUrl = dbUrl(opts.pgUrl ?? env.HOSTPLANE_AGENT_PG_URL, opts.pgUrl ? '--pg-url' : 'HOSTPLANE_AGENT_PG_URL', ['postgres', 'postgresql']);
+      const relay = relaySettings(opts, env, dataDir);
       const pollWait = seconds(env, 'HOSTPLANE_AGENT_POLL_WAIT_SECONDS', 0, 60);
       const backoffMax = seconds(env, 'HOSTPLANE_AGENT_BACKOFF_MAX_SECONDS', 0.1, 3600);
       const retryMax = seconds(env, 'HOSTPLANE_AGENT_RETRY_MAX_SECONDS', 0.1, 86_400);
@@ -110,6 +139,7 @@ to the flags, which other users of the machine can read in the process list.`,
             ...(env.HOSTPLANE_AGENT_PHP_FPM_BIN ? { phpFpmBin: env.HOSTPLANE_AGENT_PHP_FPM_BIN } : {}),
             mariadbUrl,
             pgUrl,
+            relay,
             log,
           }),
         ...(pollWait !== undefined ? { pollWaitSeconds: Math.round(pollWait) } : {}),

@@ -84,23 +84,36 @@ export function nodeCommands(program: Command, ctx: CliContext): void {
     .description('show a hosting node')
     .argument('<node>', 'node id or name')
     .option('--failed', 'also list the objects whose last apply failed')
-    .action(async (ref: string, opts: JsonOption & { failed?: boolean }) => {
+    .option('--behind', 'also list the objects not applied at their current version (shown for relay nodes anyway: the domains it is behind on)')
+    .action(async (ref: string, opts: JsonOption & { failed?: boolean; behind?: boolean }) => {
       const found = await resolve(ref);
       const shown = await ctx.api().get<AdminNode>(`nodes/${found.id}`);
-      if (!opts.failed) return ctx.emit(opts, shown, () => nodeText(shown));
-      const failed = await ctx.api().get<NodeObjectPage>(`nodes/${found.id}/objects`, { failed: 'true', limit: 1000 });
-      ctx.emit(opts, { ...shown, failed_objects: failed.objects }, () => `${nodeText(shown)}\n${table(failed.objects, objectColumns, 'no failed objects')}`);
+      // A relay node holds every domain: which ones it has not applied yet is the first thing to know.
+      const behind = opts.behind || shown.roles.includes('relay');
+      if (!opts.failed && !behind) return ctx.emit(opts, shown, () => nodeText(shown));
+      const failed = opts.failed ? await ctx.api().get<NodeObjectPage>(`nodes/${found.id}/objects`, { failed: 'true', limit: 1000 }) : undefined;
+      const late = behind ? await ctx.api().get<NodeObjectPage>(`nodes/${found.id}/objects`, { behind: 'true', limit: 1000 }) : undefined;
+      const more = late?.next_after ? `more: hostplane node objects ${shown.name} --behind --after ${late.next_after}\n` : '';
+      ctx.emit(
+        opts,
+        { ...shown, ...(failed ? { failed_objects: failed.objects } : {}), ...(late ? { behind_objects: late.objects } : {}) },
+        () =>
+          nodeText(shown) +
+          (failed ? `\n${table(failed.objects, objectColumns, 'no failed objects')}` : '') +
+          (late ? `\nbehind on:\n${table(late.objects, objectColumns, 'nothing: every object is applied at its current version')}${more}` : ''),
+      );
     });
 
   withJson(node.command('objects'))
     .description("list a node's desired objects and what it reported of each, a page at a time")
     .argument('<node>', 'node id or name')
     .option('--failed', 'only objects whose last apply failed')
+    .option('--behind', 'only objects not applied at their current version (failed ones included)')
     .option('--limit <n>', 'at most this many (1-1000, default 100)', integer)
     .option('--after <id>', 'continue after this object id (printed as the next page hint)')
-    .action(async (ref: string, opts: JsonOption & { failed?: boolean; limit?: number; after?: string }) => {
+    .action(async (ref: string, opts: JsonOption & { failed?: boolean; behind?: boolean; limit?: number; after?: string }) => {
       const found = await resolve(ref);
-      const page = await ctx.api().get<NodeObjectPage>(`nodes/${found.id}/objects`, { failed: opts.failed ? 'true' : undefined, limit: opts.limit, after: opts.after });
+      const page = await ctx.api().get<NodeObjectPage>(`nodes/${found.id}/objects`, { failed: opts.failed ? 'true' : undefined, behind: opts.behind ? 'true' : undefined, limit: opts.limit, after: opts.after });
       ctx.emit(opts, page, () => table(page.objects, objectColumns, 'no objects') + (page.next_after !== null ? `more: add --after ${page.next_after}\n` : ''));
     });
 

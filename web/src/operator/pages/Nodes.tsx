@@ -17,19 +17,21 @@ function capacityText(capacity: unknown): string {
 }
 
 /**
- * Hosting nodes: health from their heartbeats, the desired-state version, capacity, what they hold
- * and what failed to apply; drain stops new placements on a node, undrain lifts that. Nodes are
+ * Hosting nodes: health from their heartbeats, the desired-state version, capacity, what they hold,
+ * what they are behind on (for a relay node: the domains it has not applied yet, which keep those
+ * domains from turning ready) and what failed to apply; drain stops new placements on a node, undrain lifts that. Nodes are
  * registered with `hostplane node create`, which prints the enrolment token the agent needs.
  */
 export function NodesPage() {
   const queryClient = useQueryClient();
-  const [failedOf, setFailedOf] = useState<HostingNode | null>(null);
+  const [listed, setListed] = useState<{ node: HostingNode; which: 'failed' | 'behind' } | null>(null);
+  const failedOf = listed?.node ?? null;
   // Health changes with time alone (a missed heartbeat), so the list refreshes itself.
   const nodes = useQuery({ queryKey: ['nodes'], queryFn: () => must(api.GET('/admin/v1/nodes')), refetchInterval: 10_000 });
   const failed = useQuery({
-    queryKey: ['node-objects', failedOf?.id],
+    queryKey: ['node-objects', failedOf?.id, listed?.which],
     enabled: failedOf !== null,
-    queryFn: () => must(api.GET('/admin/v1/nodes/{id}/objects', { params: { path: { id: String(failedOf!.id) }, query: { failed: 'true', limit: '100' } } })),
+    queryFn: () => must(api.GET('/admin/v1/nodes/{id}/objects', { params: { path: { id: String(failedOf!.id) }, query: listed?.which === 'behind' ? { behind: 'true', limit: '100' } : { failed: 'true', limit: '100' } } })),
   });
   const drain = useMutation({
     mutationFn: (v: { node: HostingNode; drain: boolean }) =>
@@ -77,11 +79,19 @@ export function NodesPage() {
                 <td>{capacityText(n.capacity)}</td>
                 <td>{n.counts.sites}</td>
                 <td>
-                  {n.counts.placed} placed, {n.counts.applied} applied{n.counts.pending > 0 && `, ${n.counts.pending} pending`}
+                  {n.counts.placed} placed, {n.counts.applied} applied
+                  {n.counts.pending > 0 && (
+                    <>
+                      {', '}
+                      <button type="button" className="link" onClick={() => setListed({ node: n, which: 'behind' })}>
+                        {n.counts.pending} pending
+                      </button>
+                    </>
+                  )}
                 </td>
                 <td>
                   {n.counts.failed > 0 ? (
-                    <button type="button" className="link" onClick={() => setFailedOf(n)}>
+                    <button type="button" className="link" onClick={() => setListed({ node: n, which: 'failed' })}>
                       {n.counts.failed} failed
                     </button>
                   ) : (
@@ -106,10 +116,10 @@ export function NodesPage() {
       </QueryState>
       {failedOf && (
         <>
-          <h2 id="failed-applies">Failed applies on {failedOf.name}</h2>
-          <QueryState query={failed} isEmpty={(data) => data.objects.length === 0} empty="Nothing failed on this node.">
+          {listed?.which === 'behind' ? <h2 id="behind-on">Behind on {failedOf.name}: not applied yet</h2> : <h2 id="failed-applies">Failed applies on {failedOf.name}</h2>}
+          <QueryState query={failed} isEmpty={(data) => data.objects.length === 0} empty={listed?.which === 'behind' ? 'This node has applied everything.' : 'Nothing failed on this node.'}>
             {(data) => (
-              <DataTable caption={`Failed applies on ${failedOf.name}`} columns={['Object', 'Version', 'Applied', 'Error', 'Reported']}>
+              <DataTable caption={listed?.which === 'behind' ? `Behind on ${failedOf.name}` : `Failed applies on ${failedOf.name}`} columns={['Object', 'Version', 'Applied', 'Error', 'Reported']}>
                 {data.objects.map((o) => (
                   <tr key={`${o.kind}:${o.id}`} data-object={o.id}>
                     <td>
