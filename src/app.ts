@@ -148,7 +148,7 @@ function coreDeps(config: Config, dbHandle: DbHandle, keyring: Keyring, clock: (
       rpcDb: config.rpcDb,
       familyRenewalGapSeconds: config.familyRenewalGapSeconds,
       userTokenIdleSeconds: config.crmTokenIdleSeconds,
-      nodes: { unhealthySeconds: config.nodeUnhealthySeconds, heartbeatSeconds: config.nodeHeartbeatSeconds, usageSeconds: config.nodeUsageSeconds },
+      nodes: { unhealthySeconds: config.nodeUnhealthySeconds, heartbeatSeconds: config.nodeHeartbeatSeconds, usageSeconds: config.nodeUsageSeconds, archiveDays: config.nodeArchiveDays },
     },
   };
 }

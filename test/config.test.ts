@@ -43,6 +43,7 @@ describe('loadConfig', () => {
       nodeUnhealthySeconds: 30,
       nodeHeartbeatSeconds: 10,
       nodeUsageSeconds: 60,
+      nodeArchiveDays: 30,
       localAgent: { enabled: false, nginxPrefix: undefined, httpPort: 80, webDriver: 'nginx', nginxBin: undefined, phpFpmBin: undefined },
     });
   });
@@ -91,6 +92,7 @@ describe('loadConfig', () => {
       HOSTPLANE_NODE_UNHEALTHY_SECONDS: '45',
       HOSTPLANE_NODE_HEARTBEAT_SECONDS: '5',
       HOSTPLANE_NODE_USAGE_SECONDS: '2',
+      HOSTPLANE_NODE_ARCHIVE_DAYS: '7',
     });
     expect(config).toEqual({
       port: 9090,
@@ -118,6 +120,7 @@ describe('loadConfig', () => {
       nodeUnhealthySeconds: 45,
       nodeHeartbeatSeconds: 5,
       nodeUsageSeconds: 2,
+      nodeArchiveDays: 7,
       localAgent: { enabled: false, nginxPrefix: undefined, httpPort: 80, webDriver: 'nginx', nginxBin: undefined, phpFpmBin: undefined },
     });
   });

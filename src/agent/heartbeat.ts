@@ -1,5 +1,6 @@
 import type { HeartbeatRequest, NodeSettings, UsageRequest } from '../core/nodes/agent-wire.schema.js';
 import type { AgentLog } from './agent-log.js';
+import { pruneArchives } from './archives.js';
 import { measureCapacity } from './capacity.js';
 import type { RoleDriver } from './role-driver.js';
 import { WireError, type WireClient } from './wire-client.js';
@@ -101,6 +102,12 @@ export class Heartbeat {
   }
 
   private async sendUsage(): Promise<void> {
+    // The archives' retention rides on the usage timer: a slow, regular beat that needs no server.
+    try {
+      pruneArchives(this.o.dataDir, this.o.settings().archiveRetentionDays, new Date(), this.o.log);
+    } catch (e) {
+      this.o.log.warn({ err: (e as Error).message }, 'archive clean-up failed');
+    }
     const samples: UsageRequest['samples'] = [];
     for (const d of this.o.drivers()) {
       if (this.o.driverProblem(d)) continue;

@@ -110,6 +110,7 @@ const SECTIONS: Section[] = [
       { name: 'HOSTPLANE_NODE_UNHEALTHY_SECONDS', value: '30', help: 'A hosting node without a heartbeat this long is shown unhealthy and gets no new sites.' },
       { name: 'HOSTPLANE_NODE_HEARTBEAT_SECONDS', value: '10', help: 'How often agents send a heartbeat (handed to them with their state).' },
       { name: 'HOSTPLANE_NODE_USAGE_SECONDS', value: '60', help: 'How often agents report usage samples (storage, transfer).' },
+      { name: 'HOSTPLANE_NODE_ARCHIVE_DAYS', value: '30', help: 'Days hosting nodes keep the archive of a deleted site or database (0: keep them all).' },
     ],
   },
   {

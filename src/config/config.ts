@@ -82,6 +82,7 @@ const envSchema = z.object({
   HOSTPLANE_NODE_UNHEALTHY_SECONDS: z.coerce.number().int().min(1).max(86_400).default(30),
   HOSTPLANE_NODE_HEARTBEAT_SECONDS: z.coerce.number().int().min(1).max(3_600).default(10),
   HOSTPLANE_NODE_USAGE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  HOSTPLANE_NODE_ARCHIVE_DAYS: z.coerce.number().int().min(0).max(3650).default(30),
   // A local agent in the server's process (a one-machine install): node "local", role web.
   HOSTPLANE_WITH_AGENT: z.enum(['1', '0', 'true', 'false', 'on', 'off']).default('0'),
   HOSTPLANE_AGENT_NGINX_PREFIX: z.string().min(1).max(4096).optional(),
@@ -136,6 +137,7 @@ export interface Config {
   /** How often agents send a heartbeat, and usage samples. */
   nodeHeartbeatSeconds: number;
   nodeUsageSeconds: number;
+  nodeArchiveDays: number;
   /** `serve` also runs a local agent (node "local", role web) with these web-role settings. */
   localAgent: { enabled: boolean; nginxPrefix: string | undefined; httpPort: number; webDriver: 'nginx' | 'files'; nginxBin: string | undefined; phpFpmBin: string | undefined };
   /** Serve every door over HTTPS with this certificate chain and key (PEM), read and checked at start-up. */
@@ -201,6 +203,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     nodeUnhealthySeconds: e.HOSTPLANE_NODE_UNHEALTHY_SECONDS,
     nodeHeartbeatSeconds: e.HOSTPLANE_NODE_HEARTBEAT_SECONDS,
     nodeUsageSeconds: e.HOSTPLANE_NODE_USAGE_SECONDS,
+    nodeArchiveDays: e.HOSTPLANE_NODE_ARCHIVE_DAYS,
     localAgent: {
       enabled: ['1', 'true', 'on'].includes(e.HOSTPLANE_WITH_AGENT),
       nginxPrefix: e.HOSTPLANE_AGENT_NGINX_PREFIX ? path.resolve(e.HOSTPLANE_AGENT_NGINX_PREFIX) : undefined,

@@ -43,7 +43,7 @@ export interface CoreSettings {
   /** CRM user tokens expire after this long unused (sliding); core/end-users has the default. */
   userTokenIdleSeconds?: number;
   /** Hosting nodes: health and the intervals handed to agents; core/nodes has the defaults. */
-  nodes?: { unhealthySeconds?: number; heartbeatSeconds?: number; usageSeconds?: number };
+  nodes?: { unhealthySeconds?: number; heartbeatSeconds?: number; usageSeconds?: number; archiveDays?: number };
 }
 
 export interface Ctx {

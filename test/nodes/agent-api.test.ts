@@ -103,7 +103,7 @@ describe('/agent/v1/state', () => {
     expect(parsed.version).toBe(v);
     expect(parsed.node).toEqual({ id: a.id, name: a.name, roles: ['web'] });
     expect(parsed.objects.map((o) => o.id)).toEqual(['site101', 'site102']);
-    expect(parsed.settings).toEqual({ heartbeatIntervalSeconds: 10, usageIntervalSeconds: 60 });
+    expect(parsed.settings).toEqual({ heartbeatIntervalSeconds: 10, usageIntervalSeconds: 60, archiveRetentionDays: 30 });
     const since = await agent('GET', `/state?since=${v - 1}`, a.token);
     expect(since.body.full).toBe(false);
     expect(since.body.objects.map((o: { id: string }) => o.id)).toEqual(['site102']);
@@ -229,7 +229,7 @@ describe('/agent/v1/heartbeat', () => {
     expect((await admin('GET', `/admin/v1/nodes/${a.id}`)).body.status).toBe('unhealthy');
     const res = await agent('POST', '/heartbeat', a.token, hb);
     expect(res.status).toBe(200);
-    expect(res.body.settings).toEqual({ heartbeatIntervalSeconds: 10, usageIntervalSeconds: 60 });
+    expect(res.body.settings).toEqual({ heartbeatIntervalSeconds: 10, usageIntervalSeconds: 60, archiveRetentionDays: 30 });
     const node = await admin('GET', `/admin/v1/nodes/${a.id}`);
     expect(node.body).toMatchObject({ status: 'healthy', agent_version: '0.1.0', capacity: hb.capacity, drivers: hb.drivers });
     expect(node.body.last_heartbeat_at).toEqual(expect.any(String));

@@ -125,6 +125,8 @@ export type WireObject = z.infer<typeof WireObject>;
 export const NodeSettings = z.object({
   heartbeatIntervalSeconds: z.number().int().positive(),
   usageIntervalSeconds: z.number().int().positive(),
+  /** Days a node keeps `<data dir>/archives/` files (deleted sites' homes, dropped databases' dumps); 0 or absent: forever. */
+  archiveRetentionDays: z.number().int().nonnegative().optional(),
 });
 export type NodeSettings = z.infer<typeof NodeSettings>;
 

@@ -34,7 +34,7 @@ const toIdentity = (r: { id: number; name: string; roles: string[] }): NodeIdent
 
 export function agentSettings(ctx: Ctx): NodeSettings {
   const s = nodeSettingsOf(ctx);
-  return { heartbeatIntervalSeconds: s.heartbeatSeconds, usageIntervalSeconds: s.usageSeconds };
+  return { heartbeatIntervalSeconds: s.heartbeatSeconds, usageIntervalSeconds: s.usageSeconds, archiveRetentionDays: s.archiveDays };
 }
 
 /**

@@ -19,7 +19,7 @@ import {
 } from './node.schema.js';
 
 /** Defaults of the settings operators may change (HOSTPLANE_NODE_*). */
-export const NODE_DEFAULTS = { unhealthySeconds: 30, heartbeatSeconds: 10, usageSeconds: 60 } as const;
+export const NODE_DEFAULTS = { unhealthySeconds: 30, heartbeatSeconds: 10, usageSeconds: 60, archiveDays: 30 } as const;
 /** How long a one-time enrolment token stays usable. */
 export const ENROL_TOKEN_TTL_MS = 24 * 3600 * 1000;
 
@@ -33,6 +33,7 @@ export function nodeSettingsOf(ctx: Ctx) {
     unhealthySeconds: s.unhealthySeconds ?? NODE_DEFAULTS.unhealthySeconds,
     heartbeatSeconds: s.heartbeatSeconds ?? NODE_DEFAULTS.heartbeatSeconds,
     usageSeconds: s.usageSeconds ?? NODE_DEFAULTS.usageSeconds,
+    archiveDays: s.archiveDays ?? NODE_DEFAULTS.archiveDays,
   };
 }
 

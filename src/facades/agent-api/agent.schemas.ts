@@ -4,7 +4,7 @@ import { AgentErrorBody, EnrolResponse, HeartbeatRequest, HeartbeatResponse, Sta
 // The wire contract's schemas with the examples /openapi.json shows; the contract itself stays free
 // of documentation-only data.
 
-const settings = { heartbeatIntervalSeconds: 10, usageIntervalSeconds: 60 };
+const settings = { heartbeatIntervalSeconds: 10, usageIntervalSeconds: 60, archiveRetentionDays: 30 };
 const node = { id: 3, name: 'web1', roles: ['web' as const] };
 
 export const agentErrorDoc = AgentErrorBody.meta({ examples: [{ error: { code: 'unauthenticated', message: 'the node token is not valid (revoked, replaced or unknown)' } }] });
