@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import type { DbUserSpec } from '../../../core/nodes/agent-wire.schema.js';
 
 /**
@@ -22,9 +23,14 @@ export interface DbUserEngine {
   close(): Promise<void>;
 }
 
-/** Runs a dump program with its output going to `file` (mode 0600); a failure names the program and its last error line. */
+/**
+ * Runs a dump program with its output going to `file` (mode 0600); a failure names the program and
+ * its last error line. Written under a dot name and renamed when whole, so neither a reader nor the
+ * archives' clean-up ever takes a half-written dump.
+ */
 export async function dumpTo(command: string, args: string[], env: NodeJS.ProcessEnv, file: string): Promise<void> {
-  const out = await fs.promises.open(file, 'wx', 0o600);
+  const partial = path.join(path.dirname(file), `.${path.basename(file)}.partial`);
+  const out = await fs.promises.open(partial, 'w', 0o600);
   try {
     await new Promise<void>((resolve, reject) => {
       const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', out.fd, 'pipe'] });
@@ -36,8 +42,10 @@ export async function dumpTo(command: string, args: string[], env: NodeJS.Proces
     });
   } catch (e) {
     await out.close();
-    await fs.promises.rm(file, { force: true });
+    await fs.promises.rm(partial, { force: true });
     throw e;
   }
+  await out.sync();
   await out.close();
+  await fs.promises.rename(partial, file);
 }
