@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { AgentLog } from '../agent-log.js';
 import type { RoleDriver } from '../role-driver.js';
+import { DbUserDriver } from './db/db-user.driver.js';
 import { FilesDriver } from './files/files.driver.js';
 import { RelayRoleDriver, type RelayRoleSettings } from './relay/relay.driver.js';
 import { WebDriver } from './web/web.driver.js';
@@ -17,6 +18,10 @@ export interface DriverSettings {
   /** Binaries; by default Debian's, found under /usr/sbin. */
   nginxBin?: string;
   phpFpmBin?: string;
+  /** The db role's MariaDB admin connection (`--mariadb-url`, mysql://user:password@host:port). */
+  mariadbUrl?: string | undefined;
+  /** The db role's PostgreSQL admin connection (`--pg-url`, postgres://user:password@host:port/db). */
+  pgUrl?: string | undefined;
   /** The relay role: which driver, where its maps go (default `<data dir>/relay`), its reload command or http target. */
   relay?: Omit<RelayRoleSettings, 'log' | 'relayDir'> & { relayDir?: string | undefined };
   log: AgentLog;
@@ -38,7 +43,7 @@ export function defaultNginxBin(): string {
   return fs.existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
 }
 
-/** The drivers for a node's roles; roles without a driver yet (db) get none, so their objects fail visibly. */
+/** The drivers for a node's roles. */
 export function createDrivers(roles: string[], s: DriverSettings): RoleDriver[] {
   const drivers: RoleDriver[] = [];
   if (roles.includes('web')) {
@@ -57,6 +62,8 @@ export function createDrivers(roles: string[], s: DriverSettings): RoleDriver[] 
           }),
     );
   }
+  // The db role: site database users (this driver); SaaS databases have their own driver.
+  if (roles.includes('db')) drivers.push(new DbUserDriver({ dataDir: s.dataDir, mariadbUrl: s.mariadbUrl, pgUrl: s.pgUrl, log: s.log }));
   if (roles.includes('relay')) {
     const relay = s.relay ?? { driver: 'postfix-maps' as const };
     drivers.push(new RelayRoleDriver({ ...relay, relayDir: relay.relayDir ?? path.join(s.dataDir, 'relay'), log: s.log }));

@@ -6,6 +6,7 @@ import { SiteSpec, type SiteSpec as SiteSpecType } from './agent-wire.schema.js'
 import { upsertNodeObjects, type NodeObjectWrite } from './node-objects.repository.js';
 import { placeSites, servedOnWeb } from './placement.js';
 import { findSiteObjectSources, type SiteObjectSource } from './site-objects.repository.js';
+import { syncDbUserObjects } from './db-user-objects.js';
 
 // Desired state from sites. Every door's change to a site ends, in its own transaction, with
 // `syncSiteObjects(tx, ids)`: the placed sites among `ids` are read as they now stand, each one's
@@ -52,6 +53,13 @@ export interface SyncOptions {
  */
 export async function syncSiteObjects(tx: Ctx, ids: readonly number[], options: SyncOptions = {}): Promise<number> {
   if (ids.length === 0) return 0;
+  const book = options.book ?? (await loadPlans(tx));
+  // A site's database users follow every change that reaches its web object, in the same transaction.
+  const web = await syncWebObjects(tx, ids, { ...options, book });
+  return web + (await syncDbUserObjects(tx, ids, { book, ...(options.place ? { place: true } : {}) }));
+}
+
+async function syncWebObjects(tx: Ctx, ids: readonly number[], options: SyncOptions): Promise<number> {
   let book = options.book;
   if (options.place) {
     book ??= await loadPlans(tx);

@@ -21,6 +21,7 @@ import { overviewCounts } from './0021-overview-counts.js';
 import { nodes } from './0022-nodes.js';
 import { placementUsage } from './0023-placement-usage.js';
 import { dbAndRelayRoles } from './0024-db-and-relay-roles.js';
+import { siteDatabases } from './0027-site-databases.js';
 
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
@@ -45,6 +46,7 @@ const migrations: Record<string, Migration> = {
   '0022-nodes': nodes,
   '0023-placement-usage': placementUsage,
   '0024-db-and-relay-roles': dbAndRelayRoles,
+  '0027-site-databases': siteDatabases,
 };
 
 export const migrationProvider: MigrationProvider = {
