@@ -43,7 +43,8 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ['**/core/*.js', '**/core/*/*.js', '**/core/*/*/*.js', '!**/core/nodes/agent-wire.schema.js', '**/facades/**', '**/db/**', '!./db/*', '**/errors/**', '**/config/**', '**/http/**', '**/jobs/**', '**/doctor/**', '**/app.js', '**/version.js', '**/main.js'],
+              // `./db/…` is the agent's own db-role drivers (src/agent/drivers/db), not src/db.
+              group: ['**/core/*.js', '**/core/*/*.js', '**/core/*/*/*.js', '!**/core/nodes/agent-wire.schema.js', '**/facades/**', '**/db/**', '!./db/**', '**/errors/**', '**/config/**', '**/http/**', '**/jobs/**', '**/doctor/**', '**/app.js', '**/version.js', '**/main.js'],
               message: 'src/agent/ imports only the wire contract (src/core/nodes/agent-wire.schema.ts) from the rest of src',
             },
           ],

@@ -274,8 +274,7 @@ export class Agent {
         delete this.state.objects[key];
         continue;
       }
-      // Spread per kind, so each kind's absent shape keeps its own spec type.
-      this.queue.put({ ...entry.applied, state: 'absent' }, false);
+      this.queue.put({ kind: entry.applied.kind, id: entry.applied.id, version: entry.applied.version, state: 'absent', spec: entry.applied.spec } as WireObject, false);
     }
     this.state.version = s.version;
     this.o.log.info({ version: s.version, objects: s.objects.length, node: s.node.name }, 'fetched the node state');

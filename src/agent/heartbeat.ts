@@ -80,14 +80,14 @@ export class Heartbeat {
     for (const d of this.o.drivers()) {
       const problem = this.o.driverProblem(d);
       if (problem) {
-        drivers[d.role] = { ok: false, error: problem.slice(0, 2000) };
+        drivers[d.name ?? d.role] = { ok: false, error: problem.slice(0, 2000) };
         continue;
       }
       try {
         const h = await d.health();
-        drivers[d.role] = h.ok ? { ok: true } : { ok: false, error: (h.error ?? 'unhealthy').slice(0, 2000) };
+        drivers[d.name ?? d.role] = h.ok ? { ok: true } : { ok: false, error: (h.error ?? 'unhealthy').slice(0, 2000) };
       } catch (e) {
-        drivers[d.role] = { ok: false, error: (e as Error).message.slice(0, 2000) };
+        drivers[d.name ?? d.role] = { ok: false, error: (e as Error).message.slice(0, 2000) };
       }
     }
     const body: HeartbeatRequest = { agentVersion: this.o.agentVersion.slice(0, 64), capacity: await measureCapacity(this.o.dataDir), drivers };

@@ -13,6 +13,8 @@ export type UsageSampleT = UsageRequest['samples'][number];
 
 export interface RoleDriver {
   readonly role: 'web' | 'db' | 'relay';
+  /** The driver's key in the heartbeat when a role has several drivers (the db role: `db-user`, `pg-database`); else the role. */
+  readonly name?: string;
   /** The object kinds this driver makes true. */
   readonly kinds: readonly WireObject['kind'][];
   /** Prepares the driver's own server (e.g. starts or checks nginx); throws when the role cannot work at all. */

@@ -156,6 +156,25 @@ export interface NodeObjectsTable {
   reported_at: NullableTimestamp;
 }
 
+/** A database a site's client asked for on its db node (migration 0027). */
+export interface SiteDatabasesTable {
+  id: Generated<number>;
+  client_id: number;
+  engine: 'mysql' | 'pgsql';
+  name: string;
+  version: ColumnType<string | number | null, number | null | undefined, number | string | null>;
+  created_at: Timestamp;
+}
+
+/** The last size of a site's databases per engine, as its db node reported it (migration 0027). */
+export interface SiteDbUsageTable {
+  client_id: number;
+  engine: 'mysql' | 'pgsql';
+  node_id: number | null;
+  storage_bytes: ColumnType<string | number, number | string, number | string>;
+  sampled_at: Timestamp;
+}
+
 /** A site's latest usage as its node reported it (migration 0023). */
 /** A SaaS instance's own database on its db node, and the node's latest report of it (migration 0025). */
 export interface InstanceDatabasesTable {
@@ -393,6 +412,8 @@ export interface Database {
   clients: ClientsTable;
   nodes: NodesTable;
   node_objects: NodeObjectsTable;
+  site_databases: SiteDatabasesTable;
+  site_db_usage: SiteDbUsageTable;
   site_usage: SiteUsageTable;
   instance_databases: InstanceDatabasesTable;
   site_usage_daily: SiteUsageDailyTable;

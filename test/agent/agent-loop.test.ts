@@ -226,18 +226,23 @@ describe('crash and repair', () => {
 
 describe('hostplane agent: refusals', () => {
   it('without a URL, a data dir or a token to enrol with, it says what is missing (exit 2); a token the control plane refuses exits 3', async () => {
-    const cases: { args: string[]; code: number; message: RegExp }[] = [
+    const cases: { args: string[]; code: number; message: RegExp; env?: Record<string, string> }[] = [
       { args: ['agent', '--data-dir', dirOf('r1')], code: 2, message: /control plane URL is required/ },
       { args: ['agent', '--url', cp.url], code: 2, message: /data directory is required/ },
       { args: ['agent', '--url', cp.url, '--data-dir', dirOf('r2')], code: 2, message: /not enrolled yet: pass --token/ },
       { args: ['agent', '--url', cp.url, '--data-dir', dirOf('r3'), '--token', 'hpe_not-a-real-token-at-all-000000'], code: 3, message: /enrolment refused/ },
       { args: ['agent', '--url', 'ftp://x', '--data-dir', dirOf('r4')], code: 2, message: /http\(s\) URL/ },
+      // A database URL of the wrong kind is refused without being echoed (it may hold a password).
+      { args: ['agent', '--url', cp.url, '--data-dir', dirOf('r5'), '--mariadb-url', 'http://root:sekret-pw@db.example'], code: 2, message: /--mariadb-url: must start with mysql:\/\/ or mariadb:\/\// },
+      { args: ['agent', '--url', cp.url, '--data-dir', dirOf('r6')], env: { HOSTPLANE_AGENT_PG_URL: 'mysql://postgres:sekret-pw@db.example' }, code: 2, message: /HOSTPLANE_AGENT_PG_URL: must start with postgres:\/\// },
+      { args: ['agent', '--url', cp.url, '--data-dir', dirOf('r7'), '--pg-url', 'sekret-pw not a url'], code: 2, message: /--pg-url: not a URL/ },
     ];
     for (const c of cases) {
-      const p = spawnHostplane(c.args, {});
+      const p = spawnHostplane(c.args, c.env ?? {});
       const { code } = await p.exited;
       expect(code, p.output()).toBe(c.code);
       expect(p.output()).toMatch(c.message);
+      expect(p.output()).not.toContain('sekret-pw');
     }
   });
 });

@@ -149,11 +149,40 @@ describe('site pages: users, databases, usage', () => {
     const res = await inject('GET', '/client/v1/databases', { cookie: `hp_session=${await hijack(s.domain)}` });
     expect(res.status).toBe(200);
     expect(Object.keys(res.body).sort()).toEqual(['mysql', 'pgsql']);
-    for (const svc of ['mysql', 'pgsql']) expect(Object.keys(res.body[svc]).sort()).toEqual(['admin', 'enabled', 'max_databases', 'prefix']);
+    for (const svc of ['mysql', 'pgsql']) expect(Object.keys(res.body[svc]).sort()).toEqual(['admin', 'databases', 'enabled', 'max_databases', 'prefix', 'size_bytes']);
     if (known('mysql', 'dbaseprefix')) expect(res.body.mysql).toMatchObject({ enabled: true, prefix: 'dbx_', admin: 'dbx' });
-    else expect(res.body.mysql).toEqual({ enabled: null, prefix: null, admin: null, max_databases: null });
+    else expect(res.body.mysql).toEqual({ enabled: null, prefix: null, admin: null, max_databases: null, size_bytes: null, databases: [] });
+    // No database server holds the site (no db node): none made yet, nothing measured.
+    expect(res.body.mysql).toMatchObject({ databases: [], size_bytes: null });
     if (known('pgsql', 'dbaseprefix')) expect(res.body.pgsql).toMatchObject({ enabled: false, prefix: 'pgx_' });
     expect(JSON.stringify(res.body)).not.toMatch(/passw|secret/i);
+  });
+
+  it('databases: the site administrator creates within the prefix (pending while no database server holds the site); another user of the site may not; changes need the CSRF token', async () => {
+    const s = await site({ 'mysql.enabled': 1, 'mysql.dbaseprefix': 'cre_', 'mysql.dbasenum': 1, 'pgsql.enabled': 0 });
+    const cookie = `hp_session=${await hijack(s.domain)}`;
+    const csrf = (await session(cookie)).csrf_token as string;
+    const json = { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' };
+    expect((await inject('POST', '/client/v1/databases', { cookie, 'content-type': 'application/json' }, { engine: 'mysql', name: 'cre_a' })).status).toBe(403);
+    const made = await inject('POST', '/client/v1/databases', json, { engine: 'mysql', name: 'cre_a' });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    expect(made.body).toMatchObject({ name: 'cre_a', state: 'pending', error: null });
+    const off = await inject('POST', '/client/v1/databases', json, { engine: 'pgsql', name: 'cre_b' });
+    expect(off.status).toBe(409);
+    expect(off.body.error.message).toContain('PostgreSQL databases are not enabled');
+    expect((await inject('POST', '/client/v1/databases', json, { engine: 'mysql', name: 'cre_b' })).status).toBe(409);
+    expect((await inject('POST', '/client/v1/databases', json, 'not json')).status).toBeLessThan(500);
+
+    // A user of the site who is not its administrator sees the databases, and changes none.
+    await t.app.deps.db.insertInto('users').values({ role: 'end_user', client_id: s.id, login: 'dbwriter', name: 'Writer' }).execute();
+    const userCookie = `hp_session=${(await fn('admin:hijack', [s.domain, 'dbwriter', 'UI'])) as string}`;
+    const userCsrf = { cookie: userCookie, 'x-csrf-token': (await session(userCookie)).csrf_token as string };
+    expect((await inject('GET', '/client/v1/databases', { cookie: userCookie })).body.mysql.databases.map((d: Json) => d.name)).toEqual(['cre_a']);
+    expect((await inject('DELETE', '/client/v1/databases/mysql/cre_a', userCsrf)).status).toBe(403);
+    expect((await inject('POST', '/client/v1/databases', { ...userCsrf, 'content-type': 'application/json' }, { engine: 'mysql', name: 'cre_c' })).status).toBe(403);
+
+    expect((await inject('DELETE', '/client/v1/databases/mysql/cre_a', { cookie, 'x-csrf-token': csrf })).body).toEqual({ name: 'cre_a', dropped: true });
+    expect((await inject('GET', '/client/v1/databases', { cookie })).body.mysql.databases).toEqual([]);
   });
 
   it('usage: the storage quota as it resolves (own value, else the plan) in bytes; what is not measured is null', async () => {

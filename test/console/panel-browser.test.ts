@@ -48,13 +48,19 @@ describe.sequential('panel quick links in chromium', () => {
     await w.shot(page, 'panel-01-usermanage');
   });
 
-  it('databases lands on Databases: read-only, created on the hosting node, no password shown', async () => {
+  it('databases lands on Databases: the services with their databases and a create form, no password shown', async () => {
     await page.goto(`${w.s.url}/apps/databases?esprit_id=${encodeURIComponent(await hijack())}`);
     await page.getByRole('heading', { name: 'Databases', level: 1 }).waitFor();
     expect(page.url()).toBe(`${w.s.url}/console/my/databases`);
-    await page.getByText('Databases are created and dropped on the hosting node').waitFor();
+    await page.getByText("Databases are made on your site's database server").waitFor();
     await page.locator('[data-service="MySQL"]').getByText('Name prefix').waitFor();
     await page.locator('[data-service="PostgreSQL"]').getByText('Database admin').waitFor();
+    // Create a database through the form: its name is the prefix and what is typed; no database
+    // server holds this site here, so it waits as pending.
+    const mysql = page.locator('[data-service="MySQL"]');
+    await mysql.getByLabel('New database').fill('shop');
+    await mysql.getByRole('button', { name: 'Create' }).click();
+    await mysql.locator('[data-database="quickadmin_shop"]').getByText('pending').waitFor();
     expect(await page.locator('main').innerText()).not.toMatch(/password:/i);
     await w.shot(page, 'panel-02-databases');
   });

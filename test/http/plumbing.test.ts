@@ -156,6 +156,7 @@ describe('OpenAPI and docs', () => {
     '/client/v1/family-codes/{code}/cancel',
     '/client/v1/users',
     '/client/v1/databases',
+    '/client/v1/databases/{engine}/{name}',
     '/client/v1/usage',
     '/client/v1/usage/daily',
     '/client/v1/instance',

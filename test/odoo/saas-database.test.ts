@@ -349,7 +349,7 @@ describe('a db node and its admin connection', () => {
   it('refuses an admin URL that is not postgres:// (exit 2), before enrolling', async () => {
     const p = spawnHostplane(['agent', '--url', cp.url, '--data-dir', path.join(tmp.dir, 'bad-url'), '--pg-url', 'mysql://root@127.0.0.1/x'], {});
     expect((await p.exited).code).toBe(2);
-    expect(p.output()).toContain('--pg-url (HOSTPLANE_AGENT_PG_URL) must be a postgres:// or postgresql:// URL');
+    expect(p.output()).toContain('--pg-url: must start with postgres:// or postgresql://');
     expect(fs.existsSync(path.join(tmp.dir, 'bad-url', 'credentials.json'))).toBe(false);
   });
 
@@ -359,16 +359,16 @@ describe('a db node and its admin connection', () => {
     const view = await waitFor(
       async () => {
         const v = await nodeView(cp, bare.id);
-        return (v.drivers as Record<string, { ok: boolean; error?: string }> | null)?.db ? v : undefined;
+        return (v.drivers as Record<string, { ok: boolean; error?: string }> | null)?.database ? v : undefined;
       },
       30_000,
       () => a.output().slice(-2000),
       200,
     );
-    expect((view.drivers as Record<string, { ok: boolean; error?: string }>).db).toEqual({ ok: false, error: expect.stringContaining('no PostgreSQL admin connection') });
+    expect((view.drivers as Record<string, { ok: boolean; error?: string }>).database).toEqual({ ok: false, error: expect.stringContaining('no PostgreSQL admin connection') });
     // The working node's heartbeat names its driver healthy, and nothing it sent holds the admin URL.
     const good = await nodeView(cp, node.id);
-    expect((good.drivers as Record<string, { ok: boolean }>).db).toEqual({ ok: true });
+    expect((good.drivers as Record<string, { ok: boolean }>).database).toEqual({ ok: true });
     expect(JSON.stringify(good)).not.toContain('postgres://');
   });
 });

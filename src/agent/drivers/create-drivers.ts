@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { AgentLog } from '../agent-log.js';
 import type { RoleDriver } from '../role-driver.js';
 import { PgDatabaseDriver } from './db/pg-database.driver.js';
+import { DbUserDriver } from './db/db-user.driver.js';
 import { FilesDriver } from './files/files.driver.js';
 import { RelayRoleDriver, type RelayRoleSettings } from './relay/relay.driver.js';
 import { WebDriver } from './web/web.driver.js';
@@ -18,11 +19,13 @@ export interface DriverSettings {
   /** Binaries; by default Debian's, found under /usr/sbin. */
   nginxBin?: string;
   phpFpmBin?: string;
+  /** The db role's MariaDB admin connection (`--mariadb-url`, mysql://user:password@host:port). */
+  mariadbUrl?: string | undefined;
   /**
-   * The db role's PostgreSQL admin connection (`--pg-url`): it stays on the node, never sent to the
-   * control plane. A db node without it reports its db driver unavailable.
+   * The db role's PostgreSQL admin connection (`--pg-url`, postgres://user:password@host:port/db): it
+   * stays on the node, never sent to the control plane. Without it, SaaS databases cannot be made.
    */
-  pgUrl?: string;
+  pgUrl?: string | undefined;
   /** The relay role: which driver, where its maps go (default `<data dir>/relay`), its reload command or http target. */
   relay?: Omit<RelayRoleSettings, 'log' | 'relayDir'> & { relayDir?: string | undefined };
   log: AgentLog;
@@ -32,6 +35,7 @@ export interface DriverSettings {
 class UnavailableDriver implements RoleDriver {
   constructor(
     readonly role: RoleDriver['role'],
+    readonly name: string,
     readonly kinds: RoleDriver['kinds'],
     private readonly why: string,
   ) {}
@@ -68,7 +72,7 @@ export function defaultNginxBin(): string {
   return fs.existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
 }
 
-/** The drivers for a node's roles (web, db, relay). */
+/** The drivers for a node's roles. */
 export function createDrivers(roles: string[], s: DriverSettings): RoleDriver[] {
   const drivers: RoleDriver[] = [];
   if (roles.includes('web')) {
@@ -87,13 +91,15 @@ export function createDrivers(roles: string[], s: DriverSettings): RoleDriver[] 
           }),
     );
   }
+  // The db role: site database users, and SaaS instances' own databases (PostgreSQL only).
+  if (roles.includes('db')) drivers.push(new DbUserDriver({ dataDir: s.dataDir, mariadbUrl: s.mariadbUrl, pgUrl: s.pgUrl, log: s.log }));
   if (roles.includes('db')) {
-    if (!s.pgUrl) drivers.push(new UnavailableDriver('db', ['database'], 'no PostgreSQL admin connection: start the agent with --pg-url or HOSTPLANE_AGENT_PG_URL'));
+    if (!s.pgUrl) drivers.push(new UnavailableDriver('db', 'database', ['database'], 'no PostgreSQL admin connection for SaaS databases: start the agent with --pg-url or HOSTPLANE_AGENT_PG_URL'));
     else {
       try {
         drivers.push(new PgDatabaseDriver({ pgUrl: s.pgUrl, dataDir: s.dataDir, log: s.log }));
       } catch (e) {
-        drivers.push(new UnavailableDriver('db', ['database'], (e as Error).message));
+        drivers.push(new UnavailableDriver('db', 'database', ['database'], (e as Error).message));
       }
     }
   }

@@ -51,6 +51,34 @@ export const SiteSpec = z.object({
 });
 export type SiteSpec = z.infer<typeof SiteSpec>;
 
+/** A database identifier as both servers take it quoted: a letter, then letters, digits or `_`. */
+export const WireDbName = z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,62}$/, 'a plain database identifier');
+
+/**
+ * A site's database user on a db node (`site12-mysql`, `site12-pgsql`) and the databases it owns. The
+ * password travels only as the hash the server stores: MariaDB's mysql_native_password hash
+ * (`*` and 40 hex digits) or a PostgreSQL SCRAM-SHA-256 verifier; null keeps whatever the node has
+ * (a new user then gets a password nobody knows). `passwordRef` names the password the hash was made
+ * from, so the control plane hashes again only when the password changes.
+ */
+export const DbUserSpec = z
+  .object({
+    siteId: z.number().int().positive(),
+    engine: z.enum(['mariadb', 'pgsql']),
+    user: WireDbName,
+    prefix: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,38}_$/, 'a database name prefix ending in _'),
+    /** dbasenum: most databases; null means no limit. */
+    maxDatabases: z.number().int().nonnegative().nullable(),
+    databases: z.array(WireDbName).max(999),
+    status: z.enum(['active', 'suspended']),
+    passwordHash: z.string().regex(/^(\*[0-9A-F]{40}|SCRAM-SHA-256\$[0-9]{4,7}:[A-Za-z0-9+/=]{4,64}\$[A-Za-z0-9+/=]{44}:[A-Za-z0-9+/=]{44})$/, 'a password hash').nullable(),
+    passwordRef: z.string().max(64).nullable(),
+  })
+  .refine((s) => s.databases.every((d) => d.startsWith(s.prefix) && d.length > s.prefix.length && d.length <= (s.engine === 'mariadb' ? 64 : 63)), 'every database name starts with the prefix')
+  .refine((s) => s.maxDatabases === null || s.databases.length <= s.maxDatabases, 'more databases than maxDatabases')
+  .refine((s) => s.passwordHash === null || s.passwordHash.startsWith(s.engine === 'mariadb' ? '*' : 'SCRAM-'), 'a password hash of the wrong engine');
+export type DbUserSpec = z.infer<typeof DbUserSpec>;
+
 /** A mail server the relay forwards to: an A-label host name or a bare IPv4/IPv6 literal. */
 export const WireMailServer = z.union([WireDomain, z.string().max(45).regex(/^[0-9a-f:.]+$/, 'an IP address').refine((v) => isIP(v) !== 0, 'an IP address')]);
 
@@ -122,13 +150,20 @@ export const RelayDomainObject = z.union([
   z.object({ kind: z.literal('relay_domain'), id: RelayObjectId, version: z.number().int().nonnegative(), state: z.literal('absent'), spec: RelayDomainSpec.partial().nullable() }),
 ]);
 export type RelayDomainObject = z.infer<typeof RelayDomainObject>;
+export const DbUserWireObject = z.union([
+  z.object({ kind: z.literal('db_user'), id: z.string().min(1).max(64), version: z.number().int().nonnegative(), state: z.literal('present'), spec: DbUserSpec }),
+  // Removing needs the engine and names of what to archive and drop: the last spec, whole.
+  z.object({ kind: z.literal('db_user'), id: z.string().min(1).max(64), version: z.number().int().nonnegative(), state: z.literal('absent'), spec: DbUserSpec.nullable() }),
+]);
+export type DbUserWireObject = z.infer<typeof DbUserWireObject>;
+
 /** A SaaS instance's database (db role); the id is `db<client id>`. */
 export const DatabaseObject = z.union([
   z.object({ kind: z.literal('database'), id: z.string().min(1).max(64), version: z.number().int().nonnegative(), state: z.literal('present'), spec: DatabaseSpec }),
   z.object({ kind: z.literal('database'), id: z.string().min(1).max(64), version: z.number().int().nonnegative(), state: z.literal('absent'), spec: DatabaseSpec.partial().nullable() }),
 ]);
 export type DatabaseObject = z.infer<typeof DatabaseObject>;
-export const WireObject = z.union([...SiteObject.options, ...RelayDomainObject.options, ...DatabaseObject.options]);
+export const WireObject = z.union([...SiteObject.options, ...DbUserWireObject.options, ...RelayDomainObject.options, ...DatabaseObject.options]);
 export type WireObject = z.infer<typeof WireObject>;
 
 /** Settings the server hands every node with its state, so operators change them in one place. */

@@ -8,6 +8,7 @@ import { bandwidthPeriod } from '../sites/site-usage.js';
 import { emitEvents, type WebhookEvent } from '../webhooks/webhook.events.js';
 import { UsageRequest } from './agent-wire.schema.js';
 import { recordDatabaseUsage } from './record-database-usage.js';
+import { recordDbUserSizes } from './db-user-objects.repository.js';
 import { findUsageSites, writeUsage, type DailyRow, type UsageRow, type UsageSite } from './site-usage.repository.js';
 
 // Usage a node reports for its sites (`POST /agent/v1/usage`). Storage is a sample: the latest wins.
@@ -49,7 +50,10 @@ export async function recordUsage(ctx: Ctx, nodeId: number, raw: unknown): Promi
     .map((s) => ({ ...s, siteId: Number(SITE_ID.exec(s.id)?.[1] ?? 0), atMs: Date.parse(s.at) }))
     .sort((a, b) => a.atMs - b.atMs);
   const now = ctx.clock();
+  const dbSamples = parsed.data.samples.filter((s) => s.kind === 'db_user');
   return inTransaction(ctx, async (tx) => {
+    // A site's database sizes (db role, ADR 23): kept per engine, shown by the client console.
+    const dbAccepted = await recordDbUserSizes(tx.db, nodeId, dbSamples);
     const sites = new Map((await findUsageSites(tx.db, nodeId, [...new Set(samples.map((s) => s.siteId).filter((id) => id > 0))])).map((s) => [Number(s.id), s]));
     const book = await loadPlans(tx);
     const read = {
@@ -122,7 +126,7 @@ export async function recordUsage(ctx: Ctx, nodeId: number, raw: unknown): Promi
         await suspendSites(system, { target: { chosen: over.filter((o) => o.what === what).map((o) => o.id) }, reason: `over quota: ${what}` });
       }
     }
-    return { accepted: accepted + databases.accepted, ignored: samples.length - accepted + databases.ignored };
+    return { accepted: accepted + dbAccepted + databases.accepted, ignored: samples.length + dbSamples.length - accepted - dbAccepted + databases.ignored };
   });
 }
 

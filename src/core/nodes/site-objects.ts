@@ -7,6 +7,7 @@ import { upsertNodeObjects, type NodeObjectWrite } from './node-objects.reposito
 import { syncDatabaseObjects } from './database-objects.js';
 import { placeSites, servedOnWeb } from './placement.js';
 import { findSiteObjectSources, type SiteObjectSource } from './site-objects.repository.js';
+import { syncDbUserObjects } from './db-user-objects.js';
 
 // Desired state from sites. Every door's change to a site ends, in its own transaction, with
 // `syncSiteObjects(tx, ids)`: the placed sites among `ids` are read as they now stand, each one's
@@ -53,15 +54,22 @@ export interface SyncOptions {
  */
 export async function syncSiteObjects(tx: Ctx, ids: readonly number[], options: SyncOptions = {}): Promise<number> {
   if (ids.length === 0) return 0;
+  const book = options.book ?? (await loadPlans(tx));
+  // A site's database users follow every change that reaches its web object, in the same transaction.
+  const web = await syncWebObjects(tx, ids, { ...options, book });
+  const dbUsers = await syncDbUserObjects(tx, ids, { book, ...(options.place ? { place: true } : {}) });
   // A SaaS instance's own database follows the same changes (suspend, resume, limits, delete).
-  const databases = await syncDatabaseObjects(tx, ids);
+  return web + dbUsers + (await syncDatabaseObjects(tx, ids));
+}
+
+async function syncWebObjects(tx: Ctx, ids: readonly number[], options: SyncOptions): Promise<number> {
   let book = options.book;
   if (options.place) {
     book ??= await loadPlans(tx);
     await placeSites(tx, ids, book);
   }
   const sources = await findSiteObjectSources(tx.db, ids);
-  if (sources.length === 0) return databases;
+  if (sources.length === 0) return 0;
   book ??= await loadPlans(tx);
   const showReason = (await siteRepo.readSetting(tx.db, AUTH_SCOPE_KEYS.show_suspension_reason)) !== 'false';
   const writes: NodeObjectWrite[] = [];
@@ -82,5 +90,5 @@ export async function syncSiteObjects(tx: Ctx, ids: readonly number[], options: 
     writes.push({ ...base, state: 'present', spec });
   }
   await upsertNodeObjects(tx.db, writes);
-  return databases + writes.length;
+  return writes.length;
 }

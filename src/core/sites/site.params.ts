@@ -33,6 +33,16 @@ const LOGIN = /^[a-z][a-z0-9._-]{0,31}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const INVOICE = /^[\x21-\x7e]{1,128}$/;
 
+/**
+ * Database account names a site may never take: the servers' own administrators and system
+ * accounts. A node's agent also refuses any existing user it did not create itself.
+ */
+const RESERVED_DB_USERS = /^(root|mysql|mariadb|postgres|pg_.*|public|debian-sys-maint|mariadb_sys|mysql_sys)$/i;
+
+export function reservedDbUser(name: string): boolean {
+  return RESERVED_DB_USERS.test(name);
+}
+
 /** A value as a message quotes it: cut short, so a huge or deeply nested input never fills an error. */
 function shown(raw: unknown): string {
   if (typeof raw === 'string') return JSON.stringify(raw.length > 80 ? `${raw.slice(0, 80)}…` : raw);
@@ -124,6 +134,7 @@ export function coerceParam(service: string, param: string, raw: unknown): Param
         ? { ok: true, value: raw }
         : bad(`${shown(raw)} must start with a letter, use only letters, digits or "_", and end in "_" (at most ${spec.max ?? 40})`);
     case 'dbuser':
+      if (typeof raw === 'string' && reservedDbUser(raw)) return bad(`${shown(raw)} is the database server's own account; choose another name`);
       return typeof raw === 'string' && raw.length <= (spec.max ?? 32) && /^[A-Za-z][A-Za-z0-9_]*$/.test(raw)
         ? { ok: true, value: raw }
         : bad(`${shown(raw)} must start with a letter and use only letters, digits or "_" (at most ${spec.max ?? 32})`);

@@ -10,10 +10,10 @@ import { getOwnSiteUsageSeries, type SiteUsageSeries } from '../nodes/site-usage
 import * as repo from './sso.repository.js';
 
 /**
- * What a site's client area shows of the site itself: its users, its database services and its use
- * against its quotas, read from the site's resolved service values (its own, else its plan's). A value
- * the service catalog does not have reads null, and the console shows it as unknown. Reads only:
- * databases and files live on the hosting node.
+ * What a site's client area shows of the site itself: its users and its use against its quotas,
+ * read from the site's resolved service values (its own, else its plan's). A value the service
+ * catalog does not have reads null, and the console shows it as unknown. Reads only: files live on
+ * the hosting node; the site's databases are core/sites/site-databases.ts.
  */
 
 async function siteOf(ctx: Ctx, clientId: number): Promise<{ site: SiteRow; book: PlanBook }> {
@@ -26,7 +26,6 @@ async function siteOf(ctx: Ctx, clientId: number): Promise<{ site: SiteRow; book
 }
 
 const int = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v.trim()) : null);
-const text = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
 const flag = (v: unknown): boolean | null => asBool(v) ?? null;
 
 export interface ClientAreaUsers {
@@ -44,26 +43,6 @@ export async function listClientAreaSiteUsers(ctx: Ctx, clientId: number): Promi
     users_count: rows.filter((u) => u.role !== 'client_admin' && !u.disabled_at).length,
     users: rows.map((u) => ({ id: u.id, login: u.login, name: u.name, role: u.role, disabled: u.disabled_at !== null })),
   };
-}
-
-export interface DatabaseService {
-  enabled: boolean | null;
-  /** Every database name starts with it (ApisCP's dbaseprefix, e.g. "admin_"). */
-  prefix: string | null;
-  /** The database administrator's login (dbaseadmin). */
-  admin: string | null;
-  /** Most databases of this kind (dbasenum); null: unknown or no limit. */
-  max_databases: number | null;
-}
-
-/** The site's MySQL and PostgreSQL service values (never their passwords). */
-export async function getClientAreaDatabases(ctx: Ctx, clientId: number): Promise<{ mysql: DatabaseService; pgsql: DatabaseService }> {
-  const { site, book } = await siteOf(ctx, clientId);
-  const service = (name: 'mysql' | 'pgsql'): DatabaseService => {
-    const read = (param: string) => valueReader(book, name, param)(site);
-    return { enabled: flag(read('enabled')), prefix: text(read('dbaseprefix')), admin: text(read('dbaseadmin')), max_databases: int(read('dbasenum')) };
-  };
-  return { mysql: service('mysql'), pgsql: service('pgsql') };
 }
 
 const bytesOf = (size: number | null, units: unknown): number | null => (size === null ? null : sizeInBytes(size, units));

@@ -6,7 +6,8 @@ import { addInstanceUser, getInstanceOverview } from '../../core/saas/saas.servi
 import { switchSite } from '../../core/sites/site.service.js';
 import { cancelClientAreaFamilyCode, getClientAreaHeader, getClientAreaSites, listClientAreaDomains, listClientAreaFamilyCodes, listClientAreaSubscriptions } from '../../core/sso/sso.client-area.js';
 import { csrfTokenFor, getSession, loginClientOwner, loginClientUser, loginSiteUser, logoutClientSession } from '../../core/sso/sso.service.js';
-import { getClientAreaDatabases, getClientAreaUsage, getClientAreaUsageSeries, listClientAreaSiteUsers } from '../../core/sso/sso.site-area.js';
+import { createSiteDatabase, dropSiteDatabase, listSiteDatabases } from '../../core/sites/site-databases.js';
+import { getClientAreaUsage, getClientAreaUsageSeries, listClientAreaSiteUsers } from '../../core/sso/sso.site-area.js';
 import { siteUsageSeriesOut, usageDaysQuery } from '../../core/nodes/node.schema.js';
 import { queryValue } from '../../http/query.js';
 import { getSuspendedSiteSession } from '../../core/sso/sso.suspended.js';
@@ -270,13 +271,50 @@ export async function clientRestRoutes(app: FastifyInstance, deps: CoreDeps): Pr
       schema: {
         tags,
         security,
-        summary: "The site's MySQL and PostgreSQL service values: enabled, name prefix, database admin, most databases (never a password); databases are created on the hosting node",
+        summary: "The site's MySQL and PostgreSQL services (enabled, name prefix, database admin, most databases; never a password) and its databases, each applied, pending or failed on its database server",
         response: { 200: s.databasesOut, ...errors },
       },
     },
     async (req) => {
       const { ctx, session } = sessionCtx(req);
-      return getClientAreaDatabases(ctx, session.clientId);
+      return listSiteDatabases(ctx, session.clientId);
+    },
+  );
+
+  app.post(
+    '/client/v1/databases',
+    {
+      schema: {
+        tags,
+        security,
+        summary: "Create a database of the site (site administrator only): its name starts with the service's prefix, and the site may have at most dbasenum; its database server makes it",
+        body: s.createDatabaseBody,
+        response: { 201: s.siteDatabaseOut, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const { ctx, session } = sessionCtx(req);
+      const body = (req.body ?? {}) as { engine?: unknown; name?: unknown };
+      return reply.code(201).send(await createSiteDatabase(ctx, { clientId: session.clientId, role: session.role, engine: body.engine, name: body.name }));
+    },
+  );
+
+  app.delete(
+    '/client/v1/databases/:engine/:name',
+    {
+      schema: {
+        tags,
+        security,
+        summary: "Drop one of the site's databases (site administrator only): its database server dumps it to its archives, then drops it",
+        params: s.databaseParams,
+        'x-no-request-body': true,
+        response: { 200: s.droppedDatabaseOut, ...errors },
+      },
+    },
+    async (req) => {
+      const { ctx, session } = sessionCtx(req);
+      const p = req.params as { engine: string; name: string };
+      return dropSiteDatabase(ctx, { clientId: session.clientId, role: session.role, engine: p.engine, name: p.name });
     },
   );
 

@@ -161,15 +161,35 @@ export const siteUsersOut = z.object({
   users: z.array(z.object({ id: z.number().int(), login: z.string(), name: z.string().nullable(), role: z.string().describe('client_admin: the site administrator'), disabled: z.boolean() })),
 }).meta({ examples: [{ max_users: 5, users_count: 1, users: [{ id: 14, login: 'test-admin', name: null, role: 'client_admin', disabled: false }, { id: 15, login: 'webmaster', name: 'Web Master', role: 'user', disabled: false }] }] });
 
+export const siteDatabaseOut = z
+  .object({
+    name: z.string(),
+    state: z.enum(['applied', 'pending', 'failed']).describe("applied: made on the site's database server; pending: not yet (or no database server holds the site yet); failed: see error"),
+    error: z.string().nullable().describe("the database server's reason when failed"),
+    created_at: z.string(),
+  })
+  .meta({ examples: [{ name: 'testdoma_shop', state: 'applied', error: null, created_at: '2026-01-02T03:04:05.000Z' }] });
 const databaseService = z.object({
   enabled: z.boolean().nullable().describe('null: not set for this site or its plan'),
   prefix: z.string().nullable().describe('every database name starts with it (dbaseprefix)'),
-  admin: z.string().nullable().describe('the database administrator login (dbaseadmin)'),
-  max_databases: z.number().int().nullable().describe('most databases (dbasenum); null: not set'),
+  admin: z.string().nullable().describe('the database administrator login (dbaseadmin); it signs in with the site\'s database password'),
+  max_databases: z.number().int().nullable().describe('most databases (dbasenum); null: no limit'),
+  size_bytes: z.number().nullable().describe("the total size of these databases as the site's database server last reported it; null until it does"),
+  databases: z.array(siteDatabaseOut).describe('the databases made for this site'),
 });
-export const databasesOut = z
-  .object({ mysql: databaseService, pgsql: databaseService })
-  .meta({ examples: [{ mysql: { enabled: true, prefix: 'testdoma_', admin: 'testdoma', max_databases: 10 }, pgsql: { enabled: false, prefix: null, admin: null, max_databases: null } }] });
+export const databasesOut = z.object({ mysql: databaseService, pgsql: databaseService }).meta({
+  examples: [
+    {
+      mysql: { enabled: true, prefix: 'testdoma_', admin: 'testdoma', max_databases: 10, size_bytes: 180224, databases: [{ name: 'testdoma_shop', state: 'applied', error: null, created_at: '2026-01-02T03:04:05.000Z' }] },
+      pgsql: { enabled: false, prefix: null, admin: null, max_databases: null, size_bytes: null, databases: [] },
+    },
+  ],
+});
+export const createDatabaseBody = z
+  .object({ engine: z.string().describe('mysql or pgsql'), name: z.string().describe('the whole name, starting with the prefix') })
+  .meta({ examples: [{ engine: 'mysql', name: 'testdoma_shop' }] });
+export const databaseParams = z.object({ engine: z.string(), name: z.string() });
+export const droppedDatabaseOut = z.object({ name: z.string(), dropped: z.literal(true) }).meta({ examples: [{ name: 'testdoma_shop', dropped: true }] });
 
 export const usageOut = z.object({
   storage: z.object({

@@ -1,11 +1,13 @@
-import { useQuery } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
 import { api, must } from '../api/client';
 import { SiteHosting } from '../shared/SiteHosting';
-import { DataTable, ErrorState, Loading, StatusBadge } from '../ui';
+import { Confirm, DataTable, ErrorState, Loading, StatusBadge } from '../ui';
 import type { ClientSession, DatabaseService } from './types';
 
-// A hosting site's own pages in the client area: its users, its database services and its use
-// against its quotas. Read-only: users, databases and files are kept on the hosting node.
+// A hosting site's own pages in the client area: its users, its databases and its use against its
+// quotas. Databases are created and dropped here (their database server makes them); users and
+// files are kept on the hosting node.
 
 const NONE = '—';
 
@@ -47,7 +49,50 @@ export function UsersPage() {
   );
 }
 
-function DatabaseCard({ title, service }: { title: string; service: DatabaseService }) {
+type DbEngine = 'mysql' | 'pgsql';
+
+function CreateDatabase({ engine, service }: { engine: DbEngine; service: DatabaseService }) {
+  const queryClient = useQueryClient();
+  const [suffix, setSuffix] = useState('');
+  const create = useMutation({
+    mutationFn: (name: string) => must(api.POST('/client/v1/databases', { body: { engine, name } })),
+    onSuccess: () => {
+      setSuffix('');
+      void queryClient.invalidateQueries({ queryKey: ['client-databases'] });
+    },
+  });
+  const full = service.max_databases !== null && service.databases.length >= service.max_databases;
+  return (
+    <form
+      className="inline-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (suffix) create.mutate(`${service.prefix ?? ''}${suffix}`);
+      }}
+    >
+      <label>
+        New database <code>{service.prefix}</code>
+        <input name={`${engine}-name`} value={suffix} onChange={(e) => setSuffix(e.target.value)} pattern="[A-Za-z0-9_]+" disabled={full} required />
+      </label>
+      <button type="submit" disabled={full || create.isPending}>
+        Create
+      </button>
+      {full && <p className="muted">This site has as many databases as it may have; drop one first.</p>}
+      {create.isError && <ErrorState error={create.error} />}
+    </form>
+  );
+}
+
+function DatabaseCard({ title, engine, service }: { title: string; engine: DbEngine; service: DatabaseService }) {
+  const queryClient = useQueryClient();
+  const [dropping, setDropping] = useState<string | null>(null);
+  const drop = useMutation({
+    mutationFn: (name: string) => must(api.DELETE('/client/v1/databases/{engine}/{name}', { params: { path: { engine, name } } })),
+    onSuccess: () => {
+      setDropping(null);
+      void queryClient.invalidateQueries({ queryKey: ['client-databases'] });
+    },
+  });
   const on = service.enabled === null ? NONE : service.enabled ? 'Yes' : 'No';
   return (
     <div className="card" data-service={title}>
@@ -60,26 +105,55 @@ function DatabaseCard({ title, service }: { title: string; service: DatabaseServ
         <dt>Database admin</dt>
         <dd>{service.admin ? <code>{service.admin}</code> : NONE}</dd>
         <dt>Most databases</dt>
-        <dd>{service.max_databases ?? NONE}</dd>
+        <dd>{service.max_databases ?? 'no limit'}</dd>
+        <dt>Size</dt>
+        <dd data-testid={`${engine}-size`}>{size(service.size_bytes)}</dd>
       </dl>
+      {service.enabled && (
+        <>
+          <DataTable caption={`${title} databases`} captionClass="visually-hidden" columns={['Database', 'State', '']}>
+            {service.databases.map((d) => (
+              <tr key={d.name} data-database={d.name}>
+                <td>
+                  <code>{d.name}</code>
+                </td>
+                <td>
+                  <StatusBadge status={d.state} />
+                  {d.error && <p className="muted">{d.error}</p>}
+                </td>
+                <td>
+                  <button type="button" className="danger" onClick={() => setDropping(d.name)}>
+                    Drop
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </DataTable>
+          <CreateDatabase engine={engine} service={service} />
+        </>
+      )}
+      <Confirm open={dropping !== null} title={`Drop ${dropping ?? ''}?`} confirmLabel="Drop" danger busy={drop.isPending} onConfirm={() => dropping && drop.mutate(dropping)} onCancel={() => setDropping(null)}>
+        <p>The database is dumped to the server's archives, then dropped. Ask your provider to restore it.</p>
+        {drop.isError && <ErrorState error={drop.error} />}
+      </Confirm>
     </div>
   );
 }
 
 export function DatabasesPage() {
-  const dbs = useQuery({ queryKey: ['client-databases'], queryFn: () => must(api.GET('/client/v1/databases')) });
+  const dbs = useQuery({ queryKey: ['client-databases'], queryFn: () => must(api.GET('/client/v1/databases')), refetchInterval: (q) => (q.state.data && [q.state.data.mysql, q.state.data.pgsql].some((s) => s.databases.some((d) => d.state === 'pending')) ? 2000 : false) });
   return (
     <section>
       <h1>Databases</h1>
-      <p className="muted">Databases are created and dropped on the hosting node; this page shows what your plan allows. Passwords are never shown here.</p>
+      <p className="muted">Databases are made on your site's database server; each name starts with the prefix. Sign in with the database admin and your database password, which is never shown here.</p>
       {dbs.isPending ? (
         <Loading />
       ) : dbs.isError ? (
         <ErrorState error={dbs.error} retry={() => void dbs.refetch()} />
       ) : (
         <div className="grid two">
-          <DatabaseCard title="MySQL" service={dbs.data.mysql} />
-          <DatabaseCard title="PostgreSQL" service={dbs.data.pgsql} />
+          <DatabaseCard title="MySQL" engine="mysql" service={dbs.data.mysql} />
+          <DatabaseCard title="PostgreSQL" engine="pgsql" service={dbs.data.pgsql} />
         </div>
       )}
     </section>

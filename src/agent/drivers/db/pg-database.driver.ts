@@ -40,6 +40,8 @@ function stamp(d = new Date()): string {
  */
 export class PgDatabaseDriver implements RoleDriver {
   readonly role = 'db' as const;
+  /** Its key in the heartbeat's drivers: the db role has a driver per kind. */
+  readonly name = 'database';
   readonly kinds = ['database'] as const;
   /** The databases this driver made true, by object id: what observe() measures. */
   private readonly held = new Map<string, DatabaseSpec>();

@@ -35,9 +35,11 @@ export const homePaths = (home: string) => ({
  */
 export async function ensureHome(home: string, owner: { uid: number; gid: number; webGid: number } | null, php: boolean): Promise<void> {
   const p = homePaths(home);
-  // The steady state (every object again after a restart) costs three existence checks and a stat.
+  // The steady state (every object again after a restart) costs three existence checks (and, as
+  // root, a stat of the log).
   if (!exists(p.logs)) fss.mkdirSync(p.logs, { recursive: true, mode: 0o755 });
-  ensureAccessLog(p.accessLog, owner);
+  // Not as root, the workers are the agent's user and make the log themselves on their first write.
+  if (owner) ensureAccessLog(p.accessLog, owner);
   if (!exists(p.publicHtml)) {
     // Built aside and renamed in, so a crash never leaves a public_html without its index.
     const fresh = path.join(home, `.public_html.${process.pid}.new`);
@@ -60,7 +62,7 @@ export async function ensureHome(home: string, owner: { uid: number; gid: number
 }
 
 /** The access log, writable by nginx's workers; a log of an older layout (root's alone) is handed to them. */
-function ensureAccessLog(file: string, owner: { webGid: number } | null): void {
+function ensureAccessLog(file: string, owner: { webGid: number }): void {
   let st: fss.Stats | undefined;
   try {
     st = fss.lstatSync(file);
@@ -68,8 +70,8 @@ function ensureAccessLog(file: string, owner: { webGid: number } | null): void {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
   if (st && !st.isFile()) throw new Error(`${file} is not a regular file; refusing to use it`);
-  if (!st) fss.writeFileSync(file, '', { flag: 'a', mode: owner ? 0o660 : 0o644 });
-  if (owner && (!st || st.uid !== 0 || st.gid !== owner.webGid || (st.mode & 0o777) !== 0o660)) {
+  if (!st) fss.writeFileSync(file, '', { flag: 'a', mode: 0o660 });
+  if (!st || st.uid !== 0 || st.gid !== owner.webGid || (st.mode & 0o777) !== 0o660) {
     fss.chownSync(file, 0, owner.webGid);
     fss.chmodSync(file, 0o660);
   }

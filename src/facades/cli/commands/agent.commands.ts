@@ -10,11 +10,25 @@ interface AgentCliOptions {
   nginxPrefix?: string;
   httpPort?: number;
   webDriver?: 'nginx' | 'files';
+  mariadbUrl?: string;
   pgUrl?: string;
   relayDriver?: 'postfix-maps' | 'http';
   relayDir?: string;
   relayReloadCommand?: string;
   relayHttpUrl?: string;
+}
+
+/** A database admin URL of the given schemes, or a usage error naming the flag (never echoing the URL: it may hold a password). */
+function dbUrl(raw: string | undefined, flag: string, schemes: string[]): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new CliError('usage', `${flag}: not a URL; use ${schemes[0]}://user:password@host:port`);
+  }
+  if (!schemes.includes(u.protocol.slice(0, -1))) throw new CliError('usage', `${flag}: must start with ${schemes.map((x) => `${x}://`).join(' or ')}`);
+  return raw;
 }
 
 function port(raw: string): number {
@@ -65,7 +79,8 @@ export function agentCommands(program: Command, env: NodeJS.ProcessEnv, keepRunn
     .addOption(new Option('--nginx-prefix <dir>', "the web role's nginx prefix (env HOSTPLANE_AGENT_NGINX_PREFIX; default <data dir>/nginx)"))
     .addOption(new Option('--http-port <port>', 'the port nginx serves sites on (env HOSTPLANE_AGENT_HTTP_PORT; default 80)').argParser(port))
     .addOption(new Option('--web-driver <driver>', 'nginx serves sites; files only records them (env HOSTPLANE_AGENT_WEB_DRIVER)').choices(['nginx', 'files']))
-    .addOption(new Option('--pg-url <url>', "the db role's PostgreSQL admin connection, postgres://user:password@host:port/database (env HOSTPLANE_AGENT_PG_URL; stays on this node)"))
+    .addOption(new Option('--mariadb-url <url>', "db role: the MariaDB server's admin connection, mysql://user:password@host:port (env HOSTPLANE_AGENT_MARIADB_URL; ?socket=<path> for a Unix socket)"))
+    .addOption(new Option('--pg-url <url>', "db role: the PostgreSQL server's admin connection, postgres://user:password@host:port/postgres (env HOSTPLANE_AGENT_PG_URL)"))
     .addOption(new Option('--relay-driver <driver>', 'relay role: postfix-maps writes map files, http POSTs each change (env HOSTPLANE_AGENT_RELAY_DRIVER; default postfix-maps)').choices(['postfix-maps', 'http']))
     .addOption(new Option('--relay-dir <dir>', 'relay role: where relay_domains and transport are written (env HOSTPLANE_AGENT_RELAY_DIR; default <data dir>/relay)'))
     .addOption(new Option('--relay-reload-command <command>', 'relay role: run with /bin/sh in the relay dir after each batch, e.g. postmap + postfix reload (env HOSTPLANE_AGENT_RELAY_RELOAD_COMMAND)'))
@@ -76,8 +91,9 @@ export function agentCommands(program: Command, env: NodeJS.ProcessEnv, keepRunn
 The node's token is saved in <data dir>/credentials.json (mode 0600) on first start; later starts use
 it, so --token may stay in a unit file. A new enrolment token (after \`hostplane node rotate-token\`)
 is exchanged on the next start. Deleted sites are archived to <data dir>/archives/, and so are dumps
-(pg_dump -Fc) of deleted SaaS databases. Prefer HOSTPLANE_AGENT_PG_URL to --pg-url: a command line
-is visible to every user of the machine.`,
+of dropped databases (db role: SaaS databases are dumped with pg_dump -Fc). Database admin URLs stay on
+the node; prefer the environment variables to the flags, which other users of the machine can read in
+the process list.`,
     )
     .action(async (opts: AgentCliOptions) => {
       const { Agent } = await import('../../../agent/agent.js');
@@ -99,8 +115,8 @@ is visible to every user of the machine.`,
       }
       const webDriver = opts.webDriver ?? (env.HOSTPLANE_AGENT_WEB_DRIVER || 'nginx');
       if (webDriver !== 'nginx' && webDriver !== 'files') throw new CliError('config', 'HOSTPLANE_AGENT_WEB_DRIVER: must be nginx or files');
-      const pgUrl = opts.pgUrl ?? (env.HOSTPLANE_AGENT_PG_URL || undefined);
-      if (pgUrl !== undefined && !/^postgres(ql)?:\/\/\S+$/.test(pgUrl)) throw new CliError('usage', '--pg-url (HOSTPLANE_AGENT_PG_URL) must be a postgres:// or postgresql:// URL');
+      const mariadbUrl = dbUrl(opts.mariadbUrl ?? env.HOSTPLANE_AGENT_MARIADB_URL, opts.mariadbUrl ? '--mariadb-url' : 'HOSTPLANE_AGENT_MARIADB_URL', ['mysql', 'mariadb']);
+      const pgUrl = dbUrl(opts.pgUrl ?? env.HOSTPLANE_AGENT_PG_URL, opts.pgUrl ? '--pg-url' : 'HOSTPLANE_AGENT_PG_URL', ['postgres', 'postgresql']);
       const relay = relaySettings(opts, env, dataDir);
       const pollWait = seconds(env, 'HOSTPLANE_AGENT_POLL_WAIT_SECONDS', 0, 60);
       const backoffMax = seconds(env, 'HOSTPLANE_AGENT_BACKOFF_MAX_SECONDS', 0.1, 3600);
@@ -122,7 +138,8 @@ is visible to every user of the machine.`,
             webDriver,
             ...(env.HOSTPLANE_AGENT_NGINX_BIN ? { nginxBin: env.HOSTPLANE_AGENT_NGINX_BIN } : {}),
             ...(env.HOSTPLANE_AGENT_PHP_FPM_BIN ? { phpFpmBin: env.HOSTPLANE_AGENT_PHP_FPM_BIN } : {}),
-            ...(pgUrl ? { pgUrl } : {}),
+            mariadbUrl,
+            pgUrl,
             relay,
             log,
           }),
