@@ -66,7 +66,8 @@ export async function findUnplacedSites(db: Executor, ids: readonly number[]): P
  * otherwise); with `orRelay`, also whether any relay node exists (it needs every new domain).
  */
 export async function anyPlaceableNode(db: Executor, healthySince: Date, options: { orRelay?: boolean } = {}): Promise<boolean> {
-  const placeable = sql<boolean>`('web' = any(roles) and state = 'active' and last_heartbeat_at > ${healthySince})`;
+  // A db node counts too: a site's databases are placed even where no web node serves it.
+  const placeable = sql<boolean>`(roles && array['web', 'db']::text[] and state = 'active' and last_heartbeat_at > ${healthySince})`;
   const row = await db
     .selectFrom('nodes')
     .select(sql<number>`1`.as('one'))

@@ -47,7 +47,7 @@ export async function findPlanById(db: Executor, id: number): Promise<Package | 
 /**
  * What creating a client of a reseller needs to know before its one inserting statement, in one round
  * trip (it runs on every POST /v1/clients): the package, the reseller's tags, whether an active
- * webhook endpoint (the reseller's or an operator's) wants `eventType`, whether some web node
+ * webhook endpoint (the reseller's or an operator's) wants `eventType`, whether some web or db node
  * (heartbeat after `healthySince`, not draining) could take the new site, and whether relay nodes
  * exist (they need its domains).
  */
@@ -60,7 +60,7 @@ const selectPlanForNewClient = precompiled((db: Executor, uid: string, resellerI
       sql<boolean>`exists (select 1 from webhook_endpoints w where w.active and w.event_types @> array[${eventType}]::text[] and (w.reseller_id is null or w.reseller_id = ${resellerId}))`.as(
         'webhook_subscribed',
       ),
-      sql<boolean>`exists (select 1 from nodes n where 'web' = any(n.roles) and n.state = 'active' and n.last_heartbeat_at > ${healthySince})`.as('placement_possible'),
+      sql<boolean>`exists (select 1 from nodes n where n.roles && array['web', 'db']::text[] and n.state = 'active' and n.last_heartbeat_at > ${healthySince})`.as('placement_possible'),
       sql<boolean>`exists (select 1 from nodes n where 'relay' = any(n.roles))`.as('relay_nodes'),
     ])
     .where('uid', '=', uid),
