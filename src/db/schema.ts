@@ -156,7 +156,7 @@ export interface NodeObjectsTable {
   reported_at: NullableTimestamp;
 }
 
-/** A database a site's client asked for on its db node (migration 0027). */
+/** A database a site's client asked for on its db node (migration 0026). */
 export interface SiteDatabasesTable {
   id: Generated<number>;
   client_id: number;
@@ -166,7 +166,7 @@ export interface SiteDatabasesTable {
   created_at: Timestamp;
 }
 
-/** The last size of a site's databases per engine, as its db node reported it (migration 0027). */
+/** The last size of a site's databases per engine, as its db node reported it (migration 0026). */
 export interface SiteDbUsageTable {
   client_id: number;
   engine: 'mysql' | 'pgsql';

@@ -22,7 +22,7 @@ import { nodes } from './0022-nodes.js';
 import { placementUsage } from './0023-placement-usage.js';
 import { dbAndRelayRoles } from './0024-db-and-relay-roles.js';
 import { instanceDatabases } from './0025-instance-databases.js';
-import { siteDatabases } from './0027-site-databases.js';
+import { siteDatabases } from './0026-site-databases.js';
 
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
@@ -48,7 +48,7 @@ const migrations: Record<string, Migration> = {
   '0023-placement-usage': placementUsage,
   '0024-db-and-relay-roles': dbAndRelayRoles,
   '0025-instance-databases': instanceDatabases,
-  '0027-site-databases': siteDatabases,
+  '0026-site-databases': siteDatabases,
 };
 
 export const migrationProvider: MigrationProvider = {
