@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ctxFor } from '../../src/core/context.js';
-import { createInstance, createOperatorUser, signupPortalUser, upgradeInstance } from '../../src/core/saas/saas.service.js';
+import { createInstance, createOperatorUser, signupPortalUser } from '../../src/core/saas/saas.service.js';
+import { upgradeInstance } from '../../src/core/saas/upgrade-instance.js';
 import { setInstanceOwnerPassword } from '../../src/core/saas/instance-owner-password.js';
 import { sha256Hex } from '../../src/core/shared/secrets.js';
 import { startApiscpServer, type ApiscpServer } from '../apiscp/apiscp-harness.js';
