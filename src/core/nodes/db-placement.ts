@@ -1,5 +1,5 @@
 import type { Ctx } from '../context.js';
-import { healthySince, parseNodeLabel } from './placement.js';
+import { healthySince, takeLeastLoaded } from './placement.js';
 import { findPlacementCandidates, lockPlacement, setDbNodes } from './site-objects.repository.js';
 
 // Placement on the db role: which db node holds a client's databases (a SaaS instance's own
@@ -24,15 +24,8 @@ export async function placeOnDbNodes(tx: Ctx, wants: readonly DbPlacementWant[])
   await lockPlacement(tx.db);
   const nodes = await findPlacementCandidates(tx.db, healthySince(tx), 'db');
   for (const want of wants) {
-    const label = parseNodeLabel(want.nodeLabel);
-    let best: (typeof nodes)[number] | undefined;
-    for (const node of nodes) {
-      if (label && node.labels[label.key] !== label.value) continue;
-      if (!best || node.sites < best.sites) best = node;
-    }
-    if (!best) continue;
-    best.sites += 1;
-    placed.set(want.clientId, best.id);
+    const best = takeLeastLoaded(nodes, want.nodeLabel);
+    if (best) placed.set(want.clientId, best.id);
   }
   await setDbNodes(tx.db, [...placed].map(([clientId, nodeId]) => ({ clientId, nodeId })));
   return placed;

@@ -54,16 +54,25 @@ export async function placeSites(tx: Ctx, ids: readonly number[], book?: PlanBoo
   const nodes = await findPlacementCandidates(tx.db, healthySince(tx));
   const placements: { siteId: number; nodeId: number }[] = [];
   for (const site of wanted) {
-    const label = parseNodeLabel(site.node_label);
-    let best: (typeof nodes)[number] | undefined;
-    for (const node of nodes) {
-      if (label && node.labels[label.key] !== label.value) continue;
-      if (!best || node.sites < best.sites) best = node;
-    }
-    if (!best) continue;
-    best.sites += 1;
-    placements.push({ siteId: site.id, nodeId: best.id });
+    const best = takeLeastLoaded(nodes, site.node_label);
+    if (best) placements.push({ siteId: site.id, nodeId: best.id });
   }
   await setSiteNodes(tx.db, placements);
   return placements.length;
+}
+
+/**
+ * The candidate with the fewest clients among those carrying the plan's label (any, without one),
+ * counted as taking one more; undefined when none fits. Callers hand it the candidates of one
+ * placement in turn, so each choice counts the ones before it.
+ */
+export function takeLeastLoaded<N extends { labels: Record<string, string>; sites: number }>(nodes: N[], nodeLabel: string | null): N | undefined {
+  const label = parseNodeLabel(nodeLabel);
+  let best: N | undefined;
+  for (const node of nodes) {
+    if (label && node.labels[label.key] !== label.value) continue;
+    if (!best || node.sites < best.sites) best = node;
+  }
+  if (best) best.sites += 1;
+  return best;
 }
