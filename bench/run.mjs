@@ -43,7 +43,8 @@
 // Row numbers in use: 1-12 (see docs/benchmarks.md), 13 (GET /v1/clients/:id against the limit, in
 // rows/reseller-api.mjs, floor bench/floor-limit.mjs), 14 and 15 (the web role driver on a real nginx,
 // rows/web-role.mjs; no database), 16 and 17 (the data plane: a group suspend through a real agent + nginx,
-// and 100 waiting long-polls; rows/data-plane.mjs). A new row takes the next free number and says so here.
+// and 100 waiting long-polls; rows/data-plane.mjs), 18 (SaaS instance databases created from a template by
+// a real db agent against a bare CREATE DATABASE ... TEMPLATE loop; rows/saas-databases.mjs). A new row takes the next free number and says so here.
 import crypto from 'node:crypto';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -57,6 +58,7 @@ import { embeddedRow } from './rows/embedded.mjs';
 import { mixedRows } from './rows/mixed.mjs';
 import { resellerApiRows } from './rows/reseller-api.mjs';
 import { saasRow } from './rows/saas.mjs';
+import { saasDatabaseRows } from './rows/saas-databases.mjs';
 import { sitesRows } from './rows/sites.mjs';
 import { webRoleRows } from './rows/web-role.mjs';
 
@@ -76,6 +78,8 @@ const STAGES = [
   { rows: [14, 15], extraMs: 180_000, run: webRoleRows },
   // Rows 16 and 17 (data plane, a database of their own): 10,000 sites applied then suspended by a real agent + nginx, and 100 waiting long-polls.
   { rows: [16, 17], extraMs: 900_000, run: dataPlaneRows },
+  // Row 18 (SaaS databases from a template, a database of its own): a 50 MB template, 100 instances through a real db agent and 100 bare copies.
+  { rows: [18], extraMs: 900_000, run: saasDatabaseRows },
   // Rows 7 and 8, last, so the 1M sites change nothing the other rows measure. Row 7 seeds 1M sites (about 25 s).
   { rows: [7, 8], extraMs: (want(7) ? 120_000 : 0), run: sitesRows },
 ];

@@ -13,11 +13,20 @@ export const tempDirs = [];
  * `create database` and clears it after dropping the database itself; cleanup drops what is left.
  */
 export const dbs = {};
+/** Async functions cleanup runs once the children are gone, before it drops `dbs` (a stage's own drops that need its database, or roles). */
+export const cleanupHooks = [];
 let cleaningUp;
 
 export async function cleanup() {
   cleaningUp ??= (async () => {
     await Promise.all([...children].map((c) => stopProcess(c, 5000).catch(() => {})));
+    for (const hook of cleanupHooks) {
+      try {
+        await hook();
+      } catch (e) {
+        process.stderr.write(`bench: a cleanup step failed: ${e.message}\n`);
+      }
+    }
     for (const d of Object.values(dbs)) {
       if (!d) continue;
       const admin = new pg.Client({ connectionString: d.adminUrl });

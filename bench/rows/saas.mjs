@@ -31,9 +31,9 @@ function xmlValue(v) {
 }
 const xmlText = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 /** A methodCall laid out as Python's xmlrpc.client writes it. */
-const xmlCall = (method, params) => `<?xml version='1.0'?>\n<methodCall>\n<methodName>${method}</methodName>\n<params>\n${params.map((p) => `<param>\n${xmlValue(p)}\n</param>\n`).join('')}</params>\n</methodCall>\n`;
+export const xmlCall = (method, params) => `<?xml version='1.0'?>\n<methodCall>\n<methodName>${method}</methodName>\n<params>\n${params.map((p) => `<param>\n${xmlValue(p)}\n</param>\n`).join('')}</params>\n</methodCall>\n`;
 /** The integers of a methodResponse (a fault, or anything but a response, is an error). */
-function xmlRpcInts(body) {
+export function xmlRpcInts(body) {
   if (!/<methodResponse>\s*<params>/.test(body) || body.includes('<fault>')) throw new Error(`XML-RPC answered ${body.slice(0, 600)}`);
   return [...body.matchAll(/<(int|i4|i8)>\s*(-?\d+)\s*<\/\1>/g)].map((m) => Number(m[2]));
 }
