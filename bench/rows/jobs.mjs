@@ -19,6 +19,7 @@ const QUEUE_ROUNDS = 2; // alternating: ours, floor, then floor, ours
 // 20,000 jobs (its first round ran 660 ms against 506 ms for the second), while the floor is a small
 // script. The POST rows warm up the same way.
 const QUEUE_WARMUP_ROUNDS = 1;
+const QUEUE_SETTLE_MS = 1500;
 const QUEUE_BATCH = 1000; // the relay handler's maxBatch; the floor claims as many per statement
 const READY_ONE = 30; // clients created one at a time, 1 domain each (row 6)
 const READY_GAP_MS = 500; // random 0..500 ms pause before each (about two of the worker's 250 ms poll cycles), so arrivals do not lock onto its phase
@@ -123,6 +124,9 @@ export async function queueRow({ db, databaseUrl, env, oursPid, dataDir }) {
     const order = round % 2 === 0 ? ['ours', 'floor'] : ['floor', 'ours'];
     for (const side of order) {
       const tag = `${side}${round < 0 ? `w${-round}` : round}`;
+      // Each run starts on an idle worker: right after a run, Hostplane's worker may be in the pause
+      // that lets trickling jobs gather into a batch (up to 4 polls, 1 s), which a new burst waits out.
+      await sleep(QUEUE_SETTLE_MS);
       const r = side === 'ours' ? await ours(tag) : await floor(tag);
       (round < 0 ? warm : res)[side].push(r);
       log(
@@ -140,7 +144,7 @@ export async function queueRow({ db, databaseUrl, env, oursPid, dataDir }) {
   notes.push({
     order: 5,
     text:
-      `Queue: ${QUEUE_WARMUP_ROUNDS} warm-up run per side, not counted (ours ${warm.ours.map((r) => r.ms.toFixed(0)).join('/')} ms, floor ${warm.floor.map((r) => r.ms.toFixed(0)).join('/')} ms), then ` +
+      `Queue: each run starts ${QUEUE_SETTLE_MS} ms after the previous one ended; ${QUEUE_WARMUP_ROUNDS} warm-up run per side, not counted (ours ${warm.ours.map((r) => r.ms.toFixed(0)).join('/')} ms, floor ${warm.floor.map((r) => r.ms.toFixed(0)).join('/')} ms), then ` +
       `${QUEUE_ROUNDS} alternating runs of ${QUEUE_JOBS} jobs per side (ours ${res.ours.map((r) => r.ms.toFixed(0)).join('/')} ms, floor ${res.floor.map((r) => r.ms.toFixed(0)).join('/')} ms); ` +
       `ours ran ${res.ours.map((r) => r.count).join('/')} batches, the first done ${res.ours.map((r) => r.firstMs.toFixed(0)).join('/')} ms after the insert (includes the worker's idle poll of up to 250 ms), ` +
       `then one every ${res.ours.map((r) => r.gapMedian.toFixed(1)).join('/')} ms (median; from the jobs' finished_at), i.e. ${res.ours.map((r) => r.steady.toFixed(0)).join('/')} jobs/s once running; ` +
