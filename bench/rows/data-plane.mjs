@@ -17,83 +17,22 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
-import { dbs, freePort, startProcess, stopProcess, tempDirs } from '../lib/children.mjs';
+import { dbs, freePort, startProcess, stopProcess } from '../lib/children.mjs';
 import { HOST, log, sleep, want } from '../lib/core.mjs';
 import { request, waitHealthy } from '../lib/http.mjs';
 import { cpuSeconds, memOf } from '../lib/proc.mjs';
 import { addRow, fmt, notes } from '../lib/report.mjs';
 import { median, percentile } from '../lib/stats.mjs';
+import { allAnswer, forgetMaster, NGINX, noteMaster, PHP_FPM, tempRoot } from '../lib/nginx.mjs';
 
-const NGINX = process.env.HOSTPLANE_NGINX_BIN ?? '/usr/sbin/nginx';
-const PHP_FPM = process.env.HOSTPLANE_PHP_FPM_BIN ?? (fs.existsSync('/usr/sbin') ? fs.readdirSync('/usr/sbin').filter((f) => /^php-fpm[0-9.]*$/.test(f)).map((f) => `/usr/sbin/${f}`)[0] : undefined) ?? 'php-fpm';
 const GROUP_SITES = 10_000; // row 16
 const GROUP = 'dp-group';
 const POLLERS = 100; // row 17
 const WINDOW_MS = 10_000; // row 17: each CPU window, without and with the waiting requests
 const CHANGES = 200; // row 17: timed changes reaching the waiting node
-
-// nginx daemonizes: a master the bench started must not outlive it, whatever way the bench ends. By pid,
-// read as soon as it runs: cleanup removes the temp dirs (and the pid files) before the process exits.
-const masters = new Set();
-const noteMaster = (pidFile) => {
-  try {
-    const pid = Number(fs.readFileSync(pidFile, 'utf8'));
-    masters.add(pid);
-    return pid;
-  } catch {
-    return undefined; // not running
-  }
-};
-process.on('exit', () => {
-  for (const pid of masters) {
-    try {
-      process.kill(pid, 'SIGQUIT');
-    } catch {
-      // already gone
-    }
-  }
-});
-
-function tempRoot(label) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `hostplane-bench-${label}-`));
-  fs.chmodSync(dir, 0o755); // nginx's workers walk down to the sites' files
-  tempDirs.push(dir);
-  return dir;
-}
-
-const webAgent = new http.Agent({ keepAlive: true, maxSockets: 8 });
-function statusOf(port, host) {
-  return new Promise((resolve) => {
-    const req = http.request({ host: HOST, port, path: '/', headers: { Host: host }, agent: webAgent }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode));
-    });
-    req.on('error', () => resolve(0));
-    req.end();
-  });
-}
-
-/**
- * Until every domain has answered `status` once (a reload's old workers may answer the old way for a
- * moment); `deadline()` is re-read on every retry, so a caller can move it.
- */
-async function allAnswer(port, domains, status, deadline) {
-  let next = 0;
-  const worker = async () => {
-    while (next < domains.length) {
-      const domain = domains[next++];
-      for (let got = await statusOf(port, domain); got !== status; got = await statusOf(port, domain)) {
-        if (performance.now() > deadline()) throw new Error(`${domain} still answered ${got}, not ${status}`);
-        await sleep(5);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: 8 }, worker));
-}
 
 /** Row 16's 10,000 sites, placed on the node, and their desired objects as the doors would write them, in one transaction. */
 async function seedGroup(db, planId, nodeId) {
@@ -177,7 +116,7 @@ async function floorSuspend({ ourPrefix, ourDataDir, names, activeBlocks, suspen
   await allAnswer(port, domains, 503, () => suspendDeadline);
   const ms = performance.now() - t0;
   execFileSync(NGINX, ['-s', 'quit', ...args]);
-  masters.delete(floorMaster);
+  forgetMaster(floorMaster);
   return ms;
 }
 
@@ -260,7 +199,7 @@ async function row16({ port, db, admin, commonEnv, planId }) {
   } catch {
     // the agent's driver quits nginx when it stops; gone already is fine
   }
-  masters.delete(agentMaster);
+  forgetMaster(agentMaster);
   const floorMs = await floorSuspend({ ourPrefix: prefix, ourDataDir: dataDir, names, activeBlocks, suspendedBlocks, pages });
   log(`data plane: floor suspend ${fmt.ms(floorMs)}`);
   addRow(16, `data plane: suspend a ${GROUP_SITES.toLocaleString('en')}-site group until all answer 503 (agent + nginx)`, `${fmt.ms(servedMs)}; ${reloads} reload(s)`, `${fmt.ms(floorMs)} (bare rewrite + 1 reload)`, servedMs / floorMs, 'info');

@@ -11,64 +11,18 @@
 // the RSS of its nginx.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { freePort, startProcess, stopProcess, tempDirs } from '../lib/children.mjs';
+import { freePort, startProcess, stopProcess } from '../lib/children.mjs';
 import { log, sleep, want } from '../lib/core.mjs';
 import { cpuSeconds, memOf } from '../lib/proc.mjs';
 import { addRow, fmt, notes } from '../lib/report.mjs';
 import { median } from '../lib/stats.mjs';
+import { allAnswer, NGINX, PHP_FPM, tempRoot, watchMaster } from '../lib/nginx.mjs';
 
-const NGINX = process.env.HOSTPLANE_NGINX_BIN ?? '/usr/sbin/nginx';
-const PHP_FPM = process.env.HOSTPLANE_PHP_FPM_BIN ?? (fs.existsSync('/usr/sbin') ? fs.readdirSync('/usr/sbin').filter((f) => /^php-fpm[0-9.]*$/.test(f)).map((f) => `/usr/sbin/${f}`)[0] : undefined) ?? 'php-fpm';
 const SITES = 1000;
 const IDLE_SITES = 10_000;
 const ROUNDS = 3;
-
-// nginx daemonizes: a master the bench started must not outlive it, whatever way the bench ends.
-const masters = new Set();
-process.on('exit', () => {
-  for (const pidFile of masters) {
-    try {
-      process.kill(Number(fs.readFileSync(pidFile, 'utf8')), 'SIGQUIT');
-    } catch {
-      // already gone
-    }
-  }
-});
-
-function tempRoot(label) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `hostplane-bench-${label}-`));
-  fs.chmodSync(dir, 0o755); // nginx's workers walk down to the sites' files
-  tempDirs.push(dir);
-  return dir;
-}
-
-const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
-function get(port, host) {
-  return new Promise((resolve) => {
-    const req = http.request({ host: '127.0.0.1', port, path: '/', headers: { Host: host }, agent }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode));
-    });
-    req.on('error', () => resolve(0));
-    req.end();
-  });
-}
-
-/** Until every domain answers 200 (old workers may still answer 404 for a moment after a reload). */
-async function allServed(port, domains) {
-  let next = 0;
-  const worker = async () => {
-    while (next < domains.length) {
-      const domain = domains[next++];
-      while ((await get(port, domain)) !== 200) await sleep(5);
-    }
-  };
-  await Promise.all(Array.from({ length: 8 }, worker));
-}
 
 function siteObjects(count, tag) {
   return Array.from({ length: count }, (_, i) => {
@@ -84,12 +38,12 @@ async function oursOnce(WebDriver, round) {
   const batches = [];
   const batchLog = { ...quietLog, info: (obj, msg) => msg === 'web driver applied a batch' && batches.push(obj) };
   const driver = new WebDriver({ dataDir: path.join(root, 'data'), nginxPrefix: prefix, httpPort: port, nginxBin: NGINX, phpFpmBin: PHP_FPM, log: batchLog, manageUsers: false });
-  masters.add(path.join(prefix, 'nginx.pid'));
+  watchMaster(path.join(prefix, 'nginx.pid'));
   await driver.start();
   const objects = siteObjects(SITES, `r${round}s`);
   const t0 = performance.now();
   const results = await driver.apply(objects);
-  await allServed(port, objects.map((o) => o.spec.domain));
+  await allAnswer(port, objects.map((o) => o.spec.domain), 200);
   const ms = performance.now() - t0;
   const failed = results.filter((r) => !r.ok).length;
   if (failed > 0) throw new Error(`row 14: ${failed} sites failed: ${results.find((r) => !r.ok).error}`);
@@ -116,12 +70,12 @@ async function floorOnce(round, blocks, ourDataDir, ourPrefix) {
   fs.cpSync(path.join(ourDataDir, 'sites'), path.join(dataDir, 'sites'), { recursive: true });
   const texts = blocks.map((b) => b.replaceAll(ourDataDir, dataDir).replace(/listen \d+/, `listen ${port}`));
   const args = ['-p', `${prefix}/`, '-c', path.join(prefix, 'nginx.conf'), '-e', path.join(prefix, 'logs', 'error.log')];
-  masters.add(path.join(prefix, 'nginx.pid'));
+  watchMaster(path.join(prefix, 'nginx.pid'));
   execFileSync(NGINX, args);
   const t0 = performance.now();
   texts.forEach((text, i) => fs.writeFileSync(path.join(prefix, 'sites', `s${i}.conf`), text));
   execFileSync(NGINX, ['-s', 'reload', ...args]);
-  await allServed(port, texts.map((t) => /server_name (\S+)/.exec(t)[1]));
+  await allAnswer(port, texts.map((t) => /server_name (\S+)/.exec(t)[1]), 200);
   const ms = performance.now() - t0;
   execFileSync(NGINX, ['-s', 'quit', ...args]);
   return ms;
@@ -153,14 +107,14 @@ async function row14(WebDriver) {
     const port = await freePort();
     const prefix = path.join(root, 'nginx');
     const driver = new WebDriver({ dataDir: path.join(root, 'data'), nginxPrefix: prefix, httpPort: port, nginxBin: NGINX, phpFpmBin: PHP_FPM, log: quietLog });
-    masters.add(path.join(prefix, 'nginx.pid'));
+    watchMaster(path.join(prefix, 'nginx.pid'));
     await driver.start();
     const tag = `bu${Date.now().toString(36)}s`;
     const objects = siteObjects(100, tag);
     try {
       const t0 = performance.now();
       const results = await driver.apply(objects);
-      await allServed(port, objects.map((o) => o.spec.domain));
+      await allAnswer(port, objects.map((o) => o.spec.domain), 200);
       const ms = performance.now() - t0;
       const t1 = performance.now();
       await driver.apply(objects.map((o) => ({ ...o, version: 2, state: 'absent', spec: null })));
@@ -183,7 +137,7 @@ async function row15() {
   const root = tempRoot('web-idle');
   const port = await freePort();
   const prefix = path.join(root, 'nginx');
-  masters.add(path.join(prefix, 'nginx.pid'));
+  watchMaster(path.join(prefix, 'nginx.pid'));
   const child = startProcess('web driver (10,000 sites)', ['--expose-gc', 'bench/rows/web-role-idle.mjs', path.join(root, 'data'), prefix, String(port), NGINX, PHP_FPM, String(IDLE_SITES), '25000'], process.env);
   const events = [];
   let buffered = '';
