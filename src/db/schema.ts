@@ -175,7 +175,6 @@ export interface SiteDbUsageTable {
   sampled_at: Timestamp;
 }
 
-/** A site's latest usage as its node reported it (migration 0023). */
 /** A SaaS instance's own database on its db node, and the node's latest report of it (migration 0025). */
 export interface InstanceDatabasesTable {
   client_id: number;

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
+import type { InstanceDatabasesTable } from '../../db/schema.js';
 
 /** An instance with a database of its own, as its desired object is made from, with what its node holds now. */
 export interface DatabaseObjectSource {
@@ -35,14 +36,7 @@ export async function findDatabaseObjectSources(db: Executor, ids: readonly numb
   return JSON.parse(rows[0]!.doc) as DatabaseObjectSource[];
 }
 
-export interface NewInstanceDatabase {
-  client_id: number;
-  name: string;
-  template: string;
-  owner_role: string;
-  owner_verifier: string | null;
-  connection_limit: number;
-}
+export type NewInstanceDatabase = Pick<InstanceDatabasesTable, 'client_id' | 'name' | 'template' | 'owner_role' | 'owner_verifier' | 'connection_limit'>;
 
 export async function insertInstanceDatabase(db: Executor, row: NewInstanceDatabase, now: Date): Promise<void> {
   await db.insertInto('instance_databases').values({ ...row, created_at: now }).execute();
