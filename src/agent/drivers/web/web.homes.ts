@@ -35,6 +35,10 @@ export const homePaths = (home: string) => ({
  */
 export async function ensureHome(home: string, owner: { uid: number; gid: number; webGid: number } | null, php: boolean): Promise<void> {
   const p = homePaths(home);
+  if (!exists(home)) {
+    newHome(home, owner);
+    if (!owner && !php) return;
+  }
   // The steady state (every object again after a restart) costs three existence checks (and, as
   // root, a stat of the log).
   if (!exists(p.logs)) fss.mkdirSync(p.logs, { recursive: true, mode: 0o755 });
@@ -59,6 +63,27 @@ export async function ensureHome(home: string, owner: { uid: number; gid: number
   if (!php) return;
   if (!exists(p.tmp)) fss.mkdirSync(p.tmp, { mode: 0o700 });
   if (owner) await ownTree(p.tmp, owner);
+}
+
+/**
+ * A site's first home, whole or not at all: built aside (logs, public_html with its index, owned as
+ * below) and renamed in, in about half the file operations of making each part after checking for
+ * it. What else the owner and PHP need is added by the checks that follow, as for any home. One
+ * driver owns the sites' directory, so the aside name needs no pid: a leftover is cleared by the retry.
+ */
+function newHome(home: string, owner: { uid: number; webGid: number } | null): void {
+  const fresh = path.join(path.dirname(home), `.${path.basename(home)}.new`);
+  const publicHtml = path.join(fresh, 'public_html');
+  fss.rmSync(fresh, { recursive: true, force: true });
+  fss.mkdirSync(path.join(fresh, 'logs'), { recursive: true, mode: 0o755 });
+  fss.mkdirSync(publicHtml, { mode: 0o755 });
+  fss.writeFileSync(path.join(publicHtml, 'index.html'), DEFAULT_INDEX, { mode: 0o644 });
+  if (owner) {
+    fss.chownSync(path.join(publicHtml, 'index.html'), owner.uid, owner.webGid);
+    fss.chownSync(publicHtml, owner.uid, owner.webGid);
+    fss.chmodSync(publicHtml, 0o2750);
+  }
+  fss.renameSync(fresh, home);
 }
 
 /** The access log, writable by nginx's workers; a log of an older layout (root's alone) is handed to them. */
