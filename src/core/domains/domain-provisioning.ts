@@ -111,6 +111,8 @@ export function relayHandler(driver: RelayDriver) {
 
 /** Moves domains to a status, with an audit event (actor: the system) for each one that changed. */
 async function setStatuses(ctx: Ctx, ids: number[], status: DomainStatus): Promise<void> {
+  // A batch of removals has nothing to mark: no transaction for it (a queue of them is row 5's load).
+  if (ids.length === 0) return;
   await inTransaction(ctx, async (tx) => {
     const changed = await repo.setDomainStatuses(tx.db, ids, status, tx.clock());
     await recordAudit(
