@@ -48,13 +48,7 @@ export async function ensureHome(home: string, owner: { uid: number; gid: number
     // Built aside and renamed in, so a crash never leaves a public_html without its index.
     const fresh = path.join(home, `.public_html.${process.pid}.new`);
     fss.rmSync(fresh, { recursive: true, force: true });
-    fss.mkdirSync(fresh, { mode: 0o755 });
-    fss.writeFileSync(path.join(fresh, 'index.html'), DEFAULT_INDEX, { mode: 0o644 });
-    if (owner) {
-      fss.chownSync(path.join(fresh, 'index.html'), owner.uid, owner.webGid);
-      fss.chownSync(fresh, owner.uid, owner.webGid);
-      fss.chmodSync(fresh, 0o2750);
-    }
+    makePublicHtml(fresh, owner);
     fss.renameSync(fresh, p.publicHtml);
   } else if (owner) {
     await ownTree(p.publicHtml, { uid: owner.uid, gid: owner.webGid });
@@ -73,17 +67,20 @@ export async function ensureHome(home: string, owner: { uid: number; gid: number
  */
 function newHome(home: string, owner: { uid: number; webGid: number } | null): void {
   const fresh = path.join(path.dirname(home), `.${path.basename(home)}.new`);
-  const publicHtml = path.join(fresh, 'public_html');
   fss.rmSync(fresh, { recursive: true, force: true });
   fss.mkdirSync(path.join(fresh, 'logs'), { recursive: true, mode: 0o755 });
-  fss.mkdirSync(publicHtml, { mode: 0o755 });
-  fss.writeFileSync(path.join(publicHtml, 'index.html'), DEFAULT_INDEX, { mode: 0o644 });
-  if (owner) {
-    fss.chownSync(path.join(publicHtml, 'index.html'), owner.uid, owner.webGid);
-    fss.chownSync(publicHtml, owner.uid, owner.webGid);
-    fss.chmodSync(publicHtml, 0o2750);
-  }
+  makePublicHtml(path.join(fresh, 'public_html'), owner);
   fss.renameSync(fresh, home);
+}
+
+/** A new public_html with the default index; as root, the site user's with the workers' group, 2750. */
+function makePublicHtml(dir: string, owner: { uid: number; webGid: number } | null): void {
+  fss.mkdirSync(dir, { mode: 0o755 });
+  fss.writeFileSync(path.join(dir, 'index.html'), DEFAULT_INDEX, { mode: 0o644 });
+  if (!owner) return;
+  fss.chownSync(path.join(dir, 'index.html'), owner.uid, owner.webGid);
+  fss.chownSync(dir, owner.uid, owner.webGid);
+  fss.chmodSync(dir, 0o2750);
 }
 
 /** The access log, writable by nginx's workers; a log of an older layout (root's alone) is handed to them. */
