@@ -9,6 +9,7 @@ import { lockDataDir } from './data-dir-lock.js';
 import { copyTemplateTo } from './pglite-template.js';
 import { DatabaseUnavailableError } from '../errors/db-unavailable.js';
 import { connectionSettings, DEFAULT_PG_TIMEOUTS, PgGuard, type PgTimeouts } from './pg-guard.js';
+import { parsePgHosts, PrimaryLocator, primaryClientClass } from './pg-hosts.js';
 import { preparedStatementPool } from './prepared-pool.js';
 import type { Database } from './schema.js';
 
@@ -68,13 +69,14 @@ export async function createDb(config: DbConfig): Promise<DbHandle> {
   if (config.databaseUrl) {
     const databaseUrl = config.databaseUrl;
     const timeouts: PgTimeouts = { ...DEFAULT_PG_TIMEOUTS, ...config.timeouts };
-    const db = postgresKysely(databaseUrl, timeouts, config.poolSize ?? 10);
+    const server = pgServer(databaseUrl, timeouts);
+    const db = postgresKysely(server, timeouts, config.poolSize ?? 10);
     return {
       db,
       kind: 'postgres',
-      listen: (channel, onNotify, onState) => listenOnServer(databaseUrl, timeouts, channel, onNotify, onState),
+      listen: (channel, onNotify, onState) => listenOnServer(server, timeouts, channel, onNotify, onState),
       withoutTimeouts: async (fn) => {
-        const unbounded = postgresKysely(databaseUrl, { ...timeouts, statementMs: 0, lockMs: 0, idleInTransactionMs: 0, queryMs: 0 }, 1);
+        const unbounded = postgresKysely(server, { ...timeouts, statementMs: 0, lockMs: 0, idleInTransactionMs: 0, queryMs: 0 }, 1);
         try {
           return await fn(unbounded);
         } finally {
@@ -126,9 +128,28 @@ export async function createDb(config: DbConfig): Promise<DbHandle> {
   };
 }
 
-function postgresKysely(databaseUrl: string, timeouts: PgTimeouts, max: number): Db {
+/**
+ * Where connections go. One server: its URL as given. Several (`host1:port1,host2:port2`, ADR 25):
+ * each connection goes to the one that accepts writes now, found again after a failover.
+ */
+interface PgServer {
+  url: string;
+  Client: typeof pg.Client;
+  /** The guard's liveness probe: the URL, or a fresh search for a primary. */
+  probe: string | (() => Promise<void>);
+}
+
+function pgServer(databaseUrl: string, timeouts: PgTimeouts): PgServer {
+  const hosts = parsePgHosts(databaseUrl);
+  if (!hosts.readWrite) return { url: databaseUrl, Client: pg.Client, probe: databaseUrl };
+  const locator = new PrimaryLocator(hosts, timeouts.probeMs || 1000);
+  return { url: hosts.urls[0]!, Client: primaryClientClass(locator), probe: () => locator.probe() };
+}
+
+function postgresKysely(server: PgServer, timeouts: PgTimeouts, max: number): Db {
   const pool = new pg.Pool({
-    connectionString: databaseUrl,
+    connectionString: server.url,
+    Client: server.Client,
     max,
     ...connectionSettings(timeouts),
     types: {
@@ -138,7 +159,7 @@ function postgresKysely(databaseUrl: string, timeouts: PgTimeouts, max: number):
   });
   // An idle client losing its server must not crash the process; the next query reports it.
   pool.on('error', () => {});
-  const guard = new PgGuard(databaseUrl, timeouts);
+  const guard = new PgGuard(server.probe, timeouts);
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparedStatementPool(pool, guard, timeouts.queryMs) }) });
 }
 
@@ -147,14 +168,14 @@ function postgresKysely(databaseUrl: string, timeouts: PgTimeouts, max: number):
  * It reconnects after a second when the server goes away, for as long as nobody stopped it; a server
  * away when listening starts is retried the same way, so the caller always gets its way to stop.
  */
-async function listenOnServer(databaseUrl: string, timeouts: PgTimeouts, channel: string, onNotify: (payload?: string) => void, onState?: (listening: boolean) => void): Promise<() => Promise<void>> {
+async function listenOnServer(server: PgServer, timeouts: PgTimeouts, channel: string, onNotify: (payload?: string) => void, onState?: (listening: boolean) => void): Promise<() => Promise<void>> {
   if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`bad channel name ${channel}`);
   let stopped = false;
   let client: pg.Client | undefined;
   let retry: NodeJS.Timeout | undefined;
   const connect = async (): Promise<void> => {
     // A frozen server would hold the connect (and the LISTEN) forever without these deadlines.
-    const c = new pg.Client({ connectionString: databaseUrl, ...connectionSettings(timeouts), ...(timeouts.probeMs ? { query_timeout: Math.max(timeouts.probeMs, timeouts.connectMs) } : {}) });
+    const c = new server.Client({ connectionString: server.url, ...connectionSettings(timeouts), ...(timeouts.probeMs ? { query_timeout: Math.max(timeouts.probeMs, timeouts.connectMs) } : {}) });
     client = c;
     let lost = false;
     const onLost = () => {

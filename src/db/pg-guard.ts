@@ -109,8 +109,12 @@ export class PgGuard {
   private lastProbe = 0;
   private readonly timer: NodeJS.Timeout;
 
+  /**
+   * `target`: the server's URL, or (several servers, ADR 25) a search for the primary that fails
+   * when none of them accepts writes.
+   */
   constructor(
-    private readonly databaseUrl: string,
+    private readonly target: string | (() => Promise<void>),
     private readonly timeouts: PgTimeouts,
   ) {
     const every = Math.max(50, Math.min(timeouts.stallMs || 1000, timeouts.probeMs || 1000) / 2);
@@ -130,9 +134,10 @@ export class PgGuard {
 
   /**
    * Runs an operation under the guard: it fails when the server is found down, or when it has had no
-   * answer for `deadlineMs` (0: no deadline of its own). `onAbandon` cleans up what it leaves behind.
+   * answer for `deadlineMs` (0: no deadline of its own). `onAbandon` cleans up what it leaves behind;
+   * `onError` hears the operation's own failure.
    */
-  run<T>(start: () => Promise<T>, deadlineMs: number, onAbandon: (err: Error, late: Promise<T>) => void): Promise<T> {
+  run<T>(start: () => Promise<T>, deadlineMs: number, onAbandon: (err: Error, late: Promise<T>) => void, onError?: (err: unknown) => void): Promise<T> {
     if (this.down) return Promise.reject(new DatabaseUnavailableError('the database is not answering'));
     const late = start();
     return new Promise<T>((resolve, reject) => {
@@ -161,6 +166,7 @@ export class PgGuard {
           if (settled) return;
           settled = true;
           this.outstanding.delete(slot);
+          onError?.(err);
           reject(err as Error);
         },
       );
@@ -204,8 +210,16 @@ export class PgGuard {
 
   private async runProbe(): Promise<void> {
     this.lastProbe = Date.now();
+    const alive = typeof this.target === 'string' ? await this.probeServer(this.target) : await this.target().then(() => true, () => false);
+    this.down = !alive;
+    if (!alive) {
+      for (const entry of this.outstanding.list()) entry.fail(new DatabaseUnavailableError('the database is not answering'));
+    }
+  }
+
+  private async probeServer(databaseUrl: string): Promise<boolean> {
     const ms = this.timeouts.probeMs || 1000;
-    const client = new pg.Client({ connectionString: this.databaseUrl, connectionTimeoutMillis: ms, query_timeout: ms });
+    const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: ms, query_timeout: ms });
     client.on('error', () => {});
     let alive: boolean;
     try {
@@ -220,9 +234,6 @@ export class PgGuard {
     } finally {
       void client.end().catch(() => {});
     }
-    this.down = !alive;
-    if (!alive) {
-      for (const entry of this.outstanding.list()) entry.fail(new DatabaseUnavailableError('the database is not answering'));
-    }
+    return alive;
   }
 }

@@ -44,6 +44,11 @@ export function preparedStatementPool(pool: pg.Pool, guard?: PgGuard, queryTimeo
     client.on('error', () => {});
     // Set once the guard gives up on a query of this connection: it never serves another, and goes on release.
     let abandoned: Error | undefined;
+    // A connection whose server turned read-only (a demoted primary, ADR 25) stays so: it goes on
+    // release, and the next connection is opened to the primary found then.
+    const onError = (err: unknown) => {
+      if ((err as { code?: unknown } | null)?.code === '25006') abandoned ??= err as Error;
+    };
     const send = (textOrConfig: string, values?: unknown[]): Promise<unknown> => {
       const name = statementName(textOrConfig);
       if (!known.has(name)) {
@@ -66,6 +71,7 @@ export function preparedStatementPool(pool: pg.Pool, guard?: PgGuard, queryTimeo
             abandoned = err;
             late.catch(() => {});
           },
+          onError,
         );
       }) as unknown as PostgresPoolClient['query'],
       // Kysely asks to destroy a connection whose ROLLBACK failed: it must not go back to the pool

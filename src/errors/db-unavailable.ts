@@ -18,8 +18,10 @@ export class DatabaseUnavailableError extends Error {
 // SQLSTATEs meaning "the server cannot serve this now", not "this request is wrong":
 // class 08 (connection exception), 53 (insufficient resources: disk full, out of memory, too many
 // connections), 57P01-57P03 (admin/crash shutdown, cannot connect now), 57014 (statement timeout or
-// cancel), 55P03 (lock not available: lock_timeout), 25P03 (idle-in-transaction timeout).
-const UNAVAILABLE_SQLSTATE = /^(08...|53...|57P0[1-3]|57014|55P03|25P03)$/;
+// cancel), 55P03 (lock not available: lock_timeout), 25P03 (idle-in-transaction timeout), 25006
+// (read-only transaction: a write reached a standby or a demoted primary, so there is no primary to
+// write to until the failover ends; Hostplane never opens read-only transactions of its own).
+const UNAVAILABLE_SQLSTATE = /^(08...|53...|57P0[1-3]|57014|55P03|25P03|25006)$/;
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED', 'EAI_AGAIN', 'HP_DB_UNAVAILABLE']);
 // What pg and pg-pool say when a socket dies or a deadline passes; PGlite once it is closed.
 const UNAVAILABLE_MESSAGE = /^(Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error and is not queryable|Cannot use a pool after calling end on the pool|PGlite is closed)/;
