@@ -1,0 +1,252 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { freePort, makeTempDir, sleep, waitFor } from '../jobs-process/process-harness.js';
+
+/*
+ * The moving parts of the HA topology (docs/deploy.md), started by the test in a temp dir on free
+ * ports: a pg_auto_failover monitor and two PostgreSQL nodes (Debian's postgresql-15-auto-failover),
+ * and HAProxy with deploy/haproxy.cfg. Never the machine's own PostgreSQL. As root, the PostgreSQL
+ * programs run as the postgres user (PostgreSQL refuses root), who owns the temp dir.
+ */
+
+const run = promisify(execFile);
+const PG_BIN = '/usr/lib/postgresql/15/bin';
+const PG_AUTOCTL = '/usr/bin/pg_autoctl';
+const REPO = path.join(import.meta.dirname, '..', '..');
+
+/** Why the suite cannot run here, or undefined when it can. */
+export function haToolsMissing(): string | undefined {
+  if (!fs.existsSync(PG_AUTOCTL) || !fs.existsSync(path.join(PG_BIN, 'pg_ctl'))) return 'pg_autoctl is not installed (Debian postgresql-15-auto-failover)';
+  if (!fs.existsSync('/usr/sbin/haproxy')) return 'haproxy is not installed';
+  return undefined;
+}
+
+interface Owner {
+  uid?: number;
+  gid?: number;
+}
+
+async function postgresOwner(): Promise<Owner> {
+  if (process.getuid?.() !== 0) return {};
+  const uid = Number((await run('id', ['-u', 'postgres'])).stdout);
+  const gid = Number((await run('id', ['-g', 'postgres'])).stdout);
+  return { uid, gid };
+}
+
+export interface PgNode {
+  name: string;
+  port: number;
+  pgdata: string;
+  /** Its `pg_autoctl run` (the keeper), leader of its own process group with its PostgreSQL. */
+  child: ChildProcess;
+}
+
+export interface FailoverCluster {
+  /** The multi-host URL `pg_autoctl show uri` prints: what DATABASE_URL is set to. */
+  uri: string;
+  nodes: PgNode[];
+  /** The node whose PostgreSQL accepts writes now (asked of each node). */
+  primary(): Promise<PgNode | undefined>;
+  /** kill -9 of a node's keeper, its PostgreSQL and every backend: the machine is gone. */
+  kill9(node: PgNode): Promise<void>;
+  /** `pg_autoctl show state`, for failure messages and the log. */
+  state(): Promise<string>;
+  destroy(): Promise<void>;
+}
+
+/**
+ * The monitor's failure detection, shortened from its production defaults (a node unhealthy after
+ * 20 s, a lost primary given 30 s to demote itself) so the test's failover takes seconds; docs/deploy.md
+ * says which values production keeps.
+ */
+const MONITOR_SETTINGS: Record<string, string> = {
+  'pgautofailover.health_check_period': '1000',
+  'pgautofailover.health_check_timeout': '1000',
+  'pgautofailover.health_check_max_retries': '1',
+  'pgautofailover.health_check_retry_delay': '500',
+  'pgautofailover.node_considered_unhealthy_timeout': '3000',
+  'pgautofailover.primary_demote_timeout': '3000',
+};
+
+export async function startFailoverCluster(): Promise<FailoverCluster> {
+  const tmp = makeTempDir('hostplane-ha-pg-');
+  const owner = await postgresOwner();
+  if (owner.uid !== undefined) fs.chownSync(tmp.dir, owner.uid, owner.gid!);
+  const env = {
+    PATH: `${PG_BIN}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+    HOME: tmp.dir,
+    // pg_autoctl keeps its config, state and pid files here instead of the postgres user's home.
+    XDG_CONFIG_HOME: path.join(tmp.dir, 'xdg'),
+    XDG_DATA_HOME: path.join(tmp.dir, 'xdg'),
+    XDG_RUNTIME_DIR: path.join(tmp.dir, 'xdg'),
+  };
+  const autoctl = (args: string[]) => run(PG_AUTOCTL, args, { env, timeout: 120_000, ...owner, cwd: tmp.dir });
+  const children: ChildProcess[] = [];
+  const runKeeper = (pgdata: string, logName: string): ChildProcess => {
+    const log = fs.openSync(path.join(tmp.dir, logName), 'a');
+    // Its own process group, so kill -9 takes the keeper, PostgreSQL and its backends together.
+    const child = spawn(PG_AUTOCTL, ['run', '--pgdata', pgdata], { env, ...owner, cwd: tmp.dir, detached: true, stdio: ['ignore', log, log] });
+    fs.closeSync(log);
+    children.push(child);
+    return child;
+  };
+
+  const monitorPort = await freePort();
+  const monitorData = path.join(tmp.dir, 'monitor');
+  const common = ['--hostname', '127.0.0.1', '--auth', 'trust', '--no-ssl'];
+  await autoctl(['create', 'monitor', '--pgdata', monitorData, '--pgport', String(monitorPort), '--listen', '127.0.0.1', ...common]);
+  runKeeper(monitorData, 'monitor.log');
+  const monitorAdmin = `postgres://postgres@127.0.0.1:${monitorPort}/pg_auto_failover`;
+  await waitFor(() => canConnect(monitorAdmin), 60_000, () => 'the monitor did not start');
+  const admin = new pg.Client({ connectionString: monitorAdmin });
+  await admin.connect();
+  try {
+    for (const [name, value] of Object.entries(MONITOR_SETTINGS)) await admin.query(`alter system set ${name} = '${value}'`);
+    await admin.query('select pg_reload_conf()');
+  } finally {
+    await admin.end();
+  }
+  const monitorUri = `postgres://autoctl_node@127.0.0.1:${monitorPort}/pg_auto_failover`;
+
+  const nodes: PgNode[] = [];
+  for (const name of ['node1', 'node2']) {
+    const port = await freePort();
+    const pgdata = path.join(tmp.dir, name);
+    // The second node copies the first with pg_basebackup and becomes its synchronous standby.
+    await autoctl(['create', 'postgres', '--pgdata', pgdata, '--pgport', String(port), '--listen', '127.0.0.1', '--name', name, '--monitor', monitorUri, ...common]);
+    nodes.push({ name, port, pgdata, child: runKeeper(pgdata, `${name}.log`) });
+  }
+  const state = async () => (await autoctl(['show', 'state', '--pgdata', monitorData]).catch((e: Error) => ({ stdout: String(e) }))).stdout;
+  await waitFor(
+    async () => (/\|\s+primary \|\s+primary\s*\n[\s\S]*\|\s+secondary \|\s+secondary/.test(await state()) ? true : undefined),
+    90_000,
+    async () => `the nodes did not reach primary + secondary:\n${await state()}\n${readLogs(tmp.dir)}`,
+    500,
+  );
+  // The nodes run without TLS (--no-ssl); node-postgres reads `sslmode=prefer` as "TLS required", so
+  // it goes (docs/deploy.md: production nodes have certificates and the URL says sslmode=verify-full).
+  const shown = (await autoctl(['show', 'uri', '--pgdata', monitorData, '--formation', 'default'])).stdout.trim();
+  const uri = shown.replace(/([?&])sslmode=prefer(&|$)/, (_m, before: string, after: string) => (after ? before : '')).replace(/[?&]$/, '').replace(/^postgres:\/\//, 'postgres://postgres@');
+
+  const primary = async () => {
+    for (const n of nodes) {
+      const c = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${n.port}/postgres`, connectionTimeoutMillis: 1000 });
+      c.on('error', () => {});
+      try {
+        await c.connect();
+        const r = await c.query<{ transaction_read_only: string }>('show transaction_read_only');
+        if (r.rows[0]?.transaction_read_only === 'off') return n;
+      } catch {
+        // down or starting
+      } finally {
+        await c.end().catch(() => {});
+      }
+    }
+    return undefined;
+  };
+
+  return {
+    uri,
+    nodes,
+    primary,
+    state,
+    kill9: async (node) => {
+      const pgid = node.child.pid!;
+      process.kill(-pgid, 'SIGKILL');
+      // PostgreSQL stays in the keeper's group; its pid file names it in case it ever left.
+      const pidFile = path.join(node.pgdata, 'postmaster.pid');
+      if (fs.existsSync(pidFile)) {
+        const pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone with the group
+        }
+      }
+      await sleep(100);
+    },
+    destroy: async () => {
+      for (const c of children) {
+        try {
+          process.kill(-c.pid!, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      await sleep(300);
+      tmp.remove();
+    },
+  };
+}
+
+async function canConnect(url: string): Promise<true | undefined> {
+  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+  c.on('error', () => {});
+  try {
+    await c.connect();
+    return true;
+  } catch {
+    return undefined;
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
+function readLogs(dir: string): string {
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.log'))
+    .map((f) => `--- ${f}:\n${fs.readFileSync(path.join(dir, f), 'utf8').slice(-3000)}`)
+    .join('\n');
+}
+
+export interface Haproxy {
+  url: string;
+  config: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * HAProxy with deploy/haproxy.cfg: its `defaults`, frontend and backend as shipped; the test's own
+ * `global` (no user switch, no daemon, no syslog), listening address and servers.
+ */
+export async function startHaproxy(servers: { name: string; port: number }[]): Promise<Haproxy> {
+  const tmp = makeTempDir('hostplane-ha-lb-');
+  const port = await freePort();
+  const shipped = fs.readFileSync(path.join(REPO, 'deploy', 'haproxy.cfg'), 'utf8');
+  const sections = shipped.split(/^(?=\S)/m);
+  const kept = sections.filter((s) => !s.startsWith('global') && !s.startsWith('#'));
+  let config = ['global', '    maxconn 4096', `    pidfile ${path.join(tmp.dir, 'haproxy.pid')}`, ''].join('\n') + kept.join('');
+  config = config.replace(/^(\s+)log global\n/m, '').replace(/^(\s+)option httplog\n/m, '');
+  config = config.replace(/^(\s+)bind \S+$/m, `$1bind 127.0.0.1:${port}`);
+  config = config.replace(/^(\s+)errorfile 503 \S+$/m, `$1errorfile 503 ${path.join(REPO, 'deploy', 'hostplane-503.http')}`);
+  const serverLines = servers.map((s) => `    server ${s.name} 127.0.0.1:${s.port} check`).join('\n');
+  config = config.replace(/(^\s+server \S+ \S+ check\n?)+/m, `${serverLines}\n`);
+  const file = path.join(tmp.dir, 'haproxy.cfg');
+  fs.writeFileSync(file, config);
+  await run('/usr/sbin/haproxy', ['-c', '-q', '-f', file]);
+  const log = fs.openSync(path.join(tmp.dir, 'haproxy.log'), 'a');
+  const child = spawn('/usr/sbin/haproxy', ['-db', '-f', file], { stdio: ['ignore', log, log] });
+  fs.closeSync(log);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+  // Listening, with a node through its health check.
+  await waitFor(
+    () => fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) }).then((r) => (r.status === 200 ? true : undefined), () => undefined),
+    20_000,
+    () => `HAProxy did not become ready:\n${fs.readFileSync(path.join(tmp.dir, 'haproxy.log'), 'utf8')}`,
+    200,
+  );
+  return {
+    url,
+    config,
+    stop: async () => {
+      child.kill('SIGKILL');
+      await exited;
+      tmp.remove();
+    },
+  };
+}
