@@ -251,6 +251,8 @@ describe.skipIf(!onPostgres || missing !== undefined)(`HA topology: failover, a 
     const first = workers[0]!;
     // The worker lived through the failover: it paused while there was no primary and went on.
     expect(first.alive()).toBe(true);
+    expect(first.output()).toContain('backing off until the database answers');
+    expect(first.output()).toContain('job runner resumed');
     const startsBefore = readReloadLog(reloadLog).length;
     const more = await Promise.all(Array.from({ length: 12 }, (_, n) => keyedCreate(20_000 + n)));
     expect(more.filter((w) => w.id === undefined)).toEqual([]);
