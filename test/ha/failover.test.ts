@@ -3,7 +3,6 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   basicAuth,
-  clientDomains,
   freePort,
   http,
   killAll,
@@ -20,6 +19,7 @@ import {
   type Proc,
 } from '../jobs-process/process-harness.js';
 import { haToolsMissing, startFailoverCluster, startHaproxy, type FailoverCluster, type Haproxy } from './ha-cluster.js';
+import { KeyedLoad, lostOrDoubled, statusesOf } from './ha-load.js';
 
 // Losing any one machine loses nothing (docs/deploy.md): PostgreSQL primary + synchronous standby
 // under pg_auto_failover, two API nodes (`hostplane serve`, workers off) behind HAProxy with
@@ -34,24 +34,7 @@ import { haToolsMissing, startFailoverCluster, startHaproxy, type FailoverCluste
 
 const onPostgres = process.env.HOSTPLANE_TEST_DB === 'postgres';
 const missing = haToolsMissing();
-/** Far above every deadline involved (connect 1 s, probe 0.5 s, HAProxy's checks): an answer later than this hung. */
-const HANG_MS = 20_000;
 const WRITERS = 4;
-
-interface Attempt {
-  status: number | 'network' | 'hang';
-  retryAfter: string | null;
-  replayed: boolean;
-  at: number;
-}
-
-interface KeyedWrite {
-  key: string;
-  name: string;
-  attempts: Attempt[];
-  id?: number;
-  ackedAt?: number;
-}
 
 const tmp = makeTempDir('hostplane-ha-');
 const dataDir = path.join(tmp.dir, 'data');
@@ -62,10 +45,7 @@ let lb: Haproxy | undefined;
 const api: { proc: Proc; port: number }[] = [];
 const workers: Proc[] = [];
 let operatorKey = '';
-let reseller = '';
-const run = `ha${Date.now().toString(36)}`;
-const writes: KeyedWrite[] = [];
-const reads: Attempt[] = [];
+let load: KeyedLoad;
 
 afterAll(async () => {
   killAll();
@@ -101,63 +81,6 @@ async function startWorker(): Promise<Proc> {
   return proc;
 }
 
-async function send(method: string, url: string, body?: unknown, key?: string): Promise<Attempt & { body: unknown }> {
-  const at = Date.now();
-  try {
-    const res = await fetch(url, {
-      method,
-      headers: { authorization: reseller, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(key ? { 'idempotency-key': key } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      signal: AbortSignal.timeout(HANG_MS),
-    });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // kept as text for the failure message
-    }
-    return { status: res.status, retryAfter: res.headers.get('retry-after'), replayed: res.headers.get('idempotency-replayed') === 'true', at, body: parsed };
-  } catch (err) {
-    const hung = (err as Error).name === 'TimeoutError';
-    return { status: hung ? 'hang' : 'network', retryAfter: null, replayed: false, at, body: String(err) };
-  }
-}
-
-/** One keyed create, sent again with the same key until it succeeds (as a client following Retry-After would, faster). */
-async function keyedCreate(i: number): Promise<KeyedWrite> {
-  const w: KeyedWrite = { key: `${run}-${i}`, name: `HA ${run} ${i}`, attempts: [] };
-  writes.push(w);
-  const body = { package_uid: 'spamstopshere-standard', user_count: 1, email_address: `ha${i}@example.com`, name: w.name, domains: clientDomains(run, i).slice(0, 1) };
-  for (;;) {
-    const a = await send('POST', `${lb!.url}/v1/clients`, body, w.key);
-    w.attempts.push({ status: a.status, retryAfter: a.retryAfter, replayed: a.replayed, at: a.at });
-    if (a.status === 201 || a.status === 200) {
-      w.id = (a.body as { id: number }).id;
-      w.ackedAt = Date.now();
-      return w;
-    }
-    if (a.status === 'hang') return w;
-    await sleep(150);
-  }
-}
-
-/** Keyed creates and reads of what was created, from WRITERS loops, until `stop` says so. */
-function load(first: number, stop: () => boolean): Promise<void> {
-  let next = first;
-  const loop = async () => {
-    while (!stop()) {
-      const w = await keyedCreate(next++);
-      if (w.id !== undefined) {
-        const r = await send('GET', `${lb!.url}/v1/clients/${w.id}`);
-        reads.push(r);
-      } else return;
-    }
-  };
-  return Promise.all(Array.from({ length: WRITERS }, loop)).then(() => undefined);
-}
-
-const statusesOf = (list: Attempt[]) => [...new Set(list.map((a) => a.status))].sort();
 
 describe.skipIf(!onPostgres || missing !== undefined)(`HA topology: failover, a dead API node, a dead worker${missing ? ` (skipped: ${missing})` : ''}`, () => {
   beforeAll(async () => {
@@ -169,39 +92,38 @@ describe.skipIf(!onPostgres || missing !== undefined)(`HA topology: failover, a 
     lb = await startHaproxy(api.map((a, i) => ({ name: `api${i + 1}`, port: a.port })));
     const demo = await http<{ reseller: { api_token: string; api_key: string } }>('POST', `${lb.url}/admin/v1/demo`, `Bearer ${operatorKey}`);
     expect(demo.status).toBe(200);
-    reseller = basicAuth(demo.body.reseller.api_token, demo.body.reseller.api_key);
+    load = new KeyedLoad(() => lb!.url, basicAuth(demo.body.reseller.api_token, demo.body.reseller.api_key), `ha${Date.now().toString(36)}`);
     workers.push(await startWorker());
   }, 240_000);
 
   it('kill -9 of the PostgreSQL primary: no acknowledged write lost, none doubled, only 503s meanwhile', async () => {
     const oldPrimary = await cluster!.primary();
     expect(oldPrimary?.name).toBe('node1');
-    let killedAt = 0;
     let stop = false;
-    const running = load(0, () => stop);
-    await waitFor(() => (writes.filter((w) => w.id !== undefined).length >= 20 ? true : undefined), 60_000, () => 'no steady load before the kill');
-    const ackedBefore = writes.filter((w) => w.id !== undefined).length;
+    const running = load.drive(0, WRITERS, () => stop);
+    await waitFor(() => (load.acknowledgedAfter(0).length >= 20 ? true : undefined), 60_000, () => 'no steady load before the kill');
+    const ackedBefore = load.acknowledgedAfter(0).length;
     await cluster!.kill9(oldPrimary!);
-    killedAt = Date.now();
+    const killedAt = Date.now();
     // Load goes on until 20 more writes succeeded on the new primary.
     await waitFor(
-      () => (writes.filter((w) => (w.ackedAt ?? 0) > killedAt).length >= 20 ? true : undefined),
+      () => (load.acknowledgedAfter(killedAt).length >= 20 ? true : undefined),
       120_000,
       async () => `no writes after the kill\n${await cluster!.state()}\n${api.map((a) => a.proc.output().slice(-2000)).join('\n')}`,
       200,
     );
     stop = true;
     await running;
-    const firstAfter = Math.min(...writes.filter((w) => (w.ackedAt ?? 0) > killedAt).map((w) => w.ackedAt!));
+    const firstAfter = Math.min(...load.acknowledgedAfter(killedAt).map((w) => w.ackedAt!));
     const newPrimary = await cluster!.primary();
+    const attempts = [...load.writes.flatMap((w) => w.attempts), ...load.reads];
     console.log(
-      `[ha] primary ${oldPrimary!.name} killed after ${ackedBefore} writes; first write ${firstAfter - killedAt} ms after the kill on ${newPrimary?.name}; ` +
-        `${writes.length} keyed writes, ${writes.reduce((n, w) => n + w.attempts.length, 0)} attempts, statuses ${JSON.stringify(statusesOf(writes.flatMap((w) => w.attempts)))}`,
+      `[ha] primary ${oldPrimary!.name} killed after ${ackedBefore} writes; first write ${firstAfter - killedAt} ms after the kill, on ${newPrimary?.name}; ` +
+        `${load.writes.length} keyed writes, ${attempts.length} requests, statuses ${JSON.stringify(statusesOf(attempts))}`,
     );
     expect(newPrimary?.name).toBe('node2');
 
     // Every answer was a success or the 503 with Retry-After; nothing hung, nothing was a 500.
-    const attempts = [...writes.flatMap((w) => w.attempts), ...reads];
     expect(attempts.filter((a) => a.status === 'hang')).toEqual([]);
     expect(statusesOf(attempts).filter((s) => s !== 200 && s !== 201 && s !== 503)).toEqual([]);
     expect(attempts.filter((a) => a.status === 503 && !a.retryAfter)).toEqual([]);
@@ -209,40 +131,34 @@ describe.skipIf(!onPostgres || missing !== undefined)(`HA topology: failover, a 
     expect(attempts.some((a) => a.status === 503)).toBe(true);
 
     // 0 lost, 0 doubled: every acknowledged client is there, once, with the id it was acknowledged with.
+    expect(load.writes.filter((w) => w.id === undefined)).toEqual([]);
     const clients = await listAllClients(lb!.url, operatorKey);
-    const byName = new Map<string, number[]>();
-    for (const c of clients) if (c.name?.startsWith(`HA ${run} `)) byName.set(c.name, [...(byName.get(c.name) ?? []), c.id]);
-    const acked = writes.filter((w) => w.id !== undefined);
-    expect(acked.length).toBe(writes.length);
-    expect(acked.filter((w) => JSON.stringify(byName.get(w.name)) !== JSON.stringify([w.id])).map((w) => ({ name: w.name, acked: w.id, found: byName.get(w.name) }))).toEqual([]);
-    expect(byName.size).toBe(acked.length);
-    // A key sent again after its write committed got the same answer back.
-    for (const w of acked.filter((x) => x.attempts.at(-1)!.replayed)) expect(w.attempts.at(-1)!.status).toBe(201);
+    expect(lostOrDoubled(load.writes, clients, load.namePrefix)).toEqual([]);
+    expect(clients.filter((c) => c.name?.startsWith(load.namePrefix)).length).toBe(load.writes.length);
+    // A key sent again after its write had committed got the same answer back.
+    for (const w of load.writes.filter((x) => x.attempts.at(-1)!.replayed)) expect(w.attempts.at(-1)!.status).toBe(201);
   }, 240_000);
 
   it('kill -9 of an API node: HAProxy routes around it and requests retried with their keys succeed once', async () => {
-    const before = writes.length;
+    const before = load.writes.length;
     let stop = false;
-    const running = load(10_000, () => stop);
-    await waitFor(() => (writes.length - before >= 15 ? true : undefined), 60_000, () => 'no load before the API node kill');
+    const running = load.drive(10_000, WRITERS, () => stop);
+    await waitFor(() => (load.writes.length - before >= 15 ? true : undefined), 60_000, () => 'no load before the API node kill');
     const victim = api[0]!;
     victim.proc.child.kill('SIGKILL');
     expect(await victim.proc.exited).toEqual({ code: null, signal: 'SIGKILL' });
     const killedAt = Date.now();
-    await waitFor(() => (writes.filter((w) => (w.ackedAt ?? 0) > killedAt).length >= 30 ? true : undefined), 60_000, () => 'no writes after the API node died', 200);
+    await waitFor(() => (load.acknowledgedAfter(killedAt).length >= 30 ? true : undefined), 60_000, () => 'no writes after the API node died', 200);
     stop = true;
     await running;
-    const mine = writes.slice(before);
-    const cut = mine.filter((w) => w.attempts.length > 1);
-    console.log(`[ha] API node killed: ${mine.length} keyed writes, ${cut.length} retried, statuses ${JSON.stringify(statusesOf(mine.flatMap((w) => w.attempts)))}`);
+    const mine = load.writes.slice(before);
+    const retried = mine.filter((w) => w.attempts.length > 1);
+    console.log(`[ha] API node killed: ${mine.length} keyed writes, ${retried.length} sent again, statuses ${JSON.stringify(statusesOf(mine.flatMap((w) => w.attempts)))}`);
     expect(mine.flatMap((w) => w.attempts).filter((a) => a.status === 'hang' || a.status === 500)).toEqual([]);
-    // Every write ends acknowledged, once: retried keys were applied by whichever node took them.
-    const clients = await listAllClients(lb!.url, operatorKey);
-    const counts = new Map<string, number[]>();
-    for (const c of clients) if (c.name?.startsWith(`HA ${run} `)) counts.set(c.name, [...(counts.get(c.name) ?? []), c.id]);
+    // Every write ends acknowledged, once: a key cut off on the dead node was applied by the other.
     expect(mine.filter((w) => w.id === undefined)).toEqual([]);
-    expect(mine.filter((w) => JSON.stringify(counts.get(w.name)) !== JSON.stringify([w.id])).map((w) => ({ name: w.name, acked: w.id, found: counts.get(w.name) }))).toEqual([]);
-    // After the kill, nothing reached the dead node: HAProxy sent everything to the other one.
+    expect(lostOrDoubled(mine, await listAllClients(lb!.url, operatorKey), load.namePrefix)).toEqual([]);
+    // Once HAProxy's checks had seen the node gone (two checks a second apart), nothing was sent to it.
     const late = mine.flatMap((w) => w.attempts).filter((a) => a.at > killedAt + 3000);
     expect(late.filter((a) => a.status !== 200 && a.status !== 201)).toEqual([]);
   }, 180_000);
@@ -253,14 +169,20 @@ describe.skipIf(!onPostgres || missing !== undefined)(`HA topology: failover, a 
     expect(first.alive()).toBe(true);
     expect(first.output()).toContain('backing off until the database answers');
     expect(first.output()).toContain('job runner resumed');
+    // The earlier phases' relay work done first, so the batch the kill interrupts is this one's.
+    const relayIdle = async () => {
+      const pending = [...(await listAllJobs(lb!.url, operatorKey, { state: 'queued' })), ...(await listAllJobs(lb!.url, operatorKey, { state: 'running' }))];
+      return pending.some((j) => j.kind === 'relay.apply') ? undefined : true;
+    };
+    await waitFor(relayIdle, 60_000, () => `earlier relay jobs not finished\n${first.output().slice(-3000)}`, 250);
+    await waitFor(() => (readReloadLog(reloadLog).at(-1)?.kind !== 'start' ? true : undefined), 10_000, () => 'the last reload did not end');
     const startsBefore = readReloadLog(reloadLog).length;
-    const more = await Promise.all(Array.from({ length: 12 }, (_, n) => keyedCreate(20_000 + n)));
-    expect(more.filter((w) => w.id === undefined)).toEqual([]);
+    const batch = await Promise.all(Array.from({ length: 12 }, (_, n) => load.create(20_000 + n)));
+    expect(batch.filter((w) => w.id === undefined)).toEqual([]);
     // A reload of the first worker still running: the batch is in the middle of being applied.
     await waitFor(
       () => {
-        const log = readReloadLog(reloadLog).slice(startsBefore);
-        const last = log.at(-1);
+        const last = readReloadLog(reloadLog).slice(startsBefore).at(-1);
         return last?.kind === 'start' && last.pid === first.pid ? true : undefined;
       },
       60_000,
@@ -268,17 +190,17 @@ describe.skipIf(!onPostgres || missing !== undefined)(`HA topology: failover, a 
       20,
     );
     first.child.kill('SIGKILL');
+    const killedAt = Date.now();
     expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
     workers.push(await startWorker());
 
-    const expected = new Set(writes.filter((w) => w.id !== undefined).flatMap((w) => clientDomains(run, Number(w.key.split('-').at(-1))).slice(0, 1).map((d) => d.name)));
-    // Its jobs come back once their lease (15 s) runs out.
+    const expected = new Set(load.writes.map((w) => load.domainOf(w.n)));
+    // The dead worker's jobs come back once their lease (15 s) runs out.
     await waitFor(
       async () => {
         const domains = (await listAllDomains(lb!.url, operatorKey)).filter((d) => expected.has(d.name));
         if (domains.length !== expected.size || domains.some((d) => d.status !== 'ready')) return undefined;
-        const pending = [...(await listAllJobs(lb!.url, operatorKey, { state: 'queued' })), ...(await listAllJobs(lb!.url, operatorKey, { state: 'running' }))];
-        return pending.some((j) => j.kind === 'relay.apply') ? undefined : true;
+        return relayIdle();
       },
       90_000,
       async () => `relay jobs not finished\n${workers.at(-1)!.output().slice(-3000)}`,
@@ -286,14 +208,16 @@ describe.skipIf(!onPostgres || missing !== undefined)(`HA topology: failover, a 
     );
     expect(await listAllJobs(lb!.url, operatorKey, { state: 'failed' })).toEqual([]);
     const jobs = (await listAllJobs(lb!.url, operatorKey, { kind: 'relay.apply' })).filter((j) => expected.has(String(j.payload.domain)));
-    // One job per domain, each succeeded; the ones the dead worker held ran again after their lease.
+    // One job per domain, each succeeded; those of the batch the dead worker held ran again.
     expect(jobs.length).toBe(expected.size);
     expect(jobs.filter((j) => j.state !== 'succeeded')).toEqual([]);
-    console.log(`[ha] worker killed mid-batch: ${jobs.filter((j) => j.attempts > 1).length} relay jobs took more than one attempt (during the failover, or held by the dead worker)`);
+    const batchDomains = new Set(batch.map((w) => load.domainOf(w.n)));
+    const again = jobs.filter((j) => batchDomains.has(String(j.payload.domain)) && j.attempts > 1);
+    console.log(`[ha] worker killed mid-batch: ${again.length} of the batch's ${batch.length} relay jobs ran again after the lease`);
+    expect(again.length, `batch jobs ${JSON.stringify(jobs.filter((j) => batchDomains.has(String(j.payload.domain))).map((j) => [j.id, j.attempts]))}; reloads ${JSON.stringify(readReloadLog(reloadLog).slice(startsBefore).map((e) => [e.kind, e.pid, Number(e.ns / 1_000_000n) - killedAt]))}; first worker ${first.pid}`).toBeGreaterThan(0);
     // The effect, once: every domain exactly once in the relay map.
-    const relayed = readMapLines(path.join(relayDir, 'relay_domains')).map(([d]) => d);
-    const mineRelayed = relayed.filter((d) => expected.has(d));
-    expect(mineRelayed.length).toBe(expected.size);
-    expect(new Set(mineRelayed)).toEqual(expected);
+    const relayed = readMapLines(path.join(relayDir, 'relay_domains')).map(([d]) => d).filter((d) => expected.has(d));
+    expect(relayed.length).toBe(expected.size);
+    expect(new Set(relayed)).toEqual(expected);
   }, 180_000);
 });
