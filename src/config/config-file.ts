@@ -65,7 +65,7 @@ const SECTIONS: Section[] = [
     title: 'Data and database',
     settings: [
       { name: 'HOSTPLANE_DATA_DIR', value: './data', help: 'Embedded database, operator key, master key, relay maps, demo credentials.' },
-      { name: 'DATABASE_URL', value: 'postgres://hostplane:password@db.example.com:5432/hostplane', example: true, help: 'A PostgreSQL server (15 or newer) instead of the embedded database.' },
+      { name: 'DATABASE_URL', value: 'postgres://hostplane:password@db.example.com:5432/hostplane', example: true, help: 'A PostgreSQL server (15 or newer) instead of the embedded database. Several hosts (db1:5432,db2:5432, with target_session_attrs=read-write): the one accepting writes (docs/deploy.md).' },
       { name: 'HOSTPLANE_MASTER_KEY', value: '<openssl rand -base64 32>', example: true, help: 'Master key(s) sealing stored secrets, newest first, comma-separated. Default: <data dir>/master-key.' },
       { name: 'HOSTPLANE_DEMO', value: 'auto', help: 'auto: demo catalog on a brand-new embedded database; on: whenever the catalog is empty; off.' },
       { name: 'HOSTPLANE_DB_CONNECT_TIMEOUT_MS', value: '10000', help: 'PostgreSQL: longest wait for a connection (new or from the pool); 0: none.' },
