@@ -26,8 +26,8 @@ const ROUNDS = Number(process.env.BENCH_HA_ROUNDS ?? 2);
 const CONNECTIONS = Number(process.env.BENCH_HA_CONNECTIONS ?? 32);
 const AUTOCANNON = path.join(import.meta.dirname, '..', '..', 'node_modules', 'autocannon', 'autocannon.js');
 
-const tmp = makeTempDir('hostplane-bench-ha-');
-const dataDir = path.join(tmp.dir, 'data');
+let tmp: ReturnType<typeof makeTempDir> | undefined;
+let dataDir = '';
 let cluster: FailoverCluster | undefined;
 const lbs: Haproxy[] = [];
 
@@ -35,7 +35,7 @@ afterAll(async () => {
   killAll();
   for (const lb of lbs) await lb.stop().catch(() => {});
   await cluster?.destroy().catch(() => {});
-  tmp.remove();
+  tmp?.remove();
 }, 60_000);
 
 async function startApi(uri: string): Promise<{ proc: Proc; port: number }> {
@@ -65,6 +65,8 @@ async function cannon(url: string, auth: string, seconds: number): Promise<{ rps
 const missing = haToolsMissing();
 
 it.skipIf(missing !== undefined)(`HA bench${missing ? ` (skipped: ${missing})` : ''}`, async () => {
+  tmp = makeTempDir('hostplane-bench-ha-');
+  dataDir = path.join(tmp.dir, 'data');
   cluster = await startFailoverCluster();
   const api = [await startApi(cluster.uri), await startApi(cluster.uri)];
   const both = await startHaproxy(api.map((a, i) => ({ name: `api${i + 1}`, port: a.port })));

@@ -36,10 +36,11 @@ const onPostgres = process.env.HOSTPLANE_TEST_DB === 'postgres';
 const missing = haToolsMissing();
 const WRITERS = 4;
 
-const tmp = makeTempDir('hostplane-ha-');
-const dataDir = path.join(tmp.dir, 'data');
-const relayDir = path.join(dataDir, 'relay');
-const reloadLog = path.join(tmp.dir, 'reloads.log');
+// Made when the suite runs (not when the pglite project skips it).
+let tmp: ReturnType<typeof makeTempDir> | undefined;
+let dataDir = '';
+let relayDir = '';
+let reloadLog = '';
 let cluster: FailoverCluster | undefined;
 let lb: Haproxy | undefined;
 const api: { proc: Proc; port: number }[] = [];
@@ -52,7 +53,7 @@ afterAll(async () => {
   await lb?.stop().catch(() => {});
   await cluster?.destroy().catch(() => {});
   await sleep(300);
-  tmp.remove();
+  tmp?.remove();
 }, 60_000);
 
 function env(): Record<string, string> {
@@ -84,6 +85,10 @@ async function startWorker(): Promise<Proc> {
 
 describe.skipIf(!onPostgres || missing !== undefined)(`HA topology: failover, a dead API node, a dead worker${missing ? ` (skipped: ${missing})` : ''}`, () => {
   beforeAll(async () => {
+    tmp = makeTempDir('hostplane-ha-');
+    dataDir = path.join(tmp.dir, 'data');
+    relayDir = path.join(dataDir, 'relay');
+    reloadLog = path.join(tmp.dir, 'reloads.log');
     cluster = await startFailoverCluster();
     // One node first: it migrates the empty database; the second finds it migrated.
     api.push(await startApi());
