@@ -187,6 +187,11 @@ async function listenOnServer(databaseUrl: string, timeouts: PgTimeouts, channel
   };
 }
 
+/** Where the embedded database lives under a server's data dir. */
+export function embeddedDataDir(dataDir: string): string {
+  return path.join(dataDir, 'pgdata');
+}
+
 /**
  * The database a server configuration names: the PostgreSQL server, or PGlite under the data dir.
  * `fromTemplate`: a new embedded data dir starts from the build's migrated template when there is one
@@ -197,7 +202,7 @@ export async function openConfiguredDatabase(
   options: { fromTemplate?: boolean } = {},
 ): Promise<DbHandle> {
   if (config.databaseUrl) return createDb({ databaseUrl: config.databaseUrl, timeouts: config.dbTimeouts });
-  return createDb({ dataDir: path.join(config.dataDir, 'pgdata'), ...(options.fromTemplate ? { fillNewDataDir: (dir: string) => copyTemplateTo(dir) } : {}) });
+  return createDb({ dataDir: embeddedDataDir(config.dataDir), ...(options.fromTemplate ? { fillNewDataDir: (dir: string) => copyTemplateTo(dir) } : {}) });
 }
 
 /** Applies pending migrations without the deadlines meant for requests (a migration may rightly run long). */
@@ -225,6 +230,14 @@ async function isUpToDate(db: Db): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Whether the database holds no table, view or sequence of its own (a restore's target must not). */
+export async function holdsNoRelations(db: Db): Promise<boolean> {
+  const { rows } = await sql<{ n: number }>`
+    select count(*)::int as n from pg_class c join pg_namespace s on s.oid = c.relnamespace
+    where s.nspname not in ('pg_catalog', 'information_schema') and s.nspname not like 'pg\_toast%' and s.nspname not like 'pg\_temp%'`.execute(db);
+  return Number(rows[0]?.n ?? 0) === 0;
 }
 
 /** Resolves when the database answers `select 1` within `timeoutMs`; rejects otherwise. */
