@@ -276,10 +276,7 @@ export async function restoreDatabase(config: Config, file: string, options: { f
   let rebuild: RestoreRebuild | undefined;
   let recordedKey: string | undefined;
   const prepare = async (handle: DbHandle) => {
-    migrated = await migrateDatabase(handle);
-    // The rebuild seals nothing: a throwaway key stands in for the master key, which may not be here yet.
-    const deps = coreDeps(config, handle, new Keyring([newMasterKey()], 'restore'), () => new Date(), createLogger(config));
-    rebuild = await rebuildAfterRestore(ctxFor(deps, { kind: 'system' }));
+    ({ migrated, rebuild } = await migrateAndRebuild(config, handle));
     recordedKey = await recordedSecretsKeyId({ db: handle.db });
   };
   if (config.databaseUrl) {
@@ -305,6 +302,26 @@ export async function restoreDatabase(config: Config, file: string, options: { f
   const keyAvailable = Boolean(config.masterKey) || fs.existsSync(masterKeyFile(config));
   if (recordedKey !== undefined && !keyAvailable) out.missing_master_key = recordedKey;
   return out;
+}
+
+async function migrateAndRebuild(config: Config, handle: DbHandle): Promise<{ migrated: string[]; rebuild: RestoreRebuild }> {
+  const migrated = await migrateDatabase(handle);
+  // The rebuild seals nothing: a throwaway key stands in for the master key, which may not be here yet.
+  const deps = coreDeps(config, handle, new Keyring([newMasterKey()], 'restore'), () => new Date(), createLogger(config));
+  return { migrated, rebuild: await rebuildAfterRestore(ctxFor(deps, { kind: 'system' })) };
+}
+
+/**
+ * `hostplane db rebuild-after-restore`: what `db restore` does after restoring, for a database brought
+ * back by other means (pgBackRest's point-in-time recovery): migrate, and make the data plane follow it.
+ */
+export async function rebuildAfterDatabaseRestore(config: Config): Promise<{ migrated: string[]; rebuild: RestoreRebuild }> {
+  const handle = await openDatabase(config);
+  try {
+    return await migrateAndRebuild(config, handle);
+  } finally {
+    await handle.close();
+  }
 }
 
 export interface SecretsRotation {

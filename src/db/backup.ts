@@ -51,9 +51,10 @@ export function backupFormatOf(file: string): BackupFormat {
   throw new BackupError('validation_failed', `${file} is not a Hostplane backup (neither a pg_dump custom-format file nor an embedded database archive)`);
 }
 
-function ioError(e: unknown, what: string): BackupError {
+function ioError(e: unknown, what: string, writing = false): BackupError {
   const err = e as NodeJS.ErrnoException;
-  if (err.code === 'ENOENT') return new BackupError('not_found', `${what}: it does not exist`);
+  if (err.code === 'ENOENT') return writing ? new BackupError('validation_failed', `${what}: its directory does not exist`) : new BackupError('not_found', `${what}: it does not exist`);
+  if (err.code === 'ENOTDIR') return new BackupError('validation_failed', `${what}: a part of its path is not a directory`);
   if (err.code === 'EACCES' || err.code === 'EPERM' || err.code === 'EROFS') return new BackupError('validation_failed', `${what}: permission denied`);
   if (err.code === 'EISDIR') return new BackupError('validation_failed', `${what}: it is a directory`);
   return new BackupError('internal', `${what}: ${err.message}`);
@@ -73,7 +74,7 @@ function openStaging(file: string): string {
     fs.rmSync(staging, { force: true });
     fs.closeSync(fs.openSync(staging, 'wx', 0o600));
   } catch (e) {
-    throw ioError(e, `cannot write the backup ${file}`);
+    throw ioError(e, `cannot write the backup ${file}`, true);
   }
   return staging;
 }
@@ -96,7 +97,7 @@ export function writeBackupFile(file: string, data: Uint8Array): void {
     commitStaging(staging, file);
   } catch (e) {
     fs.rmSync(staging, { force: true });
-    throw e instanceof BackupError ? e : ioError(e, `cannot write the backup ${file}`);
+    throw e instanceof BackupError ? e : ioError(e, `cannot write the backup ${file}`, true);
   }
 }
 
@@ -236,7 +237,7 @@ export async function backupPostgres(databaseUrl: string, file: string): Promise
     commitStaging(staging, file);
   } catch (e) {
     fs.rmSync(staging, { force: true });
-    throw e instanceof BackupError ? e : ioError(e, `cannot write the backup ${file}`);
+    throw e instanceof BackupError ? e : ioError(e, `cannot write the backup ${file}`, true);
   }
 }
 

@@ -221,12 +221,15 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
 }
 
 // Kysely's migrator introspects the catalog on every run, which is a good part of an embedded start;
-// one indexed read tells whether there is anything to do at all.
+// one indexed read tells whether there is anything to do at all. Every migration this code knows
+// being applied is enough: a database a newer version has migrated further also lists migrations
+// this code does not know (which Kysely's migrator would refuse as "corrupted"), and a node of the
+// previous version restarted during a rolling upgrade must still start (docs/adr/0026).
 async function isUpToDate(db: Db): Promise<boolean> {
-  const names = Object.keys(await migrationProvider.getMigrations()).sort();
+  const names = Object.keys(await migrationProvider.getMigrations());
   try {
-    const { rows } = await sql<{ name: string }>`select name from hostplane_migrations order by name desc limit 1`.execute(db);
-    return rows[0]?.name === names[names.length - 1];
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from hostplane_migrations where name = any(${names}::text[])`.execute(db);
+    return Number(rows[0]?.n) === names.length;
   } catch {
     return false;
   }

@@ -55,4 +55,15 @@ export function databaseCommands(db: Command, env: NodeJS.ProcessEnv, serverConf
       if (r.missing_master_key) lines.push(`the restored secrets are sealed under master key ${r.missing_master_key}: put that key in place (its key file, or HOSTPLANE_MASTER_KEY) before starting the server`);
       process.stdout.write(lines.join('\n') + '\n');
     });
+
+  withJson(db.command('rebuild-after-restore'))
+    .description('after the database was brought back by other means (pgBackRest point-in-time recovery): migrate it, send every hosting node its whole state and rewrite the relay maps; stop every server first')
+    .action(async (opts: JsonOption) => {
+      const { rebuildAfterDatabaseRestore } = await import('../../../app.js');
+      const r = await rebuildAfterDatabaseRestore(await serverConfig());
+      if (opts.json) return void process.stdout.write(json(r));
+      const lines = r.migrated.length ? [`applied migrations: ${r.migrated.join(', ')}`] : [];
+      lines.push(`hosting nodes resent their whole state: ${r.rebuild.nodes}; relay domains queued: ${r.rebuild.relay_domains}`);
+      process.stdout.write(lines.join('\n') + '\n');
+    });
 }
