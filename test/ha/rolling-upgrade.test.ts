@@ -27,8 +27,14 @@ describe.skipIf(!onPostgres)('upgrades on PostgreSQL', () => {
     const dirs = [1, 2, 3].map((n) => path.join(tmp.dir, `node${n}`));
     // Nodes of one installation share the master key (each would otherwise make its own on first start).
     const masterKey = randomBytes(32).toString('base64');
-    const nodes = await Promise.all(dirs.map((dir) => startServe({ DATABASE_URL: url, HOSTPLANE_DATA_DIR: dir, HOSTPLANE_WORKER: 'off', HOSTPLANE_MASTER_KEY: masterKey })));
-    running.push(...nodes);
+    // Each node is kept for afterAll as soon as it serves, so one failing to start leaves no other running.
+    const nodes = await Promise.all(
+      dirs.map(async (dir) => {
+        const node = await startServe({ DATABASE_URL: url, HOSTPLANE_DATA_DIR: dir, HOSTPLANE_WORKER: 'off', HOSTPLANE_MASTER_KEY: masterKey });
+        running.push(node);
+        return node;
+      }),
+    );
     const known = Object.keys(await migrationProvider.getMigrations()).sort();
     const db = await createDb({ databaseUrl: url, poolSize: 1 });
     try {
