@@ -12,10 +12,12 @@ import { sendAgentError } from './facades/agent-api/agent.errors.js';
 import { countOperatorKeys, createOperatorKey } from './core/credentials/credential.service.js';
 import { openServerSecret, recordedSecretsKeyId, resealSecrets } from './core/secrets/secret.service.js';
 import { Keyring, newMasterKey } from './core/shared/keyring.js';
-import { beginKeyFileRotation, loadKeyring } from './config/master-key.js';
+import { beginKeyFileRotation, loadKeyring, masterKeyFile } from './config/master-key.js';
 import { seedDemo, type DemoSeedResult } from './core/demo/seed-demo.js';
 import { listResellers } from './core/resellers/reseller.service.js';
-import { migrateDatabase, openConfiguredDatabase, pingDb, type DbHandle } from './db/database.js';
+import { createDb, embeddedDataDir, holdsNoRelations, migrateDatabase, openConfiguredDatabase, pingDb, type DbHandle } from './db/database.js';
+import { backupEmbeddedDataDir, backupFormatOf, backupPostgres, dumpEmbedded, restoreEmbedded, restorePostgres, writeBackupFile, type BackupFormat } from './db/backup.js';
+import { rebuildAfterRestore, type RestoreRebuild } from './core/backups/backup.service.js';
 import { adminRestRoutes } from './facades/admin-rest/admin.routes.js';
 import { clientRestRoutes } from './facades/client-rest/client-rest.routes.js';
 import { sendClientError } from './facades/client-rest/client-rest.errors.js';
@@ -89,7 +91,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const secret = await openServerSecret(ctxFor(bootstrap, { kind: 'system' }));
   const credentials = new CredentialCache({ ttlMs: config.credentialCacheMs });
   const nodeWaiter = new NodeWaiter();
-  const deps: CoreDeps = { ...bootstrap, settings: { ...bootstrap.settings, secret }, credentials, nodeWaiter };
+  const deps: CoreDeps = {
+    ...bootstrap,
+    settings: { ...bootstrap.settings, secret },
+    credentials,
+    nodeWaiter,
+    // `hostplane db backup` asks the server that holds the embedded data dir for a copy (ADR 0026).
+    ...(dbHandle.kind === 'pglite' ? { embeddedBackup: () => dumpEmbedded(dbHandle) } : {}),
+  };
   // Verified credentials are cached only while this process hears of every change to them (ADR 0015).
   const stopCredentialNotices = await dbHandle.listen(CREDENTIALS_NOTIFY_CHANNEL, (payload) => credentials.changed(payload), (up) => credentials.setListening(up));
   // Agents long-polling this process wake when their node's desired state commits (ADR 0019).
@@ -219,6 +228,97 @@ export async function runMigrations(config: Config): Promise<string[]> {
   const handle = await openDatabase(config);
   try {
     return await migrateDatabase(handle);
+  } finally {
+    await handle.close();
+  }
+}
+
+export interface BackupResult {
+  format: BackupFormat;
+  file: string;
+  bytes: number;
+}
+
+/**
+ * `hostplane db backup`: pg_dump of the PostgreSQL database, or a copy of the embedded data dir when no
+ * server holds it (a running server's lock fails this with DataDirInUseError: the CLI then asks that
+ * server, through the admin API, and saves its copy with saveBackup).
+ */
+export async function backupDatabase(config: Config, file: string): Promise<BackupResult> {
+  if (config.databaseUrl) await backupPostgres(config.databaseUrl, file);
+  else await backupEmbeddedDataDir(embeddedDataDir(config.dataDir), file);
+  return { format: config.databaseUrl ? 'pg_dump' : 'pglite', file, bytes: fs.statSync(file).size };
+}
+
+/** Writes a backup received from a running server: owner-only, whole or not at all. */
+export function saveBackup(file: string, data: Uint8Array): BackupResult {
+  writeBackupFile(file, data);
+  return { format: backupFormatOf(file), file, bytes: data.length };
+}
+
+export interface RestoreResult {
+  format: BackupFormat;
+  /** Migrations applied on top of the backup (one taken by an older version). */
+  migrated: string[];
+  rebuild: RestoreRebuild;
+  /** The master key the restored secrets are sealed under, when this configuration does not have it. */
+  missing_master_key?: string;
+}
+
+/**
+ * `hostplane db restore`: into an empty PostgreSQL database, or a new embedded data dir (either one
+ * holding data only with `force`), then the restored database is migrated and the data plane made to
+ * follow it (rebuildAfterRestore). No server may run on the target meanwhile: the embedded data dir's
+ * lock enforces it; on PostgreSQL the operator stops the servers first.
+ */
+export async function restoreDatabase(config: Config, file: string, options: { force: boolean }): Promise<RestoreResult> {
+  let migrated: string[] = [];
+  let rebuild: RestoreRebuild | undefined;
+  let recordedKey: string | undefined;
+  const prepare = async (handle: DbHandle) => {
+    ({ migrated, rebuild } = await migrateAndRebuild(config, handle));
+    recordedKey = await recordedSecretsKeyId({ db: handle.db });
+  };
+  if (config.databaseUrl) {
+    const url = config.databaseUrl;
+    await restorePostgres(url, file, options.force, async () => {
+      const probe = await createDb({ databaseUrl: url, poolSize: 1 });
+      try {
+        return await holdsNoRelations(probe.db);
+      } finally {
+        await probe.close();
+      }
+    });
+    const handle = await createDb({ databaseUrl: url, poolSize: 2 });
+    try {
+      await prepare(handle);
+    } finally {
+      await handle.close();
+    }
+  } else {
+    await restoreEmbedded(embeddedDataDir(config.dataDir), file, options.force, prepare);
+  }
+  const out: RestoreResult = { format: config.databaseUrl ? 'pg_dump' : 'pglite', migrated, rebuild: rebuild! };
+  const keyAvailable = Boolean(config.masterKey) || fs.existsSync(masterKeyFile(config));
+  if (recordedKey !== undefined && !keyAvailable) out.missing_master_key = recordedKey;
+  return out;
+}
+
+async function migrateAndRebuild(config: Config, handle: DbHandle): Promise<{ migrated: string[]; rebuild: RestoreRebuild }> {
+  const migrated = await migrateDatabase(handle);
+  // The rebuild seals nothing: a throwaway key stands in for the master key, which may not be here yet.
+  const deps = coreDeps(config, handle, new Keyring([newMasterKey()], 'restore'), () => new Date(), createLogger(config));
+  return { migrated, rebuild: await rebuildAfterRestore(ctxFor(deps, { kind: 'system' })) };
+}
+
+/**
+ * `hostplane db rebuild-after-restore`: what `db restore` does after restoring, for a database brought
+ * back by other means (pgBackRest's point-in-time recovery): migrate, and make the data plane follow it.
+ */
+export async function rebuildAfterDatabaseRestore(config: Config): Promise<{ migrated: string[]; rebuild: RestoreRebuild }> {
+  const handle = await openDatabase(config);
+  try {
+    return await migrateAndRebuild(config, handle);
   } finally {
     await handle.close();
   }

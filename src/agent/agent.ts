@@ -199,7 +199,9 @@ export class Agent {
             full = true;
             continue;
           }
-          this.acceptChanges(s);
+          // Every object anew (after a restore of the control plane): what it no longer lists goes.
+          if (s.full) this.acceptFull(s);
+          else this.acceptChanges(s);
         }
         this.noteControlPlane(undefined);
         failures = 0;

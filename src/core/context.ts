@@ -61,6 +61,8 @@ export interface Ctx {
   credentials?: CredentialCache;
   /** Wakes this process's long-polling agents when their node changes; without it they poll. */
   nodeWaiter?: NodeWaiter;
+  /** A consistent copy of the embedded database this process holds (absent on PostgreSQL). */
+  embeddedBackup?: () => Promise<Buffer>;
 }
 
 /** Runs fn in a transaction, reusing the caller's when there already is one. */
@@ -103,6 +105,7 @@ export function ctxFor(deps: CoreDeps, actor: Actor, log?: CoreLogger, origin?: 
     credential: deps.credential,
     credentials: deps.credentials,
     nodeWaiter: deps.nodeWaiter,
+    embeddedBackup: deps.embeddedBackup,
   };
   return ctx;
 }

@@ -208,6 +208,11 @@ async function listenOnServer(server: PgServer, timeouts: PgTimeouts, channel: s
   };
 }
 
+/** Where the embedded database lives under a server's data dir. */
+export function embeddedDataDir(dataDir: string): string {
+  return path.join(dataDir, 'pgdata');
+}
+
 /**
  * The database a server configuration names: the PostgreSQL server, or PGlite under the data dir.
  * `fromTemplate`: a new embedded data dir starts from the build's migrated template when there is one
@@ -218,7 +223,7 @@ export async function openConfiguredDatabase(
   options: { fromTemplate?: boolean } = {},
 ): Promise<DbHandle> {
   if (config.databaseUrl) return createDb({ databaseUrl: config.databaseUrl, timeouts: config.dbTimeouts });
-  return createDb({ dataDir: path.join(config.dataDir, 'pgdata'), ...(options.fromTemplate ? { fillNewDataDir: (dir: string) => copyTemplateTo(dir) } : {}) });
+  return createDb({ dataDir: embeddedDataDir(config.dataDir), ...(options.fromTemplate ? { fillNewDataDir: (dir: string) => copyTemplateTo(dir) } : {}) });
 }
 
 /** Applies pending migrations without the deadlines meant for requests (a migration may rightly run long). */
@@ -237,15 +242,26 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
 }
 
 // Kysely's migrator introspects the catalog on every run, which is a good part of an embedded start;
-// one indexed read tells whether there is anything to do at all.
+// one indexed read tells whether there is anything to do at all. Every migration this code knows
+// being applied is enough: a database a newer version has migrated further also lists migrations
+// this code does not know (which Kysely's migrator would refuse as "corrupted"), and a node of the
+// previous version restarted during a rolling upgrade must still start (docs/adr/0026).
 async function isUpToDate(db: Db): Promise<boolean> {
-  const names = Object.keys(await migrationProvider.getMigrations()).sort();
+  const names = Object.keys(await migrationProvider.getMigrations());
   try {
-    const { rows } = await sql<{ name: string }>`select name from hostplane_migrations order by name desc limit 1`.execute(db);
-    return rows[0]?.name === names[names.length - 1];
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from hostplane_migrations where name = any(${names}::text[])`.execute(db);
+    return Number(rows[0]?.n) === names.length;
   } catch {
     return false;
   }
+}
+
+/** Whether the database holds no table, view or sequence of its own (a restore's target must not). */
+export async function holdsNoRelations(db: Db): Promise<boolean> {
+  const { rows } = await sql<{ n: number }>`
+    select count(*)::int as n from pg_class c join pg_namespace s on s.oid = c.relnamespace
+    where s.nspname not in ('pg_catalog', 'information_schema') and s.nspname not like 'pg\_toast%' and s.nspname not like 'pg\_temp%'`.execute(db);
+  return Number(rows[0]?.n ?? 0) === 0;
 }
 
 /** Resolves when the database answers `select 1` within `timeoutMs`; rejects otherwise. */

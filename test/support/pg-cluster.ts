@@ -14,6 +14,9 @@ const run = promisify(execFile);
 export interface PgCluster {
   url: string;
   port: number;
+  /** The cluster's data dir, and the dir of its Unix socket (owned by postgres when run as root). */
+  dataDir: string;
+  socketDir: string;
   /** `pg_ctl stop -m immediate`: every backend dies at once, as in a crash. */
   stop(): Promise<void>;
   start(): Promise<void>;
@@ -34,7 +37,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startPgCluster(): Promise<PgCluster> {
+/** `settings`: more `name=value` server settings (say, WAL archiving), given on the command line. */
+export async function startPgCluster(options: { settings?: string[] } = {}): Promise<PgCluster> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hostplane-pgc-'));
   const data = path.join(dir, 'data');
   // PostgreSQL refuses to run as root: as root, its programs run as the postgres user, who owns the dir.
@@ -46,7 +50,8 @@ export async function startPgCluster(): Promise<PgCluster> {
   const pg = (program: string, args: string[]) => (asRoot ? run('runuser', ['-u', 'postgres', '--', program, ...args], { timeout: 60_000 }) : run(program, args, { timeout: 60_000 }));
   await pg('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
   const port = await freePort();
-  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=40`;
+  const extra = (options.settings ?? []).map((setting) => ` -c "${setting.replace(/(["\\$`])/g, '\\$1')}"`).join('');
+  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=40${extra}`;
   const pgCtl = (...args: string[]) => pg('pg_ctl', ['-D', data, ...args]);
   const start = async () => {
     await pgCtl('-o', opts, '-l', path.join(dir, 'log'), '-w', 'start');
@@ -64,6 +69,8 @@ export async function startPgCluster(): Promise<PgCluster> {
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
+    dataDir: data,
+    socketDir: dir,
     stop: async () => {
       await pgCtl('-m', 'immediate', '-w', 'stop');
     },

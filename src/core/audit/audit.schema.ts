@@ -72,10 +72,11 @@ export const auditActions = [
   'node.token_rotated',
   'node.token_revoked',
   'node.enrolled',
+  'database.backup_taken',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 
-export const auditTargetTypes = ['client', 'domain', 'reseller', 'package', 'feature', 'operator_key', 'job', 'catalog', 'user', 'webhook', 'webhook_delivery', 'scope', 'api_token', 'subscription_type', 'family_type', 'payment', 'subscription', 'family_request', 'address', 'node'] as const;
+export const auditTargetTypes = ['client', 'domain', 'reseller', 'package', 'feature', 'operator_key', 'job', 'catalog', 'user', 'webhook', 'webhook_delivery', 'scope', 'api_token', 'subscription_type', 'family_type', 'payment', 'subscription', 'family_request', 'address', 'node', 'database'] as const;
 export type AuditTargetType = (typeof auditTargetTypes)[number];
 
 export const AUDIT_PAGE_MAX = 500;

@@ -186,7 +186,9 @@ export type EnrolResponse = z.infer<typeof EnrolResponse>;
 /**
  * `GET /agent/v1/state?since=<version>&wait=<seconds>`: without `since`, every object of the node
  * (`full: true`); with it, the objects whose version is greater, waiting up to `wait` (at most 60)
- * seconds for one to appear. `version` is what to send as `since` next time.
+ * seconds for one to appear. `version` is what to send as `since` next time. `full` is also true when
+ * every object of the node is newer than `since` (after a restore of the control plane, ADR 26): the
+ * answer is then the whole state, and the agent removes what it holds that the answer does not list.
  */
 export const StateQuery = z.object({
   since: z.coerce.number().int().nonnegative().optional(),

@@ -105,7 +105,7 @@ export async function getNodeState(ctx: Ctx, raw: Record<string, unknown>): Prom
     if (parsed.success) objects.push(parsed.data);
     else ctx.log.warn({ nodeId, object: o.object_id }, 'desired object does not fit the wire contract; not sent');
   }
-  return { node, version: state.version, full: q.since === undefined, objects, settings: agentSettings(ctx) };
+  return { node, version: state.version, full: state.full, objects, settings: agentSettings(ctx) };
 }
 
 /** Records per object the version the node applied or why it failed; objects not on this node are ignored. */

@@ -57,12 +57,17 @@ export interface WireObjectRow {
   spec: unknown;
 }
 
-/** The node's version, and its objects changed after `since` up to it (all of them without `since`). */
-export async function readNodeState(db: Executor, nodeId: number, since: number | undefined): Promise<{ version: number; objects: WireObjectRow[] } | undefined> {
+/**
+ * The node's version, and its objects changed after `since` up to it (all of them without `since`).
+ * `full` when the answer is the node's whole state: without `since`, or when no object of the node is
+ * as old as `since` (after a restore every object is stamped anew: docs/adr/0026), so the agent may
+ * also remove what it holds and the answer does not list.
+ */
+export async function readNodeState(db: Executor, nodeId: number, since: number | undefined): Promise<{ version: number; full: boolean; objects: WireObjectRow[] } | undefined> {
   const node = await db.selectFrom('nodes').select('version').where('id', '=', nodeId).executeTakeFirst();
   if (!node) return undefined;
   const version = Number(node.version);
-  if (since !== undefined && since >= version) return { version, objects: [] };
+  if (since !== undefined && since >= version) return { version, full: false, objects: [] };
   // Every version up to the one just read has committed (each took the node's row lock after the
   // previous one's transaction ended), so bounding by it gives a consistent cut.
   let q = db
@@ -72,7 +77,12 @@ export async function readNodeState(db: Executor, nodeId: number, since: number 
     .where('version', '<=', version);
   if (since !== undefined) q = q.where('version', '>', since);
   const rows = await q.orderBy('version').orderBy('object_id').execute();
-  return { version, objects: rows.map((r) => ({ ...r, version: Number(r.version) })) };
+  let full = since === undefined;
+  if (!full && rows.length > 0) {
+    const older = await db.selectFrom('node_objects').select('version').where('node_id', '=', nodeId).where('version', '<=', since!).limit(1).executeTakeFirst();
+    full = older === undefined;
+  }
+  return { version, full, objects: rows.map((r) => ({ ...r, version: Number(r.version) })) };
 }
 
 export async function readNodeVersion(db: Executor, nodeId: number): Promise<number | undefined> {

@@ -37,6 +37,7 @@ import { createEndUserFromAdmin, crmAdminRoutes } from './crm.admin.routes.js';
 import * as s from './admin.schemas.js';
 import * as hsp from '../hsp-rest/hsp.schemas.js';
 import { groupAdminRoutes } from './groups.admin.routes.js';
+import { databaseAdminRoutes } from './database.admin.routes.js';
 import { keyAdminRoutes } from './keys.admin.routes.js';
 import { nodeAdminRoutes } from './nodes.admin.routes.js';
 import { settingsAdminRoutes } from './settings.admin.routes.js';
@@ -349,6 +350,7 @@ export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Pro
   );
 
   await keyAdminRoutes(app, ctxOf);
+  await databaseAdminRoutes(app, ctxOf);
 
   app.post(
     '/admin/v1/users',

@@ -3,6 +3,7 @@ import { isDatabaseUnavailable } from '../../errors/db-unavailable.js';
 import { CliError, exitCodeFor, formatError } from './cli.errors.js';
 import { agentCommands } from './commands/agent.commands.js';
 import { catalogCommands } from './commands/catalog.commands.js';
+import { databaseCommands } from './commands/database.commands.js';
 import { doctorCommands } from './commands/doctor.commands.js';
 import { initCommands } from './commands/init.commands.js';
 import { jobsCommands } from './commands/jobs.commands.js';
@@ -75,13 +76,16 @@ Exit codes: 0 ok, 1 other failure, 2 usage error, 3 unauthenticated or forbidden
       code = undefined;
     });
 
-  withJson(program.command('db').description('database maintenance').command('migrate'))
+  const dbCommand = program.command('db').description('database maintenance');
+  withJson(dbCommand.command('migrate'))
     .description('apply pending migrations (a no-op when there are none)')
     .action(async (opts: JsonOption) => {
       const { runMigrations } = await import('../../app.js');
       const applied = await runMigrations(await serverConfig(env));
       process.stdout.write(opts.json ? json({ applied }) : applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
     });
+
+  databaseCommands(dbCommand, env, () => serverConfig(env));
 
   withJson(program.command('secrets').description('secrets kept sealed in the database under the master key').command('rotate'))
     .description('seal every stored secret under a new master key in one transaction (works on the database directly: it needs the key file or HOSTPLANE_MASTER_KEY)')
@@ -137,13 +141,15 @@ Exit codes: 0 ok, 1 other failure, 2 usage error, 3 unauthenticated or forbidden
 }
 
 /**
- * A failure of an in-process command (serve, worker, db migrate). A database that cannot be reached,
+ * A failure of an in-process command (serve, worker, db migrate|backup|restore). A database that cannot be reached,
  * or an embedded one another process holds, is "unavailable" (exit 7, like a server that cannot be
  * reached): a script may retry it, unlike a broken migration.
  */
 function inProcessFailure(e: unknown): CliError {
   const message = e instanceof Error ? e.message : String(e);
   if ((e as { code?: unknown } | null)?.code === 'HP_DATA_DIR_IN_USE') return new CliError('unavailable', message);
+  // A backup or restore refused as asked (bad file, non-empty target): its own kind, so its own exit code.
+  if ((e as { code?: unknown } | null)?.code === 'HP_BACKUP') return new CliError((e as { kind: string }).kind, message);
   if (isDatabaseUnavailable(e)) return new CliError('unavailable', `cannot reach the database (${message || (e as { code?: string }).code || 'no answer'}); is it running? Check DATABASE_URL`);
   return new CliError('internal', message);
 }
