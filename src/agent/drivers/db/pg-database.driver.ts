@@ -129,21 +129,24 @@ export class PgDatabaseDriver implements RoleDriver {
     // is a WAL flush, which a busy server makes the slowest part of a statement this small.
     const found = (await admin.query<{ rolsuper: boolean | null; datallowconn: boolean | null }>('select (select rolsuper from pg_roles where rolname = $1) as rolsuper, (select datallowconn from pg_database where datname = $2) as datallowconn', [s.owner, s.name])).rows[0]!;
     if (found.rolsuper) throw new Error(`role ${s.owner} is a superuser: refusing to make it a database owner`);
-    await admin.query(`${found.rolsuper === null ? 'create' : 'alter'} role ${owner} ${login} password ${password}`);
 
+    // CREATE DATABASE runs in no transaction block, so it comes first (owned by the admin for the
+    // moment, as a copy of the template holds nothing of the client's yet).
     const created = found.datallowconn === null;
     if (created) {
       if (INSTANCE_DATABASE.test(s.template)) throw new Error(`template ${s.template} is an instance's database: refusing to copy it`);
-      await admin.query(`create database ${db} template ${admin.escapeIdentifier(s.template)} owner ${owner} connection limit ${s.connectionLimit}`);
+      await admin.query(`create database ${db} template ${admin.escapeIdentifier(s.template)} connection limit ${s.connectionLimit}`);
     }
     const allowConnections = created || found.datallowconn === true;
-    // Several statements in one simple query run as one transaction. A database made just now already
-    // has its owner and limit. Only the owner (and the admin) may connect: PUBLIC's default CONNECT
+    // Several statements in one simple query run as one transaction: the role, its ownership and the
+    // grants commit together. Only the owner (and the admin) may connect: PUBLIC's default CONNECT
     // would let every other instance's owner in. The writes inside need a connection; while suspended
     // the owner is already NOLOGIN, so opening the database for the admin's own session lets nobody else in.
     await admin.query(
       [
-        ...(created ? [] : [`alter database ${db} owner to ${owner}`, `alter database ${db} connection limit ${s.connectionLimit}`]),
+        `${found.rolsuper === null ? 'create' : 'alter'} role ${owner} ${login} password ${password}`,
+        `alter database ${db} owner to ${owner}`,
+        ...(created ? [] : [`alter database ${db} connection limit ${s.connectionLimit}`]),
         `revoke all on database ${db} from public`,
         `grant connect, temporary on database ${db} to ${owner}`,
         ...(allowConnections ? [] : [`alter database ${db} allow_connections true`]),
