@@ -199,8 +199,13 @@ export interface SiteUsageTable {
   transfer_counter: ColumnType<string | number, number | string, number | string>;
   period_begin: Timestamp;
   period_transfer_bytes: ColumnType<string | number, number | string | undefined, number | string>;
-  over_storage: Generated<boolean>;
   over_transfer: Generated<boolean>;
+}
+
+/** A site over its storage quota (files and databases), the crossing already announced (migration 0028). */
+export interface SiteStorageOverTable {
+  client_id: number;
+  since: Timestamp;
 }
 
 export interface SiteUsageDailyTable {
@@ -414,6 +419,7 @@ export interface Database {
   site_databases: SiteDatabasesTable;
   site_db_usage: SiteDbUsageTable;
   site_usage: SiteUsageTable;
+  site_storage_over: SiteStorageOverTable;
   instance_databases: InstanceDatabasesTable;
   site_usage_daily: SiteUsageDailyTable;
   domains: DomainsTable;

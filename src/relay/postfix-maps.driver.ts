@@ -109,6 +109,11 @@ export class PostfixMapsRelayDriver extends SerialRelayDriver {
     if (this.reloadCommand) await this.runReload(this.reloadCommand);
   }
 
+  /** The names in relay_domains, read after any batch already queued has been written. */
+  async listDomains(): Promise<string[]> {
+    return this.serially(async () => [...(await this.readState(new Map())).keys()]);
+  }
+
   /** The current state from the files on disk (absent files are empty); a line we would not write is an error. */
   private async readState(onDisk: Map<string, string>): Promise<RelayState> {
     const state: RelayState = new Map();

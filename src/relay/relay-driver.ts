@@ -26,6 +26,11 @@ export interface RelayDriver {
   updateDomain(domain: RelayDomain): Promise<void>;
   /** = apply([{ op: 'deprovision', name }]) */
   deprovisionDomain(name: string): Promise<void>;
+  /**
+   * The names the relay holds now, where the driver can tell (postfix-maps reads its maps; an http
+   * relay cannot be asked). A full rebuild uses it to remove names no longer live.
+   */
+  listDomains?(): Promise<string[]>;
 }
 
 export interface RelayDriverConfig {
@@ -73,7 +78,12 @@ export abstract class SerialRelayDriver implements RelayDriver {
 
   apply(ops: RelayOp[]): Promise<void> {
     const batch = [...ops]; // the caller may reuse its array while we wait for our turn
-    const run = this.tail.then(() => this.applyBatch(batch));
+    return this.serially(() => this.applyBatch(batch));
+  }
+
+  /** Runs `fn` after every batch queued before it, never alongside one. */
+  protected serially<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn);
     this.tail = run.catch(() => undefined);
     return run;
   }

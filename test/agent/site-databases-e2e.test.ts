@@ -127,6 +127,12 @@ async function client(session: { cookie: string; csrf: string }, method: string,
   return { status: res.status, body: (text ? JSON.parse(text) : null) as Json };
 }
 
+/** The site.over_quota events raised for a site (an endpoint listens, so each one is a delivery). */
+async function overQuotaEvents(siteId: number): Promise<Json[]> {
+  const rows = await cp.app().deps.db.selectFrom('webhook_deliveries').select('payload').where('event_type', '=', 'site.over_quota').execute();
+  return rows.map((r) => (r.payload as { data: Json }).data).filter((d) => d.id === `site${siteId}`);
+}
+
 async function createSite(username: string): Promise<number> {
   const domain = `${username}.sitedb.test`;
   const r = await cpcmd('admin:add-site', [domain, username, whmcsOptions(username, domain)]);
@@ -145,10 +151,13 @@ async function dropLeftovers(): Promise<void> {
 
 beforeAll(async () => {
   await dropLeftovers();
-  cp = await startControlPlane();
+  // Webhook deliveries are recorded with the event (no job runner here sends them): any local address will do.
+  cp = await startControlPlane({ HOSTPLANE_WEBHOOK_ALLOW_PRIVATE: 'true' });
   node = await createNode(cp, 'db1', ['db']);
   agent = startAgent(cp, { dataDir, token: node.token, args: ['--mariadb-url', MARIADB_URL], env: { HOSTPLANE_AGENT_PG_URL: PG_URL } });
   await agent.waitForOutput('fetched the node state', 30_000);
+  const hook = await cp.admin('POST', '/admin/v1/webhooks', { url: 'http://127.0.0.1:9/hooks', event_types: ['site.over_quota'] });
+  expect(hook.status, JSON.stringify(hook.body)).toBe(201);
   // Placement takes healthy nodes only: a heartbeat must have arrived.
   await waitFor(async () => ((await cp.admin<Json>('GET', `/admin/v1/nodes/${node.id}`)).body.last_heartbeat_at ? true : undefined), 30_000, () => 'no heartbeat from the db node');
 }, 120_000);
@@ -368,6 +377,57 @@ describe('site databases on a db node', () => {
 
     for (const id of [siteA, siteB]) expect((await cpcmd('admin:delete-site', [`site${id}`, { force: true }])).status).toBe(200);
     await settled(siteA, 0);
+  }, 180_000);
+
+  it("a site's databases, both engines, count with its files against diskquota,quota: site.over_quota and the suspend policy follow", async () => {
+    const user = `${tag}z`;
+    const domain = `${user}.sitedb.test`;
+    // 10 MB: an empty PostgreSQL database (about 7.5 MB) and a few MB of MariaDB data are each under it, together over.
+    const r = await cpcmd('admin:add-site', [domain, user, { ...whmcsOptions(user, domain), 'diskquota.quota': '10', 'diskquota.units': 'MB' }]);
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    const siteId = ((await cp.admin<Json>('GET', `/admin/v1/clients?q=${encodeURIComponent(domain)}`)).body.clients as Json[]).find((c) => c.status !== 'deleted')!.id as number;
+    await settled(siteId, 2);
+    const policy = await cp.admin<Json>('PATCH', '/admin/v1/settings', { over_quota_policy: 'suspend' });
+    expect(policy.status, JSON.stringify(policy.body)).toBe(200);
+    try {
+      const session = await signIn(siteId, user);
+      expect((await client(session, 'POST', '/client/v1/databases', { engine: 'pgsql', name: `${user}_pg` })).status).toBe(201);
+      expect((await client(session, 'POST', '/client/v1/databases', { engine: 'mysql', name: `${user}_my` })).status).toBe(201);
+      await settled(siteId, 2);
+      const sizes = async () => (await client(session, 'GET', '/client/v1/databases')).body as Json;
+      // The PostgreSQL database alone is measured under the quota: nothing happens.
+      await waitFor(async () => ((await sizes()).pgsql.size_bytes > 0 ? true : undefined), 30_000, () => 'no pgsql size');
+      const pgBytes = (await sizes()).pgsql.size_bytes as number;
+      expect(pgBytes).toBeLessThan(10 * 1024 * 1024);
+      expect(await overQuotaEvents(siteId)).toEqual([]);
+      // Then 4 MB of rows go into the MariaDB database.
+      const filled = await mariadbAs(user, PASSWORD, "create table blob_rows (b longblob); insert into blob_rows values (repeat('x', 4194304)); select length(b) from blob_rows", `${user}_my`);
+      expect(filled, filled.out).toEqual({ ok: true, out: '4194304' });
+      // MariaDB's sizes are InnoDB's statistics, which the server refreshes in the background; refresh them now.
+      expect((await mariadbAs(user, PASSWORD, 'analyze table blob_rows', `${user}_my`)).ok).toBe(true);
+      const [event] = await waitFor(async () => {
+        const e = await overQuotaEvents(siteId);
+        return e.length ? e : undefined;
+      }, 60_000, () => `no site.over_quota: ${agent.output().slice(-1500)}`);
+      expect(event).toMatchObject({ object: 'site', id: `site${siteId}`, quota: 'storage', limit_bytes: 10 * 1024 * 1024, files_bytes: 0 });
+      expect(event!.databases_bytes).toBeGreaterThan(10 * 1024 * 1024);
+      expect(event!.used_bytes).toBe(event!.databases_bytes);
+      // The suspend policy suspends the site as for files, and its database users follow.
+      const status = await waitFor(async () => {
+        const c = await cp.app().deps.db.selectFrom('clients').select(['status', 'suspend_reason']).where('id', '=', siteId).executeTakeFirstOrThrow();
+        return c.status === 'suspended' ? c : undefined;
+      }, 30_000, () => 'the site was not suspended');
+      expect(status.suspend_reason).toBe('over quota: storage');
+      await settled(siteId, 2);
+      expect((await mariadbAs(user, PASSWORD, 'select 1')).out).toMatch(/locked/i);
+      // Once per crossing: later samples over the quota add no event.
+      await new Promise((res) => setTimeout(res, 2_500));
+      expect(await overQuotaEvents(siteId)).toHaveLength(1);
+    } finally {
+      await cp.admin('PATCH', '/admin/v1/settings', { over_quota_policy: 'notify' });
+    }
+    expect((await cpcmd('admin:delete-site', [`site${siteId}`, { force: true }])).status).toBe(200);
+    await settled(siteId, 0);
   }, 180_000);
 
   // Last: a healthy db node would take the sites created after it.

@@ -182,6 +182,19 @@ describe('usage of databases', () => {
     expect((await db().selectFrom('clients').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status).toBe('active');
   });
 
+  it("the instance's stored files count with its database against the storage limit", async () => {
+    const other = await newInstance();
+    await upgradeInstance(system(), other, { params: [{ key: 'saas_client.total_storage_limit', value: 10 }] });
+    const node = nodeNames.get(Number((await object(other))!.node_id))!;
+    const t = Date.now() + 30_000;
+    await report(node, [sample(other, t, 5 * MB, 1)]);
+    const stored = await admin('POST', `/admin/v1/clients/${other}/files`, { name: 'scan.pdf', content_base64: Buffer.alloc(3 * MB, 7).toString('base64') });
+    expect(stored.status, JSON.stringify(stored.body)).toBe(201);
+    // The database grows to 8 MB: alone under the 10 MB limit, with the 3 MB file over it.
+    await report(node, [sample(other, t + 1000, 8 * MB, 1)]);
+    expect(await overQuota(other)).toEqual([expect.objectContaining({ object: 'database', quota: 'storage', used_bytes: 11 * MB, limit_bytes: 10 * MB, files_bytes: 3 * MB, databases_bytes: 8 * MB })]);
+  });
+
   it('the suspend policy suspends the instance, and its database object follows', async () => {
     expect((await admin('PATCH', '/admin/v1/settings', { over_quota_policy: 'suspend' })).status).toBe(200);
     const other = await newInstance();

@@ -37,8 +37,18 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** `settings`: more `name=value` server settings (say, WAL archiving), given on the command line. */
-export async function startPgCluster(options: { settings?: string[] } = {}): Promise<PgCluster> {
+export interface PgClusterOptions {
+  /** More `name=value` server settings (say, WAL archiving), given on the command line. */
+  settings?: string[];
+  /**
+   * TCP connections of every role but `postgres` must give their SCRAM-SHA-256 password (the machine's
+   * own server trusts local connections, so it cannot prove a password is checked); `postgres` and
+   * the Unix socket stay trusted, so the test's admin URL needs none.
+   */
+  scramOverTcp?: boolean;
+}
+
+export async function startPgCluster(options: PgClusterOptions = {}): Promise<PgCluster> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hostplane-pgc-'));
   const data = path.join(dir, 'data');
   // PostgreSQL refuses to run as root: as root, its programs run as the postgres user, who owns the dir.
@@ -49,6 +59,10 @@ export async function startPgCluster(options: { settings?: string[] } = {}): Pro
   }
   const pg = (program: string, args: string[]) => (asRoot ? run('runuser', ['-u', 'postgres', '--', program, ...args], { timeout: 60_000 }) : run(program, args, { timeout: 60_000 }));
   await pg('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
+  if (options.scramOverTcp) {
+    // Rewritten in place, so the file keeps its owner (the server reads it at start).
+    fs.writeFileSync(path.join(data, 'pg_hba.conf'), 'local all all trust\nhost all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n');
+  }
   const port = await freePort();
   const extra = (options.settings ?? []).map((setting) => ` -c "${setting.replace(/(["\\$`])/g, '\\$1')}"`).join('');
   const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=40${extra}`;

@@ -5,7 +5,7 @@ import type { DomainStatus } from '../../db/schema.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
 import { markDomainsRelayed, syncRelayObjects } from '../nodes/relay-objects.js';
-import { findPendingLiveDomains, relayNodesExist } from '../nodes/relay-objects.repository.js';
+import { findLiveDomainNames, relayNodesExist } from '../nodes/relay-objects.repository.js';
 import * as repo from './domain.repository.js';
 
 export const RELAY_JOB_KIND = 'relay.apply';
@@ -47,19 +47,16 @@ export async function recordRelayChanges(ctx: Ctx, changes: { change: RelayChang
 
 /**
  * After a relay node is deleted: domains it alone kept pending are ready if the remaining relays
- * applied them; with no relay node left, the control plane's own relay job takes the pending ones
- * over again (queued here, in the deleting transaction).
+ * applied them. With no relay node left, the control plane's own relay takes over again; its maps
+ * missed every change made while relay nodes existed (added, removed, mail servers changed), so one
+ * rebuild job, queued here in the deleting transaction, rewrites them from the full set of domains.
  */
 export async function afterRelayNodeGone(tx: Ctx): Promise<void> {
   if (await relayNodesExist(tx.db)) {
     await markDomainsRelayed(tx, null);
     return;
   }
-  const pending = await findPendingLiveDomains(tx.db);
-  await insertRelayJobs(
-    tx,
-    pending.flatMap((d) => relayJobs([{ change: 'provision', domain: d.name }], { clientId: d.client_id, resellerId: d.reseller_id })),
-  );
+  await insertRelayJobs(tx, [{ kind: RELAY_JOB_KIND, lane: RELAY_LANE, payload: { change: 'rebuild' }, maxAttempts: RELAY_MAX_ATTEMPTS, clientId: null, resellerId: null }]);
 }
 
 /** A statement takes at most 65,535 parameters, and a job is ten: a group's thousands of jobs go in slices. */
@@ -84,21 +81,24 @@ export function relayHandler(driver: RelayDriver) {
       // Relay nodes apply the maps (their objects were written with the change), and their reports
       // make domains ready: the control plane writes no relay files of its own then.
       if (await relayNodesExist(ctx.db)) return;
-      const names = [...new Set(jobs.map((j) => String(j.payload.domain)))];
-      const live = new Map((await repo.findLiveDomainsByName(ctx.db, names)).map((d) => [d.name, d]));
+      // A rebuild (the last relay node went away) replays every live domain, and removes what the
+      // relay still holds that is no longer live, where the driver can list it.
+      const rebuild = jobs.some(isRebuild);
+      const names = rebuild ? await liveAndHeldNames(ctx, driver) : domainNames(jobs);
+      const live = new Map<string, { id: number; name: string; mail_servers: string[]; status: DomainStatus }>();
+      for (let i = 0; i < names.length; i += LOOKUP_SLICE) {
+        for (const d of await repo.findLiveDomainsByName(ctx.db, names.slice(i, i + LOOKUP_SLICE))) live.set(d.name, d);
+      }
       const ops: RelayOp[] = names.map((name) => {
         const d = live.get(name);
         return d ? { op: d.status === 'ready' ? 'update' : 'provision', domain: { name, mailServers: d.mail_servers } } : { op: 'deprovision', name };
       });
       await driver.apply(ops);
-      await setStatuses(
-        ctx,
-        [...live.values()].map((d) => d.id),
-        'ready',
-      );
+      const notReady = [...live.values()].filter((d) => d.status !== 'ready').map((d) => d.id);
+      for (let i = 0; i < notReady.length; i += LOOKUP_SLICE) await setStatuses(ctx, notReady.slice(i, i + LOOKUP_SLICE), 'ready');
     },
     async onExhausted(ctx: Ctx, jobs: Job[]): Promise<void> {
-      const names = [...new Set(jobs.map((j) => String(j.payload.domain)))];
+      const names = domainNames(jobs);
       const live = await repo.findLiveDomainsByName(ctx.db, names);
       await setStatuses(
         ctx,
@@ -107,6 +107,22 @@ export function relayHandler(driver: RelayDriver) {
       );
     },
   };
+}
+
+/** Names per statement when a rebuild looks thousands of domains up (a statement takes at most 65,535 parameters). */
+const LOOKUP_SLICE = 10_000;
+
+const isRebuild = (j: Job) => j.payload.change === 'rebuild';
+
+function domainNames(jobs: Job[]): string[] {
+  return [...new Set(jobs.filter((j) => !isRebuild(j)).map((j) => String(j.payload.domain)))];
+}
+
+/** Every live domain, and every name the relay holds (when its driver can list them), each once. */
+async function liveAndHeldNames(ctx: Ctx, driver: RelayDriver): Promise<string[]> {
+  const names = new Set(await findLiveDomainNames(ctx.db));
+  for (const name of (await driver.listDomains?.()) ?? []) names.add(name);
+  return [...names];
 }
 
 /** Moves domains to a status, with an audit event (actor: the system) for each one that changed. */

@@ -61,6 +61,7 @@ export interface InstanceDatabaseView {
   size_bytes: string | null;
   active_users: number | null;
   sampled_at: string | null;
+  reported_at: string | null;
 }
 
 export async function findInstanceDatabaseViews(db: Executor, ids: readonly number[]): Promise<InstanceDatabaseView[]> {
@@ -68,7 +69,7 @@ export async function findInstanceDatabaseViews(db: Executor, ids: readonly numb
   const { rows } = await sql<InstanceDatabaseView>`
     select d.client_id::int as client_id, d.name, d.template, d.owner_role, d.connection_limit, n.name as node_name,
       o.version::text as version, o.applied_version::text as applied_version, o.error,
-      d.size_bytes::text as size_bytes, d.active_users, d.sampled_at::text as sampled_at
+      d.size_bytes::text as size_bytes, d.active_users, d.sampled_at::text as sampled_at, o.reported_at::text as reported_at
     from instance_databases d
     join clients c on c.id = d.client_id
     left join nodes n on n.id = c.db_node_id
@@ -87,13 +88,16 @@ export interface UsageDatabase {
   active_users: number | null;
   over_storage: boolean;
   over_users: boolean;
+  /** The instance's stored files, which count against its storage limit with the database. */
+  file_bytes: string;
 }
 
 /** Live instances among `ids` whose database is on `nodeId` (a node reports its own only). */
 export async function findUsageDatabases(db: Executor, nodeId: number, ids: readonly number[]): Promise<UsageDatabase[]> {
   if (ids.length === 0) return [];
   const { rows } = await sql<UsageDatabase>`
-    select c.id::int as id, c.reseller_id, c.status, c.user_count, d.sampled_at::text as sampled_at, d.active_users, d.over_storage, d.over_users
+    select c.id::int as id, c.reseller_id, c.status, c.user_count, d.sampled_at::text as sampled_at, d.active_users, d.over_storage, d.over_users,
+      (select coalesce(sum(f.size_bytes), 0) from instance_files f where f.client_id = c.id)::text as file_bytes
     from instance_databases d join clients c on c.id = d.client_id
     where d.client_id = any(${ids as number[]}::bigint[]) and c.db_node_id = ${nodeId} and c.status in ('active', 'suspended')`.execute(db);
   return rows;

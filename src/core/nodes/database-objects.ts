@@ -114,6 +114,8 @@ export interface InstanceDatabase {
   /** Active internal users (Odoo's res_users); null where the database has no such table or before the first report. */
   active_users: number | null;
   sampled_at: string | null;
+  /** When the node last reported applying (or failing) it; null: never. */
+  reported_at: string | null;
 }
 
 /** The databases of the instances `ids` (those that have one), by instance id. */
@@ -133,6 +135,7 @@ export async function getInstanceDatabases(ctx: Pick<Ctx, 'db'>, ids: readonly n
         size_bytes: r.size_bytes === null ? null : Number(r.size_bytes),
         active_users: r.active_users,
         sampled_at: r.sampled_at === null ? null : new Date(r.sampled_at).toISOString(),
+        reported_at: r.reported_at === null ? null : new Date(r.reported_at).toISOString(),
       },
     ]),
   );

@@ -60,11 +60,11 @@ export async function forgetDatabases(db: Executor, gone: readonly { clientId: n
 
 /**
  * Records database sizes a node reported for its db_user objects, in one statement: only objects
- * this node holds present count, and a sample older than the one kept is left out. Returns how many
- * were recorded.
+ * this node holds present count, and a sample older than the one kept is left out. Returns the site
+ * of each sample recorded (a site with both engines appears twice).
  */
-export async function recordDbUserSizes(db: Executor, nodeId: number, samples: readonly { id: string; at: string; storageBytes: number }[]): Promise<number> {
-  if (samples.length === 0) return 0;
+export async function recordDbUserSizes(db: Executor, nodeId: number, samples: readonly { id: string; at: string; storageBytes: number }[]): Promise<number[]> {
+  if (samples.length === 0) return [];
   const { rows } = await sql<{ client_id: string }>`
     insert into site_db_usage (client_id, engine, node_id, storage_bytes, sampled_at)
     select distinct on (o.client_id, x.engine) o.client_id, x.engine, ${nodeId}, x.bytes, x.at
@@ -75,7 +75,7 @@ export async function recordDbUserSizes(db: Executor, nodeId: number, samples: r
     on conflict (client_id, engine) do update set node_id = excluded.node_id, storage_bytes = excluded.storage_bytes, sampled_at = excluded.sampled_at
       where site_db_usage.sampled_at <= excluded.sampled_at
     returning client_id`.execute(db);
-  return rows.length;
+  return rows.map((r) => Number(r.client_id));
 }
 
 /** The last reported size of a site's databases per engine. */

@@ -8,7 +8,7 @@ import { readOverQuotaPolicy, type RecordUsageResult } from './record-usage.js';
 
 // Usage a db node reports for its SaaS instance databases: the database's size and, where the
 // template is Odoo's, its active internal users. Both are samples (the latest wins). Going over the
-// instance's storage limit (diskquota,quota, MB) or its users,max raises what a site over its quota
+// instance's storage limit (diskquota,quota, MB: the database and the instance's files together) or its users,max raises what a site over its quota
 // raises: `site.over_quota` once per crossing, and with the `suspend` policy the instance is suspended.
 // A sample without a user count (a suspended database takes no connection to count them) keeps the last one.
 
@@ -41,13 +41,15 @@ export async function recordDatabaseUsage(ctx: Ctx, nodeId: number, report: Usag
     for (const row of rows.values()) {
       const d = dbs.get(row.client_id)!;
       const limitBytes = (quotas.get(d.id) ?? 0) * MB;
-      const storageOver = limitBytes > 0 && row.size_bytes > limitBytes;
+      // The instance's storage is its database and its stored files, as saas_portal.client counts it.
+      const storage = row.size_bytes + Number(d.file_bytes);
+      const storageOver = limitBytes > 0 && storage > limitBytes;
       const usersOver = d.user_count > 0 && row.active_users !== null && row.active_users > d.user_count;
       const crossed: string[] = [];
       const base = { object: 'database', id: `db${d.id}`, client_id: d.id, reseller_id: d.reseller_id };
       if (storageOver && !row.over_storage) {
         crossed.push('storage');
-        events.push({ type: 'site.over_quota', resellerId: d.reseller_id, data: { ...base, quota: 'storage', used_bytes: row.size_bytes, limit_bytes: limitBytes } });
+        events.push({ type: 'site.over_quota', resellerId: d.reseller_id, data: { ...base, quota: 'storage', used_bytes: storage, limit_bytes: limitBytes, files_bytes: Number(d.file_bytes), databases_bytes: row.size_bytes } });
       }
       if (usersOver && !row.over_users) {
         crossed.push('users');

@@ -9,7 +9,7 @@ import { emitEvents, type WebhookEvent } from '../webhooks/webhook.events.js';
 import { UsageRequest } from './agent-wire.schema.js';
 import { recordDatabaseUsage } from './record-database-usage.js';
 import { recordDbUserSizes } from './db-user-objects.repository.js';
-import { findUsageSites, writeUsage, type DailyRow, type UsageRow, type UsageSite } from './site-usage.repository.js';
+import { findSiteDbBytes, findStorageSites, findUsageSites, writeOverStorage, writeUsage, type DailyRow, type UsageRow, type UsageSite } from './site-usage.repository.js';
 
 // Usage a node reports for its sites (`POST /agent/v1/usage`). Storage is a sample: the latest wins.
 // Transfer is a counter that only grows while the site stays on that node, so what a sample adds is
@@ -52,8 +52,9 @@ export async function recordUsage(ctx: Ctx, nodeId: number, raw: unknown): Promi
   const now = ctx.clock();
   const dbSamples = parsed.data.samples.filter((s) => s.kind === 'db_user');
   return inTransaction(ctx, async (tx) => {
-    // A site's database sizes (db role, ADR 23): kept per engine, shown by the client console.
-    const dbAccepted = await recordDbUserSizes(tx.db, nodeId, dbSamples);
+    // A site's database sizes (db role, ADR 23): kept per engine, shown by the client console, and
+    // counted with its files against diskquota,quota.
+    const dbSites = await recordDbUserSizes(tx.db, nodeId, dbSamples);
     const sites = new Map((await findUsageSites(tx.db, nodeId, [...new Set(samples.map((s) => s.siteId).filter((id) => id > 0))])).map((s) => [Number(s.id), s]));
     const book = await loadPlans(tx);
     const read = {
@@ -62,6 +63,7 @@ export async function recordUsage(ctx: Ctx, nodeId: number, raw: unknown): Promi
       units: valueReader(book, 'bandwidth', 'units'),
       rollover: valueReader(book, 'bandwidth', 'rollover'),
     };
+    const viewOf = (site: Pick<UsageSite, 'plan_id' | 'service_meta'>): SiteView => ({ domains: [], admin_user: null, email_address: null, plan_id: site.plan_id, plan_uid: null, invoice: null, parent_invoice: null, user_count: 0, service_meta: site.service_meta ?? {} });
     const state = new Map<number, UsageRow>();
     const daily = new Map<string, DailyRow>();
     let accepted = 0;
@@ -71,8 +73,7 @@ export async function recordUsage(ctx: Ctx, nodeId: number, raw: unknown): Promi
       const prev: UsageRow | undefined = state.get(site.id) ?? stored(site);
       // A sample older than what was counted already (sent late, or twice) is left out.
       if (prev && Date.parse(prev.sampled_at) > sample.atMs) continue;
-      const view: SiteView = { domains: [], admin_user: null, email_address: null, plan_id: site.plan_id, plan_uid: null, invoice: null, parent_invoice: null, user_count: 0, service_meta: site.service_meta ?? {} };
-      const period = bandwidthPeriod(new Date(sample.atMs), num(read.rollover(view)) || 1);
+      const period = bandwidthPeriod(new Date(sample.atMs), num(read.rollover(viewOf(site))) || 1);
       const periodBegin = new Date(period.begin * 1000).toISOString();
       const sameNode = prev !== undefined && prev.node_id === nodeId;
       const added = !sameNode ? sample.transferBytes : sample.transferBytes >= prev.transfer_counter ? sample.transferBytes - prev.transfer_counter : sample.transferBytes;
@@ -85,7 +86,7 @@ export async function recordUsage(ctx: Ctx, nodeId: number, raw: unknown): Promi
         transfer_counter: sample.transferBytes,
         period_begin: periodBegin,
         period_transfer_bytes: (samePeriod ? prev.period_transfer_bytes : 0) + added,
-        over_storage: prev?.over_storage ?? false,
+        over_storage: prev?.over_storage ?? site.over_storage,
         over_transfer: samePeriod ? prev.over_transfer : false,
       };
       state.set(site.id, row);
@@ -97,28 +98,39 @@ export async function recordUsage(ctx: Ctx, nodeId: number, raw: unknown): Promi
       daily.set(key, d);
       accepted += 1;
     }
+    // Sites whose databases were measured but whose files were not in this report are checked too,
+    // with the files their web node last reported (none yet: nothing).
+    const dbOnly = await findStorageSites(tx.db, [...new Set(dbSites)].filter((id) => !state.has(id)));
+    const dbBytes = await findSiteDbBytes(tx.db, [...state.keys(), ...dbOnly.map((s) => s.id)]);
     // Crossings: a limit passed since the last report fires once; falling back under it re-arms it.
     const events: WebhookEvent[] = [];
     const over: { id: number; what: string }[] = [];
-    for (const row of state.values()) {
-      const site = sites.get(row.client_id)!;
-      const view: SiteView = { domains: [], admin_user: null, email_address: null, plan_id: site.plan_id, plan_uid: null, invoice: null, parent_invoice: null, user_count: 0, service_meta: site.service_meta ?? {} };
+    const flags: { client_id: number; was: boolean; over: boolean }[] = [];
+    const check = (site: Pick<UsageSite, 'id' | 'reseller_id' | 'status' | 'plan_id' | 'service_meta'>, row: { storage_bytes: number; period_transfer_bytes: number; over_storage: boolean; over_transfer: boolean }, withTransfer: boolean): void => {
+      const view = viewOf(site);
       const quotaBytes = num(read.quota(view)) * UNIT_BYTES.MB;
       const thresholdMb = num(read.threshold(view));
       const thresholdBytes = thresholdMb ? (sizeInBytes(thresholdMb, read.units(view)) ?? thresholdMb * UNIT_BYTES.MB) : 0;
-      const storageOver = quotaBytes > 0 && row.storage_bytes > quotaBytes;
+      // A site's storage is its files and its databases (ADR 23).
+      const databases = dbBytes.get(site.id) ?? 0;
+      const storage = row.storage_bytes + databases;
+      const storageOver = quotaBytes > 0 && storage > quotaBytes;
       const transferOver = thresholdBytes > 0 && row.period_transfer_bytes > thresholdBytes;
-      const crossed: { kind: 'storage' | 'bandwidth'; used: number; limit: number }[] = [];
-      if (storageOver && !row.over_storage) crossed.push({ kind: 'storage', used: row.storage_bytes, limit: quotaBytes });
-      if (transferOver && !row.over_transfer) crossed.push({ kind: 'bandwidth', used: row.period_transfer_bytes, limit: thresholdBytes });
+      const crossed: { kind: 'storage' | 'bandwidth'; used: number; limit: number; parts?: Record<string, number> }[] = [];
+      if (storageOver && !row.over_storage) crossed.push({ kind: 'storage', used: storage, limit: quotaBytes, parts: { files_bytes: row.storage_bytes, databases_bytes: databases } });
+      if (withTransfer && transferOver && !row.over_transfer) crossed.push({ kind: 'bandwidth', used: row.period_transfer_bytes, limit: thresholdBytes });
+      flags.push({ client_id: site.id, was: row.over_storage, over: storageOver });
       row.over_storage = storageOver;
-      row.over_transfer = transferOver;
+      if (withTransfer) row.over_transfer = transferOver;
       for (const c of crossed) {
-        events.push({ type: 'site.over_quota', resellerId: site.reseller_id, data: { object: 'site', id: `site${site.id}`, client_id: site.id, reseller_id: site.reseller_id, quota: c.kind, used_bytes: c.used, limit_bytes: c.limit } });
+        events.push({ type: 'site.over_quota', resellerId: site.reseller_id, data: { object: 'site', id: `site${site.id}`, client_id: site.id, reseller_id: site.reseller_id, quota: c.kind, used_bytes: c.used, limit_bytes: c.limit, ...c.parts } });
       }
       if (crossed.length && site.status === 'active') over.push({ id: site.id, what: crossed.map((c) => c.kind).join(' and ') });
-    }
+    };
+    for (const row of state.values()) check(sites.get(row.client_id)!, row, true);
+    for (const site of dbOnly) check(site, { storage_bytes: Number(site.files_bytes ?? 0), period_transfer_bytes: 0, over_storage: site.over_storage, over_transfer: false }, false);
     await writeUsage(tx.db, nodeId, [...state.values()], [...daily.values()], now);
+    await writeOverStorage(tx.db, flags, now);
     await emitEvents(tx, events);
     if (over.length && (await readOverQuotaPolicy(tx)) === 'suspend') {
       const system: Ctx = { ...tx, actor: { kind: 'system' } };
@@ -126,7 +138,7 @@ export async function recordUsage(ctx: Ctx, nodeId: number, raw: unknown): Promi
         await suspendSites(system, { target: { chosen: over.filter((o) => o.what === what).map((o) => o.id) }, reason: `over quota: ${what}` });
       }
     }
-    return { accepted: accepted + dbAccepted + databases.accepted, ignored: samples.length + dbSamples.length - accepted - dbAccepted + databases.ignored };
+    return { accepted: accepted + dbSites.length + databases.accepted, ignored: samples.length + dbSamples.length - accepted - dbSites.length + databases.ignored };
   });
 }
 

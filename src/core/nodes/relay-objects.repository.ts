@@ -93,15 +93,14 @@ export async function markRelayedDomainsReady(db: Executor, names: readonly stri
   return rows.map((r) => ({ ...r, reseller_id: r.reseller_id === null ? null : Number(r.reseller_id) }));
 }
 
-/** The live domains not yet ready, with their owners (the relay jobs a control plane left without relay nodes must queue). */
-export async function findPendingLiveDomains(db: Executor): Promise<{ name: string; client_id: number; reseller_id: number | null }[]> {
+/** The names of every live domain (a live client's unreleased domain, suspended clients included). */
+export async function findLiveDomainNames(db: Executor): Promise<string[]> {
   const rows = await db
     .selectFrom('domains as d')
     .innerJoin('clients as c', 'c.id', 'd.client_id')
-    .select(['d.name', 'd.client_id', 'd.reseller_id'])
+    .select('d.name')
     .where('d.released_at', 'is', null)
-    .where('d.status', '!=', 'ready')
     .where('c.status', 'in', LIVE_STATUSES)
     .execute();
-  return rows.map((r) => ({ name: r.name, client_id: Number(r.client_id), reseller_id: r.reseller_id === null ? null : Number(r.reseller_id) }));
+  return rows.map((r) => r.name);
 }

@@ -14,7 +14,7 @@ export interface UsageSite {
   transfer_counter: string | number | null;
   period_begin: string | null;
   period_transfer_bytes: string | number | null;
-  over_storage: boolean | null;
+  over_storage: boolean;
   over_transfer: boolean | null;
 }
 
@@ -24,7 +24,8 @@ export async function findUsageSites(db: Executor, nodeId: number, ids: readonly
   const { rows } = await sql<{ doc: string }>`
     select coalesce(json_agg(x), '[]')::text as doc from (
       select c.id, c.reseller_id, c.status, c.plan_id, c.service_meta, u.node_id, u.sampled_at, u.storage_bytes,
-        u.transfer_counter, u.period_begin, u.period_transfer_bytes, u.over_storage, u.over_transfer
+        u.transfer_counter, u.period_begin, u.period_transfer_bytes, u.over_transfer,
+        exists (select 1 from site_storage_over o where o.client_id = c.id) as over_storage
       from (select distinct id from unnest(${ids as number[]}::bigint[]) as x(id)) chosen
       join clients c on c.id = chosen.id
       left join site_usage u on u.client_id = c.id
@@ -56,12 +57,12 @@ export interface DailyRow {
 export async function writeUsage(db: Executor, nodeId: number, rows: readonly UsageRow[], daily: readonly DailyRow[], now: Date): Promise<void> {
   if (rows.length) {
     await sql`
-      insert into site_usage as u (client_id, node_id, sampled_at, storage_bytes, transfer_counter, period_begin, period_transfer_bytes, over_storage, over_transfer)
+      insert into site_usage as u (client_id, node_id, sampled_at, storage_bytes, transfer_counter, period_begin, period_transfer_bytes, over_transfer)
       select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(client_id bigint, node_id bigint, sampled_at timestamptz, storage_bytes bigint,
-        transfer_counter bigint, period_begin timestamptz, period_transfer_bytes bigint, over_storage boolean, over_transfer boolean)
+        transfer_counter bigint, period_begin timestamptz, period_transfer_bytes bigint, over_transfer boolean)
       on conflict (client_id) do update set node_id = excluded.node_id, sampled_at = excluded.sampled_at, storage_bytes = excluded.storage_bytes,
         transfer_counter = excluded.transfer_counter, period_begin = excluded.period_begin, period_transfer_bytes = excluded.period_transfer_bytes,
-        over_storage = excluded.over_storage, over_transfer = excluded.over_transfer`.execute(db);
+        over_transfer = excluded.over_transfer`.execute(db);
   }
   if (daily.length) {
     await sql`
@@ -72,12 +73,56 @@ export async function writeUsage(db: Executor, nodeId: number, rows: readonly Us
   await db.updateTable('nodes').set({ last_usage_at: now }).where('id', '=', nodeId).execute();
 }
 
-/** The measured usage of sites, for admin:get-usage and the admin API. */
+/** The total size of each site's databases (both engines) as its db node last reported it; sites without any are left out. */
+export async function findSiteDbBytes(db: Executor, ids: readonly number[]): Promise<Map<number, number>> {
+  if (ids.length === 0) return new Map();
+  const { rows } = await sql<{ client_id: string; bytes: string }>`
+    select client_id::text, sum(storage_bytes)::text as bytes from site_db_usage
+    where client_id = any(${ids as number[]}::bigint[]) group by client_id`.execute(db);
+  return new Map(rows.map((r) => [Number(r.client_id), Number(r.bytes)]));
+}
+
+/** A live site whose databases were measured, with its files' last sample (null: never measured) and its storage flag. */
+export interface StorageSite {
+  id: number;
+  reseller_id: number | null;
+  status: string;
+  plan_id: number | null;
+  service_meta: Record<string, Record<string, unknown>>;
+  files_bytes: string | number | null;
+  over_storage: boolean;
+}
+
+/** Live sites among `ids`, whatever node serves their files, for the storage check that follows a report of their databases. */
+export async function findStorageSites(db: Executor, ids: readonly number[]): Promise<StorageSite[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await sql<{ doc: string }>`
+    select coalesce(json_agg(x), '[]')::text as doc from (
+      select c.id, c.reseller_id, c.status, c.plan_id, c.service_meta, u.storage_bytes as files_bytes,
+        exists (select 1 from site_storage_over o where o.client_id = c.id) as over_storage
+      from (select distinct id from unnest(${ids as number[]}::bigint[]) as x(id)) chosen
+      join clients c on c.id = chosen.id
+      left join site_usage u on u.client_id = c.id
+      where c.status in ('active', 'suspended')
+    ) x`.execute(db);
+  return JSON.parse(rows[0]!.doc) as StorageSite[];
+}
+
+/** Sets or clears the sites' "over the storage quota, announced" flag; only changes are written. */
+export async function writeOverStorage(db: Executor, rows: readonly { client_id: number; was: boolean; over: boolean }[], now: Date): Promise<void> {
+  const on = rows.filter((r) => r.over && !r.was).map((r) => r.client_id);
+  const off = rows.filter((r) => !r.over && r.was).map((r) => r.client_id);
+  if (on.length) await sql`insert into site_storage_over (client_id, since) select unnest(${on}::bigint[]), ${now} on conflict (client_id) do nothing`.execute(db);
+  if (off.length) await sql`delete from site_storage_over where client_id = any(${off}::bigint[])`.execute(db);
+}
+
+/** The measured usage of sites, for admin:get-usage and the admin API. Storage is the site's files and its databases. */
 export async function findMeasuredUsage(db: Executor, ids: readonly number[]): Promise<Map<number, { storage: number; periodBegin: Date; periodTransfer: number; sampledAt: Date }>> {
   if (ids.length === 0) return new Map();
   const rows = await db
     .selectFrom('site_usage')
-    .select(['client_id', 'storage_bytes', 'period_begin', 'period_transfer_bytes', 'sampled_at'])
+    .select(['client_id', 'period_begin', 'period_transfer_bytes', 'sampled_at'])
+    .select(sql<string>`storage_bytes + coalesce((select sum(d.storage_bytes) from site_db_usage d where d.client_id = site_usage.client_id), 0)`.as('storage_bytes'))
     .where('client_id', '=', sql<number>`any(${ids as number[]}::bigint[])`)
     .execute();
   return new Map(rows.map((r) => [Number(r.client_id), { storage: Number(r.storage_bytes), periodBegin: new Date(r.period_begin), periodTransfer: Number(r.period_transfer_bytes), sampledAt: new Date(r.sampled_at) }]));

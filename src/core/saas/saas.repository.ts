@@ -88,7 +88,7 @@ export interface NewInstance {
 export async function insertInstance(
   db: Executor,
   row: NewInstance,
-  users: { admin: { login: string; passwordHash: string }; owner: { login: string; name: string | null; passwordHash: string } },
+  users: { admin: { login: string; passwordHash: string | null }; owner: { login: string; name: string | null; passwordHash: string } },
   jobs: { kind: string; lane: string; payload: Record<string, unknown>; max_attempts: number }[],
   now: Date,
 ): Promise<{ id: number; adminId: number; ownerId: number }> {

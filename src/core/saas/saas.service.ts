@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { AppError } from '../../errors/app-error.js';
 import { findAccountById, type AccountUser } from '../accounts/account.repository.js';
 import { recordAudit } from '../audit/audit.service.js';
@@ -116,12 +116,15 @@ export async function createInstance(ctx: Ctx, input: CreateInstanceInput): Prom
   const owner = await findAccountById(ctx.db, ownerId);
   if (!owner || owner.disabled_at) throw AppError.notFound(`res.users(${ownerId})`);
   const ownerPassword = input.ownerPassword !== undefined && input.ownerPassword !== null && input.ownerPassword !== false ? checkPassword(input.ownerPassword, 'owner_password') : undefined;
-  const ownerPasswordHash = ownerPassword !== undefined ? await hashPassword(ownerPassword) : owner.password_hash;
   // The instance database's owner logs in with owner_password; only its SCRAM verifier is kept and
   // sent to the node. Without one (the portal password is only a hash here) there is no password login.
-  const ownerVerifier = plan.template_database && ownerPassword !== undefined ? await scramSha256Verifier(ownerPassword) : null;
+  // The two hashes are independent: computed side by side (scrypt and PBKDF2 both run off the event loop).
+  const [newOwnerHash, ownerVerifier] = await Promise.all([
+    ownerPassword !== undefined ? hashPassword(ownerPassword) : undefined,
+    plan.template_database && ownerPassword !== undefined ? scramSha256Verifier(ownerPassword) : null,
+  ]);
+  const ownerPasswordHash = newOwnerHash ?? owner.password_hash;
   if (!ownerPasswordHash) throw new AppError('invalid_state', 'the owner has no password to log in with');
-  const adminHash = await hashPassword(randomBytes(16).toString('base64url'));
 
   return inTransaction(ctx, async (tx) => {
     // Checked before a name is drawn, as the portal does, so a refused database uses up no number; the
@@ -147,10 +150,12 @@ export async function createInstance(ctx: Ctx, input: CreateInstanceInput): Prom
     const jobs = relayJobs([{ change: 'provision', domain: name }], { clientId: null, resellerId: null }).map((j) => ({ kind: j.kind, lane: j.lane!, payload: j.payload!, max_attempts: j.maxAttempts! }));
     let created: { id: number; adminId: number; ownerId: number };
     try {
+      // The instance's administrator has no password (nobody was ever told one): no password login,
+      // which every sign-in path checks, rather than a scrypt hash of random bytes per instance.
       created = await repo.insertInstance(
         tx.db,
         { plan_id: plan.id, name, email_address: owner.login.includes('@') ? owner.login : null, user_count: plan.limits?.max_users ?? NO_USER_LIMIT, instance_uuid: uuid, owner_user_id: owner.id },
-        { admin: { login: 'admin', passwordHash: adminHash }, owner: { login: owner.login === 'admin' ? 'owner' : owner.login, name: owner.name, passwordHash: ownerPasswordHash } },
+        { admin: { login: 'admin', passwordHash: null }, owner: { login: owner.login === 'admin' ? 'owner' : owner.login, name: owner.name, passwordHash: ownerPasswordHash } },
         jobs,
         now,
       );

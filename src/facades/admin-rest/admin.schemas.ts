@@ -367,6 +367,7 @@ export const instanceDoc = z
         size_bytes: z.number().nullable().describe("the node's latest measurement"),
         active_users: z.number().int().nullable().describe("active internal users in its res_users (Odoo's); null: no such table or not measured yet"),
         sampled_at: z.string().nullable(),
+        reported_at: z.string().nullable().describe('when the node last reported applying (or failing) it; null: never'),
       })
       .nullable()
       .describe("the instance's own database; null when its plan names no template database"),
@@ -385,7 +386,7 @@ export const instanceDoc = z
         ],
         modules: ['crm', 'sale'],
         usage: usageExample,
-        database: { name: 'saas_3f0c2b7e9a4d4c1f8e2a6b5d4c3b2a19', template: 'odoo_template', owner: 'saas_3f0c2b7e9a4d4c1f8e2a6b5d4c3b2a19_owner', connection_limit: 20, node: 'db1', status: 'applied', error: null, size_bytes: 8581279, active_users: 2, sampled_at: '2026-01-05T10:00:00.000Z' },
+        database: { name: 'saas_3f0c2b7e9a4d4c1f8e2a6b5d4c3b2a19', template: 'odoo_template', owner: 'saas_3f0c2b7e9a4d4c1f8e2a6b5d4c3b2a19_owner', connection_limit: 20, node: 'db1', status: 'applied', error: null, size_bytes: 8581279, active_users: 2, sampled_at: '2026-01-05T10:00:00.000Z', reported_at: '2026-01-05T09:58:12.000Z' },
       },
     ],
   });

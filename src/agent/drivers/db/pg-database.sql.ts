@@ -97,17 +97,28 @@ export function saasClientParams(limits: { maxUsers: number; storageMb: number; 
   ];
 }
 
-/** Writes the parameters where the database has Odoo's ir_config_parameter; returns whether it had it. */
-export async function writeConfigParams(c: pg.Client, params: [string, string][]): Promise<boolean> {
-  const { rows } = await c.query<{ t: string | null }>(`select to_regclass('ir_config_parameter')::text as t`);
-  if (!rows[0]?.t) return false;
-  for (const [key, value] of params) {
-    // No unique key is assumed (a template may lack Odoo's): update, else insert.
-    const updated = await c.query('update ir_config_parameter set value = $2 where key = $1', [key, value]);
-    if (updated.rowCount === 0) await c.query('insert into ir_config_parameter (key, value) values ($1, $2)', [key, value]);
-  }
-  return true;
-}
+/**
+ * Writes the parameters given in the transaction's `hostplane.params` setting (a JSON list of
+ * [key, value] pairs) where the database has Odoo's ir_config_parameter. No unique key is assumed (a
+ * template may lack Odoo's): update, else insert. A DO block, so the whole write is one statement
+ * sent with the others rather than a round trip per parameter.
+ */
+export const WRITE_CONFIG_PARAMS = `
+do $$
+declare
+  p jsonb;
+begin
+  if to_regclass('ir_config_parameter') is null then
+    return;
+  end if;
+  for p in select jsonb_array_elements(current_setting('hostplane.params')::jsonb)
+  loop
+    update ir_config_parameter set value = p->>1 where key = p->>0;
+    if not found then
+      insert into ir_config_parameter (key, value) values (p->>0, p->>1);
+    end if;
+  end loop;
+end $$`;
 
 /** Active internal users (Odoo's res_users with share false), or undefined where there is no such table. */
 export async function countActiveUsers(c: pg.Client): Promise<number | undefined> {

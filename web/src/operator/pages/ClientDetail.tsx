@@ -4,10 +4,12 @@ import { Link } from '../../router';
 import { DomainBadges } from '../../shared/DomainBadges';
 import { SiteHosting } from '../../shared/SiteHosting';
 import { ErrorState, Loading, StatusBadge } from '../../ui';
+import { InstanceDatabaseCard } from './InstanceDatabase';
 
 /**
  * One client of any reseller: its record, the hosting node serving its site (health, whether the
- * node applied its latest state, the node's error) and its storage and transfer per day.
+ * node applied its latest state, the node's error), a SaaS instance's database, and its storage and
+ * transfer per day.
  */
 export function ClientDetailPage({ id }: { id: number }) {
   const path = { params: { path: { id: String(id) } } };
@@ -41,6 +43,7 @@ export function ClientDetailPage({ id }: { id: number }) {
           <DomainBadges domains={c.domains} />
         </dd>
       </dl>
+      {(c.status === 'active' || c.status === 'suspended') && <InstanceDatabaseCard id={id} />}
       {c.status === 'active' || c.status === 'suspended' ? (
         <SiteHosting queryKey={['client-usage', id]} load={(days) => must(api.GET('/admin/v1/clients/{id}/usage', { params: { path: { id: String(id) }, query: { days: String(days) } } }))} />
       ) : (
