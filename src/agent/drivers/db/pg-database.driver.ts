@@ -5,7 +5,8 @@ import type pg from 'pg';
 import { DatabaseObject, type DatabaseSpec, type WireObject } from '../../../core/nodes/agent-wire.schema.js';
 import type { AgentLog } from '../../agent-log.js';
 import type { ObjectResultT, RoleDriver, UsageSampleT } from '../../role-driver.js';
-import { checkAdminUrl, connect, countActiveUsers, libpqEnv, pgMessage, REASSIGN_TO_OWNER, saasClientParams, withClient, writeConfigParams } from './pg-database.sql.js';
+import { applyInstanceUsers, readInstanceReport } from './pg-instance-users.sql.js';
+import { checkAdminUrl, connect, libpqEnv, pgMessage, REASSIGN_TO_OWNER, saasClientParams, withClient, writeConfigParams } from './pg-database.sql.js';
 
 export interface PgDatabaseDriverOptions {
   /** The node's PostgreSQL admin connection (a role with CREATEDB and CREATEROLE, or a superuser). */
@@ -152,6 +153,8 @@ export class PgDatabaseDriver implements RoleDriver {
         await c.query(`select set_config('hostplane.owner', $1, true)`, [s.owner]);
         await c.query(REASSIGN_TO_OWNER);
         await writeConfigParams(c, saasClientParams(s.limits, s.status === 'suspended'));
+        // A template without res_users keeps its users in the control plane (the report says so).
+        if (s.users) await applyInstanceUsers(c, s.users);
         await c.query('commit');
       });
     } finally {
@@ -206,7 +209,7 @@ export class PgDatabaseDriver implements RoleDriver {
     return file;
   }
 
-  /** Size of every database held, and where the template is Odoo's, its active internal users. */
+  /** Size of every database held and, read from inside it, its users (res_users) and files (ir_attachment) where it has them. */
   observe(): Promise<UsageSampleT[]> {
     return this.serial(async () => {
       if (this.held.size === 0) return [];
@@ -221,10 +224,13 @@ export class PgDatabaseDriver implements RoleDriver {
         const sample: UsageSampleT = { kind: 'database', id: held.id, at, storageBytes: Number(row.size), transferBytes: 0 };
         if (row.datallowconn) {
           try {
-            const users = await withClient(this.o.pgUrl, row.datname, countActiveUsers);
-            if (users !== undefined) sample.activeUsers = users;
+            const report = await withClient(this.o.pgUrl, row.datname, readInstanceReport);
+            sample.users = report.users;
+            sample.files = report.files;
+            if (report.usersTotal !== undefined) sample.usersTotal = report.usersTotal;
+            if (report.activeUsers !== undefined) sample.activeUsers = report.activeUsers;
           } catch (e) {
-            this.o.log.debug({ database: row.datname, err: (e as Error).message }, 'could not count users');
+            this.o.log.debug({ database: row.datname, err: (e as Error).message }, 'could not read users and files');
           }
         }
         samples.push(sample);
