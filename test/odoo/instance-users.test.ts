@@ -238,6 +238,31 @@ describe('security', () => {
   });
 });
 
+describe('the client API (the owner signed in)', () => {
+  it('adds and deactivates a user with the session and its CSRF token; another instance\'s user is not found', async () => {
+    const link = new URL(b.url);
+    const login = await fetch(`${cp.url}${link.pathname}${link.search}`, { redirect: 'manual' });
+    expect(login.status).toBe(303);
+    const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const call = async (method: string, route: string, headers: Record<string, string> = {}, body?: unknown) => {
+      const res = await fetch(cp.url + route, { method, headers: { cookie, ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    const csrf = (await call('GET', '/client/v1/session')).body.csrf_token as string;
+    const added = await call('POST', '/client/v1/instance/users', { 'x-csrf-token': csrf }, { login: 'temp@b.test', password: 'temp password' });
+    expect(added.status, JSON.stringify(added.body)).toBe(201);
+    await waitFor(async () => (await resUser(b.db, 'temp@b.test')) ?? undefined, 60_000, () => agent.output().slice(-2000), 200);
+    expect((await call('POST', `/client/v1/instance/users/${added.body.id}/deactivate`)).status).toBe(403);
+    const done = await call('POST', `/client/v1/instance/users/${added.body.id}/deactivate`, { 'x-csrf-token': csrf });
+    expect(done).toEqual({ status: 200, body: { id: added.body.id, login: 'temp@b.test', active: false } });
+    await waitFor(async () => ((await resUser(b.db, 'temp@b.test'))?.active === false ? true : undefined), 60_000, () => agent.output().slice(-2000), 200);
+    const aUser = (await overview(a.id)).users.find((u) => u.login === 'owner')!;
+    expect((await call('POST', `/client/v1/instance/users/${aUser.id}/deactivate`, { 'x-csrf-token': csrf })).status).toBe(404);
+    const view = await call('GET', '/client/v1/instance');
+    expect(view.body.users_source).toBe('instance_database');
+  });
+});
+
 describe('a template without res_users', () => {
   it('keeps the users in Hostplane, and the API says where they come from', async () => {
     const plan = await createPlan(`bare-${PREFIX}`, BARE);
