@@ -33,6 +33,7 @@ import { AppError } from './errors/app-error.js';
 import { createHttpServer } from './http/server.js';
 import { relayHandler } from './core/domains/domain-provisioning.js';
 import { cleanupHandler } from './core/maintenance/maintenance.service.js';
+import { pushInstanceUsersHandler } from './core/saas/instance-users.js';
 import { serviceAccessHandler } from './core/subscriptions/service-access.service.js';
 import { siteCleanupHandler } from './core/sites/site.service.js';
 import { webhookDeliveryHandler } from './core/webhooks/webhook-delivery.js';
@@ -105,7 +106,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const stopNodeNotices = await dbHandle.listen(NODES_NOTIFY_CHANNEL, (payload) => nodeWaiter.wake(payload));
 
   const relay = options.relayDriver ?? createRelayDriver(relayConfig(config));
-  const jobs = new JobRunner(deps, [relayHandler(relay), cleanupHandler, webhookDeliveryHandler, siteCleanupHandler, serviceAccessHandler], {
+  const jobs = new JobRunner(deps, [relayHandler(relay), cleanupHandler, webhookDeliveryHandler, siteCleanupHandler, serviceAccessHandler, pushInstanceUsersHandler], {
     wakeups: (wake) => dbHandle.listen(JOBS_NOTIFY_CHANNEL, wake),
     ...options.jobRunner,
   });

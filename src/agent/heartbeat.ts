@@ -21,6 +21,28 @@ export interface HeartbeatOptions {
 /** The contract's cap on samples per request. */
 const MAX_SAMPLES = 20_000;
 
+/** Most JSON one usage request carries: the control plane takes 4 MB; database samples list users. */
+const MAX_USAGE_BYTES = 3 * 1024 * 1024;
+
+/** Samples split into requests within the contract's count and the body size the server takes. */
+export function usageChunks(samples: UsageRequest['samples']): UsageRequest['samples'][] {
+  const chunks: UsageRequest['samples'][] = [];
+  let current: UsageRequest['samples'] = [];
+  let bytes = 0;
+  for (const s of samples) {
+    const size = JSON.stringify(s).length + 1;
+    if (current.length && (current.length >= MAX_SAMPLES || bytes + size > MAX_USAGE_BYTES)) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(s);
+    bytes += size;
+  }
+  if (current.length) chunks.push(current);
+  return chunks;
+}
+
 /**
  * The two timers beside the loop: a heartbeat (capacity and driver health) every heartbeat interval,
  * usage samples from the drivers every usage interval, both as the control plane's settings say. Each
@@ -118,7 +140,7 @@ export class Heartbeat {
       }
     }
     try {
-      for (let i = 0; i < samples.length; i += MAX_SAMPLES) await this.o.client.usage({ samples: samples.slice(i, i + MAX_SAMPLES) });
+      for (const chunk of usageChunks(samples)) await this.o.client.usage({ samples: chunk });
       if (samples.length) this.o.log.debug({ samples: samples.length }, 'usage reported');
     } catch (e) {
       if (!(e instanceof WireError)) throw e;

@@ -189,6 +189,12 @@ export interface InstanceDatabasesTable {
   over_storage: ColumnType<boolean, boolean | undefined, boolean>;
   over_users: ColumnType<boolean, boolean | undefined, boolean>;
   created_at: ColumnType<Date, Date | string, Date | string>;
+  has_res_users: ColumnType<boolean | null, boolean | null | undefined, boolean | null>;
+  users_report: ColumnType<unknown, string | null | undefined, string | null>;
+  users_total: ColumnType<number | null, number | null | undefined, number | null>;
+  files_count: ColumnType<number | null, number | null | undefined, number | null>;
+  files_bytes: ColumnType<string | number | null, number | null | undefined, number | null>;
+  users_reported_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 export interface SiteUsageTable {

@@ -4,9 +4,10 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgDatabaseDriver } from '../../src/agent/drivers/db/pg-database.driver.js';
-import type { DatabaseSpec, WireObject } from '../../src/core/nodes/agent-wire.schema.js';
+import type { DatabaseSpec, InstanceUserSpec, WireObject } from '../../src/core/nodes/agent-wire.schema.js';
 import { scramSha256Verifier } from '../../src/core/shared/scram.js';
 import { makeTempDir } from '../jobs-process/process-harness.js';
+import { ODOO_TEMPLATE_SQL } from '../support/odoo-template.js';
 import { startPgCluster, type PgCluster } from '../support/pg-cluster.js';
 
 /*
@@ -154,5 +155,94 @@ describe('PgDatabaseDriver', () => {
     expect(list.stdout).toMatch(/TABLE DATA public res_users/);
     // Removing it again (a report lost, the agent restarted) is fine too.
     expect((await driver.apply([{ kind: 'database', id: 'db3', version: 3, state: 'absent', spec: spec(3) }]))[0]!.ok).toBe(true);
+  });
+});
+
+describe('PgDatabaseDriver: instance users in res_users (ADR 27)', () => {
+  const users = (over: Partial<InstanceUserSpec>[] = []): InstanceUserSpec[] => [
+    { login: 'admin', name: 'Administrator', active: true, groups: ['base.group_user', 'base.group_system'] },
+    { login: 'owner@company.test', name: 'Owner', active: true, groups: ['base.group_user', 'base.group_partner_manager'] },
+    ...over.map((o, i) => ({ login: `user${i}@company.test`, name: `User ${i}`, active: true, groups: ['base.group_user'], ...o })),
+  ];
+  const odoo = (n: number, u: InstanceUserSpec[], version = 1) => present(n, { template: 'odoo_tpl', users: u }, version);
+
+  beforeAll(async () => {
+    await q('create database odoo_tpl');
+    await q(ODOO_TEMPLATE_SQL, [], 'odoo_tpl');
+  });
+
+  it('adds missing users as internal users with a partner, the company and groups the template knows; existing ones are kept', async () => {
+    const [r] = await driver.apply([odoo(20, users([{ login: 'sales@company.test', name: 'Sales' }]))]);
+    expect(r, r!.error).toMatchObject({ ok: true });
+    const rows = await q<Record<string, unknown>>(
+      `select u.login, u.active, u.share, u.company_id, u.notification_type, p.name, p.email, p.lang,
+         (select array_agg(d.module || '.' || d.name order by d.name) from res_groups_users_rel r join ir_model_data d on d.model = 'res.groups' and d.res_id = r.gid where r.uid = u.id) as groups,
+         exists (select 1 from res_company_users_rel c where c.user_id = u.id and c.cid = u.company_id) as in_company
+       from res_users u join res_partner p on p.id = u.partner_id order by u.id`,
+      [],
+      'inst_20',
+    );
+    expect(rows).toEqual([
+      { login: '__system__', active: false, share: false, company_id: 1, notification_type: 'email', name: 'OdooBot', email: null, lang: 'en_US', groups: null, in_company: true },
+      { login: 'admin', active: true, share: false, company_id: 1, notification_type: 'inbox', name: 'Administrator', email: null, lang: 'en_US', groups: ['base.group_system', 'base.group_user'], in_company: true },
+      { login: 'portal', active: true, share: true, company_id: 1, notification_type: 'email', name: 'Portal', email: null, lang: 'en_US', groups: null, in_company: true },
+      // Required columns the spec does not set (notification_type, lang) come from the admin's rows; unknown groups are skipped.
+      { login: 'owner@company.test', active: true, share: false, company_id: 1, notification_type: 'inbox', name: 'Owner', email: 'owner@company.test', lang: 'en_US', groups: ['base.group_user'], in_company: true },
+      { login: 'sales@company.test', active: true, share: false, company_id: 1, notification_type: 'inbox', name: 'Sales', email: 'sales@company.test', lang: 'en_US', groups: ['base.group_user'], in_company: true },
+    ]);
+    // The users are created by the admin session; the owner role owns the tables, so it reads them.
+    expect(psql('inst_20', 'inst_20_owner', PASSWORD, 'select count(*) from res_users')).toMatchObject({ code: 0, stdout: '5' });
+  });
+
+  it('usage reports the users read from res_users and the files of ir_attachment', async () => {
+    const s = (await driver.observe()).find((x) => x.id === 'db20')!;
+    expect(s.users).toEqual([
+      { login: '__system__', name: 'OdooBot', active: false, share: false },
+      { login: 'admin', name: 'Administrator', active: true, share: false },
+      { login: 'portal', name: 'Portal', active: true, share: true },
+      { login: 'owner@company.test', name: 'Owner', active: true, share: false },
+      { login: 'sales@company.test', name: 'Sales', active: true, share: false },
+    ]);
+    expect(s).toMatchObject({ usersTotal: 5, activeUsers: 3, files: { count: 2, bytes: 5096 } });
+  });
+
+  it('deactivation sets active false; applying again adds nothing twice', async () => {
+    const [r] = await driver.apply([odoo(20, users([{ login: 'sales@company.test', name: 'Sales', active: false }]), 2)]);
+    expect(r).toMatchObject({ ok: true });
+    expect(await q('select login, active from res_users where login like $1 order by id', ['%@company.test'], 'inst_20')).toEqual([
+      { login: 'owner@company.test', active: true },
+      { login: 'sales@company.test', active: false },
+    ]);
+    expect(await q('select count(*)::int as n from res_partner', [], 'inst_20')).toEqual([{ n: 5 }]);
+    expect(await q('select count(*)::int as n from res_groups_users_rel', [], 'inst_20')).toEqual([{ n: 4 }]);
+  });
+
+  it('an injection-shaped login is stored as it is, as a parameter; the tables stay', async () => {
+    const evil = "x');drop/**/table/**/res_users;--";
+    const [r] = await driver.apply([odoo(20, [...users(), { login: evil, name: "Robert'); DROP TABLE res_partner;--", active: true, groups: ['base.group_user'] }], 3)]);
+    expect(r).toMatchObject({ ok: true });
+    expect(await q('select u.login, p.name from res_users u join res_partner p on p.id = u.partner_id where u.login = $1', [evil], 'inst_20')).toEqual([{ login: evil, name: "Robert'); DROP TABLE res_partner;--" }]);
+    expect(await q("select to_regclass('res_partner')::text as t", [], 'inst_20')).toEqual([{ t: 'res_partner' }]);
+  });
+
+  it("one instance's users never reach another's database", async () => {
+    const [r] = await driver.apply([odoo(21, [{ login: 'other@tenant.test', name: 'Other', active: true, groups: [] }])]);
+    expect(r).toMatchObject({ ok: true });
+    const logins = (await q<{ login: string }>('select login from res_users order by id', [], 'inst_21')).map((x) => x.login);
+    expect(logins).toEqual(['__system__', 'admin', 'portal', 'other@tenant.test']);
+    const s = (await driver.observe()).find((x) => x.id === 'db21')!;
+    expect(s.users!.map((u) => u.login)).not.toContain('owner@company.test');
+    expect((await driver.observe()).find((x) => x.id === 'db20')!.users!.map((u) => u.login)).not.toContain('other@tenant.test');
+  });
+
+  it('a template without res_users: users are not written, the report says there is no such table', async () => {
+    await q('create database bare_tpl');
+    await q('create table notes (id serial primary key, body text)', [], 'bare_tpl');
+    const [r] = await driver.apply([present(22, { template: 'bare_tpl', users: users() })]);
+    expect(r).toMatchObject({ ok: true });
+    expect(await q("select to_regclass('res_users')::text as t", [], 'inst_22')).toEqual([{ t: null }]);
+    const s = (await driver.observe()).find((x) => x.id === 'db22')!;
+    expect(s).toMatchObject({ users: null, files: null });
+    expect(s.activeUsers).toBeUndefined();
   });
 });

@@ -100,6 +100,11 @@ describe('desired state', () => {
       // The storage limit as the plan chain resolves diskquota,quota (the base plan's here).
       limits: { maxUsers: 2, storageMb: expect.any(Number), expiresAt: null },
       status: 'active',
+      // Its users, for its res_users (ADR 27): the administrator and the owner, with their groups.
+      users: [
+        { login: 'admin', name: 'Administrator', active: true, groups: ['base.group_erp_manager', 'base.group_system', 'base.group_user'] },
+        { login: expect.any(String), name: expect.any(String), active: true, groups: ['base.group_partner_manager', 'base.group_user'] },
+      ],
     });
     const all = await db().selectFrom('node_objects').select('spec').execute();
     expect(JSON.stringify(all)).not.toContain(OWNER_PASSWORD);

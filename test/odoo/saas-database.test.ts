@@ -215,12 +215,12 @@ describe('seed 003 with a real database per instance', () => {
   });
 
   it('usage: the database size and its active internal users reach saas_portal.client and the admin API', async () => {
-    // Template users: admin is the one active internal user; add one more as the instance would.
+    // Active internal users: the template's admin, the owner the node added to res_users (ADR 27), and one more the instance adds itself.
     expect(psql(db.name, db.owner, OWNER_PASSWORD, "insert into res_users (login, active, share) values ('sales', true, false)").code).toBe(0);
     const measured = await waitFor(
       async () => {
         const d = await database(id);
-        return d.active_users === 2 && d.size_bytes !== null && d.size_bytes > 0 ? d : undefined;
+        return d.active_users === 3 && d.size_bytes !== null && d.size_bytes > 0 ? d : undefined;
       },
       60_000,
       async () => JSON.stringify(await database(id)),
@@ -229,7 +229,7 @@ describe('seed 003 with a real database per instance', () => {
     const [size] = await admin<{ n: string }>('select pg_database_size($1)::text as n', [db.name]);
     expect(Math.abs(measured.size_bytes! - Number(size!.n))).toBeLessThan(4 * 1024 * 1024);
     const read = await readClient(id, ['users_len', 'db_storage', 'total_storage_limit', 'storage_exceed']);
-    expect(read).toMatchObject({ users_len: 2, db_storage: Math.round(measured.size_bytes! / (1024 * 1024)), total_storage_limit: 900, storage_exceed: false });
+    expect(read).toMatchObject({ users_len: 3, db_storage: Math.round(measured.size_bytes! / (1024 * 1024)), total_storage_limit: 900, storage_exceed: false });
   });
 
   it("the owner's console page shows the database, its state, size and active users", async () => {
@@ -240,7 +240,7 @@ describe('seed 003 with a real database per instance', () => {
     const page = await (await fetch(`${cp.url}/console/clients/${id}`, { headers: { cookie } })).text();
     expect(page).toContain(`<code>${db.name}</code>`);
     expect(page).toContain('<dd id="database-state">ready</dd>');
-    expect(page).toContain('<dd id="database-users">2 of 7</dd>');
+    expect(page).toContain('<dd id="database-users">3 of 7</dd>');
     expect(page).toMatch(/<dd id="database-size">\d+\.\d MB<\/dd>/);
     // The node's name is the operator's business.
     expect(page).not.toContain(node.name);
@@ -282,7 +282,7 @@ describe('seed 003 with a real database per instance', () => {
     expect((await database(id)).error).toBeNull();
     const usage = await fetch(`${cp.url}/agent/v1/usage`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ samples: [{ kind: 'database', id: `db${id}`, at: new Date().toISOString(), storageBytes: 1, transferBytes: 0, activeUsers: 99 }] }) });
     expect(usage.status).toBe(200);
-    expect((await database(id)).active_users).toBe(2);
+    expect((await database(id)).active_users).toBe(3);
     // Only the operator's node list shows them, each under its own node.
     expect((await nodeObjects(cp, other.id)).length).toBe(0);
   });

@@ -23,6 +23,7 @@ export const auditActions = [
   'client.owner_set',
   'user.password_changed',
   'user.created',
+  'user.deactivated',
   'scope.set',
   'domain.updated',
   'domain.status_set',

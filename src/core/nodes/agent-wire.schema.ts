@@ -109,6 +109,26 @@ export const WireSqlName = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a plain 
 export const ScramVerifier = z.string().max(300).regex(/^SCRAM-SHA-256\$[0-9]{1,7}:[A-Za-z0-9+/]+={0,2}\$[A-Za-z0-9+/]+={0,2}:[A-Za-z0-9+/]+={0,2}$/, 'a SCRAM-SHA-256 verifier');
 
 /**
+ * A login inside an instance (Odoo's `res_users.login`): 1 to 254 characters, no spaces or control
+ * characters. It reaches the instance's database only as a bound parameter.
+ */
+export const InstanceLogin = z.string().min(1).max(254).regex(/^[^\s\p{Cc}]+$/u, 'no spaces or control characters');
+
+/**
+ * A user the instance's database must hold (docs/adr/0027): made in its `res_users` (with a partner,
+ * an internal user: share false) where missing, its `active` set as given. `groups` are Odoo group
+ * xml ids (`base.group_user`) the user is added to where the database knows them. Users of the
+ * instance not listed are the instance's own business and left alone.
+ */
+export const InstanceUserSpec = z.object({
+  login: InstanceLogin,
+  name: z.string().max(256),
+  active: z.boolean(),
+  groups: z.array(z.string().regex(/^[a-z0-9_]{1,64}\.[a-z0-9_]{1,128}$/)).max(64),
+});
+export type InstanceUserSpec = z.infer<typeof InstanceUserSpec>;
+
+/**
  * A SaaS instance's own PostgreSQL database (db role): copied from `template`, owned by `owner`
  * (who logs in with the password `ownerPassword` verifies; null: no password login), limited to
  * `connectionLimit` sessions. `limits` go into the instance's own `ir_config_parameter` where the
@@ -131,6 +151,8 @@ export const DatabaseSpec = z.object({
     expiresAt: z.string().datetime().nullable(),
   }),
   status: z.enum(['active', 'suspended']),
+  /** Users to hold in its res_users where it has that table; absent from older control planes: none pushed. */
+  users: z.array(InstanceUserSpec).max(5000).optional(),
 });
 export type DatabaseSpec = z.infer<typeof DatabaseSpec>;
 
@@ -238,6 +260,18 @@ export const HeartbeatResponse = z.object({ serverTime: z.string(), settings: No
  * A `database` sample carries the database's size as `storageBytes`, 0 as `transferBytes`, and
  * `activeUsers` where it has Odoo's res_users.
  */
+/** The most users one database sample lists: a usage report stays a few MB for a node of many instances. */
+export const MAX_REPORTED_USERS = 200;
+
+/** A user as a db node read it from an instance's res_users (any login the instance holds, cut to size). */
+export const ReportedInstanceUser = z.object({
+  login: z.string().max(254),
+  name: z.string().max(256).nullable(),
+  active: z.boolean(),
+  share: z.boolean(),
+});
+export type ReportedInstanceUser = z.infer<typeof ReportedInstanceUser>;
+
 export const UsageSample = z.object({
   kind: ObjectKind,
   id: z.string().min(1).max(64),
@@ -246,6 +280,15 @@ export const UsageSample = z.object({
   transferBytes: z.number().int().nonnegative(),
   /** Databases: active internal users (Odoo's res_users, share false); absent where there is no such table. */
   activeUsers: z.number().int().nonnegative().optional(),
+  /**
+   * Databases: the users read from res_users (the first MAX_REPORTED_USERS by id); null: the database
+   * has no res_users; absent: not read this time (a suspended database is not entered).
+   */
+  users: z.array(ReportedInstanceUser).max(MAX_REPORTED_USERS).nullable().optional(),
+  /** How many rows res_users holds in all, when `users` is a list. */
+  usersTotal: z.number().int().nonnegative().optional(),
+  /** Databases: the files of its ir_attachment (count and bytes); null: no such table; absent: not read. */
+  files: z.object({ count: z.number().int().nonnegative(), bytes: z.number().int().nonnegative() }).nullable().optional(),
 });
 export const UsageRequest = z.object({ samples: z.array(UsageSample).max(20_000) });
 export type UsageRequest = z.infer<typeof UsageRequest>;

@@ -17,6 +17,8 @@ export interface DatabaseObjectSource {
   connection_limit: number;
   object_state: 'present' | 'absent' | null;
   object_spec: unknown;
+  /** The instance's users as Hostplane holds them (its administrator and owner first), for its res_users. */
+  users: { login: string; name: string; active: boolean; groups: string[] }[];
 }
 
 /** The instances among `ids` that have a database (deleted ones too: theirs become absent), in one statement. */
@@ -26,7 +28,10 @@ export async function findDatabaseObjectSources(db: Executor, ids: readonly numb
     select coalesce(json_agg(x), '[]')::text as doc from (
       select c.id, c.db_node_id, c.status, c.user_count, c.plan_id, p.node_label,
         d.name, d.template, d.owner_role, d.owner_verifier, d.connection_limit,
-        o.state as object_state, o.spec as object_spec
+        o.state as object_state, o.spec as object_spec,
+        (select coalesce(json_agg(json_build_object('login', u.login, 'name', coalesce(u.name, u.login), 'active', u.disabled_at is null,
+            'groups', (select coalesce(json_agg(g.group_xmlid order by g.group_xmlid), '[]') from user_groups g where g.user_id = u.id)) order by u.id), '[]')
+          from users u where u.client_id = c.id and u.role in ('client_admin', 'end_user')) as users
       from (select distinct id from unnest(${ids as number[]}::bigint[]) as x(id)) chosen
       join instance_databases d on d.client_id = chosen.id
       join clients c on c.id = d.client_id
@@ -62,6 +67,9 @@ export interface InstanceDatabaseView {
   active_users: number | null;
   sampled_at: string | null;
   reported_at: string | null;
+  has_res_users: boolean | null;
+  files_count: number | null;
+  files_bytes: string | null;
 }
 
 export async function findInstanceDatabaseViews(db: Executor, ids: readonly number[]): Promise<InstanceDatabaseView[]> {
@@ -69,7 +77,8 @@ export async function findInstanceDatabaseViews(db: Executor, ids: readonly numb
   const { rows } = await sql<InstanceDatabaseView>`
     select d.client_id::int as client_id, d.name, d.template, d.owner_role, d.connection_limit, n.name as node_name,
       o.version::text as version, o.applied_version::text as applied_version, o.error,
-      d.size_bytes::text as size_bytes, d.active_users, d.sampled_at::text as sampled_at, o.reported_at::text as reported_at
+      d.size_bytes::text as size_bytes, d.active_users, d.sampled_at::text as sampled_at, o.reported_at::text as reported_at,
+      d.has_res_users, d.files_count, d.files_bytes::text as files_bytes
     from instance_databases d
     join clients c on c.id = d.client_id
     left join nodes n on n.id = c.db_node_id
@@ -110,13 +119,45 @@ export interface DatabaseUsageRow {
   sampled_at: string;
   over_storage: boolean;
   over_users: boolean;
+  /** Whether the sample read the users (false: the stored report stays); then whether it has res_users, and them. */
+  users_read: boolean;
+  has_res_users: boolean | null;
+  users_report: unknown;
+  users_total: number | null;
+  /** Whether the sample read the files (false: the stored counts stay); null counts: no ir_attachment. */
+  files_read: boolean;
+  files_count: number | null;
+  files_bytes: number | null;
 }
 
 /** Writes the latest sample of every database given, in one statement. */
 export async function writeDatabaseUsage(db: Executor, rows: readonly DatabaseUsageRow[]): Promise<void> {
   if (rows.length === 0) return;
   await sql`
-    update instance_databases d set size_bytes = x.size_bytes, active_users = x.active_users, sampled_at = x.sampled_at, over_storage = x.over_storage, over_users = x.over_users
-    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(client_id bigint, size_bytes bigint, active_users integer, sampled_at timestamptz, over_storage boolean, over_users boolean)
+    update instance_databases d set size_bytes = x.size_bytes, active_users = x.active_users, sampled_at = x.sampled_at, over_storage = x.over_storage, over_users = x.over_users,
+      has_res_users = case when x.users_read then x.has_res_users else d.has_res_users end,
+      users_report = case when x.users_read then x.users_report else d.users_report end,
+      users_total = case when x.users_read then x.users_total else d.users_total end,
+      users_reported_at = case when x.users_read then x.sampled_at else d.users_reported_at end,
+      files_count = case when x.files_read then x.files_count else d.files_count end,
+      files_bytes = case when x.files_read then x.files_bytes else d.files_bytes end
+    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(client_id bigint, size_bytes bigint, active_users integer, sampled_at timestamptz, over_storage boolean, over_users boolean,
+      users_read boolean, has_res_users boolean, users_report jsonb, users_total integer, files_read boolean, files_count integer, files_bytes bigint)
     where d.client_id = x.client_id`.execute(db);
+}
+
+/** The users an instance's database last reported (null: none reported, or it has no res_users). */
+export async function findReportedUsers(db: Executor, clientId: number): Promise<{ users: unknown; users_total: number | null; users_reported_at: string | null } | undefined> {
+  const { rows } = await sql<{ users: unknown; users_total: number | null; users_reported_at: string | null }>`
+    select users_report as users, users_total, users_reported_at::text as users_reported_at
+    from instance_databases where client_id = ${clientId} and has_res_users is true and users_report is not null`.execute(db);
+  return rows[0];
+}
+
+/** Live instances with a database, after `afterId`, by id: the migration job's pages. */
+export async function findLiveInstanceDatabaseIds(db: Executor, afterId: number, limit: number): Promise<number[]> {
+  const { rows } = await sql<{ id: number }>`
+    select d.client_id::int as id from instance_databases d join clients c on c.id = d.client_id
+    where d.client_id > ${afterId} and c.status in ('active', 'suspended') order by d.client_id limit ${limit}`.execute(db);
+  return rows.map((r) => r.id);
 }

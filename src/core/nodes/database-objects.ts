@@ -1,7 +1,7 @@
 import type { Ctx } from '../context.js';
 import { getSiteDiskQuotas } from '../sites/site-info.js';
-import { DatabaseSpec, type DatabaseSpec as DatabaseSpecType } from './agent-wire.schema.js';
-import { findDatabaseObjectSources, findInstanceDatabaseViews, insertInstanceDatabase, setOwnerVerifier, type DatabaseObjectSource } from './database-objects.repository.js';
+import { DatabaseSpec, InstanceUserSpec, ReportedInstanceUser, type DatabaseSpec as DatabaseSpecType } from './agent-wire.schema.js';
+import { findDatabaseObjectSources, findInstanceDatabaseViews, findReportedUsers, insertInstanceDatabase, setOwnerVerifier, type DatabaseObjectSource } from './database-objects.repository.js';
 import { placeOnDbNodes } from './db-placement.js';
 import { upsertNodeObjects, type NodeObjectWrite } from './node-objects.repository.js';
 import { canonical } from './site-objects.js';
@@ -21,7 +21,24 @@ export const DEFAULT_INSTANCE_CONNECTION_LIMIT = 20;
 
 const LIVE = new Set(['active', 'suspended']);
 
-function desiredSpec(src: DatabaseObjectSource, storageMb: number): DatabaseSpecType {
+const GROUP_XMLID = InstanceUserSpec.shape.groups.element;
+
+/**
+ * The users the instance's database must hold: Hostplane's users of the instance (docs/adr/0027),
+ * deactivated ones with active false. A login the contract cannot carry (an older install's, with a
+ * control character) is left out rather than holding back the whole database.
+ */
+function desiredUsers(src: DatabaseObjectSource, log: Ctx['log']): DatabaseSpecType['users'] {
+  const users: NonNullable<DatabaseSpecType['users']> = [];
+  for (const u of src.users) {
+    const user = { login: u.login, name: u.name.slice(0, 256), active: u.active, groups: u.groups.filter((g) => GROUP_XMLID.safeParse(g).success) };
+    if (InstanceUserSpec.safeParse(user).success) users.push(user);
+    else log.warn({ instance: src.id }, 'an instance user not sent to its database: its login does not fit the wire contract');
+  }
+  return users;
+}
+
+function desiredSpec(src: DatabaseObjectSource, storageMb: number, log: Ctx['log']): DatabaseSpecType {
   return {
     clientId: src.id,
     name: src.name,
@@ -31,6 +48,7 @@ function desiredSpec(src: DatabaseObjectSource, storageMb: number): DatabaseSpec
     connectionLimit: src.connection_limit,
     limits: { maxUsers: src.user_count, storageMb, expiresAt: null },
     status: src.status === 'suspended' ? 'suspended' : 'active',
+    users: desiredUsers(src, log),
   };
 }
 
@@ -60,7 +78,7 @@ export async function syncDatabaseObjects(tx: Ctx, ids: readonly number[]): Prom
       if (src.object_state === 'present') writes.push({ ...base, state: 'absent', spec: src.object_spec });
       continue;
     }
-    const spec = desiredSpec(src, quotas.get(src.id) ?? 0);
+    const spec = desiredSpec(src, quotas.get(src.id) ?? 0, tx.log);
     if (!DatabaseSpec.safeParse(spec).success) {
       tx.log.warn({ database: base.objectId }, 'database not sent to its node: its spec does not fit the wire contract');
       continue;
@@ -116,6 +134,10 @@ export interface InstanceDatabase {
   sampled_at: string | null;
   /** When the node last reported applying (or failing) it; null: never. */
   reported_at: string | null;
+  /** Whether its users live in its own res_users (docs/adr/0027); false: the template has none, they stay Hostplane's; null: not reported yet. */
+  users_in_database: boolean | null;
+  /** Its ir_attachment as last reported (count, bytes); null: no such table or not reported yet. */
+  files: { count: number; bytes: number } | null;
 }
 
 /** The databases of the instances `ids` (those that have one), by instance id. */
@@ -136,6 +158,8 @@ export async function getInstanceDatabases(ctx: Pick<Ctx, 'db'>, ids: readonly n
         active_users: r.active_users,
         sampled_at: r.sampled_at === null ? null : new Date(r.sampled_at).toISOString(),
         reported_at: r.reported_at === null ? null : new Date(r.reported_at).toISOString(),
+        users_in_database: r.has_res_users,
+        files: r.files_count === null ? null : { count: r.files_count, bytes: Number(r.files_bytes ?? 0) },
       },
     ]),
   );
@@ -146,4 +170,14 @@ export async function setInstanceDatabaseOwnerVerifier(tx: Ctx, clientId: number
   if (!(await setOwnerVerifier(tx.db, clientId, verifier))) return false;
   await syncDatabaseObjects(tx, [clientId]);
   return true;
+}
+
+/** The users an instance's database last reported from its res_users; undefined when it has none or has not reported. */
+export async function getReportedInstanceUsers(ctx: Pick<Ctx, 'db'>, clientId: number): Promise<{ users: ReportedInstanceUser[]; total: number; reportedAt: string | null } | undefined> {
+  const row = await findReportedUsers(ctx.db, clientId);
+  if (!row) return undefined;
+  // Stored as the node sent it, after the contract checked it; read back through the same shape.
+  const users = ReportedInstanceUser.array().safeParse(row.users);
+  if (!users.success) return undefined;
+  return { users: users.data, total: row.users_total ?? users.data.length, reportedAt: row.users_reported_at === null ? null : new Date(row.users_reported_at).toISOString() };
 }

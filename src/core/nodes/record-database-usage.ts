@@ -10,7 +10,8 @@ import { readOverQuotaPolicy, type RecordUsageResult } from './record-usage.js';
 // template is Odoo's, its active internal users. Both are samples (the latest wins). Going over the
 // instance's storage limit (diskquota,quota, MB: the database and the instance's files together) or its users,max raises what a site over its quota
 // raises: `site.over_quota` once per crossing, and with the `suspend` policy the instance is suspended.
-// A sample without a user count (a suspended database takes no connection to count them) keeps the last one.
+// A sample without a user count (a suspended database takes no connection to count them) keeps the last one;
+// so do the users and files it read from inside the database (docs/adr/0027), kept for the doors to show.
 
 const DB_ID = /^db([1-9][0-9]{0,17})$/;
 const MB = 1024 * 1024;
@@ -33,7 +34,24 @@ export async function recordDatabaseUsage(ctx: Ctx, nodeId: number, report: Usag
       const prev = rows.get(d.id);
       const prevAt = prev ? Date.parse(prev.sampled_at) : d.sampled_at ? Date.parse(d.sampled_at) : -Infinity;
       if (prevAt > s.atMs) continue;
-      rows.set(d.id, { client_id: d.id, size_bytes: s.storageBytes, active_users: s.activeUsers ?? prev?.active_users ?? d.active_users, sampled_at: new Date(s.atMs).toISOString(), over_storage: prev?.over_storage ?? d.over_storage, over_users: prev?.over_users ?? d.over_users });
+      // Users and files read this time replace the stored report; a sample that could not read them keeps the last.
+      const usersRead = s.users !== undefined;
+      const filesRead = s.files !== undefined;
+      rows.set(d.id, {
+        client_id: d.id,
+        size_bytes: s.storageBytes,
+        active_users: s.activeUsers ?? prev?.active_users ?? d.active_users,
+        sampled_at: new Date(s.atMs).toISOString(),
+        over_storage: prev?.over_storage ?? d.over_storage,
+        over_users: prev?.over_users ?? d.over_users,
+        users_read: usersRead || (prev?.users_read ?? false),
+        has_res_users: usersRead ? s.users !== null : (prev?.has_res_users ?? null),
+        users_report: usersRead ? s.users : (prev?.users_report ?? null),
+        users_total: usersRead ? (s.usersTotal ?? s.users?.length ?? null) : (prev?.users_total ?? null),
+        files_read: filesRead || (prev?.files_read ?? false),
+        files_count: filesRead ? (s.files?.count ?? null) : (prev?.files_count ?? null),
+        files_bytes: filesRead ? (s.files?.bytes ?? null) : (prev?.files_bytes ?? null),
+      });
       accepted += 1;
     }
     const events: WebhookEvent[] = [];

@@ -205,3 +205,12 @@ export async function setInstanceUserCount(db: Executor, id: number, n: number, 
 export async function setInstanceUserPassword(db: Executor, userId: number, passwordHash: string): Promise<void> {
   await db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', userId).execute();
 }
+
+export async function setInstanceUserDisabled(db: Executor, userId: number, now: Date): Promise<void> {
+  await db.updateTable('users').set({ disabled_at: now }).where('id', '=', userId).where('disabled_at', 'is', null).execute();
+}
+
+export async function instanceFileStats(db: Executor, clientId: number): Promise<{ count: number; bytes: number }> {
+  const r = await db.selectFrom('instance_files').select([sql<number>`count(*)::int`.as('n'), sql<string>`coalesce(sum(size_bytes), 0)::text`.as('bytes')]).where('client_id', '=', clientId).executeTakeFirstOrThrow();
+  return { count: r.n, bytes: Number(r.bytes) };
+}

@@ -4,7 +4,7 @@ import { findAccountById, type AccountUser } from '../accounts/account.repositor
 import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
 import { relayJobs } from '../domains/domain-provisioning.js';
-import { addInstanceDatabase, getInstanceDatabases, type InstanceDatabase } from '../nodes/database-objects.js';
+import { addInstanceDatabase, getInstanceDatabases, syncDatabaseObjects, type InstanceDatabase } from '../nodes/database-objects.js';
 import { syncRelayObjects } from '../nodes/relay-objects.js';
 import { uniqueViolation } from '../shared/db-errors.js';
 import { normalizeDomainName } from '../shared/domain-name.js';
@@ -14,10 +14,12 @@ import { randomToken, sha256Hex } from '../shared/secrets.js';
 import { getSiteDiskQuota } from '../sites/site.service.js';
 import { insertSsoToken } from '../sso/sso.repository.js';
 import { LOGIN_PATH } from '../sso/sso.service.js';
+import { instanceUsersView, reportedUserCount, type InstanceUsersView } from './instance-users.js';
 import * as repo from './saas.repository.js';
 import { INSTANCE_BASE_STORAGE_BYTES, INSTANCE_LOGIN_TTL_SECONDS, NO_USER_LIMIT, OWNER_GROUPS, PORTAL_SIGNUP_GROUPS, type CreatedInstance, type InstanceUsage } from './saas.schema.js';
 
-const LOGIN = /^[^\s]{1,254}$/;
+// No spaces or control characters: a login also goes to the instance's database (res_users.login).
+const LOGIN = /^[^\s\p{Cc}]{1,254}$/u;
 
 export function isOperator(ctx: Ctx): boolean {
   return ctx.actor.kind === 'operator' || ctx.actor.kind === 'system';
@@ -33,7 +35,7 @@ function checkPassword(password: unknown, field = 'password'): string {
 }
 
 function checkLogin(login: unknown): string {
-  if (typeof login !== 'string' || !LOGIN.test(login)) throw AppError.validation({ login: ['must be 1 to 254 characters without spaces'] }, 'login must be 1 to 254 characters without spaces');
+  if (typeof login !== 'string' || login.length > 254 || !LOGIN.test(login)) throw AppError.validation({ login: ['must be 1 to 254 characters without spaces or control characters'] }, 'login must be 1 to 254 characters without spaces or control characters');
   return login;
 }
 
@@ -163,10 +165,11 @@ export async function createInstance(ctx: Ctx, input: CreateInstanceInput): Prom
       if (uniqueViolation(e) === 'domains_live_name_key') throw AppError.validation({ dbname: [`Database ${name} already exists`] }, `Database ${name} already exists`);
       throw e;
     }
-    if (plan.template_database) await addInstanceDatabase(tx, { clientId: created.id, uuid, template: plan.template_database, ownerVerifier });
-    await syncRelayObjects(tx, [name]);
     await repo.addUserGroups(tx.db, [created.ownerId], OWNER_GROUPS);
     await repo.addUserGroups(tx.db, [created.adminId], ['base.group_user', 'base.group_system', 'base.group_erp_manager']);
+    // After the users' groups: the database's first spec carries its users with them.
+    if (plan.template_database) await addInstanceDatabase(tx, { clientId: created.id, uuid, template: plan.template_database, ownerVerifier });
+    await syncRelayObjects(tx, [name]);
     const token = randomToken(32);
     await insertSsoToken(tx.db, { token_digest: sha256Hex(token), user_id: created.ownerId, client_id: created.id, purpose: 'instance_owner_login', expires_at: new Date(now.getTime() + INSTANCE_LOGIN_TTL_SECONDS * 1000), created_at: now });
     await recordAudit(tx, { action: 'client.created', targetType: 'client', targetId: created.id, resellerId: null, after: { instance: name, plan: plan.uid, owner_user_id: owner.id, instance_uuid: uuid } });
@@ -182,7 +185,7 @@ export async function createInstance(ctx: Ctx, input: CreateInstanceInput): Prom
  * Who may look inside an instance: the portal administrator, the portal user who owns it, and the
  * instance's own users (signed in to it through the console). Anyone else gets "not found".
  */
-async function visibleInstance(ctx: Ctx, id: number): Promise<repo.InstanceRow> {
+export async function visibleInstance(ctx: Ctx, id: number): Promise<repo.InstanceRow> {
   const row = await repo.findInstance(ctx.db, id);
   const allowed =
     row !== undefined &&
@@ -192,14 +195,14 @@ async function visibleInstance(ctx: Ctx, id: number): Promise<repo.InstanceRow> 
 }
 
 /** As visibleInstance, for changes inside it: a suspended instance takes none, whoever asks. */
-async function instanceForMember(ctx: Ctx, id: number): Promise<repo.InstanceRow> {
+export async function instanceForMember(ctx: Ctx, id: number): Promise<repo.InstanceRow> {
   const row = await visibleInstance(ctx, id);
   if (row.status !== 'active') throw new AppError('invalid_state', 'this database is suspended');
   return row;
 }
 
 /** Users of an instance are managed by the portal's side (administrator, owning portal user) and by the instance's admin and owner. */
-async function requireInstanceManager(ctx: Ctx, row: repo.InstanceRow): Promise<void> {
+export async function requireInstanceManager(ctx: Ctx, row: repo.InstanceRow): Promise<void> {
   if (isOperator(ctx) || ctx.actor.kind !== 'user' || row.owner_user_id === ctx.actor.userId) return;
   const userId = ctx.actor.userId;
   const users = await repo.instanceUsers(ctx.db, row.id);
@@ -220,13 +223,16 @@ export async function addInstanceUser(ctx: Ctx, instanceId: number, input: { log
       await requireInstanceManager(tx, instance);
       await repo.lockInstance(tx.db, instance.id);
       const current = await repo.countInstanceUsers(tx.db, instance.id);
-      // The admin user does not count, as in the portal.
-      const counted = Math.max(0, current - 1);
+      // The admin user does not count, as in the portal. Where the instance's database reports its
+      // users, those made inside it count too: whichever list is longer.
+      const counted = Math.max(0, current - 1, (await reportedUserCount(tx, instance.id)) ?? 0);
       if (instance.user_count !== NO_USER_LIMIT && counted >= instance.user_count) {
         throw AppError.validation({ login: [`Maximum allowed users is ${instance.user_count}, while you already have ${counted}`] }, `Maximum allowed users is ${instance.user_count}, while you already have ${counted}`);
       }
       const id = await repo.insertInstanceUser(tx.db, instance.id, { login, name: typeof input.name === 'string' ? input.name : login, passwordHash: hash }, tx.clock());
       await repo.addUserGroups(tx.db, [id], ['base.group_user']);
+      // Where the instance has a database, its node adds the user to its res_users.
+      await syncDatabaseObjects(tx, [instance.id]);
       await recordAudit(tx, { action: 'user.created', targetType: 'user', targetId: id, resellerId: null, after: { instance_id: instance.id, login } });
       return { id, login };
     });
@@ -255,6 +261,11 @@ export async function storeInstanceFile(ctx: Ctx, instanceId: number, input: { n
   return inTransaction(ctx, async (tx) => {
     const instance = await instanceForMember(tx, instanceId);
     await repo.lockInstance(tx.db, instance.id);
+    // An instance whose database has Odoo's ir_attachment keeps its files there (docs/adr/0027);
+    // file content is no desired state to send a node, so they are stored through the instance itself.
+    if ((await getInstanceDatabases(tx, [instance.id])).get(instance.id)?.files) {
+      throw new AppError('invalid_state', "this database keeps its files in its own ir_attachment: store them through the instance's own application");
+    }
     const usage = await usageOf(tx, instance);
     if (usage.limit_mb > 0 && usage.used_bytes + input.content.length > usage.limit_mb * 1024 * 1024) {
       throw new AppError('invalid_state', `Storage limit of ${usage.limit_mb} MB reached: ${usage.used_mb} MB in use, this file needs ${(input.content.length / (1024 * 1024)).toFixed(2)} MB more`);
@@ -265,14 +276,14 @@ export async function storeInstanceFile(ctx: Ctx, instanceId: number, input: { n
   });
 }
 
-export interface InstanceOverview {
+export interface InstanceOverview extends InstanceUsersView {
   id: number;
   name: string | null;
   status: 'active' | 'suspended';
   /** users,max: 0 means no limit. The admin user does not count against it. */
   max_users: number;
-  users_count: number;
-  users: { id: number; login: string; name: string | null; role: string; groups: string[] }[];
+  /** Stored files: the database's ir_attachment where it has one (as last reported), else Hostplane's. */
+  files: { source: 'instance_database' | 'hostplane'; count: number; bytes: number };
   modules: string[];
   usage: InstanceUsage;
   /** The instance's own database on its db node; null when its plan named no template database. */
@@ -282,17 +293,16 @@ export interface InstanceOverview {
 /** Everything the owner's page and the operator API show of one instance, read in one go. */
 export async function getInstanceOverview(ctx: Ctx, instanceId: number): Promise<InstanceOverview> {
   const row = await visibleInstance(ctx, instanceId);
-  const users = (await repo.instanceUsers(ctx.db, row.id)).filter((u) => !u.disabled_at);
-  const withGroups = await Promise.all(users.map(async (u) => ({ id: u.id, login: u.login, name: u.name, role: u.role, groups: await repo.findUserGroups(ctx.db, u.id) })));
+  const database = (await getInstanceDatabases(ctx, [row.id])).get(row.id) ?? null;
   return {
     id: row.id,
     name: row.name,
     status: row.status,
     max_users: row.user_count,
-    users_count: users.filter((u) => u.role !== 'client_admin').length,
-    users: withGroups,
+    ...(await instanceUsersView(ctx, row.id, database)),
+    files: database?.files ? { source: 'instance_database', ...database.files } : { source: 'hostplane', ...(await repo.instanceFileStats(ctx.db, row.id)) },
     modules: await repo.instanceAddons(ctx.db, row.id),
     usage: await usageOf(ctx, row),
-    database: (await getInstanceDatabases(ctx, [row.id])).get(row.id) ?? null,
+    database,
   };
 }

@@ -23,6 +23,7 @@ import { placementUsage } from './0023-placement-usage.js';
 import { dbAndRelayRoles } from './0024-db-and-relay-roles.js';
 import { instanceDatabases } from './0025-instance-databases.js';
 import { siteDatabases } from './0026-site-databases.js';
+import { instanceUsers } from './0027-instance-users.js';
 import { siteStorageOver } from './0028-site-storage-over.js';
 
 const migrations: Record<string, Migration> = {
@@ -50,6 +51,7 @@ const migrations: Record<string, Migration> = {
   '0024-db-and-relay-roles': dbAndRelayRoles,
   '0025-instance-databases': instanceDatabases,
   '0026-site-databases': siteDatabases,
+  '0027-instance-users': instanceUsers,
   '0028-site-storage-over': siteStorageOver,
 };
 

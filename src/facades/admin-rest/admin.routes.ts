@@ -6,6 +6,7 @@ import { ctxFor, type CoreDeps, type Ctx } from '../../core/context.js';
 import { authenticateOperator } from '../../core/credentials/credential.service.js';
 import { seedDemo } from '../../core/demo/seed-demo.js';
 import { setInstanceOwnerPassword } from '../../core/saas/instance-owner-password.js';
+import { deactivateInstanceUser } from '../../core/saas/instance-users.js';
 import { addInstanceUser, createOperatorUser, getInstanceOverview, storeInstanceFile } from '../../core/saas/saas.service.js';
 import { setDomainStatus } from '../../core/domains/domain.service.js';
 import { getJob, listJobs, retryJob, type Job } from '../../core/jobs/job.service.js';
@@ -272,6 +273,20 @@ export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Pro
       const body = (req.body ?? {}) as { login?: unknown; password?: unknown; name?: unknown };
       return reply.code(201).send(await addInstanceUser(ctxOf(req), idParam(req, 'client'), { login: body.login, password: body.password, name: body.name }));
     },
+  );
+  app.post(
+    '/admin/v1/clients/:id/users/:user/deactivate',
+    {
+      schema: {
+        tags,
+        security,
+        summary: "Deactivate a user of a SaaS instance: no more sign-in, and active false in its database's res_users (the administrator and the owner are refused)",
+        params: s.instanceUserParams,
+        'x-no-request-body': true,
+        response: { 200: s.deactivatedUserDoc, ...errors },
+      },
+    },
+    async (req) => deactivateInstanceUser(ctxOf(req), idParam(req, 'client'), pathId(req.params, 'user', 'user')),
   );
   app.post(
     '/admin/v1/clients/:id/files',

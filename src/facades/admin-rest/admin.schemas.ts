@@ -343,6 +343,23 @@ export const demoDoc = z
   .meta({ examples: [{ created: true, reseller: { ...resellerExample, id: 1, name: 'Demo Reseller', username: 'demo-reseller', email_address: 'demo-reseller@example.com', login_hostname: null, ...credentialsExample }, portal_admin: { login: 'admin', password: 'yrSacSbK31PVlMFw' } }, { created: false }] });
 
 // SaaS instances (the Odoo portal's clients), as the operator sees them.
+/** An instance's users as every door shows them (core/saas/instance-users.ts); the client API shares it. */
+export const instanceUsersDoc = {
+  users_source: z.enum(['instance_database', 'hostplane']).describe("instance_database: read from its database's res_users by its db node (the latest report); hostplane: Hostplane's own list"),
+  users_count: z.number().int().describe('active users, the administrator not counted'),
+  users: z.array(
+    z.object({
+      id: z.number().int().nullable().describe('Hostplane user id; null: made inside the instance'),
+      login: z.string(),
+      name: z.string().nullable(),
+      role: z.string().describe('client_admin, end_user, or instance_user (made inside the instance)'),
+      groups: z.array(z.string()),
+    }),
+  ),
+  pending_logins: z.array(z.string()).describe("users Hostplane holds that the database's last report does not show active yet"),
+  users_reported_at: z.string().nullable().describe('when its db node last read the users; null for Hostplane\'s list'),
+  files: z.object({ source: z.enum(['instance_database', 'hostplane']), count: z.number().int(), bytes: z.number() }).describe("stored files: the database's ir_attachment where it has one, else Hostplane's"),
+};
 const usageExample = { used_bytes: 2359296, used_mb: 2.25, limit_mb: 1024, exceeded: false };
 const instanceUsage = z.object({ used_bytes: z.number(), used_mb: z.number(), limit_mb: z.number().describe('0: no limit'), exceeded: z.boolean() });
 export const instanceDoc = z
@@ -351,8 +368,7 @@ export const instanceDoc = z
     name: z.string().nullable(),
     status: z.enum(['active', 'suspended']),
     max_users: z.number().int().describe('users,max; 0: no limit; the administrator does not count'),
-    users_count: z.number().int(),
-    users: z.array(z.object({ id: z.number().int(), login: z.string(), name: z.string().nullable(), role: z.string(), groups: z.array(z.string()) })),
+    ...instanceUsersDoc,
     modules: z.array(z.string()).describe('installed add-ons'),
     usage: instanceUsage,
     database: z
@@ -368,6 +384,8 @@ export const instanceDoc = z
         active_users: z.number().int().nullable().describe("active internal users in its res_users (Odoo's); null: no such table or not measured yet"),
         sampled_at: z.string().nullable(),
         reported_at: z.string().nullable().describe('when the node last reported applying (or failing) it; null: never'),
+        users_in_database: z.boolean().nullable().describe("whether its users live in its own res_users; false: the template has none, so they stay Hostplane's; null: not reported yet"),
+        files: z.object({ count: z.number().int(), bytes: z.number() }).nullable().describe('its ir_attachment as last reported; null: no such table or not reported yet'),
       })
       .nullable()
       .describe("the instance's own database; null when its plan names no template database"),
@@ -379,14 +397,19 @@ export const instanceDoc = z
         name: 'crm-1.example.com',
         status: 'active',
         max_users: 10,
-        users_count: 1,
+        users_source: 'instance_database',
+        users_count: 2,
         users: [
           { id: 9, login: 'admin', name: 'Administrator', role: 'client_admin', groups: ['base.group_system'] },
-          { id: 10, login: 'sales@company.test', name: 'Sales', role: 'user', groups: ['sales_team.group_sale_salesman'] },
+          { id: 10, login: 'sales@company.test', name: 'Sales', role: 'end_user', groups: ['base.group_user'] },
+          { id: null, login: 'stock@company.test', name: 'Stock', role: 'instance_user', groups: [] },
         ],
+        pending_logins: [],
+        users_reported_at: '2026-01-05T10:00:00.000Z',
+        files: { source: 'instance_database', count: 12, bytes: 348160 },
         modules: ['crm', 'sale'],
         usage: usageExample,
-        database: { name: 'saas_3f0c2b7e9a4d4c1f8e2a6b5d4c3b2a19', template: 'odoo_template', owner: 'saas_3f0c2b7e9a4d4c1f8e2a6b5d4c3b2a19_owner', connection_limit: 20, node: 'db1', status: 'applied', error: null, size_bytes: 8581279, active_users: 2, sampled_at: '2026-01-05T10:00:00.000Z', reported_at: '2026-01-05T09:58:12.000Z' },
+        database: { name: 'saas_3f0c2b7e9a4d4c1f8e2a6b5d4c3b2a19', template: 'odoo_template', owner: 'saas_3f0c2b7e9a4d4c1f8e2a6b5d4c3b2a19_owner', connection_limit: 20, node: 'db1', status: 'applied', error: null, size_bytes: 8581279, active_users: 3, sampled_at: '2026-01-05T10:00:00.000Z', users_in_database: true, files: { count: 12, bytes: 348160 }, reported_at: '2026-01-05T09:58:12.000Z' },
       },
     ],
   });
@@ -394,5 +417,7 @@ export const ownerPasswordBodyDoc = z.object({ password: z.string() }).meta({ ex
 export const ownerPasswordOutDoc = z.object({ id: z.number().int(), database: z.boolean().describe('whether the instance has a database of its own whose owner role gets it too') }).meta({ examples: [{ id: 5, database: true }] });
 export const instanceUserBodyDoc = z.object({ login: z.string(), password: z.string(), name: z.string().optional() }).meta({ examples: [{ login: 'sales@company.test', password: 'a-long-user-password', name: 'Sales' }] });
 export const instanceUserOutDoc = z.object({ id: z.number().int(), login: z.string() }).meta({ examples: [{ id: 10, login: 'sales@company.test' }] });
+export const instanceUserParams = z.object({ id: z.string(), user: z.string() });
+export const deactivatedUserDoc = z.object({ id: z.number().int(), login: z.string(), active: z.literal(false) }).meta({ examples: [{ id: 10, login: 'sales@company.test', active: false }] });
 export const instanceFileBodyDoc = z.object({ name: z.string(), content_base64: z.string() }).meta({ examples: [{ name: 'report.txt', content_base64: 'UXVhcnRlcmx5IHJlcG9ydAo=' }] });
 export const instanceFileOutDoc = z.object({ id: z.number().int(), usage: instanceUsage }).meta({ examples: [{ id: 3, usage: { ...usageExample, used_bytes: 2359313 } }] });

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ctxFor, type CoreDeps, type Ctx } from '../../core/context.js';
 import { ACCESS_GROUPS } from '../../core/saas/saas.schema.js';
+import { deactivateInstanceUser } from '../../core/saas/instance-users.js';
 import { addInstanceUser, getInstanceOverview } from '../../core/saas/saas.service.js';
 import { switchSite } from '../../core/sites/site.service.js';
 import { cancelClientAreaFamilyCode, getClientAreaHeader, getClientAreaSites, listClientAreaDomains, listClientAreaFamilyCodes, listClientAreaSubscriptions } from '../../core/sso/sso.client-area.js';
@@ -9,7 +10,7 @@ import { csrfTokenFor, getSession, loginClientOwner, loginClientUser, loginSiteU
 import { createSiteDatabase, dropSiteDatabase, listSiteDatabases } from '../../core/sites/site-databases.js';
 import { getClientAreaUsage, getClientAreaUsageSeries, listClientAreaSiteUsers } from '../../core/sso/sso.site-area.js';
 import { siteUsageSeriesOut, usageDaysQuery } from '../../core/nodes/node.schema.js';
-import { queryValue } from '../../http/query.js';
+import { pathId, queryValue } from '../../http/query.js';
 import { getSuspendedSiteSession } from '../../core/sso/sso.suspended.js';
 import { siteName } from '../../core/sites/site.schema.js';
 import { AppError } from '../../errors/app-error.js';
@@ -361,6 +362,15 @@ export async function clientRestRoutes(app: FastifyInstance, deps: CoreDeps): Pr
       const body = (req.body ?? {}) as { login?: unknown; name?: unknown; password?: unknown };
       const added = await addInstanceUser(ctx, session.clientId, { login: body.login, name: body.name || undefined, password: body.password });
       return reply.code(201).send(added);
+    },
+  );
+
+  app.post(
+    '/client/v1/instance/users/:user/deactivate',
+    { schema: { tags, security, summary: "Deactivate a user of the SaaS instance (and in its database's res_users); not the administrator or the owner", params: s.userIdParams, 'x-no-request-body': true, response: { 200: s.deactivatedUserOut, ...errors } } },
+    async (req) => {
+      const { ctx, session } = sessionCtx(req);
+      return deactivateInstanceUser(ctx, session.clientId, pathId(req.params, 'user', 'user'));
     },
   );
 }

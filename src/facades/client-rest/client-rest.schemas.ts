@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { instanceUsersDoc } from '../admin-rest/admin.schemas.js';
 
 // The client API's route schemas: they document the door in /openapi.json (the console's generated
 // client is typed from them); the use cases validate the input themselves.
@@ -123,8 +124,7 @@ export const instanceOut = z.object({
   name: z.string().nullable(),
   status: z.string(),
   max_users: z.number().int().describe('0: no limit; the administrator does not count'),
-  users_count: z.number().int(),
-  users: z.array(z.object({ id: z.number().int(), login: z.string(), name: z.string().nullable(), role: z.string(), groups: z.array(z.string()) })),
+  ...instanceUsersDoc,
   modules: z.array(z.string()).describe('installed add-ons'),
   groups: z.record(z.string(), z.string()).describe('access group ids and their names'),
   usage: z.object({ used_bytes: z.number(), used_mb: z.number(), limit_mb: z.number().describe('0: no limit'), exceeded: z.boolean() }),
@@ -135,11 +135,15 @@ export const instanceOut = z.object({
       name: 'crm-1.example.com',
       status: 'active',
       max_users: 10,
+      users_source: 'hostplane',
       users_count: 1,
       users: [
         { id: 9, login: 'admin', name: 'Administrator', role: 'client_admin', groups: ['base.group_system'] },
-        { id: 10, login: 'sales@company.test', name: 'Sales', role: 'user', groups: ['sales_team.group_sale_salesman'] },
+        { id: 10, login: 'sales@company.test', name: 'Sales', role: 'end_user', groups: ['sales_team.group_sale_salesman'] },
       ],
+      pending_logins: [],
+      users_reported_at: null,
+      files: { source: 'hostplane', count: 0, bytes: 0 },
       modules: ['crm', 'sale'],
       groups: { 'base.group_system': 'Settings', 'sales_team.group_sale_salesman': 'Sales / User' },
       usage: { used_bytes: 2359296, used_mb: 2.25, limit_mb: 1024, exceeded: false },
@@ -149,6 +153,8 @@ export const instanceOut = z.object({
 
 export const addUserBody = z.object({ login: z.string(), name: z.string().optional(), password: z.string() }).meta({ examples: [{ login: 'sales@company.test', name: 'Sales', password: 'a-long-user-password' }] });
 export const addedUserOut = z.object({ id: z.number().int(), login: z.string() }).meta({ examples: [{ id: 10, login: 'sales@company.test' }] });
+export const userIdParams = z.object({ user: z.string() });
+export const deactivatedUserOut = z.object({ id: z.number().int(), login: z.string(), active: z.literal(false) }).meta({ examples: [{ id: 10, login: 'sales@company.test', active: false }] });
 
 export const codeParams = z.object({ code: z.string() });
 export const cancelledCodeOut = z

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../errors/app-error.js';
 import { getClientForOperator } from '../../core/clients/client.service.js';
 import { ctxFor, type CoreDeps } from '../../core/context.js';
+import { deactivateInstanceUser } from '../../core/saas/instance-users.js';
 import { addInstanceUser, getInstanceOverview, storeInstanceFile, type InstanceOverview } from '../../core/saas/saas.service.js';
 import { csrfTokenFor, csrfTokenValid, getSession, LOGIN_PATH, loginClientUser, redeemLoginToken, SESSION_TTL_SECONDS } from '../../core/sso/sso.service.js';
 import { setRetryAfter, toAppError } from '../../http/errors.js';
@@ -178,18 +179,39 @@ export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promi
 
   const instancePage = (view: InstanceOverview, csrf: string, notice: string) => {
     const limit = view.max_users > 0 ? `${view.users_count} of ${view.max_users}` : `${view.users_count} (no limit)`;
+    const hidden = `<input type="hidden" name="csrf" value="${escapeHtml(csrf)}">`;
+    // Users Hostplane made (an id) may be deactivated here, except the administrator and the owner, the
+    // instance's first end user (the use case refuses them too).
+    const ownerId = [...view.users].filter((x) => x.role === 'end_user' && x.id !== null).sort((a, b) => a.id! - b.id!)[0]?.id;
+    const deactivate = (u: InstanceOverview['users'][number]) =>
+      u.id !== null && u.role !== 'client_admin' && u.id !== ownerId
+        ? ` <form method="post" action="/console/clients/${view.id}/users/deactivate" class="inline">${hidden}<input type="hidden" name="user_id" value="${u.id}"><button>Deactivate</button></form>`
+        : '';
     const users = view.users
-      .map((u) => `<li><code>${escapeHtml(u.login)}</code>${u.role === 'client_admin' ? ' (administrator, not counted)' : ''}: ${u.groups.map((g) => `<code>${escapeHtml(g)}</code>`).join(' ') || 'no groups'}</li>`)
+      .map(
+        (u) =>
+          `<li><code>${escapeHtml(u.login)}</code>${u.role === 'client_admin' ? ' (administrator, not counted)' : u.role === 'instance_user' ? ' (made in the instance)' : ''}: ${u.groups.map((g) => `<code>${escapeHtml(g)}</code>`).join(' ') || 'no groups'}${deactivate(u)}</li>`,
+      )
       .join('');
+    const source =
+      view.users_source === 'instance_database'
+        ? `<p id="users-source">Read from the instance's own database${view.users_reported_at ? ` at ${escapeHtml(view.users_reported_at)}` : ''}.</p>`
+        : '<p id="users-source">Kept by your provider.</p>';
+    const pending = view.pending_logins.length ? `<p id="users-pending">Being added to the database: ${view.pending_logins.map((l) => `<code>${escapeHtml(l)}</code>`).join(' ')}</p>` : '';
     const u = view.usage;
     const storage = u.limit_mb > 0 ? `${u.used_mb} MB of ${u.limit_mb} MB` : `${u.used_mb} MB (no limit)`;
-    const hidden = `<input type="hidden" name="csrf" value="${escapeHtml(csrf)}">`;
+    const files = `<p id="files">${view.files.count} file${view.files.count === 1 ? '' : 's'}, ${(view.files.bytes / (1024 * 1024)).toFixed(2)} MB${view.files.source === 'instance_database' ? ", in the instance's own database" : ''}</p>`;
+    const fileForm =
+      view.files.source === 'hostplane'
+        ? `<form method="post" action="/console/clients/${view.id}/files">${hidden}<label>File name <input name="name" required></label> <label>Content <textarea name="content"></textarea></label> <button>Store file</button></form>`
+        : '';
     return (
       (notice ? `<p role="status"><strong>${escapeHtml(notice)}</strong></p>` : '') +
-      `<h2>Users: <span id="users-count">${escapeHtml(limit)}</span></h2><ul>${users}</ul>` +
+      `<h2>Users: <span id="users-count">${escapeHtml(limit)}</span></h2>${source}<ul id="users">${users}</ul>${pending}` +
       `<form method="post" action="/console/clients/${view.id}/users">${hidden}<label>Login <input name="login" required></label> <label>Name <input name="name"></label> <label>Password <input name="password" type="password" required></label> <button>Add user</button></form>` +
       `<h2>Storage: <span id="storage">${escapeHtml(storage)}</span>${u.exceeded ? ' <strong id="storage-exceeded">over the limit</strong>' : ''}</h2>` +
-      `<form method="post" action="/console/clients/${view.id}/files">${hidden}<label>File name <input name="name" required></label> <label>Content <textarea name="content"></textarea></label> <button>Store file</button></form>` +
+      files +
+      fileForm +
       `<h2>Modules</h2><ul id="modules">${view.modules.map((m) => `<li><code>${escapeHtml(m)}</code></li>`).join('') || '<li>none</li>'}</ul>` +
       databaseSection(view)
     );
@@ -221,7 +243,7 @@ export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promi
       throw e;
     });
     const done = (req.query as { done?: unknown }).done;
-    const notice = done === 'user' ? 'User added.' : done === 'file' ? 'File stored.' : '';
+    const notice = done === 'user' ? 'User added.' : done === 'file' ? 'File stored.' : done === 'deactivated' ? 'User deactivated.' : '';
     if (view) return page(reply, 200, view.name ?? `Instance ${id}`, `<p>Signed in to <code>${escapeHtml(view.name ?? String(id))}</code> as <code>${escapeHtml(session.login)}</code>.</p>${instancePage(view, csrfTokenFor(deps, session.token), notice)}`);
     const client = await getClientForOperator(ctxFor(deps, { kind: 'system' }, req.log), id);
     const domains = client.domains.map((d) => `<li><code>${escapeHtml(d.name)}</code> — ${escapeHtml(d.status)}</li>`).join('');
@@ -273,6 +295,7 @@ export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promi
       }
     });
   instanceForm('users', 'user', (ctx, id, body) => addInstanceUser(ctx, id, { login: body.login, name: body.name || undefined, password: body.password }));
+  instanceForm('users/deactivate', 'deactivated', (ctx, id, body) => deactivateInstanceUser(ctx, id, typeof body.user_id === 'string' && /^[0-9]{1,15}$/.test(body.user_id) ? Number(body.user_id) : body.user_id));
   instanceForm('files', 'file', (ctx, id, body) => storeInstanceFile(ctx, id, { name: body.name, content: Buffer.from(typeof body.content === 'string' ? body.content : '', 'utf8') }));
 }
 

@@ -428,7 +428,7 @@ export function InstancePage() {
       <h2 className="section-title">Users and their groups</h2>
       <DataTable columns={['Login', 'Name', 'Groups']}>
         {v.users.map((u) => (
-          <tr key={u.id}>
+          <tr key={u.id ?? `instance:${u.login}`}>
             <td>
               {u.login}
               {u.role === 'client_admin' && <span className="muted"> (administrator)</span>}

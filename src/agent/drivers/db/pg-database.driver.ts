@@ -5,7 +5,8 @@ import type pg from 'pg';
 import { DatabaseObject, type DatabaseSpec, type WireObject } from '../../../core/nodes/agent-wire.schema.js';
 import type { AgentLog } from '../../agent-log.js';
 import type { ObjectResultT, RoleDriver, UsageSampleT } from '../../role-driver.js';
-import { checkAdminUrl, connect, countActiveUsers, libpqEnv, pgMessage, REASSIGN_TO_OWNER, saasClientParams, withClient, WRITE_CONFIG_PARAMS } from './pg-database.sql.js';
+import { applyInstanceUsers, readInstanceReport } from './pg-instance-users.sql.js';
+import { checkAdminUrl, connect, libpqEnv, pgMessage, REASSIGN_TO_OWNER, saasClientParams, withClient, WRITE_CONFIG_PARAMS } from './pg-database.sql.js';
 
 export interface PgDatabaseDriverOptions {
   /** The node's PostgreSQL admin connection (a role with CREATEDB and CREATEROLE, or a superuser). */
@@ -153,17 +154,20 @@ export class PgDatabaseDriver implements RoleDriver {
       ].join(';\n'),
     );
     try {
-      await withClient(this.o.pgUrl, s.name, (c) =>
-        c.query(
+      await withClient(this.o.pgUrl, s.name, async (c) => {
+        await c.query(
           [
             'begin',
             `select set_config('hostplane.owner', ${c.escapeLiteral(s.owner)}, true), set_config('hostplane.params', ${c.escapeLiteral(JSON.stringify(saasClientParams(s.limits, s.status === 'suspended')))}, true)`,
             REASSIGN_TO_OWNER,
             WRITE_CONFIG_PARAMS,
-            'commit',
           ].join(';\n'),
-        ),
-      );
+        );
+        // A template without res_users keeps its users in the control plane (the report says so).
+        // A failure leaves the transaction open; withClient's end of the connection rolls it back.
+        if (s.users) await applyInstanceUsers(c, s.users);
+        await c.query('commit');
+      });
     } finally {
       // Closed again even when the writes failed: a suspended database never stays open.
       if (s.status === 'suspended') {
@@ -216,7 +220,7 @@ export class PgDatabaseDriver implements RoleDriver {
     return file;
   }
 
-  /** Size of every database held, and where the template is Odoo's, its active internal users. */
+  /** Size of every database held and, read from inside it, its users (res_users) and files (ir_attachment) where it has them. */
   observe(): Promise<UsageSampleT[]> {
     return this.serial(async () => {
       if (this.held.size === 0) return [];
@@ -231,10 +235,13 @@ export class PgDatabaseDriver implements RoleDriver {
         const sample: UsageSampleT = { kind: 'database', id: held.id, at, storageBytes: Number(row.size), transferBytes: 0 };
         if (row.datallowconn) {
           try {
-            const users = await withClient(this.o.pgUrl, row.datname, countActiveUsers);
-            if (users !== undefined) sample.activeUsers = users;
+            const report = await withClient(this.o.pgUrl, row.datname, readInstanceReport);
+            sample.users = report.users;
+            sample.files = report.files;
+            if (report.usersTotal !== undefined) sample.usersTotal = report.usersTotal;
+            if (report.activeUsers !== undefined) sample.activeUsers = report.activeUsers;
           } catch (e) {
-            this.o.log.debug({ database: row.datname, err: (e as Error).message }, 'could not count users');
+            this.o.log.debug({ database: row.datname, err: (e as Error).message }, 'could not read users and files');
           }
         }
         samples.push(sample);

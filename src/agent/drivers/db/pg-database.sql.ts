@@ -120,14 +120,6 @@ begin
   end loop;
 end $$`;
 
-/** Active internal users (Odoo's res_users with share false), or undefined where there is no such table. */
-export async function countActiveUsers(c: pg.Client): Promise<number | undefined> {
-  const { rows } = await c.query<{ t: string | null }>(`select to_regclass('res_users')::text as t`);
-  if (!rows[0]?.t) return undefined;
-  const n = await c.query<{ n: string }>('select count(*)::text as n from res_users where active is true and share is not true');
-  return Number(n.rows[0]!.n);
-}
-
 /** The error text PostgreSQL gave, with the hint that helps an operator where there is one. */
 export function pgMessage(e: unknown): string {
   const err = e as { message?: string; code?: string; hint?: string };

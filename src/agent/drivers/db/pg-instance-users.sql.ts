@@ -1,0 +1,139 @@
+import type pg from 'pg';
+import { MAX_REPORTED_USERS, type InstanceUserSpec, type ReportedInstanceUser } from '../../../core/nodes/agent-wire.schema.js';
+
+// An instance's users inside its own database (docs/adr/0027): written into Odoo's res_users (with a
+// res_partner each, as Odoo links them) and read back for the usage report, with the files of its
+// ir_attachment. Templates differ (Odoo versions add NOT NULL columns: company_id, notification_type,
+// ...), so a new row copies every required column it does not set from a row the template already
+// has (its admin user, that user's partner), the way Odoo's own `copy` starts from an existing record.
+// Every value is a bound parameter; identifiers come from the database's own catalog and are quoted.
+
+interface Column {
+  name: string;
+  type: string;
+  required: boolean;
+}
+
+async function hasTable(c: pg.Client, table: string): Promise<boolean> {
+  const { rows } = await c.query<{ t: string | null }>('select to_regclass($1)::text as t', [table]);
+  return Boolean(rows[0]?.t);
+}
+
+async function columnsOf(c: pg.Client, table: string): Promise<Map<string, Column>> {
+  const { rows } = await c.query<{ name: string; type: string; required: boolean }>(
+    `select a.attname as name, format_type(a.atttypid, a.atttypmod) as type, (a.attnotnull and not a.atthasdef) as required
+     from pg_attribute a where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped`,
+    [table],
+  );
+  return new Map(rows.map((r) => [r.name, r]));
+}
+
+/**
+ * Inserts one row of `table` with `values` (columns the table lacks are skipped) and, for every other
+ * required column, the value of row `modelId`. Returns the new id.
+ */
+async function insertLike(c: pg.Client, table: string, cols: Map<string, Column>, values: Record<string, unknown>, modelId: number | null): Promise<number> {
+  const set = Object.keys(values).filter((k) => cols.has(k));
+  const copied = [...cols.values()].filter((col) => col.required && col.name !== 'id' && !set.includes(col.name)).map((col) => col.name);
+  if (copied.length && modelId === null) throw new Error(`${table} requires ${copied.join(', ')} and has no row to copy them from`);
+  const q = (n: string) => c.escapeIdentifier(n);
+  const params = set.map((k) => values[k]);
+  const exprs = set.map((k, i) => `$${i + 1}::${cols.get(k)!.type}`);
+  const names = [...set, ...copied].map(q).join(', ');
+  const text = copied.length
+    ? `insert into ${q(table)} (${names}) select ${[...exprs, ...copied.map((n) => `m.${q(n)}`)].join(', ')} from ${q(table)} m where m.id = $${params.length + 1} returning id`
+    : `insert into ${q(table)} (${names}) values (${exprs.join(', ')}) returning id`;
+  const { rows } = await c.query<{ id: number }>(text, copied.length ? [...params, modelId] : params);
+  if (!rows[0]) throw new Error(`${table}: the row to copy required columns from is gone`);
+  return Number(rows[0].id);
+}
+
+/**
+ * Makes the database's res_users hold `users` (inside the caller's transaction): missing logins are
+ * added as internal users (share false) with a partner, `active` is set on every listed login, and
+ * each user joins the listed groups the database knows (ir_model_data). Returns false, changing
+ * nothing, where the database has no res_users of Odoo's shape (ids and logins).
+ */
+export async function applyInstanceUsers(c: pg.Client, users: readonly InstanceUserSpec[]): Promise<boolean> {
+  if (!(await hasTable(c, 'res_users'))) return false;
+  const userCols = await columnsOf(c, 'res_users');
+  // Odoo's shape: rows with ids and logins. Anything else is not ours to write into.
+  if (!userCols.has('id') || !userCols.has('login')) return false;
+  if (users.length === 0) return true;
+  const withPartner = userCols.has('partner_id') && (await hasTable(c, 'res_partner'));
+  const partnerCols = withPartner ? await columnsOf(c, 'res_partner') : new Map<string, Column>();
+  const model = (
+    await c.query<{ id: number; partner_id: number | null; company_id: number | null }>(
+      `select id, ${userCols.has('partner_id') ? 'partner_id' : 'null::int as partner_id'}, ${userCols.has('company_id') ? 'company_id' : 'null::int as company_id'}
+       from res_users order by (login = 'admin') desc, ${userCols.has('active') ? 'active desc,' : ''} id limit 1`,
+    )
+  ).rows[0];
+
+  const existing = new Map(
+    (await c.query<{ id: number; login: string }>('select id, login from res_users where login = any($1::text[])', [users.map((u) => u.login)])).rows.map((r) => [r.login, Number(r.id)]),
+  );
+  const ids = new Map<string, number>();
+  for (const u of users) {
+    let id = existing.get(u.login);
+    if (id === undefined) {
+      // Odoo keeps UTC in timestamps without a zone.
+      const now = new Date().toISOString().replace('T', ' ').replace('Z', '');
+      const stamp = { create_date: now, write_date: now };
+      const partnerId = withPartner ? await insertLike(c, 'res_partner', partnerCols, { name: u.name || u.login, display_name: u.name || u.login, email: u.login.includes('@') ? u.login : null, active: true, ...stamp }, model?.partner_id ?? null) : undefined;
+      id = await insertLike(c, 'res_users', userCols, { login: u.login, active: u.active, share: false, ...(partnerId === undefined ? {} : { partner_id: partnerId }), ...stamp }, model?.id ?? null);
+      if (model?.company_id != null && (await hasTable(c, 'res_company_users_rel'))) {
+        await c.query('insert into res_company_users_rel (cid, user_id) select $1, $2 where not exists (select 1 from res_company_users_rel where cid = $1 and user_id = $2)', [model.company_id, id]);
+      }
+    } else if (userCols.has('active')) {
+      await c.query('update res_users set active = $2 where id = $1 and active is distinct from $2', [id, u.active]);
+    }
+    ids.set(u.login, id);
+  }
+  if ((await hasTable(c, 'ir_model_data')) && (await hasTable(c, 'res_groups_users_rel'))) {
+    const pairs = users.flatMap((u) => u.groups.map((g) => ({ uid: ids.get(u.login)!, xmlid: g })));
+    if (pairs.length) {
+      await c.query(
+        `insert into res_groups_users_rel (gid, uid)
+         select distinct d.res_id, p.uid from json_to_recordset($1::json) as p(uid int, xmlid text)
+         join ir_model_data d on d.model = 'res.groups' and d.module || '.' || d.name = p.xmlid
+         where not exists (select 1 from res_groups_users_rel r where r.gid = d.res_id and r.uid = p.uid)`,
+        [JSON.stringify(pairs)],
+      );
+    }
+  }
+  return true;
+}
+
+export interface InstanceReport {
+  /** null: no res_users. */
+  users: ReportedInstanceUser[] | null;
+  usersTotal?: number;
+  activeUsers?: number;
+  /** null: no ir_attachment. */
+  files: { count: number; bytes: number } | null;
+}
+
+/** What the usage report says of an instance's database from inside it: its users and files. */
+export async function readInstanceReport(c: pg.Client): Promise<InstanceReport> {
+  const report: InstanceReport = { users: null, files: null };
+  const cols = (await hasTable(c, 'res_users')) ? await columnsOf(c, 'res_users') : undefined;
+  if (cols?.has('login')) {
+    const partner = cols.has('partner_id') && (await hasTable(c, 'res_partner')) && (await columnsOf(c, 'res_partner')).has('name');
+    const name = partner ? 'p.name::text' : cols.has('name') ? 'u.name::text' : 'null::text';
+    const active = cols.has('active') ? 'coalesce(u.active, false)' : 'true';
+    const share = cols.has('share') ? 'coalesce(u.share, false)' : 'false';
+    const { rows } = await c.query<{ login: string; name: string | null; active: boolean; share: boolean }>(
+      `select left(u.login::text, 254) as login, left(${name}, 256) as name, ${active} as active, ${share} as share
+       from res_users u ${partner ? 'left join res_partner p on p.id = u.partner_id' : ''} order by ${cols.has('id') ? 'u.id' : 'u.login'} limit ${MAX_REPORTED_USERS}`,
+    );
+    const counts = (await c.query<{ total: string; internal: string }>(`select count(*)::text as total, count(*) filter (where ${active} and not ${share})::text as internal from res_users u`)).rows[0]!;
+    report.users = rows.map((r) => ({ login: r.login ?? '', name: r.name, active: r.active, share: r.share }));
+    report.usersTotal = Number(counts.total);
+    report.activeUsers = Number(counts.internal);
+  }
+  if ((await hasTable(c, 'ir_attachment')) && (await columnsOf(c, 'ir_attachment')).has('file_size')) {
+    const f = (await c.query<{ n: string; bytes: string }>('select count(*)::text as n, coalesce(sum(file_size), 0)::text as bytes from ir_attachment')).rows[0]!;
+    report.files = { count: Number(f.n), bytes: Number(f.bytes) };
+  }
+  return report;
+}
