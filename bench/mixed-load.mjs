@@ -56,6 +56,7 @@ function run({ host, port, seconds, setupRequest }) {
     const latencies = [];
     // The other requests' latencies: what a collect does to everybody else, the collect itself left out.
     const others = [];
+    const byKind = {};
     let ok = 0;
     let bad = 0;
     const badCodes = {};
@@ -64,7 +65,7 @@ function run({ host, port, seconds, setupRequest }) {
       { url: `http://${host}:${port}`, connections: MIXED_CONNECTIONS, overallRate: MIXED_RATE, duration: seconds, requests: [{ method: 'GET', path: '/', setupRequest }] },
       (err, result) => {
         if (err) return reject(err);
-        resolve({ ok, bad, badCodes, errors: result.errors + result.timeouts, latencies, others, seconds: (performance.now() - t0) / 1000 });
+        resolve({ ok, bad, badCodes, errors: result.errors + result.timeouts, latencies, others, byKind, seconds: (performance.now() - t0) / 1000 });
       },
     );
     // One request in flight per connection: the answer is to the request its client's setupRequest
@@ -73,7 +74,9 @@ function run({ host, port, seconds, setupRequest }) {
       if (status >= 200 && status < 300) {
         ok++;
         latencies.push(ms);
-        if (client.requestIterator?.context?.kind !== 'collect') others.push(ms);
+        const kind = client.requestIterator?.context?.kind;
+        (byKind[kind] ??= []).push(ms);
+        if (kind !== 'collect') others.push(ms);
       } else {
         bad++;
         badCodes[status] = (badCodes[status] ?? 0) + 1;
@@ -90,7 +93,7 @@ async function measure(h, label, { port, auth, operatorKey, lo, hi }) {
   const basic = { authorization: auth };
   const pick = (withCollect) => (req, context) => {
     const r = Math.random();
-    context.kind = withCollect && r < SHARE.collect ? 'collect' : 'other';
+    context.kind = withCollect && r < SHARE.collect ? 'collect' : r < SHARE.collect + SHARE.post ? 'post' : r < SHARE.collect + SHARE.post + SHARE.page ? 'page' : 'get';
     if (context.kind === 'collect') {
       collects++;
       return { ...req, method: 'POST', path: '/api/v1/cpcmd/admin:collect', headers: { authorization: `Bearer ${operatorKey}`, 'content-type': 'application/json' }, body: '{"args":[]}' };
@@ -126,7 +129,8 @@ async function measure(h, label, { port, auth, operatorKey, lo, hi }) {
       for (const l of r.latencies) a.latencies.push(l);
       for (const l of r.others) a.others.push(l);
       a.perRound.push(r.ok / r.seconds);
-      h.log(`mixed (${label}): round ${round + 1} ${s.name}: ${(r.ok / r.seconds).toFixed(0)} req/s, p99 ${h.percentile(r.latencies, 99).toFixed(1)} ms, other requests ${h.percentile(r.others, 99).toFixed(1)} ms`);
+      const kinds = Object.entries(r.byKind).map(([k, l]) => `${k} ${h.percentile(l, 50).toFixed(1)}/${h.percentile(l, 99).toFixed(1)}`).join(', ');
+      h.log(`mixed (${label}): round ${round + 1} ${s.name}: ${(r.ok / r.seconds).toFixed(0)} req/s, p99 ${h.percentile(r.latencies, 99).toFixed(1)} ms, other requests ${h.percentile(r.others, 99).toFixed(1)} ms (p50/p99 by kind: ${kinds})`);
     }
   }
   const out = {};

@@ -73,9 +73,30 @@ export async function freePort() {
   });
 }
 
-/** Starts `node <args>`, or `command <args>` when a command is given (an executable script run by its shebang). */
+/**
+ * The environment and Node flags of `bin/hostplane`'s shebang (`#!/usr/bin/env -S VAR=value node --flag`),
+ * read from the file so that a Hostplane process the bench starts with `node dist/main.js` runs with
+ * the settings operators' processes get from the launcher.
+ */
+function launcherSettings() {
+  const words = fs.readFileSync(`${ROOT}/bin/hostplane`, 'utf8').split('\n', 1)[0].replace(/^#!\S*env -S /, '').split(/\s+/).filter(Boolean);
+  const at = words.indexOf('node');
+  return {
+    env: Object.fromEntries(words.slice(0, at).map((w) => w.split('=', 2))),
+    flags: words.slice(at + 1),
+  };
+}
+const LAUNCHER = launcherSettings();
+
+/**
+ * Starts `node <args>`, or `command <args>` when a command is given (an executable script run by its
+ * shebang). `node ... dist/main.js ...` (a Hostplane server, worker or agent) gets the launcher's settings.
+ */
 export function startProcess(label, args, env, command = process.execPath) {
-  const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const isHostplane = command === process.execPath && args.includes('dist/main.js');
+  const child = isHostplane
+    ? spawn(command, [...LAUNCHER.flags, ...args], { cwd: ROOT, env: { ...env, ...LAUNCHER.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.label = label;
   child.logTail = '';
   const keep = (buf) => {

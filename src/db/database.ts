@@ -11,6 +11,7 @@ import { DatabaseUnavailableError } from '../errors/db-unavailable.js';
 import { connectionSettings, DEFAULT_PG_TIMEOUTS, PgGuard, type PgTimeouts } from './pg-guard.js';
 import { parsePgHosts, PrimaryLocator, primaryClientClass } from './pg-hosts.js';
 import { preparedStatementPool } from './prepared-pool.js';
+import { preparedPglite } from './pglite-prepared.js';
 import type { Database } from './schema.js';
 
 export type { Database } from './schema.js';
@@ -107,7 +108,8 @@ export async function createDb(config: DbConfig): Promise<DbHandle> {
     unlock();
     throw e;
   }
-  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  // The dialect calls only `query` and `close` of what it is given.
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(preparedPglite(pglite) as unknown as PGlite) });
   return {
     db,
     kind: 'pglite',
