@@ -28,7 +28,7 @@ import {
   type NginxLayout,
 } from './nginx.config.js';
 import { phpPaths, poolSocket, renderPhpFpmMain, renderPool } from './php-fpm.config.js';
-import { DirListing, exists, readOrNull, yieldEvery, removeStaleTempFiles, restoreFile, writeAtomic } from './web.files.js';
+import { DirListing, exists, readOrNull, yieldEvery, removeStaleTempFiles, restoreFile, writeAtomic, writeNew } from './web.files.js';
 import { archiveHome, ensureHome, homePaths, removeHome } from './web.homes.js';
 import { countStorage, WebMetering } from './web.metering.js';
 import { NginxMaster, PhpFpmMaster, waitForSockets } from './web.processes.js';
@@ -440,8 +440,13 @@ export class WebDriver implements RoleDriver {
   private async writeChanges(plans: SitePlan[]): Promise<void> {
     for (const [i, plan] of plans.entries()) {
       try {
-        // The page before the block that serves it.
-        for (const c of [plan.page, plan.pool, plan.conf]) if (c) restoreFile(c.file, c.next);
+        // The page before the block that serves it. A file that replaces another goes through a
+        // temp file and a rename, so a crash keeps the last good one; a new one is written in place.
+        for (const c of [plan.page, plan.pool, plan.conf]) {
+          if (!c) continue;
+          if (c.previous === null && c.next !== null) writeNew(c.file, c.next);
+          else restoreFile(c.file, c.next);
+        }
       } catch (err) {
         plan.error = `cannot write the site's configuration: ${(err as Error).message}`;
         this.rollBack(plan);

@@ -33,6 +33,22 @@ export function writeAtomic(target: string, content: string, mode = 0o644): void
   }
 }
 
+/**
+ * Writes a file where there was none: in place, failing if one appeared meanwhile (then it is
+ * replaced atomically). No temp file and rename are needed: nginx and php-fpm read the site files
+ * only when the driver tests or reloads, after a batch's writes, and what a crash can leave is an
+ * empty or short new file, which start() tests (set aside when refused) and the re-apply of every
+ * object on start rewrites, since its text is not the desired one.
+ */
+export function writeNew(target: string, content: string, mode = 0o644): void {
+  try {
+    fss.writeFileSync(target, content, { encoding: 'utf8', mode, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    writeAtomic(target, content, mode);
+  }
+}
+
 /** The file's text, or null when it does not exist. */
 export function readOrNull(file: string): string | null {
   try {
