@@ -99,7 +99,7 @@ async function row14(WebDriver) {
   const ratio = median(ours) / median(floor);
   addRow(14, `web role: apply ${SITES.toLocaleString('en')} new sites until all served (nginx)`, fmt.ms(median(ours)), fmt.ms(median(floor)), ratio, '≤ 2x', ratio <= 2);
   notes.push({ order: 14, text: `Row 14: medians of ${ROUNDS} alternated rounds (ours ${ours.map((v) => v.toFixed(0)).join('/')} ms, floor ${floor.map((v) => v.toFixed(0)).join('/')} ms); the driver reloaded nginx ${reloads} time(s) per batch. ` +
-      `Inside the driver's apply, per round: homes and files ${phases.map((p) => p.filesMs).join('/')} ms, nginx -t ${phases.map((p) => p.testMs).join('/')} ms, reload until the old workers left ${phases.map((p) => p.reloadMs).join('/')} ms; the rest is the polling of 1,000 hosts both sides share.` });
+      `Inside the driver's apply, per round: config files ${phases.map((p) => p.filesMs).join('/')} ms, then nginx -t ${phases.map((p) => p.testMs).join('/')} ms with the homes made meanwhile (${phases.map((p) => p.homesMs).join('/')} ms of it), reload until the old workers left ${phases.map((p) => p.reloadMs).join('/')} ms; the rest is the polling of 1,000 hosts both sides share.` });
 
   if (process.getuid?.() === 0) {
     // As root every new site is also a useradd (and a userdel when deleted): measured on 100 sites.

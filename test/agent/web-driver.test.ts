@@ -337,6 +337,51 @@ describe.runIf(process.env.HOSTPLANE_TEST_DB === 'pglite')('web role driver on n
 });
 
 describe.runIf(process.env.HOSTPLANE_TEST_DB === 'pglite')('web role driver without site users', () => {
+  it('a large batch (its directories listed once) clears a crash\'s leftovers, keeps what is current, and fails only a site whose home cannot be made', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hostplane-web-batch-'));
+    fs.chmodSync(root, 0o755);
+    const port = await freePort();
+    const dataDir = path.join(root, 'data');
+    const prefix = path.join(root, 'nginx');
+    const driver = new WebDriver({ dataDir, nginxPrefix: prefix, httpPort: port, nginxBin: NGINX, phpFpmBin: PHP_FPM, log, manageUsers: false });
+    try {
+      await driver.start();
+      const kept = newSite();
+      const suspended = newSite({ status: 'suspended', suspendReason: 'unpaid' });
+      await driver.apply([present(kept), present(suspended)]);
+      const keptConf = path.join(prefix, 'sites', `${kept.name}.conf`);
+      const keptMtime = fs.statSync(keptConf).mtimeMs;
+      const fresh = Array.from({ length: 68 }, () => newSite());
+      const [aside, refused, blocked] = fresh as [SiteSpec, SiteSpec, SiteSpec];
+      // What a crash can leave: a home half built aside, a refused block. And a home nothing can be made in.
+      fs.mkdirSync(path.join(dataDir, 'sites', `.${aside.name}.new`, 'public_html'), { recursive: true });
+      fs.writeFileSync(path.join(dataDir, 'sites', `.${aside.name}.new`, 'public_html', 'junk'), 'x');
+      fs.writeFileSync(path.join(prefix, 'sites', `${refused.name}.conf.refused`), 'server { listen nonsense; }\n');
+      fs.writeFileSync(path.join(dataDir, 'sites', blocked.name), 'not a directory');
+      const reloads = driver.stats.nginxReloads;
+      const batch = [present(kept), present({ ...suspended, status: 'active', suspendReason: null }, 2), ...fresh.map((x) => present(x))];
+      const results = await driver.apply(batch);
+      expect(results.filter((r) => !r.ok).map((r) => r.id)).toEqual([blocked.name]);
+      expect(results.find((r) => r.id === blocked.name)!.error).toMatch(/cannot make the site's home/);
+      expect(fs.existsSync(path.join(prefix, 'sites', `${blocked.name}.conf`))).toBe(false);
+      expect(driver.stats.nginxReloads).toBe(reloads + 1);
+      expect(fs.statSync(keptConf).mtimeMs).toBe(keptMtime);
+      expect(fs.existsSync(path.join(dataDir, 'sites', `.${aside.name}.new`))).toBe(false);
+      expect(fs.readdirSync(path.join(dataDir, 'sites', aside.name, 'public_html'))).toEqual(['index.html']);
+      expect(fs.existsSync(path.join(prefix, 'sites', `${refused.name}.conf.refused`))).toBe(false);
+      expect((await until(port, suspended.domain, '/', (a) => a.status === 200)).status).toBe(200);
+      for (const x of [kept, ...fresh.filter((f) => f !== blocked)]) expect((await until(port, x.domain, '/', (a) => a.status === 200)).status).toBe(200);
+      expect((await request(port, blocked.domain, '/')).status).toBe(404);
+      // The same batch again: nothing to write, nothing to reload, the same site failing.
+      const again = await driver.apply(batch);
+      expect(again.filter((r) => !r.ok).map((r) => r.id)).toEqual([blocked.name]);
+      expect(driver.stats.nginxReloads).toBe(reloads + 1);
+    } finally {
+      await driver.stop();
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('creates no system user; PHP runs as the agent\'s user, or as nobody when that is root', async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hostplane-web-nousers-'));
     fs.chmodSync(root, 0o755);

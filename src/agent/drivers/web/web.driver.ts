@@ -27,8 +27,8 @@ import {
     TEMP_SUBDIRS,
   type NginxLayout,
 } from './nginx.config.js';
-import { phpPaths, poolFile, poolSocket, renderPhpFpmMain, renderPool } from './php-fpm.config.js';
-import { exists, readOrNull, yieldEvery, removeStaleTempFiles, restoreFile, writeAtomic } from './web.files.js';
+import { phpPaths, poolSocket, renderPhpFpmMain, renderPool } from './php-fpm.config.js';
+import { DirListing, exists, readOrNull, yieldEvery, removeStaleTempFiles, restoreFile, writeAtomic, writeNew } from './web.files.js';
 import { archiveHome, ensureHome, homePaths, removeHome } from './web.homes.js';
 import { countStorage, WebMetering } from './web.metering.js';
 import { NginxMaster, PhpFpmMaster, waitForSockets } from './web.processes.js';
@@ -77,6 +77,20 @@ interface SitePlan {
 }
 
 const SOCKET_WAIT_MS = 10_000;
+
+/**
+ * From this many sites a batch lists the directories it writes instead of asking about each file:
+ * listing a directory of 10,000 sites costs about what 64 failed look-ups do.
+ */
+const LIST_FROM = 64;
+
+/** What a batch knows of the directories it writes (see DirListing). */
+interface Listings {
+  confs: DirListing;
+  pages: DirListing;
+  pools: DirListing;
+  homes: DirListing;
+}
 
 /** The first directory from `/` down to `dir` that others may not traverse, or null. */
 function closedAncestor(dir: string): string | null {
@@ -275,11 +289,18 @@ export class WebDriver implements RoleDriver {
         if (!user.ok) plan.error = user.error;
       }
     }
+    const list = all.length >= LIST_FROM;
+    const listings: Listings = {
+      confs: DirListing.of(this.paths.sitesDir, list),
+      pages: DirListing.of(this.paths.suspendedDir, list),
+      pools: DirListing.of(this.php.poolsDir, list),
+      homes: DirListing.of(this.sitesDir, list),
+    };
     for (const [i, plan] of all.entries()) {
       if (plan.error !== null) continue;
       try {
-        if (plan.present) await this.planPresent(plan);
-        else await this.planAbsent(plan);
+        if (plan.present) this.planPresent(plan, listings);
+        else await this.planAbsent(plan, listings);
       } catch (err) {
         plan.error = (err as Error).message;
       }
@@ -289,10 +310,21 @@ export class WebDriver implements RoleDriver {
     await this.writeChanges(live);
     const t1 = performance.now();
 
-    const poolsChanged = live.some((p) => p.pool !== null);
-    if (poolsChanged) await this.checkPools(live);
+    // nginx -t reads the server blocks, never the homes: it runs in its own process while the homes
+    // are made here. A site that fails after the test started (its home, its pool) has its files put
+    // back, and then the set is tested again, so what is reloaded is always what nginx -t accepted.
+    // (Settled into a value at once: a failure to run nginx must not go unhandled while the homes are made.)
     const confsChanged = live.some((p) => p.error === null && p.conf !== null);
-    if (confsChanged) await this.checkNginx(live);
+    const testing = confsChanged ? this.nginx.test().then((result) => ({ result }), (failure: unknown) => ({ failure })) : null;
+    const homes = await this.makeHomes(live, listings.homes);
+    let lateRollBack = homes.confsPutBack;
+    if (live.some((p) => p.error === null && p.pool !== null)) lateRollBack = (await this.checkPools(live)) || lateRollBack;
+    if (testing) {
+      const tested = await testing;
+      if ('failure' in tested) throw tested.failure;
+      if (lateRollBack) await this.checkNginx(live);
+      else if (!tested.result.ok) await this.checkNginx(live, tested.result.error);
+    }
 
     // php-fpm before nginx: a server block may name a pool's socket only once the pool listens.
     if (live.some((p) => p.error === null && p.pool !== null)) await this.applyPools(live);
@@ -342,51 +374,79 @@ export class WebDriver implements RoleDriver {
     }
     const failed = results.filter((r) => !r.ok);
     const ms = (a: number, b: number) => Math.round(b - a);
-    this.log.info({ objects: objects.length, failed: failed.length, filesMs: ms(t0, t1), testMs: ms(t1, t2), reloadMs: ms(t2, t3), removeMs: ms(t3, performance.now()) }, 'web driver applied a batch');
+    // filesMs: planning and writing the config files; testMs: nginx -t and php-fpm, with the homes
+    // made meanwhile (homesMs of it).
+    this.log.info({ objects: objects.length, failed: failed.length, filesMs: ms(t0, t1), homesMs: homes.ms, testMs: ms(t1, t2), reloadMs: ms(t2, t3), removeMs: ms(t3, performance.now()) }, 'web driver applied a batch');
     if (failed.length > 0) this.log.warn({ failed: failed.length, of: results.length, first: failed[0] }, 'web driver: some sites failed');
     return results;
   }
 
-  /** Decides a present site's files; creates its user and home, which a failed config does not undo. */
-  private async planPresent(plan: SitePlan): Promise<void> {
+  /** Decides a present site's files (its user exists by now; its home is made by makeHomes). */
+  private planPresent(plan: SitePlan, listings: Listings): void {
     const spec = plan.spec!;
     const home = this.home(plan.name);
-    const user = this.asRoot ? (this.passwd.get(plan.name) ?? null) : null;
-    if (this.asRoot && user === null) throw new Error(`system user ${plan.name} is missing`);
-    const owner = user ? { uid: user.uid, gid: user.gid, webGid: this.webGid ?? user.gid } : null;
-    await ensureHome(home, owner, spec.php);
-    fss.rmSync(`${this.confFile(plan.name)}.refused`, { force: true });
+    if (this.asRoot && !this.passwd.has(plan.name)) throw new Error(`system user ${plan.name} is missing`);
+    listings.confs.remove(`${plan.name}.conf.refused`);
     const phpSocket = spec.php ? poolSocket(this.dataDir, plan.name) : null;
     const conf = renderSiteBlock(this.layout, { spec, home, phpSocket });
     const page = spec.status === 'suspended' ? renderSuspendedPage(spec.suspendReason) : null;
     // Root without site users (tests, the bench): php-fpm refuses pools running as root, so they run as nobody.
     const runAs = this.asRoot ? { user: plan.name, group: plan.name } : this.isRoot ? { user: 'nobody', group: 'nogroup' } : null;
     const pool = spec.php ? renderPool({ dataDir: this.dataDir, name: plan.name, home, runAs, socketOwner: this.layout.worker }) : null;
-    plan.conf = this.change(this.confFile(plan.name), conf);
-    plan.page = this.change(this.pageFile(plan.name), page);
-    plan.pool = this.change(poolFile(this.dataDir, plan.name), pool);
+    plan.conf = this.change(listings.confs, `${plan.name}.conf`, conf);
+    plan.page = this.change(listings.pages, `${plan.name}.html`, page);
+    plan.pool = this.change(listings.pools, `${plan.name}.conf`, pool);
   }
 
   /** A deleted site: archived now, while it is still whole; its files go with the batch. */
-  private async planAbsent(plan: SitePlan): Promise<void> {
+  private async planAbsent(plan: SitePlan, listings: Listings): Promise<void> {
     const archive = await archiveHome(this.sitesDir, plan.name, this.archivesDir, new Date());
     if (archive) this.log.info({ site: plan.name, archive }, 'site home archived');
-    fss.rmSync(`${this.confFile(plan.name)}.refused`, { force: true });
-    plan.conf = this.change(this.confFile(plan.name), null);
-    plan.pool = this.change(poolFile(this.dataDir, plan.name), null);
+    listings.confs.remove(`${plan.name}.conf.refused`);
+    plan.conf = this.change(listings.confs, `${plan.name}.conf`, null);
+    plan.pool = this.change(listings.pools, `${plan.name}.conf`, null);
   }
 
-  /** The change a file needs, or null when it already holds `next`. */
-  private change(file: string, next: string | null): FileChange | null {
-    const previous = readOrNull(file);
-    return previous === next ? null : { file, next, previous };
+  /** The change a file of a listed directory needs, or null when it already holds `next`. */
+  private change(listing: DirListing, name: string, next: string | null): FileChange | null {
+    const previous = listing.read(name);
+    return previous === next ? null : { file: listing.path(name), next, previous };
+  }
+
+  /**
+   * Makes what is missing of each present site's home (a failed config does not undo it); a site
+   * whose home fails has its files put back and fails. Returns the time it took, and whether a server
+   * block was put back.
+   */
+  private async makeHomes(plans: SitePlan[], homes: DirListing): Promise<{ ms: number; confsPutBack: boolean }> {
+    const t0 = performance.now();
+    let confsPutBack = false;
+    for (const [i, plan] of plans.entries()) {
+      if (plan.error !== null || !plan.present) continue;
+      try {
+        const user = this.asRoot ? this.passwd.get(plan.name)! : null;
+        const owner = user ? { uid: user.uid, gid: user.gid, webGid: this.webGid ?? user.gid } : null;
+        await ensureHome(this.home(plan.name), owner, plan.spec!.php, homes.listed() ? { exists: homes.has(plan.name), aside: homes.has(`.${plan.name}.new`) } : null);
+      } catch (err) {
+        plan.error = `cannot make the site's home: ${(err as Error).message}`;
+        confsPutBack ||= plan.conf !== null;
+        this.rollBack(plan);
+      }
+      await yieldEvery(i);
+    }
+    return { ms: Math.round(performance.now() - t0), confsPutBack };
   }
 
   private async writeChanges(plans: SitePlan[]): Promise<void> {
     for (const [i, plan] of plans.entries()) {
       try {
-        // The page before the block that serves it.
-        for (const c of [plan.page, plan.pool, plan.conf]) if (c) restoreFile(c.file, c.next);
+        // The page before the block that serves it. A file that replaces another goes through a
+        // temp file and a rename, so a crash keeps the last good one; a new one is written in place.
+        for (const c of [plan.page, plan.pool, plan.conf]) {
+          if (!c) continue;
+          if (c.previous === null && c.next !== null) writeNew(c.file, c.next);
+          else restoreFile(c.file, c.next);
+        }
       } catch (err) {
         plan.error = `cannot write the site's configuration: ${(err as Error).message}`;
         this.rollBack(plan);
@@ -407,15 +467,21 @@ export class WebDriver implements RoleDriver {
     }
   }
 
-  /** php-fpm -t on the candidate pools; when it refuses, the batch's pool changes are all put back. */
-  private async checkPools(plans: SitePlan[]): Promise<void> {
+  /**
+   * php-fpm -t on the candidate pools; when it refuses, the batch's pool changes are all put back.
+   * Returns whether a server block was put back with them.
+   */
+  private async checkPools(plans: SitePlan[]): Promise<boolean> {
     const test = await this.phpFpm.test();
-    if (test.ok) return;
+    if (test.ok) return false;
+    let confs = false;
     for (const plan of plans) {
       if (plan.error !== null || plan.pool === null) continue;
       plan.error = `php-fpm refused the site's pool: ${test.error}`;
+      confs ||= plan.conf !== null;
       this.rollBack(plan);
     }
+    return confs;
   }
 
   /**
@@ -423,14 +489,19 @@ export class WebDriver implements RoleDriver {
    * the real configuration (some refusals, such as a name too long for the server-name hash, only
    * show with other servers on the port): the batch's blocks are put back, then added again in
    * halves, keeping each half nginx accepts and splitting each it refuses down to single sites.
+   * `refusal`: what nginx -t already said of the set as it is on disk (no need to test it again).
    */
-  private async checkNginx(plans: SitePlan[]): Promise<void> {
-    const test = await this.nginx.test();
-    if (test.ok) return;
+  private async checkNginx(plans: SitePlan[], refusal: string | null = null): Promise<void> {
+    let error = refusal;
+    if (error === null) {
+      const test = await this.nginx.test();
+      if (test.ok) return;
+      error = test.error;
+    }
     const changed = plans.filter((p) => p.error === null && p.conf !== null);
     let refused: Map<string, string>;
     try {
-      refused = await this.isolateRefused(changed.map((p) => p.conf!), test.error);
+      refused = await this.isolateRefused(changed.map((p) => p.conf!), error);
     } catch (err) {
       // Broken without this batch too (a hand edit?): nothing of it goes live, nothing is reloaded.
       for (const plan of changed) {

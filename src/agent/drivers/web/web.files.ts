@@ -6,13 +6,14 @@
  * synchronous price (a profile of 1,000 new homes: 4.2 s against 0.4 s). Callers yield to the event
  * loop between sites (yieldEvery), so timers such as the agent's heartbeat still run during a batch.
  */
-import { randomBytes } from 'node:crypto';
 import fss from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
 /** Temp files we create next to their target: `.<name>.<pid>.<random>.tmp`. */
 const TEMP_FILE = /^\.(.+)\.([0-9]+)\.[0-9a-f]{12}\.tmp$/;
+
+let tempCount = 0;
 
 /**
  * Writes a file so readers (nginx, php-fpm) see the old or the new content, never a torn one: temp
@@ -21,13 +22,30 @@ const TEMP_FILE = /^\.(.+)\.([0-9]+)\.[0-9a-f]{12}\.tmp$/;
  * whose content is not the desired one, and start() tests the set before nginx runs it.
  */
 export function writeAtomic(target: string, content: string, mode = 0o644): void {
-  const temp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  // The pid and a count of this process's temp files make the name unique: no random bytes needed.
+  const temp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${(tempCount++).toString(16).padStart(12, '0')}.tmp`);
   try {
     fss.writeFileSync(temp, content, { encoding: 'utf8', mode, flag: 'wx' });
     fss.renameSync(temp, target);
   } catch (err) {
     fss.rmSync(temp, { force: true });
     throw err;
+  }
+}
+
+/**
+ * Writes a file where there was none: in place, failing if one appeared meanwhile (then it is
+ * replaced atomically). No temp file and rename are needed: nginx and php-fpm read the site files
+ * only when the driver tests or reloads, after a batch's writes, and what a crash can leave is an
+ * empty or short new file, which start() tests (set aside when refused) and the re-apply of every
+ * object on start rewrites, since its text is not the desired one.
+ */
+export function writeNew(target: string, content: string, mode = 0o644): void {
+  try {
+    fss.writeFileSync(target, content, { encoding: 'utf8', mode, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    writeAtomic(target, content, mode);
   }
 }
 
@@ -38,6 +56,57 @@ export function readOrNull(file: string): string | null {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
+  }
+}
+
+/**
+ * What a directory holds, read once for a large batch: for thousands of new sites, knowing from one
+ * listing that a file is absent replaces a failed open or stat per file, each of which costs Node an
+ * exception (about 25-30 us of CPU on the bench machine, against a few ms to list 1,000 entries).
+ * Without a listing (small batches, where listing a directory of 10,000 sites would cost more than
+ * it saves) every question goes to the file system. A listing is only true while nothing else writes
+ * the directory: the driver's batches are serial and it alone writes these directories.
+ */
+export class DirListing {
+  private constructor(
+    private readonly dir: string,
+    private readonly names: Set<string> | null,
+  ) {}
+
+  /** Lists `dir` when `list` is true (a missing directory lists as empty). */
+  static of(dir: string, list: boolean): DirListing {
+    if (!list) return new DirListing(dir, null);
+    try {
+      return new DirListing(dir, new Set(fss.readdirSync(dir)));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new DirListing(dir, new Set());
+      throw err;
+    }
+  }
+
+  /** Whether the directory was listed (else every question goes to the file system). */
+  listed(): boolean {
+    return this.names !== null;
+  }
+
+  path(name: string): string {
+    return path.join(this.dir, name);
+  }
+
+  /** Whether an entry of that name exists (a dangling link counts). */
+  has(name: string): boolean {
+    return this.names ? this.names.has(name) : exists(path.join(this.dir, name));
+  }
+
+  /** The text of the file of that name, or null when there is none. */
+  read(name: string): string | null {
+    return this.names && !this.names.has(name) ? null : readOrNull(path.join(this.dir, name));
+  }
+
+  /** Removes the entry of that name if there is one (not a directory). */
+  remove(name: string): void {
+    if (this.names && !this.names.has(name)) return;
+    fss.rmSync(path.join(this.dir, name), { force: true });
   }
 }
 

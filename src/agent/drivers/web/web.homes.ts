@@ -27,17 +27,24 @@ export const homePaths = (home: string) => ({
   accessLog: path.join(home, 'logs', 'access.log'),
 });
 
-/** Creates what is missing of a home (idempotent); the default index only with a new public_html. */
+/** What a listing of the sites' directory already says about a home: whether it exists, whether a home built aside was left there. */
+export interface HomeHint {
+  exists: boolean;
+  aside: boolean;
+}
+
 /**
+ * Creates what is missing of a home (idempotent); the default index only with a new public_html.
  * `owner` (as root): the site's user, and the group of nginx's workers. `public_html/` is the user's
  * with that group and mode 2750 (new entries keep the group): nginx reads it, other sites' users
- * (their PHP, their shell commands) cannot even list it. `tmp/` is the user's alone.
+ * (their PHP, their shell commands) cannot even list it. `tmp/` is the user's alone. `hint`, when
+ * the caller listed the sites' directory, saves asking the file system again.
  */
-export async function ensureHome(home: string, owner: { uid: number; gid: number; webGid: number } | null, php: boolean): Promise<void> {
+export async function ensureHome(home: string, owner: { uid: number; gid: number; webGid: number } | null, php: boolean, hint: HomeHint | null = null): Promise<void> {
   const p = homePaths(home);
-  if (!exists(home)) {
-    newHome(home, owner);
-    if (!owner && !php) return;
+  if (!(hint ? hint.exists : exists(home))) {
+    newHome(home, owner, php, hint ? hint.aside : true);
+    return;
   }
   // The steady state (every object again after a restart) costs three existence checks (and, as
   // root, a stat of the log).
@@ -60,16 +67,23 @@ export async function ensureHome(home: string, owner: { uid: number; gid: number
 }
 
 /**
- * A site's first home, whole or not at all: built aside (logs, public_html with its index, owned as
- * below) and renamed in, in about half the file operations of making each part after checking for
- * it. What else the owner and PHP need is added by the checks that follow, as for any home. One
- * driver owns the sites' directory, so the aside name needs no pid: a leftover is cleared by the retry.
+ * A site's first home, whole or not at all: built aside (logs, public_html with its index, as root
+ * the access log, for PHP tmp, each owned as above) and renamed in, with no question to the file
+ * system on the way: about half the file operations of making each part after checking for it. One
+ * driver owns the sites' directory, so the aside name needs no pid; a leftover of a crash (`aside`)
+ * is cleared first.
  */
-function newHome(home: string, owner: { uid: number; webGid: number } | null): void {
+function newHome(home: string, owner: { uid: number; gid: number; webGid: number } | null, php: boolean, aside: boolean): void {
   const fresh = path.join(path.dirname(home), `.${path.basename(home)}.new`);
-  fss.rmSync(fresh, { recursive: true, force: true });
-  fss.mkdirSync(path.join(fresh, 'logs'), { recursive: true, mode: 0o755 });
+  if (aside) fss.rmSync(fresh, { recursive: true, force: true });
+  fss.mkdirSync(fresh, { mode: 0o755 });
+  fss.mkdirSync(path.join(fresh, 'logs'), { mode: 0o755 });
+  if (owner) createAccessLog(path.join(fresh, 'logs', 'access.log'), owner);
   makePublicHtml(path.join(fresh, 'public_html'), owner);
+  if (php) {
+    fss.mkdirSync(path.join(fresh, 'tmp'), { mode: 0o700 });
+    if (owner) fss.chownSync(path.join(fresh, 'tmp'), owner.uid, owner.gid);
+  }
   fss.renameSync(fresh, home);
 }
 
@@ -85,18 +99,20 @@ function makePublicHtml(dir: string, owner: { uid: number; webGid: number } | nu
 
 /** The access log, writable by nginx's workers; a log of an older layout (root's alone) is handed to them. */
 function ensureAccessLog(file: string, owner: { webGid: number }): void {
-  let st: fss.Stats | undefined;
-  try {
-    st = fss.lstatSync(file);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
+  const st = fss.lstatSync(file, { throwIfNoEntry: false });
   if (st && !st.isFile()) throw new Error(`${file} is not a regular file; refusing to use it`);
-  if (!st) fss.writeFileSync(file, '', { flag: 'a', mode: 0o660 });
-  if (!st || st.uid !== 0 || st.gid !== owner.webGid || (st.mode & 0o777) !== 0o660) {
+  if (!st) createAccessLog(file, owner);
+  else if (st.uid !== 0 || st.gid !== owner.webGid || (st.mode & 0o777) !== 0o660) {
     fss.chownSync(file, 0, owner.webGid);
     fss.chmodSync(file, 0o660);
   }
+}
+
+/** A new access log: root's, with the workers' group, 0660 (chmod, as the umask may have taken the group's write). */
+function createAccessLog(file: string, owner: { webGid: number }): void {
+  fss.writeFileSync(file, '', { flag: 'a', mode: 0o660 });
+  fss.chownSync(file, 0, owner.webGid);
+  fss.chmodSync(file, 0o660);
 }
 
 /**
