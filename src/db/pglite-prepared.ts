@@ -76,9 +76,14 @@ export function preparedPglite(pglite: PGlite, options: { maxPrepared?: number }
     await pglite.execProtocol(concat([serialize.close({ type: 'S', name: st.name }), serialize.sync()]));
   };
 
+  // PGlite's own `query` refuses a closed instance with these words (the doors answer them with 503,
+  // errors/db-unavailable.ts); its `execProtocol` does not check, and must not be reached then.
+  const closed = () => new Error('PGlite is closed');
   return {
     query: async (sql, params = []) => {
+      if (pglite.closed) throw closed();
       const result = await exclusive(async () => {
+        if (pglite.closed) throw closed();
         const st = await prepare(sql);
         if (!st) return undefined;
         try {

@@ -21,7 +21,7 @@ describe.runIf(!onPostgres)('prepared statements on the embedded database', () =
       create trigger t_notify after insert on t for each row execute function t_notify();`);
   }, 120_000);
   afterAll(async () => {
-    await client.close();
+    if (!pglite.closed) await client.close();
   });
 
   it('answers as PGlite’s own query does: rows, types, affected rows, null parameters', async () => {
@@ -95,5 +95,11 @@ describe.runIf(!onPostgres)('prepared statements on the embedded database', () =
     await client.query('insert into t (name) values ($1)', [hostile]);
     expect((await client.query('select name from t where name = $1', [hostile])).rows).toEqual([{ name: hostile }]);
     expect((await pglite.query<{ n: number }>('select count(*)::int as n from t')).rows[0]!.n).toBeGreaterThan(5);
+  });
+
+  it('once PGlite is closed, a statement fails with PGlite’s own words instead of reaching it', async () => {
+    await client.close();
+    await expect(client.query('select 1 as one', [])).rejects.toThrow(/^PGlite is closed/);
+    await expect(client.query('select name from t where name = $1', ['alpha'])).rejects.toThrow(/^PGlite is closed/);
   });
 });
