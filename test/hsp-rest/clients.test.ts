@@ -142,7 +142,7 @@ describe('clients: happy paths', () => {
 
     // The operator can still see it, and restore it.
     const admin = await t.app.server.inject({ method: 'GET', url: `/admin/v1/clients/${created.id}`, headers: { authorization: `Bearer ${t.operatorKey}` } });
-    expect(admin.json().status).toBe('cancelled');
+    expect(admin.json()).toMatchObject({ status: 'cancelled', saas_instance: false });
     const restored = await t.app.server.inject({ method: 'POST', url: `/admin/v1/clients/${created.id}/restore`, headers: { authorization: `Bearer ${t.operatorKey}` } });
     expect(restored.statusCode).toBe(200);
     expect((await call('GET', `/v1/clients/${created.id}`, alice.auth)).json().domains[0].name).toBe(domain);

@@ -115,6 +115,8 @@ describe('OpenAPI and docs', () => {
     '/admin/v1/webhook-deliveries/{id}/replay',
     '/admin/v1/keys',
     '/admin/v1/keys/{id}/revoke',
+    '/admin/v1/clients/{id}/users/{user}/deactivate',
+    '/admin/v1/database/backup',
     '/admin/v1/demo',
     '/admin/v1/users',
     '/admin/v1/users/{user}/revoke-tokens',
@@ -161,6 +163,7 @@ describe('OpenAPI and docs', () => {
     '/client/v1/usage/daily',
     '/client/v1/instance',
     '/client/v1/instance/users',
+    '/client/v1/instance/users/{user}/deactivate',
   ];
 
   it('/openapi.json is OpenAPI 3.1 with exactly the /v1, /admin/v1, /api/v1, /client/v1 and /agent/v1 paths, and nothing internal', async () => {

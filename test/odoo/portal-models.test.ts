@@ -528,7 +528,7 @@ describe('saas.config.do_upgrade_database', () => {
   it('suspends and resumes (text or int values), and a suspended instance takes no new users', async () => {
     expect(await upgraded(instance.id, param('suspended', '1'))).toEqual({ [NAME]: {} });
     expect((await readClient(instance.id, ['state'])).state).toBe('pending');
-    expect((await operatorApi(p.s, 'GET', `/admin/v1/clients/${instance.id}`)).body).toMatchObject({ status: 'suspended' });
+    expect((await operatorApi(p.s, 'GET', `/admin/v1/clients/${instance.id}`)).body).toMatchObject({ status: 'suspended', saas_instance: true });
     const refused = await operatorApi(p.s, 'POST', `/admin/v1/clients/${instance.id}/users`, { login: 'late@example.com', password: 'x' });
     expect(refused.status).toBeGreaterThanOrEqual(400);
     expect(refused.status).toBeLessThan(500);
@@ -742,7 +742,7 @@ describe('one instance, every door', () => {
   it('shows limits set over XML-RPC in the operator API and cpcmd, and the other way round', async () => {
     const created = await createInstance(plans.open, 'doors.odoo.test', bob);
     expect(await upgraded(created.id, { params: [{ key: 'saas_client.max_users', value: '7' }, { key: 'saas_client.total_storage_limit', value: '300' }] })).toEqual({ 'doors.odoo.test': {} });
-    expect((await operatorApi(p.s, 'GET', `/admin/v1/clients/${created.id}`)).body).toMatchObject({ id: created.id, status: 'active', user_count: 7, domains: [{ name: 'doors.odoo.test' }] });
+    expect((await operatorApi(p.s, 'GET', `/admin/v1/clients/${created.id}`)).body).toMatchObject({ id: created.id, status: 'active', user_count: 7, domains: [{ name: 'doors.odoo.test' }], saas_instance: true });
     expect(await collect(created.id, ['users.max', 'diskquota.quota', 'siteinfo.domain'])).toMatchObject({ users: { max: 7 }, diskquota: { quota: 300 }, siteinfo: { domain: 'doors.odoo.test' }, active: true });
 
     const edited = await operatorApi(p.s, 'POST', '/api/v1/cpcmd/admin:edit-site', { args: [`site${created.id}`, { 'users.max': 9, 'diskquota.quota': 400 }] });

@@ -194,6 +194,11 @@ export async function visibleInstance(ctx: Ctx, id: number): Promise<repo.Instan
   return row;
 }
 
+/** Whether a client is a live SaaS instance (one with an instance of its own), for an operator's view of it. */
+export async function isSaasInstance(ctx: Ctx, id: number): Promise<boolean> {
+  return (await repo.findInstance(ctx.db, id)) !== undefined;
+}
+
 /** As visibleInstance, for changes inside it: a suspended instance takes none, whoever asks. */
 export async function instanceForMember(ctx: Ctx, id: number): Promise<repo.InstanceRow> {
   const row = await visibleInstance(ctx, id);

@@ -300,7 +300,9 @@ export const updatePackageBodyDoc = bodyExample({ position: 4, service_defaults:
 
 export const clientDoc = adminClient.meta({ examples: [clientExample] });
 const placedExample = { ...clientExample, node: { name: 'web1', status: 'healthy', object: 'applied', error: null } };
-export const clientWithNodeDoc = adminClient.extend({ node: siteNode }).meta({ examples: [placedExample] });
+export const clientWithNodeDoc = adminClient
+  .extend({ node: siteNode, saas_instance: z.boolean().describe('a live SaaS instance: /admin/v1/clients/{id}/instance answers for it') })
+  .meta({ examples: [{ ...placedExample, saas_instance: false }] });
 export const clientPageDoc = z
   .object({ clients: z.array(adminClient.extend({ node: siteNode })), next_after: z.number().nullable() })
   .meta({

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { getClientForOperator, searchClients } from '../../core/clients/client.service.js';
 import type { Ctx } from '../../core/context.js';
 import { siteNodeViews } from '../../core/nodes/site-node-view.js';
+import { isSaasInstance } from '../../core/saas/saas.service.js';
 import { AppError } from '../../errors/app-error.js';
 import { pathId, queryId as parseOptionalId, queryLimit } from '../../http/query.js';
 import * as s from './admin.schemas.js';
@@ -60,7 +61,8 @@ export async function clientAdminRoutes(app: FastifyInstance, ctxOf: (req: Fasti
     async (req) => {
       const ctx = ctxOf(req);
       const client = await getClientForOperator(ctx, pathId(req.params, 'client'));
-      return { ...client, node: (await siteNodeViews(ctx, [client.id])).get(client.id) ?? null };
+      // The console asks for the instance card only of an instance, so no other client gets a 404 for it.
+      return { ...client, node: (await siteNodeViews(ctx, [client.id])).get(client.id) ?? null, saas_instance: await isSaasInstance(ctx, client.id) };
     },
   );
 }

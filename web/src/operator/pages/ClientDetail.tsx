@@ -43,7 +43,7 @@ export function ClientDetailPage({ id }: { id: number }) {
           <DomainBadges domains={c.domains} />
         </dd>
       </dl>
-      {(c.status === 'active' || c.status === 'suspended') && <InstanceDatabaseCard id={id} />}
+      {c.saas_instance && <InstanceDatabaseCard id={id} />}
       {c.status === 'active' || c.status === 'suspended' ? (
         <SiteHosting queryKey={['client-usage', id]} load={(days) => must(api.GET('/admin/v1/clients/{id}/usage', { params: { path: { id: String(id) }, query: { days: String(days) } } }))} />
       ) : (

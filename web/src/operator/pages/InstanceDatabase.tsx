@@ -10,16 +10,14 @@ function size(bytes: number): string {
 
 /**
  * A SaaS instance's own database (ADR 21): where it lives, whether its node made the latest state
- * true (or why not), and what the node last measured. Nothing is shown for a client that is no SaaS
- * instance (the instance door answers 404), nor for an instance whose plan names no template.
+ * true (or why not), and what the node last measured. Shown only for a SaaS instance (the client says
+ * so), and empty for an instance whose plan names no template.
  */
 export function InstanceDatabaseCard({ id }: { id: number }) {
   const instance = useQuery({
     queryKey: ['instance', id],
     queryFn: async () => {
-      const res = await api.GET('/admin/v1/clients/{id}/instance', { params: { path: { id: String(id) } } });
-      if (res.response.status === 404) return null;
-      return must(Promise.resolve(res));
+      return must(api.GET('/admin/v1/clients/{id}/instance', { params: { path: { id: String(id) } } }));
     },
   });
   if (instance.isPending) return <Loading />;
