@@ -9,10 +9,10 @@ const pbkdf2Async = promisify(pbkdf2);
 // so the password itself never reaches a node.
 
 /**
- * Odoo 17 and later hash with 600,000 rounds and ask passlib to re-hash anything weaker at the next
- * sign-in; older Odoo verifies any count. Matching the newest keeps a pushed hash from being
- * re-hashed at once and is what Odoo itself judged strong enough. The cost (a few hundred ms of one
- * libuv worker thread) is paid only when a door is given a password for an instance with a database.
+ * Recent Odoo versions hash with 600,000 rounds and re-hash anything weaker at the next sign-in;
+ * every version verifies any count. Matching the newest keeps a pushed hash from being replaced at
+ * once and is no weaker than what Odoo stores itself. The cost (a few hundred ms of one libuv worker
+ * thread) is paid only when a door is given a password for an instance with a database.
  */
 export const ODOO_PBKDF2_ROUNDS = 600_000;
 let rounds = ODOO_PBKDF2_ROUNDS;
