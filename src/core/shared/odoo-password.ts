@@ -9,12 +9,11 @@ const pbkdf2Async = promisify(pbkdf2);
 // so the password itself never reaches a node.
 
 /**
- * Recent Odoo versions hash with 600,000 rounds and re-hash anything weaker at the next sign-in;
- * every version verifies any count. Matching the newest keeps a pushed hash from being replaced at
- * once and is no weaker than what Odoo stores itself. The cost (a few hundred ms of one libuv worker
- * thread) is paid only when a door is given a password for an instance with a database.
+ * passlib's default, what Odoo stored up to version 16; newer ones verify it as they verify any count
+ * (the rounds travel in the hash). Their own 600,000 costs about a second of CPU per password on a
+ * busy two-core node, paid on every instance created with an owner password (ADR 27's addendum).
  */
-export const ODOO_PBKDF2_ROUNDS = 600_000;
+export const ODOO_PBKDF2_ROUNDS = 25_000;
 let rounds = ODOO_PBKDF2_ROUNDS;
 
 const SALT_BYTES = 16;
