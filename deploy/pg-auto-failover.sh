@@ -142,6 +142,8 @@ case "${1:-}" in
     ;;
   uri)
     # The multi-host URL Hostplane's DATABASE_URL takes (add user, password and database name).
+    # pg_autoctl asks the monitor over the network, as autoctl_node.
+    if [ -n "${AUTOCTL_NODE_PASSWORD:-}" ]; then export PGPASSWORD="$AUTOCTL_NODE_PASSWORD"; fi
     pg_autoctl show uri --pgdata "$PGDATA" --formation default
     ;;
   *)

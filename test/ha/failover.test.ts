@@ -119,6 +119,12 @@ function agentFailures(since: number): string[] {
     .map((e) => e.err ?? '');
 }
 
+function countBy<T>(items: T[], key: (t: T) => string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const i of items) out[key(i)] = (out[key(i)] ?? 0) + 1;
+  return out;
+}
+
 /** Waits until every one of `domains` is in the agent's relay_domains map, and returns the map's names. */
 async function agentHas(domains: string[], what: string): Promise<Set<string>> {
   const file = path.join(agentMaps, 'relay_domains');
@@ -145,7 +151,7 @@ describe.skipIf(!onPostgres || missing !== undefined)(`HA topology: failover, a 
     api.push(await startApi());
     api.push(await startApi());
     operatorKey = fs.readFileSync(path.join(dataDir, 'operator-key'), 'utf8').trim();
-    lb = await startHaproxy(api.map((a, i) => ({ name: `api${i + 1}`, port: a.port })));
+    lb = await startHaproxy(api.map((a, i) => ({ name: `api${i + 1}`, port: a.port })), { requestLog: true });
     const demo = await http<{ reseller: { api_token: string; api_key: string } }>('POST', `${lb.url}/admin/v1/demo`, `Bearer ${operatorKey}`);
     expect(demo.status).toBe(200);
     load = new KeyedLoad(() => lb!.url, basicAuth(demo.body.reseller.api_token, demo.body.reseller.api_key), `ha${Date.now().toString(36)}`);
@@ -185,7 +191,8 @@ describe.skipIf(!onPostgres || missing !== undefined)(`HA topology: failover, a 
     await admin.connect();
     try {
       const { rows } = await admin.query<{ usename: string; client_addr: string; sync_state: string }>('select usename, host(client_addr) as client_addr, sync_state from pg_stat_replication');
-      expect(rows).toEqual([{ usename: 'pgautofailover_replicator', client_addr: cluster!.host, sync_state: 'sync' }]);
+      // pg_auto_failover names the standby in `synchronous_standby_names = 'ANY 1 (...)'`: quorum commit.
+      expect(rows).toEqual([{ usename: 'pgautofailover_replicator', client_addr: cluster!.host, sync_state: 'quorum' }]);
     } finally {
       await admin.end();
     }
@@ -251,6 +258,7 @@ describe.skipIf(!onPostgres || missing !== undefined)(`HA topology: failover, a 
     const running = load.drive(10_000, WRITERS, () => stop);
     await waitFor(() => (load.writes.length - before >= 15 ? true : undefined), 60_000, () => 'no load before the API node kill');
     const victim = api[0]!;
+    const finishedBefore = lb!.requests().length;
     victim.proc.child.kill('SIGKILL');
     expect(await victim.proc.exited).toEqual({ code: null, signal: 'SIGKILL' });
     const killedAt = Date.now();
@@ -282,10 +290,26 @@ describe.skipIf(!onPostgres || missing !== undefined)(`HA topology: failover, a 
       () => `no heartbeat from the agent after the API node kill\n${agent!.output().slice(-3000)}`,
       250,
     );
+    // HAProxy's log says where the agent's calls went: to the node that died too, before; after, what
+    // was cut off there (502, or the agent gave up), then every call to api2, answered.
+    const logged = lb!.requests();
+    const agentBefore = logged.slice(0, finishedBefore).filter((r) => r.path.startsWith('/agent/v1/'));
+    const after = logged.slice(finishedBefore).filter((r) => r.path.startsWith('/agent/v1/'));
+    const cut = after.filter((r) => r.server === 'api1');
     const failures = agentFailures(killedAt);
-    console.log(`[ha] agent across the API node kill: ${failures.length} failed calls ${JSON.stringify(failures.map((f) => f.slice(0, 120)))}`);
-    // Whatever was cut off on the dead node failed as "unavailable" and was asked again; nothing else failed.
-    expect(failures.filter((f) => !/: (HTTP 50[23]\b|no answer in time|[A-Z_]+$|fetch failed|other side closed)/.test(f))).toEqual([]);
+    console.log(
+      `[ha] agent calls through HAProxy before the API node kill: ${JSON.stringify(countBy(agentBefore, (r) => r.server))}; after: ${JSON.stringify(countBy(after, (r) => `${r.server} ${r.status}`))}; ` +
+        `agent logged ${failures.length} failed calls ${JSON.stringify(failures.map((f) => f.slice(0, 100)))}`,
+    );
+    expect(agentBefore.some((r) => r.server === 'api1')).toBe(true);
+    // (A 200 is one that finished between reading the log and the kill.)
+    expect(cut.filter((r) => r.status !== 502 && r.status !== -1 && r.status !== 200)).toEqual([]);
+    const rest = after.filter((r) => r.server !== 'api1');
+    expect(rest.filter((r) => r.server !== 'api2' || r.status !== 200)).toEqual([]);
+    expect(rest.some((r) => r.path.startsWith('/agent/v1/state?'))).toBe(true);
+    expect(rest.some((r) => r.path === '/agent/v1/heartbeat')).toBe(true);
+    // A call cut off on the dead node failed for the agent as "unavailable" (and was asked again); nothing else failed.
+    expect(failures.filter((f) => !/: HTTP 502\b/.test(f))).toEqual([]);
   }, 180_000);
 
   it('kill -9 of the worker in the middle of a relay batch: another worker finishes every job, once', async () => {

@@ -278,21 +278,38 @@ function readLogs(dir: string): string {
 export interface Haproxy {
   url: string;
   config: string;
+  /** With `requestLog`: one entry per request HAProxy finished, in the order it finished them. */
+  requests(): HaproxyRequest[];
   stop(): Promise<void>;
 }
 
+export interface HaproxyRequest {
+  /** The API node that answered (`api1`), or `<NOSRV>` when HAProxy answered itself (no node ready). */
+  server: string;
+  /** -1 when the client went away first. */
+  status: number;
+  method: string;
+  path: string;
+}
+
+/** `option httplog`'s line: `... hostplane api/api1 Tq/Tw/Tc/Tr/Ta status bytes ... "GET /path HTTP/1.1"`. */
+const HTTPLOG = / \S+ [^/\s]+\/(\S+) -?\d+\/-?\d+\/-?\d+\/-?\d+\/\+?-?\d+ (-?\d+) .*"([A-Z]+) (\S+) HTTP\/[0-9.]+"$/;
+
 /**
  * HAProxy with deploy/haproxy.cfg: its `defaults`, frontend and backend as shipped; the test's own
- * `global` (no user switch, no daemon, no syslog), listening address and servers.
+ * `global` (no user switch, no daemon, no syslog), listening address and servers. `requestLog`: the
+ * shipped `option httplog` lines go to HAProxy's standard output, for requests() (the benchmark
+ * leaves it off).
  */
-export async function startHaproxy(servers: { name: string; port: number }[]): Promise<Haproxy> {
+export async function startHaproxy(servers: { name: string; port: number }[], opts: { requestLog?: boolean } = {}): Promise<Haproxy> {
   const tmp = makeTempDir('hostplane-ha-lb-');
   const port = await freePort();
   const shipped = fs.readFileSync(path.join(REPO, 'deploy', 'haproxy.cfg'), 'utf8');
   const sections = shipped.split(/^(?=\S)/m);
   const kept = sections.filter((s) => !s.startsWith('global') && !s.startsWith('#'));
-  let config = ['global', '    maxconn 4096', `    pidfile ${path.join(tmp.dir, 'haproxy.pid')}`, ''].join('\n') + kept.join('');
-  config = config.replace(/^(\s+)log global\n/m, '').replace(/^(\s+)option httplog\n/m, '');
+  const global = ['global', '    maxconn 4096', `    pidfile ${path.join(tmp.dir, 'haproxy.pid')}`, ...(opts.requestLog ? ['    log stdout format raw local0'] : []), ''];
+  let config = global.join('\n') + kept.join('');
+  if (!opts.requestLog) config = config.replace(/^(\s+)log global\n/m, '').replace(/^(\s+)option httplog\n/m, '');
   config = config.replace(/^(\s+)bind \S+$/m, `$1bind 127.0.0.1:${port}`);
   config = config.replace(/^(\s+)errorfile 503 \S+$/m, `$1errorfile 503 ${path.join(REPO, 'deploy', 'hostplane-503.http')}`);
   const serverLines = servers.map((s) => `    server ${s.name} 127.0.0.1:${s.port} check`).join('\n');
@@ -300,7 +317,8 @@ export async function startHaproxy(servers: { name: string; port: number }[]): P
   const file = path.join(tmp.dir, 'haproxy.cfg');
   fs.writeFileSync(file, config);
   await run('/usr/sbin/haproxy', ['-c', '-q', '-f', file]);
-  const log = fs.openSync(path.join(tmp.dir, 'haproxy.log'), 'a');
+  const logFile = path.join(tmp.dir, 'haproxy.log');
+  const log = fs.openSync(logFile, 'a');
   const child = spawn('/usr/sbin/haproxy', ['-db', '-f', file], { stdio: ['ignore', log, log] });
   fs.closeSync(log);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -315,6 +333,14 @@ export async function startHaproxy(servers: { name: string; port: number }[]): P
   return {
     url,
     config,
+    requests: () => {
+      const out: HaproxyRequest[] = [];
+      for (const line of fs.readFileSync(logFile, 'utf8').split('\n')) {
+        const m = HTTPLOG.exec(line);
+        if (m) out.push({ server: m[1]!, status: Number(m[2]), method: m[3]!, path: m[4]! });
+      }
+      return out;
+    },
     stop: async () => {
       child.kill('SIGKILL');
       await exited;
