@@ -280,6 +280,8 @@ export interface Haproxy {
   config: string;
   /** With `requestLog`: one entry per request HAProxy finished, in the order it finished them. */
   requests(): HaproxyRequest[];
+  /** HAProxy's own output (its request log, warnings), for failure messages. */
+  log(): string;
   stop(): Promise<void>;
 }
 
@@ -333,6 +335,7 @@ export async function startHaproxy(servers: { name: string; port: number }[], op
   return {
     url,
     config,
+    log: () => fs.readFileSync(logFile, 'utf8'),
     requests: () => {
       const out: HaproxyRequest[] = [];
       for (const line of fs.readFileSync(logFile, 'utf8').split('\n')) {
