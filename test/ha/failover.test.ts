@@ -186,6 +186,13 @@ describe.skipIf(!onPostgres || missing !== undefined)(`HA topology: failover, a 
     } finally {
       await handle.close();
     }
+    // Each step wrote the systemd unit an operator installs; it runs the keeper the test started with
+    // the script's `run` step (pg_autoctl run for that PGDATA).
+    expect(cluster!.units.map((u) => u.name)).toEqual(['monitor', 'node1', 'node2']);
+    for (const u of cluster!.units) {
+      expect(u.text).toMatch(/^ExecStart = \S*pg_autoctl run$/m);
+      expect(u.text).toContain(`PGDATA=${u.pgdata}'`);
+    }
     // The standby streams from the primary over the nodes' address, as the replication role.
     const admin = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${cluster!.nodes[0]!.port}/postgres` });
     await admin.connect();

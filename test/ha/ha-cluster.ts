@@ -12,9 +12,10 @@ import { freePort, makeTempDir, sleep, waitFor } from '../jobs-process/process-h
  * ports: a pg_auto_failover monitor and two PostgreSQL nodes (Debian's postgresql-15-auto-failover),
  * and HAProxy with deploy/haproxy.cfg. Never the machine's own PostgreSQL. The PostgreSQL side is
  * built by deploy/pg-auto-failover.sh, step by step as docs/deploy.md has an operator run it, with
- * the settings that keep it off the machine's own paths (SYSTEMD=no: the test starts each keeper
- * with the script's `run` step, as the unit would). As root, the PostgreSQL programs run as the
- * postgres user (PostgreSQL refuses root), who owns the temp dir.
+ * the settings that keep it off the machine's own paths: each step writes its systemd unit into the
+ * temp dir (never installed), and the test starts each keeper with the script's `run` step, which is
+ * what that unit runs. As root, the PostgreSQL programs run as the postgres user (PostgreSQL refuses
+ * root), who owns the temp dir.
  */
 
 const run = promisify(execFile);
@@ -66,6 +67,8 @@ export interface PgNode {
 export interface FailoverCluster {
   /** The multi-host URL `pg_autoctl show uri` prints, with the hostplane role and database: what DATABASE_URL is set to. */
   uri: string;
+  /** The systemd unit the script wrote for each keeper (`monitor`, `node1`, `node2`), and the PGDATA it is for. */
+  units: { name: string; pgdata: string; text: string }[];
   /** The address the nodes listen on and name in `uri`. */
   host: string;
   /** Whether `host` is not loopback, so that every connection between nodes and to them logged in with its password. */
@@ -112,7 +115,7 @@ export async function startFailoverCluster(): Promise<FailoverCluster> {
     XDG_RUNTIME_DIR: path.join(tmp.dir, 'xdg'),
     // deploy/pg-auto-failover.sh's settings: production's authentication (scram-sha-256, with the
     // passwords it sets), no TLS (node-postgres would verify a self-signed certificate), the test's
-    // address, and no systemd unit.
+    // address.
     PG_BINDIR: PG_BIN,
     NODE_HOST: host,
     // The test's own admin connections (ALTER SYSTEM, `database`) come over loopback, trusted.
@@ -122,7 +125,6 @@ export async function startFailoverCluster(): Promise<FailoverCluster> {
     AUTOCTL_NODE_PASSWORD: secret(),
     REPLICATION_PASSWORD: secret(),
     HOSTPLANE_NETWORK: `${host}/32`,
-    SYSTEMD: 'no',
   };
   const setup = (step: string, settings: Record<string, string>) => run('/bin/sh', [SETUP_SCRIPT, step], { env: { ...env, ...settings }, timeout: 120_000, ...owner, cwd: tmp.dir });
   const autoctl = (args: string[]) => run(PG_AUTOCTL, args, { env: { ...env, PATH: `${PG_BIN}:${env.PATH}` }, timeout: 120_000, ...owner, cwd: tmp.dir });
@@ -137,6 +139,8 @@ export async function startFailoverCluster(): Promise<FailoverCluster> {
     return child;
   };
   const pgdatas: string[] = [];
+  const units: { name: string; pgdata: string; text: string }[] = [];
+  const unitFile = (name: string) => path.join(tmp.dir, `${name}.service`);
   const killAllKeepers = async () => {
     for (const c of children) {
       try {
@@ -162,7 +166,8 @@ export async function startFailoverCluster(): Promise<FailoverCluster> {
     const monitorPort = await freePort();
     const monitorData = path.join(tmp.dir, 'monitor');
     pgdatas.push(monitorData);
-    await setup('monitor', { PGDATA: monitorData, PGPORT: String(monitorPort) });
+    await setup('monitor', { PGDATA: monitorData, PGPORT: String(monitorPort), UNIT_FILE: unitFile('monitor') });
+    units.push({ name: 'monitor', pgdata: monitorData, text: fs.readFileSync(unitFile('monitor'), 'utf8') });
     runKeeper(monitorData, 'monitor.log');
     const monitorAdmin = `postgres://postgres@127.0.0.1:${monitorPort}/pg_auto_failover`;
     await waitFor(() => canConnect(monitorAdmin), 60_000, () => 'the monitor did not start');
@@ -181,7 +186,8 @@ export async function startFailoverCluster(): Promise<FailoverCluster> {
       const pgdata = path.join(tmp.dir, name);
       pgdatas.push(pgdata);
       // The second node copies the first with pg_basebackup and becomes its synchronous standby.
-      await setup('node', { PGDATA: pgdata, PGPORT: String(port), NODE_NAME: name, MONITOR_HOST: host, MONITOR_PORT: String(monitorPort) });
+      await setup('node', { PGDATA: pgdata, PGPORT: String(port), NODE_NAME: name, MONITOR_HOST: host, MONITOR_PORT: String(monitorPort), UNIT_FILE: unitFile(name) });
+      units.push({ name, pgdata, text: fs.readFileSync(unitFile(name), 'utf8') });
       nodes.push({ name, port, pgdata, child: runKeeper(pgdata, `${name}.log`) });
     }
     const state = async () => (await autoctl(['show', 'state', '--pgdata', monitorData]).catch((e: Error) => ({ stdout: String(e) }))).stdout;
@@ -221,6 +227,7 @@ export async function startFailoverCluster(): Promise<FailoverCluster> {
 
     return {
       uri,
+      units,
       host,
       passwordsChecked,
       nodes,
