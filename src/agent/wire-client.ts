@@ -29,6 +29,9 @@ export class WireError extends Error {
   }
 }
 
+/** How much longer than its wait a long-poll may take before the agent gives up on it (deploy/haproxy.cfg's `timeout server` fits in it). */
+export const LONG_POLL_SLACK_MS = 15_000;
+
 export interface WireClientOptions {
   url: string;
   /** Extra time over a long-poll's wait before the request is given up. */
@@ -47,7 +50,7 @@ export class WireClient {
 
   constructor(private readonly options: WireClientOptions) {
     this.base = options.url.replace(/\/+$/, '') + AGENT_API_PREFIX;
-    this.slackMs = options.slackMs ?? 15_000;
+    this.slackMs = options.slackMs ?? LONG_POLL_SLACK_MS;
     this.timeoutMs = options.timeoutMs ?? 30_000;
   }
 

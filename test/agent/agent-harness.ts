@@ -8,6 +8,7 @@ import { createOperatorKey } from '../../src/core/credentials/credential.service
 import type { SiteSpec } from '../../src/core/nodes/agent-wire.schema.js';
 import { upsertNodeObjects } from '../../src/core/nodes/bump-node-objects.js';
 import type { DbHandle } from '../../src/db/database.js';
+import { AGENT_ENV, NODE_ENV } from './agent-env.js';
 import { freePort, spawnHostplane, waitFor, type Proc } from '../jobs-process/process-harness.js';
 import { TEST_MASTER_KEY } from '../support/test-app.js';
 import { openTestDb } from '../support/test-db.js';
@@ -18,11 +19,7 @@ import { openTestDb } from '../support/test-db.js';
  * against it. Agents get short intervals so the tests wait seconds, not minutes.
  */
 
-/** The server's node settings for tests: heartbeats every second, unhealthy after three without. */
-export const NODE_ENV = { HOSTPLANE_NODE_HEARTBEAT_SECONDS: '1', HOSTPLANE_NODE_USAGE_SECONDS: '1', HOSTPLANE_NODE_UNHEALTHY_SECONDS: '3' };
-
-/** The agent's own: a short long-poll, and quick retries of the control plane and of failed objects. */
-export const AGENT_ENV = { HOSTPLANE_AGENT_POLL_WAIT_SECONDS: '2', HOSTPLANE_AGENT_BACKOFF_MAX_SECONDS: '0.5', HOSTPLANE_AGENT_RETRY_MAX_SECONDS: '1' };
+export { AGENT_ENV, NODE_ENV };
 
 export interface ControlPlane {
   url: string;
