@@ -25,6 +25,7 @@ import { instanceDatabases } from './0025-instance-databases.js';
 import { siteDatabases } from './0026-site-databases.js';
 import { instanceUsers } from './0027-instance-users.js';
 import { siteStorageOver } from './0028-site-storage-over.js';
+import { instanceFilesMove } from './0030-instance-files-move.js';
 
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
@@ -53,6 +54,7 @@ const migrations: Record<string, Migration> = {
   '0026-site-databases': siteDatabases,
   '0027-instance-users': instanceUsers,
   '0028-site-storage-over': siteStorageOver,
+  '0030-instance-files-move': instanceFilesMove,
 };
 
 export const migrationProvider: MigrationProvider = {
