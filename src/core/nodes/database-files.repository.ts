@@ -38,3 +38,13 @@ export async function findInstancesWithStagedFiles(db: Executor, ids: readonly n
     select distinct client_id::int as id from instance_files where client_id = any(${ids as number[]}::bigint[]) and moved_at is null`.execute(db);
   return rows.map((r) => Number(r.id));
 }
+
+/**
+ * Gives the held files of the instances `ids` that have none their SHA-256 (rows an older server
+ * stored), so their database objects can list them.
+ */
+export async function fillMissingChecksums(db: Executor, ids: readonly number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await sql`update instance_files set sha256 = encode(sha256(content), 'hex')
+    where client_id = any(${ids as number[]}::bigint[]) and sha256 is null and content is not null`.execute(db);
+}
