@@ -12,6 +12,8 @@ const fileParams = z.object({ id: z.string().regex(/^[0-9]+$/).describe("the fil
 
 const fileContent = z.string().meta({ format: 'binary', examples: ['%PDF-1.7 ...'] }).describe('the raw bytes; the node checks them against the spec\'s size and sha256');
 
+const jsonErrors = Object.fromEntries(Object.entries({ ...agentErrors, 404: agentErrorDoc }).map(([status, schema]) => [status, { description: 'an error', content: { 'application/json': { schema } } }]));
+
 /** Added to the agent door, so it shares its node authentication and error format. */
 export const filesAgentRoutes: AgentRoutes = async (app, ctxOf) => {
   app.get(
@@ -22,7 +24,9 @@ export const filesAgentRoutes: AgentRoutes = async (app, ctxOf) => {
         security: agentSecurity,
         summary: "The content of a file staged for one of this node's instance databases, to insert into its ir_attachment; any other file (another node's, already moved, unknown) is not found",
         params: fileParams,
-        response: { 200: { description: 'the file', content: { 'application/octet-stream': { schema: fileContent } } }, 404: agentErrorDoc, ...agentErrors },
+        // The bytes are the answer's body; errors stay the door's JSON.
+        produces: ['application/octet-stream'],
+        response: { 200: fileContent, ...jsonErrors },
       },
     },
     async (req, reply) => {
