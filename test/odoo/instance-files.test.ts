@@ -339,6 +339,30 @@ describe('the file door of /agent/v1', () => {
     for (const id of ['0', 'abc', '1%20or%201=1', '99999999999', `${keptId}.0`]) expect((await fetchFile(agentToken(), id)).status, id).toBe(404);
     expect((await fetchFile(undefined, String(keptId))).status).toBe(401);
     expect((await fetchFile('hpn_not-a-real-token-at-all-000000', String(keptId))).status).toBe(401);
+
+    // Nor can another node, or another object of the holding node, claim the file moved.
+    const claim = async (token: string, objectId: string) => {
+      const res = await fetch(`${cp.url}/agent/v1/status`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ results: [{ kind: 'database', id: objectId, version: 1, ok: true, files: [keptId] }] }),
+      });
+      expect(res.status).toBe(200);
+    };
+    await claim(otherDb, `db${c.id}`);
+    await claim(agentToken(), `db${a.id}`);
+    expect(Buffer.compare((await fileRow(keptId))!.content!, kept)).toBe(0);
+    expect((await fetchFile(agentToken(), String(keptId))).status).toBe(200);
+  });
+
+  it('a status result whose files are not ids is refused (400) and clears nothing', async () => {
+    const res = await fetch(`${cp.url}/agent/v1/status`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${agentToken()}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ results: [{ kind: 'database', id: `db${c.id}`, version: 1, ok: true, files: ['1 or 1=1'] }] }),
+    });
+    expect(res.status).toBe(400);
+    expect(Buffer.compare((await fileRow(keptId))!.content!, kept)).toBe(0);
   });
 });
 
