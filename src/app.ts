@@ -35,6 +35,7 @@ import { apiscpRoutes } from './facades/apiscp/apiscp.routes.js';
 import { rewriteWsdlUrl } from './facades/apiscp/soap/soap.routes.js';
 import { odooDispatcher, ODOO_VERSION } from './facades/odoo-rpc/odoo.dispatch.js';
 import { odooRpcRoutes } from './facades/odoo-rpc/odoo-rpc.routes.js';
+import { filesAgentRoutes } from './facades/agent-api/files.agent.routes.js';
 import { usageAgentRoutes } from './facades/agent-api/usage.agent.routes.js';
 import { JobRunner, type JobRunnerOptions } from './jobs/job-runner.js';
 import { JOBS_NOTIFY_CHANNEL } from './jobs/job.repository.js';
@@ -168,7 +169,7 @@ export async function registerDoors(server: FastifyInstance, deps: CoreDeps): Pr
   await server.register(async (scope) => apiscpRoutes(scope, deps));
   await server.register(async (scope) => crmApiRoutes(scope, deps));
   await server.register(async (scope) => odooRpcRoutes(scope, { call: odooDispatcher(deps), version: ODOO_VERSION }));
-  await server.register(async (scope) => agentApiRoutes(scope, deps, [usageAgentRoutes]));
+  await server.register(async (scope) => agentApiRoutes(scope, deps, [usageAgentRoutes, filesAgentRoutes]));
   server.setNotFoundHandler(sendNotFoundByDoor);
 }
 

@@ -18,7 +18,7 @@ export interface AgentOptions {
   token?: string;
   dataDir: string;
   /** The role drivers, or a function choosing them from the node's roles once enrolment tells them. */
-  drivers: RoleDriver[] | ((node: { roles: string[] }) => RoleDriver[]);
+  drivers: RoleDriver[] | ((node: { roles: string[]; client: WireClient }) => RoleDriver[]);
   agentVersion: string;
   log: AgentLog;
   /** Long-poll wait, seconds (the contract allows up to 60). */
@@ -122,7 +122,7 @@ export class Agent {
     if (loaded.problem) this.o.log.warn({}, loaded.problem);
     // What another control plane had this node do is not this one's to keep.
     this.state = loaded.body.url === this.credentials.url ? loaded.body : { format: 1, url: this.credentials.url, version: null, objects: {} };
-    this.drivers = typeof this.pickDrivers === 'function' ? this.pickDrivers({ roles: this.credentials.roles }) : this.pickDrivers;
+    this.drivers = typeof this.pickDrivers === 'function' ? this.pickDrivers({ roles: this.credentials.roles, client: this.client }) : this.pickDrivers;
     for (const d of this.drivers) for (const kind of d.kinds) this.driverByKind.set(kind, d);
     for (const d of this.drivers) await this.startDriver(d);
     this.heartbeat.start();
@@ -288,7 +288,10 @@ export class Agent {
     const same: ObjectResultT[] = [];
     for (const o of s.objects) {
       const entry = this.state.objects[objectKey(o)];
-      if (entry?.applied && !entry.failed && sameObject(entry.applied, o)) {
+      // A database with staged files is applied again: its result names the files it holds, which a
+      // confirmation would not (the driver finds them there and fetches nothing).
+      const files = o.kind === 'database' && o.state === 'present' && Boolean(o.spec.files?.length);
+      if (entry?.applied && !entry.failed && !files && sameObject(entry.applied, o)) {
         // Already true here (a resend after a lost report): confirm it again without touching the driver.
         same.push({ kind: o.kind, id: o.id, version: o.version, ok: true });
         continue;

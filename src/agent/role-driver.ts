@@ -8,7 +8,8 @@
  */
 import type { ObjectResult, UsageRequest, WireObject } from '../core/nodes/agent-wire.schema.js';
 
-export type ObjectResultT = { kind: WireObject['kind']; id: string; version: number; ok: boolean; error?: string };
+/** `files`: a database object's staged files its ir_attachment now holds (the control plane then clears them). */
+export type ObjectResultT = { kind: WireObject['kind']; id: string; version: number; ok: boolean; error?: string; files?: number[] };
 export type UsageSampleT = UsageRequest['samples'][number];
 
 export interface RoleDriver {

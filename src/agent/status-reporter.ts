@@ -38,7 +38,14 @@ export class StatusReporter {
     while (this.unsent.size > 0) {
       const batch = [...this.unsent.values()].slice(0, Math.min(this.chunk, MAX_RESULTS));
       const body: StatusRequest = {
-        results: batch.map((r) => ({ kind: r.kind, id: r.id, version: r.version, ok: r.ok, ...(r.ok ? {} : { error: (r.error ?? 'failed').slice(0, 2000) }) })),
+        results: batch.map((r) => ({
+          kind: r.kind,
+          id: r.id,
+          version: r.version,
+          ok: r.ok,
+          ...(r.ok ? {} : { error: (r.error ?? 'failed').slice(0, 2000) }),
+          ...(r.files?.length ? { files: r.files } : {}),
+        })),
       };
       try {
         await this.client.status(body);

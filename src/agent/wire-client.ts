@@ -4,6 +4,7 @@ import {
   AgentErrorBody,
   EnrolResponse,
   HeartbeatResponse,
+  instanceFilePath,
   StateResponse,
   type HeartbeatRequest,
   type StatusRequest,
@@ -77,10 +78,15 @@ export class WireClient {
     await this.call('POST', '/usage', { body });
   }
 
+  /** The content of a file staged for one of this node's instance databases (the raw bytes). */
+  instanceFile(id: number): Promise<Buffer> {
+    return this.call('GET', instanceFilePath(id), { binary: true, timeoutMs: Math.max(this.timeoutMs, 120_000) }) as Promise<Buffer>;
+  }
+
   private async call<T>(
     method: 'GET' | 'POST',
     route: string,
-    opts: { body?: unknown; schema?: z.ZodType<T>; token?: string; timeoutMs?: number; signal?: AbortSignal },
+    opts: { body?: unknown; schema?: z.ZodType<T>; token?: string; timeoutMs?: number; signal?: AbortSignal; binary?: boolean },
   ): Promise<T> {
     const token = opts.token ?? this.token;
     const headers: Record<string, string> = { accept: 'application/json' };
@@ -91,9 +97,13 @@ export class WireClient {
     const signal = opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout;
     let res: Response;
     let text: string;
+    let bytes: Buffer | undefined;
     try {
       res = await fetch(this.base + route, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body), signal });
-      text = await res.text();
+      if (opts.binary && res.ok) {
+        bytes = Buffer.from(await res.arrayBuffer());
+        text = '';
+      } else text = await res.text();
     } catch (e) {
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
       const why = timeout.aborted ? 'no answer in time' : (cause?.code ?? cause?.message ?? (e as Error).message);
@@ -111,6 +121,7 @@ export class WireClient {
       const failure: WireFailure = res.status === 401 ? 'unauthorized' : res.status >= 500 || res.status === 429 || res.status === 408 ? 'unavailable' : 'rejected';
       throw new WireError(failure, `${method} ${AGENT_API_PREFIX}${route}: HTTP ${res.status}${code ? ` ${code}` : ''}: ${message}`, res.status, code);
     }
+    if (bytes) return bytes as T;
     if (!opts.schema) return undefined as T;
     let json: unknown;
     try {

@@ -410,7 +410,10 @@ export interface InstanceFilesTable {
   client_id: number;
   name: string;
   size_bytes: number;
-  content: Buffer;
+  /** null once moved into the instance's own database (moved_at set). */
+  content: Buffer | null;
+  sha256: string | null;
+  moved_at: Date | null;
   created_at: Generated<Date>;
 }
 

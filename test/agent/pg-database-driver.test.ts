@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgDatabaseDriver } from '../../src/agent/drivers/db/pg-database.driver.js';
-import type { DatabaseSpec, InstanceUserSpec, WireObject } from '../../src/core/nodes/agent-wire.schema.js';
+import type { DatabaseSpec, InstanceFileSpec, InstanceUserSpec, WireObject } from '../../src/core/nodes/agent-wire.schema.js';
 import { odooPasswordHash } from '../../src/core/shared/odoo-password.js';
 import { scramSha256Verifier } from '../../src/core/shared/scram.js';
 import { makeTempDir } from '../jobs-process/process-harness.js';
@@ -276,5 +277,76 @@ describe('PgDatabaseDriver: instance users in res_users (ADR 27)', () => {
     expect((await driver.apply([present(24, { template: 'nopw_tpl', users: spec })]))[0]).toMatchObject({ ok: true });
     expect(await q('select login from res_users where login = $1', ['sales@company.test'], 'inst_24')).toEqual([{ login: 'sales@company.test' }]);
     expect(await q("select to_regclass('hostplane_applied_passwords')::text as t", [], 'inst_24')).toEqual([{ t: null }]);
+  });
+});
+
+describe('PgDatabaseDriver: instance files into ir_attachment (ADR 27 addendum)', () => {
+  const served = new Map<number, Buffer>();
+  const fetched: number[] = [];
+  let filesDriver: PgDatabaseDriver;
+  const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+  const file = (id: number, name: string, bytes: Buffer, over: Partial<InstanceFileSpec> = {}): InstanceFileSpec => {
+    served.set(id, bytes);
+    return { id, name, mimetype: 'application/octet-stream', size: bytes.length, sha256: sha256(bytes), ...over };
+  };
+
+  beforeAll(async () => {
+    // An ir_attachment of Odoo's columns, no ir_model_data: the marker goes in the description.
+    await q('create database desc_tpl');
+    await q(
+      `create table ir_attachment (id serial primary key, name varchar not null, type varchar not null, description text, res_model varchar, res_id integer,
+         db_datas bytea, store_fname varchar, file_size integer, checksum varchar(40), mimetype varchar, index_content text, public boolean, create_date timestamp, write_date timestamp)`,
+      [],
+      'desc_tpl',
+    );
+    filesDriver = new PgDatabaseDriver({
+      pgUrl: cluster.url,
+      dataDir: tmp.dir,
+      log: silent,
+      fetchInstanceFile: (id) => {
+        fetched.push(id);
+        const bytes = served.get(id);
+        return bytes ? Promise.resolve(bytes) : Promise.reject(new Error(`GET /agent/v1/files/${id}: HTTP 404 not_found`));
+      },
+    });
+    await filesDriver.start();
+  });
+
+  afterAll(async () => {
+    await filesDriver?.stop();
+  });
+
+  it('inserts each file once, marked in its description where there is no ir_model_data; the result names the files held', async () => {
+    const bytes = Buffer.from('hello from Hostplane\n');
+    const files = [file(7, 'hello.txt', bytes, { mimetype: 'text/plain' })];
+    const [r] = await filesDriver.apply([present(30, { template: 'desc_tpl', files })]);
+    expect(r, r!.error).toMatchObject({ ok: true, files: [7] });
+    const rows = await q<Record<string, unknown>>('select name, type, description, db_datas, store_fname, file_size, checksum, mimetype, index_content from ir_attachment', [], 'inst_30');
+    expect(rows).toEqual([
+      { name: 'hello.txt', type: 'binary', description: 'hostplane:instance_file:7', db_datas: bytes, store_fname: null, file_size: bytes.length, checksum: createHash('sha1').update(bytes).digest('hex'), mimetype: 'text/plain', index_content: 'hello from Hostplane' },
+    ]);
+    // Applied again (a retry, a restart): found by its marker, not fetched or inserted again.
+    const [again] = await filesDriver.apply([present(30, { template: 'desc_tpl', files }, 2)]);
+    expect(again).toMatchObject({ ok: true, files: [7] });
+    expect(fetched).toEqual([7]);
+    expect(await q('select count(*)::int as n from ir_attachment', [], 'inst_30')).toEqual([{ n: 1 }]);
+  });
+
+  it('content that does not match its checksum, or cannot be fetched, fails the object and is not inserted; the others go in', async () => {
+    const good = file(8, 'good.bin', Buffer.from([1, 2, 3]));
+    const bad = { ...file(9, 'bad.bin', Buffer.from([4, 5, 6])), sha256: sha256(Buffer.from('something else')) };
+    const gone = { id: 10, name: 'gone.bin', mimetype: 'application/octet-stream', size: 1, sha256: sha256(Buffer.from('x')) };
+    const [r] = await filesDriver.apply([present(31, { template: 'desc_tpl', files: [good, bad, gone] })]);
+    expect(r).toMatchObject({ ok: false, files: [8] });
+    expect(r!.error).toContain('file 9: the content fetched does not match its size and sha256');
+    expect(r!.error).toContain('file 10: GET /agent/v1/files/10: HTTP 404');
+    expect(await q('select description from ir_attachment order by id', [], 'inst_31')).toEqual([{ description: 'hostplane:instance_file:8' }]);
+  });
+
+  it('an agent that cannot fetch leaves the files where they are, and says so', async () => {
+    const [r] = await driver.apply([present(32, { template: 'desc_tpl', files: [file(11, 'x.bin', Buffer.from('x'))] })]);
+    expect(r).toMatchObject({ ok: false, error: 'this agent cannot fetch files from the control plane' });
+    expect(r!.files).toBeUndefined();
+    expect(await q('select count(*)::int as n from ir_attachment', [], 'inst_32')).toEqual([{ n: 0 }]);
   });
 });

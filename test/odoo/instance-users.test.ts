@@ -146,7 +146,7 @@ describe('instance users live in the instance database', () => {
       ['admin', 'client_admin'],
       ['owner', 'end_user'],
     ]);
-    expect(o).toMatchObject({ users_count: 1, pending_logins: [], files: { source: 'instance_database', count: 2, bytes: 5096 }, database: { users_in_database: true, active_users: 2 } });
+    expect(o).toMatchObject({ users_count: 1, pending_logins: [], files: { source: 'instance_database', count: 2, bytes: 5096, staged: 0 }, database: { users_in_database: true, active_users: 2 } });
   });
 
   it('a user added through the admin API ends up in res_users; one made inside the instance shows too', async () => {
@@ -180,11 +180,8 @@ describe('instance users live in the instance database', () => {
     expect(page).toContain('<code>sales@a.test</code>');
     expect(page).toContain('<span id="users-count">3 of 10</span>');
     expect(page).toContain("2 files, 0.00 MB, in the instance's own database");
-    // Files live in ir_attachment now: Hostplane's file form is gone, and its door says why.
-    expect(page).not.toContain('/files"');
-    const file = await cp.admin<{ error: { code: string; message: string } }>('POST', `/admin/v1/clients/${a.id}/files`, { name: 'x.txt', content_base64: 'aGVsbG8=' });
-    expect(file.status).toBe(409);
-    expect(file.body.error.message).toContain('ir_attachment');
+    // A file stored here is moved into ir_attachment by the node (test/odoo/instance-files.test.ts).
+    expect(page).toContain(`action="/console/clients/${a.id}/files"`);
   });
 
   it('deactivation sets active false in res_users and the user leaves the report; the owner and the administrator are refused', async () => {
@@ -268,7 +265,7 @@ describe('a template without res_users', () => {
     const plan = await createPlan(`bare-${PREFIX}`, BARE);
     const c = await createInstance(plan, host('c'));
     const o = await until(c.id, (x) => x.database?.users_in_database === false, 'no res_users reported');
-    expect(o).toMatchObject({ users_source: 'hostplane', pending_logins: [], files: { source: 'hostplane', count: 0, bytes: 0 }, database: { status: 'applied', files: null, active_users: null } });
+    expect(o).toMatchObject({ users_source: 'hostplane', pending_logins: [], files: { source: 'hostplane', count: 0, bytes: 0, staged: 0 }, database: { status: 'applied', files: null, active_users: null } });
     expect(o.users.map((u) => u.login)).toEqual(['admin', 'owner']);
     expect((await cp.admin('POST', `/admin/v1/clients/${c.id}/users`, { login: 'kept@c.test', password: 'p' })).status).toBe(201);
     expect((await overview(c.id)).users.map((u) => u.login)).toEqual(['admin', 'owner', 'kept@c.test']);

@@ -26,6 +26,8 @@ export interface DriverSettings {
    * stays on the node, never sent to the control plane. Without it, SaaS databases cannot be made.
    */
   pgUrl?: string | undefined;
+  /** Fetches a file staged for an instance database's ir_attachment (the agent's wire client); without it such files wait. */
+  fetchInstanceFile?: ((id: number) => Promise<Buffer>) | undefined;
   /** The relay role: which driver, where its maps go (default `<data dir>/relay`), its reload command or http target. */
   relay?: Omit<RelayRoleSettings, 'log' | 'relayDir'> & { relayDir?: string | undefined };
   log: AgentLog;
@@ -97,7 +99,7 @@ export function createDrivers(roles: string[], s: DriverSettings): RoleDriver[] 
     if (!s.pgUrl) drivers.push(new UnavailableDriver('db', 'database', ['database'], 'no PostgreSQL admin connection for SaaS databases: start the agent with --pg-url or HOSTPLANE_AGENT_PG_URL'));
     else {
       try {
-        drivers.push(new PgDatabaseDriver({ pgUrl: s.pgUrl, dataDir: s.dataDir, log: s.log }));
+        drivers.push(new PgDatabaseDriver({ pgUrl: s.pgUrl, dataDir: s.dataDir, log: s.log, fetchInstanceFile: s.fetchInstanceFile }));
       } catch (e) {
         drivers.push(new UnavailableDriver('db', 'database', ['database'], (e as Error).message));
       }

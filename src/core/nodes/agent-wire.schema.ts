@@ -139,6 +139,28 @@ export const InstanceUserSpec = z.object({
 });
 export type InstanceUserSpec = z.infer<typeof InstanceUserSpec>;
 
+/** The most bytes one instance file holds (the doors refuse more). */
+export const MAX_INSTANCE_FILE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * A file the instance's database must hold in Odoo's `ir_attachment` (docs/adr/0027, addendum): only
+ * what names and checks it. The content is not desired state: the node fetches it once from
+ * `GET /agent/v1/files/{id}` (only the node holding the instance's database may), checks `sha256`
+ * and `size`, and inserts it with the external id `hostplane.instance_file_<id>` (ir_model_data), so
+ * a retry finds it and inserts nothing. Results of the object name the ids the database holds.
+ */
+export const InstanceFileSpec = z.object({
+  id: z.number().int().positive(),
+  name: z.string().min(1).max(255),
+  mimetype: z.string().max(127).regex(/^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/, 'a mime type'),
+  size: z.number().int().nonnegative().max(MAX_INSTANCE_FILE_BYTES),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a hex SHA-256'),
+});
+export type InstanceFileSpec = z.infer<typeof InstanceFileSpec>;
+
+/** The path a node fetches a staged file's content from (raw bytes, application/octet-stream). */
+export const instanceFilePath = (id: number): string => `/files/${id}`;
+
 /**
  * A SaaS instance's own PostgreSQL database (db role): copied from `template`, owned by `owner`
  * (who logs in with the password `ownerPassword` verifies; null: no password login), limited to
@@ -164,6 +186,8 @@ export const DatabaseSpec = z.object({
   status: z.enum(['active', 'suspended']),
   /** Users to hold in its res_users where it has that table; absent from older control planes: none pushed. */
   users: z.array(InstanceUserSpec).max(5000).optional(),
+  /** Files to hold in its ir_attachment, sent once it reported having one; absent: none. */
+  files: z.array(InstanceFileSpec).max(1000).optional(),
 });
 export type DatabaseSpec = z.infer<typeof DatabaseSpec>;
 
@@ -245,6 +269,8 @@ export const ObjectResult = z.object({
   ok: z.boolean(),
   /** Present when `ok` is false; a short message, never a secret. */
   error: z.string().max(2000).optional(),
+  /** Databases: the ids of the files its spec listed that its ir_attachment now holds (ok or not). */
+  files: z.array(z.number().int().positive()).max(1000).optional(),
 });
 export const StatusRequest = z.object({ results: z.array(ObjectResult).max(20_000) });
 export type StatusRequest = z.infer<typeof StatusRequest>;

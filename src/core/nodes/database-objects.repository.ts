@@ -19,7 +19,12 @@ export interface DatabaseObjectSource {
   object_spec: unknown;
   /** The instance's users as Hostplane holds them (its administrator and owner first), for its res_users; passwordHash: Odoo's hash, null when none is known. */
   users: { login: string; name: string; active: boolean; groups: string[]; passwordHash: string | null }[];
+  /** Files staged in Hostplane for its ir_attachment, oldest first; empty until its database reported having one. */
+  files: { id: number; name: string; size: number; sha256: string }[];
 }
+
+/** Staged files one spec lists at most: the rest follow once these are moved (a spec stays small). */
+export const FILES_PER_SPEC = 100;
 
 /** The instances among `ids` that have a database (deleted ones too: theirs become absent), in one statement. */
 export async function findDatabaseObjectSources(db: Executor, ids: readonly number[]): Promise<DatabaseObjectSource[]> {
@@ -31,7 +36,11 @@ export async function findDatabaseObjectSources(db: Executor, ids: readonly numb
         o.state as object_state, o.spec as object_spec,
         (select coalesce(json_agg(json_build_object('login', u.login, 'name', coalesce(u.name, u.login), 'active', u.disabled_at is null, 'passwordHash', u.odoo_password_hash,
             'groups', (select coalesce(json_agg(g.group_xmlid order by g.group_xmlid), '[]') from user_groups g where g.user_id = u.id)) order by u.id), '[]')
-          from users u where u.client_id = c.id and u.role in ('client_admin', 'end_user')) as users
+          from users u where u.client_id = c.id and u.role in ('client_admin', 'end_user')) as users,
+        (select coalesce(json_agg(json_build_object('id', f.id, 'name', f.name, 'size', f.size_bytes, 'sha256', f.sha256) order by f.id), '[]')
+          from (select f.id, f.name, f.size_bytes, f.sha256 from instance_files f
+                where f.client_id = c.id and f.moved_at is null and f.sha256 is not null and d.files_count is not null
+                order by f.id limit ${FILES_PER_SPEC}) f) as files
       from (select distinct id from unnest(${ids as number[]}::bigint[]) as x(id)) chosen
       join instance_databases d on d.client_id = chosen.id
       join clients c on c.id = d.client_id
@@ -102,8 +111,12 @@ export interface UsageDatabase {
   active_users: number | null;
   over_storage: boolean;
   over_users: boolean;
-  /** The instance's stored files, which count against its storage limit with the database. */
+  /** The instance's files Hostplane holds (staged ones too), which count against its storage limit with the database. */
   file_bytes: string;
+  /** Files moved into the database since its last sample (when, bytes): counted until a sample taken after the move. */
+  moved_files: { at: string; bytes: number }[];
+  /** Its ir_attachment's file count as last reported; null: none reported (no such table, or no report yet). */
+  files_count: number | null;
 }
 
 /** Live instances among `ids` whose database is on `nodeId` (a node reports its own only). */
@@ -111,7 +124,10 @@ export async function findUsageDatabases(db: Executor, nodeId: number, ids: read
   if (ids.length === 0) return [];
   const { rows } = await sql<UsageDatabase>`
     select c.id::int as id, c.reseller_id, c.status, c.user_count, d.sampled_at::text as sampled_at, d.active_users, d.over_storage, d.over_users,
-      (select coalesce(sum(f.size_bytes), 0) from instance_files f where f.client_id = c.id)::text as file_bytes
+      (select coalesce(sum(f.size_bytes), 0) from instance_files f where f.client_id = c.id and f.moved_at is null)::text as file_bytes,
+      (select coalesce(json_agg(json_build_object('at', f.moved_at, 'bytes', f.size_bytes)), '[]') from instance_files f
+        where f.client_id = c.id and f.moved_at is not null and (d.sampled_at is null or f.moved_at > d.sampled_at)) as moved_files,
+      d.files_count
     from instance_databases d join clients c on c.id = d.client_id
     where d.client_id = any(${ids as number[]}::bigint[]) and c.db_node_id = ${nodeId} and c.status in ('active', 'suspended')`.execute(db);
   return rows;

@@ -1,6 +1,7 @@
 import type { Ctx } from '../context.js';
 import { getSiteDiskQuotas } from '../sites/site-info.js';
-import { DatabaseSpec, InstanceUserSpec, OdooPasswordHash, ReportedInstanceUser, type DatabaseSpec as DatabaseSpecType } from './agent-wire.schema.js';
+import { mimetypeOf } from '../shared/mimetype.js';
+import { DatabaseSpec, InstanceFileSpec, InstanceUserSpec, OdooPasswordHash, ReportedInstanceUser, type DatabaseSpec as DatabaseSpecType } from './agent-wire.schema.js';
 import { findDatabaseObjectSources, findInstanceDatabaseViews, findReportedUsers, hasInstanceDatabase, insertInstanceDatabase, setOwnerVerifier, type DatabaseObjectSource } from './database-objects.repository.js';
 import { placeOnDbNodes } from './db-placement.js';
 import { upsertNodeObjects, type NodeObjectWrite } from './node-objects.repository.js';
@@ -38,6 +39,21 @@ function desiredUsers(src: DatabaseObjectSource, log: Ctx['log']): DatabaseSpecT
   return users;
 }
 
+/**
+ * The staged files the instance's database must take into its ir_attachment (docs/adr/0027,
+ * addendum): names and checksums only, the content is fetched by the node. Absent when there are
+ * none, so a database without staged files keeps the spec it had.
+ */
+function desiredFiles(src: DatabaseObjectSource, log: Ctx['log']): Pick<DatabaseSpecType, 'files'> {
+  const files: NonNullable<DatabaseSpecType['files']> = [];
+  for (const f of src.files) {
+    const file = { id: Number(f.id), name: f.name, mimetype: mimetypeOf(f.name), size: Number(f.size), sha256: f.sha256 };
+    if (InstanceFileSpec.safeParse(file).success) files.push(file);
+    else log.warn({ instance: src.id, file: f.id }, 'an instance file not sent to its database: it does not fit the wire contract');
+  }
+  return files.length ? { files } : {};
+}
+
 function desiredSpec(src: DatabaseObjectSource, storageMb: number, log: Ctx['log']): DatabaseSpecType {
   return {
     clientId: src.id,
@@ -49,6 +65,7 @@ function desiredSpec(src: DatabaseObjectSource, storageMb: number, log: Ctx['log
     limits: { maxUsers: src.user_count, storageMb, expiresAt: null },
     status: src.status === 'suspended' ? 'suspended' : 'active',
     users: desiredUsers(src, log),
+    ...desiredFiles(src, log),
   };
 }
 

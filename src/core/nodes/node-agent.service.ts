@@ -4,6 +4,7 @@ import { inTransaction, type Ctx } from '../context.js';
 import { randomToken, sha256Hex } from '../shared/secrets.js';
 import { parseInput } from '../shared/validation.js';
 import { HeartbeatRequest, NodeRole, StateQuery as WireStateQuery, StatusRequest, WireObject, type EnrolResponse, type NodeSettings, type StateResponse } from './agent-wire.schema.js';
+import { recordHeldFiles } from './database-files.js';
 import { readNodeState, readNodeVersion, recordStatusRows } from './node-objects.repository.js';
 import * as repo from './node.repository.js';
 import { markDomainsRelayed } from './relay-objects.js';
@@ -119,6 +120,8 @@ export async function recordStatus(ctx: Ctx, raw: unknown): Promise<{ accepted: 
       input.results.map((x) => ({ kind: x.kind, object_id: x.id, version: x.version, ok: x.ok, error: x.ok ? null : (x.error ?? 'failed') })),
       tx.clock(),
     );
+    // Files a database now holds in its ir_attachment are no longer Hostplane's to keep.
+    await recordHeldFiles(tx, nodeId, input.results);
     // A domain turns ready once every relay node has applied it; this report may be the last one.
     const relayed = input.results.filter((x) => x.ok && x.kind === 'relay_domain').map((x) => x.id);
     if (relayed.length) await markDomainsRelayed(tx, relayed);

@@ -3,7 +3,9 @@ import { getSiteDiskQuotas } from '../sites/site-info.js';
 import { suspendSites } from '../sites/site-lifecycle.js';
 import { emitEvents, type WebhookEvent } from '../webhooks/webhook.events.js';
 import type { UsageRequest } from './agent-wire.schema.js';
-import { findUsageDatabases, writeDatabaseUsage, type DatabaseUsageRow } from './database-objects.repository.js';
+import { findInstancesWithStagedFiles } from './database-files.repository.js';
+import { findUsageDatabases, writeDatabaseUsage, type DatabaseUsageRow, type UsageDatabase } from './database-objects.repository.js';
+import { syncDatabaseObjects } from './database-objects.js';
 import { readOverQuotaPolicy, type RecordUsageResult } from './record-usage.js';
 
 // Usage a db node reports for its SaaS instance databases: the database's size and, where the
@@ -14,6 +16,12 @@ import { readOverQuotaPolicy, type RecordUsageResult } from './record-usage.js';
 // so do the users and files it read from inside the database (docs/adr/0027), kept for the doors to show.
 
 const DB_ID = /^db([1-9][0-9]{0,17})$/;
+
+/** The moved files as the driver returned them (JSON text on some drivers, parsed on others). */
+function movedFiles(d: UsageDatabase): { at: string; bytes: number }[] {
+  const v = d.moved_files as unknown;
+  return (typeof v === 'string' ? JSON.parse(v) : (v ?? [])) as { at: string; bytes: number }[];
+}
 const MB = 1024 * 1024;
 
 /** Records the `database` samples of a usage report (validated by the caller); other kinds are left to their recorders. */
@@ -59,15 +67,18 @@ export async function recordDatabaseUsage(ctx: Ctx, nodeId: number, report: Usag
     for (const row of rows.values()) {
       const d = dbs.get(row.client_id)!;
       const limitBytes = (quotas.get(d.id) ?? 0) * MB;
-      // The instance's storage is its database and its stored files, as saas_portal.client counts it.
-      const storage = row.size_bytes + Number(d.file_bytes);
+      // The instance's storage is its database and its stored files, as saas_portal.client counts it:
+      // those Hostplane holds, and those moved into the database after this sample was taken.
+      const sampledMs = Date.parse(row.sampled_at);
+      const fileBytes = Number(d.file_bytes) + movedFiles(d).reduce((n, f) => (Date.parse(f.at) > sampledMs ? n + Number(f.bytes) : n), 0);
+      const storage = row.size_bytes + fileBytes;
       const storageOver = limitBytes > 0 && storage > limitBytes;
       const usersOver = d.user_count > 0 && row.active_users !== null && row.active_users > d.user_count;
       const crossed: string[] = [];
       const base = { object: 'database', id: `db${d.id}`, client_id: d.id, reseller_id: d.reseller_id };
       if (storageOver && !row.over_storage) {
         crossed.push('storage');
-        events.push({ type: 'site.over_quota', resellerId: d.reseller_id, data: { ...base, quota: 'storage', used_bytes: storage, limit_bytes: limitBytes, files_bytes: Number(d.file_bytes), databases_bytes: row.size_bytes } });
+        events.push({ type: 'site.over_quota', resellerId: d.reseller_id, data: { ...base, quota: 'storage', used_bytes: storage, limit_bytes: limitBytes, files_bytes: fileBytes, databases_bytes: row.size_bytes } });
       }
       if (usersOver && !row.over_users) {
         crossed.push('users');
@@ -78,6 +89,10 @@ export async function recordDatabaseUsage(ctx: Ctx, nodeId: number, report: Usag
       if (crossed.length && d.status === 'active') over.push({ id: d.id, what: crossed.join(' and ') });
     }
     await writeDatabaseUsage(tx.db, [...rows.values()]);
+    // A database that now reports an ir_attachment takes the files staged for it (docs/adr/0027):
+    // its object is rewritten to list them.
+    const gained = [...rows.values()].filter((r) => r.files_read && r.files_count !== null && dbs.get(r.client_id)!.files_count === null).map((r) => r.client_id);
+    if (gained.length) await syncDatabaseObjects(tx, await findInstancesWithStagedFiles(tx.db, gained));
     await emitEvents(tx, events);
     if (over.length && (await readOverQuotaPolicy(tx)) === 'suspend') {
       const system: Ctx = { ...tx, actor: { kind: 'system' } };

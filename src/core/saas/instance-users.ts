@@ -1,6 +1,7 @@
 import { AppError } from '../../errors/app-error.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
+import { fillMissingChecksums } from '../nodes/database-files.repository.js';
 import { findLiveInstanceDatabaseIds } from '../nodes/database-objects.repository.js';
 import { getReportedInstanceUsers, syncDatabaseObjects, type InstanceDatabase } from '../nodes/database-objects.js';
 import * as repo from './saas.repository.js';
@@ -102,9 +103,10 @@ export const PUSH_INSTANCE_USERS_JOB_KIND = 'saas.push_instance_users';
 const PUSH_PAGE = 200;
 
 /**
- * Migration 0027's one-off job: every live instance database's desired object is rewritten, so its
- * node pushes the users Hostplane holds into its res_users. Idempotent (an object is written only
- * where its spec changed), so a retry or a second run changes nothing more.
+ * Migration 0027's one-off job (queued again by 0030): every live instance database's desired object
+ * is rewritten, so its node pushes the users Hostplane holds into its res_users and takes the files
+ * Hostplane still holds for it into its ir_attachment (docs/adr/0027). Idempotent (an object is
+ * written only where its spec changed), so a retry or a second run changes nothing more.
  */
 export const pushInstanceUsersHandler = {
   kind: PUSH_INSTANCE_USERS_JOB_KIND,
@@ -114,7 +116,10 @@ export const pushInstanceUsersHandler = {
     for (;;) {
       const ids = await findLiveInstanceDatabaseIds(ctx.db, after, PUSH_PAGE);
       if (ids.length === 0) break;
-      written += await inTransaction(ctx, (tx) => syncDatabaseObjects(tx, ids));
+      written += await inTransaction(ctx, async (tx) => {
+        await fillMissingChecksums(tx.db, ids);
+        return syncDatabaseObjects(tx, ids);
+      });
       after = ids[ids.length - 1]!;
     }
     ctx.log.info({ written }, 'instance users pushed to their databases');

@@ -161,7 +161,9 @@ async function loadFull(ctx: Ctx, model: SaasModel, ids: number[]): Promise<Reco
         sql<string | null>`(select p.name from plans p where p.id = c.plan_id)`.as('plan_name'),
         sql<number>`coalesce((select d.active_users from instance_databases d where d.client_id = c.id), (select count(*)::int from users u where u.client_id = c.id and u.disabled_at is null))`.as('users_len'),
         sql<string | null>`(select d.size_bytes::text from instance_databases d where d.client_id = c.id)`.as('db_bytes'),
-        sql<number>`(select coalesce(sum(f.size_bytes), 0)::bigint from instance_files f where f.client_id = c.id)`.as('file_bytes'),
+        // Files still held here, and those moved into the database since its size was last measured (docs/adr/0027).
+        sql<number>`(select coalesce(sum(f.size_bytes), 0)::bigint from instance_files f left join instance_databases d on d.client_id = f.client_id
+          where f.client_id = c.id and (f.moved_at is null or d.sampled_at is null or f.moved_at > d.sampled_at))`.as('file_bytes'),
       ])
       .execute();
     const quotas = await getSiteDiskQuotas(ctx, rows.map((r) => r.id));

@@ -188,13 +188,24 @@ export async function uninstallAddons(db: Executor, clientId: number, names: str
   await db.deleteFrom('instance_addons').where('client_id', '=', clientId).where('addon', 'in', names).execute();
 }
 
+/**
+ * The bytes of an instance's files that its storage counts besides its database's measured size:
+ * those Hostplane still holds (staged ones included), and those moved into the database after its
+ * size was last measured (not in that size yet). A moved file measured since counts only there.
+ */
 export async function instanceFileBytes(db: Executor, clientId: number): Promise<number> {
-  const r = await db.selectFrom('instance_files').select(sql<number>`coalesce(sum(size_bytes), 0)::bigint`.as('n')).where('client_id', '=', clientId).executeTakeFirstOrThrow();
-  return Number(r.n);
+  const { rows } = await sql<{ n: string }>`
+    select coalesce(sum(f.size_bytes), 0)::text as n from instance_files f left join instance_databases d on d.client_id = f.client_id
+    where f.client_id = ${clientId} and (f.moved_at is null or d.sampled_at is null or f.moved_at > d.sampled_at)`.execute(db);
+  return Number(rows[0]?.n ?? 0);
 }
 
-export async function insertInstanceFile(db: Executor, clientId: number, name: string, content: Buffer, now: Date): Promise<number> {
-  const r = await db.insertInto('instance_files').values({ client_id: clientId, name, size_bytes: content.length, content, created_at: now }).returning('id').executeTakeFirstOrThrow();
+export async function insertInstanceFile(db: Executor, clientId: number, file: { name: string; content: Buffer; sha256: string }, now: Date): Promise<number> {
+  const r = await db
+    .insertInto('instance_files')
+    .values({ client_id: clientId, name: file.name, size_bytes: file.content.length, content: file.content, sha256: file.sha256, created_at: now })
+    .returning('id')
+    .executeTakeFirstOrThrow();
   return r.id;
 }
 
@@ -212,6 +223,11 @@ export async function setInstanceUserDisabled(db: Executor, userId: number, now:
 }
 
 export async function instanceFileStats(db: Executor, clientId: number): Promise<{ count: number; bytes: number }> {
-  const r = await db.selectFrom('instance_files').select([sql<number>`count(*)::int`.as('n'), sql<string>`coalesce(sum(size_bytes), 0)::text`.as('bytes')]).where('client_id', '=', clientId).executeTakeFirstOrThrow();
+  const r = await db
+    .selectFrom('instance_files')
+    .select([sql<number>`count(*)::int`.as('n'), sql<string>`coalesce(sum(size_bytes), 0)::text`.as('bytes')])
+    .where('client_id', '=', clientId)
+    .where('content', 'is not', null)
+    .executeTakeFirstOrThrow();
   return { count: r.n, bytes: Number(r.bytes) };
 }

@@ -1,9 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { AppError } from '../../errors/app-error.js';
 import { findAccountById, type AccountUser } from '../accounts/account.repository.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
 import { relayJobs } from '../domains/domain-provisioning.js';
+import { MAX_INSTANCE_FILE_BYTES } from '../nodes/agent-wire.schema.js';
 import { addInstanceDatabase, getInstanceDatabases, instanceHasDatabase, syncDatabaseObjects, type InstanceDatabase } from '../nodes/database-objects.js';
 import { syncRelayObjects } from '../nodes/relay-objects.js';
 import { uniqueViolation } from '../shared/db-errors.js';
@@ -262,27 +263,28 @@ async function usageOf(ctx: Ctx, row: repo.InstanceRow): Promise<InstanceUsage> 
   return { used_bytes: used, used_mb: usedMb, limit_mb: limit, exceeded: limit > 0 && used > limit * 1024 * 1024 };
 }
 
-// Files are stored in the database row by row; one this size is the most a request should carry.
-const MAX_INSTANCE_FILE_BYTES = 8 * 1024 * 1024;
-
-/** Stores a file in the instance; refused when it would take the instance past its storage limit. */
+/**
+ * Stores a file in the instance; refused when it would take the instance past its storage limit.
+ * Where the instance's database has Odoo's ir_attachment the file is staged here and its node moves
+ * it there (docs/adr/0027, addendum): the spec names it, the node fetches the content, and once the
+ * node reports it held the content here is cleared. Staged bytes count until the database's size
+ * measured after the move holds them.
+ */
 export async function storeInstanceFile(ctx: Ctx, instanceId: number, input: { name: unknown; content: Buffer }): Promise<{ id: number; usage: InstanceUsage }> {
   const name = input.name;
   if (typeof name !== 'string' || name.length < 1 || name.length > 255) throw AppError.validation({ name: ['must be 1 to 255 characters'] });
   if (input.content.length > MAX_INSTANCE_FILE_BYTES) throw new AppError('payload_too_large', `a file may hold at most ${MAX_INSTANCE_FILE_BYTES / (1024 * 1024)} MiB`);
+  const sha256 = createHash('sha256').update(input.content).digest('hex');
   return inTransaction(ctx, async (tx) => {
     const instance = await instanceForMember(tx, instanceId);
     await repo.lockInstance(tx.db, instance.id);
-    // An instance whose database has Odoo's ir_attachment keeps its files there (docs/adr/0027);
-    // file content is no desired state to send a node, so they are stored through the instance itself.
-    if ((await getInstanceDatabases(tx, [instance.id])).get(instance.id)?.files) {
-      throw new AppError('invalid_state', "this database keeps its files in its own ir_attachment: store them through the instance's own application");
-    }
     const usage = await usageOf(tx, instance);
     if (usage.limit_mb > 0 && usage.used_bytes + input.content.length > usage.limit_mb * 1024 * 1024) {
       throw new AppError('invalid_state', `Storage limit of ${usage.limit_mb} MB reached: ${usage.used_mb} MB in use, this file needs ${(input.content.length / (1024 * 1024)).toFixed(2)} MB more`);
     }
-    const id = await repo.insertInstanceFile(tx.db, instance.id, name, input.content, tx.clock());
+    const id = await repo.insertInstanceFile(tx.db, instance.id, { name, content: input.content, sha256 }, tx.clock());
+    // Where the database reported an ir_attachment, its object now lists the file for its node.
+    await syncDatabaseObjects(tx, [instance.id]);
     await recordAudit(tx, { action: 'client.file_stored', targetType: 'client', targetId: instance.id, resellerId: null, after: { file_id: id, name, bytes: input.content.length } });
     return { id, usage: await usageOf(tx, instance) };
   });
@@ -294,8 +296,11 @@ export interface InstanceOverview extends InstanceUsersView {
   status: 'active' | 'suspended';
   /** users,max: 0 means no limit. The admin user does not count against it. */
   max_users: number;
-  /** Stored files: the database's ir_attachment where it has one (as last reported), else Hostplane's. */
-  files: { source: 'instance_database' | 'hostplane'; count: number; bytes: number };
+  /**
+   * Stored files: the database's ir_attachment where it has one (as last reported), else Hostplane's.
+   * `staged`: files stored here that its node has not moved into the database yet (0 for Hostplane's).
+   */
+  files: { source: 'instance_database' | 'hostplane'; count: number; bytes: number; staged: number };
   modules: string[];
   usage: InstanceUsage;
   /** The instance's own database on its db node; null when its plan named no template database. */
@@ -312,7 +317,9 @@ export async function getInstanceOverview(ctx: Ctx, instanceId: number): Promise
     status: row.status,
     max_users: row.user_count,
     ...(await instanceUsersView(ctx, row.id, database)),
-    files: database?.files ? { source: 'instance_database', ...database.files } : { source: 'hostplane', ...(await repo.instanceFileStats(ctx.db, row.id)) },
+    files: database?.files
+      ? { source: 'instance_database', ...database.files, staged: (await repo.instanceFileStats(ctx.db, row.id)).count }
+      : { source: 'hostplane', ...(await repo.instanceFileStats(ctx.db, row.id)), staged: 0 },
     modules: await repo.instanceAddons(ctx.db, row.id),
     usage: await usageOf(ctx, row),
     database,

@@ -26,6 +26,7 @@ import { siteDatabases } from './0026-site-databases.js';
 import { instanceUsers } from './0027-instance-users.js';
 import { siteStorageOver } from './0028-site-storage-over.js';
 import { instanceUserOdooHash } from './0029-instance-user-odoo-hash.js';
+import { instanceFilesMove } from './0030-instance-files-move.js';
 
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
@@ -55,6 +56,7 @@ const migrations: Record<string, Migration> = {
   '0027-instance-users': instanceUsers,
   '0028-site-storage-over': siteStorageOver,
   '0029-instance-user-odoo-hash': instanceUserOdooHash,
+  '0030-instance-files-move': instanceFilesMove,
 };
 
 export const migrationProvider: MigrationProvider = {

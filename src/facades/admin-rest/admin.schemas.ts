@@ -360,7 +360,14 @@ export const instanceUsersDoc = {
   ),
   pending_logins: z.array(z.string()).describe("users Hostplane holds that the database's last report does not show active yet"),
   users_reported_at: z.string().nullable().describe('when its db node last read the users; null for Hostplane\'s list'),
-  files: z.object({ source: z.enum(['instance_database', 'hostplane']), count: z.number().int(), bytes: z.number() }).describe("stored files: the database's ir_attachment where it has one, else Hostplane's"),
+  files: z
+    .object({
+      source: z.enum(['instance_database', 'hostplane']),
+      count: z.number().int(),
+      bytes: z.number(),
+      staged: z.number().int().describe('files stored through Hostplane that the node has not moved into the database yet (0 for Hostplane\'s own)'),
+    })
+    .describe("stored files: the database's ir_attachment where it has one, else Hostplane's"),
 };
 const usageExample = { used_bytes: 2359296, used_mb: 2.25, limit_mb: 1024, exceeded: false };
 const instanceUsage = z.object({ used_bytes: z.number(), used_mb: z.number(), limit_mb: z.number().describe('0: no limit'), exceeded: z.boolean() });
@@ -408,7 +415,7 @@ export const instanceDoc = z
         ],
         pending_logins: [],
         users_reported_at: '2026-01-05T10:00:00.000Z',
-        files: { source: 'instance_database', count: 12, bytes: 348160 },
+        files: { source: 'instance_database', count: 12, bytes: 348160, staged: 0 },
         modules: ['crm', 'sale'],
         usage: usageExample,
         database: { name: 'saas_3f0c2b7e9a4d4c1f8e2a6b5d4c3b2a19', template: 'odoo_template', owner: 'saas_3f0c2b7e9a4d4c1f8e2a6b5d4c3b2a19_owner', connection_limit: 20, node: 'db1', status: 'applied', error: null, size_bytes: 8581279, active_users: 3, sampled_at: '2026-01-05T10:00:00.000Z', users_in_database: true, files: { count: 12, bytes: 348160 }, reported_at: '2026-01-05T09:58:12.000Z' },

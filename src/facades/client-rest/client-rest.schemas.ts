@@ -143,7 +143,7 @@ export const instanceOut = z.object({
       ],
       pending_logins: [],
       users_reported_at: null,
-      files: { source: 'hostplane', count: 0, bytes: 0 },
+      files: { source: 'hostplane', count: 0, bytes: 0, staged: 0 },
       modules: ['crm', 'sale'],
       groups: { 'base.group_system': 'Settings', 'sales_team.group_sale_salesman': 'Sales / User' },
       usage: { used_bytes: 2359296, used_mb: 2.25, limit_mb: 1024, exceeded: false },

@@ -200,11 +200,10 @@ export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promi
     const pending = view.pending_logins.length ? `<p id="users-pending">Being added to the database: ${view.pending_logins.map((l) => `<code>${escapeHtml(l)}</code>`).join(' ')}</p>` : '';
     const u = view.usage;
     const storage = u.limit_mb > 0 ? `${u.used_mb} MB of ${u.limit_mb} MB` : `${u.used_mb} MB (no limit)`;
-    const files = `<p id="files">${view.files.count} file${view.files.count === 1 ? '' : 's'}, ${(view.files.bytes / (1024 * 1024)).toFixed(2)} MB${view.files.source === 'instance_database' ? ", in the instance's own database" : ''}</p>`;
-    const fileForm =
-      view.files.source === 'hostplane'
-        ? `<form method="post" action="/console/clients/${view.id}/files">${hidden}<label>File name <input name="name" required></label> <label>Content <textarea name="content"></textarea></label> <button>Store file</button></form>`
-        : '';
+    const staged = view.files.staged ? ` <span id="files-staged">${view.files.staged} being moved into it</span>` : '';
+    const files = `<p id="files">${view.files.count} file${view.files.count === 1 ? '' : 's'}, ${(view.files.bytes / (1024 * 1024)).toFixed(2)} MB${view.files.source === 'instance_database' ? `, in the instance's own database.${staged}` : ''}</p>`;
+    // A file stored where the database has ir_attachment is moved there by its node (docs/adr/0027).
+    const fileForm = `<form method="post" action="/console/clients/${view.id}/files">${hidden}<label>File name <input name="name" required></label> <label>Content <textarea name="content"></textarea></label> <button>Store file</button></form>`;
     return (
       (notice ? `<p role="status"><strong>${escapeHtml(notice)}</strong></p>` : '') +
       `<h2>Users: <span id="users-count">${escapeHtml(limit)}</span></h2>${source}<ul id="users">${users}</ul>${pending}` +

@@ -5,6 +5,7 @@ import type pg from 'pg';
 import { DatabaseObject, type DatabaseSpec, type WireObject } from '../../../core/nodes/agent-wire.schema.js';
 import type { AgentLog } from '../../agent-log.js';
 import type { ObjectResultT, RoleDriver, UsageSampleT } from '../../role-driver.js';
+import { applyInstanceFiles } from './pg-instance-files.sql.js';
 import { applyInstanceUsers, readInstanceReport } from './pg-instance-users.sql.js';
 import { checkAdminUrl, connect, libpqEnv, pgMessage, REASSIGN_TO_OWNER, saasClientParams, withClient, WRITE_CONFIG_PARAMS } from './pg-database.sql.js';
 
@@ -15,6 +16,8 @@ export interface PgDatabaseDriverOptions {
   dataDir: string;
   log: AgentLog;
   pgDumpBin?: string;
+  /** Fetches a staged file's content from the control plane (docs/adr/0027, addendum); absent: files wait there. */
+  fetchInstanceFile?: ((id: number) => Promise<Buffer>) | undefined;
 }
 
 /** Names the control plane gives instance databases; such a database is never used as a template. */
@@ -97,9 +100,10 @@ export class PgDatabaseDriver implements RoleDriver {
           continue;
         }
         const o = parsed.data;
+        const held: number[] = [];
         try {
           admin ??= await connect(this.o.pgUrl);
-          if (o.state === 'present') await this.ensure(admin, o.spec);
+          if (o.state === 'present') await this.ensure(admin, o.spec, held);
           else await this.remove(admin, o.spec);
           if (o.state === 'present') this.held.set(o.id, o.spec);
           else this.held.delete(o.id);
@@ -113,6 +117,8 @@ export class PgDatabaseDriver implements RoleDriver {
             admin = undefined;
           }
         }
+        // Named whether or not the rest applied: these are in the database and leave the control plane.
+        if (held.length) result.files = held;
       }
     } finally {
       await admin?.end().catch(() => undefined);
@@ -120,7 +126,8 @@ export class PgDatabaseDriver implements RoleDriver {
     return results;
   }
 
-  private async ensure(admin: pg.Client, s: DatabaseSpec): Promise<void> {
+  /** `held` receives the ids of the spec's files the database holds once this returns (or throws). */
+  private async ensure(admin: pg.Client, s: DatabaseSpec, held: number[]): Promise<void> {
     const db = admin.escapeIdentifier(s.name);
     const owner = admin.escapeIdentifier(s.owner);
     const login = s.status === 'active' ? 'login' : 'nologin';
@@ -167,6 +174,12 @@ export class PgDatabaseDriver implements RoleDriver {
         // A failure leaves the transaction open; withClient's end of the connection rolls it back.
         if (s.users) await applyInstanceUsers(c, s.users);
         await c.query('commit');
+        // Each file in its own transaction after the rest: a large one never holds the settings back.
+        if (s.files?.length) {
+          const files = await applyInstanceFiles(c, s.files, this.o.fetchInstanceFile);
+          held.push(...files.held);
+          if (files.errors.length) throw new Error(files.errors.join('; '));
+        }
       });
     } finally {
       // Closed again even when the writes failed: a suspended database never stays open.

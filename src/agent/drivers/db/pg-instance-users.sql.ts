@@ -26,18 +26,18 @@ function hashRef(hash: string): string {
   return createHash('sha256').update(hash).digest('hex');
 }
 
-interface Column {
+export interface Column {
   name: string;
   type: string;
   required: boolean;
 }
 
-async function hasTable(c: pg.Client, table: string): Promise<boolean> {
+export async function hasTable(c: pg.Client, table: string): Promise<boolean> {
   const { rows } = await c.query<{ t: string | null }>('select to_regclass($1)::text as t', [table]);
   return Boolean(rows[0]?.t);
 }
 
-async function columnsOf(c: pg.Client, table: string): Promise<Map<string, Column>> {
+export async function columnsOf(c: pg.Client, table: string): Promise<Map<string, Column>> {
   const { rows } = await c.query<{ name: string; type: string; required: boolean }>(
     `select a.attname as name, format_type(a.atttypid, a.atttypmod) as type, (a.attnotnull and not a.atthasdef) as required
      from pg_attribute a where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped`,
@@ -50,7 +50,7 @@ async function columnsOf(c: pg.Client, table: string): Promise<Map<string, Colum
  * Inserts one row of `table` with `values` (columns the table lacks are skipped) and, for every other
  * required column, the value of row `modelId`. Returns the new id.
  */
-async function insertLike(c: pg.Client, table: string, cols: Map<string, Column>, values: Record<string, unknown>, modelId: number | null): Promise<number> {
+export async function insertLike(c: pg.Client, table: string, cols: Map<string, Column>, values: Record<string, unknown>, modelId: number | null): Promise<number> {
   const set = Object.keys(values).filter((k) => cols.has(k));
   const copied = [...cols.values()].filter((col) => col.required && col.name !== 'id' && !set.includes(col.name)).map((col) => col.name);
   if (copied.length && modelId === null) throw new Error(`${table} requires ${copied.join(', ')} and has no row to copy them from`);
