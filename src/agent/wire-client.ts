@@ -5,6 +5,7 @@ import {
   EnrolResponse,
   HeartbeatResponse,
   StateResponse,
+  UsageResponse,
   type HeartbeatRequest,
   type StatusRequest,
   type UsageRequest,
@@ -70,8 +71,8 @@ export class WireClient {
     return this.call('POST', '/heartbeat', { body, schema: HeartbeatResponse });
   }
 
-  async usage(body: UsageRequest): Promise<void> {
-    await this.call('POST', '/usage', { body });
+  usage(body: UsageRequest): Promise<UsageResponse> {
+    return this.call('POST', '/usage', { body, schema: UsageResponse });
   }
 
   private async call<T>(
