@@ -22,7 +22,10 @@ export function clientSessionCookie(deps: Pick<CoreDeps, 'settings'>, req: Pick<
   return sessionCookie(SESSION_COOKIE, token, { path: '/', maxAge, secure: cookiesSecure(deps.settings.publicUrl, req) });
 }
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+// Control characters (a login read from an instance's own database may hold them) are shown as
+// \u escapes: HTML has no way to carry most of them, and raw they would hide or mangle the text.
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`).replace(/\p{Cc}/gu, (c) => (c === '\t' || c === '\n' || c === '\r' ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
 
 function page(reply: FastifyReply, status: number, title: string, body: string): FastifyReply {
   return reply
