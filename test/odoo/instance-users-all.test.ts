@@ -196,7 +196,7 @@ describe('every user of res_users reaches the doors', () => {
     expect(stored).toEqual({ users_digest: last[0]!.digest, users_total: rows });
     // No sample carries a list any more: only its digest.
     expect(sent.flatMap((b) => b.samples).filter((s) => s.id === `db${instance.id}` && s.users !== undefined)).toEqual([]);
-  });
+  }, 120_000);
 
   it('a report with no change sends the digest only, not the list again', async () => {
     const stored = await cp.app().deps.db.selectFrom('instance_databases').select('users_digest').where('client_id', '=', instance.id).executeTakeFirstOrThrow();
@@ -207,7 +207,7 @@ describe('every user of res_users reaches the doors', () => {
     expect(sent.slice(from).flatMap((b) => b.userLists ?? [])).toEqual([]);
     const rows = await cp.app().deps.db.selectFrom('instance_reported_users').select((eb) => eb.fn.countAll<string>().as('n')).where('client_id', '=', instance.id).executeTakeFirstOrThrow();
     expect(Number(rows.n)).toBe((await admin<{ n: number }>('select count(*)::int as n from res_users', [], instance.db))[0]!.n);
-  });
+  }, 90_000);
 
   it('the add-user limit check counts every reported user', async () => {
     // users,max is one more than the users made inside the instance: the owner and them fill it.
@@ -233,15 +233,20 @@ describe('every user of res_users reaches the doors', () => {
     expect(kept).toHaveLength(1);
     await admin("update res_users set active = true where login = 'bulk7@big.test'", [], instance.db);
     await waitFor(async () => ((await overview(instance.id)).body.users_total === internal ? true : undefined), 60_000, () => agent.output().slice(-2000), 250);
-  });
+  }, 150_000);
 });
 
 describe('the doors', () => {
-  it("the owner's console page lists the users escaped, a page at a time", async () => {
+  /** The owner's session, from the instance's login link (a link works once). */
+  let cookie: string;
+  beforeAll(async () => {
     const link = new URL(instance.url);
     const login = await fetch(`${cp.url}${link.pathname}${link.search}`, { redirect: 'manual' });
     expect(login.status).toBe(303);
-    const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  });
+
+  it("the owner's console page lists the users escaped, a page at a time", async () => {
     const first = await (await fetch(`${cp.url}/console/clients/${instance.id}`, { headers: { cookie } })).text();
     expect(first).toContain(`<span id="users-count">${internal - 1} of ${BULK + Object.keys(HOSTILE).length + 1}</span>`);
     expect(first).toContain(`<p id="users-page">Users 1 to 1000 of ${internal}.</p>`);
@@ -262,9 +267,6 @@ describe('the doors', () => {
   });
 
   it('the client API pages the same list with the session', async () => {
-    const link = new URL(instance.url);
-    const login = await fetch(`${cp.url}${link.pathname}${link.search}`, { redirect: 'manual' });
-    const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
     const r = await fetch(`${cp.url}/client/v1/instance?users_offset=1000&users_limit=3`, { headers: { cookie } });
     expect(r.status).toBe(200);
     const body = (await r.json()) as Overview;

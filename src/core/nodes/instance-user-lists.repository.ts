@@ -40,8 +40,8 @@ export async function insertListRows(db: Executor, clientId: number, digest: str
   if (users.length === 0) return;
   await sql`
     insert into instance_reported_users (client_id, digest, position, login, name, active, share)
-    select ${clientId}, ${digest}, ${offset}::int + (x.ord - 1)::int, x.login, x.name, x.active, x.share
-    from jsonb_to_recordset(${JSON.stringify(users)}::jsonb) with ordinality as x(login text, name text, active boolean, share boolean, ord bigint)`.execute(db);
+    select ${clientId}, ${digest}, ${offset}::int + (x.ord - 1)::int, x.u ->> 'login', x.u ->> 'name', (x.u ->> 'active')::boolean, (x.u ->> 'share')::boolean
+    from jsonb_array_elements(${JSON.stringify(users)}::jsonb) with ordinality as x(u, ord)`.execute(db);
 }
 
 /** Makes the rows of `digest` the instance's list, as read at `at`, and drops every other. */
