@@ -230,7 +230,7 @@ describe('loadConfig', () => {
 
 describe('demo catalog on start', () => {
   it('goes into an unused embedded database only, unless asked for or turned off', async () => {
-    const { shouldSeedDemo } = await import('../src/app.js');
+    const { shouldSeedDemo } = await import('../src/serve.js');
     const pg = 'postgres://postgres@127.0.0.1:5432/x';
     expect(shouldSeedDemo({ demo: 'auto', databaseUrl: undefined }, true)).toBe(true);
     expect(shouldSeedDemo({ demo: 'auto', databaseUrl: undefined }, false)).toBe(false);

@@ -267,6 +267,8 @@ export interface UsersTable {
   name: string | null;
   email: string | null;
   password_hash: string | null;
+  /** An instance user's password as Odoo hashes it (pbkdf2_sha512), for its database's res_users; null: none known. */
+  odoo_password_hash: string | null;
   disabled_at: NullableTimestamp;
   created_at: Generated<Date>;
 }

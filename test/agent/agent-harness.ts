@@ -36,12 +36,16 @@ export interface ControlPlane {
   admin<T = unknown>(method: string, route: string, body?: unknown): Promise<{ status: number; body: T }>;
 }
 
-/** `jobs`: also run the job queue (webhook deliveries, relay changes), as `serve` does. */
-export async function startControlPlane(env: Record<string, string> = {}, opts: { jobs?: boolean } = {}): Promise<ControlPlane> {
+/**
+ * `jobs`: also run the job queue (webhook deliveries, relay changes), as `serve` does. `logs`: the
+ * server's log lines (debug and up) are pushed there, for tests that check what is logged.
+ */
+export async function startControlPlane(env: Record<string, string> = {}, opts: { jobs?: boolean; logs?: string[] } = {}): Promise<ControlPlane> {
   const port = await freePort();
   const config = loadConfig({ HOSTPLANE_DATA_DIR: '/nonexistent-test-dir', PORT: String(port), HOSTPLANE_MASTER_KEY: TEST_MASTER_KEY, ...NODE_ENV, ...env });
   const db: DbHandle = await openTestDb();
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const logs = opts.logs;
+  const logger = logs ? pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) }) : pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   let app: App | undefined;
   const start = async () => {
     app = await createApp(config, { dbHandle: db, logger });

@@ -5,6 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgDatabaseDriver } from '../../src/agent/drivers/db/pg-database.driver.js';
 import type { DatabaseSpec, InstanceUserSpec, WireObject } from '../../src/core/nodes/agent-wire.schema.js';
+import { odooPasswordHash } from '../../src/core/shared/odoo-password.js';
 import { scramSha256Verifier } from '../../src/core/shared/scram.js';
 import { makeTempDir } from '../jobs-process/process-harness.js';
 import { ODOO_TEMPLATE_SQL } from '../support/odoo-template.js';
@@ -248,5 +249,36 @@ describe('PgDatabaseDriver: instance users in res_users (ADR 27)', () => {
     const s = (await driver.observe()).find((x) => x.id === 'db22')!;
     expect(s).toMatchObject({ users: null, files: null });
     expect(s.activeUsers).toBeUndefined();
+  });
+
+  it("passwords (ADR 27's addendum): a hash is written when new to the login, a password changed inside stays, the superuser never gets one", async () => {
+    const [h1, h2, h3] = await Promise.all([odooPasswordHash('first'), odooPasswordHash('second'), odooPasswordHash('superuser')]);
+    const pwOf = async (login: string) => (await q<{ password: string | null }>('select password from res_users where login = $1', [login], 'inst_23'))[0]?.password;
+    const withHash = (owner: string, extra: InstanceUserSpec[] = []) => [...users().map((u) => (u.login === 'owner@company.test' ? { ...u, passwordHash: owner } : u)), ...extra];
+    expect((await driver.apply([odoo(23, withHash(h1))]))[0]).toMatchObject({ ok: true });
+    expect(await pwOf('owner@company.test')).toBe(h1);
+    expect(await pwOf('admin')).toBeNull();
+    // Changed inside the instance; the same spec again, then one with another user, leave it.
+    await q("update res_users set password = 'changed-inside' where login = 'owner@company.test'", [], 'inst_23');
+    expect((await driver.apply([odoo(23, withHash(h1), 2)]))[0]).toMatchObject({ ok: true });
+    expect((await driver.apply([odoo(23, withHash(h1, [{ login: 'new@company.test', name: 'New', active: true, groups: [] }]), 3)]))[0]).toMatchObject({ ok: true });
+    expect(await pwOf('owner@company.test')).toBe('changed-inside');
+    // A new hash from a door replaces it. What the node remembers is a digest, not the hash.
+    expect((await driver.apply([odoo(23, withHash(h2), 4)]))[0]).toMatchObject({ ok: true });
+    expect(await pwOf('owner@company.test')).toBe(h2);
+    expect(await q('select login, hash_ref from hostplane_applied_passwords', [], 'inst_23')).toEqual([{ login: 'owner@company.test', hash_ref: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
+    // Odoo's superuser exists in every Odoo database: a spec naming it never gives it a password.
+    expect((await driver.apply([odoo(23, withHash(h2, [{ login: '__system__', name: 'OdooBot', active: false, groups: [], passwordHash: h3 }]), 5)]))[0]).toMatchObject({ ok: true });
+    expect(await pwOf('__system__')).toBeNull();
+  });
+
+  it('a res_users without a password column gets no password and no table of remembered hashes', async () => {
+    await q('create database nopw_tpl');
+    await q(ODOO_TEMPLATE_SQL, [], 'nopw_tpl');
+    await q('alter table res_users drop column password', [], 'nopw_tpl');
+    const spec = users([{ login: 'sales@company.test', name: 'Sales', passwordHash: await odooPasswordHash('p') }]);
+    expect((await driver.apply([present(24, { template: 'nopw_tpl', users: spec })]))[0]).toMatchObject({ ok: true });
+    expect(await q('select login from res_users where login = $1', ['sales@company.test'], 'inst_24')).toEqual([{ login: 'sales@company.test' }]);
+    expect(await q("select to_regclass('hostplane_applied_passwords')::text as t", [], 'inst_24')).toEqual([{ t: null }]);
   });
 });

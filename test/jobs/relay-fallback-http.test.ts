@@ -1,4 +1,5 @@
 import http from 'node:http';
+import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRelayDriver } from '../../src/relay/create-relay-driver.js';
@@ -38,7 +39,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/relay`;
-  t = await createTestApp({}, { relayDriver: createRelayDriver({ driver: 'http', httpUrl: url }), jobRunner: { backoffBaseMs: 200, backoffMaxMs: 1000, leaseMs: 30_000 } });
+  t = await createTestApp({}, { relayDriver: createRelayDriver({ driver: 'http', httpUrl: url, dataDir: os.tmpdir() }), jobRunner: { backoffBaseMs: 200, backoffMaxMs: 1000, leaseMs: 30_000 } });
   await seedDemoCatalog(t);
   alice = await createReseller(t);
 });

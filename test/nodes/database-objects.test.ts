@@ -3,6 +3,7 @@ import { ctxFor } from '../../src/core/context.js';
 import { createInstance, createOperatorUser, signupPortalUser } from '../../src/core/saas/saas.service.js';
 import { upgradeInstance } from '../../src/core/saas/upgrade-instance.js';
 import { setInstanceOwnerPassword } from '../../src/core/saas/instance-owner-password.js';
+import { odooPasswordMatches } from '../../src/core/shared/odoo-password.js';
 import { sha256Hex } from '../../src/core/shared/secrets.js';
 import { startApiscpServer, type ApiscpServer } from '../apiscp/apiscp-harness.js';
 
@@ -100,17 +101,21 @@ describe('desired state', () => {
       // The storage limit as the plan chain resolves diskquota,quota (the base plan's here).
       limits: { maxUsers: 2, storageMb: expect.any(Number), expiresAt: null },
       status: 'active',
-      // Its users, for its res_users (ADR 27): the administrator and the owner, with their groups.
+      // Its users, for its res_users (ADR 27): the administrator and the owner, with their groups; the
+      // owner with Odoo's hash of the owner password (the administrator has none).
       users: [
         { login: 'admin', name: 'Administrator', active: true, groups: ['base.group_erp_manager', 'base.group_system', 'base.group_user'] },
-        { login: expect.any(String), name: expect.any(String), active: true, groups: ['base.group_partner_manager', 'base.group_user'] },
+        { login: expect.any(String), name: expect.any(String), active: true, groups: ['base.group_partner_manager', 'base.group_user'], passwordHash: expect.stringMatching(/^\$pbkdf2-sha512\$/) },
       ],
     });
+    expect(await odooPasswordMatches((o!.spec as { users: { passwordHash: string }[] }).users[1]!.passwordHash, OWNER_PASSWORD)).toBe(true);
     const all = await db().selectFrom('node_objects').select('spec').execute();
     expect(JSON.stringify(all)).not.toContain(OWNER_PASSWORD);
     // No owner password given: no password login rather than one nobody knows.
     const bare = await newInstance(null);
     expect((await object(bare))!.spec).toMatchObject({ ownerPassword: null });
+    // Nor an Odoo hash: the portal password is only Hostplane's hash here.
+    expect(((await object(bare))!.spec as { users: object[] }).users[1]).not.toHaveProperty('passwordHash');
   });
 
   it('suspend, resume, limits and delete rewrite the object in the same change; an unchanged spec is not rewritten', async () => {

@@ -115,16 +115,27 @@ export const ScramVerifier = z.string().max(300).regex(/^SCRAM-SHA-256\$[0-9]{1,
 export const InstanceLogin = z.string().min(1).max(254).regex(/^[^\s\p{Cc}]+$/u, 'no spaces or control characters');
 
 /**
+ * Odoo's own hash of a password (passlib's pbkdf2_sha512: `$pbkdf2-sha512$<rounds>$<salt>$<checksum>`
+ * in passlib's adapted base64), which Odoo stores in `res_users.password` as it is: the password
+ * itself never travels.
+ */
+export const OdooPasswordHash = z.string().regex(/^\$pbkdf2-sha512\$[1-9][0-9]{0,6}\$[./A-Za-z0-9]{11,128}\$[./A-Za-z0-9]{86}$/, 'a pbkdf2_sha512 password hash');
+
+/**
  * A user the instance's database must hold (docs/adr/0027): made in its `res_users` (with a partner,
  * an internal user: share false) where missing, its `active` set as given. `groups` are Odoo group
  * xml ids (`base.group_user`) the user is added to where the database knows them. Users of the
- * instance not listed are the instance's own business and left alone.
+ * instance not listed are the instance's own business and left alone. `passwordHash` (absent: none
+ * known) is written into `res_users.password` when the user is made, and on an existing user only
+ * when it differs from the hash the node last wrote for that login (ADR 27's addendum), so a
+ * password changed inside the instance stays until a door sets a new one.
  */
 export const InstanceUserSpec = z.object({
   login: InstanceLogin,
   name: z.string().max(256),
   active: z.boolean(),
   groups: z.array(z.string().regex(/^[a-z0-9_]{1,64}\.[a-z0-9_]{1,128}$/)).max(64),
+  passwordHash: OdooPasswordHash.optional(),
 });
 export type InstanceUserSpec = z.infer<typeof InstanceUserSpec>;
 

@@ -17,8 +17,8 @@ export interface DatabaseObjectSource {
   connection_limit: number;
   object_state: 'present' | 'absent' | null;
   object_spec: unknown;
-  /** The instance's users as Hostplane holds them (its administrator and owner first), for its res_users. */
-  users: { login: string; name: string; active: boolean; groups: string[] }[];
+  /** The instance's users as Hostplane holds them (its administrator and owner first), for its res_users; passwordHash: Odoo's hash, null when none is known. */
+  users: { login: string; name: string; active: boolean; groups: string[]; passwordHash: string | null }[];
 }
 
 /** The instances among `ids` that have a database (deleted ones too: theirs become absent), in one statement. */
@@ -29,7 +29,7 @@ export async function findDatabaseObjectSources(db: Executor, ids: readonly numb
       select c.id, c.db_node_id, c.status, c.user_count, c.plan_id, p.node_label,
         d.name, d.template, d.owner_role, d.owner_verifier, d.connection_limit,
         o.state as object_state, o.spec as object_spec,
-        (select coalesce(json_agg(json_build_object('login', u.login, 'name', coalesce(u.name, u.login), 'active', u.disabled_at is null,
+        (select coalesce(json_agg(json_build_object('login', u.login, 'name', coalesce(u.name, u.login), 'active', u.disabled_at is null, 'passwordHash', u.odoo_password_hash,
             'groups', (select coalesce(json_agg(g.group_xmlid order by g.group_xmlid), '[]') from user_groups g where g.user_id = u.id)) order by u.id), '[]')
           from users u where u.client_id = c.id and u.role in ('client_admin', 'end_user')) as users
       from (select distinct id from unnest(${ids as number[]}::bigint[]) as x(id)) chosen
@@ -45,6 +45,11 @@ export type NewInstanceDatabase = Pick<InstanceDatabasesTable, 'client_id' | 'na
 
 export async function insertInstanceDatabase(db: Executor, row: NewInstanceDatabase, now: Date): Promise<void> {
   await db.insertInto('instance_databases').values({ ...row, created_at: now }).execute();
+}
+
+/** Whether the instance `clientId` has a database of its own (made with it, never added later). */
+export async function hasInstanceDatabase(db: Executor, clientId: number): Promise<boolean> {
+  return (await db.selectFrom('instance_databases').select('client_id').where('client_id', '=', clientId).executeTakeFirst()) !== undefined;
 }
 
 export async function setOwnerVerifier(db: Executor, clientId: number, verifier: string | null): Promise<boolean> {

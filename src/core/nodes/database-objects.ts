@@ -1,7 +1,7 @@
 import type { Ctx } from '../context.js';
 import { getSiteDiskQuotas } from '../sites/site-info.js';
-import { DatabaseSpec, InstanceUserSpec, type DatabaseSpec as DatabaseSpecType } from './agent-wire.schema.js';
-import { findDatabaseObjectSources, findInstanceDatabaseViews, insertInstanceDatabase, setOwnerVerifier, type DatabaseObjectSource } from './database-objects.repository.js';
+import { DatabaseSpec, InstanceUserSpec, OdooPasswordHash, type DatabaseSpec as DatabaseSpecType } from './agent-wire.schema.js';
+import { findDatabaseObjectSources, findInstanceDatabaseViews, hasInstanceDatabase, insertInstanceDatabase, setOwnerVerifier, type DatabaseObjectSource } from './database-objects.repository.js';
 import { placeOnDbNodes } from './db-placement.js';
 import { upsertNodeObjects, type NodeObjectWrite } from './node-objects.repository.js';
 import { canonical } from './site-objects.js';
@@ -25,13 +25,13 @@ const GROUP_XMLID = InstanceUserSpec.shape.groups.element;
 
 /**
  * The users the instance's database must hold: Hostplane's users of the instance (docs/adr/0027),
- * deactivated ones with active false. A login the contract cannot carry (an older install's, with a
+ * deactivated ones with active false, with Odoo's hash of their password where a door was given one. A login the contract cannot carry (an older install's, with a
  * control character) is left out rather than holding back the whole database.
  */
 function desiredUsers(src: DatabaseObjectSource, log: Ctx['log']): DatabaseSpecType['users'] {
   const users: NonNullable<DatabaseSpecType['users']> = [];
   for (const u of src.users) {
-    const user = { login: u.login, name: u.name.slice(0, 256), active: u.active, groups: u.groups.filter((g) => GROUP_XMLID.safeParse(g).success) };
+    const user = { login: u.login, name: u.name.slice(0, 256), active: u.active, groups: u.groups.filter((g) => GROUP_XMLID.safeParse(g).success), ...(u.passwordHash && OdooPasswordHash.safeParse(u.passwordHash).success ? { passwordHash: u.passwordHash } : {}) };
     if (InstanceUserSpec.safeParse(user).success) users.push(user);
     else log.warn({ instance: src.id }, 'an instance user not sent to its database: its login does not fit the wire contract');
   }
@@ -163,6 +163,11 @@ export async function getInstanceDatabases(ctx: Pick<Ctx, 'db'>, ids: readonly n
       },
     ]),
   );
+}
+
+/** Whether an instance has a database of its own: only then does a door keep Odoo's hash of a user's password. */
+export async function instanceHasDatabase(ctx: Pick<Ctx, 'db'>, clientId: number): Promise<boolean> {
+  return hasInstanceDatabase(ctx.db, clientId);
 }
 
 /** A new owner verifier for an instance's database, sent to its node in the caller's transaction; false when it has no database. */

@@ -88,7 +88,7 @@ export interface NewInstance {
 export async function insertInstance(
   db: Executor,
   row: NewInstance,
-  users: { admin: { login: string; passwordHash: string | null }; owner: { login: string; name: string | null; passwordHash: string } },
+  users: { admin: { login: string; passwordHash: string | null }; owner: { login: string; name: string | null; passwordHash: string; odooPasswordHash: string | null } },
   jobs: { kind: string; lane: string; payload: Record<string, unknown>; max_attempts: number }[],
   now: Date,
 ): Promise<{ id: number; adminId: number; ownerId: number }> {
@@ -105,8 +105,8 @@ export async function insertInstance(
       select 'client_admin', c.id, null, ${users.admin.login}, null, 'Administrator', ${users.admin.passwordHash}, ${now} from c
       returning id
     ), o as (
-      insert into users (role, client_id, reseller_id, login, email, name, password_hash, created_at)
-      select 'end_user', c.id, null, ${users.owner.login}, ${row.email_address}, ${users.owner.name}, ${users.owner.passwordHash}, ${now} from c
+      insert into users (role, client_id, reseller_id, login, email, name, password_hash, odoo_password_hash, created_at)
+      select 'end_user', c.id, null, ${users.owner.login}, ${row.email_address}, ${users.owner.name}, ${users.owner.passwordHash}, ${users.owner.odooPasswordHash}, ${now} from c
       returning id
     ), j as (
       insert into jobs (kind, lane, payload, max_attempts, client_id, reseller_id, run_at, created_at, updated_at)
@@ -153,10 +153,10 @@ export async function countInstanceUsers(db: Executor, clientId: number): Promis
   return r.n;
 }
 
-export async function insertInstanceUser(db: Executor, clientId: number, user: { login: string; name: string | null; passwordHash: string }, now: Date): Promise<number> {
+export async function insertInstanceUser(db: Executor, clientId: number, user: { login: string; name: string | null; passwordHash: string; odooPasswordHash: string | null }, now: Date): Promise<number> {
   const r = await db
     .insertInto('users')
-    .values({ role: 'end_user', client_id: clientId, reseller_id: null, login: user.login, name: user.name, email: null, password_hash: user.passwordHash, created_at: now })
+    .values({ role: 'end_user', client_id: clientId, reseller_id: null, login: user.login, name: user.name, email: null, password_hash: user.passwordHash, odoo_password_hash: user.odooPasswordHash, created_at: now })
     .returning('id')
     .executeTakeFirstOrThrow();
   return r.id;
@@ -202,8 +202,9 @@ export async function setInstanceUserCount(db: Executor, id: number, n: number, 
   await db.updateTable('clients').set({ user_count: n, updated_at: now }).where('id', '=', id).execute();
 }
 
-export async function setInstanceUserPassword(db: Executor, userId: number, passwordHash: string): Promise<void> {
-  await db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', userId).execute();
+/** A new password for an instance user: Hostplane's hash and Odoo's (null: the instance has no database; the old one goes). */
+export async function setInstanceUserPassword(db: Executor, userId: number, passwordHash: string, odooPasswordHash: string | null): Promise<void> {
+  await db.updateTable('users').set({ password_hash: passwordHash, odoo_password_hash: odooPasswordHash }).where('id', '=', userId).execute();
 }
 
 export async function setInstanceUserDisabled(db: Executor, userId: number, now: Date): Promise<void> {

@@ -4,10 +4,11 @@ import { findAccountById, type AccountUser } from '../accounts/account.repositor
 import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
 import { relayJobs } from '../domains/domain-provisioning.js';
-import { addInstanceDatabase, getInstanceDatabases, syncDatabaseObjects, type InstanceDatabase } from '../nodes/database-objects.js';
+import { addInstanceDatabase, getInstanceDatabases, instanceHasDatabase, syncDatabaseObjects, type InstanceDatabase } from '../nodes/database-objects.js';
 import { syncRelayObjects } from '../nodes/relay-objects.js';
 import { uniqueViolation } from '../shared/db-errors.js';
 import { normalizeDomainName } from '../shared/domain-name.js';
+import { odooPasswordHash } from '../shared/odoo-password.js';
 import { hashPassword } from '../shared/passwords.js';
 import { scramSha256Verifier } from '../shared/scram.js';
 import { randomToken, sha256Hex } from '../shared/secrets.js';
@@ -120,10 +121,13 @@ export async function createInstance(ctx: Ctx, input: CreateInstanceInput): Prom
   const ownerPassword = input.ownerPassword !== undefined && input.ownerPassword !== null && input.ownerPassword !== false ? checkPassword(input.ownerPassword, 'owner_password') : undefined;
   // The instance database's owner logs in with owner_password; only its SCRAM verifier is kept and
   // sent to the node. Without one (the portal password is only a hash here) there is no password login.
-  // The two hashes are independent: computed side by side (scrypt and PBKDF2 both run off the event loop).
-  const [newOwnerHash, ownerVerifier] = await Promise.all([
+  // Where the instance gets a database, the owner's login inside it gets Odoo's hash of the same
+  // password for its res_users (ADR 27's addendum). The hashes are independent: computed side by side
+  // (scrypt and PBKDF2 all run off the event loop).
+  const [newOwnerHash, ownerVerifier, ownerOdooHash] = await Promise.all([
     ownerPassword !== undefined ? hashPassword(ownerPassword) : undefined,
     plan.template_database && ownerPassword !== undefined ? scramSha256Verifier(ownerPassword) : null,
+    plan.template_database && ownerPassword !== undefined ? odooPasswordHash(ownerPassword) : null,
   ]);
   const ownerPasswordHash = newOwnerHash ?? owner.password_hash;
   if (!ownerPasswordHash) throw new AppError('invalid_state', 'the owner has no password to log in with');
@@ -157,7 +161,7 @@ export async function createInstance(ctx: Ctx, input: CreateInstanceInput): Prom
       created = await repo.insertInstance(
         tx.db,
         { plan_id: plan.id, name, email_address: owner.login.includes('@') ? owner.login : null, user_count: plan.limits?.max_users ?? NO_USER_LIMIT, instance_uuid: uuid, owner_user_id: owner.id },
-        { admin: { login: 'admin', passwordHash: null }, owner: { login: owner.login === 'admin' ? 'owner' : owner.login, name: owner.name, passwordHash: ownerPasswordHash } },
+        { admin: { login: 'admin', passwordHash: null }, owner: { login: owner.login === 'admin' ? 'owner' : owner.login, name: owner.name, passwordHash: ownerPasswordHash, odooPasswordHash: ownerOdooHash } },
         jobs,
         now,
       );
@@ -221,7 +225,10 @@ export async function requireInstanceManager(ctx: Ctx, row: repo.InstanceRow): P
 export async function addInstanceUser(ctx: Ctx, instanceId: number, input: { login: unknown; name?: unknown; password: unknown }): Promise<{ id: number; login: string }> {
   const login = checkLogin(input.login);
   const password = checkPassword(input.password);
-  const hash = await hashPassword(password);
+  // Odoo's hash only where the instance has a database to carry it to (ADR 27's addendum); both
+  // hashes before the transaction, so no lock waits on them. A database is made with its instance or
+  // never, so the answer cannot change before the insert.
+  const [hash, odooHash] = await Promise.all([hashPassword(password), instanceHasDatabase(ctx, instanceId).then((has) => (has ? odooPasswordHash(password) : null))]);
   try {
     return await inTransaction(ctx, async (tx) => {
       const instance = await instanceForMember(tx, instanceId);
@@ -234,7 +241,7 @@ export async function addInstanceUser(ctx: Ctx, instanceId: number, input: { log
       if (instance.user_count !== NO_USER_LIMIT && counted >= instance.user_count) {
         throw AppError.validation({ login: [`Maximum allowed users is ${instance.user_count}, while you already have ${counted}`] }, `Maximum allowed users is ${instance.user_count}, while you already have ${counted}`);
       }
-      const id = await repo.insertInstanceUser(tx.db, instance.id, { login, name: typeof input.name === 'string' ? input.name : login, passwordHash: hash }, tx.clock());
+      const id = await repo.insertInstanceUser(tx.db, instance.id, { login, name: typeof input.name === 'string' ? input.name : login, passwordHash: hash, odooPasswordHash: odooHash }, tx.clock());
       await repo.addUserGroups(tx.db, [id], ['base.group_user']);
       // Where the instance has a database, its node adds the user to its res_users.
       await syncDatabaseObjects(tx, [instance.id]);

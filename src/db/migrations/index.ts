@@ -25,6 +25,7 @@ import { instanceDatabases } from './0025-instance-databases.js';
 import { siteDatabases } from './0026-site-databases.js';
 import { instanceUsers } from './0027-instance-users.js';
 import { siteStorageOver } from './0028-site-storage-over.js';
+import { instanceUserOdooHash } from './0029-instance-user-odoo-hash.js';
 import { reportedUsersAndRelayMissed } from './0031-reported-users-and-relay-missed.js';
 
 const migrations: Record<string, Migration> = {
@@ -54,6 +55,7 @@ const migrations: Record<string, Migration> = {
   '0026-site-databases': siteDatabases,
   '0027-instance-users': instanceUsers,
   '0028-site-storage-over': siteStorageOver,
+  '0029-instance-user-odoo-hash': instanceUserOdooHash,
   '0031-reported-users-and-relay-missed': reportedUsersAndRelayMissed,
 };
 

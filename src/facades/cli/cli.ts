@@ -62,7 +62,7 @@ Exit codes: 0 ok, 1 other failure, 2 usage error, 3 unauthenticated or forbidden
     .option('--with-agent', 'also run a hosting agent in this process (node "local", role web), as HOSTPLANE_WITH_AGENT=1 does')
     .action(async (opts: { withAgent?: boolean }) => {
       if (opts.withAgent) env.HOSTPLANE_WITH_AGENT = '1';
-      const { startServer } = await import('../../app.js');
+      const { startServer } = await import('../../serve.js');
       await startServer(await serverConfig(env));
       code = undefined;
     });
@@ -71,7 +71,7 @@ Exit codes: 0 ok, 1 other failure, 2 usage error, 3 unauthenticated or forbidden
     .command('worker')
     .description('run only the job workers (domain provisioning, cleanup), so API and workers can scale apart')
     .action(async () => {
-      const { startWorker } = await import('../../app.js');
+      const { startWorker } = await import('../../serve.js');
       await startWorker(await serverConfig(env));
       code = undefined;
     });
@@ -80,7 +80,7 @@ Exit codes: 0 ok, 1 other failure, 2 usage error, 3 unauthenticated or forbidden
   withJson(dbCommand.command('migrate'))
     .description('apply pending migrations (a no-op when there are none)')
     .action(async (opts: JsonOption) => {
-      const { runMigrations } = await import('../../app.js');
+      const { runMigrations } = await import('../../database-commands.js');
       const applied = await runMigrations(await serverConfig(env));
       process.stdout.write(opts.json ? json({ applied }) : applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
     });
@@ -90,7 +90,7 @@ Exit codes: 0 ok, 1 other failure, 2 usage error, 3 unauthenticated or forbidden
   withJson(program.command('secrets').description('secrets kept sealed in the database under the master key').command('rotate'))
     .description('seal every stored secret under a new master key in one transaction (works on the database directly: it needs the key file or HOSTPLANE_MASTER_KEY)')
     .action(async (opts: JsonOption) => {
-      const { rotateSecrets } = await import('../../app.js');
+      const { rotateSecrets } = await import('../../database-commands.js');
       const r = await rotateSecrets(await serverConfig(env));
       if (opts.json) return void process.stdout.write(json(r));
       const lines = [`resealed ${r.resealed} secret(s) under master key ${r.key_id}${r.previous_key_id && r.previous_key_id !== r.key_id ? ` (was ${r.previous_key_id})` : ''}`];

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { type InstanceUserSpec, type ReportedInstanceUser } from '../../../core/nodes/agent-wire.schema.js';
 
@@ -7,6 +8,23 @@ import { type InstanceUserSpec, type ReportedInstanceUser } from '../../../core/
 // ...), so a new row copies every required column it does not set from a row the template already
 // has (its admin user, that user's partner), the way Odoo's own `copy` starts from an existing record.
 // Every value is a bound parameter; identifiers come from the database's own catalog and are quoted.
+
+/**
+ * The table, inside the instance's database, that remembers which of the control plane's password
+ * hashes the node last wrote for each login (by a digest of the hash, never the hash: an old hash
+ * kept there would be one more thing to crack once the instance has changed the password). A hash
+ * equal to the remembered one is not written again, so a password changed inside the instance stays
+ * until a door sets a new one. Kept in the database rather than the agent's state, so it follows the
+ * database (a restored dump, a new node, a lost state file) and goes with it when it is dropped.
+ */
+const APPLIED_PASSWORDS = 'hostplane_applied_passwords';
+
+/** Odoo's superuser: nobody signs in as it, and a pushed password must never make that possible. */
+const ODOO_SUPERUSER_LOGIN = '__system__';
+
+function hashRef(hash: string): string {
+  return createHash('sha256').update(hash).digest('hex');
+}
 
 interface Column {
   name: string;
@@ -51,8 +69,10 @@ async function insertLike(c: pg.Client, table: string, cols: Map<string, Column>
 /**
  * Makes the database's res_users hold `users` (inside the caller's transaction): missing logins are
  * added as internal users (share false) with a partner, `active` is set on every listed login, and
- * each user joins the listed groups the database knows (ir_model_data). Returns false, changing
- * nothing, where the database has no res_users of Odoo's shape (ids and logins).
+ * each user joins the listed groups the database knows (ir_model_data). A user's password hash is
+ * written when the user is made, and on an existing login only when it is not the hash last written
+ * for it (APPLIED_PASSWORDS). Returns false, changing nothing, where the database has no res_users of
+ * Odoo's shape (ids and logins).
  */
 export async function applyInstanceUsers(c: pg.Client, users: readonly InstanceUserSpec[]): Promise<boolean> {
   if (!(await hasTable(c, 'res_users'))) return false;
@@ -72,22 +92,46 @@ export async function applyInstanceUsers(c: pg.Client, users: readonly InstanceU
   const existing = new Map(
     (await c.query<{ id: number; login: string }>('select id, login from res_users where login = any($1::text[])', [users.map((u) => u.login)])).rows.map((r) => [r.login, Number(r.id)]),
   );
+  // Which hashes are new to this database: only those are written. Without a password column (not
+  // Odoo's shape for passwords) nothing is written and nothing remembered.
+  const withPasswords = userCols.has('password') && users.some((u) => u.passwordHash !== undefined && u.login !== ODOO_SUPERUSER_LOGIN);
+  const applied = new Map<string, string>();
+  if (withPasswords) {
+    await c.query(`create table if not exists ${APPLIED_PASSWORDS} (login varchar primary key, hash_ref varchar not null, applied_at timestamp not null)`);
+    const { rows } = await c.query<{ login: string; hash_ref: string }>(`select login, hash_ref from ${APPLIED_PASSWORDS} where login = any($1::text[])`, [users.map((u) => u.login)]);
+    for (const r of rows) applied.set(r.login, r.hash_ref);
+  }
+  const newHash = (u: InstanceUserSpec): string | undefined =>
+    withPasswords && u.passwordHash !== undefined && u.login !== ODOO_SUPERUSER_LOGIN && applied.get(u.login) !== hashRef(u.passwordHash) ? u.passwordHash : undefined;
+  const written: { login: string; ref: string }[] = [];
+
   const ids = new Map<string, number>();
   for (const u of users) {
+    const password = newHash(u);
     let id = existing.get(u.login);
     if (id === undefined) {
       // Odoo keeps UTC in timestamps without a zone.
       const now = new Date().toISOString().replace('T', ' ').replace('Z', '');
       const stamp = { create_date: now, write_date: now };
       const partnerId = withPartner ? await insertLike(c, 'res_partner', partnerCols, { name: u.name || u.login, display_name: u.name || u.login, email: u.login.includes('@') ? u.login : null, active: true, ...stamp }, model?.partner_id ?? null) : undefined;
-      id = await insertLike(c, 'res_users', userCols, { login: u.login, active: u.active, share: false, ...(partnerId === undefined ? {} : { partner_id: partnerId }), ...stamp }, model?.id ?? null);
+      id = await insertLike(c, 'res_users', userCols, { login: u.login, active: u.active, share: false, ...(partnerId === undefined ? {} : { partner_id: partnerId }), ...(password === undefined ? {} : { password }), ...stamp }, model?.id ?? null);
       if (model?.company_id != null && (await hasTable(c, 'res_company_users_rel'))) {
         await c.query('insert into res_company_users_rel (cid, user_id) select $1, $2 where not exists (select 1 from res_company_users_rel where cid = $1 and user_id = $2)', [model.company_id, id]);
       }
-    } else if (userCols.has('active')) {
-      await c.query('update res_users set active = $2 where id = $1 and active is distinct from $2', [id, u.active]);
+    } else {
+      if (userCols.has('active')) await c.query('update res_users set active = $2 where id = $1 and active is distinct from $2', [id, u.active]);
+      if (password !== undefined) await c.query('update res_users set password = $2 where id = $1', [id, password]);
     }
+    if (password !== undefined) written.push({ login: u.login, ref: hashRef(password) });
     ids.set(u.login, id);
+  }
+  if (written.length) {
+    await c.query(
+      `insert into ${APPLIED_PASSWORDS} (login, hash_ref, applied_at)
+       select p.login, p.ref, now() at time zone 'utc' from json_to_recordset($1::json) as p(login text, ref text)
+       on conflict (login) do update set hash_ref = excluded.hash_ref, applied_at = excluded.applied_at`,
+      [JSON.stringify(written)],
+    );
   }
   if ((await hasTable(c, 'ir_model_data')) && (await hasTable(c, 'res_groups_users_rel'))) {
     const pairs = users.flatMap((u) => u.groups.map((g) => ({ uid: ids.get(u.login)!, xmlid: g })));

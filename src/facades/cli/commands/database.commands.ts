@@ -23,7 +23,7 @@ export function databaseCommands(db: Command, env: NodeJS.ProcessEnv, serverConf
     .description('back up the database: pg_dump custom format with DATABASE_URL, else a copy of the embedded data dir (from the running server when one holds it)')
     .action(async (fileArg: string, opts: JsonOption) => {
       const file = path.resolve(fileArg);
-      const { backupDatabase, saveBackup } = await import('../../../app.js');
+      const { backupDatabase, saveBackup } = await import('../../../database-commands.js');
       let result;
       let via: string | undefined;
       try {
@@ -46,7 +46,7 @@ export function databaseCommands(db: Command, env: NodeJS.ProcessEnv, serverConf
     .option('--force', 'replace the database the target already holds')
     .action(async (fileArg: string, opts: RestoreOptions) => {
       const file = path.resolve(fileArg);
-      const { restoreDatabase } = await import('../../../app.js');
+      const { restoreDatabase } = await import('../../../database-commands.js');
       const r = await restoreDatabase(await serverConfig(), file, { force: Boolean(opts.force) });
       if (opts.json) return void process.stdout.write(json(r));
       const lines = [`restored ${file} (${r.format === 'pg_dump' ? 'PostgreSQL' : 'embedded database'})`];
@@ -59,7 +59,7 @@ export function databaseCommands(db: Command, env: NodeJS.ProcessEnv, serverConf
   withJson(db.command('rebuild-after-restore'))
     .description('after the database was brought back by other means (pgBackRest point-in-time recovery): migrate it, send every hosting node its whole state and rewrite the relay maps; stop every server first')
     .action(async (opts: JsonOption) => {
-      const { rebuildAfterDatabaseRestore } = await import('../../../app.js');
+      const { rebuildAfterDatabaseRestore } = await import('../../../database-commands.js');
       const r = await rebuildAfterDatabaseRestore(await serverConfig());
       if (opts.json) return void process.stdout.write(json(r));
       const lines = r.migrated.length ? [`applied migrations: ${r.migrated.join(', ')}`] : [];
