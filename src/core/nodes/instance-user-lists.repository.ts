@@ -44,9 +44,9 @@ export async function insertListRows(db: Executor, clientId: number, digest: str
     from jsonb_array_elements(${JSON.stringify(users)}::jsonb) with ordinality as x(u, ord)`.execute(db);
 }
 
-/** Makes the rows of `digest` the instance's list, as read at `at`, and drops every other. */
-export async function keepList(db: Executor, clientId: number, digest: string, at: string): Promise<void> {
-  await sql`update instance_databases set users_digest = ${digest}, has_res_users = true, users_reported_at = ${at}::timestamptz where client_id = ${clientId}`.execute(db);
+/** Makes the rows of `digest` the instance's list, as read at `at` (`total` rows of res_users then), and drops every other. */
+export async function keepList(db: Executor, clientId: number, digest: string, at: string, total: number): Promise<void> {
+  await sql`update instance_databases set users_digest = ${digest}, has_res_users = true, users_reported_at = ${at}::timestamptz, users_total = ${total} where client_id = ${clientId}`.execute(db);
   await dropOtherLists(db, clientId, digest);
 }
 

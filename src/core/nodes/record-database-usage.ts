@@ -78,7 +78,7 @@ export async function recordDatabaseUsage(ctx: Ctx, nodeId: number, report: Usag
       } else {
         await dropOtherLists(tx.db, id, null);
         await insertListRows(tx.db, id, LEGACY_DIGEST, 0, users);
-        await keepList(tx.db, id, LEGACY_DIGEST, rows.get(id)!.sampled_at);
+        await keepList(tx.db, id, LEGACY_DIGEST, rows.get(id)!.sampled_at, rows.get(id)!.users_total ?? users.length);
       }
     }
     const usersWanted = [...digests].filter(([id, digest]) => dbs.get(id)!.users_digest !== digest).map(([id]) => `db${id}`);

@@ -28,7 +28,7 @@ export async function recordUserListPages(ctx: Ctx, nodeId: number, pages: reado
       await insertListRows(tx.db, p.clientId, p.digest, p.offset, p.users);
       taken += 1;
       if (p.offset + p.users.length === p.total) {
-        await keepList(tx.db, p.clientId, p.digest, new Date(Date.parse(p.at)).toISOString());
+        await keepList(tx.db, p.clientId, p.digest, new Date(Date.parse(p.at)).toISOString(), p.total);
         kept.set(p.clientId, p.digest);
       }
     }
