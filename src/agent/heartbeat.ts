@@ -1,4 +1,4 @@
-import type { HeartbeatRequest, NodeSettings, UsageRequest } from '../core/nodes/agent-wire.schema.js';
+import { MAX_USERS_PER_PAGE, type HeartbeatRequest, type NodeSettings, type ReportedInstanceUser, type UsageRequest, type UserListPage } from '../core/nodes/agent-wire.schema.js';
 import type { AgentLog } from './agent-log.js';
 import { pruneArchives } from './archives.js';
 import { measureCapacity } from './capacity.js';
@@ -41,6 +41,51 @@ export function usageChunks(samples: UsageRequest['samples']): UsageRequest['sam
   }
   if (current.length) chunks.push(current);
   return chunks;
+}
+
+/** The most JSON one page of a user list carries, so a few pages fit a request. */
+const MAX_PAGE_BYTES = 1024 * 1024;
+/** The contract's cap on pages per request. */
+const MAX_PAGES = 100;
+
+/** A database's whole list of users cut into the contract's pages, by count and by size. */
+export function userListPages(id: string, at: string, digest: string, users: readonly ReportedInstanceUser[]): UserListPage[] {
+  const pages: UserListPage[] = [];
+  let current: ReportedInstanceUser[] = [];
+  let bytes = 0;
+  const flush = () => {
+    pages.push({ id, at, digest, total: users.length, offset: pages.reduce((n, p) => n + p.users.length, 0), users: current });
+    current = [];
+    bytes = 0;
+  };
+  for (const u of users) {
+    const size = JSON.stringify(u).length + 1;
+    if (current.length && (current.length >= MAX_USERS_PER_PAGE || bytes + size > MAX_PAGE_BYTES)) flush();
+    current.push(u);
+    bytes += size;
+  }
+  // An empty list is one empty page: the control plane learns that res_users holds nobody.
+  if (current.length || pages.length === 0) flush();
+  return pages;
+}
+
+/** Pages grouped into requests within the body size the server takes and the contract's count. */
+export function userListRequests(pages: readonly UserListPage[]): UserListPage[][] {
+  const requests: UserListPage[][] = [];
+  let current: UserListPage[] = [];
+  let bytes = 0;
+  for (const p of pages) {
+    const size = JSON.stringify(p).length + 1;
+    if (current.length && (current.length >= MAX_PAGES || bytes + size > MAX_USAGE_BYTES)) {
+      requests.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(p);
+    bytes += size;
+  }
+  if (current.length) requests.push(current);
+  return requests;
 }
 
 /**
@@ -140,11 +185,36 @@ export class Heartbeat {
       }
     }
     try {
-      for (const chunk of usageChunks(samples)) await this.o.client.usage({ samples: chunk });
+      const wanted = new Set<string>();
+      for (const chunk of usageChunks(samples)) for (const id of (await this.o.client.usage({ samples: chunk })).usersWanted ?? []) wanted.add(id);
       if (samples.length) this.o.log.debug({ samples: samples.length }, 'usage reported');
+      await this.sendUserLists(wanted);
     } catch (e) {
       if (!(e instanceof WireError)) throw e;
       this.o.log.debug({ err: e.message }, 'usage not reported; the next interval sends newer counters');
+    }
+  }
+
+  /**
+   * The user lists the control plane holds under another digest (docs/adr/0027), one database at a
+   * time: read whole, cut into pages, sent in as many requests as they need. A list that fails to
+   * read or send is asked for again by the next interval's answer.
+   */
+  private async sendUserLists(wanted: Set<string>): Promise<void> {
+    for (const id of wanted) {
+      let list: { digest: string; users: ReportedInstanceUser[] } | undefined;
+      for (const d of this.o.drivers()) {
+        if (!d.userList || this.o.driverProblem(d)) continue;
+        try {
+          list = await d.userList(id);
+        } catch (e) {
+          this.o.log.warn({ id, err: (e as Error).message }, 'could not read the users of a database');
+        }
+        if (list) break;
+      }
+      if (!list) continue;
+      for (const pages of userListRequests(userListPages(id, new Date().toISOString(), list.digest, list.users))) await this.o.client.usage({ samples: [], userLists: pages });
+      this.o.log.debug({ id, users: list.users.length }, 'user list reported');
     }
   }
 

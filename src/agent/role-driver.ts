@@ -6,7 +6,7 @@
  * so the agent re-applies everything after a restart and converges whatever a crash left behind.
  * A failure of one object is that object's result, never an exception that stops the batch.
  */
-import type { ObjectResult, UsageRequest, WireObject } from '../core/nodes/agent-wire.schema.js';
+import type { ObjectResult, ReportedInstanceUser, UsageRequest, WireObject } from '../core/nodes/agent-wire.schema.js';
 
 /** `files`: a database object's staged files its ir_attachment now holds (the control plane then clears them). */
 export type ObjectResultT = { kind: WireObject['kind']; id: string; version: number; ok: boolean; error?: string; files?: number[] };
@@ -27,6 +27,11 @@ export interface RoleDriver {
   apply(objects: WireObject[]): Promise<ObjectResultT[]>;
   /** Usage samples for the objects this driver holds (storage, transfer counters). */
   observe(): Promise<UsageSampleT[]>;
+  /**
+   * The whole list of users of a database this driver holds, with its digest (db role, docs/adr/0027):
+   * read only when the control plane answers a sample's digest with `usersWanted`.
+   */
+  userList?(id: string): Promise<{ digest: string; users: ReportedInstanceUser[] } | undefined>;
   /** Whether the role's server is working, for the heartbeat. */
   health(): Promise<{ ok: boolean; error?: string }>;
   /** Stops what the driver started (tests, shutdown); what was applied keeps its files. */

@@ -6,6 +6,7 @@ import {
   HeartbeatResponse,
   instanceFilePath,
   StateResponse,
+  UsageResponse,
   type HeartbeatRequest,
   type StatusRequest,
   type UsageRequest,
@@ -74,8 +75,8 @@ export class WireClient {
     return this.call('POST', '/heartbeat', { body, schema: HeartbeatResponse });
   }
 
-  async usage(body: UsageRequest): Promise<void> {
-    await this.call('POST', '/usage', { body });
+  usage(body: UsageRequest): Promise<UsageResponse> {
+    return this.call('POST', '/usage', { body, schema: UsageResponse });
   }
 
   /** The content of a file staged for one of this node's instance databases (the raw bytes). */

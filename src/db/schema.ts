@@ -176,6 +176,23 @@ export interface SiteDbUsageTable {
 }
 
 /** A SaaS instance's own database on its db node, and the node's latest report of it (migration 0025). */
+/** An instance's users as its db node read them from res_users (migration 0031): the rows of one digest. */
+export interface InstanceReportedUsersTable {
+  client_id: number;
+  digest: string;
+  position: number;
+  login: string;
+  name: string | null;
+  active: boolean;
+  share: boolean;
+}
+
+/** Names the control plane's own relay missed while relay nodes held the domains (migration 0031). */
+export interface RelayMissedNamesTable {
+  name: string;
+  since: ColumnType<Date, Date | string, Date | string>;
+}
+
 export interface InstanceDatabasesTable {
   client_id: number;
   name: string;
@@ -190,7 +207,8 @@ export interface InstanceDatabasesTable {
   over_users: ColumnType<boolean, boolean | undefined, boolean>;
   created_at: ColumnType<Date, Date | string, Date | string>;
   has_res_users: ColumnType<boolean | null, boolean | null | undefined, boolean | null>;
-  users_report: ColumnType<unknown, string | null | undefined, string | null>;
+  /** The digest of the user list kept in instance_reported_users; '' for a list kept before digests. */
+  users_digest: ColumnType<string | null, string | null | undefined, string | null>;
   users_total: ColumnType<number | null, number | null | undefined, number | null>;
   files_count: ColumnType<number | null, number | null | undefined, number | null>;
   files_bytes: ColumnType<string | number | null, number | null | undefined, number | null>;
@@ -432,6 +450,8 @@ export interface Database {
   site_usage: SiteUsageTable;
   site_storage_over: SiteStorageOverTable;
   instance_databases: InstanceDatabasesTable;
+  instance_reported_users: InstanceReportedUsersTable;
+  relay_missed_names: RelayMissedNamesTable;
   site_usage_daily: SiteUsageDailyTable;
   domains: DomainsTable;
   users: UsersTable;

@@ -196,9 +196,13 @@ describe('PgDatabaseDriver: instance users in res_users (ADR 27)', () => {
     expect(psql('inst_20', 'inst_20_owner', PASSWORD, 'select count(*) from res_users')).toMatchObject({ code: 0, stdout: '5' });
   });
 
-  it('usage reports the users read from res_users and the files of ir_attachment', async () => {
+  it('usage reports a digest of res_users (not the list) and the files of ir_attachment; the list comes whole when asked for', async () => {
     const s = (await driver.observe()).find((x) => x.id === 'db20')!;
-    expect(s.users).toEqual([
+    expect(s.users).toBeUndefined();
+    expect(s.usersDigest).toMatch(/^[0-9a-f]{64}$/);
+    const list = (await driver.userList('db20'))!;
+    expect(list.digest).toBe(s.usersDigest);
+    expect(list.users).toEqual([
       { login: '__system__', name: 'OdooBot', active: false, share: false },
       { login: 'admin', name: 'Administrator', active: true, share: false },
       { login: 'portal', name: 'Portal', active: true, share: true },
@@ -232,9 +236,9 @@ describe('PgDatabaseDriver: instance users in res_users (ADR 27)', () => {
     expect(r).toMatchObject({ ok: true });
     const logins = (await q<{ login: string }>('select login from res_users order by id', [], 'inst_21')).map((x) => x.login);
     expect(logins).toEqual(['__system__', 'admin', 'portal', 'other@tenant.test']);
-    const s = (await driver.observe()).find((x) => x.id === 'db21')!;
-    expect(s.users!.map((u) => u.login)).not.toContain('owner@company.test');
-    expect((await driver.observe()).find((x) => x.id === 'db20')!.users!.map((u) => u.login)).not.toContain('other@tenant.test');
+    expect((await driver.userList('db21'))!.users.map((u) => u.login)).not.toContain('owner@company.test');
+    expect((await driver.userList('db20'))!.users.map((u) => u.login)).not.toContain('other@tenant.test');
+    expect((await driver.observe()).find((x) => x.id === 'db21')!.usersDigest).not.toBe((await driver.observe()).find((x) => x.id === 'db20')!.usersDigest);
   });
 
   it('a template without res_users: users are not written, the report says there is no such table', async () => {

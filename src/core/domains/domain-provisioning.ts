@@ -7,6 +7,7 @@ import { inTransaction, type Ctx } from '../context.js';
 import { markDomainsRelayed, syncRelayObjects } from '../nodes/relay-objects.js';
 import { findLiveDomainNames, relayNodesExist } from '../nodes/relay-objects.repository.js';
 import * as repo from './domain.repository.js';
+import { findMissedNames, forgetMissedNames, recordMissedNames } from './relay-missed.repository.js';
 
 export const RELAY_JOB_KIND = 'relay.apply';
 export const RELAY_LANE = 'relay';
@@ -79,12 +80,19 @@ export function relayHandler(driver: RelayDriver) {
     maxBatch: 1000,
     async handle(ctx: Ctx, jobs: Job[]): Promise<void> {
       // Relay nodes apply the maps (their objects were written with the change), and their reports
-      // make domains ready: the control plane writes no relay files of its own then.
-      if (await relayNodesExist(ctx.db)) return;
+      // make domains ready: the control plane writes no relay files of its own then. The names it
+      // missed are noted for the rebuild that follows the last relay node (a relay that cannot list
+      // what it holds would keep a removed name otherwise).
+      if (await relayNodesExist(ctx.db)) {
+        const missed = domainNames(jobs);
+        for (let i = 0; i < missed.length; i += LOOKUP_SLICE) await recordMissedNames(ctx.db, missed.slice(i, i + LOOKUP_SLICE), ctx.clock());
+        return;
+      }
       // A rebuild (the last relay node went away) replays every live domain, and removes what the
-      // relay still holds that is no longer live, where the driver can list it.
+      // relay still holds that is no longer live: the names its driver lists, and those it missed.
       const rebuild = jobs.some(isRebuild);
-      const names = rebuild ? await liveAndHeldNames(ctx, driver) : domainNames(jobs);
+      const missed = rebuild ? await findMissedNames(ctx.db) : [];
+      const names = rebuild ? await liveAndHeldNames(ctx, driver, missed) : domainNames(jobs);
       const live = new Map<string, { id: number; name: string; mail_servers: string[]; status: DomainStatus }>();
       for (let i = 0; i < names.length; i += LOOKUP_SLICE) {
         for (const d of await repo.findLiveDomainsByName(ctx.db, names.slice(i, i + LOOKUP_SLICE))) live.set(d.name, d);
@@ -94,6 +102,8 @@ export function relayHandler(driver: RelayDriver) {
         return d ? { op: d.status === 'ready' ? 'update' : 'provision', domain: { name, mailServers: d.mail_servers } } : { op: 'deprovision', name };
       });
       await driver.apply(ops);
+      // Applied: the relay is in line for these names (a failed apply keeps them for the retry).
+      for (let i = 0; i < missed.length; i += LOOKUP_SLICE) await forgetMissedNames(ctx.db, missed.slice(i, i + LOOKUP_SLICE));
       const notReady = [...live.values()].filter((d) => d.status !== 'ready').map((d) => d.id);
       for (let i = 0; i < notReady.length; i += LOOKUP_SLICE) await setStatuses(ctx, notReady.slice(i, i + LOOKUP_SLICE), 'ready');
     },
@@ -118,10 +128,11 @@ function domainNames(jobs: Job[]): string[] {
   return [...new Set(jobs.filter((j) => !isRebuild(j)).map((j) => String(j.payload.domain)))];
 }
 
-/** Every live domain, and every name the relay holds (when its driver can list them), each once. */
-async function liveAndHeldNames(ctx: Ctx, driver: RelayDriver): Promise<string[]> {
+/** Every live domain, every name the relay holds (when its driver can list them) and every name it missed, each once. */
+async function liveAndHeldNames(ctx: Ctx, driver: RelayDriver, missed: readonly string[]): Promise<string[]> {
   const names = new Set(await findLiveDomainNames(ctx.db));
   for (const name of (await driver.listDomains?.()) ?? []) names.add(name);
+  for (const name of missed) names.add(name);
   return [...names];
 }
 

@@ -297,8 +297,15 @@ export const HeartbeatResponse = z.object({ serverTime: z.string(), settings: No
  * A `database` sample carries the database's size as `storageBytes`, 0 as `transferBytes`, and
  * `activeUsers` where it has Odoo's res_users.
  */
-/** The most users one database sample lists: a usage report stays a few MB for a node of many instances. */
+/**
+ * The most users a database sample lists in `users`: what agents before list digests sent (the first
+ * ones by id). Agents now send `usersDigest` instead and the whole list, when the control plane
+ * wants it, as `userLists` pages.
+ */
 export const MAX_REPORTED_USERS = 200;
+
+/** The most users one page of a list carries: a page stays under 1 MB whatever its logins hold. */
+export const MAX_USERS_PER_PAGE = 1000;
 
 /** A user as a db node read it from an instance's res_users (any login the instance holds, cut to size). */
 export const ReportedInstanceUser = z.object({
@@ -309,6 +316,9 @@ export const ReportedInstanceUser = z.object({
 });
 export type ReportedInstanceUser = z.infer<typeof ReportedInstanceUser>;
 
+/** A list digest: SHA-256 in hex, computed by the node over its whole list of users (docs/adr/0027). */
+const UsersDigest = z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 digest in hex');
+
 export const UsageSample = z.object({
   kind: ObjectKind,
   id: z.string().min(1).max(64),
@@ -318,17 +328,53 @@ export const UsageSample = z.object({
   /** Databases: active internal users (Odoo's res_users, share false); absent where there is no such table. */
   activeUsers: z.number().int().nonnegative().optional(),
   /**
-   * Databases: the users read from res_users (the first MAX_REPORTED_USERS by id); null: the database
-   * has no res_users; absent: not read this time (a suspended database is not entered).
+   * Databases: null: the database has no res_users. A list: the first MAX_REPORTED_USERS by id, as
+   * agents before `usersDigest` sent it. Absent: not listed here (see `usersDigest`), or not read this
+   * time (a suspended database is not entered).
    */
   users: z.array(ReportedInstanceUser).max(MAX_REPORTED_USERS).nullable().optional(),
-  /** How many rows res_users holds in all, when `users` is a list. */
+  /**
+   * Databases: the digest of every user of res_users, in id order, as the node read them now. The
+   * list itself is sent only when the control plane answers that it holds another one (`usersWanted`).
+   */
+  usersDigest: UsersDigest.optional(),
+  /** How many rows res_users holds in all, when `users` is a list or `usersDigest` is given. */
   usersTotal: z.number().int().nonnegative().optional(),
   /** Databases: the files of its ir_attachment (count and bytes); null: no such table; absent: not read. */
   files: z.object({ count: z.number().int().nonnegative(), bytes: z.number().int().nonnegative() }).nullable().optional(),
 });
-export const UsageRequest = z.object({ samples: z.array(UsageSample).max(20_000) });
+
+/**
+ * One page of a database's whole list of users (res_users in id order): `offset` is the position of
+ * its first user in the list, `total` the list's length, `digest` the list's digest as the sample
+ * named it. The control plane keeps the list once every page of one digest has arrived in order.
+ */
+export const UserListPage = z.object({
+  id: z.string().min(1).max(64),
+  at: z.string().datetime(),
+  digest: UsersDigest,
+  total: z.number().int().nonnegative().max(10_000_000),
+  offset: z.number().int().nonnegative().max(10_000_000),
+  users: z.array(ReportedInstanceUser).max(MAX_USERS_PER_PAGE),
+});
+export type UserListPage = z.infer<typeof UserListPage>;
+
+export const UsageRequest = z.object({
+  samples: z.array(UsageSample).max(20_000),
+  /** Pages of the user lists the control plane asked for (`usersWanted`); absent: none. */
+  userLists: z.array(UserListPage).max(100).optional(),
+});
 export type UsageRequest = z.infer<typeof UsageRequest>;
+
+export const UsageResponse = z.object({
+  /** Samples counted (pages of user lists are not samples). */
+  accepted: z.number().int(),
+  /** Samples of objects this node does not hold, or older than what was counted: left out. */
+  ignored: z.number().int(),
+  /** Databases among the samples whose user list the control plane holds under another digest: send it. */
+  usersWanted: z.array(z.string().max(64)).optional(),
+});
+export type UsageResponse = z.infer<typeof UsageResponse>;
 
 /** Every `/agent/v1` error body: a stable code and a sentence. 401 means the token is no longer good. */
 export const AgentErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });

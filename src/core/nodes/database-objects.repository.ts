@@ -117,6 +117,8 @@ export interface UsageDatabase {
   moved_files: { at: string; bytes: number }[];
   /** Its ir_attachment's file count as last reported; null: none reported (no such table, or no report yet). */
   files_count: number | null;
+  /** The digest of the user list kept (null: none). */
+  users_digest: string | null;
 }
 
 /** Live instances among `ids` whose database is on `nodeId` (a node reports its own only). */
@@ -127,7 +129,7 @@ export async function findUsageDatabases(db: Executor, nodeId: number, ids: read
       (select coalesce(sum(f.size_bytes), 0) from instance_files f where f.client_id = c.id and f.moved_at is null)::text as file_bytes,
       (select coalesce(json_agg(json_build_object('at', f.moved_at, 'bytes', f.size_bytes)), '[]') from instance_files f
         where f.client_id = c.id and f.moved_at is not null and (d.sampled_at is null or f.moved_at > d.sampled_at)) as moved_files,
-      d.files_count
+      d.files_count, d.users_digest
     from instance_databases d join clients c on c.id = d.client_id
     where d.client_id = any(${ids as number[]}::bigint[]) and c.db_node_id = ${nodeId} and c.status in ('active', 'suspended')`.execute(db);
   return rows;
@@ -140,11 +142,12 @@ export interface DatabaseUsageRow {
   sampled_at: string;
   over_storage: boolean;
   over_users: boolean;
-  /** Whether the sample read the users (false: the stored report stays); then whether it has res_users, and them. */
+  /** Whether the sample read the users (false: the stored report stays); then whether it has res_users, and how many rows. */
   users_read: boolean;
   has_res_users: boolean | null;
-  users_report: unknown;
   users_total: number | null;
+  /** When the sample showed the stored list still current (its digest, or a whole list of an older agent); null: it did not. */
+  users_listed_at: string | null;
   /** Whether the sample read the files (false: the stored counts stay); null counts: no ir_attachment. */
   files_read: boolean;
   files_count: number | null;
@@ -157,22 +160,13 @@ export async function writeDatabaseUsage(db: Executor, rows: readonly DatabaseUs
   await sql`
     update instance_databases d set size_bytes = x.size_bytes, active_users = x.active_users, sampled_at = x.sampled_at, over_storage = x.over_storage, over_users = x.over_users,
       has_res_users = case when x.users_read then x.has_res_users else d.has_res_users end,
-      users_report = case when x.users_read then x.users_report else d.users_report end,
       users_total = case when x.users_read then x.users_total else d.users_total end,
-      users_reported_at = case when x.users_read then x.sampled_at else d.users_reported_at end,
+      users_reported_at = coalesce(x.users_listed_at, d.users_reported_at),
       files_count = case when x.files_read then x.files_count else d.files_count end,
       files_bytes = case when x.files_read then x.files_bytes else d.files_bytes end
     from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(client_id bigint, size_bytes bigint, active_users integer, sampled_at timestamptz, over_storage boolean, over_users boolean,
-      users_read boolean, has_res_users boolean, users_report jsonb, users_total integer, files_read boolean, files_count integer, files_bytes bigint)
+      users_read boolean, has_res_users boolean, users_total integer, users_listed_at timestamptz, files_read boolean, files_count integer, files_bytes bigint)
     where d.client_id = x.client_id`.execute(db);
-}
-
-/** The users an instance's database last reported (null: none reported, or it has no res_users). */
-export async function findReportedUsers(db: Executor, clientId: number): Promise<{ users: unknown; users_total: number | null; users_reported_at: string | null } | undefined> {
-  const { rows } = await sql<{ users: unknown; users_total: number | null; users_reported_at: string | null }>`
-    select users_report as users, users_total, users_reported_at::text as users_reported_at
-    from instance_databases where client_id = ${clientId} and has_res_users is true and users_report is not null`.execute(db);
-  return rows[0];
 }
 
 /** Live instances with a database, after `afterId`, by id: the migration job's pages. */

@@ -1,8 +1,8 @@
 import type { Ctx } from '../context.js';
 import { getSiteDiskQuotas } from '../sites/site-info.js';
 import { mimetypeOf } from '../shared/mimetype.js';
-import { DatabaseSpec, InstanceFileSpec, InstanceUserSpec, OdooPasswordHash, ReportedInstanceUser, type DatabaseSpec as DatabaseSpecType } from './agent-wire.schema.js';
-import { findDatabaseObjectSources, findInstanceDatabaseViews, findReportedUsers, hasInstanceDatabase, insertInstanceDatabase, setOwnerVerifier, type DatabaseObjectSource } from './database-objects.repository.js';
+import { DatabaseSpec, InstanceFileSpec, InstanceUserSpec, OdooPasswordHash, type DatabaseSpec as DatabaseSpecType } from './agent-wire.schema.js';
+import { findDatabaseObjectSources, findInstanceDatabaseViews, hasInstanceDatabase, insertInstanceDatabase, setOwnerVerifier, type DatabaseObjectSource } from './database-objects.repository.js';
 import { placeOnDbNodes } from './db-placement.js';
 import { upsertNodeObjects, type NodeObjectWrite } from './node-objects.repository.js';
 import { canonical } from './site-objects.js';
@@ -192,14 +192,4 @@ export async function setInstanceDatabaseOwnerVerifier(tx: Ctx, clientId: number
   if (!(await setOwnerVerifier(tx.db, clientId, verifier))) return false;
   await syncDatabaseObjects(tx, [clientId]);
   return true;
-}
-
-/** The users an instance's database last reported from its res_users; undefined when it has none or has not reported. */
-export async function getReportedInstanceUsers(ctx: Pick<Ctx, 'db'>, clientId: number): Promise<{ users: ReportedInstanceUser[]; total: number; reportedAt: string | null } | undefined> {
-  const row = await findReportedUsers(ctx.db, clientId);
-  if (!row) return undefined;
-  // Stored as the node sent it, after the contract checked it; read back through the same shape.
-  const users = ReportedInstanceUser.array().safeParse(row.users);
-  if (!users.success) return undefined;
-  return { users: users.data, total: row.users_total ?? users.data.length, reportedAt: row.users_reported_at === null ? null : new Date(row.users_reported_at).toISOString() };
 }

@@ -2,10 +2,11 @@ import { inTransaction, type Ctx } from '../context.js';
 import { getSiteDiskQuotas } from '../sites/site-info.js';
 import { suspendSites } from '../sites/site-lifecycle.js';
 import { emitEvents, type WebhookEvent } from '../webhooks/webhook.events.js';
-import type { UsageRequest } from './agent-wire.schema.js';
+import type { ReportedInstanceUser, UsageRequest } from './agent-wire.schema.js';
 import { findInstancesWithStagedFiles } from './database-files.repository.js';
 import { findUsageDatabases, writeDatabaseUsage, type DatabaseUsageRow, type UsageDatabase } from './database-objects.repository.js';
 import { syncDatabaseObjects } from './database-objects.js';
+import { clearListDigest, dropOtherLists, insertListRows, keepList, LEGACY_DIGEST } from './instance-user-lists.repository.js';
 import { readOverQuotaPolicy, type RecordUsageResult } from './record-usage.js';
 
 // Usage a db node reports for its SaaS instance databases: the database's size and, where the
@@ -24,17 +25,25 @@ function movedFiles(d: UsageDatabase): { at: string; bytes: number }[] {
 }
 const MB = 1024 * 1024;
 
+export interface RecordDatabaseUsageResult extends RecordUsageResult {
+  /** Databases (`db<n>`) whose user list the control plane holds under another digest than the sample's. */
+  usersWanted: string[];
+}
+
 /** Records the `database` samples of a usage report (validated by the caller); other kinds are left to their recorders. */
-export async function recordDatabaseUsage(ctx: Ctx, nodeId: number, report: UsageRequest): Promise<RecordUsageResult> {
+export async function recordDatabaseUsage(ctx: Ctx, nodeId: number, report: UsageRequest): Promise<RecordDatabaseUsageResult> {
   const samples = report.samples
     .filter((s) => s.kind === 'database')
     .map((s) => ({ ...s, clientId: Number(DB_ID.exec(s.id)?.[1] ?? 0), atMs: Date.parse(s.at) }))
     .sort((a, b) => a.atMs - b.atMs);
-  if (samples.length === 0) return { accepted: 0, ignored: 0 };
+  if (samples.length === 0) return { accepted: 0, ignored: 0, usersWanted: [] };
   return inTransaction(ctx, async (tx) => {
     const dbs = new Map((await findUsageDatabases(tx.db, nodeId, [...new Set(samples.map((s) => s.clientId).filter((id) => id > 0))])).map((d) => [d.id, d]));
     const quotas = await getSiteDiskQuotas(tx, [...dbs.keys()]);
     const rows = new Map<number, DatabaseUsageRow>();
+    // The latest list an older agent sent whole, and the latest digest a sample named, per database.
+    const lists = new Map<number, ReportedInstanceUser[] | null>();
+    const digests = new Map<number, string>();
     let accepted = 0;
     for (const s of samples) {
       const d = dbs.get(s.clientId);
@@ -43,25 +52,44 @@ export async function recordDatabaseUsage(ctx: Ctx, nodeId: number, report: Usag
       const prevAt = prev ? Date.parse(prev.sampled_at) : d.sampled_at ? Date.parse(d.sampled_at) : -Infinity;
       if (prevAt > s.atMs) continue;
       // Users and files read this time replace the stored report; a sample that could not read them keeps the last.
-      const usersRead = s.users !== undefined;
+      const usersRead = s.users !== undefined || s.usersDigest !== undefined;
       const filesRead = s.files !== undefined;
+      const at = new Date(s.atMs).toISOString();
+      if (s.users !== undefined) lists.set(d.id, s.users);
+      if (s.usersDigest !== undefined) {
+        digests.set(d.id, s.usersDigest);
+        lists.delete(d.id);
+      }
       rows.set(d.id, {
         client_id: d.id,
         size_bytes: s.storageBytes,
         active_users: s.activeUsers ?? prev?.active_users ?? d.active_users,
-        sampled_at: new Date(s.atMs).toISOString(),
+        sampled_at: at,
         over_storage: prev?.over_storage ?? d.over_storage,
         over_users: prev?.over_users ?? d.over_users,
         users_read: usersRead || (prev?.users_read ?? false),
         has_res_users: usersRead ? s.users !== null : (prev?.has_res_users ?? null),
-        users_report: usersRead ? s.users : (prev?.users_report ?? null),
         users_total: usersRead ? (s.usersTotal ?? s.users?.length ?? null) : (prev?.users_total ?? null),
+        // A digest equal to the kept list's says the list is still what the database holds.
+        users_listed_at: s.usersDigest !== undefined && s.usersDigest === d.users_digest ? at : s.users !== undefined && s.users !== null ? at : (prev?.users_listed_at ?? null),
         files_read: filesRead || (prev?.files_read ?? false),
         files_count: filesRead ? (s.files?.count ?? null) : (prev?.files_count ?? null),
         files_bytes: filesRead ? (s.files?.bytes ?? null) : (prev?.files_bytes ?? null),
       });
       accepted += 1;
     }
+    // An older agent's list (the first 200 by id) replaces the kept one whole; no res_users drops it.
+    for (const [id, users] of lists) {
+      if (users === null) {
+        await dropOtherLists(tx.db, id, null);
+        await clearListDigest(tx.db, id);
+      } else {
+        await dropOtherLists(tx.db, id, null);
+        await insertListRows(tx.db, id, LEGACY_DIGEST, 0, users);
+        await keepList(tx.db, id, LEGACY_DIGEST, rows.get(id)!.sampled_at, rows.get(id)!.users_total ?? users.length);
+      }
+    }
+    const usersWanted = [...digests].filter(([id, digest]) => dbs.get(id)!.users_digest !== digest).map(([id]) => `db${id}`);
     const events: WebhookEvent[] = [];
     const over: { id: number; what: string }[] = [];
     for (const row of rows.values()) {
@@ -100,6 +128,6 @@ export async function recordDatabaseUsage(ctx: Ctx, nodeId: number, report: Usag
         await suspendSites(system, { target: { chosen: over.filter((o) => o.what === what).map((o) => o.id) }, reason: `over quota: ${what}` });
       }
     }
-    return { accepted, ignored: samples.length - accepted };
+    return { accepted, ignored: samples.length - accepted, usersWanted };
   });
 }

@@ -8,6 +8,7 @@ import { bandwidthPeriod } from '../sites/site-usage.js';
 import { emitEvents, type WebhookEvent } from '../webhooks/webhook.events.js';
 import { UsageRequest } from './agent-wire.schema.js';
 import { recordDatabaseUsage } from './record-database-usage.js';
+import { recordUserListPages } from './record-instance-user-lists.js';
 import { recordDbUserSizes } from './db-user-objects.repository.js';
 import { findSiteDbBytes, findStorageSites, findUsageSites, writeOverStorage, writeUsage, type DailyRow, type UsageRow, type UsageSite } from './site-usage.repository.js';
 
@@ -31,6 +32,8 @@ export interface RecordUsageResult {
   accepted: number;
   /** Samples of objects this node does not hold (or older than what was already counted): left out. */
   ignored: number;
+  /** Databases whose whole user list the control plane asks for (docs/adr/0027). */
+  usersWanted?: string[];
 }
 
 const SITE_ID = /^site([1-9][0-9]{0,17})$/;
@@ -44,6 +47,7 @@ export async function recordUsage(ctx: Ctx, nodeId: number, raw: unknown): Promi
   const parsed = UsageRequest.safeParse(raw);
   if (!parsed.success) throw AppError.validation({ samples: parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`) }, 'samples: not a usage report');
   const databases = await recordDatabaseUsage(ctx, nodeId, parsed.data);
+  if (parsed.data.userLists?.length) await recordUserListPages(ctx, nodeId, parsed.data.userLists);
   // Samples of other kinds have their own recorders; a site's id is `site<n>`.
   const samples = parsed.data.samples
     .filter((s) => s.kind === 'site')
@@ -138,7 +142,11 @@ export async function recordUsage(ctx: Ctx, nodeId: number, raw: unknown): Promi
         await suspendSites(system, { target: { chosen: over.filter((o) => o.what === what).map((o) => o.id) }, reason: `over quota: ${what}` });
       }
     }
-    return { accepted: accepted + dbSites.length + databases.accepted, ignored: samples.length + dbSamples.length - accepted - dbSites.length + databases.ignored };
+    return {
+      accepted: accepted + dbSites.length + databases.accepted,
+      ignored: samples.length + dbSamples.length - accepted - dbSites.length + databases.ignored,
+      ...(databases.usersWanted.length ? { usersWanted: databases.usersWanted } : {}),
+    };
   });
 }
 

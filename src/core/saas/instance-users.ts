@@ -3,7 +3,8 @@ import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
 import { fillMissingChecksums } from '../nodes/database-files.repository.js';
 import { findLiveInstanceDatabaseIds } from '../nodes/database-objects.repository.js';
-import { getReportedInstanceUsers, syncDatabaseObjects, type InstanceDatabase } from '../nodes/database-objects.js';
+import { syncDatabaseObjects, type InstanceDatabase } from '../nodes/database-objects.js';
+import { countReportedUsers, findReportedUsersPage, findUnlistedLogins } from '../nodes/instance-user-lists.repository.js';
 import * as repo from './saas.repository.js';
 import { instanceForMember, requireInstanceManager } from './saas.service.js';
 
@@ -15,6 +16,29 @@ import { instanceForMember, requireInstanceManager } from './saas.service.js';
 
 /** The login Odoo gives an instance's administrator; like Hostplane's, it does not count against users,max. */
 const ODOO_ADMIN_LOGIN = 'admin';
+
+/** The most users one listing of an instance shows; `users_next_offset` leads to the rest. */
+export const MAX_USERS_PAGE = 1000;
+
+export interface UsersPage {
+  offset: number;
+  limit: number;
+}
+
+/**
+ * The page of an instance's users a door asks for (`users_offset`, `users_limit`, as numbers or the
+ * digits of a query string); absent values are the first MAX_USERS_PAGE users.
+ */
+export function parseUsersPage(offset: unknown, limit: unknown): UsersPage {
+  const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : typeof v === 'string' && /^[0-9]{1,9}$/.test(v) ? Number(v) : undefined);
+  const o = offset === undefined ? 0 : num(offset);
+  const l = limit === undefined ? MAX_USERS_PAGE : num(limit);
+  const fields: Record<string, string[]> = {};
+  if (o === undefined || !Number.isSafeInteger(o) || o < 0) fields.users_offset = ['must be a whole number, 0 or more'];
+  if (l === undefined || !Number.isSafeInteger(l) || l < 1 || l > MAX_USERS_PAGE) fields.users_limit = [`must be a whole number from 1 to ${MAX_USERS_PAGE}`];
+  if (Object.keys(fields).length) throw AppError.validation(fields, Object.entries(fields).map(([k, v]) => `${k} ${v[0]}`).join('; '));
+  return { offset: o!, limit: l! };
+}
 
 export interface InstanceUserView {
   /** Hostplane's user id where Hostplane made it; null: a user made inside the instance. */
@@ -29,7 +53,12 @@ export interface InstanceUserView {
 export interface InstanceUsersView {
   /** Where the list comes from: the instance database's last report, or Hostplane's own table. */
   users_source: 'instance_database' | 'hostplane';
+  /** One page of the users (the first MAX_USERS_PAGE unless the door asked for another). */
   users: InstanceUserView[];
+  /** How many users the whole list has (every page), the administrator included. */
+  users_total: number;
+  /** Where the next page starts; null: this is the last. */
+  users_next_offset: number | null;
   /** Active users, the administrator not counted. */
   users_count: number;
   /** Users Hostplane holds that the database's last report does not show active (not applied yet). */
@@ -38,38 +67,51 @@ export interface InstanceUsersView {
   users_reported_at: string | null;
 }
 
-/** The users of one instance as the doors show them. */
-export async function instanceUsersView(ctx: Ctx, clientId: number, database: InstanceDatabase | null): Promise<InstanceUsersView> {
+/** The users of one instance as the doors show them, one page at a time. */
+export async function instanceUsersView(ctx: Ctx, clientId: number, database: InstanceDatabase | null, page: UsersPage = { offset: 0, limit: MAX_USERS_PAGE }): Promise<InstanceUsersView> {
   const own = await repo.instanceUsers(ctx.db, clientId);
   const live = own.filter((u) => !u.disabled_at);
   const groupsOf = async (id: number) => repo.findUserGroups(ctx.db, id);
-  const reported = database?.users_in_database ? await getReportedInstanceUsers(ctx, clientId) : undefined;
+  const next = (total: number) => (page.offset + page.limit < total ? page.offset + page.limit : null);
+  const reported = database?.users_in_database ? await findReportedUsersPage(ctx.db, clientId, page.offset, page.limit) : undefined;
   if (!reported) {
-    const users = await Promise.all(live.map(async (u) => ({ id: u.id, login: u.login, name: u.name, role: u.role, groups: await groupsOf(u.id) })));
-    return { users_source: 'hostplane', users, users_count: users.filter((u) => u.role !== 'client_admin').length, pending_logins: [], users_reported_at: null };
+    const users = await Promise.all(live.slice(page.offset, page.offset + page.limit).map(async (u) => ({ id: u.id, login: u.login, name: u.name, role: u.role, groups: await groupsOf(u.id) })));
+    return {
+      users_source: 'hostplane',
+      users,
+      users_total: live.length,
+      users_next_offset: next(live.length),
+      users_count: live.filter((u) => u.role !== 'client_admin').length,
+      pending_logins: [],
+      users_reported_at: null,
+    };
   }
   const byLogin = new Map(own.map((u) => [u.login, u]));
-  const active = reported.users.filter((u) => u.active && !u.share);
   const users = await Promise.all(
-    active.map(async (r) => {
+    reported.users.map(async (r) => {
       const mine = byLogin.get(r.login);
       return { id: mine?.id ?? null, login: r.login, name: r.name ?? mine?.name ?? null, role: mine?.role ?? 'instance_user', groups: mine ? await groupsOf(mine.id) : [] };
     }),
   );
-  const shown = new Set(active.map((u) => u.login));
   return {
     users_source: 'instance_database',
     users,
-    users_count: users.filter((u) => u.role !== 'client_admin' && u.login !== ODOO_ADMIN_LOGIN).length,
-    pending_logins: live.filter((u) => !shown.has(u.login)).map((u) => u.login),
-    users_reported_at: reported.reportedAt,
+    users_total: reported.total,
+    users_next_offset: next(reported.total),
+    users_count: (await countReportedUsers(ctx.db, clientId, notCounted(own))) ?? 0,
+    pending_logins: await findUnlistedLogins(ctx.db, clientId, live.map((u) => u.login)),
+    users_reported_at: reported.reported_at === null ? null : new Date(reported.reported_at).toISOString(),
   };
 }
 
-/** Active users the instance's database last reported, the administrator not counted; undefined without a report. */
+/** The logins users,max does not count: Odoo's administrator and Hostplane's. */
+function notCounted(own: readonly { login: string; role: string }[]): string[] {
+  return [ODOO_ADMIN_LOGIN, ...own.filter((u) => u.role === 'client_admin').map((u) => u.login)];
+}
+
+/** Active users the instance's database last reported (every one of them), the administrator not counted; undefined without a report. */
 export async function reportedUserCount(ctx: Pick<Ctx, 'db'>, clientId: number): Promise<number | undefined> {
-  const reported = await getReportedInstanceUsers(ctx, clientId);
-  return reported?.users.filter((u) => u.active && !u.share && u.login !== ODOO_ADMIN_LOGIN).length;
+  return countReportedUsers(ctx.db, clientId, notCounted(await repo.instanceUsers(ctx.db, clientId)));
 }
 
 /**

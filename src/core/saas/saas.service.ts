@@ -16,7 +16,7 @@ import { randomToken, sha256Hex } from '../shared/secrets.js';
 import { getSiteDiskQuota } from '../sites/site.service.js';
 import { insertSsoToken } from '../sso/sso.repository.js';
 import { LOGIN_PATH } from '../sso/sso.service.js';
-import { instanceUsersView, reportedUserCount, type InstanceUsersView } from './instance-users.js';
+import { instanceUsersView, parseUsersPage, reportedUserCount, type InstanceUsersView } from './instance-users.js';
 import * as repo from './saas.repository.js';
 import { INSTANCE_BASE_STORAGE_BYTES, INSTANCE_LOGIN_TTL_SECONDS, NO_USER_LIMIT, OWNER_GROUPS, PORTAL_SIGNUP_GROUPS, type CreatedInstance, type InstanceUsage } from './saas.schema.js';
 
@@ -307,8 +307,12 @@ export interface InstanceOverview extends InstanceUsersView {
   database: InstanceDatabase | null;
 }
 
-/** Everything the owner's page and the operator API show of one instance, read in one go. */
-export async function getInstanceOverview(ctx: Ctx, instanceId: number): Promise<InstanceOverview> {
+/**
+ * Everything the owner's page and the operator API show of one instance, read in one go; its users
+ * one page at a time (`users_offset`, `users_limit` as the door received them; absent: the first page).
+ */
+export async function getInstanceOverview(ctx: Ctx, instanceId: number, usersPage: { users_offset?: unknown; users_limit?: unknown } = {}): Promise<InstanceOverview> {
+  const page = parseUsersPage(usersPage.users_offset, usersPage.users_limit);
   const row = await visibleInstance(ctx, instanceId);
   const database = (await getInstanceDatabases(ctx, [row.id])).get(row.id) ?? null;
   return {
@@ -316,7 +320,7 @@ export async function getInstanceOverview(ctx: Ctx, instanceId: number): Promise
     name: row.name,
     status: row.status,
     max_users: row.user_count,
-    ...(await instanceUsersView(ctx, row.id, database)),
+    ...(await instanceUsersView(ctx, row.id, database, page)),
     files: database?.files
       ? { source: 'instance_database', ...database.files, staged: (await repo.instanceFileStats(ctx.db, row.id)).count }
       : { source: 'hostplane', ...(await repo.instanceFileStats(ctx.db, row.id)), staged: 0 },

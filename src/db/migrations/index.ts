@@ -27,6 +27,7 @@ import { instanceUsers } from './0027-instance-users.js';
 import { siteStorageOver } from './0028-site-storage-over.js';
 import { instanceUserOdooHash } from './0029-instance-user-odoo-hash.js';
 import { instanceFilesMove } from './0030-instance-files-move.js';
+import { reportedUsersAndRelayMissed } from './0031-reported-users-and-relay-missed.js';
 
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
@@ -57,6 +58,7 @@ const migrations: Record<string, Migration> = {
   '0028-site-storage-over': siteStorageOver,
   '0029-instance-user-odoo-hash': instanceUserOdooHash,
   '0030-instance-files-move': instanceFilesMove,
+  '0031-reported-users-and-relay-missed': reportedUsersAndRelayMissed,
 };
 
 export const migrationProvider: MigrationProvider = {

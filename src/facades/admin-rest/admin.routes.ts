@@ -29,7 +29,7 @@ import { createWebhookEndpoint, deleteWebhookEndpoint, listWebhookDeliveries, li
 import { AppError } from '../../errors/app-error.js';
 import { toAppError } from '../../http/errors.js';
 import { registerIdempotency } from '../../http/idempotency.js';
-import { pathId, queryId as parseOptionalId, queryLimit } from '../../http/query.js';
+import { pathId, queryId as parseOptionalId, queryLimit, queryValue } from '../../http/query.js';
 import { sendAdminError } from './admin.errors.js';
 import { operatorSessionOf } from './operator-session.routes.js';
 import { CSRF_HEADER, csrfRefused } from '../../http/csrf.js';
@@ -258,8 +258,10 @@ export async function adminRestRoutes(app: FastifyInstance, deps: CoreDeps): Pro
 
   // SaaS instances: what is inside one (modules, users and their groups, storage), and the two
   // writes its limits apply to (a user, a file).
-  app.get('/admin/v1/clients/:id/instance', { schema: { tags, security, summary: 'A SaaS instance: status, users against users,max, access groups, modules, storage against its limit', params: s.idParams, response: { 200: s.instanceDoc, ...errors } } }, async (req) =>
-    getInstanceOverview(ctxOf(req), idParam(req, 'client')),
+  app.get(
+    '/admin/v1/clients/:id/instance',
+    { schema: { tags, security, summary: 'A SaaS instance: status, users against users,max (a page of them), access groups, modules, storage against its limit', params: s.idParams, querystring: s.instanceUsersQuery, response: { 200: s.instanceDoc, ...errors } } },
+    async (req) => getInstanceOverview(ctxOf(req), idParam(req, 'client'), { users_offset: queryValue(req.query, 'users_offset'), users_limit: queryValue(req.query, 'users_limit') }),
   );
   app.put(
     '/admin/v1/clients/:id/instance/owner-password',

@@ -358,6 +358,8 @@ export const instanceUsersDoc = {
       groups: z.array(z.string()),
     }),
   ),
+  users_total: z.number().int().describe('how many users the whole list has, every page, the administrator included'),
+  users_next_offset: z.number().int().nullable().describe('the users_offset of the next page of users; null: this page is the last'),
   pending_logins: z.array(z.string()).describe("users Hostplane holds that the database's last report does not show active yet"),
   users_reported_at: z.string().nullable().describe('when its db node last read the users; null for Hostplane\'s list'),
   files: z
@@ -369,6 +371,11 @@ export const instanceUsersDoc = {
     })
     .describe("stored files: the database's ir_attachment where it has one, else Hostplane's"),
 };
+/** The page of an instance's users a door lists (core/saas/instance-users.ts checks the values). */
+export const instanceUsersQuery = z.object({
+  users_offset: z.string().optional().describe('where the page of users starts (users_next_offset of the previous page); default 0'),
+  users_limit: z.string().optional().describe('users per page, 1 to 1000; default 1000'),
+});
 const usageExample = { used_bytes: 2359296, used_mb: 2.25, limit_mb: 1024, exceeded: false };
 const instanceUsage = z.object({ used_bytes: z.number(), used_mb: z.number(), limit_mb: z.number().describe('0: no limit'), exceeded: z.boolean() });
 export const instanceDoc = z
@@ -413,6 +420,8 @@ export const instanceDoc = z
           { id: 10, login: 'sales@company.test', name: 'Sales', role: 'end_user', groups: ['base.group_user'] },
           { id: null, login: 'stock@company.test', name: 'Stock', role: 'instance_user', groups: [] },
         ],
+        users_total: 3,
+        users_next_offset: null,
         pending_logins: [],
         users_reported_at: '2026-01-05T10:00:00.000Z',
         files: { source: 'instance_database', count: 12, bytes: 348160, staged: 0 },

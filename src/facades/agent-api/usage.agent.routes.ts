@@ -10,6 +10,7 @@ const usageOut = z
   .object({
     accepted: z.number().int().describe('samples counted'),
     ignored: z.number().int().describe("samples of objects this node does not hold, or older than what was counted: left out"),
+    usersWanted: z.array(z.string()).optional().describe('databases whose whole user list the control plane holds under another digest: send it as userLists pages'),
   })
   .meta({ examples: [{ accepted: 2, ignored: 0 }] });
 
@@ -25,7 +26,7 @@ export const usageAgentRoutes: AgentRoutes = async (app, ctxOf) => {
       schema: {
         tags: agentTags,
         security: agentSecurity,
-        summary: "Usage samples of the node's sites (storage and the transfer counter) and SaaS databases (size, active users)",
+        summary: "Usage samples of the node's sites (storage and the transfer counter) and SaaS databases (size, active users, the digest of their users), and pages of user lists the control plane asked for",
         body: UsageRequest.meta({ examples: [{ samples: [{ kind: 'site', id: 'site12', at: '2026-12-06T20:00:00.000Z', storageBytes: 52428800, transferBytes: 1048576 }, { kind: 'database', id: 'db15', at: '2026-12-06T20:00:00.000Z', storageBytes: 9437184, transferBytes: 0, activeUsers: 3 }] }] }),
         response: { 200: usageOut, ...agentErrors },
       },

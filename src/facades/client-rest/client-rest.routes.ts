@@ -347,10 +347,11 @@ export async function clientRestRoutes(app: FastifyInstance, deps: CoreDeps): Pr
 
   app.get(
     '/client/v1/instance',
-    { schema: { tags, security, summary: 'The SaaS instance of this client: users against max_users, storage against its limit, add-ons and groups (404 for a hosting client)', response: { 200: s.instanceOut, ...errors } } },
+    { schema: { tags, security, summary: 'The SaaS instance of this client: users against max_users (a page of them), storage against its limit, add-ons and groups (404 for a hosting client)', querystring: s.instanceUsersQuery, response: { 200: s.instanceOut, ...errors } } },
     async (req) => {
       const { ctx, session } = sessionCtx(req);
-      return { ...(await getInstanceOverview(ctx, session.clientId)), groups: ACCESS_GROUPS };
+      const page = { users_offset: queryValue(req.query, 'users_offset'), users_limit: queryValue(req.query, 'users_limit') };
+      return { ...(await getInstanceOverview(ctx, session.clientId, page)), groups: ACCESS_GROUPS };
     },
   );
 

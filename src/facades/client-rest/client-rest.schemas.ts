@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { instanceUsersDoc } from '../admin-rest/admin.schemas.js';
+import { instanceUsersDoc, instanceUsersQuery } from '../admin-rest/admin.schemas.js';
 
 // The client API's route schemas: they document the door in /openapi.json (the console's generated
 // client is typed from them); the use cases validate the input themselves.
@@ -119,6 +119,8 @@ export const familyCodesOut = z.object({
   ],
 });
 
+export { instanceUsersQuery };
+
 export const instanceOut = z.object({
   id: z.number().int(),
   name: z.string().nullable(),
@@ -141,6 +143,8 @@ export const instanceOut = z.object({
         { id: 9, login: 'admin', name: 'Administrator', role: 'client_admin', groups: ['base.group_system'] },
         { id: 10, login: 'sales@company.test', name: 'Sales', role: 'end_user', groups: ['sales_team.group_sale_salesman'] },
       ],
+      users_total: 2,
+      users_next_offset: null,
       pending_logins: [],
       users_reported_at: null,
       files: { source: 'hostplane', count: 0, bytes: 0, staged: 0 },

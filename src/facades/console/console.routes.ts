@@ -22,7 +22,10 @@ export function clientSessionCookie(deps: Pick<CoreDeps, 'settings'>, req: Pick<
   return sessionCookie(SESSION_COOKIE, token, { path: '/', maxAge, secure: cookiesSecure(deps.settings.publicUrl, req) });
 }
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+// Control characters (a login read from an instance's own database may hold them) are shown as
+// \u escapes: HTML has no way to carry most of them, and raw they would hide or mangle the text.
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`).replace(/\p{Cc}/gu, (c) => (c === '\t' || c === '\n' || c === '\r' ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
 
 function page(reply: FastifyReply, status: number, title: string, body: string): FastifyReply {
   return reply
@@ -206,7 +209,7 @@ export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promi
     const fileForm = `<form method="post" action="/console/clients/${view.id}/files">${hidden}<label>File name <input name="name" required></label> <label>Content <textarea name="content"></textarea></label> <button>Store file</button></form>`;
     return (
       (notice ? `<p role="status"><strong>${escapeHtml(notice)}</strong></p>` : '') +
-      `<h2>Users: <span id="users-count">${escapeHtml(limit)}</span></h2>${source}<ul id="users">${users}</ul>${pending}` +
+      `<h2>Users: <span id="users-count">${escapeHtml(limit)}</span></h2>${source}<ul id="users">${users}</ul>${usersPager(view)}${pending}` +
       `<form method="post" action="/console/clients/${view.id}/users">${hidden}<label>Login <input name="login" required></label> <label>Name <input name="name"></label> <label>Password <input name="password" type="password" required></label> <button>Add user</button></form>` +
       `<h2>Storage: <span id="storage">${escapeHtml(storage)}</span>${u.exceeded ? ' <strong id="storage-exceeded">over the limit</strong>' : ''}</h2>` +
       files +
@@ -214,6 +217,14 @@ export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promi
       `<h2>Modules</h2><ul id="modules">${view.modules.map((m) => `<li><code>${escapeHtml(m)}</code></li>`).join('') || '<li>none</li>'}</ul>` +
       databaseSection(view)
     );
+  };
+
+  // A big instance's users come a page at a time (the doors' users_offset); the page says where it is.
+  const usersPager = (view: InstanceOverview) => {
+    const first = (view.users_next_offset ?? view.users_total) - view.users.length + 1;
+    const shown = view.users_next_offset === null && first <= 1 ? '' : `<p id="users-page">Users ${first} to ${first + view.users.length - 1} of ${view.users_total}.</p>`;
+    const next = view.users_next_offset === null ? '' : `<p><a id="users-next" href="/console/clients/${view.id}?users_offset=${view.users_next_offset}">Next users</a></p>`;
+    return shown + next;
   };
 
   // The instance's own database: what its owner connects to, and what its node last measured. The
@@ -237,10 +248,15 @@ export async function consoleRoutes(app: FastifyInstance, deps: CoreDeps): Promi
     const session = id ? await sessionFor(req, id) : undefined;
     if (!id || !session) return page(reply, 401, 'Please log in', id ? signIn(id) : '<p>No such account.</p>');
     const member = ctxFor(deps, { kind: 'user', userId: session.user_id }, req.log, req);
-    const view = await getInstanceOverview(member, id).catch((e: unknown) => {
-      if (toAppError(e).code === 'not_found') return undefined; // a hosting client, not a SaaS instance
-      throw e;
-    });
+    const usersOffset = (req.query as { users_offset?: unknown }).users_offset;
+    let view: InstanceOverview | undefined;
+    try {
+      view = await getInstanceOverview(member, id, { users_offset: usersOffset });
+    } catch (e) {
+      const err = toAppError(e);
+      if (err.code === 'validation_failed') return page(reply, 422, 'Not a page of users', `<p role="alert">${escapeHtml(err.message)}</p><p><a href="/console/clients/${id}">Back</a></p>`);
+      if (err.code !== 'not_found') throw e; // not found: a hosting client, not a SaaS instance
+    }
     const done = (req.query as { done?: unknown }).done;
     const notice = done === 'user' ? 'User added.' : done === 'file' ? 'File stored.' : done === 'deactivated' ? 'User deactivated.' : '';
     if (view) return page(reply, 200, view.name ?? `Instance ${id}`, `<p>Signed in to <code>${escapeHtml(view.name ?? String(id))}</code> as <code>${escapeHtml(session.login)}</code>.</p>${instancePage(view, csrfTokenFor(deps, session.token), notice)}`);

@@ -2,11 +2,11 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
-import { DatabaseObject, type DatabaseSpec, type WireObject } from '../../../core/nodes/agent-wire.schema.js';
+import { DatabaseObject, type DatabaseSpec, type ReportedInstanceUser, type WireObject } from '../../../core/nodes/agent-wire.schema.js';
 import type { AgentLog } from '../../agent-log.js';
 import type { ObjectResultT, RoleDriver, UsageSampleT } from '../../role-driver.js';
 import { applyInstanceFiles } from './pg-instance-files.sql.js';
-import { applyInstanceUsers, readInstanceReport } from './pg-instance-users.sql.js';
+import { applyInstanceUsers, readInstanceReport, readInstanceUserList } from './pg-instance-users.sql.js';
 import { checkAdminUrl, connect, libpqEnv, pgMessage, REASSIGN_TO_OWNER, saasClientParams, withClient, WRITE_CONFIG_PARAMS } from './pg-database.sql.js';
 
 export interface PgDatabaseDriverOptions {
@@ -249,8 +249,9 @@ export class PgDatabaseDriver implements RoleDriver {
         if (row.datallowconn) {
           try {
             const report = await withClient(this.o.pgUrl, row.datname, readInstanceReport);
-            sample.users = report.users;
+            if (report.users === null) sample.users = null;
             sample.files = report.files;
+            if (report.usersDigest !== undefined) sample.usersDigest = report.usersDigest;
             if (report.usersTotal !== undefined) sample.usersTotal = report.usersTotal;
             if (report.activeUsers !== undefined) sample.activeUsers = report.activeUsers;
           } catch (e) {
@@ -260,6 +261,15 @@ export class PgDatabaseDriver implements RoleDriver {
         samples.push(sample);
       }
       return samples;
+    });
+  }
+
+  /** The whole list of users of a database held here (undefined: not held, not open, or no res_users): asked for when the control plane holds another. */
+  userList(id: string): Promise<{ digest: string; users: ReportedInstanceUser[] } | undefined> {
+    return this.serial(async () => {
+      const spec = this.held.get(id);
+      if (!spec || spec.status === 'suspended') return undefined;
+      return withClient(this.o.pgUrl, spec.name, readInstanceUserList);
     });
   }
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { MAX_REPORTED_USERS, type InstanceUserSpec, type ReportedInstanceUser } from '../../../core/nodes/agent-wire.schema.js';
+import { type InstanceUserSpec, type ReportedInstanceUser } from '../../../core/nodes/agent-wire.schema.js';
 
 // An instance's users inside its own database (docs/adr/0027): written into Odoo's res_users (with a
 // res_partner each, as Odoo links them) and read back for the usage report, with the files of its
@@ -149,35 +149,91 @@ export async function applyInstanceUsers(c: pg.Client, users: readonly InstanceU
 }
 
 export interface InstanceReport {
-  /** null: no res_users. */
-  users: ReportedInstanceUser[] | null;
+  /** null: no res_users; undefined: it has one (the list goes by `usersDigest`). */
+  users?: null;
+  usersDigest?: string;
   usersTotal?: number;
   activeUsers?: number;
   /** null: no ir_attachment. */
   files: { count: number; bytes: number } | null;
 }
 
-/** What the usage report says of an instance's database from inside it: its users and files. */
-export async function readInstanceReport(c: pg.Client): Promise<InstanceReport> {
-  const report: InstanceReport = { users: null, files: null };
+/** How res_users reads where this database has it: the expressions of one user row, in the list's order. */
+interface UsersShape {
+  from: string;
+  login: string;
+  name: string;
+  active: string;
+  share: string;
+  order: string;
+}
+
+async function usersShape(c: pg.Client): Promise<UsersShape | undefined> {
   const cols = (await hasTable(c, 'res_users')) ? await columnsOf(c, 'res_users') : undefined;
-  if (cols?.has('login')) {
-    const partner = cols.has('partner_id') && (await hasTable(c, 'res_partner')) && (await columnsOf(c, 'res_partner')).has('name');
-    const name = partner ? 'p.name::text' : cols.has('name') ? 'u.name::text' : 'null::text';
-    const active = cols.has('active') ? 'coalesce(u.active, false)' : 'true';
-    const share = cols.has('share') ? 'coalesce(u.share, false)' : 'false';
-    const { rows } = await c.query<{ login: string; name: string | null; active: boolean; share: boolean }>(
-      `select left(u.login::text, 254) as login, left(${name}, 256) as name, ${active} as active, ${share} as share
-       from res_users u ${partner ? 'left join res_partner p on p.id = u.partner_id' : ''} order by ${cols.has('id') ? 'u.id' : 'u.login'} limit ${MAX_REPORTED_USERS}`,
-    );
-    const counts = (await c.query<{ total: string; internal: string }>(`select count(*)::text as total, count(*) filter (where ${active} and not ${share})::text as internal from res_users u`)).rows[0]!;
-    report.users = rows.map((r) => ({ login: r.login ?? '', name: r.name, active: r.active, share: r.share }));
-    report.usersTotal = Number(counts.total);
-    report.activeUsers = Number(counts.internal);
+  if (!cols?.has('login')) return undefined;
+  const partner = cols.has('partner_id') && (await hasTable(c, 'res_partner')) && (await columnsOf(c, 'res_partner')).has('name');
+  return {
+    from: `res_users u ${partner ? 'left join res_partner p on p.id = u.partner_id' : ''}`,
+    login: "coalesce(u.login::text, '')",
+    name: partner ? 'p.name::text' : cols.has('name') ? 'u.name::text' : 'null::text',
+    active: cols.has('active') ? 'coalesce(u.active, false)' : 'true',
+    share: cols.has('share') ? 'coalesce(u.share, false)' : 'false',
+    order: cols.has('id') ? 'u.id' : 'u.login',
+  };
+}
+
+/**
+ * The digest of the whole list, computed where the rows are, so an unchanged list costs the report
+ * 64 characters. It covers the values as stored (not cut to the contract's sizes), one JSON-quoted
+ * row per line, so any change to a login, name, active or share flag, or the order, changes it.
+ */
+function digestSql(u: UsersShape): string {
+  const row = `concat(to_json(${u.login})::text, ',', coalesce(to_json(${u.name})::text, 'null'), ',', ${u.active}::text, ',', ${u.share}::text)`;
+  return `select encode(sha256(convert_to(coalesce(string_agg(${row}, E'\\n' order by ${u.order}), ''), 'UTF8')), 'hex') as digest,
+    count(*)::text as total, count(*) filter (where ${u.active} and not ${u.share})::text as internal from ${u.from}`;
+}
+
+/** Cut to `max` UTF-16 units (the contract's measure) without splitting a character in two. */
+function cut(s: string, max: number): string {
+  if (s.length <= max) return s;
+  const t = s.slice(0, max);
+  return /[\uD800-\uDBFF]$/.test(t) ? t.slice(0, -1) : t;
+}
+
+/** What the usage report says of an instance's database from inside it: its users' digest and counts, and its files. */
+export async function readInstanceReport(c: pg.Client): Promise<InstanceReport> {
+  const report: InstanceReport = { files: null };
+  const shape = await usersShape(c);
+  if (shape) {
+    const r = (await c.query<{ digest: string; total: string; internal: string }>(digestSql(shape))).rows[0]!;
+    report.usersDigest = r.digest;
+    report.usersTotal = Number(r.total);
+    report.activeUsers = Number(r.internal);
+  } else {
+    report.users = null;
   }
   if ((await hasTable(c, 'ir_attachment')) && (await columnsOf(c, 'ir_attachment')).has('file_size')) {
     const f = (await c.query<{ n: string; bytes: string }>('select count(*)::text as n, coalesce(sum(file_size), 0)::text as bytes from ir_attachment')).rows[0]!;
     report.files = { count: Number(f.n), bytes: Number(f.bytes) };
   }
   return report;
+}
+
+/**
+ * Every user of res_users in id order with the digest of that same list (one snapshot), for the
+ * control plane when it holds another list; undefined where the database has no res_users.
+ */
+export async function readInstanceUserList(c: pg.Client): Promise<{ digest: string; users: ReportedInstanceUser[] } | undefined> {
+  await c.query('begin isolation level repeatable read read only');
+  try {
+    const shape = await usersShape(c);
+    if (!shape) return undefined;
+    const { digest } = (await c.query<{ digest: string }>(digestSql(shape))).rows[0]!;
+    const { rows } = await c.query<{ login: string; name: string | null; active: boolean; share: boolean }>(
+      `select ${shape.login} as login, ${shape.name} as name, ${shape.active} as active, ${shape.share} as share from ${shape.from} order by ${shape.order}`,
+    );
+    return { digest, users: rows.map((r) => ({ login: cut(r.login, 254), name: r.name === null ? null : cut(r.name, 256), active: r.active, share: r.share })) };
+  } finally {
+    await c.query('rollback');
+  }
 }
