@@ -5,11 +5,18 @@ import LongestFirstSequencer from './test/support/sequencer.js';
 // PostgreSQL server (each file in its own database cloned from a migrated template).
 const databases = ['pglite', ...(process.env.DATABASE_URL ? ['postgres'] : [])];
 
-// Files that open no database of any kind (codecs, wire formats, relay drivers, doors mounted on a
-// stub core): running them again on PostgreSQL would test nothing new, so only the first project runs
-// them. A file that starts using a database must leave this list.
-const DATABASE_FREE = [
+// Files that do the same whatever the project: they open no database (codecs, wire formats, relay
+// drivers, doors mounted on a stub core) or always the embedded one (its data-dir lock and template).
+// Running them again with DATABASE_URL set would test nothing new, so only the first project runs
+// them. A file that comes to depend on the project's database must leave this list.
+const SAME_ON_EVERY_DATABASE = [
   'test/core/captcha.test.ts',
+  'test/core/domain-rules.test.ts',
+  'test/core/packages.test.ts',
+  'test/db/data-dir-lock.test.ts',
+  'test/db/pglite-template.test.ts',
+  'test/ha/haproxy-timeouts.test.ts',
+  'test/jobs/backoff.test.ts',
   'test/core/crypt-passwords.test.ts',
   'test/core/domain-name.test.ts',
   'test/core/version.test.ts',
@@ -37,7 +44,7 @@ export default defineConfig({
       test: {
         name: db,
         include: ['test/**/*.test.ts'],
-        exclude: db === 'pglite' ? [] : DATABASE_FREE,
+        exclude: db === 'pglite' ? [] : SAME_ON_EVERY_DATABASE,
         globalSetup: ['test/support/global-setup.ts'],
         // In-process apps hash new passwords at a low scrypt cost (see the file): sign-ups and sign-in
         // bursts were a large share of the suite's CPU time, and no test depends on the cost.
