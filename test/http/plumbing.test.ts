@@ -139,6 +139,7 @@ describe('OpenAPI and docs', () => {
     '/agent/v1/state',
     '/agent/v1/status',
     '/agent/v1/heartbeat',
+    '/agent/v1/files/{id}',
     '/api/v1/cpcmd/{fn}',
     '/api/v1/family/activate',
     '/api/v1/family/deactivate',

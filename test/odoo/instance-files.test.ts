@@ -1,14 +1,12 @@
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ctxFor } from '../../src/core/context.js';
 import { pushInstanceUsersHandler } from '../../src/core/saas/instance-users.js';
-import { createNode, nodeView, startAgent, startControlPlane, type AgentProc, type ControlPlane, type NodeCreated } from '../agent/agent-harness.js';
-import { killAll, makeTempDir, waitFor } from '../jobs-process/process-harness.js';
-import { ODOO_TEMPLATE_SQL } from '../support/odoo-template.js';
+import { createNode, type ControlPlane, type NodeCreated } from '../agent/agent-harness.js';
+import { waitFor } from '../jobs-process/process-harness.js';
+import { pgAdmin, startInstanceWorld, type Instance, type InstanceWorld } from './instance-world.js';
 
 /*
  * Stored files moving into the instance's own database (docs/adr/0027, addendum), end to end: a
@@ -17,53 +15,14 @@ import { ODOO_TEMPLATE_SQL } from '../support/odoo-template.js';
  * Hostplane's door is staged, fetched by the node holding the database, inserted into its
  * ir_attachment, and then no longer held by Hostplane. Every database and role made here is dropped.
  */
-const PG_ADMIN = 'postgres://postgres@127.0.0.1:5432/postgres';
-const ADMIN_PASSWORD = 'portal-admin-password';
-const PREFIX = `hpf_${randomBytes(4).toString('hex')}`;
-const TEMPLATE = `${PREFIX}_odoo`;
-const BARE = `${PREFIX}_bare`;
 
+let w: InstanceWorld;
 let cp: ControlPlane;
-let node: NodeCreated;
-let agent: AgentProc;
-const tmp = makeTempDir('hostplane-instfiles-');
-const agentDir = path.join(tmp.dir, 'agent');
-const uuids: string[] = [];
 
-async function admin<T>(sqlText: string, params: unknown[] = [], database?: string): Promise<T[]> {
-  const c = new pg.Client({ connectionString: database ? PG_ADMIN.replace(/\/postgres$/, `/${database}`) : PG_ADMIN });
-  await c.connect();
-  try {
-    return (await c.query(sqlText, params)).rows as T[];
-  } finally {
-    await c.end();
-  }
-}
+const admin = pgAdmin;
 
-function python(code: string, env: Record<string, string>): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile('python3', ['-c', code], { env: { PATH: process.env.PATH ?? '', PORTAL_URL: cp.url, ADMIN_PASSWORD, ...env }, timeout: 60_000 }, (err, stdout, stderr) => (err ? reject(new Error(`python3 failed: ${err.message}\n${stderr}`)) : resolve(stdout.trim())));
-  });
-}
 
-interface Instance {
-  id: number;
-  db: string;
-}
 
-async function createInstance(planId: number, host: string): Promise<Instance> {
-  const out = await python(
-    `import json, os, xmlrpc.client
-common = xmlrpc.client.ServerProxy(os.environ['PORTAL_URL'] + '/xmlrpc/2/common')
-uid = common.authenticate('hostplane', 'admin', os.environ['ADMIN_PASSWORD'], {})
-models = xmlrpc.client.ServerProxy(os.environ['PORTAL_URL'] + '/xmlrpc/2/object')
-print(json.dumps(models.execute_kw('hostplane', uid, os.environ['ADMIN_PASSWORD'], 'saas_portal.plan', 'create_new_database', [int(os.environ['PLAN'])], {'dbname': os.environ['NAME'], 'user_id': uid, 'owner_password': 'owner password'})))`,
-    { PLAN: String(planId), NAME: host },
-  );
-  const created = JSON.parse(out) as { id: number; client_id: string };
-  uuids.push(created.client_id);
-  return { id: created.id, db: `saas_${created.client_id.replace(/-/g, '')}` };
-}
 
 interface Overview {
   files: { source: string; count: number; bytes: number; staged: number };
@@ -78,7 +37,7 @@ async function overview(id: number): Promise<Overview> {
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  return waitFor(probe, 60_000, () => `${what}\n${agent.output().slice(-3000)}`, 200);
+  return waitFor(probe, 60_000, () => `${what}\n${w.agent.output().slice(-3000)}`, 200);
 }
 
 async function untilOverview(id: number, ok: (o: Overview) => boolean, what: string): Promise<Overview> {
@@ -89,7 +48,7 @@ async function untilOverview(id: number, ok: (o: Overview) => boolean, what: str
       return ok(last) ? last : undefined;
     },
     60_000,
-    () => `${what}: ${JSON.stringify(last)}\n${agent.output().slice(-2000)}`,
+    () => `${what}: ${JSON.stringify(last)}\n${w.agent.output().slice(-2000)}`,
     250,
   );
 }
@@ -148,11 +107,10 @@ async function store(id: number, name: string, content: Buffer) {
 }
 
 const sha1 = (b: Buffer) => createHash('sha1').update(b).digest('hex');
-const host = (n: string) => `${PREFIX.replace(/_/g, '-')}-${n}.odoo.local`;
 
 /** What the db node's agent holds as its own token. */
 function agentToken(): string {
-  return (JSON.parse(fs.readFileSync(path.join(agentDir, 'credentials.json'), 'utf8')) as { token: string }).token;
+  return (JSON.parse(fs.readFileSync(path.join(w.agent.dataDir, 'credentials.json'), 'utf8')) as { token: string }).token;
 }
 
 async function fetchFile(token: string | undefined, id: string) {
@@ -167,14 +125,13 @@ async function enrol(n: NodeCreated): Promise<string> {
 }
 
 async function stopAgent(): Promise<void> {
-  agent.child.kill('SIGKILL');
-  await agent.exited;
+  w.agent.child.kill('SIGKILL');
+  await w.agent.exited;
 }
 
 async function restartAgent(): Promise<void> {
-  if (agent.alive()) await stopAgent();
-  agent = startAgent(cp, { dataDir: agentDir, args: [], env: { HOSTPLANE_AGENT_PG_URL: PG_ADMIN } });
-  await waitFor(async () => ((await nodeView(cp, node.id)).status === 'healthy' ? true : undefined), 60_000, () => agent.output().slice(-3000), 200);
+  if (w.agent.alive()) await stopAgent();
+  await w.startAgent();
 }
 
 let planUid: string;
@@ -183,40 +140,22 @@ let b: Instance;
 let c: Instance;
 
 beforeAll(async () => {
-  await admin(`create database ${TEMPLATE}`);
-  await admin(ODOO_TEMPLATE_SQL, [], TEMPLATE);
-  await admin(`create database ${BARE}`);
-  await admin('create table notes (id serial primary key, body text)', [], BARE);
-  cp = await startControlPlane();
-  expect((await cp.admin('POST', '/admin/v1/users', { operator: true, login: 'admin', password: ADMIN_PASSWORD })).status).toBe(201);
-  node = await createNode(cp, `db-${PREFIX.slice(4)}`, ['db']);
-  agent = startAgent(cp, { dataDir: agentDir, token: node.token, args: [], env: { HOSTPLANE_AGENT_PG_URL: PG_ADMIN } });
-  await waitFor(async () => ((await nodeView(cp, node.id)).status === 'healthy' ? true : undefined), 60_000, () => agent.output().slice(-3000), 200);
-  planUid = `odoo-${PREFIX}`;
-  const plan = await cp.admin<{ id: number }>('POST', '/admin/v1/packages', { uid: planUid, name: `Odoo ${PREFIX}`, template_database: TEMPLATE, limits: { max_users: 10 } });
-  expect(plan.status, JSON.stringify(plan.body)).toBe(201);
-  const bare = await cp.admin<{ id: number }>('POST', '/admin/v1/packages', { uid: `bare-${PREFIX}`, name: `Bare ${PREFIX}`, template_database: BARE, limits: { max_users: 10 } });
-  expect(bare.status, JSON.stringify(bare.body)).toBe(201);
-  a = await createInstance(plan.body.id, host('a'));
-  b = await createInstance(plan.body.id, host('b'));
-  c = await createInstance(bare.body.id, host('c'));
+  w = await startInstanceWorld('f');
+  cp = w.cp;
+  const bareDb = await w.database('bare', 'create table notes (id serial primary key, body text)');
+  planUid = `odoo-${w.prefix}`;
+  const plan = await w.createPlan(planUid, w.template, 10);
+  const bare = await w.createPlan(`bare-${w.prefix}`, bareDb, 10);
+  a = await w.createInstance(plan, w.host('a'));
+  b = await w.createInstance(plan, w.host('b'));
+  c = await w.createInstance(bare, w.host('c'));
   // The files move once each database has reported its ir_attachment (the bare one has none).
   await untilOverview(a.id, (o) => o.files.source === 'instance_database', 'a reported');
   await untilOverview(b.id, (o) => o.files.source === 'instance_database', 'b reported');
   await untilOverview(c.id, (o) => o.database?.sampled_at != null, 'c reported');
 }, 240_000);
 
-afterAll(async () => {
-  killAll();
-  await cp?.close();
-  for (const uuid of uuids) {
-    const hex = uuid.replace(/-/g, '');
-    await admin(`drop database if exists saas_${hex} with (force)`).catch(() => undefined);
-    await admin(`drop role if exists saas_${hex}_owner`).catch(() => undefined);
-  }
-  for (const t of [TEMPLATE, BARE]) await admin(`drop database if exists ${t} with (force)`).catch(() => undefined);
-  tmp.remove();
-}, 120_000);
+afterAll(() => w?.close(), 120_000);
 
 describe('a file stored at the door moves into ir_attachment', () => {
   let pdfId: number;
@@ -327,8 +266,8 @@ describe('the file door of /agent/v1', () => {
   });
 
   it('is not found for another db node, a web node, a moved file or an id that is no id; 401 without a good token', async () => {
-    const otherDb = await enrol(await createNode(cp, `db2-${PREFIX.slice(4)}`, ['db']));
-    const web = await enrol(await createNode(cp, `web-${PREFIX.slice(4)}`, ['web']));
+    const otherDb = await enrol(await createNode(cp, `db2-${w.prefix.slice(4)}`, ['db']));
+    const web = await enrol(await createNode(cp, `web-${w.prefix.slice(4)}`, ['web']));
     for (const token of [otherDb, web]) {
       const res = await fetchFile(token, String(keptId));
       expect(res.status).toBe(404);

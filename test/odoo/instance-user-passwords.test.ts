@@ -1,13 +1,11 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ODOO_PBKDF2_ROUNDS, odooPasswordHash, odooPasswordMatches } from '../../src/core/shared/odoo-password.js';
-import { createNode, nodeView, startAgent, startControlPlane, type AgentProc, type ControlPlane, type NodeCreated } from '../agent/agent-harness.js';
-import { killAll, makeTempDir, waitFor } from '../jobs-process/process-harness.js';
-import { ODOO_TEMPLATE_SQL } from '../support/odoo-template.js';
+import type { AgentProc, ControlPlane } from '../agent/agent-harness.js';
+import { killAll, waitFor } from '../jobs-process/process-harness.js';
+import { pgAdmin, runPython, startInstanceWorld, type Instance, type InstanceWorld } from './instance-world.js';
 
 /*
  * Instance users' passwords in the instance's own res_users (docs/adr/0027, "Addendum: passwords
@@ -17,10 +15,6 @@ import { ODOO_TEMPLATE_SQL } from '../support/odoo-template.js';
  * python3-passlib, the library Odoo signs in with, verifies; a password changed inside the instance
  * stays until a door sets a new one; the plain password is never in the desired state or the logs.
  */
-const PG_ADMIN = 'postgres://postgres@127.0.0.1:5432/postgres';
-const ADMIN_PASSWORD = 'portal-admin-password';
-const PREFIX = `hpp_${randomBytes(4).toString('hex')}`;
-const TEMPLATE = `${PREFIX}_odoo`;
 /** Debian's interpreter, where python3-passlib is installed (apt-get install python3-passlib). */
 const DEBIAN_PYTHON = '/usr/bin/python3';
 
@@ -34,34 +28,15 @@ const pw = (what: string) => {
   return p;
 };
 
+let w: InstanceWorld;
 let cp: ControlPlane;
-let node: NodeCreated;
-let agent: AgentProc;
 /** Every agent started, for their logs (the test restarts it once). */
 const agents: AgentProc[] = [];
 const cpLogs: string[] = [];
-const tmp = makeTempDir('hostplane-instpw-');
-const uuids: string[] = [];
 
-async function admin<T>(sqlText: string, params: unknown[] = [], database?: string): Promise<T[]> {
-  const c = new pg.Client({ connectionString: database ? PG_ADMIN.replace(/\/postgres$/, `/${database}`) : PG_ADMIN });
-  await c.connect();
-  try {
-    return (await c.query(sqlText, params)).rows as T[];
-  } finally {
-    await c.end();
-  }
-}
+const admin = pgAdmin;
+const python = runPython;
 
-/** Runs Python with `input` on stdin (passwords never on a command line) and returns its stdout. */
-function python(bin: string, code: string, input: string, env: Record<string, string> = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(bin, ['-c', code], { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
-      err ? reject(new Error(`${bin} failed: ${err.message}\n${stderr}`)) : resolve(stdout.trim()),
-    );
-    child.stdin!.end(input);
-  });
-}
 
 /** passlib's answer, as Odoo's sign-in gets it, for each [password, hash]. */
 async function passlibVerify(pairs: [string, string][]): Promise<boolean[]> {
@@ -79,28 +54,9 @@ from passlib.context import CryptContext
 print(CryptContext(['pbkdf2_sha512']).hash(sys.stdin.read()))`, password);
 }
 
-interface Instance {
-  id: number;
-  db: string;
-  url: string;
-}
 
-/** create_new_database through Python's xmlrpc.client, with an owner password, as the portal calls it. */
-async function createInstance(planId: number, host: string): Promise<Instance> {
-  const out = await python(
-    'python3',
-    `import json, os, sys, xmlrpc.client
-common = xmlrpc.client.ServerProxy(os.environ['PORTAL_URL'] + '/xmlrpc/2/common')
-uid = common.authenticate('hostplane', 'admin', os.environ['ADMIN_PASSWORD'], {})
-models = xmlrpc.client.ServerProxy(os.environ['PORTAL_URL'] + '/xmlrpc/2/object')
-print(json.dumps(models.execute_kw('hostplane', uid, os.environ['ADMIN_PASSWORD'], 'saas_portal.plan', 'create_new_database', [int(os.environ['PLAN'])], {'dbname': os.environ['NAME'], 'user_id': uid, 'owner_password': sys.stdin.read()})))`,
-    OWNER_PASSWORD,
-    { PORTAL_URL: cp.url, ADMIN_PASSWORD, PLAN: String(planId), NAME: host },
-  );
-  const created = JSON.parse(out) as { id: number; client_id: string; url: string };
-  uuids.push(created.client_id);
-  return { id: created.id, db: `saas_${created.client_id.replace(/-/g, '')}`, url: created.url };
-}
+/** create_new_database through Python's xmlrpc.client, with this file's owner password. */
+const createInstance = (planId: number, host: string) => w.createInstance(planId, host, OWNER_PASSWORD);
 
 /** `login`'s res_users.password; undefined while the login (or the database, not made yet) is missing. */
 async function passwordOf(db: string, login: string): Promise<string | null | undefined> {
@@ -121,7 +77,7 @@ function untilPassword(db: string, login: string, ok: (hash: string) => boolean,
       return last && ok(last) ? last : undefined;
     },
     60_000,
-    () => `${what}: ${login} has ${JSON.stringify(last)}\n${agent.output().slice(-2000)}`,
+    () => `${what}: ${login} has ${JSON.stringify(last)}\n${w.agent.output().slice(-2000)}`,
     200,
   );
 }
@@ -139,37 +95,19 @@ async function ownerSession(inst: Instance): Promise<string> {
   return login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
 }
 
-const host = (n: string) => `${PREFIX.replace(/_/g, '-')}-${n}.odoo.local`;
 
 let plan: number;
 let a: Instance;
 
 beforeAll(async () => {
-  await admin(`create database ${TEMPLATE}`);
-  await admin(ODOO_TEMPLATE_SQL, [], TEMPLATE);
-  cp = await startControlPlane({}, { logs: cpLogs });
-  expect((await cp.admin('POST', '/admin/v1/users', { operator: true, login: 'admin', password: ADMIN_PASSWORD })).status).toBe(201);
-  node = await createNode(cp, `db-${PREFIX.slice(4)}`, ['db']);
-  agent = startAgent(cp, { dataDir: path.join(tmp.dir, 'agent'), token: node.token, args: [], env: { HOSTPLANE_AGENT_PG_URL: PG_ADMIN } });
-  agents.push(agent);
-  await waitFor(async () => ((await nodeView(cp, node.id)).status === 'healthy' ? true : undefined), 60_000, () => agent.output().slice(-3000), 200);
-  const r = await cp.admin<{ id: number }>('POST', '/admin/v1/packages', { uid: `odoo-${PREFIX}`, name: `Odoo ${PREFIX}`, template_database: TEMPLATE, limits: { max_users: 20 } });
-  expect(r.status, JSON.stringify(r.body)).toBe(201);
-  plan = r.body.id;
-  a = await createInstance(plan, host('a'));
+  w = await startInstanceWorld('p', { logs: cpLogs });
+  cp = w.cp;
+  agents.push(w.agent);
+  plan = await w.createPlan(`odoo-${w.prefix}`, w.template, 20);
+  a = await createInstance(plan, w.host('a'));
 }, 180_000);
 
-afterAll(async () => {
-  killAll();
-  await cp?.close();
-  for (const uuid of uuids) {
-    const hex = uuid.replace(/-/g, '');
-    await admin(`drop database if exists saas_${hex} with (force)`).catch(() => undefined);
-    await admin(`drop role if exists saas_${hex}_owner`).catch(() => undefined);
-  }
-  await admin(`drop database if exists ${TEMPLATE} with (force)`).catch(() => undefined);
-  tmp.remove();
-}, 120_000);
+afterAll(() => w?.close(), 120_000);
 
 describe("Odoo's hash, made by Hostplane", () => {
   it('is what passlib makes and checks, at the production round count too', async () => {
@@ -248,8 +186,7 @@ describe("passwords given at Hostplane's doors reach res_users", () => {
 
     // The agent restarting applies every object again: still the instance's own passwords.
     killAll();
-    agent = startAgent(cp, { dataDir: path.join(tmp.dir, 'agent'), token: node.token, args: [], env: { HOSTPLANE_AGENT_PG_URL: PG_ADMIN } });
-    agents.push(agent);
+    agents.push(await w.startAgent());
     expect((await cp.admin('POST', `/admin/v1/clients/${a.id}/users`, { login: 'after-restart@a.test', password: pw('restart') })).status).toBe(201);
     await untilPassword(a.db, 'after-restart@a.test', () => true, 'the user added after the restart');
     expect(await passwordOf(a.db, 'owner')).toBe(ownerInside);
@@ -269,7 +206,7 @@ describe("passwords given at Hostplane's doors reach res_users", () => {
 describe('security', () => {
   it('the desired state the agent reads carries hashes only; no log holds a plain password', async () => {
     // The node's own credentials, as the agent keeps them after enrolling.
-    const token = (JSON.parse(fs.readFileSync(path.join(agent.dataDir, 'credentials.json'), 'utf8')) as { token: string }).token;
+    const token = (JSON.parse(fs.readFileSync(path.join(w.agent.dataDir, 'credentials.json'), 'utf8')) as { token: string }).token;
     const res = await fetch(`${cp.url}/agent/v1/state`, { headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBe(200);
     const text = await res.text();
@@ -310,12 +247,12 @@ describe('security', () => {
   });
 
   it("another instance's owner password never reaches this one's res_users", async () => {
-    const b = await createInstance(plan, host('b'));
+    const b = await createInstance(plan, w.host('b'));
     const next = pw('b-owner');
     expect((await cp.admin('PUT', `/admin/v1/clients/${b.id}/instance/owner-password`, { password: next })).status).toBe(200);
     // b's owner was made with the first owner password, then given `next`: wait for that one.
     await untilPassword(b.db, 'owner', () => true, "b's owner");
-    await waitFor(async () => ((await passlibVerify([[next, (await passwordOf(b.db, 'owner'))!]]))[0] ? true : undefined), 60_000, () => agent.output().slice(-2000), 250);
+    await waitFor(async () => ((await passlibVerify([[next, (await passwordOf(b.db, 'owner'))!]]))[0] ? true : undefined), 60_000, () => w.agent.output().slice(-2000), 250);
     const aOwner = (await passwordOf(a.db, 'owner'))!;
     expect(await passlibVerify([[next, aOwner]])).toEqual([false]);
   });

@@ -1,13 +1,9 @@
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNode, nodeView, startAgent, startControlPlane, type AgentProc, type ControlPlane, type NodeCreated } from '../agent/agent-harness.js';
-import { killAll, makeTempDir, waitFor } from '../jobs-process/process-harness.js';
-import { ODOO_TEMPLATE_SQL } from '../support/odoo-template.js';
+import type { ControlPlane } from '../agent/agent-harness.js';
+import { waitFor } from '../jobs-process/process-harness.js';
+import { pgAdmin, startInstanceWorld, type InstanceWorld } from './instance-world.js';
 
 /*
  * Every user of an instance's res_users reaches the doors (docs/adr/0027, "Addendum: every user
@@ -16,10 +12,6 @@ import { ODOO_TEMPLATE_SQL } from '../support/odoo-template.js';
  * sends; an Odoo-shaped instance whose res_users the test fills with 1,204 rows (more than a page of
  * the contract and of the doors), hostile logins among them. Everything made here is dropped.
  */
-const PG_ADMIN = 'postgres://postgres@127.0.0.1:5432/postgres';
-const ADMIN_PASSWORD = 'portal-admin-password';
-const PREFIX = `hpa_${randomBytes(4).toString('hex')}`;
-const TEMPLATE = `${PREFIX}_odoo`;
 const BULK = 1200;
 const HOSTILE = {
   quotes: `o'brien"); drop table res_users; --@evil.test`,
@@ -29,12 +21,9 @@ const HOSTILE = {
   long: `${'L'.repeat(253)}\u{1F600}${'x'.repeat(60)}@evil.test`,
 };
 
+let w: InstanceWorld;
 let cp: ControlPlane;
-let node: NodeCreated;
-let agent: AgentProc;
 let proxy: http.Server;
-const tmp = makeTempDir('hostplane-allusers-');
-const uuids: string[] = [];
 
 interface UsageBody {
   samples: { kind: string; id: string; users?: unknown; usersDigest?: string; usersTotal?: number }[];
@@ -64,21 +53,8 @@ function startProxy(target: string): Promise<string> {
   return new Promise((resolve) => proxy.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(proxy.address() as AddressInfo).port}`)));
 }
 
-async function admin<T>(sqlText: string, params: unknown[] = [], database?: string): Promise<T[]> {
-  const c = new pg.Client({ connectionString: database ? PG_ADMIN.replace(/\/postgres$/, `/${database}`) : PG_ADMIN });
-  await c.connect();
-  try {
-    return (await c.query(sqlText, params)).rows as T[];
-  } finally {
-    await c.end();
-  }
-}
+const admin = pgAdmin;
 
-function python(code: string, env: Record<string, string>): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile('python3', ['-c', code], { env: { PATH: process.env.PATH ?? '', PORTAL_URL: cp.url, ADMIN_PASSWORD, ...env }, timeout: 60_000 }, (err, stdout, stderr) => (err ? reject(new Error(`python3 failed: ${err.message}\n${stderr}`)) : resolve(stdout.trim())));
-  });
-}
 
 interface Overview {
   users_source: string;
@@ -98,30 +74,13 @@ let instance: { id: number; db: string; url: string };
 let internal: number;
 
 beforeAll(async () => {
-  await admin(`create database ${TEMPLATE}`);
-  await admin(ODOO_TEMPLATE_SQL, [], TEMPLATE);
-  cp = await startControlPlane();
-  expect((await cp.admin('POST', '/admin/v1/users', { operator: true, login: 'admin', password: ADMIN_PASSWORD })).status).toBe(201);
-  node = await createNode(cp, `db-${PREFIX.slice(4)}`, ['db']);
-  const via = await startProxy(cp.url);
-  agent = startAgent({ ...cp, url: via }, { dataDir: path.join(tmp.dir, 'agent'), token: node.token, args: [], env: { HOSTPLANE_AGENT_PG_URL: PG_ADMIN } });
-  await waitFor(async () => ((await nodeView(cp, node.id)).status === 'healthy' ? true : undefined), 60_000, () => agent.output().slice(-3000), 200);
-  const plan = await cp.admin<{ id: number }>('POST', '/admin/v1/packages', { uid: `all-${PREFIX}`, name: `Odoo ${PREFIX}`, template_database: TEMPLATE, limits: { max_users: BULK + Object.keys(HOSTILE).length + 1 } });
-  expect(plan.status, JSON.stringify(plan.body)).toBe(201);
-  const out = await python(
-    `import json, os, xmlrpc.client
-common = xmlrpc.client.ServerProxy(os.environ['PORTAL_URL'] + '/xmlrpc/2/common')
-uid = common.authenticate('hostplane', 'admin', os.environ['ADMIN_PASSWORD'], {})
-models = xmlrpc.client.ServerProxy(os.environ['PORTAL_URL'] + '/xmlrpc/2/object')
-print(json.dumps(models.execute_kw('hostplane', uid, os.environ['ADMIN_PASSWORD'], 'saas_portal.plan', 'create_new_database', [int(os.environ['PLAN'])], {'dbname': os.environ['NAME'], 'user_id': uid, 'owner_password': 'owner password'})))`,
-    { PLAN: String(plan.body.id), NAME: `${PREFIX.replace(/_/g, '-')}-big.odoo.local` },
-  );
-  const created = JSON.parse(out) as { id: number; client_id: string; url: string };
-  uuids.push(created.client_id);
-  instance = { id: created.id, db: `saas_${created.client_id.replace(/-/g, '')}`, url: created.url };
+  w = await startInstanceWorld('a', { agentUrl: startProxy });
+  cp = w.cp;
+  const plan = await w.createPlan(`all-${w.prefix}`, w.template, BULK + Object.keys(HOSTILE).length + 1);
+  instance = await w.createInstance(plan, w.host('big'));
   // The owner is in res_users before the instance's own users are added behind it.
   const hasOwner = () => admin("select 1 from res_users where login = 'owner'", [], instance.db).then((r) => (r.length ? true : undefined), () => undefined);
-  await waitFor(hasOwner, 60_000, () => agent.output().slice(-2000), 250);
+  await waitFor(hasOwner, 60_000, () => w.agent.output().slice(-2000), 250);
   await admin(
     `with p as (insert into res_partner (name, lang) select 'Bulk ' || g, 'en_US' from generate_series(1, ${BULK}) g returning id, name)
      insert into res_users (login, active, company_id, partner_id, share, notification_type) select lower(replace(name, ' ', '')) || '@big.test', true, 1, id, false, 'email' from p`,
@@ -136,16 +95,8 @@ print(json.dumps(models.execute_kw('hostplane', uid, os.environ['ADMIN_PASSWORD'
 }, 180_000);
 
 afterAll(async () => {
-  killAll();
-  await cp?.close();
+  await w?.close();
   await new Promise((resolve) => proxy?.close(resolve));
-  for (const uuid of uuids) {
-    const hex = uuid.replace(/-/g, '');
-    await admin(`drop database if exists saas_${hex} with (force)`).catch(() => undefined);
-    await admin(`drop role if exists saas_${hex}_owner`).catch(() => undefined);
-  }
-  await admin(`drop database if exists ${TEMPLATE} with (force)`).catch(() => undefined);
-  tmp.remove();
 }, 120_000);
 
 /** The login as the contract carries it: at most 254 UTF-16 units, never half a character. */
@@ -159,7 +110,7 @@ describe('every user of res_users reaches the doors', () => {
         return o.body.users_total === internal ? o : undefined;
       },
       90_000,
-      () => agent.output().slice(-2000),
+      () => w.agent.output().slice(-2000),
       250,
     );
     expect(first.status).toBe(200);
@@ -202,7 +153,7 @@ describe('every user of res_users reaches the doors', () => {
     const stored = await cp.app().deps.db.selectFrom('instance_databases').select('users_digest').where('client_id', '=', instance.id).executeTakeFirstOrThrow();
     const from = sent.length;
     const samples = () => sent.slice(from).flatMap((b) => b.samples).filter((s) => s.id === `db${instance.id}`);
-    await waitFor(async () => (samples().length >= 3 ? true : undefined), 60_000, () => agent.output().slice(-2000), 250);
+    await waitFor(async () => (samples().length >= 3 ? true : undefined), 60_000, () => w.agent.output().slice(-2000), 250);
     expect(samples().map((s) => s.usersDigest)).toEqual(samples().map(() => stored.users_digest));
     expect(sent.slice(from).flatMap((b) => b.userLists ?? [])).toEqual([]);
     const rows = await cp.app().deps.db.selectFrom('instance_reported_users').select((eb) => eb.fn.countAll<string>().as('n')).where('client_id', '=', instance.id).executeTakeFirstOrThrow();
@@ -225,14 +176,14 @@ describe('every user of res_users reaches the doors', () => {
         return x.body.users_total === internal - 1 ? x : undefined;
       },
       60_000,
-      () => agent.output().slice(-2000),
+      () => w.agent.output().slice(-2000),
       250,
     );
     expect(o.body.users.map((u) => u.login)).not.toContain('bulk7@big.test');
     const kept = await cp.app().deps.db.selectFrom('instance_reported_users').select('digest').distinct().where('client_id', '=', instance.id).execute();
     expect(kept).toHaveLength(1);
     await admin("update res_users set active = true where login = 'bulk7@big.test'", [], instance.db);
-    await waitFor(async () => ((await overview(instance.id)).body.users_total === internal ? true : undefined), 60_000, () => agent.output().slice(-2000), 250);
+    await waitFor(async () => ((await overview(instance.id)).body.users_total === internal ? true : undefined), 60_000, () => w.agent.output().slice(-2000), 250);
   }, 150_000);
 });
 

@@ -1,13 +1,9 @@
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import path from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ctxFor } from '../../src/core/context.js';
 import { pushInstanceUsersHandler } from '../../src/core/saas/instance-users.js';
-import { createNode, nodeView, startAgent, startControlPlane, type AgentProc, type ControlPlane, type NodeCreated } from '../agent/agent-harness.js';
-import { killAll, makeTempDir, waitFor } from '../jobs-process/process-harness.js';
-import { ODOO_TEMPLATE_SQL } from '../support/odoo-template.js';
+import type { ControlPlane } from '../agent/agent-harness.js';
+import { waitFor } from '../jobs-process/process-harness.js';
+import { pgAdmin, startInstanceWorld, type Instance, type InstanceWorld } from './instance-world.js';
 
 /*
  * Instance users in the instance's own database (docs/adr/0027), end to end: a control plane on a
@@ -16,54 +12,10 @@ import { ODOO_TEMPLATE_SQL } from '../support/odoo-template.js';
  * Users added at Hostplane's doors land in the instance's res_users; what the doors show is what
  * the node read back. Every database and role made here is dropped afterwards.
  */
-const PG_ADMIN = 'postgres://postgres@127.0.0.1:5432/postgres';
-const ADMIN_PASSWORD = 'portal-admin-password';
-const PREFIX = `hpu_${randomBytes(4).toString('hex')}`;
-const TEMPLATE = `${PREFIX}_odoo`;
-const BARE = `${PREFIX}_bare`;
-
+let w: InstanceWorld;
 let cp: ControlPlane;
-let node: NodeCreated;
-let agent: AgentProc;
-const tmp = makeTempDir('hostplane-instusers-');
-const uuids: string[] = [];
-
-async function admin<T>(sqlText: string, params: unknown[] = [], database?: string): Promise<T[]> {
-  const c = new pg.Client({ connectionString: database ? PG_ADMIN.replace(/\/postgres$/, `/${database}`) : PG_ADMIN });
-  await c.connect();
-  try {
-    return (await c.query(sqlText, params)).rows as T[];
-  } finally {
-    await c.end();
-  }
-}
-
-function python(code: string, env: Record<string, string>): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile('python3', ['-c', code], { env: { PATH: process.env.PATH ?? '', PORTAL_URL: cp.url, ADMIN_PASSWORD, ...env }, timeout: 60_000 }, (err, stdout, stderr) => (err ? reject(new Error(`python3 failed: ${err.message}\n${stderr}`)) : resolve(stdout.trim())));
-  });
-}
-
-interface Instance {
-  id: number;
-  db: string;
-  url: string;
-}
-
-/** create_new_database through Python's xmlrpc.client, as the portal calls it. */
-async function createInstance(planId: number, host: string): Promise<Instance> {
-  const out = await python(
-    `import json, os, xmlrpc.client
-common = xmlrpc.client.ServerProxy(os.environ['PORTAL_URL'] + '/xmlrpc/2/common')
-uid = common.authenticate('hostplane', 'admin', os.environ['ADMIN_PASSWORD'], {})
-models = xmlrpc.client.ServerProxy(os.environ['PORTAL_URL'] + '/xmlrpc/2/object')
-print(json.dumps(models.execute_kw('hostplane', uid, os.environ['ADMIN_PASSWORD'], 'saas_portal.plan', 'create_new_database', [int(os.environ['PLAN'])], {'dbname': os.environ['NAME'], 'user_id': uid, 'owner_password': 'owner password'})))`,
-    { PLAN: String(planId), NAME: host },
-  );
-  const created = JSON.parse(out) as { id: number; client_id: string; url: string };
-  uuids.push(created.client_id);
-  return { id: created.id, db: `saas_${created.client_id.replace(/-/g, '')}`, url: created.url };
-}
+let BARE: string;
+const admin = pgAdmin;
 
 interface Overview {
   users_source: string;
@@ -89,7 +41,7 @@ async function until(id: number, ok: (o: Overview) => boolean, what: string): Pr
       return ok(last) ? last : undefined;
     },
     60_000,
-    () => `${what}: ${JSON.stringify(last)}\n${agent.output().slice(-2000)}`,
+    () => `${what}: ${JSON.stringify(last)}\n${w.agent.output().slice(-2000)}`,
     250,
   );
 }
@@ -98,44 +50,21 @@ async function resUser(db: string, login: string) {
   return (await admin<{ login: string; active: boolean; share: boolean; name: string }>('select u.login, u.active, u.share, p.name from res_users u join res_partner p on p.id = u.partner_id where u.login = $1', [login], db))[0];
 }
 
-async function createPlan(uid: string, template: string): Promise<number> {
-  const r = await cp.admin<{ id: number }>('POST', '/admin/v1/packages', { uid, name: `Odoo ${uid}`, template_database: template, limits: { max_users: 10 } });
-  expect(r.status, JSON.stringify(r.body)).toBe(201);
-  return r.body.id;
-}
-
-const host = (n: string) => `${PREFIX.replace(/_/g, '-')}-${n}.odoo.local`;
 
 let odooPlan: number;
 let a: Instance;
 let b: Instance;
 
 beforeAll(async () => {
-  await admin(`create database ${TEMPLATE}`);
-  await admin(ODOO_TEMPLATE_SQL, [], TEMPLATE);
-  await admin(`create database ${BARE}`);
-  await admin('create table notes (id serial primary key, body text)', [], BARE);
-  cp = await startControlPlane();
-  expect((await cp.admin('POST', '/admin/v1/users', { operator: true, login: 'admin', password: ADMIN_PASSWORD })).status).toBe(201);
-  node = await createNode(cp, `db-${PREFIX.slice(4)}`, ['db']);
-  agent = startAgent(cp, { dataDir: path.join(tmp.dir, 'agent'), token: node.token, args: [], env: { HOSTPLANE_AGENT_PG_URL: PG_ADMIN } });
-  await waitFor(async () => ((await nodeView(cp, node.id)).status === 'healthy' ? true : undefined), 60_000, () => agent.output().slice(-3000), 200);
-  odooPlan = await createPlan(`odoo-${PREFIX}`, TEMPLATE);
-  a = await createInstance(odooPlan, host('a'));
-  b = await createInstance(odooPlan, host('b'));
+  w = await startInstanceWorld('u');
+  cp = w.cp;
+  BARE = await w.database('bare', 'create table notes (id serial primary key, body text)');
+  odooPlan = await w.createPlan(`odoo-${w.prefix}`, w.template, 10);
+  a = await w.createInstance(odooPlan, w.host('a'));
+  b = await w.createInstance(odooPlan, w.host('b'));
 }, 180_000);
 
-afterAll(async () => {
-  killAll();
-  await cp?.close();
-  for (const uuid of uuids) {
-    const hex = uuid.replace(/-/g, '');
-    await admin(`drop database if exists saas_${hex} with (force)`).catch(() => undefined);
-    await admin(`drop role if exists saas_${hex}_owner`).catch(() => undefined);
-  }
-  for (const t of [TEMPLATE, BARE]) await admin(`drop database if exists ${t} with (force)`).catch(() => undefined);
-  tmp.remove();
-}, 120_000);
+afterAll(() => w?.close(), 120_000);
 
 describe('instance users live in the instance database', () => {
   it('the new instance already holds its owner in res_users; the API reads users and files back from the report', async () => {
@@ -152,7 +81,7 @@ describe('instance users live in the instance database', () => {
   it('a user added through the admin API ends up in res_users; one made inside the instance shows too', async () => {
     const r = await cp.admin<{ id: number }>('POST', `/admin/v1/clients/${a.id}/users`, { login: 'sales@a.test', password: 'sales password', name: 'Sales' });
     expect(r.status, JSON.stringify(r.body)).toBe(201);
-    await waitFor(async () => (await resUser(a.db, 'sales@a.test')) ?? undefined, 60_000, () => agent.output().slice(-2000), 200);
+    await waitFor(async () => (await resUser(a.db, 'sales@a.test')) ?? undefined, 60_000, () => w.agent.output().slice(-2000), 200);
     expect(await resUser(a.db, 'sales@a.test')).toEqual({ login: 'sales@a.test', active: true, share: false, name: 'Sales' });
     const [p] = await admin<{ n: number }>("select count(*)::int as n from res_groups_users_rel r join ir_model_data d on d.res_id = r.gid and d.model = 'res.groups' join res_users u on u.id = r.uid where u.login = $1 and d.name = 'group_user'", ['sales@a.test'], a.db);
     expect(p!.n).toBe(1);
@@ -189,7 +118,7 @@ describe('instance users live in the instance database', () => {
     const sales = o.users.find((u) => u.login === 'sales@a.test')!;
     const r = await cp.admin('POST', `/admin/v1/clients/${a.id}/users/${sales.id}/deactivate`);
     expect(r).toEqual({ status: 200, body: { id: sales.id, login: 'sales@a.test', active: false } });
-    await waitFor(async () => ((await resUser(a.db, 'sales@a.test'))?.active === false ? true : undefined), 60_000, () => agent.output().slice(-2000), 200);
+    await waitFor(async () => ((await resUser(a.db, 'sales@a.test'))?.active === false ? true : undefined), 60_000, () => w.agent.output().slice(-2000), 200);
     const after = await until(a.id, (x) => !x.users.some((u) => u.login === 'sales@a.test'), 'sales gone from the report');
     expect(after.users_count).toBe(2);
     for (const u of o.users.filter((x) => x.role === 'client_admin' || x.role === 'end_user').filter((x) => x.login !== 'sales@a.test')) {
@@ -204,7 +133,7 @@ describe('security', () => {
   it("one instance's users never appear in another's database or report", async () => {
     const r = await cp.admin('POST', `/admin/v1/clients/${b.id}/users`, { login: 'only-b@b.test', password: 'b password' });
     expect(r.status).toBe(201);
-    await waitFor(async () => (await resUser(b.db, 'only-b@b.test')) ?? undefined, 60_000, () => agent.output().slice(-2000), 200);
+    await waitFor(async () => (await resUser(b.db, 'only-b@b.test')) ?? undefined, 60_000, () => w.agent.output().slice(-2000), 200);
     const ob = await until(b.id, (x) => x.users.some((u) => u.login === 'only-b@b.test'), 'b reported');
     expect(ob.users.map((u) => u.login)).not.toContain('sales@a.test');
     expect(ob.users.map((u) => u.login)).not.toContain('stock@a.test');
@@ -222,7 +151,7 @@ describe('security', () => {
     const evil = "x');drop/**/table/**/res_users;--";
     const r = await cp.admin('POST', `/admin/v1/clients/${b.id}/users`, { login: evil, password: 'p' });
     expect(r.status, JSON.stringify(r.body)).toBe(201);
-    await waitFor(async () => (await resUser(b.db, evil)) ?? undefined, 60_000, () => agent.output().slice(-2000), 200);
+    await waitFor(async () => (await resUser(b.db, evil)) ?? undefined, 60_000, () => w.agent.output().slice(-2000), 200);
     expect(await admin("select to_regclass('res_users')::text as t", [], b.db)).toEqual([{ t: 'res_users' }]);
     for (const login of ["a'; drop table res_users; --", 'bell\u0007@b.test', '']) {
       const bad = await cp.admin<{ error: { code: string; fields: Record<string, string[]> } }>('POST', `/admin/v1/clients/${b.id}/users`, { login, password: 'p' });
@@ -248,11 +177,11 @@ describe('the client API (the owner signed in)', () => {
     const csrf = (await call('GET', '/client/v1/session')).body.csrf_token as string;
     const added = await call('POST', '/client/v1/instance/users', { 'x-csrf-token': csrf }, { login: 'temp@b.test', password: 'temp password' });
     expect(added.status, JSON.stringify(added.body)).toBe(201);
-    await waitFor(async () => (await resUser(b.db, 'temp@b.test')) ?? undefined, 60_000, () => agent.output().slice(-2000), 200);
+    await waitFor(async () => (await resUser(b.db, 'temp@b.test')) ?? undefined, 60_000, () => w.agent.output().slice(-2000), 200);
     expect((await call('POST', `/client/v1/instance/users/${added.body.id}/deactivate`)).status).toBe(403);
     const done = await call('POST', `/client/v1/instance/users/${added.body.id}/deactivate`, { 'x-csrf-token': csrf });
     expect(done).toEqual({ status: 200, body: { id: added.body.id, login: 'temp@b.test', active: false } });
-    await waitFor(async () => ((await resUser(b.db, 'temp@b.test'))?.active === false ? true : undefined), 60_000, () => agent.output().slice(-2000), 200);
+    await waitFor(async () => ((await resUser(b.db, 'temp@b.test'))?.active === false ? true : undefined), 60_000, () => w.agent.output().slice(-2000), 200);
     const aUser = (await overview(a.id)).users.find((u) => u.login === 'owner')!;
     expect((await call('POST', `/client/v1/instance/users/${aUser.id}/deactivate`, { 'x-csrf-token': csrf })).status).toBe(404);
     const view = await call('GET', '/client/v1/instance');
@@ -262,8 +191,8 @@ describe('the client API (the owner signed in)', () => {
 
 describe('a template without res_users', () => {
   it('keeps the users in Hostplane, and the API says where they come from', async () => {
-    const plan = await createPlan(`bare-${PREFIX}`, BARE);
-    const c = await createInstance(plan, host('c'));
+    const plan = await w.createPlan(`bare-${w.prefix}`, BARE, 10);
+    const c = await w.createInstance(plan, w.host('c'));
     const o = await until(c.id, (x) => x.database?.users_in_database === false, 'no res_users reported');
     expect(o).toMatchObject({ users_source: 'hostplane', pending_logins: [], files: { source: 'hostplane', count: 0, bytes: 0, staged: 0 }, database: { status: 'applied', files: null, active_users: null } });
     expect(o.users.map((u) => u.login)).toEqual(['admin', 'owner']);

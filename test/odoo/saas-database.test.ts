@@ -1,12 +1,12 @@
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { createHash, createHmac, pbkdf2Sync } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killAll, makeTempDir, spawnHostplane, waitFor } from '../jobs-process/process-harness.js';
-import { createNode, nodeObjects, nodeView, startAgent, startControlPlane, type AgentProc, type ControlPlane, type NodeCreated } from '../agent/agent-harness.js';
+import { spawnHostplane, waitFor } from '../jobs-process/process-harness.js';
+import { createNode, nodeObjects, nodeView, startAgent, type ControlPlane } from '../agent/agent-harness.js';
+import { ADMIN_PASSWORD, pgAdmin, startInstanceWorld, type InstanceWorld } from './instance-world.js';
 
 /*
  * SaaS instances as real PostgreSQL databases: seed 003's script through Python's xmlrpc.client
@@ -15,29 +15,15 @@ import { createNode, nodeObjects, nodeView, startAgent, startControlPlane, type 
  * carries its own prefix or a UUID it recorded, and is dropped in afterAll, failed run or not.
  */
 const SCRIPT = fileURLToPath(new URL('./py/seed_003.py', import.meta.url));
-const PG_ADMIN = 'postgres://postgres@127.0.0.1:5432/postgres';
-const ADMIN_PASSWORD = 'portal-admin-password';
 const OWNER_PASSWORD = 'password of owner to log in his database';
-const PREFIX = `hpt_${randomBytes(4).toString('hex')}`;
-const TEMPLATE = `${PREFIX}_tpl`;
-const MISSING_TEMPLATE = `${PREFIX}_missing`;
 
+let w: InstanceWorld;
 let cp: ControlPlane;
-let node: NodeCreated;
-let agent: AgentProc;
-const tmp = makeTempDir('hostplane-saasdb-');
-/** Instance UUIDs this run created: their databases and roles are dropped afterwards. */
-const uuids: string[] = [];
+let PREFIX: string;
+let TEMPLATE: string;
+let MISSING_TEMPLATE: string;
 
-async function admin<T>(sqlText: string, params: unknown[] = [], database?: string): Promise<T[]> {
-  const c = new pg.Client({ connectionString: database ? PG_ADMIN.replace(/\/postgres$/, `/${database}`) : PG_ADMIN });
-  await c.connect();
-  try {
-    return (await c.query(sqlText, params)).rows as T[];
-  } finally {
-    await c.end();
-  }
-}
+const admin = pgAdmin;
 
 /** Whether `password` gives the StoredKey of a SCRAM-SHA-256 verifier (RFC 5802), as a SCRAM login checks it. */
 function scramMatches(verifier: string, password: string): boolean {
@@ -114,47 +100,27 @@ async function settled(id: number, want: 'applied' | 'failed' = 'applied', timeo
       return last.status === want ? last : undefined;
     },
     timeoutMs,
-    () => `database of instance ${id}: ${JSON.stringify(last)}\n${agent.output().slice(-3000)}`,
+    () => `database of instance ${id}: ${JSON.stringify(last)}\n${w.agent.output().slice(-3000)}`,
     200,
   );
 }
 
-async function createPlan(uid: string, template: string): Promise<number> {
-  const r = await cp.admin<{ id: number }>('POST', '/admin/v1/packages', { uid, name: `Odoo ${uid}`, template_database: template });
-  expect(r.status, JSON.stringify(r.body)).toBe(201);
-  return r.body.id;
-}
 
 beforeAll(async () => {
   // The Odoo-shaped template: Odoo's parameter table (unique key) and users (active, share).
-  await admin(`create database ${TEMPLATE}`);
-  await admin(
-    `create table ir_config_parameter (id serial primary key, key varchar not null unique, value text);
-     insert into ir_config_parameter (key, value) values ('database.uuid', 'template'), ('saas_client.max_users', '1');
-     create table res_users (id serial primary key, login varchar not null, active boolean default true, share boolean default false);
-     insert into res_users (login, active, share) values ('__system__', false, false), ('admin', true, false), ('portal', true, true);`,
-    [],
-    TEMPLATE,
-  );
-  cp = await startControlPlane();
-  const user = await cp.admin('POST', '/admin/v1/users', { operator: true, login: 'admin', password: ADMIN_PASSWORD });
-  expect(user.status).toBe(201);
-  node = await createNode(cp, `db-${PREFIX.slice(4)}`, ['db']);
-  agent = startAgent(cp, { dataDir: path.join(tmp.dir, 'agent'), token: node.token, args: [], env: { HOSTPLANE_AGENT_PG_URL: PG_ADMIN } });
-  await waitFor(async () => ((await nodeView(cp, node.id)).status === 'healthy' ? true : undefined), 60_000, () => agent.output().slice(-3000), 200);
+  w = await startInstanceWorld('t', {
+    templateSql: `create table ir_config_parameter (id serial primary key, key varchar not null unique, value text);
+      insert into ir_config_parameter (key, value) values ('database.uuid', 'template'), ('saas_client.max_users', '1');
+      create table res_users (id serial primary key, login varchar not null, active boolean default true, share boolean default false);
+      insert into res_users (login, active, share) values ('__system__', false, false), ('admin', true, false), ('portal', true, true);`,
+  });
+  cp = w.cp;
+  PREFIX = w.prefix;
+  TEMPLATE = w.template;
+  MISSING_TEMPLATE = `${PREFIX}_missing`;
 }, 120_000);
 
-afterAll(async () => {
-  killAll();
-  await cp?.close();
-  for (const uuid of uuids) {
-    const hex = uuid.replace(/-/g, '');
-    await admin(`drop database if exists saas_${hex} with (force)`).catch(() => undefined);
-    await admin(`drop role if exists saas_${hex}_owner`).catch(() => undefined);
-  }
-  await admin(`drop database if exists ${TEMPLATE} with (force)`).catch(() => undefined);
-  tmp.remove();
-}, 120_000);
+afterAll(() => w?.close(), 120_000);
 
 describe('seed 003 with a real database per instance', () => {
   let id: number;
@@ -162,16 +128,16 @@ describe('seed 003 with a real database per instance', () => {
   let ownerLink: string;
 
   it('the seed script creates a real database from the plan template, and its owner logs in with psql', async () => {
-    const planId = await createPlan(`odoo-${PREFIX}`, TEMPLATE);
+    const planId = await w.createPlan(`odoo-${PREFIX}`, TEMPLATE);
     const out = JSON.parse(await python(fs.readFileSync(SCRIPT, 'utf8'), { PORTAL_DB: 'hostplane', PLAN_ID: String(planId), CLIENT_DB: `${PREFIX.replace(/_/g, '-')}.odoo.local` })) as Record<string, unknown>;
     const created = out.create_new_database as { id: number; client_id: string; url: string };
-    uuids.push(created.client_id);
+    w.track(created.client_id);
     id = created.id;
     ownerLink = created.url;
     for (const step of ['suspend', 'resume', 'max_users', 'storage']) expect(Object.values(JSON.parse(out[step] as string) as object)[0], step).toEqual({});
 
     db = await settled(id);
-    expect(db).toMatchObject({ name: `saas_${created.client_id.replace(/-/g, '')}`, owner: `saas_${created.client_id.replace(/-/g, '')}_owner`, node: node.name, error: null });
+    expect(db).toMatchObject({ name: `saas_${created.client_id.replace(/-/g, '')}`, owner: `saas_${created.client_id.replace(/-/g, '')}_owner`, node: w.node.name, error: null });
     const [row] = await admin<{ datname: string; owner: string; datconnlimit: number; datallowconn: boolean }>(
       'select datname, pg_get_userbyid(datdba) as owner, datconnlimit, datallowconn from pg_database where datname = $1',
       [db.name],
@@ -243,7 +209,7 @@ describe('seed 003 with a real database per instance', () => {
     expect(page).toContain('<dd id="database-users">3 of 7</dd>');
     expect(page).toMatch(/<dd id="database-size">\d+\.\d MB<\/dd>/);
     // The node's name is the operator's business.
-    expect(page).not.toContain(node.name);
+    expect(page).not.toContain(w.node.name);
   });
 
   it('suspend refuses a new psql connection and ends an open one; resume lets the owner in again', async () => {
@@ -290,10 +256,10 @@ describe('seed 003 with a real database per instance', () => {
   it('delete dumps the database to the agent archives (pg_restore reads it), then drops it and its owner', async () => {
     const r = await fetch(`${cp.url}/api/v1/cpcmd/admin:delete-site`, { method: 'POST', headers: { authorization: `Bearer ${cp.operatorKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ args: [`site${id}`, {}] }) });
     expect(r.status, await r.clone().text()).toBe(200);
-    await waitFor(async () => ((await nodeObjects(cp, node.id)).some((o) => o.id === `db${id}`) ? undefined : true), 60_000, () => agent.output().slice(-3000), 200);
+    await waitFor(async () => ((await nodeObjects(cp, w.node.id)).some((o) => o.id === `db${id}`) ? undefined : true), 60_000, () => w.agent.output().slice(-3000), 200);
     expect(await admin('select 1 from pg_database where datname = $1', [db.name])).toEqual([]);
     expect(await admin('select 1 from pg_roles where rolname = $1', [db.owner])).toEqual([]);
-    const archives = path.join(tmp.dir, 'agent', 'archives');
+    const archives = path.join(w.tmp.dir, 'agent', 'archives');
     const dump = fs.readdirSync(archives).find((f) => f.startsWith(`${db.name}-`) && f.endsWith('.dump'));
     expect(dump).toBeDefined();
     const list = spawnSync('pg_restore', ['--list', path.join(archives, dump!)], { encoding: 'utf8' });
@@ -305,7 +271,7 @@ describe('seed 003 with a real database per instance', () => {
 
 describe('errors', () => {
   it('a template that does not exist fails the database visibly: the admin API and do_upgrade_database say why', async () => {
-    const planId = await createPlan(`odoo-missing-${PREFIX}`, MISSING_TEMPLATE);
+    const planId = await w.createPlan(`odoo-missing-${PREFIX}`, MISSING_TEMPLATE);
     const out = await python(
       `import json, os, xmlrpc.client
 common = xmlrpc.client.ServerProxy(os.environ['PORTAL_URL'] + '/xmlrpc/2/common')
@@ -315,7 +281,7 @@ print(json.dumps(models.execute_kw('hostplane', uid, os.environ['ADMIN_PASSWORD'
       { PLAN: String(planId), NAME: `${PREFIX.replace(/_/g, '-')}-missing.odoo.local` },
     );
     const created = JSON.parse(out) as { id: number; client_id: string };
-    uuids.push(created.client_id);
+    w.track(created.client_id);
     const failed = await settled(created.id, 'failed');
     expect(failed.error).toContain(`template database "${MISSING_TEMPLATE}" does not exist`);
     const answer = await upgrade(created.id, { params: [{ key: 'saas_client.max_users', value: '3', hidden: true }] });
@@ -347,15 +313,15 @@ except xmlrpc.client.Fault as f:
 
 describe('a db node and its admin connection', () => {
   it('refuses an admin URL that is not postgres:// (exit 2), before enrolling', async () => {
-    const p = spawnHostplane(['agent', '--url', cp.url, '--data-dir', path.join(tmp.dir, 'bad-url'), '--pg-url', 'mysql://root@127.0.0.1/x'], {});
+    const p = spawnHostplane(['agent', '--url', cp.url, '--data-dir', path.join(w.tmp.dir, 'bad-url'), '--pg-url', 'mysql://root@127.0.0.1/x'], {});
     expect((await p.exited).code).toBe(2);
     expect(p.output()).toContain('--pg-url: must start with postgres:// or postgresql://');
-    expect(fs.existsSync(path.join(tmp.dir, 'bad-url', 'credentials.json'))).toBe(false);
+    expect(fs.existsSync(path.join(w.tmp.dir, 'bad-url', 'credentials.json'))).toBe(false);
   });
 
   it('without one, the db driver reports itself unavailable in the heartbeat, and the admin URL never reaches the control plane', async () => {
     const bare = await createNode(cp, `db3-${PREFIX.slice(4)}`, ['db']);
-    const a = startAgent(cp, { dataDir: path.join(tmp.dir, 'bare'), token: bare.token, args: [] });
+    const a = startAgent(cp, { dataDir: path.join(w.tmp.dir, 'bare'), token: bare.token, args: [] });
     const view = await waitFor(
       async () => {
         const v = await nodeView(cp, bare.id);
@@ -367,7 +333,7 @@ describe('a db node and its admin connection', () => {
     );
     expect((view.drivers as Record<string, { ok: boolean; error?: string }>).database).toEqual({ ok: false, error: expect.stringContaining('no PostgreSQL admin connection') });
     // The working node's heartbeat names its driver healthy, and nothing it sent holds the admin URL.
-    const good = await nodeView(cp, node.id);
+    const good = await nodeView(cp, w.node.id);
     expect((good.drivers as Record<string, { ok: boolean }>).database).toEqual({ ok: true });
     expect(JSON.stringify(good)).not.toContain('postgres://');
   });
