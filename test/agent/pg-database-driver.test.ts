@@ -84,6 +84,18 @@ describe('PgDatabaseDriver', () => {
     expect(await q('select datname from pg_database where datname like $1 order by 1', ['inst\\_%'])).toEqual([{ datname: 'inst_1' }, { datname: 'inst_3' }]);
   });
 
+  it('copies a batch of databases of one template, two in flight, each with its own owner, its results in the batch order', async () => {
+    const ids = [40, 41, 42, 43, 44, 45];
+    const results = await driver.apply(ids.map((n) => present(n)));
+    expect(results.map((r) => [r.id, r.ok, r.error])).toEqual(ids.map((n) => [`db${n}`, true, undefined]));
+    const made = await q<{ datname: string; owner: string }>('select datname, pg_get_userbyid(datdba) as owner from pg_database where datname like $1 order by 1', ['inst\\_4_']);
+    expect(made).toEqual(ids.map((n) => ({ datname: `inst_${n}`, owner: `inst_${n}_owner` })));
+    for (const n of [40, 45]) expect(await q('select value from ir_config_parameter where key = $1', ['saas_client.max_users'], `inst_${n}`)).toEqual([{ value: '3' }]);
+    const dropped = await driver.apply(ids.map((n) => ({ kind: 'database', id: `db${n}`, version: 2, state: 'absent', spec: spec(n) })));
+    expect(dropped.every((r) => r.ok)).toBe(true);
+    expect(await q('select datname from pg_database where datname like $1', ['inst\\_4_'])).toEqual([]);
+  });
+
   it('the owner logs in with the password behind the verifier (SCRAM), and with no other; the limits are inside', async () => {
     expect(psql('inst_1', 'inst_1_owner', PASSWORD, "select value from ir_config_parameter where key = 'saas_client.max_users'")).toMatchObject({ code: 0, stdout: '3' });
     expect(psql('inst_1', 'inst_1_owner', 'not it', 'select 1')).toMatchObject({ code: 2, stderr: expect.stringContaining('password authentication failed') });

@@ -42,6 +42,14 @@ function stamp(d = new Date()): string {
  * then DROP DATABASE and DROP ROLE. Objects are applied one after another (CREATE DATABASE copies
  * the template under a lock anyway); one failing never stops the others.
  */
+/**
+ * Objects of one batch applied at once, each on its own admin session: a new database's copy (the
+ * server's work) runs while the previous one's owner, grants and settings are written (round trips
+ * and a session inside it). Databases are independent, and copies of one template may run together
+ * (CREATE DATABASE holds a share lock on its template).
+ */
+const OBJECTS_IN_FLIGHT = 2;
+
 export class PgDatabaseDriver implements RoleDriver {
   readonly role = 'db' as const;
   /** Its key in the heartbeat's drivers: the db role has a driver per kind. */
@@ -89,40 +97,46 @@ export class PgDatabaseDriver implements RoleDriver {
 
   private async applyNow(objects: WireObject[]): Promise<ObjectResultT[]> {
     const results: ObjectResultT[] = [];
-    let admin: pg.Client | undefined;
-    try {
-      for (const raw of objects) {
-        const result: ObjectResultT = { kind: 'database', id: String(raw?.id ?? ''), version: Number(raw?.version ?? 0), ok: false };
-        results.push(result);
-        const parsed = parseDatabaseObject(raw);
-        if (!parsed.success) {
-          result.error = `invalid object: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`.slice(0, 2000);
-          continue;
-        }
-        const o = parsed.data;
-        const held: number[] = [];
-        try {
-          admin ??= await connect(this.o.pgUrl);
-          if (o.state === 'present') await this.ensure(admin, o.spec, held);
-          else await this.remove(admin, o.spec);
-          if (o.state === 'present') this.held.set(o.id, o.spec);
-          else this.held.delete(o.id);
-          result.ok = true;
-        } catch (e) {
-          result.error = pgMessage(e).slice(0, 2000);
-          this.o.log.warn({ object: o.id, err: result.error }, 'database object failed');
-          // A broken admin session is made again for the next object.
-          if (admin && (e as { code?: string }).code === undefined) {
-            await admin.end().catch(() => undefined);
-            admin = undefined;
+    let next = 0;
+    // Each lane has its own admin session and takes the batch's next object when it is done with one.
+    const lane = async (): Promise<void> => {
+      let admin: pg.Client | undefined;
+      try {
+        while (next < objects.length) {
+          const raw = objects[next]!;
+          const result: ObjectResultT = { kind: 'database', id: String(raw?.id ?? ''), version: Number(raw?.version ?? 0), ok: false };
+          results[next++] = result;
+          const parsed = parseDatabaseObject(raw);
+          if (!parsed.success) {
+            result.error = `invalid object: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`.slice(0, 2000);
+            continue;
           }
+          const o = parsed.data;
+          const held: number[] = [];
+          try {
+            admin ??= await connect(this.o.pgUrl);
+            if (o.state === 'present') await this.ensure(admin, o.spec, held);
+            else await this.remove(admin, o.spec);
+            if (o.state === 'present') this.held.set(o.id, o.spec);
+            else this.held.delete(o.id);
+            result.ok = true;
+          } catch (e) {
+            result.error = pgMessage(e).slice(0, 2000);
+            this.o.log.warn({ object: o.id, err: result.error }, 'database object failed');
+            // A broken admin session is made again for the next object.
+            if (admin && (e as { code?: string }).code === undefined) {
+              await admin.end().catch(() => undefined);
+              admin = undefined;
+            }
+          }
+          // Named whether or not the rest applied: these are in the database and leave the control plane.
+          if (held.length) result.files = held;
         }
-        // Named whether or not the rest applied: these are in the database and leave the control plane.
-        if (held.length) result.files = held;
+      } finally {
+        await admin?.end().catch(() => undefined);
       }
-    } finally {
-      await admin?.end().catch(() => undefined);
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(OBJECTS_IN_FLIGHT, objects.length) }, lane));
     return results;
   }
 
