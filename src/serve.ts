@@ -140,11 +140,18 @@ export async function startServer(config: Config): Promise<App> {
     if (closing) return;
     closing = true;
     logger.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 10_000);
+    // A step that hangs is named before the process gives up on it, so a slow stop can be traced.
+    let stage = 'the local agent';
+    const force = setTimeout(() => {
+      logger.error({ stage }, 'shutdown took too long; exiting');
+      process.exit(1);
+    }, 15_000);
     force.unref();
     try {
       await localAgent?.stop();
+      stage = 'the HTTP server and the job runner';
       await app.close();
+      stage = 'the database';
       await dbHandle.close();
       process.exit(0);
     } catch (err) {

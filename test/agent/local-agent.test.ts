@@ -70,7 +70,8 @@ async function withServer(args: string[], extra: Record<string, string>, check: 
   try {
     await p.waitForOutput('API reference:', 60_000);
     await check(p);
-    expect(await stopGracefully(p)).toBe(0);
+    const code = await stopGracefully(p);
+    expect(code, p.output().slice(-3000)).toBe(0);
   } finally {
     if (p.alive()) p.child.kill('SIGKILL');
     await p.exited;
