@@ -140,12 +140,13 @@ export async function startServer(config: Config): Promise<App> {
     if (closing) return;
     closing = true;
     logger.info({ signal }, 'shutting down');
-    // A step that hangs is named before the process gives up on it, so a slow stop can be traced.
+    // Longer than the local agent's own bounded stops (nginx and php-fpm get 10 s each to quit
+    // gracefully); a step that hangs beyond it is named before the process gives up on it.
     let stage = 'the local agent';
     const force = setTimeout(() => {
       logger.error({ stage }, 'shutdown took too long; exiting');
       process.exit(1);
-    }, 15_000);
+    }, 30_000);
     force.unref();
     try {
       await localAgent?.stop();

@@ -70,7 +70,8 @@ async function withServer(args: string[], extra: Record<string, string>, check: 
   try {
     await p.waitForOutput('API reference:', 60_000);
     await check(p);
-    const code = await stopGracefully(p);
+    // serve gives its local agent's nginx and php-fpm up to 10 s each to quit, itself up to 30 s.
+    const code = await stopGracefully(p, 45_000);
     expect(code, p.output().slice(-3000)).toBe(0);
   } finally {
     if (p.alive()) p.child.kill('SIGKILL');
