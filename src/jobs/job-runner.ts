@@ -262,7 +262,11 @@ export class JobRunner {
   private async runClaimed(jobs: Job[], lane: string | null): Promise<number> {
     if (jobs.length === 0) return 0;
     const byKind = new Map<string, Job[]>();
-    for (const job of jobs) byKind.set(job.kind, [...(byKind.get(job.kind) ?? []), job]);
+    for (const job of jobs) {
+      const same = byKind.get(job.kind);
+      if (same) same.push(job);
+      else byKind.set(job.kind, [job]);
+    }
     // Long handlers keep their lease (and their lane) alive; a dead process stops renewing.
     const heartbeat = setInterval(() => {
       const leaseUntil = new Date(this.deps.clock().getTime() + this.leaseMs);
