@@ -16,6 +16,7 @@ const SAME_ON_EVERY_DATABASE = [
   'test/db/data-dir-lock.test.ts',
   'test/db/pglite-template.test.ts',
   'test/ha/haproxy-timeouts.test.ts',
+  'test/http/close-drain.test.ts',
   'test/jobs/backoff.test.ts',
   'test/core/crypt-passwords.test.ts',
   'test/core/domain-name.test.ts',

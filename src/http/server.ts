@@ -59,6 +59,9 @@ export interface HttpServerOptions {
   rewriteUrl?: (url: string) => string;
 }
 
+/** How long a closing server lets the requests in flight finish before it cuts their connections. */
+const DRAIN_LIMIT_MS = 10_000;
+
 export async function createHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
     ...(options.tls ? { https: { cert: options.tls.cert, key: options.tls.key } } : {}),
@@ -115,8 +118,19 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   // a GET that ignores its body) must not keep the socket: Node would read and discard the rest of the
   // body first, holding the connection, and a keep-alive client could not tell where its next request
   // starts. Connection: close makes Node end the socket as soon as the answer is written.
+  //
+  // The same once the server is closing: Node's close ends only the connections idle at that moment, so
+  // a request still in flight then would leave its kept-alive connection open after its answer, holding
+  // the close for the whole keep-alive timeout (72 s). Whatever still holds a connection after
+  // DRAIN_LIMIT_MS (a stream, a hijacked reply) is cut.
+  let draining = false;
+  app.addHook('preClose', (done) => {
+    draining = true;
+    setTimeout(() => app.server.closeAllConnections(), DRAIN_LIMIT_MS).unref();
+    done();
+  });
   app.addHook('onSend', (req, reply, payload, done) => {
-    if (req.raw.complete === false) reply.header('connection', 'close');
+    if (draining || req.raw.complete === false) reply.header('connection', 'close');
     done(null, payload);
   });
 
