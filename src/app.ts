@@ -52,7 +52,8 @@ export interface App {
   dbHandle: DbHandle;
   deps: CoreDeps;
   logger: Logger;
-  close(): Promise<void>;
+  /** Stops serving, then the jobs, then the listeners; `onStep` hears each step as it begins (a stop that hangs can say where). */
+  close(onStep?: (step: string) => void): Promise<void>;
 }
 
 export interface AppOptions {
@@ -124,14 +125,20 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     dbHandle,
     deps,
     logger,
-    close: async () => {
+    close: async (onStep) => {
       // Long-polling agents are answered now rather than holding the close for up to a minute.
       nodeWaiter.close();
+      onStep?.('the HTTP server');
       await server.close();
+      onStep?.('the job runner');
       await jobs.stop();
+      onStep?.('the database notifications');
       await stopCredentialNotices();
       await stopNodeNotices();
-      if (!options.dbHandle) await dbHandle.close();
+      if (!options.dbHandle) {
+        onStep?.('the database');
+        await dbHandle.close();
+      }
     },
   };
 }

@@ -150,8 +150,7 @@ export async function startServer(config: Config): Promise<App> {
     force.unref();
     try {
       await localAgent?.stop();
-      stage = 'the HTTP server and the job runner';
-      await app.close();
+      await app.close((step) => (stage = step));
       stage = 'the database';
       await dbHandle.close();
       process.exit(0);
