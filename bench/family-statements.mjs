@@ -98,7 +98,8 @@ async function main() {
   const port = await freePort();
   const env = { ...process.env, HOST, DATABASE_URL: viaProxy.toString(), PORT: String(port), HOSTPLANE_DATA_DIR: dataDir, HOSTPLANE_DEMO: 'off', HOSTPLANE_LOG_LEVEL: 'warn' };
   delete env.NODE_OPTIONS;
-  const server = startProcess('hostplane-stmts', ['dist/main.js', 'serve'], env);
+  const profDir = process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : undefined;
+  const server = startProcess('hostplane-stmts', [...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), 'dist/main.js', 'serve'], env);
   await waitHealthy(server, port, 30_000);
   const operator = { authorization: `Bearer ${fs.readFileSync(path.join(dataDir, 'operator-key'), 'utf8').trim()}` };
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
