@@ -30,27 +30,11 @@ interface Overview {
   database: { status: string; size_bytes: number | null; sampled_at: string | null; files: { count: number; bytes: number } | null } | null;
 }
 
-async function overview(id: number): Promise<Overview> {
-  const r = await cp.admin<Overview>('GET', `/admin/v1/clients/${id}/instance`);
-  expect(r.status, JSON.stringify(r.body)).toBe(200);
-  return r.body;
-}
+const overview = (id: number) => w.overview<Overview>(id);
+const untilOverview = (id: number, ok: (o: Overview) => boolean, what: string) => w.untilOverview<Overview>(id, ok, what);
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
   return waitFor(probe, 60_000, () => `${what}\n${w.agent.output().slice(-3000)}`, 200);
-}
-
-async function untilOverview(id: number, ok: (o: Overview) => boolean, what: string): Promise<Overview> {
-  let last: Overview | undefined;
-  return waitFor(
-    async () => {
-      last = await overview(id);
-      return ok(last) ? last : undefined;
-    },
-    60_000,
-    () => `${what}: ${JSON.stringify(last)}\n${w.agent.output().slice(-2000)}`,
-    250,
-  );
 }
 
 interface Attachment {

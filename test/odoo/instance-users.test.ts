@@ -26,25 +26,9 @@ interface Overview {
   database: { status: string; users_in_database: boolean | null; files: { count: number; bytes: number } | null; active_users: number | null } | null;
 }
 
-async function overview(id: number): Promise<Overview> {
-  const r = await cp.admin<Overview>('GET', `/admin/v1/clients/${id}/instance`);
-  expect(r.status, JSON.stringify(r.body)).toBe(200);
-  return r.body;
-}
-
+const overview = (id: number) => w.overview<Overview>(id);
 /** Waits until the instance's overview, as the node's reports make it, satisfies `ok`. */
-async function until(id: number, ok: (o: Overview) => boolean, what: string): Promise<Overview> {
-  let last: Overview | undefined;
-  return waitFor(
-    async () => {
-      last = await overview(id);
-      return ok(last) ? last : undefined;
-    },
-    60_000,
-    () => `${what}: ${JSON.stringify(last)}\n${w.agent.output().slice(-2000)}`,
-    250,
-  );
-}
+const until = (id: number, ok: (o: Overview) => boolean, what: string) => w.untilOverview<Overview>(id, ok, what);
 
 async function resUser(db: string, login: string) {
   return (await admin<{ login: string; active: boolean; share: boolean; name: string }>('select u.login, u.active, u.share, p.name from res_users u join res_partner p on p.id = u.partner_id where u.login = $1', [login], db))[0];

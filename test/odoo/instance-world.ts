@@ -67,6 +67,10 @@ export interface InstanceWorld {
   track(instanceUuid: string): void;
   /** Starts the node's agent (again), talking to `url` (the control plane's by default), and waits until the node is healthy. */
   startAgent(url?: string): Promise<AgentProc>;
+  /** The instance's overview as the admin API shows it (`T`: the fields a test reads). */
+  overview<T>(id: number): Promise<T>;
+  /** Waits until the instance's overview, as the node's reports make it, satisfies `ok`. */
+  untilOverview<T>(id: number, ok: (o: T) => boolean, what: string): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -126,6 +130,23 @@ print(json.dumps(models.execute_kw('hostplane', uid, os.environ['ADMIN_PASSWORD'
       world.agent = startAgent({ ...cp, url }, { dataDir: path.join(tmp.dir, 'agent'), token: node.token, args: [], env: { HOSTPLANE_AGENT_PG_URL: PG_ADMIN } });
       await waitFor(async () => ((await nodeView(cp, node.id)).status === 'healthy' ? true : undefined), 60_000, () => world.agent.output().slice(-3000), 200);
       return world.agent;
+    },
+    async overview<T>(id: number) {
+      const r = await cp.admin<T>('GET', `/admin/v1/clients/${id}/instance`);
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      return r.body;
+    },
+    untilOverview<T>(id: number, ok: (o: T) => boolean, what: string) {
+      let last: T | undefined;
+      return waitFor(
+        async () => {
+          last = await world.overview<T>(id);
+          return ok(last) ? last : undefined;
+        },
+        60_000,
+        () => `${what}: ${JSON.stringify(last)}\n${world.agent.output().slice(-2000)}`,
+        250,
+      );
     },
     async close() {
       killAll();
