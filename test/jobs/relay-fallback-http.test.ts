@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRelayDriver } from '../../src/relay/create-relay-driver.js';
 import { createReseller, createTestApp, seedDemoCatalog, type ResellerFixture, type TestApp } from '../support/test-app.js';
+import { createRelayClient, uniqueDomain } from './relay-clients.js';
 
 // The control plane's own relay is the http driver (docs/adr/0022): an endpoint that cannot be asked
 // what it holds. A real HTTP relay runs here and keeps the domains it was told about, as a relay would;
@@ -49,14 +50,8 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-let n = 0;
-const domain = (p: string) => `${p}-${Date.now().toString(36)}-${n++}.test`;
-
-async function createClient(domains: { name: string; mail_servers?: string[] }[]): Promise<number> {
-  const res = await t.app.server.inject({ method: 'POST', url: '/v1/clients', headers: { authorization: alice.auth }, payload: { package_uid: 'spamstopshere-professional', user_count: 1, domains } });
-  expect(res.statusCode, res.body).toBe(201);
-  return (res.json() as { id: number }).id;
-}
+const domain = uniqueDomain;
+const createClient = (domains: { name: string; mail_servers?: string[] }[]) => createRelayClient(t, alice, domains);
 
 async function deleteClient(id: number): Promise<void> {
   expect((await t.app.server.inject({ method: 'DELETE', url: `/v1/clients/${id}`, headers: { authorization: alice.auth } })).statusCode).toBe(200);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRelayDriver } from '../../src/relay/create-relay-driver.js';
 import { createReseller, createTestApp, seedDemoCatalog, type ResellerFixture, type TestApp } from '../support/test-app.js';
+import { createRelayClient, uniqueDomain } from './relay-clients.js';
 
 // A deployment moving between the control plane's own relay (no relay node: the one-machine default)
 // and relay nodes, both ways. The control plane's maps are the real postfix-maps driver's files in a
@@ -29,14 +30,8 @@ const maps = () => ({
   transport: fs.readFileSync(path.join(dir, 'relay', 'transport'), 'utf8'),
 });
 const status = async (name: string) => (await t.app.server.inject({ method: 'GET', url: `/v1/domains/${name}/status`, headers: { authorization: alice.auth } })).json().status as string;
-let n = 0;
-const domain = (p: string) => `${p}-${Date.now().toString(36)}-${n++}.test`;
-
-async function createClient(domains: { name: string; mail_servers?: string[] }[]): Promise<number> {
-  const res = await t.app.server.inject({ method: 'POST', url: '/v1/clients', headers: { authorization: alice.auth }, payload: { package_uid: 'spamstopshere-professional', user_count: 1, domains } });
-  expect(res.statusCode, res.body).toBe(201);
-  return (res.json() as { id: number }).id;
-}
+const domain = uniqueDomain;
+const createClient = (domains: { name: string; mail_servers?: string[] }[]) => createRelayClient(t, alice, domains);
 
 /** A relay node registered and enrolled; returns what its agent would fetch. */
 async function relayNode(name: string): Promise<{ id: number; objects: () => Promise<{ id: string; state: string; spec: { mailServers?: string[] } }[]> }> {
