@@ -359,6 +359,20 @@ describe('PgDatabaseDriver: instance files into ir_attachment (ADR 27 addendum)'
     expect(await q('select description from ir_attachment order by id', [], 'inst_31')).toEqual([{ description: 'hostplane:instance_file:8' }]);
   });
 
+  it('a database whose files fail to move is measured all the same, also by a driver that never applied it before (an agent restarted)', async () => {
+    const restarted = new PgDatabaseDriver({ pgUrl: cluster.url, dataDir: tmp.dir, log: silent, fetchInstanceFile: () => Promise.reject(new Error('HTTP 503')) });
+    await restarted.start();
+    try {
+      const [r] = await restarted.apply([present(31, { template: 'desc_tpl', files: [file(12, 'later.bin', Buffer.from('later'))] }, 2)]);
+      expect(r).toMatchObject({ ok: false, error: 'file 12: HTTP 503' });
+      const sample = (await restarted.observe()).find((x) => x.id === 'db31');
+      expect(sample).toMatchObject({ kind: 'database', users: null, files: { count: 1, bytes: 3 } });
+      expect(sample!.storageBytes).toBeGreaterThan(1024 * 1024);
+    } finally {
+      await restarted.stop();
+    }
+  });
+
   it('an agent that cannot fetch leaves the files where they are, and says so', async () => {
     const [r] = await driver.apply([present(32, { template: 'desc_tpl', files: [file(11, 'x.bin', Buffer.from('x'))] })]);
     expect(r).toMatchObject({ ok: false, error: 'this agent cannot fetch files from the control plane' });

@@ -115,10 +115,11 @@ export class PgDatabaseDriver implements RoleDriver {
           const held: number[] = [];
           try {
             admin ??= await connect(this.o.pgUrl);
-            if (o.state === 'present') await this.ensure(admin, o.spec, held);
-            else await this.remove(admin, o.spec);
-            if (o.state === 'present') this.held.set(o.id, o.spec);
-            else this.held.delete(o.id);
+            if (o.state === 'present') await this.ensure(admin, o.id, o.spec, held);
+            else {
+              await this.remove(admin, o.spec);
+              this.held.delete(o.id);
+            }
             result.ok = true;
           } catch (e) {
             result.error = pgMessage(e).slice(0, 2000);
@@ -140,8 +141,11 @@ export class PgDatabaseDriver implements RoleDriver {
     return results;
   }
 
-  /** `held` receives the ids of the spec's files the database holds once this returns (or throws). */
-  private async ensure(admin: pg.Client, s: DatabaseSpec, held: number[]): Promise<void> {
+  /**
+   * `held` receives the ids of the spec's files the database holds once this returns (or throws). The
+   * database is measured from the moment its settings and users are in, whatever its files do.
+   */
+  private async ensure(admin: pg.Client, id: string, s: DatabaseSpec, held: number[]): Promise<void> {
     const db = admin.escapeIdentifier(s.name);
     const owner = admin.escapeIdentifier(s.owner);
     const login = s.status === 'active' ? 'login' : 'nologin';
@@ -188,6 +192,9 @@ export class PgDatabaseDriver implements RoleDriver {
         // A failure leaves the transaction open; withClient's end of the connection rolls it back.
         if (s.users) await applyInstanceUsers(c, s.users);
         await c.query('commit');
+        // Held from here: a file that keeps failing to move below must not leave the database out of
+        // the usage report (its size, users and files), as it would after the agent restarts.
+        this.held.set(id, s);
         // Each file in its own transaction after the rest: a large one never holds the settings back.
         if (s.files?.length) {
           const files = await applyInstanceFiles(c, s.files, this.o.fetchInstanceFile);
