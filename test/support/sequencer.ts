@@ -13,6 +13,8 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  */
 const SLOW_FILES: Record<string, number> = {
   'test/agent/web-kill-apply.test.ts': 72,
+  'test/odoo/db-kill-apply.test.ts': 60,
+  'test/odoo/instance-kill-apply.test.ts': 30,
   'test/security/fuzz-rest.test.ts': 49,
   'test/apiscp/cli-errors.test.ts': 47,
   'test/readme/readme-commands.test.ts': 47,
