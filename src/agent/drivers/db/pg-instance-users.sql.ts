@@ -26,6 +26,12 @@ function hashRef(hash: string): string {
   return createHash('sha256').update(hash).digest('hex');
 }
 
+/** Whether every one of `tables` exists, in one round trip. */
+async function hasTables(c: pg.Client, tables: readonly string[]): Promise<boolean> {
+  const { rows } = await c.query<{ ok: boolean }>('select bool_and(to_regclass(t) is not null) as ok from unnest($1::text[]) t', [tables]);
+  return rows[0]?.ok === true;
+}
+
 export interface Column {
   name: string;
   type: string;
@@ -75,13 +81,14 @@ export async function insertLike(c: pg.Client, table: string, cols: Map<string, 
  * Odoo's shape (ids and logins).
  */
 export async function applyInstanceUsers(c: pg.Client, users: readonly InstanceUserSpec[]): Promise<boolean> {
-  if (!(await hasTable(c, 'res_users'))) return false;
+  // A missing table has no columns: one look-up says whether it exists and what it holds (a round
+  // trip less per database made).
   const userCols = await columnsOf(c, 'res_users');
   // Odoo's shape: rows with ids and logins. Anything else is not ours to write into.
   if (!userCols.has('id') || !userCols.has('login')) return false;
   if (users.length === 0) return true;
-  const withPartner = userCols.has('partner_id') && (await hasTable(c, 'res_partner'));
-  const partnerCols = withPartner ? await columnsOf(c, 'res_partner') : new Map<string, Column>();
+  const partnerCols = userCols.has('partner_id') ? await columnsOf(c, 'res_partner') : new Map<string, Column>();
+  const withPartner = partnerCols.size > 0;
   const model = (
     await c.query<{ id: number; partner_id: number | null; company_id: number | null }>(
       `select id, ${userCols.has('partner_id') ? 'partner_id' : 'null::int as partner_id'}, ${userCols.has('company_id') ? 'company_id' : 'null::int as company_id'}
@@ -133,17 +140,15 @@ export async function applyInstanceUsers(c: pg.Client, users: readonly InstanceU
       [JSON.stringify(written)],
     );
   }
-  if ((await hasTable(c, 'ir_model_data')) && (await hasTable(c, 'res_groups_users_rel'))) {
-    const pairs = users.flatMap((u) => u.groups.map((g) => ({ uid: ids.get(u.login)!, xmlid: g })));
-    if (pairs.length) {
-      await c.query(
-        `insert into res_groups_users_rel (gid, uid)
-         select distinct d.res_id, p.uid from json_to_recordset($1::json) as p(uid int, xmlid text)
-         join ir_model_data d on d.model = 'res.groups' and d.module || '.' || d.name = p.xmlid
-         where not exists (select 1 from res_groups_users_rel r where r.gid = d.res_id and r.uid = p.uid)`,
-        [JSON.stringify(pairs)],
-      );
-    }
+  const pairs = users.flatMap((u) => u.groups.map((g) => ({ uid: ids.get(u.login)!, xmlid: g })));
+  if (pairs.length && (await hasTables(c, ['ir_model_data', 'res_groups_users_rel']))) {
+    await c.query(
+      `insert into res_groups_users_rel (gid, uid)
+       select distinct d.res_id, p.uid from json_to_recordset($1::json) as p(uid int, xmlid text)
+       join ir_model_data d on d.model = 'res.groups' and d.module || '.' || d.name = p.xmlid
+       where not exists (select 1 from res_groups_users_rel r where r.gid = d.res_id and r.uid = p.uid)`,
+      [JSON.stringify(pairs)],
+    );
   }
   return true;
 }
