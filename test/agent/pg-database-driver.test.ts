@@ -270,6 +270,8 @@ describe('PgDatabaseDriver: instance users in res_users (ADR 27)', () => {
     const withHash = (owner: string, extra: InstanceUserSpec[] = []) => [...users().map((u) => (u.login === 'owner@company.test' ? { ...u, passwordHash: owner } : u)), ...extra];
     expect((await driver.apply([odoo(23, withHash(h1))]))[0]).toMatchObject({ ok: true });
     expect(await pwOf('owner@company.test')).toBe(h1);
+    // The table of remembered hashes is the instance owner's from the first apply, like the rest.
+    expect(await q("select pg_get_userbyid(relowner) as owner from pg_class where relname = 'hostplane_applied_passwords'", [], 'inst_23')).toEqual([{ owner: 'inst_23_owner' }]);
     expect(await pwOf('admin')).toBeNull();
     // Changed inside the instance; the same spec again, then one with another user, leave it.
     await q("update res_users set password = 'changed-inside' where login = 'owner@company.test'", [], 'inst_23');

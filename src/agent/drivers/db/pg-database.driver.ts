@@ -35,14 +35,6 @@ function stamp(d = new Date()): string {
 }
 
 /**
- * The db role's SaaS instance databases on a PostgreSQL server (docs/adr/0021): each `database` object
- * is a database copied from its template, an owner role logging in with the verifier it was given, a
- * connection limit, and Odoo's saas_client limits in its own ir_config_parameter. Suspended: no new
- * connections (the owner is NOLOGIN) and open sessions are ended. Absent: pg_dump to the archives,
- * then DROP DATABASE and DROP ROLE. Objects are applied one after another (CREATE DATABASE copies
- * the template under a lock anyway); one failing never stops the others.
- */
-/**
  * Objects of one batch applied at once, each on its own admin session: a new database's copy (the
  * server's work) runs while the previous one's owner, grants and settings are written (round trips
  * and a session inside it). Databases are independent, and copies of one template may run together
@@ -50,6 +42,14 @@ function stamp(d = new Date()): string {
  */
 const OBJECTS_IN_FLIGHT = 2;
 
+/**
+ * The db role's SaaS instance databases on a PostgreSQL server (docs/adr/0021): each `database` object
+ * is a database copied from its template, an owner role logging in with the verifier it was given, a
+ * connection limit, and Odoo's saas_client limits in its own ir_config_parameter. Suspended: no new
+ * connections (the owner is NOLOGIN) and open sessions are ended. Absent: pg_dump to the archives,
+ * then DROP DATABASE and DROP ROLE. A batch's objects are applied OBJECTS_IN_FLIGHT at a time; one
+ * failing never stops the others.
+ */
 export class PgDatabaseDriver implements RoleDriver {
   readonly role = 'db' as const;
   /** Its key in the heartbeat's drivers: the db role has a driver per kind. */
@@ -202,7 +202,7 @@ export class PgDatabaseDriver implements RoleDriver {
         );
         // A template without res_users keeps its users in the control plane (the report says so).
         // A failure leaves the transaction open; ending the connection below rolls it back.
-        if (s.users) await applyInstanceUsers(c, s.users);
+        if (s.users) await applyInstanceUsers(c, s.users, s.owner);
         await c.query('commit');
         // Held from here: a file that keeps failing to move below must not leave the database out of
         // the usage report (its size, users and files), as it would after the agent restarts.

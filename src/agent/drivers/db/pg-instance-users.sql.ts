@@ -77,10 +77,10 @@ export async function insertLike(c: pg.Client, table: string, cols: Map<string, 
  * added as internal users (share false) with a partner, `active` is set on every listed login, and
  * each user joins the listed groups the database knows (ir_model_data). A user's password hash is
  * written when the user is made, and on an existing login only when it is not the hash last written
- * for it (APPLIED_PASSWORDS). Returns false, changing nothing, where the database has no res_users of
+ * for it (APPLIED_PASSWORDS, a table owned by the database's `owner`). Returns false, changing nothing, where the database has no res_users of
  * Odoo's shape (ids and logins).
  */
-export async function applyInstanceUsers(c: pg.Client, users: readonly InstanceUserSpec[]): Promise<boolean> {
+export async function applyInstanceUsers(c: pg.Client, users: readonly InstanceUserSpec[], owner: string): Promise<boolean> {
   // A missing table has no columns: one look-up says whether it exists and what it holds (a round
   // trip less per database made).
   const userCols = await columnsOf(c, 'res_users');
@@ -104,7 +104,12 @@ export async function applyInstanceUsers(c: pg.Client, users: readonly InstanceU
   const withPasswords = userCols.has('password') && users.some((u) => u.passwordHash !== undefined && u.login !== ODOO_SUPERUSER_LOGIN);
   const applied = new Map<string, string>();
   if (withPasswords) {
-    await c.query(`create table if not exists ${APPLIED_PASSWORDS} (login varchar primary key, hash_ref varchar not null, applied_at timestamp not null)`);
+    // The owner's from the start, like everything else in the database (the hand-over before this
+    // ran only moves what already existed); a no-op once it is.
+    await c.query(
+      `create table if not exists ${APPLIED_PASSWORDS} (login varchar primary key, hash_ref varchar not null, applied_at timestamp not null);
+       alter table ${APPLIED_PASSWORDS} owner to ${c.escapeIdentifier(owner)}`,
+    );
     const { rows } = await c.query<{ login: string; hash_ref: string }>(`select login, hash_ref from ${APPLIED_PASSWORDS} where login = any($1::text[])`, [users.map((u) => u.login)]);
     for (const r of rows) applied.set(r.login, r.hash_ref);
   }
