@@ -164,34 +164,22 @@ export class PgDatabaseDriver implements RoleDriver {
       await admin.query(`create database ${db} template ${admin.escapeIdentifier(s.template)} connection limit ${s.connectionLimit}`);
     }
     const allowConnections = created || found.datallowconn === true;
-    // The session inside the database opens meanwhile where the database takes connections already
-    // (two round trips side by side rather than one after the other; a new database's first session
-    // is the slower one, its backend reading the catalogs afresh). Its writes wait for the role.
-    const opening = allowConnections ? connect(this.o.pgUrl, s.name).then((c) => ({ c }), (e: unknown) => ({ e })) : undefined;
     // Several statements in one simple query run as one transaction: the role, its ownership and the
     // grants commit together. Only the owner (and the admin) may connect: PUBLIC's default CONNECT
     // would let every other instance's owner in. The writes inside need a connection; while suspended
     // the owner is already NOLOGIN, so opening the database for the admin's own session lets nobody else in.
+    await admin.query(
+      [
+        `${found.rolsuper === null ? 'create' : 'alter'} role ${owner} ${login} password ${password}`,
+        `alter database ${db} owner to ${owner}`,
+        ...(created ? [] : [`alter database ${db} connection limit ${s.connectionLimit}`]),
+        `revoke all on database ${db} from public`,
+        `grant connect, temporary on database ${db} to ${owner}`,
+        ...(allowConnections ? [] : [`alter database ${db} allow_connections true`]),
+      ].join(';\n'),
+    );
     try {
-      await admin.query(
-        [
-          `${found.rolsuper === null ? 'create' : 'alter'} role ${owner} ${login} password ${password}`,
-          `alter database ${db} owner to ${owner}`,
-          ...(created ? [] : [`alter database ${db} connection limit ${s.connectionLimit}`]),
-          `revoke all on database ${db} from public`,
-          `grant connect, temporary on database ${db} to ${owner}`,
-          ...(allowConnections ? [] : [`alter database ${db} allow_connections true`]),
-        ].join(';\n'),
-      );
-    } catch (e) {
-      void opening?.then((o) => ('c' in o ? o.c.end() : undefined)).catch(() => undefined);
-      throw e;
-    }
-    try {
-      const opened = opening ? await opening : { c: await connect(this.o.pgUrl, s.name) };
-      if ('e' in opened) throw opened.e;
-      const c = opened.c;
-      try {
+      await withClient(this.o.pgUrl, s.name, async (c) => {
         await c.query(
           [
             'begin',
@@ -201,7 +189,7 @@ export class PgDatabaseDriver implements RoleDriver {
           ].join(';\n'),
         );
         // A template without res_users keeps its users in the control plane (the report says so).
-        // A failure leaves the transaction open; ending the connection below rolls it back.
+        // A failure leaves the transaction open; withClient's end of the connection rolls it back.
         if (s.users) await applyInstanceUsers(c, s.users, s.owner);
         await c.query('commit');
         // Held from here: a file that keeps failing to move below must not leave the database out of
@@ -213,14 +201,7 @@ export class PgDatabaseDriver implements RoleDriver {
           held.push(...files.held);
           if (files.errors.length) throw new Error(files.errors.join('; '));
         }
-      } catch (e) {
-        // Waited for: the rollback is done before the object is tried again.
-        await c.end().catch(() => undefined);
-        throw e;
-      }
-      // Everything in it committed: the session closes in the background (waiting for the server's
-      // end of it held the lane back without changing anything).
-      void c.end().catch(() => undefined);
+      });
     } finally {
       // Closed again even when the writes failed: a suspended database never stays open.
       if (s.status === 'suspended') {
