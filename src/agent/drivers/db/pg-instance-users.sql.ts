@@ -38,9 +38,8 @@ export interface Column {
   required: boolean;
 }
 
-export async function hasTable(c: pg.Client, table: string): Promise<boolean> {
-  const { rows } = await c.query<{ t: string | null }>('select to_regclass($1)::text as t', [table]);
-  return Boolean(rows[0]?.t);
+export function hasTable(c: pg.Client, table: string): Promise<boolean> {
+  return hasTables(c, [table]);
 }
 
 export async function columnsOf(c: pg.Client, table: string): Promise<Map<string, Column>> {
