@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgDatabaseDriver } from '../../src/agent/drivers/db/pg-database.driver.js';
 import type { DatabaseSpec, InstanceFileSpec, InstanceUserSpec, WireObject } from '../../src/core/nodes/agent-wire.schema.js';
 import { odooPasswordHash } from '../../src/core/shared/odoo-password.js';
-import { scramSha256Verifier } from '../../src/core/shared/scram.js';
+import { scramSha256Verifier, scramVerifierMatches } from '../../src/core/shared/scram.js';
 import { makeTempDir } from '../jobs-process/process-harness.js';
 import { ODOO_TEMPLATE_SQL } from '../support/odoo-template.js';
 import { startPgCluster, type PgCluster } from '../support/pg-cluster.js';
@@ -102,6 +102,19 @@ describe('PgDatabaseDriver', () => {
     // CONNECT on an instance is its owner's alone.
     expect(psql('inst_3', 'inst_1_owner', PASSWORD, 'select 1')).toMatchObject({ code: 2, stderr: expect.stringContaining('permission denied for database "inst_3"') });
     expect(await q('select count(*)::int as n from ir_config_parameter where key = $1', ['saas_client.max_users'], 'inst_1')).toEqual([{ n: 1 }]);
+  });
+
+  it('a password with a no-break space, a soft hyphen and a ligature signs in as typed: the verifier is made after SASLprep, as libpq prepares what it sends', async () => {
+    const typed = 'no\u00a0break\u00adsoft \ufb01ne';
+    const withIt = await scramSha256Verifier(typed);
+    expect(await scramVerifierMatches(withIt, 'no breaksoft fine')).toBe(true);
+    const results = await driver.apply([present(7, { ownerPassword: withIt })]);
+    expect(results[0]).toMatchObject({ ok: true });
+    expect(psql('inst_7', 'inst_7_owner', typed, 'select 1')).toMatchObject({ code: 0, stdout: '1' });
+    // SASLprep maps the no-break space to a space, drops the soft hyphen and unfolds the ligature.
+    expect(psql('inst_7', 'inst_7_owner', 'no breaksoft fine', 'select 1')).toMatchObject({ code: 0, stdout: '1' });
+    expect(psql('inst_7', 'inst_7_owner', 'no break soft fine', 'select 1')).toMatchObject({ code: 2 });
+    await driver.apply([{ kind: 'database', id: 'db7', version: 2, state: 'absent', spec: spec(7) }]);
   });
 
   it('applying the same objects again changes nothing and succeeds', async () => {

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scramVerifierMatches } from '../../src/core/nodes/db-password-hash.js';
+import { scramVerifierMatches } from '../../src/core/shared/scram.js';
 import { killAll, makeTempDir, waitFor } from '../jobs-process/process-harness.js';
 import { createNode, nodeObjects, startAgent, startControlPlane, type AgentProc, type ControlPlane, type NodeCreated } from './agent-harness.js';
 
@@ -248,8 +248,8 @@ describe('site databases on a db node', () => {
     await settled(siteId, 2);
     const verifier = await pgRoot(`select rolpassword from pg_authid where rolname = '${user}'`);
     expect(verifier).toMatch(/^SCRAM-SHA-256\$4096:/);
-    expect(scramVerifierMatches(verifier, PASSWORD)).toBe(true);
-    expect(scramVerifierMatches(verifier, 'not-the-password')).toBe(false);
+    expect(await scramVerifierMatches(verifier, PASSWORD)).toBe(true);
+    expect(await scramVerifierMatches(verifier, 'not-the-password')).toBe(false);
 
     const session = await signIn(siteId, user);
     const created = await client(session, 'POST', '/client/v1/databases', { engine: 'pgsql', name: `${user}_app` });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mysqlNativeHash, scramVerifierMatches } from '../../src/core/nodes/db-password-hash.js';
+import { mysqlNativeHash } from '../../src/core/nodes/db-password-hash.js';
+import { scramVerifierMatches } from '../../src/core/shared/scram.js';
 import { sha256Hex } from '../../src/core/shared/secrets.js';
 import { encodeSoapRequest } from '../../src/facades/apiscp/soap/soap-codec.js';
 import { startApiscpServer, type ApiscpServer } from '../apiscp/apiscp-harness.js';
@@ -68,7 +69,7 @@ describe('site database users', () => {
     expect(my.spec).toMatchObject({ siteId: id, engine: 'mariadb', user: 'shopadm', prefix: 'shop_', maxDatabases: 3, databases: [], status: 'active', passwordHash: mysqlNativeHash('first-password') });
     // The pgsql names derive from the admin login, as ApisCP derives them.
     expect(pg.spec).toMatchObject({ engine: 'pgsql', user: `dbu${n}`, prefix: `dbu${n}_`, maxDatabases: null });
-    expect(scramVerifierMatches(pg.spec.passwordHash, 'pg-password')).toBe(true);
+    expect(await scramVerifierMatches(pg.spec.passwordHash, 'pg-password')).toBe(true);
     const stored = JSON.stringify([...objs.values()]);
     expect(stored).not.toContain('first-password');
     expect(stored).not.toContain('pg-password');

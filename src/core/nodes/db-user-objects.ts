@@ -5,7 +5,8 @@ import { loadPlans, valueReader, type PlanBook } from '../sites/site.plans.js';
 import { siteSecretContext } from '../sites/site-secrets.js';
 import { DbUserSpec, type DbUserSpec as DbUserSpecType } from './agent-wire.schema.js';
 import { placeOnDbNodes } from './db-placement.js';
-import { mysqlNativeHash, passwordRef, scramSha256Verifier } from './db-password-hash.js';
+import { scramSha256Verifier } from '../shared/scram.js';
+import { mysqlNativeHash, passwordRef } from './db-password-hash.js';
 import { findDbUserSources, forgetDatabases, stampDatabaseVersions, type DbUserSource } from './db-user-objects.repository.js';
 import { upsertNodeObjects, type NodeObjectWrite } from './node-objects.repository.js';
 
@@ -67,7 +68,7 @@ async function desiredSpec(tx: Ctx, src: DbUserSource, book: PlanBook, service: 
     if (prior && prior.passwordRef === ref && prior.engine === ENGINE[service] && typeof prior.passwordHash === 'string') passwordHash = prior.passwordHash;
     else {
       const plain = tx.settings.keyring.open(sealed, siteSecretContext(src.id, service, 'passwd'));
-      passwordHash = service === 'mysql' ? mysqlNativeHash(plain) : scramSha256Verifier(plain);
+      passwordHash = service === 'mysql' ? mysqlNativeHash(plain) : await scramSha256Verifier(plain);
     }
   }
   return {

@@ -41,3 +41,10 @@ export async function scramSha256Verifier(password: string, iterations = SCRAM_I
   const serverKey = createHmac('sha256', salted).update('Server Key').digest();
   return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
 }
+
+/** Whether `verifier` was made from `password`: what the server checks at sign-in (tests compare with it). */
+export async function scramVerifierMatches(verifier: string, password: string): Promise<boolean> {
+  const m = /^SCRAM-SHA-256\$(\d+):([^$]+)\$/.exec(verifier);
+  if (!m) return false;
+  return (await scramSha256Verifier(password, Number(m[1]), Buffer.from(m[2]!, 'base64'))) === verifier;
+}
