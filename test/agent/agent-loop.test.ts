@@ -225,7 +225,7 @@ describe('crash and repair', () => {
 });
 
 describe('hostplane agent: refusals', () => {
-  it('without a URL, a data dir or a token to enrol with, it says what is missing (exit 2); a token the control plane refuses exits 3', async () => {
+  it('without a URL, a data dir or a token to enrol with, or with a bad option, it says what is wrong (exit 2; a bad setting in the environment 1); a token the control plane refuses exits 3', async () => {
     const cases: { args: string[]; code: number; message: RegExp; env?: Record<string, string> }[] = [
       { args: ['agent', '--data-dir', dirOf('r1')], code: 2, message: /control plane URL is required/ },
       { args: ['agent', '--url', cp.url], code: 2, message: /data directory is required/ },
@@ -236,6 +236,8 @@ describe('hostplane agent: refusals', () => {
       { args: ['agent', '--url', cp.url, '--data-dir', dirOf('r5'), '--mariadb-url', 'http://root:sekret-pw@db.example'], code: 2, message: /--mariadb-url: must start with mysql:\/\/ or mariadb:\/\// },
       { args: ['agent', '--url', cp.url, '--data-dir', dirOf('r6')], env: { HOSTPLANE_AGENT_PG_URL: 'mysql://postgres:sekret-pw@db.example' }, code: 2, message: /HOSTPLANE_AGENT_PG_URL: must start with postgres:\/\// },
       { args: ['agent', '--url', cp.url, '--data-dir', dirOf('r7'), '--pg-url', 'sekret-pw not a url'], code: 2, message: /--pg-url: not a URL/ },
+      { args: ['agent', '--url', cp.url, '--data-dir', dirOf('r8'), '--pg-copy-strategy', 'rsync'], code: 2, message: /--pg-copy-strategy.*Allowed choices are auto, file_copy, wal_log/ },
+      { args: ['agent', '--url', cp.url, '--data-dir', dirOf('r9')], env: { HOSTPLANE_AGENT_PG_COPY_STRATEGY: "file_copy'; drop database x" }, code: 1, message: /HOSTPLANE_AGENT_PG_COPY_STRATEGY: must be auto, file_copy or wal_log/ },
     ];
     for (const c of cases) {
       const p = spawnHostplane(c.args, c.env ?? {});

@@ -117,6 +117,38 @@ describe('PgDatabaseDriver', () => {
     await driver.apply([{ kind: 'database', id: 'db7', version: 2, state: 'absent', spec: spec(7) }]);
   });
 
+  it('copies a template from the size threshold with FILE_COPY (the server checkpoints before and after) and a smaller one with WAL_LOG; a fixed strategy is used whatever the size', async () => {
+    // Requested checkpoints are what tells the two apart from outside: FILE_COPY asks for two per copy,
+    // WAL_LOG for none. The checkpointer may report the second one just after the copy returns: at least one.
+    const requested = async () => {
+      const [row] = await q<{ n: string }>("select (case when to_regclass('pg_catalog.pg_stat_checkpointer') is null then (select checkpoints_req from pg_stat_bgwriter) end)::text as n");
+      if (row?.n !== null && row?.n !== undefined) return Number(row.n);
+      const [newer] = await q<{ n: string }>('select num_requested::text as n from pg_stat_checkpointer');
+      return Number(newer!.n);
+    };
+    const copyWith = async (options: { copyStrategy?: 'auto' | 'file_copy' | 'wal_log'; fileCopyFromBytes?: number }, n: number) => {
+      const d = new PgDatabaseDriver({ pgUrl: cluster.url, dataDir: tmp.dir, log: silent, ...options });
+      await d.start();
+      const before = await requested();
+      const [result] = await d.apply([present(n)]);
+      const checkpoints = (await requested()) - before;
+      expect(result).toMatchObject({ ok: true });
+      // A copy made either way is whole: its owner, limits and users.
+      expect(await q('select value from ir_config_parameter where key = $1', ['saas_client.max_users'], `inst_${n}`)).toEqual([{ value: '3' }]);
+      expect(psql(`inst_${n}`, `inst_${n}_owner`, PASSWORD, 'select count(*) from res_users')).toMatchObject({ code: 0 });
+      await d.apply([{ kind: 'database', id: `db${n}`, version: 2, state: 'absent', spec: spec(n) }]);
+      await d.stop();
+      return checkpoints;
+    };
+    const [tplBytes] = await q<{ b: string }>("select pg_database_size('tpl')::text as b");
+    expect(Number(tplBytes!.b)).toBeLessThan(32 * 1024 * 1024);
+    expect(await copyWith({}, 80)).toBe(0); // auto, a template under 32 MB
+    expect(await copyWith({ fileCopyFromBytes: Number(tplBytes!.b) }, 81)).toBeGreaterThanOrEqual(1); // auto, a template at the threshold
+    expect(await copyWith({ copyStrategy: 'file_copy', fileCopyFromBytes: Number.MAX_SAFE_INTEGER }, 82)).toBeGreaterThanOrEqual(1);
+    expect(await copyWith({ copyStrategy: 'wal_log', fileCopyFromBytes: 1 }, 83)).toBe(0);
+    expect(() => new PgDatabaseDriver({ pgUrl: cluster.url, dataDir: tmp.dir, log: silent, copyStrategy: 'rsync' as 'auto' })).toThrow(/copy strategy must be one of auto, file_copy, wal_log/);
+  });
+
   it('applying the same objects again changes nothing and succeeds', async () => {
     const again = await driver.apply([present(1), present(3)]);
     expect(again.every((r) => r.ok)).toBe(true);

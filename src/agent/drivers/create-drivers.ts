@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { AgentLog } from '../agent-log.js';
 import type { RoleDriver } from '../role-driver.js';
-import { PgDatabaseDriver } from './db/pg-database.driver.js';
+import { PgDatabaseDriver, type CopyStrategy } from './db/pg-database.driver.js';
 import { DbUserDriver } from './db/db-user.driver.js';
 import { FilesDriver } from './files/files.driver.js';
 import { RelayRoleDriver, type RelayRoleSettings } from './relay/relay.driver.js';
@@ -26,6 +26,8 @@ export interface DriverSettings {
    * stays on the node, never sent to the control plane. Without it, SaaS databases cannot be made.
    */
   pgUrl?: string | undefined;
+  /** How SaaS databases are copied from their templates (`--pg-copy-strategy`); default auto. */
+  pgCopyStrategy?: CopyStrategy | undefined;
   /** Fetches a file staged for an instance database's ir_attachment (the agent's wire client); without it such files wait. */
   fetchInstanceFile?: ((id: number) => Promise<Buffer>) | undefined;
   /** The relay role: which driver, where its maps go (default `<data dir>/relay`), its reload command or http target. */
@@ -99,7 +101,7 @@ export function createDrivers(roles: string[], s: DriverSettings): RoleDriver[] 
     if (!s.pgUrl) drivers.push(new UnavailableDriver('db', 'database', ['database'], 'no PostgreSQL admin connection for SaaS databases: start the agent with --pg-url or HOSTPLANE_AGENT_PG_URL'));
     else {
       try {
-        drivers.push(new PgDatabaseDriver({ pgUrl: s.pgUrl, dataDir: s.dataDir, log: s.log, fetchInstanceFile: s.fetchInstanceFile }));
+        drivers.push(new PgDatabaseDriver({ pgUrl: s.pgUrl, dataDir: s.dataDir, log: s.log, fetchInstanceFile: s.fetchInstanceFile, copyStrategy: s.pgCopyStrategy }));
       } catch (e) {
         drivers.push(new UnavailableDriver('db', 'database', ['database'], (e as Error).message));
       }

@@ -12,6 +12,7 @@ interface AgentCliOptions {
   webDriver?: 'nginx' | 'files';
   mariadbUrl?: string;
   pgUrl?: string;
+  pgCopyStrategy?: 'auto' | 'file_copy' | 'wal_log';
   relayDriver?: 'postfix-maps' | 'http';
   relayDir?: string;
   relayReloadCommand?: string;
@@ -81,6 +82,9 @@ export function agentCommands(program: Command, env: NodeJS.ProcessEnv, keepRunn
     .addOption(new Option('--web-driver <driver>', 'nginx serves sites; files only records them (env HOSTPLANE_AGENT_WEB_DRIVER)').choices(['nginx', 'files']))
     .addOption(new Option('--mariadb-url <url>', "db role: the MariaDB server's admin connection, mysql://user:password@host:port (env HOSTPLANE_AGENT_MARIADB_URL; ?socket=<path> for a Unix socket)"))
     .addOption(new Option('--pg-url <url>', "db role: the PostgreSQL server's admin connection, postgres://user:password@host:port/postgres (env HOSTPLANE_AGENT_PG_URL)"))
+    .addOption(
+      new Option('--pg-copy-strategy <strategy>', "db role: how a SaaS database is copied from its template: file_copy, wal_log, or auto (file_copy for templates of 32 MB or more) (env HOSTPLANE_AGENT_PG_COPY_STRATEGY; default auto)").choices(['auto', 'file_copy', 'wal_log']),
+    )
     .addOption(new Option('--relay-driver <driver>', 'relay role: postfix-maps writes map files, http POSTs each change (env HOSTPLANE_AGENT_RELAY_DRIVER; default postfix-maps)').choices(['postfix-maps', 'http']))
     .addOption(new Option('--relay-dir <dir>', 'relay role: where relay_domains and transport are written (env HOSTPLANE_AGENT_RELAY_DIR; default <data dir>/relay)'))
     .addOption(new Option('--relay-reload-command <command>', 'relay role: run with /bin/sh in the relay dir after each batch, e.g. postmap + postfix reload (env HOSTPLANE_AGENT_RELAY_RELOAD_COMMAND)'))
@@ -117,6 +121,8 @@ the process list.`,
       if (webDriver !== 'nginx' && webDriver !== 'files') throw new CliError('config', 'HOSTPLANE_AGENT_WEB_DRIVER: must be nginx or files');
       const mariadbUrl = dbUrl(opts.mariadbUrl ?? env.HOSTPLANE_AGENT_MARIADB_URL, opts.mariadbUrl ? '--mariadb-url' : 'HOSTPLANE_AGENT_MARIADB_URL', ['mysql', 'mariadb']);
       const pgUrl = dbUrl(opts.pgUrl ?? env.HOSTPLANE_AGENT_PG_URL, opts.pgUrl ? '--pg-url' : 'HOSTPLANE_AGENT_PG_URL', ['postgres', 'postgresql']);
+      const pgCopyStrategy = opts.pgCopyStrategy ?? (env.HOSTPLANE_AGENT_PG_COPY_STRATEGY || 'auto');
+      if (pgCopyStrategy !== 'auto' && pgCopyStrategy !== 'file_copy' && pgCopyStrategy !== 'wal_log') throw new CliError('config', 'HOSTPLANE_AGENT_PG_COPY_STRATEGY: must be auto, file_copy or wal_log');
       const relay = relaySettings(opts, env, dataDir);
       const pollWait = seconds(env, 'HOSTPLANE_AGENT_POLL_WAIT_SECONDS', 0, 60);
       const backoffMax = seconds(env, 'HOSTPLANE_AGENT_BACKOFF_MAX_SECONDS', 0.1, 3600);
@@ -140,6 +146,7 @@ the process list.`,
             ...(env.HOSTPLANE_AGENT_PHP_FPM_BIN ? { phpFpmBin: env.HOSTPLANE_AGENT_PHP_FPM_BIN } : {}),
             mariadbUrl,
             pgUrl,
+            pgCopyStrategy,
             fetchInstanceFile: (id) => node.client.instanceFile(id),
             relay,
             log,
