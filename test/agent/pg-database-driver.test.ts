@@ -5,6 +5,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgDatabaseDriver } from '../../src/agent/drivers/db/pg-database.driver.js';
+import type { UsageSampleT } from '../../src/agent/role-driver.js';
 import type { DatabaseSpec, InstanceFileSpec, InstanceUserSpec, WireObject } from '../../src/core/nodes/agent-wire.schema.js';
 import { odooPasswordHash } from '../../src/core/shared/odoo-password.js';
 import { scramSha256Verifier, scramVerifierMatches } from '../../src/core/shared/scram.js';
@@ -162,6 +163,35 @@ describe('PgDatabaseDriver', () => {
       expect(s).toMatchObject({ kind: 'database', transferBytes: 0, activeUsers: 1 });
       expect(s.storageBytes).toBeGreaterThan(1024 * 1024);
     }
+  });
+
+  it('a usage walk holds back no new database: while one database is slow to read, another is created, and the walk ends once it can read', async () => {
+    // A session of the test locks inst_1's res_users: the walk's read of inst_1 waits on it.
+    const locker = new pg.Client({ connectionString: cluster.url.replace(/\/postgres$/, '/inst_1') });
+    await locker.connect();
+    try {
+      await locker.query('begin');
+      await locker.query('lock table res_users in access exclusive mode');
+      let walked: UsageSampleT[] | undefined;
+      const walk = driver.observe().then((s) => (walked = s));
+      // The walk is inside inst_1 once its read waits on the lock.
+      for (let i = 0; i < 100; i++) {
+        const [w] = await q<{ n: number }>("select count(*)::int as n from pg_locks l join pg_database d on d.oid = l.database where d.datname = 'inst_1' and not l.granted");
+        if (w!.n > 0) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const [made] = await driver.apply([present(91)]);
+      expect(made).toMatchObject({ id: 'db91', ok: true });
+      expect(walked).toBeUndefined();
+      await locker.query('commit');
+      await walk;
+      expect(walked!.map((s) => s.id).sort()).toEqual(['db1', 'db3']);
+      expect(walked!.find((s) => s.id === 'db1')).toMatchObject({ activeUsers: 1 });
+      expect((await driver.observe()).map((s) => s.id).sort()).toEqual(['db1', 'db3', 'db91']);
+    } finally {
+      await locker.end().catch(() => undefined);
+    }
+    await driver.apply([{ kind: 'database', id: 'db91', version: 2, state: 'absent', spec: spec(91) }]);
   });
 
   it('a template with open sessions fails the object with why; those sessions are not ended', async () => {

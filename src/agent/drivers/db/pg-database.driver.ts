@@ -73,6 +73,8 @@ export class PgDatabaseDriver implements RoleDriver {
   private readonly held = new Map<string, DatabaseSpec>();
   private readonly archives: string;
   private queue: Promise<unknown> = Promise.resolve();
+  /** The last turn queued on each database name (see `turn`). */
+  private readonly turns = new Map<string, Promise<void>>();
   /** Whether the server takes CREATE DATABASE's STRATEGY (PostgreSQL 15 on; before it, every copy is a file copy). */
   private strategies = false;
 
@@ -119,13 +121,38 @@ export class PgDatabaseDriver implements RoleDriver {
 
   async stop(): Promise<void> {
     await this.queue.catch(() => undefined);
+    await Promise.all([...this.turns.values()]);
   }
 
-  /** One batch at a time: a usage walk never sees a database half made. */
+  /** One batch at a time. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.queue.then(fn, fn);
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Runs `fn` when nothing else holds any of `names`, holding them meanwhile, first come first
+   * served per name. An apply holds the one database it makes; a usage read holds what it reads, so
+   * it never sees a database half made, and a walk over every database holds each only while it
+   * reads it: creating instances is never held back for a whole walk. The turns are queued at once
+   * (synchronously) for every name, so two holders of several names cannot wait on each other.
+   */
+  private async turn<T>(names: readonly string[], fn: () => Promise<T>): Promise<T> {
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const before = names.map((n) => {
+      const prev = this.turns.get(n);
+      this.turns.set(n, mine);
+      return prev;
+    });
+    try {
+      await Promise.all(before);
+      return await fn();
+    } finally {
+      release();
+      for (const n of names) if (this.turns.get(n) === mine) this.turns.delete(n);
+    }
   }
 
   apply(objects: WireObject[]): Promise<ObjectResultT[]> {
@@ -159,11 +186,15 @@ export class PgDatabaseDriver implements RoleDriver {
           const held: number[] = [];
           try {
             admin ??= await connect(this.o.pgUrl);
-            if (o.state === 'present') await this.ensure(admin, o.id, o.spec, held, strategy);
-            else {
-              await this.remove(admin, o.spec);
-              this.held.delete(o.id);
-            }
+            const session = admin;
+            const name = o.spec?.name;
+            await this.turn(name ? [name] : [], async () => {
+              if (o.state === 'present') await this.ensure(session, o.id, o.spec, held, strategy);
+              else {
+                await this.remove(session, o.spec);
+                this.held.delete(o.id);
+              }
+            });
             result.ok = true;
           } catch (e) {
             result.error = pgMessage(e).slice(0, 2000);
@@ -299,40 +330,49 @@ export class PgDatabaseDriver implements RoleDriver {
     return file;
   }
 
-  /** Size of every database held and, read from inside it, its users (res_users) and files (ir_attachment) where it has them. */
-  observe(): Promise<UsageSampleT[]> {
-    return this.serial(async () => {
-      if (this.held.size === 0) return [];
-      const at = new Date().toISOString();
-      const byName = new Map([...this.held].map(([id, spec]) => [spec.name, { id, spec }]));
-      const sizes = await withClient(this.o.pgUrl, undefined, async (c) =>
-        (await c.query<{ datname: string; size: string; datallowconn: boolean }>('select datname, pg_database_size(oid)::text as size, datallowconn from pg_database where datname = any($1)', [[...byName.keys()]])).rows,
-      );
-      const samples: UsageSampleT[] = [];
-      for (const row of sizes) {
-        const held = byName.get(row.datname)!;
-        const sample: UsageSampleT = { kind: 'database', id: held.id, at, storageBytes: Number(row.size), transferBytes: 0 };
-        if (row.datallowconn) {
-          try {
-            const report = await withClient(this.o.pgUrl, row.datname, readInstanceReport);
-            if (report.users === null) sample.users = null;
-            sample.files = report.files;
-            if (report.usersDigest !== undefined) sample.usersDigest = report.usersDigest;
-            if (report.usersTotal !== undefined) sample.usersTotal = report.usersTotal;
-            if (report.activeUsers !== undefined) sample.activeUsers = report.activeUsers;
-          } catch (e) {
-            this.o.log.debug({ database: row.datname, err: (e as Error).message }, 'could not read users and files');
-          }
+  /**
+   * Size of every database held and, read from inside it, its users (res_users) and files
+   * (ir_attachment) where it has them. Runs beside the batches: each database is read in its own turn.
+   */
+  async observe(): Promise<UsageSampleT[]> {
+    if (this.held.size === 0) return [];
+    const at = new Date().toISOString();
+    const byName = new Map([...this.held].map(([id, spec]) => [spec.name, { id, spec }]));
+    const names = [...byName.keys()];
+    const sizes = await this.turn(names, () =>
+      withClient(this.o.pgUrl, undefined, async (c) =>
+        (await c.query<{ datname: string; size: string; datallowconn: boolean }>('select datname, pg_database_size(oid)::text as size, datallowconn from pg_database where datname = any($1)', [names])).rows,
+      ),
+    );
+    const samples: UsageSampleT[] = [];
+    for (const row of sizes) {
+      const held = byName.get(row.datname)!;
+      const sample: UsageSampleT = { kind: 'database', id: held.id, at, storageBytes: Number(row.size), transferBytes: 0 };
+      if (row.datallowconn) {
+        try {
+          // An apply may have removed it since the sizes were read: then it has no sample.
+          const report = await this.turn([row.datname], () => (this.held.has(held.id) ? withClient(this.o.pgUrl, row.datname, readInstanceReport) : Promise.resolve(undefined)));
+          if (!report) continue;
+          if (report.users === null) sample.users = null;
+          sample.files = report.files;
+          if (report.usersDigest !== undefined) sample.usersDigest = report.usersDigest;
+          if (report.usersTotal !== undefined) sample.usersTotal = report.usersTotal;
+          if (report.activeUsers !== undefined) sample.activeUsers = report.activeUsers;
+        } catch (e) {
+          this.o.log.debug({ database: row.datname, err: (e as Error).message }, 'could not read users and files');
         }
-        samples.push(sample);
       }
-      return samples;
-    });
+      samples.push(sample);
+    }
+    return samples;
   }
 
   /** The whole list of users of a database held here (undefined: not held, not open, or no res_users): asked for when the control plane holds another. */
-  userList(id: string): Promise<{ digest: string; users: ReportedInstanceUser[] } | undefined> {
-    return this.serial(async () => {
+  async userList(id: string): Promise<{ digest: string; users: ReportedInstanceUser[] } | undefined> {
+    const name = this.held.get(id)?.name;
+    if (!name) return undefined;
+    return this.turn([name], async () => {
+      // Read again in its turn: the apply it waited for may have suspended or removed it.
       const spec = this.held.get(id);
       if (!spec || spec.status === 'suspended') return undefined;
       return withClient(this.o.pgUrl, spec.name, readInstanceUserList);
