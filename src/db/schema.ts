@@ -114,6 +114,8 @@ export interface ClientsTable {
   node_id: ColumnType<number | null, number | null | undefined, number | null>;
   /** The db node holding the client's databases (migration 0024); null: none placed. */
   db_node_id: ColumnType<number | null, number | null | undefined, number | null>;
+  /** A SaaS instance's expiry, Odoo's expiration_datetime (migration 0032); null: none. */
+  expires_at: NullableTimestamp;
   created_at: Generated<Date>;
   updated_at: Timestamp;
 }

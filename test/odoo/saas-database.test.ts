@@ -169,6 +169,30 @@ describe('seed 003 with a real database per instance', () => {
     expect(params.stdout.split('\n')).toEqual(['7', '900']);
   });
 
+  it("do_upgrade_database's saas_client.expiration_datetime reaches the instance's ir_config_parameter and saas_portal.client; false clears it; a date that is none changes nothing", async () => {
+    const host = `${PREFIX.replace(/_/g, '-')}.odoo.local`;
+    const inside = () => psql(db.name, db.owner, OWNER_PASSWORD, "select value from ir_config_parameter where key = 'saas_client.expiration_datetime'").stdout;
+    expect(await upgrade(id, { params: [{ key: 'saas_client.expiration_datetime', value: '2031-05-06 07:08:09', hidden: true }] })).toEqual({ [host]: {} });
+    await settled(id);
+    expect(inside()).toBe('2031-05-06 07:08:09');
+    expect(await readClient(id, ['expiration_datetime', 'expired'])).toMatchObject({ expiration_datetime: '2031-05-06 07:08:09', expired: false });
+    // A zone is taken into account (the instance holds UTC, as Odoo stores datetimes); a past one has expired.
+    expect(await upgrade(id, { params: [{ key: 'saas_client.expiration_datetime', value: '2020-01-02T03:04:05+02:00' }] })).toEqual({ [host]: {} });
+    await settled(id);
+    expect(inside()).toBe('2020-01-02 01:04:05');
+    expect(await readClient(id, ['expiration_datetime', 'expired'])).toMatchObject({ expiration_datetime: '2020-01-02 01:04:05', expired: true });
+    // Not dates: each a problem of the answer, and the expiry stays.
+    for (const bad of ['2031-02-30 00:00:00', "2031-01-01'; drop table ir_config_parameter; --", 'tomorrow', true]) {
+      const answer = await upgrade(id, { params: [{ key: 'saas_client.expiration_datetime', value: bad }] });
+      expect(answer[host]!.params![0], String(bad)).toMatch(/saas_client.expiration_datetime: .* is not a date and time/);
+    }
+    expect(inside()).toBe('2020-01-02 01:04:05');
+    expect(await upgrade(id, { params: [{ key: 'saas_client.expiration_datetime', value: false }] })).toEqual({ [host]: {} });
+    await settled(id);
+    expect(inside()).toBe('');
+    expect(await readClient(id, ['expiration_datetime', 'expired'])).toMatchObject({ expiration_datetime: false, expired: false });
+  });
+
   it('a new owner password reaches the owner role as a new verifier', async () => {
     const r = await cp.admin('PUT', `/admin/v1/clients/${id}/instance/owner-password`, { password: 'second owner password' });
     expect(r.status, JSON.stringify(r.body)).toBe(200);

@@ -15,6 +15,8 @@ export interface DatabaseObjectSource {
   owner_role: string;
   owner_verifier: string | null;
   connection_limit: number;
+  /** The instance's expiry, ISO 8601 in UTC; null: none. */
+  expires_at: string | null;
   object_state: 'present' | 'absent' | null;
   object_spec: unknown;
   /** The instance's users as Hostplane holds them (its administrator and owner first), for its res_users; passwordHash: Odoo's hash, null when none is known. */
@@ -33,6 +35,7 @@ export async function findDatabaseObjectSources(db: Executor, ids: readonly numb
     select coalesce(json_agg(x), '[]')::text as doc from (
       select c.id, c.db_node_id, c.status, c.user_count, c.plan_id, p.node_label,
         d.name, d.template, d.owner_role, d.owner_verifier, d.connection_limit,
+        to_char(c.expires_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as expires_at,
         o.state as object_state, o.spec as object_spec,
         (select coalesce(json_agg(json_build_object('login', u.login, 'name', coalesce(u.name, u.login), 'active', u.disabled_at is null, 'passwordHash', u.odoo_password_hash,
             'groups', (select coalesce(json_agg(g.group_xmlid order by g.group_xmlid), '[]') from user_groups g where g.user_id = u.id)) order by u.id), '[]')

@@ -62,7 +62,7 @@ function desiredSpec(src: DatabaseObjectSource, storageMb: number, log: Ctx['log
     owner: src.owner_role,
     ownerPassword: src.owner_verifier,
     connectionLimit: src.connection_limit,
-    limits: { maxUsers: src.user_count, storageMb, expiresAt: null },
+    limits: { maxUsers: src.user_count, storageMb, expiresAt: src.expires_at },
     status: src.status === 'suspended' ? 'suspended' : 'active',
     users: desiredUsers(src, log),
     ...desiredFiles(src, log),

@@ -42,8 +42,9 @@ const instanceFields: FieldMap = {
   db_storage: { type: 'integer', sql: column('id'), filterable: false, sortable: false },
   storage_exceed: { type: 'boolean', sql: column('id'), filterable: false, sortable: false },
   trial: { type: 'boolean', sql: sqlFalse, filterable: false, sortable: false },
-  expired: { type: 'boolean', sql: sqlFalse, filterable: false, sortable: false },
-  expiration_datetime: { type: 'datetime', sql: sqlNull, filterable: false, sortable: false },
+  expired: { type: 'boolean', sql: (a) => sql`coalesce(${sql.ref(`${a}.expires_at`)} <= now(), false)`, filterable: false, sortable: false },
+  // Set by do_upgrade_database's saas_client.expiration_datetime; the instance enforces it itself (Odoo's saas_client reads it there).
+  expiration_datetime: { type: 'datetime', sql: column('expires_at') },
   block_on_expiration: { type: 'boolean', sql: sqlFalse, filterable: false, sortable: false },
   block_on_storage_exceed: { type: 'boolean', sql: () => sql`true`, filterable: false, sortable: false },
   public_url: { type: 'char', sql: column('name'), filterable: false, sortable: false },
@@ -51,9 +52,6 @@ const instanceFields: FieldMap = {
 
 function sqlFalse() {
   return sql`false`;
-}
-function sqlNull() {
-  return sql`null`;
 }
 
 const planFields: FieldMap = {
@@ -156,6 +154,7 @@ async function loadFull(ctx: Ctx, model: SaasModel, ids: number[]): Promise<Reco
         'c.plan_id',
         'c.owner_user_id',
         'c.created_at',
+        'c.expires_at',
         sql<string>`c.instance_uuid::text`.as('uuid'),
         sql<string | null>`(select u.name from users u where u.id = c.owner_user_id)`.as('owner_name'),
         sql<string | null>`(select p.name from plans p where p.id = c.plan_id)`.as('plan_name'),
@@ -191,8 +190,8 @@ async function loadFull(ctx: Ctx, model: SaasModel, ids: number[]): Promise<Reco
         db_storage: Math.round(dbBytes / MB),
         storage_exceed: limit > 0 && used > limit * MB,
         trial: false,
-        expired: false,
-        expiration_datetime: false,
+        expired: r.expires_at !== null && r.expires_at.getTime() <= ctx.clock().getTime(),
+        expiration_datetime: r.expires_at ?? false,
         block_on_expiration: false,
         // As the plans say: storage past the limit blocks growth (storeInstanceFile).
         block_on_storage_exceed: true,

@@ -162,6 +162,13 @@ export async function insertInstanceUser(db: Executor, clientId: number, user: {
   return r.id;
 }
 
+/** Sets (or, with null, clears) an instance's expiry; returns the one it had. */
+export async function setInstanceExpiry(db: Executor, id: number, expiresAt: Date | null, now: Date): Promise<Date | null> {
+  const before = await db.selectFrom('clients').select('expires_at').where('id', '=', id).executeTakeFirstOrThrow();
+  await db.updateTable('clients').set({ expires_at: expiresAt, updated_at: now }).where('id', '=', id).execute();
+  return before.expires_at;
+}
+
 export async function lockInstance(db: Executor, id: number): Promise<void> {
   await sql`select id from clients where id = ${id} for update`.execute(db);
 }

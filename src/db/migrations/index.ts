@@ -28,6 +28,7 @@ import { siteStorageOver } from './0028-site-storage-over.js';
 import { instanceUserOdooHash } from './0029-instance-user-odoo-hash.js';
 import { instanceFilesMove } from './0030-instance-files-move.js';
 import { reportedUsersAndRelayMissed } from './0031-reported-users-and-relay-missed.js';
+import { instanceExpiry } from './0032-instance-expiry.js';
 
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
@@ -59,6 +60,7 @@ const migrations: Record<string, Migration> = {
   '0029-instance-user-odoo-hash': instanceUserOdooHash,
   '0030-instance-files-move': instanceFilesMove,
   '0031-reported-users-and-relay-missed': reportedUsersAndRelayMissed,
+  '0032-instance-expiry': instanceExpiry,
 };
 
 export const migrationProvider: MigrationProvider = {
