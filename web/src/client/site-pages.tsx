@@ -56,10 +56,10 @@ function CreateDatabase({ engine, service }: { engine: DbEngine; service: Databa
   const [suffix, setSuffix] = useState('');
   const create = useMutation({
     mutationFn: (name: string) => must(api.POST('/client/v1/databases', { body: { engine, name } })),
-    onSuccess: () => {
-      setSuffix('');
-      void queryClient.invalidateQueries({ queryKey: ['client-databases'] });
-    },
+    onSuccess: () => setSuffix(''),
+    // A refusal also reloads the list: beyond dbasenum or a taken name means another session changed
+    // it, and the page should show what the refusal is about.
+    onSettled: () => void queryClient.invalidateQueries({ queryKey: ['client-databases'] }),
   });
   const full = service.max_databases !== null && service.databases.length >= service.max_databases;
   return (
