@@ -45,6 +45,7 @@ const SLOW_FILES: Record<string, number> = {
   'test/http/garbage.test.ts': 18,
   'test/security/db-faults.test.ts': 18,
   'test/apiscp/reseller-keys.test.ts': 17,
+  'test/console/site-databases-browser.test.ts': 18,
   'test/console/client-browser.test.ts': 16,
   'test/jobs-process/worker-lane.test.ts': 16,
   'test/security/login-burst-odoo.test.ts': 16,
