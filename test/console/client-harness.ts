@@ -22,7 +22,7 @@ export interface ClientWorld {
   expect(pattern: RegExp | undefined): void;
   newPage(viewport?: { width: number; height: number }): Promise<{ context: BrowserContext; page: Page }>;
   shot(page: Page, name: string): Promise<void>;
-  json(method: 'GET' | 'POST' | 'PUT', url: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  json(method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
   /** A registered CRM end user; returns their access token. */
   endUser(email: string, password: string): Promise<string>;
   /** A reseller's client with these domains; returns its id. */

@@ -148,6 +148,39 @@ describe.sequential('panel quick links in chromium', () => {
     expect(await mysql.getByLabel('New database').isEnabled()).toBe(true);
   });
 
+  it('databases: a drop refused because another session dropped it first says why and reloads the list; the next dialog starts without that error', async () => {
+    const mysql = page.locator('[data-service="MySQL"]');
+    const other = `hp_session=${await hijack(DB_DOMAIN)}`;
+    const csrf = (await w.json('GET', '/client/v1/session', undefined, { cookie: other })).body.csrf_token as string;
+    await mysql.getByLabel('New database').fill('gone');
+    await mysql.getByRole('button', { name: 'Create' }).click();
+    const row = mysql.locator('[data-database="dbp_gone"]');
+    await row.waitFor();
+    const dropped = await w.json('DELETE', '/client/v1/databases/mysql/dbp_gone', undefined, { cookie: other, 'x-csrf-token': csrf });
+    expect(dropped.status, JSON.stringify(dropped.body)).toBeLessThan(300);
+
+    await row.getByRole('button', { name: 'Drop' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Drop dbp_gone?' });
+    w.expect(/status of 404/);
+    await dialog.getByRole('button', { name: 'Drop' }).click();
+    await dialog.getByRole('alert').waitFor();
+    w.expect(undefined);
+    await row.waitFor({ state: 'detached' });
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+
+    await mysql.getByLabel('New database').fill('next');
+    await mysql.getByRole('button', { name: 'Create' }).click();
+    const next = mysql.locator('[data-database="dbp_next"]');
+    await next.getByRole('button', { name: 'Drop' }).click();
+    const second = page.getByRole('dialog', { name: 'Drop dbp_next?' });
+    await second.getByText("The database is dumped to the server's archives, then dropped.").waitFor();
+    expect(await second.getByRole('alert').count()).toBe(0);
+    await second.getByRole('button', { name: 'Drop' }).click();
+    await next.waitFor({ state: 'detached' });
+    expect(await dbNames()).toEqual([]);
+  });
+
   it('bandwidthbd lands on Usage: storage against the 2 GB quota, transfer, unknown figures as a dash', async () => {
     await page.goto(`${w.s.url}/apps/bandwidthbd?esprit_id=${encodeURIComponent(await hijack())}`);
     await page.getByRole('heading', { name: 'Usage', level: 1 }).waitFor();

@@ -92,7 +92,14 @@ function DatabaseCard({ title, engine, service }: { title: string; engine: DbEng
       setDropping(null);
       void queryClient.invalidateQueries({ queryKey: ['client-databases'] });
     },
+    // A refused drop (another session dropped it first, say) may mean the list is old.
+    onError: () => void queryClient.invalidateQueries({ queryKey: ['client-databases'] }),
   });
+  // Each dialog starts without the last one's error.
+  const ask = (name: string) => {
+    drop.reset();
+    setDropping(name);
+  };
   const on = service.enabled === null ? NONE : service.enabled ? 'Yes' : 'No';
   return (
     <div className="card" data-service={title}>
@@ -122,7 +129,7 @@ function DatabaseCard({ title, engine, service }: { title: string; engine: DbEng
                   {d.error && <p className="muted">{d.error}</p>}
                 </td>
                 <td>
-                  <button type="button" className="danger" onClick={() => setDropping(d.name)}>
+                  <button type="button" className="danger" onClick={() => ask(d.name)}>
                     Drop
                   </button>
                 </td>
