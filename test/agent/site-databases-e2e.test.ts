@@ -154,7 +154,9 @@ beforeAll(async () => {
   // Webhook deliveries are recorded with the event (no job runner here sends them): any local address will do.
   cp = await startControlPlane({ HOSTPLANE_WEBHOOK_ALLOW_PRIVATE: 'true' });
   node = await createNode(cp, 'db1', ['db']);
-  agent = startAgent(cp, { dataDir, token: node.token, args: ['--mariadb-url', MARIADB_URL], env: { HOSTPLANE_AGENT_PG_URL: PG_URL } });
+  // The SaaS instance files give PostgreSQL by its variable; here it comes by its flag and MariaDB by
+  // its variable, so a working agent is started both ways.
+  agent = startAgent(cp, { dataDir, token: node.token, args: ['--pg-url', PG_URL], env: { HOSTPLANE_AGENT_MARIADB_URL: MARIADB_URL } });
   await agent.waitForOutput('fetched the node state', 30_000);
   const hook = await cp.admin('POST', '/admin/v1/webhooks', { url: 'http://127.0.0.1:9/hooks', event_types: ['site.over_quota'] });
   expect(hook.status, JSON.stringify(hook.body)).toBe(201);
@@ -178,6 +180,9 @@ describe('site databases on a db node', () => {
     // The heartbeat names the driver by its own name, so the db role's drivers do not share a key.
     const view = await cp.admin<Json>('GET', `/admin/v1/nodes/${node.id}`);
     expect(view.body.drivers['db-user']).toEqual({ ok: true });
+    // The admin connections stay out of what the agent prints, however they were given.
+    expect(agent.output()).not.toContain(MARIADB_URL);
+    expect(agent.output()).not.toContain(PG_URL);
 
     expect(await mariadbAs(user, PASSWORD, 'select current_user()')).toEqual({ ok: true, out: `${user}@%` });
     expect((await mariadbAs(user, 'not-the-password', 'select 1')).ok).toBe(false);

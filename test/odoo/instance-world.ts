@@ -74,10 +74,13 @@ export interface InstanceWorld {
   close(): Promise<void>;
 }
 
-/** `tag`: a few letters naming the file in database names (`hp<tag>_<random>`); `env`: the control plane's. */
+/**
+ * `tag`: a few letters naming the file in database names (`hp<tag>_<random>`); `env`: the control
+ * plane's; `jobs`: it runs its job queue too (webhook deliveries), as `serve` does.
+ */
 export async function startInstanceWorld(
   tag: string,
-  options: { logs?: string[]; agentUrl?: (controlPlaneUrl: string) => Promise<string>; templateSql?: string; env?: Record<string, string> } = {},
+  options: { logs?: string[]; agentUrl?: (controlPlaneUrl: string) => Promise<string>; templateSql?: string; env?: Record<string, string>; jobs?: boolean } = {},
 ): Promise<InstanceWorld> {
   const prefix = `hp${tag}_${randomBytes(4).toString('hex')}`;
   const template = `${prefix}_odoo`;
@@ -91,7 +94,7 @@ export async function startInstanceWorld(
     return name;
   };
   await makeDatabase(template, options.templateSql ?? ODOO_TEMPLATE_SQL);
-  const cp = await startControlPlane(options.env ?? {}, options.logs ? { logs: options.logs } : {});
+  const cp = await startControlPlane(options.env ?? {}, { ...(options.logs ? { logs: options.logs } : {}), ...(options.jobs ? { jobs: true } : {}) });
   expect((await cp.admin('POST', '/admin/v1/users', { operator: true, login: 'admin', password: ADMIN_PASSWORD })).status).toBe(201);
   const node = await createNode(cp, `db-${prefix.slice(tag.length + 3)}`, ['db']);
   const agentUrl = options.agentUrl ? await options.agentUrl(cp.url) : cp.url;
