@@ -128,7 +128,7 @@ the process list.`,
       const backoffMax = seconds(env, 'HOSTPLANE_AGENT_BACKOFF_MAX_SECONDS', 0.1, 3600);
       const retryMax = seconds(env, 'HOSTPLANE_AGENT_RETRY_MAX_SECONDS', 0.1, 86_400);
 
-      const log = pino({ level: env.HOSTPLANE_LOG_LEVEL || 'info', base: { agent: path.basename(dataDir) }, redact: { paths: ['token', '*.token', 'pgUrl', '*.pgUrl'], censor: '[redacted]' } });
+      const log = pino({ level: env.HOSTPLANE_LOG_LEVEL || 'info', base: { agent: path.basename(dataDir) }, redact: { paths: ['token', '*.token', 'pgUrl', '*.pgUrl', 'mariadbUrl', '*.mariadbUrl'], censor: '[redacted]' } });
       const nginxPrefix = path.resolve(opts.nginxPrefix ?? (env.HOSTPLANE_AGENT_NGINX_PREFIX || path.join(dataDir, 'nginx')));
       const agent = new Agent({
         url,
