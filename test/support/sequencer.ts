@@ -52,6 +52,7 @@ const SLOW_FILES: Record<string, number> = {
   'test/crm-api/cli.test.ts': 15,
   'test/nodes/placement.test.ts': 15,
   'test/odoo/saas-database.test.ts': 15,
+  'test/odoo/instance-over-limit.test.ts': 17,
   'test/facades/odoo-rpc/odoo-rpc-transport.test.ts': 14,
   'test/console/activate-browser.test.ts': 13,
   'test/ha/pitr-pgbackrest.test.ts': 13,
