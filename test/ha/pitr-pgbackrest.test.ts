@@ -81,6 +81,16 @@ describe.skipIf(!onPostgres)('point-in-time recovery with pgBackRest', () => {
     await db.connect();
     let target: string;
     try {
+      // pgBackRest keeps a backup's stop time in whole seconds and restores to a time only from a
+      // backup that stopped before it: a target in the backup's last second finds none. The writes
+      // above are usually done a second later, but not always on a loaded machine.
+      const info = JSON.parse((await pgbackrest(conf, '--output=json', 'info')).stdout) as { backup: { timestamp: { stop: number } }[] }[];
+      const stopped = Math.max(...info[0]!.backup.map((b) => b.timestamp.stop));
+      for (let i = 0; i < 50; i++) {
+        const [row] = (await db.query<{ s: string }>('select floor(extract(epoch from clock_timestamp()))::text as s')).rows;
+        if (Number(row!.s) > stopped) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
       target = (await db.query<{ t: string }>(`select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00' as t`)).rows[0]!.t;
       await create('the-mistake');
       // Close the WAL segment holding it, so it is archived (archive_timeout does this on a real install).
