@@ -105,6 +105,8 @@ describe.sequential("a SaaS instance's database on the client page, in chromium"
     expect(text).toContain('applied');
     expect(text).toContain('12.5 MB');
     expect(text).toMatch(/Active users\s+3 of 5/);
+    // No expiry was set (do_upgrade_database's saas_client.expiration_datetime sets one).
+    expect(await card.getByTestId('instance-expires').innerText()).toBe('never');
     // The instant the node reported, as the page renders it.
     expect(await card.locator('time').first().getAttribute('datetime')).toBe(view.reported_at);
     await page.screenshot({ path: path.join(ARTIFACTS, '50-instance-database.png'), fullPage: true });

@@ -176,6 +176,8 @@ describe('seed 003 with a real database per instance', () => {
     await settled(id);
     expect(inside()).toBe('2031-05-06 07:08:09');
     expect(await readClient(id, ['expiration_datetime', 'expired'])).toMatchObject({ expiration_datetime: '2031-05-06 07:08:09', expired: false });
+    // The operator API shows it too.
+    expect((await cp.admin<{ expires_at: string | null }>('GET', `/admin/v1/clients/${id}/instance`)).body.expires_at).toBe('2031-05-06T07:08:09.000Z');
     // A zone is taken into account (the instance holds UTC, as Odoo stores datetimes); a past one has expired.
     expect(await upgrade(id, { params: [{ key: 'saas_client.expiration_datetime', value: '2020-01-02T03:04:05+02:00' }] })).toEqual({ [host]: {} });
     await settled(id);
@@ -191,6 +193,7 @@ describe('seed 003 with a real database per instance', () => {
     await settled(id);
     expect(inside()).toBe('');
     expect(await readClient(id, ['expiration_datetime', 'expired'])).toMatchObject({ expiration_datetime: false, expired: false });
+    expect((await cp.admin<{ expires_at: string | null }>('GET', `/admin/v1/clients/${id}/instance`)).body.expires_at).toBeNull();
   });
 
   it('a new owner password reaches the owner role as a new verifier', async () => {

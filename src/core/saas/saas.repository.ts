@@ -127,12 +127,14 @@ export interface InstanceRow {
   user_count: number;
   instance_uuid: string;
   service_meta: Record<string, Record<string, unknown>>;
+  /** Odoo's expiration_datetime; null: none. */
+  expires_at: Date | null;
 }
 
 export async function findInstance(db: Executor, id: number): Promise<InstanceRow | undefined> {
   return db
     .selectFrom('clients')
-    .select(['id', 'name', sql<'active' | 'suspended'>`status`.as('status'), 'plan_id', 'owner_user_id', 'user_count', sql<string>`instance_uuid::text`.as('instance_uuid'), sql<Record<string, Record<string, unknown>>>`service_meta`.as('service_meta')])
+    .select(['id', 'name', sql<'active' | 'suspended'>`status`.as('status'), 'plan_id', 'owner_user_id', 'user_count', sql<string>`instance_uuid::text`.as('instance_uuid'), sql<Record<string, Record<string, unknown>>>`service_meta`.as('service_meta'), 'expires_at'])
     .where('id', '=', id)
     .where('instance_uuid', 'is not', null)
     .where('status', 'in', LIVE_STATUSES)

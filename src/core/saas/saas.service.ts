@@ -296,6 +296,8 @@ export interface InstanceOverview extends InstanceUsersView {
   status: 'active' | 'suspended';
   /** users,max: 0 means no limit. The admin user does not count against it. */
   max_users: number;
+  /** The instance's expiry (Odoo's expiration_datetime, ISO 8601); null: none. The instance enforces it. */
+  expires_at: string | null;
   /**
    * Stored files: the database's ir_attachment where it has one (as last reported), else Hostplane's.
    * `staged`: files stored here that its node has not moved into the database yet (0 for Hostplane's).
@@ -320,6 +322,7 @@ export async function getInstanceOverview(ctx: Ctx, instanceId: number, usersPag
     name: row.name,
     status: row.status,
     max_users: row.user_count,
+    expires_at: row.expires_at?.toISOString() ?? null,
     ...(await instanceUsersView(ctx, row.id, database, page)),
     files: database?.files
       ? { source: 'instance_database', ...database.files, staged: (await repo.instanceFileStats(ctx.db, row.id)).count }

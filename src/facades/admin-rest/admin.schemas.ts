@@ -384,6 +384,7 @@ export const instanceDoc = z
     name: z.string().nullable(),
     status: z.enum(['active', 'suspended']),
     max_users: z.number().int().describe('users,max; 0: no limit; the administrator does not count'),
+    expires_at: z.string().nullable().describe("the instance's expiry (saas_client.expiration_datetime, set through do_upgrade_database); null: none"),
     ...instanceUsersDoc,
     modules: z.array(z.string()).describe('installed add-ons'),
     usage: instanceUsage,
@@ -413,6 +414,7 @@ export const instanceDoc = z
         name: 'crm-1.example.com',
         status: 'active',
         max_users: 10,
+        expires_at: null,
         users_source: 'instance_database',
         users_count: 2,
         users: [

@@ -126,6 +126,7 @@ export const instanceOut = z.object({
   name: z.string().nullable(),
   status: z.string(),
   max_users: z.number().int().describe('0: no limit; the administrator does not count'),
+  expires_at: z.string().nullable().describe("the instance's expiry; null: none"),
   ...instanceUsersDoc,
   modules: z.array(z.string()).describe('installed add-ons'),
   groups: z.record(z.string(), z.string()).describe('access group ids and their names'),
@@ -137,6 +138,7 @@ export const instanceOut = z.object({
       name: 'crm-1.example.com',
       status: 'active',
       max_users: 10,
+      expires_at: null,
       users_source: 'hostplane',
       users_count: 1,
       users: [

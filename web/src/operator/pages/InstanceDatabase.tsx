@@ -54,6 +54,8 @@ export function InstanceDatabaseCard({ id }: { id: number }) {
         </dd>
         <dt>Measured</dt>
         <dd>{db.sampled_at ? <When at={db.sampled_at} /> : <span className="muted">never</span>}</dd>
+        <dt>Expires</dt>
+        <dd data-testid="instance-expires">{instance.data!.expires_at ? <When at={instance.data!.expires_at} /> : <span className="muted">never</span>}</dd>
       </dl>
     </section>
   );
