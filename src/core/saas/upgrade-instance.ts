@@ -1,6 +1,7 @@
 import { AppError, addFieldError, fieldErrors } from '../../errors/app-error.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { inTransaction, type Ctx } from '../context.js';
+import { datetimeValue } from '../shared/record-filter.js';
 import { getInstanceDatabases, syncDatabaseObjects } from '../nodes/database-objects.js';
 import { activateSites, editSites, suspendSites } from '../sites/site.service.js';
 import * as repo from './saas.repository.js';
@@ -21,21 +22,6 @@ async function instanceFor(ctx: Ctx, id: unknown): Promise<repo.InstanceRow> {
 
 const TRUE_VALUES = new Set(['1', 'true', 'True']);
 const FALSE_VALUES = new Set(['0', 'false', 'False', '']);
-
-/**
- * An expiry as the portal sends it: Odoo's server format `YYYY-MM-DD HH:MM:SS` (UTC), a date alone
- * (midnight UTC), or ISO 8601 with a zone. Undefined: not one of those, or not a real date.
- */
-export function parseExpiry(text: string): Date | undefined {
-  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$/.exec(text.trim());
-  if (!m) return undefined;
-  const [, y, mo, d, h = '00', mi = '00', sec = '00', zone] = m;
-  const iso = `${y}-${mo}-${d}T${h}:${mi}:${sec}${zone ? (zone === 'Z' ? 'Z' : zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone) : 'Z'}`;
-  const at = new Date(iso);
-  // Date rolls 2027-02-30 over into March: a date that is not in the calendar is refused.
-  if (Number.isNaN(at.getTime()) || (!zone && at.toISOString().slice(0, 19) !== iso.slice(0, 19)) || Number(y) < 1970) return undefined;
-  return new Date(Math.floor(at.getTime() / 1000) * 1000);
-}
 
 function stringList(raw: unknown): string[] | undefined {
   if (raw === undefined || raw === null || raw === false) return [];
@@ -92,7 +78,9 @@ export async function upgradeInstance(ctx: Ctx, clientId: unknown, payload: Upgr
             if (!Number.isSafeInteger(n) || n < 0) note('params', `saas_client.total_storage_limit: ${JSON.stringify(value)} is not a whole number of MB`);
             else await editSites(tx, { target, opts: { 'diskquota.quota': n } });
           } else if (key === 'saas_client.expiration_datetime') {
-            const at = text === null || text === '' || value === false ? null : parseExpiry(text);
+            // Odoo's `YYYY-MM-DD HH:MM:SS` (UTC), a date alone or ISO 8601 with a zone, as the portal's filters take them; whole seconds, as Odoo keeps them.
+            const instant = text === null || text === '' || value === false ? null : datetimeValue(text.trim())?.instant;
+            const at = instant === null || instant === undefined ? instant : new Date(Math.floor(instant.getTime() / 1000) * 1000);
             if (at === undefined) note('params', `saas_client.expiration_datetime: ${JSON.stringify(value)} is not a date and time (YYYY-MM-DD HH:MM:SS, UTC)`);
             else {
               const before = await repo.setInstanceExpiry(tx.db, instance.id, at, tx.clock());
