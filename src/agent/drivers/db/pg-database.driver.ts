@@ -161,13 +161,6 @@ export class PgDatabaseDriver implements RoleDriver {
 
   private async applyNow(objects: WireObject[]): Promise<ObjectResultT[]> {
     const results: ObjectResultT[] = [];
-    // One look at each template's size per batch, shared by the lanes.
-    const strategies = new Map<string, Promise<string>>();
-    const strategy = (admin: pg.Client, template: string): Promise<string> => {
-      let clause = strategies.get(template);
-      if (!clause) strategies.set(template, (clause = this.strategyClause(admin, template)));
-      return clause;
-    };
     let next = 0;
     // Each lane has its own admin session and takes the batch's next object when it is done with one.
     const lane = async (): Promise<void> => {
@@ -189,7 +182,7 @@ export class PgDatabaseDriver implements RoleDriver {
             const session = admin;
             const name = o.spec?.name;
             await this.turn(name ? [name] : [], async () => {
-              if (o.state === 'present') await this.ensure(session, o.id, o.spec, held, strategy);
+              if (o.state === 'present') await this.ensure(session, o.id, o.spec, held);
               else {
                 await this.remove(session, o.spec);
                 this.held.delete(o.id);
@@ -220,7 +213,7 @@ export class PgDatabaseDriver implements RoleDriver {
    * `held` receives the ids of the spec's files the database holds once this returns (or throws). The
    * database is measured from the moment its settings and users are in, whatever its files do.
    */
-  private async ensure(admin: pg.Client, id: string, s: DatabaseSpec, held: number[], strategy: (admin: pg.Client, template: string) => Promise<string>): Promise<void> {
+  private async ensure(admin: pg.Client, id: string, s: DatabaseSpec, held: number[]): Promise<void> {
     const db = admin.escapeIdentifier(s.name);
     const owner = admin.escapeIdentifier(s.owner);
     const login = s.status === 'active' ? 'login' : 'nologin';
@@ -236,7 +229,8 @@ export class PgDatabaseDriver implements RoleDriver {
     const created = found.datallowconn === null;
     if (created) {
       if (INSTANCE_DATABASE.test(s.template)) throw new Error(`template ${s.template} is an instance's database: refusing to copy it`);
-      const clause = await strategy(admin, s.template);
+      // The template's size is read at each copy (a round trip beside a copy of megabytes): a template rebuilt meanwhile is judged as it is now.
+      const clause = await this.strategyClause(admin, s.template);
       await admin.query(`create database ${db} template ${admin.escapeIdentifier(s.template)}${clause} connection limit ${s.connectionLimit}`);
     }
     const allowConnections = created || found.datallowconn === true;
