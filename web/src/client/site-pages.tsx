@@ -88,12 +88,9 @@ function DatabaseCard({ title, engine, service }: { title: string; engine: DbEng
   const [dropping, setDropping] = useState<string | null>(null);
   const drop = useMutation({
     mutationFn: (name: string) => must(api.DELETE('/client/v1/databases/{engine}/{name}', { params: { path: { engine, name } } })),
-    onSuccess: () => {
-      setDropping(null);
-      void queryClient.invalidateQueries({ queryKey: ['client-databases'] });
-    },
-    // A refused drop (another session dropped it first, say) may mean the list is old.
-    onError: () => void queryClient.invalidateQueries({ queryKey: ['client-databases'] }),
+    onSuccess: () => setDropping(null),
+    // As for a create: a refused drop (another session dropped it first, say) means the list is old.
+    onSettled: () => void queryClient.invalidateQueries({ queryKey: ['client-databases'] }),
   });
   // Each dialog starts without the last one's error.
   const ask = (name: string) => {
