@@ -42,7 +42,8 @@ const instanceFields: FieldMap = {
   db_storage: { type: 'integer', sql: column('id'), filterable: false, sortable: false },
   storage_exceed: { type: 'boolean', sql: column('id'), filterable: false, sortable: false },
   trial: { type: 'boolean', sql: sqlFalse, filterable: false, sortable: false },
-  expired: { type: 'boolean', sql: (a) => sql`coalesce(${sql.ref(`${a}.expires_at`)} <= now(), false)`, filterable: false, sortable: false },
+  // Computed against the request's clock when read (loadFull), like the storage fields: not searchable.
+  expired: { type: 'boolean', sql: column('id'), filterable: false, sortable: false },
   // Set by do_upgrade_database's saas_client.expiration_datetime; the instance enforces it itself (Odoo's saas_client reads it there).
   expiration_datetime: { type: 'datetime', sql: column('expires_at') },
   block_on_expiration: { type: 'boolean', sql: sqlFalse, filterable: false, sortable: false },
