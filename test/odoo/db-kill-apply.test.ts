@@ -64,7 +64,11 @@ async function withoutLimits(names: string[]): Promise<string[]> {
 beforeAll(async () => {
   // The node stays "healthy" while its agent is down, so the instances made meanwhile are placed on
   // it: what is tested is the agent's recovery, not placement.
-  w = await startInstanceWorld('k', { env: { HOSTPLANE_NODE_UNHEALTHY_SECONDS: '600' } });
+  // Both of CREATE DATABASE's strategies are killed mid-copy: FILE_COPY (what a large template gets)
+  // on one project, WAL_LOG on the other. The copy is the node's business, whatever the control
+  // plane's database, so each project takes one rather than running the file twice.
+  const strategy = process.env.HOSTPLANE_TEST_DB === 'postgres' ? 'wal_log' : 'file_copy';
+  w = await startInstanceWorld('k', { env: { HOSTPLANE_NODE_UNHEALTHY_SECONDS: '600' }, agentEnv: { HOSTPLANE_AGENT_PG_COPY_STRATEGY: strategy } });
   cp = w.cp;
   w.agent.child.kill('SIGKILL');
   await w.agent.exited;

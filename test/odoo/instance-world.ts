@@ -80,7 +80,7 @@ export interface InstanceWorld {
  */
 export async function startInstanceWorld(
   tag: string,
-  options: { logs?: string[]; agentUrl?: (controlPlaneUrl: string) => Promise<string>; templateSql?: string; env?: Record<string, string>; jobs?: boolean } = {},
+  options: { logs?: string[]; agentUrl?: (controlPlaneUrl: string) => Promise<string>; templateSql?: string; env?: Record<string, string>; agentEnv?: Record<string, string>; jobs?: boolean } = {},
 ): Promise<InstanceWorld> {
   const prefix = `hp${tag}_${randomBytes(4).toString('hex')}`;
   const template = `${prefix}_odoo`;
@@ -130,7 +130,7 @@ print(json.dumps(models.execute_kw('hostplane', uid, os.environ['ADMIN_PASSWORD'
     },
     track: (uuid) => void uuids.push(uuid),
     async startAgent(url = agentUrl) {
-      world.agent = startAgent({ ...cp, url }, { dataDir: path.join(tmp.dir, 'agent'), token: node.token, args: [], env: { HOSTPLANE_AGENT_PG_URL: PG_ADMIN } });
+      world.agent = startAgent({ ...cp, url }, { dataDir: path.join(tmp.dir, 'agent'), token: node.token, args: [], env: { HOSTPLANE_AGENT_PG_URL: PG_ADMIN, ...options.agentEnv } });
       await waitFor(async () => ((await nodeView(cp, node.id)).status === 'healthy' ? true : undefined), 60_000, () => world.agent.output().slice(-3000), 200);
       return world.agent;
     },
